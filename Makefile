@@ -1,0 +1,50 @@
+# Frontroom: the two commands a new machine needs are `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The test suite talks to real services; override these to point elsewhere.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/frontroom
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+PYTEST_ARGS ?=
+
+.PHONY: help run test install install-dev tools migrate lint clean
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed ## Install the app into ./.venv
+
+install-dev: $(VENV)/.installed-dev ## Install the app and the test tools into ./.venv
+
+tools/prism/node_modules/.installed: tools/prism/package.json tools/prism/package-lock.json
+	npm ci --prefix tools/prism --no-audit --no-fund --loglevel=error
+	touch $@
+
+tools: tools/prism/node_modules/.installed ## Install the Twilio contract mock (Prism, from npm)
+
+run: install ## Install, migrate, load the demo data and serve on 127.0.0.1:8000 (SQLite, eager Celery, SMS to the log)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install-dev tools ## Install and run the whole test suite against PostgreSQL, Redis and the Twilio mock
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev ## Ruff
+	$(VENV)/bin/ruff check .
+
+clean: ## Remove the virtualenv and local data
+	rm -rf $(VENV) var tools/prism/node_modules

@@ -1,0 +1,85 @@
+"""Host accounts: sign up and obtain an API token."""
+
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import NotAuthenticated
+
+User = get_user_model()
+
+
+class SignupSerializer(serializers.Serializer):
+    username = serializers.RegexField(r"^[\w.@+-]{3,150}$", max_length=150)
+    password = serializers.CharField(write_only=True, min_length=8, max_length=128)
+    email = serializers.EmailField()
+    first_name = serializers.CharField(max_length=60, required=False, allow_blank=True)
+
+    def validate_username(self, value: str) -> str:
+        if User.objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("This username is taken.")
+        return value
+
+    def validate(self, attrs):
+        candidate = User(username=attrs["username"], email=attrs["email"])
+        try:
+            validate_password(attrs["password"], candidate)
+        except Exception as exc:  # django.core.exceptions.ValidationError
+            raise serializers.ValidationError({"password": list(getattr(exc, "messages", [str(exc)]))}) from exc
+        return attrs
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(write_only=True)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    username = serializers.CharField()
+    is_coordinator = serializers.BooleanField()
+
+
+def _token_response(user, status_code=status.HTTP_200_OK) -> Response:
+    token, _ = Token.objects.get_or_create(user=user)
+    return Response(
+        TokenSerializer({"token": token.key, "username": user.username, "is_coordinator": user.is_staff}).data,
+        status=status_code,
+    )
+
+
+class SignupView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=SignupSerializer, responses={201: TokenSerializer}, summary="Create a host account")
+    def post(self, request):
+        serializer = SignupSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with transaction.atomic():
+            user = User.objects.create_user(
+                username=data["username"], email=data["email"], password=data["password"],
+                first_name=data.get("first_name", ""),
+            )
+        return _token_response(user, status.HTTP_201_CREATED)
+
+
+class TokenView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=LoginSerializer, responses={200: TokenSerializer}, summary="Exchange username and password for a token")
+    def post(self, request):
+        serializer = LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(request, **serializer.validated_data)
+        if user is None:
+            raise NotAuthenticated("Wrong username or password.", code="invalid_credentials")
+        return _token_response(user)

@@ -1,0 +1,42 @@
+"""Domain errors raised by services; the API exception handler maps each to one JSON shape."""
+
+
+class DomainError(Exception):
+    status_code = 400
+    default_code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.fields = fields or {}
+
+
+class InvalidInput(DomainError):
+    status_code = 400
+    default_code = "invalid"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    default_code = "not_found"
+
+
+class PermissionDenied(DomainError):
+    status_code = 403
+    default_code = "permission_denied"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    default_code = "conflict"
+
+
+class InvalidState(DomainError):
+    status_code = 409
+    default_code = "invalid_state"
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    default_code = "not_authenticated"

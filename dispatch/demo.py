@@ -1,0 +1,117 @@
+"""The demo data set behind `make run`: real 2017 marginals, their neighbours, hosts and sessions."""
+
+import json
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from seats.models import Postcode, PostcodeDistrict, Seat, SeatAdjacency
+from seats.services import seat_effective_priority, seat_priority_compute
+from sessions.models import CanvassSession, MeetingPoint
+from sessions.services import meeting_point_create, session_create
+
+DEMO_FILE = Path(__file__).resolve().parent / "demo" / "demo_geography.json"
+DEMO_PASSWORD = "frontroom-demo"
+SEAT_FIELDS = ["name", "nation", "region", "county", "lat", "lng", "area_km2", "electorate", "winner", "runner_up",
+               "result", "valid_votes", "majority", "majority_pct", "election_year", "computed_priority", "priority"]
+
+# (host username, first name, meeting point name, street address, focus seat ONS code)
+DEMO_HOSTS = [
+    ("priya", "Priya", "Priya's front room", "12 Addiscombe Grove", "E14000654"),
+    ("tom", "Tom", "Tom's kitchen", "4 Kedleston Road", "E14000662"),
+    ("aisha", "Aisha", "Aisha's front room", "27 Psalter Lane", "E14000922"),
+    ("dan", "Dan", "Dan's living room", "9 Lavender Hill", "E14000549"),
+    ("mei", "Mei", "Mei's front room", "31 Headingley Lane", "E14000780"),
+    ("sam", "Sam", "Sam's back room", "18 Queens Park Road", "E14000597"),
+    ("ruth", "Ruth", "Ruth's conservatory", "5 St Dunstan's Terrace", "E14000619"),
+]
+
+
+def _load() -> dict:
+    with DEMO_FILE.open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _upsert_geography(data: dict) -> None:
+    seats = []
+    for row in data["seats"]:
+        majority_pct = 100.0 * row["majority"] / row["valid_votes"]
+        computed = seat_priority_compute(majority_pct=majority_pct)
+        seats.append(Seat(**row, majority_pct=majority_pct, election_year=2017, computed_priority=computed,
+                          priority=seat_effective_priority(computed=computed, override=None, is_target=False)))
+    Seat.objects.bulk_create(seats, update_conflicts=True, unique_fields=["ons_code"], update_fields=SEAT_FIELDS)
+    adjacency = []
+    for pair in data["adjacency"]:
+        adjacency.append(SeatAdjacency(from_seat_id=pair["a"], to_seat_id=pair["b"], kind=pair["kind"], shared_border_km=pair["km"]))
+        adjacency.append(SeatAdjacency(from_seat_id=pair["b"], to_seat_id=pair["a"], kind=pair["kind"], shared_border_km=pair["km"]))
+    SeatAdjacency.objects.bulk_create(adjacency, update_conflicts=True, unique_fields=["from_seat", "to_seat"],
+                                      update_fields=["kind", "shared_border_km"])
+    PostcodeDistrict.objects.bulk_create(
+        [PostcodeDistrict(outcode=d["outcode"], lat=d["lat"], lng=d["lng"], seat_id=d["seat"], postcode_count=d["n"])
+         for d in data["districts"]],
+        update_conflicts=True, unique_fields=["outcode"], update_fields=["lat", "lng", "seat", "postcode_count"],
+    )
+    Postcode.objects.bulk_create(
+        [Postcode(postcode=p["postcode"], lat=p["lat"], lng=p["lng"], seat_id=p["seat"]) for p in data["postcodes"]],
+        update_conflicts=True, unique_fields=["postcode"], update_fields=["lat", "lng", "seat"],
+    )
+
+
+def _next_weekend(now: datetime) -> list[datetime]:
+    local = timezone.localtime(now)
+    saturday = local.date() + timedelta(days=(5 - local.weekday()) % 7 or 7)
+    return [saturday, saturday + timedelta(days=1), saturday + timedelta(days=7)]
+
+
+def _slots_for(day, capacity: int) -> list[dict]:
+    tz = timezone.get_current_timezone()
+    windows = [(time(10, 0), time(12, 0), "Odd numbers, the streets north of the station"),
+               (time(13, 0), time(15, 0), "Even numbers, the estate behind the school"),
+               (time(17, 30), time(19, 30), "Evening: doors not answered in the morning")]
+    return [{"starts_at": timezone.make_aware(datetime.combine(day, start), tz),
+             "ends_at": timezone.make_aware(datetime.combine(day, end), tz),
+             "capacity": capacity, "turf": turf} for start, end, turf in windows]
+
+
+@transaction.atomic
+def demo_load(*, stdout=None) -> dict:
+    """Load the demo geography, hosts, a coordinator and next weekend's sessions. Idempotent."""
+    data = _load()
+    _upsert_geography(data)
+    User = get_user_model()
+    coordinator, created = User.objects.get_or_create(
+        username="coordinator", defaults={"is_staff": True, "is_superuser": True, "first_name": "Coordinator"}
+    )
+    if created:
+        coordinator.set_password(DEMO_PASSWORD)
+        coordinator.save()
+    postcodes_by_seat: dict[str, list[str]] = {}
+    for row in data["postcodes"]:
+        postcodes_by_seat.setdefault(row["seat"], []).append(row["postcode"])
+    sessions_created = 0
+    now = timezone.now()
+    for username, first_name, room, street, seat_code in DEMO_HOSTS:
+        host, created = User.objects.get_or_create(username=username, defaults={"first_name": first_name,
+                                                                                 "email": f"{username}@example.org"})
+        if created:
+            host.set_password(DEMO_PASSWORD)
+            host.save()
+        postcode = postcodes_by_seat[seat_code][0]
+        meeting_point = MeetingPoint.objects.filter(host=host, name=room).first() or meeting_point_create(
+            host=host, name=room, address=f"{street}\n{postcode}", postcode=postcode, capacity=12,
+            accessibility_notes="Step-free entrance; toilet on the ground floor.", host_first_name=first_name,
+        )
+        if CanvassSession.objects.filter(meeting_point=meeting_point, ends_at__gt=now).exists():
+            continue
+        seat = Seat.objects.get(pk=seat_code)
+        for day in _next_weekend(now):
+            session_create(
+                user=host, meeting_point=meeting_point, title=f"{seat.name}: {day:%A} door-knocking",
+                description=f"Meet at {first_name}'s for a briefing, then out on the doors. New canvassers welcome.",
+                slots=_slots_for(day, capacity=8),
+            )
+            sessions_created += 1
+    return {"seats": len(data["seats"]), "postcodes": len(data["postcodes"]), "sessions_created": sessions_created}

@@ -1,0 +1,102 @@
+"""Postcode → coordinates and seat.
+
+Lookup order: the full postcode in the local table, then (if enabled) a remote geocoder
+such as postcodes.io, then the postcode district's centre. Unknown postcodes raise a clear
+InvalidInput naming the field, which the API turns into a 400.
+"""
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+import requests
+from django.conf import settings
+
+from core.errors import InvalidInput
+from seats.models import Postcode, PostcodeDistrict
+from seats.postcodes import outcode_of, postcode_normalise
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Location:
+    postcode: str
+    lat: float
+    lng: float
+    seat_id: str | None
+    precision: str  # "postcode", "remote" or "district"
+
+    @property
+    def district(self) -> str:
+        return outcode_of(self.postcode)
+
+
+class Geocoder(Protocol):
+    def locate(self, postcode: str) -> Location | None:
+        """Return the location of a canonical postcode, or None when this geocoder does not know it."""
+
+
+class LocalPostcodeGeocoder:
+    def locate(self, postcode: str) -> Location | None:
+        row = Postcode.objects.filter(postcode=postcode).values_list("lat", "lng", "seat_id").first()
+        if row is None:
+            return None
+        return Location(postcode, row[0], row[1], row[2], "postcode")
+
+
+class LocalDistrictGeocoder:
+    def locate(self, postcode: str) -> Location | None:
+        row = PostcodeDistrict.objects.filter(outcode=outcode_of(postcode)).values_list("lat", "lng", "seat_id").first()
+        if row is None:
+            return None
+        return Location(postcode, row[0], row[1], row[2], "district")
+
+
+class PostcodesIoGeocoder:
+    """Remote lookup against postcodes.io (or a compatible mirror); errors count as 'unknown'."""
+
+    def __init__(self, base_url: str, timeout: float, session: requests.Session | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = session or requests.Session()
+
+    def locate(self, postcode: str) -> Location | None:
+        try:
+            response = self.session.get(f"{self.base_url}/postcodes/{postcode.replace(' ', '')}", timeout=self.timeout)
+        except requests.RequestException as exc:
+            logger.warning("postcode lookup for %s failed: %s", postcode, exc)
+            return None
+        if response.status_code != 200:
+            return None
+        try:
+            result = response.json()["result"]
+            lat, lng = float(result["latitude"]), float(result["longitude"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        seat_code = (result.get("codes") or {}).get("parliamentary_constituency")
+        from seats.models import Seat
+
+        seat_id = seat_code if seat_code and Seat.objects.filter(pk=seat_code).exists() else None
+        return Location(postcode, lat, lng, seat_id, "remote")
+
+
+def default_geocoders() -> list[Geocoder]:
+    chain: list[Geocoder] = [LocalPostcodeGeocoder()]
+    if settings.POSTCODE_REMOTE_LOOKUP:
+        chain.append(PostcodesIoGeocoder(settings.POSTCODE_REMOTE_URL, settings.POSTCODE_REMOTE_TIMEOUT))
+    chain.append(LocalDistrictGeocoder())
+    return chain
+
+
+def postcode_locate(raw: str, *, field: str = "postcode", geocoders: list[Geocoder] | None = None) -> Location:
+    """Normalise and geocode a postcode; raise InvalidInput (code unknown_postcode) naming `field`."""
+    try:
+        postcode = postcode_normalise(raw)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, code="invalid_postcode", fields={field: ["Not a valid UK postcode."]}) from None
+    for geocoder in geocoders if geocoders is not None else default_geocoders():
+        location = geocoder.locate(postcode)
+        if location is not None:
+            return location
+    raise InvalidInput(f"Unknown postcode {postcode}.", code="unknown_postcode", fields={field: ["Unknown postcode."]})

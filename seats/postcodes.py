@@ -1,0 +1,27 @@
+"""UK postcode normalisation and validation."""
+
+import re
+
+from core.errors import InvalidInput
+
+# Outward code: A9, A99, AA9, AA99, A9A, AA9A; inward code: 9AA. Plus the special GIR 0AA.
+_POSTCODE_RE = re.compile(r"^(GIR0AA|[A-Z]{1,2}[0-9][0-9A-Z]?[0-9][A-Z]{2})$")
+_OUTCODE_RE = re.compile(r"^[A-Z]{1,2}[0-9][0-9A-Z]?$")
+
+
+def postcode_normalise(raw: str) -> str:
+    """Return the canonical form ("SW11 1AA") or raise InvalidInput naming the postcode field."""
+    compact = re.sub(r"\s+", "", str(raw or "")).upper()
+    if not _POSTCODE_RE.match(compact):
+        raise InvalidInput(
+            f"{raw!r} is not a valid UK postcode.", code="invalid_postcode", fields={"postcode": ["Not a valid UK postcode."]}
+        )
+    return f"{compact[:-3]} {compact[-3:]}"
+
+
+def outcode_of(postcode: str) -> str:
+    return postcode.split(" ")[0]
+
+
+def is_outcode(raw: str) -> bool:
+    return bool(_OUTCODE_RE.match(re.sub(r"\s+", "", str(raw or "")).upper()))

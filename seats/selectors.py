@@ -1,0 +1,16 @@
+"""Reads over seats."""
+
+from core.geo import bounding_box, haversine_km
+from seats.models import Seat
+
+SEAT_SEARCH_RADIUS_KM = 60.0
+
+
+def seats_near(*, lat: float, lng: float, limit: int, radius_km: float = SEAT_SEARCH_RADIUS_KM) -> list[tuple[Seat, float]]:
+    """Seats by distance from the point to each seat's population centre, nearest first."""
+    min_lat, max_lat, min_lng, max_lng = bounding_box(lat, lng, radius_km)
+    candidates = list(Seat.objects.filter(lat__range=(min_lat, max_lat), lng__range=(min_lng, max_lng)))
+    if len(candidates) < limit:  # sparse areas (Highlands, islands): widen to every seat
+        candidates = list(Seat.objects.all())
+    ranked = sorted(((seat, haversine_km(lat, lng, seat.lat, seat.lng)) for seat in candidates), key=lambda pair: pair[1])
+    return ranked[:limit]

@@ -1,0 +1,44 @@
+from rest_framework import serializers
+
+from seats.models import Seat
+
+
+class SeatSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Seat
+        fields = ["ons_code", "name", "priority"]
+
+
+class SeatSerializer(serializers.ModelSerializer):
+    distance_km = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Seat
+        fields = [
+            "ons_code", "name", "nation", "region", "lat", "lng", "distance_km", "priority", "is_target",
+            "winner", "runner_up", "majority", "majority_pct", "electorate", "election_year",
+        ]
+
+    def get_distance_km(self, seat) -> float | None:
+        distance = getattr(seat, "distance_km", None)
+        return None if distance is None else round(distance, 2)
+
+
+class NeighbourSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Seat
+        fields = ["ons_code", "name", "priority", "winner", "majority_pct"]
+
+
+class SeatDetailSerializer(SeatSerializer):
+    neighbours = NeighbourSerializer(many=True, read_only=True)
+    computed_priority = serializers.IntegerField(read_only=True)
+    priority_override = serializers.IntegerField(read_only=True)
+
+    class Meta(SeatSerializer.Meta):
+        fields = SeatSerializer.Meta.fields + ["computed_priority", "priority_override", "area_km2", "neighbours"]
+
+
+class SeatPrioritySerializer(serializers.Serializer):
+    priority_override = serializers.IntegerField(min_value=1, max_value=5, allow_null=True, required=False)
+    is_target = serializers.BooleanField(required=False)

@@ -1,0 +1,215 @@
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+
+from core.errors import InvalidInput, NotAuthenticated
+from seats.geocoding import postcode_locate
+from sessions import selectors, services
+from sessions.models import CanvassSession, MeetingPoint, Slot
+from sessions.serializers import (
+    MeetingPointSerializer,
+    SessionCreateSerializer,
+    SessionHostSerializer,
+    SessionPublicSerializer,
+    SessionSearchSerializer,
+    SessionUpdateSerializer,
+    SlotSerializer,
+    SlotUpdateSerializer,
+)
+
+
+class MeetingPointViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """A host's front rooms. Hosts see and edit only their own; coordinators see all."""
+
+    serializer_class = MeetingPointSerializer
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        query = MeetingPoint.objects.select_related("seat").order_by("id")
+        return query if self.request.user.is_staff else query.filter(host=self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.meeting_point_create(host=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.meeting_point_update(
+            user=self.request.user, meeting_point=serializer.instance, **serializer.validated_data
+        )
+
+
+class SessionPagination(LimitOffsetPagination):
+    default_limit = 20
+    max_limit = 100
+
+
+class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Canvass sessions: anyone searches and reads; hosts create, edit and cancel their own."""
+
+    pagination_class = SessionPagination
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_permissions(self):
+        if self.action in ("list", "retrieve"):
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    def get_serializer_class(self):
+        return {
+            "create": SessionCreateSerializer, "partial_update": SessionUpdateSerializer,
+        }.get(self.action, SessionPublicSerializer)
+
+    def get_queryset(self):
+        return CanvassSession.objects.select_related("seat", "meeting_point").prefetch_related("slots")
+
+    def _is_manager(self, session) -> bool:
+        user = self.request.user
+        return user.is_authenticated and (user.is_staff or session.meeting_point.host_id == user.pk)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("near", str, description="Postcode: nearest sessions first."),
+            OpenApiParameter("radius_km", float, description="With near: search radius (default 25, max 200)."),
+            OpenApiParameter("date_from", str), OpenApiParameter("date_to", str),
+            OpenApiParameter("seat", str, description="ONS code of the target seat."),
+            OpenApiParameter("mine", bool, description="Host: your own sessions, cancelled ones included."),
+        ],
+        responses=SessionPublicSerializer(many=True),
+    )
+    def list(self, request, *args, **kwargs):
+        params = SessionSearchSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        query = params.validated_data
+        seat_code = query.get("seat", "").strip().upper() or None
+        if query["mine"]:
+            if not request.user.is_authenticated:
+                raise NotAuthenticated("Sign in to see your own sessions.")
+            page = self.paginate_queryset(selectors.sessions_for_host(user=request.user).order_by("starts_at", "id"))
+            return self.get_paginated_response(SessionHostSerializer(page, many=True).data)
+        if query.get("date_from") and query.get("date_to") and query["date_to"] <= query["date_from"]:
+            raise InvalidInput("date_to must be after date_from.", fields={"date_to": ["Must be after date_from."]})
+        if not query.get("near"):
+            upcoming = CanvassSession.objects.filter(
+                status=CanvassSession.Status.PUBLISHED, ends_at__gt=timezone.now()
+            ).select_related("seat").prefetch_related("slots").order_by("starts_at", "id")
+            if seat_code:
+                upcoming = upcoming.filter(seat_id=seat_code)
+            if query.get("date_from"):
+                upcoming = upcoming.filter(ends_at__gt=query["date_from"])
+            if query.get("date_to"):
+                upcoming = upcoming.filter(starts_at__lt=query["date_to"])
+            page = self.paginate_queryset(upcoming)
+            return self.get_paginated_response(SessionPublicSerializer(page, many=True).data)
+
+        location = postcode_locate(query["near"], field="near")
+        radius = min(query.get("radius_km", settings.DEFAULT_SEARCH_RADIUS_KM), settings.MAX_SEARCH_RADIUS_KM)
+        paginator = self.paginator
+        limit = paginator.get_limit(request)
+        offset = paginator.get_offset(request)
+        found = selectors.sessions_near(
+            lat=location.lat, lng=location.lng, radius_km=radius, limit=limit + 1, offset=offset,
+            date_from=query.get("date_from"), date_to=query.get("date_to"), seat_code=seat_code,
+        )
+        has_more = len(found) > limit
+        sessions = []
+        for item in found[:limit]:
+            item.session.distance_km = item.distance_km
+            sessions.append(item.session)
+        base = request.build_absolute_uri()
+        from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+        next_url = replace_query_param(base, "offset", offset + limit) if has_more else None
+        previous_url = None
+        if offset > 0:
+            previous_url = replace_query_param(base, "offset", max(0, offset - limit))
+            if offset - limit <= 0:
+                previous_url = remove_query_param(previous_url, "offset")
+        return Response({
+            "count": None if has_more or offset else len(sessions),
+            "next": next_url, "previous": previous_url,
+            "near": {"postcode": location.postcode, "precision": location.precision, "radius_km": radius},
+            "results": SessionPublicSerializer(sessions, many=True).data,
+        })
+
+    def retrieve(self, request, *args, **kwargs):
+        session = self.get_object()
+        if session.status != CanvassSession.Status.PUBLISHED and not self._is_manager(session):
+            raise NotFound()
+        serializer_class = SessionHostSerializer if self._is_manager(session) else SessionPublicSerializer
+        return Response(serializer_class(session).data)
+
+    @extend_schema(request=SessionCreateSerializer, responses={201: SessionHostSerializer},
+                   summary="Host: publish a session with its slots")
+    def create(self, request, *args, **kwargs):
+        serializer = SessionCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        meeting_point = self._own_meeting_point(data["meeting_point"])
+        session = services.session_create(
+            user=request.user, meeting_point=meeting_point, title=data["title"], slots=data["slots"],
+            seat_code=data.get("seat") or None, description=data.get("description", ""),
+            what_to_bring=data.get("what_to_bring"),
+        )
+        return Response(SessionHostSerializer(self.get_queryset().get(pk=session.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=SessionUpdateSerializer, responses=SessionHostSerializer,
+                   summary="Host: edit a session or add slots")
+    def partial_update(self, request, *args, **kwargs):
+        serializer = SessionUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        session = services.session_update(
+            user=request.user, session_id=self._managed_session_id(kwargs["pk"]), title=data.get("title"),
+            description=data.get("description"), what_to_bring=data.get("what_to_bring"),
+            seat_code=data.get("seat"), new_slots=data.get("add_slots", ()),
+        )
+        return Response(SessionHostSerializer(self.get_queryset().get(pk=session.pk)).data)
+
+    @extend_schema(request=None, responses=SessionHostSerializer,
+                   summary="Host: cancel a session and all its bookings")
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        session = services.session_cancel(user=request.user, session_id=self._managed_session_id(pk))
+        return Response(SessionHostSerializer(self.get_queryset().get(pk=session.pk)).data)
+
+    def _own_meeting_point(self, meeting_point_id: int) -> MeetingPoint:
+        query = MeetingPoint.objects.all()
+        if not self.request.user.is_staff:
+            query = query.filter(host=self.request.user)
+        meeting_point = query.filter(pk=meeting_point_id).first()
+        if meeting_point is None:
+            raise InvalidInput("Unknown meeting point.", code="unknown_meeting_point",
+                               fields={"meeting_point": ["Not one of your meeting points."]})
+        return meeting_point
+
+    def _managed_session_id(self, pk) -> int:
+        """Hosts get 404 for sessions that are not theirs, so ids of others' sessions are not confirmed."""
+        session = self.get_queryset().filter(pk=pk).first()
+        if session is None or not self._is_manager(session):
+            raise NotFound()
+        return session.pk
+
+
+class SlotViewSet(mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated]
+    serializer_class = SlotUpdateSerializer
+    http_method_names = ["patch", "options"]
+    queryset = Slot.objects.all()
+
+    @extend_schema(request=SlotUpdateSerializer, responses=SlotSerializer, summary="Host: change a slot's capacity or turf")
+    def partial_update(self, request, *args, **kwargs):
+        serializer = SlotUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        slot = Slot.objects.select_related("session__meeting_point").filter(pk=kwargs["pk"]).first()
+        user = request.user
+        if slot is None or not (user.is_staff or slot.session.meeting_point.host_id == user.pk):
+            raise NotFound()
+        slot = services.slot_update(user=user, slot_id=slot.pk, **serializer.validated_data)
+        return Response(SlotSerializer(slot).data)

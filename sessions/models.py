@@ -1,0 +1,98 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from seats.models import Seat
+
+
+class MeetingPoint(models.Model):
+    """A host's front room. The address is private: only confirmed volunteers see it."""
+
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="meeting_points")
+    name = models.CharField(max_length=120)
+    address = models.TextField()
+    postcode = models.CharField(max_length=8)
+    lat = models.FloatField()
+    lng = models.FloatField()
+    seat = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.SET_NULL, related_name="meeting_points")
+    capacity = models.PositiveSmallIntegerField(help_text="How many people the room holds at once.")
+    accessibility_notes = models.TextField(blank=True)
+    host_first_name = models.CharField(max_length=60, blank=True)
+    host_phone = models.CharField(max_length=20, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=Q(capacity__gte=1), name="meeting_point_capacity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.postcode})"
+
+
+class CanvassSession(models.Model):
+    """A canvass session at a meeting point, made of one or more door-knocking slots."""
+
+    class Status(models.TextChoices):
+        PUBLISHED = "published", "Published"
+        CANCELLED = "cancelled", "Cancelled"
+
+    meeting_point = models.ForeignKey(MeetingPoint, on_delete=models.PROTECT, related_name="sessions")
+    seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="sessions")
+    title = models.CharField(max_length=140)
+    description = models.TextField(blank=True)
+    what_to_bring = models.CharField(max_length=200, blank=True, default="Comfortable shoes and a charged phone")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PUBLISHED)
+    # Copied from the meeting point and the slots so the nearest-sessions search is one indexed query.
+    lat = models.FloatField()
+    lng = models.FloatField()
+    postcode_district = models.CharField(max_length=4)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [
+            models.Index(fields=["lat", "lng"], name="session_search_lat_lng", condition=Q(status="published")),
+            models.Index(fields=["seat", "starts_at"], name="session_seat_starts"),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="session_ends_after_start")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def host(self):
+        return self.meeting_point.host
+
+
+class Slot(models.Model):
+    """A door-knocking window with a capacity. confirmed_count is the guard against overbooking."""
+
+    session = models.ForeignKey(CanvassSession, on_delete=models.CASCADE, related_name="slots")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    capacity = models.PositiveSmallIntegerField()
+    turf = models.TextField(blank=True, help_text="Streets or doors to cover.")
+    confirmed_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [models.Index(fields=["starts_at"], name="slot_starts_at")]
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="slot_capacity_positive"),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="slot_ends_after_start"),
+            # The database itself refuses an overbooked slot.
+            models.CheckConstraint(condition=Q(confirmed_count__lte=F("capacity")), name="slot_not_overbooked"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session.title} {self.starts_at:%a %d %b %H:%M}"
+
+    @property
+    def places_left(self) -> int:
+        return max(0, self.capacity - self.confirmed_count)

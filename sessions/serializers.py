@@ -1,0 +1,109 @@
+from rest_framework import serializers
+
+from seats.serializers import SeatSummarySerializer
+from sessions.models import CanvassSession, MeetingPoint, Slot
+
+# Public coordinates are rounded to about a kilometre: enough to plan travel, not to find the house.
+APPROXIMATE_DECIMALS = 2
+
+
+class MeetingPointSerializer(serializers.ModelSerializer):
+    seat = serializers.CharField(source="seat_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = MeetingPoint
+        fields = [
+            "id", "name", "address", "postcode", "capacity", "accessibility_notes", "host_first_name", "host_phone",
+            "lat", "lng", "seat", "is_active", "created_at",
+        ]
+        read_only_fields = ["id", "lat", "lng", "seat", "created_at"]
+        extra_kwargs = {"capacity": {"min_value": 1, "max_value": 500}, "postcode": {"max_length": 10}}
+
+
+class SlotInputSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    capacity = serializers.IntegerField(min_value=1, max_value=500)
+    turf = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+
+
+class SlotSerializer(serializers.ModelSerializer):
+    places_left = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Slot
+        fields = ["id", "starts_at", "ends_at", "capacity", "places_left", "turf"]
+
+
+class SlotPublicSerializer(SlotSerializer):
+    class Meta(SlotSerializer.Meta):
+        fields = ["id", "starts_at", "ends_at", "capacity", "places_left"]
+
+
+class SlotUpdateSerializer(serializers.Serializer):
+    capacity = serializers.IntegerField(min_value=1, max_value=500, required=False)
+    turf = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+
+
+class ApproximateLocationSerializer(serializers.Serializer):
+    lat = serializers.FloatField()
+    lng = serializers.FloatField()
+
+
+class SessionPublicSerializer(serializers.ModelSerializer):
+    """What anyone may see: no address, no host contact details."""
+
+    seat = SeatSummarySerializer(read_only=True)
+    distance_km = serializers.SerializerMethodField()
+    approximate_location = serializers.SerializerMethodField()
+    slots = SlotPublicSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = CanvassSession
+        fields = [
+            "id", "title", "description", "what_to_bring", "status", "distance_km", "seat", "postcode_district",
+            "approximate_location", "starts_at", "ends_at", "slots",
+        ]
+
+    def get_distance_km(self, session) -> float | None:
+        distance = getattr(session, "distance_km", None)
+        return None if distance is None else round(distance, 2)
+
+    def get_approximate_location(self, session) -> ApproximateLocationSerializer:
+        return {"lat": round(session.lat, APPROXIMATE_DECIMALS), "lng": round(session.lng, APPROXIMATE_DECIMALS)}
+
+
+class SessionHostSerializer(SessionPublicSerializer):
+    """What the session's host (and coordinators) see."""
+
+    meeting_point = MeetingPointSerializer(read_only=True)
+    slots = SlotSerializer(many=True, read_only=True)
+
+    class Meta(SessionPublicSerializer.Meta):
+        fields = SessionPublicSerializer.Meta.fields + ["meeting_point", "cancelled_at", "created_at"]
+
+
+class SessionCreateSerializer(serializers.Serializer):
+    meeting_point = serializers.IntegerField()
+    seat = serializers.CharField(required=False, allow_blank=True, max_length=9)
+    title = serializers.CharField(max_length=140)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+    what_to_bring = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    slots = SlotInputSerializer(many=True, allow_empty=False, max_length=50)
+
+
+class SessionUpdateSerializer(serializers.Serializer):
+    seat = serializers.CharField(required=False, max_length=9)
+    title = serializers.CharField(required=False, max_length=140)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+    what_to_bring = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    add_slots = SlotInputSerializer(many=True, required=False, max_length=50)
+
+
+class SessionSearchSerializer(serializers.Serializer):
+    near = serializers.CharField(required=False, max_length=10)
+    radius_km = serializers.FloatField(required=False, min_value=0.1)
+    date_from = serializers.DateTimeField(required=False)
+    date_to = serializers.DateTimeField(required=False)
+    seat = serializers.CharField(required=False, max_length=9)
+    mine = serializers.BooleanField(required=False, default=False)

@@ -1,0 +1,210 @@
+"""Writes and rules for meeting points, canvass sessions and slots."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.errors import Conflict, InvalidInput, InvalidState, NotFound, PermissionDenied
+from seats.geocoding import postcode_locate
+from seats.models import Seat
+from seats.postcodes import outcode_of
+from sessions.models import CanvassSession, MeetingPoint, Slot
+from sessions.signals import session_cancelled, slot_capacity_raised
+
+MEETING_POINT_FIELDS = ("name", "address", "postcode", "capacity", "accessibility_notes", "host_first_name", "host_phone")
+
+
+def _require_owner(*, user, meeting_point: MeetingPoint) -> None:
+    if not (user.is_staff or meeting_point.host_id == user.pk):
+        raise PermissionDenied("You can only manage your own meeting points and sessions.")
+
+
+@transaction.atomic
+def meeting_point_create(*, host, name: str, address: str, postcode: str, capacity: int,
+                         accessibility_notes: str = "", host_first_name: str = "", host_phone: str = "") -> MeetingPoint:
+    """Create a front room for `host`, geocoding its postcode (InvalidInput if unknown)."""
+    location = postcode_locate(postcode)
+    return MeetingPoint.objects.create(
+        host=host, name=name, address=address, postcode=location.postcode, lat=location.lat, lng=location.lng,
+        seat_id=location.seat_id, capacity=capacity, accessibility_notes=accessibility_notes,
+        host_first_name=host_first_name or host.first_name or host.username, host_phone=host_phone,
+    )
+
+
+@transaction.atomic
+def meeting_point_update(*, user, meeting_point: MeetingPoint, **changes) -> MeetingPoint:
+    """Edit a meeting point; a new postcode is geocoded and copied to its upcoming sessions."""
+    _require_owner(user=user, meeting_point=meeting_point)
+    unknown = set(changes) - set(MEETING_POINT_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Cannot change {', '.join(sorted(unknown))}.", fields={k: ["Not editable."] for k in unknown})
+    if "postcode" in changes:
+        location = postcode_locate(changes["postcode"])
+        changes.update(postcode=location.postcode, lat=location.lat, lng=location.lng, seat_id=location.seat_id)
+    for field, value in changes.items():
+        setattr(meeting_point, field, value)
+    meeting_point.save()
+    if "postcode" in changes:
+        CanvassSession.objects.filter(meeting_point=meeting_point, ends_at__gt=timezone.now()).update(
+            lat=meeting_point.lat, lng=meeting_point.lng, postcode_district=outcode_of(meeting_point.postcode)
+        )
+    return meeting_point
+
+
+def _resolve_seat(*, seat_code: str | None, meeting_point: MeetingPoint) -> Seat:
+    if seat_code:
+        seat = Seat.objects.filter(pk=seat_code.strip().upper()).first()
+        if seat is None:
+            raise InvalidInput(f"Unknown seat {seat_code}.", code="unknown_seat", fields={"seat": ["Unknown ONS code."]})
+        return seat
+    if meeting_point.seat_id is None:
+        raise InvalidInput(
+            "The meeting point's postcode has no seat; give the seat's ONS code.",
+            code="seat_required", fields={"seat": ["Required for this meeting point."]},
+        )
+    return meeting_point.seat
+
+
+def _validate_slots(*, slots: list[dict], meeting_point: MeetingPoint, now: datetime) -> None:
+    if not slots:
+        raise InvalidInput("A session needs at least one slot.", fields={"slots": ["At least one slot is required."]})
+    for index, slot in enumerate(slots):
+        prefix = f"slots.{index}"
+        if slot["ends_at"] <= slot["starts_at"]:
+            raise InvalidInput("A slot must end after it starts.", fields={f"{prefix}.ends_at": ["Must be after starts_at."]})
+        if slot["starts_at"] <= now:
+            raise InvalidInput("Slots must start in the future.", fields={f"{prefix}.starts_at": ["Must be in the future."]})
+        if slot["capacity"] > meeting_point.capacity:
+            raise InvalidInput(
+                f"A slot cannot hold more people than the room ({meeting_point.capacity}).",
+                fields={f"{prefix}.capacity": [f"At most {meeting_point.capacity}, the room's capacity."]},
+            )
+
+
+def _refresh_session_span(session: CanvassSession) -> None:
+    times = list(session.slots.values_list("starts_at", "ends_at"))
+    session.starts_at = min(start for start, _ in times)
+    session.ends_at = max(end for _, end in times)
+
+
+@transaction.atomic
+def session_create(*, user, meeting_point: MeetingPoint, title: str, slots: list[dict], seat_code: str | None = None,
+                   description: str = "", what_to_bring: str | None = None) -> CanvassSession:
+    """Publish a session with its slots in one transaction; the seat defaults to the meeting point's."""
+    _require_owner(user=user, meeting_point=meeting_point)
+    if not meeting_point.is_active:
+        raise InvalidState("This meeting point is no longer active.", fields={"meeting_point": ["Inactive."]})
+    seat = _resolve_seat(seat_code=seat_code, meeting_point=meeting_point)
+    _validate_slots(slots=slots, meeting_point=meeting_point, now=timezone.now())
+    session = CanvassSession(
+        meeting_point=meeting_point, seat=seat, title=title, description=description,
+        lat=meeting_point.lat, lng=meeting_point.lng, postcode_district=outcode_of(meeting_point.postcode),
+        starts_at=min(s["starts_at"] for s in slots), ends_at=max(s["ends_at"] for s in slots),
+    )
+    if what_to_bring is not None:
+        session.what_to_bring = what_to_bring
+    session.save()
+    Slot.objects.bulk_create(
+        Slot(session=session, starts_at=s["starts_at"], ends_at=s["ends_at"], capacity=s["capacity"], turf=s.get("turf", ""))
+        for s in slots
+    )
+    return session
+
+
+def _editable_session(*, user, session_id: int) -> CanvassSession:
+    session = CanvassSession.objects.select_for_update().select_related("meeting_point").filter(pk=session_id).first()
+    if session is None:
+        raise NotFound("No such session.")
+    _require_owner(user=user, meeting_point=session.meeting_point)
+    return session
+
+
+@transaction.atomic
+def session_update(*, user, session_id: int, title: str | None = None, description: str | None = None,
+                   what_to_bring: str | None = None, seat_code: str | None = None,
+                   new_slots: Iterable[dict] = ()) -> CanvassSession:
+    """Edit a session's details and add slots; cancelled sessions cannot be edited."""
+    session = _editable_session(user=user, session_id=session_id)
+    if session.status == CanvassSession.Status.CANCELLED:
+        raise InvalidState("This session has been cancelled.", code="session_cancelled")
+    for field, value in (("title", title), ("description", description), ("what_to_bring", what_to_bring)):
+        if value is not None:
+            setattr(session, field, value)
+    if seat_code is not None:
+        session.seat = _resolve_seat(seat_code=seat_code, meeting_point=session.meeting_point)
+    new_slots = list(new_slots)
+    if new_slots:
+        _validate_slots(slots=new_slots, meeting_point=session.meeting_point, now=timezone.now())
+        Slot.objects.bulk_create(
+            Slot(session=session, starts_at=s["starts_at"], ends_at=s["ends_at"], capacity=s["capacity"],
+                 turf=s.get("turf", ""))
+            for s in new_slots
+        )
+        _refresh_session_span(session)
+    session.save()
+    return session
+
+
+@transaction.atomic
+def slot_update(*, user, slot_id: int, capacity: int | None = None, turf: str | None = None) -> Slot:
+    """Change a slot's capacity (never below its confirmed bookings) or turf; more room may promote the waitlist."""
+    slot = Slot.objects.select_for_update().select_related("session__meeting_point").filter(pk=slot_id).first()
+    if slot is None:
+        raise NotFound("No such slot.")
+    _require_owner(user=user, meeting_point=slot.session.meeting_point)
+    if capacity is not None:
+        if capacity < slot.confirmed_count:
+            raise Conflict(
+                f"{slot.confirmed_count} volunteers are already confirmed; cancel bookings before reducing capacity.",
+                code="capacity_below_confirmed", fields={"capacity": [f"At least {slot.confirmed_count}."]},
+            )
+        if capacity > slot.session.meeting_point.capacity:
+            raise InvalidInput("A slot cannot hold more people than the room.",
+                               fields={"capacity": [f"At most {slot.session.meeting_point.capacity}."]})
+        raised = capacity > slot.capacity
+        slot.capacity = capacity
+    else:
+        raised = False
+    if turf is not None:
+        slot.turf = turf
+    slot.save()
+    if raised:
+        slot_capacity_raised.send(sender=Slot, slot=slot)
+    return slot
+
+
+@transaction.atomic
+def session_cancel(*, user, session_id: int) -> CanvassSession:
+    """Cancel a session and (via the session_cancelled signal) all its bookings. Idempotent."""
+    session = _editable_session(user=user, session_id=session_id)
+    if session.status == CanvassSession.Status.CANCELLED:
+        return session
+    session.status = CanvassSession.Status.CANCELLED
+    session.cancelled_at = timezone.now()
+    session.save(update_fields=["status", "cancelled_at", "updated_at"])
+    session_cancelled.send(sender=CanvassSession, session=session, cancelled_by=user)
+    Slot.objects.filter(session=session).update(confirmed_count=0)
+    return session
+
+
+def slot_claim_place(*, slot_id: int) -> bool:
+    """Take one confirmed place if the slot has room. The conditional UPDATE is the overbooking guard."""
+    return Slot.objects.filter(pk=slot_id, confirmed_count__lt=F("capacity")).update(
+        confirmed_count=F("confirmed_count") + 1
+    ) == 1
+
+
+def slot_release_place(*, slot_id: int) -> None:
+    Slot.objects.filter(pk=slot_id, confirmed_count__gt=0).update(confirmed_count=F("confirmed_count") - 1)
+
+
+def slot_is_bookable(slot: Slot, *, now: datetime | None = None) -> None:
+    """Raise InvalidState if the slot's session is cancelled or the slot has started."""
+    now = now or timezone.now()
+    if slot.session.status != CanvassSession.Status.PUBLISHED:
+        raise InvalidState("This session has been cancelled.", code="session_cancelled", fields={"slot": ["Cancelled."]})
+    if slot.starts_at <= now:
+        raise InvalidState("This slot has already started.", code="slot_in_past", fields={"slot": ["Already started."]})

@@ -1,0 +1,7 @@
+from django.dispatch import Signal
+
+# Sent inside the cancelling transaction; volunteers cancels the session's bookings in it.
+session_cancelled = Signal()  # sender=CanvassSession, session=CanvassSession, cancelled_by=User|None
+
+# Sent inside the transaction that raised a slot's capacity; volunteers promotes its waitlist after commit.
+slot_capacity_raised = Signal()  # sender=Slot, slot=Slot

@@ -1,0 +1,59 @@
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory, UserFactory, token_for
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def seat(db):
+    return SeatFactory(ons_code="E14000922", name="Sheffield, Hallam", majority_pct=3.7, priority=1)
+
+
+@pytest.fixture
+def postcode(seat):
+    return PostcodeFactory(postcode="S10 1AA", seat=seat)
+
+
+@pytest.fixture
+def host(db):
+    return UserFactory(username="aisha")
+
+
+@pytest.fixture
+def host_api(host):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(host)}")
+    return client
+
+
+@pytest.fixture
+def other_host_api(db):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(UserFactory(username='mallory'))}")
+    return client
+
+
+@pytest.fixture
+def coordinator_api(db):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(UserFactory(username='coord', is_staff=True))}")
+    return client
+
+
+@pytest.fixture
+def meeting_point(host, seat, postcode):
+    return MeetingPointFactory(host=host, seat=seat, postcode=postcode.postcode)
+
+
+@pytest.fixture
+def slot(meeting_point):
+    return SlotFactory(session__meeting_point=meeting_point, capacity=3)
+
+
+def booking_body(phone="07400 123456", postcode="s101aa", name="Ann Volunteer", **extra):
+    return {"name": name, "phone": phone, "postcode": postcode, "consent_sms": True, **extra}

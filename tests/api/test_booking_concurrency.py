@@ -1,0 +1,85 @@
+"""Real concurrency against PostgreSQL: many threads book one slot at the same instant."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from sessions.models import Slot
+from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory, next_mobile
+from volunteers.models import Booking
+from volunteers.services import booking_create
+
+THREADS = 60
+
+
+def _run_at_once(target, args_list):
+    barrier = threading.Barrier(len(args_list))
+    results, errors = [], []
+
+    def worker(args):
+        try:
+            barrier.wait()
+            results.append(target(*args))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted on below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(args,)) for args in args_list]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sixty_volunteers_booking_a_ten_place_slot_at_once_confirm_exactly_ten():
+    seat = SeatFactory()
+    PostcodeFactory(postcode="S10 1AA", seat=seat)
+    slot = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat), capacity=10)
+    phones = [next_mobile() for _ in range(THREADS)]
+
+    def book(phone):
+        return booking_create(slot_id=slot.id, name="V", phone=phone, postcode="S10 1AA", consent_sms=True)
+
+    results, errors = _run_at_once(book, [(p,) for p in phones])
+    assert errors == []
+    statuses = [r.booking.status for r in results]
+    assert statuses.count("confirmed") == 10 and statuses.count("waitlisted") == THREADS - 10
+    assert Booking.objects.filter(slot=slot, status="confirmed").count() == 10
+    assert Slot.objects.get(pk=slot.pk).confirmed_count == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_volunteer_booking_at_once_from_many_threads_gets_one_booking():
+    seat = SeatFactory()
+    PostcodeFactory(postcode="S10 1AA", seat=seat)
+    slot = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat), capacity=10)
+
+    def book():
+        return booking_create(slot_id=slot.id, name="V", phone="+447400123456", postcode="S10 1AA", consent_sms=True)
+
+    results, errors = _run_at_once(book, [() for _ in range(20)])
+    assert errors == []
+    assert len({r.booking.pk for r in results}) == 1
+    assert sum(r.created for r in results) == 1
+    assert Slot.objects.get(pk=slot.pk).confirmed_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_volunteer_racing_for_two_overlapping_slots_holds_only_one():
+    seat = SeatFactory()
+    PostcodeFactory(postcode="S10 1AA", seat=seat)
+    meeting_point = MeetingPointFactory(seat=seat)
+    first = SlotFactory(session__meeting_point=meeting_point)
+    second = SlotFactory(session__meeting_point=meeting_point, starts_at=first.starts_at, ends_at=first.ends_at)
+
+    def book(slot_id):
+        return booking_create(slot_id=slot_id, name="V", phone="+447400123456", postcode="S10 1AA", consent_sms=True)
+
+    results, errors = _run_at_once(book, [(first.id,), (second.id,)] * 5)
+    assert len(results) + len(errors) == 10
+    assert Booking.objects.filter(status="confirmed").count() == 1
+    assert all(getattr(e, "code", None) == "overlapping_booking" for e in errors)

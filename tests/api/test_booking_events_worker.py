@@ -1,0 +1,63 @@
+"""Booking events reach a real Celery worker over the Redis broker after commit."""
+
+import time
+
+import pytest
+
+from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory
+from volunteers.events import _async_handlers, on_booking_event
+from volunteers.models import BookingEvent
+from volunteers.services import booking_cancel, booking_create, booking_event_dispatch
+
+
+def _wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def recorded_events():
+    seen: list[tuple[str, int]] = []
+
+    def handler(event):
+        seen.append((event.kind, event.booking_id))
+
+    on_booking_event(handler)
+    yield seen
+    _async_handlers.remove(handler)
+
+
+@pytest.mark.worker
+def test_booking_events_are_processed_by_a_real_worker_after_commit(celery_worker, recorded_events):
+    seat = SeatFactory()
+    PostcodeFactory(postcode="S10 1AA", seat=seat)
+    slot = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat), capacity=1)
+    first = booking_create(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=True)
+    second = booking_create(slot_id=slot.id, name="B", phone="+447400000002", postcode="S10 1AA", consent_sms=True)
+    booking_cancel(manage_token=first.booking.manage_token)
+
+    assert _wait_until(lambda: not BookingEvent.objects.filter(processed_at__isnull=True).exists())
+    kinds = [kind for kind, _ in recorded_events]
+    assert kinds.count("booking_confirmed") == 1
+    assert kinds.count("booking_waitlisted") == 1
+    assert kinds.count("booking_cancelled") == 1
+    # The cancellation freed the place; the worker's promotion handler gave it to the waitlisted volunteer.
+    assert _wait_until(lambda: BookingEvent.objects.filter(kind="booking_promoted", booking=second.booking).exists())
+    second.booking.refresh_from_db()
+    assert second.booking.status == "confirmed"
+
+
+@pytest.mark.django_db
+def test_processing_an_event_twice_runs_its_handlers_once(recorded_events):
+    seat = SeatFactory()
+    PostcodeFactory(postcode="S10 1AA", seat=seat)
+    slot = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat))
+    booking_create(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=True)
+    event = BookingEvent.objects.get()
+    assert booking_event_dispatch(event_id=event.id) is True
+    assert booking_event_dispatch(event_id=event.id) is False
+    assert recorded_events == [("booking_confirmed", event.booking_id)]

@@ -1,0 +1,159 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from sessions.models import Slot
+from tests.api.conftest import booking_body
+from tests.factories import SlotFactory, next_mobile
+from volunteers.models import Booking, BookingEvent, Volunteer
+
+pytestmark = pytest.mark.django_db
+
+
+def _book(api, slot, **body):
+    return api.post(f"/api/slots/{slot.id}/bookings/", booking_body(**body), format="json")
+
+
+def test_volunteer_books_without_an_account_and_sees_the_address_once_confirmed(api, slot):
+    response = _book(api, slot)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "confirmed" and body["manage_token"]
+    detail = api.get(f"/api/bookings/{body['manage_token']}/").json()
+    assert detail["address"] == slot.session.meeting_point.address
+    assert detail["meeting_place"]["host_first_name"] == "Hana"
+    assert Volunteer.objects.get().phone == "+447400123456"
+    assert Slot.objects.get(pk=slot.pk).confirmed_count == 1
+
+
+def test_full_slot_waitlists_the_volunteer_and_hides_the_address(api, slot):
+    for _ in range(slot.capacity):
+        assert _book(api, slot, phone=next_mobile()).json()["status"] == "confirmed"
+    response = _book(api, slot, phone=next_mobile())
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "waitlisted"
+    assert body["address"] is None and body["meeting_place"] is None
+    assert body["waitlist_position"] == 1
+    assert Slot.objects.get(pk=slot.pk).confirmed_count == slot.capacity
+
+
+def test_booking_the_same_slot_twice_returns_the_existing_booking(api, slot):
+    first = _book(api, slot, phone="07400 123456").json()
+    again = _book(api, slot, phone="+44 7400 123456")
+    assert again.status_code == 200
+    assert again.json()["id"] == first["id"] and again.json()["manage_token"] == first["manage_token"]
+    assert Booking.objects.count() == 1 and Slot.objects.get(pk=slot.pk).confirmed_count == 1
+
+
+def test_overlapping_confirmed_booking_is_a_409_naming_the_clash(api, slot):
+    overlapping = SlotFactory(session__meeting_point=slot.session.meeting_point,
+                              starts_at=slot.starts_at + timedelta(minutes=30),
+                              ends_at=slot.ends_at + timedelta(minutes=30))
+    _book(api, slot)
+    response = _book(api, overlapping)
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "overlapping_booking" and slot.session.title in error["message"]
+    assert Booking.objects.count() == 1
+
+
+def test_back_to_back_slots_do_not_overlap(api, slot):
+    next_slot = SlotFactory(session=slot.session, starts_at=slot.ends_at, ends_at=slot.ends_at + timedelta(hours=1))
+    assert _book(api, slot).status_code == 201
+    assert _book(api, next_slot).json()["status"] == "confirmed"
+
+
+def test_cancelled_sessions_and_started_slots_cannot_be_booked(api, host_api, slot):
+    started = SlotFactory(session__meeting_point=slot.session.meeting_point,
+                          starts_at=timezone.now() - timedelta(minutes=5), ends_at=timezone.now() + timedelta(hours=1))
+    response = _book(api, started)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "slot_in_past"
+    host_api.post(f"/api/sessions/{slot.session_id}/cancel/")
+    response = _book(api, slot)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "session_cancelled"
+    assert Booking.objects.count() == 0
+
+
+def test_unknown_slot_is_404(api, postcode):
+    response = api.post("/api/slots/999999/bookings/", booking_body(), format="json")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"phone": "12345"}, "phone"),
+        ({"phone": "+33 6 12 34 56 78"}, "phone"),
+        ({"phone": "020 7946 0000"}, "phone"),
+        ({"postcode": "XX1 1XX"}, "postcode"),
+        ({"postcode": "banana"}, "postcode"),
+        ({"name": ""}, "name"),
+        ({"email": "not-an-email"}, "email"),
+        ({"consent_sms": "perhaps"}, "consent_sms"),
+    ],
+)
+def test_bad_booking_input_is_a_400_naming_the_field_with_no_partial_writes(api, slot, change, field):
+    response = _book(api, slot, **change)
+    assert response.status_code == 400, response.content
+    assert field in response.json()["error"]["fields"]
+    assert Volunteer.objects.count() == 0 and Booking.objects.count() == 0
+
+
+def test_non_json_body_is_a_400_not_a_500(api, slot):
+    response = api.post(f"/api/slots/{slot.id}/bookings/", "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert "error" in response.json()
+
+
+def test_cancel_by_private_link_releases_the_place_and_promotes_the_waitlist(api, slot, django_capture_on_commit_callbacks):
+    tokens = [_book(api, slot, phone=next_mobile()).json()["manage_token"] for _ in range(slot.capacity)]
+    waiting = _book(api, slot, phone=next_mobile()).json()
+    assert waiting["status"] == "waitlisted"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/bookings/{tokens[0]}/cancel/")
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert api.get(f"/api/bookings/{waiting['manage_token']}/").json()["status"] == "confirmed"
+    assert Slot.objects.get(pk=slot.pk).confirmed_count == slot.capacity
+    kinds = list(BookingEvent.objects.values_list("kind", flat=True))
+    assert kinds.count("booking_cancelled") == 1 and kinds.count("booking_promoted") == 1
+
+
+def test_cancelling_twice_is_harmless(api, slot):
+    token = _book(api, slot).json()["manage_token"]
+    assert api.post(f"/api/bookings/{token}/cancel/").status_code == 200
+    assert api.post(f"/api/bookings/{token}/cancel/").status_code == 200
+    assert Slot.objects.get(pk=slot.pk).confirmed_count == 0
+    assert BookingEvent.objects.filter(kind="booking_cancelled").count() == 1
+
+
+def test_rebooking_after_cancelling_reuses_the_booking(api, slot):
+    first = _book(api, slot).json()
+    api.post(f"/api/bookings/{first['manage_token']}/cancel/")
+    again = _book(api, slot)
+    assert again.status_code == 201 and again.json()["status"] == "confirmed"
+    assert again.json()["id"] == first["id"]
+
+
+def test_unknown_manage_token_is_404(api, db):
+    assert api.get("/api/bookings/nope/").status_code == 404
+    assert api.post("/api/bookings/nope/cancel/").status_code == 404
+
+
+def test_host_cancelling_a_session_cancels_its_bookings(api, host_api, other_host_api, slot):
+    tokens = [_book(api, slot, phone=next_mobile()).json()["manage_token"] for _ in range(slot.capacity + 1)]
+    assert other_host_api.post(f"/api/sessions/{slot.session_id}/cancel/").status_code == 404
+    response = host_api.post(f"/api/sessions/{slot.session_id}/cancel/")
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert {api.get(f"/api/bookings/{t}/").json()["status"] for t in tokens} == {"cancelled"}
+    assert BookingEvent.objects.filter(kind="session_cancelled").count() == len(tokens)
+    assert Slot.objects.get(pk=slot.pk).confirmed_count == 0
+    assert host_api.post(f"/api/sessions/{slot.session_id}/cancel/").status_code == 200  # idempotent
+
+
+def test_booking_events_are_recorded_with_the_booking_change(api, slot):
+    token = _book(api, slot).json()["manage_token"]
+    booking = Booking.objects.get(manage_token=token)
+    assert list(booking.events.values_list("kind", "version")) == [("booking_confirmed", 1)]

@@ -1,0 +1,87 @@
+"""Suite-wide fixtures. The suite needs real PostgreSQL and Redis: a missing service stops the run."""
+
+import os
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _shared_data_dir() -> Path:
+    configured = os.environ.get("FRONTROOM_SHARED_DATA")
+    candidates = [Path(configured)] if configured else [REPO_ROOT.parent / "shared" / "data", Path("/work/shared/data")]
+    for candidate in candidates:
+        if (candidate / "PROVENANCE.md").exists():
+            return candidate
+    return candidates[0]
+
+
+SHARED_DATA = _shared_data_dir()
+
+
+def pytest_sessionstart(session):
+    problems = []
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        problems.append(f"DATABASE_URL must point at PostgreSQL (engine is {engine}); run the suite with `make test`.")
+    else:
+        import psycopg
+
+        db = settings.DATABASES["default"]
+        try:
+            psycopg.connect(
+                host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"] or None,
+                dbname="postgres", connect_timeout=5,
+            ).close()
+        except psycopg.Error as exc:
+            problems.append(f"PostgreSQL is not reachable: {exc}")
+    if not settings.REDIS_URL:
+        problems.append("REDIS_URL is not set; run the suite with `make test`.")
+    else:
+        try:
+            redis.Redis.from_url(settings.REDIS_URL, socket_timeout=3).ping()
+        except redis.RedisError as exc:
+            problems.append(f"Redis is not reachable at {settings.REDIS_URL}: {exc}")
+    if not (SHARED_DATA / "PROVENANCE.md").exists():
+        problems.append(f"The reference data is missing at {SHARED_DATA} (set FRONTROOM_SHARED_DATA).")
+    if problems:
+        pytest.exit("Required services are missing:\n  " + "\n  ".join(problems), returncode=3)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager_by_default():
+    """Tasks run in-process unless a test starts a real worker (see the `celery_worker` fixture)."""
+    from celery_app import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def redis_client():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def celery_worker(transactional_db, redis_client):
+    """A real Celery worker thread consuming from the Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from celery_app import app
+
+    app.conf.task_always_eager = False
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30) as worker:
+        yield worker

@@ -1,0 +1,116 @@
+"""Shared builders for the foundation models (seats, meeting points, sessions, slots, volunteers)."""
+
+from datetime import timedelta
+from itertools import count
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from seats.models import Postcode, PostcodeDistrict, Seat, SeatAdjacency
+from sessions.models import CanvassSession, MeetingPoint, Slot
+
+_phones = count(100000)
+
+
+def next_mobile() -> str:
+    """A distinct, valid UK mobile number in E.164."""
+    return f"+447400{next(_phones):06d}"
+
+
+class SeatFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Seat
+        django_get_or_create = ("ons_code",)
+
+    ons_code = factory.Sequence(lambda n: f"E1490{n:04d}")
+    name = factory.Sequence(lambda n: f"Testshire {n}")
+    nation = "England"
+    region = "Yorkshire and The Humber"
+    lat = 53.38
+    lng = -1.47
+    winner = "Lab"
+    runner_up = "Con"
+    majority = 1000
+    valid_votes = 50000
+    majority_pct = 2.0
+    computed_priority = 1
+    priority = 1
+
+
+class PostcodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Postcode
+        django_get_or_create = ("postcode",)
+
+    postcode = "S10 1AA"
+    lat = 53.38
+    lng = -1.50
+    seat = factory.SubFactory(SeatFactory)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"host{n}")
+    first_name = "Hana"
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.django.Password("a-long-password-9")
+
+
+class MeetingPointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MeetingPoint
+
+    host = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Front room {n}")
+    address = "1 Test Street\nSheffield"
+    postcode = "S10 1AA"
+    lat = 53.38
+    lng = -1.50
+    seat = factory.SubFactory(SeatFactory)
+    capacity = 60
+    host_first_name = "Hana"
+
+
+class CanvassSessionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CanvassSession
+
+    meeting_point = factory.SubFactory(MeetingPointFactory)
+    seat = factory.SelfAttribute("meeting_point.seat")
+    title = factory.Sequence(lambda n: f"Door-knocking {n}")
+    lat = factory.SelfAttribute("meeting_point.lat")
+    lng = factory.SelfAttribute("meeting_point.lng")
+    postcode_district = "S10"
+    starts_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
+    ends_at = factory.LazyAttribute(lambda s: s.starts_at + timedelta(hours=2))
+
+
+class SlotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Slot
+
+    session = factory.SubFactory(CanvassSessionFactory)
+    starts_at = factory.SelfAttribute("session.starts_at")
+    ends_at = factory.SelfAttribute("session.ends_at")
+    capacity = 10
+    turf = "Odd numbers on Test Street"
+
+
+def token_for(user) -> str:
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def seat_with_neighbour() -> tuple[Seat, Seat]:
+    first, second = SeatFactory(), SeatFactory(lat=53.40, lng=-1.45, priority=3, computed_priority=3)
+    SeatAdjacency.objects.create(from_seat=first, to_seat=second)
+    SeatAdjacency.objects.create(from_seat=second, to_seat=first)
+    return first, second
+
+
+def district(outcode: str, seat: Seat, lat: float = 53.38, lng: float = -1.50) -> PostcodeDistrict:
+    return PostcodeDistrict.objects.get_or_create(outcode=outcode, defaults={"lat": lat, "lng": lng, "seat": seat})[0]

@@ -1,0 +1,26 @@
+from django.apps import AppConfig
+
+
+class VolunteersConfig(AppConfig):
+    name = "volunteers"
+
+    def ready(self) -> None:
+        from sessions.models import CanvassSession, Slot
+        from sessions.signals import session_cancelled, slot_capacity_raised
+        from volunteers import services
+        from volunteers.events import on_booking_event
+
+        def cancel_bookings(sender, session, cancelled_by=None, **kwargs):
+            services.bookings_cancel_for_session(session=session, cancelled_by=cancelled_by)
+
+        session_cancelled.connect(cancel_bookings, sender=CanvassSession, weak=False,
+                                  dispatch_uid="volunteers.cancel_bookings")
+        def promote_waitlist(sender, slot, **kwargs):
+            from django.db import transaction
+
+            from volunteers.tasks import waitlist_promote
+
+            transaction.on_commit(lambda: waitlist_promote.delay(slot.pk))
+
+        slot_capacity_raised.connect(promote_waitlist, sender=Slot, weak=False, dispatch_uid="volunteers.promote")
+        on_booking_event(services.waitlist_promote_after_release)

@@ -1,0 +1,54 @@
+"""Booking domain events.
+
+``booking_event_record`` writes a BookingEvent row in the caller's transaction and sends the
+``booking_event_recorded`` signal synchronously, so receivers can write rows that must commit or
+roll back with the change (the SMS outbox). After commit the event is handed to Celery
+(``booking_event_process``), which runs the asynchronous handlers registered with
+``on_booking_event``; dispatch uses that for overflow and waitlist promotion.
+"""
+
+import logging
+from collections.abc import Callable
+
+from django.db import transaction
+from django.dispatch import Signal
+
+from volunteers.models import Booking, BookingEvent
+
+logger = logging.getLogger(__name__)
+
+booking_event_recorded = Signal()  # sender=BookingEvent, event=BookingEvent
+
+_async_handlers: list[Callable[[BookingEvent], None]] = []
+
+
+def on_booking_event(handler: Callable[[BookingEvent], None]) -> Callable[[BookingEvent], None]:
+    """Register an asynchronous handler, run by a Celery worker after the change commits."""
+    if handler not in _async_handlers:
+        _async_handlers.append(handler)
+    return handler
+
+
+def async_handlers() -> list[Callable[[BookingEvent], None]]:
+    return list(_async_handlers)
+
+
+def booking_event_record(*, booking: Booking, kind: str, payload: dict | None = None) -> BookingEvent:
+    """Record an event for the booking's current version; a repeat of the same (kind, version) is a no-op."""
+    event, created = BookingEvent.objects.get_or_create(
+        booking=booking, kind=kind, version=booking.version, defaults={"payload": payload or {}}
+    )
+    if created:
+        booking_event_recorded.send(sender=BookingEvent, event=event)
+        from volunteers.tasks import booking_event_process
+
+        transaction.on_commit(lambda: _enqueue(booking_event_process, event.pk))
+    return event
+
+
+def _enqueue(task, event_id: int) -> None:
+    # The broker may be down; the row is committed and the sweep will pick it up later.
+    try:
+        task.delay(event_id)
+    except Exception:  # noqa: BLE001 - any broker failure must not fail the request
+        logger.warning("could not enqueue booking event %s; the sweep will retry", event_id, exc_info=True)

@@ -1,0 +1,127 @@
+import secrets
+
+from django.db import models
+from django.db.models import F, Q
+
+from seats.models import Seat
+from sessions.models import Slot
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Volunteer(models.Model):
+    """A person identified by their UK mobile number (E.164). No account needed."""
+
+    phone = models.CharField(max_length=16, unique=True)
+    name = models.CharField(max_length=120)
+    email = models.EmailField(blank=True)
+    postcode = models.CharField(max_length=8)
+    lat = models.FloatField()
+    lng = models.FloatField()
+    seat = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    max_travel_km = models.FloatField(null=True, blank=True, help_text="Empty: the direct-booking default.")
+    consent_sms = models.BooleanField(default=False)
+    sms_opted_out = models.BooleanField(default=False)
+    phone_invalid = models.BooleanField(default=False)
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.phone})"
+
+
+class AvailabilityWindow(models.Model):
+    volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="availability")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="availability_ends_after_start")]
+
+    def __str__(self) -> str:
+        return f"{self.volunteer_id}: {self.starts_at:%a %d %b %H:%M}–{self.ends_at:%H:%M}"
+
+
+class Booking(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CONFIRMED = "confirmed", "Confirmed"
+        WAITLISTED = "waitlisted", "Waitlisted"
+        CANCELLED = "cancelled", "Cancelled"
+        REDIRECTED = "redirected", "Redirected"
+        ATTENDED = "attended", "Attended"
+        NO_SHOW = "no_show", "No-show"
+
+    class Source(models.TextChoices):
+        DIRECT = "direct", "Booked directly"
+        ASSIGNED = "assigned", "Assignment run"
+        REDIRECT = "redirect", "Overflow redirect"
+
+    volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="bookings")
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings")
+    status = models.CharField(max_length=12, choices=Status.choices)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.DIRECT)
+    manage_token = models.CharField(max_length=64, unique=True, default=new_token)
+    # Bumped on every status change: (booking, event kind, version) keys exactly-once side effects.
+    version = models.PositiveIntegerField(default=1)
+    redirected_to = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="redirected_from"
+    )
+    attendance_confirmed_at = models.DateTimeField(null=True, blank=True)
+    waitlisted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["volunteer", "slot"], name="booking_one_per_volunteer_slot")]
+        indexes = [
+            models.Index(fields=["slot", "status", "waitlisted_at"], name="booking_slot_status"),
+            models.Index(fields=["volunteer", "status"], name="booking_volunteer_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.volunteer} → {self.slot_id} ({self.status})"
+
+
+class BookingEvent(models.Model):
+    """Outbox of booking changes, written in the same transaction as the change.
+
+    Consumers that must be atomic with the change (the SMS outbox) react synchronously to the
+    ``booking_event_recorded`` signal; asynchronous consumers (overflow, promotion) run from the
+    ``booking_event_process`` task after commit, which a periodic sweep re-enqueues if it was lost.
+    """
+
+    class Kind(models.TextChoices):
+        CONFIRMED = "booking_confirmed", "Confirmed"
+        WAITLISTED = "booking_waitlisted", "Waitlisted"
+        CANCELLED = "booking_cancelled", "Cancelled by volunteer"
+        SESSION_CANCELLED = "session_cancelled", "Session cancelled by host"
+        PROMOTED = "booking_promoted", "Promoted from waitlist"
+        REDIRECTED = "booking_redirected", "Redirected to another seat"
+        ATTENDANCE_CONFIRMED = "attendance_confirmed", "Attendance confirmed"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    version = models.PositiveIntegerField()
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "kind", "version"], name="booking_event_once"),
+        ]
+        indexes = [models.Index(fields=["processed_at", "id"], name="booking_event_unprocessed")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.booking_id} v{self.version}"

@@ -1,0 +1,20 @@
+"""Thin Celery tasks over volunteers.services; every task is safe to run twice."""
+
+from celery import shared_task
+
+from volunteers import services
+
+
+@shared_task(name="volunteers.booking_event_process", acks_late=True, time_limit=120, soft_time_limit=100)
+def booking_event_process(event_id: int) -> bool:
+    return services.booking_event_dispatch(event_id=event_id)
+
+
+@shared_task(name="volunteers.booking_event_sweep", time_limit=300, soft_time_limit=280)
+def booking_event_sweep() -> int:
+    return services.booking_events_requeue_stale()
+
+
+@shared_task(name="volunteers.waitlist_promote", acks_late=True, time_limit=120, soft_time_limit=100)
+def waitlist_promote(slot_id: int) -> int:
+    return len(services.booking_waitlist_promote(slot_id=slot_id))
