@@ -105,6 +105,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "BookingStatusEnum": "volunteers.models.Booking.Status",
+        "SessionStatusEnum": "sessions.models.CanvassSession.Status",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from seats.serializers import SeatSummarySerializer
@@ -69,7 +70,8 @@ class SessionPublicSerializer(serializers.ModelSerializer):
         distance = getattr(session, "distance_km", None)
         return None if distance is None else round(distance, 2)
 
-    def get_approximate_location(self, session) -> ApproximateLocationSerializer:
+    @extend_schema_field(ApproximateLocationSerializer)
+    def get_approximate_location(self, session):
         return {"lat": round(session.lat, APPROXIMATE_DECIMALS), "lng": round(session.lng, APPROXIMATE_DECIMALS)}
 
 
@@ -107,3 +109,19 @@ class SessionSearchSerializer(serializers.Serializer):
     date_to = serializers.DateTimeField(required=False)
     seat = serializers.CharField(required=False, max_length=9)
     mine = serializers.BooleanField(required=False, default=False)
+
+
+class SearchOriginSerializer(serializers.Serializer):
+    postcode = serializers.CharField()
+    precision = serializers.ChoiceField(choices=["postcode", "remote", "district"])
+    radius_km = serializers.FloatField()
+
+
+class SessionSearchPageSerializer(serializers.Serializer):
+    """A page of sessions. With `near`, `count` is null when more pages follow (counting would cost a scan)."""
+
+    count = serializers.IntegerField(allow_null=True)
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    near = SearchOriginSerializer(required=False)
+    results = SessionPublicSerializer(many=True)

@@ -23,6 +23,8 @@ SHARED_DATA = _shared_data_dir()
 
 
 def pytest_sessionstart(session):
+    # Real password hashing costs ~0.3 s per user; the tests are about permissions, not PBKDF2.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     problems = []
     engine = settings.DATABASES["default"]["ENGINE"]
     if "postgresql" not in engine:

@@ -1,4 +1,5 @@
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from volunteers.models import Booking
@@ -59,16 +60,19 @@ class BookingSerializer(serializers.ModelSerializer):
     def _confirmed(self, booking) -> bool:
         return booking.status in (Booking.Status.CONFIRMED, Booking.Status.ATTENDED) and booking.slot.ends_at > timezone.now()
 
-    def get_session(self, booking) -> BookingSessionSerializer:
+    @extend_schema_field(BookingSessionSerializer)
+    def get_session(self, booking):
         return BookingSessionSerializer(booking.slot.session).data
 
-    def get_slot(self, booking) -> BookingSlotSerializer:
+    @extend_schema_field(BookingSlotSerializer)
+    def get_slot(self, booking):
         return BookingSlotSerializer(booking.slot, context={"confirmed": self._confirmed(booking)}).data
 
     def get_address(self, booking) -> str | None:
         return booking.slot.session.meeting_point.address if self._confirmed(booking) else None
 
-    def get_meeting_place(self, booking) -> MeetingPlaceSerializer | None:
+    @extend_schema_field(MeetingPlaceSerializer(allow_null=True))
+    def get_meeting_place(self, booking):
         if not self._confirmed(booking):
             return None
         return MeetingPlaceSerializer(booking.slot.session.meeting_point).data
