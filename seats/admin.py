@@ -40,3 +40,11 @@ class PostcodeAdmin(admin.ModelAdmin):
     search_fields = ["=postcode"]
     raw_id_fields = ["seat"]
     show_full_result_count = False
+
+
+@admin.register(SeatAdjacency)
+class SeatAdjacencyAdmin(admin.ModelAdmin):
+    list_display = ["from_seat", "to_seat", "kind", "shared_border_km"]
+    list_filter = ["kind"]
+    search_fields = ["from_seat__name", "to_seat__name", "from_seat__ons_code"]
+    raw_id_fields = ["from_seat", "to_seat"]

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from sessions.admin import SlotAdmin
+from sessions.models import Slot
 from volunteers.models import AvailabilityWindow, Booking, BookingEvent, Volunteer
 
 
@@ -50,3 +52,30 @@ class BookingEventAdmin(admin.ModelAdmin):
     list_display = ["kind", "booking", "version", "created_at", "processed_at"]
     list_filter = ["kind", "processed_at"]
     raw_id_fields = ["booking"]
+
+
+class SlotBookingInline(admin.TabularInline):
+    model = Booking
+    fk_name = "slot"
+    extra = 0
+    fields = ["volunteer", "status", "source", "waitlisted_at", "created_at"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+
+# Slots live in the lower `sessions` app, which does not know about bookings; add them here.
+admin.site.unregister(Slot)
+
+
+@admin.register(Slot)
+class SlotWithBookingsAdmin(SlotAdmin):
+    inlines = [SlotBookingInline]
+
+
+@admin.register(AvailabilityWindow)
+class AvailabilityWindowAdmin(admin.ModelAdmin):
+    list_display = ["volunteer", "starts_at", "ends_at"]
+    search_fields = ["volunteer__name", "volunteer__phone"]
+    raw_id_fields = ["volunteer"]
+    date_hierarchy = "starts_at"
