@@ -136,6 +136,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Safety nets for work whose on-commit enqueue was lost (broker down, worker killed).
     "booking-event-sweep": {"task": "volunteers.booking_event_sweep", "schedule": 60.0},
+    "sms-outbox-sweep": {"task": "sms.outbox_sweep", "schedule": 60.0},
+    "sms-reminders": {"task": "sms.reminders_enqueue_due", "schedule": 300.0},
 }
 
 # --- Geography ----------------------------------------------------------------

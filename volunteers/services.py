@@ -253,3 +253,14 @@ def direct_booking_travel_km() -> float:
     return settings.DIRECT_BOOKING_TRAVEL_KM
 
 
+
+
+def volunteer_sms_flags_set(*, volunteer_id: int, opted_out: bool | None = None, phone_invalid: bool | None = None) -> None:
+    """Record what the SMS channel learnt about a volunteer's number (opt-out/in, invalid). Idempotent."""
+    changes = {}
+    if opted_out is not None:
+        changes["sms_opted_out"] = opted_out
+    if phone_invalid is not None:
+        changes["phone_invalid"] = phone_invalid
+    if changes:
+        Volunteer.objects.filter(pk=volunteer_id).update(**changes, updated_at=timezone.now())

@@ -5,3 +5,15 @@ class SmsConfig(AppConfig):
     name = "dispatch.sms"
     label = "sms"
     verbose_name = "SMS"
+
+    def ready(self) -> None:
+        from volunteers.events import booking_event_recorded
+        from volunteers.models import BookingEvent
+
+        def record_message(sender, event, **kwargs):
+            # Runs inside the booking change's transaction: the message commits or rolls back with it.
+            from dispatch.sms.services import message_record_for_event
+
+            message_record_for_event(event=event)
+
+        booking_event_recorded.connect(record_message, sender=BookingEvent, weak=False, dispatch_uid="sms.outbox")

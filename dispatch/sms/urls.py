@@ -1,1 +1,8 @@
-urlpatterns = []
+from django.urls import path
+
+from dispatch.sms import webhooks
+
+urlpatterns = [
+    path("inbound/", webhooks.inbound, name="sms-inbound"),
+    path("status/", webhooks.status, name="sms-status"),
+]

@@ -1,0 +1,258 @@
+"""SMS outbox throughput: outbox rows → Redis → real Celery worker processes → the SDK → a loopback Twilio.
+
+    .venv/bin/python bench/sms.py [--messages 10000] [--rate 100] [--write]
+
+Measures, in one run and with the same worker configuration:
+  * baseline: a no-op Celery task (it only INCRs a Redis counter so completion can be counted),
+    enqueued and executed end to end;
+  * the outbox with the rate limit off: every message sent through `sms.message_send`, messages/s
+    from the first enqueue until Twilio (the loopback fake) has them all and every row says so;
+  * the outbox with the rate limit on: the rate measured at the fake (first to last arrival);
+  * duplicates (a message the fake received twice) and lost messages (rows not accepted), both must be 0.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from celery import shared_task
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+NOOP_KEY = "bench:sms:noop"
+
+
+@shared_task(name="bench.sms_noop", ignore_result=True, acks_late=True)
+def noop(index: int) -> None:
+    from django.conf import settings
+
+    from dispatch.sms.ratelimit import _client
+
+    _client(settings.REDIS_URL).incr(NOOP_KEY)
+
+
+def _worker(env: dict, args) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "celery"), "-A", "celery_app", "worker", "--include", "bench.sms",
+         "-P", args.pool, "-c", str(args.concurrency), "-l", "WARNING", "--without-gossip", "--without-mingle",
+         "--without-heartbeat", "-n", f"benchsms{os.getpid()}-{time.monotonic_ns()}@%h"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=sys.stderr, start_new_session=True,
+    )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    import signal
+
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _outbox_fill(count: int) -> list[int]:
+    """`count` confirmed bookings with their pending outbox rows, written in bulk (set-up, not measured)."""
+    from datetime import timedelta
+
+    from _common import uk_mobile
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.utils import timezone
+
+    from dispatch.sms.models import SmsMessage
+    from dispatch.sms.segments import segments_count
+    from dispatch.sms.texts import booking_text
+    from seats.models import Seat
+    from sessions.models import CanvassSession, MeetingPoint, Slot
+    from volunteers.models import Booking, Volunteer
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE sms_smsmessage, volunteers_bookingevent, volunteers_booking, volunteers_volunteer, "
+                       "canvass_slot, canvass_canvasssession, canvass_meetingpoint RESTART IDENTITY CASCADE")
+    seat, _ = Seat.objects.get_or_create(ons_code="E14000922", defaults={"name": "Sheffield, Hallam", "lat": 53.37,
+                                                                         "lng": -1.55})
+    host, _ = get_user_model().objects.get_or_create(username="bench-sms-host", defaults={"first_name": "Aisha"})
+    point = MeetingPoint.objects.create(host=host, name="Aisha's front room", address="27 Psalter Lane, Sheffield",
+                                        postcode="S11 8UX", lat=53.37, lng=-1.5, seat=seat, capacity=60,
+                                        host_first_name="Aisha")
+    start = timezone.now() + timedelta(days=3)
+    session = CanvassSession.objects.create(meeting_point=point, seat=seat, title="Saturday doorstep session",
+                                            lat=53.37, lng=-1.5, postcode_district="S11", starts_at=start,
+                                            ends_at=start + timedelta(hours=2))
+    slot = Slot.objects.create(session=session, starts_at=start, ends_at=start + timedelta(hours=2), capacity=30000)
+    volunteers = Volunteer.objects.bulk_create(
+        Volunteer(phone=uk_mobile(i), name=f"Volunteer {i}", postcode="S10 1AA", lat=53.38, lng=-1.5, consent_sms=True)
+        for i in range(count))
+    bookings = Booking.objects.bulk_create(Booking(volunteer=v, slot=slot, status="confirmed") for v in volunteers)
+    messages = []
+    for booking in bookings:
+        body = booking_text(kind="booking_confirmed", booking=booking)
+        seg = segments_count(body)
+        messages.append(SmsMessage(volunteer=booking.volunteer, booking=booking, kind="booking_confirmed", version=1,
+                                   to=booking.volunteer.phone, body=body, encoding=seg.encoding,
+                                   segments=seg.segments))
+    return [m.pk for m in SmsMessage.objects.bulk_create(messages, batch_size=2000)]
+
+
+def _outbox_run(ids: list[int], fake, env: dict, args) -> dict:
+    from datetime import timedelta
+
+    from dispatch.sms.models import SmsMessage
+    from dispatch.sms.services import message_enqueue, messages_requeue_stuck
+
+    swept = 0
+
+    def done() -> bool:
+        # Beat runs the outbox sweep every minute in production; here every 10 s of no progress.
+        nonlocal swept, last_count, last_change
+        count = len(fake.messages)
+        if count != last_count:
+            last_count, last_change = count, time.monotonic()
+        elif time.monotonic() - last_change > 10:
+            swept += messages_requeue_stuck(grace=timedelta(seconds=10))
+            last_change = time.monotonic()
+        return count >= len(ids)
+
+    last_count, last_change = -1, time.monotonic()
+    worker = _worker(env, args)
+    try:
+        time.sleep(args.warmup)
+        started = time.monotonic()
+        for message_id in ids:
+            message_enqueue(message_id)
+        _wait(done, timeout=3600, what="the fake to receive every message")
+        _wait(lambda: not SmsMessage.objects.exclude(status="queued").exists(), timeout=600,
+              what="every row to be accepted")
+        elapsed = time.monotonic() - started
+    finally:
+        _stop(worker)
+    arrivals = sorted(m["received_at"] for m in fake.messages)
+    per_message = fake.sent_per_recipient_body()
+    return {
+        "messages": len(ids), "elapsed": elapsed, "rate": len(ids) / elapsed,
+        "measured_rate": (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0,
+        "duplicates": sum(n - 1 for n in per_message.values() if n > 1),
+        "swept": swept,
+        "lost": SmsMessage.objects.exclude(status="queued").count() + max(0, len(ids) - len(per_message)),
+    }
+
+
+def main() -> None:
+    sys.path.insert(0, str(BENCH_DIR))
+    from _common import (
+        add_common_args,
+        benchmarks_section_write,
+        django_setup,
+        machine_info,
+        machine_line,
+        markdown_table,
+    )
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(parser)
+    parser.set_defaults(database_url=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/"
+                                                    "frontroom_bench_sms"),
+                        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--rate", type=float, default=25.0, help="Messages per second for the rate-limited run.")
+    parser.add_argument("--rate-messages", type=int, default=500, help="Messages in the rate-limited run.")
+    parser.add_argument("--pool", default="threads", choices=["threads", "prefork"])
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--warmup", type=float, default=4.0, help="Seconds for the worker to start before timing.")
+    args = parser.parse_args()
+
+    os.environ.update({"SMS_RATE_PER_SECOND": "0", "LOG_LEVEL": "WARNING"})
+    django_setup(database_url=args.database_url, redis_url=args.redis_url)
+    from django.conf import settings
+
+    sys.path.insert(0, str(REPO_ROOT))
+    from celery_app import app
+    from dispatch.sms.ratelimit import _client
+    from tests.sms.fake_twilio import FakeTwilio
+
+    redis = _client(settings.REDIS_URL)
+    redis.flushdb()
+    fake = FakeTwilio().start()
+    twilio_env = {"TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_AUTH_TOKEN": "bench-token",
+                  "TWILIO_FROM": "+447700900000", "TWILIO_API_URL": fake.url}
+    os.environ.update(twilio_env)
+    for name, value in twilio_env.items():
+        setattr(settings, name, value)
+    env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url, "DATABASE_CONN_MAX_AGE": "600",
+           "CELERY_TASK_ALWAYS_EAGER": "false", "PYTHONPATH": str(REPO_ROOT)}
+    env.pop("SMS_BACKEND", None)
+    app.conf.task_always_eager = False
+    results = {}
+
+    # Baseline: the same number of no-op tasks through the same broker and worker configuration.
+    worker = _worker(env, args)
+    try:
+        time.sleep(args.warmup)
+        started = time.monotonic()
+        for index in range(args.messages):
+            noop.delay(index)
+        _wait(lambda: int(redis.get(NOOP_KEY) or 0) >= args.messages, timeout=3600, what="the no-op tasks")
+        baseline_elapsed = time.monotonic() - started
+    finally:
+        _stop(worker)
+    results["noop"] = {"messages": args.messages, "elapsed": baseline_elapsed, "rate": args.messages / baseline_elapsed}
+    print(f"no-op tasks: {results['noop']['rate']:.0f}/s", flush=True)
+
+    ids = _outbox_fill(args.messages)
+    results["off"] = _outbox_run(ids, fake, {**env, "SMS_RATE_PER_SECOND": "0"}, args)
+    print(f"outbox, rate limit off: {results['off']}", flush=True)
+
+    fake.messages.clear()
+    redis.flushdb()
+    ids = _outbox_fill(args.rate_messages)
+    results["on"] = _outbox_run(ids, fake, {**env, "SMS_RATE_PER_SECOND": str(args.rate)}, args)
+    print(f"outbox, rate limit {args.rate:g}/s: {results['on']}", flush=True)
+    fake.stop()
+
+    noop_rate, off, on = results["noop"]["rate"], results["off"], results["on"]
+    deviation = abs(on["measured_rate"] - args.rate) / args.rate * 100
+    rows = [
+        ["No-op Celery task (baseline)", f"{args.messages:,}", f"{results['noop']['elapsed']:.1f}",
+         f"{noop_rate:.0f}", "-", "-"],
+        ["Outbox → worker → SDK → loopback Twilio, rate limit off", f"{off['messages']:,}", f"{off['elapsed']:.1f}",
+         f"{off['rate']:.0f}", off["duplicates"], off["lost"]],
+        [f"Same, rate limit {args.rate:g}/s (measured at the mock)", f"{on['messages']:,}", f"{on['elapsed']:.1f}",
+         f"{on['measured_rate']:.1f}", on["duplicates"], on["lost"]],
+    ]
+    body = "\n".join([
+        f"`.venv/bin/python bench/sms.py --messages {args.messages} --rate {args.rate:g} --rate-messages "
+        f"{args.rate_messages} --pool {args.pool} --concurrency {args.concurrency}`: one Celery worker process "
+        f"({args.pool} pool, concurrency {args.concurrency}) on Redis, PostgreSQL, the official `twilio` SDK "
+        "pointed at a loopback HTTP server that answers like Twilio's Messages API.",
+        "",
+        machine_line(machine_info()),
+        "",
+        markdown_table(["Run", "Messages", "Seconds", "Per second", "Duplicates", "Lost"], rows),
+        "",
+        f"- End-to-end outbox rate with the limit off: {off['rate']:.0f}/s = {off['rate'] / noop_rate * 100:.0f}% of "
+        f"the no-op task rate in the same run (goal: at least 50%).",
+        f"- Rate limit {args.rate:g}/s shared through Redis: measured {on['measured_rate']:.1f}/s at the mock, "
+        f"{deviation:.1f}% off (goal: within 5%).",
+        f"- Duplicates {off['duplicates'] + on['duplicates']} and lost {off['lost'] + on['lost']} (goal: 0 and 0); "
+        f"messages the sweep had to re-enqueue: {off['swept'] + on['swept']}.",
+    ])
+    print(body)
+    if args.write:
+        benchmarks_section_write("SMS (issue 4)", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+from django.db import models
+from django.db.models import Q
+
+from volunteers.models import Booking, Volunteer
+
+
+class SmsMessage(models.Model):
+    """One outbound SMS: the outbox row written in the booking change's transaction, then its delivery record."""
+
+    class Kind(models.TextChoices):
+        CONFIRMED = "booking_confirmed", "Booking confirmed"
+        WAITLISTED = "booking_waitlisted", "Waitlisted"
+        PROMOTED = "booking_promoted", "Promoted from the waitlist"
+        REDIRECTED = "booking_redirected", "Redirected to another seat"
+        SESSION_CANCELLED = "session_cancelled", "Session cancelled by host"
+        CANCELLED = "booking_cancelled", "Booking cancelled"
+        REMINDER_DAY_BEFORE = "reminder_day_before", "Day-before reminder"
+        REMINDER_SOON = "reminder_soon", "Starts-soon reminder"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to send"
+        SENDING = "sending", "Being sent"
+        QUEUED = "queued", "Accepted by Twilio"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Undelivered"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Not sent"
+
+    # Status callbacks only ever move a message up this ladder (out-of-order callbacks are ignored).
+    RANK = {
+        Status.PENDING: 0, Status.SENDING: 1, Status.QUEUED: 2, Status.SENT: 3,
+        Status.DELIVERED: 4, Status.UNDELIVERED: 4, Status.FAILED: 4, Status.SKIPPED: 4,
+    }
+
+    volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="sms_messages")
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="sms_messages")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    version = models.PositiveIntegerField(help_text="The booking version the message was written for.")
+    to = models.CharField(max_length=16)
+    body = models.TextField()
+    encoding = models.CharField(max_length=5)
+    segments = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    status_rank = models.PositiveSmallIntegerField(default=0)
+    skip_reason = models.CharField(max_length=40, blank=True)
+    twilio_sid = models.CharField(max_length=34, null=True, blank=True, unique=True)
+    error_code = models.PositiveIntegerField(null=True, blank=True)
+    error_message = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    send_started_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "kind", "version"], name="sms_message_once"),
+            models.CheckConstraint(
+                condition=~Q(status__in=["queued", "sent", "delivered", "undelivered"]) | Q(twilio_sid__isnull=False),
+                name="sms_message_accepted_has_sid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="sms_message_due"),
+            models.Index(fields=["to", "created_at"], name="sms_message_to"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to} ({self.status})"

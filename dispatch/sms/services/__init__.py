@@ -1,0 +1,15 @@
+"""SMS services: the outbox and its sends, replies, reminders."""
+
+from dispatch.sms.services.outbox import (  # noqa: F401
+    in_quiet_hours,
+    message_enqueue,
+    message_record,
+    message_record_for_event,
+    message_retry,
+    message_send,
+    message_status_record,
+    messages_requeue_stuck,
+    volunteer_skip_reason,
+)
+from dispatch.sms.services.reminders import reminders_enqueue_due  # noqa: F401
+from dispatch.sms.services.replies import inbound_handle, keyword_normalise  # noqa: F401

@@ -1,0 +1,67 @@
+"""Reminders, enqueued by Celery beat: the day before (asking to confirm) and shortly before the slot."""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from dispatch.sms.conf import sms_setting
+from dispatch.sms.models import SmsMessage
+from dispatch.sms.services.outbox import BOOKING_RELATED, in_quiet_hours, message_record
+from volunteers.models import Booking, BookingEvent
+
+
+def _local_midnight(day) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+def _status_since_before(moment_expression):
+    """The booking reached its current state (its current version's event) before the given moment."""
+    return Exists(BookingEvent.objects.filter(
+        booking=OuterRef("pk"), version=OuterRef("version"), created_at__lt=moment_expression,
+    ))
+
+
+def _not_yet(kind: str):
+    return ~Exists(SmsMessage.objects.filter(booking=OuterRef("pk"), kind=kind, version=OuterRef("version")))
+
+
+def _record_all(bookings, kind: str) -> int:
+    count = 0
+    for booking in bookings:
+        with transaction.atomic():
+            message_record(booking=booking, kind=kind, version=booking.version)
+        count += 1
+    return count
+
+
+def reminders_enqueue_due(*, now: datetime | None = None) -> int:
+    """Write due reminders to the outbox (each once per booking version); none in quiet hours. Returns how many.
+
+    Day-before: from the configured local time (default 11:00) on the day before the slot, for
+    bookings confirmed before that time (later ones just had their confirmation). Soon: within the
+    lead time (default 30 minutes) before the slot, for bookings confirmed before the lead time began.
+    """
+    now = now or timezone.now()
+    if in_quiet_hours(now):
+        return 0
+    local = timezone.localtime(now)
+    confirmed = Booking.objects.filter(status=Booking.Status.CONFIRMED).select_related(*BOOKING_RELATED)
+    created = 0
+
+    reminder_at = sms_setting("SMS_REMINDER_DAY_BEFORE_AT")
+    if local.time() >= reminder_at:
+        tomorrow = local.date() + timedelta(days=1)
+        moment = timezone.make_aware(datetime.combine(local.date(), reminder_at))
+        due = confirmed.filter(
+            slot__starts_at__gte=_local_midnight(tomorrow), slot__starts_at__lt=_local_midnight(tomorrow + timedelta(days=1)),
+        ).filter(_status_since_before(moment), _not_yet(SmsMessage.Kind.REMINDER_DAY_BEFORE))
+        created += _record_all(due, SmsMessage.Kind.REMINDER_DAY_BEFORE)
+
+    lead = timedelta(minutes=sms_setting("SMS_REMINDER_SOON_MINUTES"))
+    soon = confirmed.filter(slot__starts_at__gt=now, slot__starts_at__lte=now + lead).filter(
+        _status_since_before(OuterRef("slot__starts_at") - lead), _not_yet(SmsMessage.Kind.REMINDER_SOON),
+    )
+    created += _record_all(soon, SmsMessage.Kind.REMINDER_SOON)
+    return created

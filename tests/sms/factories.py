@@ -1,0 +1,58 @@
+"""Data builders for the SMS tests: a realistic session, volunteers and bookings made through the real services."""
+
+from datetime import timedelta
+from itertools import count
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from seats.models import Seat
+from sessions.models import CanvassSession, MeetingPoint, Slot
+from volunteers.models import Booking, Volunteer
+from volunteers.services import booking_place
+
+_numbers = count(1)
+
+
+def next_mobile() -> str:
+    return f"+447700{900000 + next(_numbers):06d}"
+
+
+def seat_make(*, ons_code: str = "E14000922", name: str = "Sheffield, Hallam") -> Seat:
+    seat, _ = Seat.objects.get_or_create(ons_code=ons_code, defaults={"name": name, "lat": 53.37, "lng": -1.55,
+                                                                      "priority": 1, "computed_priority": 1})
+    return seat
+
+
+def slot_make(*, starts_in: timedelta = timedelta(days=3), hours: int = 2, capacity: int = 10,
+              title: str = "Saturday doorstep session, Crookes and Walkley",
+              address: str = "27 Psalter Lane, Sheffield", what_to_bring: str = "Comfortable shoes and a charged phone",
+              host_first_name: str = "Aisha") -> Slot:
+    seat = seat_make()
+    n = next(_numbers)
+    host = get_user_model().objects.create_user(username=f"smshost{n}", password="a-long-password-9",
+                                                first_name=host_first_name)
+    point = MeetingPoint.objects.create(host=host, name=f"{host_first_name}'s front room", address=address,
+                                        postcode="S11 8UX", lat=53.37, lng=-1.50, seat=seat, capacity=60,
+                                        host_first_name=host_first_name)
+    starts = (timezone.now() + starts_in).replace(second=0, microsecond=0)
+    session = CanvassSession.objects.create(meeting_point=point, seat=seat, title=title, what_to_bring=what_to_bring,
+                                            lat=53.37, lng=-1.50, postcode_district="S11", starts_at=starts,
+                                            ends_at=starts + timedelta(hours=hours))
+    return Slot.objects.create(session=session, starts_at=starts, ends_at=starts + timedelta(hours=hours),
+                               capacity=capacity)
+
+
+def volunteer_make(*, name: str = "Jo Bloggs", phone: str | None = None, consent_sms: bool = True,
+                   **extra) -> Volunteer:
+    return Volunteer.objects.create(phone=phone or next_mobile(), name=name, postcode="S10 1AA", lat=53.38,
+                                    lng=-1.50, consent_sms=consent_sms, **extra)
+
+
+def booking_make(*, slot: Slot, volunteer: Volunteer | None = None) -> Booking:
+    """Book through volunteers.services, so the booking event and the SMS outbox row are written as in production."""
+    volunteer = volunteer or volunteer_make()
+    with transaction.atomic():
+        locked = Volunteer.objects.select_for_update().get(pk=volunteer.pk)
+        return booking_place(volunteer=locked, slot=slot).booking

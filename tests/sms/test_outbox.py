@@ -1,0 +1,129 @@
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from dispatch.sms import services
+from dispatch.sms.models import SmsMessage
+from tests.sms.conftest import broker
+from tests.sms.factories import booking_make, slot_make, volunteer_make
+from volunteers.events import booking_event_record
+from volunteers.models import Booking, BookingEvent
+from volunteers.services import booking_cancel
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def broker_down():
+    """Nothing listens on port 1: every on-commit enqueue fails, as with Redis down at commit time."""
+    return broker("redis://127.0.0.1:1/0")
+
+
+def test_booking_writes_its_message_in_the_same_transaction_and_sends_it_on_commit(
+        locmem_sms, django_capture_on_commit_callbacks):
+    slot = slot_make()
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = booking_make(slot=slot)
+    message = SmsMessage.objects.get(booking=booking)
+    assert message.kind == "booking_confirmed" and message.status == "queued" and message.twilio_sid
+    assert [m["body"] for m in locmem_sms] == [message.body]
+    assert "27 Psalter Lane" in message.body and "Aisha" in message.body and "Reply OK" in message.body
+
+
+def test_a_rolled_back_booking_leaves_no_message(locmem_sms):
+    slot = slot_make()
+    volunteer = volunteer_make()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        booking_make(slot=slot, volunteer=volunteer)
+        raise RuntimeError("the request failed after booking")
+    assert not SmsMessage.objects.exists() and not Booking.objects.exists()
+
+
+def test_the_same_event_never_produces_two_messages(locmem_sms):
+    booking = booking_make(slot=slot_make())
+    with transaction.atomic():
+        booking_event_record(booking=booking, kind=BookingEvent.Kind.CONFIRMED)
+    services.message_record(booking=booking, kind="booking_confirmed", version=booking.version)
+    assert SmsMessage.objects.filter(booking=booking).count() == 1
+    assert len(locmem_sms) == 1
+
+
+def test_sending_twice_sends_once(locmem_sms):
+    booking = booking_make(slot=slot_make())
+    message = SmsMessage.objects.get(booking=booking)
+    assert services.message_send(message_id=message.pk) == "not_due"
+    assert services.message_send(message_id=message.pk) == "not_due"
+    assert len(locmem_sms) == 1
+
+
+@pytest.mark.parametrize(("flags", "reason"), [
+    ({"sms_opted_out": True}, "opted_out"), ({"phone_invalid": True}, "phone_invalid"),
+    ({"consent_sms": False}, "no_consent"),
+])
+def test_volunteers_who_cannot_be_texted_get_a_skipped_row_and_no_sms(locmem_sms, flags, reason):
+    booking = booking_make(slot=slot_make(), volunteer=volunteer_make(**flags))
+    message = SmsMessage.objects.get(booking=booking)
+    assert (message.status, message.skip_reason) == ("skipped", reason)
+    assert locmem_sms == []
+
+
+def test_a_volunteer_who_opts_out_before_the_send_is_not_texted(locmem_sms):
+    with broker_down():
+        booking = booking_make(slot=slot_make())
+    booking.volunteer.sms_opted_out = True
+    booking.volunteer.save()
+    message = SmsMessage.objects.get(booking=booking)
+    assert services.message_send(message_id=message.pk) == "skipped"
+    message.refresh_from_db()
+    assert (message.status, message.skip_reason) == ("skipped", "opted_out") and locmem_sms == []
+
+
+def test_waitlisted_promoted_and_cancelled_each_get_their_message(locmem_sms):
+    slot = slot_make(capacity=1)
+    first = booking_make(slot=slot)
+    second = booking_make(slot=slot)
+    assert second.status == "waitlisted"
+    booking_cancel(manage_token=first.manage_token)  # eager: the async handler promotes the waitlist
+    kinds = sorted(SmsMessage.objects.values_list("kind", flat=True))
+    assert kinds == ["booking_cancelled", "booking_confirmed", "booking_promoted", "booking_waitlisted"]
+    assert len(locmem_sms) == 4
+
+
+def test_a_redirect_describes_the_new_slot(locmem_sms):
+    old_slot = slot_make(title="Hallam Saturday", capacity=1)
+    new_slot = slot_make(title="Sheffield Central Saturday", address="9 Division Street, Sheffield",
+                         host_first_name="Tom")
+    booking_make(slot=old_slot)
+    waiting = booking_make(slot=old_slot)
+    moved = booking_make(slot=new_slot, volunteer=waiting.volunteer)
+    with transaction.atomic():
+        waiting.status, waiting.redirected_to, waiting.version = "redirected", moved, waiting.version + 1
+        waiting.save()
+        booking_event_record(booking=waiting, kind=BookingEvent.Kind.REDIRECTED)
+    message = SmsMessage.objects.get(booking=waiting, kind="booking_redirected")
+    assert "Hallam Saturday is full" in message.body
+    assert "9 Division Street" in message.body and "host Tom" in message.body
+
+
+def test_the_sweep_sends_what_a_dead_broker_never_received(locmem_sms):
+    with broker_down():
+        booking = booking_make(slot=slot_make())
+    message = SmsMessage.objects.get(booking=booking)
+    assert message.status == "pending" and locmem_sms == []
+    assert services.messages_requeue_stuck(grace=timedelta(0)) == 1
+    message.refresh_from_db()
+    assert message.status == "queued" and len(locmem_sms) == 1
+
+
+def test_an_interrupted_send_is_looked_up_before_sending_again(locmem_sms):
+    booking = booking_make(slot=slot_make())
+    message = SmsMessage.objects.get(booking=booking)
+    sid = message.twilio_sid
+    # The worker died after Twilio accepted the message but before the SID was saved.
+    SmsMessage.objects.filter(pk=message.pk).update(status="sending", status_rank=1, twilio_sid=None,
+                                                    send_started_at=timezone.now() - timedelta(hours=1))
+    assert services.messages_requeue_stuck(grace=timedelta(0)) == 1
+    message.refresh_from_db()
+    assert (message.status, message.twilio_sid, message.attempts) == ("queued", sid, 2)
+    assert len(locmem_sms) == 1

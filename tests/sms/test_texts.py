@@ -1,0 +1,63 @@
+import pytest
+
+from dispatch.sms.segments import gsm7_fold, segments_count
+from dispatch.sms.texts import booking_text, text_render
+from tests.sms.factories import booking_make, slot_make, volunteer_make
+from volunteers.models import Booking
+
+pytestmark = pytest.mark.django_db
+
+BOOKING_KINDS = ["booking_confirmed", "booking_waitlisted", "booking_promoted", "booking_redirected",
+                 "session_cancelled", "booking_cancelled", "reminder_day_before", "reminder_soon"]
+
+
+def test_plain_text_is_gsm7_and_counts_extension_characters_twice():
+    assert segments_count("a" * 160) == segments_count("a" * 160)
+    assert segments_count("a" * 160).segments == 1
+    assert segments_count("a" * 161).segments == 2
+    assert segments_count("€" * 80).units == 160
+    assert segments_count("a" * 306).segments == 2 and segments_count("a" * 307).segments == 3
+
+
+def test_one_character_outside_gsm7_switches_to_ucs2():
+    count = segments_count("Hello \u2764 " + "a" * 62)
+    assert count.encoding == "UCS-2" and count.segments == 1
+    assert segments_count("\u2764" + "a" * 70).segments == 2
+
+
+def test_accents_and_typographic_quotes_fold_to_gsm7():
+    assert gsm7_fold("Siân O\u2019Connor \u2013 Łukasz") == "Sian O'Connor - Lukasz"
+    assert gsm7_fold("Zoë, José") == "Zoe, José"  # é is in GSM-7 already
+
+
+def _realistic_booking(kind: str) -> Booking:
+    slot = slot_make(
+        title="Saturday morning doorstep session \u2013 Crookes, Walkley & Upperthorpe (bring a friend!)",
+        address="Flat 3, Ashdell Court, 127\u2013129 Psalter Lane, Nether Edge, Sheffield", host_first_name="Siobhán",
+        what_to_bring="Comfortable shoes, a waterproof coat, a charged phone and a pen",
+    )
+    volunteer = volunteer_make(name="Anne-Marie Ó Súilleabháin-Wójcik")
+    booking = booking_make(slot=slot, volunteer=volunteer)
+    if kind == "booking_redirected":
+        other = slot_make(title="Sheffield Central \u2018Big Saturday\u2019 session at the Moor",
+                          address="Apartment 14, The Old Cutlery Works, 2 Sidney Street, Sheffield S1 4RH")
+        booking.redirected_to = booking_make(slot=other, volunteer=volunteer_make(name="Anne-Marie Wójcik"))
+    return booking
+
+
+@pytest.mark.parametrize("kind", BOOKING_KINDS)
+def test_every_message_stays_within_two_segments_for_realistic_data(kind, locmem_sms):
+    text = booking_text(kind=kind, booking=_realistic_booking(kind))
+    count = segments_count(text)
+    assert count.encoding == "GSM-7", text
+    assert count.segments <= 2, (count, text)
+
+
+@pytest.mark.parametrize("name", ["reply_ok", "reply_no", "reply_none", "reply_help"])
+def test_every_reply_stays_within_two_segments(name, locmem_sms):
+    from dispatch.sms.texts import booking_context
+
+    context = booking_context(_realistic_booking("booking_confirmed"))
+    context.update(others=True, count=12, action="give up")
+    count = segments_count(text_render(name, context))
+    assert count.encoding == "GSM-7" and count.segments <= 2
