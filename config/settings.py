@@ -138,6 +138,7 @@ CELERY_BEAT_SCHEDULE = {
     "booking-event-sweep": {"task": "volunteers.booking_event_sweep", "schedule": 60.0},
     "sms-outbox-sweep": {"task": "sms.outbox_sweep", "schedule": 60.0},
     "sms-reminders": {"task": "sms.reminders_enqueue_due", "schedule": 300.0},
+    "overflow-sweep": {"task": "dispatch.overflow_sweep", "schedule": 300.0},
 }
 
 # --- Geography ----------------------------------------------------------------
@@ -150,6 +151,12 @@ POSTCODE_REMOTE_TIMEOUT = env_float("POSTCODE_REMOTE_TIMEOUT", 3.0)
 DEFAULT_SEARCH_RADIUS_KM = env_float("DEFAULT_SEARCH_RADIUS_KM", 25.0)
 MAX_SEARCH_RADIUS_KM = env_float("MAX_SEARCH_RADIUS_KM", 200.0)
 DIRECT_BOOKING_TRAVEL_KM = env_float("DIRECT_BOOKING_TRAVEL_KM", 15.0)
+
+# --- Dispatch -----------------------------------------------------------------
+OVERFLOW_AUTO = env_bool("OVERFLOW_AUTO", True)  # overflow a full slot after commit when a waitlist forms
+OVERFLOW_DELAY_SECONDS = env_int("OVERFLOW_DELAY_SECONDS", 0)  # grace before that overflow (< visibility timeout)
+OVERFLOW_MAX_RINGS = env_int("OVERFLOW_MAX_RINGS", 2)  # 1 = adjacent seats only, 2 = their neighbours too
+DISPATCH_NEAREST_K = env_int("DISPATCH_NEAREST_K", 10)  # arcs kept per volunteer: K best-valued and K nearest
 
 # --- SMS ----------------------------------------------------------------------
 SMS_BACKEND = env_str("SMS_BACKEND")

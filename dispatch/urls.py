@@ -1,1 +1,23 @@
-urlpatterns = []
+from django.urls import path
+
+from dispatch.api import (
+    CoverageView,
+    OverflowView,
+    RedirectDeclineView,
+    RunCommitView,
+    RunDetailView,
+    RunListView,
+    VolunteerRegisterView,
+    VolunteerSuggestionsView,
+)
+
+urlpatterns = [
+    path("volunteers/", VolunteerRegisterView.as_view(), name="volunteer-register"),
+    path("volunteers/<str:token>/suggestions/", VolunteerSuggestionsView.as_view(), name="volunteer-suggestions"),
+    path("dispatch/runs/", RunListView.as_view(), name="dispatch-runs"),
+    path("dispatch/runs/<int:run_id>/", RunDetailView.as_view(), name="dispatch-run"),
+    path("dispatch/runs/<int:run_id>/commit/", RunCommitView.as_view(), name="dispatch-run-commit"),
+    path("dispatch/overflow/", OverflowView.as_view(), name="dispatch-overflow"),
+    path("dispatch/coverage/", CoverageView.as_view(), name="dispatch-coverage"),
+    path("bookings/<str:token>/decline-redirect/", RedirectDeclineView.as_view(), name="booking-decline-redirect"),
+]

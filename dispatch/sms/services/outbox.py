@@ -109,6 +109,8 @@ def message_record_for_event(*, event: BookingEvent) -> SmsMessage | None:
     """Signal receiver body: write the SMS for a booking event inside the event's transaction. Idempotent."""
     if event.kind not in EVENT_KINDS:
         return None
+    if event.kind == BookingEvent.Kind.CONFIRMED and event.payload.get("source") == "redirect":
+        return None  # the booking_redirected message on the old booking tells them where to go instead
     booking = Booking.objects.select_related(*BOOKING_RELATED).get(pk=event.booking_id)
     reason = ""
     if event.kind == BookingEvent.Kind.CANCELLED and event.booking_id in _answered_by_reply.get():

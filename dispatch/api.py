@@ -1,0 +1,144 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.permissions import IsCoordinator
+from dispatch.serializers import (
+    CoverageQuerySerializer,
+    CoverageRowSerializer,
+    OverflowRequestSerializer,
+    OverflowResultSerializer,
+    RunCreateSerializer,
+    RunSerializer,
+    SuggestionQuerySerializer,
+    SuggestionSerializer,
+    VolunteerRegisteredSerializer,
+    VolunteerRegisterSerializer,
+)
+from dispatch.services import assignment, coverage, overflow, suggestions
+from volunteers.api import booking_by_token
+from volunteers.registration import volunteer_register
+from volunteers.serializers import BookingSerializer
+
+
+class VolunteerRegisterView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        request=VolunteerRegisterSerializer, responses={201: VolunteerRegisteredSerializer, 200: VolunteerRegisteredSerializer},
+        summary="Sign up to be dispatched (no account needed)",
+        description="The same mobile signing up again updates the volunteer (200) and replaces their availability; "
+        "every sign-up returns a fresh private token and the previous one stops working.",
+    )
+    def post(self, request):
+        serializer = VolunteerRegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        registration = volunteer_register(**serializer.validated_data)
+        volunteer = registration.volunteer
+        body = VolunteerRegisteredSerializer({
+            "token": volunteer.token, "created": registration.created, "name": volunteer.name,
+            "phone": volunteer.phone, "postcode": volunteer.postcode, "max_travel_km": volunteer.max_travel_km,
+            "availability": list(volunteer.availability.order_by("starts_at").values("starts_at", "ends_at")),
+        }).data
+        return Response(body, status=status.HTTP_201_CREATED if registration.created else status.HTTP_200_OK)
+
+
+class VolunteerSuggestionsView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        parameters=[SuggestionQuerySerializer], responses=SuggestionSerializer(many=True),
+        summary="The best slots for this volunteer now",
+        description="Score = 20 km x (5 - seat priority) + 10 km x (free places / capacity) - travel km. Only slots "
+        "with a free place, inside the volunteer's availability and travel limit.",
+    )
+    def get(self, request, token: str):
+        query = SuggestionQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        volunteer = suggestions.volunteer_by_token(token)
+        ranked = suggestions.suggestions_for_volunteer(volunteer=volunteer, limit=query.validated_data["limit"])
+        return Response(SuggestionSerializer(ranked, many=True).data)
+
+
+class RunListView(APIView):
+    permission_classes = [IsCoordinator]
+
+    @extend_schema(request=RunCreateSerializer, responses={202: RunSerializer}, summary="Start an assignment run",
+                   description="Solved by a Celery task; poll the run for progress. Nothing is booked until commit.")
+    def post(self, request):
+        serializer = RunCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        run = assignment.run_start(user=request.user, date_from=data["date_from"], date_to=data["date_to"],
+                                   region=data.get("region") or None, seat_codes=data.get("seats"), k=data.get("k"))
+        return Response(RunSerializer(assignment.run_get(run_id=run.pk)).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RunDetailView(APIView):
+    permission_classes = [IsCoordinator]
+
+    @extend_schema(responses=RunSerializer, summary="An assignment run: state, progress and totals")
+    def get(self, request, run_id: int):
+        return Response(RunSerializer(assignment.run_get(run_id=run_id)).data)
+
+
+class RunCommitView(APIView):
+    permission_classes = [IsCoordinator]
+
+    @extend_schema(request=None, responses={202: RunSerializer}, summary="Commit a solved run: book everyone",
+                   description="Books by a Celery task. Committing again does nothing. Anyone who no longer fits "
+                   "(slot filled by hand, clashing booking) is skipped and counted in totals.skipped_at_commit.")
+    def post(self, request, run_id: int):
+        run = assignment.run_commit(run_id=run_id, user=request.user)
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class OverflowView(APIView):
+    permission_classes = [IsCoordinator]
+
+    @extend_schema(request=OverflowRequestSerializer, responses=OverflowResultSerializer,
+                   summary="Send a full seat's or session's waitlist to neighbouring seats (or plan it with dry_run)")
+    def post(self, request):
+        serializer = OverflowRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        source_slots, source_seats = overflow.source_slots_resolve(seat_code=data.get("seat"),
+                                                                    session_id=data.get("session"))
+        params = {key: value for key, value in data.items() if value not in (None, "", [])}
+        result = overflow.overflow_run(source_slots=source_slots, source_seats=source_seats,
+                                       target_seats=data.get("target_seats"), dry_run=data["dry_run"],
+                                       actor=request.user, params=params)
+        return Response(OverflowResultSerializer(result.as_dict()).data)
+
+
+class CoverageView(APIView):
+    permission_classes = [IsCoordinator]
+
+    @extend_schema(parameters=[CoverageQuerySerializer], responses=CoverageRowSerializer(many=True),
+                   summary="Coverage per seat for a period")
+    def get(self, request):
+        query = CoverageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        rows = coverage.coverage_by_seat(date_from=data["date_from"], date_to=data["date_to"],
+                                         region=data.get("region") or None)
+        return Response(CoverageRowSerializer(rows, many=True).data)
+
+
+class RedirectDeclineView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=None, responses=BookingSerializer,
+                   parameters=[OpenApiParameter("token", str, OpenApiParameter.PATH,
+                                                description="manage_token of the new or the original booking")],
+                   summary="Decline a redirect: back to the original waitlist",
+                   description="Cancels the booking at the neighbouring seat and returns the original waitlisted "
+                   "booking at its original place in the queue. Idempotent.")
+    def post(self, request, token: str):
+        old = overflow.booking_redirect_decline(manage_token=token)
+        return Response(BookingSerializer(booking_by_token(old.manage_token)).data)

@@ -1,0 +1,144 @@
+from rest_framework import serializers
+
+from dispatch.models import AssignmentRun
+from volunteers.registration import MAX_TRAVEL_KM, MAX_WINDOWS
+
+
+class AvailabilityWindowSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+
+
+class VolunteerRegisterSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    mobile = serializers.CharField(max_length=32, required=False,
+                                   help_text="UK mobile number, e.g. 07400 123456. `phone` is accepted too.")
+    phone = serializers.CharField(max_length=32, required=False, help_text="Alias of `mobile`.")
+    postcode = serializers.CharField(max_length=10)
+    max_travel_km = serializers.FloatField(min_value=0.5, max_value=MAX_TRAVEL_KM,
+                                           help_text="How far the volunteer will travel, in km.")
+    availability = AvailabilityWindowSerializer(many=True, allow_empty=False, max_length=MAX_WINDOWS)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    consent_sms = serializers.BooleanField(default=False,
+                                           help_text="The volunteer agrees to receive texts about dispatch.")
+
+    def validate(self, attrs):
+        mobile, phone = attrs.pop("mobile", None), attrs.pop("phone", None)
+        if not (mobile or phone):
+            raise serializers.ValidationError({"mobile": ["This field is required."]})
+        attrs["phone"] = mobile or phone
+        return attrs
+
+
+class VolunteerRegisteredSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Private: the volunteer's key to their suggestions. Keep it secret.")
+    created = serializers.BooleanField(help_text="False when this mobile had signed up before (the record was updated).")
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    postcode = serializers.CharField()
+    max_travel_km = serializers.FloatField()
+    availability = AvailabilityWindowSerializer(many=True)
+
+
+class SuggestionSerializer(serializers.Serializer):
+    slot_id = serializers.IntegerField(source="slot.pk")
+    starts_at = serializers.DateTimeField(source="slot.starts_at")
+    ends_at = serializers.DateTimeField(source="slot.ends_at")
+    session_id = serializers.IntegerField(source="slot.session_id")
+    session_title = serializers.CharField(source="slot.session.title")
+    postcode_district = serializers.CharField(source="slot.session.postcode_district")
+    seat = serializers.CharField(source="slot.session.seat_id")
+    seat_name = serializers.CharField(source="slot.session.seat.name")
+    priority = serializers.IntegerField(source="slot.session.seat.priority")
+    distance_km = serializers.FloatField()
+    places_left = serializers.IntegerField()
+    score = serializers.FloatField()
+    reason = serializers.CharField()
+
+
+class SuggestionQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
+
+
+class RunCreateSerializer(serializers.Serializer):
+    date_from = serializers.DateTimeField()
+    date_to = serializers.DateTimeField()
+    region = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    seats = serializers.ListField(child=serializers.CharField(max_length=9), required=False, max_length=700,
+                                  help_text="ONS codes; only slots in these seats.")
+    k = serializers.IntegerField(min_value=1, max_value=50, required=False,
+                                 help_text="Arcs kept per volunteer (their best-valued feasible slots).")
+
+
+class RunSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    committed_by = serializers.CharField(source="committed_by.username", default=None)
+
+    class Meta:
+        model = AssignmentRun
+        fields = ["id", "state", "progress", "progress_message", "params", "totals", "error", "created_by",
+                  "committed_by", "created_at", "started_at", "solved_at", "committed_at"]
+
+
+class OverflowRequestSerializer(serializers.Serializer):
+    seat = serializers.CharField(max_length=9, required=False, help_text="ONS code of the full seat.")
+    session = serializers.IntegerField(required=False, help_text="Id of the full session.")
+    target_seats = serializers.ListField(child=serializers.CharField(max_length=9), required=False, max_length=200,
+                                         help_text="Where to send people (default: neighbours, then theirs).")
+    dry_run = serializers.BooleanField(default=False)
+
+    def validate(self, attrs):
+        if bool(attrs.get("seat")) == (attrs.get("session") is not None):
+            raise serializers.ValidationError({"seat": ["Give either seat or session."]})
+        return attrs
+
+
+class MoveSerializer(serializers.Serializer):
+    booking = serializers.IntegerField()
+    volunteer = serializers.IntegerField()
+    volunteer_name = serializers.CharField()
+    from_slot = serializers.IntegerField()
+    from_seat = serializers.CharField()
+    to_slot = serializers.IntegerField()
+    to_seat = serializers.CharField()
+    to_seat_name = serializers.CharField()
+    ring = serializers.IntegerField()
+    priority = serializers.IntegerField()
+    distance_km = serializers.FloatField()
+    new_booking = serializers.IntegerField(allow_null=True)
+
+
+class UnplacedSerializer(serializers.Serializer):
+    booking = serializers.IntegerField()
+    volunteer = serializers.IntegerField()
+    from_slot = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
+class OverflowResultSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    moved = serializers.IntegerField()
+    not_placed = serializers.IntegerField()
+    moves = MoveSerializer(many=True)
+    unplaced = UnplacedSerializer(many=True)
+    action = serializers.IntegerField(allow_null=True, help_text="The audit record of this coordinator action.")
+
+
+class CoverageQuerySerializer(serializers.Serializer):
+    date_from = serializers.DateTimeField()
+    date_to = serializers.DateTimeField()
+    region = serializers.CharField(max_length=60, required=False, allow_blank=True)
+
+
+class CoverageRowSerializer(serializers.Serializer):
+    seat = serializers.CharField()
+    name = serializers.CharField()
+    region = serializers.CharField()
+    priority = serializers.IntegerField()
+    slots = serializers.IntegerField()
+    places = serializers.IntegerField()
+    confirmed = serializers.IntegerField()
+    waitlisted = serializers.IntegerField()
+    fill_pct = serializers.FloatField()
+    overflow_sent = serializers.IntegerField()
+    overflow_received = serializers.IntegerField()

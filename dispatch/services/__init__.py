@@ -1,0 +1,1 @@
+"""Dispatch services: suggestions, batch assignment, overflow, coverage and the coordinator audit."""

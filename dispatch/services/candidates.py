@@ -1,0 +1,198 @@
+"""Feasible (volunteer, slot) pairs for a batch assignment, built with numpy from a few bulk reads."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Q
+
+from core.geo import EARTH_RADIUS_KM
+from dispatch.services.common import open_slots
+from dispatch.solver import keep_best_k, pair_value
+from volunteers.models import AvailabilityWindow, Booking, Volunteer
+
+CELL_DEG = 0.25  # volunteers are handled in grid cells of about 28 km so each distance block stays small
+
+REASON_NO_WINDOW = "no_availability_in_period"
+REASON_TOO_FAR = "no_slot_within_travel_limit"
+REASON_NO_TIME = "no_slot_at_available_times"
+REASON_OUTBID = "slots_filled_by_better_matches"
+
+
+@dataclass
+class Problem:
+    slot_ids: np.ndarray
+    slot_seat: list[str]
+    slot_priority: np.ndarray
+    slot_free: np.ndarray
+    slot_start: np.ndarray  # epoch seconds
+    slot_end: np.ndarray
+    volunteer_ids: np.ndarray
+    vol: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # arcs
+    slot: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    distance: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    value: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    reason: list[str] = field(default_factory=list)  # why a volunteer has no arc ("" if they have some)
+    all_arcs: tuple = ()  # every feasible arc before the K cut (vol, slot, distance, value): the greedy baseline
+
+
+def _epoch(values) -> np.ndarray:
+    return np.array([v.timestamp() for v in values], dtype=np.float64)
+
+
+def haversine_matrix(lat1, lng1, lat2, lng2) -> np.ndarray:
+    """Distances in km between every point of set 1 (rows) and set 2 (columns)."""
+    p1, p2 = np.radians(lat1)[:, None], np.radians(lat2)[None, :]
+    dphi = p2 - p1
+    dlmb = np.radians(lng2)[None, :] - np.radians(lng1)[:, None]
+    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+
+
+def slots_for_period(*, date_from: datetime, date_to: datetime, region: str | None, seat_codes: list[str] | None):
+    query = open_slots().filter(starts_at__gte=date_from, ends_at__lte=date_to)
+    if region:
+        query = query.filter(session__seat__region=region)
+    if seat_codes:
+        query = query.filter(session__seat_id__in=seat_codes)
+    return query
+
+
+def problem_build(*, date_from: datetime, date_to: datetime, region: str | None = None,
+                  seat_codes: list[str] | None = None, k: int = 10) -> Problem:
+    """Read slots, volunteers, windows and bookings; return the arcs each volunteer may take. Read-only."""
+    rows = list(
+        slots_for_period(date_from=date_from, date_to=date_to, region=region, seat_codes=seat_codes)
+        .order_by("id")
+        .values_list("id", "starts_at", "ends_at", "capacity", "confirmed_count", "session__lat", "session__lng",
+                     "session__seat_id", "session__seat__priority")
+    )
+    windows = list(
+        AvailabilityWindow.objects.filter(starts_at__lt=date_to, ends_at__gt=date_from)
+        .order_by("volunteer_id", "starts_at")
+        .values_list("volunteer_id", "starts_at", "ends_at")
+    )
+    window_vol_ids = np.array([w[0] for w in windows], dtype=np.int64)
+    volunteer_ids = np.unique(window_vol_ids)
+    problem = Problem(
+        slot_ids=np.array([r[0] for r in rows], dtype=np.int64), slot_seat=[r[7] for r in rows],
+        slot_priority=np.array([r[8] for r in rows], dtype=np.int64),
+        slot_free=np.array([r[3] - r[4] for r in rows], dtype=np.int64),
+        slot_start=_epoch(r[1] for r in rows), slot_end=_epoch(r[2] for r in rows), volunteer_ids=volunteer_ids,
+    )
+    n = len(volunteer_ids)
+    problem.reason = [REASON_TOO_FAR] * n
+    if n == 0 or not rows:
+        problem.reason = [REASON_TOO_FAR if n else REASON_NO_WINDOW] * n
+        return problem
+
+    vols = {
+        pk: (lat, lng, travel)
+        for pk, lat, lng, travel in Volunteer.objects.filter(pk__in=volunteer_ids.tolist())
+        .values_list("pk", "lat", "lng", "max_travel_km").iterator(chunk_size=10000)
+    }
+    v_lat = np.array([vols[v][0] for v in volunteer_ids.tolist()])
+    v_lng = np.array([vols[v][1] for v in volunteer_ids.tolist()])
+    default_km = settings.DIRECT_BOOKING_TRAVEL_KM
+    v_limit = np.array([vols[v][2] or default_km for v in volunteer_ids.tolist()])
+
+    s_lat = np.array([r[5] for r in rows])
+    s_lng = np.array([r[6] for r in rows])
+    vol, slot, dist = _spatial_pairs(v_lat, v_lng, v_limit, s_lat, s_lng)
+
+    # Availability: the slot must fit inside one of the volunteer's windows.
+    w_vol = np.searchsorted(volunteer_ids, window_vol_ids)
+    w_start = _epoch(w[1] for w in windows)
+    w_end = _epoch(w[2] for w in windows)
+    ok = _any_span(vol, problem.slot_start[slot], problem.slot_end[slot], w_vol, w_start, w_end, n, inside=True)
+
+    # Not while holding a confirmed booking that overlaps, and not a slot they are already on.
+    busy = list(
+        Booking.objects.filter(volunteer_id__in=volunteer_ids.tolist(), slot__starts_at__lt=date_to,
+                               slot__ends_at__gt=date_from)
+        .filter(Q(status=Booking.Status.CONFIRMED) | Q(status__in=[Booking.Status.PENDING, Booking.Status.WAITLISTED]))
+        .values_list("volunteer_id", "slot_id", "status", "slot__starts_at", "slot__ends_at")
+    )
+    if busy:
+        b_vol = np.searchsorted(volunteer_ids, np.array([b[0] for b in busy]))
+        confirmed = np.array([b[2] == Booking.Status.CONFIRMED for b in busy])
+        clash = _any_span(vol, problem.slot_start[slot], problem.slot_end[slot], b_vol[confirmed],
+                          _epoch(b[3] for b in busy)[confirmed], _epoch(b[4] for b in busy)[confirmed], n, inside=False)
+        slot_index = np.searchsorted(problem.slot_ids, np.array([b[1] for b in busy]))
+        slot_index = np.minimum(slot_index, len(problem.slot_ids) - 1)
+        known = problem.slot_ids[slot_index] == np.array([b[1] for b in busy])
+        taken_codes = (b_vol * len(rows) + slot_index)[known]
+        already = np.isin(vol * len(rows) + slot, taken_codes)
+        ok &= ~clash & ~already
+
+    near = np.zeros(n, dtype=bool)
+    near[vol] = True
+    vol, slot, dist = vol[ok], slot[ok], dist[ok]
+    value = pair_value(distance_km=dist, priority=problem.slot_priority[slot])
+    problem.all_arcs = (vol, slot, dist, value)
+    has_arc = np.zeros(n, dtype=bool)
+    has_arc[vol] = True
+    problem.reason = ["" if has_arc[i] else (REASON_NO_TIME if near[i] else REASON_TOO_FAR) for i in range(n)]
+    # Each volunteer keeps their k best-valued arcs and their k nearest ones: the nearest keep the graph
+    # from crowding everyone onto the same high-priority slots and losing people greedy would place.
+    best_vol, best_slot, _ = keep_best_k(vol=vol, slot=slot, value=value, k=k)
+    near_vol, near_slot, _ = keep_best_k(vol=vol, slot=slot, value=-np.rint(dist * 1000).astype(np.int64), k=k)
+    m = len(rows)
+    kept = np.isin(vol * m + slot, np.union1d(best_vol * m + best_slot, near_vol * m + near_slot))
+    problem.vol, problem.slot, problem.value, problem.distance = vol[kept], slot[kept], value[kept], dist[kept]
+    return problem
+
+
+def _spatial_pairs(v_lat, v_lng, v_limit, s_lat, s_lng):
+    """Every (volunteer, slot) pair within the volunteer's travel limit, with the distance."""
+    order = np.argsort(s_lat, kind="stable")
+    sorted_lat = s_lat[order]
+    cells = np.floor(v_lat / CELL_DEG).astype(np.int64) * 100000 + np.floor(v_lng / CELL_DEG).astype(np.int64)
+    cell_order = np.argsort(cells, kind="stable")
+    bounds = np.r_[0, np.flatnonzero(np.diff(cells[cell_order])) + 1, len(cells)]
+    out_v, out_s, out_d = [], [], []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        members = cell_order[a:b]
+        reach = v_limit[members].max()
+        dlat = np.degrees(reach / EARTH_RADIUS_KM)
+        lo = np.searchsorted(sorted_lat, v_lat[members].min() - dlat, side="left")
+        hi = np.searchsorted(sorted_lat, v_lat[members].max() + dlat, side="right")
+        if lo >= hi:
+            continue
+        candidates = order[lo:hi]
+        cos_lat = max(np.cos(np.radians(min(abs(v_lat[members]).max() + dlat, 89.0))), 1e-6)
+        dlng = np.degrees(reach / (EARTH_RADIUS_KM * cos_lat))
+        lng_ok = (s_lng[candidates] >= v_lng[members].min() - dlng) & (s_lng[candidates] <= v_lng[members].max() + dlng)
+        candidates = candidates[lng_ok]
+        if len(candidates) == 0:
+            continue
+        distances = haversine_matrix(v_lat[members], v_lng[members], s_lat[candidates], s_lng[candidates])
+        rows, cols = np.nonzero(distances <= v_limit[members][:, None])
+        out_v.append(members[rows])
+        out_s.append(candidates[cols])
+        out_d.append(distances[rows, cols])
+    if not out_v:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(out_v), np.concatenate(out_s), np.concatenate(out_d)
+
+
+def _any_span(vol, start, end, span_vol, span_start, span_end, n: int, *, inside: bool) -> np.ndarray:
+    """For each pair, whether the volunteer has a span containing (inside) or overlapping the slot's time."""
+    result = np.zeros(len(vol), dtype=bool)
+    if len(span_vol) == 0 or len(vol) == 0:
+        return result
+    order = np.argsort(span_vol, kind="stable")
+    span_vol, span_start, span_end = span_vol[order], span_start[order], span_end[order]
+    first = np.searchsorted(span_vol, np.arange(n), side="left")
+    count = np.searchsorted(span_vol, np.arange(n), side="right") - first
+    pair_first, pair_count = first[vol], count[vol]
+    for j in range(int(count.max())):
+        has = pair_count > j
+        idx = pair_first[has] + j
+        if inside:
+            hit = (span_start[idx] <= start[has]) & (span_end[idx] >= end[has])
+        else:
+            hit = (span_start[idx] < end[has]) & (span_end[idx] > start[has])
+        result[has] |= hit
+    return result

@@ -1,0 +1,115 @@
+"""The assignment objective and its exact solver (OR-Tools min-cost flow).
+
+Objective (also in the README): choose at most one slot per volunteer, never more volunteers in a
+slot than its free places, only pairs that are feasible (the slot lies inside one of the volunteer's
+availability windows and within their travel limit), and maximise
+
+    sum over assigned (volunteer, slot) of  BASE_KM + BAND_KM * (5 - priority(seat)) - travel_km
+
+BASE_KM is larger than any allowed travel, so every feasible assignment is worth making; each band of
+seat priority is worth BAND_KM of extra travel (priority 1 vs 5: 4 * BAND_KM). Values are integers in
+tenths of a km so the flow solver is exact. As a min-cost flow: source -> volunteer (capacity 1),
+volunteer -> slot (capacity 1, cost -value), slot -> sink (capacity = free places), plus a zero-cost
+source -> sink bypass for volunteers left unassigned. Integral min-cost flow solves this exactly.
+
+To keep the graph small each volunteer keeps only their K best-valued and their K nearest feasible
+slots (dispatch.services.candidates); the result is optimal over those arcs.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+
+BASE_KM = 200.0
+BAND_KM = 20.0
+LOWEST_PRIORITY = 5
+SCALE = 10  # tenths of a km
+
+
+def pair_value(*, distance_km, priority, base_km: float = BASE_KM, band_km: float = BAND_KM):
+    """Integer value (tenths of km-equivalent) of sending a volunteer this far to a seat of this priority.
+
+    Works on scalars and numpy arrays alike.
+    """
+    bonus = np.rint(SCALE * (base_km + band_km * (LOWEST_PRIORITY - np.asarray(priority))))
+    value = bonus - np.rint(SCALE * np.asarray(distance_km))
+    return value.astype(np.int64) if isinstance(value, np.ndarray) else int(value)
+
+
+@dataclass(frozen=True)
+class Solution:
+    choice: np.ndarray  # slot index per volunteer, -1 when unassigned
+    objective: int
+
+
+def keep_best_k(*, vol: np.ndarray, slot: np.ndarray, value: np.ndarray, k: int):
+    """Keep each volunteer's k highest-valued arcs (ties: lower slot index)."""
+    order = np.lexsort((slot, -value, vol))
+    vol, slot, value = vol[order], slot[order], value[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(vol)) + 1]
+    rank = np.arange(len(vol)) - np.repeat(starts, np.diff(np.r_[starts, len(vol)]))
+    keep = rank < k
+    return vol[keep], slot[keep], value[keep]
+
+
+def assignment_solve(*, n_volunteers: int, capacities, vol, slot, value) -> Solution:
+    """Exact maximum-value assignment over the given arcs (volunteer index, slot index, integer value > 0)."""
+    vol = np.asarray(vol, dtype=np.int64)
+    slot = np.asarray(slot, dtype=np.int64)
+    value = np.asarray(value, dtype=np.int64)
+    capacities = np.asarray(capacities, dtype=np.int64)
+    choice = np.full(n_volunteers, -1, dtype=np.int64)
+    positive = value > 0  # an arc worth nothing or less is never worth taking
+    vol, slot, value = vol[positive], slot[positive], value[positive]
+    if len(vol) == 0 or capacities.sum() == 0:
+        return Solution(choice, 0)
+
+    # Compact node numbering: only volunteers and slots that appear on an arc.
+    used_vol, vol_node = np.unique(vol, return_inverse=True)
+    used_slot, slot_node = np.unique(slot, return_inverse=True)
+    n, m = len(used_vol), len(used_slot)
+    source, sink = 0, 1
+    vol_base, slot_base = 2, 2 + n
+
+    tails = np.concatenate([np.full(n, source), vol_base + vol_node, slot_base + np.arange(m), [source]])
+    heads = np.concatenate([vol_base + np.arange(n), slot_base + slot_node, np.full(m, sink), [sink]])
+    caps = np.concatenate([np.ones(n), np.ones(len(vol)), capacities[used_slot], [n]]).astype(np.int64)
+    costs = np.concatenate([np.zeros(n), -value, np.zeros(m), [0]]).astype(np.int64)
+
+    flow = min_cost_flow.SimpleMinCostFlow()
+    arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    flow.set_node_supply(source, n)
+    flow.set_node_supply(sink, -n)
+    status = flow.solve()
+    if status != flow.OPTIMAL:
+        raise RuntimeError(f"min-cost flow failed with status {status}")
+    pair_arcs = arcs[n:n + len(vol)]
+    taken = flow.flows(pair_arcs) > 0
+    choice[vol[taken]] = slot[taken]
+    return Solution(choice, int(value[taken].sum()))
+
+
+def assignment_greedy(*, n_volunteers: int, capacities, vol, slot, distance, value, seed: int = 0) -> Solution:
+    """Baseline: volunteers in random order each take their nearest feasible slot that still has room."""
+    vol = np.asarray(vol)
+    order = np.lexsort((np.asarray(distance), vol))
+    vol, slot, value = vol[order], np.asarray(slot)[order], np.asarray(value)[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(vol)) + 1] if len(vol) else np.array([], dtype=np.int64)
+    ends = np.r_[starts[1:], len(vol)] if len(vol) else starts
+    first = {int(vol[s]): (int(s), int(e)) for s, e in zip(starts, ends, strict=True)}
+    room = np.asarray(capacities, dtype=np.int64).copy()
+    choice = np.full(n_volunteers, -1, dtype=np.int64)
+    objective = 0
+    for v in np.random.default_rng(seed).permutation(n_volunteers):
+        span = first.get(int(v))
+        if span is None:
+            continue
+        for i in range(*span):
+            s = slot[i]
+            if room[s] > 0:
+                room[s] -= 1
+                choice[v] = s
+                objective += int(value[i])
+                break
+    return Solution(choice, objective)

@@ -1,0 +1,33 @@
+"""Thin Celery tasks over dispatch services; each takes ids and is safe to run twice."""
+
+from celery import shared_task
+
+from dispatch.models import OverflowMove
+from dispatch.services import assignment, overflow
+from volunteers import services as volunteer_services
+
+
+@shared_task(name="dispatch.assignment_run_execute", acks_late=True, time_limit=900, soft_time_limit=840)
+def assignment_run_execute(run_id: int) -> str:
+    return assignment.run_execute(run_id=run_id).state
+
+
+@shared_task(name="dispatch.assignment_run_commit", acks_late=True, time_limit=900, soft_time_limit=840)
+def assignment_run_commit(run_id: int) -> str:
+    return assignment.run_commit_execute(run_id=run_id).state
+
+
+@shared_task(name="dispatch.overflow_slot", acks_late=True, time_limit=300, soft_time_limit=280)
+def overflow_slot(slot_id: int) -> int:
+    return len(overflow.overflow_for_slot(slot_id=slot_id, trigger=OverflowMove.Trigger.WAITLIST).moves)
+
+
+@shared_task(name="dispatch.overflow_sweep", time_limit=300, soft_time_limit=280)
+def overflow_sweep() -> int:
+    return overflow.overflow_sweep()
+
+
+@shared_task(name="dispatch.booking_events_process", acks_late=True, time_limit=300, soft_time_limit=280)
+def booking_events_process(event_ids: list[int]) -> int:
+    """Run the async handlers for a batch of events (bulk commits); each event is claimed once."""
+    return sum(volunteer_services.booking_event_dispatch(event_id=event_id) for event_id in event_ids)

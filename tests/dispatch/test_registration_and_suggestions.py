@@ -1,0 +1,97 @@
+import pytest
+from rest_framework.test import APIClient
+
+from tests.dispatch import factories as f
+from volunteers.models import AvailabilityWindow, Volunteer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sheffield():
+    hallam = f.seat("E14000922", lat=53.37, lng=-1.55, priority=1, name="Sheffield, Hallam")
+    central = f.seat("E14000919", lat=53.38, lng=-1.47, priority=3, name="Sheffield Central")
+    f.postcode("S10 2TN", lat=53.375, lng=-1.52, seat_code=hallam.pk)
+    return hallam, central
+
+
+def _signup(client, **overrides):
+    body = {"name": "Jo", "mobile": "07400 123456", "postcode": "s10 2tn", "max_travel_km": 10,
+            "availability": [{"starts_at": f.day_at(9).isoformat(), "ends_at": f.day_at(16).isoformat()}]}
+    body.update(overrides)
+    return client.post("/api/volunteers/", body, format="json")
+
+
+def test_signup_returns_a_private_token_and_stores_availability(sheffield):
+    response = _signup(APIClient())
+    assert response.status_code == 201, response.json()
+    volunteer = Volunteer.objects.get(phone="+447400123456")
+    assert response.json()["token"] == volunteer.token
+    assert volunteer.max_travel_km == 10 and volunteer.postcode == "S10 2TN"
+    assert AvailabilityWindow.objects.filter(volunteer=volunteer).count() == 1
+
+
+def test_same_mobile_signing_up_again_updates_and_replaces_windows(sheffield):
+    client = APIClient()
+    first = _signup(client).json()
+    windows = [{"starts_at": f.day_at(9, days=4).isoformat(), "ends_at": f.day_at(12, days=4).isoformat()},
+               {"starts_at": f.day_at(14, days=4).isoformat(), "ends_at": f.day_at(18, days=4).isoformat()}]
+    second = _signup(client, mobile="+44 7400 123456", name="Jo Bloggs", max_travel_km=25, availability=windows)
+    assert second.status_code == 200
+    assert Volunteer.objects.count() == 1
+    volunteer = Volunteer.objects.get()
+    assert volunteer.name == "Jo Bloggs" and volunteer.max_travel_km == 25
+    assert AvailabilityWindow.objects.filter(volunteer=volunteer).count() == 2
+    assert second.json()["token"] != first["token"]  # the old link stops working
+    assert client.get(f"/api/volunteers/{first['token']}/suggestions/").status_code == 404
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"mobile": "not a phone"}, "phone"),
+    ({"mobile": "020 7946 0000"}, "phone"),
+    ({"mobile": None}, "mobile"),
+    ({"postcode": "ZZ99 9ZZ"}, "postcode"),
+    ({"max_travel_km": 0}, "max_travel_km"),
+    ({"max_travel_km": 500}, "max_travel_km"),
+    ({"availability": []}, "availability"),
+    ({"availability": [{"starts_at": "2030-01-01T12:00:00Z", "ends_at": "2030-01-01T10:00:00Z"}]},
+     "availability.0.ends_at"),
+    ({"availability": [{"starts_at": "2001-01-01T10:00:00Z", "ends_at": "2001-01-01T12:00:00Z"}]},
+     "availability.0.ends_at"),
+    ({"availability": [{"starts_at": "soon"}]}, "availability.0.starts_at"),
+])
+def test_bad_signup_is_a_400_naming_the_field_and_writes_nothing(sheffield, overrides, field):
+    body = {k: v for k, v in overrides.items() if v is not None}
+    client = APIClient()
+    response = _signup(client, **body) if overrides.get("mobile", "") is not None else client.post(
+        "/api/volunteers/", {"name": "Jo", "postcode": "S10 2TN", "max_travel_km": 5,
+                             "availability": [{"starts_at": f.day_at(9).isoformat(), "ends_at": f.day_at(16).isoformat()}]},
+        format="json")
+    assert response.status_code == 400, response.json()
+    assert field in response.json()["error"]["fields"]
+    assert Volunteer.objects.count() == 0
+
+
+def test_suggestions_rank_by_priority_travel_and_shortage_with_a_reason(sheffield):
+    hallam, central = sheffield
+    in_hallam = f.session(hallam, lat=53.37, lng=-1.53, slots=[(f.day_at(10), f.day_at(12), 8)]).slots.get()
+    in_central = f.session(central, lat=53.376, lng=-1.515, slots=[(f.day_at(10), f.day_at(12), 8)]).slots.get()
+    f.fill(in_hallam, near=hallam, n=2)
+    token = _signup(APIClient()).json()["token"]
+    rows = APIClient().get(f"/api/volunteers/{token}/suggestions/").json()
+    assert [r["slot_id"] for r in rows] == [in_hallam.pk, in_central.pk]  # priority 1 beats a nearer priority 3
+    assert rows[0]["reason"].startswith("Sheffield, Hallam, ")
+    assert rows[0]["reason"].endswith("priority 1, needs 6 more")
+    assert rows[0]["places_left"] == 6
+
+
+def test_suggestions_respect_availability_travel_and_free_places(sheffield):
+    hallam, central = sheffield
+    f.session(hallam, slots=[(f.day_at(17), f.day_at(19), 4)])  # outside the 9–16 window
+    far = f.seat("E14000001", lat=53.8, lng=-1.55, priority=1)
+    f.session(far, slots=[(f.day_at(10), f.day_at(12), 4)])  # ~47 km away
+    full = f.session(central, slots=[(f.day_at(10), f.day_at(12), 2)]).slots.get()
+    f.fill(full, near=central)
+    token = _signup(APIClient()).json()["token"]
+    assert APIClient().get(f"/api/volunteers/{token}/suggestions/").json() == []
+    assert APIClient().get(f"/api/volunteers/{token}/suggestions/?limit=0").status_code == 400
