@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from seats.models import Postcode, PostcodeDistrict, Seat, SeatAdjacency
+from seats.postcodes import postcode_normalise
 from seats.services import seat_effective_priority, seat_priority_compute
 from sessions.models import CanvassSession, MeetingPoint
 from sessions.services import meeting_point_create, session_create
@@ -55,7 +56,8 @@ def _upsert_geography(data: dict) -> None:
         update_conflicts=True, unique_fields=["outcode"], update_fields=["lat", "lng", "seat", "postcode_count"],
     )
     Postcode.objects.bulk_create(
-        [Postcode(postcode=p["postcode"], lat=p["lat"], lng=p["lng"], seat_id=p["seat"]) for p in data["postcodes"]],
+        [Postcode(postcode=postcode_normalise(p["postcode"]), lat=p["lat"], lng=p["lng"], seat_id=p["seat"])
+         for p in data["postcodes"]],
         update_conflicts=True, unique_fields=["postcode"], update_fields=["lat", "lng", "seat"],
     )
 
@@ -90,7 +92,7 @@ def demo_load(*, stdout=None) -> dict:
         coordinator.save()
     postcodes_by_seat: dict[str, list[str]] = {}
     for row in data["postcodes"]:
-        postcodes_by_seat.setdefault(row["seat"], []).append(row["postcode"])
+        postcodes_by_seat.setdefault(row["seat"], []).append(postcode_normalise(row["postcode"]))
     sessions_created = 0
     now = timezone.now()
     for username, first_name, room, street, seat_code in DEMO_HOSTS:

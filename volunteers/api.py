@@ -33,8 +33,9 @@ class SlotBookingView(APIView):
         serializer = BookingCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = services.booking_create(slot_id=slot_id, **serializer.validated_data)
-        booking = booking_by_token(result.booking.manage_token)
-        return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        # The service returns the booking with its volunteer, slot, session, meeting point and seat loaded.
+        return Response(BookingSerializer(result.booking).data,
+                        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
 class BookingDetailView(APIView):

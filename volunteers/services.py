@@ -84,6 +84,8 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
     """
     slot_is_bookable(slot)
     existing = Booking.objects.select_for_update().filter(volunteer=volunteer, slot=slot).first()
+    if existing is not None:
+        existing.volunteer, existing.slot = volunteer, slot  # already loaded: spare the serializer the queries
     if existing is not None and existing.status in ACTIVE_STATUSES:
         return BookingResult(existing, created=False)
 
@@ -118,7 +120,7 @@ def booking_create(*, slot_id: int, name: str, phone: str, postcode: str, email:
     phone = phone_normalise(phone)
     location = postcode_locate(postcode)
     with transaction.atomic():
-        slot = Slot.objects.select_related("session").filter(pk=slot_id).first()
+        slot = Slot.objects.select_related("session__meeting_point", "session__seat").filter(pk=slot_id).first()
         if slot is None:
             raise NotFound("No such slot.", fields={"slot": ["Unknown slot."]})
         volunteer = volunteer_upsert(phone=phone, name=name, location=location, email=email, consent_sms=consent_sms)
