@@ -22,6 +22,7 @@ from sessions.serializers import (
     SessionUpdateSerializer,
     SlotSerializer,
     SlotUpdateSerializer,
+    session_search_row_data,
 )
 
 
@@ -121,10 +122,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             date_from=query.get("date_from"), date_to=query.get("date_to"), seat_code=seat_code,
         )
         has_more = len(found) > limit
-        sessions = []
-        for item in found[:limit]:
-            item.session.distance_km = item.distance_km
-            sessions.append(item.session)
+        results = [session_search_row_data(row) for row in found[:limit]]
         base = request.build_absolute_uri()
         from rest_framework.utils.urls import remove_query_param, replace_query_param
 
@@ -135,10 +133,10 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             if offset - limit <= 0:
                 previous_url = remove_query_param(previous_url, "offset")
         return Response({
-            "count": None if has_more or offset else len(sessions),
+            "count": None if has_more or offset else len(results),
             "next": next_url, "previous": previous_url,
             "near": {"postcode": location.postcode, "precision": location.precision, "radius_km": radius},
-            "results": SessionPublicSerializer(sessions, many=True).data,
+            "results": results,
         })
 
     def retrieve(self, request, *args, **kwargs):

@@ -1,76 +1,117 @@
 """Reads over sessions that are more than a filter: the nearest-sessions search."""
 
-from dataclasses import dataclass
 from datetime import datetime
+from datetime import timezone as dt_timezone
 
-from django.db.models import F, FloatField, Prefetch, Q
-from django.db.models.functions import ASin, Cos, Least, Power, Radians, Sin, Sqrt
+from django.db import connection
 from django.utils import timezone
 
 from core.geo import EARTH_RADIUS_KM, bounding_box
-from sessions.models import CanvassSession, Slot
+from sessions.models import CanvassSession
 
-# The search starts with a small box and doubles it until a page is full: in a city a 2 km box
+# The search starts with a small box and widens it until a page is full: in a city a 2 km box
 # already holds a page of sessions and the index range stays tiny; in the Highlands it grows.
 FIRST_RING_KM = 2.0
+RING_GROWTH = 4.0
+
+# Exact great-circle distance, written with functions both PostgreSQL and Django's SQLite
+# connection provide. The CASE clamps rounding error above 1 before asin.
+_HAVERSINE_SQL = (
+    f"2 * {EARTH_RADIUS_KM} * asin(sqrt(CASE WHEN h > 1 THEN 1 ELSE h END))"
+)
+_HAV_TERM = (
+    "power(sin(radians(s.lat - %(lat)s) / 2), 2)"
+    " + cos(radians(s.lat)) * cos(radians(%(lat)s)) * power(sin(radians(s.lng - %(lng)s) / 2), 2)"
+)
+_SEARCH_SQL = """
+SELECT id, title, description, what_to_bring, postcode_district, lat, lng, starts_at, ends_at,
+       seat_id, seat_name, seat_priority, {distance} AS distance_km
+FROM (
+    SELECT s.id, s.title, s.description, s.what_to_bring, s.postcode_district, s.lat, s.lng,
+           s.starts_at, s.ends_at, s.seat_id, seat.name AS seat_name, seat.priority AS seat_priority,
+           {hav} AS h
+    FROM canvass_canvasssession s
+    JOIN seats_seat seat ON seat.ons_code = s.seat_id
+    WHERE s.status = 'published' AND s.ends_at > %(now)s
+      AND s.lat BETWEEN %(min_lat)s AND %(max_lat)s AND s.lng BETWEEN %(min_lng)s AND %(max_lng)s
+      {filters}
+) candidates
+WHERE {distance} <= %(ring)s
+ORDER BY distance_km, starts_at, id
+LIMIT %(wanted)s
+"""
+_SLOTS_SQL = """
+SELECT id, session_id, starts_at, ends_at, capacity, confirmed_count
+FROM canvass_slot WHERE session_id IN ({ids}) ORDER BY starts_at, id
+"""
+_SESSION_COLUMNS = ("id", "title", "description", "what_to_bring", "postcode_district", "lat", "lng",
+                    "starts_at", "ends_at", "seat_id", "seat_name", "seat_priority", "distance_km")
 
 
-@dataclass(frozen=True)
-class NearbySession:
-    session: CanvassSession
-    distance_km: float
-
-
-def haversine_expression(lat: float, lng: float):
-    """Great-circle distance in km from (lat, lng) to the row's lat/lng, as a database expression."""
-    dlat = Radians(F("lat") - lat)
-    dlng = Radians(F("lng") - lng)
-    a = Power(Sin(dlat / 2), 2) + Cos(Radians(F("lat"))) * Cos(Radians(lat)) * Power(Sin(dlng / 2), 2)
-    return 2 * EARTH_RADIUS_KM * ASin(Least(Sqrt(a), 1.0, output_field=FloatField()))
-
-
-def _upcoming(*, now: datetime, date_from: datetime | None, date_to: datetime | None, seat_code: str | None):
-    query = CanvassSession.objects.filter(status=CanvassSession.Status.PUBLISHED, ends_at__gt=now)
+def _search_sql(*, date_from: bool, date_to: bool, seat: bool) -> str:
+    filters = []
     if date_from:
-        query = query.filter(ends_at__gt=date_from)
+        filters.append("AND s.ends_at > %(date_from)s")
     if date_to:
-        query = query.filter(starts_at__lt=date_to)
-    if seat_code:
-        query = query.filter(seat_id=seat_code)
-    return query
+        filters.append("AND s.starts_at < %(date_to)s")
+    if seat:
+        filters.append("AND s.seat_id = %(seat)s")
+    return _SEARCH_SQL.format(distance=_HAVERSINE_SQL, hav=_HAV_TERM, filters=" ".join(filters))
+
+
+_SQL_BY_SHAPE = {
+    (f, t, s): _search_sql(date_from=f, date_to=t, seat=s) for f in (False, True) for t in (False, True) for s in (False, True)
+}
+
+
+def _aware(value):
+    # SQLite hands back naive UTC datetimes from raw SQL; PostgreSQL aware ones.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, dt_timezone.utc)
 
 
 def sessions_near(*, lat: float, lng: float, radius_km: float, limit: int, offset: int = 0,
                   date_from: datetime | None = None, date_to: datetime | None = None,
-                  seat_code: str | None = None, now: datetime | None = None) -> list[NearbySession]:
-    """Upcoming published sessions within radius_km, nearest first, with slots and seat loaded.
+                  seat_code: str | None = None, now: datetime | None = None) -> list[dict]:
+    """Upcoming published sessions within radius_km, nearest first, as plain rows with their seat and slots.
 
-    Uses the (lat, lng) index through a bounding box and orders by exact haversine distance.
-    Returns at most `limit` sessions after skipping `offset`.
+    Uses the partial (lat, lng) index through a bounding box and orders by exact haversine
+    distance, in raw SQL: building the equivalent ORM expression costs more than running it.
+    Each row has the session's public fields, `distance_km`, `seat` {ons_code, name, priority}
+    and `slots` [{id, starts_at, ends_at, capacity, places_left}]. Returns at most `limit` rows
+    after skipping `offset`.
     """
-    now = now or timezone.now()
-    base = _upcoming(now=now, date_from=date_from, date_to=date_to, seat_code=seat_code)
-    wanted = offset + limit
+    params = {"lat": lat, "lng": lng, "now": now or timezone.now(), "wanted": offset + limit,
+              "date_from": date_from, "date_to": date_to, "seat": seat_code}
+    sql = _SQL_BY_SHAPE[(date_from is not None, date_to is not None, seat_code is not None)]
     ring = min(FIRST_RING_KM, radius_km)
-    while True:
-        min_lat, max_lat, min_lng, max_lng = bounding_box(lat, lng, ring)
-        rows = list(
-            base.filter(lat__range=(min_lat, max_lat), lng__range=(min_lng, max_lng))
-            .annotate(distance_km=haversine_expression(lat, lng))
-            .filter(distance_km__lte=ring)
-            .order_by("distance_km", "starts_at", "id")
-            .values_list("id", "distance_km")[:wanted]
-        )
-        if len(rows) >= wanted or ring >= radius_km:
-            break
-        ring = min(ring * 4, radius_km)
-    page = rows[offset:wanted]
-    if not page:
-        return []
-    sessions = CanvassSession.objects.select_related("seat").prefetch_related(
-        Prefetch("slots", queryset=Slot.objects.order_by("starts_at", "id"))
-    ).in_bulk([session_id for session_id, _ in page])
-    return [NearbySession(sessions[session_id], distance) for session_id, distance in page]
+    with connection.cursor() as cursor:
+        while True:
+            params["min_lat"], params["max_lat"], params["min_lng"], params["max_lng"] = bounding_box(lat, lng, ring)
+            params["ring"] = ring
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+            if len(rows) >= params["wanted"] or ring >= radius_km:
+                break
+            ring = min(ring * RING_GROWTH, radius_km)
+        page = [dict(zip(_SESSION_COLUMNS, row, strict=True)) for row in rows[offset:]]
+        if not page:
+            return []
+        by_id = {}
+        for session in page:
+            session["starts_at"], session["ends_at"] = _aware(session["starts_at"]), _aware(session["ends_at"])
+            session["seat"] = {"ons_code": session.pop("seat_id"), "name": session.pop("seat_name"),
+                               "priority": session.pop("seat_priority")}
+            session["slots"] = []
+            by_id[session["id"]] = session
+        cursor.execute(_SLOTS_SQL.format(ids=", ".join(["%s"] * len(by_id))), list(by_id))
+        for slot_id, session_id, starts_at, ends_at, capacity, confirmed in cursor.fetchall():
+            by_id[session_id]["slots"].append({
+                "id": slot_id, "starts_at": _aware(starts_at), "ends_at": _aware(ends_at), "capacity": capacity,
+                "places_left": max(0, capacity - confirmed),
+            })
+    return page
 
 
 def sessions_for_host(*, user):
@@ -79,7 +120,3 @@ def sessions_for_host(*, user):
         return query
     return query.filter(meeting_point__host=user)
 
-
-def slot_filter_upcoming(query, *, now: datetime | None = None):
-    now = now or timezone.now()
-    return query.filter(Q(starts_at__gt=now), session__status=CanvassSession.Status.PUBLISHED)

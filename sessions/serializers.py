@@ -125,3 +125,22 @@ class SessionSearchPageSerializer(serializers.Serializer):
     previous = serializers.URLField(allow_null=True)
     near = SearchOriginSerializer(required=False)
     results = SessionPublicSerializer(many=True)
+
+
+_datetime_field = serializers.DateTimeField()
+
+
+def session_search_row_data(row: dict) -> dict:
+    """The SessionPublicSerializer shape for a row from selectors.sessions_near, without building models."""
+    when = _datetime_field.to_representation
+    return {
+        "id": row["id"], "title": row["title"], "description": row["description"],
+        "what_to_bring": row["what_to_bring"], "status": CanvassSession.Status.PUBLISHED.value,
+        "distance_km": round(row["distance_km"], 2), "seat": row["seat"],
+        "postcode_district": row["postcode_district"],
+        "approximate_location": {"lat": round(row["lat"], APPROXIMATE_DECIMALS),
+                                 "lng": round(row["lng"], APPROXIMATE_DECIMALS)},
+        "starts_at": when(row["starts_at"]), "ends_at": when(row["ends_at"]),
+        "slots": [{"id": slot["id"], "starts_at": when(slot["starts_at"]), "ends_at": when(slot["ends_at"]),
+                   "capacity": slot["capacity"], "places_left": slot["places_left"]} for slot in row["slots"]],
+    }

@@ -200,3 +200,17 @@ def test_cancelled_session_is_hidden_from_the_public(api, host_api, meeting_poin
     assert api.get(f"/api/sessions/{session.id}/").status_code == 404
     assert host_api.get(f"/api/sessions/{session.id}/").json()["status"] == "cancelled"
     assert [s["id"] for s in host_api.get("/api/sessions/", {"mine": "true"}).json()["results"]] == [session.id]
+
+
+def test_search_rows_have_exactly_the_public_session_shape(api, seat):
+    PostcodeFactory(postcode="S10 1AA", lat=53.38, lng=-1.50, seat=seat)
+    slot = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat, lat=53.381, lng=-1.501), capacity=4)
+    SlotFactory(session=slot.session, starts_at=slot.ends_at, ends_at=slot.ends_at + timedelta(hours=1))
+    slot.confirmed_count = 1
+    slot.save()
+    found = api.get("/api/sessions/", {"near": "S10 1AA"}).json()["results"][0]
+    detail = api.get(f"/api/sessions/{slot.session_id}/").json()
+    assert detail.pop("distance_km") is None
+    assert found.pop("distance_km") < 0.2
+    assert found == detail
+    assert found["slots"][0]["places_left"] == 3
