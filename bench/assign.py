@@ -111,14 +111,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--no-write", action="store_true", help="Do not update BENCHMARKS.md.")
     parser.add_argument("--detach-sms", action="store_true",
-                        help="Disconnect the SMS outbox receiver (it writes one row per booking event, one by one).")
+                        help="Disconnect the SMS outbox receivers (they write one message row per booking, in bulk).")
     args = parser.parse_args()
     setup.django_setup()
     if args.detach_sms:
-        from volunteers.events import booking_event_recorded
+        from volunteers.events import booking_event_recorded, booking_events_recorded
         from volunteers.models import BookingEvent
 
         booking_event_recorded.disconnect(sender=BookingEvent, dispatch_uid="sms.outbox")
+        booking_events_recorded.disconnect(sender=BookingEvent, dispatch_uid="sms.outbox_bulk")
     import numpy as np
     from django.utils import timezone
 

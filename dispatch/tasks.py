@@ -4,7 +4,6 @@ from celery import shared_task
 
 from dispatch.models import OverflowMove
 from dispatch.services import assignment, overflow
-from volunteers import services as volunteer_services
 
 
 @shared_task(name="dispatch.assignment_run_execute", acks_late=True, time_limit=900, soft_time_limit=840)
@@ -25,9 +24,3 @@ def overflow_slot(slot_id: int) -> int:
 @shared_task(name="dispatch.overflow_sweep", time_limit=300, soft_time_limit=280)
 def overflow_sweep() -> int:
     return overflow.overflow_sweep()
-
-
-@shared_task(name="dispatch.booking_events_process", acks_late=True, time_limit=300, soft_time_limit=280)
-def booking_events_process(event_ids: list[int]) -> int:
-    """Run the async handlers for a batch of events (bulk commits); each event is claimed once."""
-    return sum(volunteer_services.booking_event_dispatch(event_id=event_id) for event_id in event_ids)

@@ -18,6 +18,10 @@ from volunteers.models import Booking, BookingEvent
 logger = logging.getLogger(__name__)
 
 booking_event_recorded = Signal()  # sender=BookingEvent, event=BookingEvent
+# The same for many events recorded at once (assignment commits): receivers should write in bulk.
+booking_events_recorded = Signal()  # sender=BookingEvent, events=list[BookingEvent]
+
+EVENT_BATCH = 500
 
 _async_handlers: list[Callable[[BookingEvent], None]] = []
 
@@ -46,9 +50,27 @@ def booking_event_record(*, booking: Booking, kind: str, payload: dict | None = 
     return event
 
 
-def _enqueue(task, event_id: int) -> None:
-    # The broker may be down; the row is committed and the sweep will pick it up later.
+def booking_events_record_bulk(*, bookings: list[Booking], kind: str, payload: dict | None = None) -> list[BookingEvent]:
+    """booking_event_record for many bookings at once (their current versions): the same rows, one
+    ``booking_events_recorded`` signal, and one processing task per batch after commit."""
+    events = BookingEvent.objects.bulk_create(
+        [BookingEvent(booking=b, kind=kind, version=b.version, payload=payload or {}) for b in bookings],
+        batch_size=2000,
+    )
+    if not events:
+        return events
+    booking_events_recorded.send(sender=BookingEvent, events=events)
+    from volunteers.tasks import booking_events_process
+
+    ids = [event.pk for event in events]
+    transaction.on_commit(lambda: [_enqueue(booking_events_process, ids[i:i + EVENT_BATCH])
+                                   for i in range(0, len(ids), EVENT_BATCH)])
+    return events
+
+
+def _enqueue(task, argument) -> None:
+    # The broker may be down; the rows are committed and the sweep will pick them up later.
     try:
-        task.delay(event_id)
+        task.delay(argument)
     except Exception:  # noqa: BLE001 - any broker failure must not fail the request
-        logger.warning("could not enqueue booking event %s; the sweep will retry", event_id, exc_info=True)
+        logger.warning("could not enqueue %s(%s); the sweep will retry", task.name, argument, exc_info=True)

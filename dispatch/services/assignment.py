@@ -19,7 +19,7 @@ from dispatch.services.common import action_record
 from dispatch.solver import assignment_solve
 from seats.models import Seat
 from sessions.models import CanvassSession, Slot
-from volunteers.events import booking_event_recorded
+from volunteers.events import booking_events_record_bulk
 from volunteers.models import Booking, BookingEvent, Volunteer
 
 Progress = Callable[[int, str], None]
@@ -317,27 +317,3 @@ def _claim_places(wanted: dict[int, int]) -> None:
         )
         if cursor.rowcount != len(wanted):
             raise RuntimeError("a slot changed under its lock; the chunk is rolled back and will be retried")
-
-
-def booking_events_record_bulk(*, bookings: list[Booking], kind: str, payload: dict) -> list[BookingEvent]:
-    """booking_event_record for many bookings at once: the same rows, signal and after-commit processing,
-    with one Celery task per batch instead of one per event."""
-    events = BookingEvent.objects.bulk_create(
-        [BookingEvent(booking=b, kind=kind, version=b.version, payload=payload) for b in bookings], batch_size=2000
-    )
-    for event in events:
-        booking_event_recorded.send(sender=BookingEvent, event=event)
-    ids = [event.pk for event in events]
-    if ids:
-        from dispatch.tasks import booking_events_process
-
-        def enqueue():
-            for start in range(0, len(ids), 500):
-                try:
-                    booking_events_process.delay(ids[start:start + 500])
-                except Exception:  # noqa: BLE001 - the booking event sweep re-enqueues them
-                    pass
-
-        transaction.on_commit(enqueue)
-    return events
-

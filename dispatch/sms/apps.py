@@ -7,7 +7,7 @@ class SmsConfig(AppConfig):
     verbose_name = "SMS"
 
     def ready(self) -> None:
-        from volunteers.events import booking_event_recorded
+        from volunteers.events import booking_event_recorded, booking_events_recorded
         from volunteers.models import BookingEvent
 
         def record_message(sender, event, **kwargs):
@@ -16,4 +16,10 @@ class SmsConfig(AppConfig):
 
             message_record_for_event(event=event)
 
+        def record_messages(sender, events, **kwargs):
+            from dispatch.sms.services import messages_record_for_events
+
+            messages_record_for_events(events=events)
+
         booking_event_recorded.connect(record_message, sender=BookingEvent, weak=False, dispatch_uid="sms.outbox")
+        booking_events_recorded.connect(record_messages, sender=BookingEvent, weak=False, dispatch_uid="sms.outbox_bulk")

@@ -11,6 +11,12 @@ def message_send(message_id: int) -> str:
     return services.message_send(message_id=message_id)
 
 
+@shared_task(name="sms.messages_send_batch", acks_late=True, time_limit=600, soft_time_limit=570)
+def messages_send_batch(message_ids: list[int]) -> int:
+    """Many messages from one bulk change; each send claims its own row, so a redelivered batch sends nothing twice."""
+    return sum(services.message_send(message_id=message_id) == "sent" for message_id in message_ids)
+
+
 @shared_task(name="sms.outbox_sweep", time_limit=120, soft_time_limit=100)
 def outbox_sweep() -> int:
     return services.messages_requeue_stuck()

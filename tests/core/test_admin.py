@@ -17,7 +17,7 @@ def test_every_project_model_has_an_admin():
 def test_coordinator_can_open_every_admin_changelist_and_a_slot_with_its_bookings(client):
     SlotFactory()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         if model._meta.app_label in PROJECT_APPS:
             url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
             assert client.get(url).status_code == 200, url

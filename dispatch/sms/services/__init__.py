@@ -8,6 +8,7 @@ from dispatch.sms.services.outbox import (  # noqa: F401
     message_retry,
     message_send,
     message_status_record,
+    messages_record_for_events,
     messages_requeue_stuck,
     volunteer_skip_reason,
 )

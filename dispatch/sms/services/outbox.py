@@ -88,29 +88,73 @@ def message_record(*, booking: Booking, kind: str, version: int, skip_reason: st
     Idempotent: the same key never produces a second row. A volunteer who cannot be texted gets a
     row with status "skipped" and the reason, so coordinators can see why nothing was sent.
     """
+    row = _message_row(booking=booking, kind=kind, version=version, skip_reason=skip_reason)
+    fields = {f.attname: getattr(row, f.attname) for f in SmsMessage._meta.concrete_fields
+              if f.attname not in ("id", "booking_id", "kind", "version")}
+    message, created = SmsMessage.objects.get_or_create(booking=booking, kind=kind, version=version, defaults=fields)
+    if created and message.status == Status.PENDING:
+        transaction.on_commit(lambda: message_enqueue(message.pk))
+    return message
+
+
+def _message_row(*, booking: Booking, kind: str, version: int, skip_reason: str = "") -> SmsMessage:
+    """The unsaved outbox row for (booking, kind, version): rendered text, segments, and why it is skipped, if it is."""
     body = booking_text(kind=kind, booking=booking, minutes=sms_setting("SMS_REMINDER_SOON_MINUTES"))
     count = segments_count(body)
     volunteer = booking.volunteer
     reason = skip_reason or volunteer_skip_reason(volunteer)
     status = Status.SKIPPED if reason else Status.PENDING
-    message, created = SmsMessage.objects.get_or_create(
-        booking=booking, kind=kind, version=version,
-        defaults={
-            "volunteer": volunteer, "to": volunteer.phone, "body": body, "encoding": count.encoding,
-            "segments": count.segments, "status": status, "status_rank": RANK[status], "skip_reason": reason,
-        },
+    return SmsMessage(
+        booking=booking, kind=kind, version=version, volunteer=volunteer, to=volunteer.phone, body=body,
+        encoding=count.encoding, segments=count.segments, status=status, status_rank=RANK[status], skip_reason=reason,
     )
-    if created and not reason:
-        transaction.on_commit(lambda: message_enqueue(message.pk))
-    return message
+
+
+def _is_messaged(event: BookingEvent) -> bool:
+    if event.kind not in EVENT_KINDS:
+        return False
+    # A redirect's new booking is announced by the booking_redirected message on the old one.
+    return not (event.kind == BookingEvent.Kind.CONFIRMED and event.payload.get("source") == "redirect")
+
+
+def messages_record_for_events(*, events: list[BookingEvent]) -> int:
+    """Bulk signal receiver body: the outbox rows for many events (an assignment commit) in a few statements,
+    inside the events' transaction; their sends are enqueued in batches on commit. Idempotent per key."""
+    events = [event for event in events if _is_messaged(event)]
+    if not events:
+        return 0
+    bookings = [event.booking for event in events]
+    redirects = any(event.kind == BookingEvent.Kind.REDIRECTED for event in events)
+    prefetch_related_objects(bookings, *(BOOKING_RELATED if redirects else BOOKING_RELATED[:3]))
+    rows = [_message_row(booking=event.booking, kind=event.kind, version=event.version) for event in events]
+    SmsMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    ids = []
+    for start in range(0, len(events), 5000):
+        chunk = events[start:start + 5000]
+        ids += SmsMessage.objects.filter(
+            booking_id__in=[event.booking_id for event in chunk], kind__in={event.kind for event in chunk},
+            status=Status.PENDING,
+        ).values_list("pk", flat=True)
+    transaction.on_commit(lambda: messages_enqueue_batches(ids))
+    return len(rows)
+
+
+def messages_enqueue_batches(ids: list[int], *, size: int = 50) -> None:
+    """Hand many messages to Celery, a batch per task; if the broker is down the sweep picks the rows up later."""
+    from dispatch.sms.tasks import messages_send_batch
+
+    for start in range(0, len(ids), size):
+        try:
+            messages_send_batch.apply_async((ids[start:start + size],), retry=False)
+        except Exception:  # noqa: BLE001 - any broker failure is covered by the sweep
+            logger.warning("could not enqueue %d SMS; the outbox sweep will retry", len(ids) - start, exc_info=True)
+            return
 
 
 def message_record_for_event(*, event: BookingEvent) -> SmsMessage | None:
     """Signal receiver body: write the SMS for a booking event inside the event's transaction. Idempotent."""
-    if event.kind not in EVENT_KINDS:
+    if not _is_messaged(event):
         return None
-    if event.kind == BookingEvent.Kind.CONFIRMED and event.payload.get("source") == "redirect":
-        return None  # the booking_redirected message on the old booking tells them where to go instead
     # The service that recorded the event hands over the booking it just changed, usually with its
     # slot, session, meeting point and seat loaded; fetch only what is missing. (A single query joining
     # all nine tables cost more to plan than the rest of the booking.)
