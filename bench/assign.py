@@ -15,6 +15,7 @@ volunteers around seat centres with 5–30 km travel limits and one or two weeke
 """
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -182,7 +183,8 @@ def main() -> None:
         f"`bench/assign.py --volunteers {args.volunteers} --slots {args.slots} --instances {args.instances}`: real "
         "seat centres (650 seats), slots of capacity 20–40 on one weekend, volunteers with 5–30 km travel limits "
         f"and one or two availability windows; each volunteer keeps their K = {conf.nearest_k()} best-valued and K "
-        "nearest feasible arcs. Load average was high (other jobs share the 2 cores). SMS outbox receiver "
+        f"nearest feasible arcs. Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+        "(the 2 cores are shared with other work). SMS outbox receiver "
         f"{'DETACHED (commit writes bookings and booking events only)' if args.detach_sms else 'attached'}.",
         "",
         "| instance | volunteers | slots (places) | arcs | solver (OR-Tools) | whole run + commit | objective | greedy "
