@@ -1,0 +1,500 @@
+#!/usr/bin/env python
+"""Nearest-sessions search benchmark (issue 2).
+
+Seeds N published upcoming canvass sessions (2 slots each) at meeting points on random real
+Great Britain postcodes, then times the nearest-sessions search for random GB postcodes:
+
+  1. service layer: sessions.selectors.sessions_near(limit=20, radius=DEFAULT_SEARCH_RADIUS_KM),
+     seat and slots loaded, against a baseline in the same run: the same filter and slot load in
+     SQL without the bounding box, i.e. a full scan ordered by haversine distance (same ids, checked);
+  2. HTTP: GET /api/sessions/?near=<postcode> served by gunicorn (2 workers) on the same database,
+     one keep-alive client (requests.Session), for gunicorn sync and gthread workers.
+
+Both are also measured for a prototype selector (bench/_fast_search.py: same rows, one SQL
+statement for every ring and the slots), swapped into the app for HTTP by bench/_fast_wsgi.py,
+so the report shows the proposed change's effect both ways.
+
+Prints a markdown block (machine, date, figures, EXPLAIN ANALYZE); --write puts it in
+BENCHMARKS.md under "## Search (issue 2)". Goals: p95 < 3 ms (service), < 15 ms (HTTP),
+>= 20x faster than the baseline.
+
+The bench database is its own (default frontroom_bench); seeding TRUNCATEs its meeting points,
+sessions, slots and everything that references them (bookings included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _common as common  # noqa: E402
+
+GOAL_SERVICE_P95_MS = 3.0
+GOAL_HTTP_P95_MS = 15.0
+GOAL_SPEEDUP = 20.0
+SECTION = "Search (issue 2)"
+TITLES = ("Doorstep Saturday", "Weekday evening canvass", "Sunday afternoon session", "Leaflets and doors")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common.add_common_args(parser)
+    parser.add_argument("--sessions", type=int, default=100_000, help="Published upcoming sessions to seed (default: %(default)s).")
+    parser.add_argument("--slots-per-session", type=int, default=2, help="Slots per session (default: %(default)s).")
+    parser.add_argument("--sessions-per-room", type=int, default=2,
+                        help="Sessions hosted by each meeting point (default: %(default)s).")
+    parser.add_argument("--queries", type=int, default=1000, help="Random postcodes to search from (default: %(default)s).")
+    parser.add_argument("--baseline-queries", type=int, default=None,
+                        help="How many of those the slow baseline runs (default: all of them).")
+    parser.add_argument("--limit", type=int, default=20, help="Sessions per search (default: %(default)s).")
+    parser.add_argument("--reuse", action="store_true",
+                        help="Keep the sessions already in the database if there are exactly --sessions of them.")
+    parser.add_argument("--no-http", action="store_true", help="Skip the gunicorn/HTTP part.")
+    parser.add_argument("--no-prototype", action="store_true",
+                        help="Skip the HTTP run of the bench/_fast_search.py prototype (its service timing stays).")
+    parser.add_argument("--http-configs", default="sync:1,gthread:4",
+                        help="gunicorn worker_class:threads list, 2 workers each (default: %(default)s).")
+    return parser.parse_args(argv)
+
+
+# --- Seeding -------------------------------------------------------------------------------------
+
+
+def seed(args, data_dir: Path, log) -> float:
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from bench._common import copy_models, postcodes_pick, sequence_reset
+    from sessions.models import CanvassSession, MeetingPoint, Slot
+
+    rng = random.Random(args.seed)
+    started = time.perf_counter()
+    rooms_needed = -(-args.sessions // args.sessions_per_room)
+    places = postcodes_pick(data_dir, rooms_needed, rng)
+    User = get_user_model()
+    tz = timezone.get_current_timezone()
+    today = timezone.localdate()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"TRUNCATE {Slot._meta.db_table}, {CanvassSession._meta.db_table}, {MeetingPoint._meta.db_table} "
+                "RESTART IDENTITY CASCADE"
+            )
+        hosts = []
+        for i in range(100):
+            host, _ = User.objects.get_or_create(username=f"bench-host-{i}", defaults={"first_name": f"Host{i}"})
+            hosts.append(host)
+
+        def rooms():
+            for i, place in enumerate(places, start=1):
+                yield MeetingPoint(
+                    id=i, host_id=hosts[i % len(hosts)].pk, name=f"Front room {i}", address=f"{i} Bench Street",
+                    postcode=place.postcode, lat=place.lat, lng=place.lng, seat_id=place.seat, capacity=20,
+                    host_first_name=f"Host{i % len(hosts)}",
+                )
+
+        copy_models(MeetingPoint, rooms())
+        sessions, slots = [], []
+        slot_id = 0
+        for i in range(1, args.sessions + 1):
+            room = places[(i - 1) // args.sessions_per_room]
+            day = today + timedelta(days=rng.randint(1, 60))
+            start = datetime(day.year, day.month, day.day, rng.choice((10, 14, 18)), 0, tzinfo=tz)
+            slot_starts = [start + timedelta(hours=2 * k) for k in range(args.slots_per_session)]
+            sessions.append(CanvassSession(
+                id=i, meeting_point_id=(i - 1) // args.sessions_per_room + 1, seat_id=room.seat,
+                title=f"{TITLES[i % len(TITLES)]} #{i}", description="Bench session.", status="published",
+                lat=room.lat, lng=room.lng, postcode_district=room.postcode.split(" ")[0],
+                starts_at=slot_starts[0], ends_at=slot_starts[-1] + timedelta(hours=2),
+            ))
+            for slot_start in slot_starts:
+                slot_id += 1
+                slots.append(Slot(id=slot_id, session_id=i, starts_at=slot_start, ends_at=slot_start + timedelta(hours=2),
+                                  capacity=rng.choice((6, 8, 10, 12)), turf="Bench turf"))
+        copy_models(CanvassSession, sessions)
+        copy_models(Slot, slots)
+        for model in (MeetingPoint, CanvassSession, Slot):
+            sequence_reset(model)
+    with connection.cursor() as cursor:
+        for model in (MeetingPoint, CanvassSession, Slot):
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
+    elapsed = time.perf_counter() - started
+    log(f"seeded {len(places)} meeting points, {len(sessions)} sessions, {len(slots)} slots in {elapsed:.1f} s")
+    return elapsed
+
+
+# --- The queries ---------------------------------------------------------------------------------
+
+
+BASELINE_SQL = """
+SELECT s.id, s.title, s.description, s.what_to_bring, s.postcode_district, s.lat, s.lng, s.starts_at, s.ends_at,
+       s.seat_id, t.name, t.priority, d.distance_km
+FROM canvass_canvasssession s
+JOIN seats_seat t ON t.ons_code = s.seat_id
+CROSS JOIN LATERAL (SELECT 2 * 6371.0088 * asin(least(1.0, sqrt(
+    power(sin(radians(s.lat - %(lat)s) / 2), 2)
+    + cos(radians(s.lat)) * cos(radians(%(lat)s)) * power(sin(radians(s.lng - %(lng)s) / 2), 2)))) AS distance_km) d
+WHERE s.status = 'published' AND s.ends_at > %(now)s AND d.distance_km <= %(radius)s
+ORDER BY d.distance_km, s.starts_at, s.id
+LIMIT %(limit)s
+"""
+BASELINE_SLOTS_SQL = (
+    "SELECT id, session_id, starts_at, ends_at, capacity, confirmed_count FROM canvass_slot "
+    "WHERE session_id = ANY(%s) ORDER BY starts_at, id"
+)
+
+
+def baseline_near(*, lat: float, lng: float, radius_km: float, limit: int) -> list[int]:
+    """Full scan: the same filter, exact ordering and slot load as the app, without the bounding box.
+
+    Self-contained (no app internals) so it stays a fixed yardstick while the selector changes.
+    Returns the session ids in order.
+    """
+    from django.db import connection
+    from django.utils import timezone
+
+    params = {"lat": lat, "lng": lng, "now": timezone.now(), "radius": radius_km, "limit": limit}
+    with connection.cursor() as cursor:
+        cursor.execute(BASELINE_SQL, params)
+        rows = cursor.fetchall()
+        ids = [row[0] for row in rows]
+        cursor.execute(BASELINE_SLOTS_SQL, [ids])
+        cursor.fetchall()
+    return ids
+
+
+def result_ids(found) -> list[int]:
+    """Session ids from whatever sessions_near returns (rows as dicts, or NearbySession objects)."""
+    return [item["id"] if isinstance(item, dict) else item.session.pk for item in found]
+
+
+class QueryCounter:
+    """execute_wrapper that counts statements and the time spent in the driver."""
+
+    def __init__(self):
+        self.count = 0
+        self.seconds = 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.count += 1
+
+
+def run_service(args, points, log) -> dict:
+    from django.conf import settings
+    from django.db import connection
+
+    from bench._fast_search import sessions_near_fast
+    from seats.geocoding import postcode_locate
+    from sessions.selectors import sessions_near
+
+    radius = settings.DEFAULT_SEARCH_RADIUS_KM
+    located = [postcode_locate(p.postcode) for p in points]
+    # Warm the caches and the connection the same way for every contender.
+    for loc in located[:50]:
+        sessions_near(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
+        sessions_near_fast(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
+    n_baseline = min(len(located), args.baseline_queries or len(located))
+    for loc in located[:3]:
+        baseline_near(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
+
+    # The app's selector and the prototype alternate query by query, so load changes on the
+    # machine hit both alike.
+    times = {"service": [], "prototype": []}
+    cpu = {"service": 0.0, "prototype": 0.0}
+    ids = {"service": [], "prototype": []}
+    found_counts = []
+    for loc in located:
+        for name, near in (("service", sessions_near), ("prototype", sessions_near_fast)):
+            cpu_started, started = time.process_time(), time.perf_counter()
+            found = near(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
+            times[name].append(time.perf_counter() - started)
+            cpu[name] += time.process_time() - cpu_started
+            ids[name].append(result_ids(found))
+        found_counts.append(len(found))
+
+    # Same calls again with a statement counter: how many ring queries, and how much is database time.
+    statements, db_seconds, totals = [], [], []
+    for loc in located:
+        counter = QueryCounter()
+        started = time.perf_counter()
+        with connection.execute_wrapper(counter):
+            sessions_near(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
+        totals.append(time.perf_counter() - started)
+        statements.append(counter.count)
+        db_seconds.append(counter.seconds)
+
+    geo_times = []
+    for point in points:
+        started = time.perf_counter()
+        loc = postcode_locate(point.postcode)
+        sessions_near(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
+        geo_times.append(time.perf_counter() - started)
+
+    log(f"baseline: {n_baseline} full scans ...")
+    baseline_times, mismatches = [], {"service": 0, "prototype": 0}
+    for i, loc in enumerate(located[:n_baseline]):
+        started = time.perf_counter()
+        expected = baseline_near(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
+        baseline_times.append(time.perf_counter() - started)
+        for name in mismatches:
+            mismatches[name] += expected != ids[name][i]
+    return {
+        "radius": radius, "service": common.summary_ms(times["service"]),
+        "prototype": common.summary_ms(times["prototype"]), "baseline": common.summary_ms(baseline_times),
+        "with_geocode": common.summary_ms(geo_times), "n_baseline": n_baseline, "mismatches": mismatches,
+        "found_p50": common.percentile(found_counts, 50), "found_min": min(found_counts),
+        "full_pages": sum(1 for c in found_counts if c == args.limit),
+        "statements": {k: statements.count(k) for k in sorted(set(statements))},
+        "db_share": sum(db_seconds) / sum(totals), "service_ids": ids["service"],
+        "cpu_ms": {name: value / len(located) * 1000 for name, value in cpu.items()},
+    }
+
+
+def api_breakdown(args, points) -> dict:
+    """In-process split of one API search: geocode, search (app selector vs prototype), serialise + render."""
+    from django.conf import settings
+    from rest_framework.renderers import JSONRenderer
+
+    from bench._fast_search import sessions_near_fast
+    from seats.geocoding import postcode_locate
+    from sessions import serializers
+    from sessions.selectors import sessions_near
+
+    def serialise(found):
+        if hasattr(serializers, "session_search_row_data"):
+            return [serializers.session_search_row_data(row) for row in found[: args.limit]]
+        page = []
+        for item in found[: args.limit]:
+            item.session.distance_km = item.distance_km
+            page.append(item.session)
+        return serializers.SessionPublicSerializer(page, many=True).data
+
+    radius = settings.DEFAULT_SEARCH_RADIUS_KM
+    parts = {k: [] for k in ("geocode", "search", "search_prototype", "serialise")}
+    for point in points[:300]:
+        t0 = time.perf_counter()
+        loc = postcode_locate(point.postcode, field="near")
+        t1 = time.perf_counter()
+        found = sessions_near(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit + 1)
+        t2 = time.perf_counter()
+        sessions_near_fast(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit + 1)
+        t3 = time.perf_counter()
+        JSONRenderer().render({"results": serialise(found)})
+        t4 = time.perf_counter()
+        for key, value in (("geocode", t1 - t0), ("search", t2 - t1), ("search_prototype", t3 - t2),
+                           ("serialise", t4 - t3)):
+            parts[key].append(value)
+    return {key: common.summary_ms(values) for key, values in parts.items()}
+
+
+class StatementRecorder:
+    """execute_wrapper that keeps every (sql, params) the selector sends."""
+
+    def __init__(self):
+        self.statements = []
+
+    def __call__(self, execute, sql, params, many, context):
+        self.statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+
+def _explain(sql: str, params) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def explain(args, points) -> dict[str, str]:
+    """EXPLAIN ANALYZE of the statements the app's selector actually sent, for a dense and a sparse point;
+    of the prototype's single statement; and of the baseline."""
+    from django.conf import settings
+    from django.db import connection
+    from django.utils import timezone
+
+    from bench._fast_search import search_statement
+    from seats.geocoding import postcode_locate
+    from sessions.selectors import sessions_near
+
+    radius = settings.DEFAULT_SEARCH_RADIUS_KM
+    recorded = []
+    for point in points[:200]:
+        loc = postcode_locate(point.postcode)
+        recorder = StatementRecorder()
+        with connection.execute_wrapper(recorder):
+            sessions_near(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
+        rings = [st for st in recorder.statements if "canvass_canvasssession" in st[0]]
+        recorded.append((len(rings), loc, rings))
+    dense = min(recorded, key=lambda r: r[0])
+    sparse = max(recorded, key=lambda r: r[0])
+    plans = {}
+    for label, (n_rings, loc, rings) in (("dense", dense), ("sparse", sparse)):
+        if rings:
+            plans[f"app, {label}: {loc.postcode}, the last of its {n_rings} ring statement(s)"] = _explain(*rings[-1])
+    for label, (_, loc, _) in (("dense", dense), ("sparse", sparse)):
+        sql, params = search_statement(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
+        plans[f"prototype, {label}: {loc.postcode}, one statement for every ring (unneeded rings never execute)"] = (
+            _explain(sql, params)
+        )
+    loc = dense[1]
+    plans[f"baseline: {loc.postcode}, full scan"] = _explain(
+        BASELINE_SQL, {"lat": loc.lat, "lng": loc.lng, "now": timezone.now(), "radius": radius, "limit": args.limit}
+    )
+    return plans
+
+
+def run_http(args, points, service_ids, log) -> list[dict]:
+    import requests
+
+    results = []
+    apps = [("app", "config.wsgi:application")]
+    if not args.no_prototype:
+        apps.append(("prototype", "bench._fast_wsgi:application"))
+    for config in args.http_configs.split(","):
+        worker_class, _, threads = config.partition(":")
+        threads = int(threads or 1)
+        for label, app in apps:
+            log_path = Path("/tmp") / f"bench-search-gunicorn-{worker_class}-{label}.log"
+            with common.gunicorn_running(app=app, workers=2, worker_class=worker_class, threads=threads,
+                                         env={"DEBUG": "false"}, log_path=log_path) as base:
+                session = requests.Session()
+                for point in points[:50]:
+                    session.get(f"{base}/api/sessions/", params={"near": point.postcode}, timeout=10)
+                times, errors, mismatches = [], 0, 0
+                for i, point in enumerate(points):
+                    started = time.perf_counter()
+                    response = session.get(f"{base}/api/sessions/", params={"near": point.postcode}, timeout=10)
+                    response.content  # noqa: B018 - read the whole body inside the timing
+                    times.append(time.perf_counter() - started)
+                    if response.status_code != 200:
+                        errors += 1
+                    elif [row["id"] for row in response.json()["results"]] != service_ids[i]:
+                        mismatches += 1
+            summary = common.summary_ms(times)
+            name = f"{worker_class}, 2 workers" + (f" x {threads} threads" if threads > 1 else "")
+            results.append({"config": name, "app": label, "summary": summary, "errors": errors,
+                            "mismatches": mismatches})
+            log(f"http {config} {label}: p50 {summary['p50']:.2f} ms p95 {summary['p95']:.2f} ms errors {errors}")
+    return results
+
+
+# --- Report --------------------------------------------------------------------------------------
+
+
+def report(args, info, seeded_s, svc, breakdown, plans, http) -> str:
+    s, p, b = svc["service"], svc["prototype"], svc["baseline"]
+
+    def ok(flag: bool) -> str:
+        return "met" if flag else "**missed**"
+
+    def cells(x: dict) -> list[str]:
+        return [f"{x['p50']:.2f}", f"{x['p95']:.2f}", f"{x['p99']:.2f}"]
+
+    rows = [
+        ["service: `sessions.selectors.sessions_near` (as in the app)", s["n"], *cells(s),
+         f"p95 < {GOAL_SERVICE_P95_MS:g} ms: {ok(s['p95'] < GOAL_SERVICE_P95_MS)}; "
+         f"{b['p95'] / s['p95']:.0f}x baseline: {ok(b['p95'] / s['p95'] >= GOAL_SPEEDUP)}"],
+        ["prototype: `bench/_fast_search.py` (same rows and index use, one statement for all rings + slots)",
+         p["n"], *cells(p),
+         f"p95 < {GOAL_SERVICE_P95_MS:g} ms: {ok(p['p95'] < GOAL_SERVICE_P95_MS)}; "
+         f"{b['p95'] / p['p95']:.0f}x baseline: {ok(b['p95'] / p['p95'] >= GOAL_SPEEDUP)}"],
+        ["baseline: same filter and slot load, no bounding box (full scan ordered by haversine)", b["n"],
+         *cells(b), ""],
+        ["service incl. `postcode_locate`", svc["with_geocode"]["n"], *cells(svc["with_geocode"]), ""],
+    ]
+    for h in http:
+        hs = h["summary"]
+        what = "app" if h["app"] == "app" else "app with the prototype swapped in (`bench/_fast_wsgi.py`)"
+        rows.append([f"HTTP `GET /api/sessions/?near=`, gunicorn {h['config']}, {what}", hs["n"], *cells(hs),
+                     f"p95 < {GOAL_HTTP_P95_MS:g} ms: {ok(hs['p95'] < GOAL_HTTP_P95_MS)}"])
+    statements = ", ".join(f"{n} statements: {c}" for n, c in svc["statements"].items())
+    bd = breakdown
+    lines = [
+        f"Run: `python bench/search.py --sessions {args.sessions} --queries {args.queries}"
+        + (f" --baseline-queries {args.baseline_queries}" if args.baseline_queries else "") + "`",
+        "",
+        common.machine_line(info),
+        "",
+        f"Data: {args.sessions:,} published upcoming sessions ({args.slots_per_session} slots each, "
+        f"{args.sessions_per_room} per meeting point) at random real GB postcodes from "
+        "`postcode_sample_pcon2010.csv` (a seat picked uniformly, then a postcode in it; no BT), "
+        + (f"seeded by COPY in {seeded_s:.0f} s" if seeded_s else "seeded by COPY in an earlier run (`--reuse`)")
+        + f". Queries: {args.queries:,} other random GB postcodes, limit {args.limit}, "
+        f"radius {svc['radius']:g} km (`DEFAULT_SEARCH_RADIUS_KM`), slots and seat loaded, single client, warm "
+        "cache. App selector and prototype alternate query by query.",
+        "",
+        common.markdown_table(["what", "n", "p50 ms", "p95 ms", "p99 ms", "goal"], rows),
+        "",
+        f"- Speed-up over the baseline: app selector {b['p50'] / s['p50']:.0f}x at p50, {b['p95'] / s['p95']:.0f}x at "
+        f"p95; prototype {b['p50'] / p['p50']:.0f}x at p50, {b['p95'] / p['p95']:.0f}x at p95 "
+        f"(goal >= {GOAL_SPEEDUP:g}x).",
+        f"- Same ids in the same order as the baseline: app {svc['n_baseline'] - svc['mismatches']['service']}"
+        f"/{svc['n_baseline']}, prototype {svc['n_baseline'] - svc['mismatches']['prototype']}/{svc['n_baseline']}; "
+        "HTTP first page equal to the service result: "
+        + (", ".join(f"{h['config']} {h['app']} {h['summary']['n'] - h['mismatches'] - h['errors']}/"
+                     f"{h['summary']['n']}" for h in http) or "not run") + ".",
+        f"- Python CPU per call in the benchmark process (`time.process_time`, mean; barely moved by other load on "
+        f"the machine, unlike wall time): app selector {svc['cpu_ms']['service']:.2f} ms, prototype "
+        f"{svc['cpu_ms']['prototype']:.2f} ms.",
+        f"- Sessions found per query: median {svc['found_p50']}, min {svc['found_min']}; "
+        f"{svc['full_pages']}/{args.queries} queries filled the page of {args.limit}.",
+        f"- Statements per app `sessions_near` call ({statements}; one per ring tried, plus the slots). "
+        f"Time inside the database driver: {svc['db_share'] * 100:.0f}% of the selector's time.",
+        f"- In-process split of an API search (p50 / p95 ms, {bd['geocode']['n']} queries): geocode "
+        f"{bd['geocode']['p50']:.2f} / {bd['geocode']['p95']:.2f}, `sessions_near` {bd['search']['p50']:.2f} / "
+        f"{bd['search']['p95']:.2f} (prototype {bd['search_prototype']['p50']:.2f} / {bd['search_prototype']['p95']:.2f}),"
+        f" serialise + render 20 sessions {bd['serialise']['p50']:.2f} / {bd['serialise']['p95']:.2f}.",
+        "",
+        "<details><summary>EXPLAIN (ANALYZE, BUFFERS) of the statements used (app, prototype, baseline)</summary>",
+        "",
+    ]
+    for label, plan in plans.items():
+        lines += [f"{label}:", "", "```", plan, "```", ""]
+    lines += ["</details>"]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    log = lambda message: print(f"[search] {message}", file=sys.stderr, flush=True)  # noqa: E731
+    common.django_setup(database_url=args.database_url, redis_url=args.redis_url)
+    data_dir = common.shared_data_dir()
+    common.reference_data_load(data_dir, log=log)
+    from sessions.models import CanvassSession
+
+    seeded_s = 0.0
+    seeded = CanvassSession.objects.filter(status="published").exclude(title__startswith="[bench-booking]")
+    if not (args.reuse and seeded.count() == args.sessions):
+        seeded_s = seed(args, data_dir, log)
+    points = common.postcodes_pick(data_dir, args.queries, random.Random(args.seed + 1))
+    info = common.machine_info()
+    svc = run_service(args, points, log)
+    log(f"service p50 {svc['service']['p50']:.2f} ms p95 {svc['service']['p95']:.2f} ms; "
+        f"baseline p50 {svc['baseline']['p50']:.2f} ms p95 {svc['baseline']['p95']:.2f} ms")
+    log(f"prototype p50 {svc['prototype']['p50']:.2f} ms p95 {svc['prototype']['p95']:.2f} ms")
+    breakdown = api_breakdown(args, points)
+    plans = explain(args, points)
+    http = [] if args.no_http else run_http(args, points, svc["service_ids"], log)
+    text = report(args, info, seeded_s, svc, breakdown, plans, http)
+    print(text)
+    if args.write:
+        common.benchmarks_section_write(SECTION, text)
+        log(f"wrote section '{SECTION}' of {common.BENCHMARKS_MD}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
