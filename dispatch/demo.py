@@ -103,7 +103,7 @@ def demo_load(*, stdout=None) -> dict:
             host.save()
         postcode = postcodes_by_seat[seat_code][0]
         meeting_point = MeetingPoint.objects.filter(host=host, name=room).first() or meeting_point_create(
-            host=host, name=room, address=f"{street}\n{postcode}", postcode=postcode, capacity=12,
+            host=host, name=room, address=street, postcode=postcode, capacity=12,
             accessibility_notes="Step-free entrance; toilet on the ground floor.", host_first_name=first_name,
         )
         if CanvassSession.objects.filter(meeting_point=meeting_point, ends_at__gt=now).exists():
