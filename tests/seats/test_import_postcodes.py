@@ -4,8 +4,14 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from seats import importers
-from seats.importers import districts_import, postcode_fast_normalise, postcode_file_kind, postcodes_import
+from seats.importers import (
+    districts_import,
+    postcode_fast_normalise,
+    postcode_file_kind,
+    postcodes_import,
+    seats_import,
+)
+from seats.importers import postcodes as postcode_importer
 from seats.models import Postcode, PostcodeDistrict, Seat
 
 pytestmark = pytest.mark.django_db
@@ -114,8 +120,8 @@ def test_a_big_change_rewrites_the_table_and_keeps_its_indexes(db, sample, ge201
     postcodes_import(path=sample)  # before the seats exist: every seat is NULL
     assert not Postcode.objects.exclude(seat=None).exists()
     indexes = _indexes()
-    importers.seats_import(**ge2017)
-    monkeypatch.setattr(importers, "REWRITE_MIN_ROWS", 1000)
+    seats_import(**ge2017)
+    monkeypatch.setattr(postcode_importer, "REWRITE_MIN_ROWS", 1000)
 
     report = postcodes_import(path=sample)
 
@@ -127,7 +133,7 @@ def test_a_big_change_rewrites_the_table_and_keeps_its_indexes(db, sample, ge201
 
 def test_a_rewrite_keeps_postcodes_that_are_not_in_the_new_file(seats_2017, write_csv, monkeypatch):
     postcodes_import(path=write_csv("a.csv", [HEADER, ["S10 1AA", "53.1", "-1.5", ""], ["S10 1AB", "53", "-1.5", ""]]))
-    monkeypatch.setattr(importers, "REWRITE_MIN_ROWS", 0)
+    monkeypatch.setattr(postcode_importer, "REWRITE_MIN_ROWS", 0)
 
     report = postcodes_import(path=write_csv("b.csv", [HEADER, ["S10 1AA", "53.1", "-1.5", HALLAM],
                                                        ["S10 1AD", "53", "-1", ""]]))

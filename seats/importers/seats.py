@@ -1,0 +1,159 @@
+"""Import seats (House of Commons Library results, centroids) and their adjacency."""
+
+
+import re
+from pathlib import Path
+
+from django.db import transaction
+
+from core.errors import InvalidInput
+from seats.importers.common import (
+    ONS_CODE_RE,
+    PARTY_ABBREVIATIONS,
+    ImportRejected,
+    ImportReport,
+    _coordinates,
+    _float,
+    _rows,
+)
+from seats.models import Seat, SeatAdjacency
+from seats.services import seat_effective_priority, seat_priority_compute
+
+RESULT_COLUMNS = {name: (name,) for name in ("ons_id", "constituency_name", "first_party", "second_party",
+                                             "electorate", "valid_votes", "majority")}
+CENTROID_PAIRS = (("postcode_weighted_lat", "postcode_weighted_long"), ("centroid_lat", "centroid_long"),
+                  ("label_lat", "label_long"))
+SEAT_UPDATE_FIELDS = ["name", "nation", "region", "county", "lat", "lng", "area_km2", "electorate", "election_year",
+                      "winner", "runner_up", "result", "valid_votes", "majority", "majority_pct",
+                      "computed_priority", "priority", "updated_at"]
+SEAT_TEXT_FIELDS = {"constituency_name": "name", "country_name": "nation", "region_name": "region",
+                    "county_name": "county", "first_party": "winner", "second_party": "runner_up", "result": "result"}
+
+
+def election_year_from_name(path: Path) -> int | None:
+    match = re.search(r"GE[-_ ]?((?:19|20)\d\d)", Path(path).name, re.IGNORECASE)
+    return int(match.group(1)) if match else None
+
+
+def _text(row: dict[str, str], key: str, report: ImportReport) -> str:
+    """A stripped text value clipped to the Seat field's length (long party names are abbreviated)."""
+    value = (row.get(key) or "").strip()
+    value = PARTY_ABBREVIATIONS.get(value, value)
+    limit = Seat._meta.get_field(SEAT_TEXT_FIELDS[key]).max_length
+    if len(value) > limit:
+        report.counts["values_clipped"] += 1
+        value = value[:limit]
+    return value
+
+
+def _result_parse(row: dict[str, str], report: ImportReport) -> tuple[str, dict] | str:
+    """(ons code, Seat fields) for one results row, or the reason to reject it."""
+    code = (row.get("ons_id") or "").strip().upper()
+    if not ONS_CODE_RE.match(code):
+        return "bad ONS code"
+    numbers = {}
+    for column in ("electorate", "valid_votes", "majority"):
+        try:
+            numbers[column] = int((row.get(column) or "").replace(",", "").strip())
+        except ValueError:
+            return f"missing or non-numeric {column}"
+        if numbers[column] < 0:
+            return f"negative {column}"
+    if numbers["valid_votes"] == 0 or numbers["majority"] > numbers["valid_votes"]:
+        return "majority and valid_votes inconsistent"
+    fields = {model_field: _text(row, column, report) for column, model_field in SEAT_TEXT_FIELDS.items()}
+    if not fields["name"] or not fields["winner"]:
+        return "missing constituency name or first party"
+    # The file's majority is authoritative (Speaker and independent seats), never recomputed from party votes.
+    majority_pct = 100.0 * numbers["majority"] / numbers["valid_votes"]
+    return code, {**fields, **numbers, "majority_pct": majority_pct}
+
+
+def seats_import(*, results: Path, centroids: Path, adjacency: Path | None = None, year: int | None = None,
+                 strict: bool = False, progress: bool = False) -> ImportReport:
+    """Upsert seats from a HoC results CSV (GE2017 or GE2019 columns), their centres and the adjacency graph.
+
+    One transaction; idempotent. Keeps coordinator overrides and target flags. The adjacency file is the
+    whole graph: pairs missing from it are removed. Raises ImportRejected (rolled back) in strict mode.
+    """
+    results, centroids = Path(results), Path(centroids)
+    year = year or election_year_from_name(results)
+    if year is None:
+        raise InvalidInput(f"Cannot tell the election year from {results.name}; pass --year.",
+                           code="bad_file", fields={"year": ["Required."]})
+    report = ImportReport()
+    with transaction.atomic():
+        parsed: dict[str, tuple[int, dict]] = {}
+        for line, row in _rows(results, progress, RESULT_COLUMNS):
+            outcome = _result_parse(row, report)
+            if isinstance(outcome, str):
+                report.reject(results.name, line, row.get("ons_id", ""), outcome)
+            elif outcome[0] in parsed:
+                report.reject(results.name, line, outcome[0], "duplicate seat")
+            else:
+                parsed[outcome[0]] = (line, outcome[1])
+        report.counts["result_rows"] = len(parsed)
+
+        existing = {code: rest for code, *rest in Seat.objects.select_for_update().values_list(
+            "ons_code", "lat", "lng", "area_km2", "priority_override", "is_target")}
+        centres: dict[str, tuple[float, float, float | None]] = {}
+        for line, row in _rows(centroids, progress, {"ons_id": ("ons_id",)}):
+            code = (row.get("ons_id") or "").strip().upper()
+            point = _coordinates(row, CENTROID_PAIRS)
+            if code not in parsed and code not in existing:
+                report.reject(centroids.name, line, code, "unknown seat")
+            elif point is None:
+                report.reject(centroids.name, line, code, "no usable coordinates")
+            else:
+                centres[code] = (*point, _float(row.get("area_km2")))
+
+        seats = []
+        for code, (line, fields) in parsed.items():
+            lat, lng, area = centres.get(code) or existing.get(code, (None, None, None))[:3]
+            if lat is None:
+                report.reject(results.name, line, code, "new seat without a centre in the centroids file")
+                continue
+            override, is_target = existing.get(code, (None, None, None, None, False))[3:]
+            computed = seat_priority_compute(majority_pct=fields["majority_pct"])
+            seats.append(Seat(ons_code=code, **fields, lat=lat, lng=lng, area_km2=area, election_year=year,
+                              computed_priority=computed, priority_override=override, is_target=is_target,
+                              priority=seat_effective_priority(computed=computed, override=override,
+                                                               is_target=is_target)))
+        Seat.objects.bulk_create(seats, update_conflicts=True, unique_fields=["ons_code"],
+                                 update_fields=SEAT_UPDATE_FIELDS)
+        report.counts["seats_created"] = sum(seat.ons_code not in existing for seat in seats)
+        report.counts["seats_updated"] = len(seats) - report.counts["seats_created"]
+        if adjacency is not None:
+            _adjacency_import(Path(adjacency), report, progress)
+        if strict and report.rejected:
+            raise ImportRejected(report)
+    return report
+
+
+def _adjacency_import(path: Path, report: ImportReport, progress: bool) -> None:
+    known = set(Seat.objects.values_list("ons_code", flat=True))
+    kinds = set(SeatAdjacency.Kind.values)
+    edges: dict[tuple[str, str], tuple[str, float]] = {}
+    for line, row in _rows(path, progress, {name: (name,) for name in ("ons_id_a", "ons_id_b", "adjacency_type")}):
+        a, b = (row.get("ons_id_a") or "").strip().upper(), (row.get("ons_id_b") or "").strip().upper()
+        kind, km = (row.get("adjacency_type") or "").strip(), _float(row.get("shared_border_km") or "0")
+        reason = ("unknown seat" if a not in known or b not in known else "seat next to itself" if a == b
+                  else "unknown adjacency type" if kind not in kinds else "bad shared_border_km" if km is None
+                  else None)
+        if reason:
+            report.reject(path.name, line, f"{a}-{b}", reason)
+            continue
+        edges[a, b] = edges[b, a] = (kind, km)
+    SeatAdjacency.objects.bulk_create(
+        [SeatAdjacency(from_seat_id=a, to_seat_id=b, kind=kind, shared_border_km=km)
+         for (a, b), (kind, km) in edges.items()],
+        update_conflicts=True, unique_fields=["from_seat", "to_seat"], update_fields=["kind", "shared_border_km"],
+    )
+    stale = [pk for pk, a, b in SeatAdjacency.objects.values_list("pk", "from_seat_id", "to_seat_id")
+             if (a, b) not in edges]
+    SeatAdjacency.objects.filter(pk__in=stale).delete()
+    report.counts["neighbour_pairs"] = len(edges) // 2
+    report.counts["adjacency_rows_removed"] = len(stale)
+
+
+# --- Postcodes and districts -----------------------------------------------------------------
