@@ -209,19 +209,17 @@ def bookings_cancel_for_session(*, session, cancelled_by=None) -> int:
 
 
 def booking_event_dispatch(*, event_id: int) -> bool:
-    """Run the asynchronous handlers for one event exactly once; returns False if already processed."""
-    claimed = BookingEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(processed_at=timezone.now())
-    if not claimed:
+    """Run the asynchronous handlers for one event, then mark it processed; False if it already was.
+
+    Handlers run before the mark, so a worker killed half-way leaves the event unprocessed and the
+    sweep hands it out again: at least once, which is safe because every handler is idempotent.
+    """
+    event = BookingEvent.objects.select_related("booking").filter(pk=event_id, processed_at__isnull=True).first()
+    if event is None:
         return False
-    event = BookingEvent.objects.select_related("booking").get(pk=event_id)
-    try:
-        for handler in async_handlers():
-            handler(event)
-    except Exception:
-        # Unclaim so the sweep retries it; handlers are idempotent.
-        BookingEvent.objects.filter(pk=event_id).update(processed_at=None)
-        raise
-    return True
+    for handler in async_handlers():
+        handler(event)
+    return bool(BookingEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(processed_at=timezone.now()))
 
 
 def booking_events_requeue_stale(*, older_than: timedelta = timedelta(minutes=2)) -> int:

@@ -12,7 +12,7 @@ def booking_event_process(event_id: int) -> bool:
 
 @shared_task(name="volunteers.booking_events_process", acks_late=True, time_limit=300, soft_time_limit=280)
 def booking_events_process(event_ids: list[int]) -> int:
-    """A batch of events recorded together (assignment commits); each is still claimed once."""
+    """A batch of events recorded together (assignment commits), dispatched one by one."""
     return sum(services.booking_event_dispatch(event_id=event_id) for event_id in event_ids)
 
 

@@ -64,3 +64,26 @@ def test_processing_an_event_twice_runs_its_handlers_once(recorded_events):
     assert booking_event_dispatch(event_id=event.id) is True
     assert booking_event_dispatch(event_id=event.id) is False
     assert recorded_events == [("booking_confirmed", event.booking_id)]
+
+
+@pytest.mark.django_db
+def test_an_event_whose_handler_died_is_handed_out_again(recorded_events):
+    seat = SeatFactory()
+    PostcodeFactory(postcode="S10 1AA", seat=seat)
+    slot = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat))
+    booking_create(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=True)
+    event = BookingEvent.objects.get()
+
+    def dies(event):
+        raise SystemExit("worker killed mid-handler")
+
+    on_booking_event(dies)
+    try:
+        with pytest.raises(SystemExit):
+            booking_event_dispatch(event_id=event.id)
+    finally:
+        _async_handlers.remove(dies)
+    event.refresh_from_db()
+    assert event.processed_at is None  # the sweep will hand it out again
+    assert booking_event_dispatch(event_id=event.id) is True
+    assert recorded_events == [("booking_confirmed", event.booking_id)] * 2  # at least once
