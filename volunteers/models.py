@@ -64,8 +64,10 @@ class Booking(models.Model):
         ASSIGNED = "assigned", "Assignment run"
         REDIRECT = "redirect", "Overflow redirect"
 
-    volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="bookings")
-    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings")
+    # No single-column indexes: the unique (volunteer, slot) and the (slot, status, …) indexes lead
+    # with these columns, and every extra index slows the bulk inserts of an assignment commit.
+    volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="bookings", db_index=False)
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings", db_index=False)
     status = models.CharField(max_length=12, choices=Status.choices)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.DIRECT)
     manage_token = models.CharField(max_length=64, unique=True, default=new_token)
@@ -109,7 +111,7 @@ class BookingEvent(models.Model):
         REDIRECTED = "booking_redirected", "Redirected to another seat"
         ATTENDANCE_CONFIRMED = "attendance_confirmed", "Attendance confirmed"
 
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events", db_index=False)  # see Meta
     kind = models.CharField(max_length=24, choices=Kind.choices)
     version = models.PositiveIntegerField()
     payload = models.JSONField(default=dict, blank=True)

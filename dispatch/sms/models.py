@@ -34,7 +34,8 @@ class SmsMessage(models.Model):
     }
 
     volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="sms_messages")
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="sms_messages")
+    # Indexed by the unique (booking, kind, version) constraint, which leads with it.
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="sms_messages", db_index=False)
     kind = models.CharField(max_length=24, choices=Kind.choices)
     version = models.PositiveIntegerField(help_text="The booking version the message was written for.")
     to = models.CharField(max_length=16)
