@@ -13,6 +13,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.dispatch import Signal
 
+from core.db import insert_or_get
 from volunteers.models import Booking, BookingEvent
 
 logger = logging.getLogger(__name__)
@@ -39,8 +40,9 @@ def async_handlers() -> list[Callable[[BookingEvent], None]]:
 
 def booking_event_record(*, booking: Booking, kind: str, payload: dict | None = None) -> BookingEvent:
     """Record an event for the booking's current version; a repeat of the same (kind, version) is a no-op."""
-    event, created = BookingEvent.objects.get_or_create(
-        booking=booking, kind=kind, version=booking.version, defaults={"payload": payload or {}}
+    event, created = insert_or_get(
+        BookingEvent(booking=booking, kind=kind, version=booking.version, payload=payload or {}),
+        unique_fields=("booking", "kind", "version"),
     )
     if created:
         booking_event_recorded.send(sender=BookingEvent, event=event)

@@ -12,6 +12,7 @@ from django.db.models import F, Q, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 
+from core.db import insert_or_get
 from dispatch.sms.backends import (
     INVALID_NUMBER_CODES,
     OPTED_OUT_CODES,
@@ -88,10 +89,8 @@ def message_record(*, booking: Booking, kind: str, version: int, skip_reason: st
     Idempotent: the same key never produces a second row. A volunteer who cannot be texted gets a
     row with status "skipped" and the reason, so coordinators can see why nothing was sent.
     """
-    row = _message_row(booking=booking, kind=kind, version=version, skip_reason=skip_reason)
-    fields = {f.attname: getattr(row, f.attname) for f in SmsMessage._meta.concrete_fields
-              if f.attname not in ("id", "booking_id", "kind", "version")}
-    message, created = SmsMessage.objects.get_or_create(booking=booking, kind=kind, version=version, defaults=fields)
+    message, created = insert_or_get(_message_row(booking=booking, kind=kind, version=version, skip_reason=skip_reason),
+                                     unique_fields=("booking", "kind", "version"))
     if created and message.status == Status.PENDING:
         transaction.on_commit(lambda: message_enqueue(message.pk))
     return message
