@@ -10,7 +10,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -248,9 +247,6 @@ def bookings_for_volunteer_upcoming(*, volunteer: Volunteer):
         .order_by("slot__starts_at")
     )
 
-
-def direct_booking_travel_km() -> float:
-    return settings.DIRECT_BOOKING_TRAVEL_KM
 
 
 
