@@ -4,7 +4,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -70,8 +70,6 @@ def api_exception_handler(exc, context):
 
 def json_error_view(status_code: int, code: str, message: str):
     def view(request, *args, **kwargs):
-        from django.http import JsonResponse
-
         return JsonResponse(error_body(code, message), status=status_code)
 
     return view

@@ -5,6 +5,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.errors import InvalidInput
 from core.permissions import IsCoordinator
 from seats import services
 from seats.geocoding import postcode_locate
@@ -40,8 +41,6 @@ class SeatViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             try:
                 query = query.filter(priority__lte=int(params["max_priority"]))
             except ValueError:
-                from core.errors import InvalidInput
-
                 raise InvalidInput("max_priority must be a number 1–5.", fields={"max_priority": ["Must be 1–5."]}) from None
         return query.order_by("priority", "majority_pct", "name") if params.get("max_priority") else query
 

@@ -7,6 +7,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from core.errors import InvalidInput, NotAuthenticated
 from seats.geocoding import postcode_locate
@@ -124,8 +125,6 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         has_more = len(found) > limit
         results = [session_search_row_data(row) for row in found[:limit]]
         base = request.build_absolute_uri()
-        from rest_framework.utils.urls import remove_query_param, replace_query_param
-
         next_url = replace_query_param(base, "offset", offset + limit) if has_more else None
         previous_url = None
         if offset > 0:
