@@ -10,10 +10,6 @@ Great Britain postcodes, then times the nearest-sessions search for random GB po
   2. HTTP: GET /api/sessions/?near=<postcode> served by gunicorn (2 workers) on the same database,
      one keep-alive client (requests.Session), for gunicorn sync and gthread workers.
 
-Both are also measured for a prototype selector (bench/_fast_search.py: same rows, one SQL
-statement for every ring and the slots), swapped into the app for HTTP by bench/_fast_wsgi.py,
-so the report shows the proposed change's effect both ways.
-
 Prints a markdown block (machine, date, figures, EXPLAIN ANALYZE); --write puts it in
 BENCHMARKS.md under "## Search (issue 2)". Goals: p95 < 3 ms (service), < 15 ms (HTTP),
 >= 20x faster than the baseline.
@@ -56,8 +52,6 @@ def parse_args(argv=None):
     parser.add_argument("--reuse", action="store_true",
                         help="Keep the sessions already in the database if there are exactly --sessions of them.")
     parser.add_argument("--no-http", action="store_true", help="Skip the gunicorn/HTTP part.")
-    parser.add_argument("--no-prototype", action="store_true",
-                        help="Skip the HTTP run of the bench/_fast_search.py prototype (its service timing stays).")
     parser.add_argument("--http-configs", default="sync:1,gthread:4",
                         help="gunicorn worker_class:threads list, 2 workers each (default: %(default)s).")
     return parser.parse_args(argv)
@@ -191,40 +185,52 @@ class QueryCounter:
             self.count += 1
 
 
+def ring_radii(radius_km: float) -> list[float]:
+    from sessions.selectors import FIRST_RING_KM, RING_GROWTH
+
+    radii = [min(FIRST_RING_KM, radius_km)]
+    while radii[-1] < radius_km:
+        radii.append(min(radii[-1] * RING_GROWTH, radius_km))
+    return radii
+
+
+def rings_searched(found, radius_km: float, limit: int) -> float:
+    """The widest ring the selector had to search for this page: a full page ends inside the first
+    ring that held a page; a short page means every ring ran."""
+    radii = ring_radii(radius_km)
+    if len(found) < limit:
+        return radii[-1]
+    farthest = max(row["distance_km"] for row in found)
+    return next(r for r in radii if farthest <= r)
+
+
 def run_service(args, points, log) -> dict:
     from django.conf import settings
     from django.db import connection
 
-    from bench._fast_search import sessions_near_fast
     from seats.geocoding import postcode_locate
     from sessions.selectors import sessions_near
 
     radius = settings.DEFAULT_SEARCH_RADIUS_KM
     located = [postcode_locate(p.postcode) for p in points]
-    # Warm the caches and the connection the same way for every contender.
+    # Warm the caches and the connection (psycopg prepares a statement on its fifth run).
     for loc in located[:50]:
         sessions_near(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
-        sessions_near_fast(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
     n_baseline = min(len(located), args.baseline_queries or len(located))
     for loc in located[:3]:
         baseline_near(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
 
-    # The app's selector and the prototype alternate query by query, so load changes on the
-    # machine hit both alike.
-    times = {"service": [], "prototype": []}
-    cpu = {"service": 0.0, "prototype": 0.0}
-    ids = {"service": [], "prototype": []}
-    found_counts = []
+    times, cpu, ids, found_counts, rings_run = [], 0.0, [], [], []
     for loc in located:
-        for name, near in (("service", sessions_near), ("prototype", sessions_near_fast)):
-            cpu_started, started = time.process_time(), time.perf_counter()
-            found = near(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
-            times[name].append(time.perf_counter() - started)
-            cpu[name] += time.process_time() - cpu_started
-            ids[name].append(result_ids(found))
+        cpu_started, started = time.process_time(), time.perf_counter()
+        found = sessions_near(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
+        times.append(time.perf_counter() - started)
+        cpu += time.process_time() - cpu_started
+        ids.append(result_ids(found))
         found_counts.append(len(found))
+        rings_run.append(rings_searched(found, radius, args.limit))
 
-    # Same calls again with a statement counter: how many ring queries, and how much is database time.
+    # Same calls again with a statement counter: how many statements, and how much is database time.
     statements, db_seconds, totals = [], [], []
     for loc in located:
         counter = QueryCounter()
@@ -243,31 +249,28 @@ def run_service(args, points, log) -> dict:
         geo_times.append(time.perf_counter() - started)
 
     log(f"baseline: {n_baseline} full scans ...")
-    baseline_times, mismatches = [], {"service": 0, "prototype": 0}
+    baseline_times, mismatches = [], 0
     for i, loc in enumerate(located[:n_baseline]):
         started = time.perf_counter()
         expected = baseline_near(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
         baseline_times.append(time.perf_counter() - started)
-        for name in mismatches:
-            mismatches[name] += expected != ids[name][i]
+        mismatches += expected != ids[i]
     return {
-        "radius": radius, "service": common.summary_ms(times["service"]),
-        "prototype": common.summary_ms(times["prototype"]), "baseline": common.summary_ms(baseline_times),
+        "radius": radius, "service": common.summary_ms(times), "baseline": common.summary_ms(baseline_times),
         "with_geocode": common.summary_ms(geo_times), "n_baseline": n_baseline, "mismatches": mismatches,
         "found_p50": common.percentile(found_counts, 50), "found_min": min(found_counts),
         "full_pages": sum(1 for c in found_counts if c == args.limit),
         "statements": {k: statements.count(k) for k in sorted(set(statements))},
-        "db_share": sum(db_seconds) / sum(totals), "service_ids": ids["service"],
-        "cpu_ms": {name: value / len(located) * 1000 for name, value in cpu.items()},
+        "rings": {k: rings_run.count(k) for k in sorted(set(rings_run))},
+        "db_share": sum(db_seconds) / sum(totals), "service_ids": ids, "cpu_ms": cpu / len(located) * 1000,
     }
 
 
 def api_breakdown(args, points) -> dict:
-    """In-process split of one API search: geocode, search (app selector vs prototype), serialise + render."""
+    """In-process split of one API search: geocode, search, serialise + render."""
     from django.conf import settings
     from rest_framework.renderers import JSONRenderer
 
-    from bench._fast_search import sessions_near_fast
     from seats.geocoding import postcode_locate
     from sessions import serializers
     from sessions.selectors import sessions_near
@@ -282,19 +285,16 @@ def api_breakdown(args, points) -> dict:
         return serializers.SessionPublicSerializer(page, many=True).data
 
     radius = settings.DEFAULT_SEARCH_RADIUS_KM
-    parts = {k: [] for k in ("geocode", "search", "search_prototype", "serialise")}
+    parts = {k: [] for k in ("geocode", "search", "serialise")}
     for point in points[:300]:
         t0 = time.perf_counter()
         loc = postcode_locate(point.postcode, field="near")
         t1 = time.perf_counter()
         found = sessions_near(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit + 1)
         t2 = time.perf_counter()
-        sessions_near_fast(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit + 1)
-        t3 = time.perf_counter()
         JSONRenderer().render({"results": serialise(found)})
-        t4 = time.perf_counter()
-        for key, value in (("geocode", t1 - t0), ("search", t2 - t1), ("search_prototype", t3 - t2),
-                           ("serialise", t4 - t3)):
+        t3 = time.perf_counter()
+        for key, value in (("geocode", t1 - t0), ("search", t2 - t1), ("serialise", t3 - t2)):
             parts[key].append(value)
     return {key: common.summary_ms(values) for key, values in parts.items()}
 
@@ -319,13 +319,12 @@ def _explain(sql: str, params) -> str:
 
 
 def explain(args, points) -> dict[str, str]:
-    """EXPLAIN ANALYZE of the statements the app's selector actually sent, for a dense and a sparse point;
-    of the prototype's single statement; and of the baseline."""
+    """EXPLAIN ANALYZE of the statement(s) the app's selector actually sent, for a dense point (the first
+    ring holds a page) and a sparse one (the widest ring searched); and of the baseline."""
     from django.conf import settings
     from django.db import connection
     from django.utils import timezone
 
-    from bench._fast_search import search_statement
     from seats.geocoding import postcode_locate
     from sessions.selectors import sessions_near
 
@@ -335,20 +334,16 @@ def explain(args, points) -> dict[str, str]:
         loc = postcode_locate(point.postcode)
         recorder = StatementRecorder()
         with connection.execute_wrapper(recorder):
-            sessions_near(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
-        rings = [st for st in recorder.statements if "canvass_canvasssession" in st[0]]
-        recorded.append((len(rings), loc, rings))
+            found = sessions_near(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
+        statements = [st for st in recorder.statements if "canvass_canvasssession" in st[0]]
+        recorded.append((rings_searched(found, radius, args.limit), loc, statements))
     dense = min(recorded, key=lambda r: r[0])
     sparse = max(recorded, key=lambda r: r[0])
     plans = {}
-    for label, (n_rings, loc, rings) in (("dense", dense), ("sparse", sparse)):
-        if rings:
-            plans[f"app, {label}: {loc.postcode}, the last of its {n_rings} ring statement(s)"] = _explain(*rings[-1])
-    for label, (_, loc, _) in (("dense", dense), ("sparse", sparse)):
-        sql, params = search_statement(lat=loc.lat, lng=loc.lng, radius_km=radius, limit=args.limit)
-        plans[f"prototype, {label}: {loc.postcode}, one statement for every ring (unneeded rings never execute)"] = (
-            _explain(sql, params)
-        )
+    for label, (ring, loc, statements) in (("dense", dense), ("sparse", sparse)):
+        if statements:
+            plans[f"app, {label}: {loc.postcode}, page found within {ring:g} km, the last of its "
+                  f"{len(statements)} search statement(s)"] = _explain(*statements[-1])
     loc = dense[1]
     plans[f"baseline: {loc.postcode}, full scan"] = _explain(
         BASELINE_SQL, {"lat": loc.lat, "lng": loc.lng, "now": timezone.now(), "radius": radius, "limit": args.limit}
@@ -360,34 +355,29 @@ def run_http(args, points, service_ids, log) -> list[dict]:
     import requests
 
     results = []
-    apps = [("app", "config.wsgi:application")]
-    if not args.no_prototype:
-        apps.append(("prototype", "bench._fast_wsgi:application"))
     for config in args.http_configs.split(","):
         worker_class, _, threads = config.partition(":")
         threads = int(threads or 1)
-        for label, app in apps:
-            log_path = Path("/tmp") / f"bench-search-gunicorn-{worker_class}-{label}.log"
-            with common.gunicorn_running(app=app, workers=2, worker_class=worker_class, threads=threads,
-                                         env={"DEBUG": "false"}, log_path=log_path) as base:
-                session = requests.Session()
-                for point in points[:50]:
-                    session.get(f"{base}/api/sessions/", params={"near": point.postcode}, timeout=10)
-                times, errors, mismatches = [], 0, 0
-                for i, point in enumerate(points):
-                    started = time.perf_counter()
-                    response = session.get(f"{base}/api/sessions/", params={"near": point.postcode}, timeout=10)
-                    response.content  # noqa: B018 - read the whole body inside the timing
-                    times.append(time.perf_counter() - started)
-                    if response.status_code != 200:
-                        errors += 1
-                    elif [row["id"] for row in response.json()["results"]] != service_ids[i]:
-                        mismatches += 1
-            summary = common.summary_ms(times)
-            name = f"{worker_class}, 2 workers" + (f" x {threads} threads" if threads > 1 else "")
-            results.append({"config": name, "app": label, "summary": summary, "errors": errors,
-                            "mismatches": mismatches})
-            log(f"http {config} {label}: p50 {summary['p50']:.2f} ms p95 {summary['p95']:.2f} ms errors {errors}")
+        log_path = Path("/tmp") / f"bench-search-gunicorn-{worker_class}.log"
+        with common.gunicorn_running(app="config.wsgi:application", workers=2, worker_class=worker_class,
+                                     threads=threads, env={"DEBUG": "false"}, log_path=log_path) as base:
+            session = requests.Session()
+            for point in points[:50]:
+                session.get(f"{base}/api/sessions/", params={"near": point.postcode}, timeout=10)
+            times, errors, mismatches = [], 0, 0
+            for i, point in enumerate(points):
+                started = time.perf_counter()
+                response = session.get(f"{base}/api/sessions/", params={"near": point.postcode}, timeout=10)
+                response.content  # noqa: B018 - read the whole body inside the timing
+                times.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    errors += 1
+                elif [row["id"] for row in response.json()["results"]] != service_ids[i]:
+                    mismatches += 1
+        summary = common.summary_ms(times)
+        name = f"{worker_class}, 2 workers" + (f" x {threads} threads" if threads > 1 else "")
+        results.append({"config": name, "summary": summary, "errors": errors, "mismatches": mismatches})
+        log(f"http {config}: p50 {summary['p50']:.2f} ms p95 {summary['p95']:.2f} ms errors {errors}")
     return results
 
 
@@ -395,7 +385,7 @@ def run_http(args, points, service_ids, log) -> list[dict]:
 
 
 def report(args, info, seeded_s, svc, breakdown, plans, http) -> str:
-    s, p, b = svc["service"], svc["prototype"], svc["baseline"]
+    s, b = svc["service"], svc["baseline"]
 
     def ok(flag: bool) -> str:
         return "met" if flag else "**missed**"
@@ -407,20 +397,16 @@ def report(args, info, seeded_s, svc, breakdown, plans, http) -> str:
         ["service: `sessions.selectors.sessions_near` (as in the app)", s["n"], *cells(s),
          f"p95 < {GOAL_SERVICE_P95_MS:g} ms: {ok(s['p95'] < GOAL_SERVICE_P95_MS)}; "
          f"{b['p95'] / s['p95']:.0f}x baseline: {ok(b['p95'] / s['p95'] >= GOAL_SPEEDUP)}"],
-        ["prototype: `bench/_fast_search.py` (same rows and index use, one statement for all rings + slots)",
-         p["n"], *cells(p),
-         f"p95 < {GOAL_SERVICE_P95_MS:g} ms: {ok(p['p95'] < GOAL_SERVICE_P95_MS)}; "
-         f"{b['p95'] / p['p95']:.0f}x baseline: {ok(b['p95'] / p['p95'] >= GOAL_SPEEDUP)}"],
         ["baseline: same filter and slot load, no bounding box (full scan ordered by haversine)", b["n"],
          *cells(b), ""],
         ["service incl. `postcode_locate`", svc["with_geocode"]["n"], *cells(svc["with_geocode"]), ""],
     ]
     for h in http:
         hs = h["summary"]
-        what = "app" if h["app"] == "app" else "app with the prototype swapped in (`bench/_fast_wsgi.py`)"
-        rows.append([f"HTTP `GET /api/sessions/?near=`, gunicorn {h['config']}, {what}", hs["n"], *cells(hs),
+        rows.append([f"HTTP `GET /api/sessions/?near=`, gunicorn {h['config']}", hs["n"], *cells(hs),
                      f"p95 < {GOAL_HTTP_P95_MS:g} ms: {ok(hs['p95'] < GOAL_HTTP_P95_MS)}"])
-    statements = ", ".join(f"{n} statements: {c}" for n, c in svc["statements"].items())
+    statements = ", ".join(f"{n} statement{'s' if n > 1 else ''}: {c}" for n, c in svc["statements"].items())
+    rings = ", ".join(f"{r:g} km: {c}" for r, c in svc["rings"].items())
     bd = breakdown
     lines = [
         f"Run: `python bench/search.py --sessions {args.sessions} --queries {args.queries}"
@@ -434,31 +420,28 @@ def report(args, info, seeded_s, svc, breakdown, plans, http) -> str:
         + (f"seeded by COPY in {seeded_s:.0f} s" if seeded_s else "seeded by COPY in an earlier run (`--reuse`)")
         + f". Queries: {args.queries:,} other random GB postcodes, limit {args.limit}, "
         f"radius {svc['radius']:g} km (`DEFAULT_SEARCH_RADIUS_KM`), slots and seat loaded, single client, warm "
-        "cache. App selector and prototype alternate query by query.",
+        "cache.",
         "",
         common.markdown_table(["what", "n", "p50 ms", "p95 ms", "p99 ms", "goal"], rows),
         "",
-        f"- Speed-up over the baseline: app selector {b['p50'] / s['p50']:.0f}x at p50, {b['p95'] / s['p95']:.0f}x at "
-        f"p95; prototype {b['p50'] / p['p50']:.0f}x at p50, {b['p95'] / p['p95']:.0f}x at p95 "
+        f"- Speed-up over the baseline: {b['p50'] / s['p50']:.0f}x at p50, {b['p95'] / s['p95']:.0f}x at p95 "
         f"(goal >= {GOAL_SPEEDUP:g}x).",
-        f"- Same ids in the same order as the baseline: app {svc['n_baseline'] - svc['mismatches']['service']}"
-        f"/{svc['n_baseline']}, prototype {svc['n_baseline'] - svc['mismatches']['prototype']}/{svc['n_baseline']}; "
+        f"- Same ids in the same order as the baseline: {svc['n_baseline'] - svc['mismatches']}/{svc['n_baseline']}; "
         "HTTP first page equal to the service result: "
-        + (", ".join(f"{h['config']} {h['app']} {h['summary']['n'] - h['mismatches'] - h['errors']}/"
-                     f"{h['summary']['n']}" for h in http) or "not run") + ".",
+        + (", ".join(f"{h['config']} {h['summary']['n'] - h['mismatches'] - h['errors']}/{h['summary']['n']}"
+                     for h in http) or "not run") + ".",
         f"- Python CPU per call in the benchmark process (`time.process_time`, mean; barely moved by other load on "
-        f"the machine, unlike wall time): app selector {svc['cpu_ms']['service']:.2f} ms, prototype "
-        f"{svc['cpu_ms']['prototype']:.2f} ms.",
+        f"the machine, unlike wall time): {svc['cpu_ms']:.2f} ms.",
         f"- Sessions found per query: median {svc['found_p50']}, min {svc['found_min']}; "
         f"{svc['full_pages']}/{args.queries} queries filled the page of {args.limit}.",
-        f"- Statements per app `sessions_near` call ({statements}; one per ring tried, plus the slots). "
+        f"- Widest ring searched per query ({rings}). Statements per `sessions_near` call ({statements}). "
         f"Time inside the database driver: {svc['db_share'] * 100:.0f}% of the selector's time.",
         f"- In-process split of an API search (p50 / p95 ms, {bd['geocode']['n']} queries): geocode "
         f"{bd['geocode']['p50']:.2f} / {bd['geocode']['p95']:.2f}, `sessions_near` {bd['search']['p50']:.2f} / "
-        f"{bd['search']['p95']:.2f} (prototype {bd['search_prototype']['p50']:.2f} / {bd['search_prototype']['p95']:.2f}),"
-        f" serialise + render 20 sessions {bd['serialise']['p50']:.2f} / {bd['serialise']['p95']:.2f}.",
+        f"{bd['search']['p95']:.2f}, serialise + render 20 sessions {bd['serialise']['p50']:.2f} / "
+        f"{bd['serialise']['p95']:.2f}.",
         "",
-        "<details><summary>EXPLAIN (ANALYZE, BUFFERS) of the statements used (app, prototype, baseline)</summary>",
+        "<details><summary>EXPLAIN (ANALYZE, BUFFERS) of the statements used (app, baseline)</summary>",
         "",
     ]
     for label, plan in plans.items():
@@ -484,7 +467,6 @@ def main(argv=None) -> int:
     svc = run_service(args, points, log)
     log(f"service p50 {svc['service']['p50']:.2f} ms p95 {svc['service']['p95']:.2f} ms; "
         f"baseline p50 {svc['baseline']['p50']:.2f} ms p95 {svc['baseline']['p95']:.2f} ms")
-    log(f"prototype p50 {svc['prototype']['p50']:.2f} ms p95 {svc['prototype']['p95']:.2f} ms")
     breakdown = api_breakdown(args, points)
     plans = explain(args, points)
     http = [] if args.no_http else run_http(args, points, svc["service_ids"], log)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,5 +86,14 @@ def celery_worker(transactional_db, redis_client):
     from celery_app import app
 
     app.conf.task_always_eager = False
-    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30) as worker:
-        yield worker
+    # A worker keeps its database connections between tasks (CONN_MAX_AGE); these worker threads
+    # end with the test, so have them close each connection after its task, or the connections
+    # outlive the threads and the test database can't be dropped.
+    database = connections.settings[DEFAULT_DB_ALIAS]
+    conn_max_age, database["CONN_MAX_AGE"] = database["CONN_MAX_AGE"], 0
+    try:
+        with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
+                          shutdown_timeout=30) as worker:
+            yield worker
+    finally:
+        database["CONN_MAX_AGE"] = conn_max_age

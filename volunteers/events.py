@@ -8,65 +8,97 @@ roll back with the change (the SMS outbox). After commit the event is handed to 
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
 
 from django.db import transaction
 from django.dispatch import Signal
+from django.utils import timezone
 
-from core.db import insert_or_get
+from core.db import copy_insert, ids_reserve, insert_or_get
 from volunteers.models import Booking, BookingEvent
 
 logger = logging.getLogger(__name__)
 
 booking_event_recorded = Signal()  # sender=BookingEvent, event=BookingEvent
 # The same for many events recorded at once (assignment commits): receivers should write in bulk.
-booking_events_recorded = Signal()  # sender=BookingEvent, events=list[BookingEvent]
+booking_events_recorded = Signal()  # sender=BookingEvent, events=list[RecordedEvent]
 
 EVENT_BATCH = 500
 
-_async_handlers: list[Callable[[BookingEvent], None]] = []
+
+class RecordedEvent(NamedTuple):
+    """A booking event written in bulk, without a model instance per row (their payloads are shared)."""
+
+    id: int
+    booking_id: int
+    kind: str
+    version: int
+    payload: dict
 
 
-def on_booking_event(handler: Callable[[BookingEvent], None]) -> Callable[[BookingEvent], None]:
-    """Register an asynchronous handler, run by a Celery worker after the change commits."""
-    if handler not in _async_handlers:
-        _async_handlers.append(handler)
+# (handler, the event kinds it handles or None for all)
+_async_handlers: list[tuple[Callable[[BookingEvent], None], frozenset[str] | None]] = []
+
+
+def on_booking_event(handler: Callable[[BookingEvent], None], *,
+                     kinds: Iterable[str] | None = None) -> Callable[[BookingEvent], None]:
+    """Register an asynchronous handler, run by a Celery worker after the change commits, for events
+    of `kinds` (all kinds when None). Events that no handler wants are recorded as processed at once,
+    so they cost no Celery message."""
+    if all(registered is not handler for registered, _ in _async_handlers):
+        _async_handlers.append((handler, frozenset(kinds) if kinds is not None else None))
     return handler
 
 
-def async_handlers() -> list[Callable[[BookingEvent], None]]:
-    return list(_async_handlers)
+def off_booking_event(handler: Callable[[BookingEvent], None]) -> None:
+    _async_handlers[:] = [(registered, kinds) for registered, kinds in _async_handlers if registered is not handler]
+
+
+def async_handlers(kind: str | None = None) -> list[Callable[[BookingEvent], None]]:
+    """The handlers registered for events of `kind` (every handler when None)."""
+    return [handler for handler, kinds in _async_handlers if kind is None or kinds is None or kind in kinds]
 
 
 def booking_event_record(*, booking: Booking, kind: str, payload: dict | None = None) -> BookingEvent:
     """Record an event for the booking's current version; a repeat of the same (kind, version) is a no-op."""
+    wanted = bool(async_handlers(kind))
     event, created = insert_or_get(
-        BookingEvent(booking=booking, kind=kind, version=booking.version, payload=payload or {}),
+        BookingEvent(booking=booking, kind=kind, version=booking.version, payload=payload or {},
+                     processed_at=None if wanted else timezone.now()),
         unique_fields=("booking", "kind", "version"),
     )
     if created:
         booking_event_recorded.send(sender=BookingEvent, event=event)
-        from volunteers.tasks import booking_event_process
+        if wanted:
+            from volunteers.tasks import booking_event_process
 
-        transaction.on_commit(lambda: _enqueue(booking_event_process, event.pk))
+            transaction.on_commit(lambda: _enqueue(booking_event_process, event.pk))
     return event
 
 
-def booking_events_record_bulk(*, bookings: list[Booking], kind: str, payload: dict | None = None) -> list[BookingEvent]:
-    """booking_event_record for many bookings at once (their current versions): the same rows, one
-    ``booking_events_recorded`` signal, and one processing task per batch after commit."""
-    events = BookingEvent.objects.bulk_create(
-        [BookingEvent(booking=b, kind=kind, version=b.version, payload=payload or {}) for b in bookings],
-        batch_size=2000,
-    )
-    if not events:
-        return events
+def booking_events_record_bulk(*, booking_versions: Sequence[tuple[int, int]], kind: str,
+                               payload: dict | None = None) -> list[RecordedEvent]:
+    """booking_event_record for many (booking id, version) pairs at once, written with COPY: the same rows,
+    one ``booking_events_recorded`` signal, and (if a handler wants this kind) one processing task per batch
+    after commit. A pair that
+    already has this event raises IntegrityError, as bulk_create would."""
+    if not booking_versions:
+        return []
+    payload = payload or {}
+    wanted = bool(async_handlers(kind))
+    ids = ids_reserve(BookingEvent, len(booking_versions))
+    copy_insert(BookingEvent, ("id", "booking", "version"),
+                ((pk, booking_id, version) for pk, (booking_id, version) in zip(ids, booking_versions, strict=True)),
+                same={"kind": kind, "payload": payload, "processed_at": None if wanted else timezone.now()})
+    events = [RecordedEvent(pk, booking_id, kind, version, payload)
+              for pk, (booking_id, version) in zip(ids, booking_versions, strict=True)]
     booking_events_recorded.send(sender=BookingEvent, events=events)
-    from volunteers.tasks import booking_events_process
+    if wanted:
+        from volunteers.tasks import booking_events_process
 
-    ids = [event.pk for event in events]
-    transaction.on_commit(lambda: [_enqueue(booking_events_process, ids[i:i + EVENT_BATCH])
-                                   for i in range(0, len(ids), EVENT_BATCH)])
+        transaction.on_commit(lambda: [_enqueue(booking_events_process, ids[i:i + EVENT_BATCH])
+                                       for i in range(0, len(ids), EVENT_BATCH)])
     return events
 
 

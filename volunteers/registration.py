@@ -54,9 +54,8 @@ def volunteer_register(*, name: str, phone: str, postcode: str, max_travel_km: f
     spans = _validate_windows(availability, now=timezone.now())
     location = postcode_locate(postcode)
     with transaction.atomic():
-        created = not Volunteer.objects.filter(phone=phone).exists()
-        volunteer = volunteer_upsert(phone=phone, name=name, location=location, email=email, consent_sms=consent_sms,
-                                     max_travel_km=max_travel_km)
+        volunteer, created = volunteer_upsert(phone=phone, name=name, location=location, email=email, consent_sms=consent_sms,
+                                              max_travel_km=max_travel_km)
         volunteer.token = new_token()
         volunteer.save(update_fields=["token", "updated_at"])
         AvailabilityWindow.objects.filter(volunteer=volunteer).delete()

@@ -13,6 +13,13 @@ class BookingCreateSerializer(serializers.Serializer):
     consent_sms = serializers.BooleanField(help_text="The volunteer agrees to receive texts about this booking.")
 
 
+_DATETIME_FIELD = serializers.DateTimeField()
+
+
+def _datetime(value) -> str | None:
+    return None if value is None else _DATETIME_FIELD.to_representation(value)
+
+
 class BookingSessionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
@@ -39,43 +46,73 @@ class MeetingPlaceSerializer(serializers.Serializer):
     accessibility_notes = serializers.CharField()
 
 
-class BookingSerializer(serializers.ModelSerializer):
+class BookingSerializer(serializers.Serializer):
     """A volunteer's view of their booking. The address appears only once the place is confirmed."""
 
-    volunteer_name = serializers.CharField(source="volunteer.name")
+    # A plain Serializer with the model's fields spelt out: a ModelSerializer rebuilds its fields from
+    # the model on every instance, which every booking request would pay for.
+    id = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(choices=Booking.Status.choices, read_only=True)
+    manage_token = serializers.CharField(read_only=True)
+    volunteer_name = serializers.CharField(source="volunteer.name", read_only=True)
     session = serializers.SerializerMethodField()
     slot = serializers.SerializerMethodField()
-    meeting_place = serializers.SerializerMethodField()
     address = serializers.SerializerMethodField()
+    meeting_place = serializers.SerializerMethodField()
     waitlist_position = serializers.SerializerMethodField()
     redirected_to = serializers.SerializerMethodField()
+    attendance_confirmed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
 
-    class Meta:
-        model = Booking
-        fields = [
-            "id", "status", "manage_token", "volunteer_name", "session", "slot", "address", "meeting_place",
-            "waitlist_position", "redirected_to", "attendance_confirmed_at", "created_at",
-        ]
+    def to_representation(self, booking) -> dict:
+        # Built directly: DRF would deep-copy every declared field, and the nested serializers' fields,
+        # for each booking, and this answers every booking request. The declared fields document the
+        # shape (OpenAPI); tests check that this returns exactly what they would.
+        confirmed = self._confirmed(booking)
+        return {
+            "id": booking.id, "status": booking.status, "manage_token": booking.manage_token,
+            "volunteer_name": booking.volunteer.name,
+            "session": self.get_session(booking),
+            "slot": self._slot(booking, confirmed),
+            "address": booking.slot.session.meeting_point.address if confirmed else None,
+            "meeting_place": self._meeting_place(booking, confirmed),
+            "waitlist_position": self.get_waitlist_position(booking),
+            "redirected_to": self.get_redirected_to(booking),
+            "attendance_confirmed_at": _datetime(booking.attendance_confirmed_at),
+            "created_at": _datetime(booking.created_at),
+        }
 
     def _confirmed(self, booking) -> bool:
         return booking.status in (Booking.Status.CONFIRMED, Booking.Status.ATTENDED) and booking.slot.ends_at > timezone.now()
 
     @extend_schema_field(BookingSessionSerializer)
-    def get_session(self, booking):
-        return BookingSessionSerializer(booking.slot.session).data
+    def get_session(self, booking) -> dict:
+        session = booking.slot.session
+        return {"id": session.id, "title": session.title, "what_to_bring": session.what_to_bring,
+                "seat": session.seat.name, "postcode_district": session.postcode_district}
 
     @extend_schema_field(BookingSlotSerializer)
-    def get_slot(self, booking):
-        return BookingSlotSerializer(booking.slot, context={"confirmed": self._confirmed(booking)}).data
+    def get_slot(self, booking) -> dict:
+        return self._slot(booking, self._confirmed(booking))
+
+    def _slot(self, booking, confirmed: bool) -> dict:
+        slot = booking.slot
+        return {"id": slot.id, "starts_at": _datetime(slot.starts_at), "ends_at": _datetime(slot.ends_at),
+                "turf": slot.turf if confirmed else None}
 
     def get_address(self, booking) -> str | None:
         return booking.slot.session.meeting_point.address if self._confirmed(booking) else None
 
     @extend_schema_field(MeetingPlaceSerializer(allow_null=True))
-    def get_meeting_place(self, booking):
-        if not self._confirmed(booking):
+    def get_meeting_place(self, booking) -> dict | None:
+        return self._meeting_place(booking, self._confirmed(booking))
+
+    def _meeting_place(self, booking, confirmed: bool) -> dict | None:
+        if not confirmed:
             return None
-        return MeetingPlaceSerializer(booking.slot.session.meeting_point).data
+        point = booking.slot.session.meeting_point
+        return {"name": point.name, "address": point.address, "postcode": point.postcode,
+                "host_first_name": point.host_first_name, "accessibility_notes": point.accessibility_notes}
 
     def get_waitlist_position(self, booking) -> int | None:
         if booking.status != Booking.Status.WAITLISTED:

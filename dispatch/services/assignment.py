@@ -5,12 +5,16 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
+import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.db import any_of, copy_insert, copy_update, ids_reserve
 from core.errors import InvalidInput, InvalidState, NotFound
 from dispatch import conf
 from dispatch.models import AssignmentRun, CoordinatorAction, ProposedAssignment
@@ -107,10 +111,8 @@ def _run_solve(run: AssignmentRun, progress: Progress | None) -> None:
     solved = time.perf_counter()
     _progress_set(run.pk, 75, "Saving the proposals", progress)
 
-    distance_of = dict(zip((problem.vol * len(problem.slot_ids) + problem.slot).tolist(), problem.distance.tolist(),
-                           strict=True))
-    value_of = dict(zip((problem.vol * len(problem.slot_ids) + problem.slot).tolist(), problem.value.tolist(),
-                        strict=True))
+    chosen_arc = _chosen_arcs(problem.vol, problem.slot, len(problem.slot_ids), solution.choice)
+    distance_of, value_of = problem.distance[chosen_arc].tolist(), problem.value[chosen_arc].tolist()
     proposals, distances = [], []
     reasons: Counter = Counter()
     per_seat: dict[str, dict] = {}
@@ -123,16 +125,13 @@ def _run_solve(run: AssignmentRun, progress: Progress | None) -> None:
         if chosen < 0:
             reason = problem.reason[index] or REASON_OUTBID
             reasons[reason] += 1
-            proposals.append(ProposedAssignment(run_id=run.pk, volunteer_id=volunteer_id, reason=reason))
+            proposals.append((volunteer_id, None, None, None, 0, reason))
             continue
-        code = index * len(problem.slot_ids) + chosen
         seat = problem.slot_seat[chosen]
         per_seat[seat]["assigned"] += 1
-        distances.append(distance_of[code])
-        proposals.append(ProposedAssignment(
-            run_id=run.pk, volunteer_id=volunteer_id, slot_id=int(problem.slot_ids[chosen]), seat_id=seat,
-            distance_km=round(distance_of[code], 3), value=value_of[code],
-        ))
+        distances.append(distance_of[index])
+        proposals.append((volunteer_id, int(problem.slot_ids[chosen]), seat, round(distance_of[index], 3),
+                          value_of[index], ""))
     seats = {s.pk: s for s in Seat.objects.filter(pk__in=list(per_seat)).only("pk", "name", "priority")}
     totals = {
         "volunteers": len(problem.volunteer_ids), "slots": len(problem.slot_ids),
@@ -150,7 +149,8 @@ def _run_solve(run: AssignmentRun, progress: Progress | None) -> None:
     }
     with transaction.atomic():
         ProposedAssignment.objects.filter(run_id=run.pk).delete()
-        ProposedAssignment.objects.bulk_create(proposals, batch_size=5000)
+        copy_insert(ProposedAssignment, ("volunteer", "slot", "seat", "distance_km", "value", "reason"), proposals,
+                    same={"run": run.pk})
         totals["timings_s"]["save"] = round(time.perf_counter() - solved, 3)
         AssignmentRun.objects.filter(pk=run.pk, state=AssignmentRun.State.RUNNING).update(
             state=AssignmentRun.State.READY, totals=totals, solved_at=timezone.now(), progress=100,
@@ -158,6 +158,16 @@ def _run_solve(run: AssignmentRun, progress: Progress | None) -> None:
         )
     if progress:
         progress(100, "Ready to commit")
+
+
+def _chosen_arcs(vol: np.ndarray, slot: np.ndarray, n_slots: int, choice: np.ndarray) -> np.ndarray:
+    """For each volunteer, the index of the arc to their chosen slot (meaningless where nothing was chosen)."""
+    if len(vol) == 0:
+        return np.zeros(0, dtype=np.int64)  # nobody was chosen anything
+    codes = vol * n_slots + slot
+    order = np.argsort(codes)
+    wanted = np.arange(len(choice)) * n_slots + np.maximum(choice, 0)
+    return order[np.minimum(np.searchsorted(codes, wanted, sorter=order), len(order) - 1)]
 
 
 @transaction.atomic
@@ -190,12 +200,16 @@ def run_commit_execute(*, run_id: int, progress: Progress | None = None) -> Assi
     run = run_get(run_id=run_id)
     if run.state != AssignmentRun.State.COMMITTING:
         return run
-    pending = ProposedAssignment.objects.filter(run_id=run_id, slot__isnull=False, outcome="")
-    slot_ids = sorted(set(pending.values_list("slot_id", flat=True)))
+    pending: dict[int, list[int]] = defaultdict(list)
+    for proposal_id, slot_id in ProposedAssignment.objects.filter(run_id=run_id, slot__isnull=False, outcome="") \
+            .values_list("pk", "slot_id"):
+        pending[slot_id].append(proposal_id)
+    slot_ids = sorted(pending)
     total = max(1, len(slot_ids))
     for start in range(0, len(slot_ids), COMMIT_CHUNK_SLOTS):
         chunk = slot_ids[start:start + COMMIT_CHUNK_SLOTS]
-        _commit_chunk(run_id=run_id, slot_ids=chunk)
+        _commit_chunk(run_id=run_id, slot_ids=chunk,
+                      proposal_ids=[pk for slot_id in chunk for pk in pending[slot_id]])
         done = min(len(slot_ids), start + len(chunk))
         _progress_set(run_id, int(99 * done / total), f"Booked {done} of {len(slot_ids)} slots", progress)
 
@@ -217,91 +231,91 @@ def run_commit_execute(*, run_id: int, progress: Progress | None = None) -> Assi
     return run_get(run_id=run_id)
 
 
+class _SlotState(NamedTuple):
+    free: int
+    starts_at: datetime
+    ends_at: datetime
+    bookable: bool
+
+
 @transaction.atomic
-def _commit_chunk(*, run_id: int, slot_ids: list[int]) -> None:
-    """Book one chunk of slots. Slot rows are locked (in id order) and volunteer rows too, so hand bookings
-    made meanwhile are seen; the conditional UPDATE and the check constraint still refuse any overbooking."""
+def _commit_chunk(*, run_id: int, slot_ids: list[int], proposal_ids: list[int]) -> None:
+    """Book one chunk of slots. The slot rows are locked (in id order), then the volunteer rows, so hand
+    bookings made meanwhile are seen; the conditional UPDATE and the check constraint still refuse
+    any overbooking. Rows are read as tuples and written with COPY: a model instance per booking cost most
+    of the time."""
     now = timezone.now()
-    slots = {s.pk: s for s in Slot.objects.select_for_update(of=("self",)).select_related("session")
-             .filter(pk__in=slot_ids).order_by("pk")}
-    proposals = list(ProposedAssignment.objects.select_for_update()
-                     .filter(run_id=run_id, slot_id__in=slot_ids, outcome="").order_by("-value", "id"))
+    slots = {
+        pk: _SlotState(capacity - confirmed, starts_at, ends_at,
+                       bookable=status == CanvassSession.Status.PUBLISHED and starts_at > now)
+        for pk, capacity, confirmed, starts_at, ends_at, status in Slot.objects.select_for_update(of=("self",))
+        .filter(pk__in=slot_ids).order_by("pk")
+        .values_list("pk", "capacity", "confirmed_count", "starts_at", "ends_at", "session__status")
+    }
+    # Read again after the slot locks, so a second execution of this commit (a redelivered task) waits for
+    # the first and sees what it booked; locking each proposal row as well would write every row once more.
+    proposals = list(ProposedAssignment.objects.filter(any_of("pk", proposal_ids), outcome="")
+                     .order_by("-value", "id").values_list("pk", "volunteer_id", "slot_id"))
     if not proposals:
         return
-    volunteer_ids = sorted({p.volunteer_id for p in proposals})
-    list(Volunteer.objects.select_for_update().filter(pk__in=volunteer_ids).order_by("pk").values_list("pk"))
-    existing = {(b.volunteer_id, b.slot_id): b for b in
-                Booking.objects.select_for_update().filter(volunteer_id__in=volunteer_ids, slot_id__in=slot_ids)}
-    span_from = min(s.starts_at for s in slots.values())
-    span_to = max(s.ends_at for s in slots.values())
+    volunteer_ids = sorted({volunteer_id for _, volunteer_id, _ in proposals})
+    list(Volunteer.objects.select_for_update().filter(any_of("pk", volunteer_ids)).order_by("pk").values_list("pk"))
+    existing = {(volunteer_id, slot_id): (pk, status) for pk, volunteer_id, slot_id, status in
+                Booking.objects.select_for_update().filter(any_of("volunteer_id", volunteer_ids), slot_id__in=slot_ids)
+                .values_list("pk", "volunteer_id", "slot_id", "status")}
+    span_from = min(slot.starts_at for slot in slots.values())
+    span_to = max(slot.ends_at for slot in slots.values())
     busy: dict[int, list[tuple]] = defaultdict(list)
     for volunteer_id, starts_at, ends_at in Booking.objects.filter(
-        volunteer_id__in=volunteer_ids, status=Booking.Status.CONFIRMED, slot__starts_at__lt=span_to,
+        any_of("volunteer_id", volunteer_ids), status=Booking.Status.CONFIRMED, slot__starts_at__lt=span_to,
         slot__ends_at__gt=span_from,
     ).values_list("volunteer_id", "slot__starts_at", "slot__ends_at"):
         busy[volunteer_id].append((starts_at, ends_at))
 
-    free = {pk: slot.capacity - slot.confirmed_count for pk, slot in slots.items()}
-    granted: dict[int, list[ProposedAssignment]] = defaultdict(list)
-    for proposal in proposals:
-        slot = slots.get(proposal.slot_id)
-        previous = existing.get((proposal.volunteer_id, proposal.slot_id))
-        if slot is None or slot.session.status != CanvassSession.Status.PUBLISHED or slot.starts_at <= now:
-            proposal.reason = SKIP_SLOT_UNAVAILABLE
-        elif previous is not None and previous.status != Booking.Status.CANCELLED:
-            proposal.reason = SKIP_ALREADY
-        elif any(s < slot.ends_at and e > slot.starts_at for s, e in busy[proposal.volunteer_id]):
-            proposal.reason = SKIP_OVERLAP
-        elif free[slot.pk] <= 0:
-            proposal.reason = SKIP_SLOT_FULL
+    free = {pk: slot.free for pk, slot in slots.items()}
+    skipped, granted_new, granted_again = [], [], []
+    for proposal_id, volunteer_id, slot_id in proposals:
+        slot = slots.get(slot_id)
+        previous = existing.get((volunteer_id, slot_id))
+        if slot is None or not slot.bookable:
+            reason = SKIP_SLOT_UNAVAILABLE
+        elif previous is not None and previous[1] != Booking.Status.CANCELLED:
+            reason = SKIP_ALREADY
+        elif any(s < slot.ends_at and e > slot.starts_at for s, e in busy[volunteer_id]):
+            reason = SKIP_OVERLAP
+        elif free[slot_id] <= 0:
+            reason = SKIP_SLOT_FULL
         else:
-            free[slot.pk] -= 1
-            busy[proposal.volunteer_id].append((slot.starts_at, slot.ends_at))
-            granted[slot.pk].append(proposal)
-            continue
-        proposal.outcome = ProposedAssignment.Outcome.SKIPPED
-
-    if granted:
-        _claim_places({pk: len(group) for pk, group in granted.items()})
-    new_bookings, reused = [], []
-    for slot_id, group in granted.items():
-        for proposal in group:
-            previous = existing.get((proposal.volunteer_id, slot_id))
+            free[slot_id] -= 1
+            busy[volunteer_id].append((slot.starts_at, slot.ends_at))
             if previous is None:
-                new_bookings.append(Booking(volunteer_id=proposal.volunteer_id, slot_id=slot_id,
-                                            status=Booking.Status.CONFIRMED, source=Booking.Source.ASSIGNED))
-            else:  # a cancelled booking on this slot: re-use the row, as booking_place does
-                previous.status, previous.source = Booking.Status.CONFIRMED, Booking.Source.ASSIGNED
-                previous.version += 1
-                previous.cancelled_at = previous.waitlisted_at = previous.redirected_to = None
-                reused.append(previous)
-    Booking.objects.bulk_create(new_bookings, batch_size=2000)
-    if reused:
-        Booking.objects.bulk_update(reused, ["status", "source", "version", "cancelled_at", "waitlisted_at",
-                                             "redirected_to", "updated_at"])
-    bookings = {(b.volunteer_id, b.slot_id): b for b in new_bookings + reused}
-    for group in granted.values():
-        for proposal in group:
-            proposal.booking = bookings[(proposal.volunteer_id, proposal.slot_id)]
-            proposal.outcome = ProposedAssignment.Outcome.BOOKED
-    _proposals_update(proposals)
-    booking_events_record_bulk(bookings=list(bookings.values()), kind=BookingEvent.Kind.CONFIRMED,
+                granted_new.append((proposal_id, volunteer_id, slot_id))
+            else:
+                granted_again.append((proposal_id, previous[0], slot_id))
+            continue
+        skipped.append((proposal_id, ProposedAssignment.Outcome.SKIPPED, reason, None))
+
+    wanted = Counter(slot_id for _, _, slot_id in granted_new + granted_again)
+    if wanted:
+        _claim_places(dict(wanted))
+    booking_ids = ids_reserve(Booking, len(granted_new))
+    copy_insert(Booking, ("id", "volunteer", "slot"),
+                ((booking_id, volunteer_id, slot_id)
+                 for booking_id, (_, volunteer_id, slot_id) in zip(booking_ids, granted_new, strict=True)),
+                same={"status": Booking.Status.CONFIRMED, "source": Booking.Source.ASSIGNED})
+    versions = dict.fromkeys(booking_ids, 1)
+    if granted_again:  # cancelled bookings on these slots: re-use the rows, as booking_place does
+        again = Booking.objects.filter(pk__in=[booking_id for _, booking_id, _ in granted_again])
+        again.update(status=Booking.Status.CONFIRMED, source=Booking.Source.ASSIGNED, version=F("version") + 1,
+                     cancelled_at=None, waitlisted_at=None, redirected_to=None, updated_at=now)
+        versions.update(again.values_list("pk", "version"))
+    booked = [(proposal_id, ProposedAssignment.Outcome.BOOKED, "", booking_id)
+              for booking_id, (proposal_id, _, _) in zip(booking_ids, granted_new, strict=True)]
+    booked += [(proposal_id, ProposedAssignment.Outcome.BOOKED, "", booking_id)
+               for proposal_id, booking_id, _ in granted_again]
+    copy_update(ProposedAssignment, ("outcome", "reason", "booking"), skipped + booked)
+    booking_events_record_bulk(booking_versions=list(versions.items()), kind=BookingEvent.Kind.CONFIRMED,
                                payload={"source": Booking.Source.ASSIGNED, "run": run_id})
-
-
-def _proposals_update(proposals: list[ProposedAssignment]) -> None:
-    """One UPDATE ... FROM (VALUES ...) per batch: Django's bulk_update builds a CASE per row and is far slower."""
-    table = ProposedAssignment._meta.db_table
-    for start in range(0, len(proposals), 5000):
-        batch = proposals[start:start + 5000]
-        values = ", ".join(["(%s, %s, %s, %s::bigint)"] * len(batch))
-        params = [x for p in batch for x in (p.pk, p.outcome, p.reason, p.booking.pk if p.booking else None)]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} AS p SET outcome = v.outcome, reason = v.reason, booking_id = v.booking "  # noqa: S608
-                f"FROM (VALUES {values}) AS v(id, outcome, reason, booking) WHERE p.id = v.id",
-                params,
-            )
 
 
 def _claim_places(wanted: dict[int, int]) -> None:

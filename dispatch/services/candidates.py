@@ -7,9 +7,10 @@ import numpy as np
 from django.conf import settings
 from django.db.models import Q
 
+from core.db import any_of
 from core.geo import EARTH_RADIUS_KM
 from dispatch.services.common import open_slots
-from dispatch.solver import keep_best_k, pair_value
+from dispatch.solver import best_k_mask, pair_value
 from volunteers.models import AvailabilityWindow, Booking, Volunteer
 
 CELL_DEG = 0.25  # volunteers are handled in grid cells of about 28 km so each distance block stays small
@@ -89,7 +90,7 @@ def problem_build(*, date_from: datetime, date_to: datetime, region: str | None 
 
     vols = {
         pk: (lat, lng, travel)
-        for pk, lat, lng, travel in Volunteer.objects.filter(pk__in=volunteer_ids.tolist())
+        for pk, lat, lng, travel in Volunteer.objects.filter(any_of("pk", volunteer_ids.tolist()))
         .values_list("pk", "lat", "lng", "max_travel_km").iterator(chunk_size=10000)
     }
     v_lat = np.array([vols[v][0] for v in volunteer_ids.tolist()])
@@ -109,7 +110,7 @@ def problem_build(*, date_from: datetime, date_to: datetime, region: str | None 
 
     # Not while holding a confirmed booking that overlaps, and not a slot they are already on.
     busy = list(
-        Booking.objects.filter(volunteer_id__in=volunteer_ids.tolist(), slot__starts_at__lt=date_to,
+        Booking.objects.filter(any_of("volunteer_id", volunteer_ids.tolist()), slot__starts_at__lt=date_to,
                                slot__ends_at__gt=date_from)
         .filter(Q(status=Booking.Status.CONFIRMED) | Q(status__in=[Booking.Status.PENDING, Booking.Status.WAITLISTED]))
         .values_list("volunteer_id", "slot_id", "status", "slot__starts_at", "slot__ends_at")
@@ -136,10 +137,8 @@ def problem_build(*, date_from: datetime, date_to: datetime, region: str | None 
     problem.reason = ["" if has_arc[i] else (REASON_NO_TIME if near[i] else REASON_TOO_FAR) for i in range(n)]
     # Each volunteer keeps their k best-valued arcs and their k nearest ones: the nearest keep the graph
     # from crowding everyone onto the same high-priority slots and losing people greedy would place.
-    best_vol, best_slot, _ = keep_best_k(vol=vol, slot=slot, value=value, k=k)
-    near_vol, near_slot, _ = keep_best_k(vol=vol, slot=slot, value=-np.rint(dist * 1000).astype(np.int64), k=k)
-    m = len(rows)
-    kept = np.isin(vol * m + slot, np.union1d(best_vol * m + best_slot, near_vol * m + near_slot))
+    kept = (best_k_mask(vol=vol, slot=slot, value=value, k=k)
+            | best_k_mask(vol=vol, slot=slot, value=-np.rint(dist * 1000).astype(np.int64), k=k))
     problem.vol, problem.slot, problem.value, problem.distance = vol[kept], slot[kept], value[kept], dist[kept]
     return problem
 

@@ -6,6 +6,7 @@ otherwise the console backend logs each message (what ``make run`` shows).
 """
 
 import logging
+import os
 import threading
 import uuid
 from dataclasses import dataclass
@@ -89,6 +90,22 @@ class ApiUrlHttpClient(TwilioHttpClient):
     def __init__(self, *, api_url: str, timeout: float):
         super().__init__(timeout=timeout)
         self.api_url = api_url.rstrip("/")
+        # requests re-reads the proxy and CA bundle variables from the whole environment on every
+        # call (the SDK asks it to); read them once, as the process starts, and keep the session's
+        # pooled keep-alive connection.
+        self.session.proxies.update(requests.utils.get_environ_proxies(self.api_url))
+        self.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        self.session.trust_env = False
+
+    # The SDK formats every request and response header for its INFO log whether or not anything
+    # is logged; keep that to when its logger is turned up to DEBUG.
+    def log_request(self, kwargs) -> None:
+        if self.logger.isEnabledFor(logging.DEBUG):
+            super().log_request(kwargs)
+
+    def log_response(self, status_code, response) -> None:
+        if self.logger.isEnabledFor(logging.DEBUG):
+            super().log_response(status_code, response)
 
     def request(self, method, url, *args, **kwargs):
         if url.startswith(TWILIO_DEFAULT_API_URL):
@@ -149,8 +166,14 @@ _ALIASES = {
     "locmem": "dispatch.sms.backends.LocmemBackend",
     "twilio": "dispatch.sms.backends.TwilioBackend",
 }
-_cache: dict[tuple, BaseBackend] = {}
-_cache_lock = threading.Lock()
+# One backend per thread: the SDK's HTTP client keeps the last response on itself and returns it
+# from there, so two threads sharing a client could each get the other's message SID.
+class _PerThread(threading.local):
+    def __init__(self):
+        self.backends: dict[tuple, BaseBackend] = {}
+
+
+_per_thread = _PerThread()
 
 
 def twilio_configured() -> bool:
@@ -164,22 +187,22 @@ def sender_key() -> str:
 
 
 def backend_get() -> BaseBackend:
-    """The configured backend, built once per configuration (the Twilio client keeps its connections)."""
+    """The configured backend, built once per configuration and thread (the Twilio client keeps its connection)."""
     path = settings.SMS_BACKEND or (_ALIASES["twilio"] if twilio_configured() else _ALIASES["console"])
     path = _ALIASES.get(path, path)
     key = (path, settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_FROM,
            settings.TWILIO_MESSAGING_SERVICE_SID, settings.TWILIO_API_URL, settings.TWILIO_TIMEOUT)
-    with _cache_lock:
-        backend = _cache.get(key)
-        if backend is None:
-            cls = import_string(path)
-            if issubclass(cls, TwilioBackend):
-                backend = cls(
-                    account_sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN,
-                    from_=settings.TWILIO_FROM, messaging_service_sid=settings.TWILIO_MESSAGING_SERVICE_SID,
-                    api_url=settings.TWILIO_API_URL or TWILIO_DEFAULT_API_URL, timeout=settings.TWILIO_TIMEOUT,
-                )
-            else:
-                backend = cls()
-            _cache[key] = backend
+    backends = _per_thread.backends
+    backend = backends.get(key)
+    if backend is None:
+        cls = import_string(path)
+        if issubclass(cls, TwilioBackend):
+            backend = cls(
+                account_sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN,
+                from_=settings.TWILIO_FROM, messaging_service_sid=settings.TWILIO_MESSAGING_SERVICE_SID,
+                api_url=settings.TWILIO_API_URL or TWILIO_DEFAULT_API_URL, timeout=settings.TWILIO_TIMEOUT,
+            )
+        else:
+            backend = cls()
+        backends[key] = backend
     return backend

@@ -4,9 +4,11 @@ from functools import cache
 from pathlib import Path
 
 from django.template import Context, Engine
+from django.template.base import TextNode, Variable, VariableNode, render_value_in_context
 from django.utils import timezone
 
 from dispatch.sms.segments import gsm7_fold
+from sessions.models import Slot
 from volunteers.models import Booking
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -29,7 +31,8 @@ def _clip(value: str, limit: int) -> str:
 def text_render(name: str, context: dict) -> str:
     """Render templates/sms/<name>.txt on one line, long fields clipped and accents folded to stay in GSM-7."""
     clipped = {key: _clip(value, LIMITS[key]) if key in LIMITS else value for key, value in context.items()}
-    text = _engine().get_template(f"sms/{name}.txt").render(Context(clipped))
+    # autoescape=False on the Context too: Context() escapes by default whatever the Engine says.
+    text = _engine().get_template(f"sms/{name}.txt").render(Context(clipped, autoescape=False))
     return gsm7_fold(" ".join(text.split()))
 
 
@@ -44,11 +47,14 @@ def _when(slot) -> str:
 
 
 def booking_context(booking: Booking) -> dict:
-    slot = booking.slot
+    return {"first_name": _first_name(booking.volunteer.name), **slot_context(booking.slot)}
+
+
+def slot_context(slot: Slot) -> dict:
+    """The part of a booking's message that is the same for everyone on the slot."""
     session = slot.session
     point = session.meeting_point
     return {
-        "first_name": _first_name(booking.volunteer.name),
         "title": session.title,
         "when": _when(slot),
         "start_time": f"{timezone.localtime(slot.starts_at):%H:%M}",
@@ -68,3 +74,42 @@ def booking_text(*, kind: str, booking: Booking, minutes: int = 30) -> str:
         context = booking_context(booking)
     context["minutes"] = minutes
     return text_render(kind, context)
+
+
+def booking_texts(*, kind: str, slot: Slot, volunteer_names: list[str], minutes: int = 30) -> list[str]:
+    """booking_text for many bookings of one slot, by volunteer name (not for redirects, whose text is about
+    another booking). The same texts, about ten times faster: the slot's part is clipped and rendered once,
+    and the template, when it is plain text and variables, becomes a str.format pattern."""
+    context = {**slot_context(slot), "minutes": minutes}
+    pattern = _format_pattern(kind)
+    if pattern is None:
+        return [text_render(kind, {**context, "first_name": _first_name(name)}) for name in volunteer_names]
+    plain = Context(autoescape=False)  # as text_render renders: Django's conversion of each value, no escaping
+    values = _Blank({key: render_value_in_context(_clip(value, LIMITS[key]) if key in LIMITS else value, plain)
+                     for key, value in context.items()})
+    texts = []
+    for name in volunteer_names:
+        values["first_name"] = render_value_in_context(_clip(_first_name(name), LIMITS["first_name"]), plain)
+        texts.append(gsm7_fold(" ".join(pattern.format_map(values).split())))
+    return texts
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""  # an unknown variable renders empty, as Engine's default string_if_invalid
+
+
+@cache
+def _format_pattern(name: str) -> str | None:
+    """templates/sms/<name>.txt as a str.format pattern, or None if it uses more than text and plain {{ names }}."""
+    parts = []
+    for node in _engine().get_template(f"sms/{name}.txt").nodelist:
+        if isinstance(node, TextNode):
+            parts.append(node.s.replace("{", "{{").replace("}", "}}"))
+        elif (isinstance(node, VariableNode) and not node.filter_expression.filters
+              and isinstance(node.filter_expression.var, Variable) and node.filter_expression.var.lookups is not None
+              and len(node.filter_expression.var.lookups) == 1):
+            parts.append("{" + node.filter_expression.var.lookups[0] + "}")
+        else:
+            return None
+    return "".join(parts)

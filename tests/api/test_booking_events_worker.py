@@ -5,7 +5,7 @@ import time
 import pytest
 
 from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory
-from volunteers.events import _async_handlers, on_booking_event
+from volunteers.events import off_booking_event, on_booking_event
 from volunteers.models import BookingEvent
 from volunteers.services import booking_cancel, booking_create, booking_event_dispatch
 
@@ -28,7 +28,7 @@ def recorded_events():
 
     on_booking_event(handler)
     yield seen
-    _async_handlers.remove(handler)
+    off_booking_event(handler)
 
 
 @pytest.mark.worker
@@ -82,8 +82,55 @@ def test_an_event_whose_handler_died_is_handed_out_again(recorded_events):
         with pytest.raises(SystemExit):
             booking_event_dispatch(event_id=event.id)
     finally:
-        _async_handlers.remove(dies)
+        off_booking_event(dies)
     event.refresh_from_db()
     assert event.processed_at is None  # the sweep will hand it out again
     assert booking_event_dispatch(event_id=event.id) is True
     assert recorded_events == [("booking_confirmed", event.booking_id)] * 2  # at least once
+
+
+@pytest.mark.django_db
+def test_an_event_no_handler_wants_is_recorded_processed_without_a_celery_message(django_capture_on_commit_callbacks):
+    seat = SeatFactory()
+    PostcodeFactory(postcode="S10 1AA", seat=seat)
+    slot = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat), capacity=1)
+    with django_capture_on_commit_callbacks() as callbacks:
+        booking_create(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=False)
+    confirmed = BookingEvent.objects.get(kind="booking_confirmed")
+    assert confirmed.processed_at is not None  # promotion and overflow handle other kinds only
+    assert callbacks == []  # no SMS either: no consent
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        booking_create(slot_id=slot.id, name="B", phone="+447400000002", postcode="S10 1AA", consent_sms=False)
+    waitlisted = BookingEvent.objects.get(kind="booking_waitlisted")
+    assert waitlisted.processed_at is None  # overflow wants it
+    assert len(callbacks) == 1
+
+
+@pytest.mark.django_db
+def test_a_handler_for_every_kind_gets_confirmed_events_too(recorded_events, django_capture_on_commit_callbacks):
+    seat = SeatFactory()
+    PostcodeFactory(postcode="S10 1AA", seat=seat)
+    slot = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat))
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_create(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=False)
+    assert recorded_events == [("booking_confirmed", BookingEvent.objects.get().booking_id)]
+
+
+@pytest.mark.django_db
+def test_bulk_events_no_handler_wants_are_recorded_processed_and_enqueue_nothing(django_capture_on_commit_callbacks):
+    from volunteers.events import booking_events_record_bulk
+
+    seat = SeatFactory()
+    PostcodeFactory(postcode="S10 1AA", seat=seat)
+    slot = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat))
+    booking = booking_create(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA",
+                             consent_sms=False).booking
+    with django_capture_on_commit_callbacks() as callbacks:
+        booking_events_record_bulk(booking_versions=[(booking.id, 7)], kind="booking_confirmed")
+    assert BookingEvent.objects.get(version=7).processed_at is not None
+    assert callbacks == []  # no SMS either: no consent
+    with django_capture_on_commit_callbacks() as callbacks:
+        booking_events_record_bulk(booking_versions=[(booking.id, 8)], kind="booking_waitlisted")
+    assert BookingEvent.objects.get(version=8).processed_at is None
+    assert len(callbacks) == 1

@@ -1,12 +1,23 @@
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
+from rest_framework import serializers
 
+from dispatch.sms.models import SmsMessage
+from seats.geocoding import postcode_locate
 from sessions.models import Slot
 from tests.api.conftest import booking_body
 from tests.factories import SlotFactory, next_mobile
 from volunteers.models import Booking, BookingEvent, Volunteer
+from volunteers.serializers import (
+    BookingSerializer,
+    BookingSessionSerializer,
+    BookingSlotSerializer,
+    MeetingPlaceSerializer,
+)
+from volunteers.services import booking_create, booking_place, volunteer_upsert
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +168,52 @@ def test_booking_events_are_recorded_with_the_booking_change(api, slot):
     token = _book(api, slot).json()["manage_token"]
     booking = Booking.objects.get(manage_token=token)
     assert list(booking.events.values_list("kind", "version")) == [("booking_confirmed", 1)]
+
+
+@pytest.mark.parametrize("state", ["confirmed", "waitlisted", "redirected", "past"])
+def test_booking_representation_is_what_the_declared_fields_give(slot, state):
+    """BookingSerializer builds its dict by hand for speed; it must equal DRF's field-by-field output."""
+    first = booking_create(slot_id=slot.id, name="Ann Example", phone="+447400000001", postcode=slot.session.meeting_point.postcode,
+                           consent_sms=True).booking
+    Slot.objects.filter(pk=slot.pk).update(capacity=1)
+    second = booking_create(slot_id=slot.id, name="Bob", phone="+447400000002", postcode=slot.session.meeting_point.postcode,
+                            consent_sms=True).booking
+    booking = {"confirmed": first, "waitlisted": second, "redirected": second, "past": first}[state]
+    if state == "redirected":
+        booking.redirected_to = first
+    if state == "past":
+        booking.slot.ends_at = timezone.now() - timedelta(minutes=1)
+        booking.attendance_confirmed_at = timezone.now()
+    serializer = BookingSerializer(booking)
+    by_fields = serializers.Serializer.to_representation(serializer, booking)
+    assert serializer.data == by_fields
+    assert list(serializer.data) == list(BookingSerializer().fields)
+    confirmed = serializer._confirmed(booking)
+    assert serializer.data["session"] == BookingSessionSerializer(booking.slot.session).data
+    assert serializer.data["slot"] == BookingSlotSerializer(booking.slot, context={"confirmed": confirmed}).data
+    point = booking.slot.session.meeting_point
+    assert serializer.data["meeting_place"] == (MeetingPlaceSerializer(point).data if confirmed else None)
+
+
+def test_a_slot_that_fills_between_read_and_claim_waitlists_with_nothing_confirmed_left_behind(
+    slot, django_capture_on_commit_callbacks
+):
+    """The place is claimed after the confirmed rows are written; losing the race must undo them all."""
+    Slot.objects.filter(pk=slot.pk).update(capacity=1)
+    stale = Slot.objects.select_related("session__meeting_point", "session__seat").get(pk=slot.pk)
+    assert stale.confirmed_count < stale.capacity  # it looks as if there is room
+    booking_create(slot_id=slot.id, name="First", phone="+447400000001", postcode=slot.session.meeting_point.postcode,
+                   consent_sms=True)  # ... but someone takes the last place first
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        volunteer, _ = volunteer_upsert(phone="+447400000002", name="Second",
+                                        location=postcode_locate(slot.session.meeting_point.postcode), consent_sms=True)
+        result = booking_place(volunteer=volunteer, slot=stale)
+    assert result.booking.status == Booking.Status.WAITLISTED
+    second = Booking.objects.get(volunteer=volunteer)
+    assert second.status == Booking.Status.WAITLISTED and second.version == 1
+    assert list(BookingEvent.objects.filter(booking=second).values_list("kind", flat=True)) == ["booking_waitlisted"]
+    assert list(SmsMessage.objects.filter(booking=second).values_list("kind", flat=True)) == ["booking_waitlisted"]
+    slot.refresh_from_db()
+    assert slot.confirmed_count == 1
+    # Only the waitlisted message's send and the overflow event's processing: nothing for the undone confirmation.
+    assert len(callbacks) == 2

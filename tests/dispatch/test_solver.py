@@ -88,6 +88,22 @@ def test_keep_best_k_keeps_each_volunteers_highest_values():
     assert sorted(zip(kept_vol.tolist(), kept_slot.tolist(), strict=True)) == [(0, 1), (0, 2), (1, 0), (1, 1)]
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 9), st.integers(-40_000, 3_000)), max_size=80),
+       st.integers(1, 4))
+def test_keep_best_k_keeps_what_a_full_lexicographic_sort_keeps(arcs, k):
+    vol, slot, value = (np.array([a[i] for a in arcs], dtype=np.int64) for i in range(3))
+    order = np.lexsort((slot, -value, vol))  # volunteer, then value high to low, then slot
+    rank = {}
+    expected = []
+    for i in order.tolist():
+        rank[vol[i]] = rank.get(vol[i], 0) + 1
+        if rank[vol[i]] <= k:
+            expected.append((vol[i], slot[i], value[i]))
+    kept = keep_best_k(vol=vol, slot=slot, value=value, k=k)
+    assert list(zip(*(a.tolist() for a in kept), strict=True)) == expected
+
+
 def test_no_arcs_means_nobody_assigned():
     solution = assignment_solve(n_volunteers=3, capacities=[2], vol=[], slot=[], value=[])
     assert solution.objective == 0 and solution.choice.tolist() == [-1, -1, -1]

@@ -16,7 +16,8 @@ def _bulk_confirm(slot, volunteers, payload=None):
         bookings = Booking.objects.bulk_create(
             [Booking(volunteer=v, slot=slot, status=Booking.Status.CONFIRMED, source=Booking.Source.ASSIGNED)
              for v in volunteers])
-        booking_events_record_bulk(bookings=bookings, kind=BookingEvent.Kind.CONFIRMED, payload=payload or {})
+        booking_events_record_bulk(booking_versions=[(b.pk, b.version) for b in bookings],
+                                   kind=BookingEvent.Kind.CONFIRMED, payload=payload or {})
     return bookings
 
 
@@ -48,3 +49,101 @@ def test_a_redirects_new_booking_gets_no_confirmation_of_its_own(locmem_sms, dja
     with django_capture_on_commit_callbacks(execute=True):
         _bulk_confirm(slot, [volunteer_make()], {"source": "redirect", "redirected_from": 1})
     assert not SmsMessage.objects.exists() and locmem_sms == []
+
+
+MESSAGE_COLUMNS = ("volunteer_id", "to", "body", "encoding", "segments", "skip_reason")
+
+
+def test_bulk_rows_match_the_single_path_message_for_message(locmem_sms):
+    """Texts rendered once per slot must equal what message_record renders for each booking alone."""
+    from dispatch.sms.services.outbox import _message_row
+
+    slots = [
+        slot_make(),
+        slot_make(title="Fête de la {rue}: Łódź & Zoë's doorstep drive, with an over-long title to clip",
+                  address="Flat 3, 12 O'Connell Street, above the café beside the long parade of shops",
+                  what_to_bring="", host_first_name=""),
+        slot_make(title="Waltham Forest “leafleting”", what_to_bring="Umbrella — it’s forecast rain"),
+    ]
+    people = [
+        dict(name="Siân O'Brien"), dict(name="  "), dict(name="Bartholomew-Maximilian Featherstonehaugh"),
+        dict(name="Zoë & <Ana>"), dict(name="李 雷"), dict(name="Jo", consent_sms=False),
+        dict(name="Kim", sms_opted_out=True), dict(name="Lee", phone_invalid=True),
+    ]
+    bookings = []
+    for slot in slots:
+        bookings += _bulk_confirm(slot, [volunteer_make(**person) for person in people], {"source": "assigned"})
+    rows = {(m.booking_id, m.kind, m.version): m for m in SmsMessage.objects.all()}
+    assert len(rows) == len(bookings)
+    for booking in Booking.objects.filter(pk__in=[b.pk for b in bookings]).select_related(
+        "volunteer", "slot__session__meeting_point", "slot__session__seat"
+    ):
+        expected = _message_row(booking=booking, kind=BookingEvent.Kind.CONFIRMED, version=booking.version)
+        written = rows[(booking.pk, BookingEvent.Kind.CONFIRMED, booking.version)]
+        assert [getattr(written, c) for c in MESSAGE_COLUMNS] == [getattr(expected, c) for c in MESSAGE_COLUMNS]
+        # Pending rows were sent after commit (eager Celery); skipped ones stay skipped.
+        assert (written.status == "skipped") == (expected.status == "skipped")
+    assert {m.skip_reason for m in rows.values()} == {"", "no_consent", "opted_out", "phone_invalid"}
+
+
+def test_bulk_texts_match_booking_text_for_every_kind():
+    from dispatch.sms.texts import booking_text, booking_texts
+
+    slot = slot_make(title="A {braced} title & more", what_to_bring="")
+    names = ["D'Arcy O'Brien", "", "Ana-María", "Featherstonehaugh-Smythe-Wellington"]
+    volunteers = [volunteer_make(name=name) for name in names]
+    bookings = [Booking(volunteer=v, slot=slot) for v in volunteers]
+    for kind in ("booking_confirmed", "booking_waitlisted", "booking_promoted", "booking_cancelled",
+                 "session_cancelled"):
+        assert booking_texts(kind=kind, slot=slot, volunteer_names=names, minutes=45) == [
+            booking_text(kind=kind, booking=b, minutes=45) for b in bookings]
+
+
+def test_a_repeated_bulk_event_adds_no_second_message_and_sends_nothing_again(locmem_sms, monkeypatch):
+    from dispatch.sms.services import outbox
+
+    slot = slot_make()
+    bookings = _bulk_confirm(slot, [volunteer_make(), volunteer_make()])
+    enqueued = []
+    monkeypatch.setattr(outbox, "messages_enqueue_batches", enqueued.append)
+    events = list(BookingEvent.objects.filter(booking__in=bookings))
+    with transaction.atomic():
+        assert outbox.messages_record_for_events(events=events) == 2
+    assert enqueued == []
+    assert SmsMessage.objects.filter(booking__in=bookings).count() == 2
+    assert len(locmem_sms) == 2
+
+
+def test_recording_the_same_bulk_event_twice_is_refused_as_an_integrity_error(locmem_sms):
+    from django.db import IntegrityError
+
+    slot = slot_make()
+    bookings = _bulk_confirm(slot, [volunteer_make()])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        booking_events_record_bulk(booking_versions=[(bookings[0].pk, bookings[0].version)],
+                                   kind=BookingEvent.Kind.CONFIRMED)
+    assert BookingEvent.objects.count() == SmsMessage.objects.count() == 1
+
+
+def test_a_bulk_redirect_event_is_worded_about_the_new_booking(locmem_sms):
+    from dispatch.sms.services.outbox import messages_record_for_events
+    from dispatch.sms.texts import booking_text
+    from volunteers.events import RecordedEvent
+
+    full, elsewhere = slot_make(title="Full session"), slot_make(title="Where help is needed")
+    volunteer = volunteer_make(name="Siân Jones")
+    old = Booking.objects.create(volunteer=volunteer, slot=full, status=Booking.Status.REDIRECTED)
+    new = Booking.objects.create(volunteer=volunteer, slot=elsewhere, status=Booking.Status.CONFIRMED,
+                                 source=Booking.Source.REDIRECT)
+    old.redirected_to = new
+    old.save(update_fields=["redirected_to"])
+    with transaction.atomic():
+        written = messages_record_for_events(events=[
+            RecordedEvent(1, old.pk, BookingEvent.Kind.REDIRECTED, old.version, {}),
+            RecordedEvent(2, new.pk, BookingEvent.Kind.CONFIRMED, new.version, {"source": "redirect"}),
+        ])
+    assert written == 1
+    message = SmsMessage.objects.get()
+    assert message.booking_id == old.pk and message.kind == "booking_redirected"
+    assert message.body == booking_text(kind="booking_redirected", booking=old)
+    assert "Full session" in message.body and "Siân" not in message.body and "Sian" in message.body

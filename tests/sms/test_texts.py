@@ -61,3 +61,15 @@ def test_every_reply_stays_within_two_segments(name, locmem_sms):
     context.update(others=True, count=12, action="give up")
     count = segments_count(text_render(name, context))
     assert count.encoding == "GSM-7" and count.segments <= 2
+
+
+@pytest.mark.parametrize("kind", BOOKING_KINDS)
+def test_texts_are_plain_text_not_html_escaped(kind, locmem_sms):
+    slot = slot_make(title="Walkley & Crookes <doorstep>", address="O'Brien's, 2 \"The\" Lane", host_first_name="D'Arcy")
+    booking = booking_make(slot=slot, volunteer=volunteer_make(name="Siân O'Brien"))
+    if kind == "booking_redirected":
+        booking.redirected_to = booking_make(slot=slot_make(title="Hallam & Crookes", address="1 A&B Street"),
+                                             volunteer=volunteer_make(name="Siân O'Brien"))
+    text = booking_text(kind=kind, booking=booking)
+    assert "&amp;" not in text and "&#x27;" not in text and "&lt;" not in text and "&quot;" not in text, text
+    assert "&" in text or "'" in text, text

@@ -3,16 +3,19 @@
 import contextvars
 import logging
 import random
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
-from django.db import transaction
-from django.db.models import F, Q, prefetch_related_objects
+from django.db import connection, transaction
+from django.db.models import Q, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 
-from core.db import insert_or_get
+from core.db import any_of, copy_insert_new, insert_or_get
 from dispatch.sms.backends import (
     INVALID_NUMBER_CODES,
     OPTED_OUT_CODES,
@@ -24,7 +27,9 @@ from dispatch.sms.conf import sms_setting
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.ratelimit import send_slot_wait
 from dispatch.sms.segments import segments_count
-from dispatch.sms.texts import booking_text
+from dispatch.sms.texts import booking_text, booking_texts
+from sessions.models import Slot
+from volunteers.events import RecordedEvent
 from volunteers.models import Booking, BookingEvent, Volunteer
 from volunteers.services import volunteer_sms_flags_set
 
@@ -116,26 +121,77 @@ def _is_messaged(event: BookingEvent) -> bool:
     return not (event.kind == BookingEvent.Kind.CONFIRMED and event.payload.get("source") == "redirect")
 
 
-def messages_record_for_events(*, events: list[BookingEvent]) -> int:
+def messages_record_for_events(*, events: list[BookingEvent | RecordedEvent]) -> int:
     """Bulk signal receiver body: the outbox rows for many events (an assignment commit) in a few statements,
-    inside the events' transaction; their sends are enqueued in batches on commit. Idempotent per key."""
+    inside the events' transaction; the sends of the rows written are enqueued in batches on commit.
+    Idempotent per key. The texts are those message_record writes, rendered once per slot and kind."""
     events = [event for event in events if _is_messaged(event)]
     if not events:
         return 0
-    bookings = [event.booking for event in events]
-    redirects = any(event.kind == BookingEvent.Kind.REDIRECTED for event in events)
-    prefetch_related_objects(bookings, *(BOOKING_RELATED if redirects else BOOKING_RELATED[:3]))
-    rows = [_message_row(booking=event.booking, kind=event.kind, version=event.version) for event in events]
-    SmsMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
-    ids = []
-    for start in range(0, len(events), 5000):
-        chunk = events[start:start + 5000]
-        ids += SmsMessage.objects.filter(
-            booking_id__in=[event.booking_id for event in chunk], kind__in={event.kind for event in chunk},
-            status=Status.PENDING,
-        ).values_list("pk", flat=True)
-    transaction.on_commit(lambda: messages_enqueue_batches(ids))
+    minutes = sms_setting("SMS_REMINDER_SOON_MINUTES")
+    redirects = [event for event in events if event.kind == BookingEvent.Kind.REDIRECTED]
+    rows = _message_rows_redirected(redirects, minutes) if redirects else []
+    rows += _message_rows_by_slot([event for event in events if event.kind != BookingEvent.Kind.REDIRECTED], minutes)
+    inserted = copy_insert_new(SmsMessage, MESSAGE_ROW_FIELDS, rows, unique_fields=("booking", "kind", "version"),
+                               returning=("id", "status"))
+    ids = [pk for pk, status in inserted if status == Status.PENDING]
+    if ids:
+        transaction.on_commit(lambda: messages_enqueue_batches(ids))
     return len(rows)
+
+
+MESSAGE_ROW_FIELDS = ("booking", "kind", "version", "volunteer", "to", "body", "encoding", "segments", "status",
+                      "status_rank", "skip_reason")
+
+
+class _Recipient(NamedTuple):
+    """The volunteer columns a message row needs (volunteer_skip_reason reads the flags)."""
+
+    id: int
+    name: str
+    phone: str
+    consent_sms: bool
+    sms_opted_out: bool
+    phone_invalid: bool
+
+
+def _message_rows_by_slot(events: list, minutes: int) -> list[tuple]:
+    """Rows for MESSAGE_ROW_FIELDS, from column reads rather than a model instance per booking."""
+    recipients = {
+        booking_id: (slot_id, _Recipient(*volunteer))
+        for booking_id, slot_id, *volunteer in Booking.objects.filter(
+            any_of("pk", (event.booking_id for event in events))
+        ).values_list("pk", "slot_id", "volunteer_id", "volunteer__name", "volunteer__phone", "volunteer__consent_sms",
+                      "volunteer__sms_opted_out", "volunteer__phone_invalid")
+    }
+    groups: dict[tuple[str, int], list] = defaultdict(list)
+    for event in events:
+        groups[(event.kind, recipients[event.booking_id][0])].append(event)
+    slots = Slot.objects.select_related("session__meeting_point", "session__seat").in_bulk(
+        {slot_id for _, slot_id in groups})
+    rows = []
+    for (kind, slot_id), group in groups.items():
+        people = [recipients[event.booking_id][1] for event in group]
+        texts = booking_texts(kind=kind, slot=slots[slot_id], volunteer_names=[p.name for p in people],
+                              minutes=minutes)
+        for event, person, body in zip(group, people, texts, strict=True):
+            count = segments_count(body)
+            reason = volunteer_skip_reason(person)
+            status = Status.SKIPPED if reason else Status.PENDING
+            rows.append((event.booking_id, kind, event.version, person.id, person.phone, body, count.encoding,
+                         count.segments, status, RANK[status], reason))
+    return rows
+
+
+def _message_rows_redirected(events: list, minutes: int) -> list[tuple]:
+    """Rows for MESSAGE_ROW_FIELDS through _message_row: a redirect's text is about the booking it points to."""
+    bookings = Booking.objects.select_related(*BOOKING_RELATED).in_bulk({event.booking_id for event in events})
+    rows = []
+    for event in events:
+        message = _message_row(booking=bookings[event.booking_id], kind=event.kind, version=event.version)
+        rows.append((event.booking_id, event.kind, event.version, message.volunteer_id, message.to, message.body,
+                     message.encoding, message.segments, message.status, message.status_rank, message.skip_reason))
+    return rows
 
 
 def messages_enqueue_batches(ids: list[int], *, size: int = 50) -> None:
@@ -174,21 +230,53 @@ def in_quiet_hours(moment=None) -> bool:
     return local >= start or local < end
 
 
-def _claim(message_id: int) -> tuple[bool, bool]:
-    """Claim a message for sending: (claimed, a previous attempt was interrupted)."""
+@dataclass(frozen=True)
+class _Claim:
+    """What a send needs from the row it claimed."""
+
+    pk: int
+    to: str
+    body: str
+    kind: str
+    attempts: int
+    volunteer_id: int
+    skip_reason: str
+
+
+# One statement claims the row and returns what the send needs, the volunteer's flags included. The
+# second branch takes over a row whose worker died mid-send; its attempts are then > 1, which is what
+# makes the send look the message up at Twilio first. (Portable to SQLite, which `make run` uses:
+# hence subqueries rather than UPDATE ... FROM in RETURNING.)
+_CLAIM_SQL = """
+UPDATE sms_smsmessage SET status = %(sending)s, status_rank = %(sending_rank)s, send_started_at = %(now)s,
+       attempts = attempts + 1, updated_at = %(now)s
+ WHERE id = %(id)s
+   AND ((status = %(pending)s AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s))
+        OR (status = %(sending)s AND send_started_at < %(stale)s))
+RETURNING "to", body, kind, attempts, volunteer_id,
+   (SELECT v.sms_opted_out FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
+   (SELECT v.phone_invalid FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
+   (SELECT v.consent_sms FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id)
+"""
+
+
+def _claim(message_id: int) -> _Claim | None:
+    """Claim a message for sending (a due pending row, or one a dead worker left in "sending"); None if not ours."""
     now = timezone.now()
-    claimed = SmsMessage.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), pk=message_id, status=Status.PENDING,
-    ).update(status=Status.SENDING, status_rank=RANK[Status.SENDING], send_started_at=now,
-             attempts=F("attempts") + 1, updated_at=now)
-    if claimed:
-        return True, False
-    # A worker died mid-send (kill -9, lost node): take the row over, but look before resending.
     stale = now - timedelta(seconds=sms_setting("SMS_SENDING_STALE_SECONDS"))
-    claimed = SmsMessage.objects.filter(pk=message_id, status=Status.SENDING, send_started_at__lt=stale).update(
-        send_started_at=now, attempts=F("attempts") + 1, updated_at=now,
-    )
-    return bool(claimed), bool(claimed)
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, {
+            "id": message_id, "now": adapt(now), "stale": adapt(stale), "pending": Status.PENDING.value,
+            "sending": Status.SENDING.value, "sending_rank": RANK[Status.SENDING],
+        })
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    to, body, kind, attempts, volunteer_id, opted_out, phone_invalid, consent = row
+    flags = Volunteer(pk=volunteer_id, sms_opted_out=opted_out, phone_invalid=phone_invalid, consent_sms=consent)
+    return _Claim(pk=message_id, to=to, body=body, kind=kind, attempts=attempts, volunteer_id=volunteer_id,
+                  skip_reason=volunteer_skip_reason(flags))
 
 
 def _finish(message_id: int, **fields) -> bool:
@@ -197,9 +285,26 @@ def _finish(message_id: int, **fields) -> bool:
     return bool(SmsMessage.objects.filter(pk=message_id, status=Status.SENDING).update(**fields))
 
 
-def _already_sent_sid(message: SmsMessage, backend) -> str | None:
-    for sid in backend.find(to=message.to, body=message.body, since=message.created_at):
-        if not SmsMessage.objects.filter(twilio_sid=sid).exclude(pk=message.pk).exists():
+_ACCEPTED_SQL = """
+UPDATE sms_smsmessage SET status = %(queued)s, status_rank = %(queued_rank)s, twilio_sid = %(sid)s,
+       accepted_at = %(now)s, updated_at = %(now)s, next_attempt_at = NULL, error_code = NULL, error_message = ''
+ WHERE id = %(id)s AND status = %(sending)s
+"""
+
+
+def _accepted(message_id: int, sid: str) -> bool:
+    """Record Twilio's SID on the row this send claimed (the hot path, so one plain statement)."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(_ACCEPTED_SQL, {"id": message_id, "sid": sid, "now": now, "queued": Status.QUEUED.value,
+                                       "queued_rank": RANK[Status.QUEUED], "sending": Status.SENDING.value})
+        return cursor.rowcount == 1
+
+
+def _already_sent_sid(claim: _Claim, backend) -> str | None:
+    since = SmsMessage.objects.values_list("created_at", flat=True).get(pk=claim.pk)
+    for sid in backend.find(to=claim.to, body=claim.body, since=since):
+        if not SmsMessage.objects.filter(twilio_sid=sid).exclude(pk=claim.pk).exists():
             return sid
     return None
 
@@ -217,20 +322,20 @@ def volunteer_flags_for_error(*, volunteer_id: int, code: int | None) -> None:
         volunteer_sms_flags_set(volunteer_id=volunteer_id, opted_out=True)
 
 
-def _send_failed(message: SmsMessage, exc: SendError) -> str:
+def _send_failed(claim: _Claim, exc: SendError) -> str:
     now = timezone.now()
-    if exc.transient and message.attempts < sms_setting("SMS_MAX_ATTEMPTS"):
-        delay = _retry_delay(message.attempts)
-        SmsMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(
+    if exc.transient and claim.attempts < sms_setting("SMS_MAX_ATTEMPTS"):
+        delay = _retry_delay(claim.attempts)
+        SmsMessage.objects.filter(pk=claim.pk, status=Status.SENDING).update(
             status=Status.PENDING, status_rank=RANK[Status.PENDING], next_attempt_at=now + timedelta(seconds=delay),
             error_code=exc.code, error_message=exc.message, updated_at=now,
         )
-        message_enqueue(message.pk, countdown=delay)
+        message_enqueue(claim.pk, countdown=delay)
         return "retrying"
-    text = exc.message if not exc.transient else f"Gave up after {message.attempts} attempts: {exc.message}"
-    _finish(message.pk, status=Status.FAILED, error_code=exc.code, error_message=text[:300])
-    volunteer_flags_for_error(volunteer_id=message.volunteer_id, code=exc.code)
-    logger.warning("SMS %s failed permanently: %s %s", message.pk, exc.code, exc.message)
+    text = exc.message if not exc.transient else f"Gave up after {claim.attempts} attempts: {exc.message}"
+    _finish(claim.pk, status=Status.FAILED, error_code=exc.code, error_message=text[:300])
+    volunteer_flags_for_error(volunteer_id=claim.volunteer_id, code=exc.code)
+    logger.warning("SMS %s failed permanently: %s %s", claim.pk, exc.code, exc.message)
     return "failed"
 
 
@@ -241,12 +346,11 @@ def message_send(*, message_id: int) -> str:
     attempt first asks the provider whether it already has the message, and only sends if not.
     Transient errors reschedule the row with backoff; permanent ones mark it failed. Returns the outcome.
     """
-    claimed, interrupted = _claim(message_id)
-    if not claimed:
+    claim = _claim(message_id)
+    if claim is None:
         return "not_due"
-    message = SmsMessage.objects.select_related("volunteer").get(pk=message_id)
-    reason = volunteer_skip_reason(message.volunteer)
-    if not reason and message.kind in REMINDER_KINDS and in_quiet_hours():
+    reason = claim.skip_reason
+    if not reason and claim.kind in REMINDER_KINDS and in_quiet_hours():
         reason = "quiet_hours"
     if reason:
         _finish(message_id, status=Status.SKIPPED, skip_reason=reason)
@@ -254,14 +358,13 @@ def message_send(*, message_id: int) -> str:
 
     backend = backend_get()
     try:
-        sid = _already_sent_sid(message, backend) if (interrupted or message.attempts > 1) else None
+        sid = _already_sent_sid(claim, backend) if claim.attempts > 1 else None
         if sid is None:
             send_slot_wait(sender=sender_key(), per_second=sms_setting("SMS_RATE_PER_SECOND"))
-            sid = backend.send(to=message.to, body=message.body, status_callback=status_callback_url()).sid
+            sid = backend.send(to=claim.to, body=claim.body, status_callback=status_callback_url()).sid
     except SendError as exc:
-        return _send_failed(message, exc)
-    if not _finish(message_id, status=Status.QUEUED, twilio_sid=sid, accepted_at=timezone.now(),
-                   error_code=None, error_message=""):
+        return _send_failed(claim, exc)
+    if not _accepted(message_id, sid):
         logger.error("SMS %s was sent as %s but the row was no longer being sent", message_id, sid)
     return "sent"
 

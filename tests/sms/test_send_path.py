@@ -1,0 +1,175 @@
+"""The send path's cost and its guarantees: one claim statement, one record statement, a claim that
+threads racing for one row cannot share, one Twilio client per thread, database connections kept
+across tasks."""
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from celery_app import _database_connections_recycle
+from dispatch.sms import services
+from dispatch.sms.backends import TwilioBackend, backend_get
+from dispatch.sms.models import SmsMessage
+from tests.sms.factories import slot_make, volunteer_make
+from volunteers.models import Booking
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _pending_messages(count: int) -> list[SmsMessage]:
+    """Outbox rows waiting to be sent, as a booking writes them (the send itself is what these tests drive)."""
+    slot = slot_make(capacity=count)
+    messages = []
+    for n in range(count):
+        volunteer = volunteer_make()
+        booking = Booking.objects.create(volunteer=volunteer, slot=slot, status="confirmed")
+        messages.append(SmsMessage.objects.create(
+            volunteer=volunteer, booking=booking, kind="booking_confirmed", version=1, to=volunteer.phone,
+            body=f"Booking {n} confirmed. Reply OK to confirm.", encoding="GSM-7", segments=1))
+    return messages
+
+
+def test_a_send_is_one_claim_and_one_record_statement(locmem_sms, django_assert_num_queries):
+    [message] = _pending_messages(1)
+    with django_assert_num_queries(2):
+        assert services.message_send(message_id=message.pk) == "sent"
+    message.refresh_from_db()
+    assert (message.status, message.status_rank, message.attempts) == ("queued", 2, 1)
+    assert message.twilio_sid == locmem_sms[0]["sid"] and message.accepted_at and message.send_started_at
+
+
+def test_the_claim_sees_an_opt_out_made_after_the_row_was_written(locmem_sms, django_assert_num_queries):
+    [message] = _pending_messages(1)
+    message.volunteer.sms_opted_out = True
+    message.volunteer.save()
+    with django_assert_num_queries(2):
+        assert services.message_send(message_id=message.pk) == "skipped"
+    message.refresh_from_db()
+    assert (message.status, message.skip_reason) == ("skipped", "opted_out") and locmem_sms == []
+
+
+def test_a_message_waiting_for_its_retry_is_not_claimed(locmem_sms):
+    [message] = _pending_messages(1)
+    SmsMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now() + timedelta(minutes=5))
+    assert services.message_send(message_id=message.pk) == "not_due"
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("pending", 0) and locmem_sms == []
+
+
+def test_a_send_in_progress_on_a_live_worker_is_not_taken_over(locmem_sms):
+    [message] = _pending_messages(1)
+    SmsMessage.objects.filter(pk=message.pk).update(status="sending", status_rank=1, attempts=1,
+                                                    send_started_at=timezone.now())
+    assert services.message_send(message_id=message.pk) == "not_due"
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("sending", 1) and locmem_sms == []
+
+
+def test_an_interrupted_send_that_twilio_never_got_is_sent_once_after_a_lookup(twilio_fake):
+    [message] = _pending_messages(1)
+    SmsMessage.objects.filter(pk=message.pk).update(status="sending", status_rank=1, attempts=1,
+                                                    send_started_at=timezone.now() - timedelta(hours=1))
+    assert services.message_send(message_id=message.pk) == "sent"
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("queued", 2)
+    assert twilio_fake.lists == 1 and twilio_fake.creates == 1
+    assert message.twilio_sid == twilio_fake.messages[0]["sid"]
+
+
+def test_threads_racing_for_one_message_send_it_once(locmem_sms):
+    [message] = _pending_messages(1)
+    barrier = threading.Barrier(8)
+
+    def send() -> str:
+        try:
+            barrier.wait()
+            return services.message_send(message_id=message.pk)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(lambda _: send(), range(8)))
+    assert sorted(outcomes) == ["not_due"] * 7 + ["sent"]
+    assert len(locmem_sms) == 1
+
+
+def test_each_thread_gets_its_own_twilio_client(twilio_fake):
+    here = backend_get()
+    with ThreadPoolExecutor(1) as pool:
+        there = pool.submit(backend_get).result()
+    assert backend_get() is here
+    assert there is not here and there.client is not here.client
+    assert there.client.http_client.session is not here.client.http_client.session
+
+
+def test_concurrent_sends_through_the_sdk_each_record_their_own_sid(twilio_fake):
+    twilio_fake.delay = 0.01  # responses overlap
+    messages = _pending_messages(24)
+
+    def send(message_id: int) -> str:
+        try:
+            return services.message_send(message_id=message_id)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(send, [m.pk for m in messages])) == ["sent"] * 24
+    accepted = {(m["to"], m["body"]): m["sid"] for m in twilio_fake.messages}
+    assert len(accepted) == 24
+    for message in SmsMessage.objects.all():
+        assert message.twilio_sid == accepted[(message.to, message.body)]
+
+
+def test_the_sdk_takes_proxy_settings_from_the_environment_once(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    backend = TwilioBackend(account_sid="AC" + "a" * 32, auth_token="token", from_="+447700900000",
+                            messaging_service_sid=None, api_url="https://api.twilio.com", timeout=2.0)
+    session = backend.client.http_client.session
+    assert session.proxies["https"] == "http://proxy.example.org:3128"
+    assert session.verify == "/etc/ssl/certs/ca-certificates.crt"
+    assert session.trust_env is False  # not read again on every request
+
+
+def test_the_sdk_logs_requests_only_at_debug(twilio_fake, caplog):
+    [first, second] = _pending_messages(2)
+    with caplog.at_level(logging.INFO, logger="twilio.http_client"):
+        services.message_send(message_id=first.pk)
+    assert not [r for r in caplog.records if r.name == "twilio.http_client"]
+    with caplog.at_level(logging.DEBUG, logger="twilio.http_client"):
+        services.message_send(message_id=second.pk)
+    assert any("POST Request" in r.getMessage() for r in caplog.records if r.name == "twilio.http_client")
+
+
+def _worker_task() -> SimpleNamespace:
+    return SimpleNamespace(request=SimpleNamespace(is_eager=False))
+
+
+def test_a_worker_keeps_its_database_connection_between_tasks(settings):
+    connection.ensure_connection()
+    before = connection.connection
+    connection.close_at = time.monotonic() + 60
+    _database_connections_recycle(sender=_worker_task())
+    assert connection.connection is before
+
+
+def test_a_worker_drops_an_expired_or_broken_database_connection():
+    connection.ensure_connection()
+    connection.close_at = time.monotonic() - 1  # older than CONN_MAX_AGE
+    _database_connections_recycle(sender=_worker_task())
+    assert connection.connection is None
+
+    connection.ensure_connection()
+    connection.close_at = time.monotonic() + 60
+    connection.connection.close()  # the server went away
+    connection.errors_occurred = True
+    _database_connections_recycle(sender=_worker_task())
+    assert connection.connection is None
+    assert SmsMessage.objects.count() == 0  # and the next task reconnects
