@@ -1,12 +1,11 @@
 """Real concurrency against PostgreSQL: many threads book one slot at the same instant."""
 
-import threading
 
 import pytest
-from django.db import connection
 
 from sessions.models import Slot
 from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory, next_mobile
+from tests.threads import run_together
 from volunteers.models import Booking
 from volunteers.services import booking_create
 
@@ -14,23 +13,8 @@ THREADS = 60
 
 
 def _run_at_once(target, args_list):
-    barrier = threading.Barrier(len(args_list))
-    results, errors = [], []
-
-    def worker(args):
-        try:
-            barrier.wait()
-            results.append(target(*args))
-        except Exception as exc:  # noqa: BLE001 - collected and asserted on below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(args,)) for args in args_list]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = []
+    errors = run_together(*[lambda args=args: results.append(target(*args)) for args in args_list], timeout=None)
     return results, errors
 
 

@@ -1,9 +1,7 @@
 """Committing an assignment run: set-based writes, hand bookings racing the commit, re-used cancelled bookings."""
 
-import threading
 
 import pytest
-from django.db import connection
 from django.db.models import Count
 
 from core.errors import Conflict
@@ -11,6 +9,7 @@ from dispatch.models import AssignmentRun, ProposedAssignment
 from dispatch.services import assignment
 from dispatch.sms.models import SmsMessage
 from tests.dispatch import factories as f
+from tests.threads import run_together
 from volunteers.models import Booking, BookingEvent
 from volunteers.services import booking_cancel, booking_create
 
@@ -52,19 +51,6 @@ def test_hand_bookings_racing_the_commit_are_respected_and_nothing_is_overbooked
     proposed = list(ProposedAssignment.objects.filter(run=run, slot__isnull=False).select_related("volunteer"))
     assignment.run_commit(run_id=run.pk, user=None, enqueue=False)
 
-    start = threading.Barrier(3)
-    errors: list[BaseException] = []
-
-    def guarded(work):
-        def run_it():
-            try:
-                start.wait()
-                work()
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-            finally:
-                connection.close()
-        return threading.Thread(target=run_it)
 
     def strangers_book_the_morning_slots():
         for i in range(18):
@@ -78,12 +64,8 @@ def test_hand_bookings_racing_the_commit_are_respected_and_nothing_is_overbooked
             except Conflict:
                 pass  # the commit booked them first
 
-    threads = [guarded(lambda: assignment.run_commit_execute(run_id=run.pk)),
-               guarded(strangers_book_the_morning_slots), guarded(proposed_volunteers_book_elsewhere)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    errors = run_together(lambda: assignment.run_commit_execute(run_id=run.pk), strangers_book_the_morning_slots,
+                          proposed_volunteers_book_elsewhere)
     assert not errors, errors
 
     run.refresh_from_db()
@@ -112,23 +94,10 @@ def test_two_executions_of_one_commit_at_once_book_each_proposal_once(monkeypatc
         f.volunteer(lat=seat.lat, lng=seat.lng, max_travel_km=10, windows=[(f.day_at(9), f.day_at(16))])
     run = _solved_run()
     assignment.run_commit(run_id=run.pk, user=None, enqueue=False)
-    start = threading.Barrier(2)
-    errors: list[BaseException] = []
-
     def execute():
-        try:
-            start.wait()
-            assignment.run_commit_execute(run_id=run.pk)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+        assignment.run_commit_execute(run_id=run.pk)
 
-    threads = [threading.Thread(target=execute) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    errors = run_together(execute, execute)
     assert not errors, errors
     assert Booking.objects.count() == 24
     assert BookingEvent.objects.count() == SmsMessage.objects.count() == 24

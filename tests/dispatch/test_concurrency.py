@@ -1,14 +1,13 @@
 """Two overflow runs and a stream of hand bookings at once, with real threads on PostgreSQL."""
 
-import threading
 
 import pytest
-from django.db import connection
 
 from dispatch.models import OverflowMove
 from dispatch.services.overflow import overflow_run, source_slots_resolve
 from sessions.models import Slot
 from tests.dispatch import factories as f
+from tests.threads import run_together
 from volunteers.models import Booking
 from volunteers.services import booking_create
 
@@ -28,19 +27,6 @@ def test_concurrent_overflow_runs_and_hand_bookings_never_overbook_or_move_anyon
     waiting = [f.book(f.volunteer(lat=full.lat, lng=full.lng, max_travel_km=None), source) for _ in range(40)]
     assert all(b.status == Booking.Status.WAITLISTED for b in waiting)
 
-    start = threading.Barrier(4)
-    errors: list[BaseException] = []
-
-    def guarded(work):
-        def run():
-            try:
-                start.wait()
-                work()
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-            finally:
-                connection.close()
-        return threading.Thread(target=run)
 
     def overflow():
         slots, seats = source_slots_resolve(seat_code=full.pk)
@@ -51,12 +37,7 @@ def test_concurrent_overflow_runs_and_hand_bookings_never_overbook_or_move_anyon
             booking_create(slot_id=targets[i % 2].pk, name=f"Hand {offset + i}", phone=f"+4474009{offset + i:05d}",
                            postcode="S10 1AA")
 
-    threads = [guarded(overflow), guarded(overflow), guarded(lambda: hand_bookings(0)),
-               guarded(lambda: hand_bookings(100))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    errors = run_together(overflow, overflow, lambda: hand_bookings(0), lambda: hand_bookings(100))
     assert not errors, errors
 
     for slot in Slot.objects.filter(pk__in=[source.pk] + [t.pk for t in targets]):
