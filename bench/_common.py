@@ -400,11 +400,16 @@ def gunicorn_running(*, app: str = "config.wsgi:application", workers: int = 2, 
             requests.get(f"{base}/health/", timeout=5)
         yield base
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        process_group_stop(process, timeout=20)
         log.close()
+
+
+def process_group_stop(process: subprocess.Popen, *, timeout: float = 30) -> None:
+    """SIGTERM the process's group (started with start_new_session), SIGKILL it after `timeout` seconds."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

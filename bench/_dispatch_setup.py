@@ -1,6 +1,5 @@
 """Shared set-up for the dispatch benchmarks: a separate PostgreSQL database and fast COPY loaders."""
 
-import csv
 import os
 import platform
 import sys
@@ -51,36 +50,11 @@ def machine() -> str:
 
 
 def seats_load() -> list[tuple[str, float, float, int]]:
-    """All 2010-set seats at their population-weighted centres with the 2017 priority band."""
-    from seats.models import Seat
-    from seats.services import seat_priority_compute
+    """All 2010-set seats at their population-weighted centres with the 2017 priority band, and their
+    neighbours: the same loader the dispatch tests use."""
+    from tests.dispatch.factories import gb_seats_load
 
-    with (SHARED / "elections" / "ge2017_ge2019_summary.csv").open(encoding="utf-8") as handle:
-        results = {row["ons_id"]: row for row in csv.DictReader(handle)}
-    seats = []
-    with (SHARED / "geo" / "constituency_centroids_2010set.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            result = results.get(row["ons_id"], {})
-            pct = float(result["majority_pct_2017"]) if result.get("majority_pct_2017") else None
-            priority = seat_priority_compute(majority_pct=pct)
-            seats.append(Seat(ons_code=row["ons_id"], name=row["constituency_name"],
-                              lat=float(row["postcode_weighted_lat"] or row["centroid_lat"]),
-                              lng=float(row["postcode_weighted_long"] or row["centroid_long"]),
-                              region=result.get("region_name", ""), computed_priority=priority, priority=priority))
-    Seat.objects.bulk_create(seats, update_conflicts=True, unique_fields=["ons_code"],
-                             update_fields=["name", "lat", "lng", "region", "computed_priority", "priority"])
-    return [(s.ons_code, s.lat, s.lng, s.priority) for s in seats]
-
-
-def adjacency_load() -> None:
-    from seats.models import SeatAdjacency
-
-    pairs = []
-    with (SHARED / "geo" / "constituency_adjacency_2010set.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            for a, b in ((row["ons_id_a"], row["ons_id_b"]), (row["ons_id_b"], row["ons_id_a"])):
-                pairs.append(SeatAdjacency(from_seat_id=a, to_seat_id=b))
-    SeatAdjacency.objects.bulk_create(pairs, ignore_conflicts=True)
+    return [(s.ons_code, s.lat, s.lng, s.priority) for s in gb_seats_load(SHARED)]
 
 
 def wipe() -> None:

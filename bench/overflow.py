@@ -141,7 +141,6 @@ def main() -> None:
 
     settings.OVERFLOW_AUTO = False  # the bench drives the overflow itself
     setup.seats_load()
-    setup.adjacency_load()
     rows = []
     for parallel in (1, 2):
         places = instance_load(waitlisted=args.waitlisted, n_slots=args.slots)

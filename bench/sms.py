@@ -43,18 +43,6 @@ def _worker(env: dict, args) -> subprocess.Popen:
     )
 
 
-def _stop(process: subprocess.Popen) -> None:
-    import signal
-
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 def _wait(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -110,6 +98,8 @@ def _outbox_fill(count: int) -> list[int]:
 def _outbox_run(ids: list[int], fake, env: dict, args) -> dict:
     from datetime import timedelta
 
+    from _common import process_group_stop
+
     from dispatch.sms.models import SmsMessage
     from dispatch.sms.services import message_enqueue, messages_requeue_stuck
 
@@ -138,7 +128,7 @@ def _outbox_run(ids: list[int], fake, env: dict, args) -> dict:
               what="every row to be accepted")
         elapsed = time.monotonic() - started
     finally:
-        _stop(worker)
+        process_group_stop(worker)
     arrivals = sorted(m["received_at"] for m in fake.messages)
     per_message = fake.sent_per_recipient_body()
     return {
@@ -159,6 +149,7 @@ def main() -> None:
         machine_info,
         machine_line,
         markdown_table,
+        process_group_stop,
     )
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -207,7 +198,7 @@ def main() -> None:
         _wait(lambda: int(redis.get(NOOP_KEY) or 0) >= args.messages, timeout=3600, what="the no-op tasks")
         baseline_elapsed = time.monotonic() - started
     finally:
-        _stop(worker)
+        process_group_stop(worker)
     results["noop"] = {"messages": args.messages, "elapsed": baseline_elapsed, "rate": args.messages / baseline_elapsed}
     print(f"no-op tasks: {results['noop']['rate']:.0f}/s", flush=True)
 

@@ -83,8 +83,9 @@ def fill(slot: Slot, *, near: Seat, n: int | None = None) -> list[Booking]:
     return [book(volunteer(lat=near.lat, lng=near.lng, max_travel_km=None), slot) for _ in range(n)]
 
 
-def gb_seats_load(shared_data) -> None:
-    """Every 2010-set seat at its population-weighted centre, 2017 priority band, and the real adjacency."""
+def gb_seats_load(shared_data) -> list[Seat]:
+    """Every 2010-set seat at its population-weighted centre, 2017 priority band, and the real adjacency.
+    Loading again refreshes the seats (bench/ runs it on a database it keeps between runs)."""
     import csv
 
     from seats.services import seat_priority_compute
@@ -101,7 +102,8 @@ def gb_seats_load(shared_data) -> None:
                               lat=float(row["postcode_weighted_lat"] or row["centroid_lat"]),
                               lng=float(row["postcode_weighted_long"] or row["centroid_long"]),
                               region=result.get("region_name", ""), computed_priority=priority, priority=priority))
-    Seat.objects.bulk_create(seats, ignore_conflicts=True)
+    Seat.objects.bulk_create(seats, update_conflicts=True, unique_fields=["ons_code"],
+                             update_fields=["name", "lat", "lng", "region", "computed_priority", "priority"])
     pairs = []
     with (shared_data / "geo" / "constituency_adjacency_2010set.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
@@ -110,3 +112,4 @@ def gb_seats_load(shared_data) -> None:
                 pairs.append(SeatAdjacency(from_seat_id=a, to_seat_id=b, kind=kind,
                                            shared_border_km=float(row["shared_border_km"] or 0)))
     SeatAdjacency.objects.bulk_create(pairs, ignore_conflicts=True)
+    return seats
