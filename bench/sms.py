@@ -136,6 +136,7 @@ def _outbox_run(ids: list[int], fake, env: dict, args) -> dict:
         "measured_rate": (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0,
         "duplicates": sum(n - 1 for n in per_message.values() if n > 1),
         "swept": swept,
+        "contract_violations": len(fake.contract_violations),
         "lost": SmsMessage.objects.exclude(status="queued").count() + max(0, len(ids) - len(per_message)),
     }
 
@@ -150,6 +151,7 @@ def main() -> None:
         machine_line,
         markdown_table,
         process_group_stop,
+        shared_data_dir,
     )
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -176,7 +178,7 @@ def main() -> None:
 
     redis = _client(settings.REDIS_URL)
     redis.flushdb()
-    fake = FakeTwilio().start()
+    fake = FakeTwilio(spec=shared_data_dir() / "twilio" / "twilio_api_v2010.json").start()
     twilio_env = {"TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_AUTH_TOKEN": "bench-token",
                   "TWILIO_FROM": "+447700900000", "TWILIO_API_URL": fake.url}
     os.environ.update(twilio_env)
@@ -238,7 +240,8 @@ def main() -> None:
         f"- Rate limit {args.rate:g}/s shared through Redis: measured {on['measured_rate']:.1f}/s at the mock, "
         f"{deviation:.1f}% off (goal: within 5%).",
         f"- Duplicates {off['duplicates'] + on['duplicates']} and lost {off['lost'] + on['lost']} (goal: 0 and 0); "
-        f"messages the sweep had to re-enqueue: {off['swept'] + on['swept']}.",
+        f"messages the sweep had to re-enqueue: {off['swept'] + on['swept']}; requests that broke Twilio's spec "
+        f"(checked by the mock): {off['contract_violations'] + on['contract_violations']}.",
     ])
     print(body)
     if args.write:

@@ -6,22 +6,19 @@ otherwise the console backend logs each message (what ``make run`` shows).
 """
 
 import logging
-import os
 import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import requests
 from django.conf import settings
 from django.utils.module_loading import import_string
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-logger = logging.getLogger(__name__)
+from dispatch.sms.twilio_http import TWILIO_DEFAULT_API_URL, PooledHttpClient, TransportError
 
-TWILIO_DEFAULT_API_URL = "https://api.twilio.com"
+logger = logging.getLogger(__name__)
 
 # Twilio error codes (https://www.twilio.com/docs/api/errors) and what they mean for us.
 TRANSIENT_CODES = {20429}  # too many requests
@@ -84,37 +81,6 @@ class LocmemBackend(BaseBackend):
                 if item["to"] == to and item["body"] == body and item["date_created"] >= since]
 
 
-class ApiUrlHttpClient(TwilioHttpClient):
-    """Twilio's HTTP client pointed at `api_url` (a contract mock in tests, a proxy in staging), with a timeout."""
-
-    def __init__(self, *, api_url: str, timeout: float):
-        super().__init__(timeout=timeout)
-        self.api_url = api_url.rstrip("/")
-        # requests re-reads the proxy and CA bundle variables from the whole environment on every
-        # call (the SDK asks it to); read them once, as the process starts, and keep the session's
-        # pooled keep-alive connection.
-        self.session.proxies.update(requests.utils.get_environ_proxies(self.api_url))
-        self.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        self.session.trust_env = False
-
-    # The SDK formats every request and response header for its INFO log whether or not anything
-    # is logged; keep that to when its logger is turned up to DEBUG.
-    def log_request(self, kwargs) -> None:
-        if self.logger.isEnabledFor(logging.DEBUG):
-            super().log_request(kwargs)
-
-    def log_response(self, status_code, response) -> None:
-        if self.logger.isEnabledFor(logging.DEBUG):
-            super().log_response(status_code, response)
-
-    def request(self, method, url, *args, **kwargs):
-        if url.startswith(TWILIO_DEFAULT_API_URL):
-            url = self.api_url + url[len(TWILIO_DEFAULT_API_URL):]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().request(method, url, *args, **kwargs)
-
-
 def _send_error(exc: Exception) -> SendError:
     if isinstance(exc, TwilioRestException):
         code = exc.code if isinstance(exc.code, int) else None
@@ -131,7 +97,7 @@ class TwilioBackend(BaseBackend):
                  api_url: str, timeout: float):
         self.from_ = from_
         self.messaging_service_sid = messaging_service_sid
-        self.client = Client(account_sid, auth_token, http_client=ApiUrlHttpClient(api_url=api_url, timeout=timeout))
+        self.client = Client(account_sid, auth_token, http_client=PooledHttpClient(api_url=api_url, timeout=timeout))
 
     def _sender(self) -> dict:
         if self.messaging_service_sid:
@@ -142,7 +108,7 @@ class TwilioBackend(BaseBackend):
         extra = {"status_callback": status_callback} if status_callback else {}
         try:
             message = self.client.messages.create(to=to, body=body, **self._sender(), **extra)
-        except (TwilioException, requests.RequestException) as exc:
+        except (TwilioException, TransportError) as exc:
             raise _send_error(exc) from exc
         if not message.sid:
             raise SendError("Twilio answered without a message SID.", transient=True)
@@ -154,7 +120,7 @@ class TwilioBackend(BaseBackend):
         sender = {"from_": self.from_} if self.from_ and not self.messaging_service_sid else {}
         try:
             messages = self.client.messages.list(to=to, limit=50, page_size=50, **sender)
-        except (TwilioException, requests.RequestException) as exc:
+        except (TwilioException, TransportError) as exc:
             raise _send_error(exc) from exc
         window_start = since - timedelta(minutes=1)  # tolerate clock skew between us and Twilio
         return [m.sid for m in messages
@@ -166,8 +132,7 @@ _ALIASES = {
     "locmem": "dispatch.sms.backends.LocmemBackend",
     "twilio": "dispatch.sms.backends.TwilioBackend",
 }
-# One backend per thread: the SDK's HTTP client keeps the last response on itself and returns it
-# from there, so two threads sharing a client could each get the other's message SID.
+# One backend per thread, each with its own connection pool: nothing in a send waits on another thread.
 class _PerThread(threading.local):
     def __init__(self):
         self.backends: dict[tuple, BaseBackend] = {}

@@ -45,7 +45,7 @@ class SmsMessage(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     status_rank = models.PositiveSmallIntegerField(default=0)
     skip_reason = models.CharField(max_length=40, blank=True)
-    twilio_sid = models.CharField(max_length=34, null=True, blank=True, unique=True)
+    twilio_sid = models.CharField(max_length=34, null=True, blank=True)  # noqa: DJ001 - NULL until accepted, unique when set
     error_code = models.PositiveIntegerField(null=True, blank=True)
     error_message = models.CharField(max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -59,14 +59,19 @@ class SmsMessage(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["booking", "kind", "version"], name="sms_message_once"),
+            # Partial, like the due index below: a send changes status twice and each status callback once,
+            # and none of those updates can be HOT, so every index a row is in costs an insert per change.
+            # A row enters this index once, when Twilio accepts it, and the due index only while due.
+            models.UniqueConstraint(fields=["twilio_sid"], condition=Q(twilio_sid__isnull=False),
+                                    name="sms_message_twilio_sid"),
             models.CheckConstraint(
                 condition=~Q(status__in=["queued", "sent", "delivered", "undelivered"]) | Q(twilio_sid__isnull=False),
                 name="sms_message_accepted_has_sid",
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="sms_message_due"),
-            models.Index(fields=["to", "created_at"], name="sms_message_to"),
+            models.Index(fields=["status", "next_attempt_at"], name="sms_message_due",
+                         condition=Q(status__in=["pending", "sending"])),
         ]
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ PRISM = REPO_ROOT / "tools" / "prism" / "node_modules" / ".bin" / "prism"
 ACCOUNT_SID = "AC" + "a" * 32
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 SENDER = "+447700900000"
+TWILIO_SPEC = SHARED_DATA / "twilio" / "twilio_api_v2010.json"
 
 
 def free_port() -> int:
@@ -43,7 +44,7 @@ def wait_listening(port: int, process: subprocess.Popen, what: str, timeout: flo
 @pytest.fixture(scope="session")
 def prism_url(tmp_path_factory):
     """Prism mocking Twilio's official API spec (the same file the `shared_data` fixture points at)."""
-    spec = SHARED_DATA / "twilio" / "twilio_api_v2010.json"
+    spec = TWILIO_SPEC
     if not PRISM.exists():
         pytest.fail(f"Prism is not installed at {PRISM}; run `make tools`.")
     if not spec.exists():
@@ -75,9 +76,10 @@ def twilio_configure(settings, api_url: str) -> None:
 
 @pytest.fixture
 def fake_twilio():
-    fake = FakeTwilio().start()
+    fake = FakeTwilio(spec=TWILIO_SPEC).start()
     yield fake
     fake.stop()
+    assert not fake.contract_violations, "requests that break Twilio's contract"
 
 
 @pytest.fixture

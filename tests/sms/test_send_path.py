@@ -10,6 +10,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+import urllib3
 from django.db import connection, connections
 from django.utils import timezone
 
@@ -106,7 +107,7 @@ def test_each_thread_gets_its_own_twilio_client(twilio_fake):
         there = pool.submit(backend_get).result()
     assert backend_get() is here
     assert there is not here and there.client is not here.client
-    assert there.client.http_client.session is not here.client.http_client.session
+    assert there.client.http_client.pool is not here.client.http_client.pool
 
 
 def test_concurrent_sends_through_the_sdk_each_record_their_own_sid(twilio_fake):
@@ -127,15 +128,24 @@ def test_concurrent_sends_through_the_sdk_each_record_their_own_sid(twilio_fake)
         assert message.twilio_sid == accepted[(message.to, message.body)]
 
 
-def test_the_sdk_takes_proxy_settings_from_the_environment_once(monkeypatch):
+def test_the_sdk_takes_proxy_and_ca_settings_from_the_environment_once(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     backend = TwilioBackend(account_sid="AC" + "a" * 32, auth_token="token", from_="+447700900000",
                             messaging_service_sid=None, api_url="https://api.twilio.com", timeout=2.0)
-    session = backend.client.http_client.session
-    assert session.proxies["https"] == "http://proxy.example.org:3128"
-    assert session.verify == "/etc/ssl/certs/ca-certificates.crt"
-    assert session.trust_env is False  # not read again on every request
+    pool = backend.client.http_client.pool
+    assert isinstance(pool, urllib3.ProxyManager)
+    assert pool.proxy.url == "http://proxy.example.org:3128"
+    assert pool.connection_pool_kw["ca_certs"] == "/etc/ssl/certs/ca-certificates.crt"
+    assert urllib3.Retry.from_int(pool.connection_pool_kw["retries"]).total is False  # a POST that may have reached Twilio is never resent here
+
+
+def test_no_proxy_is_honoured(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
+    monkeypatch.setenv("NO_PROXY", "api.twilio.com")
+    backend = TwilioBackend(account_sid="AC" + "a" * 32, auth_token="token", from_="+447700900000",
+                            messaging_service_sid=None, api_url="https://api.twilio.com", timeout=2.0)
+    assert not isinstance(backend.client.http_client.pool, urllib3.ProxyManager)
 
 
 def test_the_sdk_logs_requests_only_at_debug(twilio_fake, caplog):

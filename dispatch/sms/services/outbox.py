@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import NamedTuple
 
 from django.db import connection, transaction
@@ -63,18 +64,29 @@ def answered_by_reply(booking_id: int) -> Iterator[None]:
         _answered_by_reply.reset(token)
 
 
-def volunteer_skip_reason(volunteer: Volunteer) -> str:
-    if volunteer.sms_opted_out:
+def skip_reason_for(*, opted_out: bool, phone_invalid: bool, consent_sms: bool) -> str:
+    """Why a volunteer with these flags must not be texted ("" if they may be)."""
+    if opted_out:
         return "opted_out"
-    if volunteer.phone_invalid:
+    if phone_invalid:
         return "phone_invalid"
-    if not volunteer.consent_sms:
+    if not consent_sms:
         return "no_consent"
     return ""
 
 
+def volunteer_skip_reason(volunteer: Volunteer) -> str:
+    return skip_reason_for(opted_out=volunteer.sms_opted_out, phone_invalid=volunteer.phone_invalid,
+                           consent_sms=volunteer.consent_sms)
+
+
+@lru_cache(maxsize=8)
+def _status_callback_url(base_url: str) -> str:
+    return base_url.rstrip("/") + reverse("sms-status")
+
+
 def status_callback_url() -> str:
-    return sms_setting("SMS_WEBHOOK_BASE_URL").rstrip("/") + reverse("sms-status")
+    return _status_callback_url(sms_setting("SMS_WEBHOOK_BASE_URL"))
 
 
 def message_enqueue(message_id: int, *, countdown: float | None = None) -> None:
@@ -274,9 +286,8 @@ def _claim(message_id: int) -> _Claim | None:
     if row is None:
         return None
     to, body, kind, attempts, volunteer_id, opted_out, phone_invalid, consent = row
-    flags = Volunteer(pk=volunteer_id, sms_opted_out=opted_out, phone_invalid=phone_invalid, consent_sms=consent)
     return _Claim(pk=message_id, to=to, body=body, kind=kind, attempts=attempts, volunteer_id=volunteer_id,
-                  skip_reason=volunteer_skip_reason(flags))
+                  skip_reason=skip_reason_for(opted_out=opted_out, phone_invalid=phone_invalid, consent_sms=consent))
 
 
 def _finish(message_id: int, **fields) -> bool:
