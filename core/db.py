@@ -25,7 +25,7 @@ def insert_or_get(instance: models.Model, *, unique_fields: tuple[str, ...]) -> 
         defaults = {f.attname: getattr(instance, f.attname) for f in fields if f.attname not in lookup}
         return model.objects.get_or_create(**lookup, defaults=defaults)
 
-    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    values = insert_values(instance, fields)
     quote = connection.ops.quote_name
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
@@ -62,7 +62,7 @@ def upsert_returning(instance: models.Model, *, unique_fields: tuple[str, ...],
         return model.objects.select_for_update().get(**lookup), not existed
 
     fields = [field for field in meta.concrete_fields if not field.primary_key]
-    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    values = insert_values(instance, fields)
     quote = connection.ops.quote_name
     updated = [meta.get_field(name) for name in update_fields]
     updated += [f for f in fields if getattr(f, "auto_now", False) and f not in updated]
@@ -78,6 +78,11 @@ def upsert_returning(instance: models.Model, *, unique_fields: tuple[str, ...],
         cursor.execute(sql, values)
         *row, created = cursor.fetchone()
     return instance_from_row(model, meta.concrete_fields, row), created
+
+
+def insert_values(instance: models.Model, fields) -> list:
+    """The database values an INSERT of `instance` writes to `fields` (defaults and auto_now applied)."""
+    return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
 
 
 def instance_from_row(model: type[models.Model], fields, values) -> models.Model:
@@ -107,17 +112,26 @@ def get_with_related(model: type[models.Model], pk, *, related: tuple[str, ...])
     """``model.objects.select_related(*related).filter(pk=pk).first()`` for forward foreign keys, as
     one raw statement whose SQL is built once per (model, related): on a hot path (every booking)
     the ORM's query compilation costs several times the query itself."""
-    sql, plan = _related_select(model, related)
+    if not pk_in_range(model, pk):
+        return None  # as the ORM does: no row can have it, and PostgreSQL would raise
+    sql, plan = related_select(model, related)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} WHERE t0.{connection.ops.quote_name(model._meta.pk.column)} = %s", [pk])
+        row = cursor.fetchone()
+    return None if row is None else instances_from_related_row(plan, row)
+
+
+def pk_in_range(model: type[models.Model], pk) -> bool:
+    """Whether `pk` fits the primary key's integer column (a lookup outside it makes PostgreSQL raise)."""
     pk_type = model._meta.pk.get_internal_type()
     if pk_type in connection.ops.integer_field_ranges:
         low, high = connection.ops.integer_field_range(pk_type)
-        if not (low is None or low <= int(pk)) or not (high is None or int(pk) <= high):
-            return None  # as the ORM does: no row can have it, and PostgreSQL would raise
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [pk])
-        row = cursor.fetchone()
-    if row is None:
-        return None
+        return (low is None or low <= int(pk)) and (high is None or int(pk) <= high)
+    return True
+
+
+def instances_from_related_row(plan, row) -> models.Model:
+    """The instance, with its related instances attached, from a row of a ``related_select`` statement."""
     instances: dict[str, models.Model | None] = {}
     offset = 0
     for path, path_model, fields in plan:
@@ -131,8 +145,15 @@ def get_with_related(model: type[models.Model], pk, *, related: tuple[str, ...])
     return instances[""]
 
 
+def related_select_columns(model: type[models.Model], related: tuple[str, ...]) -> int:
+    """How many columns a ``related_select`` row starts with."""
+    return sum(len(fields) for _, _, fields in related_select(model, related)[1])
+
+
 @functools.cache
-def _related_select(model: type[models.Model], related: tuple[str, ...]):
+def related_select(model: type[models.Model], related: tuple[str, ...]):
+    """``SELECT <model and related columns> FROM <model> t0 <joins>``, without a WHERE clause, and the
+    plan ``instances_from_related_row`` reads its rows with. Built once per (model, related)."""
     quote = connection.ops.quote_name
     paths = sorted({"__".join(p.split("__")[:i]) for p in related for i in range(len(p.split("__")) + 1)},
                    key=lambda p: (p.count("__") if p else -1, p))
@@ -155,8 +176,7 @@ def _related_select(model: type[models.Model], related: tuple[str, ...]):
         fields = [meta.pk] + [f for f in meta.concrete_fields if not f.primary_key]
         columns += [f"{aliases[path]}.{quote(f.column)}" for f in fields]
         plan.append((path, path_model, tuple(fields)))
-    sql = (f"SELECT {', '.join(columns)} FROM {quote(model._meta.db_table)} t0 {' '.join(joins)} "
-           f"WHERE t0.{quote(model._meta.pk.column)} = %s")
+    sql = f"SELECT {', '.join(columns)} FROM {quote(model._meta.db_table)} t0 {' '.join(joins)}"
     return sql, plan
 
 

@@ -60,21 +60,28 @@ def async_handlers(kind: str | None = None) -> list[Callable[[BookingEvent], Non
     return [handler for handler, kinds in _async_handlers if kind is None or kinds is None or kind in kinds]
 
 
+def booking_event_new(*, booking: Booking, kind: str, payload: dict | None = None) -> BookingEvent:
+    """The unsaved event for the booking's current version, already marked processed if no handler wants it."""
+    return BookingEvent(booking=booking, kind=kind, version=booking.version, payload=payload or {},
+                        processed_at=None if async_handlers(kind) else timezone.now())
+
+
 def booking_event_record(*, booking: Booking, kind: str, payload: dict | None = None) -> BookingEvent:
     """Record an event for the booking's current version; a repeat of the same (kind, version) is a no-op."""
-    wanted = bool(async_handlers(kind))
-    event, created = insert_or_get(
-        BookingEvent(booking=booking, kind=kind, version=booking.version, payload=payload or {},
-                     processed_at=None if wanted else timezone.now()),
-        unique_fields=("booking", "kind", "version"),
-    )
+    event, created = insert_or_get(booking_event_new(booking=booking, kind=kind, payload=payload),
+                                   unique_fields=("booking", "kind", "version"))
     if created:
-        booking_event_recorded.send(sender=BookingEvent, event=event)
-        if wanted:
-            from volunteers.tasks import booking_event_process
-
-            transaction.on_commit(lambda: _enqueue(booking_event_process, event.pk))
+        booking_event_announce(event)
     return event
+
+
+def booking_event_announce(event: BookingEvent) -> None:
+    """After an event row is written: the synchronous signal now, the handlers' task after commit."""
+    booking_event_recorded.send(sender=BookingEvent, event=event)
+    if event.processed_at is None:
+        from volunteers.tasks import booking_event_process
+
+        transaction.on_commit(lambda: _enqueue(booking_event_process, event.pk))
 
 
 def booking_events_record_bulk(*, booking_versions: Sequence[tuple[int, int]], kind: str,

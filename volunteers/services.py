@@ -6,6 +6,7 @@ locking their Volunteer row, which makes "same slot twice" and "two overlapping 
 under concurrent requests.
 """
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,12 +14,22 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.db import get_with_related, insert_or_get, instance_from_row, upsert_returning
+from core.db import (
+    get_with_related,
+    insert_or_get,
+    insert_values,
+    instance_from_row,
+    instances_from_related_row,
+    pk_in_range,
+    related_select,
+    related_select_columns,
+    upsert_returning,
+)
 from core.errors import Conflict, InvalidState, NotFound
 from seats.geocoding import Location, postcode_locate
 from sessions.models import Slot
 from sessions.services import slot_claim_place, slot_is_bookable, slot_release_place
-from volunteers.events import async_handlers, booking_event_record
+from volunteers.events import async_handlers, booking_event_announce, booking_event_new, booking_event_record
 from volunteers.models import Booking, BookingEvent, Volunteer
 from volunteers.phones import phone_normalise
 
@@ -41,6 +52,15 @@ def volunteer_upsert(*, phone: str, name: str, location: Location, email: str = 
 
     Must run inside a transaction. Concurrent calls for the same phone never create two rows.
     """
+    fields = _volunteer_fields(name=name, location=location, email=email, consent_sms=consent_sms,
+                               max_travel_km=max_travel_km)
+    return upsert_returning(Volunteer(phone=phone, **fields), unique_fields=("phone",),
+                            update_fields=tuple(field.removesuffix("_id") for field in fields))
+
+
+def _volunteer_fields(*, name: str, location: Location, email: str = "", consent_sms: bool | None = None,
+                      max_travel_km: float | None = None) -> dict:
+    """What a sign-up or booking says about the volunteer (fields left out keep their stored value)."""
     fields = {
         "name": name, "postcode": location.postcode, "lat": location.lat, "lng": location.lng,
         "seat_id": location.seat_id,
@@ -51,8 +71,7 @@ def volunteer_upsert(*, phone: str, name: str, location: Location, email: str = 
         fields["consent_sms"] = consent_sms
     if max_travel_km is not None:
         fields["max_travel_km"] = max_travel_km
-    return upsert_returning(Volunteer(phone=phone, **fields), unique_fields=("phone",),
-                            update_fields=tuple(field.removesuffix("_id") for field in fields))
+    return fields
 
 
 def _overlapping_confirmed(*, volunteer: Volunteer, slot: Slot, exclude_booking_id: int | None = None):
@@ -164,18 +183,111 @@ def _booking_confirm_then_claim(*, volunteer: Volunteer, slot: Slot, source: str
     return booking
 
 
+SLOT_RELATED = ("session__meeting_point", "session__seat")
+
+
 def booking_create(*, slot_id: int, name: str, phone: str, postcode: str, email: str = "",
                    consent_sms: bool = False) -> BookingResult:
     """Book a slot without an account. Emits booking_confirmed or booking_waitlisted after commit. Idempotent per (phone, slot)."""
     phone = phone_normalise(phone)
-    location = postcode_locate(postcode)
+    details = {"phone": phone, "name": name, "location": postcode_locate(postcode), "email": email,
+               "consent_sms": consent_sms}
+    if not pk_in_range(Slot, slot_id):
+        raise NotFound("No such slot.", fields={"slot": ["Unknown slot."]})
+    if connection.vendor == "postgresql":
+        new_volunteer = Volunteer(phone=phone, **_volunteer_fields(**{k: v for k, v in details.items() if k != "phone"}))
+        try:
+            with transaction.atomic():
+                slot, booked = _booking_first_of_new_volunteer(slot_id=slot_id, volunteer=new_volunteer)
+                return booked or _booking_create_in(slot=slot, details=details)
+        except _SlotFilledMeanwhile:
+            pass  # everything rolled back: book again the general way, which waitlists
     with transaction.atomic():
-        slot = get_with_related(Slot, slot_id, related=("session__meeting_point", "session__seat"))
-        if slot is None:
-            raise NotFound("No such slot.", fields={"slot": ["Unknown slot."]})
-        volunteer, created = volunteer_upsert(phone=phone, name=name, location=location, email=email,
-                                              consent_sms=consent_sms)
-        return booking_place(volunteer=volunteer, slot=slot, volunteer_is_new=created)
+        return _booking_create_in(slot=get_with_related(Slot, slot_id, related=SLOT_RELATED), details=details)
+
+
+def _booking_create_in(*, slot: Slot | None, details: dict) -> BookingResult:
+    if slot is None:
+        raise NotFound("No such slot.", fields={"slot": ["Unknown slot."]})
+    volunteer, created = volunteer_upsert(**details)
+    return booking_place(volunteer=volunteer, slot=slot, volunteer_is_new=created)
+
+
+def _booking_first_of_new_volunteer(*, slot_id: int, volunteer: Volunteer) -> tuple[Slot | None, BookingResult | None]:
+    """The common booking in one statement (PostgreSQL): a phone never seen before, on a slot with room
+    as read. That statement reads the slot with its session, meeting point and seat, and, if the slot
+    has room, inserts the volunteer, the confirmed booking and its event; the outbox row follows
+    (booking_event_recorded) and the place is taken last, as in booking_place.
+
+    Returns the slot (None if there is none) and the result, or no result when the phone is known or
+    the slot looked full: booking_place then decides, in the same transaction, with nothing written.
+    Raises _SlotFilledMeanwhile, for the caller to roll back, if the place went in the meantime.
+    """
+    sql, plan, parts = _first_booking_statement()
+    booking = Booking(slot_id=slot_id, status=Booking.Status.CONFIRMED, source=Booking.Source.DIRECT)
+    event = booking_event_new(booking=booking, kind=BookingEvent.Kind.CONFIRMED)
+    params = [slot_id, *insert_values(volunteer, parts["volunteer"]), *insert_values(booking, parts["booking"]),
+              *insert_values(event, parts["event"]), slot_id]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    slot = instances_from_related_row(plan, row)
+    offset = related_select_columns(Slot, SLOT_RELATED)
+    values = {}
+    for name, model in (("volunteer", Volunteer), ("booking", Booking), ("event", BookingEvent)):
+        count = len(model._meta.concrete_fields)
+        values[name] = row[offset:offset + count]
+        offset += count
+    if values["volunteer"][0] is None:
+        return slot, None
+    slot_is_bookable(slot)  # raising rolls the inserts back
+    volunteer = instance_from_row(Volunteer, Volunteer._meta.concrete_fields, values["volunteer"])
+    booking = instance_from_row(Booking, Booking._meta.concrete_fields, values["booking"])
+    event = instance_from_row(BookingEvent, BookingEvent._meta.concrete_fields, values["event"])
+    booking.volunteer, booking.slot, event.booking = volunteer, slot, booking
+    booking_event_announce(event)
+    if not slot_claim_place(slot_id=slot.pk):
+        raise _SlotFilledMeanwhile
+    return slot, BookingResult(booking, created=True)
+
+
+@functools.cache
+def _first_booking_statement() -> tuple[str, tuple, dict[str, list]]:
+    quote = connection.ops.quote_name
+    slot_sql, plan = related_select(Slot, SLOT_RELATED)
+    parts = {
+        "volunteer": [f for f in Volunteer._meta.concrete_fields if not f.primary_key],
+        "booking": [f for f in Booking._meta.concrete_fields if not f.primary_key and f.name != "volunteer"],
+        "event": [f for f in BookingEvent._meta.concrete_fields if not f.primary_key and f.name != "booking"],
+    }
+
+    def columns(fields) -> str:
+        return ", ".join(quote(f.column) for f in fields)
+
+    def placeholders(fields) -> str:
+        return ", ".join(["%s"] * len(fields))
+
+    def returning(model) -> str:
+        return ", ".join(quote(f.column) for f in model._meta.concrete_fields)
+
+    def selected(alias, model) -> str:
+        return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
+
+    select, _, joins = slot_sql.partition(" FROM ")
+    sql = f"""
+        WITH room AS (SELECT 1 FROM {quote(Slot._meta.db_table)} WHERE id = %s AND confirmed_count < capacity),
+        v AS (INSERT INTO {quote(Volunteer._meta.db_table)} ({columns(parts["volunteer"])})
+              SELECT {placeholders(parts["volunteer"])} WHERE EXISTS (SELECT 1 FROM room)
+              ON CONFLICT ({quote("phone")}) DO NOTHING RETURNING {returning(Volunteer)}),
+        b AS (INSERT INTO {quote(Booking._meta.db_table)} (volunteer_id, {columns(parts["booking"])})
+              SELECT v.id, {placeholders(parts["booking"])} FROM v RETURNING {returning(Booking)}),
+        e AS (INSERT INTO {quote(BookingEvent._meta.db_table)} (booking_id, {columns(parts["event"])})
+              SELECT b.id, {placeholders(parts["event"])} FROM b RETURNING {returning(BookingEvent)})
+        {select}, {selected("v", Volunteer)}, {selected("b", Booking)}, {selected("e", BookingEvent)}
+        FROM {joins} LEFT JOIN v ON true LEFT JOIN b ON true LEFT JOIN e ON true WHERE t0.id = %s"""
+    return sql, plan, parts
 
 
 def _locked_booking(*, manage_token: str) -> Booking:

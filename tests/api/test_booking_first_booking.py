@@ -1,0 +1,113 @@
+"""A volunteer's first booking on a slot with room takes one statement for the slot, the volunteer, the
+booking and its event (PostgreSQL), then the outbox row and the claim: the rows must be exactly those the
+general path writes, and losing the place in between must undo them all."""
+
+import threading
+
+import pytest
+from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
+
+from dispatch.sms.models import SmsMessage
+from dispatch.sms.services import outbox
+from sessions.models import Slot
+from volunteers import events, services
+from volunteers.models import Booking, BookingEvent, Volunteer
+
+PHONES = ("+447400000101", "+447400000102")
+SKIP = {"id", "phone", "token", "manage_token", "created_at", "updated_at", "processed_at", "volunteer", "booking", "to",
+        "body"}
+
+
+def _book(slot, phone: str, **extra):
+    return services.booking_create(slot_id=slot.id, name="Aisha Khan", phone=phone,
+                                   postcode=slot.session.meeting_point.postcode, consent_sms=True, **extra)
+
+
+def _general_path_only(monkeypatch):
+    from core.db import get_with_related
+
+    monkeypatch.setattr(services, "_booking_first_of_new_volunteer", lambda *, slot_id, volunteer: (
+        get_with_related(Slot, slot_id, related=services.SLOT_RELATED), None))
+
+
+def _columns(instance) -> dict:
+    return {f.name: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields if f.name not in SKIP}
+
+
+@pytest.mark.django_db
+def test_the_first_booking_writes_what_the_general_path_writes(slot, monkeypatch):
+    fast = _book(slot, PHONES[0], email="aisha@example.org").booking
+    _general_path_only(monkeypatch)
+    general = _book(slot, PHONES[1], email="aisha@example.org").booking
+    fast_volunteer, general_volunteer = Volunteer.objects.get(phone=PHONES[0]), Volunteer.objects.get(phone=PHONES[1])
+    assert _columns(fast_volunteer) == _columns(general_volunteer)
+    assert _columns(Booking.objects.get(pk=fast.pk)) == _columns(Booking.objects.get(pk=general.pk))
+    assert _columns(fast) == _columns(Booking.objects.get(pk=fast.pk))  # the returned instance is the stored row
+    [fast_event], [general_event] = BookingEvent.objects.filter(booking=fast), BookingEvent.objects.filter(booking=general)
+    assert _columns(fast_event) == _columns(general_event)
+    assert (fast_event.processed_at is None) == (general_event.processed_at is None)
+    [fast_sms], [general_sms] = SmsMessage.objects.filter(booking=fast), SmsMessage.objects.filter(booking=general)
+    assert _columns(fast_sms) == _columns(general_sms)
+    assert fast_sms.body.replace(fast.manage_token, "<token>") == general_sms.body.replace(general.manage_token, "<token>")
+    slot.refresh_from_db()
+    assert slot.confirmed_count == 2
+
+
+@pytest.mark.django_db
+def test_the_first_booking_is_one_statement_then_the_outbox_row_and_the_claim(slot):
+    with CaptureQueriesContext(connection) as captured:
+        _book(slot, PHONES[0])
+    verbs = [query["sql"].split()[0].upper() for query in captured.captured_queries]
+    # postcode lookup; the slot, volunteer, booking and event; the outbox row; the claim (savepoints in tests)
+    assert verbs.count("WITH") == 1 and verbs.count("INSERT") == 1 and verbs.count("UPDATE") == 1, verbs
+    assert len([v for v in verbs if v not in ("SAVEPOINT", "RELEASE")]) == 4, verbs
+    assert "canvass_slot" in captured.captured_queries[-2]["sql"] or "canvass_slot" in captured.captured_queries[-1]["sql"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("known", [False, True])
+def test_a_known_phone_or_a_full_slot_falls_back_to_the_general_path_with_nothing_written_twice(slot, known):
+    if known:
+        _book(slot, PHONES[0])
+        other = Slot.objects.create(session=slot.session, starts_at=slot.ends_at,
+                                    ends_at=slot.ends_at + (slot.ends_at - slot.starts_at), capacity=5)
+        result = _book(other, PHONES[0])
+        assert result.created and result.booking.status == "confirmed"
+        assert Volunteer.objects.count() == 1 and Booking.objects.count() == 2
+        assert _book(other, PHONES[0]).created is False  # idempotent
+    else:
+        Slot.objects.filter(pk=slot.pk).update(capacity=1, confirmed_count=1)
+        result = _book(slot, PHONES[0])
+        assert result.booking.status == "waitlisted"
+        assert list(BookingEvent.objects.values_list("kind", flat=True)) == ["booking_waitlisted"]
+        assert list(SmsMessage.objects.values_list("kind", flat=True)) == ["booking_waitlisted"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_place_taken_before_the_claim_undoes_the_first_booking_and_waitlists(slot, monkeypatch):
+    Slot.objects.filter(pk=slot.pk).update(capacity=1)
+    real_claim = services.slot_claim_place
+
+    def someone_else_takes_the_last_place():
+        Slot.objects.filter(pk=slot.pk).update(confirmed_count=1)
+        connections.close_all()
+
+    def claim_after_the_race(*, slot_id):
+        thread = threading.Thread(target=someone_else_takes_the_last_place)
+        thread.start()
+        thread.join()
+        return real_claim(slot_id=slot_id)
+
+    monkeypatch.setattr(services, "slot_claim_place", claim_after_the_race)
+    enqueued = []
+    monkeypatch.setattr(outbox, "message_enqueue", lambda message_id, **kwargs: enqueued.append(("sms", message_id)))
+    monkeypatch.setattr(events, "_enqueue", lambda task, argument: enqueued.append(("event", argument)))
+    result = _book(slot, PHONES[0])
+    assert result.booking.status == "waitlisted"
+    assert Volunteer.objects.count() == 1 and Booking.objects.count() == 1
+    assert list(BookingEvent.objects.values_list("kind", flat=True)) == ["booking_waitlisted"]
+    assert list(SmsMessage.objects.values_list("kind", flat=True)) == ["booking_waitlisted"]
+    # After commit: the waitlisted message's send and its event's handlers, nothing of the undone confirmation.
+    assert sorted(enqueued) == [("event", BookingEvent.objects.get().pk), ("sms", SmsMessage.objects.get().pk)]
+    assert transaction.get_autocommit()
