@@ -148,8 +148,8 @@ def main() -> None:
         f"- Machine: `{subprocess.run(['uname', '-a'], capture_output=True, text=True).stdout.strip()}`, "
         f"`nproc` = {os.cpu_count()}; Python {platform.python_version()}, psycopg {psycopg.__version__}.",
         f"- Load average (1/5/15 min) {'/'.join(f'{x:.1f}' for x in load_before)} before and "
-        f"{'/'.join(f'{x:.1f}' for x in load_after)} after: other benchmarks shared the two cores, so the "
-        "figures are conservative and vary by ±30% between runs.",
+        f"{'/'.join(f'{x:.1f}' for x in load_after)} after (the machine is shared with other work, "
+        "which can move these figures by up to ±30% between runs).",
         f"- File: `{path.name}`, {rows:,} data rows, of which {valid:,} load and {rejected:,} are rejected "
         "(retired `NPT` postcodes). Rows/s counts every data row read, rejected ones included; the time covers "
         "reading and gunzipping the file, normalising, the database work and the commit.",
