@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 import urllib3
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from celery_app import _database_connections_recycle
@@ -183,3 +183,34 @@ def test_a_worker_drops_an_expired_or_broken_database_connection():
     _database_connections_recycle(sender=_worker_task())
     assert connection.connection is None
     assert SmsMessage.objects.count() == 0  # and the next task reconnects
+
+
+def test_the_record_of_twilios_sid_commits_without_waiting_for_the_disk_only_as_its_own_transaction(locmem_sms):
+    from django.test.utils import CaptureQueriesContext
+
+    first, second = _pending_messages(2)
+    with CaptureQueriesContext(connection) as alone:
+        services.message_send(message_id=first.pk)
+    record = alone.captured_queries[-1]["sql"]
+    assert "twilio_sid" in record and "set_config('synchronous_commit', 'off', true)" in record
+    with CaptureQueriesContext(connection) as inside, transaction.atomic():
+        services.message_send(message_id=second.pk)
+    assert not [q for q in inside.captured_queries if "synchronous_commit" in q["sql"]]
+    with connection.cursor() as cursor:  # and it did not leak into the connection's later transactions
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+
+
+def test_a_sid_record_lost_in_a_crash_is_recovered_from_twilio_without_a_second_send(twilio_fake):
+    from dispatch.sms.conf import sms_setting
+
+    [message] = _pending_messages(1)
+    assert services.message_send(message_id=message.pk) == "sent"
+    # What a database crash before the unflushed commit reached the disk leaves: the durable claim.
+    SmsMessage.objects.filter(pk=message.pk).update(
+        status="sending", status_rank=1, twilio_sid=None, accepted_at=None,
+        send_started_at=timezone.now() - timedelta(seconds=sms_setting("SMS_SENDING_STALE_SECONDS") + 1))
+    assert services.messages_requeue_stuck(grace=timedelta(0)) == 1  # the sweep hands it out again
+    message.refresh_from_db()
+    assert message.status == "queued" and message.twilio_sid == twilio_fake.messages[0]["sid"]
+    assert twilio_fake.creates == 1 and twilio_fake.lists == 1

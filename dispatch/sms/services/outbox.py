@@ -299,16 +299,25 @@ def _finish(message_id: int, **fields) -> bool:
 _ACCEPTED_SQL = """
 UPDATE sms_smsmessage SET status = %(queued)s, status_rank = %(queued_rank)s, twilio_sid = %(sid)s,
        accepted_at = %(now)s, updated_at = %(now)s, next_attempt_at = NULL, error_code = NULL, error_message = ''
- WHERE id = %(id)s AND status = %(sending)s
+ {async_commit}WHERE id = %(id)s AND status = %(sending)s
 """
+# PostgreSQL commits this statement without waiting for its WAL to reach disk (synchronous_commit
+# off for this transaction only). That is safe here, and only here: if a crash loses it, the row is
+# still "sending" from a claim that was durable before Twilio was called, so the sweep hands it to
+# a send that looks the message up in Twilio's list first, finds it, and records the SID without
+# sending again. It spares one of the two disk flushes of every send.
+_ACCEPTED_ASYNC_COMMIT = "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit\n "
 
 
 def _accepted(message_id: int, sid: str) -> bool:
     """Record Twilio's SID on the row this send claimed (the hot path, so one plain statement)."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    # Only as a transaction of its own: inside a caller's transaction it would relax that one's commit too.
+    alone = connection.vendor == "postgresql" and connection.get_autocommit()
+    sql = _ACCEPTED_SQL.format(async_commit=_ACCEPTED_ASYNC_COMMIT if alone else "")
     with connection.cursor() as cursor:
-        cursor.execute(_ACCEPTED_SQL, {"id": message_id, "sid": sid, "now": now, "queued": Status.QUEUED.value,
-                                       "queued_rank": RANK[Status.QUEUED], "sending": Status.SENDING.value})
+        cursor.execute(sql, {"id": message_id, "sid": sid, "now": now, "queued": Status.QUEUED.value,
+                             "queued_rank": RANK[Status.QUEUED], "sending": Status.SENDING.value})
         return cursor.rowcount == 1
 
 
