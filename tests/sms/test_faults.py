@@ -9,15 +9,22 @@ from django.conf import settings as django_settings
 
 from dispatch.sms import services
 from dispatch.sms.models import SmsMessage
+from tests.factories import PostcodeFactory, next_mobile
 from tests.sms.conftest import broker, wait_until
 from tests.sms.factories import booking_make, slot_make, volunteer_make
+from volunteers.services import booking_create
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
 def _book(count: int, slot) -> None:
-    for _ in range(count):
-        booking_make(slot=slot, volunteer=volunteer_make())
+    """Half through the general path (a volunteer already on file), half as first bookings of new phones."""
+    postcode = PostcodeFactory(seat=slot.session.seat).postcode
+    for n in range(count):
+        if n % 2:
+            booking_make(slot=slot, volunteer=volunteer_make())
+        else:
+            booking_create(slot_id=slot.pk, name="Jo Bloggs", phone=next_mobile(), postcode=postcode, consent_sms=True)
 
 
 def _all_accepted() -> bool:
