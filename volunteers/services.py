@@ -190,12 +190,12 @@ def booking_create(*, slot_id: int, name: str, phone: str, postcode: str, email:
                    consent_sms: bool = False) -> BookingResult:
     """Book a slot without an account. Emits booking_confirmed or booking_waitlisted after commit. Idempotent per (phone, slot)."""
     phone = phone_normalise(phone)
-    details = {"phone": phone, "name": name, "location": postcode_locate(postcode), "email": email,
-               "consent_sms": consent_sms}
+    said = {"name": name, "location": postcode_locate(postcode), "email": email, "consent_sms": consent_sms}
+    details = {"phone": phone, **said}
     if not pk_in_range(Slot, slot_id):
         raise NotFound("No such slot.", fields={"slot": ["Unknown slot."]})
     if connection.vendor == "postgresql":
-        new_volunteer = Volunteer(phone=phone, **_volunteer_fields(**{k: v for k, v in details.items() if k != "phone"}))
+        new_volunteer = Volunteer(phone=phone, **_volunteer_fields(**said))
         try:
             with transaction.atomic():
                 slot, booked = _booking_first_of_new_volunteer(slot_id=slot_id, volunteer=new_volunteer)

@@ -7,6 +7,7 @@ open, and hands the SDK its own Response type. It never retries by itself: a POS
 may have reached Twilio, and only the outbox (which looks the message up first) may send it again.
 """
 
+import json
 import logging
 import os
 from base64 import b64encode
@@ -72,8 +73,6 @@ class PooledHttpClient(HttpClient):
         body = None
         if data:
             if headers.get("Content-Type", "").endswith("json"):
-                import json
-
                 body = json.dumps(data).encode()
             else:
                 headers["Content-Type"] = "application/x-www-form-urlencoded"
