@@ -1,5 +1,5 @@
 """`make run` runs on the embedded defaults: SQLite, eager Celery, SMS to the log. The suite itself runs on
-PostgreSQL, so this drives the SQLite path in a child process: migrate, load the demo, search and book."""
+PostgreSQL, so this drives the SQLite path in a child process: migrate, load the demo, search, book and remind."""
 
 import json
 import os
@@ -29,6 +29,18 @@ for phone in ("07400 111111", "07400 111111", "07400 222222"):
     out["bookings"].append([response.status_code, response.json().get("status")])
 slot.refresh_from_db()
 out["confirmed_count"] = slot.confirmed_count
+
+# Reminders on SQLite: written a row at a time, sent at once by eager Celery to the console backend
+# (the claim statement runs on SQLite too).
+from datetime import time, timedelta
+from django.conf import settings
+from dispatch.sms.models import SmsMessage
+from dispatch.sms.services import reminders_enqueue_due
+settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = time(0, 0)  # the test may run at night
+lead = timedelta(minutes=30)  # SMS_REMINDER_SOON_MINUTES, by default
+written = reminders_enqueue_due(now=slot.starts_at - lead + timedelta(minutes=2))
+out["reminders"] = [written, reminders_enqueue_due(now=slot.starts_at - lead + timedelta(minutes=3))]
+out["reminder_statuses"] = sorted(SmsMessage.objects.filter(kind="reminder_soon").values_list("status", flat=True))
 print("RESULT " + json.dumps(out))
 """
 
@@ -44,3 +56,5 @@ def test_the_app_books_and_searches_on_the_embedded_sqlite_defaults(tmp_path):
     assert result["search"] == 200
     assert result["bookings"] == [[201, "confirmed"], [200, "confirmed"], [201, "confirmed"]]
     assert result["confirmed_count"] == 2
+    assert result["reminders"] == [2, 0]
+    assert result["reminder_statuses"] == ["queued", "queued"]  # accepted by the (console) backend

@@ -89,3 +89,76 @@ def test_the_beat_tasks_are_registered_under_their_scheduled_names():
 
     app.loader.import_default_modules()
     assert {"sms.outbox_sweep", "sms.reminders_enqueue_due", "sms.message_send"} <= set(app.tasks)
+
+
+@pytest.fixture
+def never_quiet(settings):
+    """Reminders are sent when they are claimed, at the real time of day; keep the test independent of it."""
+    from datetime import time
+
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = time(0, 0)
+
+
+def test_reminders_are_written_in_bulk_with_the_texts_a_single_write_gives(locmem_sms, never_quiet, monkeypatch):
+    from dispatch.sms.services import reminders as reminders_module
+    from dispatch.sms.texts import booking_text
+    from tests.sms.factories import volunteer_make
+
+    monkeypatch.setattr(reminders_module, "REMINDER_CHUNK", 4)  # several chunks, each its own transaction
+    day = timezone.localdate() + timedelta(days=3)
+    bookings = []
+    for hour, title in ((10, "Crookes doorstep"), (14, "Walkley streets, Ève's group"), (17, "Evening phone bank")):
+        slot = slot_make(starts_in=_local(day, hour) - timezone.now(), title=title)
+        bookings += [booking_make(slot=slot, volunteer=volunteer_make(name=f"Zoë Number{i}")) for i in range(4)]
+    opted_out = bookings[5].volunteer
+    opted_out.sms_opted_out = True
+    opted_out.save(update_fields=["sms_opted_out"])
+    sent_before = len(locmem_sms)
+
+    assert services.reminders_enqueue_due(now=_local(day - timedelta(days=1), 11, 5)) == 12
+    assert services.reminders_enqueue_due(now=_local(day - timedelta(days=1), 11, 10)) == 0
+
+    reminders = {m.booking_id: m for m in SmsMessage.objects.filter(kind="reminder_day_before")}
+    assert set(reminders) == {b.pk for b in bookings}
+    for booking in bookings:
+        message = reminders[booking.pk]
+        assert message.body == booking_text(kind="reminder_day_before", booking=booking)
+        assert (message.version, message.to) == (booking.version, booking.volunteer.phone)
+    assert (reminders[bookings[5].pk].status, reminders[bookings[5].pk].skip_reason) == ("skipped", "opted_out")
+    sent = [m["body"] for m in locmem_sms[sent_before:]]
+    assert sorted(sent) == sorted(m.body for m in reminders.values() if m.status != "skipped")
+    assert SmsMessage.objects.filter(kind="reminder_day_before", status="pending").count() == 0
+
+
+def test_a_reminder_for_a_booking_cancelled_while_it_waited_is_not_sent(slot_day_after_tomorrow_plus_one,
+                                                                          locmem_sms, never_quiet):
+    from unittest import mock
+
+    from volunteers.services import booking_cancel
+
+    _, booking = slot_day_after_tomorrow_plus_one
+    other = booking_make(slot=booking.slot)
+    with mock.patch("dispatch.sms.services.outbox.message_enqueue"), transaction.atomic():  # queued, not sent yet
+        waiting = [services.message_record(booking=b, kind="reminder_soon", version=b.version) for b in (booking, other)]
+    booking_cancel(manage_token=booking.manage_token)
+    sent_before = len(locmem_sms)
+
+    assert services.message_send(message_id=waiting[0].pk) == "skipped"
+    assert services.message_send(message_id=waiting[1].pk) == "sent"
+    waiting[0].refresh_from_db()
+    assert (waiting[0].status, waiting[0].skip_reason) == ("skipped", "booking_changed")
+    assert [m["body"] for m in locmem_sms[sent_before:]] == [waiting[1].body]
+
+
+def test_a_confirmation_still_goes_when_the_booking_changed_after_it(slot_day_after_tomorrow_plus_one, locmem_sms):
+    """Only reminders are dropped: the volunteer hears of every change, and the cancellation follows."""
+    from unittest import mock
+
+    from volunteers.services import booking_cancel
+
+    _, booking = slot_day_after_tomorrow_plus_one
+    confirmation = SmsMessage.objects.get(booking=booking, kind="booking_confirmed")
+    SmsMessage.objects.filter(pk=confirmation.pk).update(status="pending", status_rank=0, twilio_sid=None)
+    with mock.patch("dispatch.sms.services.outbox.message_enqueue"):
+        booking_cancel(manage_token=booking.manage_token)
+    assert services.message_send(message_id=confirmation.pk) == "sent"

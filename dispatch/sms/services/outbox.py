@@ -37,6 +37,7 @@ from volunteers.services import volunteer_sms_flags_set
 logger = logging.getLogger(__name__)
 
 Status = SmsMessage.Status
+Kind = SmsMessage.Kind
 RANK = SmsMessage.RANK
 
 # Booking events that produce a message; attendance_confirmed is answered by the reply itself.
@@ -106,11 +107,15 @@ def message_record(*, booking: Booking, kind: str, version: int, skip_reason: st
     Idempotent: the same key never produces a second row. A volunteer who cannot be texted gets a
     row with status "skipped" and the reason, so coordinators can see why nothing was sent.
     """
+    return _message_insert(booking=booking, kind=kind, version=version, skip_reason=skip_reason)[0]
+
+
+def _message_insert(*, booking: Booking, kind: str, version: int, skip_reason: str = "") -> tuple[SmsMessage, bool]:
     message, created = insert_or_get(_message_row(booking=booking, kind=kind, version=version, skip_reason=skip_reason),
                                      unique_fields=("booking", "kind", "version"))
     if created and message.status == Status.PENDING:
         transaction.on_commit(lambda: message_enqueue(message.pk))
-    return message
+    return message, created
 
 
 def _message_row(*, booking: Booking, kind: str, version: int, skip_reason: str = "") -> SmsMessage:
@@ -144,12 +149,40 @@ def messages_record_for_events(*, events: list[BookingEvent | RecordedEvent]) ->
     redirects = [event for event in events if event.kind == BookingEvent.Kind.REDIRECTED]
     rows = _message_rows_redirected(redirects, minutes) if redirects else []
     rows += _message_rows_by_slot([event for event in events if event.kind != BookingEvent.Kind.REDIRECTED], minutes)
+    _message_rows_insert(rows)
+    return len(rows)
+
+
+class MessageKey(NamedTuple):
+    """What identifies an outbox row: one message per (booking, kind, booking version)."""
+
+    booking_id: int
+    kind: str
+    version: int
+
+
+def messages_record_bulk(*, keys: list[MessageKey]) -> int:
+    """message_record for many keys at once (any kind but booking_redirected), in the caller's transaction:
+    the same rows and texts, written in a few statements on PostgreSQL, their sends enqueued in batches on
+    commit. Keys that already have a row are left alone. Returns how many rows were written."""
+    if not keys:
+        return 0
+    if connection.vendor != "postgresql":
+        # SQLite (make run): a row at a time, as message_record writes them.
+        bookings = Booking.objects.select_related(*BOOKING_RELATED[:3]).in_bulk({key.booking_id for key in keys})
+        return sum(_message_insert(booking=bookings[key.booking_id], kind=key.kind, version=key.version)[1]
+                   for key in keys)
+    return _message_rows_insert(_message_rows_by_slot(keys, sms_setting("SMS_REMINDER_SOON_MINUTES")))
+
+
+def _message_rows_insert(rows: list[tuple]) -> int:
+    """COPY rows for MESSAGE_ROW_FIELDS, skipping keys already written; enqueue the pending ones' sends on commit."""
     inserted = copy_insert_new(SmsMessage, MESSAGE_ROW_FIELDS, rows, unique_fields=("booking", "kind", "version"),
                                returning=("id", "status"))
     ids = [pk for pk, status in inserted if status == Status.PENDING]
     if ids:
         transaction.on_commit(lambda: messages_enqueue_batches(ids))
-    return len(rows)
+    return len(inserted)
 
 
 MESSAGE_ROW_FIELDS = ("booking", "kind", "version", "volunteer", "to", "body", "encoding", "segments", "status",
@@ -255,10 +288,12 @@ class _Claim:
     skip_reason: str
 
 
-# One statement claims the row and returns what the send needs, the volunteer's flags included. The
-# second branch takes over a row whose worker died mid-send; its attempts are then > 1, which is what
-# makes the send look the message up at Twilio first. (Portable to SQLite, which `make run` uses:
-# hence subqueries rather than UPDATE ... FROM in RETURNING.)
+# One statement claims the row and returns what the send needs, the volunteer's flags included, and for a
+# reminder whether the booking is still confirmed at the version it was written for (a reminder waits in
+# the queue behind thousands of others on the morning before polling day; one for a booking cancelled
+# meanwhile must not go). The second branch takes over a row whose worker died mid-send; its attempts are
+# then > 1, which is what makes the send look the message up at Twilio first. (Portable to SQLite, which
+# `make run` uses: hence subqueries rather than UPDATE ... FROM in RETURNING.)
 _CLAIM_SQL = """
 UPDATE sms_smsmessage SET status = %(sending)s, status_rank = %(sending_rank)s, send_started_at = %(now)s,
        attempts = attempts + 1, updated_at = %(now)s
@@ -268,7 +303,11 @@ UPDATE sms_smsmessage SET status = %(sending)s, status_rank = %(sending_rank)s, 
 RETURNING "to", body, kind, attempts, volunteer_id,
    (SELECT v.sms_opted_out FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
    (SELECT v.phone_invalid FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
-   (SELECT v.consent_sms FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id)
+   (SELECT v.consent_sms FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
+   CASE WHEN kind IN (%(reminder_day_before)s, %(reminder_soon)s) THEN
+     (SELECT b.status = %(confirmed)s AND b.version = sms_smsmessage.version
+        FROM volunteers_booking b WHERE b.id = sms_smsmessage.booking_id)
+   END
 """
 
 
@@ -281,13 +320,18 @@ def _claim(message_id: int) -> _Claim | None:
         cursor.execute(_CLAIM_SQL, {
             "id": message_id, "now": adapt(now), "stale": adapt(stale), "pending": Status.PENDING.value,
             "sending": Status.SENDING.value, "sending_rank": RANK[Status.SENDING],
+            "reminder_day_before": Kind.REMINDER_DAY_BEFORE.value, "reminder_soon": Kind.REMINDER_SOON.value,
+            "confirmed": Booking.Status.CONFIRMED.value,
         })
         row = cursor.fetchone()
     if row is None:
         return None
-    to, body, kind, attempts, volunteer_id, opted_out, phone_invalid, consent = row
+    to, body, kind, attempts, volunteer_id, opted_out, phone_invalid, consent, booking_current = row
+    reason = skip_reason_for(opted_out=opted_out, phone_invalid=phone_invalid, consent_sms=consent)
+    if not reason and booking_current is not None and not booking_current:
+        reason = "booking_changed"
     return _Claim(pk=message_id, to=to, body=body, kind=kind, attempts=attempts, volunteer_id=volunteer_id,
-                  skip_reason=skip_reason_for(opted_out=opted_out, phone_invalid=phone_invalid, consent_sms=consent))
+                  skip_reason=reason)
 
 
 def _finish(message_id: int, **fields) -> bool:

@@ -1,5 +1,6 @@
 """Reminders, enqueued by Celery beat: the day before (asking to confirm) and shortly before the slot."""
 
+import logging
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -8,8 +9,10 @@ from django.utils import timezone
 
 from dispatch.sms.conf import sms_setting
 from dispatch.sms.models import SmsMessage
-from dispatch.sms.services.outbox import BOOKING_RELATED, in_quiet_hours, message_record
+from dispatch.sms.services.outbox import MessageKey, in_quiet_hours, messages_record_bulk
 from volunteers.models import Booking, BookingEvent
+
+logger = logging.getLogger(__name__)
 
 
 def _local_midnight(day) -> datetime:
@@ -27,13 +30,22 @@ def _not_yet(kind: str):
     return ~Exists(SmsMessage.objects.filter(booking=OuterRef("pk"), kind=kind, version=OuterRef("version")))
 
 
+# Reminders are written a chunk per transaction: a beat run cut short keeps what it wrote, and the next
+# run (every five minutes) writes the rest, since bookings that have the reminder are no longer due.
+REMINDER_CHUNK = 2000
+
+
 def _record_all(bookings, kind: str) -> int:
-    count = 0
-    for booking in bookings:
+    # By slot: a chunk then covers few slots, and each slot's text is rendered once for all its bookings.
+    keys = [MessageKey(booking_id, kind, version)
+            for booking_id, version in bookings.order_by("slot_id", "pk").values_list("pk", "version")]
+    written = 0
+    for start in range(0, len(keys), REMINDER_CHUNK):
         with transaction.atomic():
-            message_record(booking=booking, kind=kind, version=booking.version)
-        count += 1
-    return count
+            written += messages_record_bulk(keys=keys[start:start + REMINDER_CHUNK])
+    if keys:
+        logger.info("reminders: %d %s messages written for %d due bookings", written, kind, len(keys))
+    return written
 
 
 def reminders_enqueue_due(*, now: datetime | None = None) -> int:
@@ -47,7 +59,7 @@ def reminders_enqueue_due(*, now: datetime | None = None) -> int:
     if in_quiet_hours(now):
         return 0
     local = timezone.localtime(now)
-    confirmed = Booking.objects.filter(status=Booking.Status.CONFIRMED).select_related(*BOOKING_RELATED)
+    confirmed = Booking.objects.filter(status=Booking.Status.CONFIRMED)
     created = 0
 
     reminder_at = sms_setting("SMS_REMINDER_DAY_BEFORE_AT")
