@@ -148,17 +148,3 @@ def test_a_reminder_for_a_booking_cancelled_while_it_waited_is_not_sent(slot_day
     waiting[0].refresh_from_db()
     assert (waiting[0].status, waiting[0].skip_reason) == ("skipped", "booking_changed")
     assert [m["body"] for m in locmem_sms[sent_before:]] == [waiting[1].body]
-
-
-def test_a_confirmation_still_goes_when_the_booking_changed_after_it(slot_day_after_tomorrow_plus_one, locmem_sms):
-    """Only reminders are dropped: the volunteer hears of every change, and the cancellation follows."""
-    from unittest import mock
-
-    from volunteers.services import booking_cancel
-
-    _, booking = slot_day_after_tomorrow_plus_one
-    confirmation = SmsMessage.objects.get(booking=booking, kind="booking_confirmed")
-    SmsMessage.objects.filter(pk=confirmation.pk).update(status="pending", status_rank=0, twilio_sid=None)
-    with mock.patch("dispatch.sms.services.outbox.message_enqueue"):
-        booking_cancel(manage_token=booking.manage_token)
-    assert services.message_send(message_id=confirmation.pk) == "sent"

@@ -214,3 +214,63 @@ def test_a_sid_record_lost_in_a_crash_is_recovered_from_twilio_without_a_second_
     message.refresh_from_db()
     assert message.status == "queued" and message.twilio_sid == twilio_fake.messages[0]["sid"]
     assert twilio_fake.creates == 1 and twilio_fake.lists == 1
+
+
+def _queued_not_sent(booking_change):
+    """Run a booking change whose messages are written and enqueued, but not sent yet (a busy queue)."""
+    from unittest import mock
+
+    with mock.patch("dispatch.sms.services.outbox.message_enqueue"), transaction.atomic():
+        return booking_change()
+
+
+def test_a_waitlisted_text_retried_after_the_promotion_went_is_not_sent(locmem_sms):
+    """Texts can overtake each other (a retry with backoff, several workers): the volunteer must not be told
+    she is on the waitlist after being told she has a place."""
+    from tests.sms.factories import booking_make
+    from volunteers.services import booking_cancel
+
+    slot = slot_make(capacity=1)
+    first = booking_make(slot=slot)
+    waiting = _queued_not_sent(lambda: booking_make(slot=slot))
+    assert waiting.status == "waitlisted"
+    _queued_not_sent(lambda: booking_cancel(manage_token=first.manage_token))  # frees the place: promoted
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.version) == ("confirmed", 2)
+    texts = {m.kind: m for m in SmsMessage.objects.filter(booking=waiting)}
+    sent_before = len(locmem_sms)
+
+    assert services.message_send(message_id=texts["booking_promoted"].pk) == "sent"
+    assert services.message_send(message_id=texts["booking_waitlisted"].pk) == "skipped"
+    texts["booking_waitlisted"].refresh_from_db()
+    assert (texts["booking_waitlisted"].status, texts["booking_waitlisted"].skip_reason) == ("skipped", "booking_changed")
+    assert [m["body"] for m in locmem_sms[sent_before:]] == [texts["booking_promoted"].body]
+
+
+def test_a_confirmation_overtaken_by_the_cancellation_is_not_sent(locmem_sms):
+    from tests.sms.factories import booking_make
+    from volunteers.services import booking_cancel
+
+    booking = _queued_not_sent(lambda: booking_make(slot=slot_make()))
+    _queued_not_sent(lambda: booking_cancel(manage_token=booking.manage_token))
+    texts = {m.kind: m for m in SmsMessage.objects.filter(booking=booking)}
+
+    assert services.message_send(message_id=texts["booking_cancelled"].pk) == "sent"
+    assert services.message_send(message_id=texts["booking_confirmed"].pk) == "skipped"
+    assert [m["body"] for m in locmem_sms] == [texts["booking_cancelled"].body]
+
+
+def test_a_stale_text_that_an_interrupted_attempt_did_send_is_recorded_as_sent(twilio_fake):
+    """The lookup comes first: if the crashed attempt reached Twilio, the row records it rather than 'skipped'."""
+    [message] = _pending_messages(1)
+    assert services.message_send(message_id=message.pk) == "sent"
+    # The worker died after Twilio took the message and before the SID was recorded; then the booking changed.
+    SmsMessage.objects.filter(pk=message.pk).update(status="sending", status_rank=1, twilio_sid=None,
+                                                    accepted_at=None,
+                                                    send_started_at=timezone.now() - timedelta(hours=1))
+    Booking.objects.filter(pk=message.booking_id).update(status="cancelled", version=2)
+
+    assert services.message_send(message_id=message.pk) == "sent"
+    message.refresh_from_db()
+    assert (message.status, message.twilio_sid) == ("queued", twilio_fake.messages[0]["sid"])
+    assert twilio_fake.creates == 1 and twilio_fake.lists == 1

@@ -37,7 +37,6 @@ from volunteers.services import volunteer_sms_flags_set
 logger = logging.getLogger(__name__)
 
 Status = SmsMessage.Status
-Kind = SmsMessage.Kind
 RANK = SmsMessage.RANK
 
 # Booking events that produce a message; attendance_confirmed is answered by the reply itself.
@@ -288,26 +287,24 @@ class _Claim:
     skip_reason: str
 
 
-# One statement claims the row and returns what the send needs, the volunteer's flags included, and for a
-# reminder whether the booking is still confirmed at the version it was written for (a reminder waits in
-# the queue behind thousands of others on the morning before polling day; one for a booking cancelled
-# meanwhile must not go). The second branch takes over a row whose worker died mid-send; its attempts are
-# then > 1, which is what makes the send look the message up at Twilio first. (Portable to SQLite, which
-# `make run` uses: hence subqueries rather than UPDATE ... FROM in RETURNING.)
+# One statement claims the row and returns what the send needs: the volunteer's flags, and the booking's
+# version now. Every status change bumps the version and has a message of its own, so a message written
+# for an older version is stale: a "waitlisted" retried after the "promoted" went, a reminder that waited
+# behind thousands of others on the morning before polling day for a booking cancelled meanwhile. The
+# second branch takes over a row whose worker died mid-send; its attempts are then > 1, which is what
+# makes the send look the message up at Twilio first. (Portable to SQLite, which `make run` uses: hence
+# subqueries rather than UPDATE ... FROM in RETURNING.)
 _CLAIM_SQL = """
 UPDATE sms_smsmessage SET status = %(sending)s, status_rank = %(sending_rank)s, send_started_at = %(now)s,
        attempts = attempts + 1, updated_at = %(now)s
  WHERE id = %(id)s
    AND ((status = %(pending)s AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s))
         OR (status = %(sending)s AND send_started_at < %(stale)s))
-RETURNING "to", body, kind, attempts, volunteer_id,
+RETURNING "to", body, kind, attempts, volunteer_id, version,
    (SELECT v.sms_opted_out FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
    (SELECT v.phone_invalid FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
    (SELECT v.consent_sms FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
-   CASE WHEN kind IN (%(reminder_day_before)s, %(reminder_soon)s) THEN
-     (SELECT b.status = %(confirmed)s AND b.version = sms_smsmessage.version
-        FROM volunteers_booking b WHERE b.id = sms_smsmessage.booking_id)
-   END
+   (SELECT b.version FROM volunteers_booking b WHERE b.id = sms_smsmessage.booking_id)
 """
 
 
@@ -320,15 +317,13 @@ def _claim(message_id: int) -> _Claim | None:
         cursor.execute(_CLAIM_SQL, {
             "id": message_id, "now": adapt(now), "stale": adapt(stale), "pending": Status.PENDING.value,
             "sending": Status.SENDING.value, "sending_rank": RANK[Status.SENDING],
-            "reminder_day_before": Kind.REMINDER_DAY_BEFORE.value, "reminder_soon": Kind.REMINDER_SOON.value,
-            "confirmed": Booking.Status.CONFIRMED.value,
         })
         row = cursor.fetchone()
     if row is None:
         return None
-    to, body, kind, attempts, volunteer_id, opted_out, phone_invalid, consent, booking_current = row
+    to, body, kind, attempts, volunteer_id, version, opted_out, phone_invalid, consent, booking_version = row
     reason = skip_reason_for(opted_out=opted_out, phone_invalid=phone_invalid, consent_sms=consent)
-    if not reason and booking_current is not None and not booking_current:
+    if not reason and booking_version != version:
         reason = "booking_changed"
     return _Claim(pk=message_id, to=to, body=body, kind=kind, attempts=attempts, volunteer_id=volunteer_id,
                   skip_reason=reason)
@@ -416,14 +411,15 @@ def message_send(*, message_id: int) -> str:
     reason = claim.skip_reason
     if not reason and claim.kind in REMINDER_KINDS and in_quiet_hours():
         reason = "quiet_hours"
-    if reason:
-        _finish(message_id, status=Status.SKIPPED, skip_reason=reason)
-        return "skipped"
-
     backend = backend_get()
     try:
+        # After an interrupted attempt Twilio is asked first: that attempt may have gone out, and then the
+        # row must say so, even if the message would now be skipped.
         sid = _already_sent_sid(claim, backend) if claim.attempts > 1 else None
         if sid is None:
+            if reason:
+                _finish(message_id, status=Status.SKIPPED, skip_reason=reason)
+                return "skipped"
             send_slot_wait(sender=sender_key(), per_second=sms_setting("SMS_RATE_PER_SECOND"))
             sid = backend.send(to=claim.to, body=claim.body, status_callback=status_callback_url()).sid
     except SendError as exc:
