@@ -74,6 +74,7 @@ class SignupView(APIView):
 class TokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
+    schema_error_statuses = {"POST": ["401"]}  # wrong username or password
 
     @extend_schema(request=LoginSerializer, responses={200: TokenSerializer}, summary="Exchange username and password for a token")
     def post(self, request):

@@ -99,6 +99,7 @@ class RunCommitView(APIView):
 
 class OverflowView(APIView):
     permission_classes = [IsCoordinator]
+    schema_error_statuses = {"POST": ["404"]}  # the seat or session named in the body does not exist
 
     @extend_schema(request=OverflowRequestSerializer, responses=OverflowResultSerializer,
                    summary="Send a full seat's or session's waitlist to neighbouring seats (or plan it with dry_run)")

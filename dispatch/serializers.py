@@ -71,8 +71,8 @@ class RunCreateSerializer(serializers.Serializer):
 
 
 class RunSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.username", default=None)
-    committed_by = serializers.CharField(source="committed_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
+    committed_by = serializers.CharField(source="committed_by.username", default=None, allow_null=True)
 
     class Meta:
         model = AssignmentRun

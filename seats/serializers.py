@@ -33,7 +33,7 @@ class NeighbourSerializer(serializers.ModelSerializer):
 class SeatDetailSerializer(SeatSerializer):
     neighbours = NeighbourSerializer(many=True, read_only=True)
     computed_priority = serializers.IntegerField(read_only=True)
-    priority_override = serializers.IntegerField(read_only=True)
+    priority_override = serializers.IntegerField(read_only=True, allow_null=True)
 
     class Meta(SeatSerializer.Meta):
         fields = SeatSerializer.Meta.fields + ["computed_priority", "priority_override", "area_km2", "neighbours"]

@@ -26,6 +26,9 @@ from sessions.serializers import (
     session_search_row_data,
 )
 
+# Ids in URLs are digits: anything else is an unknown URL (404), never a lookup that fails with a 500.
+ID_PATTERN = "[0-9]+"
+
 
 class MeetingPointViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                           mixins.UpdateModelMixin, viewsets.GenericViewSet):
@@ -34,6 +37,7 @@ class MeetingPointViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins
     serializer_class = MeetingPointSerializer
     permission_classes = [IsAuthenticated]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
@@ -60,6 +64,8 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     pagination_class = SessionPagination
     http_method_names = ["get", "post", "patch", "head", "options"]
+    lookup_value_regex = ID_PATTERN
+    schema_error_statuses = {"list": ["401"]}  # mine=true without signing in
 
     def get_permissions(self):
         if self.action in ("list", "retrieve"):
@@ -199,6 +205,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 class SlotViewSet(mixins.UpdateModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
+    lookup_value_regex = ID_PATTERN
     serializer_class = SlotUpdateSerializer
     http_method_names = ["patch", "options"]
     queryset = Slot.objects.all()

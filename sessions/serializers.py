@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from seats.serializers import SeatSummarySerializer
@@ -117,6 +117,8 @@ class SearchOriginSerializer(serializers.Serializer):
     radius_km = serializers.FloatField()
 
 
+# Already a page: without many=False the schema would wrap it in a second, paginated list.
+@extend_schema_serializer(many=False)
 class SessionSearchPageSerializer(serializers.Serializer):
     """A page of sessions. With `near`, `count` is null when more pages follow (counting would cost a scan)."""
 

@@ -14,7 +14,8 @@ from seats.postcodes import outcode_of
 from sessions.models import CanvassSession, MeetingPoint, Slot
 from sessions.signals import session_cancelled, slot_capacity_raised
 
-MEETING_POINT_FIELDS = ("name", "address", "postcode", "capacity", "accessibility_notes", "host_first_name", "host_phone")
+MEETING_POINT_FIELDS = ("name", "address", "postcode", "capacity", "accessibility_notes", "host_first_name", "host_phone",
+                        "is_active")
 
 
 def _require_owner(*, user, meeting_point: MeetingPoint) -> None:
@@ -24,13 +25,16 @@ def _require_owner(*, user, meeting_point: MeetingPoint) -> None:
 
 @transaction.atomic
 def meeting_point_create(*, host, name: str, address: str, postcode: str, capacity: int,
-                         accessibility_notes: str = "", host_first_name: str = "", host_phone: str = "") -> MeetingPoint:
-    """Create a front room for `host`, geocoding its postcode (InvalidInput if unknown)."""
+                         accessibility_notes: str = "", host_first_name: str = "", host_phone: str = "",
+                         is_active: bool = True) -> MeetingPoint:
+    """Create a front room for `host`, geocoding its postcode (InvalidInput if unknown). An inactive room
+    takes no new sessions."""
     location = postcode_locate(postcode)
     return MeetingPoint.objects.create(
         host=host, name=name, address=address, postcode=location.postcode, lat=location.lat, lng=location.lng,
         seat_id=location.seat_id, capacity=capacity, accessibility_notes=accessibility_notes,
         host_first_name=host_first_name or host.first_name or host.username, host_phone=host_phone,
+        is_active=is_active,
     )
 
 

@@ -55,6 +55,31 @@ def test_hosts_see_and_edit_only_their_own_meeting_points(host_api, other_host_a
     assert response.status_code == 200 and response.json()["capacity"] == 20
 
 
+def test_a_host_closes_a_front_room_and_it_takes_no_new_sessions(host_api, postcode):
+    created = host_api.post("/api/meeting-points/", {
+        "name": "Spare room", "address": "3 Crookes Road", "postcode": "S10 1AA", "capacity": 12, "is_active": False,
+    }, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["is_active"] is False
+    refused = host_api.post("/api/sessions/", _session_body(created.json()["id"]), format="json")
+    assert refused.status_code in (400, 409) and "meeting_point" in refused.json()["error"]["fields"]
+    reopened = host_api.patch(f"/api/meeting-points/{created.json()['id']}/", {"is_active": True}, format="json")
+    assert reopened.status_code == 200 and reopened.json()["is_active"] is True
+    assert host_api.post("/api/sessions/", _session_body(created.json()["id"]), format="json").status_code == 201
+
+
+@pytest.mark.parametrize("method,path", [
+    ("get", "/api/sessions/{id}/"), ("patch", "/api/sessions/{id}/"), ("post", "/api/sessions/{id}/cancel/"),
+    ("patch", "/api/slots/{id}/"), ("get", "/api/meeting-points/{id}/"), ("patch", "/api/meeting-points/{id}/"),
+])
+@pytest.mark.parametrize("bad_id", ["null,null", "false", "1.5", "-1", "99999999999999999999999"])
+def test_an_id_that_is_not_a_number_or_too_big_is_a_json_404(host_api, meeting_point, method, path, bad_id):
+    """Found by fuzzing the OpenAPI schema: these were 500s."""
+    response = getattr(host_api, method)(path.format(id=bad_id), {"capacity": 3}, format="json")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
 def test_anonymous_users_cannot_manage_meeting_points_or_sessions(api, meeting_point):
     assert api.get("/api/meeting-points/").status_code == 401
     assert api.post("/api/sessions/", _session_body(meeting_point.id), format="json").status_code == 401
