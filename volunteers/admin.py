@@ -1,8 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from core.errors import DomainError
 from sessions.admin import SlotAdmin
 from sessions.models import Slot
 from volunteers.models import AvailabilityWindow, Booking, BookingEvent, Volunteer
+from volunteers.services import booking_attendance_record
 
 
 class BookingInline(admin.TabularInline):
@@ -45,6 +47,29 @@ class BookingAdmin(admin.ModelAdmin):
     raw_id_fields = ["volunteer", "slot", "redirected_to"]
     readonly_fields = ["manage_token", "version", "created_at", "updated_at"]
     inlines = [BookingEventInline]
+    actions = ["mark_attended", "mark_no_show"]
+
+    @admin.action(description="Record that the selected volunteers came")
+    def mark_attended(self, request, queryset):
+        self._attendance(request, queryset, attended=True)
+
+    @admin.action(description="Record the selected volunteers as no-shows")
+    def mark_no_show(self, request, queryset):
+        self._attendance(request, queryset, attended=False)
+
+    def _attendance(self, request, queryset, *, attended: bool) -> None:
+        recorded, refused = 0, []
+        for booking in queryset.select_related("slot"):
+            try:
+                booking_attendance_record(user=request.user, session_id=booking.slot.session_id, booking_id=booking.pk,
+                                          attended=attended)
+                recorded += 1
+            except DomainError as exc:
+                refused.append(f"{booking}: {exc.message}")
+        if recorded:
+            messages.success(request, f"Recorded attendance for {recorded} booking(s).")
+        for problem in refused:
+            messages.warning(request, problem)
 
 
 @admin.register(BookingEvent)

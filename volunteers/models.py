@@ -110,6 +110,8 @@ class BookingEvent(models.Model):
         PROMOTED = "booking_promoted", "Promoted from waitlist"
         REDIRECTED = "booking_redirected", "Redirected to another seat"
         ATTENDANCE_CONFIRMED = "attendance_confirmed", "Attendance confirmed"
+        ATTENDED = "booking_attended", "Attended (recorded by the host)"
+        NO_SHOW = "booking_no_show", "No-show (recorded by the host)"
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events", db_index=False)  # see Meta
     kind = models.CharField(max_length=24, choices=Kind.choices)

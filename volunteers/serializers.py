@@ -123,3 +123,33 @@ class BookingSerializer(serializers.Serializer):
 
     def get_redirected_to(self, booking) -> str | None:
         return booking.redirected_to.manage_token if booking.redirected_to_id else None
+
+
+class RosterVolunteerSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField(help_text="E.164, to reach the volunteer on the day.")
+    email = serializers.CharField()
+
+
+class RosterSlotSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+
+
+class RosterBookingSerializer(serializers.Serializer):
+    """A booking as the session's host sees it: who, which slot, and whether they are coming."""
+
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Booking.Status.choices)
+    source = serializers.ChoiceField(choices=Booking.Source.choices)
+    slot = RosterSlotSerializer()
+    volunteer = RosterVolunteerSerializer()
+    attendance_confirmed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the volunteer replied OK to say they are coming.")
+    waitlisted_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class AttendanceSerializer(serializers.Serializer):
+    attended = serializers.BooleanField(help_text="true: the volunteer came; false: a no-show.")

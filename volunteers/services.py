@@ -329,6 +329,34 @@ def booking_attendance_confirm(*, booking_id: int) -> Booking:
     return booking
 
 
+ATTENDANCE_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED, Booking.Status.NO_SHOW)
+
+
+@transaction.atomic
+def booking_attendance_record(*, user, session_id: int, booking_id: int, attended: bool) -> Booking:
+    """The host (or a coordinator) records whether a confirmed volunteer turned up, once the slot has started.
+
+    A later call corrects an earlier one; repeating the same answer changes nothing. The place stays taken
+    either way. Only the session's host and coordinators may record it; others get NotFound, as for the
+    session itself."""
+    booking = (Booking.objects.select_for_update(of=("self",)).select_related("slot__session__meeting_point")
+               .filter(pk=booking_id, slot__session_id=session_id).first() if pk_in_range(Booking, booking_id) else None)
+    if booking is None or not (user.is_staff or booking.slot.session.meeting_point.host_id == user.pk):
+        raise NotFound("No such booking in this session.", code="not_found")
+    if booking.status not in ATTENDANCE_STATUSES:
+        raise InvalidState(f"A {booking.get_status_display().lower()} booking has no attendance to record.",
+                           code="not_confirmed", fields={"attended": ["Only confirmed bookings."]})
+    if booking.slot.starts_at > timezone.now():
+        raise InvalidState("The slot has not started yet.", code="slot_not_started",
+                           fields={"attended": ["Record attendance once the slot has started."]})
+    status, kind = ((Booking.Status.ATTENDED, BookingEvent.Kind.ATTENDED) if attended
+                    else (Booking.Status.NO_SHOW, BookingEvent.Kind.NO_SHOW))
+    if booking.status != status:
+        _set_status(booking, status)
+        booking_event_record(booking=booking, kind=kind, payload={"recorded_by": user.pk})
+    return booking
+
+
 def booking_waitlist_promote(*, slot_id: int) -> list[Booking]:
     """Fill free places from the waitlist, first come first served. Emits booking_promoted for each. Safe to repeat."""
     promoted: list[Booking] = []

@@ -125,6 +125,21 @@ def test_the_host_flow_matches_the_schema(schema, api, host_api, other_host_api,
              if s["id"] not in (slot_id, overlapping)]
     check("POST", "/api/slots/{slot_id}/bookings/", api.post(f"/api/slots/{clash[0]}/bookings/", booking_body(),
                                                              format="json"))
+    roster = f"/api/sessions/{session['id']}/bookings/"
+    check("GET", "/api/sessions/{session_id}/bookings/", host_api.get(roster))
+    check("GET", "/api/sessions/{session_id}/bookings/", host_api.get(roster, {"status": "nope"}))
+    check("GET", "/api/sessions/{session_id}/bookings/", other_host_api.get(roster))
+    check("GET", "/api/sessions/{session_id}/bookings/", api.get(roster))
+    attendance = "/api/sessions/{session_id}/bookings/{booking_id}/attendance/"
+    check("POST", attendance, host_api.post(f"{roster}{booked['id']}/attendance/", {"attended": True}, format="json"))
+    check("POST", attendance, host_api.post(f"{roster}{booked['id']}/attendance/", {}, format="json"))
+    check("POST", attendance, other_host_api.post(f"{roster}{booked['id']}/attendance/", {"attended": True},
+                                                  format="json"))
+    from sessions.models import Slot
+
+    Slot.objects.filter(pk=slot_id).update(starts_at=timezone.now() - timedelta(minutes=5))
+    check("POST", attendance, host_api.post(f"{roster}{booked['id']}/attendance/", {"attended": False}, format="json"))
+    Slot.objects.filter(pk=slot_id).update(starts_at=timezone.now() + timedelta(hours=24))
     token = booked["manage_token"]
     check("GET", "/api/bookings/{token}/", api.get(f"/api/bookings/{token}/"))
     check("GET", "/api/bookings/{token}/", api.get("/api/bookings/not-a-token/"))

@@ -1,0 +1,33 @@
+"""Reads of bookings for the people who run a session."""
+
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+
+from core.db import pk_in_range
+from core.errors import NotFound
+from sessions.models import CanvassSession
+from volunteers.models import Booking
+
+# Who is coming first, then the waitlist in its order, then those who are not coming any more.
+_ROSTER_ORDER = Case(
+    When(status__in=(Booking.Status.CONFIRMED, Booking.Status.ATTENDED, Booking.Status.NO_SHOW), then=Value(0)),
+    When(status=Booking.Status.WAITLISTED, then=Value(1)),
+    default=Value(2), output_field=IntegerField(),
+)
+
+
+def session_managed(*, user, session_id: int) -> CanvassSession:
+    """The session, if `user` hosts it or is a coordinator; NotFound otherwise (others' ids are not confirmed)."""
+    session = (CanvassSession.objects.select_related("meeting_point").filter(pk=session_id).first()
+               if pk_in_range(CanvassSession, session_id) else None)
+    if session is None or not (user.is_staff or session.meeting_point.host_id == user.pk):
+        raise NotFound("No such session.", code="not_found")
+    return session
+
+
+def session_roster(*, user, session_id: int, statuses: list[str] | None = None) -> QuerySet[Booking]:
+    """A session's bookings for its host or a coordinator: slot by slot, those coming first, then the waitlist."""
+    session = session_managed(user=user, session_id=session_id)
+    bookings = Booking.objects.filter(slot__session=session).select_related("volunteer", "slot")
+    if statuses:
+        bookings = bookings.filter(status__in=statuses)
+    return bookings.order_by("slot__starts_at", "slot_id", _ROSTER_ORDER, "waitlisted_at", "created_at", "id")
