@@ -53,7 +53,8 @@ def test_every_message_stays_within_two_segments_for_realistic_data(kind, locmem
     assert count.segments <= 2, (count, text)
 
 
-@pytest.mark.parametrize("name", ["reply_ok", "reply_no", "reply_none", "reply_help"])
+@pytest.mark.parametrize("name", ["reply_ok", "reply_no", "reply_none", "reply_help", "reply_where",
+                                  "reply_where_waitlisted"])
 def test_every_reply_stays_within_two_segments(name, locmem_sms):
     from dispatch.sms.texts import booking_context
 

@@ -81,11 +81,34 @@ def test_start_opts_back_in_and_opted_out_volunteers_get_no_messages_meanwhile(s
     assert not volunteer.sms_opted_out
 
 
+def test_where_answers_with_the_next_sessions_time_and_address(signed_post):
+    volunteer = volunteer_make(name="Priya Shah")
+    booking_make(slot=slot_make(starts_in=timedelta(days=5), title="Later session", address="9 Far Road"),
+                 volunteer=volunteer)
+    booking_make(slot=slot_make(starts_in=timedelta(days=2), title="Sooner session", address="27 Psalter Lane"),
+                 volunteer=volunteer)
+    text = signed_post("/twilio/inbound/", _reply(volunteer.phone, "where?")).content.decode()
+    assert "Priya, Sooner session" in text and "27 Psalter Lane" in text and "host Aisha" in text
+    assert "next of your 2 bookings" in text and "Far Road" not in text
+
+
+def test_where_tells_a_waitlisted_volunteer_they_are_waiting_and_never_gives_the_address(signed_post):
+    slot = slot_make(capacity=1, title="Full session", address="27 Psalter Lane")
+    booking_make(slot=slot)
+    waiting = booking_make(slot=slot, volunteer=volunteer_make(name="Sam Lee"))
+    text = signed_post("/twilio/inbound/", _reply(waiting.volunteer.phone, "WHERE")).content.decode()
+    assert "Sam, you're on the waitlist for Full session" in text and "Psalter" not in text
+    nobody = signed_post("/twilio/inbound/", _reply(volunteer_make().phone, "address")).content.decode()
+    assert "no upcoming booking to show" in nobody
+    stranger = signed_post("/twilio/inbound/", _reply("+447700900999", "WHERE")).content.decode()
+    assert "reply WHERE" in stranger and "Psalter" not in stranger
+
+
 @pytest.mark.parametrize("body", ["HELP", "what time is it?", ""])
 def test_help_and_unknown_words_get_a_short_help_reply(signed_post, body):
     volunteer = volunteer_make()
     response = signed_post("/twilio/inbound/", _reply(volunteer.phone, body))
-    assert "reply OK to confirm" in response.content.decode()
+    assert "OK to confirm" in response.content.decode() and "reply WHERE" in response.content.decode()
 
 
 @pytest.mark.parametrize("forgery", ["wrong_url", "missing_header", "tampered", "wrong_token"])

@@ -16,6 +16,8 @@ OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "REVOKE", "OPT
 OPT_IN_WORDS = {"START", "YES", "UNSTOP"}
 CONFIRM_WORDS = {"OK", "OKAY"}
 DECLINE_WORDS = {"NO"}
+# The confirmation text gets lost; the address is one reply away (sent only to the booked number).
+WHERE_WORDS = {"WHERE", "WHEN", "ADDRESS", "INFO"}
 
 
 def keyword_normalise(body: str) -> str:
@@ -49,11 +51,22 @@ def _decline(volunteer: Volunteer) -> str:
     return _reply_for_booking("reply_no", booking, len(upcoming))
 
 
+def _where(volunteer: Volunteer) -> str:
+    upcoming = list(volunteer_services.bookings_for_volunteer_upcoming(volunteer=volunteer))
+    confirmed = [b for b in upcoming if b.status == Booking.Status.CONFIRMED]
+    if confirmed:
+        return _reply_for_booking("reply_where", confirmed[0], len(upcoming))
+    if upcoming:
+        return _reply_for_booking("reply_where_waitlisted", upcoming[0], len(upcoming))
+    return text_render("reply_none", {"action": "show"})
+
+
 def inbound_handle(*, from_phone: str, body: str) -> str | None:
     """Act on a volunteer's reply and return the text to answer with (None: no answer).
 
     OK confirms attendance of the next upcoming booking, NO gives it up (which frees the place and
-    promotes the waitlist), STOP words opt out, START words opt back in. Repeats are harmless:
+    promotes the waitlist), WHERE answers with its time and address, STOP words opt out, START words
+    opt back in. Repeats are harmless:
     confirming is idempotent and a second NO applies to the next booking, as the answer says.
     """
     keyword = keyword_normalise(body)
@@ -62,6 +75,8 @@ def inbound_handle(*, from_phone: str, body: str) -> str | None:
         if volunteer is not None:
             volunteer_services.volunteer_sms_flags_set(volunteer_id=volunteer.pk, opted_out=keyword in OPT_OUT_WORDS)
         return None
+    if volunteer is not None and keyword in WHERE_WORDS:
+        return _where(volunteer)
     if volunteer is not None and keyword in CONFIRM_WORDS | DECLINE_WORDS:
         try:
             return _confirm(volunteer) if keyword in CONFIRM_WORDS else _decline(volunteer)
