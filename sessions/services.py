@@ -12,7 +12,7 @@ from seats.geocoding import postcode_locate
 from seats.models import Seat
 from seats.postcodes import outcode_of
 from sessions.models import CanvassSession, MeetingPoint, Slot
-from sessions.signals import session_cancelled, slot_capacity_raised
+from sessions.signals import meeting_point_moved, session_cancelled, slot_capacity_raised
 
 MEETING_POINT_FIELDS = ("name", "address", "postcode", "capacity", "accessibility_notes", "host_first_name", "host_phone",
                         "is_active")
@@ -40,7 +40,8 @@ def meeting_point_create(*, host, name: str, address: str, postcode: str, capaci
 
 @transaction.atomic
 def meeting_point_update(*, user, meeting_point: MeetingPoint, **changes) -> MeetingPoint:
-    """Edit a meeting point; a new postcode is geocoded and copied to its upcoming sessions."""
+    """Edit a meeting point; a new postcode is geocoded and copied to its upcoming sessions. A new address or
+    postcode is announced (meeting_point_moved): volunteers booked there are told where to go now."""
     _require_owner(user=user, meeting_point=meeting_point)
     unknown = set(changes) - set(MEETING_POINT_FIELDS)
     if unknown:
@@ -48,6 +49,8 @@ def meeting_point_update(*, user, meeting_point: MeetingPoint, **changes) -> Mee
     if "postcode" in changes:
         location = postcode_locate(changes["postcode"])
         changes.update(postcode=location.postcode, lat=location.lat, lng=location.lng, seat_id=location.seat_id)
+    moved = any(changes.get(field, getattr(meeting_point, field)) != getattr(meeting_point, field)
+                for field in ("address", "postcode"))
     for field, value in changes.items():
         setattr(meeting_point, field, value)
     meeting_point.save()
@@ -55,6 +58,8 @@ def meeting_point_update(*, user, meeting_point: MeetingPoint, **changes) -> Mee
         CanvassSession.objects.filter(meeting_point=meeting_point, ends_at__gt=timezone.now()).update(
             lat=meeting_point.lat, lng=meeting_point.lng, postcode_district=outcode_of(meeting_point.postcode)
         )
+    if moved:
+        meeting_point_moved.send(sender=MeetingPoint, meeting_point=meeting_point)
     return meeting_point
 
 

@@ -3,5 +3,9 @@ from django.dispatch import Signal
 # Sent inside the cancelling transaction; volunteers cancels the session's bookings in it.
 session_cancelled = Signal()  # sender=CanvassSession, session=CanvassSession, cancelled_by=User|None
 
+# Sent inside the transaction that changed a meeting point's address or postcode; volunteers tells the
+# volunteers booked there (who know the old address) in it.
+meeting_point_moved = Signal()  # sender=MeetingPoint, meeting_point=MeetingPoint
+
 # Sent inside the transaction that raised a slot's capacity; volunteers promotes its waitlist after commit.
 slot_capacity_raised = Signal()  # sender=Slot, slot=Slot

@@ -5,8 +5,8 @@ class VolunteersConfig(AppConfig):
     name = "volunteers"
 
     def ready(self) -> None:
-        from sessions.models import CanvassSession, Slot
-        from sessions.signals import session_cancelled, slot_capacity_raised
+        from sessions.models import CanvassSession, MeetingPoint, Slot
+        from sessions.signals import meeting_point_moved, session_cancelled, slot_capacity_raised
         from volunteers import services
         from volunteers.events import on_booking_event
         from volunteers.models import BookingEvent
@@ -16,6 +16,12 @@ class VolunteersConfig(AppConfig):
 
         session_cancelled.connect(cancel_bookings, sender=CanvassSession, weak=False,
                                   dispatch_uid="volunteers.cancel_bookings")
+
+        def tell_of_move(sender, meeting_point, **kwargs):
+            services.bookings_tell_of_move(meeting_point=meeting_point)
+
+        meeting_point_moved.connect(tell_of_move, sender=MeetingPoint, weak=False, dispatch_uid="volunteers.moved")
+
         def promote_waitlist(sender, slot, **kwargs):
             from django.db import transaction
 

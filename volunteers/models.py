@@ -112,6 +112,7 @@ class BookingEvent(models.Model):
         ATTENDANCE_CONFIRMED = "attendance_confirmed", "Attendance confirmed"
         ATTENDED = "booking_attended", "Attended (recorded by the host)"
         NO_SHOW = "booking_no_show", "No-show (recorded by the host)"
+        VENUE_MOVED = "venue_moved", "Meeting point moved"
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events", db_index=False)  # see Meta
     kind = models.CharField(max_length=24, choices=Kind.choices)

@@ -27,7 +27,7 @@ from core.db import (
 )
 from core.errors import Conflict, InvalidState, NotFound
 from seats.geocoding import Location, postcode_locate
-from sessions.models import Slot
+from sessions.models import CanvassSession, Slot
 from sessions.services import slot_claim_place, slot_is_bookable, slot_release_place
 from volunteers.events import async_handlers, booking_event_announce, booking_event_new, booking_event_record
 from volunteers.models import Booking, BookingEvent, Volunteer
@@ -386,6 +386,22 @@ def booking_waitlist_promote(*, slot_id: int) -> list[Booking]:
             booking_event_record(booking=booking, kind=BookingEvent.Kind.PROMOTED)
             promoted.append(booking)
     return promoted
+
+
+def bookings_tell_of_move(*, meeting_point) -> int:
+    """Inside the transaction that moved a meeting point: each confirmed booking of a slot there that has not
+    ended gets a new version and a venue_moved event, so its volunteer is texted the new address. Texts and
+    reminders written for the old address belong to the old version and are no longer sent."""
+    count = 0
+    for booking in Booking.objects.select_for_update(of=("self",)).filter(
+        slot__session__meeting_point=meeting_point, slot__session__status=CanvassSession.Status.PUBLISHED,
+        slot__ends_at__gt=timezone.now(), status=Booking.Status.CONFIRMED,
+    ):
+        booking.version += 1
+        booking.save(update_fields=["version", "updated_at"])
+        booking_event_record(booking=booking, kind=BookingEvent.Kind.VENUE_MOVED)
+        count += 1
+    return count
 
 
 def bookings_cancel_for_session(*, session, cancelled_by=None) -> int:

@@ -14,6 +14,7 @@ class SmsMessage(models.Model):
         REDIRECTED = "booking_redirected", "Redirected to another seat"
         SESSION_CANCELLED = "session_cancelled", "Session cancelled by host"
         CANCELLED = "booking_cancelled", "Booking cancelled"
+        VENUE_MOVED = "venue_moved", "Meeting point moved"
         REMINDER_DAY_BEFORE = "reminder_day_before", "Day-before reminder"
         REMINDER_SOON = "reminder_soon", "Starts-soon reminder"
 

@@ -127,3 +127,60 @@ def test_an_interrupted_send_is_looked_up_before_sending_again(locmem_sms):
     message.refresh_from_db()
     assert (message.status, message.twilio_sid, message.attempts) == ("queued", sid, 2)
     assert len(locmem_sms) == 1
+
+
+def test_a_moved_front_room_is_texted_to_everyone_confirmed_there_and_stale_texts_are_dropped(locmem_sms, settings):
+    from datetime import time
+    from unittest import mock
+
+    from sessions.models import MeetingPoint
+    from sessions.services import meeting_point_update
+
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = time(0, 0)
+    slot = slot_make(capacity=1, address="27 Psalter Lane, Sheffield", title="Saturday doors")
+    coming = booking_make(slot=slot, volunteer=volunteer_make(name="Priya Shah"))
+    waiting = booking_make(slot=slot)
+    finished = slot_make(starts_in=timedelta(days=3))
+    finished_booking = booking_make(slot=finished)
+    # A reminder with the old address is still waiting in the queue.
+    with mock.patch("dispatch.sms.services.outbox.message_enqueue"), transaction.atomic():
+        stale = services.message_record(booking=coming, kind="reminder_soon", version=coming.version)
+    point = MeetingPoint.objects.get(pk=slot.session.meeting_point_id)
+    sent_before = len(locmem_sms)
+
+    meeting_point_update(user=point.host, meeting_point=point, address="4 Crookes Road, Sheffield")
+
+    coming.refresh_from_db()
+    assert coming.version == 2 and coming.status == "confirmed"
+    moved = SmsMessage.objects.get(booking=coming, kind="venue_moved")
+    assert "Priya, Saturday doors" in moved.body and "4 Crookes Road" in moved.body and "Psalter" not in moved.body
+    assert moved.status == "queued" and moved.segments <= 2
+    assert not SmsMessage.objects.filter(booking=waiting, kind="venue_moved").exists()  # never had the address
+    assert not SmsMessage.objects.filter(booking=finished_booking, kind="venue_moved").exists()  # another room
+    assert [m["body"] for m in locmem_sms[sent_before:]] == [moved.body]
+    assert services.message_send(message_id=stale.pk) == "skipped"
+    stale.refresh_from_db()
+    assert stale.skip_reason == "booking_changed"
+
+    sent_before = len(locmem_sms)
+    meeting_point_update(user=point.host, meeting_point=point, capacity=20, accessibility_notes="Ramp at the back")
+    assert len(locmem_sms) == sent_before and Booking.objects.get(pk=coming.pk).version == 2
+
+
+def test_reminders_after_a_move_carry_the_new_address(locmem_sms, settings):
+    from datetime import time
+
+    from sessions.models import MeetingPoint
+    from sessions.services import meeting_point_update
+
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = time(0, 0)  # whatever the time of day
+
+    slot = slot_make(starts_in=timedelta(hours=3), address="27 Psalter Lane, Sheffield")
+    booking = booking_make(slot=slot)
+    point = MeetingPoint.objects.get(pk=slot.session.meeting_point_id)
+    meeting_point_update(user=point.host, meeting_point=point, address="4 Crookes Road, Sheffield")
+    BookingEvent.objects.filter(booking=booking).update(created_at=timezone.now() - timedelta(hours=1))
+
+    assert services.reminders_enqueue_due(now=slot.starts_at - timedelta(minutes=20)) == 1
+    reminder = SmsMessage.objects.get(booking=booking, kind="reminder_soon")
+    assert reminder.version == 2 and "4 Crookes Road" in reminder.body

@@ -43,6 +43,7 @@ RANK = SmsMessage.RANK
 EVENT_KINDS = {
     BookingEvent.Kind.CONFIRMED, BookingEvent.Kind.WAITLISTED, BookingEvent.Kind.PROMOTED,
     BookingEvent.Kind.REDIRECTED, BookingEvent.Kind.SESSION_CANCELLED, BookingEvent.Kind.CANCELLED,
+    BookingEvent.Kind.VENUE_MOVED,
 }
 REMINDER_KINDS = {SmsMessage.Kind.REMINDER_DAY_BEFORE, SmsMessage.Kind.REMINDER_SOON}
 
@@ -288,8 +289,8 @@ class _Claim:
 
 
 # One statement claims the row and returns what the send needs: the volunteer's flags, and the booking's
-# version now. Every status change bumps the version and has a message of its own, so a message written
-# for an older version is stale: a "waitlisted" retried after the "promoted" went, a reminder that waited
+# version now. Every status change (and a move of the front room) bumps the version and has a message of
+# its own, so a message written for an older version is stale: a "waitlisted" retried after the "promoted" went, a reminder that waited
 # behind thousands of others on the morning before polling day for a booking cancelled meanwhile. The
 # second branch takes over a row whose worker died mid-send; its attempts are then > 1, which is what
 # makes the send look the message up at Twilio first. (Portable to SQLite, which `make run` uses: hence
