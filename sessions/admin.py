@@ -1,7 +1,10 @@
+from django import forms
 from django.contrib import admin, messages
 
+from core.errors import DomainError
+from seats.geocoding import postcode_locate
 from sessions.models import CanvassSession, MeetingPoint, Slot
-from sessions.services import session_cancel
+from sessions.services import MEETING_POINT_FIELDS, meeting_point_create, meeting_point_update, session_cancel
 
 
 class SlotInline(admin.TabularInline):
@@ -12,13 +15,40 @@ class SlotInline(admin.TabularInline):
     show_change_link = True
 
 
+class MeetingPointAdminForm(forms.ModelForm):
+    class Meta:
+        model = MeetingPoint
+        fields = ["host", *MEETING_POINT_FIELDS]
+
+    def clean_postcode(self):
+        try:
+            return postcode_locate(self.cleaned_data["postcode"]).postcode
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
 @admin.register(MeetingPoint)
 class MeetingPointAdmin(admin.ModelAdmin):
+    """Saved through the services, as the API saves: the postcode is geocoded (and copied to upcoming
+    sessions), and a new address is texted to the volunteers booked there."""
+
+    form = MeetingPointAdminForm
     list_display = ["name", "postcode", "seat", "host", "capacity", "is_active"]
     list_filter = ["is_active", "seat__region"]
     search_fields = ["name", "postcode", "address", "host__username", "host__email"]
     raw_id_fields = ["host"]
-    autocomplete_fields = ["seat"]
+    readonly_fields = ["lat", "lng", "seat", "created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        data = {field: form.cleaned_data[field] for field in MEETING_POINT_FIELDS if field in form.cleaned_data}
+        if change:
+            changed = {field: value for field, value in data.items() if field in form.changed_data}
+            saved = meeting_point_update(user=request.user, meeting_point=MeetingPoint.objects.get(pk=obj.pk), **changed)
+            if "host" in form.changed_data:
+                MeetingPoint.objects.filter(pk=saved.pk).update(host=form.cleaned_data["host"])
+        else:
+            saved = meeting_point_create(host=form.cleaned_data["host"], **data)
+        obj.pk = saved.pk
 
 
 @admin.register(CanvassSession)
