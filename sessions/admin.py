@@ -4,15 +4,28 @@ from django.contrib import admin, messages
 from core.errors import DomainError
 from seats.geocoding import postcode_locate
 from sessions.models import CanvassSession, MeetingPoint, Slot
-from sessions.services import MEETING_POINT_FIELDS, meeting_point_create, meeting_point_update, session_cancel
+from sessions.services import (
+    MEETING_POINT_FIELDS,
+    meeting_point_create,
+    meeting_point_update,
+    session_cancel,
+    slot_update,
+)
 
 
 class SlotInline(admin.TabularInline):
+    """Read-only: a slot is edited on its own page, through slot_update (a form saving the whole row here would
+    write back a confirmed_count read before a booking that came in meanwhile)."""
+
     model = Slot
     extra = 0
     fields = ["starts_at", "ends_at", "capacity", "confirmed_count", "turf"]
-    readonly_fields = ["confirmed_count"]
+    readonly_fields = fields
     show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class MeetingPointAdminForm(forms.ModelForm):
@@ -59,9 +72,13 @@ class CanvassSessionAdmin(admin.ModelAdmin):
     date_hierarchy = "starts_at"
     autocomplete_fields = ["seat"]
     raw_id_fields = ["meeting_point"]
-    readonly_fields = ["lat", "lng", "postcode_district", "starts_at", "ends_at", "cancelled_at"]
+    # Status changes through the action (session_cancel cancels the bookings and tells the volunteers).
+    readonly_fields = ["status", "lat", "lng", "postcode_district", "starts_at", "ends_at", "cancelled_at"]
     inlines = [SlotInline]
     actions = ["cancel_sessions"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # sessions are published through the API (POST /api/sessions/), which checks their slots
 
     @admin.action(description="Cancel the selected sessions and their bookings")
     def cancel_sessions(self, request, queryset):
@@ -70,10 +87,38 @@ class CanvassSessionAdmin(admin.ModelAdmin):
         messages.success(request, f"Cancelled {queryset.count()} session(s).")
 
 
+class SlotAdminForm(forms.ModelForm):
+    class Meta:
+        model = Slot
+        fields = ["capacity", "turf"]
+
+    def clean_capacity(self):
+        capacity = self.cleaned_data["capacity"]
+        if capacity < self.instance.confirmed_count:
+            raise forms.ValidationError(f"{self.instance.confirmed_count} volunteers are already confirmed.")
+        if capacity > self.instance.session.meeting_point.capacity:
+            raise forms.ValidationError(f"The room holds {self.instance.session.meeting_point.capacity}.")
+        return capacity
+
+
 @admin.register(Slot)
 class SlotAdmin(admin.ModelAdmin):
+    """Capacity and turf change through slot_update: under the slot's lock, never below the confirmed
+    bookings, and more room promotes the waitlist. Times are fixed once volunteers can book."""
+
+    form = SlotAdminForm
     list_display = ["__str__", "starts_at", "capacity", "confirmed_count"]
     list_filter = ["session__status", "starts_at"]
     search_fields = ["session__title", "turf"]
-    raw_id_fields = ["session"]
-    readonly_fields = ["confirmed_count"]
+    readonly_fields = ["session", "starts_at", "ends_at", "confirmed_count"]
+    fields = ["session", "starts_at", "ends_at", "capacity", "confirmed_count", "turf"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # slots are added to a session through the API (add_slots)
+
+    def save_model(self, request, obj, form, change):
+        changed = {field: form.cleaned_data[field] for field in ("capacity", "turf") if field in form.changed_data}
+        try:
+            slot_update(user=request.user, slot_id=obj.pk, **changed)
+        except DomainError as exc:  # a booking came in between the form's check and the locked update
+            messages.error(request, exc.message)

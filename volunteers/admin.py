@@ -4,7 +4,7 @@ from core.errors import DomainError
 from sessions.admin import SlotAdmin
 from sessions.models import Slot
 from volunteers.models import AvailabilityWindow, Booking, BookingEvent, Volunteer
-from volunteers.services import booking_attendance_record
+from volunteers.services import booking_attendance_record, booking_cancel, bookings_delete, volunteer_delete
 
 
 class BookingInline(admin.TabularInline):
@@ -14,6 +14,9 @@ class BookingInline(admin.TabularInline):
     readonly_fields = fields
     show_change_link = True
     can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class AvailabilityInline(admin.TabularInline):
@@ -30,6 +33,13 @@ class VolunteerAdmin(admin.ModelAdmin):
     readonly_fields = ["token", "created_at", "updated_at"]
     inlines = [AvailabilityInline, BookingInline]
 
+    def delete_model(self, request, obj):
+        volunteer_delete(volunteer_id=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for volunteer_id in queryset.values_list("pk", flat=True):
+            volunteer_delete(volunteer_id=volunteer_id)
+
 
 class BookingEventInline(admin.TabularInline):
     model = BookingEvent
@@ -38,16 +48,42 @@ class BookingEventInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
 
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
 
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
+    """Read-only, with actions: a booking changes only through the services, which count the slot's places,
+    version the booking and text the volunteer."""
+
     list_display = ["volunteer", "slot", "status", "source", "created_at"]
     list_filter = ["status", "source", "slot__session__seat__region"]
     search_fields = ["volunteer__name", "volunteer__phone", "slot__session__title", "manage_token"]
-    raw_id_fields = ["volunteer", "slot", "redirected_to"]
-    readonly_fields = ["manage_token", "version", "created_at", "updated_at"]
+    readonly_fields = ["volunteer", "slot", "status", "source", "manage_token", "version", "redirected_to",
+                       "attendance_confirmed_at", "waitlisted_at", "cancelled_at", "created_at", "updated_at"]
     inlines = [BookingEventInline]
-    actions = ["mark_attended", "mark_no_show"]
+    actions = ["cancel_bookings", "mark_attended", "mark_no_show"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # volunteers book through the API; coordinators move people with the overflow
+
+    def delete_model(self, request, obj):
+        bookings_delete(booking_ids=[obj.pk])  # a confirmed place is given back first
+
+    def delete_queryset(self, request, queryset):
+        bookings_delete(booking_ids=list(queryset.values_list("pk", flat=True)))
+
+    @admin.action(description="Cancel the selected bookings (frees their places, texts the volunteers)")
+    def cancel_bookings(self, request, queryset):
+        cancelled, refused = 0, []
+        for booking in queryset:
+            try:
+                booking_cancel(manage_token=booking.manage_token)
+                cancelled += 1
+            except DomainError as exc:
+                refused.append(f"{booking}: {exc.message}")
+        self._report(request, f"Cancelled {cancelled} booking(s).", cancelled, refused)
 
     @admin.action(description="Record that the selected volunteers came")
     def mark_attended(self, request, queryset):
@@ -66,17 +102,26 @@ class BookingAdmin(admin.ModelAdmin):
                 recorded += 1
             except DomainError as exc:
                 refused.append(f"{booking}: {exc.message}")
-        if recorded:
-            messages.success(request, f"Recorded attendance for {recorded} booking(s).")
+        self._report(request, f"Recorded attendance for {recorded} booking(s).", recorded, refused)
+
+    @staticmethod
+    def _report(request, done_message: str, done: int, refused: list[str]) -> None:
+        if done:
+            messages.success(request, done_message)
         for problem in refused:
             messages.warning(request, problem)
 
 
 @admin.register(BookingEvent)
 class BookingEventAdmin(admin.ModelAdmin):
+    """The record of what happened to each booking: read-only."""
+
     list_display = ["kind", "booking", "version", "created_at", "processed_at"]
     list_filter = ["kind", "processed_at"]
-    raw_id_fields = ["booking"]
+    readonly_fields = ["booking", "kind", "version", "payload", "created_at", "processed_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 class SlotBookingInline(admin.TabularInline):
@@ -87,6 +132,9 @@ class SlotBookingInline(admin.TabularInline):
     readonly_fields = fields
     show_change_link = True
     can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 # Slots live in the lower `sessions` app, which does not know about bookings; add them here.

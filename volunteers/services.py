@@ -388,6 +388,38 @@ def booking_waitlist_promote(*, slot_id: int) -> list[Booking]:
     return promoted
 
 
+@transaction.atomic
+def volunteer_delete(*, volunteer_id: int) -> None:
+    """Erase a volunteer (a coordinator acting on a deletion request), their bookings with them."""
+    volunteer = Volunteer.objects.select_for_update().filter(pk=volunteer_id).first()
+    if volunteer is not None:
+        _release_before_delete(Booking.objects.filter(volunteer=volunteer))
+        volunteer.delete()
+
+
+@transaction.atomic
+def bookings_delete(*, booking_ids: list[int]) -> None:
+    """Delete bookings outright (a coordinator cleaning up); active ones are cancelled first."""
+    bookings = Booking.objects.filter(pk__in=booking_ids)
+    _release_before_delete(bookings)
+    bookings.delete()
+
+
+def _release_before_delete(bookings) -> None:
+    """Cancel the active bookings about to be deleted, so their places go back to the slots, and promote
+    those slots' waitlists after commit. (Their cancellation events are deleted with them, so the handler
+    that would promote the waitlist never sees them.)"""
+    from volunteers.tasks import waitlist_promote
+
+    freed = set()
+    for booking in bookings.select_for_update().filter(status__in=ACTIVE_STATUSES):
+        if booking.status == Booking.Status.CONFIRMED:
+            freed.add(booking.slot_id)
+        booking_cancel_locked(booking=booking)
+    for slot_id in sorted(freed):
+        transaction.on_commit(lambda slot_id=slot_id: waitlist_promote.delay(slot_id))
+
+
 def bookings_tell_of_move(*, meeting_point) -> int:
     """Inside the transaction that moved a meeting point: each confirmed booking of a slot there that has not
     ended gets a new version and a venue_moved event, so its volunteer is texted the new address. Texts and

@@ -72,3 +72,81 @@ def test_the_admin_geocodes_a_new_front_room_and_refuses_an_unknown_postcode(cli
     refused = client.post("/admin/canvass/meetingpoint/add/", {**form, "name": "Nowhere", "postcode": "XX1 1XX"})
     assert refused.status_code == 200 and "Unknown postcode" in refused.content.decode()
     assert not MeetingPoint.objects.filter(name="Nowhere").exists()
+
+
+def _coordinator(client):
+    client.force_login(UserFactory(username="coord-keeps-counts", is_staff=True, is_superuser=True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_booking_admin_is_read_only_and_cancels_through_the_service(client):
+    from tests.sms.factories import booking_make, slot_make
+    from volunteers.models import Booking
+
+    slot = slot_make(capacity=1)
+    holder, waiting = booking_make(slot=slot), booking_make(slot=slot)
+    _coordinator(client)
+    assert client.get("/admin/volunteers/booking/add/").status_code == 403
+    client.post(f"/admin/volunteers/booking/{holder.pk}/change/", {"status": "waitlisted"})
+    assert Booking.objects.get(pk=holder.pk).status == "confirmed"  # not an editable field
+
+    client.post("/admin/volunteers/booking/", {"action": "cancel_bookings", "_selected_action": [holder.pk]})
+    assert Booking.objects.get(pk=holder.pk).status == "cancelled"
+    assert Booking.objects.get(pk=waiting.pk).status == "confirmed"  # the freed place went to the waitlist
+    slot.refresh_from_db()
+    assert slot.confirmed_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_slot_capacity_changes_in_the_admin_go_through_the_service(client):
+    from tests.sms.factories import booking_make, slot_make
+    from volunteers.models import Booking
+
+    slot = slot_make(capacity=1)
+    booking_make(slot=slot)
+    waiting = booking_make(slot=slot)
+    _coordinator(client)
+    form = {"capacity": 0, "turf": "Odd numbers", "bookings-TOTAL_FORMS": 2, "bookings-INITIAL_FORMS": 2,
+            "bookings-MIN_NUM_FORMS": 0, "bookings-MAX_NUM_FORMS": 1000}
+    for i, booking in enumerate(Booking.objects.filter(slot=slot).order_by("pk")):  # the read-only inline
+        form.update({f"bookings-{i}-id": booking.pk, f"bookings-{i}-slot": slot.pk})
+    refused = client.post(f"/admin/canvass/slot/{slot.pk}/change/", form)
+    assert refused.status_code == 200 and "already confirmed" in refused.content.decode()
+    assert client.post(f"/admin/canvass/slot/{slot.pk}/change/", {**form, "capacity": 2}).status_code == 302
+    slot.refresh_from_db()
+    assert (slot.capacity, slot.turf, slot.confirmed_count) == (2, "Odd numbers", 2)
+    assert Booking.objects.get(pk=waiting.pk).status == "confirmed"  # more room promoted the waitlist
+    assert client.get("/admin/canvass/slot/add/").status_code == 403
+    assert client.get("/admin/canvass/canvasssession/add/").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_volunteer_in_the_admin_gives_their_place_back(client):
+    from tests.sms.factories import booking_make, slot_make
+    from volunteers.models import Booking, Volunteer
+
+    slot = slot_make(capacity=1)
+    holder, waiting = booking_make(slot=slot), booking_make(slot=slot)
+    _coordinator(client)
+    response = client.post(f"/admin/volunteers/volunteer/{holder.volunteer_id}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Volunteer.objects.filter(pk=holder.volunteer_id).exists()
+    assert Booking.objects.get(pk=waiting.pk).status == "confirmed"
+    slot.refresh_from_db()
+    assert slot.confirmed_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_confirmed_booking_in_the_admin_gives_its_place_back(client):
+    from tests.sms.factories import booking_make, slot_make
+    from volunteers.models import Booking
+
+    slot = slot_make(capacity=1)
+    holder, waiting = booking_make(slot=slot), booking_make(slot=slot)
+    _coordinator(client)
+    client.post("/admin/volunteers/booking/", {"action": "delete_selected", "_selected_action": [holder.pk],
+                                               "post": "yes"})
+    assert not Booking.objects.filter(pk=holder.pk).exists()
+    assert Booking.objects.get(pk=waiting.pk).status == "confirmed"
+    slot.refresh_from_db()
+    assert slot.confirmed_count == 1
