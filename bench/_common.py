@@ -413,3 +413,45 @@ def process_group_stop(process: subprocess.Popen, *, timeout: float = 30) -> Non
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _process_cpu_seconds() -> dict[int, tuple[str, float]]:
+    """user + system CPU of every process on this Linux machine, by pid, with a category from its command line."""
+    found = {}
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry)
+        if pid == me:
+            category = "client"
+        elif "gunicorn" in command:
+            category = "gunicorn"
+        elif "postgres" in command:
+            category = "postgres"
+        elif "redis-server" in command:
+            category = "redis"
+        else:
+            category = "other"
+        found[pid] = (category, (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS)
+    return found
+
+
+@contextlib.contextmanager
+def cpu_split() -> Iterator[dict[str, float]]:
+    """CPU seconds spent by gunicorn, PostgreSQL, Redis, this process (the client) and everything else while
+    the block runs (Linux /proc; processes that start and end inside the block count from zero)."""
+    before = _process_cpu_seconds()
+    split: dict[str, float] = {}
+    yield split
+    for pid, (category, seconds) in _process_cpu_seconds().items():
+        earlier = before.get(pid)
+        split[category] = split.get(category, 0.0) + seconds - (earlier[1] if earlier else 0.0)

@@ -180,7 +180,10 @@ async def _drive(base: str, n: int, clients: int, request_for) -> dict:
 
 
 def drive(base: str, n: int, clients: int, request_for) -> dict:
-    return asyncio.run(_drive(base, n, clients, request_for))
+    with common.cpu_split() as cpu:
+        outcome = asyncio.run(_drive(base, n, clients, request_for))
+    outcome["cpu_ms"] = {category: seconds * 1000 / n for category, seconds in cpu.items()}
+    return outcome
 
 
 class Bookers:
@@ -302,6 +305,10 @@ def report(args, info, results, anatomy) -> tuple[str, bool]:
     def ok(flag: bool) -> str:
         return "met" if flag else "**missed**"
 
+    def cpu(outcome: dict) -> str:
+        split = outcome["cpu_ms"]
+        return " / ".join(f"{split.get(c, 0.0):.2f}" for c in ("gunicorn", "postgres", "redis", "client", "other"))
+
     rows = []
     all_ok = True
     # Judge configurations on absolute booking rates; a ratio to a slower server's own health rate flatters it.
@@ -311,7 +318,7 @@ def report(args, info, results, anatomy) -> tuple[str, bool]:
         runs = result["runs"]
         h = runs["health"]
         rows.append([result["config"], "health `GET /health/`", h["n"], f"{h['rate']:.0f}", "100%",
-                     f"{h['latency']['p50']:.1f} / {h['latency']['p95']:.1f}", "", ""])
+                     f"{h['latency']['p50']:.1f} / {h['latency']['p95']:.1f}", cpu(h), "", ""])
         for run, label, goal in (("hot", f"hot: 1 slot, capacity {args.hot_capacity}", GOAL_HOT),
                                  ("fill", f"fill: 1 slot, capacity {args.fill_capacity}", None),
                                  ("spread", f"spread: {args.slots} slots x {args.spread_capacity}", GOAL_SPREAD)):
@@ -323,7 +330,7 @@ def report(args, info, results, anatomy) -> tuple[str, bool]:
             verified = (f"{a['confirmed']} confirmed, {a['waitlisted']} waitlisted, overbooked slots "
                         f"{a['overbooked_slots']}" + ("" if not problems else " — " + "; ".join(problems)))
             rows.append([result["config"], label, o["n"], f"{o['rate']:.0f}", f"{o['ratio'] * 100:.0f}%",
-                         f"{o['latency']['p50']:.1f} / {o['latency']['p95']:.1f}", goal_text, verified])
+                         f"{o['latency']['p50']:.1f} / {o['latency']['p95']:.1f}", cpu(o), goal_text, verified])
     celery = ("real Redis broker (`REDIS_URL` set), no worker consuming: each booking pays for its on-commit "
               "enqueue, the handlers are a worker's job" if args.celery == "broker"
               else "eager (`REDIS_URL` unset): the event handlers run inside the request")
@@ -340,7 +347,9 @@ def report(args, info, results, anatomy) -> tuple[str, bool]:
         "per request under that load. The database is audited after every run. gunicorn's sync workers close "
         "the connection after every response (no keep-alive), which is why their `/health/` rate is lower.",
         "",
-        common.markdown_table(["gunicorn", "run", "requests", "req/s", "of health", "p50 / p95 ms", "goal", "verified in the database"], rows),
+        common.markdown_table(["gunicorn", "run", "requests", "req/s", "of health", "p50 / p95 ms",
+                               "CPU ms per request: gunicorn / PostgreSQL / Redis / client / other", "goal",
+                               "verified in the database"], rows),
         "",
         f"- Best configuration for bookings: **{best['config']}** — spread {best['runs']['spread']['rate']:.0f}/s "
         f"({best['runs']['spread']['ratio'] * 100:.0f}% of its own health rate, "
@@ -348,6 +357,8 @@ def report(args, info, results, anatomy) -> tuple[str, bool]:
         f"{top_health:.0f}/s), hot {best['runs']['hot']['rate']:.0f}/s "
         f"({best['runs']['hot']['ratio'] * 100:.0f}% / {best['runs']['hot']['rate'] / top_health * 100:.1f}%).",
         f"- Zero overbooking and every booking accounted for in every run: {'yes' if all_ok else '**NO**'}.",
+        "- CPU per request is every process's user + system time during the run (Linux `/proc`), divided by the "
+        "requests: where the 2 cores went. A request costs at least their sum divided by 2 in wall time.",
         f"- Anatomy of one booking (in-process, same code path; HTTP {anatomy['status']}): "
         f"{len(anatomy['statements'])} SQL statements, {anatomy['locked']} of them from the capacity `UPDATE "
         "canvass_slot` to `COMMIT`, i.e. while the slot row is locked — every other booking of a hot slot "
