@@ -359,6 +359,11 @@ def report(args, info, results, anatomy) -> tuple[str, bool]:
         f"- Zero overbooking and every booking accounted for in every run: {'yes' if all_ok else '**NO**'}.",
         "- CPU per request is every process's user + system time during the run (Linux `/proc`), divided by the "
         "requests: where the 2 cores went. A request costs at least their sum divided by 2 in wall time.",
+        f"- With every core busy, the ratio to /health/ cannot beat the ratio of their CPU costs: for "
+        f"{best['config']}, /health/ {sum(best['runs']['health']['cpu_ms'].values()):.2f} ms against a spread "
+        f"booking's {sum(best['runs']['spread']['cpu_ms'].values()):.2f} ms, a ceiling of "
+        f"{sum(best['runs']['health']['cpu_ms'].values()) / sum(best['runs']['spread']['cpu_ms'].values()) * 100:.1f}%. "
+        f"The 20% goal needs a booking under {sum(best['runs']['health']['cpu_ms'].values()) * 5:.2f} ms of CPU in all.",
         f"- Anatomy of one booking (in-process, same code path; HTTP {anatomy['status']}): "
         f"{len(anatomy['statements'])} SQL statements, {anatomy['locked']} of them from the capacity `UPDATE "
         "canvass_slot` to `COMMIT`, i.e. while the slot row is locked — every other booking of a hot slot "
