@@ -435,6 +435,8 @@ def _process_cpu_seconds() -> dict[int, tuple[str, float]]:
             category = "client"
         elif "gunicorn" in command:
             category = "gunicorn"
+        elif "celery" in command:
+            category = "celery"
         elif "postgres" in command:
             category = "postgres"
         elif "redis-server" in command:
@@ -447,7 +449,7 @@ def _process_cpu_seconds() -> dict[int, tuple[str, float]]:
 
 @contextlib.contextmanager
 def cpu_split() -> Iterator[dict[str, float]]:
-    """CPU seconds spent by gunicorn, PostgreSQL, Redis, this process (the client) and everything else while
+    """CPU seconds spent by gunicorn, Celery, PostgreSQL, Redis, this process (the client) and everything else while
     the block runs (Linux /proc; processes that start and end inside the block count from zero)."""
     before = _process_cpu_seconds()
     split: dict[str, float] = {}

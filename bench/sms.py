@@ -35,6 +35,16 @@ def noop(index: int) -> None:
     _client(settings.REDIS_URL).incr(NOOP_KEY)
 
 
+CPU_CATEGORIES = ("celery", "postgres", "redis", "client", "other")
+CPU_CATEGORIES_TEXT = ("Celery worker / PostgreSQL / Redis / this script, which enqueues / the rest, mostly the "
+                       "loopback Twilio")
+
+
+def _cpu_text(split: dict) -> str:
+    return (f"{sum(split.values()):.2f} ms (" + " / ".join(f"{split.get(c, 0.0):.2f}" for c in CPU_CATEGORIES)
+            + ")")
+
+
 def _worker(env: dict, args) -> subprocess.Popen:
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "celery"), "-A", "celery_app", "worker", "--include", "bench.sms",
@@ -157,7 +167,7 @@ def _outbox_fill(count: int) -> list[int]:
 def _outbox_run(ids: list[int], fake, env: dict, args) -> dict:
     from datetime import timedelta
 
-    from _common import process_group_stop
+    from _common import cpu_split, process_group_stop
 
     from dispatch.sms.models import SmsMessage
     from dispatch.sms.services import message_enqueue, messages_requeue_stuck
@@ -179,13 +189,14 @@ def _outbox_run(ids: list[int], fake, env: dict, args) -> dict:
     worker = _worker(env, args)
     try:
         time.sleep(args.warmup)
-        started = time.monotonic()
-        for message_id in ids:
-            message_enqueue(message_id)
-        _wait(done, timeout=3600, what="the fake to receive every message")
-        _wait(lambda: not SmsMessage.objects.exclude(status="queued").exists(), timeout=600,
-              what="every row to be accepted")
-        elapsed = time.monotonic() - started
+        with cpu_split() as cpu:
+            started = time.monotonic()
+            for message_id in ids:
+                message_enqueue(message_id)
+            _wait(done, timeout=3600, what="the fake to receive every message")
+            _wait(lambda: not SmsMessage.objects.exclude(status="queued").exists(), timeout=600,
+                  what="every row to be accepted")
+            elapsed = time.monotonic() - started
     finally:
         process_group_stop(worker)
     received = fake.messages()
@@ -198,6 +209,7 @@ def _outbox_run(ids: list[int], fake, env: dict, args) -> dict:
         "swept": swept,
         "contract_violations": len(fake.contract_violations()),
         "lost": SmsMessage.objects.exclude(status="queued").count() + max(0, len(ids) - len(per_message)),
+        "cpu_ms": {category: seconds * 1000 / len(ids) for category, seconds in cpu.items()},
     }
 
 
@@ -206,6 +218,7 @@ def main() -> None:
     from _common import (
         add_common_args,
         benchmarks_section_write,
+        cpu_split,
         django_setup,
         machine_info,
         machine_line,
@@ -253,14 +266,16 @@ def main() -> None:
     worker = _worker(env, args)
     try:
         time.sleep(args.warmup)
-        started = time.monotonic()
-        for index in range(args.messages):
-            noop.delay(index)
-        _wait(lambda: int(redis.get(NOOP_KEY) or 0) >= args.messages, timeout=3600, what="the no-op tasks")
-        baseline_elapsed = time.monotonic() - started
+        with cpu_split() as noop_cpu:
+            started = time.monotonic()
+            for index in range(args.messages):
+                noop.delay(index)
+            _wait(lambda: int(redis.get(NOOP_KEY) or 0) >= args.messages, timeout=3600, what="the no-op tasks")
+            baseline_elapsed = time.monotonic() - started
     finally:
         process_group_stop(worker)
-    results["noop"] = {"messages": args.messages, "elapsed": baseline_elapsed, "rate": args.messages / baseline_elapsed}
+    results["noop"] = {"messages": args.messages, "elapsed": baseline_elapsed, "rate": args.messages / baseline_elapsed,
+                       "cpu_ms": {category: seconds * 1000 / args.messages for category, seconds in noop_cpu.items()}}
     print(f"no-op tasks: {results['noop']['rate']:.0f}/s", flush=True)
 
     ids = _outbox_fill(args.messages)
@@ -302,6 +317,9 @@ def main() -> None:
         f"- Duplicates {off['duplicates'] + on['duplicates']} and lost {off['lost'] + on['lost']} (goal: 0 and 0); "
         f"messages the sweep had to re-enqueue: {off['swept'] + on['swept']}; requests that broke Twilio's spec "
         f"(checked by the mock): {off['contract_violations'] + on['contract_violations']}.",
+        f"- CPU per message, every process on the machine (Linux `/proc`; {CPU_CATEGORIES_TEXT}): no-op task "
+        f"{_cpu_text(results['noop']['cpu_ms'])}; outbox send, limit off, {_cpu_text(off['cpu_ms'])}. With both cores "
+        f"busy the ratio cannot pass their quotient, {sum(results['noop']['cpu_ms'].values()) / sum(off['cpu_ms'].values()) * 100:.0f}%.",
     ])
     print(body)
     if args.write:
