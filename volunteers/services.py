@@ -407,17 +407,15 @@ def bookings_delete(*, booking_ids: list[int]) -> None:
 
 def _release_before_delete(bookings) -> None:
     """Cancel the active bookings about to be deleted, so their places go back to the slots, and promote
-    those slots' waitlists after commit. (Their cancellation events are deleted with them, so the handler
-    that would promote the waitlist never sees them.)"""
-    from volunteers.tasks import waitlist_promote
-
+    those slots' waitlists in the same transaction. (Their cancellation events are deleted with them, so
+    the handler that would promote the waitlist after commit, or the sweep, would never see them.)"""
     freed = set()
     for booking in bookings.select_for_update().filter(status__in=ACTIVE_STATUSES):
         if booking.status == Booking.Status.CONFIRMED:
             freed.add(booking.slot_id)
         booking_cancel_locked(booking=booking)
     for slot_id in sorted(freed):
-        transaction.on_commit(lambda slot_id=slot_id: waitlist_promote.delay(slot_id))
+        booking_waitlist_promote(slot_id=slot_id)
 
 
 def bookings_tell_of_move(*, meeting_point) -> int:
