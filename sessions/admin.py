@@ -71,9 +71,10 @@ class CanvassSessionAdmin(admin.ModelAdmin):
     search_fields = ["title", "seat__name", "meeting_point__name", "postcode_district"]
     date_hierarchy = "starts_at"
     autocomplete_fields = ["seat"]
-    raw_id_fields = ["meeting_point"]
-    # Status changes through the action (session_cancel cancels the bookings and tells the volunteers).
-    readonly_fields = ["status", "lat", "lng", "postcode_district", "starts_at", "ends_at", "cancelled_at"]
+    # Status changes through the action (session_cancel cancels the bookings and tells the volunteers). The
+    # meeting point is fixed: a new address reaches volunteers by editing the meeting point, which texts them.
+    readonly_fields = ["meeting_point", "status", "lat", "lng", "postcode_district", "starts_at", "ends_at",
+                       "cancelled_at"]
     inlines = [SlotInline]
     actions = ["cancel_sessions"]
 

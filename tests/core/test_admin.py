@@ -150,3 +150,21 @@ def test_deleting_a_confirmed_booking_in_the_admin_gives_its_place_back(client):
     assert Booking.objects.get(pk=waiting.pk).status == "confirmed"
     slot.refresh_from_db()
     assert slot.confirmed_count == 1
+
+
+def test_a_sessions_status_and_meeting_point_cannot_be_edited_in_its_admin_form(client):
+    from sessions.models import CanvassSession
+    from tests.factories import MeetingPointFactory
+
+    session = SlotFactory().session
+    room = session.meeting_point_id
+    _coordinator(client)
+    page = client.get(f"/admin/canvass/canvasssession/{session.pk}/change/")
+    assert page.status_code == 200
+    fields = page.context["adminform"].form.fields
+    assert "status" not in fields and "meeting_point" not in fields
+    other_room = MeetingPointFactory()
+    client.post(f"/admin/canvass/canvasssession/{session.pk}/change/",
+                {"title": session.title, "seat": session.seat_id, "status": "cancelled", "meeting_point": other_room.pk})
+    session.refresh_from_db()
+    assert (session.status, session.meeting_point_id) == (CanvassSession.Status.PUBLISHED, room)
