@@ -81,8 +81,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return CanvassSession.objects.select_related("seat", "meeting_point").prefetch_related("slots")
 
     def _is_manager(self, session) -> bool:
-        user = self.request.user
-        return user.is_authenticated and (user.is_staff or session.meeting_point.host_id == user.pk)
+        return services.meeting_point_managed_by(user=self.request.user, meeting_point=session.meeting_point)
 
     @extend_schema(
         parameters=[
@@ -196,11 +195,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return meeting_point
 
     def _managed_session_id(self, pk) -> int:
-        """Hosts get 404 for sessions that are not theirs, so ids of others' sessions are not confirmed."""
-        session = self.get_queryset().filter(pk=pk).first()
-        if session is None or not self._is_manager(session):
-            raise NotFound()
-        return session.pk
+        return selectors.session_managed(user=self.request.user, session_id=pk).pk
 
 
 class SlotViewSet(mixins.UpdateModelMixin, viewsets.GenericViewSet):
@@ -216,7 +211,7 @@ class SlotViewSet(mixins.UpdateModelMixin, viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         slot = Slot.objects.select_related("session__meeting_point").filter(pk=kwargs["pk"]).first()
         user = request.user
-        if slot is None or not (user.is_staff or slot.session.meeting_point.host_id == user.pk):
+        if slot is None or not services.meeting_point_managed_by(user=user, meeting_point=slot.session.meeting_point):
             raise NotFound()
         slot = services.slot_update(user=user, slot_id=slot.pk, **serializer.validated_data)
         return Response(SlotSerializer(slot).data)

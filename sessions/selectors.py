@@ -7,8 +7,11 @@ from functools import cache
 from django.db import connection
 from django.utils import timezone
 
+from core.db import pk_in_range
+from core.errors import NotFound
 from core.geo import EARTH_RADIUS_KM, bounding_box
 from sessions.models import CanvassSession
+from sessions.services import meeting_point_managed_by
 
 # The search starts with a small box and widens it until a page is full: in a city a 2 km box
 # already holds a page of sessions and the index range stays tiny; in the Highlands it grows.
@@ -219,3 +222,13 @@ def sessions_for_host(*, user):
     if user.is_staff:
         return query
     return query.filter(meeting_point__host=user)
+
+
+def session_managed(*, user, session_id) -> CanvassSession:
+    """The session, if `user` manages it (its host or a coordinator); NotFound otherwise, so that the ids of
+    others' sessions are not confirmed."""
+    session = (CanvassSession.objects.select_related("meeting_point").filter(pk=session_id).first()
+               if pk_in_range(CanvassSession, session_id) else None)
+    if session is None or not meeting_point_managed_by(user=user, meeting_point=session.meeting_point):
+        raise NotFound("No such session.", code="not_found")
+    return session

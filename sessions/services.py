@@ -18,8 +18,13 @@ MEETING_POINT_FIELDS = ("name", "address", "postcode", "capacity", "accessibilit
                         "is_active")
 
 
+def meeting_point_managed_by(*, user, meeting_point: MeetingPoint) -> bool:
+    """Hosts manage their own meeting points and the sessions there; coordinators (staff) manage all."""
+    return bool(user.is_authenticated and (user.is_staff or meeting_point.host_id == user.pk))
+
+
 def _require_owner(*, user, meeting_point: MeetingPoint) -> None:
-    if not (user.is_staff or meeting_point.host_id == user.pk):
+    if not meeting_point_managed_by(user=user, meeting_point=meeting_point):
         raise PermissionDenied("You can only manage your own meeting points and sessions.")
 
 

@@ -2,9 +2,7 @@
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
-from core.db import pk_in_range
-from core.errors import NotFound
-from sessions.models import CanvassSession
+from sessions.selectors import session_managed
 from volunteers.models import Booking
 
 # Who is coming first, then the waitlist in its order, then those who are not coming any more.
@@ -13,15 +11,6 @@ _ROSTER_ORDER = Case(
     When(status=Booking.Status.WAITLISTED, then=Value(1)),
     default=Value(2), output_field=IntegerField(),
 )
-
-
-def session_managed(*, user, session_id: int) -> CanvassSession:
-    """The session, if `user` hosts it or is a coordinator; NotFound otherwise (others' ids are not confirmed)."""
-    session = (CanvassSession.objects.select_related("meeting_point").filter(pk=session_id).first()
-               if pk_in_range(CanvassSession, session_id) else None)
-    if session is None or not (user.is_staff or session.meeting_point.host_id == user.pk):
-        raise NotFound("No such session.", code="not_found")
-    return session
 
 
 def session_roster(*, user, session_id: int, statuses: list[str] | None = None) -> QuerySet[Booking]:

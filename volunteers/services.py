@@ -28,7 +28,7 @@ from core.db import (
 from core.errors import Conflict, InvalidState, NotFound
 from seats.geocoding import Location, postcode_locate
 from sessions.models import CanvassSession, Slot
-from sessions.services import slot_claim_place, slot_is_bookable, slot_release_place
+from sessions.services import meeting_point_managed_by, slot_claim_place, slot_is_bookable, slot_release_place
 from volunteers.events import async_handlers, booking_event_announce, booking_event_new, booking_event_record
 from volunteers.models import Booking, BookingEvent, Volunteer
 from volunteers.phones import phone_normalise
@@ -341,7 +341,7 @@ def booking_attendance_record(*, user, session_id: int, booking_id: int, attende
     session itself."""
     booking = (Booking.objects.select_for_update(of=("self",)).select_related("slot__session__meeting_point")
                .filter(pk=booking_id, slot__session_id=session_id).first() if pk_in_range(Booking, booking_id) else None)
-    if booking is None or not (user.is_staff or booking.slot.session.meeting_point.host_id == user.pk):
+    if booking is None or not meeting_point_managed_by(user=user, meeting_point=booking.slot.session.meeting_point):
         raise NotFound("No such booking in this session.", code="not_found")
     if booking.status not in ATTENDANCE_STATUSES:
         raise InvalidState(f"A {booking.get_status_display().lower()} booking has no attendance to record.",
