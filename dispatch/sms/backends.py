@@ -16,7 +16,7 @@ from django.utils.module_loading import import_string
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from dispatch.sms.twilio_http import TWILIO_DEFAULT_API_URL, PooledHttpClient, TransportError
+from dispatch.sms.twilio_http import TWILIO_DEFAULT_API_URL, KeepAliveHttpClient, TransportError
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,8 @@ def _send_error(exc: Exception) -> SendError:
         transient = code in TRANSIENT_CODES or exc.status == 429 or exc.status >= 500
         return SendError(exc.msg or str(exc), code=code, transient=transient, http_status=exc.status)
     # Timeouts and connection errors: the request may or may not have reached Twilio.
-    return SendError(f"{type(exc).__name__}: {exc}", transient=True)
+    text = str(exc) if isinstance(exc, TransportError) else f"{type(exc).__name__}: {exc}"
+    return SendError(text, transient=True)
 
 
 class TwilioBackend(BaseBackend):
@@ -97,7 +98,7 @@ class TwilioBackend(BaseBackend):
                  api_url: str, timeout: float):
         self.from_ = from_
         self.messaging_service_sid = messaging_service_sid
-        self.client = Client(account_sid, auth_token, http_client=PooledHttpClient(api_url=api_url, timeout=timeout))
+        self.client = Client(account_sid, auth_token, http_client=KeepAliveHttpClient(api_url=api_url, timeout=timeout))
 
     def _sender(self) -> dict:
         if self.messaging_service_sid:

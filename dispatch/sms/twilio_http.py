@@ -1,26 +1,35 @@
-"""The HTTP client under the Twilio SDK: urllib3 with one keep-alive pool, no retries, a timeout on every call.
+"""The HTTP client under the Twilio SDK: one keep-alive connection per thread and host, no retries, a
+timeout on every call.
 
-The SDK's default client goes through requests, which for every call merges cookies, hooks and
-the proxy and CA settings of the whole environment and builds two response objects. A send is a
-single form POST to one host, so this client reads the environment once, keeps the connection
-open, and hands the SDK its own Response type. It never retries by itself: a POST that timed out
-may have reached Twilio, and only the outbox (which looks the message up first) may send it again.
+The SDK's default client goes through requests, which for every call merges cookies, hooks and the
+proxy and CA settings of the whole environment and builds two response objects; urllib3 alone still
+doubles what the standard library's http.client costs per request. A send is a single form POST to
+one host from a thread that owns its connection, so this client reads the environment once, keeps
+http.client's connection open, and hands the SDK its own Response type. It never retries by itself:
+a POST that timed out may have reached Twilio, and only the outbox (which looks the message up
+first) may send it again.
 """
 
+import http.client
 import json
 import logging
 import os
+import select
+import ssl
+import threading
 from base64 import b64encode
 from urllib.parse import urlencode, urlsplit
 
-import urllib3
 from twilio.http import HttpClient
 from twilio.http.response import Response
-from urllib3.exceptions import HTTPError as TransportError  # noqa: F401 - re-exported for the backend
 
 TWILIO_DEFAULT_API_URL = "https://api.twilio.com"
 
 _logger = logging.getLogger("twilio.http_client")
+
+
+class TransportError(Exception):
+    """The request failed below HTTP (refused, reset, timed out, bad TLS): it may or may not have reached Twilio."""
 
 
 def _proxy_for(url: str) -> str | None:
@@ -42,24 +51,64 @@ def _ca_bundle() -> str:
     return certifi.where()
 
 
-class PooledHttpClient(HttpClient):
+def _closed_by_peer(sock) -> bool:
+    """An idle keep-alive socket that is readable has been closed by the server (or is out of step): don't reuse it."""
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+class KeepAliveHttpClient(HttpClient):
     """Sends the SDK's requests to `api_url` (Twilio, a contract mock in tests, a proxy in staging)."""
 
     def __init__(self, *, api_url: str = TWILIO_DEFAULT_API_URL, timeout: float, logger: logging.Logger = _logger):
         super().__init__(logger, False, timeout)
         self.api_url = api_url.rstrip("/")
-        options = {"retries": False, "timeout": urllib3.Timeout(total=timeout), "maxsize": 4, "block": False}
-        if self.api_url.startswith("https:"):
-            options.update(cert_reqs="CERT_REQUIRED", ca_certs=_ca_bundle())
-        proxy = _proxy_for(self.api_url)
-        self.pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+        self.proxy = _proxy_for(self.api_url)
+        self.ca_bundle = _ca_bundle() if self.api_url.startswith("https:") else None
+        self._ssl_context = ssl.create_default_context(cafile=self.ca_bundle) if self.ca_bundle else None
         self._authorization: dict[tuple[str, str], str] = {}
+        self._local = threading.local()
 
     def _basic(self, auth: tuple[str, str]) -> str:
         header = self._authorization.get(auth)
         if header is None:
             header = self._authorization[auth] = "Basic " + b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
         return header
+
+    def connection_new(self, scheme: str, host: str, port: int | None, timeout: float) -> http.client.HTTPConnection:
+        """A connection to host:port, through the environment's proxy if it names one (a CONNECT tunnel for https)."""
+        if scheme == "https":
+            context = self._ssl_context or ssl.create_default_context(cafile=_ca_bundle())
+            if self.proxy:
+                proxy = urlsplit(self.proxy)
+                connection = http.client.HTTPSConnection(proxy.hostname, proxy.port, timeout=timeout, context=context)
+                connection.set_tunnel(host, port)
+                return connection
+            return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+        if self.proxy:
+            proxy = urlsplit(self.proxy)
+            return http.client.HTTPConnection(proxy.hostname, proxy.port, timeout=timeout)
+        return http.client.HTTPConnection(host, port, timeout=timeout)
+
+    def _connection(self, scheme: str, host: str, port: int | None, timeout: float) -> http.client.HTTPConnection:
+        connections = self._local.__dict__.setdefault("connections", {})
+        key = (scheme, host, port)
+        connection = connections.get(key)
+        if connection is not None and connection.sock is not None and _closed_by_peer(connection.sock):
+            connection.close()
+        if connection is None:
+            connection = connections[key] = self.connection_new(scheme, host, port, timeout)
+        connection.timeout = timeout
+        if connection.sock is not None:
+            connection.sock.settimeout(timeout)
+        return connection
+
+    def _forget(self, scheme: str, host: str, port: int | None) -> None:
+        connection = self._local.__dict__.get("connections", {}).pop((scheme, host, port), None)
+        if connection is not None:
+            connection.close()
 
     def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
                 allow_redirects=False) -> Response:
@@ -79,9 +128,20 @@ class PooledHttpClient(HttpClient):
                 body = urlencode(data, doseq=True).encode()
         if self.logger.isEnabledFor(logging.DEBUG):
             self.log_request({"method": method, "url": url, "params": params, "headers": headers})
-        answer = self.pool.request(method.upper(), url, body=body, headers=headers, retries=False, redirect=allow_redirects,
-                                   timeout=urllib3.Timeout(total=timeout or self.timeout))
-        response = Response(answer.status, answer.data.decode("utf-8"), answer.headers)
+        parts = urlsplit(url)
+        # Through a plain-HTTP proxy the request line carries the whole URL; otherwise the path.
+        target = url if (self.proxy and parts.scheme == "http") else (parts.path or "/") + (
+            "?" + parts.query if parts.query else "")
+        connection = self._connection(parts.scheme, parts.hostname, parts.port, timeout or self.timeout)
+        try:
+            connection.request(method.upper(), target, body=body, headers=headers)
+            answer = connection.getresponse()
+            text = answer.read().decode("utf-8")
+        except (OSError, http.client.HTTPException) as exc:
+            self._forget(parts.scheme, parts.hostname, parts.port)
+            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+        if answer.will_close:
+            self._forget(parts.scheme, parts.hostname, parts.port)
         if self.logger.isEnabledFor(logging.DEBUG):
             self.logger.debug("Response Status Code: %s", answer.status)
-        return response
+        return Response(answer.status, text, answer.headers)

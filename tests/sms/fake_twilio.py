@@ -122,7 +122,7 @@ class _Connection(socketserver.StreamRequestHandler):
             self.wfile.write(
                 f"HTTP/1.1 {status} {STATUS_TEXT.get(status, 'Status')}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
-            if headers.get("connection", "").lower() == "close":
+            if headers.get("connection", "").lower() == "close" or not fake.keep_alive:
                 return
 
 
@@ -134,6 +134,7 @@ class _Server(socketserver.ThreadingTCPServer):
 class FakeTwilio:
     def __init__(self, *, spec: Path, delay: float = 0.0):
         self.delay = delay
+        self.keep_alive = True  # False: hang up after every answer, as a server whose idle timeout just passed
         self.messages: list[dict] = []  # every message the fake accepted
         self.creates = 0  # POSTs to Messages.json, accepted or not
         self.lists = 0

@@ -3,6 +3,7 @@ threads racing for one row cannot share, one Twilio client per thread, database 
 across tasks."""
 
 import logging
+import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,6 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-import urllib3
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
@@ -107,7 +107,7 @@ def test_each_thread_gets_its_own_twilio_client(twilio_fake):
         there = pool.submit(backend_get).result()
     assert backend_get() is here
     assert there is not here and there.client is not here.client
-    assert there.client.http_client.pool is not here.client.http_client.pool
+    assert there.client.http_client is not here.client.http_client
 
 
 def test_concurrent_sends_through_the_sdk_each_record_their_own_sid(twilio_fake):
@@ -128,24 +128,49 @@ def test_concurrent_sends_through_the_sdk_each_record_their_own_sid(twilio_fake)
         assert message.twilio_sid == accepted[(message.to, message.body)]
 
 
+def _twilio_backend() -> TwilioBackend:
+    return TwilioBackend(account_sid="AC" + "a" * 32, auth_token="token", from_="+447700900000",
+                         messaging_service_sid=None, api_url="https://api.twilio.com", timeout=2.0)
+
+
 def test_the_sdk_takes_proxy_and_ca_settings_from_the_environment_once(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
-    backend = TwilioBackend(account_sid="AC" + "a" * 32, auth_token="token", from_="+447700900000",
-                            messaging_service_sid=None, api_url="https://api.twilio.com", timeout=2.0)
-    pool = backend.client.http_client.pool
-    assert isinstance(pool, urllib3.ProxyManager)
-    assert pool.proxy.url == "http://proxy.example.org:3128"
-    assert pool.connection_pool_kw["ca_certs"] == "/etc/ssl/certs/ca-certificates.crt"
-    assert urllib3.Retry.from_int(pool.connection_pool_kw["retries"]).total is False  # a POST that may have reached Twilio is never resent here
+    client = _twilio_backend().client.http_client
+    assert client.proxy == "http://proxy.example.org:3128"
+    assert client.ca_bundle == "/etc/ssl/certs/ca-certificates.crt"
+    connection = client.connection_new("https", "api.twilio.com", None, 2.0)
+    assert (connection.host, connection.port) == ("proxy.example.org", 3128)  # a CONNECT tunnel through the proxy
+    assert (connection._tunnel_host, connection._tunnel_port) == ("api.twilio.com", 443)
+    assert connection.timeout == 2.0
+    assert connection._context.verify_mode == ssl.CERT_REQUIRED and connection._context.check_hostname
 
 
 def test_no_proxy_is_honoured(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
     monkeypatch.setenv("NO_PROXY", "api.twilio.com")
-    backend = TwilioBackend(account_sid="AC" + "a" * 32, auth_token="token", from_="+447700900000",
-                            messaging_service_sid=None, api_url="https://api.twilio.com", timeout=2.0)
-    assert not isinstance(backend.client.http_client.pool, urllib3.ProxyManager)
+    client = _twilio_backend().client.http_client
+    assert client.proxy is None
+    assert client.connection_new("https", "api.twilio.com", None, 2.0).host == "api.twilio.com"
+
+
+def test_a_kept_alive_connection_the_server_closed_is_replaced_before_the_next_send(twilio_fake):
+    first, second = _pending_messages(2)
+    twilio_fake.keep_alive = False  # it hangs up after each answer, without saying so in the headers
+    assert services.message_send(message_id=first.pk) == "sent"
+    time.sleep(0.2)  # the hang-up reaches this end
+    assert services.message_send(message_id=second.pk) == "sent"
+    assert twilio_fake.creates == 2 and len(twilio_fake.messages) == 2
+
+
+def test_sends_from_one_thread_share_one_connection(twilio_fake):
+    messages = _pending_messages(3)
+    for message in messages:
+        assert services.message_send(message_id=message.pk) == "sent"
+    connections_open = backend_get().client.http_client._local.connections
+    assert len(connections_open) == 1
+    [connection] = connections_open.values()
+    assert connection.sock is not None  # still open for the next send
 
 
 def test_the_sdk_logs_requests_only_at_debug(twilio_fake, caplog):

@@ -103,4 +103,4 @@ def test_a_refused_connection_is_retried(settings):
     twilio_configure(settings, f"http://127.0.0.1:{free_port()}")
     booking = booking_make(slot=slot_make())
     message = SmsMessage.objects.get(booking=booking)
-    assert message.status == "pending" and "ConnectionError" in message.error_message
+    assert message.status == "pending" and "ConnectionRefusedError" in message.error_message
