@@ -92,8 +92,15 @@ class KeepAliveHttpClient(HttpClient):
             return http.client.HTTPConnection(proxy.hostname, proxy.port, timeout=timeout)
         return http.client.HTTPConnection(host, port, timeout=timeout)
 
+    def _connections(self) -> dict:
+        state = self._local
+        # A forked child (a prefork worker) must not write to its parent's sockets: it opens its own.
+        if getattr(state, "pid", None) != os.getpid():
+            state.pid, state.connections = os.getpid(), {}
+        return state.connections
+
     def _connection(self, scheme: str, host: str, port: int | None, timeout: float) -> http.client.HTTPConnection:
-        connections = self._local.__dict__.setdefault("connections", {})
+        connections = self._connections()
         key = (scheme, host, port)
         connection = connections.get(key)
         if connection is not None and connection.sock is not None and _closed_by_peer(connection.sock):
@@ -106,7 +113,7 @@ class KeepAliveHttpClient(HttpClient):
         return connection
 
     def _forget(self, scheme: str, host: str, port: int | None) -> None:
-        connection = self._local.__dict__.get("connections", {}).pop((scheme, host, port), None)
+        connection = self._connections().pop((scheme, host, port), None)
         if connection is not None:
             connection.close()
 

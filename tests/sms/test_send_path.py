@@ -3,6 +3,7 @@ threads racing for one row cannot share, one Twilio client per thread, database 
 across tasks."""
 
 import logging
+import os
 import ssl
 import threading
 import time
@@ -171,6 +172,23 @@ def test_sends_from_one_thread_share_one_connection(twilio_fake):
     assert len(connections_open) == 1
     [connection] = connections_open.values()
     assert connection.sock is not None  # still open for the next send
+
+
+def test_a_forked_worker_opens_its_own_connection_to_twilio(twilio_fake):
+    [message] = _pending_messages(1)
+    assert services.message_send(message_id=message.pk) == "sent"
+    client = backend_get().client.http_client
+    [parent_connection] = client._connections().values()
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # the prefork pool's child: same objects, inherited socket
+        try:
+            os.write(write_end, b"shared" if parent_connection in client._connections().values() else b"own")
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(read_end, 10) == b"own"
+    assert client._connections() == {("http", "127.0.0.1", parent_connection.port): parent_connection}
 
 
 def test_the_sdk_logs_requests_only_at_debug(twilio_fake, caplog):
