@@ -16,6 +16,7 @@ import json
 import re
 import socket
 import socketserver
+import ssl
 import threading
 import time
 import uuid
@@ -129,10 +130,24 @@ class _Connection(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    tls: ssl.SSLContext | None = None
+
+    def get_request(self):
+        sock, address = super().get_request()
+        if self.tls is None:
+            return sock, address
+        sock.settimeout(5)  # a client that never finishes its handshake must not stall the accept loop
+        try:
+            wrapped = self.tls.wrap_socket(sock, server_side=True)
+        except OSError:
+            sock.close()  # e.g. a client that refused our certificate; serve_forever just goes on
+            raise
+        wrapped.settimeout(None)
+        return wrapped, address
 
 
 class FakeTwilio:
-    def __init__(self, *, spec: Path, delay: float = 0.0):
+    def __init__(self, *, spec: Path, delay: float = 0.0, tls: ssl.SSLContext | None = None):
         self.delay = delay
         self.keep_alive = True  # False: hang up after every answer, as a server whose idle timeout just passed
         self.messages: list[dict] = []  # every message the fake accepted
@@ -145,11 +160,13 @@ class FakeTwilio:
         self.contract = contract(spec)
         self.server = _Server(("127.0.0.1", 0), _Connection)
         self.server.fake = self
+        self.server.tls = tls
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme, host = ("https", "localhost") if self.server.tls else ("http", "127.0.0.1")
+        return f"{scheme}://{host}:{self.server.server_address[1]}"
 
     def start(self) -> "FakeTwilio":
         self.thread.start()

@@ -1,6 +1,8 @@
 """The Twilio backend through the official SDK: the contract against Prism, error paths against a loopback fake."""
 
+import ssl
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -8,7 +10,9 @@ from django.utils import timezone
 from dispatch.sms import services
 from dispatch.sms.backends import backend_get
 from dispatch.sms.models import SmsMessage
+from tests.sms.conftest import TWILIO_SPEC, twilio_configure
 from tests.sms.factories import booking_make, slot_make
+from tests.sms.fake_twilio import FakeTwilio
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -104,3 +108,36 @@ def test_a_refused_connection_is_retried(settings):
     booking = booking_make(slot=slot_make())
     message = SmsMessage.objects.get(booking=booking)
     assert message.status == "pending" and "ConnectionRefusedError" in message.error_message
+
+
+TLS_DIR = Path(__file__).resolve().parent / "tls"
+
+
+@pytest.fixture
+def twilio_over_tls(settings):
+    """The loopback fake behind TLS with a certificate for localhost that only tests/sms/tls/localhost.pem vouches for."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(TLS_DIR / "localhost.pem", TLS_DIR / "localhost-key.pem")
+    fake = FakeTwilio(spec=TWILIO_SPEC, tls=context).start()
+    twilio_configure(settings, fake.url)
+    yield fake
+    fake.stop()
+    assert not fake.contract_violations
+
+
+def test_sends_go_over_tls_checked_against_the_configured_ca_bundle(twilio_over_tls, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(TLS_DIR / "localhost.pem"))
+    booking = booking_make(slot=slot_make())
+    message = SmsMessage.objects.get(booking=booking)
+    assert twilio_over_tls.url.startswith("https://localhost:")
+    assert message.status == "queued" and message.twilio_sid == twilio_over_tls.messages[0]["sid"]
+    assert backend_get().client.http_client.ca_bundle == str(TLS_DIR / "localhost.pem")
+
+
+def test_a_server_whose_certificate_is_not_trusted_gets_nothing(twilio_over_tls, monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)  # the public CAs (certifi) do not vouch for it
+    booking = booking_make(slot=slot_make())
+    message = SmsMessage.objects.get(booking=booking)
+    assert message.status == "pending" and "CERTIFICATE_VERIFY_FAILED" in message.error_message
+    assert twilio_over_tls.creates == 0 and twilio_over_tls.messages == []
