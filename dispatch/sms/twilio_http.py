@@ -18,7 +18,7 @@ import select
 import ssl
 import threading
 from base64 import b64encode
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 from twilio.http import HttpClient
 from twilio.http.response import Response
@@ -84,13 +84,22 @@ class KeepAliveHttpClient(HttpClient):
             if self.proxy:
                 proxy = urlsplit(self.proxy)
                 connection = http.client.HTTPSConnection(proxy.hostname, proxy.port, timeout=timeout, context=context)
-                connection.set_tunnel(host, port)
+                connection.set_tunnel(host, port, headers=self._proxy_headers)
                 return connection
             return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
         if self.proxy:
             proxy = urlsplit(self.proxy)
             return http.client.HTTPConnection(proxy.hostname, proxy.port, timeout=timeout)
         return http.client.HTTPConnection(host, port, timeout=timeout)
+
+    @property
+    def _proxy_headers(self) -> dict[str, str]:
+        """Proxy-Authorization for a proxy URL that carries a user (http://user:password@proxy:3128)."""
+        proxy = urlsplit(self.proxy or "")
+        if not proxy.username:
+            return {}
+        credentials = f"{unquote(proxy.username)}:{unquote(proxy.password or '')}"
+        return {"Proxy-Authorization": "Basic " + b64encode(credentials.encode()).decode()}
 
     def _connections(self) -> dict:
         state = self._local
@@ -124,6 +133,8 @@ class KeepAliveHttpClient(HttpClient):
         if params:
             url += ("&" if "?" in url else "?") + urlencode(params, doseq=True)
         headers = dict(headers or {})
+        if self.proxy and url.startswith("http:"):
+            headers.update(self._proxy_headers)
         if auth:
             headers["Authorization"] = self._basic(tuple(auth))
         body = None

@@ -7,6 +7,7 @@ import os
 import ssl
 import threading
 import time
+from base64 import b64encode
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from types import SimpleNamespace
@@ -145,6 +146,12 @@ def test_the_sdk_takes_proxy_and_ca_settings_from_the_environment_once(monkeypat
     assert (connection._tunnel_host, connection._tunnel_port) == ("api.twilio.com", 443)
     assert connection.timeout == 2.0
     assert connection._context.verify_mode == ssl.CERT_REQUIRED and connection._context.check_hostname
+
+
+def test_a_proxy_that_wants_a_password_gets_it_in_the_tunnel_request(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://frontroom:s%40cret@proxy.example.org:3128")
+    connection = _twilio_backend().client.http_client.connection_new("https", "api.twilio.com", None, 2.0)
+    assert connection._tunnel_headers == {"Proxy-Authorization": "Basic " + b64encode(b"frontroom:s@cret").decode()}
 
 
 def test_no_proxy_is_honoured(monkeypatch):
