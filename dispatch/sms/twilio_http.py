@@ -51,6 +51,15 @@ def _ca_bundle() -> str:
     return certifi.where()
 
 
+def _proxy_authorization(proxy_url: str | None) -> dict[str, str]:
+    """Proxy-Authorization for a proxy URL that carries a user (http://user:password@proxy:3128)."""
+    proxy = urlsplit(proxy_url or "")
+    if not proxy.username:
+        return {}
+    credentials = f"{unquote(proxy.username)}:{unquote(proxy.password or '')}"
+    return {"Proxy-Authorization": "Basic " + b64encode(credentials.encode()).decode()}
+
+
 def _closed_by_peer(sock) -> bool:
     """An idle keep-alive socket that is readable has been closed by the server (or is out of step): don't reuse it."""
     try:
@@ -66,6 +75,7 @@ class KeepAliveHttpClient(HttpClient):
         super().__init__(logger, False, timeout)
         self.api_url = api_url.rstrip("/")
         self.proxy = _proxy_for(self.api_url)
+        self._proxy_headers = _proxy_authorization(self.proxy)
         self.ca_bundle = _ca_bundle() if self.api_url.startswith("https:") else None
         self._ssl_context = ssl.create_default_context(cafile=self.ca_bundle) if self.ca_bundle else None
         self._authorization: dict[tuple[str, str], str] = {}
@@ -91,15 +101,6 @@ class KeepAliveHttpClient(HttpClient):
             proxy = urlsplit(self.proxy)
             return http.client.HTTPConnection(proxy.hostname, proxy.port, timeout=timeout)
         return http.client.HTTPConnection(host, port, timeout=timeout)
-
-    @property
-    def _proxy_headers(self) -> dict[str, str]:
-        """Proxy-Authorization for a proxy URL that carries a user (http://user:password@proxy:3128)."""
-        proxy = urlsplit(self.proxy or "")
-        if not proxy.username:
-            return {}
-        credentials = f"{unquote(proxy.username)}:{unquote(proxy.password or '')}"
-        return {"Proxy-Authorization": "Basic " + b64encode(credentials.encode()).decode()}
 
     def _connections(self) -> dict:
         state = self._local
