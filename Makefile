@@ -37,6 +37,7 @@ tools: tools/prism/node_modules/.installed ## Install the Twilio contract mock (
 
 run: install ## Install, migrate, load the demo data and serve on 127.0.0.1:8000 (SQLite, eager Celery, SMS to the log)
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py load_demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -28,16 +28,19 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "seats",
     "sessions.apps.CanvassSessionsConfig",
     "volunteers",
     "dispatch",
     "dispatch.sms",
+    "web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -59,6 +62,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "web.context_processors.site",
             ]
         },
     }
@@ -86,6 +91,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Whitenoise serves the app's own static files, compressed and with far-future cache headers (hashed names)
+# once collectstatic has run; with DEBUG or without collected files it serves them from the apps directly.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": env_str("STATICFILES_BACKEND",
+                                       "whitenoise.storage.CompressedManifestStaticFilesStorage")},
+}
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+WHITENOISE_MANIFEST_STRICT = False
+SITE_NAME = env_str("SITE_NAME", "Frontroom")
+LOGIN_URL = "/host/login/"
+LOGIN_REDIRECT_URL = "/host/"
+LOGOUT_REDIRECT_URL = "/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -108,6 +126,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc from the drf-spectacular-sidecar package, served by the app: /api/docs/ works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "BookingStatusEnum": "volunteers.models.Booking.Status",
@@ -149,6 +171,39 @@ CELERY_BEAT_SCHEDULE = {
     "sms-outbox-sweep": {"task": "sms.outbox_sweep", "schedule": 60.0},
     "sms-reminders": {"task": "sms.reminders_enqueue_due", "schedule": 300.0},
     "overflow-sweep": {"task": "dispatch.overflow_sweep", "schedule": 300.0},
+}
+
+# --- Cache and abuse limits --------------------------------------------------
+# Redis when REDIS_URL is set (shared by every worker and machine); in-process memory on the embedded default.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL") or REDIS_URL,
+         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "frontroom"),
+         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}
+        if (env_str("CACHE_URL") or REDIS_URL) else
+        {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "frontroom"}
+    ),
+}
+RATE_LIMIT_CACHE = "default"
+RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+# Only set this behind a proxy you run, which overwrites or appends the header: e.g. HTTP_X_FORWARDED_FOR.
+TRUSTED_PROXY_IP_HEADER = env_str("TRUSTED_PROXY_IP_HEADER", "")
+# scope -> "count/period" (s, m, h, d). The defaults let a family book from one home address.
+RATE_LIMITS = {
+    scope: env_str(f"RATE_LIMIT_{scope.upper()}", default)
+    for scope, default in {
+        "booking_ip": "30/h",
+        "booking_phone": "10/h",
+        "signup_ip": "20/h",
+        "signup_phone": "5/h",
+        "code_check_ip": "30/h",
+        "code_check_phone": "10/h",
+        "code_send_phone": "5/h",
+        "sms_phone_day": "20/d",
+        "host_signup_ip": "10/h",
+        "login_ip": "30/h",
+        "password_reset_ip": "10/h",
+    }.items()
 }
 
 # --- Geography ----------------------------------------------------------------

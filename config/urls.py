@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from core.views import health
 
@@ -9,9 +9,13 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/", include("config.api_urls")),
     path("twilio/", include("dispatch.sms.urls")),
+    path("", include("web.urls")),
 ]
 
-handler404 = "core.api_errors.handler404"
-handler500 = "core.api_errors.handler500"
+handler400 = "web.errors.handler400"
+handler403 = "web.errors.handler403"
+handler404 = "web.errors.handler404"
+handler500 = "web.errors.handler500"

@@ -40,3 +40,14 @@ class InvalidState(DomainError):
 class NotAuthenticated(DomainError):
     status_code = 401
     default_code = "not_authenticated"
+
+
+class RateLimited(DomainError):
+    """Too many attempts of one kind from one client or for one phone: 429 with Retry-After."""
+
+    status_code = 429
+    default_code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None, fields: dict | None = None):
+        super().__init__(message, code=code, fields=fields)
+        self.retry_after = max(1, int(retry_after))

@@ -50,6 +50,11 @@ def pytest_sessionstart(session):
             problems.append(f"Redis is not reachable at {settings.REDIS_URL}: {exc}")
     if not (SHARED_DATA / "PROVENANCE.md").exists():
         problems.append(f"The reference data is missing at {SHARED_DATA} (set FRONTROOM_SHARED_DATA).")
+    if not problems:
+        # Pages use hashed, compressed static file names (whitenoise's manifest), as in production.
+        from django.core.management import call_command
+
+        call_command("collectstatic", "--noinput", verbosity=0)
     if problems:
         pytest.exit("Required services are missing:\n  " + "\n  ".join(problems), returncode=3)
 
@@ -97,3 +102,12 @@ def celery_worker(transactional_db, redis_client):
             yield worker
     finally:
         database["CONN_MAX_AGE"] = conn_max_age
+
+
+@pytest.fixture(autouse=True)
+def _rate_limits_start_empty():
+    """Every test starts with no hits counted (the counters live in the shared cache)."""
+    from django.core.cache import caches
+
+    caches[settings.RATE_LIMIT_CACHE].clear()
+    yield
