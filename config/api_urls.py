@@ -1,6 +1,9 @@
 from django.urls import include, path
 
+from config.api_index import ApiIndexView
+
 urlpatterns = [
+    path("", ApiIndexView.as_view(), name="api-index"),
     path("", include("core.urls")),
     path("", include("seats.urls")),
     path("", include("sessions.urls")),

@@ -27,3 +27,15 @@ def test_every_beat_task_is_a_registered_celery_task():
     app.loader.import_default_modules()
     missing = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values() if entry["task"] not in app.tasks]
     assert missing == []
+
+
+def test_api_root_is_an_index_of_the_api(client, db):
+    response = client.get("/api/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["schema"] == "/api/schema/" and body["docs"] == "/api/docs/"
+    paths = {entry["path"] for entry in body["endpoints"]}
+    assert "/api/slots/<int:slot_id>/bookings/" in paths
+    assert "/api/sessions/" in paths
+    for entry in body["endpoints"]:
+        assert entry["path"].startswith("/api/") and "(?P" not in entry["path"], entry
