@@ -221,6 +221,7 @@ DIRECT_BOOKING_TRAVEL_KM = env_float("DIRECT_BOOKING_TRAVEL_KM", 15.0)
 OVERFLOW_AUTO = env_bool("OVERFLOW_AUTO", True)  # overflow a full slot after commit when a waitlist forms
 OVERFLOW_DELAY_SECONDS = env_int("OVERFLOW_DELAY_SECONDS", 0)  # grace before that overflow (< visibility timeout)
 OVERFLOW_MAX_RINGS = env_int("OVERFLOW_MAX_RINGS", 2)  # 1 = adjacent seats only, 2 = their neighbours too
+COVERAGE_DEFAULT_DAYS = env_int("COVERAGE_DEFAULT_DAYS", 7)  # coverage without dates: the next this many days
 DISPATCH_NEAREST_K = env_int("DISPATCH_NEAREST_K", 10)  # arcs kept per volunteer: K best-valued and K nearest
 
 # --- SMS ----------------------------------------------------------------------

@@ -125,8 +125,8 @@ class CoverageView(APIView):
         query = CoverageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        rows = coverage.coverage_by_seat(date_from=data["date_from"], date_to=data["date_to"],
-                                         region=data.get("region") or None)
+        date_from, date_to = coverage.coverage_period(date_from=data.get("date_from"), date_to=data.get("date_to"))
+        rows = coverage.coverage_by_seat(date_from=date_from, date_to=date_to, region=data.get("region") or None)
         return Response(CoverageRowSerializer(rows, many=True).data)
 
 

@@ -125,8 +125,8 @@ class OverflowResultSerializer(serializers.Serializer):
 
 
 class CoverageQuerySerializer(serializers.Serializer):
-    date_from = serializers.DateTimeField()
-    date_to = serializers.DateTimeField()
+    date_from = serializers.DateTimeField(required=False, help_text="Default: now (or 7 days before date_to).")
+    date_to = serializers.DateTimeField(required=False, help_text="Default: 7 days after date_from.")
     region = serializers.CharField(max_length=60, required=False, allow_blank=True)
 
 

@@ -1,9 +1,11 @@
 """Coverage per seat for a period: places, bookings, fill and overflow sent and received."""
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Sum
+from django.utils import timezone
 
 from core.errors import InvalidInput
 from seats.models import Seat
@@ -11,6 +13,17 @@ from sessions.models import CanvassSession, Slot
 from volunteers.models import Booking
 
 RECEIVED_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED, Booking.Status.NO_SHOW)
+
+
+def coverage_period(*, date_from: datetime | None = None, date_to: datetime | None = None,
+                    now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The period a coverage view covers when not told: from now (or date_from) for COVERAGE_DEFAULT_DAYS."""
+    span = timedelta(days=settings.COVERAGE_DEFAULT_DAYS)
+    if date_from is None:
+        date_from = (date_to - span) if date_to is not None else (now or timezone.now())
+    if date_to is None:
+        date_to = date_from + span
+    return date_from, date_to
 
 
 def coverage_by_seat(*, date_from: datetime, date_to: datetime, region: str | None = None) -> list[dict]:

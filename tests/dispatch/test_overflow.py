@@ -191,7 +191,28 @@ def test_coverage_reports_places_fill_and_overflow_per_seat(area, manual):
     assert rows["E14000202"]["slots"] == 2 and rows["E14000202"]["places"] == 10
     assert [r["priority"] for r in response.json()] == sorted(r["priority"] for r in response.json())
     bad = client.get("/api/dispatch/coverage/", {"date_from": "yesterday"})
-    assert bad.status_code == 400 and {"date_from", "date_to"} <= set(bad.json()["error"]["fields"])
+    assert bad.status_code == 400 and set(bad.json()["error"]["fields"]) == {"date_from"}
+    backwards = client.get("/api/dispatch/coverage/", {"date_from": f.day_at(23).isoformat(),
+                                                       "date_to": f.day_at(0).isoformat()})
+    assert backwards.status_code == 400 and set(backwards.json()["error"]["fields"]) == {"date_to"}
+
+
+def test_coverage_without_dates_covers_the_next_seven_days(area, manual):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dispatch.services.coverage import coverage_period
+
+    client = APIClient()
+    client.force_authenticate(f.user("coord"))
+    response = client.get("/api/dispatch/coverage/")
+    assert response.status_code == 200
+    expected = client.get("/api/dispatch/coverage/", {"date_from": timezone.now().isoformat(),
+                                                      "date_to": (timezone.now() + timedelta(days=7)).isoformat()})
+    assert response.json() == expected.json() and response.json() != []
+    start, end = coverage_period(date_to=timezone.now())
+    assert end - start == timedelta(days=7)
 
 
 def test_sheffield_hallam_flooded_overflows_to_its_real_neighbours(shared_data, manual):
