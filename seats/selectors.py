@@ -14,3 +14,9 @@ def seats_near(*, lat: float, lng: float, limit: int, radius_km: float = SEAT_SE
         candidates = list(Seat.objects.all())
     ranked = sorted(((seat, haversine_km(lat, lng, seat.lat, seat.lng)) for seat in candidates), key=lambda pair: pair[1])
     return ranked[:limit]
+
+
+def seats_that_matter_near(*, lat: float, lng: float, limit: int = 3, among: int = 8) -> list[tuple[Seat, float]]:
+    """Of the `among` seats nearest the point, the `limit` that matter most: highest priority first, then nearest."""
+    near = seats_near(lat=lat, lng=lng, limit=among)
+    return sorted(near, key=lambda pair: (pair[0].priority, pair[1]))[:limit]

@@ -232,3 +232,16 @@ def session_managed(*, user, session_id) -> CanvassSession:
     if session is None or not meeting_point_managed_by(user=user, meeting_point=session.meeting_point):
         raise NotFound("No such session.", code="not_found")
     return session
+
+
+def session_public(*, session_id, now: datetime | None = None) -> CanvassSession:
+    """A published session as anyone may see it, seat and meeting point loaded, with `upcoming_slots`: its slots
+    that have not started (the only ones offered). NotFound for an unknown or cancelled session."""
+    session = (CanvassSession.objects.select_related("seat", "meeting_point")
+               .filter(pk=session_id, status=CanvassSession.Status.PUBLISHED).first()
+               if pk_in_range(CanvassSession, session_id) else None)
+    if session is None:
+        raise NotFound("No such session.", code="not_found")
+    now = now or timezone.now()
+    session.upcoming_slots = list(session.slots.filter(starts_at__gt=now).order_by("starts_at", "id"))
+    return session

@@ -11,12 +11,17 @@ bookings are offered.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
 
 from core.errors import NotFound
 from core.geo import bounding_box, haversine_km
 from dispatch.services.common import availability_filter, busy_spans, open_slots, travel_limit_km
 from dispatch.solver import BAND_KM, LOWEST_PRIORITY
+from seats.models import SeatAdjacency
 from sessions.models import Slot
+from sessions.selectors import sessions_near
 from volunteers.models import AvailabilityWindow, Booking, Volunteer
 
 SHORTAGE_KM = 10.0
@@ -75,5 +80,76 @@ def suggestions_for_volunteer(*, volunteer: Volunteer, limit: int = 10) -> list[
                                  capacity=slot.capacity)
         reason = f"{seat.name}, {distance:.1f} km, priority {seat.priority}, needs {places_left} more"
         ranked.append(Suggestion(slot, round(distance, 2), places_left, round(score, 2), reason))
+    ranked.sort(key=lambda s: (-s.score, s.distance_km, s.slot.starts_at, s.slot.pk))
+    return ranked[:limit]
+
+
+# The results page ranks this many nearest sessions by the score above, then carries on nearest first: a fixed
+# pool keeps paging stable (each session appears on exactly one page) and the search one bounded query.
+RANKED_POOL = 40
+
+
+@dataclass(frozen=True)
+class RankedPage:
+    sessions: list[dict]
+    has_more: bool
+
+
+def session_row_score(row: dict) -> float:
+    """A search row's score: that of its best slot still open to booking (the suggestions' score)."""
+    priority = row["seat"]["priority"]
+    return max(
+        (suggestion_score(distance_km=row["distance_km"], priority=priority, places_left=slot["places_left"],
+                          capacity=slot["capacity"]) for slot in row["slots"]),
+        default=float("-inf"),
+    )
+
+
+def sessions_ranked_near(*, lat: float, lng: float, radius_km: float, limit: int, offset: int = 0,
+                         date_from=None, date_to=None, now=None) -> RankedPage:
+    """Sessions for a volunteer's search: the RANKED_POOL nearest ordered by suggestion_score (priority traded
+    against distance and shortage, as for suggestions), then the rest nearest first. Slots that have started
+    are dropped, and sessions left with none. `limit` must divide RANKED_POOL so no page straddles the two.
+    Read-only; one sessions_near query."""
+    now = now or timezone.now()
+    common = {"lat": lat, "lng": lng, "radius_km": radius_km, "date_from": date_from, "date_to": date_to, "now": now}
+    if offset < RANKED_POOL:
+        rows = sessions_near(limit=RANKED_POOL + 1, offset=0, **common)
+        has_more_beyond = len(rows) > RANKED_POOL
+        pool = [row for row in (_upcoming_slots_only(row, now) for row in rows[:RANKED_POOL]) if row["slots"]]
+        pool.sort(key=lambda row: (-session_row_score(row), row["distance_km"], row["starts_at"], row["id"]))
+        page = pool[offset:offset + limit]
+        return RankedPage(page, has_more=offset + limit < len(pool) or has_more_beyond)
+    rows = sessions_near(limit=limit + 1, offset=offset, **common)
+    page = [row for row in (_upcoming_slots_only(row, now) for row in rows[:limit]) if row["slots"]]
+    return RankedPage(page, has_more=len(rows) > limit)
+
+
+def _upcoming_slots_only(row: dict, now) -> dict:
+    row["slots"] = [slot for slot in row["slots"] if slot["starts_at"] > now]
+    return row
+
+
+def slot_alternatives(*, slot: Slot, lat: float | None = None, lng: float | None = None,
+                      limit: int = 5) -> list[Suggestion]:
+    """Open slots to offer instead of a full one: in its seat and the seats bordering it, starting within a week
+    of it, ranked by suggestion_score from the volunteer's point (or the session's). Read-only."""
+    session = slot.session
+    lat, lng = (lat, lng) if lat is not None and lng is not None else (session.lat, session.lng)
+    seats = {session.seat_id, *SeatAdjacency.objects.filter(from_seat_id=session.seat_id)
+             .values_list("to_seat_id", flat=True)}
+    candidates = (
+        open_slots().filter(session__seat_id__in=seats, starts_at__lt=slot.starts_at + timedelta(days=7))
+        .exclude(pk=slot.pk).select_related("session__seat").order_by("starts_at", "id")[:MAX_CANDIDATES]
+    )
+    ranked = []
+    for other in candidates:
+        seat = other.session.seat
+        distance = haversine_km(lat, lng, other.session.lat, other.session.lng)
+        places_left = other.capacity - other.confirmed_count
+        score = suggestion_score(distance_km=distance, priority=seat.priority, places_left=places_left,
+                                 capacity=other.capacity)
+        reason = f"{seat.name}, {distance:.1f} km, priority {seat.priority}, needs {places_left} more"
+        ranked.append(Suggestion(other, round(distance, 2), places_left, round(score, 2), reason))
     ranked.sort(key=lambda s: (-s.score, s.distance_km, s.slot.starts_at, s.slot.pk))
     return ranked[:limit]

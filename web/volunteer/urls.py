@@ -1,8 +1,25 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from web.volunteer import views
 
 app_name = "volunteer"
+
+# A private link's token: what secrets.token_urlsafe makes. Anything else is an unknown URL (404).
+TOKEN = r"(?P<token>[A-Za-z0-9_-]{8,100})"
+
 urlpatterns = [
     path("", views.home, name="home"),
+    path("find/", views.find, name="find"),
+    path("s/<int:session_id>/", views.session_detail, name="session"),
+    path("s/<int:session_id>/book/", views.book, name="book"),
+    re_path(rf"^check/{TOKEN}/$", views.check, name="check"),
+    re_path(rf"^check/{TOKEN}/resend/$", views.resend, name="resend"),
+    path("needed/", views.needed, name="needed"),
+    path("needed/done/", views.needed_done, name="needed_done"),
+    re_path(rf"^b/{TOKEN}$", views.manage, name="manage"),
+    re_path(rf"^b/{TOKEN}/cancel/$", views.cancel, name="cancel"),
+    re_path(rf"^b/{TOKEN}/decline/$", views.decline, name="decline"),
+    re_path(rf"^b/{TOKEN}/calendar\.ics$", views.calendar_file, name="calendar"),
+    re_path(rf"^b/{TOKEN}/data/$", views.my_data, name="my_data"),
+    path("privacy/", views.privacy, name="privacy"),
 ]

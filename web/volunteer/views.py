@@ -1,5 +1,318 @@
-from django.shortcuts import render
+"""Volunteers' pages (no account): find a session, book a place, prove the phone, manage the booking.
+
+Every view binds a form, calls one service or selector and renders; the domain errors the API maps become
+inline messages here. Writes answer with a redirect (POST-redirect-GET), so the journey works without script.
+"""
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from core.db import pk_in_range
+from core.errors import DomainError, InvalidInput, NotFound, RateLimited
+from core.ratelimit import client_ip
+from dispatch.services.overflow import booking_redirect_decline
+from dispatch.services.suggestions import RANKED_POOL, sessions_ranked_near, slot_alternatives
+from seats.geocoding import postcode_locate
+from seats.selectors import seats_that_matter_near
+from sessions.models import Slot
+from sessions.selectors import session_public
+from volunteers.models import Booking
+from volunteers.services import booking_cancel
+from web.volunteer import calendar, identity
+from web.volunteer.forms import BookingForm, CodeForm, ConfirmForm, NeededForm, SearchForm, add_domain_error
+
+PAGE_SIZE = 10  # divides RANKED_POOL: no results page straddles the ranked pool and the nearest-first rest
+assert RANKED_POOL % PAGE_SIZE == 0
 
 
+def _rate_limited(request, exc: RateLimited) -> HttpResponse:
+    response = render(request, "web/error.html", {
+        "title": _("Please wait a little"), "message": _("Too many attempts from here in a short time."),
+        "retry_after": exc.retry_after}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _not_found() -> Http404:
+    return Http404(_("Not found."))
+
+
+@require_GET
 def home(request):
-    return render(request, "web/volunteer/home.html")
+    return render(request, "web/volunteer/home.html", {"form": SearchForm(), "is_home": True})
+
+
+@require_GET
+def find(request):
+    """Results for a postcode: the seats that matter near it and why, then sessions ranked as suggestions are."""
+    form = SearchForm(request.GET)
+    context = {"form": form}
+    if form.is_valid():
+        try:
+            location = postcode_locate(form.cleaned_data["postcode"])
+        except InvalidInput as exc:
+            add_domain_error(form, exc, default_field="postcode")
+        else:
+            date_from, date_to = form.date_range()
+            page_number = form.page_number()
+            ranked = sessions_ranked_near(
+                lat=location.lat, lng=location.lng, radius_km=form.radius_km(), limit=PAGE_SIZE,
+                offset=(page_number - 1) * PAGE_SIZE, date_from=date_from, date_to=date_to,
+            )
+            query = {key: value for key, value in form.cleaned_data.items() if value and key != "page"}
+            query["postcode"] = location.postcode
+            context.update({
+                "location": location,
+                "seats": seats_that_matter_near(lat=location.lat, lng=location.lng) if page_number == 1 else [],
+                "sessions": ranked.sessions, "page_number": page_number,
+                "next_url": _find_url(query, page_number + 1) if ranked.has_more else None,
+                "previous_url": _find_url(query, page_number - 1) if page_number > 1 else None,
+                "postcode_query": urlencode({"postcode": location.postcode}),
+            })
+    return render(request, "web/volunteer/results.html", context)
+
+
+def _find_url(query: dict, page: int) -> str:
+    params = {key: str(value) for key, value in query.items()}
+    if page > 1:
+        params["page"] = str(page)
+    return f"{reverse('volunteer:find')}?{urlencode(params)}"
+
+
+def _session_or_404(session_id: int):
+    try:
+        return session_public(session_id=session_id)
+    except NotFound:
+        raise _not_found() from None
+
+
+@require_GET
+def session_detail(request, session_id: int):
+    session = _session_or_404(session_id)
+    postcode = request.GET.get("postcode", "")[:10]
+    return render(request, "web/volunteer/session.html", {
+        "session": session, "slots": session.upcoming_slots,
+        "book_query": urlencode({"postcode": postcode}) if postcode else "",
+        "share_url": request.build_absolute_uri(reverse("volunteer:session", args=[session.pk])),
+    })
+
+
+def _slot_of(session, raw_slot_id):
+    """The session's slot named in the query string, if it is still offered; None for junk or another's slot."""
+    try:
+        slot_id = int(str(raw_slot_id))
+    except (TypeError, ValueError):
+        return None
+    if not pk_in_range(Slot, slot_id):
+        return None
+    return next((slot for slot in session.upcoming_slots if slot.pk == slot_id), None)
+
+
+@require_http_methods(["GET", "POST"])
+def book(request, session_id: int):
+    session = _session_or_404(session_id)
+    slot = _slot_of(session, request.GET.get("slot"))
+    if slot is None:
+        messages.error(request, _("That slot is no longer offered. Choose one of these."))
+        return redirect("volunteer:session", session_id=session.pk)
+    slot.session = session
+    if request.method == "POST":
+        form = BookingForm(request.POST)
+        if form.is_valid():
+            try:
+                challenge = identity.booking_request(slot_id=slot.pk, client_ip=client_ip(request), **form.cleaned_data)
+            except RateLimited as exc:
+                return _rate_limited(request, exc)
+            except DomainError as exc:
+                add_domain_error(form, exc)
+            else:
+                if challenge.token is None:  # identity services not on main yet: straight to the booking
+                    return redirect("volunteer:manage", token=challenge.manage_token)
+                return redirect("volunteer:check", token=challenge.token)
+    else:
+        form = BookingForm(initial={"postcode": request.GET.get("postcode", "")[:10]})
+    alternatives = []
+    if slot.places_left == 0:
+        alternatives = slot_alternatives(slot=slot, **_point_of(form))
+    return render(request, "web/volunteer/book.html", {
+        "session": session, "slot": slot, "form": form, "alternatives": alternatives,
+        "postcode_query": urlencode({"postcode": form["postcode"].value() or ""}),
+    })
+
+
+def _point_of(form) -> dict:
+    """The volunteer's point if the postcode they typed is known (for distances to alternatives), else none."""
+    raw = form["postcode"].value()
+    if not raw:
+        return {}
+    try:
+        location = postcode_locate(raw)
+    except InvalidInput:
+        return {}
+    return {"lat": location.lat, "lng": location.lng}
+
+
+def _booking_or_404(token: str) -> Booking:
+    try:
+        return identity.booking_by_link(manage_token=token)
+    except NotFound:
+        raise _not_found() from None
+
+
+@require_GET
+def manage(request, token: str):
+    """A booking's private page: opening it proves the phone (the link came by text to that phone)."""
+    booking = _booking_or_404(token)
+    shows_address = identity.booking_shows_address(booking)
+    slot = booking.slot
+    return render(request, "web/volunteer/manage.html", {
+        "booking": booking, "slot": slot, "session": slot.session, "shows_address": shows_address,
+        "point": slot.session.meeting_point if shows_address else None,
+        "can_cancel": booking.status in (Booking.Status.CONFIRMED, Booking.Status.WAITLISTED, Booking.Status.PENDING)
+        and slot.ends_at > timezone.now(),
+        "can_decline": _redirect_declinable(booking),
+        "postcode_query": urlencode({"postcode": booking.volunteer.postcode}),
+        "Status": Booking.Status,
+    })
+
+
+def _redirect_declinable(booking: Booking) -> bool:
+    # Shown on both ends of a redirect; the service decides whether it can still be declined.
+    return booking.source == Booking.Source.REDIRECT or booking.status == Booking.Status.REDIRECTED
+
+
+@require_http_methods(["GET", "POST"])
+def cancel(request, token: str):
+    """Cancel with a confirmation step: GET asks, POST does (idempotent), then back to the manage page."""
+    booking = _booking_or_404(token)
+    if request.method == "POST":
+        form = ConfirmForm(request.POST)
+        if form.is_valid():
+            try:
+                booking_cancel(manage_token=token)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("Your place is cancelled. Thank you for letting the host know."))
+            return redirect("volunteer:manage", token=token)
+    return render(request, "web/volunteer/cancel.html", {"booking": booking, "slot": booking.slot,
+                                                           "session": booking.slot.session, "form": ConfirmForm()})
+
+
+@require_POST
+def decline(request, token: str):
+    _booking_or_404(token)
+    try:
+        booking_redirect_decline(manage_token=token)
+    except NotFound:
+        raise _not_found() from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Done: you are back on the waitlist of your first choice."))
+    return redirect("volunteer:manage", token=token)
+
+
+@require_GET
+def calendar_file(request, token: str):
+    booking = _booking_or_404(token)
+    host = urlsplit(settings.PUBLIC_BASE_URL).hostname or "frontroom"
+    body = calendar.booking_ics(booking=booking, shows_address=identity.booking_shows_address(booking), host=host,
+                                manage_url=request.build_absolute_uri(reverse("volunteer:manage", args=[token])),
+                                now=datetime.now(UTC))
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="frontroom-session.ics"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def privacy(request):
+    return render(request, "web/volunteer/privacy.html")
+
+
+@require_http_methods(["GET", "POST"])
+def check(request, token: str):
+    """'Check your phone': what happens next, and the code from the text (PRG to the booking's private page)."""
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            proven = identity.challenge_verify(challenge_token=token, code=form.cleaned_data["code"],
+                                               client_ip=client_ip(request))
+        except RateLimited as exc:
+            return _rate_limited(request, exc)
+        except NotFound:
+            raise _not_found() from None
+        except DomainError as exc:
+            add_domain_error(form, exc, default_field="code")
+        else:
+            if isinstance(proven, Booking):
+                return redirect("volunteer:manage", token=proven.manage_token)
+            return redirect("volunteer:needed_done")
+    return render(request, "web/volunteer/check.html", {"form": form, "token": token})
+
+
+@require_POST
+def resend(request, token: str):
+    try:
+        identity.challenge_resend(challenge_token=token, client_ip=client_ip(request))
+    except RateLimited as exc:
+        return _rate_limited(request, exc)
+    except NotFound:
+        raise _not_found() from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("We've sent a new code. It replaces the old one."))
+    return redirect("volunteer:check", token=token)
+
+
+@require_http_methods(["GET", "POST"])
+def needed(request):
+    """'Send me where I'm needed': availability and travel distance for dispatch, proven by the same code."""
+    form = NeededForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            challenge = identity.volunteer_signup_request(
+                name=data["name"], phone=data["phone"], postcode=data["postcode"], email=data["email"],
+                max_travel_km=float(data["max_travel_km"]), availability=data["availability"],
+                consent_sms=data["consent_sms"], client_ip=client_ip(request))
+        except RateLimited as exc:
+            return _rate_limited(request, exc)
+        except DomainError as exc:
+            add_domain_error(form, exc, default_field=None)
+        else:
+            if challenge.token is None:  # identity services not on main yet: nothing to prove
+                return redirect("volunteer:needed_done")
+            return redirect("volunteer:check", token=challenge.token)
+    return render(request, "web/volunteer/needed.html", {"form": form})
+
+
+@require_GET
+def needed_done(request):
+    return render(request, "web/volunteer/needed_done.html")
+
+
+@require_http_methods(["GET", "POST"])
+def my_data(request, token: str):
+    """See (and download) what is stored about the volunteer behind a proven link, or delete it."""
+    booking = _booking_or_404(token)
+    delete_form = ConfirmForm(request.POST or None)
+    if request.method == "POST" and identity.can_delete_data and delete_form.is_valid():
+        identity.volunteer_data_delete(manage_token=token)
+        messages.success(request, _("Your details are deleted and your places released."))
+        return redirect("volunteer:home")
+    return render(request, "web/volunteer/my_data.html", {
+        "booking": booking, "volunteer": booking.volunteer, "delete_form": delete_form,
+        "can_delete": identity.can_delete_data, "export_url": identity.data_export_url(token),
+    })

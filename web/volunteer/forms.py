@@ -1,0 +1,193 @@
+"""Forms of the volunteers' pages: shape and presence of the input only; every rule is the services' own.
+
+The services raise domain errors naming the field (InvalidInput(fields={"postcode": ...})); `add_domain_error`
+puts them next to that field, in words a volunteer understands, so the page and the API say the same thing.
+"""
+
+import re
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import DomainError
+
+# What the services' error codes mean to a volunteer, keyed by code (the service's own message otherwise).
+FRIENDLY = {
+    "invalid_postcode": _("That doesn't look like a UK postcode. Check it and try again (for example S10 2TN)."),
+    "unknown_postcode": _("We couldn't find that postcode. Check it, or try a neighbour's."),
+    "invalid_phone": _("Enter a UK mobile number, like 07700 900123: we text you your place."),
+    "invalid_code": _("That code isn't right. Check the text and try again."),
+    "code_expired": _("That code has expired. Ask for a new one below."),
+    "too_many_attempts": _("Too many wrong codes. Ask for a new one below."),
+    "session_cancelled": _("This session has been cancelled."),
+    "slot_in_past": _("This slot has already started. Choose another one."),
+    "not_found": _("We couldn't find that slot. It may have been removed."),
+    "overlapping_booking": _("You already have a place at that time."),
+}
+
+RADIUS_CHOICES = [(5, _("5 km")), (10, _("10 km")), (25, _("25 km")), (50, _("50 km")), (100, _("100 km"))]
+TRAVEL_CHOICES = [(3, _("3 km")), (5, _("5 km")), (10, _("10 km")), (15, _("15 km")), (25, _("25 km")),
+                  (50, _("50 km"))]
+MAX_PAGE = 100
+
+
+def add_domain_error(form: forms.Form, exc: DomainError, *, default_field: str | None = None) -> None:
+    """Attach a service's error to the form's fields it names (or to `default_field`, else the whole form)."""
+    message = FRIENDLY.get(exc.code, exc.message)
+    named = [name.split(".")[0] for name in exc.fields] if exc.fields else []
+    targets = [name for name in named if name in form.fields] or ([default_field] if default_field else [None])
+    for name in dict.fromkeys(targets):
+        form.add_error(name, message)
+
+
+class PostcodeField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Postcode"))
+        kwargs.setdefault("max_length", 16)
+        kwargs.setdefault("error_messages", {})
+        kwargs["error_messages"].setdefault("max_length", FRIENDLY["invalid_postcode"])
+        kwargs.setdefault("widget", forms.TextInput(attrs={"autocomplete": "postal-code", "autocapitalize": "characters",
+                                                           "spellcheck": "false", "class": "postcode"}))
+        super().__init__(**kwargs)
+
+
+class SearchForm(forms.Form):
+    """The results page's query string. Junk in any field is an inline error, never a 500."""
+
+    postcode = PostcodeField(label=_("Your postcode"), error_messages={"required": _("Enter your postcode.")})
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                error_messages={"invalid": _("Enter a date, like 2026-12-06.")})
+    date_to = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                              error_messages={"invalid": _("Enter a date, like 2026-12-06.")})
+    within = forms.TypedChoiceField(label=_("Within"), choices=RADIUS_CHOICES, coerce=int, required=False,
+                                    error_messages={"invalid_choice": _("Choose one of the distances.")})
+    # Paging links are ours; a hand-edited page number falls back to the first page rather than an error.
+    page = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, data=None, **kwargs):
+        if data is not None and not data.get("within"):
+            data = data.copy()  # show the distance the search used
+            data["within"] = str(int(settings.DEFAULT_SEARCH_RADIUS_KM))
+        super().__init__(data, **kwargs)
+
+    def filtered(self) -> bool:
+        return bool(self.data.get("date_from") or self.data.get("date_to") or self.errors.keys() - {"postcode"})
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            self.add_error("date_to", _("The end date must be on or after the start date."))
+        return data
+
+    def radius_km(self) -> float:
+        return float(min(self.cleaned_data.get("within") or settings.DEFAULT_SEARCH_RADIUS_KM,
+                         settings.MAX_SEARCH_RADIUS_KM))
+
+    def page_number(self) -> int:
+        raw = self.cleaned_data.get("page") or ""
+        return min(int(raw), MAX_PAGE) if re.fullmatch(r"[0-9]{1,4}", raw) and int(raw) >= 1 else 1
+
+    def date_range(self) -> tuple[datetime | None, datetime | None]:
+        """The chosen dates as local midnights: from the start of the first day to the end of the last."""
+        tz = timezone.get_current_timezone()
+        start = self.cleaned_data.get("date_from")
+        end = self.cleaned_data.get("date_to")
+        return (datetime.combine(start, time.min, tz) if start else None,
+                datetime.combine(end + timedelta(days=1), time.min, tz) if end else None)
+
+
+class ContactForm(forms.Form):
+    name = forms.CharField(label=_("Your name"), max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"}),
+                           error_messages={"required": _("Enter your name.")})
+    phone = forms.CharField(label=_("Mobile number"), max_length=20,
+                            help_text=_("We text you a code to prove it's yours, then your place and the address."),
+                            widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+                            error_messages={"required": _("Enter your mobile number.")})
+    postcode = PostcodeField(label=_("Your postcode"), help_text=_("So we can tell you how far you'll travel."),
+                             error_messages={"required": _("Enter your postcode.")})
+    email = forms.EmailField(label=_("Email (optional)"), required=False, max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+                             error_messages={"invalid": _("Enter an email address like name@example.org, or leave it empty.")})
+    consent_sms = forms.BooleanField(
+        label=_("Text me about this place: the code, the address, reminders and any change."),
+        error_messages={"required": _("We can only book you if we may text you: tick the box.")},
+    )
+
+
+class BookingForm(ContactForm):
+    pass
+
+
+AVAILABILITY_ROWS = 3
+
+
+class NeededForm(ContactForm):
+    """Sign up for dispatch: up to AVAILABILITY_ROWS windows (a date and two times each) without any script."""
+
+    max_travel_km = forms.TypedChoiceField(label=_("How far will you travel?"), choices=TRAVEL_CHOICES, coerce=int,
+                                           initial=10)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for index in range(AVAILABILITY_ROWS):
+            required = index == 0
+            self.fields[f"day_{index}"] = forms.DateField(
+                label=_("Day"), required=required, widget=forms.DateInput(attrs={"type": "date"}),
+                error_messages={"required": _("Give at least one day you are free."),
+                                "invalid": _("Enter a date, like 2026-12-06.")})
+            self.fields[f"from_{index}"] = forms.TimeField(
+                label=_("From"), required=required, widget=forms.TimeInput(attrs={"type": "time"}),
+                error_messages={"required": _("Give the time you are free from."),
+                                "invalid": _("Enter a time, like 10:00.")})
+            self.fields[f"to_{index}"] = forms.TimeField(
+                label=_("Until"), required=required, widget=forms.TimeInput(attrs={"type": "time"}),
+                error_messages={"required": _("Give the time you are free until."),
+                                "invalid": _("Enter a time, like 16:00.")})
+        self.fields["consent_sms"].label = _("Text me when I'm needed: the code, offers of places and any change.")
+
+    def windows(self):
+        return [(self[f"day_{i}"], self[f"from_{i}"], self[f"to_{i}"]) for i in range(AVAILABILITY_ROWS)]
+
+    def clean(self):
+        data = super().clean()
+        tz = timezone.get_current_timezone()
+        spans = []
+        for index in range(AVAILABILITY_ROWS):
+            day, start, end = data.get(f"day_{index}"), data.get(f"from_{index}"), data.get(f"to_{index}")
+            if not (day or start or end):
+                continue
+            if not (day and start and end):
+                if f"day_{index}" not in self.errors and f"to_{index}" not in self.errors:
+                    self.add_error(f"day_{index}", _("Give the day and both times, or leave the row empty."))
+                continue
+            if end <= start:
+                self.add_error(f"to_{index}", _("The end time must be after the start time."))
+                continue
+            spans.append({"starts_at": datetime.combine(day, start, tz), "ends_at": datetime.combine(day, end, tz)})
+        data["availability"] = spans
+        return data
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("The 6-digit code from the text"), min_length=6, max_length=6,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*",
+                                      "class": "code-input"}),
+        error_messages={"required": _("Enter the code from the text."),
+                        "min_length": _("The code has 6 digits."), "max_length": _("The code has 6 digits.")},
+    )
+
+    def clean_code(self):
+        code = "".join(self.cleaned_data["code"].split())
+        if not code.isdigit():
+            raise forms.ValidationError(_("The code has 6 digits."))
+        return code
+
+
+class ConfirmForm(forms.Form):
+    """A confirmation step (cancel, delete my data): the button is the whole form."""
+
+    confirm = forms.BooleanField(widget=forms.HiddenInput, initial=True)
