@@ -1,7 +1,7 @@
 """Writes and rules for meeting points, canvass sessions and slots."""
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -12,7 +12,7 @@ from seats.geocoding import postcode_locate
 from seats.models import Seat
 from seats.postcodes import outcode_of
 from sessions.models import CanvassSession, MeetingPoint, Slot
-from sessions.signals import meeting_point_moved, session_cancelled, slot_capacity_raised
+from sessions.signals import meeting_point_moved, session_cancelled, slot_capacity_raised, slot_rescheduled
 
 MEETING_POINT_FIELDS = ("name", "address", "postcode", "capacity", "accessibility_notes", "host_first_name", "host_phone",
                         "is_active")
@@ -188,6 +188,61 @@ def slot_update(*, user, slot_id: int, capacity: int | None = None, turf: str | 
     if raised:
         slot_capacity_raised.send(sender=Slot, slot=slot)
     return slot
+
+
+@transaction.atomic
+def slot_reschedule(*, user, slot_id: int, starts_at: datetime, ends_at: datetime) -> Slot:
+    """Move a slot that has not started to new future times. A real change is announced (slot_rescheduled), so
+    volunteers booked on it are texted the new time; the same times again change nothing."""
+    slot = Slot.objects.select_for_update().select_related("session__meeting_point").filter(pk=slot_id).first()
+    if slot is None:
+        raise NotFound("No such slot.")
+    _require_owner(user=user, meeting_point=slot.session.meeting_point)
+    if slot.session.status == CanvassSession.Status.CANCELLED:
+        raise InvalidState("This session has been cancelled.", code="session_cancelled")
+    if (starts_at, ends_at) == (slot.starts_at, slot.ends_at):
+        return slot
+    now = timezone.now()
+    if slot.starts_at <= now:
+        raise InvalidState("A slot that has started cannot be moved.", code="slot_started",
+                           fields={"starts_at": ["Already started."]})
+    if ends_at <= starts_at:
+        raise InvalidInput("A slot must end after it starts.", fields={"ends_at": ["Must be after starts_at."]})
+    if starts_at <= now:
+        raise InvalidInput("Slots must start in the future.", fields={"starts_at": ["Must be in the future."]})
+    slot.starts_at, slot.ends_at = starts_at, ends_at
+    slot.save(update_fields=["starts_at", "ends_at"])
+    session = slot.session
+    _refresh_session_span(session)
+    session.save(update_fields=["starts_at", "ends_at", "updated_at"])
+    slot_rescheduled.send(sender=Slot, slot=slot)
+    return slot
+
+
+def _same_wall_clock(moment: datetime, days: int) -> datetime:
+    # Shift by calendar days in local time, so 10:00 stays 10:00 across a clock change.
+    local = timezone.localtime(moment)
+    return timezone.make_aware(datetime.combine(local.date() + timedelta(days=days), local.time()))
+
+
+@transaction.atomic
+def session_copy(*, user, session_id: int, new_date: date) -> CanvassSession:
+    """A new session at the same meeting point, its first slot's day moved to `new_date` and every slot shifted by
+    as many days at the same local times; same details and turf, no bookings. Each call makes a new session."""
+    from sessions.selectors import session_managed
+
+    original = session_managed(user=user, session_id=session_id)
+    slots = list(original.slots.order_by("starts_at", "id"))
+    if not slots:
+        raise InvalidState("This session has no slots to copy.", code="no_slots")
+    days = (new_date - timezone.localtime(slots[0].starts_at).date()).days
+    copy = session_create(
+        user=user, meeting_point=original.meeting_point, title=original.title, seat_code=original.seat_id,
+        description=original.description, what_to_bring=original.what_to_bring,
+        slots=[{"starts_at": _same_wall_clock(slot.starts_at, days), "ends_at": _same_wall_clock(slot.ends_at, days),
+                "capacity": min(slot.capacity, original.meeting_point.capacity), "turf": slot.turf} for slot in slots],
+    )
+    return copy
 
 
 @transaction.atomic

@@ -9,3 +9,6 @@ meeting_point_moved = Signal()  # sender=MeetingPoint, meeting_point=MeetingPoin
 
 # Sent inside the transaction that raised a slot's capacity; volunteers promotes its waitlist after commit.
 slot_capacity_raised = Signal()  # sender=Slot, slot=Slot
+
+# Sent inside the transaction that moved a slot to new times; volunteers tells the volunteers booked on it in it.
+slot_rescheduled = Signal()  # sender=Slot, slot=Slot

@@ -6,7 +6,7 @@ class VolunteersConfig(AppConfig):
 
     def ready(self) -> None:
         from sessions.models import CanvassSession, MeetingPoint, Slot
-        from sessions.signals import meeting_point_moved, session_cancelled, slot_capacity_raised
+        from sessions.signals import meeting_point_moved, session_cancelled, slot_capacity_raised, slot_rescheduled
         from volunteers import services
         from volunteers.events import on_booking_event
         from volunteers.models import BookingEvent
@@ -21,6 +21,11 @@ class VolunteersConfig(AppConfig):
             services.bookings_tell_of_move(meeting_point=meeting_point)
 
         meeting_point_moved.connect(tell_of_move, sender=MeetingPoint, weak=False, dispatch_uid="volunteers.moved")
+
+        def tell_of_reschedule(sender, slot, **kwargs):
+            services.bookings_tell_of_reschedule(slot=slot)
+
+        slot_rescheduled.connect(tell_of_reschedule, sender=Slot, weak=False, dispatch_uid="volunteers.rescheduled")
 
         def promote_waitlist(sender, slot, **kwargs):
             from django.db import transaction

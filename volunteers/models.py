@@ -113,6 +113,7 @@ class BookingEvent(models.Model):
         ATTENDED = "booking_attended", "Attended (recorded by the host)"
         NO_SHOW = "booking_no_show", "No-show (recorded by the host)"
         VENUE_MOVED = "venue_moved", "Meeting point moved"
+        SLOT_RESCHEDULED = "slot_rescheduled", "Slot moved to new times"
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events", db_index=False)  # see Meta
     kind = models.CharField(max_length=24, choices=Kind.choices)

@@ -434,6 +434,19 @@ def bookings_tell_of_move(*, meeting_point) -> int:
     return count
 
 
+def bookings_tell_of_reschedule(*, slot) -> int:
+    """Inside the transaction that moved a slot to new times: each confirmed booking on it gets a new version and a
+    slot_rescheduled event, so its volunteer is texted the new time; texts and reminders of the old version are no
+    longer sent."""
+    count = 0
+    for booking in Booking.objects.select_for_update(of=("self",)).filter(slot=slot, status=Booking.Status.CONFIRMED):
+        booking.version += 1
+        booking.save(update_fields=["version", "updated_at"])
+        booking_event_record(booking=booking, kind=BookingEvent.Kind.SLOT_RESCHEDULED)
+        count += 1
+    return count
+
+
 def bookings_cancel_for_session(*, session, cancelled_by=None) -> int:
     """Cancel every active booking of a cancelled session (inside its transaction). Emits session_cancelled per booking."""
     now = timezone.now()

@@ -15,6 +15,7 @@ class SmsMessage(models.Model):
         SESSION_CANCELLED = "session_cancelled", "Session cancelled by host"
         CANCELLED = "booking_cancelled", "Booking cancelled"
         VENUE_MOVED = "venue_moved", "Meeting point moved"
+        SLOT_RESCHEDULED = "slot_rescheduled", "Slot moved to new times"
         REMINDER_DAY_BEFORE = "reminder_day_before", "Day-before reminder"
         REMINDER_SOON = "reminder_soon", "Starts-soon reminder"
 

@@ -8,7 +8,8 @@ from volunteers.models import Booking
 pytestmark = pytest.mark.django_db
 
 BOOKING_KINDS = ["booking_confirmed", "booking_waitlisted", "booking_promoted", "booking_redirected",
-                 "session_cancelled", "booking_cancelled", "reminder_day_before", "reminder_soon", "venue_moved"]
+                 "session_cancelled", "booking_cancelled", "reminder_day_before", "reminder_soon", "venue_moved",
+                 "slot_rescheduled"]
 
 
 def test_plain_text_is_gsm7_and_counts_extension_characters_twice():

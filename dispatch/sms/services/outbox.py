@@ -43,7 +43,7 @@ RANK = SmsMessage.RANK
 EVENT_KINDS = {
     BookingEvent.Kind.CONFIRMED, BookingEvent.Kind.WAITLISTED, BookingEvent.Kind.PROMOTED,
     BookingEvent.Kind.REDIRECTED, BookingEvent.Kind.SESSION_CANCELLED, BookingEvent.Kind.CANCELLED,
-    BookingEvent.Kind.VENUE_MOVED,
+    BookingEvent.Kind.VENUE_MOVED, BookingEvent.Kind.SLOT_RESCHEDULED,
 }
 REMINDER_KINDS = {SmsMessage.Kind.REMINDER_DAY_BEFORE, SmsMessage.Kind.REMINDER_SOON}
 

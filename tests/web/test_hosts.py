@@ -1,0 +1,413 @@
+"""Hosts' pages through Django's test client: account, front rooms, sessions, roster, attendance, cancel."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from dispatch.sms.models import SmsMessage
+from sessions.models import CanvassSession, MeetingPoint, Slot
+from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory, UserFactory
+from volunteers.models import Booking, BookingEvent
+from volunteers.services import booking_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seat(db):
+    return SeatFactory(ons_code="E14000922", name="Sheffield, Hallam", majority_pct=3.7, priority=1)
+
+
+@pytest.fixture
+def postcode(seat):
+    return PostcodeFactory(postcode="S10 1AA", seat=seat)
+
+
+@pytest.fixture
+def host(db):
+    return UserFactory(username="aisha", first_name="Aisha")
+
+
+@pytest.fixture
+def host_client(host):
+    client = Client()
+    client.force_login(host)
+    return client
+
+
+@pytest.fixture
+def other_client(db):
+    client = Client()
+    client.force_login(UserFactory(username="mallory"))
+    return client
+
+
+@pytest.fixture
+def room(host, seat, postcode):
+    return MeetingPointFactory(host=host, seat=seat, postcode=postcode.postcode, capacity=12, name="Aisha's front room")
+
+
+@pytest.fixture
+def slot(room):
+    return SlotFactory(session__meeting_point=room, session__title="Saturday on the doors", capacity=3)
+
+
+def book(slot, n: int, name: str | None = None) -> Booking:
+    return booking_create(slot_id=slot.pk, name=name or f"Volunteer {n}", phone=f"07400 2000{n:02d}",
+                          postcode="S10 1AA", consent_sms=True).booking
+
+
+def tomorrow_slots(count=3) -> dict:
+    day = (timezone.localtime() + timedelta(days=2)).date()
+    data = {"slots-TOTAL_FORMS": str(count), "slots-INITIAL_FORMS": "0", "slots-MIN_NUM_FORMS": "0",
+            "slots-MAX_NUM_FORMS": "20"}
+    for i in range(count):
+        data.update({f"slots-{i}-date": day.isoformat(), f"slots-{i}-starts": f"{10 + 2 * i:02d}:00",
+                     f"slots-{i}-ends": f"{11 + 2 * i:02d}:30", f"slots-{i}-capacity": "4",
+                     f"slots-{i}-turf": f"Street {i}"})
+    return data
+
+
+# ---- account ----
+
+def test_anonymous_hosts_are_sent_to_sign_in(client, slot):
+    for url in ("/host/", "/host/rooms/new/", "/host/sessions/new/", f"/host/sessions/{slot.session_id}/",
+                f"/host/sessions/{slot.session_id}/edit/", f"/host/sessions/{slot.session_id}/cancel/"):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/host/login/?next="), url
+
+
+def test_sign_up_creates_a_host_who_is_not_staff_and_is_signed_in(client):
+    response = client.post("/host/signup/", {"username": "newhost", "first_name": "Nia", "email": "nia@example.org",
+                                             "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase"})
+    assert response.status_code == 302 and response["Location"] == "/host/rooms/new/"
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(username="newhost")
+    assert not user.is_staff and user.first_name == "Nia"
+    assert client.get("/host/").status_code == 200
+
+
+def test_sign_up_errors_sit_next_to_their_field(client, host):
+    response = client.post("/host/signup/", {"username": "AISHA", "first_name": "", "email": "not-an-email",
+                                             "password1": "short", "password2": "other"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'role="alert"' in html
+    assert 'id="id_username_error"' in html and "already exists" in html
+    assert re.search(r'<input[^>]*name="username"[^>]*aria-invalid="true"', html)
+    assert re.search(r'<input[^>]*name="username"[^>]*aria-describedby="[^"]*id_username_error', html)
+    assert 'id="id_email_error"' in html and 'id="id_password2_error"' in html
+
+
+def test_sign_up_never_says_an_email_address_is_known(client, host):
+    response = client.post("/host/signup/", {"username": "second", "first_name": "Sam", "email": host.email,
+                                             "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase"})
+    assert response.status_code == 302
+
+
+def test_sign_up_is_rate_limited_per_ip(client, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "host_signup_ip": "2/h"}
+    for _ in range(2):
+        assert client.post("/host/signup/", {"username": ""}).status_code == 200
+    response = client.post("/host/signup/", {"username": ""})
+    assert response.status_code == 429
+
+
+def test_sign_in_with_the_username_and_password(client, host):
+    page = client.get("/host/login/")
+    assert page.status_code == 200 and b'autocomplete="current-password"' in page.content
+    wrong = client.post("/host/login/", {"username": "aisha", "password": "nope"})
+    assert wrong.status_code == 200 and b"do not match" in wrong.content and b'role="alert"' in wrong.content
+    right = client.post("/host/login/", {"username": "aisha", "password": "a-long-password-9"})
+    assert right.status_code == 302 and right["Location"] == "/host/"
+
+
+def test_sign_out_is_a_post(host_client):
+    response = host_client.post("/host/logout/")
+    assert response.status_code == 302
+    assert host_client.get("/host/").status_code == 302
+
+
+def test_password_reset_mails_a_link_built_from_the_public_address(client, host, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PUBLIC_BASE_URL = "https://frontroom.example"
+    response = client.post("/host/password-reset/", {"email": host.email}, HTTP_HOST="localhost")
+    assert response.status_code == 302 and response["Location"] == "/host/password-reset/sent/"
+    assert len(mail.outbox) == 1
+    assert "Hello Aisha" in mail.outbox[0].body and "(aisha)" in mail.outbox[0].body
+    link = re.search(r"https://frontroom\.example(/host/reset/\S+/)", mail.outbox[0].body).group(1)
+    form = client.get(link, follow=True)
+    assert form.status_code == 200 and b"new_password1" in form.content
+    done = client.post(form.redirect_chain[-1][0], {"new_password1": "another-long-phrase",
+                                                    "new_password2": "another-long-phrase"})
+    assert done.status_code == 302 and done["Location"] == "/host/reset/done/"
+    host.refresh_from_db()
+    assert host.check_password("another-long-phrase")
+
+
+def test_password_reset_answers_the_same_for_an_unknown_address_and_is_rate_limited(client, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_reset_ip": "1/h"}
+    response = client.post("/host/password-reset/", {"email": "nobody@example.org"})
+    assert response.status_code == 302 and response["Location"] == "/host/password-reset/sent/"
+    assert mail.outbox == []
+    assert client.post("/host/password-reset/", {"email": "nobody@example.org"}).status_code == 429
+
+
+# ---- front rooms ----
+
+def test_open_a_front_room(host_client, host, postcode):
+    response = host_client.post("/host/rooms/new/", {
+        "name": "The front room", "address": "12 Crookes Road\nSheffield", "postcode": "s10 1aa", "capacity": "8",
+        "accessibility_notes": "Two steps at the door", "host_first_name": "Aisha", "host_phone": "07700 900123"})
+    room = MeetingPoint.objects.get(host=host)
+    assert response.status_code == 302 and response["Location"] == f"/host/sessions/new/?room={room.pk}"
+    assert (room.postcode, room.capacity, room.seat_id) == ("S10 1AA", 8, postcode.seat_id)
+
+
+def test_an_unknown_postcode_is_said_next_to_the_postcode_field(host_client, host, postcode):
+    response = host_client.post("/host/rooms/new/", {"name": "Room", "address": "1 Road", "postcode": "ZZ99 9ZZ",
+                                                     "capacity": "8"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="id_postcode_error"' in html and re.search(r'name="postcode"[^>]*aria-invalid="true"', html)
+    assert not MeetingPoint.objects.filter(host=host).exists()
+
+
+def test_moving_a_front_room_texts_the_booked_volunteers(host_client, room, slot):
+    booking = book(slot, 1)
+    data = {"name": room.name, "address": "99 New Street", "postcode": room.postcode, "capacity": "12",
+            "accessibility_notes": "", "host_first_name": "Aisha", "host_phone": "", "is_active": "on"}
+    assert host_client.post(f"/host/rooms/{room.pk}/edit/", data).status_code == 302
+    assert SmsMessage.objects.filter(booking=booking, kind="venue_moved").exists()
+
+
+def test_another_hosts_room_is_not_found(other_client, room):
+    assert other_client.get(f"/host/rooms/{room.pk}/edit/").status_code == 404
+    assert other_client.get("/host/rooms/99999999999999999999/edit/").status_code == 404
+
+
+# ---- posting a session ----
+
+def test_post_a_session_with_three_slots_in_one_form(host_client, room):
+    page = host_client.get(f"/host/sessions/new/?room={room.pk}")
+    assert page.status_code == 200 and page.content.count(b'name="slots-') >= 15
+    data = {"meeting_point": str(room.pk), "title": "Saturday in Crookes", "description": "", "what_to_bring": "Shoes",
+            **tomorrow_slots(3)}
+    response = host_client.post("/host/sessions/new/", data)
+    session = CanvassSession.objects.get(title="Saturday in Crookes")
+    assert response.status_code == 302 and response["Location"] == f"/host/sessions/{session.pk}/"
+    assert [(s.capacity, s.turf) for s in session.slots.all()] == [(4, "Street 0"), (4, "Street 1"), (4, "Street 2")]
+    assert timezone.localtime(session.slots.first().starts_at).hour == 10
+
+
+def test_empty_slot_rows_are_skipped_and_add_row_keeps_what_was_typed(host_client, room):
+    data = {"meeting_point": str(room.pk), "title": "Typed", "what_to_bring": "", **tomorrow_slots(1)}
+    data.update({"slots-TOTAL_FORMS": "3", "add_row": "1"})
+    response = host_client.post("/host/sessions/new/", data)
+    assert response.status_code == 200 and not CanvassSession.objects.exists()
+    html = response.content.decode()
+    assert 'name="slots-TOTAL_FORMS" value="4"' in html and 'name="slots-3-date"' in html
+    assert 'value="Typed"' in html and 'role="alert"' not in html
+    data.pop("add_row")
+    assert host_client.post("/host/sessions/new/", data).status_code == 302
+    assert CanvassSession.objects.get(title="Typed").slots.count() == 1
+
+
+def test_slot_errors_sit_next_to_the_slot_field_and_nothing_is_written(host_client, room):
+    data = {"meeting_point": str(room.pk), "title": "Bad", "what_to_bring": "", **tomorrow_slots(2)}
+    data["slots-1-ends"] = "09:00"  # before its start
+    response = host_client.post("/host/sessions/new/", data)
+    html = response.content.decode()
+    assert response.status_code == 200 and 'id="id_slots-1-ends_error"' in html
+    assert re.search(r'name="slots-1-ends"[^>]*aria-invalid="true"', html)
+    assert not CanvassSession.objects.exists()
+
+
+def test_a_service_refusal_lands_on_the_slot_row_it_names(host_client, room):
+    data = {"meeting_point": str(room.pk), "title": "Too big", "what_to_bring": "", **tomorrow_slots(2)}
+    data["slots-1-capacity"] = "50"  # the room holds 12
+    response = host_client.post("/host/sessions/new/", data)
+    html = response.content.decode()
+    assert response.status_code == 200 and 'id="id_slots-1-capacity_error"' in html
+    assert "cannot hold more people than the room" in html
+    assert not CanvassSession.objects.exists() and not Slot.objects.exists()
+
+
+def test_a_slot_in_the_past_is_refused_on_its_row(host_client, room):
+    data = {"meeting_point": str(room.pk), "title": "Past", "what_to_bring": "", **tomorrow_slots(1)}
+    data["slots-0-date"] = (timezone.localdate() - timedelta(days=3)).isoformat()
+    response = host_client.post("/host/sessions/new/", data)
+    assert response.status_code == 200 and b'id="id_slots-0-starts_error"' in response.content
+    assert not CanvassSession.objects.exists()
+
+
+def test_no_slot_at_all_is_an_error_not_a_session(host_client, room):
+    data = {"meeting_point": str(room.pk), "title": "Empty", "what_to_bring": "",
+            "slots-TOTAL_FORMS": "3", "slots-INITIAL_FORMS": "0"}
+    response = host_client.post("/host/sessions/new/", data)
+    assert response.status_code == 200 and b"Add at least one slot" in response.content
+    assert not CanvassSession.objects.exists()
+
+
+def test_a_host_cannot_post_at_another_hosts_room(other_client, room):
+    MeetingPointFactory(host=UserFactory(username="mallory"), seat=room.seat)
+    data = {"meeting_point": str(room.pk), "title": "Hijack", "what_to_bring": "", **tomorrow_slots(1)}
+    response = other_client.post("/host/sessions/new/", data)
+    assert response.status_code == 200 and b'id="id_meeting_point_error"' in response.content
+    assert not CanvassSession.objects.filter(title="Hijack").exists()
+
+
+def test_without_a_room_posting_a_session_starts_by_opening_one(host_client):
+    assert host_client.get("/host/sessions/new/")["Location"] == "/host/rooms/new/"
+
+
+# ---- my sessions and the roster ----
+
+def test_my_sessions_lists_upcoming_sessions_with_places_left(host_client, slot, other_client):
+    book(slot, 1)
+    SlotFactory(session__title="Someone else's")
+    html = host_client.get("/host/").content.decode()
+    assert "Saturday on the doors" in html and "2 places left" in html and "Someone else" not in html
+
+
+def test_the_roster_shows_names_mobiles_and_the_waitlist(host_client, slot):
+    for n in range(4):
+        book(slot, n)
+    html = host_client.get(f"/host/sessions/{slot.session_id}/").content.decode()
+    assert "Volunteer 0" in html and 'href="tel:+447400200000"' in html
+    assert "Waitlist, in order" in html and "Volunteer 3" in html
+    assert "0 places left" in html
+
+
+def test_another_host_gets_404_for_my_session_roster_attendance_and_cancel(other_client, slot):
+    booking = book(slot, 1)
+    session_id = slot.session_id
+    assert other_client.get(f"/host/sessions/{session_id}/").status_code == 404
+    assert other_client.get(f"/host/sessions/{session_id}/edit/").status_code == 404
+    assert other_client.get(f"/host/sessions/{session_id}/copy/").status_code == 404
+    assert other_client.get(f"/host/sessions/{session_id}/cancel/").status_code == 404
+    assert other_client.post(f"/host/sessions/{session_id}/cancel/", {"confirm": "on"}).status_code == 404
+    assert other_client.post(f"/host/sessions/{session_id}/attendance/",
+                             {"booking": booking.pk, "attended": "yes"}).status_code == 404
+    assert other_client.get("/host/sessions/99999999999999999999/").status_code == 404
+    assert CanvassSession.objects.get(pk=session_id).status == "published"
+
+
+# ---- editing, copying, cancelling ----
+
+def _edit_data(session) -> dict:
+    slots = list(session.slots.all())
+    data = {"title": session.title, "description": session.description, "what_to_bring": session.what_to_bring,
+            "slots-TOTAL_FORMS": str(len(slots)), "slots-INITIAL_FORMS": str(len(slots))}
+    for i, slot in enumerate(slots):
+        start, end = timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at)
+        data.update({f"slots-{i}-slot_id": slot.pk, f"slots-{i}-date": start.date().isoformat(),
+                     f"slots-{i}-starts": f"{start:%H:%M}", f"slots-{i}-ends": f"{end:%H:%M}",
+                     f"slots-{i}-capacity": slot.capacity, f"slots-{i}-turf": slot.turf})
+    return data
+
+
+@pytest.fixture
+def future_slot(room):
+    start = timezone.localtime(timezone.now() + timedelta(days=3)).replace(hour=10, minute=0, second=0, microsecond=0)
+    return SlotFactory(session__meeting_point=room, session__title="Saturday on the doors", session__starts_at=start,
+                       capacity=3)
+
+
+def test_editing_details_and_capacity_texts_nobody(host_client, future_slot):
+    booking = book(future_slot, 1)
+    data = _edit_data(future_slot.session)
+    data.update({"title": "Renamed", "slots-0-capacity": "5", "slots-0-turf": "Both sides of Crookes Road"})
+    assert host_client.post(f"/host/sessions/{future_slot.session_id}/edit/", data).status_code == 302
+    future_slot.refresh_from_db()
+    assert (future_slot.session.title, future_slot.capacity, future_slot.turf) == (
+        "Renamed", 5, "Both sides of Crookes Road")
+    assert not SmsMessage.objects.filter(booking=booking, kind="slot_rescheduled").exists()
+
+
+def test_a_slot_time_change_texts_its_volunteers(host_client, future_slot):
+    booking = book(future_slot, 1)
+    data = _edit_data(future_slot.session)
+    data.update({"slots-0-starts": "13:00", "slots-0-ends": "15:00"})
+    assert host_client.post(f"/host/sessions/{future_slot.session_id}/edit/", data).status_code == 302
+    future_slot.refresh_from_db()
+    assert timezone.localtime(future_slot.starts_at).hour == 13
+    assert timezone.localtime(future_slot.session.ends_at).hour == 15
+    message = SmsMessage.objects.get(booking=booking, kind="slot_rescheduled")
+    assert "13:00-15:00" in message.body
+
+
+def test_a_refused_slot_change_rolls_back_the_whole_edit(host_client, future_slot):
+    for n in range(3):
+        book(future_slot, n)
+    data = _edit_data(future_slot.session)
+    data.update({"title": "Should not stick", "slots-0-capacity": "1", "slots-0-starts": "14:00", "slots-0-ends": "16:00"})
+    response = host_client.post(f"/host/sessions/{future_slot.session_id}/edit/", data)
+    assert response.status_code == 200 and b'id="id_slots-0-capacity_error"' in response.content
+    future_slot.refresh_from_db()
+    assert future_slot.session.title == "Saturday on the doors" and timezone.localtime(future_slot.starts_at).hour == 10
+    assert not SmsMessage.objects.filter(kind="slot_rescheduled").exists()
+
+
+def test_copy_a_session_to_another_date(host_client, future_slot):
+    book(future_slot, 1)
+    new_date = timezone.localdate() + timedelta(days=10)
+    response = host_client.post(f"/host/sessions/{future_slot.session_id}/copy/", {"new_date": new_date.isoformat()})
+    copy = CanvassSession.objects.exclude(pk=future_slot.session_id).get()
+    assert response.status_code == 302 and response["Location"] == f"/host/sessions/{copy.pk}/"
+    slot = copy.slots.get()
+    assert timezone.localtime(slot.starts_at).date() == new_date and timezone.localtime(slot.starts_at).hour == 10
+    assert slot.turf == future_slot.turf and slot.confirmed_count == 0 and not slot.bookings.exists()
+
+
+def test_copying_to_a_past_date_is_a_form_error(host_client, future_slot):
+    response = host_client.post(f"/host/sessions/{future_slot.session_id}/copy/",
+                                {"new_date": (timezone.localdate() - timedelta(days=1)).isoformat()})
+    assert response.status_code == 200 and b'id="id_new_date_error"' in response.content
+    assert CanvassSession.objects.count() == 1
+
+
+def test_cancel_asks_first_then_cancels_and_texts_the_volunteers(host_client, slot):
+    booking = book(slot, 1)
+    page = host_client.get(f"/host/sessions/{slot.session_id}/cancel/")
+    assert page.status_code == 200 and b"1 volunteer has a place" in page.content
+    unconfirmed = host_client.post(f"/host/sessions/{slot.session_id}/cancel/", {})
+    assert unconfirmed.status_code == 200 and b'id="id_confirm_error"' in unconfirmed.content
+    assert CanvassSession.objects.get(pk=slot.session_id).status == "published"
+    assert host_client.post(f"/host/sessions/{slot.session_id}/cancel/", {"confirm": "on"}).status_code == 302
+    assert CanvassSession.objects.get(pk=slot.session_id).status == "cancelled"
+    assert SmsMessage.objects.filter(booking=booking, kind="session_cancelled").exists()
+
+
+# ---- attendance ----
+
+def test_attendance_is_recorded_once_the_slot_has_started(host_client, slot):
+    booking = book(slot, 1)
+    url = f"/host/sessions/{slot.session_id}/attendance/"
+    early = host_client.post(url, {"booking": booking.pk, "attended": "yes"}, follow=True)
+    assert b"has not started yet" in early.content
+    assert b'name="attended"' not in early.content  # no buttons before the start
+    Slot.objects.filter(pk=slot.pk).update(starts_at=timezone.now() - timedelta(minutes=5))
+    page = host_client.get(f"/host/sessions/{slot.session_id}/")
+    assert b'name="attended" value="yes"' in page.content
+    response = host_client.post(url, {"booking": booking.pk, "attended": "yes"})
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.ATTENDED
+    assert BookingEvent.objects.filter(booking=booking, kind=BookingEvent.Kind.ATTENDED).count() == 1
+    assert host_client.post(url, {"booking": booking.pk, "attended": "no"}).status_code == 302
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.NO_SHOW
+
+
+def test_attendance_for_a_booking_of_another_session_is_not_found(host_client, slot, room):
+    other = SlotFactory(session__meeting_point=room)
+    booking = book(other, 2)
+    response = host_client.post(f"/host/sessions/{slot.session_id}/attendance/", {"booking": booking.pk, "attended": "yes"})
+    assert response.status_code == 404

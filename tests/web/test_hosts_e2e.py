@@ -1,0 +1,157 @@
+"""The host journey in Chromium at 375 px: sign up, open a front room, post a session with three slots, see a
+volunteer in the roster and mark their attendance; every host page scanned by axe."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from sessions.models import CanvassSession, Slot
+from tests.factories import PostcodeFactory, SeatFactory
+from tests.web.conftest import axe_violations, screenshot
+from volunteers.models import Booking
+from volunteers.services import booking_create
+
+pytestmark = pytest.mark.e2e
+
+
+def _accessible(page):
+    violations = axe_violations(page)
+    assert violations == [], (page.url, violations)
+
+
+def _fill_slot(page, number: int, day: str, starts: str, ends: str, places: str, turf: str):
+    row = page.get_by_role("group", name=f"Slot {number}")
+    row.get_by_label("Date").fill(day)
+    row.get_by_label("Starts").fill(starts)
+    row.get_by_label("Ends").fill(ends)
+    row.get_by_label("Places").fill(places)
+    row.get_by_label("Doors or streets").fill(turf)
+
+
+def test_host_journey_from_sign_up_to_attendance(page, live_server, only_local_requests, transactional_db):
+    seat = SeatFactory(ons_code="E14000922", name="Sheffield, Hallam")
+    PostcodeFactory(postcode="S10 1AA", seat=seat)
+    base = live_server.url
+
+    page.goto(base + "/host/login/")
+    expect(page.get_by_role("heading", name="Sign in to host")).to_be_visible()
+    _accessible(page)
+    screenshot(page, "host-login")
+    page.get_by_role("link", name="New here? Create a host account").click()
+
+    # Sign up, with one mistake first: the error is announced and sits by its field.
+    expect(page.get_by_role("heading", name="Host a canvass session")).to_be_visible()
+    _accessible(page)
+    page.get_by_label("Username").fill("newhost")
+    page.get_by_label("Your first name").fill("Nia")
+    page.get_by_label("Email address").fill("nia@example.org")
+    page.get_by_label("Password", exact=True).fill("a-long-pass-phrase")
+    page.get_by_label("Password confirmation").fill("a-different-phrase")
+    page.get_by_role("button", name="Create my account").click()
+    expect(page.get_by_role("alert")).to_contain_text("didn’t match")
+    expect(page.get_by_label("Password confirmation")).to_have_attribute("aria-invalid", "true")
+    _accessible(page)
+    page.get_by_label("Password", exact=True).fill("a-long-pass-phrase")
+    page.get_by_label("Password confirmation").fill("a-long-pass-phrase")
+    page.get_by_role("button", name="Create my account").click()
+
+    # Open a front room.
+    expect(page.get_by_role("heading", name="Open your front room")).to_be_visible()
+    _accessible(page)
+    page.get_by_label("Name of the room").fill("Nia's front room")
+    page.get_by_label("Street address").fill("12 Crookes Road\nSheffield")
+    page.get_by_label("Postcode").fill("s10 1aa")
+    page.get_by_label("How many people the room holds").fill("8")
+    page.get_by_label("Accessibility notes").fill("Two steps at the door")
+    page.get_by_role("button", name="Open my front room").click()
+
+    # A session with three slots in one form.
+    expect(page.get_by_role("heading", name="Post a session")).to_be_visible()
+    _accessible(page)
+    day = (timezone.localdate() + timedelta(days=3)).isoformat()
+    page.get_by_label("Title").fill("Saturday in Crookes")
+    _fill_slot(page, 1, day, "10:00", "12:00", "4", "Crookes Road, odd numbers")
+    _fill_slot(page, 2, day, "12:30", "14:30", "4", "Crookes Road, even numbers")
+    _fill_slot(page, 3, day, "15:00", "17:00", "6", "Springvale Road")
+    screenshot(page, "host-session-form")
+    page.get_by_role("button", name="Publish the session").click()
+
+    expect(page.get_by_role("heading", name="Saturday in Crookes")).to_be_visible()
+    session = CanvassSession.objects.get(title="Saturday in Crookes")
+    slots = list(session.slots.order_by("starts_at"))
+    assert len(slots) == 3
+
+    # A volunteer books the first slot (through the service, as the booking pages would), which then starts.
+    booking = booking_create(slot_id=slots[0].pk, name="Ann Volunteer", phone="07400 123456", postcode="S10 1AA",
+                             consent_sms=True).booking
+    started = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    Slot.objects.filter(pk=slots[0].pk).update(starts_at=started, ends_at=started + timedelta(hours=2))
+    page.reload()
+    roster = page.get_by_role("region", name=re.compile(r"–"))
+    volunteer = page.get_by_role("listitem").filter(has_text="Ann Volunteer")
+    expect(volunteer).to_be_visible()
+    expect(volunteer.get_by_role("link", name="+447400123456")).to_be_visible()
+    assert roster.count() == 3
+    page.get_by_role("button", name="Ann Volunteer came").click()
+    expect(page.get_by_role("status")).to_contain_text("Recorded: Ann Volunteer came")
+    expect(page.get_by_role("button", name="Ann Volunteer came")).to_have_attribute("aria-pressed", "true")
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.ATTENDED
+    _accessible(page)
+    screenshot(page, "host-roster")
+
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_role("heading", name="Edit Saturday in Crookes")).to_be_visible()
+    _accessible(page)
+    page.go_back()
+    page.get_by_role("link", name="Copy to another date").click()
+    _accessible(page)
+    page.go_back()
+    page.get_by_role("link", name="Cancel the session").click()
+    expect(page.get_by_text("0 volunteers have a place")).to_be_visible()  # Ann has come already
+    _accessible(page)
+
+    page.get_by_role("link", name="My sessions").click()
+    expect(page.get_by_role("heading", name="My sessions", exact=True)).to_be_visible()
+    expect(page.get_by_text("13 places left")).to_be_visible()
+    _accessible(page)
+    screenshot(page, "host-sessions")
+
+    page.get_by_role("link", name="Edit Nia's front room").click()
+    _accessible(page)
+
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(base + "/host/password-reset/")
+    _accessible(page)
+    page.get_by_label("The email address of your account").fill("nia@example.org")
+    page.get_by_role("button", name="Email me a link").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    _accessible(page)
+
+
+def test_the_session_form_works_without_javascript(no_js_page, live_server, transactional_db):
+    from tests.factories import MeetingPointFactory, UserFactory
+
+    seat = SeatFactory(ons_code="E14000922", name="Sheffield, Hallam")
+    PostcodeFactory(postcode="S10 1AA", seat=seat)
+    host = UserFactory(username="priya", first_name="Priya")
+    MeetingPointFactory(host=host, seat=seat, capacity=10)
+    page = no_js_page
+    page.goto(live_server.url + "/host/sessions/new/")
+    page.get_by_label("Username").fill("priya")
+    page.get_by_label("Password").fill("a-long-password-9")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Post a session")).to_be_visible()
+    page.get_by_label("Title").fill("No script needed")
+    day = (timezone.localdate() + timedelta(days=5)).isoformat()
+    _fill_slot(page, 1, day, "10:00", "12:00", "4", "High Street")
+    page.get_by_role("button", name="Add another slot").click()
+    expect(page.get_by_role("group", name="Slot 4")).to_be_visible()
+    expect(page.get_by_label("Title")).to_have_value("No script needed")
+    _fill_slot(page, 4, day, "13:00", "15:00", "4", "Low Street")
+    page.get_by_role("button", name="Publish the session").click()
+    expect(page.get_by_role("heading", name="No script needed")).to_be_visible()
+    assert CanvassSession.objects.get(title="No script needed").slots.count() == 2

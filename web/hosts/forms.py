@@ -1,0 +1,240 @@
+"""Hosts' forms: field checks a person can fix on the page. Rules live in the services; their domain errors are
+mapped back onto these fields by ``form_errors_from``."""
+
+from datetime import datetime, time
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm, UserCreationForm
+from django.forms.utils import ErrorDict
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import DomainError
+
+User = get_user_model()
+
+MAX_SLOTS = 20
+
+
+def _date_input():
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _time_input():
+    return forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+
+
+class HostSignupForm(UserCreationForm):
+    """A host account. Usernames are unique whatever their case, so a taken one has to be said (sign-up is
+    rate-limited per IP); an email address may be shared and is never said to be known."""
+
+    first_name = forms.CharField(label=_("Your first name"), max_length=60,
+                                 help_text=_("Volunteers see it once their place is confirmed."))
+    email = forms.EmailField(label=_("Email address"), help_text=_("Only for resetting your password."))
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "first_name", "email")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].help_text = _("Letters, digits and @ . + - _ only. You sign in with it.")
+        self.fields["username"].widget.attrs.update(autocomplete="username", autocapitalize="none")
+        self.fields["first_name"].widget.attrs.update(autocomplete="given-name")
+        self.fields["email"].widget.attrs.update(autocomplete="email")
+        self.fields["password1"].widget.attrs.update(autocomplete="new-password")
+        self.fields["password2"].widget.attrs.update(autocomplete="new-password")
+
+
+class HostLoginForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": _("That username and password do not match. Both are case-sensitive."),
+        "inactive": _("This account is switched off."),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs.update(autocapitalize="none")
+
+
+class HostPasswordResetForm(PasswordResetForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = _("The email address of your account")
+
+
+class HostSetPasswordForm(SetPasswordForm):
+    pass
+
+
+class MeetingPointForm(forms.Form):
+    name = forms.CharField(label=_("Name of the room"), max_length=120,
+                           help_text=_("For you and the volunteers, e.g. \u201cPriya's front room\u201d."))
+    address = forms.CharField(label=_("Street address"), widget=forms.Textarea(attrs={"rows": 3}), max_length=500,
+                              help_text=_("Private: only volunteers with a confirmed place see it."))
+    postcode = forms.CharField(label=_("Postcode"), max_length=10,
+                               widget=forms.TextInput(attrs={"autocomplete": "postal-code", "autocapitalize": "characters"}))
+    capacity = forms.IntegerField(label=_("How many people the room holds"), min_value=1, max_value=200)
+    accessibility_notes = forms.CharField(
+        label=_("Accessibility notes"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Steps, toilets, parking, pets: anything a volunteer may need to know."))
+    host_first_name = forms.CharField(label=_("Your first name, as volunteers will see it"), max_length=60,
+                                      required=False, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
+    host_phone = forms.CharField(label=_("Your phone number"), max_length=20, required=False,
+                                 help_text=_("For coordinators only; volunteers never see it."),
+                                 widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}))
+
+
+class MeetingPointEditForm(MeetingPointForm):
+    is_active = forms.BooleanField(label=_("Taking new sessions"), required=False)
+
+
+class SessionForm(forms.Form):
+    meeting_point = forms.TypedChoiceField(label=_("Front room"), coerce=int)
+    title = forms.CharField(label=_("Title"), max_length=140,
+                            help_text=_("E.g. \u201cSaturday door-knocking in Crookes\u201d."))
+    description = forms.CharField(label=_("Description"), required=False, max_length=4000,
+                                  widget=forms.Textarea(attrs={"rows": 3}))
+    what_to_bring = forms.CharField(label=_("What to bring"), required=False, max_length=200,
+                                    initial=_("Comfortable shoes and a charged phone"))
+
+    def __init__(self, *args, meeting_points=(), with_approval=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["meeting_point"].choices = [(point.pk, f"{point.name} ({point.postcode})") for point in meeting_points]
+        if with_approval:
+            self.fields["requires_approval"] = forms.BooleanField(
+                label=_("I approve each volunteer before they see my address"), required=False)
+
+
+class SessionEditForm(SessionForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["meeting_point"]
+
+
+class SlotForm(forms.Form):
+    """One door-knocking window. An untouched extra row is skipped."""
+
+    date = forms.DateField(label=_("Date"), widget=_date_input())
+    starts = forms.TimeField(label=_("Starts"), widget=_time_input())
+    ends = forms.TimeField(label=_("Ends"), widget=_time_input())
+    capacity = forms.IntegerField(label=_("Places"), min_value=1, max_value=200)
+    turf = forms.CharField(label=_("Doors or streets"), required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("starts") and data.get("ends") and data["ends"] <= data["starts"]:
+            self.add_error("ends", _("Must be later than the start."))
+        return data
+
+    def slot(self) -> dict:
+        """The cleaned row as a service takes a slot."""
+        data = self.cleaned_data
+        return {"starts_at": local_datetime(data["date"], data["starts"]), "ends_at": local_datetime(data["date"], data["ends"]),
+                "capacity": data["capacity"], "turf": data.get("turf", "")}
+
+
+class SlotEditForm(SlotForm):
+    slot_id = forms.IntegerField(widget=forms.HiddenInput)
+
+
+def local_datetime(day, at: time) -> datetime:
+    return timezone.make_aware(datetime.combine(day, at))
+
+
+class BaseSlotFormSet(forms.BaseFormSet):
+    def clean(self):
+        if any(self.errors):
+            return
+        if not self.filled_forms():
+            raise forms.ValidationError(_("Add at least one slot."), code="no_slots")
+
+    def filled_forms(self) -> list[forms.Form]:
+        return [form for form in self.forms if form.has_changed() and getattr(form, "cleaned_data", None)]
+
+
+SlotFormSet = forms.formset_factory(SlotForm, formset=BaseSlotFormSet, extra=3, max_num=MAX_SLOTS, absolute_max=MAX_SLOTS,
+                                    validate_max=True)
+
+
+class BaseSlotEditFormSet(forms.BaseFormSet):
+    pass
+
+
+SlotEditFormSet = forms.formset_factory(SlotEditForm, formset=BaseSlotEditFormSet, extra=0, max_num=MAX_SLOTS,
+                                        absolute_max=MAX_SLOTS)
+
+
+def slot_initial(slot) -> dict:
+    start, end = timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at)
+    return {"slot_id": slot.pk, "date": start.date(), "starts": start.time().replace(second=0, microsecond=0),
+            "ends": end.time().replace(second=0, microsecond=0), "capacity": slot.capacity, "turf": slot.turf}
+
+
+class CopySessionForm(forms.Form):
+    new_date = forms.DateField(label=_("New date"), widget=_date_input(),
+                               help_text=_("The first slot's day; the others keep their times and spacing."))
+
+
+class CancelSessionForm(forms.Form):
+    confirm = forms.BooleanField(label=_("Yes, cancel this session and text every booked volunteer"))
+
+
+class AttendanceForm(forms.Form):
+    booking = forms.IntegerField(widget=forms.HiddenInput)
+    attended = forms.TypedChoiceField(choices=[("yes", _("Came")), ("no", _("Didn't come"))],
+                                      coerce=lambda value: value == "yes")
+
+
+def add_row(formset_class, data, *, prefix: str):
+    """The formset as posted, with one more empty row and its errors left unsaid (the host is still typing)."""
+    data = data.copy()
+    key = f"{prefix}-TOTAL_FORMS"
+    try:
+        total = int(data.get(key, 0))
+    except ValueError:
+        total = 0
+    data[key] = str(min(total + 1, MAX_SLOTS))
+    return quiet(formset_class(data, prefix=prefix))
+
+
+def quiet(form_or_formset):
+    """A bound form or formset that renders what was typed without validating it."""
+    if isinstance(form_or_formset, forms.BaseFormSet):
+        form_or_formset._errors = []
+        form_or_formset._non_form_errors = form_or_formset.error_class()
+        for form in form_or_formset.forms:
+            quiet(form)
+    else:
+        form_or_formset._errors = ErrorDict()
+    return form_or_formset
+
+
+def form_errors_from(error: DomainError, form: forms.Form, *, formset=None, slot_forms=(),
+                     field_map: dict | None = None) -> None:
+    """Put a service's domain error on the form: each of its `fields` next to the matching field ("slots.2.capacity"
+    onto the third filled slot row), anything else at the top. Slot row fields starts_at/ends_at become starts/ends."""
+    field_map = {"starts_at": "starts", "ends_at": "ends", **(field_map or {})}
+    placed = False
+    for key in error.fields or {}:
+        parts = key.split(".")
+        if parts[0] == "slots" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(slot_forms):
+            row = slot_forms[int(parts[1])]
+            name = field_map.get(parts[2], parts[2])
+            if name in row.fields:
+                row.add_error(name, error.message)
+                placed = True
+                continue
+        name = field_map.get(key, field_map.get(parts[0], key))
+        if name in form.fields:
+            form.add_error(name, error.message)
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+def has_errors(form, formset=None) -> bool:
+    return bool(form.errors or (formset is not None and (formset.total_error_count())))
+

@@ -1,0 +1,372 @@
+"""Hosts' pages: their account, their front rooms, their sessions and who is coming.
+
+Each view binds a form, calls one service or selector and renders. A domain error from a service is shown on the
+form next to the field it names; a session or room that is not the host's own is a 404, never a 403, so that ids
+of other hosts' sessions are not confirmed.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.errors import DomainError, NotFound, RateLimited
+from core.ratelimit import client_ip, rate_limit
+from sessions import services as session_services
+from sessions.models import CanvassSession, MeetingPoint
+from sessions.selectors import session_managed
+from volunteers.models import Booking
+from volunteers.selectors import session_roster
+from volunteers.services import booking_attendance_record
+from web.hosts import forms
+from web.hosts.forms import form_errors_from
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+SLOTS_PREFIX = "slots"
+COMING = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED, Booking.Status.NO_SHOW)
+
+
+def _approval_enabled() -> bool:
+    """Sessions may require the host's approval once the model has it (issue 11)."""
+    return any(field.name == "requires_approval" for field in CanvassSession._meta.get_fields())
+
+
+def _posted(request):
+    # Not `request.POST or None`: an empty POST (an unticked confirmation box) must still be a bound form.
+    return request.POST if request.method == "POST" else None
+
+
+def _too_many(request, error: RateLimited):
+    response = render(request, "web/error.html", {
+        "title": _("Too many attempts"), "message": _("Please wait a little and try again."),
+        "retry_after": error.retry_after}, status=429)
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+# ---- account ------------------------------------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("hosts:home")
+    form = forms.HostSignupForm(_posted(request))
+    if request.method == "POST":
+        try:
+            rate_limit(scope="host_signup_ip", key=client_ip(request))
+        except RateLimited as error:
+            return _too_many(request, error)
+        if form.is_valid():
+            user = form.save()
+            login(request, user, backend=MODEL_BACKEND)
+            messages.success(request, _("Welcome, %(name)s. Open your front room to post a session.")
+                             % {"name": user.first_name})
+            return redirect("hosts:room_new")
+    return render(request, "web/hosts/signup.html", {"form": form})
+
+
+class LoginView(auth_views.LoginView):
+    form_class = forms.HostLoginForm
+    template_name = "web/hosts/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    next_page = "/"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = forms.HostPasswordResetForm
+    template_name = "web/hosts/password_reset_form.html"
+    email_template_name = "web/hosts/password_reset_email.txt"
+    subject_template_name = "web/hosts/password_reset_subject.txt"
+    success_url = reverse_lazy("hosts:password_reset_done")
+
+    def post(self, request, *args, **kwargs):
+        try:
+            rate_limit(scope="password_reset_ip", key=client_ip(request))
+        except RateLimited as error:
+            return _too_many(request, error)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        # The link is built from the configured public address, never from the request's Host header.
+        self.extra_email_context = {"base_url": settings.PUBLIC_BASE_URL.rstrip("/"), "site_name": settings.SITE_NAME}
+        return super().form_valid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "web/hosts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    form_class = forms.HostSetPasswordForm
+    template_name = "web/hosts/password_reset_confirm.html"
+    success_url = reverse_lazy("hosts:password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "web/hosts/password_reset_complete.html"
+
+
+# ---- my sessions --------------------------------------------------------------------------------------------
+
+@login_required
+def home(request):
+    now = timezone.now()
+    mine = (CanvassSession.objects.filter(meeting_point__host=request.user)
+            .select_related("meeting_point", "seat").prefetch_related("slots"))
+    upcoming = mine.filter(ends_at__gt=now, status=CanvassSession.Status.PUBLISHED).order_by("starts_at")
+    recent = mine.filter(ends_at__lte=now, ends_at__gt=now - timedelta(days=30)).order_by("-starts_at")
+    rooms = MeetingPoint.objects.filter(host=request.user).order_by("name")
+    return render(request, "web/hosts/home.html", {
+        "upcoming": [_with_places(session) for session in upcoming],
+        "recent": list(recent), "rooms": rooms,
+    })
+
+
+def _with_places(session):
+    slots = list(session.slots.all())
+    session.places_left = sum(slot.places_left for slot in slots)
+    session.capacity_total = sum(slot.capacity for slot in slots)
+    session.slot_list = slots
+    return session
+
+
+# ---- front rooms --------------------------------------------------------------------------------------------
+
+def _own_room(request, room_id: int) -> MeetingPoint:
+    room = MeetingPoint.objects.filter(pk=room_id).first()
+    if room is None or not session_services.meeting_point_managed_by(user=request.user, meeting_point=room):
+        raise Http404
+    return room
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def room_new(request):
+    initial = {"host_first_name": request.user.first_name, "capacity": 10}
+    form = forms.MeetingPointForm(_posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            room = session_services.meeting_point_create(host=request.user, **form.cleaned_data)
+        except DomainError as error:
+            form_errors_from(error, form)
+        else:
+            messages.success(request, _("%(name)s is open. Now post a session there.") % {"name": room.name})
+            return redirect(reverse("hosts:session_new") + f"?room={room.pk}")
+    return render(request, "web/hosts/room_form.html", {"form": form, "room": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def room_edit(request, room_id: int):
+    room = _own_room(request, room_id)
+    initial = {name: getattr(room, name) for name in forms.MeetingPointEditForm.base_fields}
+    form = forms.MeetingPointEditForm(_posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            session_services.meeting_point_update(user=request.user, meeting_point=room, **form.cleaned_data)
+        except DomainError as error:
+            form_errors_from(error, form)
+        else:
+            messages.success(request, _("Saved. If you changed the address, booked volunteers are being texted it."))
+            return redirect("hosts:home")
+    return render(request, "web/hosts/room_form.html", {"form": form, "room": room})
+
+
+# ---- sessions -----------------------------------------------------------------------------------------------
+
+def _managed(request, session_id: int) -> CanvassSession:
+    try:
+        return session_managed(user=request.user, session_id=session_id)
+    except NotFound:
+        raise Http404 from None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_new(request):
+    rooms = list(MeetingPoint.objects.filter(host=request.user, is_active=True).order_by("name"))
+    if not rooms:
+        messages.info(request, _("First open your front room: where volunteers meet."))
+        return redirect("hosts:room_new")
+    with_approval = _approval_enabled()
+    chosen = request.GET.get("room")
+    form = forms.SessionForm(_posted(request), meeting_points=rooms, with_approval=with_approval,
+                             initial={"meeting_point": int(chosen) if chosen and chosen.isdigit() else rooms[0].pk})
+    if request.method == "POST" and "add_row" in request.POST:
+        form = forms.quiet(form)
+        formset = forms.add_row(forms.SlotFormSet, request.POST, prefix=SLOTS_PREFIX)
+        return render(request, "web/hosts/session_form.html", {"form": form, "formset": formset, "added_row": True})
+    formset = forms.SlotFormSet(_posted(request), prefix=SLOTS_PREFIX)
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        filled = formset.filled_forms()
+        room = next(room for room in rooms if room.pk == form.cleaned_data["meeting_point"])
+        extra = {"requires_approval": form.cleaned_data["requires_approval"]} if with_approval else {}
+        try:
+            session = session_services.session_create(
+                user=request.user, meeting_point=room, title=form.cleaned_data["title"],
+                description=form.cleaned_data["description"], what_to_bring=form.cleaned_data["what_to_bring"],
+                slots=[row.slot() for row in filled], **extra,
+            )
+        except DomainError as error:
+            form_errors_from(error, form, slot_forms=filled)
+        else:
+            messages.success(request, _("Your session is published. Share its page with volunteers."))
+            return redirect("hosts:session_detail", session_id=session.pk)
+    return render(request, "web/hosts/session_form.html", {"form": form, "formset": formset})
+
+
+@login_required
+def session_detail(request, session_id: int):
+    session = _managed(request, session_id)
+    bookings = list(session_roster(user=request.user, session_id=session.pk))
+    now = timezone.now()
+    slots = []
+    for slot in session.slots.all():
+        mine = [booking for booking in bookings if booking.slot_id == slot.pk]
+        slots.append({
+            "slot": slot, "started": slot.starts_at <= now,
+            "coming": [b for b in mine if b.status in COMING],
+            "pending": [b for b in mine if b.status == Booking.Status.PENDING],
+            "waitlist": [b for b in mine if b.status == Booking.Status.WAITLISTED],
+            "gone": [b for b in mine if b.status not in COMING + (Booking.Status.WAITLISTED, Booking.Status.PENDING)],
+        })
+    return render(request, "web/hosts/session_detail.html", {
+        "session": session, "slots": slots, "cancelled": session.status == CanvassSession.Status.CANCELLED,
+        "needs_approval": bool(getattr(session, "requires_approval", False)),
+        "shows_proof": any(field.name == "proven" for field in Booking._meta.get_fields()),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_edit(request, session_id: int):
+    session = _managed(request, session_id)
+    if session.status == CanvassSession.Status.CANCELLED:
+        messages.error(request, _("This session has been cancelled and can no longer be changed."))
+        return redirect("hosts:session_detail", session_id=session.pk)
+    with_approval = _approval_enabled()
+    slots = list(session.slots.all())
+    now = timezone.now()
+    initial = {"title": session.title, "description": session.description, "what_to_bring": session.what_to_bring}
+    if with_approval:
+        initial["requires_approval"] = session.requires_approval
+    form = forms.SessionEditForm(_posted(request), initial=initial, with_approval=with_approval)
+    formset = forms.SlotEditFormSet(_posted(request), prefix=SLOTS_PREFIX,
+                                    initial=[forms.slot_initial(slot) for slot in slots])
+    for row, slot in zip(formset.forms, slots, strict=False):
+        row.slot_obj = slot
+        if slot.starts_at <= now:  # a started slot keeps its times
+            for name in ("date", "starts", "ends"):
+                row.fields[name].disabled = True
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            _session_edit_save(request.user, session, form.cleaned_data, formset.forms, slots)
+        except _RowError as failed:
+            form_errors_from(failed.error, failed.row)
+        except DomainError as error:
+            form_errors_from(error, form)
+        else:
+            messages.success(request, _("Saved. Volunteers on a slot whose time changed are being texted."))
+            return redirect("hosts:session_detail", session_id=session.pk)
+    return render(request, "web/hosts/session_edit.html", {"session": session, "form": form, "formset": formset})
+
+
+class _RowError(Exception):
+    def __init__(self, error: DomainError, row):
+        super().__init__(error.message)
+        self.error, self.row = error, row
+
+
+@transaction.atomic
+def _session_edit_save(user, session, details: dict, rows, slots) -> None:
+    """All of one edit or none of it: a refused slot change rolls back the details saved before it."""
+    extra = {"requires_approval": details["requires_approval"]} if "requires_approval" in details else {}
+    session_services.session_update(user=user, session_id=session.pk, title=details["title"],
+                                    description=details["description"], what_to_bring=details["what_to_bring"],
+                                    **extra)
+    by_id = {slot.pk: slot for slot in slots}
+    for row in rows:
+        slot = by_id.get(row.cleaned_data["slot_id"])
+        if slot is None:
+            continue  # a slot of another session: ignored, never written
+        new = row.slot()
+        try:
+            if (new["starts_at"], new["ends_at"]) != (slot.starts_at, slot.ends_at):
+                session_services.slot_reschedule(user=user, slot_id=slot.pk, starts_at=new["starts_at"],
+                                                 ends_at=new["ends_at"])
+            if (new["capacity"], new["turf"]) != (slot.capacity, slot.turf):
+                session_services.slot_update(user=user, slot_id=slot.pk, capacity=new["capacity"], turf=new["turf"])
+        except DomainError as error:
+            raise _RowError(error, row) from error
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_copy(request, session_id: int):
+    session = _managed(request, session_id)
+    form = forms.CopySessionForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            copy = session_services.session_copy(user=request.user, session_id=session.pk,
+                                                 new_date=form.cleaned_data["new_date"])
+        except DomainError as error:
+            form_errors_from(error, form, field_map={"slots": "new_date", "starts_at": "new_date"})
+            if not form.errors:
+                form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Copied. This is the new session; nobody is booked on it yet."))
+            return redirect("hosts:session_detail", session_id=copy.pk)
+    return render(request, "web/hosts/session_copy.html", {"session": session, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_cancel(request, session_id: int):
+    session = _managed(request, session_id)
+    if session.status == CanvassSession.Status.CANCELLED:
+        messages.info(request, _("This session is already cancelled."))
+        return redirect("hosts:session_detail", session_id=session.pk)
+    booked = Booking.objects.filter(slot__session=session, status__in=(
+        Booking.Status.PENDING, Booking.Status.CONFIRMED, Booking.Status.WAITLISTED)).count()
+    form = forms.CancelSessionForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        session_services.session_cancel(user=request.user, session_id=session.pk)
+        messages.success(request, _("The session is cancelled. Everyone who had booked is being texted."))
+        return redirect("hosts:home")
+    return render(request, "web/hosts/session_cancel.html", {"session": session, "form": form, "booked": booked})
+
+
+@login_required
+@require_POST
+def attendance(request, session_id: int):
+    session = _managed(request, session_id)
+    form = forms.AttendanceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose whether the volunteer came."))
+        return redirect("hosts:session_detail", session_id=session.pk)
+    try:
+        booking = booking_attendance_record(user=request.user, session_id=session.pk,
+                                            booking_id=form.cleaned_data["booking"],
+                                            attended=form.cleaned_data["attended"])
+    except NotFound:
+        raise Http404 from None
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("hosts:session_detail", session_id=session.pk)
+    messages.success(request, _("Recorded: %(name)s %(what)s.") % {
+        "name": booking.volunteer.name,
+        "what": _("came") if booking.status == Booking.Status.ATTENDED else _("did not come")})
+    return redirect(reverse("hosts:session_detail", kwargs={"session_id": session.pk}) + f"#booking-{booking.pk}")
