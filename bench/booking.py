@@ -87,7 +87,8 @@ class Fixture:
         host, _ = get_user_model().objects.get_or_create(username="bench-booking-host")
         self.room = MeetingPoint.objects.create(
             host=host, name=f"{TITLE_PREFIX} front room", address="1 Bench Street, Sheffield", postcode="S10 2TN",
-            lat=53.3811, lng=-1.4882, seat_id="E14000922", capacity=32000, host_first_name="Bench",
+            lat=53.3811, lng=-1.4882, public_lat=53.3811, public_lng=-1.4882, seat_id="E14000922", capacity=32000,
+            host_first_name="Bench",
         )
         self.day = 0
 

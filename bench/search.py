@@ -90,7 +90,8 @@ def seed(args, data_dir: Path, log) -> float:
             for i, place in enumerate(places, start=1):
                 yield MeetingPoint(
                     id=i, host_id=hosts[i % len(hosts)].pk, name=f"Front room {i}", address=f"{i} Bench Street",
-                    postcode=place.postcode, lat=place.lat, lng=place.lng, seat_id=place.seat, capacity=20,
+                    postcode=place.postcode, lat=place.lat, lng=place.lng, public_lat=place.lat, public_lng=place.lng,
+                    seat_id=place.seat, capacity=20,
                     host_first_name=f"Host{i % len(hosts)}",
                 )
 

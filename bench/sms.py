@@ -149,7 +149,8 @@ def _outbox_fill(count: int) -> list[int]:
                                                                          "lng": -1.55})
     host, _ = get_user_model().objects.get_or_create(username="bench-sms-host", defaults={"first_name": "Aisha"})
     point = MeetingPoint.objects.create(host=host, name="Aisha's front room", address="27 Psalter Lane, Sheffield",
-                                        postcode="S11 8UX", lat=53.37, lng=-1.5, seat=seat, capacity=60,
+                                        postcode="S11 8UX", lat=53.37, lng=-1.5, public_lat=53.37, public_lng=-1.5,
+                                        seat=seat, capacity=60,
                                         host_first_name="Aisha")
     start = timezone.now() + timedelta(days=3)
     session = CanvassSession.objects.create(meeting_point=point, seat=seat, title="Saturday doorstep session",

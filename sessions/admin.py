@@ -50,7 +50,7 @@ class MeetingPointAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "seat__region"]
     search_fields = ["name", "postcode", "address", "host__username", "host__email"]
     raw_id_fields = ["host"]
-    readonly_fields = ["lat", "lng", "seat", "created_at", "updated_at"]
+    readonly_fields = ["lat", "lng", "public_lat", "public_lng", "seat", "created_at", "updated_at"]
 
     def save_model(self, request, obj, form, change):
         data = {field: form.cleaned_data[field] for field in MEETING_POINT_FIELDS if field in form.cleaned_data}

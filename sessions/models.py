@@ -12,8 +12,13 @@ class MeetingPoint(models.Model):
     name = models.CharField(max_length=120)
     address = models.TextField()
     postcode = models.CharField(max_length=8)
+    # The geocoded postcode: for the host, coordinators and the admin only.
     lat = models.FloatField()
     lng = models.FloatField()
+    # What the public sees (sessions.locations): drawn once, 300-600 m from (lat, lng), when the meeting point
+    # is created or its postcode changes. Sessions copy it; every public distance is measured from it.
+    public_lat = models.FloatField()
+    public_lng = models.FloatField()
     seat = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.SET_NULL, related_name="meeting_points")
     capacity = models.PositiveSmallIntegerField(help_text="How many people the room holds at once.")
     accessibility_notes = models.TextField(blank=True)
@@ -44,7 +49,8 @@ class CanvassSession(models.Model):
     description = models.TextField(blank=True)
     what_to_bring = models.CharField(max_length=200, blank=True, default="Comfortable shoes and a charged phone")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PUBLISHED)
-    # Copied from the meeting point and the slots so the nearest-sessions search is one indexed query.
+    # The meeting point's public point (never its exact location) and the slots' span, copied so the
+    # nearest-sessions search is one indexed query.
     lat = models.FloatField()
     lng = models.FloatField()
     postcode_district = models.CharField(max_length=4)

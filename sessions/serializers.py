@@ -2,10 +2,8 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from seats.serializers import SeatSummarySerializer
+from sessions.locations import approximate, public_distance_km
 from sessions.models import CanvassSession, MeetingPoint, Slot
-
-# Public coordinates are rounded to about a kilometre: enough to plan travel, not to find the house.
-APPROXIMATE_DECIMALS = 2
 
 
 class MeetingPointSerializer(serializers.ModelSerializer):
@@ -15,9 +13,9 @@ class MeetingPointSerializer(serializers.ModelSerializer):
         model = MeetingPoint
         fields = [
             "id", "name", "address", "postcode", "capacity", "accessibility_notes", "host_first_name", "host_phone",
-            "lat", "lng", "seat", "is_active", "created_at",
+            "lat", "lng", "public_lat", "public_lng", "seat", "is_active", "created_at",
         ]
-        read_only_fields = ["id", "lat", "lng", "seat", "created_at"]
+        read_only_fields = ["id", "lat", "lng", "public_lat", "public_lng", "seat", "created_at"]
         extra_kwargs = {"capacity": {"min_value": 1, "max_value": 500}, "postcode": {"max_length": 10}}
 
 
@@ -52,7 +50,8 @@ class ApproximateLocationSerializer(serializers.Serializer):
 
 
 class SessionPublicSerializer(serializers.ModelSerializer):
-    """What anyone may see: no address, no host contact details."""
+    """What anyone may see: no address, no host contact details, and a location and distance from the
+    meeting point's public point (sessions.locations), never the front door."""
 
     seat = SeatSummarySerializer(read_only=True)
     distance_km = serializers.SerializerMethodField()
@@ -68,11 +67,11 @@ class SessionPublicSerializer(serializers.ModelSerializer):
 
     def get_distance_km(self, session) -> float | None:
         distance = getattr(session, "distance_km", None)
-        return None if distance is None else round(distance, 2)
+        return None if distance is None else public_distance_km(distance)
 
     @extend_schema_field(ApproximateLocationSerializer)
     def get_approximate_location(self, session):
-        return {"lat": round(session.lat, APPROXIMATE_DECIMALS), "lng": round(session.lng, APPROXIMATE_DECIMALS)}
+        return {"lat": approximate(session.lat), "lng": approximate(session.lng)}
 
 
 class SessionHostSerializer(SessionPublicSerializer):
@@ -138,10 +137,9 @@ def session_search_row_data(row: dict) -> dict:
     return {
         "id": row["id"], "title": row["title"], "description": row["description"],
         "what_to_bring": row["what_to_bring"], "status": CanvassSession.Status.PUBLISHED.value,
-        "distance_km": round(row["distance_km"], 2), "seat": row["seat"],
+        "distance_km": public_distance_km(row["distance_km"]), "seat": row["seat"],
         "postcode_district": row["postcode_district"],
-        "approximate_location": {"lat": round(row["lat"], APPROXIMATE_DECIMALS),
-                                 "lng": round(row["lng"], APPROXIMATE_DECIMALS)},
+        "approximate_location": {"lat": approximate(row["lat"]), "lng": approximate(row["lng"])},
         "starts_at": when(row["starts_at"]), "ends_at": when(row["ends_at"]),
         "slots": [{"id": slot["id"], "starts_at": when(slot["starts_at"]), "ends_at": when(slot["ends_at"]),
                    "capacity": slot["capacity"], "places_left": slot["places_left"]} for slot in row["slots"]],

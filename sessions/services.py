@@ -8,9 +8,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput, InvalidState, NotFound, PermissionDenied
+from core.geo import haversine_km
 from seats.geocoding import postcode_locate
 from seats.models import Seat
 from seats.postcodes import outcode_of
+from sessions.locations import PUBLIC_OFFSET_MAX_KM, PUBLIC_OFFSET_MIN_KM, public_point_draw
 from sessions.models import CanvassSession, MeetingPoint, Slot
 from sessions.signals import meeting_point_moved, session_cancelled, slot_capacity_raised, slot_rescheduled
 
@@ -28,6 +30,17 @@ def _require_owner(*, user, meeting_point: MeetingPoint) -> None:
         raise PermissionDenied("You can only manage your own meeting points and sessions.")
 
 
+def meeting_point_public_point(*, postcode: str, lat: float, lng: float,
+                               exclude_id: int | None = None) -> tuple[float, float]:
+    """The public point for a meeting point at `postcode`: the one another meeting point there already has (so
+    that several draws around one door cannot be averaged), or a fresh draw (sessions.locations)."""
+    others = MeetingPoint.objects.filter(postcode=postcode).exclude(pk=exclude_id).values_list("public_lat", "public_lng")
+    for public_lat, public_lng in others[:5]:
+        if PUBLIC_OFFSET_MIN_KM - 0.01 <= haversine_km(lat, lng, public_lat, public_lng) <= PUBLIC_OFFSET_MAX_KM + 0.01:
+            return public_lat, public_lng
+    return public_point_draw(lat=lat, lng=lng)
+
+
 @transaction.atomic
 def meeting_point_create(*, host, name: str, address: str, postcode: str, capacity: int,
                          accessibility_notes: str = "", host_first_name: str = "", host_phone: str = "",
@@ -35,8 +48,10 @@ def meeting_point_create(*, host, name: str, address: str, postcode: str, capaci
     """Create a front room for `host`, geocoding its postcode (InvalidInput if unknown). An inactive room
     takes no new sessions."""
     location = postcode_locate(postcode)
+    public_lat, public_lng = meeting_point_public_point(postcode=location.postcode, lat=location.lat, lng=location.lng)
     return MeetingPoint.objects.create(
         host=host, name=name, address=address, postcode=location.postcode, lat=location.lat, lng=location.lng,
+        public_lat=public_lat, public_lng=public_lng,
         seat_id=location.seat_id, capacity=capacity, accessibility_notes=accessibility_notes,
         host_first_name=host_first_name or host.first_name or host.username, host_phone=host_phone,
         is_active=is_active,
@@ -45,7 +60,8 @@ def meeting_point_create(*, host, name: str, address: str, postcode: str, capaci
 
 @transaction.atomic
 def meeting_point_update(*, user, meeting_point: MeetingPoint, **changes) -> MeetingPoint:
-    """Edit a meeting point; a new postcode is geocoded and copied to its upcoming sessions. A new address or
+    """Edit a meeting point; a new postcode is geocoded, gets a new public point, and that is copied to its
+    upcoming sessions. A new address or
     postcode is announced (meeting_point_moved): volunteers booked there are told where to go now."""
     _require_owner(user=user, meeting_point=meeting_point)
     unknown = set(changes) - set(MEETING_POINT_FIELDS)
@@ -54,6 +70,9 @@ def meeting_point_update(*, user, meeting_point: MeetingPoint, **changes) -> Mee
     if "postcode" in changes:
         location = postcode_locate(changes["postcode"])
         changes.update(postcode=location.postcode, lat=location.lat, lng=location.lng, seat_id=location.seat_id)
+        if location.postcode != meeting_point.postcode:
+            changes["public_lat"], changes["public_lng"] = meeting_point_public_point(
+                postcode=location.postcode, lat=location.lat, lng=location.lng, exclude_id=meeting_point.pk)
     moved = any(changes.get(field, getattr(meeting_point, field)) != getattr(meeting_point, field)
                 for field in ("address", "postcode"))
     for field, value in changes.items():
@@ -61,7 +80,8 @@ def meeting_point_update(*, user, meeting_point: MeetingPoint, **changes) -> Mee
     meeting_point.save()
     if "postcode" in changes:
         CanvassSession.objects.filter(meeting_point=meeting_point, ends_at__gt=timezone.now()).update(
-            lat=meeting_point.lat, lng=meeting_point.lng, postcode_district=outcode_of(meeting_point.postcode)
+            lat=meeting_point.public_lat, lng=meeting_point.public_lng,
+            postcode_district=outcode_of(meeting_point.postcode)
         )
     if moved:
         meeting_point_moved.send(sender=MeetingPoint, meeting_point=meeting_point)
@@ -115,7 +135,7 @@ def session_create(*, user, meeting_point: MeetingPoint, title: str, slots: list
     _validate_slots(slots=slots, meeting_point=meeting_point, now=timezone.now())
     session = CanvassSession(
         meeting_point=meeting_point, seat=seat, title=title, description=description,
-        lat=meeting_point.lat, lng=meeting_point.lng, postcode_district=outcode_of(meeting_point.postcode),
+        lat=meeting_point.public_lat, lng=meeting_point.public_lng, postcode_district=outcode_of(meeting_point.postcode),
         starts_at=min(s["starts_at"] for s in slots), ends_at=max(s["ends_at"] for s in slots),
     )
     if what_to_bring is not None:

@@ -71,6 +71,10 @@ class MeetingPointFactory(factory.django.DjangoModelFactory):
     postcode = "S10 1AA"
     lat = 53.38
     lng = -1.50
+    # At the door unless a test says otherwise, so that search tests place sessions where they mean to;
+    # meeting_point_create draws the real offset (tests/api/test_public_location.py).
+    public_lat = factory.SelfAttribute("lat")
+    public_lng = factory.SelfAttribute("lng")
     seat = factory.SubFactory(SeatFactory)
     capacity = 60
     host_first_name = "Hana"
@@ -83,8 +87,8 @@ class CanvassSessionFactory(factory.django.DjangoModelFactory):
     meeting_point = factory.SubFactory(MeetingPointFactory)
     seat = factory.SelfAttribute("meeting_point.seat")
     title = factory.Sequence(lambda n: f"Door-knocking {n}")
-    lat = factory.SelfAttribute("meeting_point.lat")
-    lng = factory.SelfAttribute("meeting_point.lng")
+    lat = factory.SelfAttribute("meeting_point.public_lat")
+    lng = factory.SelfAttribute("meeting_point.public_lng")
     postcode_district = "S10"
     starts_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
     ends_at = factory.LazyAttribute(lambda s: s.starts_at + timedelta(hours=2))

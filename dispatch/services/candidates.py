@@ -63,6 +63,8 @@ def slots_for_period(*, date_from: datetime, date_to: datetime, region: str | No
 def problem_build(*, date_from: datetime, date_to: datetime, region: str | None = None,
                   seat_codes: list[str] | None = None, k: int = 10) -> Problem:
     """Read slots, volunteers, windows and bookings; return the arcs each volunteer may take. Read-only."""
+    # session__lat/lng is the public point, not the door: which slots are within a volunteer's travel limit
+    # is itself a yes/no about the distance, so it is decided from what the public may know.
     rows = list(
         slots_for_period(date_from=date_from, date_to=date_to, region=region, seat_codes=seat_codes)
         .order_by("id")

@@ -24,6 +24,7 @@ from dispatch import conf
 from dispatch.models import CoordinatorAction, OverflowMove
 from dispatch.services.common import action_record, open_slots, travel_limit_km
 from seats.models import Seat, SeatAdjacency
+from sessions.locations import public_distance_km
 from sessions.models import CanvassSession, Slot
 from volunteers.events import booking_event_record
 from volunteers.models import Booking, BookingEvent, Volunteer
@@ -196,7 +197,7 @@ def overflow_run(*, source_slots: list[Slot], source_seats: set[str], target_sea
 def _move_record(booking: Booking, source: Slot, target: _Target, distance: float, new_booking=None) -> Move:
     return Move(booking.pk, booking.volunteer_id, booking.volunteer.name, source.pk, source.session.seat_id,
                 target.slot.pk, target.seat.pk, target.seat.name, target.ring, target.seat.priority,
-                round(distance, 2), new_booking)
+                public_distance_km(distance), new_booking)
 
 
 def _move_with_retry(**kwargs) -> Move | str:
@@ -242,11 +243,11 @@ def _move_one(*, booking_id: int, source: Slot, ranked: list[tuple[_Target, floa
         free[target.slot.pk] -= 1
         _set_status(old, Booking.Status.REDIRECTED, redirected_to=new)
         reason = (f"{source.session.seat.name} is full at that time; {target.seat.name} (priority "
-                  f"{target.seat.priority}) needs volunteers, {distance:.1f} km from you")
+                  f"{target.seat.priority}) needs volunteers, {public_distance_km(distance):.1f} km from you")
         booking_event_record(booking=old, kind=BookingEvent.Kind.REDIRECTED, payload={
             "to_booking": new.pk, "from_slot": source.pk, "to_slot": slot.pk,
             "from_seat": source.session.seat_id, "from_seat_name": source.session.seat.name,
-            "to_seat": target.seat.pk, "to_seat_name": target.seat.name, "distance_km": round(distance, 2),
+            "to_seat": target.seat.pk, "to_seat_name": target.seat.name, "distance_km": public_distance_km(distance),
             "reason": reason,
         })
         OverflowMove.objects.create(

@@ -20,6 +20,7 @@ from core.geo import bounding_box, haversine_km
 from dispatch.services.common import availability_filter, busy_spans, open_slots, travel_limit_km
 from dispatch.solver import BAND_KM, LOWEST_PRIORITY
 from seats.models import SeatAdjacency
+from sessions.locations import public_distance_km
 from sessions.models import Slot
 from sessions.selectors import sessions_near
 from volunteers.models import AvailabilityWindow, Booking, Volunteer
@@ -71,6 +72,7 @@ def suggestions_for_volunteer(*, volunteer: Volunteer, limit: int = 10) -> list[
     for slot in slots:
         if any(start < slot.ends_at and end > slot.starts_at for start, end in busy):
             continue
+        # From the session's public point (its lat/lng), as every figure a volunteer sees.
         distance = haversine_km(volunteer.lat, volunteer.lng, slot.session.lat, slot.session.lng)
         if distance > limit_km:
             continue
@@ -78,8 +80,9 @@ def suggestions_for_volunteer(*, volunteer: Volunteer, limit: int = 10) -> list[
         places_left = slot.capacity - slot.confirmed_count
         score = suggestion_score(distance_km=distance, priority=seat.priority, places_left=places_left,
                                  capacity=slot.capacity)
-        reason = f"{seat.name}, {distance:.1f} km, priority {seat.priority}, needs {places_left} more"
-        ranked.append(Suggestion(slot, round(distance, 2), places_left, round(score, 2), reason))
+        shown_km = public_distance_km(distance)
+        reason = f"{seat.name}, {shown_km:.1f} km, priority {seat.priority}, needs {places_left} more"
+        ranked.append(Suggestion(slot, shown_km, places_left, round(score, 2), reason))
     ranked.sort(key=lambda s: (-s.score, s.distance_km, s.slot.starts_at, s.slot.pk))
     return ranked[:limit]
 
@@ -149,7 +152,8 @@ def slot_alternatives(*, slot: Slot, lat: float | None = None, lng: float | None
         places_left = other.capacity - other.confirmed_count
         score = suggestion_score(distance_km=distance, priority=seat.priority, places_left=places_left,
                                  capacity=other.capacity)
-        reason = f"{seat.name}, {distance:.1f} km, priority {seat.priority}, needs {places_left} more"
-        ranked.append(Suggestion(other, round(distance, 2), places_left, round(score, 2), reason))
+        shown_km = public_distance_km(distance)
+        reason = f"{seat.name}, {shown_km:.1f} km, priority {seat.priority}, needs {places_left} more"
+        ranked.append(Suggestion(other, shown_km, places_left, round(score, 2), reason))
     ranked.sort(key=lambda s: (-s.score, s.distance_km, s.slot.starts_at, s.slot.pk))
     return ranked[:limit]

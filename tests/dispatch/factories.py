@@ -51,7 +51,8 @@ def session(seat_obj: Seat, *, lat: float | None = None, lng: float | None = Non
     lng = seat_obj.lng if lng is None else lng
     host = host or user(f"host-{seat_obj.pk}", staff=False)
     room = MeetingPoint.objects.create(host=host, name=f"Room in {seat_obj.name}", address="1 Test Street",
-                                       postcode="S1 1AA", lat=lat, lng=lng, seat=seat_obj, capacity=60)
+                                       postcode="S1 1AA", lat=lat, lng=lng, public_lat=lat, public_lng=lng,
+                                       seat=seat_obj, capacity=60)
     slots = slots or [(day_at(10), day_at(12), 4)]
     created = CanvassSession.objects.create(
         meeting_point=room, seat=seat_obj, title=f"{seat_obj.name} canvass", lat=lat, lng=lng, postcode_district="S1",

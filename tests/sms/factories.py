@@ -34,7 +34,8 @@ def slot_make(*, starts_in: timedelta = timedelta(days=3), hours: int = 2, capac
     host = get_user_model().objects.create_user(username=f"smshost{n}", password="a-long-password-9",
                                                 first_name=host_first_name)
     point = MeetingPoint.objects.create(host=host, name=f"{host_first_name}'s front room", address=address,
-                                        postcode="S11 8UX", lat=53.37, lng=-1.50, seat=seat, capacity=60,
+                                        postcode="S11 8UX", lat=53.37, lng=-1.50, public_lat=53.37, public_lng=-1.50,
+                                        seat=seat, capacity=60,
                                         host_first_name=host_first_name)
     starts = (timezone.now() + starts_in).replace(second=0, microsecond=0)
     session = CanvassSession.objects.create(meeting_point=point, seat=seat, title=title, what_to_bring=what_to_bring,

@@ -1,0 +1,160 @@
+"""Public figures about a front room come from its public point, never the front door (issue 11)."""
+
+import importlib
+import math
+import random
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.apps import apps
+from django.utils import timezone
+
+from core.geo import EARTH_RADIUS_KM, haversine_km
+from seats.models import Postcode
+from sessions.locations import PUBLIC_OFFSET_MAX_KM, PUBLIC_OFFSET_MIN_KM, offset_point
+from sessions.models import CanvassSession, MeetingPoint
+from sessions.services import meeting_point_create, meeting_point_update, session_create
+from tests.factories import CanvassSessionFactory, MeetingPointFactory, SeatFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+DOOR = (53.3811, -1.4882)
+DOOR_POSTCODE = "S10 2TN"
+_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180
+
+
+def _front_room(seat, postcode=DOOR_POSTCODE, at=DOOR):
+    Postcode.objects.get_or_create(postcode=postcode, defaults={"lat": at[0], "lng": at[1], "seat": seat})
+    host = UserFactory()
+    point = meeting_point_create(host=host, name="Aisha's front room", address="27 Psalter Lane",
+                                 postcode=postcode, capacity=12, host_first_name="Aisha")
+    start = timezone.now() + timedelta(days=2)
+    session = session_create(user=host, meeting_point=point, title="Saturday doors",
+                             slots=[{"starts_at": start, "ends_at": start + timedelta(hours=2), "capacity": 6}])
+    return point, session
+
+
+def _known_postcodes(seat, count: int, rng: random.Random) -> list[tuple[str, float, float]]:
+    """Postcodes an attacker can search from: scattered 0.4-4 km around the door, as a city's are."""
+    found = []
+    for i in range(count):
+        lat, lng = offset_point(lat=DOOR[0], lng=DOOR[1], distance_km=rng.uniform(0.4, 4.0),
+                                bearing_deg=rng.uniform(0, 360))
+        code = f"S11 {i % 10}{_LETTERS[i // 10 % 20]}{_LETTERS[i // 200]}"
+        Postcode.objects.create(postcode=code, lat=lat, lng=lng, seat=seat)
+        found.append((code, lat, lng))
+    return found
+
+
+def _least_squares_fix(origins: np.ndarray, distances: np.ndarray) -> np.ndarray:
+    """The point (x, y km) whose distances to `origins` best fit the reported ones: a coarse grid for the start,
+    then Gauss-Newton, which is what a careful attacker would run."""
+    def cost(point):
+        return np.sum((np.hypot(*(origins - point).T) - distances) ** 2)
+
+    axis = np.linspace(-5, 5, 101)
+    best = min(((x, y) for x in axis for y in axis), key=lambda p: cost(np.array(p)))
+    point = np.array(best, dtype=float)
+    for _ in range(50):
+        delta = point - origins
+        ranges = np.maximum(np.hypot(*delta.T), 1e-9)
+        jacobian = delta / ranges[:, None]
+        step, *_ = np.linalg.lstsq(jacobian, -(ranges - distances), rcond=None)
+        point = point + step
+        if np.hypot(*step) < 1e-7:
+            break
+    return point
+
+
+def test_least_squares_on_many_searches_does_not_find_the_door(api):
+    seat = SeatFactory()
+    rng = random.Random(11)
+    _point, session = _front_room(seat)
+    cos_lat = math.cos(math.radians(DOOR[0]))
+    origins, distances = [], []
+    for code, lat, lng in _known_postcodes(seat, 80, rng):
+        body = api.get("/api/sessions/", {"near": code, "radius_km": 10}).json()
+        (found,) = [row for row in body["results"] if row["id"] == session.pk]
+        origins.append(((lng - DOOR[1]) * cos_lat * KM_PER_DEGREE, (lat - DOOR[0]) * KM_PER_DEGREE))
+        distances.append(found["distance_km"])
+    fix = _least_squares_fix(np.array(origins), np.array(distances))
+    fix_lat, fix_lng = DOOR[0] + fix[1] / KM_PER_DEGREE, DOOR[1] + fix[0] / (cos_lat * KM_PER_DEGREE)
+    miss_km = haversine_km(fix_lat, fix_lng, *DOOR)
+    assert miss_km >= 0.25, f"the fix is {miss_km * 1000:.0f} m from the door"
+
+
+def test_a_new_meeting_point_gets_a_public_point_300_to_600_m_from_its_postcode():
+    seat = SeatFactory()
+    point, session = _front_room(seat)
+    offset = haversine_km(point.lat, point.lng, point.public_lat, point.public_lng)
+    assert PUBLIC_OFFSET_MIN_KM - 1e-6 <= offset <= PUBLIC_OFFSET_MAX_KM + 1e-6
+    assert (point.lat, point.lng) == DOOR
+    assert (session.lat, session.lng) == (point.public_lat, point.public_lng)
+
+
+def test_front_rooms_at_one_postcode_share_their_public_point():
+    seat = SeatFactory()
+    first, _ = _front_room(seat)
+    second, _ = _front_room(seat)
+    assert (second.public_lat, second.public_lng) == (first.public_lat, first.public_lng)
+
+
+def test_a_new_postcode_draws_a_new_public_point_and_moves_upcoming_sessions():
+    seat = SeatFactory()
+    point, session = _front_room(seat)
+    elsewhere = (53.3700, -1.5100)
+    Postcode.objects.create(postcode="S11 8UX", lat=elsewhere[0], lng=elsewhere[1], seat=seat)
+    meeting_point_update(user=point.host, meeting_point=point, postcode="S11 8UX")
+    point.refresh_from_db()
+    session.refresh_from_db()
+    assert PUBLIC_OFFSET_MIN_KM - 1e-6 <= haversine_km(*elsewhere, point.public_lat, point.public_lng) \
+        <= PUBLIC_OFFSET_MAX_KM + 1e-6
+    assert (session.lat, session.lng) == (point.public_lat, point.public_lng)
+    before = (point.public_lat, point.public_lng)
+    meeting_point_update(user=point.host, meeting_point=point, name="Renamed", postcode="S11 8UX")
+    point.refresh_from_db()
+    assert (point.public_lat, point.public_lng) == before  # stable: only a new postcode draws again
+
+
+def test_distances_are_to_a_tenth_of_a_km_and_never_zero(api):
+    seat = SeatFactory()
+    point, session = _front_room(seat)
+    Postcode.objects.create(postcode="S10 9ZZ", lat=point.public_lat, lng=point.public_lng, seat=seat)
+    at_public_point = api.get("/api/sessions/", {"near": "S10 9ZZ"}).json()["results"]
+    assert [row["distance_km"] for row in at_public_point if row["id"] == session.pk] == [0.1]
+    from_door = api.get("/api/sessions/", {"near": DOOR_POSTCODE}).json()["results"][0]
+    assert from_door["distance_km"] == round(from_door["distance_km"], 1) >= 0.3
+    assert from_door["approximate_location"] == {"lat": round(point.public_lat, 2), "lng": round(point.public_lng, 2)}
+    detail = api.get(f"/api/sessions/{session.pk}/").json()
+    assert detail["approximate_location"] == from_door["approximate_location"]
+
+
+def test_search_filters_and_orders_by_the_public_point(api):
+    seat = SeatFactory()
+    Postcode.objects.create(postcode="S10 1AA", lat=53.38, lng=-1.50, seat=seat)
+    # The door of `far_door` is nearer the searcher, but its public point is further away.
+    far_door = CanvassSessionFactory(meeting_point=MeetingPointFactory(
+        seat=seat, lat=53.3801, lng=-1.50, public_lat=53.3890, public_lng=-1.50))
+    near_door = CanvassSessionFactory(meeting_point=MeetingPointFactory(
+        seat=seat, lat=53.3850, lng=-1.50, public_lat=53.3860, public_lng=-1.50))
+    results = api.get("/api/sessions/", {"near": "S10 1AA"}).json()["results"]
+    assert [row["id"] for row in results] == [near_door.pk, far_door.pk]
+    assert [row["distance_km"] for row in results] == [0.7, 1.0]
+    inside = api.get("/api/sessions/", {"near": "S10 1AA", "radius_km": 0.8}).json()["results"]
+    assert [row["id"] for row in inside] == [near_door.pk]
+
+
+def test_the_data_migration_moves_existing_rooms_and_sessions_off_the_door():
+    door_room = MeetingPointFactory(lat=DOOR[0], lng=DOOR[1])  # public point at the door, as before the migration
+    past = CanvassSessionFactory(meeting_point=door_room, starts_at=timezone.now() - timedelta(days=3))
+    upcoming = CanvassSessionFactory(meeting_point=door_room)
+    migration = importlib.import_module("sessions.migrations.0003_meeting_point_public_point")
+    migration.forwards(apps, None)
+    door_room.refresh_from_db()
+    offset = haversine_km(*DOOR, door_room.public_lat, door_room.public_lng)
+    assert PUBLIC_OFFSET_MIN_KM - 1e-6 <= offset <= PUBLIC_OFFSET_MAX_KM + 1e-6
+    for session in CanvassSession.objects.filter(pk__in=[past.pk, upcoming.pk]):
+        assert (session.lat, session.lng) == (door_room.public_lat, door_room.public_lng)
+    assert MeetingPoint.objects.get(pk=door_room.pk).lat == DOOR[0]
