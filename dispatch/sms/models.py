@@ -78,3 +78,26 @@ class SmsMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.to} ({self.status})"
+
+
+class WebhookReceipt(models.Model):
+    """A Twilio webhook already handled, keyed by what Twilio sends: an inbound message by its MessageSid, a
+    status callback by (MessageSid, MessageStatus). Written in the transaction that handles the webhook, so a
+    replay finds it and does nothing, and a failed handling leaves no receipt (Twilio's retry is handled)."""
+
+    class Kind(models.TextChoices):
+        INBOUND = "inbound", "Inbound message"
+        STATUS = "status", "Status callback"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    message_sid = models.CharField(max_length=64)
+    message_status = models.CharField(max_length=20, blank=True, default="")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "message_sid", "message_status"], name="webhook_receipt_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.message_sid} {self.message_status}".strip()

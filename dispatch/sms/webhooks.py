@@ -2,6 +2,7 @@
 
 Both check X-Twilio-Signature with the SDK's RequestValidator over the public URL Twilio called
 (SMS_WEBHOOK_BASE_URL + path), so they work behind a proxy; a forged or unsigned request gets 403.
+Each is handled once (services.webhooks): a replay of a signed request answers 200 and changes nothing.
 """
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from core.api_errors import error_body
 from dispatch.sms import services
 from dispatch.sms.conf import sms_setting
+from dispatch.sms.services.webhooks import MESSAGE_SID_MAX
 
 
 def _signed(request: HttpRequest) -> bool:
@@ -32,6 +34,9 @@ def _forbidden() -> JsonResponse:
 def _require(request: HttpRequest, *names: str) -> JsonResponse | None:
     missing = [name for name in names if not request.POST.get(name, "").strip()]
     if not missing:
+        if len(request.POST.get("MessageSid", "").strip()) > MESSAGE_SID_MAX:
+            return JsonResponse(error_body("invalid", "MessageSid: Too long.", {"MessageSid": ["Too long."]}),
+                                status=400)
         return None
     return JsonResponse(
         error_body("invalid", f"{missing[0]}: This field is required.", {name: ["This field is required."] for name in missing}),
@@ -44,10 +49,11 @@ def _require(request: HttpRequest, *names: str) -> JsonResponse | None:
 def inbound(request: HttpRequest) -> HttpResponse:
     if not _signed(request):
         return _forbidden()
-    error = _require(request, "From")
+    error = _require(request, "MessageSid", "From")
     if error:
         return error
-    reply = services.inbound_handle(from_phone=request.POST["From"].strip(), body=request.POST.get("Body", ""))
+    reply = services.inbound_receive(message_sid=request.POST["MessageSid"].strip(),
+                                     from_phone=request.POST["From"].strip(), body=request.POST.get("Body", ""))
     twiml = MessagingResponse()
     if reply:
         twiml.message(reply)
@@ -66,8 +72,8 @@ def status(request: HttpRequest) -> HttpResponse:
     if raw_code and not raw_code.isdigit():
         return JsonResponse(error_body("invalid", "ErrorCode: Must be a number.", {"ErrorCode": ["Must be a number."]}),
                             status=400)
-    services.message_status_record(
-        sid=request.POST["MessageSid"].strip(), status=request.POST["MessageStatus"],
+    services.status_receive(
+        message_sid=request.POST["MessageSid"].strip(), status=request.POST["MessageStatus"],
         error_code=int(raw_code) if raw_code else None, error_message=request.POST.get("ErrorMessage", ""),
     )
     return HttpResponse(status=204)

@@ -1,6 +1,7 @@
 """Signed Twilio webhooks: replies answered with TwiML, status callbacks, and forged requests refused."""
 
 from datetime import timedelta
+from itertools import count
 
 import pytest
 from twilio.request_validator import RequestValidator
@@ -13,6 +14,7 @@ from volunteers.models import Booking
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PUBLIC = "https://frontroom.example.org"
+_sids = count(1)
 
 
 @pytest.fixture
@@ -29,7 +31,7 @@ def signed_post(client, settings, locmem_sms):
 
 
 def _reply(phone: str, body: str) -> dict:
-    return {"From": phone, "To": "+447700900000", "Body": body, "MessageSid": "SM" + "1" * 32,
+    return {"From": phone, "To": "+447700900000", "Body": body, "MessageSid": f"SM{next(_sids):032d}",
             "AccountSid": "AC" + "a" * 32}
 
 

@@ -14,3 +14,4 @@ from dispatch.sms.services.outbox import (  # noqa: F401
 )
 from dispatch.sms.services.reminders import reminders_enqueue_due  # noqa: F401
 from dispatch.sms.services.replies import inbound_handle, keyword_normalise  # noqa: F401
+from dispatch.sms.services.webhooks import inbound_receive, status_receive  # noqa: F401
