@@ -180,7 +180,10 @@ CELERY_BEAT_SCHEDULE = {
     "sms-outbox-sweep": {"task": "sms.outbox_sweep", "schedule": 60.0},
     "sms-reminders": {"task": "sms.reminders_enqueue_due", "schedule": 300.0},
     "overflow-sweep": {"task": "dispatch.overflow_sweep", "schedule": 300.0},
+    "personal-data-purge": {"task": "volunteers.personal_data_purge", "schedule": 6 * 3600.0},
 }
+# Personal data (docs/privacy.md): volunteers are anonymised this many days after their last session ends.
+PERSONAL_DATA_RETENTION_DAYS = env_int("PERSONAL_DATA_RETENTION_DAYS", 90)
 
 # --- Cache and abuse limits --------------------------------------------------
 # Redis when REDIS_URL is set (shared by every worker and machine); in-process memory on the embedded default.

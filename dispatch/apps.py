@@ -11,3 +11,13 @@ class DispatchConfig(AppConfig):
         from volunteers.models import BookingEvent
 
         on_booking_event(overflow_after_waitlisting, kinds=[BookingEvent.Kind.WAITLISTED])
+
+        from volunteers.models import Volunteer
+        from volunteers.privacy import personal_data_accessed
+
+        def audit_access(sender, actor, action, volunteer_ids, detail, **kwargs):
+            from dispatch.services.audit import personal_data_access_log
+
+            personal_data_access_log(actor=actor, action=action, volunteer_ids=volunteer_ids, detail=detail)
+
+        personal_data_accessed.connect(audit_access, sender=Volunteer, weak=False, dispatch_uid="dispatch.audit_access")

@@ -79,6 +79,7 @@ class CoordinatorAction(models.Model):
         RUN_COMMITTED = "run_committed", "Assignment run committed"
         OVERFLOW_PLANNED = "overflow_planned", "Overflow planned (dry run)"
         OVERFLOW_EXECUTED = "overflow_executed", "Overflow carried out"
+        PERSONAL_DATA = "personal_data", "Personal data viewed, exported or erased"
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")

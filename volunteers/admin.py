@@ -1,8 +1,13 @@
+import json
+
 from django.contrib import admin, messages
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
 
 from core.errors import DomainError
 from sessions.admin import SlotAdmin
 from sessions.models import Slot
+from volunteers import privacy
 from volunteers.models import AvailabilityWindow, Booking, BookingEvent, Volunteer
 from volunteers.services import booking_attendance_record, booking_cancel, bookings_delete, volunteer_delete
 
@@ -26,18 +31,56 @@ class AvailabilityInline(admin.TabularInline):
 
 @admin.register(Volunteer)
 class VolunteerAdmin(admin.ModelAdmin):
-    list_display = ["name", "phone", "postcode", "seat", "consent_sms", "sms_opted_out", "phone_invalid", "created_at"]
-    list_filter = ["consent_sms", "sms_opted_out", "phone_invalid"]
+    """Lists show masked numbers; the full number is on the volunteer's own page, and opening that page, exporting
+    and erasing are written to the coordinator audit log (volunteers.privacy)."""
+
+    list_display = ["name", "masked_phone", "postcode", "seat", "consent_sms", "sms_opted_out", "phone_invalid",
+                    "anonymised_at", "created_at"]
+    list_filter = ["consent_sms", "sms_opted_out", "phone_invalid", ("anonymised_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "phone", "email", "postcode"]
     raw_id_fields = ["seat"]
-    readonly_fields = ["token", "created_at", "updated_at"]
+    readonly_fields = ["token", "anonymised_at", "created_at", "updated_at"]
     inlines = [AvailabilityInline, BookingInline]
+    actions = ["export_personal_data", "erase_personal_data"]
+
+    @admin.display(description="phone")
+    def masked_phone(self, obj) -> str:
+        return privacy.mask_phone(obj.phone) if obj.anonymised_at is None else ""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET" and str(object_id).isdigit():
+            privacy.personal_data_accessed_record(actor=request.user, action=privacy.Access.VIEWED,
+                                                  volunteer_ids=[int(object_id)], where="admin")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="Export the selected volunteers' personal data (JSON)")
+    def export_personal_data(self, request, queryset):
+        volunteers = list(queryset.order_by("pk"))
+        privacy.personal_data_accessed_record(actor=request.user, action=privacy.Access.EXPORTED,
+                                              volunteer_ids=[v.pk for v in volunteers], where="admin")
+        body = json.dumps([privacy.volunteer_data_export(volunteer=v) for v in volunteers], cls=DjangoJSONEncoder,
+                          indent=2)
+        response = HttpResponse(body, content_type="application/json")
+        response["Content-Disposition"] = 'attachment; filename="frontroom-volunteers.json"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Erase the selected volunteers' personal data (keeps anonymous counts)")
+    def erase_personal_data(self, request, queryset):
+        erased = sum(privacy.volunteer_personal_data_erase(volunteer_id=pk, actor=request.user)
+                     for pk in queryset.values_list("pk", flat=True))
+        messages.success(request, f"Erased the personal data of {erased} volunteer(s).")
 
     def delete_model(self, request, obj):
+        privacy.personal_data_accessed_record(actor=request.user, action=privacy.Access.ERASED,
+                                              volunteer_ids=[obj.pk], where="admin delete")
         volunteer_delete(volunteer_id=obj.pk)
 
     def delete_queryset(self, request, queryset):
-        for volunteer_id in queryset.values_list("pk", flat=True):
+        ids = list(queryset.values_list("pk", flat=True))
+        privacy.personal_data_accessed_record(actor=request.user, action=privacy.Access.ERASED, volunteer_ids=ids,
+                                              where="admin delete")
+        for volunteer_id in ids:
             volunteer_delete(volunteer_id=volunteer_id)
 
 

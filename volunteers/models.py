@@ -26,6 +26,8 @@ class Volunteer(models.Model):
     sms_opted_out = models.BooleanField(default=False)
     phone_invalid = models.BooleanField(default=False)
     token = models.CharField(max_length=64, unique=True, default=new_token)
+    # Set when the personal data was erased (on request or by the retention purge: volunteers.privacy).
+    anonymised_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -33,7 +35,12 @@ class Volunteer(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.phone})"
+        # Masked: this is what admin lists and logs show (volunteers.privacy.mask_phone).
+        if self.anonymised_at is not None:
+            return f"Erased volunteer #{self.pk}"
+        from volunteers.privacy import mask_phone
+
+        return f"{self.name} ({mask_phone(self.phone)})"
 
 
 class AvailabilityWindow(models.Model):

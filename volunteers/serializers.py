@@ -127,8 +127,11 @@ class BookingSerializer(serializers.Serializer):
 
 class RosterVolunteerSerializer(serializers.Serializer):
     name = serializers.CharField()
-    phone = serializers.CharField(help_text="E.164, to reach the volunteer on the day.")
+    phone = serializers.SerializerMethodField(help_text="E.164, to reach the volunteer on the day (empty once erased).")
     email = serializers.CharField()
+
+    def get_phone(self, volunteer) -> str:
+        return "" if volunteer.anonymised_at is not None else volunteer.phone
 
 
 class RosterSlotSerializer(serializers.Serializer):

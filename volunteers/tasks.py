@@ -24,3 +24,11 @@ def booking_event_sweep() -> int:
 @shared_task(name="volunteers.waitlist_promote", acks_late=True, time_limit=120, soft_time_limit=100)
 def waitlist_promote(slot_id: int) -> int:
     return len(services.booking_waitlist_promote(slot_id=slot_id))
+
+
+@shared_task(name="volunteers.personal_data_purge", time_limit=3600, soft_time_limit=3500)
+def personal_data_purge() -> int:
+    """Anonymise volunteers past PERSONAL_DATA_RETENTION_DAYS (volunteers.privacy); a second run finds nobody."""
+    from volunteers.privacy import personal_data_purge as purge
+
+    return purge()

@@ -7,11 +7,14 @@ from volunteers.api import (
     SessionRosterView,
     SlotBookingView,
 )
+from volunteers.privacy_api import DeleteMyDataView, MyDataView
 
 urlpatterns = [
     path("slots/<int:slot_id>/bookings/", SlotBookingView.as_view(), name="slot-bookings"),
     path("bookings/<str:token>/", BookingDetailView.as_view(), name="booking-detail"),
     path("bookings/<str:token>/cancel/", BookingCancelView.as_view(), name="booking-cancel"),
+    path("bookings/<str:token>/my-data/", MyDataView.as_view(), name="booking-my-data"),
+    path("bookings/<str:token>/delete-my-data/", DeleteMyDataView.as_view(), name="booking-delete-my-data"),
     path("sessions/<int:session_id>/bookings/", SessionRosterView.as_view(), name="session-roster"),
     path("sessions/<int:session_id>/bookings/<int:booking_id>/attendance/", BookingAttendanceView.as_view(),
          name="booking-attendance"),

@@ -2,11 +2,13 @@ from django.contrib import admin, messages
 
 from dispatch.sms import services
 from dispatch.sms.models import SmsMessage, WebhookReceipt
+from volunteers.privacy import Access, mask_phone, personal_data_accessed_record
 
 
 @admin.register(SmsMessage)
 class SmsMessageAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "kind", "to", "volunteer", "status", "skip_reason", "error_code", "attempts", "segments"]
+    list_display = ["created_at", "kind", "masked_to", "volunteer", "status", "skip_reason", "error_code", "attempts",
+                    "segments"]
     list_filter = ["status", "kind", "error_code", "skip_reason"]
     search_fields = ["to", "twilio_sid", "volunteer__name", "body"]
     raw_id_fields = ["volunteer", "booking"]
@@ -16,6 +18,19 @@ class SmsMessageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.display(description="to")
+    def masked_to(self, obj) -> str:
+        return mask_phone(obj.to)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The full number and text are on the message's own page; opening it is audited.
+        message = SmsMessage.objects.filter(pk=object_id).values_list("volunteer_id", flat=True).first() \
+            if str(object_id).isdigit() else None
+        if request.method == "GET" and message is not None:
+            personal_data_accessed_record(actor=request.user, action=Access.VIEWED, volunteer_ids=[message],
+                                          where="admin sms message", message=int(object_id))
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="Send the selected failed or skipped messages again")
     def retry(self, request, queryset):

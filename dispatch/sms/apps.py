@@ -23,3 +23,13 @@ class SmsConfig(AppConfig):
 
         booking_event_recorded.connect(record_message, sender=BookingEvent, weak=False, dispatch_uid="sms.outbox")
         booking_events_recorded.connect(record_messages, sender=BookingEvent, weak=False, dispatch_uid="sms.outbox_bulk")
+
+        from volunteers.models import Volunteer
+        from volunteers.privacy import personal_data_erased
+
+        def erase_messages(sender, volunteer_id, **kwargs):
+            from dispatch.sms.services.privacy import messages_erase_for_volunteer
+
+            messages_erase_for_volunteer(volunteer_id=volunteer_id)
+
+        personal_data_erased.connect(erase_messages, sender=Volunteer, weak=False, dispatch_uid="sms.erase")

@@ -77,7 +77,9 @@ class SmsMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} to {self.to} ({self.status})"
+        from volunteers.privacy import mask_phone  # lists and logs show the number masked
+
+        return f"{self.get_kind_display()} to {mask_phone(self.to)} ({self.status})"
 
 
 class WebhookReceipt(models.Model):

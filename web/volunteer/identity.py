@@ -62,12 +62,17 @@ def challenge_resend(*, challenge_token: str, client_ip: str) -> None:
     raise NotFound("No such code request.")
 
 
-can_delete_data = False
+can_delete_data = True  # volunteers.privacy
 
 
 def data_export_url(token: str) -> str | None:
-    return None
+    from django.urls import reverse
+
+    return reverse("booking-my-data", args=[token])
 
 
 def volunteer_data_delete(*, manage_token: str) -> None:
-    raise NotImplementedError
+    """The page's confirmation form is the explicit confirmation the service asks for."""
+    from volunteers import privacy
+
+    privacy.volunteer_data_delete_for_booking(manage_token=manage_token, confirm=privacy.DELETE_CONFIRMATION)

@@ -1,0 +1,16 @@
+"""The SMS copies of a volunteer's personal data: erased with the volunteer (volunteers.privacy)."""
+
+from dispatch.sms.models import SmsMessage
+
+ERASED_REASON = "personal_data_erased"
+
+
+def messages_erase_for_volunteer(*, volunteer_id: int) -> int:
+    """Inside the erasing transaction: blank the number and text of every message to the volunteer, and never send
+    the ones still waiting (a cancellation written moments ago included). Safe to repeat."""
+    messages = SmsMessage.objects.filter(volunteer_id=volunteer_id)
+    messages.filter(status__in=[SmsMessage.Status.PENDING, SmsMessage.Status.SENDING]).update(
+        status=SmsMessage.Status.SKIPPED, status_rank=SmsMessage.RANK[SmsMessage.Status.SKIPPED],
+        skip_reason=ERASED_REASON, next_attempt_at=None,
+    )
+    return messages.update(to="", body="")
