@@ -103,6 +103,21 @@ def _phone_keyed_models() -> list[type[models.Model]]:
             and not any(getattr(f, "related_model", None) is Volunteer for f in model._meta.concrete_fields)]
 
 
+def _phone_rows_delete(volunteer: Volunteer) -> None:
+    """Delete the volunteers app's rows that hold the number (phone challenges, with the details they carry),
+    whether they point at the volunteer or only name the number."""
+    from django.apps import apps
+
+    for model in apps.get_app_config("volunteers").get_models():
+        if model is Volunteer or not any(f.name == "phone" for f in model._meta.concrete_fields):
+            continue
+        match = Q(phone=volunteer.phone)
+        for field in model._meta.concrete_fields:
+            if getattr(field, "related_model", None) is Volunteer:
+                match |= Q(**{field.name: volunteer})
+        model._default_manager.filter(match).delete()
+
+
 def volunteer_data_export_for_booking(*, manage_token: str) -> dict:
     """The export for whoever holds a booking's private link (the API and the pages call this)."""
     return volunteer_data_export(volunteer=_volunteer_by_link(manage_token))
@@ -142,8 +157,7 @@ def volunteer_personal_data_erase(*, volunteer_id: int, actor=None) -> bool:
     for booking in Booking.objects.filter(volunteer=volunteer).only("pk"):
         Booking.objects.filter(pk=booking.pk).update(manage_token=new_token(), updated_at=now)
     AvailabilityWindow.objects.filter(volunteer=volunteer).delete()
-    for model in _phone_keyed_models():
-        model._default_manager.filter(phone=volunteer.phone).delete()
+    _phone_rows_delete(volunteer)
     volunteer.name, volunteer.email = "", ""
     volunteer.phone = _ERASED_PHONE.format(pk=volunteer.pk)
     volunteer.postcode = outcode_of(volunteer.postcode)

@@ -3,8 +3,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 
 from core.permissions import IsCoordinator
+from dispatch.services.audit import personal_data_access_log
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.serializers import SmsMessageFilterSerializer, SmsMessageSerializer
+from volunteers.privacy import Access
 
 
 @extend_schema(
@@ -34,3 +36,12 @@ class SmsMessageListView(ListAPIView):
         if "status" in filters:
             queryset = queryset.filter(status__in=filters.pop("status"))
         return queryset.filter(**filters)
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        rows = response.data.get("results", []) if isinstance(response.data, dict) else response.data
+        # Texts carry names and addresses: a coordinator reading them is in the audit log.
+        personal_data_access_log(actor=request.user, action=Access.VIEWED,
+                                 volunteer_ids=sorted({row["volunteer"] for row in rows}),
+                                 detail={"where": "api sms messages", "query": request.query_params.urlencode()})
+        return response

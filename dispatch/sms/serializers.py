@@ -1,10 +1,16 @@
 from rest_framework import serializers
 
 from dispatch.sms.models import SmsMessage
+from volunteers.privacy import mask_phone
 
 
 class SmsMessageSerializer(serializers.ModelSerializer):
     volunteer_name = serializers.CharField(source="volunteer.name", read_only=True)
+    to = serializers.SerializerMethodField(help_text="Masked (+44 7••• •••321): the full number is on the "
+                                                     "message's admin page, where opening it is audited.")
+
+    def get_to(self, message) -> str:
+        return mask_phone(message.to)
 
     class Meta:
         model = SmsMessage

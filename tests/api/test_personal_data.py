@@ -238,3 +238,13 @@ def test_the_volunteer_page_downloads_and_deletes_through_the_same_service(clien
     booking.refresh_from_db()
     assert volunteer.anonymised_at is not None and booking.status == Booking.Status.CANCELLED
     assert client.get(f"/b/{link}/data/").status_code == 404
+
+
+def test_the_coordinators_sms_list_masks_numbers_and_is_audited():
+    volunteer = _priya()
+    booking_make(slot=slot_make(), volunteer=volunteer)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(UserFactory(username='coord', is_staff=True))}")
+    rows = client.get("/api/sms/messages/").json()["results"]
+    assert rows and all(row["to"] == "+44 7••• •••321" for row in rows)
+    assert _audit("viewed").get().result == {"volunteers": [volunteer.pk]}
