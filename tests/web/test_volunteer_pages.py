@@ -28,6 +28,11 @@ def test_home_offers_the_postcode_box_and_the_dispatch_sign_up(client):
     assert 'href="/needed/"' in page
 
 
+def test_results_without_a_query_just_ask_for_the_postcode(client):
+    page = _text(client.get("/find/"))
+    assert 'name="postcode"' in page and 'role="alert"' not in page
+
+
 def test_results_explain_the_seat_and_list_slots_in_plain_words(client, area):
     response = client.get("/find/", {"postcode": "s102tn"})
     page = _text(response)
@@ -86,8 +91,13 @@ def test_junk_query_strings_never_break_the_results_page(client, area, query):
     assert client.get("/find/", query).status_code == 200
 
 
-def test_paging_walks_every_session_once(client, area):
+@pytest.mark.parametrize("pool", [40, 10])
+def test_paging_walks_every_session_once(client, area, monkeypatch, pool):
+    """Inside the ranked pool and past it (a pool of 10: page 1 ranked, pages 2 and 3 nearest first)."""
+    from dispatch.services import suggestions
     from tests.factories import CanvassSessionFactory, SlotFactory
+
+    monkeypatch.setattr(suggestions, "RANKED_POOL", pool)
 
     for index in range(23):
         session = CanvassSessionFactory(meeting_point=area.session.meeting_point, title=f"Extra session {index:02d}",

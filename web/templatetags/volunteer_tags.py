@@ -1,8 +1,12 @@
 """Plain-words formatting for the volunteers' pages (no rule here: numbers and times as people say them)."""
 
 from django import template
-from django.utils import formats, timezone
+from django.urls import reverse
+from django.utils import dateformat, formats, timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 register = template.Library()
 
@@ -33,9 +37,79 @@ def slot_when(starts_at, ends_at) -> str:
     """"Sat 6 Dec, 10:00-12:00" in local time (the day and month names translated)."""
     start, end = timezone.localtime(starts_at), timezone.localtime(ends_at)
     if start.date() != end.date():
-        return _("%(start)s to %(end)s") % {"start": formats.date_format(start, "D j M, H:i"),
-                                            "end": formats.date_format(end, "D j M, H:i")}
+        return _("%(start)s to %(end)s") % {"start": dateformat.format(start, "D j M, H:i"),
+                                            "end": dateformat.format(end, "D j M, H:i")}
     return _("%(day)s, %(start)s-%(end)s") % {
-        "day": formats.date_format(start, "D j M"), "start": formats.time_format(start, "H:i"),
-        "end": formats.time_format(end, "H:i"),
-    }
+        "day": dateformat.format(start, "D j M"), "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}
+
+
+# Tags rather than included templates inside loops: an {% include %} costs a template render per row, and the
+# results page has dozens of rows.
+
+@register.filter
+def places(places_left: int) -> str:
+    """"3 places left", "1 place left", or "full: waitlist open"."""
+    if places_left > 0:
+        return ngettext("%(places)d place left", "%(places)d places left", places_left) % {"places": places_left}
+    return _("full: waitlist open")
+
+
+@register.simple_tag
+def priority_badge(priority: int) -> str:
+    if priority == 1:
+        return format_html('<span class="badge ok">{}</span>', _("Top priority"))
+    if priority == 2:
+        return format_html('<span class="badge ok">{}</span>', _("High priority"))
+    return format_html('<span class="badge">{}</span>', _("Priority %(priority)d") % {"priority": priority})
+
+
+@register.simple_tag
+def seat_reason(seat) -> str:
+    """Why a seat matters, from its last result: "Sheffield Hallam was won by 2,353 votes: 4.2%." """
+    name, majority, share = seat.name, seat.majority, seat.majority_pct
+    if majority and share is not None:
+        text = _("%(name)s was won by %(votes)s votes: %(share)s%%.") % {
+            "name": name, "votes": thousands(majority), "share": pct(share)}
+    else:
+        text = _("%(name)s: no recent result on record.") % {"name": name}
+    if seat.is_target:
+        text += " " + _("A target seat.")
+    return text
+
+
+@register.simple_tag
+def session_cards(sessions: list[dict], postcode_query: str) -> str:
+    """The results page's list items, one card per session row of sessions_ranked_near, each slot in plain words
+    ("Sat 6 Dec, 10:00-12:00 · 3 places left · 1.8 km") linking to its booking form. Built here rather than in a
+    template loop: the page has dozens of slots, and words are looked up once per page, not once per slot."""
+    when_pattern = _("%(day)s, %(start)s-%(end)s")
+    area_pattern = _("%(district)s area")
+    days: dict = {}
+    place_words: dict = {}
+
+    def when(slot) -> str:
+        start, end = timezone.localtime(slot["starts_at"]), timezone.localtime(slot["ends_at"])
+        if start.date() != end.date():
+            return slot_when(start, end)
+        if start.date() not in days:
+            days[start.date()] = dateformat.format(start, "D j M")
+        return when_pattern % {"day": days[start.date()], "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}
+
+    def left(count: int) -> str:
+        if count not in place_words:
+            place_words[count] = places(count)
+        return place_words[count]
+
+    cards = []
+    for row in sessions:
+        distance = km(row["distance_km"])
+        book_url = reverse("volunteer:book", args=[row["id"]])
+        slots = "".join(
+            f'<li><a href="{book_url}?slot={slot["id"]}&amp;{escape(postcode_query)}">{escape(when(slot))}</a> · '
+            f'{escape(left(slot["places_left"]))} · {escape(distance)}</li>' for slot in row["slots"])
+        cards.append(format_html(
+            '<li class="card"><h3><a href="{}?{}">{}</a></h3><p class="meta">{} · {} {}</p><ul class="slots">{}</ul></li>',
+            reverse("volunteer:session", args=[row["id"]]), postcode_query, row["title"], row["seat"]["name"],
+            area_pattern % {"district": row["postcode_district"]}, priority_badge(row["seat"]["priority"]),
+            mark_safe(slots)))  # noqa: S308 - every value in it was escaped above
+    return mark_safe("\n".join(cards))  # noqa: S308 - each card is format_html's

@@ -19,9 +19,10 @@ FRIENDLY = {
     "invalid_postcode": _("That doesn't look like a UK postcode. Check it and try again (for example S10 2TN)."),
     "unknown_postcode": _("We couldn't find that postcode. Check it, or try a neighbour's."),
     "invalid_phone": _("Enter a UK mobile number, like 07700 900123: we text you your place."),
-    "invalid_code": _("That code isn't right. Check the text and try again."),
+    "invalid_code": _("The code has 6 digits: type the one from the text."),
     "code_expired": _("That code has expired. Ask for a new one below."),
-    "too_many_attempts": _("Too many wrong codes. Ask for a new one below."),
+    "code_attempts": _("Too many wrong codes. Ask for a new one below."),
+    "code_used": _("That code has been used already. Open the link in the text, or ask for a new code."),
     "session_cancelled": _("This session has been cancelled."),
     "slot_in_past": _("This slot has already started. Choose another one."),
     "not_found": _("We couldn't find that slot. It may have been removed."),
@@ -36,7 +37,10 @@ MAX_PAGE = 100
 
 def add_domain_error(form: forms.Form, exc: DomainError, *, default_field: str | None = None) -> None:
     """Attach a service's error to the form's fields it names (or to `default_field`, else the whole form)."""
-    message = FRIENDLY.get(exc.code, exc.message)
+    named_messages = [messages[0] for messages in exc.fields.values() if messages] if exc.fields else []
+    # A wrong code's own field message says how many tries are left; other codes have words of our own.
+    message = FRIENDLY.get(exc.code) or (named_messages[0] if exc.code == "code_wrong" and named_messages
+                                         else exc.message)
     named = [name.split(".")[0] for name in exc.fields] if exc.fields else []
     targets = [name for name in named if name in form.fields] or ([default_field] if default_field else [None])
     for name in dict.fromkeys(targets):

@@ -54,9 +54,9 @@ def home(request):
 @require_GET
 def find(request):
     """Results for a postcode: the seats that matter near it and why, then sessions ranked as suggestions are."""
-    form = SearchForm(request.GET)
+    form = SearchForm(request.GET) if "postcode" in request.GET else SearchForm()
     context = {"form": form}
-    if form.is_valid():
+    if form.is_bound and form.is_valid():
         try:
             location = postcode_locate(form.cleaned_data["postcode"])
         except InvalidInput as exc:

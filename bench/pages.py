@@ -1,0 +1,144 @@
+#!/usr/bin/env python
+"""Volunteers' pages benchmark (issue 12): server time of the home, results and session pages.
+
+Seeds N published upcoming sessions (bench/search.py's seeding: 2 slots each, meeting points on random real
+GB postcodes), serves the app with gunicorn (2 sync workers, DEBUG off) on its own database, and times, with
+one keep-alive client on loopback, in one interleaved run (round-robin, so other load on the machine falls on
+all of them alike):
+
+  - /health/                       a trivial page: the floor of Django + gunicorn + the client;
+  - /                              the home page;
+  - /find/?postcode=<random GB>    the results page (geocode, seats that matter, 40 sessions ranked, 10 shown);
+  - /s/<random session id>/        a session page.
+
+The time is from sending the request to having read the whole body (HTML only; the stylesheet is a static
+file served by whitenoise and cached by browsers). Prints a markdown block (machine, date, figures); --write
+puts it in BENCHMARKS.md under "## Volunteers' pages (issue 12)". Goal: p95 < 25 ms for the three pages.
+
+The database is its own (default frontroom_bench_pages): seeding TRUNCATEs its meeting points, sessions and
+slots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _common as common  # noqa: E402
+
+GOAL_P95_MS = 25.0
+SECTION = "Volunteers' pages (issue 12)"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/frontroom_bench_pages"
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common.add_common_args(parser)
+    parser.set_defaults(database_url=DEFAULT_DATABASE_URL)
+    parser.add_argument("--sessions", type=int, default=100_000, help="Published upcoming sessions (default: %(default)s).")
+    parser.add_argument("--slots-per-session", type=int, default=2)
+    parser.add_argument("--sessions-per-room", type=int, default=2)
+    parser.add_argument("--requests", type=int, default=500, help="Requests per page (default: %(default)s).")
+    parser.add_argument("--reuse", action="store_true",
+                        help="Keep the sessions already in the database if there are exactly --sessions of them.")
+    return parser.parse_args(argv)
+
+
+def run(args, points, session_ids, log) -> dict[str, dict]:
+    import requests
+
+    rng = random.Random(args.seed + 2)
+    pages = {
+        "`/health/` (trivial page)": lambda i: "/health/",
+        "`/` home": lambda i: "/",
+        "`/find/?postcode=` results": lambda i: f"/find/?postcode={points[i % len(points)].postcode.replace(' ', '+')}",
+        "`/s/<id>/` session": lambda i: f"/s/{rng.choice(session_ids)}/",
+    }
+    times: dict[str, list[float]] = {name: [] for name in pages}
+    errors: dict[str, int] = dict.fromkeys(pages, 0)
+    sizes: dict[str, list[int]] = {name: [] for name in pages}
+    log_path = Path("/tmp") / "bench-pages-gunicorn.log"
+    env = {"DEBUG": "false", "RATE_LIMITS_ENABLED": "false"}
+    with common.gunicorn_running(workers=2, worker_class="sync", env=env, log_path=log_path) as base:
+        client = requests.Session()
+        for i in range(40):  # warm every worker's caches (templates, statements)
+            for make in pages.values():
+                client.get(base + make(i), timeout=10)
+        for i in range(args.requests):
+            for name, make in pages.items():
+                url = base + make(i)
+                started = time.perf_counter()
+                response = client.get(url, timeout=10)
+                body = response.content
+                times[name].append(time.perf_counter() - started)
+                sizes[name].append(len(body))
+                if response.status_code != 200:
+                    errors[name] += 1
+    results = {}
+    for name in pages:
+        summary = common.summary_ms(times[name])
+        results[name] = {"summary": summary, "errors": errors[name],
+                         "bytes": sorted(sizes[name])[len(sizes[name]) // 2]}
+        log(f"{name}: p50 {summary['p50']:.2f} ms p95 {summary['p95']:.2f} ms errors {errors[name]}")
+    return results
+
+
+def report(args, info, seeded_s, results) -> str:
+    rows = []
+    for name, result in results.items():
+        s = result["summary"]
+        goal = "" if "health" in name else (
+            f"p95 < {GOAL_P95_MS:g} ms: " + ("met" if s["p95"] < GOAL_P95_MS else "**missed**"))
+        rows.append([name, s["n"], f"{s['p50']:.2f}", f"{s['p95']:.2f}", f"{s['p99']:.2f}",
+                     f"{result['bytes'] / 1024:.1f}", result["errors"], goal])
+    return "\n".join([
+        f"Run: `python bench/pages.py --sessions {args.sessions} --requests {args.requests}`",
+        "",
+        common.machine_line(info),
+        "",
+        f"Data: {args.sessions:,} published upcoming sessions ({args.slots_per_session} slots each) at random real GB "
+        "postcodes (bench/search.py's seeding, "
+        + (f"seeded by COPY in {seeded_s:.0f} s" if seeded_s else "seeded in an earlier run, `--reuse`")
+        + "). gunicorn, 2 sync workers, DEBUG off, rate limits off; one keep-alive client on loopback; the four "
+        "pages requested round-robin in the same run. Results: a random GB postcode each time (geocode, seats "
+        "that matter, 40 nearest sessions ranked by the suggestions' score, 10 shown). Session: a random one.",
+        "",
+        common.markdown_table(["page", "n", "p50 ms", "p95 ms", "p99 ms", "HTML KiB (uncompressed, median)",
+                               "errors", "goal"], rows),
+        "",
+        "Time from sending the request to the last byte of the HTML, seen by the client: the server's time plus "
+        "loopback (the trivial page shows that floor).",
+    ])
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    log = lambda message: print(f"[pages] {message}", file=sys.stderr, flush=True)  # noqa: E731
+    common.django_setup(database_url=args.database_url, redis_url=args.redis_url)
+    data_dir = common.shared_data_dir()
+    common.reference_data_load(data_dir, log=log)
+    from bench.search import seed
+    from sessions.models import CanvassSession
+
+    seeded_s = 0.0
+    if not (args.reuse and CanvassSession.objects.filter(status="published").count() == args.sessions):
+        seeded_s = seed(args, data_dir, log)
+    points = common.postcodes_pick(data_dir, args.requests, random.Random(args.seed + 1))
+    session_ids = list(CanvassSession.objects.filter(status="published").values_list("id", flat=True))
+    info = common.machine_info()
+    results = run(args, points, session_ids, log)
+    text = report(args, info, seeded_s, results)
+    print(text)
+    if args.write:
+        common.benchmarks_section_write(SECTION, text)
+        log(f"wrote section '{SECTION}' of {common.BENCHMARKS_MD}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
