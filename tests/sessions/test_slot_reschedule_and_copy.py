@@ -10,8 +10,9 @@ from dispatch.sms.models import SmsMessage
 from sessions.models import CanvassSession
 from sessions.services import session_cancel, session_copy, slot_reschedule
 from tests.factories import MeetingPointFactory, PostcodeFactory, SlotFactory, UserFactory
+from tests.web.host_data import book
 from volunteers.models import Booking, BookingEvent
-from volunteers.services import booking_cancel, booking_create
+from volunteers.services import booking_cancel
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +31,7 @@ def slot(db):
 
 
 def _book(slot, n: int) -> Booking:
-    return booking_create(slot_id=slot.pk, name=f"Vol {n}", phone=f"07400 3000{n:02d}", postcode="S10 1AA",
-                          consent_sms=True).booking
+    return book(slot, name=f"Vol {n}", phone=f"07400 3000{n:02d}")
 
 
 def test_moving_a_slot_texts_each_confirmed_volunteer_once_with_the_new_time(slot, django_capture_on_commit_callbacks):

@@ -11,8 +11,8 @@ from django.utils import timezone
 from dispatch.sms.models import SmsMessage
 from sessions.models import CanvassSession, MeetingPoint, Slot
 from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory, UserFactory
+from tests.web.host_data import book as book_slot
 from volunteers.models import Booking, BookingEvent
-from volunteers.services import booking_create
 
 pytestmark = pytest.mark.django_db
 
@@ -57,8 +57,7 @@ def slot(room):
 
 
 def book(slot, n: int, name: str | None = None) -> Booking:
-    return booking_create(slot_id=slot.pk, name=name or f"Volunteer {n}", phone=f"07400 2000{n:02d}",
-                          postcode="S10 1AA", consent_sms=True).booking
+    return book_slot(slot, name=name or f"Volunteer {n}", phone=f"07400 2000{n:02d}")
 
 
 def tomorrow_slots(count=3) -> dict:

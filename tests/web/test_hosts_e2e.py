@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 from sessions.models import CanvassSession, Slot
 from tests.factories import PostcodeFactory, SeatFactory
 from tests.web.conftest import axe_violations, screenshot
+from tests.web.host_data import book
 from volunteers.models import Booking
-from volunteers.services import booking_create
 
 pytestmark = pytest.mark.e2e
 
@@ -85,8 +85,7 @@ def test_host_journey_from_sign_up_to_attendance(page, live_server, only_local_r
     assert len(slots) == 3
 
     # A volunteer books the first slot (through the service, as the booking pages would), which then starts.
-    booking = booking_create(slot_id=slots[0].pk, name="Ann Volunteer", phone="07400 123456", postcode="S10 1AA",
-                             consent_sms=True).booking
+    booking = book(slots[0], name="Ann Volunteer", phone="07400 123456")
     started = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     Slot.objects.filter(pk=slots[0].pk).update(starts_at=started, ends_at=started + timedelta(hours=2))
     page.reload()
