@@ -410,3 +410,14 @@ def test_attendance_for_a_booking_of_another_session_is_not_found(host_client, s
     booking = book(other, 2)
     response = host_client.post(f"/host/sessions/{slot.session_id}/attendance/", {"booking": booking.pk, "attended": "yes"})
     assert response.status_code == 404
+
+
+def test_a_volunteer_who_erased_their_details_shows_without_name_or_number(host_client, slot):
+    from volunteers.privacy import volunteer_personal_data_erase
+
+    gone = book(slot, 1, name="Erin Erased")
+    kept = book(slot, 2)
+    volunteer_personal_data_erase(volunteer_id=gone.volunteer_id)
+    html = host_client.get(f"/host/sessions/{slot.session_id}/").content.decode()
+    assert "Erin Erased" not in html and "+447400200001" not in html
+    assert "A volunteer who erased their details" in html and kept.volunteer.name in html
