@@ -4,11 +4,12 @@ Defaults are the embedded ones (SQLite under ./var, Celery eager, SMS printed to
 so ``make run`` needs nothing else. Production values are documented in the README.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 
-from core.env import env_bool, env_float, env_int, env_list, env_str
+from core.env import env_bool, env_float, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FRONTROOM_VAR_DIR", str(BASE_DIR / "var")))
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "dispatch",
     "dispatch.sms",
     "web",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -47,6 +49,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "web.middleware.RateLimitedMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -185,38 +189,64 @@ CELERY_BEAT_SCHEDULE = {
 # Personal data (docs/privacy.md): volunteers are anonymised this many days after their last session ends.
 PERSONAL_DATA_RETENTION_DAYS = env_int("PERSONAL_DATA_RETENTION_DAYS", 90)
 
-# --- Cache and abuse limits --------------------------------------------------
+# --- Cache and abuse limits (docs/limits.md) ------------------------------------
 # Redis when REDIS_URL is set (shared by every worker and machine); in-process memory on the embedded default.
+_CACHE_URL = env_str("CACHE_URL") or REDIS_URL
+
+
+def _cache(timeout: float, location: str) -> dict:
+    if not _CACHE_URL:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": location}
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "frontroom"),
+            "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout}}
+
+
 CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL") or REDIS_URL,
-         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "frontroom"),
-         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}
-        if (env_str("CACHE_URL") or REDIS_URL) else
-        {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "frontroom"}
-    ),
+    "default": _cache(0.5, "frontroom"),
+    # The same Redis through its own pool with shorter timeouts: a limiter that cannot count lets the request
+    # through (fails open) rather than holding it.
+    "ratelimit": _cache(env_float("RATE_LIMIT_CACHE_TIMEOUT", 0.25), "frontroom-ratelimit"),
 }
-RATE_LIMIT_CACHE = "default"
+RATE_LIMIT_CACHE = "ratelimit"
+RATE_LIMIT_CACHE_RETRY_SECONDS = env_float("RATE_LIMIT_CACHE_RETRY_SECONDS", 5.0)  # skip a dead cache this long
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
-# Only set this behind a proxy you run, which overwrites or appends the header: e.g. HTTP_X_FORWARDED_FOR.
+# Only set this behind a proxy you run, which overwrites or appends the header: e.g. X-Forwarded-For.
 TRUSTED_PROXY_IP_HEADER = env_str("TRUSTED_PROXY_IP_HEADER", "")
-# scope -> "count/period" (s, m, h, d). The defaults let a family book from one home address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)  # proxies of ours that append to that header
+RATE_LIMIT_IPV6_PREFIX = env_int("RATE_LIMIT_IPV6_PREFIX", 64)  # an IPv6 client counts as its /64
+# scope -> "count/period" (s, m, h, d), several windows joined by commas, or "off".
+# The defaults let a family (or a group sharing one address) book from one home IP.
 RATE_LIMITS = {
-    scope: env_str(f"RATE_LIMIT_{scope.upper()}", default)
+    scope: env_rate(f"RATE_LIMIT_{scope.upper()}", default)
     for scope, default in {
-        "booking_ip": "30/h",
+        "booking_ip": "30/h,100/d",
         "booking_phone": "10/h",
-        "signup_ip": "20/h",
+        "signup_ip": "20/h,60/d",
         "signup_phone": "5/h",
         "code_check_ip": "30/h",
         "code_check_phone": "10/h",
         "code_send_phone": "5/h",
         "sms_phone_day": "20/d",
-        "host_signup_ip": "10/h",
-        "login_ip": "30/h",
-        "password_reset_ip": "10/h",
+        "host_signup_ip": "10/h,20/d",
+        "login_ip": "60/h",
+        "password_reset_ip": "10/h,30/d",
     }.items()
 }
+
+# Failed logins (admin, API token, host pages) lock out through django-axes, state in PostgreSQL (core/auth.py).
+AUTHENTICATION_BACKENDS = ["core.auth.LoginGuardBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_ENABLED = env_bool("LOGIN_LOCKOUT_ENABLED", True)
+AXES_HANDLER = "core.auth.LoginLockoutHandler"
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)  # per (username, IP)
+LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 20)  # per IP, whatever the usernames
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]  # core.auth relies on this order
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_RESET_ON_SUCCESS = False  # else an attacker with an account of their own clears their IP's failures
+AXES_CLIENT_IP_CALLABLE = "core.ratelimit.axes_client_ip"
+AXES_LOCKOUT_CALLABLE = "web.errors.login_locked_out"
+AXES_DISABLE_ACCESS_LOG = not env_bool("LOGIN_ACCESS_LOG", False)  # successful logins are not personal-data logged
+AXES_VERBOSE = False
 
 # --- Geography ----------------------------------------------------------------
 # Remote postcode lookup (postcodes.io) for postcodes missing from the local table. Off by default.
@@ -252,7 +282,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -10,7 +10,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.auth import raise_if_locked_out
 from core.errors import NotAuthenticated
+from core.ratelimit import ip_throttle
 
 User = get_user_model()
 
@@ -57,6 +59,7 @@ def _token_response(user, status_code=status.HTTP_200_OK) -> Response:
 class SignupView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [ip_throttle("host_signup_ip")]
 
     @extend_schema(request=SignupSerializer, responses={201: TokenSerializer}, summary="Create a host account")
     def post(self, request):
@@ -74,7 +77,8 @@ class SignupView(APIView):
 class TokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
-    schema_error_statuses = {"POST": ["401"]}  # wrong username or password
+    # 401: wrong username or password; 429: too many attempts from this IP, or locked out (core.auth)
+    schema_error_statuses = {"POST": ["401", "429"]}
 
     @extend_schema(request=LoginSerializer, responses={200: TokenSerializer}, summary="Exchange username and password for a token")
     def post(self, request):
@@ -82,5 +86,6 @@ class TokenView(APIView):
         serializer.is_valid(raise_exception=True)
         user = authenticate(request, **serializer.validated_data)
         if user is None:
+            raise_if_locked_out(request)
             raise NotAuthenticated("Wrong username or password.", code="invalid_credentials")
         return _token_response(user)

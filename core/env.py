@@ -60,3 +60,39 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_OFF = {"off", "none", ""}
+
+
+def parse_rates(raw: str) -> tuple[tuple[int, int], ...]:
+    """"30/h" -> ((30, 3600),); "30/h,100/d" -> two windows, both enforced; "100/5m" -> ((100, 300),); "off" -> ()."""
+    if raw.strip().lower() in _OFF:
+        return ()
+    rates = []
+    for part in raw.split(","):
+        try:
+            count, period = part.strip().split("/")
+            unit = period.strip()[-1].lower()
+            multiplier = int(period.strip()[:-1] or 1)
+            rate = (int(count), multiplier * _PERIODS[unit])
+        except (ValueError, KeyError, IndexError) as exc:
+            raise ImproperlyConfigured(
+                f"A rate limit is 'count/period' (s, m, h or d), several joined by commas, or 'off'; "
+                f"got {raw!r}") from exc
+        if rate[0] < 0 or rate[1] < 1:  # "0/h" refuses everything: an emergency brake
+            raise ImproperlyConfigured(f"A rate limit needs a count of 0 or more and a period of at least 1, "
+                                       f"got {raw!r}")
+        rates.append(rate)
+    return tuple(rates)
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit such as "30/h,100/d" (see parse_rates), checked at start-up."""
+    raw = env_str(name, default) or ""
+    try:
+        parse_rates(raw)
+    except ImproperlyConfigured as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from exc
+    return raw.strip()

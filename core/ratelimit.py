@@ -2,71 +2,224 @@
 
 A limit is a number of hits per fixed window for one scope (what is being done) and one key (who is
 doing it: a client IP, a phone number). Every limit is a setting, ``RATE_LIMITS[scope]`` as
-"count/period" with period s, m, h or d, and each can be raised from the environment for load tests
-(README, "Abuse limits"). Over the limit, ``rate_limit`` raises RateLimited, which the API maps to 429 with
-Retry-After and the pages to a friendly 429 page.
+"count/period" with period s, m, h or d, several windows joined by commas ("30/h,100/d", each enforced)
+or "off"; each can be set from the environment (docs/limits.md). Over the limit, ``rate_limit`` raises
+RateLimited, which the API maps to 429 with Retry-After and the pages to a friendly 429 page
+(web.middleware).
+
+Why not django-ratelimit or DRF throttles: services count per phone number, with no request at hand,
+and pages, services and API views should share one API and one store. This module is that API; the view
+helpers at the bottom (``limit_ip`` for any Django view, ``ip_throttle`` for DRF views) only pick the key.
+Failed logins are django-axes' job (core.auth), not this module's.
+
+When the cache is unreachable the limiter fails open: the request goes through, a warning is logged, and
+this process leaves the cache alone for RATE_LIMIT_CACHE_RETRY_SECONDS so that requests do not each wait
+for a socket timeout while Redis is down.
 """
 
 import hashlib
+import hmac
+import ipaddress
+import logging
 import time
+from functools import lru_cache, wraps
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
+from redis.exceptions import RedisError
+from rest_framework.throttling import BaseThrottle
 
+from core.env import parse_rates
 from core.errors import RateLimited
 
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+logger = logging.getLogger(__name__)
+
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+_cache_unavailable_until = 0.0  # time.monotonic() before which this process does not ask the cache
 
 
-def parse_rate(rate: str) -> tuple[int, int]:
-    """"10/m" -> (10, 60); "100/5m" -> (100, 300)."""
-    try:
-        count, period = rate.strip().split("/")
-        unit = period[-1].lower()
-        multiplier = int(period[:-1] or 1)
-        return int(count), multiplier * _PERIODS[unit]
-    except (ValueError, KeyError, IndexError) as exc:
-        raise ImproperlyConfigured(f"A rate limit is 'count/period' such as 10/m or 100/d, got {rate!r}") from exc
+def _now() -> int:
+    return int(time.time())
 
 
-def _cache_key(scope: str, key: str, window_start: int) -> str:
-    # Keys are hashed: a phone number or an IP address is personal data and stays out of Redis in clear.
-    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{scope}:{key}".encode()).hexdigest()[:32]
-    return f"rl:{scope}:{digest}:{window_start}"
+@lru_cache(maxsize=256)
+def _rates(raw: str) -> tuple[tuple[int, int], ...]:
+    return parse_rates(raw)
+
+
+def _cache_key(scope: str, key: str, period: int, window_start: int) -> str:
+    # Keys are keyed hashes: a phone number or an IP address is personal data and stays out of Redis in clear,
+    # and without SECRET_KEY nobody can tell from a key whose it is.
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"{scope}:{key}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"rl:{scope}:{digest}:{period}:{window_start}"
+
+
+def _count_hits(cache, keys: list[tuple[str, int]]) -> list[int]:
+    """Add one hit to each (key, ttl) and return the counts, in one round trip to Redis."""
+    if isinstance(cache, RedisCache):
+        full_keys = [(cache.make_and_validate_key(key), ttl) for key, ttl in keys]
+        client = cache._cache.get_client(full_keys[0][0], write=True)
+        # MULTI/EXEC: the key is created with its expiry and counted atomically, so a key never lives without
+        # a TTL and concurrent workers never lose a count (Django's cache.incr is EXISTS then INCRBY).
+        # Django's Redis serializer stores ints raw, so the counters stay readable with cache.get().
+        with client.pipeline(transaction=True) as pipe:
+            for key, ttl in full_keys:
+                pipe.set(key, 0, ex=ttl, nx=True)
+                pipe.incr(key)
+            return pipe.execute()[1::2]
+    # Any other cache (in-process memory on the embedded default): add() then incr().
+    counts = []
+    for key, ttl in keys:
+        cache.add(key, 0, timeout=ttl)
+        try:
+            counts.append(cache.incr(key))
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=ttl)
+            counts.append(1)
+    return counts
 
 
 def rate_limit(*, scope: str, key: str, message: str | None = None, fields: dict | None = None) -> None:
-    """Count one hit of `scope` by `key`; raise RateLimited (429) once the scope's limit for the window is passed."""
+    """Count one hit of `scope` by `key`; raise RateLimited (429) once any of the scope's windows is over its count.
+
+    Every call counts, refused ones too. An unknown scope is a programming error (ImproperlyConfigured);
+    a scope set to "off", or RATE_LIMITS_ENABLED=false, counts nothing. Fails open when the cache is down.
+    """
+    global _cache_unavailable_until
     if not settings.RATE_LIMITS_ENABLED:
         return
-    rate = settings.RATE_LIMITS.get(scope)
-    if not rate:
-        return
-    allowed, period = parse_rate(rate)
-    now = int(time.time())
-    window_start = now - now % period
-    cache = caches[settings.RATE_LIMIT_CACHE]
-    cache_key = _cache_key(scope, key, window_start)
-    # add() then incr(): both atomic in Redis, so concurrent workers never lose a count.
-    cache.add(cache_key, 0, timeout=period + 1)
     try:
-        hits = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.add(cache_key, 1, timeout=period + 1)
-        hits = 1
-    if hits > allowed:
-        raise RateLimited(message or "Too many attempts. Please wait a little and try again.",
-                          retry_after=window_start + period - now, fields=fields)
+        raw = settings.RATE_LIMITS[scope]
+    except KeyError:
+        raise ImproperlyConfigured(f"No rate limit scope {scope!r} in settings.RATE_LIMITS") from None
+    rates = _rates(raw)
+    if not rates:
+        return
+    if _cache_unavailable_until and time.monotonic() < _cache_unavailable_until:
+        return
+    now = _now()
+    windows = [(allowed, period, now - now % period) for allowed, period in rates]
+    keys = [(_cache_key(scope, key, period, start), period + 1) for _, period, start in windows]
+    try:
+        counts = _count_hits(caches[settings.RATE_LIMIT_CACHE], keys)
+    except (RedisError, OSError) as exc:
+        _cache_unavailable_until = time.monotonic() + settings.RATE_LIMIT_CACHE_RETRY_SECONDS
+        logger.warning("Rate limits are not enforced for %ss: the cache is unreachable (%s: %s)",
+                       settings.RATE_LIMIT_CACHE_RETRY_SECONDS, type(exc).__name__, exc)
+        return
+    _cache_unavailable_until = 0.0
+    over = [start + period - now for (allowed, period, start), hits in zip(windows, counts, strict=True)
+            if hits > allowed]
+    if over:
+        raise RateLimited(message or _("Too many attempts. Please wait a little and try again."), retry_after=max(over), fields=fields)
+
+
+# --- Who is asking -------------------------------------------------------------------------------
+
+
+def _meta_name(header: str) -> str:
+    """'X-Forwarded-For' or 'HTTP_X_FORWARDED_FOR' -> 'HTTP_X_FORWARDED_FOR'."""
+    name = header.strip().upper().replace("-", "_")
+    return name if name.startswith("HTTP_") or name == "REMOTE_ADDR" else f"HTTP_{name}"
+
+
+def _parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    value = value.strip()
+    candidates = [value]
+    if value.startswith("[") and "]" in value:  # [2001:db8::1]:443
+        candidates.append(value[1:value.index("]")])
+    elif value.count(":") == 1:  # 203.0.113.9:443
+        candidates.append(value.split(":")[0])
+    for candidate in candidates:
+        try:
+            return ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+    return None
 
 
 def client_ip(request) -> str:
-    """The client's address: REMOTE_ADDR, or the configured trusted proxy header's last hop when one is set."""
+    """The client's address: REMOTE_ADDR, or the configured trusted proxy header when one is set.
+
+    With TRUSTED_PROXY_IP_HEADER set, the address is the TRUSTED_PROXY_COUNT-th hop from the right of that
+    header (each proxy of ours appends the address it saw; anything to the left is what the client claimed).
+    Without it, X-Forwarded-For and the like are ignored: anyone can send them.
+    """
     header = settings.TRUSTED_PROXY_IP_HEADER
     if header:
-        forwarded = request.META.get(header, "")
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        hops = [hop for hop in request.META.get(_meta_name(header), "").split(",") if hop.strip()]
         if hops:
-            # The proxy appends the address it saw; anything before it is what the client claimed.
-            return hops[-1]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+            parsed = _parse_ip(hops[-min(settings.TRUSTED_PROXY_COUNT, len(hops))])
+            if parsed is not None:
+                return str(parsed)
+    parsed = _parse_ip(request.META.get("REMOTE_ADDR", ""))
+    return str(parsed) if parsed is not None else "unknown"
+
+
+def ip_key(ip: str) -> str:
+    """What limits count by: an IPv4 address, or the IPv6 network of RATE_LIMIT_IPV6_PREFIX bits (default /64).
+
+    One home or phone is given a whole /64 (or more) and can pick any address in it, so counting single IPv6
+    addresses would let one client multiply every limit by 2**64.
+    """
+    parsed = _parse_ip(ip)
+    if parsed is None:
+        return ip
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped:
+            return str(parsed.ipv4_mapped)
+        network = ipaddress.ip_network(f"{parsed}/{settings.RATE_LIMIT_IPV6_PREFIX}", strict=False)
+        return str(network.network_address)
+    return str(parsed)
+
+
+def client_ip_key(request) -> str:
+    return ip_key(client_ip(request))
+
+
+def axes_client_ip(request) -> str | None:
+    """django-axes' AXES_CLIENT_IP_CALLABLE: the same address the limits use (it stores it as an IP, or NULL)."""
+    key = client_ip_key(request)
+    return None if key == "unknown" else key
+
+
+def limit_ip(scope: str, *, methods: tuple[str, ...] = UNSAFE_METHODS, message: str | None = None):
+    """Decorate a Django view (a function, or View.as_view()) to count `scope` per client IP on `methods`.
+
+    For a class-based page view: ``@method_decorator(limit_ip("password_reset_ip"), name="dispatch")``.
+    RateLimited raised here becomes a 429 page, or JSON under /api/ (web.middleware).
+    """
+    methods = tuple(m.upper() for m in methods)
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.method in methods:
+                rate_limit(scope=scope, key=client_ip_key(request), message=message)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+class _IPThrottle(BaseThrottle):
+    scope: str = ""
+    methods: tuple[str, ...] = UNSAFE_METHODS
+    message: str | None = None
+
+    def allow_request(self, request, view) -> bool:
+        # Raising instead of returning False gives the one error shape (code rate_limited) and our Retry-After.
+        if request.method in self.methods:
+            rate_limit(scope=self.scope, key=client_ip_key(request), message=self.message)
+        return True
+
+
+def ip_throttle(scope: str, *, methods: tuple[str, ...] = UNSAFE_METHODS, message: str | None = None) -> type:
+    """A DRF throttle class counting `scope` per client IP: ``throttle_classes = [ip_throttle("booking_ip")]``."""
+    return type(f"IPThrottle[{scope}]", (_IPThrottle,),
+                {"scope": scope, "methods": tuple(m.upper() for m in methods), "message": message})

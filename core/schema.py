@@ -22,7 +22,10 @@ ERROR_DESCRIPTIONS = {
     "403": "Signed in, but not allowed (not your meeting point or session; coordinators only).",
     "404": "No such object, or not one of yours.",
     "409": "Conflicts with the current state (an overlapping booking, a past or cancelled session, ...).",
+    "429": "Too many attempts (a rate limit of docs/limits.md, or a login lockout): wait `Retry-After` seconds.",
 }
+RETRY_AFTER_HEADER = {"Retry-After": {"schema": {"type": "integer", "minimum": 1},
+                                      "description": "Seconds to wait before trying again."}}
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -35,6 +38,8 @@ class AutoSchema(openapi.AutoSchema):
             if code not in responses:
                 responses[code] = {**self._get_response_for_code(ErrorSerializer, code),
                                    "description": ERROR_DESCRIPTIONS[code]}
+                if code == "429":
+                    responses[code]["headers"] = RETRY_AFTER_HEADER
         return operation
 
     def _error_statuses(self, operation: dict) -> list[str]:
@@ -49,6 +54,8 @@ class AutoSchema(openapi.AutoSchema):
             codes.append("404")
         if self.method in ("POST", "PUT", "PATCH") and not self.path.startswith("/api/auth/"):
             codes.append("409")
+        if any(getattr(throttle, "scope", None) for throttle in getattr(self.view, "throttle_classes", [])):
+            codes.append("429")  # core.ratelimit.ip_throttle
         # What the rules above cannot see, declared on the view: {action or method: ["401", ...]}.
         declared = getattr(self.view, "schema_error_statuses", {})
         codes += declared.get(getattr(self.view, "action", None), []) + declared.get(self.method, [])

@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.permissions import IsCoordinator
+from core.ratelimit import ip_throttle
 from dispatch.serializers import (
     CoverageQuerySerializer,
     CoverageRowSerializer,
@@ -26,6 +27,7 @@ from volunteers.serializers import BookingSerializer
 class VolunteerRegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [ip_throttle("signup_ip")]
 
     @extend_schema(
         request=VolunteerRegisterSerializer, responses={201: VolunteerRegisteredSerializer, 200: VolunteerRegisteredSerializer},

@@ -106,8 +106,12 @@ def celery_worker(transactional_db, redis_client):
 
 @pytest.fixture(autouse=True)
 def _rate_limits_start_empty():
-    """Every test starts with no hits counted (the counters live in the shared cache)."""
+    """Every test starts with no hits counted (the counters live in the shared cache), the cache taken as up."""
     from django.core.cache import caches
 
+    import core.ratelimit
+
     caches[settings.RATE_LIMIT_CACHE].clear()
+    core.ratelimit._cache_unavailable_until = 0.0
     yield
+    core.ratelimit._cache_unavailable_until = 0.0

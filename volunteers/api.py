@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import InvalidInput, NotFound
+from core.ratelimit import ip_throttle
 from volunteers import selectors, services
 from volunteers.models import Booking
 from volunteers.serializers import (
@@ -28,6 +29,7 @@ def booking_by_token(token: str) -> Booking:
 class SlotBookingView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [ip_throttle("booking_ip")]
 
     @extend_schema(
         request=BookingCreateSerializer, responses={201: BookingSerializer, 200: BookingSerializer},
