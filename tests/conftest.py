@@ -104,6 +104,17 @@ def celery_worker(transactional_db, redis_client):
         database["CONN_MAX_AGE"] = conn_max_age
 
 
+# Ten minutes into an hour and a day: a rate-limit test that pins core.ratelimit's clock here never sees a
+# window end halfway through (the counters' keys are per window).
+RATE_LIMIT_NOW = 86400 * 20834 + 600
+
+
+@pytest.fixture
+def ratelimit_clock(monkeypatch) -> int:
+    monkeypatch.setattr("core.ratelimit._now", lambda: RATE_LIMIT_NOW)
+    return RATE_LIMIT_NOW
+
+
 @pytest.fixture(autouse=True)
 def _rate_limits_start_empty():
     """Every test starts with no hits counted (the counters live in the shared cache), the cache taken as up."""

@@ -10,7 +10,7 @@ from tests.api.conftest import booking_body
 from tests.factories import SlotFactory
 from volunteers.models import Booking
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ratelimit_clock")]
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ratelimit_clock")]
 
 PASSWORD = "a-long-password-9"
 

@@ -17,7 +17,9 @@ import core.ratelimit
 from core.env import parse_rates
 from core.errors import RateLimited
 from core.ratelimit import client_ip, ip_key, rate_limit
-from tests.conftest import REPO_ROOT
+from tests.conftest import RATE_LIMIT_NOW, REPO_ROOT
+
+pytestmark = pytest.mark.usefixtures("ratelimit_clock")
 
 
 @pytest.fixture
@@ -119,8 +121,10 @@ _HITS_SCRIPT = """
 import json, sys
 import django
 django.setup()
+import core.ratelimit
 from core.errors import RateLimited
 from core.ratelimit import rate_limit
+core.ratelimit._now = lambda: int(sys.argv[2])  # the parent's pinned clock: one window for all
 sys.stdin.readline()  # start together
 allowed = 0
 for _ in range(int(sys.argv[1])):
@@ -138,7 +142,7 @@ def _hitters(count: int, hits: int) -> list[subprocess.Popen]:
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "REDIS_URL": settings.REDIS_URL,
            "RATE_LIMIT_LOGIN_IP": settings.RATE_LIMITS["login_ip"], "LOG_LEVEL": "WARNING"}
-    return [subprocess.Popen([sys.executable, "-c", _HITS_SCRIPT, str(hits)], cwd=REPO_ROOT, env=env, text=True,
+    return [subprocess.Popen([sys.executable, "-c", _HITS_SCRIPT, str(hits), str(RATE_LIMIT_NOW)], cwd=REPO_ROOT, env=env, text=True,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(count)]
 
 

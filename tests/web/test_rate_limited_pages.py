@@ -2,7 +2,7 @@
 
 import pytest
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.web.ratelimit_urls")]
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.web.ratelimit_urls"), pytest.mark.usefixtures("ratelimit_clock")]
 
 
 @pytest.fixture(autouse=True)
@@ -15,9 +15,9 @@ def test_a_page_over_its_limit_answers_a_friendly_html_429(client):
         assert client.post("/host/password-reset-test/").status_code == 200
     response = client.post("/host/password-reset-test/")
     assert response.status_code == 429 and response["Content-Type"].startswith("text/html")
-    assert 60 < int(response["Retry-After"]) <= 3600
+    assert int(response["Retry-After"]) == 3000
     page = response.content.decode()
-    assert "Please wait a little" in page and "Please try again in" in page and 'href="#main"' in page
+    assert "Please wait a little" in page and "Please try again in 50 minutes" in page and 'href="#main"' in page
     assert client.get("/host/password-reset-test/").status_code == 200  # only POSTs count
 
 
@@ -33,3 +33,18 @@ def test_a_webhook_answers_json(client):
     response = client.post("/twilio/hook-test/")
     assert response.status_code == 429 and response.json()["error"]["code"] == "rate_limited"
     assert int(response["Retry-After"]) >= 1
+
+
+@pytest.mark.parametrize(("path", "scope"), [("/needed/", "signup_ip"), ("/s/{session}/book/", "booking_ip")])
+def test_the_volunteer_forms_count_posts_per_address_like_the_api(client, settings, path, scope):
+    from tests.factories import SlotFactory
+
+    slot = SlotFactory()
+    url = path.format(session=slot.session_id) + f"?slot={slot.pk}"
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, scope: "2/h"}
+    for _ in range(2):
+        assert client.post(url, {}).status_code == 200  # the form again, with its errors
+    response = client.post(url, {})
+    assert response.status_code == 429 and response["Content-Type"].startswith("text/html")
+    assert int(response["Retry-After"]) >= 1
+    assert client.get(url).status_code == 200  # reading the form is not counted

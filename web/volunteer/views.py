@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.db import pk_in_range
 from core.errors import DomainError, InvalidInput, NotFound, RateLimited
-from core.ratelimit import client_ip
+from core.ratelimit import client_ip, limit_ip
 from dispatch.services.overflow import booking_redirect_decline
 from dispatch.services.suggestions import RANKED_POOL, sessions_ranked_near, slot_alternatives
 from seats.geocoding import postcode_locate
@@ -118,6 +118,7 @@ def _slot_of(session, raw_slot_id):
 
 
 @require_http_methods(["GET", "POST"])
+@limit_ip("booking_ip")  # per client address, as the API's; the services count per phone
 def book(request, session_id: int):
     session = _session_or_404(session_id)
     slot = _slot_of(session, request.GET.get("slot"))
@@ -277,6 +278,7 @@ def resend(request, token: str):
 
 
 @require_http_methods(["GET", "POST"])
+@limit_ip("signup_ip")
 def needed(request):
     """'Send me where I'm needed': availability and travel distance for dispatch, proven by the same code."""
     form = NeededForm(request.POST or None)
