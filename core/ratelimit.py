@@ -86,7 +86,8 @@ def _count_hits(cache, keys: list[tuple[str, int]]) -> list[int]:
 def rate_limit(*, scope: str, key: str, message: str | None = None, fields: dict | None = None) -> None:
     """Count one hit of `scope` by `key`; raise RateLimited (429) once any of the scope's windows is over its count.
 
-    Every call counts, refused ones too. An unknown scope is a programming error (ImproperlyConfigured);
+    Every call counts, refused ones too. A scope named ``*_ip`` takes a client address (``client_ip(request)``)
+    and counts IPv6 clients by network (``ip_key``). An unknown scope is a programming error (ImproperlyConfigured);
     a scope set to "off", or RATE_LIMITS_ENABLED=false, counts nothing. Fails open when the cache is down.
     """
     global _cache_unavailable_until
@@ -99,6 +100,8 @@ def rate_limit(*, scope: str, key: str, message: str | None = None, fields: dict
     rates = _rates(raw)
     if not rates:
         return
+    if scope.endswith("_ip"):
+        key = ip_key(key)  # whoever passes client_ip(request), an IPv6 client counts as its /64
     if _cache_unavailable_until and time.monotonic() < _cache_unavailable_until:
         return
     now = _now()

@@ -276,3 +276,12 @@ def test_ipv6_clients_count_by_their_64_and_mapped_ipv4_as_ipv4():
     assert ip_key("2001:db8:1:3::1") != ip_key("2001:db8:1:2::1")
     assert ip_key("::ffff:198.51.100.4") == "198.51.100.4"
     assert ip_key("198.51.100.4") == "198.51.100.4"
+
+
+def test_ip_scopes_count_ipv6_clients_by_network_whoever_passes_the_raw_address(limits):
+    limits(password_reset_ip="2/h")
+    rate_limit(scope="password_reset_ip", key="2001:db8:5:6::1")
+    rate_limit(scope="password_reset_ip", key="2001:db8:5:6::2")
+    with pytest.raises(RateLimited):
+        rate_limit(scope="password_reset_ip", key="2001:db8:5:6:7::3")
+    rate_limit(scope="password_reset_ip", key="2001:db8:5:7::1")  # the next /64 is someone else
