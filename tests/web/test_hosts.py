@@ -421,3 +421,23 @@ def test_a_volunteer_who_erased_their_details_shows_without_name_or_number(host_
     html = host_client.get(f"/host/sessions/{slot.session_id}/").content.decode()
     assert "Erin Erased" not in html and "+447400200001" not in html
     assert "A volunteer who erased their details" in html and kept.volunteer.name in html
+
+
+def test_an_edit_naming_another_sessions_slot_leaves_that_slot_alone(host_client, future_slot):
+    theirs = SlotFactory(capacity=3, turf="Their streets")
+    data = _edit_data(future_slot.session)
+    data.update({"slots-0-slot_id": theirs.pk, "slots-0-capacity": "1", "slots-0-turf": "Hijacked"})
+    host_client.post(f"/host/sessions/{future_slot.session_id}/edit/", data)
+    theirs.refresh_from_db()
+    assert (theirs.capacity, theirs.turf) == (3, "Their streets")
+
+
+def test_junk_in_ids_and_counts_is_a_form_answer_never_a_500(host_client, room, future_slot):
+    junk = {"meeting_point": "abc", "title": "x", "slots-TOTAL_FORMS": "9999999", "slots-INITIAL_FORMS": "zz"}
+    assert host_client.post("/host/sessions/new/", junk).status_code == 200
+    assert host_client.post("/host/sessions/new/", {**junk, "add_row": "1"}).status_code == 200
+    url = f"/host/sessions/{future_slot.session_id}/attendance/"
+    assert host_client.post(url, {"booking": "99999999999999999999", "attended": "yes"}).status_code == 404
+    assert host_client.post(url, {"booking": "x", "attended": "maybe"}).status_code == 302
+    copy = host_client.post(f"/host/sessions/{future_slot.session_id}/copy/", {"new_date": "31/02/2026"})
+    assert copy.status_code == 200 and b'id="id_new_date_error"' in copy.content
