@@ -17,11 +17,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.errors import DomainError, NotFound, RateLimited
-from core.ratelimit import client_ip, rate_limit
+from core.errors import DomainError, NotFound
+from core.ratelimit import limit_ip
 from sessions import services as session_services
 from sessions.models import CanvassSession, MeetingPoint
 from sessions.selectors import session_managed
@@ -46,32 +47,20 @@ def _posted(request):
     return request.POST if request.method == "POST" else None
 
 
-def _too_many(request, error: RateLimited):
-    response = render(request, "web/error.html", {
-        "title": _("Too many attempts"), "message": _("Please wait a little and try again."),
-        "retry_after": error.retry_after}, status=429)
-    response["Retry-After"] = str(error.retry_after)
-    return response
-
-
 # ---- account ------------------------------------------------------------------------------------------------
 
 @require_http_methods(["GET", "POST"])
+@limit_ip("host_signup_ip")
 def signup(request):
     if request.user.is_authenticated:
         return redirect("hosts:home")
     form = forms.HostSignupForm(_posted(request))
-    if request.method == "POST":
-        try:
-            rate_limit(scope="host_signup_ip", key=client_ip(request))
-        except RateLimited as error:
-            return _too_many(request, error)
-        if form.is_valid():
-            user = form.save()
-            login(request, user, backend=MODEL_BACKEND)
-            messages.success(request, _("Welcome, %(name)s. Open your front room to post a session.")
-                             % {"name": user.first_name})
-            return redirect("hosts:room_new")
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend=MODEL_BACKEND)
+        messages.success(request, _("Welcome, %(name)s. Open your front room to post a session.")
+                         % {"name": user.first_name})
+        return redirect("hosts:room_new")
     return render(request, "web/hosts/signup.html", {"form": form})
 
 
@@ -85,19 +74,13 @@ class LogoutView(auth_views.LogoutView):
     next_page = "/"
 
 
+@method_decorator(limit_ip("password_reset_ip"), name="dispatch")
 class PasswordResetView(auth_views.PasswordResetView):
     form_class = forms.HostPasswordResetForm
     template_name = "web/hosts/password_reset_form.html"
     email_template_name = "web/hosts/password_reset_email.txt"
     subject_template_name = "web/hosts/password_reset_subject.txt"
     success_url = reverse_lazy("hosts:password_reset_done")
-
-    def post(self, request, *args, **kwargs):
-        try:
-            rate_limit(scope="password_reset_ip", key=client_ip(request))
-        except RateLimited as error:
-            return _too_many(request, error)
-        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         # The link is built from the configured public address, never from the request's Host header.
