@@ -2,7 +2,7 @@
 
 import math
 
-from django.db.models import F
+from django.db import connection
 
 from core.geo import bounding_box, haversine_km
 from seats.models import Seat
@@ -21,17 +21,26 @@ def seats_near(*, lat: float, lng: float, limit: int, radius_km: float = SEAT_SE
 
 
 
+
 _SEAT_SUMMARY_FIELDS = ("ons_code", "name", "lat", "lng", "majority", "majority_pct", "priority", "is_target")
+# Every seat (~650) ordered by an equirectangular distance: exact enough to pick the nearest few, and one
+# statement with no ORM compilation (the results page runs it on every search).
+_NEAREST_SEATS_SQL = (
+    f"SELECT {', '.join(_SEAT_SUMMARY_FIELDS)} FROM {Seat._meta.db_table} "
+    "ORDER BY (lat - %s) * (lat - %s) + (lng - %s) * (lng - %s) * %s, ons_code LIMIT %s"
+)
 
 
 def seats_that_matter_near(*, lat: float, lng: float, limit: int = 3, among: int = 8) -> list[tuple[Seat, float]]:
     """Of the `among` seats nearest the point, the `limit` that matter most: highest priority first, then nearest.
 
-    One indexed-free scan of the ~650 seats ordered by an equirectangular distance (exact enough to pick the
-    nearest few), the summary fields only; the distances returned are haversine."""
-    cos_lat = math.cos(math.radians(lat))
-    nearest = (Seat.objects.only(*_SEAT_SUMMARY_FIELDS)
-               .annotate(d2=(F("lat") - lat) * (F("lat") - lat) + (F("lng") - lng) * (F("lng") - lng) * cos_lat ** 2)
-               .order_by("d2", "ons_code")[:among])
-    near = [(seat, haversine_km(lat, lng, seat.lat, seat.lng)) for seat in nearest]
+    The seats come with their summary fields only (name, result, priority, target); distances are haversine."""
+    cos2 = math.cos(math.radians(lat)) ** 2
+    with connection.cursor() as cursor:
+        cursor.execute(_NEAREST_SEATS_SQL, [lat, lat, lng, lng, cos2, among])
+        rows = cursor.fetchall()
+    near = []
+    for row in rows:
+        seat = Seat(**dict(zip(_SEAT_SUMMARY_FIELDS, row, strict=True)))
+        near.append((seat, haversine_km(lat, lng, seat.lat, seat.lng)))
     return sorted(near, key=lambda pair: (pair[0].priority, pair[1]))[:limit]
