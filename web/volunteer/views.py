@@ -180,7 +180,7 @@ def manage(request, token: str):
         "point": slot.session.meeting_point if shows_address else None,
         "can_cancel": booking.status in (Booking.Status.CONFIRMED, Booking.Status.WAITLISTED, Booking.Status.PENDING)
         and slot.ends_at > timezone.now(),
-        "can_decline": _redirect_declinable(booking),
+        "can_decline": _redirect_declinable(booking), "slot_ended": slot.ends_at <= timezone.now(),
         "postcode_query": urlencode({"postcode": booking.volunteer.postcode}),
         "Status": Booking.Status,
     })
