@@ -185,6 +185,7 @@ CELERY_BEAT_SCHEDULE = {
     "sms-reminders": {"task": "sms.reminders_enqueue_due", "schedule": 300.0},
     "overflow-sweep": {"task": "dispatch.overflow_sweep", "schedule": 300.0},
     "personal-data-purge": {"task": "volunteers.personal_data_purge", "schedule": 6 * 3600.0},
+    "unproven-bookings-release": {"task": "volunteers.bookings_release_unproven", "schedule": 60.0},
 }
 # Personal data (docs/privacy.md): volunteers are anonymised this many days after their last session ends.
 PERSONAL_DATA_RETENTION_DAYS = env_int("PERSONAL_DATA_RETENTION_DAYS", 90)
@@ -227,6 +228,7 @@ RATE_LIMITS = {
         "code_check_ip": "30/h",
         "code_check_phone": "10/h",
         "code_send_phone": "5/h",
+        "code_send_ip": "30/h",
         "sms_phone_day": "20/d",
         "host_signup_ip": "10/h,20/d",
         "login_ip": "60/h",
@@ -258,6 +260,15 @@ POSTCODE_REMOTE_TIMEOUT = env_float("POSTCODE_REMOTE_TIMEOUT", 3.0)
 DEFAULT_SEARCH_RADIUS_KM = env_float("DEFAULT_SEARCH_RADIUS_KM", 25.0)
 MAX_SEARCH_RADIUS_KM = env_float("MAX_SEARCH_RADIUS_KM", 200.0)
 DIRECT_BOOKING_TRAVEL_KM = env_float("DIRECT_BOOKING_TRAVEL_KM", 15.0)
+
+# --- Proof of phone (docs/identity.md) -------------------------------------------
+PHONE_CODE_TTL_MINUTES = env_int("PHONE_CODE_TTL_MINUTES", 15)  # how long a texted code works
+PHONE_CODE_MAX_ATTEMPTS = env_int("PHONE_CODE_MAX_ATTEMPTS", 5)  # wrong tries before a new code is needed
+# An unproven booking is released after this long, and never later than RELEASE_BEFORE_START before its slot
+# starts, but always held at least UNPROVEN_MIN_HOLD_MINUTES after the request (time to type the code).
+UNPROVEN_BOOKING_HOLD_HOURS = env_float("UNPROVEN_BOOKING_HOLD_HOURS", 24.0)
+UNPROVEN_RELEASE_BEFORE_START_HOURS = env_float("UNPROVEN_RELEASE_BEFORE_START_HOURS", 2.0)
+UNPROVEN_MIN_HOLD_MINUTES = env_int("UNPROVEN_MIN_HOLD_MINUTES", 15)
 
 # --- Dispatch -----------------------------------------------------------------
 OVERFLOW_AUTO = env_bool("OVERFLOW_AUTO", True)  # overflow a full slot after commit when a waitlist forms

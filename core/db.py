@@ -45,9 +45,10 @@ def insert_or_get(instance: models.Model, *, unique_fields: tuple[str, ...]) -> 
 
 
 def upsert_returning(instance: models.Model, *, unique_fields: tuple[str, ...],
-                     update_fields: tuple[str, ...]) -> tuple[models.Model, bool]:
+                     update_fields: tuple[str, ...], touch: bool = True) -> tuple[models.Model, bool]:
     """Insert `instance`, or update `update_fields` of the row with the same `unique_fields`; return
-    (row as stored, created). The row stays locked until the transaction ends.
+    (row as stored, created). The row stays locked until the transaction ends. With touch, auto_now
+    fields are updated too.
 
     On PostgreSQL this is one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING *``, which takes the
     row lock itself; elsewhere an upsert followed by SELECT ... FOR UPDATE.
@@ -65,7 +66,8 @@ def upsert_returning(instance: models.Model, *, unique_fields: tuple[str, ...],
     values = insert_values(instance, fields)
     quote = connection.ops.quote_name
     updated = [meta.get_field(name) for name in update_fields]
-    updated += [f for f in fields if getattr(f, "auto_now", False) and f not in updated]
+    if touch:
+        updated += [f for f in fields if getattr(f, "auto_now", False) and f not in updated]
     columns = [field.column for field in meta.concrete_fields]
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.permissions import IsCoordinator
-from core.ratelimit import ip_throttle
+from core.ratelimit import client_ip, ip_throttle
 from dispatch.serializers import (
     CoverageQuerySerializer,
     CoverageRowSerializer,
@@ -15,37 +15,33 @@ from dispatch.serializers import (
     RunSerializer,
     SuggestionQuerySerializer,
     SuggestionSerializer,
-    VolunteerRegisteredSerializer,
     VolunteerRegisterSerializer,
 )
 from dispatch.services import assignment, coverage, overflow, suggestions
 from volunteers.api import booking_by_token
-from volunteers.registration import volunteer_register
-from volunteers.serializers import BookingSerializer
+from volunteers.identity import volunteer_signup_request
+from volunteers.serializers import BookingSerializer, ChallengeSerializer
 
 
 class VolunteerRegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_classes = [ip_throttle("signup_ip")]
+    schema_error_statuses = {"POST": ["429"]}
 
     @extend_schema(
-        request=VolunteerRegisterSerializer, responses={201: VolunteerRegisteredSerializer, 200: VolunteerRegisteredSerializer},
+        request=VolunteerRegisterSerializer, responses={202: ChallengeSerializer},
         summary="Sign up to be dispatched (no account needed)",
-        description="The same mobile signing up again updates the volunteer (200) and replaces their availability; "
-        "every sign-up returns a fresh private token and the previous one stops working.",
+        description="Texts the phone a 6-digit code; the answer is the same whether the mobile has signed up "
+        "before or not. POST the code to /api/challenges/{token}/verify/: that answers with the volunteer and "
+        "their private token, and only then does a known volunteer's record change (availability replaced, a "
+        "fresh token: the previous one stops working). Only proven volunteers are dispatched.",
     )
     def post(self, request):
         serializer = VolunteerRegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        registration = volunteer_register(**serializer.validated_data)
-        volunteer = registration.volunteer
-        body = VolunteerRegisteredSerializer({
-            "token": volunteer.token, "created": registration.created, "name": volunteer.name,
-            "phone": volunteer.phone, "postcode": volunteer.postcode, "max_travel_km": volunteer.max_travel_km,
-            "availability": list(volunteer.availability.order_by("starts_at").values("starts_at", "ends_at")),
-        }).data
-        return Response(body, status=status.HTTP_201_CREATED if registration.created else status.HTTP_200_OK)
+        challenge = volunteer_signup_request(client_ip=client_ip(request), **serializer.validated_data)
+        return Response(ChallengeSerializer(challenge).data, status=status.HTTP_202_ACCEPTED)
 
 
 class VolunteerSuggestionsView(APIView):

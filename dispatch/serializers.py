@@ -2,11 +2,7 @@ from rest_framework import serializers
 
 from dispatch.models import AssignmentRun
 from volunteers.registration import MAX_TRAVEL_KM, MAX_WINDOWS
-
-
-class AvailabilityWindowSerializer(serializers.Serializer):
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+from volunteers.serializers import AvailabilityWindowSerializer, VolunteerRegisteredSerializer  # noqa: F401 - re-exported
 
 
 class VolunteerRegisterSerializer(serializers.Serializer):
@@ -28,16 +24,6 @@ class VolunteerRegisterSerializer(serializers.Serializer):
             raise serializers.ValidationError({"mobile": ["This field is required."]})
         attrs["phone"] = mobile or phone
         return attrs
-
-
-class VolunteerRegisteredSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="Private: the volunteer's key to their suggestions. Keep it secret.")
-    created = serializers.BooleanField(help_text="False when this mobile had signed up before (the record was updated).")
-    name = serializers.CharField()
-    phone = serializers.CharField()
-    postcode = serializers.CharField()
-    max_travel_km = serializers.FloatField()
-    availability = AvailabilityWindowSerializer(many=True)
 
 
 class SuggestionSerializer(serializers.Serializer):

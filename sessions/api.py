@@ -160,7 +160,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         session = services.session_create(
             user=request.user, meeting_point=meeting_point, title=data["title"], slots=data["slots"],
             seat_code=data.get("seat") or None, description=data.get("description", ""),
-            what_to_bring=data.get("what_to_bring"),
+            what_to_bring=data.get("what_to_bring"), requires_approval=data.get("requires_approval", False),
         )
         return Response(SessionHostSerializer(self.get_queryset().get(pk=session.pk)).data, status=status.HTTP_201_CREATED)
 
@@ -174,6 +174,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             user=request.user, session_id=self._managed_session_id(kwargs["pk"]), title=data.get("title"),
             description=data.get("description"), what_to_bring=data.get("what_to_bring"),
             seat_code=data.get("seat"), new_slots=data.get("add_slots", ()),
+            requires_approval=data.get("requires_approval"),
         )
         return Response(SessionHostSerializer(self.get_queryset().get(pk=session.pk)).data)
 

@@ -49,6 +49,8 @@ class CanvassSession(models.Model):
     description = models.TextField(blank=True)
     what_to_bring = models.CharField(max_length=200, blank=True, default="Comfortable shoes and a charged phone")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PUBLISHED)
+    # The host approves each volunteer before the address is released to them (texted either way).
+    requires_approval = models.BooleanField(default=False)
     # The meeting point's public point (never its exact location) and the slots' span, copied so the
     # nearest-sessions search is one indexed query.
     lat = models.FloatField()

@@ -81,7 +81,8 @@ class SessionHostSerializer(SessionPublicSerializer):
     slots = SlotSerializer(many=True, read_only=True)
 
     class Meta(SessionPublicSerializer.Meta):
-        fields = SessionPublicSerializer.Meta.fields + ["meeting_point", "cancelled_at", "created_at"]
+        fields = SessionPublicSerializer.Meta.fields + ["requires_approval", "meeting_point", "cancelled_at",
+                                                        "created_at"]
 
 
 class SessionCreateSerializer(serializers.Serializer):
@@ -90,6 +91,8 @@ class SessionCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=140)
     description = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
     what_to_bring = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    requires_approval = serializers.BooleanField(
+        required=False, default=False, help_text="The host approves each volunteer before the address is released.")
     slots = SlotInputSerializer(many=True, allow_empty=False, max_length=50)
 
 
@@ -98,6 +101,7 @@ class SessionUpdateSerializer(serializers.Serializer):
     title = serializers.CharField(required=False, max_length=140)
     description = serializers.CharField(required=False, allow_blank=True, max_length=4000)
     what_to_bring = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    requires_approval = serializers.BooleanField(required=False)
     add_slots = SlotInputSerializer(many=True, required=False, max_length=50)
 
 

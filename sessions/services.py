@@ -126,8 +126,10 @@ def _refresh_session_span(session: CanvassSession) -> None:
 
 @transaction.atomic
 def session_create(*, user, meeting_point: MeetingPoint, title: str, slots: list[dict], seat_code: str | None = None,
-                   description: str = "", what_to_bring: str | None = None) -> CanvassSession:
-    """Publish a session with its slots in one transaction; the seat defaults to the meeting point's."""
+                   description: str = "", what_to_bring: str | None = None,
+                   requires_approval: bool = False) -> CanvassSession:
+    """Publish a session with its slots in one transaction; the seat defaults to the meeting point's. With
+    requires_approval the host approves each volunteer before the address is released to them."""
     _require_owner(user=user, meeting_point=meeting_point)
     if not meeting_point.is_active:
         raise InvalidState("This meeting point is no longer active.", fields={"meeting_point": ["Inactive."]})
@@ -137,6 +139,7 @@ def session_create(*, user, meeting_point: MeetingPoint, title: str, slots: list
         meeting_point=meeting_point, seat=seat, title=title, description=description,
         lat=meeting_point.public_lat, lng=meeting_point.public_lng, postcode_district=outcode_of(meeting_point.postcode),
         starts_at=min(s["starts_at"] for s in slots), ends_at=max(s["ends_at"] for s in slots),
+        requires_approval=requires_approval,
     )
     if what_to_bring is not None:
         session.what_to_bring = what_to_bring
@@ -159,12 +162,15 @@ def _editable_session(*, user, session_id: int) -> CanvassSession:
 @transaction.atomic
 def session_update(*, user, session_id: int, title: str | None = None, description: str | None = None,
                    what_to_bring: str | None = None, seat_code: str | None = None,
-                   new_slots: Iterable[dict] = ()) -> CanvassSession:
-    """Edit a session's details and add slots; cancelled sessions cannot be edited."""
+                   new_slots: Iterable[dict] = (), requires_approval: bool | None = None) -> CanvassSession:
+    """Edit a session's details and add slots; cancelled sessions cannot be edited. Turning requires_approval
+    on applies to bookings made from then on; bookings already waiting for approval still wait after it is
+    turned off (the host approves or refuses them)."""
     session = _editable_session(user=user, session_id=session_id)
     if session.status == CanvassSession.Status.CANCELLED:
         raise InvalidState("This session has been cancelled.", code="session_cancelled")
-    for field, value in (("title", title), ("description", description), ("what_to_bring", what_to_bring)):
+    for field, value in (("title", title), ("description", description), ("what_to_bring", what_to_bring),
+                         ("requires_approval", requires_approval)):
         if value is not None:
             setattr(session, field, value)
     if seat_code is not None:

@@ -118,3 +118,54 @@ def seat_with_neighbour() -> tuple[Seat, Seat]:
 
 def district(outcode: str, seat: Seat, lat: float = 53.38, lng: float = -1.50) -> PostcodeDistrict:
     return PostcodeDistrict.objects.get_or_create(outcode=outcode, defaults={"lat": lat, "lng": lng, "seat": seat})[0]
+
+
+def texted_code(challenge_token: str) -> str:
+    """The code the phone was texted for this challenge (the latest send), read from the SMS outbox."""
+    import re
+
+    from dispatch.sms.models import SmsMessage
+
+    body = SmsMessage.objects.filter(challenge__token=challenge_token).order_by("-version").values_list(
+        "body", flat=True).first()
+    assert body, f"no code text for challenge {challenge_token}"
+    return re.search(r"code (\d{6})", body).group(1)
+
+
+def book(slot, phone: str | None = None, *, name: str = "Ann Volunteer", postcode: str | None = None,
+         email: str = "", consent_sms: bool = True, proven: bool = False, client_ip: str = "198.51.100.7"):
+    """A booking request through the service, as the API makes it; the held booking (proven if asked)."""
+    from volunteers.identity import booking_open_by_link, booking_request
+
+    challenge = booking_request(slot_id=slot.id, name=name, phone=phone or next_mobile(),
+                                postcode=postcode or slot.session.meeting_point.postcode, email=email,
+                                consent_sms=consent_sms, client_ip=client_ip)
+    booking = challenge.booking
+    if proven:
+        booking = booking_open_by_link(manage_token=booking.manage_token)
+    return booking
+
+
+def book_via_api(api, slot, **body):
+    """POST a booking request, then the texted code: the proven booking's JSON (the two steps a volunteer takes)."""
+    from tests.api.conftest import booking_body
+
+    asked = api.post(f"/api/slots/{slot.id}/bookings/", booking_body(**body), format="json")
+    assert asked.status_code == 202, asked.content
+    token = asked.json()["challenge"]
+    proven = api.post(f"/api/challenges/{token}/verify/", {"code": texted_code(token)}, format="json")
+    assert proven.status_code == 200, proven.content
+    return proven.json()
+
+
+_client_ips = count(1)
+
+
+def booking_ask(*, slot_id: int, name: str, phone: str, postcode: str, consent_sms: bool = True, email: str = ""):
+    """identity.booking_request from a fresh client address each call (tests about bookings, not about limits);
+    the challenge, whose .booking is the booking held."""
+    from volunteers.identity import booking_request
+
+    n = next(_client_ips)
+    return booking_request(slot_id=slot_id, name=name, phone=phone, postcode=postcode, consent_sms=consent_sms,
+                           email=email, client_ip=f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}")

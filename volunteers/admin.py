@@ -8,7 +8,7 @@ from core.errors import DomainError
 from sessions.admin import SlotAdmin
 from sessions.models import Slot
 from volunteers import privacy
-from volunteers.models import AvailabilityWindow, Booking, BookingEvent, Volunteer
+from volunteers.models import AvailabilityWindow, Booking, BookingEvent, PhoneChallenge, Volunteer
 from volunteers.services import booking_attendance_record, booking_cancel, bookings_delete, volunteer_delete
 
 
@@ -39,7 +39,8 @@ class VolunteerAdmin(admin.ModelAdmin):
     list_filter = ["consent_sms", "sms_opted_out", "phone_invalid", ("anonymised_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "phone", "email", "postcode"]
     raw_id_fields = ["seat"]
-    readonly_fields = ["token", "anonymised_at", "created_at", "updated_at"]
+    readonly_fields = ["token", "consent_sms_at", "consent_sms_version", "phone_verified_at", "anonymised_at",
+                       "created_at", "updated_at"]
     inlines = [AvailabilityInline, BookingInline]
     actions = ["export_personal_data", "erase_personal_data"]
 
@@ -103,7 +104,8 @@ class BookingAdmin(admin.ModelAdmin):
     list_display = ["volunteer", "slot", "status", "source", "created_at"]
     list_filter = ["status", "source", "slot__session__seat__region"]
     search_fields = ["volunteer__name", "volunteer__phone", "slot__session__title", "manage_token"]
-    readonly_fields = ["volunteer", "slot", "status", "source", "manage_token", "version", "redirected_to",
+    readonly_fields = ["volunteer", "slot", "status", "source", "proven_at", "approval", "manage_token", "version",
+                       "redirected_to",
                        "attendance_confirmed_at", "waitlisted_at", "cancelled_at", "created_at", "updated_at"]
     inlines = [BookingEventInline]
     actions = ["cancel_bookings", "mark_attended", "mark_no_show"]
@@ -195,3 +197,21 @@ class AvailabilityWindowAdmin(admin.ModelAdmin):
     search_fields = ["volunteer__name", "volunteer__phone"]
     raw_id_fields = ["volunteer"]
     date_hierarchy = "starts_at"
+
+
+@admin.register(PhoneChallenge)
+class PhoneChallengeAdmin(admin.ModelAdmin):
+    """Read-only: who asked for a code, for which booking, and whether it was typed. The code is never stored."""
+
+    list_display = ["created_at", "purpose", "volunteer", "booking", "attempts", "sends", "expires_at", "verified_at"]
+    list_filter = ["purpose"]
+    search_fields = ["phone", "volunteer__name"]
+    fields = ["purpose", "phone", "volunteer", "booking", "attempts", "max_attempts", "sends", "expires_at",
+              "verified_at", "pending_details", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -6,20 +6,26 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import InvalidInput, NotFound
-from core.ratelimit import ip_throttle
-from volunteers import selectors, services
-from volunteers.models import Booking
+from core.ratelimit import client_ip, ip_throttle
+from volunteers import identity, selectors, services
+from volunteers.models import Booking, Volunteer
 from volunteers.serializers import (
     AttendanceSerializer,
     BookingCreateSerializer,
+    BookingDetailsSerializer,
     BookingSerializer,
+    ChallengeSerializer,
+    ChallengeVerifySerializer,
     RosterBookingSerializer,
+    VolunteerRegisteredSerializer,
+    volunteer_registered_data,
 )
 
-BOOKING_RELATED = ("volunteer", "slot__session__meeting_point", "slot__session__seat", "redirected_to")
+BOOKING_RELATED = identity.LINK_RELATED
 
 
 def booking_by_token(token: str) -> Booking:
+    """The booking behind a private link (already used by a service that checked it)."""
     booking = Booking.objects.select_related(*BOOKING_RELATED).filter(manage_token=token).first()
     if booking is None:
         raise NotFound("No booking with this link.")
@@ -30,29 +36,67 @@ class SlotBookingView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_classes = [ip_throttle("booking_ip")]
+    schema_error_statuses = {"POST": ["429"]}
 
     @extend_schema(
-        request=BookingCreateSerializer, responses={201: BookingSerializer, 200: BookingSerializer},
-        summary="Book a slot (no account needed)",
-        description="Confirmed if the slot has room, otherwise waitlisted. Booking the same slot again with the "
-        "same phone returns the existing booking with 200.",
+        request=BookingCreateSerializer, responses={202: ChallengeSerializer},
+        summary="Ask for a place on a slot (no account needed)",
+        description="Holds a place (or a waitlist place) for the phone and texts it a 6-digit code and the "
+        "booking's private link. The answer is the same whatever the phone: new, known, already booked on this "
+        "slot or at that time. Send the code to POST /api/challenges/{token}/verify/ to see the booking; the "
+        "texted link works too. A place whose phone is never proven is released after a while.",
     )
     def post(self, request, slot_id: int):
         serializer = BookingCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = services.booking_create(slot_id=slot_id, **serializer.validated_data)
-        # The service returns the booking with its volunteer, slot, session, meeting point and seat loaded.
-        return Response(BookingSerializer(result.booking).data,
-                        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        challenge = identity.booking_request(slot_id=slot_id, client_ip=client_ip(request),
+                                             **serializer.validated_data)
+        return Response(ChallengeSerializer(challenge).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ChallengeVerifyView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    schema_error_statuses = {"POST": ["429"]}
+
+    @extend_schema(
+        request=ChallengeVerifySerializer,
+        responses=PolymorphicProxySerializer(component_name="ProvenSubject", resource_type_field_name=None,
+                                             serializers=[BookingSerializer, VolunteerRegisteredSerializer]),
+        summary="Prove the phone with the texted code",
+        description="A booking request's code answers with the booking (its manage_token is the private link); a "
+        "sign-up's with the volunteer. A code works once, for a few tries, until expires_at.",
+    )
+    def post(self, request, token: str):
+        serializer = ChallengeVerifySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        proven = identity.challenge_verify(challenge_token=token, code=serializer.validated_data["code"],
+                                           client_ip=client_ip(request))
+        if isinstance(proven, Volunteer):
+            return Response(volunteer_registered_data(proven))
+        return Response(BookingSerializer(proven).data)
+
+
+class ChallengeResendView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    schema_error_statuses = {"POST": ["429"]}
+
+    @extend_schema(request=None, responses={202: ChallengeSerializer}, summary="Text a new code",
+                   description="The previous code stops working; tries and expiry start again.")
+    def post(self, request, token: str):
+        challenge = identity.challenge_resend(challenge_token=token, client_ip=client_ip(request))
+        return Response(ChallengeSerializer(challenge).data, status=status.HTTP_202_ACCEPTED)
 
 
 class BookingDetailView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(responses=BookingSerializer, summary="See a booking through its private link")
+    @extend_schema(responses=BookingSerializer, summary="See a booking through its private link",
+                   description="Opening the link proves the phone it was texted to.")
     def get(self, request, token: str):
-        return Response(BookingSerializer(booking_by_token(token)).data)
+        return Response(BookingSerializer(identity.booking_open_by_link(manage_token=token)).data)
 
 
 class BookingCancelView(APIView):
@@ -63,6 +107,19 @@ class BookingCancelView(APIView):
     def post(self, request, token: str):
         services.booking_cancel(manage_token=token)
         return Response(BookingSerializer(booking_by_token(token)).data)
+
+
+class BookingDetailsView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=BookingDetailsSerializer, responses=BookingSerializer,
+                   summary="Change your name, email, postcode or text consent through the private link")
+    def post(self, request, token: str):
+        serializer = BookingDetailsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        booking = identity.booking_details_update(manage_token=token, **serializer.validated_data)
+        return Response(BookingSerializer(booking).data)
 
 
 class RosterPagination(LimitOffsetPagination):
@@ -105,4 +162,26 @@ class BookingAttendanceView(APIView):
         serializer.is_valid(raise_exception=True)
         booking = services.booking_attendance_record(user=request.user, session_id=session_id, booking_id=booking_id,
                                                      attended=serializer.validated_data["attended"])
+        return Response(RosterBookingSerializer(booking).data)
+
+
+class BookingApproveView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=RosterBookingSerializer, summary="Host: approve a volunteer",
+                   description="For sessions that require approval: the volunteer is texted, with the address "
+                   "if they have a place. Approving again does nothing.")
+    def post(self, request, session_id: int, booking_id: int):
+        booking = services.booking_approve(user=request.user, session_id=session_id, booking_id=booking_id)
+        return Response(RosterBookingSerializer(booking).data)
+
+
+class BookingRefuseView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=RosterBookingSerializer, summary="Host: refuse a volunteer",
+                   description="Cancels the booking (its place goes to the waitlist) and texts the volunteer. "
+                   "Refusing again does nothing.")
+    def post(self, request, session_id: int, booking_id: int):
+        booking = services.booking_refuse(user=request.user, session_id=session_id, booking_id=booking_id)
         return Response(RosterBookingSerializer(booking).data)

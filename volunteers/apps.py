@@ -9,7 +9,6 @@ class VolunteersConfig(AppConfig):
         from sessions.signals import meeting_point_moved, session_cancelled, slot_capacity_raised, slot_rescheduled
         from volunteers import services
         from volunteers.events import on_booking_event
-        from volunteers.models import BookingEvent
 
         def cancel_bookings(sender, session, cancelled_by=None, **kwargs):
             services.bookings_cancel_for_session(session=session, cancelled_by=cancelled_by)
@@ -35,4 +34,4 @@ class VolunteersConfig(AppConfig):
             transaction.on_commit(lambda: waitlist_promote.delay(slot.pk))
 
         slot_capacity_raised.connect(promote_waitlist, sender=Slot, weak=False, dispatch_uid="volunteers.promote")
-        on_booking_event(services.waitlist_promote_after_release, kinds=[BookingEvent.Kind.CANCELLED])
+        on_booking_event(services.waitlist_promote_after_release, kinds=services.RELEASING_KINDS)

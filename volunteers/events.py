@@ -16,11 +16,13 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from core.db import copy_insert, ids_reserve, insert_or_get
-from volunteers.models import Booking, BookingEvent
+from volunteers.models import Booking, BookingEvent, PhoneChallenge
 
 logger = logging.getLogger(__name__)
 
 booking_event_recorded = Signal()  # sender=BookingEvent, event=BookingEvent
+# A phone challenge was written or its code renewed: the code text must be written in the same transaction.
+phone_challenge_issued = Signal()  # sender=PhoneChallenge, challenge=PhoneChallenge, code=str, situation=str
 # The same for many events recorded at once (assignment commits): receivers should write in bulk.
 booking_events_recorded = Signal()  # sender=BookingEvent, events=list[RecordedEvent]
 
@@ -82,6 +84,12 @@ def booking_event_announce(event: BookingEvent) -> None:
         from volunteers.tasks import booking_event_process
 
         transaction.on_commit(lambda: _enqueue(booking_event_process, event.pk))
+
+
+def phone_challenge_announce(*, challenge: PhoneChallenge, code: str, situation: str) -> None:
+    """After a challenge is written or given a new code: receivers (the SMS outbox) text the code now, in the
+    caller's transaction. `situation` says what the text is about: booked, already_booked, clash or signup."""
+    phone_challenge_issued.send(sender=PhoneChallenge, challenge=challenge, code=code, situation=situation)
 
 
 def booking_events_record_bulk(*, booking_versions: Sequence[tuple[int, int]], kind: str,

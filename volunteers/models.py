@@ -11,6 +11,15 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_manage_token() -> str:
+    # 128 bits: unguessable, and short enough to leave room for the text around a link in one SMS.
+    return secrets.token_urlsafe(16)
+
+
+def new_challenge_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
 class Volunteer(models.Model):
     """A person identified by their UK mobile number (E.164). No account needed."""
 
@@ -23,6 +32,11 @@ class Volunteer(models.Model):
     seat = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     max_travel_km = models.FloatField(null=True, blank=True, help_text="Empty: the direct-booking default.")
     consent_sms = models.BooleanField(default=False)
+    # When the volunteer last agreed to texts and which wording (volunteers.consent) they were shown.
+    consent_sms_at = models.DateTimeField(null=True, blank=True)
+    consent_sms_version = models.CharField(max_length=20, blank=True)
+    # Set the first time the holder of the number proved it (a code typed, or a texted link opened).
+    phone_verified_at = models.DateTimeField(null=True, blank=True)
     sms_opted_out = models.BooleanField(default=False)
     phone_invalid = models.BooleanField(default=False)
     token = models.CharField(max_length=64, unique=True, default=new_token)
@@ -77,12 +91,22 @@ class Booking(models.Model):
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings", db_index=False)
     status = models.CharField(max_length=12, choices=Status.choices)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.DIRECT)
-    manage_token = models.CharField(max_length=64, unique=True, default=new_token)
+    class Approval(models.TextChoices):
+        NOT_REQUIRED = "not_required", "Not required"
+        PENDING = "pending", "Waiting for the host"
+        APPROVED = "approved", "Approved by the host"
+        REFUSED = "refused", "Refused by the host"
+
+    manage_token = models.CharField(max_length=64, unique=True, default=new_manage_token)
     # Bumped on every status change: (booking, event kind, version) keys exactly-once side effects.
     version = models.PositiveIntegerField(default=1)
     redirected_to = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="redirected_from"
     )
+    # Until the phone is proven (the texted code typed, or the texted link opened) the place is held but the
+    # address stays hidden, and an unproven booking is released after UNPROVEN_BOOKING_HOLD.
+    proven_at = models.DateTimeField(null=True, blank=True)
+    approval = models.CharField(max_length=12, choices=Approval.choices, default=Approval.NOT_REQUIRED)
     attendance_confirmed_at = models.DateTimeField(null=True, blank=True)
     waitlisted_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -95,6 +119,9 @@ class Booking(models.Model):
         indexes = [
             models.Index(fields=["slot", "status", "waitlisted_at"], name="booking_slot_status"),
             models.Index(fields=["volunteer", "status"], name="booking_volunteer_status"),
+            # The release sweep's scan: only the (few) active bookings whose phone is still unproven.
+            models.Index(fields=["created_at"], name="booking_unproven",
+                         condition=Q(proven_at__isnull=True, status__in=["pending", "confirmed", "waitlisted"])),
         ]
 
     def __str__(self) -> str:
@@ -121,6 +148,9 @@ class BookingEvent(models.Model):
         NO_SHOW = "booking_no_show", "No-show (recorded by the host)"
         VENUE_MOVED = "venue_moved", "Meeting point moved"
         SLOT_RESCHEDULED = "slot_rescheduled", "Slot moved to new times"
+        RELEASED = "booking_released", "Released: the phone was never proven"
+        APPROVED = "booking_approved", "Approved by the host"
+        REFUSED = "booking_refused", "Refused by the host"
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events", db_index=False)  # see Meta
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -138,3 +168,38 @@ class BookingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.booking_id} v{self.version}"
+
+
+class PhoneChallenge(models.Model):
+    """A 6-digit code texted to a phone to prove that whoever asked holds it.
+
+    The public ``token`` names the challenge to the requester; the code only ever reaches the phone.
+    What the requester said about themselves waits in ``pending_details`` and is applied to a known
+    volunteer only once the code is typed.
+    """
+
+    class Purpose(models.TextChoices):
+        BOOKING = "booking", "Booking"
+        SIGNUP = "signup", "Sign-up for dispatch"
+
+    token = models.CharField(max_length=32, unique=True, default=new_challenge_token)
+    phone = models.CharField(max_length=16)
+    volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="challenges")
+    booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.SET_NULL, related_name="challenges")
+    purpose = models.CharField(max_length=8, choices=Purpose.choices)
+    code_hash = models.CharField(max_length=64)
+    # Bumped by each resend (a new code): (challenge, send) keys the text, exactly once.
+    sends = models.PositiveSmallIntegerField(default=1)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField()
+    expires_at = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+    pending_details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["volunteer", "created_at"], name="challenge_volunteer")]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} challenge for volunteer {self.volunteer_id}"

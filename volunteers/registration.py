@@ -1,25 +1,13 @@
 """Volunteer sign-up for dispatch: who they are, where from, how far they will go and when they are free."""
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from core.errors import InvalidInput
-from seats.geocoding import postcode_locate
-from volunteers.models import AvailabilityWindow, Volunteer, new_token
-from volunteers.phones import phone_normalise
-from volunteers.services import volunteer_upsert
 
 MAX_TRAVEL_KM = 100.0
 MAX_WINDOWS = 50
-
-
-@dataclass(frozen=True)
-class Registration:
-    volunteer: Volunteer
-    created: bool
 
 
 def _validate_windows(windows: list[dict], *, now: datetime) -> list[tuple[datetime, datetime]]:
@@ -40,26 +28,13 @@ def _validate_windows(windows: list[dict], *, now: datetime) -> list[tuple[datet
     return sorted(spans)
 
 
-def volunteer_register(*, name: str, phone: str, postcode: str, max_travel_km: float, availability: list[dict],
-                       email: str = "", consent_sms: bool = True) -> Registration:
-    """Sign a volunteer up (or update them: one row per mobile) and replace their availability windows.
+def signup_validate(*, max_travel_km: float, availability: list[dict]) -> list[tuple[datetime, datetime]]:
+    """Check a sign-up's travel limit and windows; return the windows sorted. Raises InvalidInput naming the field.
 
-    Idempotent per phone; every sign-up issues a fresh private token, so an old link stops working.
-    Raises InvalidInput naming the field for a bad phone, postcode, travel limit or window.
+    The sign-up itself is volunteers.identity.volunteer_signup_request: it proves the phone before a known
+    volunteer's details or windows change.
     """
-    phone = phone_normalise(phone)
     if not 0 < max_travel_km <= MAX_TRAVEL_KM:
         raise InvalidInput(f"Travel limit must be between 0 and {MAX_TRAVEL_KM:g} km.",
                            fields={"max_travel_km": [f"Between 0 and {MAX_TRAVEL_KM:g}."]})
-    spans = _validate_windows(availability, now=timezone.now())
-    location = postcode_locate(postcode)
-    with transaction.atomic():
-        volunteer, created = volunteer_upsert(phone=phone, name=name, location=location, email=email, consent_sms=consent_sms,
-                                              max_travel_km=max_travel_km)
-        volunteer.token = new_token()
-        volunteer.save(update_fields=["token", "updated_at"])
-        AvailabilityWindow.objects.filter(volunteer=volunteer).delete()
-        AvailabilityWindow.objects.bulk_create(
-            AvailabilityWindow(volunteer=volunteer, starts_at=start, ends_at=end) for start, end in spans
-        )
-    return Registration(volunteer, created)
+    return _validate_windows(availability, now=timezone.now())

@@ -1,8 +1,12 @@
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from volunteers.consent import CONSENT_SMS_TEXT, CONSENT_SMS_VERSION
+from volunteers.identity import booking_shows_address, phone_mask
 from volunteers.models import Booking
+
+_CONSENT_HELP = (f"The volunteer agrees to texts about their bookings, worded (version {CONSENT_SMS_VERSION}): "
+                 f"\"{CONSENT_SMS_TEXT}\" The code and link a request asks for are texted either way.")
 
 
 class BookingCreateSerializer(serializers.Serializer):
@@ -10,7 +14,54 @@ class BookingCreateSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=32, help_text="UK mobile number, e.g. 07400 123456 or +447400123456.")
     postcode = serializers.CharField(max_length=10)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
-    consent_sms = serializers.BooleanField(help_text="The volunteer agrees to receive texts about this booking.")
+    consent_sms = serializers.BooleanField(help_text=_CONSENT_HELP)
+
+
+class ChallengeSerializer(serializers.Serializer):
+    """A code was texted to the phone (whatever the phone: the answer never says whether it is known)."""
+
+    challenge = serializers.CharField(source="token", help_text="Public token of this code request: send it back "
+                                      "with the code to POST /api/challenges/{token}/verify/.")
+    phone = serializers.SerializerMethodField(help_text="The number texted, masked, e.g. 07*** ***456.")
+    expires_at = serializers.DateTimeField(help_text="The code works until then.")
+
+    def get_phone(self, challenge) -> str:
+        return phone_mask(challenge.phone)
+
+
+class ChallengeVerifySerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=12, help_text="The 6-digit code from the text.")
+
+
+class BookingDetailsSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    postcode = serializers.CharField(max_length=10, required=False)
+    consent_sms = serializers.BooleanField(required=False, help_text=_CONSENT_HELP)
+
+
+class AvailabilityWindowSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+
+
+class VolunteerRegisteredSerializer(serializers.Serializer):
+    """A sign-up for dispatch, once the phone is proven."""
+
+    token = serializers.CharField(help_text="Private: the volunteer's key to their suggestions. Keep it secret.")
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    postcode = serializers.CharField()
+    max_travel_km = serializers.FloatField(allow_null=True)
+    availability = AvailabilityWindowSerializer(many=True)
+
+
+def volunteer_registered_data(volunteer) -> dict:
+    return VolunteerRegisteredSerializer({
+        "token": volunteer.token, "name": volunteer.name, "phone": volunteer.phone, "postcode": volunteer.postcode,
+        "max_travel_km": volunteer.max_travel_km,
+        "availability": list(volunteer.availability.order_by("starts_at").values("starts_at", "ends_at")),
+    }).data
 
 
 _DATETIME_FIELD = serializers.DateTimeField()
@@ -47,12 +98,16 @@ class MeetingPlaceSerializer(serializers.Serializer):
 
 
 class BookingSerializer(serializers.Serializer):
-    """A volunteer's view of their booking. The address appears only once the place is confirmed."""
+    """A volunteer's view of their booking, through its private link. The exact address, meeting place, host's
+    first name and turf appear only when booking_shows_address: a confirmed place, the phone proven, the host's
+    approval if the session asks for it, and the slot not over. Until then: district, time, what to bring."""
 
     # A plain Serializer with the model's fields spelt out: a ModelSerializer rebuilds its fields from
     # the model on every instance, which every booking request would pay for.
     id = serializers.IntegerField(read_only=True)
     status = serializers.ChoiceField(choices=Booking.Status.choices, read_only=True)
+    approval = serializers.ChoiceField(choices=Booking.Approval.choices, read_only=True)
+    proven = serializers.SerializerMethodField(help_text="The phone has been proven (code typed or link opened).")
     manage_token = serializers.CharField(read_only=True)
     volunteer_name = serializers.CharField(source="volunteer.name", read_only=True)
     session = serializers.SerializerMethodField()
@@ -70,7 +125,8 @@ class BookingSerializer(serializers.Serializer):
         # shape (OpenAPI); tests check that this returns exactly what they would.
         confirmed = self._confirmed(booking)
         return {
-            "id": booking.id, "status": booking.status, "manage_token": booking.manage_token,
+            "id": booking.id, "status": booking.status, "approval": booking.approval,
+            "proven": booking.proven_at is not None, "manage_token": booking.manage_token,
             "volunteer_name": booking.volunteer.name,
             "session": self.get_session(booking),
             "slot": self._slot(booking, confirmed),
@@ -83,7 +139,10 @@ class BookingSerializer(serializers.Serializer):
         }
 
     def _confirmed(self, booking) -> bool:
-        return booking.status in (Booking.Status.CONFIRMED, Booking.Status.ATTENDED) and booking.slot.ends_at > timezone.now()
+        return booking_shows_address(booking)
+
+    def get_proven(self, booking) -> bool:
+        return booking.proven_at is not None
 
     @extend_schema_field(BookingSessionSerializer)
     def get_session(self, booking) -> dict:
@@ -141,10 +200,13 @@ class RosterSlotSerializer(serializers.Serializer):
 
 
 class RosterBookingSerializer(serializers.Serializer):
-    """A booking as the session's host sees it: who, which slot, and whether they are coming."""
+    """A booking as the session's host sees it: who, which slot, whether they are coming, whether the phone
+    is proven (unproven places are released after a while) and the host's approval."""
 
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=Booking.Status.choices)
+    proven = serializers.SerializerMethodField(help_text="The volunteer proved their phone.")
+    approval = serializers.ChoiceField(choices=Booking.Approval.choices)
     source = serializers.ChoiceField(choices=Booking.Source.choices)
     slot = RosterSlotSerializer()
     volunteer = RosterVolunteerSerializer()
@@ -152,6 +214,9 @@ class RosterBookingSerializer(serializers.Serializer):
         allow_null=True, help_text="When the volunteer replied OK to say they are coming.")
     waitlisted_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+
+    def get_proven(self, booking) -> bool:
+        return booking.proven_at is not None
 
 
 class AttendanceSerializer(serializers.Serializer):

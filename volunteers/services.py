@@ -26,12 +26,18 @@ from core.db import (
     upsert_returning,
 )
 from core.errors import Conflict, InvalidState, NotFound
-from seats.geocoding import Location, postcode_locate
+from seats.geocoding import Location
 from sessions.models import CanvassSession, Slot
 from sessions.services import meeting_point_managed_by, slot_claim_place, slot_is_bookable, slot_release_place
-from volunteers.events import async_handlers, booking_event_announce, booking_event_new, booking_event_record
-from volunteers.models import Booking, BookingEvent, Volunteer
-from volunteers.phones import phone_normalise
+from volunteers.consent import CONSENT_SMS_VERSION
+from volunteers.events import (
+    async_handlers,
+    booking_event_announce,
+    booking_event_new,
+    booking_event_record,
+    phone_challenge_announce,
+)
+from volunteers.models import Booking, BookingEvent, PhoneChallenge, Volunteer
 
 logger = logging.getLogger(__name__)
 
@@ -45,22 +51,22 @@ class BookingResult:
     created: bool
 
 
-def volunteer_upsert(*, phone: str, name: str, location: Location, email: str = "", consent_sms: bool | None = None,
-                     max_travel_km: float | None = None) -> tuple[Volunteer, bool]:
-    """Create or update the volunteer with this E.164 phone; return it, locked until the transaction
-    ends, and whether this call created it.
+def volunteer_get_or_create(*, phone: str, fields: dict) -> tuple[Volunteer, bool]:
+    """The volunteer with this E.164 phone, locked until the transaction ends, created with `fields` if the
+    phone is new; and whether this call created it.
 
-    Must run inside a transaction. Concurrent calls for the same phone never create two rows.
+    A stored volunteer's details are never changed here: only a proven phone changes them
+    (volunteers.identity). Must run inside a transaction; concurrent calls never create two rows.
     """
-    fields = _volunteer_fields(name=name, location=location, email=email, consent_sms=consent_sms,
-                               max_travel_km=max_travel_km)
-    return upsert_returning(Volunteer(phone=phone, **fields), unique_fields=("phone",),
-                            update_fields=tuple(field.removesuffix("_id") for field in fields))
+    # ON CONFLICT DO UPDATE SET phone = phone: a no-op update that locks and returns the stored row.
+    return upsert_returning(Volunteer(phone=phone, **fields), unique_fields=("phone",), update_fields=("phone",),
+                            touch=False)
 
 
-def _volunteer_fields(*, name: str, location: Location, email: str = "", consent_sms: bool | None = None,
-                      max_travel_km: float | None = None) -> dict:
-    """What a sign-up or booking says about the volunteer (fields left out keep their stored value)."""
+def volunteer_fields(*, name: str, location: Location, email: str = "", consent_sms: bool | None = None,
+                     max_travel_km: float | None = None, now=None) -> dict:
+    """What a sign-up or booking says about the volunteer (fields left out keep their stored value). Consent
+    given is recorded with its time and the wording version shown (volunteers.consent)."""
     fields = {
         "name": name, "postcode": location.postcode, "lat": location.lat, "lng": location.lng,
         "seat_id": location.seat_id,
@@ -68,10 +74,16 @@ def _volunteer_fields(*, name: str, location: Location, email: str = "", consent
     if email:
         fields["email"] = email
     if consent_sms is not None:
-        fields["consent_sms"] = consent_sms
+        fields.update(consent_fields(consent_sms=consent_sms, now=now))
     if max_travel_km is not None:
         fields["max_travel_km"] = max_travel_km
     return fields
+
+
+def consent_fields(*, consent_sms: bool, now=None, version: str = CONSENT_SMS_VERSION) -> dict:
+    if consent_sms:
+        return {"consent_sms": True, "consent_sms_at": now or timezone.now(), "consent_sms_version": version}
+    return {"consent_sms": False, "consent_sms_at": None, "consent_sms_version": ""}
 
 
 def _overlapping_confirmed(*, volunteer: Volunteer, slot: Slot, exclude_booking_id: int | None = None):
@@ -80,7 +92,7 @@ def _overlapping_confirmed(*, volunteer: Volunteer, slot: Slot, exclude_booking_
     ).exclude(slot_id=slot.pk)
     if exclude_booking_id:
         query = query.exclude(pk=exclude_booking_id)
-    return query.select_related("slot__session").first()
+    return query.select_related("slot__session__meeting_point", "slot__session__seat").first()
 
 
 def _existing_and_clashing(*, volunteer: Volunteer, slot: Slot) -> tuple[Booking | None, bool]:
@@ -111,7 +123,8 @@ def _set_status(booking: Booking, status: str, **extra) -> None:
 
 def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Source.DIRECT,
                   waitlist_when_full: bool = True, event_payload: dict | None = None,
-                  volunteer_is_new: bool = False) -> BookingResult:
+                  volunteer_is_new: bool = False, proven: bool = False,
+                  looked_up: tuple[Booking | None, bool] | None = None) -> BookingResult:
     """Book a locked volunteer onto a slot: confirmed if there is room, otherwise waitlisted.
 
     Must run inside a transaction with the volunteer row locked. Returns the existing active
@@ -136,7 +149,8 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
         )
 
     if existing is None and slot.confirmed_count < slot.capacity:
-        booking = _booking_confirm_then_claim(volunteer=volunteer, slot=slot, source=source, event_payload=event_payload)
+        booking = _booking_confirm_then_claim(volunteer=volunteer, slot=slot, source=source, event_payload=event_payload,
+                                              proven=proven)
         if booking is not None:
             return BookingResult(booking, created=True)
 
@@ -148,6 +162,7 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
     else:
         raise Conflict("This slot is full.", code="slot_full", fields={"slot": ["Full."]})
 
+    extra.update(proven_at=now if proven else None, approval=approval_for(slot))
     if existing is None:
         booking, _ = insert_or_get(Booking(volunteer=volunteer, slot=slot, status=status, source=source, **extra),
                                    unique_fields=("volunteer", "slot"))
@@ -162,8 +177,13 @@ class _SlotFilledMeanwhile(Exception):
     pass
 
 
+def approval_for(slot: Slot) -> str:
+    """A new booking's approval: pending when the slot's session asks its host to approve each volunteer."""
+    return Booking.Approval.PENDING if slot.session.requires_approval else Booking.Approval.NOT_REQUIRED
+
+
 def _booking_confirm_then_claim(*, volunteer: Volunteer, slot: Slot, source: str,
-                                event_payload: dict | None) -> Booking | None:
+                                event_payload: dict | None, proven: bool = False) -> Booking | None:
     """Write the confirmed booking, its event and outbox rows first and take the place last; None,
     with nothing written, if the slot filled up since it was read.
 
@@ -174,7 +194,9 @@ def _booking_confirm_then_claim(*, volunteer: Volunteer, slot: Slot, source: str
     try:
         with transaction.atomic():
             booking, _ = insert_or_get(Booking(volunteer=volunteer, slot=slot, status=Booking.Status.CONFIRMED,
-                                               source=source, waitlisted_at=None), unique_fields=("volunteer", "slot"))
+                                               source=source, waitlisted_at=None, approval=approval_for(slot),
+                                               proven_at=timezone.now() if proven else None),
+                                       unique_fields=("volunteer", "slot"))
             booking_event_record(booking=booking, kind=BookingEvent.Kind.CONFIRMED, payload=event_payload)
             if not slot_claim_place(slot_id=slot.pk):
                 raise _SlotFilledMeanwhile
@@ -186,48 +208,93 @@ def _booking_confirm_then_claim(*, volunteer: Volunteer, slot: Slot, source: str
 SLOT_RELATED = ("session__meeting_point", "session__seat")
 
 
-def booking_create(*, slot_id: int, name: str, phone: str, postcode: str, email: str = "",
-                   consent_sms: bool = False) -> BookingResult:
-    """Book a slot without an account. Emits booking_confirmed or booking_waitlisted after commit. Idempotent per (phone, slot)."""
-    phone = phone_normalise(phone)
-    said = {"name": name, "location": postcode_locate(postcode), "email": email, "consent_sms": consent_sms}
-    details = {"phone": phone, **said}
+BY_REQUEST = {"by_request": True}  # the event's payload: the request's code text tells the phone, no second SMS
+
+
+@dataclass(frozen=True)
+class BookingHeld:
+    """What a booking request did for a phone, and the challenge that texts the phone about it."""
+
+    booking: Booking
+    challenge: PhoneChallenge
+    # "booked": a new place or waitlist place; "already_booked": the phone holds this slot already;
+    # "clash": the phone holds another place at that time (booking is that one).
+    situation: str
+    volunteer_created: bool
+
+
+def booking_hold(*, slot_id: int, phone: str, fields: dict, challenge: PhoneChallenge, code: str) -> BookingHeld:
+    """Hold a place (or a waitlist place) on a slot for an E.164 phone, unproven, and write the challenge
+    whose code text tells the phone about it (phone_challenge_issued, in the same transaction).
+
+    A new phone gets a volunteer made of `fields`. A known phone's stored details are left alone (the
+    challenge keeps what was said in pending_details) and nothing of theirs is returned to the caller:
+    an active booking of this slot, or a confirmed one elsewhere at that time, is only named in the text.
+    Raises NotFound for an unknown slot and InvalidState for a cancelled or started one, whatever the
+    phone. Idempotent per (phone, slot): a repeat holds nothing new.
+    """
     if not pk_in_range(Slot, slot_id):
         raise NotFound("No such slot.", fields={"slot": ["Unknown slot."]})
     if connection.vendor == "postgresql":
-        new_volunteer = Volunteer(phone=phone, **_volunteer_fields(**said))
         try:
             with transaction.atomic():
-                slot, booked = _booking_first_of_new_volunteer(slot_id=slot_id, volunteer=new_volunteer)
-                return booked or _booking_create_in(slot=slot, details=details)
+                slot, held = _booking_first_of_new_volunteer(
+                    slot_id=slot_id, volunteer=Volunteer(phone=phone, **fields), challenge=challenge, code=code)
+                return held or _booking_hold_in(slot=slot, phone=phone, fields=fields, challenge=challenge, code=code)
         except _SlotFilledMeanwhile:
-            pass  # everything rolled back: book again the general way, which waitlists
+            challenge.pk = None  # everything rolled back: hold again the general way, which waitlists
+            challenge._state.adding = True
     with transaction.atomic():
-        return _booking_create_in(slot=get_with_related(Slot, slot_id, related=SLOT_RELATED), details=details)
+        return _booking_hold_in(slot=get_with_related(Slot, slot_id, related=SLOT_RELATED), phone=phone,
+                                fields=fields, challenge=challenge, code=code)
 
 
-def _booking_create_in(*, slot: Slot | None, details: dict) -> BookingResult:
+def _booking_hold_in(*, slot: Slot | None, phone: str, fields: dict, challenge: PhoneChallenge,
+                     code: str) -> BookingHeld:
     if slot is None:
         raise NotFound("No such slot.", fields={"slot": ["Unknown slot."]})
-    volunteer, created = volunteer_upsert(**details)
-    return booking_place(volunteer=volunteer, slot=slot, volunteer_is_new=created)
+    slot_is_bookable(slot)  # before the phone is looked at: the same answer for every phone
+    volunteer, created = volunteer_get_or_create(phone=phone, fields=fields)
+    situation = "booked"
+    if created:
+        booking = booking_place(volunteer=volunteer, slot=slot, volunteer_is_new=True, event_payload=BY_REQUEST).booking
+        challenge.pending_details = {}
+    else:
+        existing, clashes = _existing_and_clashing(volunteer=volunteer, slot=slot)
+        if existing is not None and existing.status in ACTIVE_STATUSES:
+            booking, situation = existing, "already_booked"
+            booking.volunteer, booking.slot = volunteer, slot
+        elif clashes:
+            booking, situation = _overlapping_confirmed(volunteer=volunteer, slot=slot), "clash"
+            booking.volunteer = volunteer
+        else:
+            booking = booking_place(volunteer=volunteer, slot=slot, event_payload=BY_REQUEST,
+                                    looked_up=(existing, False)).booking
+    challenge.volunteer, challenge.booking = volunteer, booking
+    challenge.save(force_insert=True)
+    phone_challenge_announce(challenge=challenge, code=code, situation=situation)
+    return BookingHeld(booking=booking, challenge=challenge, situation=situation, volunteer_created=created)
 
 
-def _booking_first_of_new_volunteer(*, slot_id: int, volunteer: Volunteer) -> tuple[Slot | None, BookingResult | None]:
+def _booking_first_of_new_volunteer(*, slot_id: int, volunteer: Volunteer, challenge: PhoneChallenge,
+                                    code: str) -> tuple[Slot | None, BookingHeld | None]:
     """The common booking in one statement (PostgreSQL): a phone never seen before, on a slot with room
     as read. That statement reads the slot with its session, meeting point and seat, and, if the slot
-    has room, inserts the volunteer, the confirmed booking and its event; the outbox row follows
-    (booking_event_recorded) and the place is taken last, as in booking_place.
+    has room, inserts the volunteer, the confirmed (unproven) booking, its event and the phone challenge;
+    the code text's outbox row follows (phone_challenge_issued) and the place is taken last, as in
+    booking_place.
 
     Returns the slot (None if there is none) and the result, or no result when the phone is known or
-    the slot looked full: booking_place then decides, in the same transaction, with nothing written.
+    the slot looked full: _booking_hold_in then decides, in the same transaction, with nothing written.
     Raises _SlotFilledMeanwhile, for the caller to roll back, if the place went in the meantime.
     """
     sql, plan, parts = _first_booking_statement()
     booking = Booking(slot_id=slot_id, status=Booking.Status.CONFIRMED, source=Booking.Source.DIRECT)
-    event = booking_event_new(booking=booking, kind=BookingEvent.Kind.CONFIRMED)
+    event = booking_event_new(booking=booking, kind=BookingEvent.Kind.CONFIRMED, payload=BY_REQUEST)
+    pending, challenge.pending_details = challenge.pending_details, {}  # a new volunteer is made of what was said
     params = [slot_id, *insert_values(volunteer, parts["volunteer"]), *insert_values(booking, parts["booking"]),
-              *insert_values(event, parts["event"]), slot_id]
+              *insert_values(event, parts["event"]), *insert_values(challenge, parts["challenge"]), slot_id]
+    challenge.pending_details = pending
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -236,7 +303,8 @@ def _booking_first_of_new_volunteer(*, slot_id: int, volunteer: Volunteer) -> tu
     slot = instances_from_related_row(plan, row)
     offset = related_select_columns(Slot, SLOT_RELATED)
     values = {}
-    for name, model in (("volunteer", Volunteer), ("booking", Booking), ("event", BookingEvent)):
+    for name, model in (("volunteer", Volunteer), ("booking", Booking), ("event", BookingEvent),
+                        ("challenge", PhoneChallenge)):
         count = len(model._meta.concrete_fields)
         values[name] = row[offset:offset + count]
         offset += count
@@ -246,11 +314,17 @@ def _booking_first_of_new_volunteer(*, slot_id: int, volunteer: Volunteer) -> tu
     volunteer = instance_from_row(Volunteer, Volunteer._meta.concrete_fields, values["volunteer"])
     booking = instance_from_row(Booking, Booking._meta.concrete_fields, values["booking"])
     event = instance_from_row(BookingEvent, BookingEvent._meta.concrete_fields, values["event"])
+    challenge = instance_from_row(PhoneChallenge, PhoneChallenge._meta.concrete_fields, values["challenge"])
     booking.volunteer, booking.slot, event.booking = volunteer, slot, booking
+    challenge.volunteer, challenge.booking = volunteer, booking
+    if slot.session.requires_approval:  # rare: spare the common statement a CASE for it
+        booking.approval = Booking.Approval.PENDING
+        Booking.objects.filter(pk=booking.pk).update(approval=booking.approval)
     booking_event_announce(event)
+    phone_challenge_announce(challenge=challenge, code=code, situation="booked")
     if not slot_claim_place(slot_id=slot.pk):
         raise _SlotFilledMeanwhile
-    return slot, BookingResult(booking, created=True)
+    return slot, BookingHeld(booking=booking, challenge=challenge, situation="booked", volunteer_created=True)
 
 
 @functools.cache
@@ -261,6 +335,8 @@ def _first_booking_statement() -> tuple[str, tuple, dict[str, list]]:
         "volunteer": [f for f in Volunteer._meta.concrete_fields if not f.primary_key],
         "booking": [f for f in Booking._meta.concrete_fields if not f.primary_key and f.name != "volunteer"],
         "event": [f for f in BookingEvent._meta.concrete_fields if not f.primary_key and f.name != "booking"],
+        "challenge": [f for f in PhoneChallenge._meta.concrete_fields
+                      if not f.primary_key and f.name not in ("volunteer", "booking")],
     }
 
     def columns(fields) -> str:
@@ -284,9 +360,14 @@ def _first_booking_statement() -> tuple[str, tuple, dict[str, list]]:
         b AS (INSERT INTO {quote(Booking._meta.db_table)} (volunteer_id, {columns(parts["booking"])})
               SELECT v.id, {placeholders(parts["booking"])} FROM v RETURNING {returning(Booking)}),
         e AS (INSERT INTO {quote(BookingEvent._meta.db_table)} (booking_id, {columns(parts["event"])})
-              SELECT b.id, {placeholders(parts["event"])} FROM b RETURNING {returning(BookingEvent)})
-        {select}, {selected("v", Volunteer)}, {selected("b", Booking)}, {selected("e", BookingEvent)}
-        FROM {joins} LEFT JOIN v ON true LEFT JOIN b ON true LEFT JOIN e ON true WHERE t0.id = %s"""
+              SELECT b.id, {placeholders(parts["event"])} FROM b RETURNING {returning(BookingEvent)}),
+        c AS (INSERT INTO {quote(PhoneChallenge._meta.db_table)} (volunteer_id, booking_id, {columns(parts["challenge"])})
+              SELECT b.volunteer_id, b.id, {placeholders(parts["challenge"])} FROM b
+              RETURNING {returning(PhoneChallenge)})
+        {select}, {selected("v", Volunteer)}, {selected("b", Booking)}, {selected("e", BookingEvent)},
+        {selected("c", PhoneChallenge)}
+        FROM {joins} LEFT JOIN v ON true LEFT JOIN b ON true LEFT JOIN e ON true LEFT JOIN c ON true
+        WHERE t0.id = %s"""
     return sql, plan, parts
 
 
@@ -319,13 +400,16 @@ def booking_cancel_locked(*, booking: Booking) -> Booking:
 
 @transaction.atomic
 def booking_attendance_confirm(*, booking_id: int) -> Booking:
-    """Mark that a confirmed volunteer said they will come. Idempotent."""
+    """Mark that a confirmed volunteer said they will come (a signed reply from their phone, which proves the
+    booking too). Idempotent."""
     booking = Booking.objects.select_for_update().get(pk=booking_id)
     if booking.status != Booking.Status.CONFIRMED:
         raise InvalidState("Only a confirmed booking can be confirmed.", code="not_confirmed")
-    if booking.attendance_confirmed_at is None:
-        booking.attendance_confirmed_at = timezone.now()
-        booking.save(update_fields=["attendance_confirmed_at", "updated_at"])
+    if booking.attendance_confirmed_at is None or booking.proven_at is None:
+        now = timezone.now()
+        booking.attendance_confirmed_at = booking.attendance_confirmed_at or now
+        booking.proven_at = booking.proven_at or now
+        booking.save(update_fields=["attendance_confirmed_at", "proven_at", "updated_at"])
     return booking
 
 
@@ -485,9 +569,12 @@ def booking_events_requeue_stale(*, older_than: timedelta = timedelta(minutes=2)
     return len(ids)
 
 
+RELEASING_KINDS = (BookingEvent.Kind.CANCELLED, BookingEvent.Kind.RELEASED, BookingEvent.Kind.REFUSED)
+
+
 def waitlist_promote_after_release(event: BookingEvent) -> None:
-    """Async handler: a confirmed place was given up, so offer it to the waitlist."""
-    if event.kind == BookingEvent.Kind.CANCELLED and event.payload.get("released_place"):
+    """Async handler: a confirmed place was given up (cancelled, released unproven, refused), so offer it to the waitlist."""
+    if event.kind in RELEASING_KINDS and event.payload.get("released_place"):
         booking_waitlist_promote(slot_id=event.booking.slot_id)
 
 
@@ -511,3 +598,92 @@ def volunteer_sms_flags_set(*, volunteer_id: int, opted_out: bool | None = None,
         changes["phone_invalid"] = phone_invalid
     if changes:
         Volunteer.objects.filter(pk=volunteer_id).update(**changes, updated_at=timezone.now())
+
+
+def _managed_booking(*, user, session_id: int, booking_id: int) -> Booking:
+    """The booking, locked, if it belongs to the session and the user runs it; NotFound otherwise (as for the session)."""
+    booking = (Booking.objects.select_for_update(of=("self",))
+               .select_related("volunteer", "slot__session__meeting_point", "slot__session__seat")
+               .filter(pk=booking_id, slot__session_id=session_id).first() if pk_in_range(Booking, booking_id) else None)
+    if booking is None or not meeting_point_managed_by(user=user, meeting_point=booking.slot.session.meeting_point):
+        raise NotFound("No such booking in this session.", code="not_found")
+    return booking
+
+
+@transaction.atomic
+def booking_approve(*, user, session_id: int, booking_id: int) -> Booking:
+    """The session's host (or a coordinator) approves a volunteer waiting for it: the booking gets a new version
+    and a booking_approved event, which texts the volunteer (the address, if they hold a place). Idempotent."""
+    booking = _managed_booking(user=user, session_id=session_id, booking_id=booking_id)
+    if booking.approval == Booking.Approval.APPROVED:
+        return booking
+    if booking.approval != Booking.Approval.PENDING or booking.status not in ACTIVE_STATUSES:
+        raise InvalidState("Only a booking waiting for approval can be approved.", code="not_awaiting_approval")
+    booking.approval = Booking.Approval.APPROVED
+    booking.version += 1
+    booking.save(update_fields=["approval", "version", "updated_at"])
+    booking_event_record(booking=booking, kind=BookingEvent.Kind.APPROVED, payload={"by": user.pk})
+    return booking
+
+
+@transaction.atomic
+def booking_refuse(*, user, session_id: int, booking_id: int) -> Booking:
+    """The host refuses a volunteer waiting for approval: the booking is cancelled, a held place goes back to
+    the slot and the waitlist is promoted after commit, and the volunteer is texted. Idempotent."""
+    booking = _managed_booking(user=user, session_id=session_id, booking_id=booking_id)
+    if booking.approval == Booking.Approval.REFUSED:
+        return booking
+    if booking.approval != Booking.Approval.PENDING or booking.status not in ACTIVE_STATUSES:
+        raise InvalidState("Only a booking waiting for approval can be refused.", code="not_awaiting_approval")
+    _booking_end(booking, kind=BookingEvent.Kind.REFUSED, approval=Booking.Approval.REFUSED, by=user.pk)
+    return booking
+
+
+def _booking_end(booking: Booking, *, kind: str, **fields) -> None:
+    """Cancel an active, locked booking with its own event kind (released, refused): the place is given back and
+    the event's released_place has the waitlist promoted after commit."""
+    was_confirmed = booking.status == Booking.Status.CONFIRMED
+    if was_confirmed:
+        slot_release_place(slot_id=booking.slot_id)
+    by = fields.pop("by", None)
+    _set_status(booking, Booking.Status.CANCELLED, cancelled_at=timezone.now(), **fields)
+    payload = {"released_place": was_confirmed}
+    if by is not None:
+        payload["by"] = by
+    booking_event_record(booking=booking, kind=kind, payload=payload)
+
+
+def unproven_release_due(*, now=None):
+    """Active bookings whose phone was never proven and whose hold is over: UNPROVEN_BOOKING_HOLD_HOURS after
+    the request, or UNPROVEN_RELEASE_BEFORE_START_HOURS before the slot starts if that comes first, but never
+    sooner than UNPROVEN_MIN_HOLD_MINUTES after the request. Slots that have ended are left as they are."""
+    from django.conf import settings
+    from django.db.models import Q
+
+    now = now or timezone.now()
+    hold = timedelta(hours=settings.UNPROVEN_BOOKING_HOLD_HOURS)
+    before_start = timedelta(hours=settings.UNPROVEN_RELEASE_BEFORE_START_HOURS)
+    grace = timedelta(minutes=settings.UNPROVEN_MIN_HOLD_MINUTES)
+    return Booking.objects.filter(
+        Q(created_at__lte=now - hold) | Q(slot__starts_at__lte=now + before_start, created_at__lte=now - grace),
+        proven_at__isnull=True, status__in=ACTIVE_STATUSES, slot__ends_at__gt=now,
+    )
+
+
+def bookings_release_unproven(*, now=None, limit: int = 500) -> int:
+    """Release unproven bookings whose hold is over (unproven_release_due), each in its own transaction: the
+    place goes back, the waitlist is promoted after commit, the phone is texted. Returns how many. Safe to run
+    twice, and concurrently: a booking is released once (it is locked and checked again)."""
+    released = 0
+    for booking_id in list(unproven_release_due(now=now).order_by("created_at").values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            booking = (unproven_release_due(now=now).select_for_update(of=("self",), skip_locked=True)
+                       .select_related("volunteer", "slot__session__meeting_point", "slot__session__seat")
+                       .filter(pk=booking_id).first())
+            if booking is None:
+                continue  # proven, cancelled or being released meanwhile
+            _booking_end(booking, kind=BookingEvent.Kind.RELEASED)
+            released += 1
+    if released:
+        logger.info("released %d unproven bookings", released)
+    return released

@@ -32,3 +32,9 @@ def personal_data_purge() -> int:
     from volunteers.privacy import personal_data_purge as purge
 
     return purge()
+
+
+@shared_task(name="volunteers.bookings_release_unproven", time_limit=280, soft_time_limit=250)
+def bookings_release_unproven() -> int:
+    """Beat: release bookings whose phone was never proven (one effect however often it runs)."""
+    return services.bookings_release_unproven()

@@ -1,9 +1,14 @@
 from django.urls import path
 
 from volunteers.api import (
+    BookingApproveView,
     BookingAttendanceView,
     BookingCancelView,
+    BookingDetailsView,
     BookingDetailView,
+    BookingRefuseView,
+    ChallengeResendView,
+    ChallengeVerifyView,
     SessionRosterView,
     SlotBookingView,
 )
@@ -15,7 +20,14 @@ urlpatterns = [
     path("bookings/<str:token>/cancel/", BookingCancelView.as_view(), name="booking-cancel"),
     path("bookings/<str:token>/my-data/", MyDataView.as_view(), name="booking-my-data"),
     path("bookings/<str:token>/delete-my-data/", DeleteMyDataView.as_view(), name="booking-delete-my-data"),
+    path("bookings/<str:token>/details/", BookingDetailsView.as_view(), name="booking-details"),
+    path("challenges/<str:token>/verify/", ChallengeVerifyView.as_view(), name="challenge-verify"),
+    path("challenges/<str:token>/resend/", ChallengeResendView.as_view(), name="challenge-resend"),
     path("sessions/<int:session_id>/bookings/", SessionRosterView.as_view(), name="session-roster"),
     path("sessions/<int:session_id>/bookings/<int:booking_id>/attendance/", BookingAttendanceView.as_view(),
          name="booking-attendance"),
+    path("sessions/<int:session_id>/bookings/<int:booking_id>/approve/", BookingApproveView.as_view(),
+         name="booking-approve"),
+    path("sessions/<int:session_id>/bookings/<int:booking_id>/refuse/", BookingRefuseView.as_view(),
+         name="booking-refuse"),
 ]

@@ -302,12 +302,13 @@ def _commit_chunk(*, run_id: int, slot_ids: list[int], proposal_ids: list[int]) 
     copy_insert(Booking, ("id", "volunteer", "slot"),
                 ((booking_id, volunteer_id, slot_id)
                  for booking_id, (_, volunteer_id, slot_id) in zip(booking_ids, granted_new, strict=True)),
-                same={"status": Booking.Status.CONFIRMED, "source": Booking.Source.ASSIGNED})
+                same={"status": Booking.Status.CONFIRMED, "source": Booking.Source.ASSIGNED, "proven_at": now})
     versions = dict.fromkeys(booking_ids, 1)
     if granted_again:  # cancelled bookings on these slots: re-use the rows, as booking_place does
         again = Booking.objects.filter(pk__in=[booking_id for _, booking_id, _ in granted_again])
         again.update(status=Booking.Status.CONFIRMED, source=Booking.Source.ASSIGNED, version=F("version") + 1,
-                     cancelled_at=None, waitlisted_at=None, redirected_to=None, updated_at=now)
+                     cancelled_at=None, waitlisted_at=None, redirected_to=None, updated_at=now, proven_at=now,
+                     approval=Booking.Approval.NOT_REQUIRED)
         versions.update(again.values_list("pk", "version"))
     booked = [(proposal_id, ProposedAssignment.Outcome.BOOKED, "", booking_id)
               for booking_id, (proposal_id, _, _) in zip(booking_ids, granted_new, strict=True)]

@@ -52,7 +52,8 @@ def haversine_matrix(lat1, lng1, lat2, lng2) -> np.ndarray:
 
 
 def slots_for_period(*, date_from: datetime, date_to: datetime, region: str | None, seat_codes: list[str] | None):
-    query = open_slots().filter(starts_at__gte=date_from, ends_at__lte=date_to)
+    # A host who approves each volunteer chooses them; runs do not book people onto those sessions.
+    query = open_slots().filter(starts_at__gte=date_from, ends_at__lte=date_to, session__requires_approval=False)
     if region:
         query = query.filter(session__seat__region=region)
     if seat_codes:
@@ -72,7 +73,9 @@ def problem_build(*, date_from: datetime, date_to: datetime, region: str | None 
                      "session__seat_id", "session__seat__priority")
     )
     windows = list(
-        AvailabilityWindow.objects.filter(starts_at__lt=date_to, ends_at__gt=date_from)
+        # Only volunteers who proved their phone are dispatched.
+        AvailabilityWindow.objects.filter(starts_at__lt=date_to, ends_at__gt=date_from,
+                                          volunteer__phone_verified_at__isnull=False)
         .order_by("volunteer_id", "starts_at")
         .values_list("volunteer_id", "starts_at", "ends_at")
     )

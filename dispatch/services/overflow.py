@@ -99,7 +99,8 @@ def seat_rings(*, source_seats: set[str], max_rings: int) -> dict[str, int]:
 
 def _targets(*, source: Slot, rings: dict[str, int]) -> list[_Target]:
     slots = (
-        open_slots().filter(session__seat_id__in=list(rings), starts_at__lt=source.ends_at, ends_at__gt=source.starts_at)
+        open_slots().filter(session__seat_id__in=list(rings), starts_at__lt=source.ends_at, ends_at__gt=source.starts_at,
+                            session__requires_approval=False)
         .select_related("session__seat").order_by("starts_at", "id")
     )
     return [_Target(slot, slot.session.seat, rings[slot.session.seat_id]) for slot in slots]
@@ -137,7 +138,9 @@ def source_slots_resolve(*, seat_code: str | None = None, session_id: int | None
 
 def _waitlist(slot: Slot) -> list[Booking]:
     return list(
-        Booking.objects.filter(slot=slot, status=Booking.Status.WAITLISTED, overflow_move__isnull=True)
+        # Only proven phones are sent elsewhere: an unproven place is released in a while anyway.
+        Booking.objects.filter(slot=slot, status=Booking.Status.WAITLISTED, overflow_move__isnull=True,
+                               proven_at__isnull=False)
         .select_related("volunteer").order_by("waitlisted_at", "id")
     )
 
@@ -227,7 +230,7 @@ def _move_one(*, booking_id: int, source: Slot, ranked: list[tuple[_Target, floa
         try:
             with transaction.atomic():
                 placed = booking_place(volunteer=volunteer, slot=slot, source=Booking.Source.REDIRECT,
-                                       waitlist_when_full=False,
+                                       waitlist_when_full=False, proven=True,
                                        event_payload={"source": Booking.Source.REDIRECT, "redirected_from": old.pk})
         except Conflict as exc:
             if exc.code == "overlapping_booking":

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 
 from dispatch.sms import services
 from dispatch.sms.models import SmsMessage, WebhookReceipt
+from dispatch.sms.serializers import body_redacted
 from volunteers.privacy import Access, mask_phone, personal_data_accessed_record
 
 
@@ -10,11 +11,17 @@ class SmsMessageAdmin(admin.ModelAdmin):
     list_display = ["created_at", "kind", "masked_to", "volunteer", "status", "skip_reason", "error_code", "attempts",
                     "segments"]
     list_filter = ["status", "kind", "error_code", "skip_reason"]
-    search_fields = ["to", "twilio_sid", "volunteer__name", "body"]
-    raw_id_fields = ["volunteer", "booking"]
-    readonly_fields = [field.name for field in SmsMessage._meta.fields]
+    search_fields = ["to", "twilio_sid", "volunteer__name"]
+    raw_id_fields = ["volunteer", "booking", "challenge"]
+    # A code text's body holds the code and the private link: shown redacted, never searchable.
+    exclude = ["body"]
+    readonly_fields = [field.name for field in SmsMessage._meta.fields if field.name != "body"] + ["text"]
     date_hierarchy = "created_at"
     actions = ["retry"]
+
+    @admin.display(description="Body")
+    def text(self, obj) -> str:
+        return body_redacted(obj)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -7,8 +7,8 @@ class SmsConfig(AppConfig):
     verbose_name = "SMS"
 
     def ready(self) -> None:
-        from volunteers.events import booking_event_recorded, booking_events_recorded
-        from volunteers.models import BookingEvent
+        from volunteers.events import booking_event_recorded, booking_events_recorded, phone_challenge_issued
+        from volunteers.models import BookingEvent, PhoneChallenge
 
         def record_message(sender, event, **kwargs):
             # Runs inside the booking change's transaction: the message commits or rolls back with it.
@@ -21,6 +21,12 @@ class SmsConfig(AppConfig):
 
             messages_record_for_events(events=events)
 
+        def record_code(sender, challenge, code, situation, **kwargs):
+            from dispatch.sms.services import challenge_message_record
+
+            challenge_message_record(challenge=challenge, code=code, situation=situation)
+
+        phone_challenge_issued.connect(record_code, sender=PhoneChallenge, weak=False, dispatch_uid="sms.code")
         booking_event_recorded.connect(record_message, sender=BookingEvent, weak=False, dispatch_uid="sms.outbox")
         booking_events_recorded.connect(record_messages, sender=BookingEvent, weak=False, dispatch_uid="sms.outbox_bulk")
 

@@ -1,7 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
-from volunteers.models import Booking, Volunteer
+from volunteers.models import Booking, PhoneChallenge, Volunteer
 
 
 class SmsMessage(models.Model):
@@ -18,6 +18,10 @@ class SmsMessage(models.Model):
         SLOT_RESCHEDULED = "slot_rescheduled", "Slot moved to new times"
         REMINDER_DAY_BEFORE = "reminder_day_before", "Day-before reminder"
         REMINDER_SOON = "reminder_soon", "Starts-soon reminder"
+        RELEASED = "booking_released", "Released: phone never proven"
+        APPROVED = "booking_approved", "Approved by the host"
+        REFUSED = "booking_refused", "Refused by the host"
+        PHONE_CODE = "phone_code", "Code to prove the phone"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"
@@ -36,10 +40,15 @@ class SmsMessage(models.Model):
     }
 
     volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="sms_messages")
-    # Indexed by the unique (booking, kind, version) constraint, which leads with it.
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="sms_messages", db_index=False)
+    # Indexed by the unique (booking, kind, version) constraint, which leads with it. A code text has no
+    # booking: it belongs to its challenge, once per (challenge, send).
+    booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.CASCADE, related_name="sms_messages",
+                                db_index=False)
+    challenge = models.ForeignKey(PhoneChallenge, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="sms_messages", db_index=False)
     kind = models.CharField(max_length=24, choices=Kind.choices)
-    version = models.PositiveIntegerField(help_text="The booking version the message was written for.")
+    version = models.PositiveIntegerField(
+        help_text="The booking version the message was written for (a code text: the challenge's send number).")
     to = models.CharField(max_length=16)
     body = models.TextField()
     encoding = models.CharField(max_length=5)
@@ -61,6 +70,10 @@ class SmsMessage(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["booking", "kind", "version"], name="sms_message_once"),
+            models.UniqueConstraint(fields=["challenge", "version"], condition=Q(challenge__isnull=False),
+                                    name="sms_message_challenge_once"),
+            models.CheckConstraint(condition=Q(booking__isnull=False) | Q(challenge__isnull=False),
+                                   name="sms_message_has_subject"),
             # Partial, like the due index below: a send changes status twice and each status callback once,
             # and none of those updates can be HOT, so every index a row is in costs an insert per change.
             # A row enters this index once, when Twilio accepts it, and the due index only while due.

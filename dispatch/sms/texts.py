@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from dispatch.sms.segments import gsm7_fold
 from sessions.models import Slot
-from volunteers.models import Booking
+from volunteers.links import manage_url
+from volunteers.models import Booking, PhoneChallenge
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -47,7 +48,8 @@ def _when(slot) -> str:
 
 
 def booking_context(booking: Booking) -> dict:
-    return {"first_name": _first_name(booking.volunteer.name), **slot_context(booking.slot)}
+    return {"first_name": _first_name(booking.volunteer.name), **slot_context(booking.slot),
+            "confirmed": booking.status in (Booking.Status.CONFIRMED, Booking.Status.ATTENDED)}
 
 
 def slot_context(slot: Slot) -> dict:
@@ -65,8 +67,14 @@ def slot_context(slot: Slot) -> dict:
     }
 
 
+# Texts that carry the address; while the host has still to approve the volunteer they say so instead.
+ADDRESS_KINDS = {"booking_confirmed", "booking_promoted", "venue_moved", "reminder_day_before", "reminder_soon"}
+
+
 def booking_text(*, kind: str, booking: Booking, minutes: int = 30) -> str:
     """The SMS for `kind` about `booking`; a redirect describes the new booking it points to."""
+    if kind in ADDRESS_KINDS and booking.approval == Booking.Approval.PENDING:
+        return text_render("booking_awaiting_approval", booking_context(booking))
     if kind == "booking_redirected" and booking.redirected_to_id:
         context = booking_context(booking.redirected_to)
         context["old_title"] = booking.slot.session.title
@@ -113,3 +121,23 @@ def _format_pattern(name: str) -> str | None:
         else:
             return None
     return "".join(parts)
+
+
+def challenge_text(*, challenge: PhoneChallenge, code: str, situation: str) -> str:
+    """The text that carries a challenge's code: for a booking, what the phone now holds and its private link."""
+    booking = challenge.booking
+    if situation == "signup" or booking is None:
+        return text_render("code_signup", {"code": code})
+    context = {**booking_context(booking), "code": code, "link": manage_url(booking.manage_token),
+               "waitlisted": booking.status == Booking.Status.WAITLISTED}
+    if situation in ("already_booked", "clash"):
+        template = f"code_{situation}"
+    elif booking.status == Booking.Status.WAITLISTED:
+        template = "code_waitlisted"
+    elif booking.status not in (Booking.Status.CONFIRMED, Booking.Status.PENDING):
+        template = "code_gone"
+    elif booking.approval == Booking.Approval.PENDING:
+        template = "code_booked_approval"
+    else:
+        template = "code_booked"
+    return text_render(template, context)

@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory
+from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory, booking_ask
 from volunteers import tasks
 from volunteers.models import BookingEvent
-from volunteers.services import booking_create, booking_events_requeue_stale
+from volunteers.services import booking_events_requeue_stale
 
 
 @pytest.fixture
@@ -25,10 +25,10 @@ def test_booking_succeeds_when_the_broker_is_down_and_the_sweep_delivers_the_eve
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    booking_create(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=True)
+    booking_ask(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=True)
     monkeypatch.setattr(tasks.booking_event_process, "delay", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
-        result = booking_create(slot_id=slot.id, name="B", phone="+447400000002", postcode="S10 1AA", consent_sms=True)
+        result = booking_ask(slot_id=slot.id, name="B", phone="+447400000002", postcode="S10 1AA", consent_sms=True)
     assert result.booking.status == "waitlisted"
     event = BookingEvent.objects.get(kind="booking_waitlisted")  # wanted by overflow, so it needs a worker
     assert event.processed_at is None

@@ -4,10 +4,10 @@ import time
 
 import pytest
 
-from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory
+from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory, booking_ask
 from volunteers.events import off_booking_event, on_booking_event
 from volunteers.models import BookingEvent
-from volunteers.services import booking_cancel, booking_create, booking_event_dispatch
+from volunteers.services import booking_cancel, booking_event_dispatch
 
 
 def _wait_until(predicate, timeout=20.0):
@@ -36,8 +36,8 @@ def test_booking_events_are_processed_by_a_real_worker_after_commit(celery_worke
     seat = SeatFactory()
     PostcodeFactory(postcode="S10 1AA", seat=seat)
     slot = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat), capacity=1)
-    first = booking_create(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=True)
-    second = booking_create(slot_id=slot.id, name="B", phone="+447400000002", postcode="S10 1AA", consent_sms=True)
+    first = booking_ask(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=True)
+    second = booking_ask(slot_id=slot.id, name="B", phone="+447400000002", postcode="S10 1AA", consent_sms=True)
     booking_cancel(manage_token=first.booking.manage_token)
 
     # An event is claimed (processed_at set) before its handlers run, so wait for the handlers themselves.
@@ -59,7 +59,7 @@ def test_processing_an_event_twice_runs_its_handlers_once(recorded_events):
     seat = SeatFactory()
     PostcodeFactory(postcode="S10 1AA", seat=seat)
     slot = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat))
-    booking_create(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=True)
+    booking_ask(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=True)
     event = BookingEvent.objects.get()
     assert booking_event_dispatch(event_id=event.id) is True
     assert booking_event_dispatch(event_id=event.id) is False
@@ -71,7 +71,7 @@ def test_an_event_whose_handler_died_is_handed_out_again(recorded_events):
     seat = SeatFactory()
     PostcodeFactory(postcode="S10 1AA", seat=seat)
     slot = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat))
-    booking_create(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=True)
+    booking_ask(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=True)
     event = BookingEvent.objects.get()
 
     def dies(event):
@@ -95,16 +95,16 @@ def test_an_event_no_handler_wants_is_recorded_processed_without_a_celery_messag
     PostcodeFactory(postcode="S10 1AA", seat=seat)
     slot = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat), capacity=1)
     with django_capture_on_commit_callbacks() as callbacks:
-        booking_create(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=False)
+        booking_ask(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=False)
     confirmed = BookingEvent.objects.get(kind="booking_confirmed")
     assert confirmed.processed_at is not None  # promotion and overflow handle other kinds only
-    assert callbacks == []  # no SMS either: no consent
+    assert len(callbacks) == 1  # only the code text's send (asked for, so sent without consent)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        booking_create(slot_id=slot.id, name="B", phone="+447400000002", postcode="S10 1AA", consent_sms=False)
+        booking_ask(slot_id=slot.id, name="B", phone="+447400000002", postcode="S10 1AA", consent_sms=False)
     waitlisted = BookingEvent.objects.get(kind="booking_waitlisted")
     assert waitlisted.processed_at is None  # overflow wants it
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the code text's send and the event's handlers
 
 
 @pytest.mark.django_db
@@ -113,7 +113,7 @@ def test_a_handler_for_every_kind_gets_confirmed_events_too(recorded_events, dja
     PostcodeFactory(postcode="S10 1AA", seat=seat)
     slot = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat))
     with django_capture_on_commit_callbacks(execute=True):
-        booking_create(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=False)
+        booking_ask(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=False)
     assert recorded_events == [("booking_confirmed", BookingEvent.objects.get().booking_id)]
 
 
@@ -124,8 +124,8 @@ def test_bulk_events_no_handler_wants_are_recorded_processed_and_enqueue_nothing
     seat = SeatFactory()
     PostcodeFactory(postcode="S10 1AA", seat=seat)
     slot = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat))
-    booking = booking_create(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA",
-                             consent_sms=False).booking
+    booking = booking_ask(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA",
+                          consent_sms=False).booking
     with django_capture_on_commit_callbacks() as callbacks:
         booking_events_record_bulk(booking_versions=[(booking.id, 7)], kind="booking_confirmed")
     assert BookingEvent.objects.get(version=7).processed_at is not None

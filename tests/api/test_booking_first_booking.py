@@ -1,6 +1,6 @@
 """A volunteer's first booking on a slot with room takes one statement for the slot, the volunteer, the
-booking and its event (PostgreSQL), then the outbox row and the claim: the rows must be exactly those the
-general path writes, and losing the place in between must undo them all."""
+booking, its event and the phone challenge (PostgreSQL), then the code text's outbox row and the claim: the
+rows must be exactly those the general path writes, and losing the place in between must undo them all."""
 
 import threading
 
@@ -11,23 +11,25 @@ from django.test.utils import CaptureQueriesContext
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.services import outbox
 from sessions.models import Slot
-from volunteers import events, services
-from volunteers.models import Booking, BookingEvent, Volunteer
+from tests.factories import texted_code
+from volunteers import events, identity, services
+from volunteers.models import Booking, BookingEvent, PhoneChallenge, Volunteer
 
 PHONES = ("+447400000101", "+447400000102")
 SKIP = {"id", "phone", "token", "manage_token", "created_at", "updated_at", "processed_at", "volunteer", "booking", "to",
-        "body"}
+        "body", "challenge", "code_hash", "expires_at", "consent_sms_at"}
 
 
-def _book(slot, phone: str, **extra):
-    return services.booking_create(slot_id=slot.id, name="Aisha Khan", phone=phone,
-                                   postcode=slot.session.meeting_point.postcode, consent_sms=True, **extra)
+def _book(slot, phone: str, **extra) -> PhoneChallenge:
+    return identity.booking_request(slot_id=slot.id, name="Aisha Khan", phone=phone,
+                                    postcode=slot.session.meeting_point.postcode, consent_sms=True,
+                                    client_ip="198.51.100.1", **extra)
 
 
 def _general_path_only(monkeypatch):
     from core.db import get_with_related
 
-    monkeypatch.setattr(services, "_booking_first_of_new_volunteer", lambda *, slot_id, volunteer: (
+    monkeypatch.setattr(services, "_booking_first_of_new_volunteer", lambda *, slot_id, volunteer, challenge, code: (
         get_with_related(Slot, slot_id, related=services.SLOT_RELATED), None))
 
 
@@ -37,9 +39,11 @@ def _columns(instance) -> dict:
 
 @pytest.mark.django_db
 def test_the_first_booking_writes_what_the_general_path_writes(slot, monkeypatch):
-    fast = _book(slot, PHONES[0], email="aisha@example.org").booking
+    fast_challenge = _book(slot, PHONES[0], email="aisha@example.org")
+    fast = fast_challenge.booking
     _general_path_only(monkeypatch)
-    general = _book(slot, PHONES[1], email="aisha@example.org").booking
+    general_challenge = _book(slot, PHONES[1], email="aisha@example.org")
+    general = general_challenge.booking
     fast_volunteer, general_volunteer = Volunteer.objects.get(phone=PHONES[0]), Volunteer.objects.get(phone=PHONES[1])
     assert _columns(fast_volunteer) == _columns(general_volunteer)
     assert _columns(Booking.objects.get(pk=fast.pk)) == _columns(Booking.objects.get(pk=general.pk))
@@ -47,9 +51,19 @@ def test_the_first_booking_writes_what_the_general_path_writes(slot, monkeypatch
     [fast_event], [general_event] = BookingEvent.objects.filter(booking=fast), BookingEvent.objects.filter(booking=general)
     assert _columns(fast_event) == _columns(general_event)
     assert (fast_event.processed_at is None) == (general_event.processed_at is None)
-    [fast_sms], [general_sms] = SmsMessage.objects.filter(booking=fast), SmsMessage.objects.filter(booking=general)
+    assert _columns(PhoneChallenge.objects.get(pk=fast_challenge.pk)) == _columns(
+        PhoneChallenge.objects.get(pk=general_challenge.pk))
+    assert _columns(fast_challenge) == _columns(PhoneChallenge.objects.get(pk=fast_challenge.pk))
+    assert fast_challenge.pending_details == {} and fast_challenge.volunteer_id == fast.volunteer_id
+    [fast_sms] = SmsMessage.objects.filter(challenge=fast_challenge)
+    [general_sms] = SmsMessage.objects.filter(challenge=general_challenge)
     assert _columns(fast_sms) == _columns(general_sms)
-    assert fast_sms.body.replace(fast.manage_token, "<token>") == general_sms.body.replace(general.manage_token, "<token>")
+
+    def anonymous(sms, booking, challenge) -> str:
+        return sms.body.replace(booking.manage_token, "<token>").replace(texted_code(challenge.token), "<code>")
+
+    assert anonymous(fast_sms, fast, fast_challenge) == anonymous(general_sms, general, general_challenge)
+    assert not SmsMessage.objects.filter(booking__isnull=False).exists()  # the code text is the only text
     slot.refresh_from_db()
     assert slot.confirmed_count == 2
 
@@ -59,7 +73,7 @@ def test_the_first_booking_is_one_statement_then_the_outbox_row_and_the_claim(sl
     with CaptureQueriesContext(connection) as captured:
         _book(slot, PHONES[0])
     verbs = [query["sql"].split()[0].upper() for query in captured.captured_queries]
-    # postcode lookup; the slot, volunteer, booking and event; the outbox row; the claim (savepoints in tests)
+    # postcode lookup; the slot, volunteer, booking, event and challenge; the code text; the claim (savepoints in tests)
     assert verbs.count("WITH") == 1 and verbs.count("INSERT") == 1 and verbs.count("UPDATE") == 1, verbs
     assert len([v for v in verbs if v not in ("SAVEPOINT", "RELEASE")]) == 4, verbs
     assert "canvass_slot" in captured.captured_queries[-2]["sql"] or "canvass_slot" in captured.captured_queries[-1]["sql"]
@@ -73,15 +87,16 @@ def test_a_known_phone_or_a_full_slot_falls_back_to_the_general_path_with_nothin
         other = Slot.objects.create(session=slot.session, starts_at=slot.ends_at,
                                     ends_at=slot.ends_at + (slot.ends_at - slot.starts_at), capacity=5)
         result = _book(other, PHONES[0])
-        assert result.created and result.booking.status == "confirmed"
+        assert result.booking.status == "confirmed" and result.booking.slot_id == other.pk
         assert Volunteer.objects.count() == 1 and Booking.objects.count() == 2
-        assert _book(other, PHONES[0]).created is False  # idempotent
+        assert _book(other, PHONES[0]).booking.pk == result.booking.pk  # idempotent: nothing new held
+        assert Booking.objects.count() == 2 and PhoneChallenge.objects.count() == 3
     else:
         Slot.objects.filter(pk=slot.pk).update(capacity=1, confirmed_count=1)
         result = _book(slot, PHONES[0])
         assert result.booking.status == "waitlisted"
         assert list(BookingEvent.objects.values_list("kind", flat=True)) == ["booking_waitlisted"]
-        assert list(SmsMessage.objects.values_list("kind", flat=True)) == ["booking_waitlisted"]
+        assert list(SmsMessage.objects.values_list("kind", flat=True)) == ["phone_code"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -105,9 +120,10 @@ def test_a_place_taken_before_the_claim_undoes_the_first_booking_and_waitlists(s
     monkeypatch.setattr(events, "_enqueue", lambda task, argument: enqueued.append(("event", argument)))
     result = _book(slot, PHONES[0])
     assert result.booking.status == "waitlisted"
-    assert Volunteer.objects.count() == 1 and Booking.objects.count() == 1
+    assert Volunteer.objects.count() == 1 and Booking.objects.count() == 1 and PhoneChallenge.objects.count() == 1
     assert list(BookingEvent.objects.values_list("kind", flat=True)) == ["booking_waitlisted"]
-    assert list(SmsMessage.objects.values_list("kind", flat=True)) == ["booking_waitlisted"]
-    # After commit: the waitlisted message's send and its event's handlers, nothing of the undone confirmation.
+    assert list(SmsMessage.objects.values_list("kind", flat=True)) == ["phone_code"]
+    assert "waitlist" in SmsMessage.objects.get().body
+    # After commit: the code text's send and the waitlisted event's handlers, nothing of the undone confirmation.
     assert sorted(enqueued) == [("event", BookingEvent.objects.get().pk), ("sms", SmsMessage.objects.get().pk)]
     assert transaction.get_autocommit()

@@ -9,7 +9,8 @@ from dispatch.sms.models import SmsMessage
 from seats.geocoding import postcode_locate
 from sessions.models import Slot
 from tests.api.conftest import booking_body
-from tests.factories import SlotFactory, next_mobile
+from tests.factories import SlotFactory, book, book_via_api, next_mobile, texted_code
+from volunteers.links import manage_url
 from volunteers.models import Booking, BookingEvent, Volunteer
 from volunteers.serializers import (
     BookingSerializer,
@@ -17,7 +18,7 @@ from volunteers.serializers import (
     BookingSlotSerializer,
     MeetingPlaceSerializer,
 )
-from volunteers.services import booking_create, booking_place, volunteer_upsert
+from volunteers.services import booking_place, volunteer_fields, volunteer_get_or_create
 
 pytestmark = pytest.mark.django_db
 
@@ -26,54 +27,64 @@ def _book(api, slot, **body):
     return api.post(f"/api/slots/{slot.id}/bookings/", booking_body(**body), format="json")
 
 
-def test_volunteer_books_without_an_account_and_sees_the_address_once_confirmed(api, slot):
+def _proven(api, slot, **body) -> dict:
+    return book_via_api(api, slot, **body)
+
+
+def test_volunteer_asks_for_a_place_is_texted_a_code_and_sees_the_address_once_proven(api, slot):
     response = _book(api, slot)
-    assert response.status_code == 201, response.json()
+    assert response.status_code == 202, response.json()
     body = response.json()
-    assert body["status"] == "confirmed" and body["manage_token"]
-    detail = api.get(f"/api/bookings/{body['manage_token']}/").json()
-    assert detail["address"] == slot.session.meeting_point.address
+    assert set(body) == {"challenge", "phone", "expires_at"} and body["phone"] == "07*** ***456"
+    booking = Booking.objects.get()
+    assert booking.status == "confirmed" and booking.proven_at is None  # the place is held, unproven
+    text = SmsMessage.objects.get(challenge__token=body["challenge"]).body
+    assert texted_code(body["challenge"]) in text and manage_url(booking.manage_token) in text
+    detail = api.post(f"/api/challenges/{body['challenge']}/verify/", {"code": texted_code(body["challenge"])},
+                      format="json").json()
+    assert detail["address"] == slot.session.meeting_point.address and detail["proven"] is True
     assert detail["meeting_place"]["host_first_name"] == "Hana"
+    assert detail["manage_token"] == booking.manage_token
     assert Volunteer.objects.get().phone == "+447400123456"
     assert Slot.objects.get(pk=slot.pk).confirmed_count == 1
 
 
 def test_full_slot_waitlists_the_volunteer_and_hides_the_address(api, slot):
     for _ in range(slot.capacity):
-        assert _book(api, slot, phone=next_mobile()).json()["status"] == "confirmed"
-    response = _book(api, slot, phone=next_mobile())
-    assert response.status_code == 201
-    body = response.json()
+        assert _proven(api, slot, phone=next_mobile())["status"] == "confirmed"
+    body = _proven(api, slot, phone=next_mobile())
     assert body["status"] == "waitlisted"
     assert body["address"] is None and body["meeting_place"] is None
     assert body["waitlist_position"] == 1
     assert Slot.objects.get(pk=slot.pk).confirmed_count == slot.capacity
 
 
-def test_booking_the_same_slot_twice_returns_the_existing_booking(api, slot):
-    first = _book(api, slot, phone="07400 123456").json()
+def test_asking_for_the_same_slot_twice_holds_nothing_new_and_texts_the_link_again(api, slot):
+    first = _proven(api, slot, phone="07400 123456")
     again = _book(api, slot, phone="+44 7400 123456")
-    assert again.status_code == 200
-    assert again.json()["id"] == first["id"] and again.json()["manage_token"] == first["manage_token"]
+    assert again.status_code == 202 and set(again.json()) == {"challenge", "phone", "expires_at"}
     assert Booking.objects.count() == 1 and Slot.objects.get(pk=slot.pk).confirmed_count == 1
+    text = SmsMessage.objects.get(challenge__token=again.json()["challenge"]).body
+    assert "already have a place" in text and manage_url(first["manage_token"]) in text
 
 
-def test_overlapping_confirmed_booking_is_a_409_naming_the_clash(api, slot):
+def test_an_overlapping_booking_is_not_named_to_the_caller_only_texted_to_the_phone(api, slot):
     overlapping = SlotFactory(session__meeting_point=slot.session.meeting_point,
                               starts_at=slot.starts_at + timedelta(minutes=30),
                               ends_at=slot.ends_at + timedelta(minutes=30))
-    _book(api, slot)
+    first = _proven(api, slot)
     response = _book(api, overlapping)
-    assert response.status_code == 409
-    error = response.json()["error"]
-    assert error["code"] == "overlapping_booking" and slot.session.title in error["message"]
+    assert response.status_code == 202
+    assert slot.session.title not in response.content.decode()
     assert Booking.objects.count() == 1
+    text = SmsMessage.objects.get(challenge__token=response.json()["challenge"]).body
+    assert "already have a place at that time" in text and manage_url(first["manage_token"]) in text
 
 
 def test_back_to_back_slots_do_not_overlap(api, slot):
     next_slot = SlotFactory(session=slot.session, starts_at=slot.ends_at, ends_at=slot.ends_at + timedelta(hours=1))
-    assert _book(api, slot).status_code == 201
-    assert _book(api, next_slot).json()["status"] == "confirmed"
+    assert _proven(api, slot)["status"] == "confirmed"
+    assert _proven(api, next_slot)["status"] == "confirmed"
 
 
 def test_cancelled_sessions_and_started_slots_cannot_be_booked(api, host_api, slot):
@@ -120,8 +131,8 @@ def test_non_json_body_is_a_400_not_a_500(api, slot):
 
 
 def test_cancel_by_private_link_releases_the_place_and_promotes_the_waitlist(api, slot, django_capture_on_commit_callbacks):
-    tokens = [_book(api, slot, phone=next_mobile()).json()["manage_token"] for _ in range(slot.capacity)]
-    waiting = _book(api, slot, phone=next_mobile()).json()
+    tokens = [_proven(api, slot, phone=next_mobile())["manage_token"] for _ in range(slot.capacity)]
+    waiting = _proven(api, slot, phone=next_mobile())
     assert waiting["status"] == "waitlisted"
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(f"/api/bookings/{tokens[0]}/cancel/")
@@ -133,7 +144,7 @@ def test_cancel_by_private_link_releases_the_place_and_promotes_the_waitlist(api
 
 
 def test_cancelling_twice_is_harmless(api, slot):
-    token = _book(api, slot).json()["manage_token"]
+    token = _proven(api, slot)["manage_token"]
     assert api.post(f"/api/bookings/{token}/cancel/").status_code == 200
     assert api.post(f"/api/bookings/{token}/cancel/").status_code == 200
     assert Slot.objects.get(pk=slot.pk).confirmed_count == 0
@@ -141,11 +152,11 @@ def test_cancelling_twice_is_harmless(api, slot):
 
 
 def test_rebooking_after_cancelling_reuses_the_booking(api, slot):
-    first = _book(api, slot).json()
+    first = _proven(api, slot)
     api.post(f"/api/bookings/{first['manage_token']}/cancel/")
-    again = _book(api, slot)
-    assert again.status_code == 201 and again.json()["status"] == "confirmed"
-    assert again.json()["id"] == first["id"]
+    again = _proven(api, slot)
+    assert again["status"] == "confirmed" and again["id"] == first["id"]
+    assert again["manage_token"] == first["manage_token"]
 
 
 def test_unknown_manage_token_is_404(api, db):
@@ -154,7 +165,7 @@ def test_unknown_manage_token_is_404(api, db):
 
 
 def test_host_cancelling_a_session_cancels_its_bookings(api, host_api, other_host_api, slot):
-    tokens = [_book(api, slot, phone=next_mobile()).json()["manage_token"] for _ in range(slot.capacity + 1)]
+    tokens = [_proven(api, slot, phone=next_mobile())["manage_token"] for _ in range(slot.capacity + 1)]
     assert other_host_api.post(f"/api/sessions/{slot.session_id}/cancel/").status_code == 404
     response = host_api.post(f"/api/sessions/{slot.session_id}/cancel/")
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
@@ -165,7 +176,7 @@ def test_host_cancelling_a_session_cancels_its_bookings(api, host_api, other_hos
 
 
 def test_booking_events_are_recorded_with_the_booking_change(api, slot):
-    token = _book(api, slot).json()["manage_token"]
+    token = _proven(api, slot)["manage_token"]
     booking = Booking.objects.get(manage_token=token)
     assert list(booking.events.values_list("kind", "version")) == [("booking_confirmed", 1)]
 
@@ -173,11 +184,9 @@ def test_booking_events_are_recorded_with_the_booking_change(api, slot):
 @pytest.mark.parametrize("state", ["confirmed", "waitlisted", "redirected", "past"])
 def test_booking_representation_is_what_the_declared_fields_give(slot, state):
     """BookingSerializer builds its dict by hand for speed; it must equal DRF's field-by-field output."""
-    first = booking_create(slot_id=slot.id, name="Ann Example", phone="+447400000001", postcode=slot.session.meeting_point.postcode,
-                           consent_sms=True).booking
+    first = book(slot, "+447400000001", name="Ann Example", proven=True)
     Slot.objects.filter(pk=slot.pk).update(capacity=1)
-    second = booking_create(slot_id=slot.id, name="Bob", phone="+447400000002", postcode=slot.session.meeting_point.postcode,
-                            consent_sms=True).booking
+    second = book(slot, "+447400000002", name="Bob", proven=True)
     booking = {"confirmed": first, "waitlisted": second, "redirected": second, "past": first}[state]
     if state == "redirected":
         booking.redirected_to = first
@@ -202,11 +211,10 @@ def test_a_slot_that_fills_between_read_and_claim_waitlists_with_nothing_confirm
     Slot.objects.filter(pk=slot.pk).update(capacity=1)
     stale = Slot.objects.select_related("session__meeting_point", "session__seat").get(pk=slot.pk)
     assert stale.confirmed_count < stale.capacity  # it looks as if there is room
-    booking_create(slot_id=slot.id, name="First", phone="+447400000001", postcode=slot.session.meeting_point.postcode,
-                   consent_sms=True)  # ... but someone takes the last place first
+    book(slot, "+447400000001", name="First")  # ... but someone takes the last place first
     with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
-        volunteer, _ = volunteer_upsert(phone="+447400000002", name="Second",
-                                        location=postcode_locate(slot.session.meeting_point.postcode), consent_sms=True)
+        volunteer, _ = volunteer_get_or_create(phone="+447400000002", fields=volunteer_fields(
+            name="Second", location=postcode_locate(slot.session.meeting_point.postcode), consent_sms=True))
         result = booking_place(volunteer=volunteer, slot=stale)
     assert result.booking.status == Booking.Status.WAITLISTED
     second = Booking.objects.get(volunteer=volunteer)

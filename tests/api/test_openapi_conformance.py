@@ -9,7 +9,9 @@ import pytest
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
+from sessions.models import Slot
 from tests.api.conftest import booking_body
+from tests.factories import book_via_api, texted_code
 
 pytestmark = pytest.mark.django_db
 
@@ -110,14 +112,29 @@ def test_the_host_flow_matches_the_schema(schema, api, host_api, other_host_api,
     check("PATCH", "/api/slots/{id}/", host_api.patch(f"/api/slots/{slot_id}/", {"capacity": 3}, format="json"))
     check("PATCH", "/api/slots/{id}/", host_api.patch(f"/api/slots/{slot_id}/", {"capacity": 0}, format="json"))
 
-    booked = check("POST", "/api/slots/{slot_id}/bookings/", api.post(f"/api/slots/{slot_id}/bookings/",
-                                                                      booking_body(), format="json"))
+    asked = check("POST", "/api/slots/{slot_id}/bookings/", api.post(f"/api/slots/{slot_id}/bookings/",
+                                                                     booking_body(), format="json"))
+    verify = "/api/challenges/{token}/verify/"
+    check("POST", verify, api.post(f"/api/challenges/{asked['challenge']}/verify/", {"code": "12"}, format="json"))
+    check("POST", verify, api.post("/api/challenges/nope/verify/", {"code": "123456"}, format="json"))
+    check("POST", "/api/challenges/{token}/resend/", api.post(f"/api/challenges/{asked['challenge']}/resend/"))
+    check("POST", "/api/challenges/{token}/resend/", api.post("/api/challenges/nope/resend/"))
+    booked = check("POST", verify, api.post(f"/api/challenges/{asked['challenge']}/verify/",
+                                            {"code": texted_code(asked["challenge"])}, format="json"))
+    check("POST", verify, api.post(f"/api/challenges/{asked['challenge']}/verify/",
+                                   {"code": texted_code(asked["challenge"])}, format="json"))  # used already
     check("POST", "/api/slots/{slot_id}/bookings/", api.post(f"/api/slots/{slot_id}/bookings/", booking_body(),
                                                              format="json"))
     check("POST", "/api/slots/{slot_id}/bookings/", api.post(f"/api/slots/{slot_id}/bookings/",
                                                              booking_body(phone="12"), format="json"))
     check("POST", "/api/slots/{slot_id}/bookings/", api.post("/api/slots/999999/bookings/", booking_body(),
                                                              format="json"))
+    details = "/api/bookings/{token}/details/"
+    check("POST", details, api.post(f"/api/bookings/{booked['manage_token']}/details/", {"name": "Ann V"},
+                                    format="json"))
+    check("POST", details, api.post(f"/api/bookings/{booked['manage_token']}/details/", {"postcode": "nowhere"},
+                                    format="json"))
+    check("POST", details, api.post("/api/bookings/nope/details/", {"name": "X"}, format="json"))
     overlapping = session["slots"][1]["id"]
     check("PATCH", "/api/sessions/{id}/", host_api.patch(f"/api/sessions/{session['id']}/", {"add_slots": [
         {"starts_at": _future(25), "ends_at": _future(27), "capacity": 2}]}, format="json"))
@@ -135,8 +152,20 @@ def test_the_host_flow_matches_the_schema(schema, api, host_api, other_host_api,
     check("POST", attendance, host_api.post(f"{roster}{booked['id']}/attendance/", {}, format="json"))
     check("POST", attendance, other_host_api.post(f"{roster}{booked['id']}/attendance/", {"attended": True},
                                                   format="json"))
-    from sessions.models import Slot
-
+    approve = "/api/sessions/{session_id}/bookings/{booking_id}/approve/"
+    refuse = "/api/sessions/{session_id}/bookings/{booking_id}/refuse/"
+    check("POST", approve, host_api.post(f"{roster}{booked['id']}/approve/"))  # nothing to approve: 409
+    check("POST", approve, other_host_api.post(f"{roster}{booked['id']}/approve/"))
+    check("POST", approve, api.post(f"{roster}{booked['id']}/approve/"))
+    check("PATCH", "/api/sessions/{id}/", host_api.patch(f"/api/sessions/{session['id']}/",
+                                                         {"requires_approval": True}, format="json"))
+    waiting = book_via_api(api, Slot.objects.get(pk=session["slots"][1]["id"]), phone="07400 900001")
+    assert waiting["approval"] == "pending" and waiting["address"] is None
+    check("POST", approve, host_api.post(f"{roster}{waiting['id']}/approve/"))
+    other = book_via_api(api, Slot.objects.get(pk=session["slots"][1]["id"]), phone="07400 900002")
+    check("POST", refuse, host_api.post(f"{roster}{other['id']}/refuse/"))
+    check("POST", refuse, other_host_api.post(f"{roster}{other['id']}/refuse/"))
+    check("POST", refuse, host_api.post(f"{roster}{waiting['id']}/refuse/"))  # approved already: 409
     Slot.objects.filter(pk=slot_id).update(starts_at=timezone.now() - timedelta(minutes=5))
     check("POST", attendance, host_api.post(f"{roster}{booked['id']}/attendance/", {"attended": False}, format="json"))
     Slot.objects.filter(pk=slot_id).update(starts_at=timezone.now() + timedelta(hours=24))
@@ -162,10 +191,12 @@ def test_the_seats_volunteer_and_coordinator_flows_match_the_schema(schema, api,
     check("PATCH", "/api/seats/{ons_code}/priority/", host_api.patch(f"/api/seats/{code}/priority/",
                                                                     {"priority_override": 2}, format="json"))
 
-    volunteer = check("POST", "/api/volunteers/", api.post("/api/volunteers/", {
+    asked = check("POST", "/api/volunteers/", api.post("/api/volunteers/", {
         "name": "Sam", "mobile": "07400 765432", "postcode": "S10 1AA", "max_travel_km": 10, "consent_sms": True,
         "availability": [{"starts_at": _future(20), "ends_at": _future(30)}],
     }, format="json"))
+    volunteer = check("POST", "/api/challenges/{token}/verify/", api.post(
+        f"/api/challenges/{asked['challenge']}/verify/", {"code": texted_code(asked["challenge"])}, format="json"))
     check("POST", "/api/volunteers/", api.post("/api/volunteers/", {"name": "Sam"}, format="json"))
     check("GET", "/api/volunteers/{token}/suggestions/", api.get(f"/api/volunteers/{volunteer['token']}/suggestions/"))
     check("GET", "/api/volunteers/{token}/suggestions/", api.get("/api/volunteers/nope/suggestions/"))

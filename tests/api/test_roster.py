@@ -7,18 +7,14 @@ from django.utils import timezone
 
 from dispatch.sms.models import SmsMessage
 from sessions.models import Slot
-from tests.api.conftest import booking_body
-from tests.factories import SlotFactory
+from tests.factories import SlotFactory, book_via_api
 from volunteers.models import Booking, BookingEvent
 
 pytestmark = pytest.mark.django_db
 
 
 def _book(api, slot, n: int, name: str | None = None) -> dict:
-    response = api.post(f"/api/slots/{slot.id}/bookings/",
-                        booking_body(phone=f"07400 1000{n:02d}", name=name or f"Volunteer {n}"), format="json")
-    assert response.status_code == 201, response.json()
-    return response.json()
+    return book_via_api(api, slot, phone=f"07400 1000{n:02d}", name=name or f"Volunteer {n}")
 
 
 @pytest.fixture
@@ -43,6 +39,7 @@ def test_the_host_sees_who_is_coming_then_the_waitlist_in_order(host_api, slot, 
         ("Volunteer 3", "waitlisted"), ("Volunteer 4", "waitlisted"), ("Volunteer 5", "cancelled"),
     ]
     assert rows[0]["volunteer"]["phone"] == "+447400100000"
+    assert {(r["proven"], r["approval"]) for r in rows} == {(True, "not_required")}
     assert rows[0]["slot"] == {"id": slot.id, "starts_at": rows[0]["slot"]["starts_at"],
                                "ends_at": rows[0]["slot"]["ends_at"]}
     coming = _roster(host_api, slot, status="confirmed").json()["results"]

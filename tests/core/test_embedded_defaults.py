@@ -1,5 +1,6 @@
 """`make run` runs on the embedded defaults: SQLite, eager Celery, SMS to the log. The suite itself runs on
-PostgreSQL, so this drives the SQLite path in a child process: migrate, load the demo, search, book and remind."""
+PostgreSQL, so this drives the SQLite path in a child process: migrate, load the demo, search, book with the code
+read from the log (as a person running `make run` would), and remind."""
 
 import json
 import os
@@ -9,7 +10,10 @@ import sys
 from tests.conftest import REPO_ROOT
 
 SCRIPT = r"""
+import io
 import json
+import logging
+import re
 import django
 django.setup()
 from django.core.management import call_command
@@ -23,10 +27,17 @@ client = Client()
 slot = Slot.objects.filter(starts_at__gt=timezone.now(), capacity__gte=2).order_by("starts_at", "id").first()
 postcode = slot.session.meeting_point.postcode
 out = {"search": client.get(f"/api/sessions/?near={postcode}").status_code, "bookings": []}
+log = io.StringIO()
+logging.getLogger("dispatch.sms.backends").addHandler(logging.StreamHandler(log))  # where the console backend writes
 for phone in ("07400 111111", "07400 111111", "07400 222222"):
     response = client.post(f"/api/slots/{slot.id}/bookings/", {"name": "Sam Example", "phone": phone,
                            "postcode": postcode, "consent_sms": True}, content_type="application/json")
-    out["bookings"].append([response.status_code, response.json().get("status")])
+    code = re.findall(r"Frontroom code (\d{6})", log.getvalue())[-1]
+    link = re.findall(r"/b/([\w-]+)", log.getvalue())[-1]
+    proven = client.post(f"/api/challenges/{response.json()['challenge']}/verify/", {"code": code},
+                         content_type="application/json")
+    out["bookings"].append([response.status_code, proven.status_code, proven.json().get("status"),
+                            proven.json().get("manage_token") == link, bool(proven.json().get("address"))])
 slot.refresh_from_db()
 out["confirmed_count"] = slot.confirmed_count
 
@@ -54,7 +65,7 @@ def test_the_app_books_and_searches_on_the_embedded_sqlite_defaults(tmp_path):
     result = json.loads(completed.stdout.split("RESULT ", 1)[1])
     assert (tmp_path / "frontroom.sqlite3").exists()
     assert result["search"] == 200
-    assert result["bookings"] == [[201, "confirmed"], [200, "confirmed"], [201, "confirmed"]]
+    assert result["bookings"] == [[202, 200, "confirmed", True, True]] * 3
     assert result["confirmed_count"] == 2
     assert result["reminders"] == [2, 0]
     assert result["reminder_statuses"] == ["queued", "queued"]  # accepted by the (console) backend

@@ -63,19 +63,22 @@ def session(seat_obj: Seat, *, lat: float | None = None, lng: float | None = Non
 
 
 def volunteer(*, lat: float, lng: float, max_travel_km: float | None = 20.0, windows=(), name: str = "Vol",
-              seat_obj: Seat | None = None) -> Volunteer:
+              seat_obj: Seat | None = None, proven: bool = True) -> Volunteer:
+    """A volunteer who proved their phone (only those are dispatched), unless proven=False."""
     created = Volunteer.objects.create(phone=phone(), name=name, postcode="S1 1AA", lat=lat, lng=lng,
-                                       max_travel_km=max_travel_km, seat=seat_obj)
+                                       max_travel_km=max_travel_km, seat=seat_obj,
+                                       phone_verified_at=timezone.now() if proven else None)
     AvailabilityWindow.objects.bulk_create(
         AvailabilityWindow(volunteer=created, starts_at=a, ends_at=b) for a, b in windows
     )
     return created
 
 
-def book(vol: Volunteer, slot: Slot) -> Booking:
+def book(vol: Volunteer, slot: Slot, *, proven: bool = True) -> Booking:
     with transaction.atomic():
         locked = Volunteer.objects.select_for_update().get(pk=vol.pk)
-        return booking_place(volunteer=locked, slot=Slot.objects.select_related("session").get(pk=slot.pk)).booking
+        return booking_place(volunteer=locked, slot=Slot.objects.select_related("session").get(pk=slot.pk),
+                             proven=proven).booking
 
 
 def fill(slot: Slot, *, near: Seat, n: int | None = None) -> list[Booking]:

@@ -7,9 +7,9 @@ from dispatch.models import OverflowMove
 from dispatch.services.overflow import overflow_run, source_slots_resolve
 from sessions.models import Slot
 from tests.dispatch import factories as f
+from tests.factories import booking_ask
 from tests.threads import run_together
 from volunteers.models import Booking
-from volunteers.services import booking_create
 
 
 @pytest.mark.django_db(transaction=True)
@@ -34,7 +34,7 @@ def test_concurrent_overflow_runs_and_hand_bookings_never_overbook_or_move_anyon
 
     def hand_bookings(offset):
         for i in range(15):
-            booking_create(slot_id=targets[i % 2].pk, name=f"Hand {offset + i}", phone=f"+4474009{offset + i:05d}",
+            booking_ask(slot_id=targets[i % 2].pk, name=f"Hand {offset + i}", phone=f"+4474009{offset + i:05d}",
                            postcode="S10 1AA")
 
     errors = run_together(overflow, overflow, lambda: hand_bookings(0), lambda: hand_bookings(100))

@@ -2,6 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.dispatch import factories as f
+from tests.factories import texted_code
 from volunteers.models import AvailabilityWindow, Volunteer
 
 pytestmark = pytest.mark.django_db
@@ -22,27 +23,46 @@ def _signup(client, **overrides):
     return client.post("/api/volunteers/", body, format="json")
 
 
-def test_signup_returns_a_private_token_and_stores_availability(sheffield):
-    response = _signup(APIClient())
-    assert response.status_code == 201, response.json()
-    volunteer = Volunteer.objects.get(phone="+447400123456")
-    assert response.json()["token"] == volunteer.token
-    assert volunteer.max_travel_km == 10 and volunteer.postcode == "S10 2TN"
-    assert AvailabilityWindow.objects.filter(volunteer=volunteer).count() == 1
+def _signed_up(client, **overrides) -> dict:
+    asked = _signup(client, **overrides)
+    assert asked.status_code == 202, asked.json()
+    token = asked.json()["challenge"]
+    proven = client.post(f"/api/challenges/{token}/verify/", {"code": texted_code(token)}, format="json")
+    assert proven.status_code == 200, proven.json()
+    return proven.json()
 
 
-def test_same_mobile_signing_up_again_updates_and_replaces_windows(sheffield):
+def test_signup_texts_a_code_and_once_proven_returns_a_private_token_with_the_availability(sheffield):
     client = APIClient()
-    first = _signup(client).json()
+    asked = _signup(client)
+    assert asked.status_code == 202 and set(asked.json()) == {"challenge", "phone", "expires_at"}
+    volunteer = Volunteer.objects.get(phone="+447400123456")
+    assert volunteer.phone_verified_at is None and volunteer.token not in asked.content.decode()
+    assert AvailabilityWindow.objects.filter(volunteer=volunteer).count() == 1
+    token = asked.json()["challenge"]
+    body = client.post(f"/api/challenges/{token}/verify/", {"code": texted_code(token)}, format="json").json()
+    volunteer.refresh_from_db()
+    assert body["token"] == volunteer.token and volunteer.phone_verified_at is not None
+    assert volunteer.max_travel_km == 10 and volunteer.postcode == "S10 2TN"
+    assert len(body["availability"]) == 1
+
+
+def test_same_mobile_signing_up_again_changes_nothing_until_its_code_is_typed(sheffield):
+    client = APIClient()
+    first = _signed_up(client)
     windows = [{"starts_at": f.day_at(9, days=4).isoformat(), "ends_at": f.day_at(12, days=4).isoformat()},
                {"starts_at": f.day_at(14, days=4).isoformat(), "ends_at": f.day_at(18, days=4).isoformat()}]
-    second = _signup(client, mobile="+44 7400 123456", name="Jo Bloggs", max_travel_km=25, availability=windows)
-    assert second.status_code == 200
-    assert Volunteer.objects.count() == 1
+    again = _signup(client, mobile="+44 7400 123456", name="Jo Bloggs", max_travel_km=25, availability=windows)
+    assert again.status_code == 202 and first["token"] not in again.content.decode()
     volunteer = Volunteer.objects.get()
+    assert (volunteer.name, volunteer.max_travel_km, volunteer.token) == ("Jo", 10, first["token"])
+    assert AvailabilityWindow.objects.filter(volunteer=volunteer).count() == 1
+    token = again.json()["challenge"]
+    second = client.post(f"/api/challenges/{token}/verify/", {"code": texted_code(token)}, format="json").json()
+    volunteer.refresh_from_db()
     assert volunteer.name == "Jo Bloggs" and volunteer.max_travel_km == 25
     assert AvailabilityWindow.objects.filter(volunteer=volunteer).count() == 2
-    assert second.json()["token"] != first["token"]  # the old link stops working
+    assert second["token"] != first["token"]  # the old link stops working
     assert client.get(f"/api/volunteers/{first['token']}/suggestions/").status_code == 404
 
 
@@ -77,7 +97,7 @@ def test_suggestions_rank_by_priority_travel_and_shortage_with_a_reason(sheffiel
     in_hallam = f.session(hallam, lat=53.37, lng=-1.53, slots=[(f.day_at(10), f.day_at(12), 8)]).slots.get()
     in_central = f.session(central, lat=53.376, lng=-1.515, slots=[(f.day_at(10), f.day_at(12), 8)]).slots.get()
     f.fill(in_hallam, near=hallam, n=2)
-    token = _signup(APIClient()).json()["token"]
+    token = _signed_up(APIClient())["token"]
     rows = APIClient().get(f"/api/volunteers/{token}/suggestions/").json()
     assert [r["slot_id"] for r in rows] == [in_hallam.pk, in_central.pk]  # priority 1 beats a nearer priority 3
     assert rows[0]["reason"].startswith("Sheffield, Hallam, ")
@@ -92,6 +112,6 @@ def test_suggestions_respect_availability_travel_and_free_places(sheffield):
     f.session(far, slots=[(f.day_at(10), f.day_at(12), 4)])  # ~47 km away
     full = f.session(central, slots=[(f.day_at(10), f.day_at(12), 2)]).slots.get()
     f.fill(full, near=central)
-    token = _signup(APIClient()).json()["token"]
+    token = _signed_up(APIClient())["token"]
     assert APIClient().get(f"/api/volunteers/{token}/suggestions/").json() == []
     assert APIClient().get(f"/api/volunteers/{token}/suggestions/?limit=0").status_code == 400

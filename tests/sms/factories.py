@@ -51,9 +51,10 @@ def volunteer_make(*, name: str = "Jo Bloggs", phone: str | None = None, consent
                                     lng=-1.50, consent_sms=consent_sms, **extra)
 
 
-def booking_make(*, slot: Slot, volunteer: Volunteer | None = None) -> Booking:
-    """Book through volunteers.services, so the booking event and the SMS outbox row are written as in production."""
+def booking_make(*, slot: Slot, volunteer: Volunteer | None = None, proven: bool = True) -> Booking:
+    """Book through volunteers.services, so the booking event and the SMS outbox row are written as in production
+    (a proven booking, as one made by dispatch or once its code was typed)."""
     volunteer = volunteer or volunteer_make()
     with transaction.atomic():
         locked = Volunteer.objects.select_for_update().get(pk=volunteer.pk)
-        return booking_place(volunteer=locked, slot=slot).booking
+        return booking_place(volunteer=locked, slot=slot, proven=proven).booking

@@ -9,10 +9,9 @@ from django.conf import settings as django_settings
 
 from dispatch.sms import services
 from dispatch.sms.models import SmsMessage
-from tests.factories import PostcodeFactory, next_mobile
+from tests.factories import PostcodeFactory, booking_ask, next_mobile
 from tests.sms.conftest import broker, wait_until
 from tests.sms.factories import booking_make, slot_make, volunteer_make
-from volunteers.services import booking_create
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -24,7 +23,7 @@ def _book(count: int, slot) -> None:
         if n % 2:
             booking_make(slot=slot, volunteer=volunteer_make())
         else:
-            booking_create(slot_id=slot.pk, name="Jo Bloggs", phone=next_mobile(), postcode=postcode, consent_sms=True)
+            booking_ask(slot_id=slot.pk, name="Jo Bloggs", phone=next_mobile(), postcode=postcode, consent_sms=True)
 
 
 def _all_accepted() -> bool:

@@ -75,3 +75,31 @@ def test_texts_are_plain_text_not_html_escaped(kind, locmem_sms):
     text = booking_text(kind=kind, booking=booking)
     assert "&amp;" not in text and "&#x27;" not in text and "&lt;" not in text and "&quot;" not in text, text
     assert "&" in text or "'" in text, text
+
+
+@pytest.mark.parametrize("kind", ["booking_released", "booking_approved", "booking_refused"])
+def test_the_identity_and_approval_texts_stay_within_two_segments(kind, locmem_sms):
+    text = booking_text(kind=kind, booking=_realistic_booking("booking_confirmed"))
+    count = segments_count(text)
+    assert count.encoding == "GSM-7" and count.segments <= 2, (count, text)
+
+
+@pytest.mark.parametrize("situation", ["booked", "approval", "waitlisted", "already_booked", "clash", "gone", "signup"])
+def test_every_code_text_carries_the_code_and_link_within_two_segments(situation, locmem_sms, settings):
+    from dispatch.sms.texts import challenge_text
+    from volunteers.links import manage_url
+    from volunteers.models import PhoneChallenge
+
+    settings.PUBLIC_BASE_URL = "https://frontroom.example.org.uk"
+    booking = _realistic_booking("booking_confirmed")
+    booking.status = {"waitlisted": "waitlisted", "gone": "cancelled"}.get(situation, "confirmed")
+    booking.approval = "pending" if situation == "approval" else "not_required"
+    challenge = PhoneChallenge(booking=None if situation == "signup" else booking, volunteer=booking.volunteer)
+    text = challenge_text(challenge=challenge, code="042917",
+                          situation=situation if situation in ("already_booked", "clash", "signup") else "booked")
+    count = segments_count(text)
+    assert count.encoding == "GSM-7" and count.segments <= 2, (count, text)
+    assert "042917" in text
+    if situation != "signup":
+        assert manage_url(booking.manage_token) in text
+        assert ("Psalter Lane" in text) == (situation == "booked")  # the address only for a place with no approval

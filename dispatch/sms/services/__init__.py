@@ -1,6 +1,7 @@
 """SMS services: the outbox and its sends, replies, reminders."""
 
 from dispatch.sms.services.outbox import (  # noqa: F401
+    challenge_message_record,
     in_quiet_hours,
     message_enqueue,
     message_record,

@@ -28,10 +28,10 @@ from dispatch.sms.conf import sms_setting
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.ratelimit import send_slot_wait
 from dispatch.sms.segments import segments_count
-from dispatch.sms.texts import booking_text, booking_texts
+from dispatch.sms.texts import booking_text, booking_texts, challenge_text
 from sessions.models import Slot
 from volunteers.events import RecordedEvent
-from volunteers.models import Booking, BookingEvent, Volunteer
+from volunteers.models import Booking, BookingEvent, PhoneChallenge, Volunteer
 from volunteers.services import volunteer_sms_flags_set
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,8 @@ RANK = SmsMessage.RANK
 EVENT_KINDS = {
     BookingEvent.Kind.CONFIRMED, BookingEvent.Kind.WAITLISTED, BookingEvent.Kind.PROMOTED,
     BookingEvent.Kind.REDIRECTED, BookingEvent.Kind.SESSION_CANCELLED, BookingEvent.Kind.CANCELLED,
-    BookingEvent.Kind.VENUE_MOVED, BookingEvent.Kind.SLOT_RESCHEDULED,
+    BookingEvent.Kind.VENUE_MOVED, BookingEvent.Kind.SLOT_RESCHEDULED, BookingEvent.Kind.RELEASED,
+    BookingEvent.Kind.APPROVED, BookingEvent.Kind.REFUSED,
 }
 REMINDER_KINDS = {SmsMessage.Kind.REMINDER_DAY_BEFORE, SmsMessage.Kind.REMINDER_SOON}
 
@@ -134,6 +135,8 @@ def _message_row(*, booking: Booking, kind: str, version: int, skip_reason: str 
 def _is_messaged(event: BookingEvent) -> bool:
     if event.kind not in EVENT_KINDS:
         return False
+    if event.payload.get("by_request"):
+        return False  # a booking request: its code text (challenge_message_record) says it all
     # A redirect's new booking is announced by the booking_redirected message on the old one.
     return not (event.kind == BookingEvent.Kind.CONFIRMED and event.payload.get("source") == "redirect")
 
@@ -267,6 +270,27 @@ def message_record_for_event(*, event: BookingEvent) -> SmsMessage | None:
     return message_record(booking=booking, kind=event.kind, version=event.version, skip_reason=reason)
 
 
+def challenge_message_record(*, challenge: PhoneChallenge, code: str, situation: str) -> SmsMessage:
+    """Signal receiver body: write the text carrying a challenge's code, once per (challenge, send), in the
+    challenge's transaction; its send is enqueued on commit.
+
+    It was asked for, so it goes without consent_sms, but never to a number that opted out or is invalid.
+    """
+    volunteer = challenge.volunteer
+    body = challenge_text(challenge=challenge, code=code, situation=situation)
+    count = segments_count(body)
+    reason = skip_reason_for(opted_out=volunteer.sms_opted_out, phone_invalid=volunteer.phone_invalid,
+                             consent_sms=True)
+    status = Status.SKIPPED if reason else Status.PENDING
+    message = SmsMessage(challenge=challenge, kind=SmsMessage.Kind.PHONE_CODE, version=challenge.sends,
+                         volunteer=volunteer, to=volunteer.phone, body=body, encoding=count.encoding,
+                         segments=count.segments, status=status, status_rank=RANK[status], skip_reason=reason)
+    message.save(force_insert=True)
+    if status == Status.PENDING:
+        transaction.on_commit(lambda: message_enqueue(message.pk))
+    return message
+
+
 def in_quiet_hours(moment=None) -> bool:
     local = timezone.localtime(moment or timezone.now()).time()
     start, end = sms_setting("SMS_QUIET_HOURS_START"), sms_setting("SMS_QUIET_HOURS_END")
@@ -305,7 +329,8 @@ RETURNING "to", body, kind, attempts, volunteer_id, version,
    (SELECT v.sms_opted_out FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
    (SELECT v.phone_invalid FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
    (SELECT v.consent_sms FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
-   (SELECT b.version FROM volunteers_booking b WHERE b.id = sms_smsmessage.booking_id)
+   (SELECT b.version FROM volunteers_booking b WHERE b.id = sms_smsmessage.booking_id),
+   (SELECT c.sends FROM volunteers_phonechallenge c WHERE c.id = sms_smsmessage.challenge_id)
 """
 
 
@@ -322,10 +347,16 @@ def _claim(message_id: int) -> _Claim | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    to, body, kind, attempts, volunteer_id, version, opted_out, phone_invalid, consent, booking_version = row
-    reason = skip_reason_for(opted_out=opted_out, phone_invalid=phone_invalid, consent_sms=consent)
-    if not reason and booking_version != version:
-        reason = "booking_changed"
+    to, body, kind, attempts, volunteer_id, version, opted_out, phone_invalid, consent, booking_version, sends = row
+    if kind == SmsMessage.Kind.PHONE_CODE:
+        # Asked for, so sent without consent_sms; a resend's newer code supersedes this one.
+        reason = skip_reason_for(opted_out=opted_out, phone_invalid=phone_invalid, consent_sms=True)
+        if not reason and sends != version:
+            reason = "code_superseded"
+    else:
+        reason = skip_reason_for(opted_out=opted_out, phone_invalid=phone_invalid, consent_sms=consent)
+        if not reason and booking_version != version:
+            reason = "booking_changed"
     return _Claim(pk=message_id, to=to, body=body, kind=kind, attempts=attempts, volunteer_id=volunteer_id,
                   skip_reason=reason)
 

@@ -54,6 +54,8 @@ def _decline(volunteer: Volunteer) -> str:
 def _where(volunteer: Volunteer) -> str:
     upcoming = list(volunteer_services.bookings_for_volunteer_upcoming(volunteer=volunteer))
     confirmed = [b for b in upcoming if b.status == Booking.Status.CONFIRMED]
+    if confirmed and confirmed[0].approval == Booking.Approval.PENDING:
+        return _reply_for_booking("booking_awaiting_approval", confirmed[0], len(upcoming))  # no address yet
     if confirmed:
         return _reply_for_booking("reply_where", confirmed[0], len(upcoming))
     if upcoming:

@@ -1,0 +1,13 @@
+"""The wording a volunteer agrees to when they tick "text me about this", and its version.
+
+Pages and the API documentation show CONSENT_SMS_TEXT next to the box; every consent stored on a
+Volunteer records when it was given and CONSENT_SMS_VERSION. Change the wording, change the version.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+CONSENT_SMS_VERSION = "2026-12-sms-1"
+CONSENT_SMS_TEXT = _(
+    "Text me about my bookings: confirmations, reminders, changes and places that open up. "
+    "Reply STOP at any time to stop the texts. Frontroom always texts a code or a link you ask for."
+)

@@ -1,0 +1,342 @@
+"""Proof of phone: who holds a number is whoever reads the texts sent to it.
+
+Every booking request and dispatch sign-up writes a PhoneChallenge and texts the phone a 6-digit code
+and (for a booking) the booking's private link. The caller gets only the challenge's public token, and the
+same answer whatever the phone: known or not, booked elsewhere or not. Typing the code
+(challenge_verify) or opening the link (booking_open_by_link) proves the phone; only then does the
+booking show the address, and only then is what a caller said applied to a volunteer that already
+existed. Nothing here ever returns an existing booking or volunteer to a caller who has not proven the
+phone.
+"""
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.errors import InvalidInput, InvalidState, NotFound
+from core.ratelimit import rate_limit
+from seats.geocoding import Location, postcode_locate
+from volunteers.events import phone_challenge_announce
+from volunteers.models import AvailabilityWindow, Booking, PhoneChallenge, Volunteer
+from volunteers.phones import phone_normalise
+from volunteers.services import (
+    booking_hold,
+    consent_fields,
+    volunteer_fields,
+    volunteer_get_or_create,
+)
+
+CODE_DIGITS = 6
+_TOKEN_MAX = 32  # PhoneChallenge.token's column: anything longer names no challenge
+
+LINK_RELATED = ("volunteer", "slot__session__meeting_point", "slot__session__seat", "redirected_to")
+
+
+def code_new() -> str:
+    return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def code_hash(*, challenge_token: str, code: str) -> str:
+    """HMAC-SHA256 of the code, keyed with SECRET_KEY and bound to its challenge (the same code elsewhere hashes apart)."""
+    message = f"{challenge_token}:{code}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def phone_mask(phone: str) -> str:
+    """"+447400123456" -> "07*** ***456": enough for the requester to spot a typo, derived only from what they typed."""
+    national = "0" + phone.removeprefix("+44")
+    return f"{national[:2]}*** ***{national[-3:]}"
+
+
+def _challenge_new(*, phone: str, purpose: str, pending_details: dict) -> tuple[PhoneChallenge, str]:
+    """An unsaved challenge with a fresh code (returned apart: only its hash is stored)."""
+    code = code_new()
+    challenge = PhoneChallenge(phone=phone, purpose=purpose, pending_details=pending_details,
+                               max_attempts=settings.PHONE_CODE_MAX_ATTEMPTS,
+                               expires_at=timezone.now() + timedelta(minutes=settings.PHONE_CODE_TTL_MINUTES))
+    challenge.code_hash = code_hash(challenge_token=challenge.token, code=code)
+    return challenge, code
+
+
+def _limit_texts_to(phone: str, *, scope: str) -> None:
+    """The per-phone limits of a request that texts the phone: the same for every phone, known or not."""
+    rate_limit(scope=scope, key=phone)
+    rate_limit(scope="code_send_phone", key=phone, message="Too many codes sent to this phone. Please wait a little.")
+    rate_limit(scope="sms_phone_day", key=phone, message="Too many texts to this phone today. Please try tomorrow.")
+
+
+def _said(*, name: str, location: Location, email: str, consent_sms: bool, now: datetime, **extra) -> dict:
+    """What the requester said, as JSON for pending_details (applied once the phone is proven)."""
+    return {"name": name, "email": email, "postcode": location.postcode, "lat": location.lat, "lng": location.lng,
+            "seat_id": location.seat_id, "consent_sms": consent_sms, "said_at": now.isoformat(), **extra}
+
+
+def booking_request(*, slot_id: int, name: str, phone: str, postcode: str, email: str = "", consent_sms: bool,
+                    client_ip: str) -> PhoneChallenge:
+    """Ask for a place on a slot: hold it (or a waitlist place) for the phone, unproven, and text the phone a
+    code and the booking's private link. Returns the challenge, whose token is all the caller may see.
+
+    A known phone's details are not changed (they wait on the challenge until the code is typed) and its
+    bookings are only named in the text ("you already have a place ..."). Raises InvalidInput naming the
+    field for a bad phone or postcode, NotFound/InvalidState for a slot that can't be booked (whatever the
+    phone), RateLimited (429) past booking_phone, code_send_phone or sms_phone_day, which count every phone
+    alike, so a limit says nothing about who holds a number. booking_ip is counted by the callers (the API's
+    throttle, the page's limit_ip), before the request reaches this.
+    Idempotent per (phone, slot): asking again holds nothing new and sends a new code.
+    """
+    phone = phone_normalise(phone)
+    location = postcode_locate(postcode)
+    _limit_texts_to(phone, scope="booking_phone")
+    now = timezone.now()
+    fields = volunteer_fields(name=name, location=location, email=email, consent_sms=consent_sms, now=now)
+    challenge, code = _challenge_new(phone=phone, purpose=PhoneChallenge.Purpose.BOOKING, pending_details=_said(
+        name=name, location=location, email=email, consent_sms=consent_sms, now=now))
+    return booking_hold(slot_id=slot_id, phone=phone, fields=fields, challenge=challenge, code=code).challenge
+
+
+def volunteer_signup_request(*, name: str, phone: str, postcode: str, max_travel_km: float, availability: list[dict],
+                             email: str = "", consent_sms: bool = True, client_ip: str) -> PhoneChallenge:
+    """Sign up to be dispatched: a new phone's volunteer is written with its availability, unproven; a known
+    phone's details and windows wait on the challenge until the code is typed. Either way the phone is
+    texted a code and the caller gets only the challenge. Raises InvalidInput naming the field, RateLimited
+    past signup_phone, code_send_phone or sms_phone_day (the same for every phone); signup_ip is the callers'
+    (the API's throttle, the page's limit_ip)."""
+    from volunteers.registration import signup_validate
+
+    phone = phone_normalise(phone)
+    spans = signup_validate(max_travel_km=max_travel_km, availability=availability)
+    location = postcode_locate(postcode)
+    _limit_texts_to(phone, scope="signup_phone")
+    now = timezone.now()
+    fields = volunteer_fields(name=name, location=location, email=email, consent_sms=consent_sms,
+                              max_travel_km=max_travel_km, now=now)
+    windows = [[start.isoformat(), end.isoformat()] for start, end in spans]
+    challenge, code = _challenge_new(phone=phone, purpose=PhoneChallenge.Purpose.SIGNUP, pending_details=_said(
+        name=name, location=location, email=email, consent_sms=consent_sms, now=now, max_travel_km=max_travel_km,
+        availability=windows))
+    with transaction.atomic():
+        volunteer, created = volunteer_get_or_create(phone=phone, fields=fields)
+        if created:
+            _windows_replace(volunteer=volunteer, windows=windows)
+            challenge.pending_details = {}
+        challenge.volunteer = volunteer
+        challenge.save(force_insert=True)
+        phone_challenge_announce(challenge=challenge, code=code, situation="signup")
+    return challenge
+
+
+def _windows_replace(*, volunteer: Volunteer, windows: list[list[str]]) -> None:
+    AvailabilityWindow.objects.filter(volunteer=volunteer).delete()
+    AvailabilityWindow.objects.bulk_create(
+        AvailabilityWindow(volunteer=volunteer, starts_at=datetime.fromisoformat(start),
+                           ends_at=datetime.fromisoformat(end)) for start, end in windows)
+
+
+def _code_clean(code) -> str:
+    digits = "".join(str(code or "").split())
+    if len(digits) != CODE_DIGITS or not digits.isascii() or not digits.isdigit():
+        raise InvalidInput(f"Type the {CODE_DIGITS}-digit code from the text.", code="invalid_code",
+                           fields={"code": [f"{CODE_DIGITS} digits."]})
+    return digits
+
+
+def _challenge_by_token(token: str) -> PhoneChallenge:
+    challenge = PhoneChallenge.objects.filter(token=token).first() if token and len(token) <= _TOKEN_MAX else None
+    if challenge is None:
+        raise NotFound("No such code request: ask for a new code.", code="unknown_challenge")
+    return challenge
+
+
+def _refused_why(challenge: PhoneChallenge, now: datetime) -> InvalidInput:
+    if challenge.verified_at is not None:
+        return InvalidInput("This code has been used already.", code="code_used",
+                            fields={"code": ["Used already: ask for a new code."]})
+    if challenge.expires_at <= now:
+        return InvalidInput("This code has expired.", code="code_expired",
+                            fields={"code": ["Expired: ask for a new code."]})
+    return InvalidInput("Too many wrong codes.", code="code_attempts",
+                        fields={"code": ["Too many wrong tries: ask for a new code."]})
+
+
+def challenge_verify(*, challenge_token: str, code: str, client_ip: str) -> Booking | Volunteer:
+    """Prove the phone with the code texted to it: the challenge's booking (a booking request) or volunteer
+    (a sign-up) is returned, proven; what the requester said is applied to a volunteer who existed before.
+
+    Each try is counted before the code is compared (in constant time), and kept even when it fails, so
+    call it outside a transaction. A code works once, for PHONE_CODE_TTL_MINUTES and
+    PHONE_CODE_MAX_ATTEMPTS tries; tries are also limited per client IP (code_check_ip) and per phone
+    (code_check_phone). Raises InvalidInput with fields {"code"} (codes invalid_code, code_wrong,
+    code_expired, code_attempts, code_used), NotFound for an unknown challenge, RateLimited.
+    """
+    rate_limit(scope="code_check_ip", key=client_ip)
+    code = _code_clean(code)
+    challenge = _challenge_by_token(challenge_token)
+    rate_limit(scope="code_check_phone", key=challenge.phone)
+    now = timezone.now()
+    counted = PhoneChallenge.objects.filter(
+        pk=challenge.pk, verified_at__isnull=True, expires_at__gt=now, attempts__lt=F("max_attempts"),
+    ).update(attempts=F("attempts") + 1)
+    if not counted:
+        challenge.refresh_from_db()
+        raise _refused_why(challenge, now)
+    tried = code_hash(challenge_token=challenge.token, code=code)
+    if not hmac.compare_digest(tried, challenge.code_hash):
+        left = max(0, challenge.max_attempts - challenge.attempts - 1)
+        raise InvalidInput("That code is not right.", code="code_wrong",
+                           fields={"code": [f"Not the code we sent: {left} tries left." if left else
+                                            "Not the code we sent: ask for a new code."]})
+    return _challenge_accept(challenge_id=challenge.pk, code_hash_tried=tried, now=now)
+
+
+@transaction.atomic
+def _challenge_accept(*, challenge_id: int, code_hash_tried: str, now: datetime) -> Booking | Volunteer:
+    # The volunteer first, as every booking change locks it: concurrent requests for the phone wait here.
+    volunteer_id = PhoneChallenge.objects.filter(pk=challenge_id).values_list("volunteer_id", flat=True).get()
+    volunteer = Volunteer.objects.select_for_update().get(pk=volunteer_id)
+    challenge = PhoneChallenge.objects.select_for_update().get(pk=challenge_id)
+    if challenge.verified_at is not None:  # a concurrent try with the same code won
+        raise _refused_why(challenge, now)
+    if not hmac.compare_digest(code_hash_tried, challenge.code_hash):  # a resend replaced the code meanwhile
+        raise InvalidInput("That code is not right.", code="code_wrong",
+                           fields={"code": ["A newer code was sent: type that one."]})
+    challenge.verified_at = now
+    challenge.save(update_fields=["verified_at"])
+    changed = _details_apply(volunteer=volunteer, said=challenge.pending_details, said_at=challenge.created_at)
+    if volunteer.phone_verified_at is None:
+        volunteer.phone_verified_at = now
+        changed.append("phone_verified_at")
+    if challenge.purpose == PhoneChallenge.Purpose.SIGNUP:
+        if challenge.pending_details.get("availability") is not None:
+            _windows_replace(volunteer=volunteer, windows=challenge.pending_details["availability"])
+        from volunteers.models import new_token
+
+        volunteer.token = new_token()  # a fresh private token per proven sign-up: an older one stops working
+        changed.append("token")
+    if changed:
+        volunteer.save(update_fields=[*changed, "updated_at"])
+    if challenge.purpose == PhoneChallenge.Purpose.SIGNUP or challenge.booking_id is None:
+        return volunteer
+    Booking.objects.filter(pk=challenge.booking_id, proven_at__isnull=True).update(proven_at=now, updated_at=now)
+    return Booking.objects.select_related(*LINK_RELATED).get(pk=challenge.booking_id)
+
+
+def _details_apply(*, volunteer: Volunteer, said: dict, said_at: datetime) -> list[str]:
+    """Set what a proven requester said on their volunteer; return the fields changed (for save)."""
+    if not said:
+        return []
+    changes = {"name": said["name"], "postcode": said["postcode"], "lat": said["lat"], "lng": said["lng"],
+               "seat_id": said["seat_id"]}
+    if said.get("email"):
+        changes["email"] = said["email"]
+    if said.get("max_travel_km") is not None:
+        changes["max_travel_km"] = said["max_travel_km"]
+    if said.get("consent_sms") is not None and said["consent_sms"] != volunteer.consent_sms:
+        changes.update(consent_fields(consent_sms=said["consent_sms"], now=said_at))
+    for field, value in changes.items():
+        setattr(volunteer, field, value)
+    return list(changes)
+
+
+def challenge_resend(*, challenge_token: str, client_ip: str) -> PhoneChallenge:
+    """Text a new code for the challenge (the old one stops working), with fresh tries and expiry. Limited per
+    IP (code_send_ip) and per phone (code_send_phone, sms_phone_day). Raises NotFound, InvalidState for a
+    challenge already used, RateLimited."""
+    rate_limit(scope="code_send_ip", key=client_ip)
+    challenge = _challenge_by_token(challenge_token)
+    rate_limit(scope="code_send_phone", key=challenge.phone, message="Too many codes sent to this phone. Please wait.")
+    rate_limit(scope="sms_phone_day", key=challenge.phone, message="Too many texts to this phone today.")
+    with transaction.atomic():
+        Volunteer.objects.select_for_update().filter(pk=challenge.volunteer_id).first()
+        challenge = (PhoneChallenge.objects.select_for_update(of=("self",))
+                     .select_related("volunteer", "booking__slot__session__meeting_point", "booking__slot__session__seat")
+                     .get(pk=challenge.pk))
+        if challenge.verified_at is not None:
+            raise InvalidState("This code has been used already.", code="code_used",
+                               fields={"code": ["Used already."]})
+        code = code_new()
+        challenge.code_hash = code_hash(challenge_token=challenge.token, code=code)
+        challenge.sends += 1
+        challenge.attempts = 0
+        challenge.expires_at = timezone.now() + timedelta(minutes=settings.PHONE_CODE_TTL_MINUTES)
+        challenge.save(update_fields=["code_hash", "sends", "attempts", "expires_at"])
+        phone_challenge_announce(challenge=challenge, code=code, situation=_situation(challenge))
+    return challenge
+
+
+def _situation(challenge: PhoneChallenge) -> str:
+    """What a resent text says: the booking as it stands now."""
+    if challenge.purpose == PhoneChallenge.Purpose.SIGNUP or challenge.booking is None:
+        return "signup"
+    return "booked"
+
+
+def booking_open_by_link(*, manage_token: str) -> Booking:
+    """The booking behind a private link, with its slot, session, meeting point and volunteer; opening the link
+    proves the phone it was texted to, so the booking (and volunteer) are marked proven. Idempotent.
+    Raises NotFound."""
+    booking = _booking_by_link(manage_token)
+    if booking.proven_at is None or booking.volunteer.phone_verified_at is None:
+        now = timezone.now()
+        if booking.proven_at is None:
+            Booking.objects.filter(pk=booking.pk, proven_at__isnull=True).update(proven_at=now, updated_at=now)
+            booking.proven_at = now
+        if booking.volunteer.phone_verified_at is None:
+            Volunteer.objects.filter(pk=booking.volunteer_id, phone_verified_at__isnull=True).update(
+                phone_verified_at=now)
+            booking.volunteer.phone_verified_at = now
+    return booking
+
+
+def _booking_by_link(manage_token: str) -> Booking:
+    booking = (Booking.objects.select_related(*LINK_RELATED).filter(manage_token=manage_token).first()
+               if manage_token and len(manage_token) <= 64 else None)
+    if booking is None:
+        raise NotFound("No booking with this link.")
+    return booking
+
+
+ADDRESS_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED)
+
+
+def booking_shows_address(booking: Booking, *, now: datetime | None = None) -> bool:
+    """Whether the booking's own view shows the exact address, meeting place, host's first name and turf: a place
+    (confirmed or attended) on a slot that has not ended, the phone proven, and the host's approval if asked."""
+    return (booking.status in ADDRESS_STATUSES and booking.proven_at is not None
+            and booking.approval in (Booking.Approval.NOT_REQUIRED, Booking.Approval.APPROVED)
+            and booking.slot.ends_at > (now or timezone.now()))
+
+
+def booking_details_update(*, manage_token: str, name: str | None = None, email: str | None = None,
+                           postcode: str | None = None, consent_sms: bool | None = None) -> Booking:
+    """The holder of a private link changes their own details (fields left None stay). The link proves the
+    phone, so the booking is marked proven too. Raises NotFound, InvalidInput naming the field."""
+    location = postcode_locate(postcode) if postcode else None
+    if name is not None and not name.strip():
+        raise InvalidInput("Give your name.", fields={"name": ["Required."]})
+    with transaction.atomic():
+        booking = _booking_by_link(manage_token)
+        volunteer = Volunteer.objects.select_for_update().get(pk=booking.volunteer_id)
+        now = timezone.now()
+        changes: dict = {}
+        if name is not None:
+            changes["name"] = name.strip()
+        if email is not None:
+            changes["email"] = email
+        if location is not None:
+            changes.update(postcode=location.postcode, lat=location.lat, lng=location.lng, seat_id=location.seat_id)
+        if consent_sms is not None and consent_sms != volunteer.consent_sms:
+            changes.update(consent_fields(consent_sms=consent_sms, now=now))
+        if volunteer.phone_verified_at is None:
+            changes["phone_verified_at"] = now
+        for field, value in changes.items():
+            setattr(volunteer, field, value)
+        if changes:
+            volunteer.save(update_fields=[*changes, "updated_at"])
+        Booking.objects.filter(pk=booking.pk, proven_at__isnull=True).update(proven_at=now, updated_at=now)
+    return _booking_by_link(manage_token)
