@@ -136,8 +136,6 @@ def book(request, session_id: int):
             except DomainError as exc:
                 add_domain_error(form, exc)
             else:
-                if challenge.token is None:  # identity services not on main yet: straight to the booking
-                    return redirect("volunteer:manage", token=challenge.manage_token)
                 return redirect("volunteer:check", token=challenge.token)
     else:
         form = BookingForm(initial={"postcode": request.GET.get("postcode", "")[:10]})
@@ -294,8 +292,6 @@ def needed(request):
         except DomainError as exc:
             add_domain_error(form, exc, default_field=None)
         else:
-            if challenge.token is None:  # identity services not on main yet: nothing to prove
-                return redirect("volunteer:needed_done")
             return redirect("volunteer:check", token=challenge.token)
     return render(request, "web/volunteer/needed.html", {"form": form})
 
