@@ -1,4 +1,5 @@
-"""Who may do what: anonymous, the owning host, another host and a coordinator, on every host operation."""
+"""Who may do what: anonymous, the owning host, another host and a coordinator, on every host operation; and, for
+the volunteer's side, what a caller without the texted link or code can reach of a booking."""
 
 from datetime import timedelta
 
@@ -6,7 +7,15 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory, UserFactory, token_for
+from tests.factories import (
+    MeetingPointFactory,
+    PostcodeFactory,
+    SeatFactory,
+    SlotFactory,
+    UserFactory,
+    book,
+    token_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -17,13 +26,15 @@ def world():
     PostcodeFactory(postcode="S10 1AA", seat=seat)
     owner = UserFactory(username="owner")
     meeting_point = MeetingPointFactory(host=owner, seat=seat)
-    slot = SlotFactory(session__meeting_point=meeting_point)
+    slot = SlotFactory(session__meeting_point=meeting_point, session__requires_approval=True)
+    waiting = book(slot, proven=True)  # waits for the host's approval
     clients = {"anonymous": APIClient()}
     for role, user in (("owner", owner), ("other_host", UserFactory(username="other")),
                        ("coordinator", UserFactory(username="boss", is_staff=True))):
         clients[role] = APIClient()
         clients[role].credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
-    return {"clients": clients, "meeting_point": meeting_point, "session": slot.session, "slot": slot}
+    return {"clients": clients, "meeting_point": meeting_point, "session": slot.session, "slot": slot,
+            "booking": waiting}
 
 
 def _operations(world):
@@ -37,6 +48,11 @@ def _operations(world):
         "edit session": ("patch", f"/api/sessions/{world['session'].id}/", {"title": "Renamed"}),
         "edit slot": ("patch", f"/api/slots/{world['slot'].id}/", {"capacity": 12}),
         "cancel session": ("post", f"/api/sessions/{world['session'].id}/cancel/", None),
+        "read roster": ("get", f"/api/sessions/{world['session'].id}/bookings/", None),
+        "approve volunteer": ("post", f"/api/sessions/{world['session'].id}/bookings/{world['booking'].id}/approve/",
+                              None),
+        "refuse volunteer": ("post", f"/api/sessions/{world['session'].id}/bookings/{world['booking'].id}/refuse/",
+                             None),
     }
 
 
@@ -48,6 +64,9 @@ EXPECTED = {
     "edit session": (401, 200, 404, 200),
     "edit slot": (401, 200, 404, 200),
     "cancel session": (401, 200, 404, 200),
+    "read roster": (401, 200, 404, 200),
+    "approve volunteer": (401, 200, 404, 200),
+    "refuse volunteer": (401, 200, 404, 200),
 }
 ROLES = ("anonymous", "owner", "other_host", "coordinator")
 
@@ -60,3 +79,18 @@ def test_permission_matrix(world, operation, role):
     assert response.status_code == EXPECTED[operation][ROLES.index(role)], response.content
     if response.status_code >= 400:
         assert "error" in response.json()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_role_reaches_a_booking_without_its_private_link(world, role):
+    """Hosts and coordinators see bookings on the roster; a booking's own view and its changes need the link."""
+    client = world["clients"][role]
+    booking = world["booking"]
+    for method, url in (("get", "/api/bookings/guess/"), ("post", "/api/bookings/guess/cancel/"),
+                        ("post", "/api/bookings/guess/details/"), ("post", "/api/bookings/guess/decline-redirect/"),
+                        ("post", f"/api/bookings/{booking.id}/cancel/")):
+        response = getattr(client, method)(url, {}, format="json")
+        assert response.status_code == 404, (role, url, response.content)
+        assert booking.manage_token not in response.content.decode()
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
