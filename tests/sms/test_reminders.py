@@ -148,3 +148,15 @@ def test_a_reminder_for_a_booking_cancelled_while_it_waited_is_not_sent(slot_day
     waiting[0].refresh_from_db()
     assert (waiting[0].status, waiting[0].skip_reason) == ("skipped", "booking_changed")
     assert [m["body"] for m in locmem_sms[sent_before:]] == [waiting[1].body]
+
+
+def test_no_reminder_for_an_unproven_place_or_one_the_host_has_still_to_approve(slot_day_after_tomorrow_plus_one):
+    from volunteers.models import Booking
+
+    day, booking = slot_day_after_tomorrow_plus_one
+    unproven = booking_make(slot=booking.slot, proven=False)
+    waiting = booking_make(slot=booking.slot)
+    Booking.objects.filter(pk=waiting.pk).update(approval=Booking.Approval.PENDING)
+    assert services.reminders_enqueue_due(now=_local(day - timedelta(days=1), 11, 5)) == 1
+    assert list(SmsMessage.objects.filter(kind="reminder_day_before").values_list("booking", flat=True)) == [booking.pk]
+    assert unproven.pk != booking.pk

@@ -51,7 +51,7 @@ def _record_all(bookings, kind: str) -> int:
 def reminders_enqueue_due(*, now: datetime | None = None) -> int:
     """Write due reminders to the outbox (each once per booking version); none in quiet hours. Returns how many.
 
-    Day-before: from the configured local time (default 11:00) on the day before the slot, for
+    Only proven bookings that need no (more) approval are reminded. Day-before: from the configured local time (default 11:00) on the day before the slot, for
     bookings confirmed before that time (later ones just had their confirmation). Soon: within the
     lead time (default 30 minutes) before the slot, for bookings confirmed before the lead time began.
     """
@@ -59,7 +59,10 @@ def reminders_enqueue_due(*, now: datetime | None = None) -> int:
     if in_quiet_hours(now):
         return 0
     local = timezone.localtime(now)
-    confirmed = Booking.objects.filter(status=Booking.Status.CONFIRMED)
+    # Not for places whose phone was never proven (released before long) nor for those the host has still to
+    # approve (a reminder carries the address).
+    confirmed = Booking.objects.filter(status=Booking.Status.CONFIRMED, proven_at__isnull=False).exclude(
+        approval=Booking.Approval.PENDING)
     created = 0
 
     reminder_at = sms_setting("SMS_REMINDER_DAY_BEFORE_AT")
