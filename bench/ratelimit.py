@@ -168,7 +168,7 @@ def main(argv=None) -> int:
                     log(f"round {number} {label}: {outcome['rate']:.0f}/s, p50 {outcome['latency']['p50']:.2f} ms, "
                         f"server CPU {outcome['own_cpu_ms']['server']:.3f} ms")
     text = report(args, info, calls, rounds)
-    print(text)
+    print(f"## {SECTION}\n\n{text}")
     if args.write:
         common.benchmarks_section_write(SECTION, text)
         log(f"wrote section '{SECTION}' of {common.BENCHMARKS_MD}")
@@ -196,8 +196,6 @@ def report(args, info: dict, calls: dict, rounds: list[dict]) -> str:
     command = (f"`.venv/bin/python bench/ratelimit.py --requests {args.requests} --rounds {args.rounds} "
                f"--clients {args.clients} --threads {args.threads} --calls {args.calls}`")
     lines = [
-        f"## {SECTION}",
-        "",
         f"{command}: two gunicorn servers (gthread, 2 workers × {args.threads} threads) on the same code, "
         f"PostgreSQL and Redis, limits on and off, driven in alternating rounds by {args.clients} keep-alive "
         f"clients with `POST {PATH}` and an empty body, against a redis-server of the script's own (so the CPU figures are this run's processes only, found in /proc): the `signup_ip` throttle counts it (one EVALSHA "
