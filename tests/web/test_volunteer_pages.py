@@ -157,7 +157,7 @@ def test_booking_a_slot_that_is_not_offered_goes_back_to_the_session(client, are
 def test_booking_form_is_prefilled_and_labelled(client, area):
     page = _text(client.get(f"/s/{area.session.pk}/book/", {"slot": area.slot.pk, "postcode": VOLUNTEER_POSTCODE}))
     assert f'value="{VOLUNTEER_POSTCODE}"' in page
-    for label in ("Your name", "Mobile number", "Your postcode", "Email (optional)", "Text me about this place"):
+    for label in ("Your name", "Mobile number", "Your postcode", "Email (optional)", "Text me about my bookings"):
         assert label in page
     assert 'aria-describedby="id_phone_helptext"' in page
     assert 'href="/privacy/"' in page

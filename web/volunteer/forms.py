@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
+from volunteers.consent import CONSENT_SMS_TEXT
 
 # What the services' error codes mean to a volunteer, keyed by code (the service's own message otherwise).
 FRIENDLY = {
@@ -115,8 +116,9 @@ class ContactForm(forms.Form):
     email = forms.EmailField(label=_("Email (optional)"), required=False, max_length=254,
                              widget=forms.EmailInput(attrs={"autocomplete": "email"}),
                              error_messages={"invalid": _("Enter an email address like name@example.org, or leave it empty.")})
+    # The wording the volunteer agrees to, whose version the services record with the consent.
     consent_sms = forms.BooleanField(
-        label=_("Text me about this place: the code, the address, reminders and any change."),
+        label=CONSENT_SMS_TEXT,
         error_messages={"required": _("We can only book you if we may text you: tick the box.")},
     )
 
@@ -150,7 +152,6 @@ class NeededForm(ContactForm):
                 label=_("Until"), required=required, widget=forms.TimeInput(attrs={"type": "time"}),
                 error_messages={"required": _("Give the time you are free until."),
                                 "invalid": _("Enter a time, like 16:00.")})
-        self.fields["consent_sms"].label = _("Text me when I'm needed: the code, offers of places and any change.")
 
     def windows(self):
         return [(self[f"day_{i}"], self[f"from_{i}"], self[f"to_{i}"]) for i in range(AVAILABILITY_ROWS)]

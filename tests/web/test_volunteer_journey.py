@@ -1,0 +1,87 @@
+"""The volunteer journey in Chromium at 375 px, from a postcode to a proven booking, its calendar file and its
+cancellation: once with JavaScript off, once with it on. The code is read from the SMS outbox in the database,
+as a volunteer would read it from their phone."""
+
+import re
+
+import pytest
+from icalendar import Calendar
+
+from dispatch.sms.models import SmsMessage
+from tests.web.conftest import screenshot
+from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
+from volunteers.models import Booking
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PHONE = "07400 900456"
+E164 = "+447400900456"
+
+
+def _code_texted_to(phone: str) -> str:
+    body = (SmsMessage.objects.filter(to=phone, kind="phone_code").order_by("-id")
+            .values_list("body", flat=True).first())
+    assert body, f"no text to {phone}"
+    return re.search(r"\b(\d{6})\b", body).group(1)
+
+
+def _journey(page, live_server, area, *, shots: bool) -> Booking:
+    page.goto(live_server.url + "/")
+    page.get_by_label("Your postcode").fill(VOLUNTEER_POSTCODE.lower())
+    page.get_by_role("button", name="Find sessions").click()
+    assert page.get_by_role("heading", name="Sessions near S10 2TN").is_visible()
+    assert page.get_by_text("Sheffield Hallam was won by 2,353 votes: 4.2%.").is_visible()
+    page.get_by_role("link", name="Crookes Saturday doors").click()
+    assert page.get_by_role("heading", name="Crookes Saturday doors").is_visible()
+    assert "Secret Gardens" not in page.content()
+    page.get_by_role("link", name=re.compile(r"^Book ")).first.click()
+
+    # A first try with a mistake: the error is announced and sits next to its field.
+    page.get_by_label("Your name").fill("Ada Lovelace")
+    page.get_by_label("Mobile number").fill("01234")
+    page.get_by_label(re.compile("^Text me")).check()
+    page.get_by_role("button", name="Book my place").click()
+    assert page.get_by_role("alert").is_visible()
+    assert page.get_by_label("Mobile number").get_attribute("aria-invalid") == "true"
+    assert page.get_by_label("Your postcode").input_value() == VOLUNTEER_POSTCODE
+    page.get_by_label("Mobile number").fill(PHONE)
+    if shots:
+        screenshot(page, "volunteer-book")
+    page.get_by_role("button", name="Book my place").click()
+
+    assert page.get_by_role("heading", name="Check your phone").is_visible()
+    if shots:
+        screenshot(page, "volunteer-check")
+    page.get_by_label("The 6-digit code from the text").fill(_code_texted_to(E164))
+    page.get_by_role("button", name="Confirm").click()
+
+    assert page.get_by_role("heading", name="Your place").is_visible()
+    assert page.get_by_text("You're booked").is_visible()
+    assert page.get_by_text("14 Secret Gardens").is_visible() and page.get_by_text("Priya").is_visible()
+    assert page.get_by_text("Odd numbers of Crookes Road").is_visible()
+    if shots:
+        screenshot(page, "volunteer-manage")
+    booking = Booking.objects.get(volunteer__phone=E164)
+    assert booking.status == Booking.Status.CONFIRMED and booking.slot_id == area.slot.pk
+
+    calendar_link = page.get_by_role("link", name="Add to my calendar")
+    ics = page.request.get(live_server.url + calendar_link.get_attribute("href"))
+    event = Calendar.from_ical(ics.body()).walk("VEVENT")[0]
+    assert "Secret Gardens" in str(event["LOCATION"]) and str(event["UID"]).startswith(f"booking-{booking.pk}@")
+
+    page.get_by_role("link", name="Cancel my place").click()
+    page.get_by_role("button", name="Yes, cancel my place").click()
+    assert page.get_by_text("This booking is cancelled.").is_visible()
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CANCELLED
+    return booking
+
+
+def test_journey_without_javascript(no_js_page, live_server):
+    area = neighbourhood()
+    _journey(no_js_page, live_server, area, shots=False)
+
+
+def test_journey_with_javascript(page, live_server, only_local_requests):
+    area = neighbourhood()
+    _journey(page, live_server, area, shots=True)

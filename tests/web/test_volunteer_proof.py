@@ -1,0 +1,88 @@
+"""Booking, sign-up and proof of phone through the pages (Django test client): the same identity rules as the API."""
+
+import html
+import re
+
+import pytest
+
+from dispatch.sms.models import SmsMessage
+from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
+from volunteers.models import Booking, Volunteer
+
+pytestmark = pytest.mark.django_db
+
+PHONE, E164 = "07400 900321", "+447400900321"
+
+
+@pytest.fixture
+def area():
+    return neighbourhood()
+
+
+def _text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def _code_texted_to(phone: str) -> str:
+    body = (SmsMessage.objects.filter(to=phone, kind=SmsMessage.Kind.PHONE_CODE).order_by("-id")
+            .values_list("body", flat=True).first())
+    assert body, f"no code texted to {phone}"
+    return re.search(r"\b(\d{6})\b", body).group(1)
+
+
+def _book(client, area, slot=None, phone=PHONE, name="Ada Lovelace"):
+    slot = slot or area.slot
+    return client.post(f"/s/{slot.session_id}/book/?slot={slot.pk}",
+                       {"name": name, "phone": phone, "postcode": VOLUNTEER_POSTCODE, "consent_sms": "on"})
+
+
+def test_booking_answers_check_your_phone_and_the_code_proves_it(client, area):
+    response = _book(client, area)
+    assert response.status_code == 302 and response["Location"].startswith("/check/")
+    check = client.get(response["Location"])
+    assert "Check your phone" in _text(check) and "Secret Gardens" not in _text(check)
+    wrong = client.post(response["Location"], {"code": "000000" if _code_texted_to(E164) != "000000" else "111111"})
+    assert wrong.status_code == 200 and 'id="id_code_error"' in _text(wrong) and 'role="alert"' in _text(wrong)
+    right = client.post(response["Location"], {"code": _code_texted_to(E164)})
+    booking = Booking.objects.get(volunteer__phone=E164)
+    assert right.status_code == 302 and right["Location"] == f"/b/{booking.manage_token}"
+    page = _text(client.get(right["Location"]))
+    assert "14 Secret Gardens" in page and "Priya" in page and "Odd numbers of Crookes Road" in page
+
+
+def test_a_known_phone_gets_the_same_answer_and_nothing_of_the_other_booking(client, area):
+    _book(client, area)
+    first = Booking.objects.get(volunteer__phone=E164)
+    again = _book(client, area, slot=area.other_slot, name="Mallory")
+    assert again.status_code == 302 and again["Location"].startswith("/check/")
+    page = _text(client.get(again["Location"]))
+    assert first.manage_token not in page and "Crookes" not in page
+    assert Volunteer.objects.get(phone=E164).name == "Ada Lovelace"
+
+
+def test_a_code_in_junk_is_an_inline_error_and_an_unknown_challenge_a_404(client, area):
+    location = _book(client, area)["Location"]
+    for junk in ("abcdef", "12345", "１２３４５６"):
+        response = client.post(location, {"code": junk})
+        assert response.status_code == 200 and 'id="id_code_error"' in _text(response)
+    assert client.post("/check/no-such-challenge-token/", {"code": "123456"}).status_code == 404
+
+
+def test_resend_sends_a_new_code(client, area):
+    location = _book(client, area)["Location"]
+    sent = SmsMessage.objects.filter(to=E164, kind=SmsMessage.Kind.PHONE_CODE).count()
+    response = client.post(location + "resend/", follow=True)
+    assert response.status_code == 200 and "We've sent a new code" in _text(response)
+    assert SmsMessage.objects.filter(to=E164, kind=SmsMessage.Kind.PHONE_CODE).count() == sent + 1
+
+
+def test_needed_sign_up_is_proven_by_the_code_too(client, area):
+    day = area.slot.starts_at.date().isoformat()
+    response = client.post("/needed/", {"name": "Grace Hopper", "phone": PHONE, "postcode": VOLUNTEER_POSTCODE,
+                                        "max_travel_km": "10", "day_0": day, "from_0": "09:00", "to_0": "17:00",
+                                        "consent_sms": "on"})
+    assert response.status_code == 302 and response["Location"].startswith("/check/")
+    done = client.post(response["Location"], {"code": _code_texted_to(E164)})
+    assert done.status_code == 302 and done["Location"] == "/needed/done/"
+    volunteer = Volunteer.objects.get(phone=E164)
+    assert volunteer.max_travel_km == 10 and volunteer.availability.count() == 1
