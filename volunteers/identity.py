@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.db import get_with_related
 from core.errors import InvalidInput, InvalidState, NotFound
 from core.ratelimit import rate_limit
 from seats.geocoding import Location, postcode_locate
@@ -191,22 +192,25 @@ def challenge_verify(*, challenge_token: str, code: str, client_ip: str) -> Book
         raise InvalidInput("That code is not right.", code="code_wrong",
                            fields={"code": [f"Not the code we sent: {left} tries left." if left else
                                             "Not the code we sent: ask for a new code."]})
-    return _challenge_accept(challenge_id=challenge.pk, code_hash_tried=tried, now=now)
+    return _challenge_accept(challenge=challenge, code_hash_tried=tried, now=now)
 
 
 @transaction.atomic
-def _challenge_accept(*, challenge_id: int, code_hash_tried: str, now: datetime) -> Booking | Volunteer:
+def _challenge_accept(*, challenge: PhoneChallenge, code_hash_tried: str, now: datetime) -> Booking | Volunteer:
     # The volunteer first, as every booking change locks it: concurrent requests for the phone wait here.
-    volunteer_id = PhoneChallenge.objects.filter(pk=challenge_id).values_list("volunteer_id", flat=True).get()
-    volunteer = Volunteer.objects.select_for_update().get(pk=volunteer_id)
-    challenge = PhoneChallenge.objects.select_for_update().get(pk=challenge_id)
-    if challenge.verified_at is not None:  # a concurrent try with the same code won
-        raise _refused_why(challenge, now)
-    if not hmac.compare_digest(code_hash_tried, challenge.code_hash):  # a resend replaced the code meanwhile
+    # (A challenge's volunteer, purpose, booking and pending details never change after it is written.)
+    volunteer = Volunteer.objects.select_for_update().get(pk=challenge.volunteer_id)
+    # One conditional UPDATE both claims the code and checks it is still the current one: a concurrent try
+    # with the same code, or a resend that replaced it, leaves no row to update.
+    won = PhoneChallenge.objects.filter(pk=challenge.pk, verified_at__isnull=True,
+                                        code_hash=code_hash_tried).update(verified_at=now)
+    if not won:
+        challenge.refresh_from_db()
+        if challenge.verified_at is not None:
+            raise _refused_why(challenge, now)
         raise InvalidInput("That code is not right.", code="code_wrong",
                            fields={"code": ["A newer code was sent: type that one."]})
     challenge.verified_at = now
-    challenge.save(update_fields=["verified_at"])
     changed = _details_apply(volunteer=volunteer, said=challenge.pending_details, said_at=challenge.created_at)
     if volunteer.phone_verified_at is None:
         volunteer.phone_verified_at = now
@@ -223,7 +227,8 @@ def _challenge_accept(*, challenge_id: int, code_hash_tried: str, now: datetime)
     if challenge.purpose == PhoneChallenge.Purpose.SIGNUP or challenge.booking_id is None:
         return volunteer
     Booking.objects.filter(pk=challenge.booking_id, proven_at__isnull=True).update(proven_at=now, updated_at=now)
-    return Booking.objects.select_related(*LINK_RELATED).get(pk=challenge.booking_id)
+    # One statement whose SQL is built once (the ORM's select_related compilation cost more than the query).
+    return get_with_related(Booking, challenge.booking_id, related=LINK_RELATED)
 
 
 def _details_apply(*, volunteer: Volunteer, said: dict, said_at: datetime) -> list[str]:
