@@ -229,7 +229,7 @@ def session_detail(request, session_id: int):
     return render(request, "web/hosts/session_detail.html", {
         "session": session, "slots": slots, "cancelled": session.status == CanvassSession.Status.CANCELLED,
         "needs_approval": bool(getattr(session, "requires_approval", False)),
-        "shows_proof": any(field.name == "proven" for field in Booking._meta.get_fields()),
+        "shows_proof": any(field.name == "proven_at" for field in Booking._meta.get_fields()),
     })
 
 
