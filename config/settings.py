@@ -255,6 +255,13 @@ AXES_VERBOSE = False
 POSTCODE_REMOTE_LOOKUP = env_bool("POSTCODE_REMOTE_LOOKUP", False)
 POSTCODE_REMOTE_URL = env_str("POSTCODE_REMOTE_URL", "https://api.postcodes.io")
 POSTCODE_REMOTE_TIMEOUT = env_float("POSTCODE_REMOTE_TIMEOUT", 3.0)
+# The coordinators' maps read the reference data by path (never copied into the repository):
+# the hex cartogram and the generalised 2010-set boundaries (TopoJSON). Projected paths are cached on disk.
+GEO_DATA_DIR = Path(env_str("GEO_DATA_DIR", str(BASE_DIR.parent / "shared" / "data" / "geo")))
+GEO_HEXJSON_PATH = Path(env_str("GEO_HEXJSON_PATH", str(GEO_DATA_DIR / "constituencies.hexjson")))
+GEO_BOUNDARIES_PATH = Path(env_str("GEO_BOUNDARIES_PATH",
+                                   str(GEO_DATA_DIR / "pcon_2010set_boundaries_generalised.topo.json")))
+MAP_CACHE_DIR = Path(env_str("MAP_CACHE_DIR", str(VAR_DIR / "cache")))
 
 # --- Bookings -----------------------------------------------------------------
 DEFAULT_SEARCH_RADIUS_KM = env_float("DEFAULT_SEARCH_RADIUS_KM", 25.0)

@@ -4,7 +4,7 @@ import functools
 from collections.abc import Iterable, Iterator, Sequence
 
 from django.db import connection, models
-from django.db.models import F, Lookup
+from django.db.models import F, Lookup, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -192,7 +192,11 @@ class _EqualsAny(Lookup):
         return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
 
 
-def any_of(field: str, ids: Iterable[int]) -> Lookup:
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def any_of(field: str, ids: Iterable[int]) -> Lookup | Q:
     """For ``filter(any_of("volunteer_id", ids))``: ``volunteer_id = ANY('{1,2,...}'::bigint[])``, thousands
     of ids in one short literal rather than ``IN`` with one parameter each (which costs more to send and
     parse, and fails past PostgreSQL's 65,535 parameters).
@@ -200,7 +204,10 @@ def any_of(field: str, ids: Iterable[int]) -> Lookup:
     The ids are written into the SQL, not bound: a bound array makes a prepared statement whose generic
     plan cannot hash it, so a scan of a table that fills up during an assignment commit compares every row
     with every id (seconds per statement). int() keeps anything but integers out.
+    Elsewhere (SQLite, the embedded default) it is a plain ``IN``: the array type is PostgreSQL's.
     """
+    if not _postgres():
+        return Q(**{f"{field}__in": [int(pk) for pk in ids]})
     literal = "'{" + ",".join(str(int(pk)) for pk in ids) + "}'::bigint[]"
     return _EqualsAny(F(field), RawSQL(literal, []))
 
@@ -209,6 +216,8 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
     """Take `count` ids from the model's id sequence, for rows written by COPY (which returns nothing)."""
     if count <= 0:
         return []
+    if not _postgres():
+        return _sqlite_ids_reserve(model, count)
     with connection.cursor() as cursor:
         # The sequence is looked up first: pg_get_serial_sequence in the same SELECT runs once per row,
         # and costs ten times the nextval.
@@ -216,6 +225,31 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
         sequence = cursor.fetchone()[0]
         cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count])
         return [row[0] for row in cursor.fetchall()]
+
+
+def _sqlite_ids_reserve(model: type[models.Model], count: int) -> list[int]:
+    """SQLite's AUTOINCREMENT keeps the highest id handed out in sqlite_sequence: move it on by `count`
+    (the UPDATE takes the database's write lock, so two transactions cannot reserve the same ids)."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE sqlite_sequence SET seq = seq + %s WHERE name = %s", [count, table])
+        if cursor.rowcount == 0:
+            cursor.execute(f"INSERT INTO sqlite_sequence (name, seq) SELECT %s, COALESCE(MAX({connection.ops.quote_name(model._meta.pk.column)}), 0) + %s "  # noqa: S608 - names from the model
+                           f"FROM {connection.ops.quote_name(table)}", [table, count])
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        last = cursor.fetchone()[0]
+    return list(range(last - count + 1, last + 1))
+
+
+def _insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """The non-PostgreSQL stand-in for COPY: one INSERT statement executed for every row."""
+    quote = connection.ops.quote_name
+    rows = list(rows)
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
+                               f"VALUES ({', '.join(['%s'] * len(columns))})", rows)
+    return len(rows)
 
 
 def copy_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence], *,
@@ -229,6 +263,8 @@ def copy_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable
     other defaults; nullable columns without a default are left NULL.
     """
     columns, prepared = _copy_prepare(model, fields, rows, same or {})
+    if not _postgres():
+        return _insert_rows(model._meta.db_table, columns, prepared)
     return _copy(model._meta.db_table, columns, prepared)
 
 
@@ -243,6 +279,15 @@ def copy_insert_new(model: type[models.Model], fields: Sequence[str], rows: Iter
     conflict = ", ".join(quote(meta.get_field(name).column) for name in unique_fields)
     returned = ", ".join(quote(meta.get_field(name).column) for name in returning)
     staging = f"copy_staging_{meta.db_table}"
+    if not _postgres():  # one INSERT ... ON CONFLICT DO NOTHING RETURNING per row (SQLite 3.35+)
+        inserted = []
+        with connection.cursor() as cursor:
+            for row in prepared:
+                cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({column_list}) "  # noqa: S608
+                               f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT ({conflict}) DO NOTHING "
+                               f"RETURNING {returned}", list(row))
+                inserted.extend(cursor.fetchall())
+        return inserted
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE {quote(staging)} ON COMMIT DROP AS "
                        f"SELECT {column_list} FROM {quote(meta.db_table)} WITH NO DATA")
@@ -262,6 +307,14 @@ def copy_update(model: type[models.Model], fields: Sequence[str], rows: Iterable
     columns = [meta.pk.column] + [meta.get_field(name).column for name in fields]
     staging = f"copy_staging_{meta.db_table}"
     pk = quote(meta.pk.column)
+    if not _postgres():
+        rows = [(*row[1:], row[0]) for row in rows]
+        if not rows:
+            return 0
+        with connection.cursor() as cursor:
+            cursor.executemany(f"UPDATE {quote(meta.db_table)} SET "  # noqa: S608 - names from the model
+                               + ", ".join(f"{quote(c)} = %s" for c in columns[1:]) + f" WHERE {pk} = %s", rows)
+        return len(rows)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE {quote(staging)} ON COMMIT DROP AS "
                        f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(meta.db_table)} WITH NO DATA")

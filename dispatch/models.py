@@ -80,6 +80,8 @@ class CoordinatorAction(models.Model):
         OVERFLOW_PLANNED = "overflow_planned", "Overflow planned (dry run)"
         OVERFLOW_EXECUTED = "overflow_executed", "Overflow carried out"
         PERSONAL_DATA = "personal_data", "Personal data viewed, exported or erased"
+        SEAT_PRIORITY_SET = "seat_priority_set", "Seat priority or target changed"
+        SMS_RETRIED = "sms_retried", "SMS sent again"
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")

@@ -44,3 +44,13 @@ def seats_that_matter_near(*, lat: float, lng: float, limit: int = 3, among: int
         seat = Seat(**dict(zip(_SEAT_SUMMARY_FIELDS, row, strict=True)))
         near.append((seat, haversine_km(lat, lng, seat.lat, seat.lng)))
     return sorted(near, key=lambda pair: (pair[0].priority, pair[1]))[:limit]
+
+
+def seats_name_priority() -> dict[str, tuple[str, int]]:
+    """Every seat's name and effective priority by ONS code (the coverage maps colour all of them)."""
+    return {code: (name, priority) for code, name, priority in Seat.objects.values_list("ons_code", "name", "priority")}
+
+
+def seat_regions() -> list[str]:
+    """The regions seats are in, for filters."""
+    return list(Seat.objects.exclude(region="").order_by("region").values_list("region", flat=True).distinct())

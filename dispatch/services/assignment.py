@@ -321,9 +321,19 @@ def _commit_chunk(*, run_id: int, slot_ids: list[int], proposal_ids: list[int]) 
 
 def _claim_places(wanted: dict[int, int]) -> None:
     """Conditional UPDATE of every slot in one statement; all-or-nothing (the rows are locked by the caller)."""
+    table = Slot._meta.db_table
+    if connection.vendor != "postgresql":  # SQLite has no column aliases on VALUES: a statement per slot
+        changed = 0
+        with connection.cursor() as cursor:
+            for slot_id, n in wanted.items():
+                cursor.execute(f"UPDATE {table} SET confirmed_count = confirmed_count + %s "  # noqa: S608
+                               "WHERE id = %s AND confirmed_count + %s <= capacity", [n, slot_id, n])
+                changed += cursor.rowcount
+        if changed != len(wanted):
+            raise RuntimeError("a slot changed under its lock; the chunk is rolled back and will be retried")
+        return
     values = ", ".join(["(%s, %s)"] * len(wanted))
     params = [x for pair in wanted.items() for x in pair]
-    table = Slot._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS s SET confirmed_count = s.confirmed_count + w.n "  # noqa: S608 - no user input

@@ -44,3 +44,4 @@ def action_record(*, actor, kind: str, params: dict, result: dict, run=None) -> 
         actor=actor if actor is not None and actor.is_authenticated else None,
         kind=kind, params=params, result=result, run=run,
     )
+

@@ -1,2 +1,34 @@
+from django.urls import path, register_converter
+
+from web.coordinators import views
+
+
+class RowId:
+    """A row id: digits that fit a bigint (a longer number is a 404, never a database error)."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+register_converter(RowId, "rowid")
+
 app_name = "coordinators"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("seats/<str:ons_code>/", views.seat, name="seat"),
+    path("overflow/", views.overflow_page, name="overflow"),
+    path("runs/", views.runs, name="runs"),
+    path("runs/<rowid:run_id>/", views.run, name="run"),
+    path("runs/<rowid:run_id>/progress/", views.run_progress, name="run-progress"),
+    path("runs/<rowid:run_id>/commit/", views.run_commit, name="run-commit"),
+    path("sms/", views.sms_log, name="sms"),
+    path("sms/<rowid:message_id>/", views.sms_message, name="sms-message"),
+    path("sms/<rowid:message_id>/retry/", views.sms_retry, name="sms-retry"),
+    path("audit/", views.audit, name="audit"),
+    path("audit/<rowid:action_id>/", views.audit_action, name="audit-action"),
+]

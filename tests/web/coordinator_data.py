@@ -1,0 +1,57 @@
+"""Data for the coordinators' page tests: real 2010-set codes, a full seat with a waitlist and open neighbours."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+
+from dispatch.sms.models import SmsMessage
+from seats.models import Seat
+from sessions.models import Slot
+from tests.dispatch import factories as f
+from volunteers.models import Booking
+
+FULL, NEAR, FAR = "E14000654", "E14000655", "E14000656"  # Croydon Central, North, South
+
+
+@dataclass
+class Area:
+    full: Seat
+    near: Seat
+    far: Seat
+    full_slot: Slot
+    near_slot: Slot
+    waiting: list[Booking]
+
+
+def staff(username: str = "coord", password: str = "a-long-password-9"):
+    user = get_user_model().objects.create_user(username=username, password=password, is_staff=True,
+                                                first_name="Casey")
+    return user
+
+
+def area(*, waiting: int = 2, settings=None) -> Area:
+    """Croydon Central full (capacity 2) with `waiting` waitlisted; Croydon North open next door."""
+    full = f.seat(FULL, lat=51.372, lng=-0.090, priority=2, name="Croydon Central")
+    near = f.seat(NEAR, lat=51.395, lng=-0.100, priority=1, name="Croydon North")
+    far = f.seat(FAR, lat=51.330, lng=-0.080, priority=4, name="Croydon South")
+    Seat.objects.filter(pk=FULL).update(winner="Lab", runner_up="Con", majority=5652, valid_votes=57000,
+                                        majority_pct=9.9, election_year=2017, result="Lab gain from Con")
+    f.adjacent(full, near)
+    f.adjacent(full, far)
+    full_slot = f.session(full, slots=[(f.day_at(10), f.day_at(12), 2)]).slots.get()
+    near_slot = f.session(near, slots=[(f.day_at(10), f.day_at(12), 5)]).slots.get()
+    f.fill(full_slot, near=full)
+    queue = [f.book(f.volunteer(lat=full.lat, lng=full.lng, max_travel_km=None, name=f"Waiting Person{i}"), full_slot)
+             for i in range(waiting)]
+    return Area(full, near, far, full_slot, near_slot, queue)
+
+
+def sms(booking: Booking, *, status: str, error_code: int | None = None, skip_reason: str = "",
+        attempts: int = 1, kind: str = SmsMessage.Kind.CONFIRMED) -> SmsMessage:
+    return SmsMessage.objects.create(
+        volunteer=booking.volunteer, booking=booking, kind=kind, version=booking.version + 100 + attempts,
+        to=booking.volunteer.phone, body=f"Hi {booking.volunteer.name}, see http://127.0.0.1:8000/b/{booking.manage_token}",
+        encoding="GSM-7", segments=1, status=status, skip_reason=skip_reason, error_code=error_code,
+        error_message="Unknown destination" if error_code else "", attempts=attempts,
+        twilio_sid=("SM" + "0" * 31 + str(attempts)) if status in ("queued", "sent", "delivered", "undelivered") else None,
+    )

@@ -1,0 +1,124 @@
+"""Presentation of the coverage dashboard: colour bands, the legend, table sorting and the SVG markup.
+
+No business rule lives here: the figures come from dispatch.services.coverage and the priorities from the
+seats table; this module only decides how they look.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from web.coordinators.maps import MapShapes
+
+NO_DATA = "#ffffff"  # a seat in the reference map that is not in the seats table
+NO_SLOTS = "#d4d4d4"  # a loaded seat without slots in the period (fill colouring)
+
+# Priority 1 is the most important seat: darkest.
+PRIORITY_COLOURS = {1: "#6a0052", 2: "#b3186f", 3: "#e0609b", 4: "#f2a7c4", 5: "#fbe3ed"}
+# How full the slots are: red where volunteers are needed most, blue where they are full.
+FILL_BANDS = (  # (upper bound in %, colour, label)
+    (25.0, "#b2182b", gettext_lazy("under 25% of places taken")),
+    (50.0, "#ef8a62", gettext_lazy("25–49% taken")),
+    (75.0, "#fddbc7", gettext_lazy("50–74% taken")),
+    (100.0, "#67a9cf", gettext_lazy("75–99% taken")),
+    (None, "#2166ac", gettext_lazy("full")),
+)
+
+SORT_KEYS = {
+    "priority": lambda row: (row["priority"], row["fill_pct"], row["name"]),
+    "name": lambda row: row["name"].lower(),
+    "places": lambda row: row["places"],
+    "confirmed": lambda row: row["confirmed"],
+    "fill": lambda row: row["fill_pct"],
+    "waitlisted": lambda row: row["waitlisted"],
+    "overflow_sent": lambda row: row["overflow_sent"],
+    "overflow_received": lambda row: row["overflow_received"],
+}
+DEFAULT_SORT = "priority"
+
+
+def sort_rows(rows: list[dict], sort: str) -> list[dict]:
+    """Rows sorted by `sort` ("places", or "-places" for descending); an unknown key sorts by priority."""
+    descending = sort.startswith("-")
+    key = SORT_KEYS.get(sort.lstrip("-"), SORT_KEYS[DEFAULT_SORT])
+    return sorted(rows, key=key, reverse=descending)
+
+
+def fill_colour(fill_pct: float) -> str:
+    for ceiling, colour, _label in FILL_BANDS:
+        if ceiling is None or fill_pct < ceiling:
+            return colour
+    return FILL_BANDS[-1][1]
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    colour: str
+    label: str
+    count: int
+
+
+def legend(colouring: str, colours: dict[str, str], mapped: set[str]) -> list[LegendEntry]:
+    """The legend of one colouring, each entry with how many seats on the map carry it."""
+    counts: dict[str, int] = {}
+    for code in mapped:
+        counts[colours.get(code, NO_DATA)] = counts.get(colours.get(code, NO_DATA), 0) + 1
+    if colouring == "fill":
+        entries = [(colour, str(label)) for _ceiling, colour, label in FILL_BANDS]
+        entries.append((NO_SLOTS, _("no slots in this period")))
+    else:
+        entries = [(PRIORITY_COLOURS[p], _("priority %(p)d") % {"p": p} + (_(" (highest)") if p == 1 else ""))
+                   for p in sorted(PRIORITY_COLOURS)]
+    entries.append((NO_DATA, _("not loaded in Frontroom")))
+    return [LegendEntry(colour, label, counts.get(colour, 0)) for colour, label in entries]
+
+
+def seat_colours(colouring: str, seats: dict[str, tuple[str, int]], coverage: dict[str, dict]) -> dict[str, str]:
+    if colouring == "fill":
+        return {code: fill_colour(coverage[code]["fill_pct"]) if code in coverage else NO_SLOTS for code in seats}
+    return {code: PRIORITY_COLOURS.get(priority, NO_DATA) for code, (_name, priority) in seats.items()}
+
+
+def _seat_title(name: str, priority: int, row: dict | None) -> str:
+    if row is None:
+        return _("%(name)s: priority %(priority)d, no slots in this period") % {"name": name, "priority": priority}
+    return _("%(name)s: priority %(priority)d, %(confirmed)d of %(places)d places taken (%(fill)s%%), "
+             "%(waitlisted)d waitlisted") % {
+        "name": name, "priority": priority, "confirmed": row["confirmed"], "places": row["places"],
+        "fill": f"{row['fill_pct']:g}", "waitlisted": row["waitlisted"]}
+
+
+def map_svg(*, shapes: MapShapes, kind: str, colours: dict[str, str], seats: dict[str, tuple[str, int]],
+            coverage: dict[str, dict], title: str, description: str) -> SafeString:
+    """The map as inline SVG: one <path> per seat of the reference file; seats in Frontroom are links.
+
+    Built as one string rather than a template loop: ~650 seats each time the dashboard is drawn.
+    The links are out of the tab order (tabindex -1): the table beside the map holds the same links and
+    figures and is the keyboard and screen-reader equivalent; the <title>s name each seat on hover.
+    """
+    stroke = "0.4" if kind == "boundaries" else "1"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="map map-{kind}" viewBox="{shapes.view_box}" role="img" '
+        f'aria-labelledby="map-title map-desc" focusable="false">'
+        f'<title id="map-title">{escape(title)}</title><desc id="map-desc">{escape(description)}</desc>'
+        f'<g stroke="#5c5c66" stroke-width="{stroke}" stroke-linejoin="round">'
+    ]
+    seat_url = reverse("coordinators:seat", args=["E00000000"]).replace("E00000000", "{}")
+    for code, d in shapes.paths.items():
+        seat = seats.get(code)
+        if seat is None:
+            parts.append(f'<path d="{d}" fill="{NO_DATA}" data-seat="{escape(code)}"><title>'
+                         f'{escape(shapes.names.get(code, code))}: {escape(_("not loaded"))}</title></path>')
+            continue
+        name, priority = seat
+        parts.append(
+            f'<a href="{seat_url.format(escape(code))}" tabindex="-1"><path d="{d}" fill="{colours.get(code, NO_DATA)}" '
+            f'data-seat="{escape(code)}"><title>{escape(_seat_title(name, priority, coverage.get(code)))}</title>'
+            f'</path></a>'
+        )
+    parts.append("</g></svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - every interpolated value above is escaped or ours

@@ -1,0 +1,125 @@
+"""Forms of the coordinators' pages. They only parse and check the shape of input; every rule is in the
+services they feed (dispatch, seats, sms), whose domain errors come back onto the form's fields."""
+
+from datetime import date, datetime, time, timedelta
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import DomainError
+from dispatch.sms.models import SmsMessage
+from seats.selectors import seat_regions
+
+DEFAULT_PERIOD_DAYS = 7
+MAX_PERIOD_DAYS = 366
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def apply_domain_error(form: forms.Form, error: DomainError) -> None:
+    """Put a service's error on the fields it names (or on the whole form): the same words the API uses."""
+    placed = False
+    for field, messages in (error.fields or {}).items():
+        if field in form.fields:
+            for message in messages if isinstance(messages, list) else [messages]:
+                form.add_error(field, str(message))
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+def cleaned_or_default(form: forms.Form, name: str, default):
+    """A GET filter's value if it was valid, otherwise its default: junk in a query string never fails a page."""
+    value = form.cleaned_data.get(name) if hasattr(form, "cleaned_data") else None
+    return default if value in (None, "") else value
+
+
+class PeriodForm(forms.Form):
+    """A period of whole days, both inclusive; empty means the next seven days from today."""
+
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=_("To (inclusive)"), required=False, widget=DateInput())
+    region = forms.ChoiceField(label=_("Region"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [("", _("All regions"))] + [(r, r) for r in seat_regions()]
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", _("The end must be on or after the start."))
+        elif start and end and (end - start).days >= MAX_PERIOD_DAYS:
+            self.add_error("date_to", _("Choose a period of at most a year."))
+        return cleaned
+
+    def days(self) -> tuple[date, date]:
+        today = timezone.localdate()
+        start = cleaned_or_default(self, "date_from", None)
+        end = cleaned_or_default(self, "date_to", None)
+        if self.errors.get("date_to") or self.errors.get("date_from"):
+            start = end = None
+        start = start or (end - timedelta(days=DEFAULT_PERIOD_DAYS - 1) if end else today)
+        end = end or start + timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+        return start, end
+
+    def period(self) -> tuple[datetime, datetime]:
+        """[local midnight of the first day, local midnight after the last day)."""
+        start, end = self.days()
+        zone = timezone.get_current_timezone()
+        return (timezone.make_aware(datetime.combine(start, time.min), zone),
+                timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min), zone))
+
+    def region_value(self) -> str | None:
+        return cleaned_or_default(self, "region", None)
+
+
+class DashboardForm(PeriodForm):
+    map = forms.ChoiceField(choices=[("hex", _("Hex map")), ("boundaries", _("Boundaries"))], required=False)
+    colour = forms.ChoiceField(choices=[("priority", _("Priority")), ("fill", _("How full"))], required=False)
+    sort = forms.CharField(required=False, max_length=30)
+
+
+class SeatPriorityForm(forms.Form):
+    priority_override = forms.TypedChoiceField(
+        label=_("Priority override"), required=False, coerce=int, empty_value=None,
+        choices=[("", _("None: use the computed priority"))] + [(str(p), str(p)) for p in range(1, 6)],
+        help_text=_("1 is the most important. An override wins over the computed priority and the target flag."),
+    )
+    is_target = forms.BooleanField(label=_("Target seat (one band higher than its marginality)"), required=False)
+
+
+class OverflowForm(forms.Form):
+    seat = forms.CharField(label=_("Full seat (ONS code)"), required=False, max_length=9,
+                           help_text=_("For example E14000654. Or give a session number instead."))
+    session = forms.IntegerField(label=_("Or one session (number)"), required=False, min_value=1,
+                                 max_value=2**63 - 1)
+
+    def clean_seat(self):
+        return (self.cleaned_data.get("seat") or "").strip().upper()
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("seat") and not cleaned.get("session"):
+            raise forms.ValidationError(_("Give a seat or a session."))
+        return cleaned
+
+
+class RunForm(PeriodForm):
+    pass
+
+
+class SmsFilterForm(forms.Form):
+    FAILURES = "failures"
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[
+        ("", _("Any")), (FAILURES, _("Failures (failed or undelivered)")), *SmsMessage.Status.choices])
+    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("Any")), *SmsMessage.Kind.choices])
+    opted_out = forms.BooleanField(label=_("Only opted-out numbers"), required=False)
+    retried = forms.BooleanField(label=_("Only retried (more than one attempt)"), required=False)

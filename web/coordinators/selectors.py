@@ -1,0 +1,71 @@
+"""Reads the coordinators' pages need beyond one service call: plain queries, no rules."""
+
+from datetime import datetime
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from dispatch.models import AssignmentRun, CoordinatorAction, ProposedAssignment
+from dispatch.sms.models import SmsMessage
+from seats.models import Seat, SeatAdjacency
+from sessions.models import CanvassSession, Slot
+
+RUN_SAMPLE_SIZE = 25
+
+
+def seat_for_page(*, ons_code: str) -> Seat | None:
+    return Seat.objects.filter(pk=ons_code.strip().upper()).first()
+
+
+def seat_sessions(*, seat: Seat, date_from: datetime | None = None) -> list[CanvassSession]:
+    """The seat's sessions that have not ended, soonest first, with their slots."""
+    date_from = date_from or timezone.now()
+    return list(
+        CanvassSession.objects.filter(seat=seat, ends_at__gt=date_from).select_related("meeting_point")
+        .prefetch_related(Prefetch("slots", queryset=Slot.objects.order_by("starts_at", "id")))
+        .order_by("starts_at", "id")[:50]
+    )
+
+
+def seat_neighbours(*, seat: Seat) -> list[SeatAdjacency]:
+    return list(SeatAdjacency.objects.filter(from_seat=seat).select_related("to_seat")
+                .order_by("to_seat__priority", "to_seat__name"))
+
+
+def slots_by_id(ids) -> dict[int, Slot]:
+    return {slot.pk: slot for slot in Slot.objects.filter(pk__in=list(ids)).select_related("session__seat")}
+
+
+def runs_recent(limit: int = 20) -> list[AssignmentRun]:
+    return list(AssignmentRun.objects.select_related("created_by")[:limit])
+
+
+def run_sample(*, run: AssignmentRun, limit: int = RUN_SAMPLE_SIZE) -> list[ProposedAssignment]:
+    """The first proposals with a slot, best-valued first: what a commit would book."""
+    return list(ProposedAssignment.objects.filter(run=run, slot__isnull=False)
+                .select_related("volunteer", "slot__session", "seat").order_by("-value", "id")[:limit])
+
+
+def audit_log() -> QuerySet[CoordinatorAction]:
+    return CoordinatorAction.objects.select_related("actor", "run")
+
+
+def sms_log(*, status: str = "", kind: str = "", opted_out: bool = False, retried: bool = False,
+            failures_value: str = "failures") -> QuerySet[SmsMessage]:
+    """SMS messages newest first, filtered as the log's form asks."""
+    query = SmsMessage.objects.select_related("volunteer")
+    if status == failures_value:
+        query = query.filter(status__in=[SmsMessage.Status.FAILED, SmsMessage.Status.UNDELIVERED])
+    elif status:
+        query = query.filter(status=status)
+    if kind:
+        query = query.filter(kind=kind)
+    if opted_out:
+        query = query.filter(volunteer__sms_opted_out=True)
+    if retried:
+        query = query.filter(attempts__gt=1)
+    return query.order_by("-created_at", "-id")
+
+
+def sms_message(*, message_id: int) -> SmsMessage | None:
+    return SmsMessage.objects.select_related("volunteer", "booking__slot__session__seat").filter(pk=message_id).first()

@@ -1,0 +1,350 @@
+"""Coordinators' pages (staff only): coverage dashboard, seat, overflow, assignment runs, SMS log, audit log.
+
+Each view binds a form, calls the same dispatch/seats services the API calls, and renders. Domain errors
+from the services land on the form's fields; nothing here decides a business rule.
+"""
+
+import functools
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from core.errors import DomainError, NotFound
+from dispatch.models import AssignmentRun, CoordinatorAction
+from dispatch.services import assignment, coverage, overflow
+from dispatch.services.audit import personal_data_access_log
+from dispatch.services.common import action_record
+from dispatch.services.seats import seat_priority_change
+from dispatch.sms.models import SmsMessage
+from dispatch.sms.services import message_retry
+from seats.selectors import seats_name_priority
+from volunteers.privacy import Access
+from web.coordinators import dashboard as board
+from web.coordinators import selectors
+from web.coordinators.forms import (
+    DashboardForm,
+    OverflowForm,
+    PeriodForm,
+    RunForm,
+    SeatPriorityForm,
+    SmsFilterForm,
+    apply_domain_error,
+    cleaned_or_default,
+)
+from web.coordinators.maps import map_shapes
+
+SMS_PAGE_SIZE = 50
+AUDIT_PAGE_SIZE = 50
+RUN_REFRESH_SECONDS = 2
+
+
+def staff_required(view):
+    """Anonymous: to the sign-in page and back. Signed in but not staff: a 403 page."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        if not request.user.is_staff:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _page_number(request) -> int:
+    raw = request.GET.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
+
+
+def _query(params: dict, **changes) -> str:
+    merged = {**{k: v for k, v in params.items() if v not in (None, "")}, **changes}
+    return "?" + urlencode({k: v for k, v in merged.items() if v not in (None, "")})
+
+
+# ---- coverage dashboard ------------------------------------------------------------------------------------
+
+COLUMNS = [  # (sort key, heading, numeric)
+    ("name", gettext_lazy("Seat"), False), ("priority", gettext_lazy("Priority"), True),
+    ("places", gettext_lazy("Places"), True), ("confirmed", gettext_lazy("Confirmed"), True),
+    ("fill", gettext_lazy("Full"), True), ("waitlisted", gettext_lazy("Waitlisted"), True),
+    ("overflow_sent", gettext_lazy("Overflow sent"), True), ("overflow_received", gettext_lazy("Overflow received"), True),
+]
+
+
+@staff_required
+@require_GET
+def dashboard(request):
+    form = DashboardForm(request.GET or None)
+    form.is_valid()
+    kind = cleaned_or_default(form, "map", "hex")
+    colouring = cleaned_or_default(form, "colour", "priority")
+    sort = cleaned_or_default(form, "sort", board.DEFAULT_SORT)
+    if sort.lstrip("-") not in board.SORT_KEYS:
+        sort = board.DEFAULT_SORT
+    (day_from, day_to), (date_from, date_to) = form.days(), form.period()
+    form.initial.update(date_from=day_from, date_to=day_to)  # shown when the page is opened without a query
+    region = form.region_value()
+    try:
+        rows = coverage.coverage_by_seat(date_from=date_from, date_to=date_to, region=region)
+    except DomainError as error:
+        apply_domain_error(form, error)
+        rows = []
+    by_code = {row["seat"]: row for row in rows}
+    seats = seats_name_priority()
+    shapes = map_shapes(kind)
+    params = {"date_from": day_from.isoformat(), "date_to": day_to.isoformat(), "region": region or "",
+              "map": kind, "colour": colouring, "sort": sort}
+    svg = legend = None
+    unmapped: list[str] = []
+    if shapes is not None:
+        colours = board.seat_colours(colouring, seats, by_code)
+        title = (_("Hex map of the constituencies") if kind == "hex" else _("Map of the constituencies")) + ", " + (
+            _("coloured by priority") if colouring == "priority" else _("coloured by how full their slots are"))
+        svg = board.map_svg(shapes=shapes, kind=kind, colours=colours, seats=seats, coverage=by_code, title=title,
+                            description=_("The table of seats on this page holds the same figures, with links."))
+        legend = board.legend(colouring, colours, set(shapes.paths))
+        unmapped = sorted(code for code in seats if code not in shapes.paths)
+    headings = []
+    for key, label, numeric in COLUMNS:
+        current = sort.lstrip("-") == key
+        descending = sort.startswith("-")
+        next_sort = (key if descending else f"-{key}") if current else (key if key in ("name", "priority") else f"-{key}")
+        headings.append({"key": key, "label": label, "numeric": numeric, "url": _query(params, sort=next_sort),
+                         "aria_sort": ("descending" if descending else "ascending") if current else None})
+    totals = {key: sum(row[key] for row in rows) for key in
+              ("slots", "places", "confirmed", "waitlisted", "overflow_sent", "overflow_received")}
+    return render(request, "web/coordinators/dashboard.html", {
+        "form": form, "rows": board.sort_rows(rows, sort), "headings": headings, "svg": svg, "legend": legend,
+        "kind": kind, "colouring": colouring, "day_from": day_from, "day_to": day_to, "totals": totals,
+        "unmapped": unmapped, "seat_count": len(seats), "map_missing": shapes is None,
+        "links": {
+            "hex": _query(params, map="hex"), "boundaries": _query(params, map="boundaries"),
+            "priority": _query(params, colour="priority"), "fill": _query(params, colour="fill"),
+        },
+    })
+
+
+# ---- seat --------------------------------------------------------------------------------------------------
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def seat(request, ons_code: str):
+    seat_obj = selectors.seat_for_page(ons_code=ons_code)
+    if seat_obj is None:
+        raise Http404
+    if request.method == "POST":
+        form = SeatPriorityForm(request.POST)
+        if form.is_valid():
+            try:
+                seat_priority_change(actor=request.user, ons_code=seat_obj.pk,
+                                     priority_override=form.cleaned_data["priority_override"],
+                                     is_target=form.cleaned_data["is_target"])
+            except DomainError as error:
+                apply_domain_error(form, error)
+            else:
+                messages.success(request, _("Priority saved."))
+                return redirect("coordinators:seat", ons_code=seat_obj.pk)
+    else:
+        form = SeatPriorityForm(initial={"priority_override": seat_obj.priority_override,
+                                         "is_target": seat_obj.is_target})
+    period = PeriodForm(request.GET or None)
+    period.is_valid()
+    (day_from, day_to), (date_from, date_to) = period.days(), period.period()
+    rows = {row["seat"]: row for row in coverage.coverage_by_seat(date_from=date_from, date_to=date_to)}
+    neighbours = selectors.seat_neighbours(seat=seat_obj)
+    return render(request, "web/coordinators/seat.html", {
+        "seat": seat_obj, "form": form, "period": period, "day_from": day_from, "day_to": day_to,
+        "coverage": rows.get(seat_obj.pk), "sessions": selectors.seat_sessions(seat=seat_obj),
+        "neighbours": [(adjacency, rows.get(adjacency.to_seat_id)) for adjacency in neighbours],
+    }, status=400 if form.errors else 200)
+
+
+# ---- overflow ----------------------------------------------------------------------------------------------
+
+def _overflow(request, form: OverflowForm, *, dry_run: bool):
+    data = form.cleaned_data
+    source_slots, source_seats = overflow.source_slots_resolve(seat_code=data.get("seat") or None,
+                                                                session_id=data.get("session"))
+    params = {key: value for key, value in data.items() if value not in (None, "")}
+    params["dry_run"] = dry_run
+    result = overflow.overflow_run(source_slots=source_slots, source_seats=source_seats, dry_run=dry_run,
+                                   actor=request.user, params=params)
+    return result, source_slots
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def overflow_page(request):
+    if request.method == "POST":
+        form = OverflowForm(request.POST)
+        if form.is_valid():
+            try:
+                result, _slots = _overflow(request, form, dry_run=False)
+            except DomainError as error:
+                apply_domain_error(form, error)
+            else:
+                messages.success(request, _("%(moved)d moved, %(left)d could not be placed.") % {
+                    "moved": len(result.moves), "left": len(result.unplaced)})
+                return redirect("coordinators:audit-action", action_id=result.action_id)
+        return render(request, "web/coordinators/overflow.html", {"form": form}, status=400)
+    form = OverflowForm(request.GET or None)
+    context = {"form": form}
+    if form.is_bound and form.is_valid():
+        try:
+            result, source_slots = _overflow(request, form, dry_run=True)
+        except DomainError as error:
+            apply_domain_error(form, error)
+        else:
+            slots = selectors.slots_by_id({m.from_slot for m in result.moves} | {m.to_slot for m in result.moves}
+                                          | {u.from_slot for u in result.unplaced})
+            context.update(result=result, source_slots=source_slots, slots=slots)
+    return render(request, "web/coordinators/overflow.html", context, status=400 if form.errors else 200)
+
+
+# ---- assignment runs ---------------------------------------------------------------------------------------
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def runs(request):
+    form = RunForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        date_from, date_to = form.period()
+        try:
+            run = assignment.run_start(user=request.user, date_from=date_from, date_to=date_to,
+                                       region=form.region_value())
+        except DomainError as error:
+            apply_domain_error(form, error)
+        else:
+            return redirect("coordinators:run", run_id=run.pk)
+    day_from, day_to = form.days()
+    if not form.is_bound:
+        form = RunForm(initial={"date_from": day_from, "date_to": day_to})
+    return render(request, "web/coordinators/runs.html", {"form": form, "runs": selectors.runs_recent()},
+                  status=400 if form.errors else 200)
+
+
+def _run_or_404(run_id: int) -> AssignmentRun:
+    try:
+        return assignment.run_get(run_id=run_id)
+    except NotFound:
+        raise Http404 from None
+
+
+WORKING = (AssignmentRun.State.QUEUED, AssignmentRun.State.RUNNING, AssignmentRun.State.COMMITTING)
+
+
+@staff_required
+@require_GET
+def run(request, run_id: int):
+    run_obj = _run_or_404(run_id)
+    return render(request, "web/coordinators/run.html", {
+        "run": run_obj, "working": run_obj.state in WORKING, "refresh": RUN_REFRESH_SECONDS,
+        "sample": selectors.run_sample(run=run_obj) if run_obj.state != AssignmentRun.State.QUEUED else [],
+        "totals": run_obj.totals or {},
+    })
+
+
+@staff_required
+@require_GET
+def run_progress(request, run_id: int):
+    run_obj = _run_or_404(run_id)
+    return JsonResponse({"state": run_obj.state, "state_label": run_obj.get_state_display(),
+                         "progress": run_obj.progress, "message": run_obj.progress_message,
+                         "done": run_obj.state not in WORKING})
+
+
+@staff_required
+@require_POST
+def run_commit(request, run_id: int):
+    _run_or_404(run_id)
+    try:
+        assignment.run_commit(run_id=run_id, user=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("coordinators:run", run_id=run_id)
+
+
+# ---- SMS log -----------------------------------------------------------------------------------------------
+
+@staff_required
+@require_GET
+def sms_log(request):
+    form = SmsFilterForm(request.GET or None)
+    form.is_valid()
+    filters = {name: cleaned_or_default(form, name, default) for name, default in
+               (("status", ""), ("kind", ""), ("opted_out", False), ("retried", False))}
+    page = Paginator(selectors.sms_log(**filters, failures_value=SmsFilterForm.FAILURES), SMS_PAGE_SIZE) \
+        .get_page(_page_number(request))
+    params = {k: ("1" if v is True else v) for k, v in filters.items() if v}
+    return render(request, "web/coordinators/sms_log.html", {
+        "form": form, "page": page,
+        "previous_url": _query(params, page=page.previous_page_number()) if page.has_previous() else None,
+        "next_url": _query(params, page=page.next_page_number()) if page.has_next() else None,
+    })
+
+
+def _sms_or_404(message_id: int) -> SmsMessage:
+    message = selectors.sms_message(message_id=message_id)
+    if message is None:
+        raise Http404
+    return message
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def sms_message(request, message_id: int):
+    """The message with its number masked; POST shows the number and text, and says so in the audit log."""
+    message = _sms_or_404(message_id)
+    revealed = request.method == "POST"
+    if revealed:
+        personal_data_access_log(actor=request.user, action=Access.VIEWED, volunteer_ids=[message.volunteer_id],
+                                 detail={"where": "coordinator sms message", "message": message.pk,
+                                         "fields": ["to", "name", "body"]})
+    return render(request, "web/coordinators/sms_message.html", {"message": message, "revealed": revealed})
+
+
+@staff_required
+@require_POST
+def sms_retry(request, message_id: int):
+    message = _sms_or_404(message_id)
+    if message_retry(message_id=message.pk):
+        action_record(actor=request.user, kind=CoordinatorAction.Kind.SMS_RETRIED,
+                      params={"sms_message": message.pk, "volunteer": message.volunteer_id}, result={})
+        messages.success(request, _("Message queued to be sent again."))
+    else:
+        messages.error(request, _("Only a failed or unsent message can be sent again."))
+    return redirect("coordinators:sms-message", message_id=message.pk)
+
+
+# ---- audit log ---------------------------------------------------------------------------------------------
+
+@staff_required
+@require_GET
+def audit(request):
+    page = Paginator(selectors.audit_log(), AUDIT_PAGE_SIZE).get_page(_page_number(request))
+    return render(request, "web/coordinators/audit.html", {
+        "page": page,
+        "previous_url": _query({}, page=page.previous_page_number()) if page.has_previous() else None,
+        "next_url": _query({}, page=page.next_page_number()) if page.has_next() else None,
+    })
+
+
+@staff_required
+@require_GET
+def audit_action(request, action_id: int):
+    action = selectors.audit_log().filter(pk=action_id).first()
+    if action is None:
+        raise Http404
+    moves = (action.result or {}).get("moves", [])
+    slots = selectors.slots_by_id({m["from_slot"] for m in moves} | {m["to_slot"] for m in moves}) if moves else {}
+    return render(request, "web/coordinators/audit_action.html", {"action": action, "moves": moves, "slots": slots})
