@@ -4,6 +4,7 @@ services they feed (dispatch, seats, sms), whose domain errors come back onto th
 from datetime import date, datetime, time, timedelta
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -11,8 +12,12 @@ from core.errors import DomainError
 from dispatch.sms.models import SmsMessage
 from seats.selectors import seat_regions
 
-DEFAULT_PERIOD_DAYS = 7
 MAX_PERIOD_DAYS = 366
+
+
+def default_days() -> int:
+    """COVERAGE_DEFAULT_DAYS: the period the API's coverage covers when not told (dispatch.services.coverage)."""
+    return max(1, int(settings.COVERAGE_DEFAULT_DAYS))
 
 
 class DateInput(forms.DateInput):
@@ -41,7 +46,7 @@ def cleaned_or_default(form: forms.Form, name: str, default):
 
 
 class PeriodForm(forms.Form):
-    """A period of whole days, both inclusive; empty means the next seven days from today."""
+    """A period of whole local days, both inclusive; empty means COVERAGE_DEFAULT_DAYS (7) from today."""
 
     date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
     date_to = forms.DateField(label=_("To (inclusive)"), required=False, widget=DateInput())
@@ -66,8 +71,8 @@ class PeriodForm(forms.Form):
         end = cleaned_or_default(self, "date_to", None)
         if self.errors.get("date_to") or self.errors.get("date_from"):
             start = end = None
-        start = start or (end - timedelta(days=DEFAULT_PERIOD_DAYS - 1) if end else today)
-        end = end or start + timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+        start = start or (end - timedelta(days=default_days() - 1) if end else today)
+        end = end or start + timedelta(days=default_days() - 1)
         return start, end
 
     def period(self) -> tuple[datetime, datetime]:
