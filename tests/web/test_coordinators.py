@@ -117,10 +117,10 @@ def test_both_maps_draw_one_shape_per_seat_and_link_the_seats_in_frontroom(clien
     assert len(codes) == len(set(codes)) == 650
     assert {c.decode() for c in codes} == reference
     # each seat in Frontroom is a link to its page with a title naming it
-    link = re.search(rb'<a href="/coordinate/seats/' + data.FULL.encode() + rb'/" tabindex="-1"><path [^>]*>'
-                     rb'<title>([^<]+)</title>', response.content)
+    link = re.search(rb'<a href="/coordinate/seats/' + data.FULL.encode() + rb'/" tabindex="-1">'
+                     rb'<title>([^<]+)</title><path [^>]*data-seat="' + data.FULL.encode() + rb'"', response.content)
     assert link and b"Croydon Central: priority 2" in link.group(1)
-    assert b'role="img" aria-labelledby="map-title map-desc"' in response.content
+    assert b'role="group" aria-labelledby="map-title" aria-describedby="map-desc"' in response.content
 
 
 def test_the_colour_toggle_is_a_link_and_colours_by_fill(client, coordinator, area):
@@ -160,7 +160,7 @@ def test_a_missing_reference_file_leaves_the_table(client, coordinator, area, se
 
 def test_the_seat_page_shows_result_sessions_neighbours_and_coverage(client, coordinator, area):
     page = client.get(f"/coordinate/seats/{data.FULL}/").content.decode()
-    assert "Lab won by 5652 votes (9.9%) over Con" in page
+    assert "Lab won by 5,652 votes (9.9%) over Con" in page
     assert "Croydon North" in page and "Croydon South" in page
     assert f"Session {area.full_slot.session_id}" in page
     assert "Waitlisted" in page and "Preview the overflow of this seat" in page

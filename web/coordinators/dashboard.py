@@ -97,13 +97,15 @@ def map_svg(*, shapes: MapShapes, kind: str, colours: dict[str, str], seats: dic
     """The map as inline SVG: one <path> per seat of the reference file; seats in Frontroom are links.
 
     Built as one string rather than a template loop: ~650 seats each time the dashboard is drawn.
-    The links are out of the tab order (tabindex -1): the table beside the map holds the same links and
-    figures and is the keyboard and screen-reader equivalent; the <title>s name each seat on hover.
+    The SVG is a labelled group of links, each named by its <title> (also the tooltip on hover). The links
+    are out of the tab order (tabindex -1) so the keyboard is not walked through 650 shapes: the table beside
+    the map holds the same links and figures and is the keyboard equivalent. Seats not in Frontroom are
+    decoration for assistive technology (aria-hidden), with a tooltip for the eye.
     """
     stroke = "0.4" if kind == "boundaries" else "1"
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="map map-{kind}" viewBox="{shapes.view_box}" role="img" '
-        f'aria-labelledby="map-title map-desc" focusable="false">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="map map-{kind}" viewBox="{shapes.view_box}" role="group" '
+        f'aria-labelledby="map-title" aria-describedby="map-desc" focusable="false">'
         f'<title id="map-title">{escape(title)}</title><desc id="map-desc">{escape(description)}</desc>'
         f'<g stroke="#5c5c66" stroke-width="{stroke}" stroke-linejoin="round">'
     ]
@@ -111,14 +113,14 @@ def map_svg(*, shapes: MapShapes, kind: str, colours: dict[str, str], seats: dic
     for code, d in shapes.paths.items():
         seat = seats.get(code)
         if seat is None:
-            parts.append(f'<path d="{d}" fill="{NO_DATA}" data-seat="{escape(code)}"><title>'
+            parts.append(f'<path d="{d}" fill="{NO_DATA}" data-seat="{escape(code)}" aria-hidden="true"><title>'
                          f'{escape(shapes.names.get(code, code))}: {escape(_("not loaded"))}</title></path>')
             continue
         name, priority = seat
         parts.append(
-            f'<a href="{seat_url.format(escape(code))}" tabindex="-1"><path d="{d}" fill="{colours.get(code, NO_DATA)}" '
-            f'data-seat="{escape(code)}"><title>{escape(_seat_title(name, priority, coverage.get(code)))}</title>'
-            f'</path></a>'
+            f'<a href="{seat_url.format(escape(code))}" tabindex="-1"><title>'
+            f'{escape(_seat_title(name, priority, coverage.get(code)))}</title><path d="{d}" '
+            f'fill="{colours.get(code, NO_DATA)}" data-seat="{escape(code)}"/></a>'
         )
     parts.append("</g></svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated value above is escaped or ours
