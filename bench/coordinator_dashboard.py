@@ -54,7 +54,7 @@ def main() -> None:
         seat = seats[n % len(seats)]
         point = MeetingPoint.objects.filter(seat=seat, name="bench-dashboard room").first() or MeetingPoint.objects.create(
             host=user, name="bench-dashboard room", address="1 Bench Street", postcode="S1 1AA", lat=seat.lat,
-            lng=seat.lng, seat=seat, capacity=40)
+            lng=seat.lng, public_lat=seat.lat, public_lng=seat.lng, seat=seat, capacity=40)
         starts = now + timedelta(days=1 + n % 6, hours=rng.randint(0, 8))
         sessions.append(CanvassSession(meeting_point=point, seat=seat, title=f"bench-dashboard {n}", lat=seat.lat,
                                        lng=seat.lng, postcode_district="S1", starts_at=starts,

@@ -179,7 +179,7 @@ def test_the_sms_log_masks_numbers_and_shows_one_when_asked(desktop, live_server
     page.get_by_role("button", name="Show the number and the text").click()
     expect(page.get_by_role("link", name=failed.to)).to_be_visible()
     assert_accessible(page)
-    assert CoordinatorAction.objects.filter(kind=CoordinatorAction.Kind.PERSONAL_DATA_VIEWED).count() == 1
+    assert CoordinatorAction.objects.filter(kind=CoordinatorAction.Kind.PERSONAL_DATA).count() == 1
 
 
 def test_the_coordinator_pages_work_at_375_px(page, live_server, journey_data):
