@@ -83,13 +83,11 @@ def seat_colours(colouring: str, seats: dict[str, tuple[str, int]], coverage: di
     return {code: PRIORITY_COLOURS.get(priority, NO_DATA) for code, (_name, priority) in seats.items()}
 
 
-def _seat_title(name: str, priority: int, row: dict | None) -> str:
+def _seat_title(name: str, priority: int, row: dict | None, formats: tuple[str, str]) -> str:
     if row is None:
-        return _("%(name)s: priority %(priority)d, no slots in this period") % {"name": name, "priority": priority}
-    return _("%(name)s: priority %(priority)d, %(confirmed)d of %(places)d places taken (%(fill)s%%), "
-             "%(waitlisted)d waitlisted") % {
-        "name": name, "priority": priority, "confirmed": row["confirmed"], "places": row["places"],
-        "fill": f"{row['fill_pct']:g}", "waitlisted": row["waitlisted"]}
+        return formats[0] % {"name": name, "priority": priority}
+    return formats[1] % {"name": name, "priority": priority, "confirmed": row["confirmed"], "places": row["places"],
+                         "fill": f"{row['fill_pct']:g}", "waitlisted": row["waitlisted"]}
 
 
 def map_svg(*, shapes: MapShapes, kind: str, colours: dict[str, str], seats: dict[str, tuple[str, int]],
@@ -110,16 +108,21 @@ def map_svg(*, shapes: MapShapes, kind: str, colours: dict[str, str], seats: dic
         f'<g stroke="#5c5c66" stroke-width="{stroke}" stroke-linejoin="round">'
     ]
     seat_url = reverse("coordinators:seat", args=["E00000000"]).replace("E00000000", "{}")
+    # Translated once per drawing, not once per seat.
+    formats = (_("%(name)s: priority %(priority)d, no slots in this period"),
+               _("%(name)s: priority %(priority)d, %(confirmed)d of %(places)d places taken (%(fill)s%%), "
+                 "%(waitlisted)d waitlisted"))
+    not_loaded = escape(_("not loaded"))
     for code, d in shapes.paths.items():
         seat = seats.get(code)
         if seat is None:
             parts.append(f'<path d="{d}" fill="{NO_DATA}" data-seat="{escape(code)}" aria-hidden="true"><title>'
-                         f'{escape(shapes.names.get(code, code))}: {escape(_("not loaded"))}</title></path>')
+                         f'{escape(shapes.names.get(code, code))}: {not_loaded}</title></path>')
             continue
         name, priority = seat
         parts.append(
             f'<a href="{seat_url.format(escape(code))}" tabindex="-1"><title>'
-            f'{escape(_seat_title(name, priority, coverage.get(code)))}</title><path d="{d}" '
+            f'{escape(_seat_title(name, priority, coverage.get(code), formats))}</title><path d="{d}" '
             f'fill="{colours.get(code, NO_DATA)}" data-seat="{escape(code)}"/></a>'
         )
     parts.append("</g></svg>")

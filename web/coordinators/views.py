@@ -123,6 +123,9 @@ def dashboard(request):
                          "aria_sort": ("descending" if descending else "ascending") if current else None})
     totals = {key: sum(row[key] for row in rows) for key in
               ("slots", "places", "confirmed", "waitlisted", "overflow_sent", "overflow_received")}
+    seat_url = reverse("coordinators:seat", args=["E00000000"]).replace("E00000000", "{}")
+    for row in rows:  # presentation only: reversing a URL and formatting a number per row in the template cost more
+        row["url"], row["fill_label"] = seat_url.format(row["seat"]), f"{row['fill_pct']:.0f}"
     return render(request, "web/coordinators/dashboard.html", {
         "form": form, "rows": board.sort_rows(rows, sort), "headings": headings, "svg": svg, "legend": legend,
         "kind": kind, "colouring": colouring, "day_from": day_from, "day_to": day_to, "totals": totals,
