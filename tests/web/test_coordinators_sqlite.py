@@ -11,6 +11,7 @@ from tests.conftest import REPO_ROOT
 
 SCRIPT = r"""
 import json
+import re
 from datetime import timedelta
 import django
 django.setup()
@@ -20,6 +21,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from dispatch.models import AssignmentRun, CoordinatorAction
+from dispatch.sms.models import SmsMessage
 from sessions.models import Slot
 from volunteers.models import Booking
 
@@ -37,6 +39,12 @@ for n, phone in enumerate(("07400 333331", "07400 333332")):
                            "max_travel_km": 30, "consent_sms": True, "availability": window},
                            content_type="application/json")
     out.setdefault("signups", []).append(response.status_code)
+    # The second step, as on the phone: the code texted (printed to the log here), read from the outbox.
+    challenge = response.json()["challenge"]
+    body = SmsMessage.objects.filter(challenge__token=challenge).values_list("body", flat=True).first()
+    code = re.search(r"code (\d{6})", body).group(1)
+    proven = client.post(f"/api/challenges/{challenge}/verify/", {"code": code}, content_type="application/json")
+    out.setdefault("proven", []).append(proven.status_code)
 client.force_login(get_user_model().objects.get(username="coordinator"))
 out["dashboard"] = [client.get(url).status_code for url in ("/coordinate/", "/coordinate/?map=boundaries&colour=fill")]
 day = timezone.localtime(slot.starts_at).date().isoformat()
@@ -64,7 +72,7 @@ def test_an_assignment_run_starts_and_commits_from_the_pages_on_sqlite(tmp_path)
                                timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
     result = json.loads(completed.stdout.split("RESULT ", 1)[1])
-    assert result["signups"] == [201, 201]
+    assert result["signups"] == [202, 202] and result["proven"] == [200, 200]
     assert result["dashboard"] == [200, 200]
     assert result["start"][0] == 302 and result["start"][1].startswith("/coordinate/runs/")
     assert result["solved"] == ["ready", 2]
