@@ -50,6 +50,11 @@ def pytest_sessionstart(session):
             problems.append(f"Redis is not reachable at {settings.REDIS_URL}: {exc}")
     if not (SHARED_DATA / "PROVENANCE.md").exists():
         problems.append(f"The reference data is missing at {SHARED_DATA} (set FRONTROOM_SHARED_DATA).")
+    if not problems and not os.environ.get("GEO_DATA_DIR"):
+        # The coordinators' maps read the same reference data the tests found, wherever the checkout is.
+        settings.GEO_DATA_DIR = SHARED_DATA / "geo"
+        settings.GEO_HEXJSON_PATH = SHARED_DATA / "geo" / "constituencies.hexjson"
+        settings.GEO_BOUNDARIES_PATH = SHARED_DATA / "geo" / "pcon_2010set_boundaries_generalised.topo.json"
     if not problems:
         # Pages use hashed, compressed static file names (whitenoise's manifest), as in production.
         from django.core.management import call_command
