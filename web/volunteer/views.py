@@ -4,10 +4,8 @@ Every view binds a form, calls one service or selector and renders; the domain e
 inline messages here. Writes answer with a redirect (POST-redirect-GET), so the journey works without script.
 """
 
-from datetime import UTC, datetime
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,9 +23,10 @@ from seats.geocoding import postcode_locate
 from seats.selectors import seats_that_matter_near
 from sessions.models import Slot
 from sessions.selectors import session_public
+from volunteers.calendar import booking_calendar
 from volunteers.models import Booking
 from volunteers.services import booking_cancel
-from web.volunteer import calendar, identity
+from web.volunteer import identity
 from web.volunteer.forms import BookingForm, CodeForm, ConfirmForm, NeededForm, SearchForm, add_domain_error
 
 PAGE_SIZE = 10  # divides RANKED_POOL: no results page straddles the ranked pool and the nearest-first rest
@@ -224,10 +223,7 @@ def decline(request, token: str):
 @require_GET
 def calendar_file(request, token: str):
     booking = _booking_or_404(token)
-    host = urlsplit(settings.PUBLIC_BASE_URL).hostname or "frontroom"
-    body = calendar.booking_ics(booking=booking, shows_address=identity.booking_shows_address(booking), host=host,
-                                manage_url=request.build_absolute_uri(reverse("volunteer:manage", args=[token])),
-                                now=datetime.now(UTC))
+    body = booking_calendar(booking, method="PUBLISH")
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="frontroom-session.ics"'
     response["Cache-Control"] = "private, no-store"

@@ -1,0 +1,134 @@
+"""Bookings as iCalendar (RFC 5545, with iTIP methods of RFC 5546), built with the icalendar library.
+
+One place builds every calendar object Frontroom hands out: the volunteer's download from /b/<token>, the file
+attached to confirmation, change and cancellation emails (dispatch), and the private feeds (web). A booking is one
+VEVENT whose UID never changes (``booking-<id>@<domain>``), so a calendar that receives it again updates the event
+it has; SEQUENCE is the booking's version, which every status change, reschedule and venue move bumps, so the
+newer copy wins. A cancelled booking keeps its UID and comes with STATUS:CANCELLED (and METHOD:CANCEL when sent
+as an invitation), which is what makes calendar apps remove it.
+"""
+
+from datetime import datetime
+from email.utils import parseaddr
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from volunteers.identity import booking_shows_address
+from volunteers.links import manage_url
+from volunteers.models import Booking
+
+PRODID = "-//Frontroom//Canvass sessions//EN"
+# PUBLISH: a file to import or a feed to subscribe to. REQUEST / CANCEL: an invitation (an email attachment).
+METHODS = ("PUBLISH", "REQUEST", "CANCEL")
+# Bookings that no longer hold (or wait for) a place: their event is a cancelled one.
+GONE_STATUSES = (Booking.Status.CANCELLED, Booking.Status.REDIRECTED)
+TENTATIVE_STATUSES = (Booking.Status.PENDING, Booking.Status.WAITLISTED)
+# What booking_event reads: one query with select_related, none per event.
+BOOKING_RELATED = ("slot__session__meeting_point", "slot__session__seat", "volunteer")
+
+
+def calendar_domain() -> str:
+    """The right-hand side of every UID: FRONTROOM_DOMAIN, else PUBLIC_BASE_URL's host. Keep it stable: a new
+    domain makes calendars see new events."""
+    return settings.FRONTROOM_DOMAIN or urlsplit(settings.PUBLIC_BASE_URL).hostname or "frontroom"
+
+
+def booking_uid(booking_id: int) -> str:
+    return f"booking-{booking_id}@{calendar_domain()}"
+
+
+def booking_is_gone(booking: Booking) -> bool:
+    """Cancelled by the volunteer, moved elsewhere by overflow, or the host cancelled the session."""
+    return (booking.status in GONE_STATUSES
+            or booking.slot.session.status == booking.slot.session.Status.CANCELLED)
+
+
+def calendar_new(*, method: str = "PUBLISH", name: str | None = None) -> Calendar:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", method)
+    if name:
+        cal.add("x-wr-calname", name)
+    return cal
+
+
+def _organizer() -> vCalAddress:
+    # The address emails come from (DEFAULT_FROM_EMAIL), so a reply-capable app points at a real sender.
+    organizer = vCalAddress(f"mailto:{parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or f'noreply@{calendar_domain()}'}")
+    organizer.params["cn"] = vText("Frontroom")
+    return organizer
+
+
+def booking_event(booking: Booking, *, now: datetime | None = None, shows_address: bool | None = None,
+                  invitation: bool = False, cancelled: bool | None = None) -> Event:
+    """The booking's VEVENT. LOCATION is the exact address only when volunteers.identity.booking_shows_address
+    allows it (a proven place, approved if the host asks), else the postcode district. The private link is the
+    URL and ends the DESCRIPTION. ``invitation`` adds ORGANIZER and ATTENDEE, which iTIP requires; ``cancelled`` True forces the cancelled form (None: from the booking)."""
+    now = now or timezone.now()
+    slot = booking.slot
+    session = slot.session
+    gone = booking_is_gone(booking) if cancelled is None else cancelled
+    if shows_address is None:
+        shows_address = not gone and booking_shows_address(booking, now=now)
+    link = manage_url(booking.manage_token)
+    event = Event()
+    event.add("uid", booking_uid(booking.pk))
+    event.add("dtstamp", now)
+    event.add("sequence", booking.version)
+    event.add("last-modified", booking.updated_at or now)
+    event.add("dtstart", slot.starts_at)
+    event.add("dtend", slot.ends_at)
+    event.add("summary", _("Canvassing: %(title)s") % {"title": session.title})
+    if shows_address:
+        point = session.meeting_point
+        event.add("location", f"{' '.join(point.address.split())}, {point.postcode}")
+    else:
+        event.add("location", _("%(district)s (the address comes once your place is confirmed)")
+                  % {"district": session.postcode_district})
+    lines = []
+    if gone:
+        lines.append(_("This booking is cancelled."))
+    elif booking.status in TENTATIVE_STATUSES:
+        lines.append(_("Not confirmed yet: you are waiting for a place."))
+    lines.append(_("Seat: %(seat)s") % {"seat": session.seat.name})
+    if session.what_to_bring and not gone:
+        lines.append(_("Bring: %(what)s") % {"what": session.what_to_bring})
+    lines.append(_("Your booking: %(url)s") % {"url": link})
+    event.add("description", "\n".join(lines))
+    event.add("url", link)
+    event.add("status", "CANCELLED" if gone else "TENTATIVE" if booking.status in TENTATIVE_STATUSES
+              else "CONFIRMED")
+    event.add("transp", "TRANSPARENT" if gone else "OPAQUE")
+    if invitation:
+        event.add("organizer", _organizer())
+        email = booking.volunteer.email
+        if email and booking.volunteer.anonymised_at is None:
+            attendee = vCalAddress(f"mailto:{email}")
+            attendee.params["cn"] = vText(booking.volunteer.name)
+            attendee.params["role"] = vText("REQ-PARTICIPANT")
+            attendee.params["partstat"] = vText("DECLINED" if gone else "ACCEPTED")
+            attendee.params["rsvp"] = vText("FALSE")
+            event.add("attendee", attendee)
+    return event
+
+
+def booking_calendar(booking: Booking, *, method: str | None = None, now: datetime | None = None) -> bytes:
+    """The booking as one VCALENDAR, bytes ready to attach or serve as text/calendar.
+
+    ``method`` None picks the invitation method from the booking: REQUEST while it holds or waits for a place,
+    CANCEL once it is gone (same UID, higher SEQUENCE). "PUBLISH" is for a file to import (the /b/ download).
+    Pure: reads the booking (load it with BOOKING_RELATED), writes nothing."""
+    if method is None:
+        method = "CANCEL" if booking_is_gone(booking) else "REQUEST"
+    cal = calendar_new(method=method)
+    cal.add_component(booking_event(booking, now=now, invitation=method in ("REQUEST", "CANCEL"),
+                                    cancelled=True if method == "CANCEL" else None))
+    return cal.to_ical()
