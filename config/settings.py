@@ -233,6 +233,8 @@ RATE_LIMITS = {
         "host_signup_ip": "10/h,20/d",
         "login_ip": "60/h",
         "password_reset_ip": "10/h,30/d",
+        # Calendar apps poll every few minutes to hours, and one provider fetches many people's feeds.
+        "feed_ip": "600/h",
     }.items()
 }
 
@@ -298,6 +300,8 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # The domain in calendar UIDs (booking-<id>@<domain>, docs/calendars.md); empty: PUBLIC_BASE_URL's host. Keep it
 # stable once calendars hold events.
 FRONTROOM_DOMAIN = env_str("FRONTROOM_DOMAIN", "")
+# Private iCal feeds keep ended and cancelled events this many days, so subscribed calendars see cancellations.
+CALENDAR_FEED_PAST_DAYS = env_int("CALENDAR_FEED_PAST_DAYS", 30)
 
 LOGGING = {
     "version": 1,

@@ -1,5 +1,6 @@
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -203,3 +204,38 @@ class PhoneChallenge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} challenge for volunteer {self.volunteer_id}"
+
+
+class CalendarFeed(models.Model):
+    """A private iCal feed (volunteers.feeds): a host's sessions or a volunteer's bookings, one per owner.
+
+    The URL's token is HMAC(SECRET_KEY, secret), so the database alone does not give it away; token_hash (its
+    SHA-256) finds the feed. Resetting draws a new secret, and the old URL stops working."""
+
+    class Kind(models.TextChoices):
+        HOST = "host", "Host's sessions"
+        VOLUNTEER = "volunteer", "Volunteer's bookings"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+    volunteer = models.ForeignKey(Volunteer, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="calendar_feeds")
+    secret = models.CharField(max_length=64)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reset_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["host"], condition=Q(host__isnull=False), name="calendar_feed_one_per_host"),
+            models.UniqueConstraint(fields=["volunteer"], condition=Q(volunteer__isnull=False),
+                                    name="calendar_feed_one_per_volunteer"),
+            models.CheckConstraint(
+                condition=(Q(kind="host", host__isnull=False, volunteer__isnull=True)
+                           | Q(kind="volunteer", volunteer__isnull=False, host__isnull=True)),
+                name="calendar_feed_owner_matches_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} feed #{self.pk}"

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from core.errors import InvalidInput, NotFound
 from seats.postcodes import outcode_of
-from volunteers.models import AvailabilityWindow, Booking, Volunteer, new_token
+from volunteers.models import AvailabilityWindow, Booking, CalendarFeed, Volunteer, new_token
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +157,7 @@ def volunteer_personal_data_erase(*, volunteer_id: int, actor=None) -> bool:
     for booking in Booking.objects.filter(volunteer=volunteer).only("pk"):
         Booking.objects.filter(pk=booking.pk).update(manage_token=new_token(), updated_at=now)
     AvailabilityWindow.objects.filter(volunteer=volunteer).delete()
+    CalendarFeed.objects.filter(volunteer=volunteer).delete()  # a private link too
     _phone_rows_delete(volunteer)
     volunteer.name, volunteer.email = "", ""
     volunteer.phone = _ERASED_PHONE.format(pk=volunteer.pk)

@@ -26,6 +26,7 @@ from core.ratelimit import limit_ip
 from sessions import services as session_services
 from sessions.models import CanvassSession, MeetingPoint
 from sessions.selectors import session_managed
+from volunteers import feeds
 from volunteers.models import Booking
 from volunteers.selectors import session_roster
 from volunteers.services import booking_attendance_record
@@ -114,8 +115,26 @@ def home(request):
     rooms = MeetingPoint.objects.filter(host=request.user).order_by("name")
     return render(request, "web/hosts/home.html", {
         "upcoming": [_with_places(session) for session in upcoming],
-        "recent": list(recent), "rooms": rooms,
+        "recent": list(recent), "rooms": rooms, "feed_url": _feed_url(request.user),
     })
+
+
+def _feed_url(user) -> str | None:
+    feed = feeds.calendar_feed_for(host=user)
+    return feeds.feed_url(feed) if feed else None
+
+
+@login_required
+@require_POST
+def calendar_feed(request):
+    """Make the host's private calendar feed, or with reset=1 give it a new address (the old one stops)."""
+    if request.POST.get("reset"):
+        feeds.calendar_feed_reset(host=request.user)
+        messages.success(request, _("Your calendar feed has a new address; the old one no longer works."))
+    else:
+        feeds.calendar_feed_ensure(host=request.user)
+        messages.success(request, _("Here is your calendar feed: add it to your calendar app as a subscription."))
+    return redirect(reverse("hosts:home") + "#calendar-feed")
 
 
 def _with_places(session):

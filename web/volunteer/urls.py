@@ -20,6 +20,7 @@ urlpatterns = [
     re_path(rf"^b/{TOKEN}/cancel/$", views.cancel, name="cancel"),
     re_path(rf"^b/{TOKEN}/decline/$", views.decline, name="decline"),
     re_path(rf"^b/{TOKEN}/calendar\.ics$", views.calendar_file, name="calendar"),
+    re_path(rf"^b/{TOKEN}/feed/$", views.calendar_feed, name="calendar_feed"),
     re_path(rf"^b/{TOKEN}/data/$", views.my_data, name="my_data"),
     path("privacy/", views.privacy, name="privacy"),
 ]

@@ -24,6 +24,7 @@ from seats.selectors import seats_that_matter_near
 from sessions.models import Slot
 from sessions.selectors import session_public
 from volunteers.calendar import booking_calendar
+from volunteers.feeds import calendar_feed_ensure, calendar_feed_for, calendar_feed_reset, feed_url
 from volunteers.models import Booking
 from volunteers.services import booking_cancel
 from web.volunteer import identity
@@ -179,8 +180,26 @@ def manage(request, token: str):
         and slot.ends_at > timezone.now(),
         "can_decline": _redirect_declinable(booking), "slot_ended": slot.ends_at <= timezone.now(),
         "postcode_query": urlencode({"postcode": booking.volunteer.postcode}),
-        "Status": Booking.Status,
+        "Status": Booking.Status, "feed_url": _feed_url(booking),
     })
+
+
+def _feed_url(booking: Booking) -> str | None:
+    feed = calendar_feed_for(volunteer=booking.volunteer)
+    return feed_url(feed) if feed else None
+
+
+@require_POST
+def calendar_feed(request, token: str):
+    """Make the volunteer's private calendar feed, or with reset=1 give it a new address (the old one stops)."""
+    booking = _booking_or_404(token)
+    if request.POST.get("reset"):
+        calendar_feed_reset(volunteer=booking.volunteer)
+        messages.success(request, _("Your calendar feed has a new address; the old one no longer works."))
+    else:
+        calendar_feed_ensure(volunteer=booking.volunteer)
+        messages.success(request, _("Here is your calendar feed: add it to your calendar app as a subscription."))
+    return redirect(reverse("volunteer:manage", args=[token]) + "#calendar-feed")
 
 
 def _redirect_declinable(booking: Booking) -> bool:
