@@ -441,3 +441,126 @@ def test_junk_in_ids_and_counts_is_a_form_answer_never_a_500(host_client, room, 
     assert host_client.post(url, {"booking": "x", "attended": "maybe"}).status_code == 302
     copy = host_client.post(f"/host/sessions/{future_slot.session_id}/copy/", {"new_date": "31/02/2026"})
     assert copy.status_code == 200 and b'id="id_new_date_error"' in copy.content
+
+
+# ---- approvals ----
+
+@pytest.fixture
+def approval_slot(room):
+    return SlotFactory(session__meeting_point=room, session__title="Approve each one", session__requires_approval=True,
+                       capacity=1)
+
+
+def test_the_session_form_sets_requires_approval(host_client, room):
+    data = {"meeting_point": room.pk, "title": "Approved only", "what_to_bring": "", "requires_approval": "on",
+            **tomorrow_slots(1)}
+    assert host_client.post("/host/sessions/new/", data).status_code == 302
+    session = CanvassSession.objects.get(title="Approved only")
+    assert session.requires_approval
+    edit = {**_edit_data(session), "requires_approval": ""}
+    assert host_client.post(f"/host/sessions/{session.pk}/edit/", edit).status_code == 302
+    session.refresh_from_db()
+    assert not session.requires_approval
+
+
+def test_the_roster_lists_who_waits_for_an_answer_with_approve_and_refuse(host_client, approval_slot):
+    first, second = book(approval_slot, 1), book(approval_slot, 2)  # a place and a waitlist place, both waiting
+    html = host_client.get(f"/host/sessions/{approval_slot.session_id}/").content.decode()
+    waiting = html.split('id="waiting-heading"')[1].split("</section>")[0]
+    assert "Waiting for your answer" in html and "Volunteer 1" in waiting and "Volunteer 2" in waiting
+    assert f'action="/host/sessions/{approval_slot.session_id}/bookings/{first.pk}/approve/"' in waiting
+    assert f'href="/host/sessions/{approval_slot.session_id}/bookings/{second.pk}/refuse/"' in waiting
+    assert "csrfmiddlewaretoken" in waiting and "on the waitlist" in waiting
+
+
+def test_a_session_without_approval_has_nobody_waiting(host_client, slot):
+    book(slot, 1)
+    assert "Waiting for your answer" not in host_client.get(f"/host/sessions/{slot.session_id}/").content.decode()
+
+
+def test_approve_texts_the_address_and_the_volunteers_page_shows_it(host_client, approval_slot, client):
+    booking = book(approval_slot, 1)
+    page = client.get(f"/b/{booking.manage_token}").content.decode()
+    assert "Waiting for the host's answer" in page and approval_slot.session.meeting_point.address not in page
+    response = host_client.post(f"/host/sessions/{approval_slot.session_id}/bookings/{booking.pk}/approve/")
+    assert response.status_code == 302 and response["Location"].endswith(f"#booking-{booking.pk}")
+    booking.refresh_from_db()
+    assert booking.approval == Booking.Approval.APPROVED
+    assert BookingEvent.objects.filter(booking=booking, kind=BookingEvent.Kind.APPROVED).count() == 1
+    assert "Approved: Volunteer 1" in host_client.get(response["Location"]).content.decode()
+    assert approval_slot.session.meeting_point.address.splitlines()[0] in client.get(
+        f"/b/{booking.manage_token}").content.decode()
+    again = host_client.post(f"/host/sessions/{approval_slot.session_id}/bookings/{booking.pk}/approve/")
+    assert again.status_code == 302  # idempotent: one event
+    assert BookingEvent.objects.filter(booking=booking, kind=BookingEvent.Kind.APPROVED).count() == 1
+
+
+def test_approve_is_a_post(host_client, approval_slot):
+    booking = book(approval_slot, 1)
+    assert host_client.get(
+        f"/host/sessions/{approval_slot.session_id}/bookings/{booking.pk}/approve/").status_code == 405
+    booking.refresh_from_db()
+    assert booking.approval == Booking.Approval.PENDING
+
+
+def test_refuse_asks_first_then_cancels_texts_and_promotes_the_waitlist(host_client, approval_slot, client,
+                                                                      django_capture_on_commit_callbacks):
+    first, second = book(approval_slot, 1), book(approval_slot, 2)
+    url = f"/host/sessions/{approval_slot.session_id}/bookings/{first.pk}/refuse/"
+    asked = host_client.get(url).content.decode()
+    assert "Refuse Volunteer 1?" in asked and 'name="confirm"' in asked
+    unticked = host_client.post(url, {})
+    assert unticked.status_code == 200 and 'aria-invalid="true"' in unticked.content.decode()
+    first.refresh_from_db()
+    assert first.status == Booking.Status.CONFIRMED and first.approval == Booking.Approval.PENDING
+    with django_capture_on_commit_callbacks(execute=True):
+        done = host_client.post(url, {"confirm": "on"})
+    assert done.status_code == 302
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.approval) == (Booking.Status.CANCELLED, Booking.Approval.REFUSED)
+    assert second.status == Booking.Status.CONFIRMED  # the freed place went to the waitlist (after commit)
+    assert BookingEvent.objects.filter(booking=first, kind=BookingEvent.Kind.REFUSED).count() == 1
+    assert "Not this time" in client.get(f"/b/{first.manage_token}").content.decode()
+    # Asked again (a second tab): nothing left to refuse, said plainly.
+    assert host_client.post(url, {"confirm": "on"}).status_code == 302
+    assert BookingEvent.objects.filter(booking=first, kind=BookingEvent.Kind.REFUSED).count() == 1
+
+
+def test_another_host_can_neither_approve_nor_refuse(other_client, approval_slot):
+    booking = book(approval_slot, 1)
+    base = f"/host/sessions/{approval_slot.session_id}/bookings/{booking.pk}"
+    assert other_client.post(base + "/approve/").status_code == 404
+    assert other_client.get(base + "/refuse/").status_code == 404
+    assert other_client.post(base + "/refuse/", {"confirm": "on"}).status_code == 404
+    booking.refresh_from_db()
+    assert booking.approval == Booking.Approval.PENDING and booking.status == Booking.Status.CONFIRMED
+
+
+def test_a_booking_of_another_session_cannot_be_answered_through_mine(host_client, approval_slot, room):
+    elsewhere = SlotFactory(session__requires_approval=True)
+    booking = book(elsewhere, 1)
+    mine = approval_slot.session_id
+    assert host_client.post(f"/host/sessions/{mine}/bookings/{booking.pk}/approve/").status_code == 404
+    assert host_client.post(f"/host/sessions/{mine}/bookings/{booking.pk}/refuse/", {"confirm": "on"}).status_code == 302
+    assert host_client.post(f"/host/sessions/{mine}/bookings/99999999999999999999/approve/").status_code == 404
+    booking.refresh_from_db()
+    assert booking.approval == Booking.Approval.PENDING and booking.status == Booking.Status.CONFIRMED
+
+
+def test_a_coordinator_may_answer_for_a_host(approval_slot):
+    booking = book(approval_slot, 1)
+    coordinator = Client()
+    coordinator.force_login(UserFactory(username="coord", is_staff=True))
+    response = coordinator.post(f"/host/sessions/{approval_slot.session_id}/bookings/{booking.pk}/approve/")
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    assert booking.approval == Booking.Approval.APPROVED
+
+
+def test_approving_a_booking_no_longer_waiting_is_a_message_not_a_500(host_client, slot):
+    booking = book(slot, 1)  # a session without approval: nothing to answer
+    response = host_client.post(f"/host/sessions/{slot.session_id}/bookings/{booking.pk}/approve/", follow=True)
+    assert response.status_code == 200 and "Only a booking waiting for approval" in response.content.decode()
+    booking.refresh_from_db()
+    assert booking.approval == Booking.Approval.NOT_REQUIRED

@@ -154,3 +154,52 @@ def test_the_session_form_works_without_javascript(no_js_page, live_server, tran
     page.get_by_role("button", name="Publish the session").click()
     expect(page.get_by_role("heading", name="No script needed")).to_be_visible()
     assert CanvassSession.objects.get(title="No script needed").slots.count() == 2
+
+
+def test_host_approves_one_volunteer_and_refuses_another(page, browser, live_server, transactional_db):
+    """A session that asks its host: the volunteer's page waits for the host's answer; the host approves on the
+    roster and the volunteer's page then shows the address; another is refused after a confirmation step."""
+    from tests.factories import MeetingPointFactory, SlotFactory, UserFactory
+
+    seat = SeatFactory(ons_code="E14000922", name="Sheffield, Hallam")
+    PostcodeFactory(postcode="S10 1AA", seat=seat)
+    host = UserFactory(username="priya", first_name="Priya")
+    room = MeetingPointFactory(host=host, seat=seat, postcode="S10 1AA", address="7 Oakbrook Road\nSheffield")
+    slot = SlotFactory(session__meeting_point=room, session__title="Approved volunteers only",
+                       session__requires_approval=True, capacity=4)
+    ann = book(slot, name="Ann Volunteer", phone="07400 123456")
+    book(slot, name="Bob Volunteer", phone="07400 123457")
+
+    volunteer = browser.new_context(viewport={"width": 375, "height": 812}, locale="en-GB").new_page()
+    volunteer.goto(f"{live_server.url}/b/{ann.manage_token}")
+    expect(volunteer.get_by_role("status")).to_contain_text("Waiting for the host's answer")
+    expect(volunteer.get_by_text("7 Oakbrook Road")).to_have_count(0)
+
+    page.goto(f"{live_server.url}/host/sessions/{slot.session_id}/")
+    page.get_by_label("Username").fill("priya")
+    page.get_by_label("Password").fill("a-long-password-9")
+    page.get_by_role("button", name="Sign in").click()
+    waiting = page.get_by_role("region", name="Waiting for your answer")
+    expect(waiting.get_by_role("listitem")).to_have_count(2)
+    _accessible(page)
+    screenshot(page, "host-approvals")
+    waiting.get_by_role("button", name="Approve Ann Volunteer").click()
+    expect(page.get_by_role("status")).to_contain_text("Approved: Ann Volunteer")
+    expect(waiting.get_by_role("listitem")).to_have_count(1)
+
+    waiting.get_by_role("link", name="Refuse Bob Volunteer").click()
+    expect(page.get_by_role("heading", name="Refuse Bob Volunteer?")).to_be_visible()
+    _accessible(page)
+    page.get_by_role("button", name="Refuse").click()  # the box unticked: asked again, nothing done
+    expect(page.get_by_label("Yes, refuse this volunteer and text them")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Yes, refuse this volunteer and text them").check()
+    page.get_by_role("button", name="Refuse").click()
+    expect(page.get_by_role("status")).to_contain_text("Refused: Bob Volunteer")
+    expect(page.get_by_role("region", name="Waiting for your answer")).to_have_count(0)
+
+    volunteer.reload()
+    expect(volunteer.get_by_role("status")).to_contain_text("You're booked")
+    expect(volunteer.get_by_text("7 Oakbrook Road")).to_be_visible()
+    volunteer.context.close()
+    assert {b.approval for b in Booking.objects.filter(slot=slot)} == {Booking.Approval.APPROVED,
+                                                                       Booking.Approval.REFUSED}

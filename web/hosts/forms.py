@@ -182,6 +182,10 @@ class CancelSessionForm(forms.Form):
     confirm = forms.BooleanField(label=_("Yes, cancel this session and text every booked volunteer"))
 
 
+class RefuseBookingForm(forms.Form):
+    confirm = forms.BooleanField(label=_("Yes, refuse this volunteer and text them"))
+
+
 class AttendanceForm(forms.Form):
     booking = forms.IntegerField(widget=forms.HiddenInput)
     attended = forms.TypedChoiceField(choices=[("yes", _("Came")), ("no", _("Didn't come"))],

@@ -21,4 +21,8 @@ urlpatterns = [
     path("sessions/<int:session_id>/copy/", views.session_copy, name="session_copy"),
     path("sessions/<int:session_id>/cancel/", views.session_cancel, name="session_cancel"),
     path("sessions/<int:session_id>/attendance/", views.attendance, name="attendance"),
+    path("sessions/<int:session_id>/bookings/<int:booking_id>/approve/", views.booking_approve_view,
+         name="booking_approve"),
+    path("sessions/<int:session_id>/bookings/<int:booking_id>/refuse/", views.booking_refuse_view,
+         name="booking_refuse"),
 ]

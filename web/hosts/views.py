@@ -21,6 +21,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.db import pk_in_range
 from core.errors import DomainError, NotFound
 from core.ratelimit import limit_ip
 from sessions import services as session_services
@@ -29,18 +30,19 @@ from sessions.selectors import session_managed
 from volunteers import feeds
 from volunteers.models import Booking
 from volunteers.selectors import session_roster
-from volunteers.services import booking_attendance_record
+from volunteers.services import booking_approve, booking_attendance_record, booking_refuse
 from web.hosts import forms
 from web.hosts.forms import form_errors_from
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 SLOTS_PREFIX = "slots"
 COMING = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED, Booking.Status.NO_SHOW)
+# Bookings a host can still answer: a place held, or a waitlist place, waiting for their approval.
+ANSWERABLE = (Booking.Status.PENDING, Booking.Status.CONFIRMED, Booking.Status.WAITLISTED)
 
 
 def _approval_enabled() -> bool:
-    """Sessions may require the host's approval once the model has it (issue 11)."""
-    return any(field.name == "requires_approval" for field in CanvassSession._meta.get_fields())
+    return True  # every session may ask its host to approve each volunteer (CanvassSession.requires_approval)
 
 
 def _posted(request):
@@ -236,6 +238,8 @@ def session_detail(request, session_id: int):
     bookings = list(session_roster(user=request.user, session_id=session.pk))
     now = timezone.now()
     slots = []
+    waiting = [booking for booking in bookings
+               if booking.approval == Booking.Approval.PENDING and booking.status in ANSWERABLE]
     for slot in session.slots.all():
         mine = [booking for booking in bookings if booking.slot_id == slot.pk]
         slots.append({
@@ -247,8 +251,7 @@ def session_detail(request, session_id: int):
         })
     return render(request, "web/hosts/session_detail.html", {
         "session": session, "slots": slots, "cancelled": session.status == CanvassSession.Status.CANCELLED,
-        "needs_approval": bool(getattr(session, "requires_approval", False)),
-        "shows_proof": any(field.name == "proven_at" for field in Booking._meta.get_fields()),
+        "needs_approval": session.requires_approval, "waiting": waiting, "shows_proof": True,
     })
 
 
@@ -372,3 +375,56 @@ def attendance(request, session_id: int):
         "name": booking.volunteer.name,
         "what": _("came") if booking.status == Booking.Status.ATTENDED else _("did not come")})
     return redirect(reverse("hosts:session_detail", kwargs={"session_id": session.pk}) + f"#booking-{booking.pk}")
+
+
+# ---- approvals ----------------------------------------------------------------------------------------------
+# The services decide who may answer (the session's host or a coordinator: meeting_point_managed_by) and
+# refuse a booking that no longer waits; anything else about the booking is a 404, as for the session.
+
+def _answer_or_404(request, session_id: int, booking_id: int, service):
+    try:
+        return service(user=request.user, session_id=session_id, booking_id=booking_id)
+    except NotFound:
+        raise Http404 from None
+
+
+def _roster_at(session_id: int, booking: Booking | None = None):
+    url = reverse("hosts:session_detail", kwargs={"session_id": session_id})
+    return redirect(url + (f"#booking-{booking.pk}" if booking is not None else "#waiting"))
+
+
+@login_required
+@require_POST
+def booking_approve_view(request, session_id: int, booking_id: int):
+    session = _managed(request, session_id)
+    try:
+        booking = _answer_or_404(request, session.pk, booking_id, booking_approve)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return _roster_at(session.pk)
+    messages.success(request, _("Approved: %(name)s is being texted the address.") % {"name": booking.volunteer.name})
+    return _roster_at(session.pk, booking)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def booking_refuse_view(request, session_id: int, booking_id: int):
+    """Refuse with a confirmation step: GET asks, POST (with the box ticked) refuses and texts the volunteer."""
+    session = _managed(request, session_id)
+    booking = (Booking.objects.select_related("volunteer", "slot")
+               .filter(pk=booking_id, slot__session=session, approval=Booking.Approval.PENDING,
+                       status__in=ANSWERABLE).first() if pk_in_range(Booking, booking_id) else None)
+    if booking is None:
+        messages.info(request, _("That volunteer is no longer waiting for your answer."))
+        return _roster_at(session.pk)
+    form = forms.RefuseBookingForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            _answer_or_404(request, session.pk, booking.pk, booking_refuse)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Refused: %(name)s is being texted that you can't take them.")
+                             % {"name": booking.volunteer.name})
+        return _roster_at(session.pk)
+    return render(request, "web/hosts/booking_refuse.html", {"session": session, "booking": booking, "form": form})
