@@ -152,12 +152,27 @@ def related_select_columns(model: type[models.Model], related: tuple[str, ...]) 
     return sum(len(fields) for _, _, fields in related_select(model, related)[1])
 
 
+def get_by(model: type[models.Model], field: str, value, *, related: tuple[str, ...] = ()) -> models.Model | None:
+    """``model.objects.select_related(*related).filter(<field>=value).first()`` for a unique `field`, as one raw
+    statement whose SQL is built once (see get_with_related)."""
+    sql, plan = related_select(model, related)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} WHERE t0.{connection.ops.quote_name(model._meta.get_field(field).column)} = %s",
+                       [value])
+        row = cursor.fetchone()
+    return None if row is None else instances_from_related_row(plan, row)
+
+
 @functools.cache
-def related_select(model: type[models.Model], related: tuple[str, ...]):
+def related_select(model: type[models.Model], related: tuple[str, ...], sources: tuple[tuple[str, str], ...] = ()):
     """``SELECT <model and related columns> FROM <model> t0 <joins>``, without a WHERE clause, and the
-    plan ``instances_from_related_row`` reads its rows with. Built once per (model, related)."""
+    plan ``instances_from_related_row`` reads its rows with. Built once per (model, related, sources).
+
+    `sources` names, for some paths ("" for the model itself), a relation to read instead of the table, such as
+    a CTE of a statement's ``UPDATE ... RETURNING *`` (whose rows are the ones just written)."""
     quote = connection.ops.quote_name
-    paths = sorted({"__".join(p.split("__")[:i]) for p in related for i in range(len(p.split("__")) + 1)},
+    source = dict(sources)
+    paths = sorted({""} | {"__".join(p.split("__")[:i]) for p in related for i in range(len(p.split("__")) + 1)},
                    key=lambda p: (p.count("__") if p else -1, p))
     aliases = {"": "t0"}
     joins, columns, plan = [], [], []
@@ -169,7 +184,7 @@ def related_select(model: type[models.Model], related: tuple[str, ...]):
             path_model = field.related_model
             aliases[path] = f"t{len(aliases)}"
             join = "LEFT JOIN" if field.null else "JOIN"
-            joins.append(f"{join} {quote(path_model._meta.db_table)} {aliases[path]} ON "
+            joins.append(f"{join} {source.get(path) or quote(path_model._meta.db_table)} {aliases[path]} ON "
                          f"{aliases[path]}.{quote(field.target_field.column)} = {aliases[parent_path]}.{quote(field.column)}")
         else:
             path_model = model
@@ -178,7 +193,7 @@ def related_select(model: type[models.Model], related: tuple[str, ...]):
         fields = [meta.pk] + [f for f in meta.concrete_fields if not f.primary_key]
         columns += [f"{aliases[path]}.{quote(f.column)}" for f in fields]
         plan.append((path, path_model, tuple(fields)))
-    sql = f"SELECT {', '.join(columns)} FROM {quote(model._meta.db_table)} t0 {' '.join(joins)}"
+    sql = f"SELECT {', '.join(columns)} FROM {source.get('') or quote(model._meta.db_table)} t0 {' '.join(joins)}"
     return sql, plan
 
 
