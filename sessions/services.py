@@ -14,7 +14,13 @@ from seats.models import Seat
 from seats.postcodes import outcode_of
 from sessions.locations import PUBLIC_OFFSET_MAX_KM, PUBLIC_OFFSET_MIN_KM, public_point_draw
 from sessions.models import CanvassSession, MeetingPoint, Slot
-from sessions.signals import meeting_point_moved, session_cancelled, slot_capacity_raised, slot_rescheduled
+from sessions.signals import (
+    meeting_point_moved,
+    session_approval_dropped,
+    session_cancelled,
+    slot_capacity_raised,
+    slot_rescheduled,
+)
 
 MEETING_POINT_FIELDS = ("name", "address", "postcode", "capacity", "accessibility_notes", "host_first_name", "host_phone",
                         "is_active")
@@ -164,11 +170,12 @@ def session_update(*, user, session_id: int, title: str | None = None, descripti
                    what_to_bring: str | None = None, seat_code: str | None = None,
                    new_slots: Iterable[dict] = (), requires_approval: bool | None = None) -> CanvassSession:
     """Edit a session's details and add slots; cancelled sessions cannot be edited. Turning requires_approval
-    on applies to bookings made from then on; bookings already waiting for approval still wait after it is
-    turned off (the host approves or refuses them)."""
+    on applies to bookings made from then on; turning it off approves, in the same transaction, the bookings
+    still waiting for approval (session_approval_dropped: each is texted, as a host's approval is)."""
     session = _editable_session(user=user, session_id=session_id)
     if session.status == CanvassSession.Status.CANCELLED:
         raise InvalidState("This session has been cancelled.", code="session_cancelled")
+    approval_dropped = session.requires_approval and requires_approval is False
     for field, value in (("title", title), ("description", description), ("what_to_bring", what_to_bring),
                          ("requires_approval", requires_approval)):
         if value is not None:
@@ -185,6 +192,8 @@ def session_update(*, user, session_id: int, title: str | None = None, descripti
         )
         _refresh_session_span(session)
     session.save()
+    if approval_dropped:
+        session_approval_dropped.send(sender=CanvassSession, session=session, by=user)
     return session
 
 

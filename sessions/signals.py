@@ -12,3 +12,7 @@ slot_capacity_raised = Signal()  # sender=Slot, slot=Slot
 
 # Sent inside the transaction that moved a slot to new times; volunteers tells the volunteers booked on it in it.
 slot_rescheduled = Signal()  # sender=Slot, slot=Slot
+
+# Sent inside the transaction that turned a session's requires_approval off; volunteers approves (and texts) the
+# bookings still waiting for the host's approval in it.
+session_approval_dropped = Signal()  # sender=CanvassSession, session=CanvassSession, by=User|None

@@ -6,7 +6,13 @@ class VolunteersConfig(AppConfig):
 
     def ready(self) -> None:
         from sessions.models import CanvassSession, MeetingPoint, Slot
-        from sessions.signals import meeting_point_moved, session_cancelled, slot_capacity_raised, slot_rescheduled
+        from sessions.signals import (
+            meeting_point_moved,
+            session_approval_dropped,
+            session_cancelled,
+            slot_capacity_raised,
+            slot_rescheduled,
+        )
         from volunteers import services
         from volunteers.events import on_booking_event
 
@@ -15,6 +21,12 @@ class VolunteersConfig(AppConfig):
 
         session_cancelled.connect(cancel_bookings, sender=CanvassSession, weak=False,
                                   dispatch_uid="volunteers.cancel_bookings")
+
+        def approve_waiting(sender, session, by=None, **kwargs):
+            services.bookings_approve_for_session(session=session, by=by)
+
+        session_approval_dropped.connect(approve_waiting, sender=CanvassSession, weak=False,
+                                         dispatch_uid="volunteers.approve_waiting")
 
         def tell_of_move(sender, meeting_point, **kwargs):
             services.bookings_tell_of_move(meeting_point=meeting_point)

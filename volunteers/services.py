@@ -619,11 +619,30 @@ def booking_approve(*, user, session_id: int, booking_id: int) -> Booking:
         return booking
     if booking.approval != Booking.Approval.PENDING or booking.status not in ACTIVE_STATUSES:
         raise InvalidState("Only a booking waiting for approval can be approved.", code="not_awaiting_approval")
+    _approve_locked(booking, payload={"by": user.pk})
+    return booking
+
+
+def _approve_locked(booking: Booking, *, payload: dict) -> None:
     booking.approval = Booking.Approval.APPROVED
     booking.version += 1
     booking.save(update_fields=["approval", "version", "updated_at"])
-    booking_event_record(booking=booking, kind=BookingEvent.Kind.APPROVED, payload={"by": user.pk})
-    return booking
+    booking_event_record(booking=booking, kind=BookingEvent.Kind.APPROVED, payload=payload)
+
+
+def bookings_approve_for_session(*, session, by=None) -> int:
+    """Inside the transaction that turned the session's requires_approval off: each active booking still waiting
+    for the host's approval, on a slot that has not ended, is approved as booking_approve does it (a new version
+    and a booking_approved event, which texts the volunteer). Returns how many; a repeat finds none."""
+    payload = {"by": getattr(by, "pk", None), "approval_dropped": True}
+    count = 0
+    for booking in Booking.objects.select_for_update(of=("self",)).filter(
+        slot__session=session, approval=Booking.Approval.PENDING, status__in=ACTIVE_STATUSES,
+        slot__ends_at__gt=timezone.now(),
+    ).order_by("id"):
+        _approve_locked(booking, payload=payload)
+        count += 1
+    return count
 
 
 @transaction.atomic
