@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("volunteers.urls")),
     path("", include("dispatch.urls")),
     path("", include("dispatch.sms.api_urls")),
+    path("", include("dispatch.webhooks.urls")),
 ]

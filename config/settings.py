@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "volunteers",
     "dispatch",
     "dispatch.sms",
+    "dispatch.webhooks",
     "web",
     "axes",
 ]
@@ -183,6 +184,7 @@ CELERY_BEAT_SCHEDULE = {
     "booking-event-sweep": {"task": "volunteers.booking_event_sweep", "schedule": 60.0},
     "sms-outbox-sweep": {"task": "sms.outbox_sweep", "schedule": 60.0},
     "sms-reminders": {"task": "sms.reminders_enqueue_due", "schedule": 300.0},
+    "webhooks-sweep": {"task": "webhooks.deliveries_sweep", "schedule": 60.0},
     "overflow-sweep": {"task": "dispatch.overflow_sweep", "schedule": 300.0},
     "personal-data-purge": {"task": "volunteers.personal_data_purge", "schedule": 6 * 3600.0},
     "unproven-bookings-release": {"task": "volunteers.bookings_release_unproven", "schedule": 60.0},

@@ -6,7 +6,7 @@ from tests.factories import SlotFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_APPS = {"seats", "canvass", "volunteers", "dispatch", "sms"}
+PROJECT_APPS = {"seats", "canvass", "volunteers", "dispatch", "sms", "webhooks"}
 
 
 def test_every_project_model_has_an_admin():

@@ -1,0 +1,108 @@
+"""The JSON each delivery carries: a booking event as an OSDI attendance (person, event, status).
+
+Rendered once per delivery, at its first attempt, from the event and the booking as they are then; the event's
+type and the attendance's status come from the event itself, so a late delivery still says what happened.
+The meeting point's address never leaves (it is a host's home): the event's location is its postcode district.
+"""
+
+import json
+from datetime import UTC, datetime
+
+from django.conf import settings
+
+from dispatch.webhooks.models import EVENT_TYPES, webhook_id_for
+from volunteers.models import Booking, BookingEvent
+
+ORIGIN_SYSTEM = "Frontroom"
+Kind = BookingEvent.Kind
+
+# OSDI attendance status by event kind; None: the booking's status says (a move or reschedule of a place
+# held or waited for).
+_STATUS_BY_KIND = {
+    Kind.CONFIRMED: "accepted", Kind.PROMOTED: "accepted", Kind.APPROVED: "accepted",
+    Kind.ATTENDANCE_CONFIRMED: "accepted", Kind.ATTENDED: "accepted", Kind.NO_SHOW: "accepted",
+    Kind.WAITLISTED: "tentative",
+    Kind.CANCELLED: "declined", Kind.SESSION_CANCELLED: "declined", Kind.REDIRECTED: "declined",
+    Kind.RELEASED: "declined", Kind.REFUSED: "declined",
+    Kind.VENUE_MOVED: None, Kind.SLOT_RESCHEDULED: None,
+}
+_STATUS_BY_BOOKING = {
+    Booking.Status.CONFIRMED: "accepted", Booking.Status.PENDING: "needs action",
+    Booking.Status.WAITLISTED: "tentative", Booking.Status.ATTENDED: "accepted", Booking.Status.NO_SHOW: "accepted",
+    Booking.Status.CANCELLED: "declined", Booking.Status.REDIRECTED: "declined",
+}
+EVENT_RELATED = ("booking__volunteer", "booking__slot__session__seat", "booking__redirected_to__slot__session")
+
+
+def _time(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _id(kind: str, pk) -> str:
+    return f"frontroom:{kind}-{pk}"
+
+
+def _person(volunteer, *, personal: bool) -> dict:
+    person = {"identifiers": [_id("volunteer", volunteer.pk)]}
+    if not personal or volunteer.anonymised_at is not None:
+        return person
+    given, _, family = (volunteer.name or "").strip().partition(" ")
+    person["given_name"] = given
+    if family.strip():
+        person["family_name"] = family.strip()
+    person["email_addresses"] = [{"address": volunteer.email, "primary": True}] if volunteer.email else []
+    person["phone_numbers"] = [{"number": volunteer.phone, "primary": True, "number_type": "Mobile",
+                                "sms_capable": not (volunteer.sms_opted_out or volunteer.phone_invalid)}]
+    person["postal_addresses"] = [{"postal_code": volunteer.postcode, "country": "GB", "primary": True}]
+    return person
+
+
+def _session(slot) -> dict:
+    session = slot.session
+    seat = session.seat
+    return {
+        "identifiers": [_id("session", session.pk), _id("slot", slot.pk)],
+        "title": session.title,
+        "start_date": _time(slot.starts_at),
+        "end_date": _time(slot.ends_at),
+        "status": "cancelled" if session.status == session.Status.CANCELLED else "confirmed",
+        "location": {"postal_code": session.postcode_district, "country": "GB"},
+        "frontroom:constituency": {"ons_code": seat.ons_code, "name": seat.name},
+        "browser_url": settings.PUBLIC_BASE_URL.rstrip("/") + f"/s/{session.pk}/",
+    }
+
+
+def payload_build(event: BookingEvent, *, personal: bool = True) -> dict:
+    """The Standard Webhooks envelope (type, timestamp, data) around an OSDI attendance."""
+    booking = event.booking
+    status = _STATUS_BY_KIND.get(event.kind) or _STATUS_BY_BOOKING.get(booking.status, "needs action")
+    attended = {Kind.ATTENDED: True, Kind.NO_SHOW: False}.get(event.kind)
+    if attended is None and booking.status in (Booking.Status.ATTENDED, Booking.Status.NO_SHOW):
+        attended = booking.status == Booking.Status.ATTENDED
+    data = {
+        "identifiers": [_id("booking", booking.pk)],
+        "origin_system": ORIGIN_SYSTEM,
+        "created_date": _time(booking.created_at),
+        "modified_date": _time(event.created_at),
+        "action_date": _time(event.created_at),
+        "status": status,
+        "attended": attended,
+        "person": _person(booking.volunteer, personal=personal),
+        "event": _session(booking.slot),
+        "frontroom:booking": {
+            "id": booking.pk, "status": booking.status, "source": booking.source, "version": event.version,
+            "approval": booking.approval, "phone_proven": booking.proven_at is not None,
+        },
+    }
+    if event.kind == Kind.REDIRECTED and booking.redirected_to_id:
+        moved = booking.redirected_to
+        data["frontroom:redirected_to"] = {"identifiers": [_id("booking", moved.pk)], "event": _session(moved.slot)}
+    return {"id": webhook_id_for(event.pk), "type": EVENT_TYPES.get(event.kind, f"booking.{event.kind}"),
+            "timestamp": _time(event.created_at), "data": data}
+
+
+def payload_render(event: BookingEvent, *, personal: bool = True) -> str:
+    """The body, minified: signed and sent byte for byte."""
+    return json.dumps(payload_build(event, personal=personal), separators=(",", ":"), ensure_ascii=False)
