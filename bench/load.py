@@ -506,7 +506,9 @@ class Client:
     async def __aenter__(self):
         import aiohttp
 
-        connector = aiohttp.TCPConnector(limit=256, force_close=False)
+        # Idle connections are dropped before gunicorn's 2 s keep-alive closes them: otherwise a request can
+        # race the server's close and fail with a reset that no server bug caused.
+        connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=1.0)
         self.session = aiohttp.ClientSession(self.base, connector=connector,
                                              timeout=aiohttp.ClientTimeout(total=self.args.timeout))
         return self
@@ -1080,6 +1082,10 @@ def main(argv=None) -> int:
                 return client
 
         client = asyncio.run(drive())
+        failed = Counter((h.tag, h.kind, h.status or h.error) for h in client.hits if not h.ok)
+        if failed:
+            log("requests not answered as expected, by phase: " + ", ".join(
+                f"{tag} {kind} {status} x{n}" for (tag, kind, status), n in sorted(failed.items(), key=str)))
         for note in stack.restart_exited():  # the sweeps need a worker and beat
             log(f"supervisor: {note}")
         log(f"load over; waiting up to {args.settle_timeout:.0f} s for the outbox to drain (beat's sweeps)")
