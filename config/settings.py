@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "web.middleware.PrivateLinkHeadersMiddleware",
     "web.middleware.RateLimitedMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from core.errors import InvalidInput, NotFound
 from core.ratelimit import client_ip, ip_throttle
 from volunteers import identity, selectors, services
+from volunteers.links import opened_automatically
 from volunteers.models import Booking, Volunteer
 from volunteers.serializers import (
     AttendanceSerializer,
@@ -94,9 +95,13 @@ class BookingDetailView(APIView):
     authentication_classes = []
 
     @extend_schema(responses=BookingSerializer, summary="See a booking through its private link",
-                   description="Opening the link proves the phone it was texted to.")
+                   description="Opening the link proves the phone it was texted to, unless a link preview, "
+                   "scanner or crawler opens it (by its User-Agent, or HEAD): that proves nothing and is never "
+                   "shown the address.")
     def get(self, request, token: str):
-        return Response(BookingSerializer(identity.booking_open_by_link(manage_token=token)).data)
+        automatic = opened_automatically(method=request.method, user_agent=request.headers.get("User-Agent"))
+        booking = identity.booking_open_by_link(manage_token=token, automatic=automatic)
+        return Response(BookingSerializer(booking, context={"automatic": automatic}).data)
 
 
 class BookingCancelView(APIView):

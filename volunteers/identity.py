@@ -296,11 +296,15 @@ def _situation(challenge: PhoneChallenge) -> str:
     return "booked"
 
 
-def booking_open_by_link(*, manage_token: str) -> Booking:
+def booking_open_by_link(*, manage_token: str, automatic: bool = False) -> Booking:
     """The booking behind a private link, with its slot, session, meeting point and volunteer; opening the link
     proves the phone it was texted to, so the booking (and volunteer) are marked proven. Idempotent.
+    An automatic opening (volunteers.links.opened_automatically: a link preview, a scanner, a HEAD) proves
+    nothing: the booking is returned as it stands, and the caller must not show it the address.
     Raises NotFound."""
     booking = _booking_by_link(manage_token)
+    if automatic:
+        return booking
     if booking.proven_at is None or booking.volunteer.phone_verified_at is None:
         now = timezone.now()
         if booking.proven_at is None:

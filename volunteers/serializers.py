@@ -139,7 +139,8 @@ class BookingSerializer(serializers.Serializer):
         }
 
     def _confirmed(self, booking) -> bool:
-        return booking_shows_address(booking)
+        # context["automatic"]: a link preview or scanner opened the link (volunteers.links): never the address.
+        return not self.context.get("automatic") and booking_shows_address(booking)
 
     def get_proven(self, booking) -> bool:
         return booking.proven_at is not None

@@ -1,7 +1,7 @@
 """Turns core.errors.RateLimited raised by a page view, a plain Django view or an authentication backend into a 429.
 
 DRF views answer RateLimited themselves (core.api_errors); this catches the rest: pages get the friendly error
-page, /api/ and /twilio/ the JSON error body, both with Retry-After.
+page, /api/ and /twilio/ the JSON error body, both with Retry-After. And the private-link pages' headers.
 """
 
 from core.errors import RateLimited
@@ -19,3 +19,22 @@ class RateLimitedMiddleware:
         if isinstance(exception, RateLimited):
             return rate_limited(request, exception)
         return None
+
+
+# Pages whose URL is a private link (a booking's, a code check's): never cached by a shared cache or the browser,
+# never indexed, and never named to another site in a Referer header.
+PRIVATE_LINK_PREFIXES = ("/b/", "/check/")
+PRIVATE_LINK_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow",
+                        "Cache-Control": "private, no-store"}
+
+
+class PrivateLinkHeadersMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith(PRIVATE_LINK_PREFIXES):
+            for header, value in PRIVATE_LINK_HEADERS.items():
+                response[header] = value
+        return response

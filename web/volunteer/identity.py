@@ -12,9 +12,10 @@ from volunteers.identity import (  # noqa: F401 - the pages' names for the servi
 from volunteers.models import Booking
 
 
-def booking_by_link(*, manage_token: str) -> Booking:
-    """The booking behind a private link, everything the manage page shows loaded; opening it proves the phone."""
-    return _booking_open_by_link(manage_token=manage_token)
+def booking_by_link(*, manage_token: str, automatic: bool = False) -> Booking:
+    """The booking behind a private link, everything the manage page shows loaded; opening it proves the phone,
+    unless a machine opened it (automatic: volunteers.links.opened_automatically)."""
+    return _booking_open_by_link(manage_token=manage_token, automatic=automatic)
 
 
 can_delete_data = True  # volunteers.privacy

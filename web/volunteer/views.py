@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from core.db import pk_in_range
 from core.errors import DomainError, InvalidInput, NotFound, RateLimited
@@ -25,6 +25,7 @@ from sessions.models import Slot
 from sessions.selectors import session_public
 from volunteers.calendar import booking_calendar
 from volunteers.feeds import calendar_feed_ensure, calendar_feed_for, calendar_feed_reset, feed_url
+from volunteers.links import opened_automatically
 from volunteers.models import Booking
 from volunteers.services import booking_cancel
 from web.volunteer import identity
@@ -160,18 +161,25 @@ def _point_of(form) -> dict:
     return {"lat": location.lat, "lng": location.lng}
 
 
-def _booking_or_404(token: str) -> Booking:
+def _booking_or_404(token: str, *, automatic: bool = False) -> Booking:
     try:
-        return identity.booking_by_link(manage_token=token)
+        return identity.booking_by_link(manage_token=token, automatic=automatic)
     except NotFound:
         raise _not_found() from None
 
 
-@require_GET
+def _by_machine(request) -> bool:
+    return opened_automatically(method=request.method, user_agent=request.headers.get("User-Agent"))
+
+
+@require_safe
 def manage(request, token: str):
-    """A booking's private page: opening it proves the phone (the link came by text to that phone)."""
-    booking = _booking_or_404(token)
-    shows_address = identity.booking_shows_address(booking)
+    """A booking's private page: opening it proves the phone (the link came by text to that phone). A link
+    preview, scanner or HEAD gets the page as it stands, proving nothing, without the address or anything of
+    the volunteer's."""
+    automatic = _by_machine(request)
+    booking = _booking_or_404(token, automatic=automatic)
+    shows_address = not automatic and identity.booking_shows_address(booking)
     slot = booking.slot
     return render(request, "web/volunteer/manage.html", {
         "booking": booking, "slot": slot, "session": slot.session, "shows_address": shows_address,
@@ -179,8 +187,8 @@ def manage(request, token: str):
         "can_cancel": booking.status in (Booking.Status.CONFIRMED, Booking.Status.WAITLISTED, Booking.Status.PENDING)
         and slot.ends_at > timezone.now(),
         "can_decline": _redirect_declinable(booking), "slot_ended": slot.ends_at <= timezone.now(),
-        "postcode_query": urlencode({"postcode": booking.volunteer.postcode}),
-        "Status": Booking.Status, "feed_url": _feed_url(booking),
+        "postcode_query": "" if automatic else urlencode({"postcode": booking.volunteer.postcode}),
+        "Status": Booking.Status, "feed_url": None if automatic else _feed_url(booking),
     })
 
 
@@ -210,7 +218,7 @@ def _redirect_declinable(booking: Booking) -> bool:
 @require_http_methods(["GET", "POST"])
 def cancel(request, token: str):
     """Cancel with a confirmation step: GET asks, POST does (idempotent), then back to the manage page."""
-    booking = _booking_or_404(token)
+    booking = _booking_or_404(token, automatic=request.method == "GET" and _by_machine(request))
     if request.method == "POST":
         form = ConfirmForm(request.POST)
         if form.is_valid():
@@ -241,6 +249,9 @@ def decline(request, token: str):
 
 @require_GET
 def calendar_file(request, token: str):
+    if _by_machine(request):  # the file carries the address: a machine gets the page without it
+        _booking_or_404(token, automatic=True)
+        return redirect("volunteer:manage", token=token)
     booking = _booking_or_404(token)
     body = booking_calendar(booking, method="PUBLISH")
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
@@ -319,6 +330,9 @@ def needed_done(request):
 @require_http_methods(["GET", "POST"])
 def my_data(request, token: str):
     """See (and download) what is stored about the volunteer behind a proven link, or delete it."""
+    if request.method == "GET" and _by_machine(request):  # what is stored is for the volunteer, not a preview
+        _booking_or_404(token, automatic=True)
+        return redirect("volunteer:manage", token=token)
     booking = _booking_or_404(token)
     delete_form = ConfirmForm(request.POST or None)
     if request.method == "POST" and identity.can_delete_data and delete_form.is_valid():

@@ -1,0 +1,125 @@
+"""Link previews and link scanners open a texted link before the volunteer does: they must not prove the booking
+nor see the address. And the private-link pages are never cached, indexed or named in a Referer."""
+
+import html
+
+import pytest
+
+from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
+from volunteers.links import AUTOMATIC_OPENERS, opened_automatically
+from volunteers.models import Booking, Volunteer
+
+pytestmark = pytest.mark.django_db
+
+PHONE, E164 = "07400 900654", "+447400900654"
+ADDRESS = "14 Secret Gardens"
+# Real User-Agents of previewers, scanners and crawlers, and of people's browsers.
+MACHINES = [
+    "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+    "facebookexternalhit/1.1 Facebot Twitterbot/1.0",  # iMessage's preview
+    "WhatsApp/2.23.20.0 A",
+    "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    "Twitterbot/1.0",
+    "TelegramBot (like TwitterBot)",
+    "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+    "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
+    "Mozilla/5.0 (Windows NT 6.1; WOW64) SkypeUriPreview Preview/0.5 skype-url-preview@microsoft.com",
+    "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/119.0.0.0 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.1.1 "
+    "Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)",
+    "SomeNewChatBot/3.2",
+    "Mozilla/5.0 (compatible; LinkPreview/1.0)",
+]
+PEOPLE = [
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.1 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
+    "Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 9; CUBOT P30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 "
+    "Mobile Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
+]
+
+
+@pytest.fixture
+def booking(client):
+    area = neighbourhood()
+    response = client.post(f"/s/{area.slot.session_id}/book/?slot={area.slot.pk}",
+                           {"name": "Ada Lovelace", "phone": PHONE, "postcode": VOLUNTEER_POSTCODE,
+                            "consent_sms": "on"})
+    assert response.status_code == 302
+    return Booking.objects.get(volunteer__phone=E164)
+
+
+def _proven(booking) -> tuple[bool, bool]:
+    booking.refresh_from_db()
+    return booking.proven_at is not None, Volunteer.objects.get(pk=booking.volunteer_id).phone_verified_at is not None
+
+
+@pytest.mark.parametrize("agent", MACHINES)
+def test_a_preview_or_scanner_sees_the_page_without_proving_or_the_address(client, booking, agent):
+    response = client.get(f"/b/{booking.manage_token}", HTTP_USER_AGENT=agent)
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 200 and "Your place" in page
+    assert ADDRESS not in page and "Priya" not in page and VOLUNTEER_POSTCODE.replace(" ", "+") not in page
+    assert _proven(booking) == (False, False)
+    # The links a crawler might follow from the page give nothing away either, and prove nothing.
+    for sub in ("calendar.ics", "data/"):
+        followed = client.get(f"/b/{booking.manage_token}/{sub}", HTTP_USER_AGENT=agent)
+        assert followed.status_code == 302 and followed["Location"] == f"/b/{booking.manage_token}"
+    assert client.get(f"/b/{booking.manage_token}/cancel/", HTTP_USER_AGENT=agent).status_code == 200
+    assert _proven(booking) == (False, False)
+
+
+def test_a_head_request_proves_nothing(client, booking):
+    response = client.head(f"/b/{booking.manage_token}", HTTP_USER_AGENT=PEOPLE[0])
+    assert response.status_code == 200
+    assert _proven(booking) == (False, False)
+
+
+@pytest.mark.parametrize("agent", PEOPLE)
+def test_the_volunteer_opening_the_link_proves_it_and_sees_the_address(client, booking, agent):
+    response = client.get(f"/b/{booking.manage_token}", HTTP_USER_AGENT=agent)
+    assert response.status_code == 200 and ADDRESS in html.unescape(response.content.decode())
+    assert _proven(booking) == (True, True)
+
+
+def test_a_preview_of_a_proven_booking_still_gets_no_address(client, booking):
+    assert ADDRESS in html.unescape(client.get(f"/b/{booking.manage_token}", HTTP_USER_AGENT=PEOPLE[0]).content.decode())
+    preview = client.get(f"/b/{booking.manage_token}", HTTP_USER_AGENT=MACHINES[2])
+    assert ADDRESS not in html.unescape(preview.content.decode())
+
+
+def test_the_api_link_is_treated_alike(client, booking):
+    preview = client.get(f"/api/bookings/{booking.manage_token}/", HTTP_USER_AGENT=MACHINES[0])
+    assert preview.status_code == 200 and preview.json()["address"] is None
+    assert _proven(booking) == (False, False)
+    assert client.head(f"/api/bookings/{booking.manage_token}/").status_code == 200
+    assert _proven(booking) == (False, False)
+    person = client.get(f"/api/bookings/{booking.manage_token}/", HTTP_USER_AGENT=PEOPLE[1])
+    assert ADDRESS in person.json()["address"]
+    assert _proven(booking) == (True, True)
+
+
+@pytest.mark.parametrize("path", ["", "/cancel/", "/data/", "/calendar.ics"])
+def test_private_link_pages_are_not_cached_indexed_or_referred(client, booking, path):
+    response = client.get(f"/b/{booking.manage_token}{path}", HTTP_USER_AGENT=PEOPLE[0])
+    assert response.status_code == 200
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "noindex" in response["X-Robots-Tag"]
+    assert response["Cache-Control"] == "private, no-store"
+
+
+def test_an_unknown_link_and_the_code_page_send_the_same_headers(client, booking):
+    for url in ("/b/NoSuchBookingToken123", f"/check/{booking.challenges.get().token}/"):
+        response = client.get(url)
+        assert response["Referrer-Policy"] == "no-referrer" and response["Cache-Control"] == "private, no-store"
+    assert client.get("/").get("Cache-Control") != "private, no-store"  # only the private pages
+
+
+def test_the_list_of_machines_is_one_list():
+    assert all(opened_automatically(method="GET", user_agent=name) for name in AUTOMATIC_OPENERS)
+    assert not opened_automatically(method="GET", user_agent="")
+    assert opened_automatically(method="HEAD", user_agent=PEOPLE[0])
