@@ -38,6 +38,11 @@ class AutoSchema(openapi.AutoSchema):
             if code not in responses:
                 responses[code] = {**self._get_response_for_code(ErrorSerializer, code),
                                    "description": ERROR_DESCRIPTIONS[code]}
+                content = responses[code].get("content")
+                if content and "application/json" not in content:  # a CSV export: its errors are JSON all the same
+                    responses[code]["content"] = {"application/json": next(iter(content.values()))}
+                elif content:
+                    responses[code]["content"] = {"application/json": content["application/json"]}
                 if code == "429":
                     responses[code]["headers"] = RETRY_AFTER_HEADER
         return operation

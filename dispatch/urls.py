@@ -10,6 +10,7 @@ from dispatch.api import (
     VolunteerRegisterView,
     VolunteerSuggestionsView,
 )
+from dispatch.exports_api import CoverageExportView, SmsFailuresExportView
 
 urlpatterns = [
     path("volunteers/", VolunteerRegisterView.as_view(), name="volunteer-register"),
@@ -19,5 +20,7 @@ urlpatterns = [
     path("dispatch/runs/<int:run_id>/commit/", RunCommitView.as_view(), name="dispatch-run-commit"),
     path("dispatch/overflow/", OverflowView.as_view(), name="dispatch-overflow"),
     path("dispatch/coverage/", CoverageView.as_view(), name="dispatch-coverage"),
+    path("exports/coverage/", CoverageExportView.as_view(), name="export-coverage"),
+    path("exports/sms-failures/", SmsFailuresExportView.as_view(), name="export-sms-failures"),
     path("bookings/<str:token>/decline-redirect/", RedirectDeclineView.as_view(), name="booking-decline-redirect"),
 ]

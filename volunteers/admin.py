@@ -5,10 +5,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 
 from core.errors import DomainError
+from core.exports import csv_response
 from sessions.admin import SlotAdmin
 from sessions.models import Slot
-from volunteers import privacy
-from volunteers.models import AvailabilityWindow, Booking, BookingEvent, PhoneChallenge, Volunteer
+from volunteers import exports, privacy
+from volunteers.models import AvailabilityWindow, Booking, BookingEvent, CalendarFeed, PhoneChallenge, Volunteer
 from volunteers.services import booking_attendance_record, booking_cancel, bookings_delete, volunteer_delete
 
 
@@ -42,7 +43,12 @@ class VolunteerAdmin(admin.ModelAdmin):
     readonly_fields = ["token", "consent_sms_at", "consent_sms_version", "phone_verified_at", "anonymised_at",
                        "created_at", "updated_at"]
     inlines = [AvailabilityInline, BookingInline]
-    actions = ["export_personal_data", "erase_personal_data"]
+    actions = ["export_csv", "export_personal_data", "erase_personal_data"]
+
+    @admin.action(description="Export selected as CSV (masked numbers, consent)")
+    def export_csv(self, request, queryset):
+        rows = exports.volunteers_export_rows(actor=request.user, selection=queryset)
+        return csv_response(filename=exports.VOLUNTEERS.filename, header=exports.VOLUNTEERS.header, rows=rows)
 
     @admin.display(description="phone")
     def masked_phone(self, obj) -> str:
@@ -108,7 +114,12 @@ class BookingAdmin(admin.ModelAdmin):
                        "redirected_to",
                        "attendance_confirmed_at", "waitlisted_at", "cancelled_at", "created_at", "updated_at"]
     inlines = [BookingEventInline]
-    actions = ["cancel_bookings", "mark_attended", "mark_no_show"]
+    actions = ["export_csv", "cancel_bookings", "mark_attended", "mark_no_show"]
+
+    @admin.action(description="Export selected as CSV (masked numbers)")
+    def export_csv(self, request, queryset):
+        rows = exports.bookings_export_rows(actor=request.user, selection=queryset)
+        return csv_response(filename=exports.BOOKINGS.filename, header=exports.BOOKINGS.header, rows=rows)
 
     def has_add_permission(self, request) -> bool:
         return False  # volunteers book through the API; coordinators move people with the overflow
@@ -215,3 +226,25 @@ class PhoneChallengeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin):
+    """Private calendar feeds (volunteers.feeds): who has one and when it was last reset; never the token."""
+
+    list_display = ["__str__", "kind", "host", "volunteer", "created_at", "reset_at"]
+    list_filter = ["kind"]
+    fields = ["kind", "host", "volunteer", "created_at", "reset_at"]
+    readonly_fields = fields
+    actions = ["reset_links"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # owners ask for a feed on their own page
+
+    @admin.action(description="Reset the selected feeds' links (the old addresses stop working)")
+    def reset_links(self, request, queryset):
+        from volunteers.feeds import calendar_feed_reset
+
+        for feed in queryset.select_related("host", "volunteer"):
+            calendar_feed_reset(host=feed.host, volunteer=feed.volunteer)
+        messages.success(request, f"{queryset.count()} feed link(s) reset.")

@@ -3,11 +3,14 @@ from rest_framework import generics, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.errors import InvalidInput, NotFound
+from core.exports import CSVRenderer, JsonErrorsMixin, csv_response, csv_schema, wants_csv
 from core.ratelimit import client_ip, ip_throttle
-from volunteers import identity, selectors, services
+from volunteers import exports, identity, selectors, services
+from volunteers.exports import ROSTER
 from volunteers.links import opened_automatically
 from volunteers.models import Booking, Volunteer
 from volunteers.serializers import (
@@ -135,25 +138,40 @@ class RosterPagination(LimitOffsetPagination):
 @extend_schema(
     summary="Host: who is booked on your session",
     description="Slot by slot: those coming first, then the waitlist in its order, then cancelled and redirected "
-    "bookings. Only the session's host and coordinators see it.",
+    "bookings. Only the session's host and coordinators see it. With `Accept: text/csv` or `?format=csv`: the "
+    "whole roster as a streamed CSV file (not paginated).",
     parameters=[OpenApiParameter("status", str, many=True, enum=Booking.Status.values,
-                                 description="Only these statuses (repeat the parameter for several).")],
+                                 description="Only these statuses (repeat the parameter for several)."),
+                OpenApiParameter("format", str, enum=["json", "csv"], description="csv: the roster as CSV.")],
+    responses={(200, "application/json"): RosterBookingSerializer(many=True),
+               **csv_schema(ROSTER, description="Full numbers: for the session's host (and audited coordinators).")},
 )
-class SessionRosterView(generics.ListAPIView):
+class SessionRosterView(JsonErrorsMixin, generics.ListAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = RosterBookingSerializer
     pagination_class = RosterPagination
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation
-            return Booking.objects.none()
+    def _statuses(self) -> list[str]:
         statuses = self.request.query_params.getlist("status")
         unknown = sorted(set(statuses) - set(Booking.Status.values))
         if unknown:
             raise InvalidInput(f"Unknown status: {', '.join(unknown)}.", fields={"status": [
                 f"One of {', '.join(Booking.Status.values)}."]})
+        return statuses
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Booking.objects.none()
         return selectors.session_roster(user=self.request.user, session_id=self.kwargs["session_id"],
-                                        statuses=statuses)
+                                        statuses=self._statuses())
+
+    def list(self, request, *args, **kwargs):
+        if not wants_csv(request):
+            return super().list(request, *args, **kwargs)
+        session_id = self.kwargs["session_id"]
+        rows = exports.roster_export_rows(user=request.user, session_id=session_id, statuses=self._statuses())
+        return csv_response(filename=ROSTER.filename.format(session=session_id), header=ROSTER.header, rows=rows)
 
 
 class BookingAttendanceView(APIView):

@@ -12,6 +12,7 @@ from volunteers.api import (
     SessionRosterView,
     SlotBookingView,
 )
+from volunteers.exports_api import BookingsExportView, VolunteersExportView
 from volunteers.privacy_api import DeleteMyDataView, MyDataView
 
 urlpatterns = [
@@ -24,6 +25,8 @@ urlpatterns = [
     path("challenges/<str:token>/verify/", ChallengeVerifyView.as_view(), name="challenge-verify"),
     path("challenges/<str:token>/resend/", ChallengeResendView.as_view(), name="challenge-resend"),
     path("sessions/<int:session_id>/bookings/", SessionRosterView.as_view(), name="session-roster"),
+    path("exports/bookings/", BookingsExportView.as_view(), name="export-bookings"),
+    path("exports/volunteers/", VolunteersExportView.as_view(), name="export-volunteers"),
     path("sessions/<int:session_id>/bookings/<int:booking_id>/attendance/", BookingAttendanceView.as_view(),
          name="booking-attendance"),
     path("sessions/<int:session_id>/bookings/<int:booking_id>/approve/", BookingApproveView.as_view(),

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from core.exports import csv_response
 from dispatch.sms import services
 from dispatch.sms.models import SmsMessage, WebhookReceipt
 from dispatch.sms.serializers import body_redacted
@@ -17,7 +18,14 @@ class SmsMessageAdmin(admin.ModelAdmin):
     exclude = ["body"]
     readonly_fields = [field.name for field in SmsMessage._meta.fields if field.name != "body"] + ["text"]
     date_hierarchy = "created_at"
-    actions = ["retry"]
+    actions = ["retry", "export_failures_csv"]
+
+    @admin.action(description="Export selected failures as CSV (failed or undelivered; masked numbers, no text)")
+    def export_failures_csv(self, request, queryset):
+        from dispatch import exports
+
+        rows = exports.sms_failures_export_rows(actor=request.user, selection=queryset)
+        return csv_response(filename=exports.SMS_FAILURES.filename, header=exports.SMS_FAILURES.header, rows=rows)
 
     @admin.display(description="Body")
     def text(self, obj) -> str:

@@ -128,3 +128,41 @@ class SmsFilterForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("Any")), *SmsMessage.Kind.choices])
     opted_out = forms.BooleanField(label=_("Only opted-out numbers"), required=False)
     retried = forms.BooleanField(label=_("Only retried (more than one attempt)"), required=False)
+
+
+# ---- exports (docs/exports.md) -------------------------------------------------------------------------------
+
+class ExportPeriodForm(forms.Form):
+    """An optional period of whole local days, both inclusive; either end may be left open."""
+
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=_("To (inclusive)"), required=False, widget=DateInput())
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", _("The end must be on or after the start."))
+        return cleaned
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """[local midnight of the first day, local midnight after the last day), None for an open end."""
+        zone = timezone.get_current_timezone()
+        start, end = self.cleaned_data.get("date_from"), self.cleaned_data.get("date_to")
+        return (timezone.make_aware(datetime.combine(start, time.min), zone) if start else None,
+                timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min), zone) if end else None)
+
+
+class BookingsExportForm(ExportPeriodForm):
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("Any"))])
+
+    def __init__(self, *args, **kwargs):
+        from volunteers.models import Booking
+
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("Any")), *Booking.Status.choices]
+
+
+class VolunteersExportForm(forms.Form):
+    consent_sms = forms.ChoiceField(label=_("Texts"), required=False, choices=[
+        ("", _("Everyone")), ("yes", _("Only those who agreed to texts")), ("no", _("Only those who did not"))])

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from web.coordinators import views
+from web.coordinators import exports, views
 
 
 class RowId:
@@ -29,6 +29,11 @@ urlpatterns = [
     path("sms/", views.sms_log, name="sms"),
     path("sms/<rowid:message_id>/", views.sms_message, name="sms-message"),
     path("sms/<rowid:message_id>/retry/", views.sms_retry, name="sms-retry"),
+    path("exports/", exports.exports_page, name="exports"),
+    path("exports/bookings.csv", exports.bookings_csv, name="export-bookings"),
+    path("exports/volunteers.csv", exports.volunteers_csv, name="export-volunteers"),
+    path("exports/coverage.csv", exports.coverage_csv, name="export-coverage"),
+    path("exports/sms-failures.csv", exports.sms_failures_csv, name="export-sms-failures"),
     path("audit/", views.audit, name="audit"),
     path("audit/<rowid:action_id>/", views.audit_action, name="audit-action"),
 ]

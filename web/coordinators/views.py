@@ -130,6 +130,8 @@ def dashboard(request):
         "form": form, "rows": board.sort_rows(rows, sort), "headings": headings, "svg": svg, "legend": legend,
         "kind": kind, "colouring": colouring, "day_from": day_from, "day_to": day_to, "totals": totals,
         "unmapped": unmapped, "seat_count": len(seats), "map_missing": shapes is None,
+        "csv_url": reverse("coordinators:export-coverage") + _query(
+            {"date_from": params["date_from"], "date_to": params["date_to"], "region": params["region"]}),
         "links": {
             "hex": _query(params, map="hex"), "boundaries": _query(params, map="boundaries"),
             "priority": _query(params, colour="priority"), "fill": _query(params, colour="fill"),

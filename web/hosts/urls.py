@@ -17,6 +17,7 @@ urlpatterns = [
     path("rooms/<int:room_id>/edit/", views.room_edit, name="room_edit"),
     path("sessions/new/", views.session_new, name="session_new"),
     path("sessions/<int:session_id>/", views.session_detail, name="session_detail"),
+    path("sessions/<int:session_id>/roster.csv", views.roster_csv, name="roster_csv"),
     path("sessions/<int:session_id>/edit/", views.session_edit, name="session_edit"),
     path("sessions/<int:session_id>/copy/", views.session_copy, name="session_copy"),
     path("sessions/<int:session_id>/cancel/", views.session_cancel, name="session_cancel"),

@@ -23,11 +23,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.db import pk_in_range
 from core.errors import DomainError, NotFound
+from core.exports import csv_response
 from core.ratelimit import limit_ip
 from sessions import services as session_services
 from sessions.models import CanvassSession, MeetingPoint
 from sessions.selectors import session_managed
-from volunteers import feeds
+from volunteers import exports, feeds
 from volunteers.models import Booking
 from volunteers.selectors import session_roster
 from volunteers.services import booking_approve, booking_attendance_record, booking_refuse
@@ -253,6 +254,17 @@ def session_detail(request, session_id: int):
         "session": session, "slots": slots, "cancelled": session.status == CanvassSession.Status.CANCELLED,
         "needs_approval": session.requires_approval, "waiting": waiting, "shows_proof": True,
     })
+
+
+@login_required
+def roster_csv(request, session_id: int):
+    """The session's roster as a CSV file (volunteers.exports): only the host's own, else the same 404."""
+    try:
+        rows = exports.roster_export_rows(user=request.user, session_id=session_id)
+    except NotFound:
+        raise Http404 from None
+    return csv_response(filename=exports.ROSTER.filename.format(session=session_id), header=exports.ROSTER.header,
+                        rows=rows)
 
 
 @login_required
