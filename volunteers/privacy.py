@@ -4,7 +4,8 @@ access (issue 11; docs/privacy.md).
 Erasing keeps the volunteer's row and bookings, anonymised: coverage per seat (dispatch.services.coverage) counts
 bookings by seat, slot and status, and those stay. Names, numbers, emails, the full postcode, availability and
 the private links go. Higher layers hold copies (dispatch.sms keeps the texts sent): they receive
-`personal_data_erased` inside the erasing transaction and erase theirs. Coordinators' access is announced with
+`personal_data_erased` inside the erasing transaction and erase theirs. Rows that point at no volunteer (Twilio
+webhook receipts, login attempts) are purged after the retention period through core.retention's hook. Coordinators' access is announced with
 `personal_data_accessed`; dispatch writes it to its audit log (volunteers does not import dispatch).
 """
 
@@ -193,17 +194,30 @@ def volunteers_due_for_purge(*, cutoff: datetime):
 
 
 def personal_data_purge(*, older_than_days: int | None = None, dry_run: bool = False, progress=None) -> int:
-    """Anonymise every volunteer due for purge (see volunteers_due_for_purge), one transaction each; returns how
-    many were (or, with dry_run, would be) anonymised. Idempotent: a second run finds nobody."""
+    """personal_data_purge_all, answering how many volunteers were (or, with dry_run, would be) anonymised."""
+    return personal_data_purge_all(older_than_days=older_than_days, dry_run=dry_run, progress=progress)["volunteers"]
+
+
+def personal_data_purge_all(*, older_than_days: int | None = None, dry_run: bool = False,
+                            progress=None) -> dict[str, int]:
+    """Anonymise every volunteer due for purge (see volunteers_due_for_purge), one transaction each, then have the
+    apps that keep personal data of their own (core.retention: Twilio webhook receipts, login attempts and
+    records) delete theirs older than the cutoff. Returns {"volunteers": n, <what>: n, ...}, counted only with
+    dry_run. Idempotent: a second run finds nothing."""
+    from core.retention import retention_purge_run
+
     cutoff = retention_cutoff(older_than_days=older_than_days)
     ids = list(volunteers_due_for_purge(cutoff=cutoff).values_list("pk", flat=True))
     if dry_run:
-        return len(ids)
+        return {"volunteers": len(ids), **retention_purge_run(cutoff=cutoff, dry_run=True)}
     done = 0
     for volunteer_id in progress(ids) if progress else ids:
         done += volunteer_personal_data_erase(volunteer_id=volunteer_id)
-    logger.info("personal data purge: %s volunteer(s) anonymised (cutoff %s)", done, cutoff.isoformat())
-    return done
+    with transaction.atomic():
+        others = retention_purge_run(cutoff=cutoff)
+    logger.info("personal data purge: %s volunteer(s) anonymised, %s (cutoff %s)", done,
+                ", ".join(f"{count} {label}" for label, count in others.items()) or "nothing else", cutoff.isoformat())
+    return {"volunteers": done, **others}
 
 
 def personal_data_accessed_record(*, actor, action: str, volunteer_ids: Iterable[int] = (), **detail) -> None:

@@ -39,3 +39,12 @@ class SmsConfig(AppConfig):
             messages_erase_for_volunteer(volunteer_id=volunteer_id)
 
         personal_data_erased.connect(erase_messages, sender=Volunteer, weak=False, dispatch_uid="sms.erase")
+
+        from core.retention import retention_purge
+
+        def purge_receipts(sender, cutoff, dry_run=False, **kwargs):
+            from dispatch.sms.services.privacy import webhook_receipts_purge
+
+            return {"webhook receipts": webhook_receipts_purge(cutoff=cutoff, dry_run=dry_run)}
+
+        retention_purge.connect(purge_receipts, weak=False, dispatch_uid="sms.receipts_purge")

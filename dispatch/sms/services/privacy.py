@@ -1,4 +1,5 @@
-"""The SMS copies of a volunteer's personal data: erased with the volunteer (volunteers.privacy)."""
+"""The SMS copies of a volunteer's personal data: erased with the volunteer (volunteers.privacy), and webhook
+receipts purged after the retention period (core.retention)."""
 
 from dispatch.sms.models import SmsMessage
 
@@ -14,3 +15,13 @@ def messages_erase_for_volunteer(*, volunteer_id: int) -> int:
         skip_reason=ERASED_REASON, next_attempt_at=None,
     )
     return messages.update(to="", body="")
+
+
+def webhook_receipts_purge(*, cutoff, dry_run: bool = False) -> int:
+    """The retention purge (core.retention): delete Twilio webhook receipts received before `cutoff` (or, on a dry
+    run, count them). A receipt is what makes a replayed webhook do nothing; Twilio retries within hours, so one
+    older than the retention period has done its job, and its MessageSid ties Twilio's logs of a number to us."""
+    from core.retention import rows_older_purge
+    from dispatch.sms.models import WebhookReceipt
+
+    return rows_older_purge(WebhookReceipt.objects.filter(received_at__lt=cutoff), dry_run=dry_run)

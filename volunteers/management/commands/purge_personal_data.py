@@ -10,8 +10,8 @@ class Command(BaseCommand):
     help = (
         "Anonymise volunteers whose every session ended (and whose availability and sign-up are) more than DAYS "
         "days ago: names, numbers, emails, full postcodes, availability, private links and the texts sent to them "
-        "are removed; their past bookings stay, anonymous, so coverage per seat still counts them. Running it "
-        "again changes nothing. The beat task volunteers.personal_data_purge does the same with "
+        "are removed; their past bookings stay, anonymous, so coverage per seat still counts them. Twilio webhook "
+        "receipts and login attempts and records older than DAYS are deleted. Running it again changes nothing. The beat task volunteers.personal_data_purge does the same with "
         "PERSONAL_DATA_RETENTION_DAYS."
     )
 
@@ -29,16 +29,25 @@ class Command(BaseCommand):
         try:
             cutoff = privacy.retention_cutoff(older_than_days=older_than)
             if dry_run:
-                count = privacy.personal_data_purge(older_than_days=older_than, dry_run=True)
+                counts = privacy.personal_data_purge_all(older_than_days=older_than, dry_run=True)
+                count = counts.pop("volunteers")
                 self.stdout.write(f"Dry run: {count} volunteer(s) last active before {cutoff:%Y-%m-%d %H:%M} "
-                                  "would be anonymised. Nothing changed.")
+                                  f"would be anonymised{_others(counts, 'would delete')}. Nothing changed.")
                 return
 
             def progress(ids):
                 return tqdm(ids, desc="Anonymising", unit="volunteer", file=self.stderr, disable=not ids)
 
-            count = privacy.personal_data_purge(older_than_days=older_than, progress=progress)
+            counts = privacy.personal_data_purge_all(older_than_days=older_than, progress=progress)
         except DomainError as exc:
             raise CommandError(exc.message) from None
+        count = counts.pop("volunteers")
         self.stdout.write(self.style.SUCCESS(
-            f"Anonymised {count} volunteer(s) last active before {cutoff:%Y-%m-%d %H:%M}."))
+            f"Anonymised {count} volunteer(s) last active before {cutoff:%Y-%m-%d %H:%M}{_others(counts, 'deleted')}."))
+
+
+def _others(counts: dict[str, int], verb: str) -> str:
+    """"; deleted 3 webhook receipts, 0 login attempts older than that": what the other apps purged."""
+    if not counts:
+        return ""
+    return f"; {verb} " + ", ".join(f"{n} {label}" for label, n in counts.items()) + " older than that"
