@@ -4,10 +4,12 @@ Defaults are the embedded ones (SQLite under ./var, Celery eager, SMS printed to
 so ``make run`` needs nothing else. Production values are documented in the README.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from core.env import env_bool, env_float, env_int, env_list, env_rate, env_str
 
@@ -42,6 +44,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.logs.RequestIdMiddleware",  # first: every log line of the request carries its id
+    "core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -52,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "web.middleware.PrivateLinkHeadersMiddleware",
     "web.middleware.RateLimitedMiddleware",
+    "web.middleware.ServiceUnavailableMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
@@ -82,8 +87,16 @@ DATABASES = {
     "default": dj_database_url.parse(
         _database_url or f"sqlite:///{VAR_DIR / 'frontroom.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        # A kept connection that died (PostgreSQL restarted) is found and replaced at the start of a request,
+        # rather than failing that request.
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable server fails a request in seconds (a 503), not after the operating system's TCP timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3))
+# PostgreSQL down or restarting: 503 with this Retry-After (seconds), JSON under /api/, a page elsewhere.
+UNAVAILABLE_RETRY_AFTER = env_int("UNAVAILABLE_RETRY_AFTER", 10)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_SERVER_SIDE_BINDING", True):
     # Parameters travel apart from the SQL, and psycopg prepares a statement the fifth time it runs:
     # the booking path's statements are then parsed and planned once per connection, not per request.
@@ -111,7 +124,9 @@ LOGIN_URL = "/host/login/"
 LOGIN_REDIRECT_URL = "/host/"
 LOGOUT_REDIRECT_URL = "/"
 # Hosts' password-reset emails: printed to the log by default (make run); set an SMTP backend in production.
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# EMAIL_BACKEND (the variable) names the backend that sends; Django's setting is its counted wrapper (core/mail.py).
+EMAIL_DELIVERY_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = "core.mail.MeteredEmailBackend"
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -163,6 +178,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
@@ -171,15 +187,24 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 # PostgreSQL backend per task) unless this is set; it then closes it every this many tasks, and
 # celery_app recycles connections the way Django does per request (CONN_MAX_AGE, errors).
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
-# Longer than any countdown we use, so Redis never redelivers a task that is only waiting.
+# A request that enqueues while Redis is down gives up at once (docs/operations.md): one connection attempt
+# (max_retries 0: kombu would otherwise retry for CELERY_BROKER_CONNECTION_TIMEOUT, about 6 s), short socket
+# timeouts, no publish retries; the outbox rows and the sweeps make up for it. The worker's own consumer
+# connection keeps Celery's reconnect loop (broker_connection_retry), which these options do not touch.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Longer than any countdown we use, so Redis never redelivers a task that is only waiting.
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
-    "socket_connect_timeout": 2,
+    "socket_connect_timeout": env_float("CELERY_BROKER_CONNECT_TIMEOUT", 0.1),
+    "socket_timeout": env_float("CELERY_BROKER_SOCKET_TIMEOUT", 0.25),
+    "max_retries": 0,
 }
-# A request that enqueues while Redis is down fails fast; the outbox rows and sweeps make up for it.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_TASK_PUBLISH_RETRY = False
+# After a failed publish this process leaves the broker alone this long (core.broker.enqueue).
+CELERY_BROKER_DOWN_RETRY_SECONDS = env_float("CELERY_BROKER_DOWN_RETRY_SECONDS", 2.0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# Beat's own scheduler, writing beat's heartbeat as it ticks (core/heartbeat.py; /healthz reads it).
+CELERY_BEAT_SCHEDULER = "core.heartbeat:BeatScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Safety nets for work whose on-commit enqueue was lost (broker down, worker killed).
     "booking-event-sweep": {"task": "volunteers.booking_event_sweep", "schedule": 60.0},
@@ -306,14 +331,41 @@ FRONTROOM_DOMAIN = env_str("FRONTROOM_DOMAIN", "")
 # Private iCal feeds keep ended and cancelled events this many days, so subscribed calendars see cancellations.
 CALENDAR_FEED_PAST_DAYS = env_int("CALENDAR_FEED_PAST_DAYS", 30)
 
+# --- Logs, metrics, errors (docs/operations.md) ------------------------------------
+# Every line carries the request id (core/logs.py); LOG_FORMAT=json writes one JSON object per line.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "core.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "core.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+# /metrics (Prometheus) answers a bearer token or these addresses/networks (the scraper's); 404 for anyone else.
+# Under gunicorn with several workers also set PROMETHEUS_MULTIPROC_DIR (docs/operations.md).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_network!r} is not an address or network") from _exc
+# Errors to Sentry only when SENTRY_DSN is set; never personal data (core/sentry.py scrubs phone numbers).
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from core.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", "production"),
+                release=env_str("SENTRY_RELEASE"), traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0))
+# Take the proxy's X-Request-ID (when it sets one) instead of making one up: on by default behind a trusted proxy.
+REQUEST_ID_TRUSTED = env_bool("REQUEST_ID_TRUSTED", bool(TRUSTED_PROXY_IP_HEADER))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -2,14 +2,15 @@
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
-from core.errors import DomainError, RateLimited
+from core.errors import UNAVAILABLE_ERRORS, DomainError, RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,21 @@ def _flatten(detail) -> dict:
     return flat
 
 
+UNAVAILABLE_MESSAGE = "The service is busy or restarting. Please try again in a moment."
+
+
+def unavailable_json(exc: Exception) -> JsonResponse:
+    """503 in the one error shape, with Retry-After: a part we depend on (PostgreSQL, the broker) is down."""
+    logger.warning("503: a service is unavailable (%s: %s)", type(exc).__name__, exc)
+    response = JsonResponse(error_body("unavailable", UNAVAILABLE_MESSAGE), status=503)
+    response["Retry-After"] = str(settings.UNAVAILABLE_RETRY_AFTER)
+    return response
+
+
 def api_exception_handler(exc, context):
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        set_rollback()
+        return unavailable_json(exc)
     if isinstance(exc, DomainError):
         response = Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
         if isinstance(exc, RateLimited):

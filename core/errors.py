@@ -1,5 +1,13 @@
 """Domain errors raised by services; the API exception handler maps each to one JSON shape."""
 
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
+from kombu.exceptions import OperationalError as BrokerOperationalError
+
+# A part the app depends on is down (PostgreSQL unreachable or restarting, a lost connection, a broker a view
+# needed and could not reach): 503 with Retry-After, JSON under /api/ and /twilio/, a plain page elsewhere.
+UNAVAILABLE_ERRORS = (DatabaseOperationalError, DatabaseInterfaceError, BrokerOperationalError)
+
 
 class DomainError(Exception):
     status_code = 400

@@ -125,9 +125,12 @@ def _rate_limits_start_empty():
     """Every test starts with no hits counted (the counters live in the shared cache), the cache taken as up."""
     from django.core.cache import caches
 
+    import core.broker
     import core.ratelimit
 
     caches[settings.RATE_LIMIT_CACHE].clear()
     core.ratelimit._cache_unavailable_until = 0.0
+    core.broker._broker_down_until = 0.0  # and the broker taken as up (core.broker.enqueue)
     yield
     core.ratelimit._cache_unavailable_until = 0.0
+    core.broker._broker_down_until = 0.0

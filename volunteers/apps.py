@@ -41,9 +41,26 @@ class VolunteersConfig(AppConfig):
         def promote_waitlist(sender, slot, **kwargs):
             from django.db import transaction
 
+            from core.broker import enqueue
             from volunteers.tasks import waitlist_promote
 
-            transaction.on_commit(lambda: waitlist_promote.delay(slot.pk))
+            transaction.on_commit(lambda: enqueue(waitlist_promote, (slot.pk,)))
 
         slot_capacity_raised.connect(promote_waitlist, sender=Slot, weak=False, dispatch_uid="volunteers.promote")
         on_booking_event(services.waitlist_promote_after_release, kinds=services.RELEASING_KINDS)
+
+        from core import metrics
+        from volunteers.events import booking_event_recorded
+        from volunteers.models import BookingEvent
+
+        made = {BookingEvent.Kind.CONFIRMED: "confirmed", BookingEvent.Kind.WAITLISTED: "waitlisted"}
+
+        def count_booking(sender, event, **kwargs):
+            # frontroom_bookings_total, once the booking is committed (a rolled-back attempt is not one).
+            status = made.get(event.kind)
+            if status:
+                from django.db import transaction
+
+                transaction.on_commit(metrics.BOOKINGS.labels(status=status).inc)
+
+        booking_event_recorded.connect(count_booking, sender=BookingEvent, weak=False, dispatch_uid="volunteers.metrics")

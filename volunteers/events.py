@@ -15,6 +15,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from core.broker import enqueue
 from core.db import copy_insert, ids_reserve, insert_or_get
 from volunteers.models import Booking, BookingEvent, PhoneChallenge
 
@@ -119,7 +120,4 @@ def booking_events_record_bulk(*, booking_versions: Sequence[tuple[int, int]], k
 
 def _enqueue(task, argument) -> None:
     # The broker may be down; the rows are committed and the sweep will pick them up later.
-    try:
-        task.delay(argument)
-    except Exception:  # noqa: BLE001 - any broker failure must not fail the request
-        logger.warning("could not enqueue %s(%s); the sweep will retry", task.name, argument, exc_info=True)
+    enqueue(task, (argument,))

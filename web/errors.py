@@ -1,11 +1,16 @@
 """Error answers: JSON in the one error shape under /api/ and /twilio/, a plain page everywhere else."""
 
-from django.http import JsonResponse
+import sys
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from core.api_errors import error_body
-from core.errors import RateLimited
+from core.api_errors import error_body, unavailable_json
+from core.errors import UNAVAILABLE_ERRORS, RateLimited
 
 _JSON_PREFIXES = ("/api/", "/twilio/")
 
@@ -33,7 +38,34 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # Django calls this while handling the exception: one from a part being down, raised outside a view
+    # (a middleware reading the session, say), is still a 503.
+    exc = sys.exc_info()[1]
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        return service_unavailable(request, exc)
     return _answer(request, 500, "server_error", _("Server error."), title=_("Something went wrong on our side"))
+
+
+def service_unavailable(request, exc: Exception):
+    """503 with Retry-After when PostgreSQL (or the broker) is unreachable: JSON under /api/ and /twilio/, else a
+    plain page rendered without touching the database (no session, no user, no messages)."""
+    if wants_json(request):
+        return unavailable_json(exc)
+    unavailable_json(exc)  # the same log line
+    retry_after = settings.UNAVAILABLE_RETRY_AFTER
+    try:
+        body = render_to_string("web/error.html", {
+            "title": _("We are busy for a moment"),
+            "message": _("Frontroom cannot reach its database just now. Nothing you did was wrong: please try "
+                         "again in a moment."),
+            "retry_after": retry_after, "user": AnonymousUser(), "messages": [],
+            "SITE_NAME": settings.SITE_NAME, "LANGUAGE_CODE": settings.LANGUAGE_CODE,
+        })
+    except Exception:  # noqa: BLE001 - the page must not fail in turn: a few words in plain text will do
+        body = "Frontroom is busy for a moment. Please try again shortly."
+    response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 def rate_limited(request, exc: RateLimited):

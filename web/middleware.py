@@ -4,8 +4,8 @@ DRF views answer RateLimited themselves (core.api_errors); this catches the rest
 page, /api/ and /twilio/ the JSON error body, both with Retry-After. And the private-link pages' headers.
 """
 
-from core.errors import RateLimited
-from web.errors import rate_limited
+from core.errors import UNAVAILABLE_ERRORS, RateLimited
+from web.errors import rate_limited, service_unavailable
 
 
 class RateLimitedMiddleware:
@@ -38,3 +38,22 @@ class PrivateLinkHeadersMiddleware:
             for header, value in PRIVATE_LINK_HEADERS.items():
                 response[header] = value
         return response
+
+
+class ServiceUnavailableMiddleware:
+    """PostgreSQL unreachable (or the broker a view needed) while a view runs: 503 with Retry-After, never a 500.
+
+    DRF views answer these themselves (core.api_errors); web.errors.handler500 catches the ones raised outside
+    a view (a middleware reading the session, say).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, UNAVAILABLE_ERRORS):
+            return service_unavailable(request, exception)
+        return None

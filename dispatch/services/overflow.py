@@ -18,6 +18,7 @@ from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.broker import enqueue
 from core.errors import Conflict, InvalidInput, InvalidState, NotFound
 from core.geo import haversine_km
 from dispatch import conf
@@ -290,7 +291,8 @@ def overflow_after_waitlisting(event: BookingEvent) -> None:
     from dispatch.tasks import overflow_slot
 
     slot_id = event.booking.slot_id
-    transaction.on_commit(lambda: overflow_slot.apply_async((slot_id,), countdown=conf.overflow_delay_seconds()))
+    # A lost overflow is found again by the overflow sweep.
+    transaction.on_commit(lambda: enqueue(overflow_slot, (slot_id,), countdown=conf.overflow_delay_seconds()))
 
 
 @transaction.atomic
@@ -323,6 +325,6 @@ def booking_redirect_decline(*, manage_token: str) -> Booking:
     from volunteers.tasks import waitlist_promote
 
     slot_id = old.slot_id
-    transaction.on_commit(lambda: waitlist_promote.delay(slot_id))
+    transaction.on_commit(lambda: enqueue(waitlist_promote, (slot_id,)))
     return old
 

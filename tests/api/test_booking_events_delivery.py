@@ -26,7 +26,7 @@ def test_booking_succeeds_when_the_broker_is_down_and_the_sweep_delivers_the_eve
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     booking_ask(slot_id=slot.id, name="A", phone="+447400000001", postcode="S10 1AA", consent_sms=True)
-    monkeypatch.setattr(tasks.booking_event_process, "delay", broker_down)
+    monkeypatch.setattr(tasks.booking_event_process, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         result = booking_ask(slot_id=slot.id, name="B", phone="+447400000002", postcode="S10 1AA", consent_sms=True)
     assert result.booking.status == "waitlisted"

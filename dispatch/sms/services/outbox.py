@@ -16,6 +16,7 @@ from django.db.models import Q, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 
+from core.broker import enqueue
 from core.db import any_of, copy_insert_new, insert_or_get
 from dispatch.sms.backends import (
     INVALID_NUMBER_CODES,
@@ -95,11 +96,8 @@ def message_enqueue(message_id: int, *, countdown: float | None = None) -> None:
     """Hand a message to Celery; if the broker is down the sweep picks the row up later."""
     from dispatch.sms.tasks import message_send
 
-    try:
-        # retry=False: a request must not hang on a dead broker; the row is safe in PostgreSQL.
-        message_send.apply_async((message_id,), countdown=countdown, retry=False)
-    except Exception:  # noqa: BLE001 - any broker failure is covered by the sweep
-        logger.warning("could not enqueue SMS %s; the outbox sweep will retry", message_id, exc_info=True)
+    # Never waits on a dead broker (core.broker.enqueue); the row is safe in PostgreSQL.
+    enqueue(message_send, (message_id,), countdown=countdown, what=f"SMS {message_id}")
 
 
 def message_record(*, booking: Booking, kind: str, version: int, skip_reason: str = "") -> SmsMessage:
@@ -247,10 +245,7 @@ def messages_enqueue_batches(ids: list[int], *, size: int = 50) -> None:
     from dispatch.sms.tasks import messages_send_batch
 
     for start in range(0, len(ids), size):
-        try:
-            messages_send_batch.apply_async((ids[start:start + size],), retry=False)
-        except Exception:  # noqa: BLE001 - any broker failure is covered by the sweep
-            logger.warning("could not enqueue %d SMS; the outbox sweep will retry", len(ids) - start, exc_info=True)
+        if not enqueue(messages_send_batch, (ids[start:start + size],), what=f"{len(ids) - start} SMS"):
             return
 
 
