@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.broker import enqueue
 from dispatch.webhooks.conf import webhook_setting
 from dispatch.webhooks.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint, webhook_id_for
 from dispatch.webhooks.network import AddressNotAllowed, session_new, url_problem
@@ -104,11 +105,8 @@ def delivery_enqueue(delivery_id: int, *, countdown: float | None = None) -> Non
     """Hand a delivery to Celery; if the broker is down the sweep picks the row up later."""
     from dispatch.webhooks.tasks import delivery_send as task
 
-    try:
-        # retry=False: a booking must not hang on a dead broker; the row is safe in the database.
-        task.apply_async((delivery_id,), countdown=countdown, retry=False)
-    except Exception:  # noqa: BLE001 - any broker failure is covered by the sweep
-        logger.warning("could not enqueue webhook delivery %s; the sweep will retry", delivery_id, exc_info=True)
+    # A booking must not hang on a dead broker (core.broker.enqueue); the row is safe in the database.
+    enqueue(task, (delivery_id,), countdown=countdown, what=f"webhook delivery {delivery_id}")
 
 
 def deliveries_enqueue_batches(rows: list[tuple[int, int]]) -> None:
@@ -120,12 +118,9 @@ def deliveries_enqueue_batches(rows: list[tuple[int, int]]) -> None:
         by_endpoint[endpoint_id].append(delivery_id)
     for ids in by_endpoint.values():
         for start in range(0, len(ids), BATCH):
-            try:
-                deliveries_send_batch.apply_async((ids[start:start + BATCH],), retry=False)
-            except Exception:  # noqa: BLE001 - covered by the sweep
-                logger.warning("could not enqueue %d webhook deliveries; the sweep will retry", len(ids) - start,
-                               exc_info=True)
-                return
+            if not enqueue(deliveries_send_batch, (ids[start:start + BATCH],),
+                           what=f"{len(ids) - start} webhook deliveries"):
+                return  # covered by the sweep
 
 
 # --- Delivering -----------------------------------------------------------------------------------------
