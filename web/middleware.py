@@ -22,9 +22,11 @@ class RateLimitedMiddleware:
 
 
 # Pages whose URL is a private link (a booking's, a code check's): never cached by a shared cache or the browser,
-# never indexed, and never named to another site in a Referer header.
+# never indexed, and never named to another site in a Referer header. "same-origin", not "no-referrer": under
+# no-referrer a browser sends `Origin: null` with the page's own form POSTs (Fetch spec), and Django's CSRF check
+# refuses them (cancel, decline, the calendar feed buttons).
 PRIVATE_LINK_PREFIXES = ("/b/", "/check/")
-PRIVATE_LINK_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow",
+PRIVATE_LINK_HEADERS = {"Referrer-Policy": "same-origin", "X-Robots-Tag": "noindex, nofollow",
                         "Cache-Control": "private, no-store"}
 
 

@@ -107,7 +107,7 @@ def test_the_api_link_is_treated_alike(client, booking):
 def test_private_link_pages_are_not_cached_indexed_or_referred(client, booking, path):
     response = client.get(f"/b/{booking.manage_token}{path}", HTTP_USER_AGENT=PEOPLE[0])
     assert response.status_code == 200
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "noindex" in response["X-Robots-Tag"]
     assert response["Cache-Control"] == "private, no-store"
 
@@ -115,7 +115,7 @@ def test_private_link_pages_are_not_cached_indexed_or_referred(client, booking, 
 def test_an_unknown_link_and_the_code_page_send_the_same_headers(client, booking):
     for url in ("/b/NoSuchBookingToken123", f"/check/{booking.challenges.get().token}/"):
         response = client.get(url)
-        assert response["Referrer-Policy"] == "no-referrer" and response["Cache-Control"] == "private, no-store"
+        assert response["Referrer-Policy"] == "same-origin" and response["Cache-Control"] == "private, no-store"
     assert client.get("/").get("Cache-Control") != "private, no-store"  # only the private pages
 
 
