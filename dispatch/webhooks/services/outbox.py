@@ -12,6 +12,7 @@ from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
 import requests
+import urllib3
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -229,7 +230,8 @@ RETRYABLE_STATUSES = {408, 429}
 
 def _outcome_of(response: requests.Response) -> _Outcome:
     code = response.status_code
-    text = (response.text or "")[:300] if response.content is not None else ""
+    # Only the start of the answer is read (and kept): a receiver cannot make a worker hold a large body.
+    text = response.raw.read(1024, decode_content=True).decode("utf-8", "replace")[:300]
     if 200 <= code < 300:
         return _Outcome(delivered=True, status=code, response_body=text)
     if code == 410:
@@ -257,14 +259,14 @@ def _attempt(claim: _Claim, body: str) -> tuple[_Outcome, int]:
     timeout = (webhook_setting("WEBHOOK_CONNECT_TIMEOUT"), webhook_setting("WEBHOOK_READ_TIMEOUT"))
     started = time.monotonic()
     try:
-        response = _session().post(claim.url, data=body.encode("utf-8"), headers=headers, timeout=timeout,
-                                   allow_redirects=False)
-        outcome = _outcome_of(response)
+        with _session().post(claim.url, data=body.encode("utf-8"), headers=headers, timeout=timeout,
+                             allow_redirects=False, stream=True) as response:
+            outcome = _outcome_of(response)
     except AddressNotAllowed as exc:
         outcome = _Outcome(delivered=False, error=str(exc)[:300])
     except requests.Timeout as exc:
         outcome = _Outcome(delivered=False, retry=True, error=f"Timed out: {exc}"[:300])
-    except requests.RequestException as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:  # reading the answer: urllib3's
         outcome = _Outcome(delivered=False, retry=True, error=f"{type(exc).__name__}: {exc}"[:300])
     return outcome, int((time.monotonic() - started) * 1000)
 
