@@ -373,8 +373,10 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def gunicorn_running(*, app: str = "config.wsgi:application", workers: int = 2, worker_class: str = "sync", threads: int = 1, env: dict | None = None,
-                     log_path: Path | None = None) -> Iterator[str]:
-    """Serve config.wsgi with gunicorn on a free local port; yield the base URL; stop it afterwards."""
+                     log_path: Path | None = None, cwd: Path | None = None) -> Iterator[str]:
+    """Serve config.wsgi with gunicorn on a free local port; yield the base URL; stop it afterwards.
+
+    `cwd` serves another checkout of the app (bench/redis_down.py's "before" run from a git worktree)."""
     import requests
 
     port = free_port()
@@ -384,7 +386,7 @@ def gunicorn_running(*, app: str = "config.wsgi:application", workers: int = 2, 
         "--backlog", "2048", "--log-level", "warning", "--timeout", "60",
     ]
     log = open(log_path or os.devnull, "ab")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, **(env or {})}, stdout=log,
+    process = subprocess.Popen(command, cwd=cwd or REPO_ROOT, env={**os.environ, **(env or {})}, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -19,7 +19,6 @@ VAR_DIR = Path(env_str("FRONTROOM_VAR_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY") or "dev-only-insecure-key-change-me"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -41,6 +40,7 @@ INSTALLED_APPS = [
     "dispatch.webhooks",
     "web",
     "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "web.middleware.PrivateLinkHeadersMiddleware",
     "web.middleware.RateLimitedMiddleware",
     "web.middleware.ServiceUnavailableMiddleware",
@@ -373,3 +374,50 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+
+# --- HTTPS and the browser's protections (docs/operations.md) ---------------------------------------------
+# Production defaults apply when DEBUG is off and the site's public address is https:// (PUBLIC_BASE_URL, the
+# address in every text): then HSTS, the HTTPS redirect and secure cookies are on. The embedded default
+# (make run, http://127.0.0.1:8000) and plain-HTTP setups keep them off. Each can be set on its own.
+_HTTPS = not DEBUG and PUBLIC_BASE_URL.startswith("https://")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _HTTPS)
+# Probes inside the network speak plain HTTP to the container: no redirect for them.
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^healthz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if _HTTPS else 0)  # a year
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", _HTTPS)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _HTTPS)
+# One proxy story: the proxy named by TRUSTED_PROXY_IP_HEADER (the client's address, for the limits) is ours, so
+# it also says whether the client spoke HTTPS, in X-Forwarded-Proto, which it must overwrite. Without a trusted
+# proxy nothing is believed. SECURE_PROXY_SSL_HEADER names another header, or "off".
+_proto_header = env_str("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto" if TRUSTED_PROXY_IP_HEADER else "off")
+SECURE_PROXY_SSL_HEADER = (
+    None if _proto_header.strip().lower() in ("", "off", "none")
+    else ("HTTP_" + _proto_header.strip().upper().replace("-", "_").removeprefix("HTTP_"), "https"))
+# The site's own origin is trusted for CSRF (forms posted through the proxy); more may be listed.
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS",
+                                [PUBLIC_BASE_URL.rstrip("/")] if PUBLIC_BASE_URL.startswith("https://") else [])
+
+# Content-Security-Policy (django-csp 4): the app's own files only; no inline script or style anywhere (the
+# coordinators' SVG maps use presentation attributes, not style=). /api/docs/ and /api/redoc/ loosen style-src
+# for their generated UI (config/urls.py). CSP_REPORT_URI sends violation reports somewhere.
+from csp.constants import NONE, SELF  # noqa: E402 - settings read top to bottom
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        **({"upgrade-insecure-requests": True} if _HTTPS else {}),
+        **({"report-uri": env_str("CSP_REPORT_URI")} if env_str("CSP_REPORT_URI") else {}),
+    },
+}
