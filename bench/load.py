@@ -796,7 +796,7 @@ def verify(client: Client, received: list[dict], violations: list) -> dict:
                   FROM canvass_slot s LEFT JOIN volunteers_booking b ON b.slot_id = s.id
                   WHERE s.confirmed_count > 0 OR b.id IS NOT NULL GROUP BY s.id) per_slot""")
         over, mismatch, full, confirmed, waitlisted = cursor.fetchone()
-        cursor.execute('SELECT id, "to", body, status, twilio_sid, skip_reason, kind FROM sms_smsmessage')
+        cursor.execute('SELECT id, "to", body, status, twilio_sid, skip_reason, kind, attempts FROM sms_smsmessage')
         messages = cursor.fetchall()
     by_key: dict[tuple[str, int], list] = {}
     by_phone: dict[str, list] = {}
@@ -837,6 +837,8 @@ def verify(client: Client, received: list[dict], violations: list) -> dict:
         "sms_skipped": dict(skipped), "sms_unsent": sms_unsent, "sms_lost": sms_lost, "sms_doubled": sms_doubled,
         "sms_unrecorded": sms_unrecorded, "sms_received": len(received), "contract_violations": len(violations),
         "kinds": dict(Counter(m[6] for m in messages)),
+        # More than one claim: a send that died (or failed) half-way and was taken over, Twilio asked first.
+        "sms_taken_over": sum(1 for m in messages if m[7] > 1),
         "examples": {"lost": lost[:3], "doubled": doubled[:3], "proof_lost": proof_lost[:3]},
     }
 
@@ -870,7 +872,8 @@ def verification_lines(v: dict) -> list[str]:
         + (f" (skipped: {', '.join(f'{k} {n}' for k, n in sorted(v['sms_skipped'].items()))})" if v["sms_skipped"] else "")
         + f"; the loopback Twilio received {v['sms_received']:,}: not sent **{v['sms_unsent']}**, sent twice "
         f"**{v['sms_doubled']}**, recorded but never received {v['sms_lost']}, received but not recorded "
-        f"{v['sms_unrecorded']}, requests breaking Twilio's spec {v['contract_violations']}.",
+        f"{v['sms_unrecorded']}, requests breaking Twilio's spec {v['contract_violations']}; rows that took more than "
+        f"one attempt (a send taken over after its worker died, or retried): {v['sms_taken_over']}.",
         "- Verdict: " + ("every booking seen is stored exactly once, no slot over capacity, every text sent exactly "
                          "once." if not problems else "**" + "; ".join(problems) + "**."),
     ]
@@ -1247,7 +1250,7 @@ def report(args, info, lscpu, data, health, steps, client, episodes, fault_rate,
     command = "python bench/load.py" + (" --faults" if args.faults else "") + (
         f" --rates {args.rates}" if args.rates != parse_args([]).rates else "") + (
         f" --step-seconds {args.step_seconds:g}" if args.step_seconds != 20 else "") + (
-        f" --sessions {args.sessions}" if args.sessions != 100_000 else "")
+        f" --sessions {args.sessions}" if args.sessions != 100_000 else "") + (" --reuse" if args.reuse else "")
     return "\n".join([f"Run: `{command}`", ""] + lines)
 
 
