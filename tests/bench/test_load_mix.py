@@ -21,7 +21,7 @@ from tests.sms.fake_twilio import FakeTwilio
 
 
 def _args(**overrides) -> argparse.Namespace:
-    args = load.parse_args(["--seed", "14", "--retries", "1", "--timeout", "10"])
+    args = load.parse_args(["--seed", "14", "--retries", "1", "--timeout", "30"])
     for name, value in overrides.items():
         setattr(args, name, value)
     return args
@@ -73,8 +73,8 @@ def test_load_mix_books_and_the_verification_counts_every_booking_and_text(
     assert {"search_page", "search_api", "session_page", "book", "proof"} <= kinds
     assert all(hit.ok for hit in client.hits), load.error_samples(client.hits)
     left = None
-    for _ in range(40):
-        _, left = load.outbox_settle(0.5)
+    for _ in range(60):  # the worker's sends, bounded
+        _, left = load.outbox_settle(1.0)
         if left == 0:
             break
     assert left == 0
