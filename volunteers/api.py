@@ -18,6 +18,7 @@ from volunteers.serializers import (
     BookingCreateSerializer,
     BookingDetailsSerializer,
     BookingSerializer,
+    BookingSwapSerializer,
     ChallengeSerializer,
     ChallengeVerifySerializer,
     RosterBookingSerializer,
@@ -115,6 +116,27 @@ class BookingCancelView(APIView):
     def post(self, request, token: str):
         services.booking_cancel(manage_token=token)
         return Response(BookingSerializer(booking_by_token(token)).data)
+
+
+class BookingSwapView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        request=BookingSwapSerializer, responses=BookingSerializer,
+        summary="Move to another slot in one step, through the private link",
+        description="Takes a place on the new slot (or, with waitlist, a waitlist place if it is full) and cancels "
+        "this booking in one transaction, its place going to the waitlist; or changes nothing. The answer is the new "
+        "booking, with its own manage_token (texted too). Repeating a swap that happened answers the same booking. "
+        "409 codes: slot_full, already_booked, overlapping_booking, not_swappable, session_cancelled, slot_in_past; "
+        "400 same_slot; 404 for an unknown link or slot.",
+    )
+    def post(self, request, token: str):
+        serializer = BookingSwapSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        new = services.booking_swap(manage_token=token, slot_id=serializer.validated_data["slot"],
+                                    waitlist_when_full=serializer.validated_data["waitlist"])
+        return Response(BookingSerializer(booking_by_token(new.manage_token)).data)
 
 
 class BookingDetailsView(APIView):

@@ -40,6 +40,14 @@ class BookingDetailsSerializer(serializers.Serializer):
     consent_sms = serializers.BooleanField(required=False, help_text=_CONSENT_HELP)
 
 
+class BookingSwapSerializer(serializers.Serializer):
+    slot = serializers.IntegerField(min_value=1, help_text="The slot to move to (of this session or any other).")
+    waitlist = serializers.BooleanField(
+        required=False, default=False,
+        help_text="If the slot is full, take a waitlist place there (giving up the current booking). Without it a "
+        "full slot answers 409 slot_full and nothing changes.")
+
+
 class AvailabilityWindowSerializer(serializers.Serializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()

@@ -25,7 +25,7 @@ from core.db import (
     related_select_columns,
     upsert_returning,
 )
-from core.errors import Conflict, InvalidState, NotFound
+from core.errors import Conflict, InvalidInput, InvalidState, NotFound
 from seats.geocoding import Location
 from sessions.models import CanvassSession, Slot
 from sessions.services import meeting_point_managed_by, slot_claim_place, slot_is_bookable, slot_release_place
@@ -124,14 +124,15 @@ def _set_status(booking: Booking, status: str, **extra) -> None:
 def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Source.DIRECT,
                   waitlist_when_full: bool = True, event_payload: dict | None = None,
                   volunteer_is_new: bool = False, proven: bool = False,
-                  looked_up: tuple[Booking | None, bool] | None = None) -> BookingResult:
+                  looked_up: tuple[Booking | None, bool] | None = None, approval: str | None = None) -> BookingResult:
     """Book a locked volunteer onto a slot: confirmed if there is room, otherwise waitlisted.
 
     Must run inside a transaction with the volunteer row locked. Returns the existing active
     booking unchanged when there is one (idempotent). Raises Conflict for an overlapping
     confirmed booking, InvalidState for a cancelled or started slot. With waitlist_when_full
     False a full slot raises Conflict (code slot_full) instead of waitlisting. volunteer_is_new (the
-    volunteer row was created in this transaction) spares the lookup of their other bookings.
+    volunteer row was created in this transaction) spares the lookup of their other bookings. approval,
+    when given, replaces the slot's own (approval_for), e.g. a host's approval carried to another slot.
     """
     slot_is_bookable(slot)
     existing, clashes = (None, False) if volunteer_is_new else _existing_and_clashing(volunteer=volunteer, slot=slot)
@@ -150,7 +151,7 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
 
     if existing is None and slot.confirmed_count < slot.capacity:
         booking = _booking_confirm_then_claim(volunteer=volunteer, slot=slot, source=source, event_payload=event_payload,
-                                              proven=proven)
+                                              proven=proven, approval=approval)
         if booking is not None:
             return BookingResult(booking, created=True)
 
@@ -162,7 +163,7 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
     else:
         raise Conflict("This slot is full.", code="slot_full", fields={"slot": ["Full."]})
 
-    extra.update(proven_at=now if proven else None, approval=approval_for(slot))
+    extra.update(proven_at=now if proven else None, approval=approval or approval_for(slot))
     if existing is None:
         booking, _ = insert_or_get(Booking(volunteer=volunteer, slot=slot, status=status, source=source, **extra),
                                    unique_fields=("volunteer", "slot"))
@@ -183,7 +184,8 @@ def approval_for(slot: Slot) -> str:
 
 
 def _booking_confirm_then_claim(*, volunteer: Volunteer, slot: Slot, source: str,
-                                event_payload: dict | None, proven: bool = False) -> Booking | None:
+                                event_payload: dict | None, proven: bool = False,
+                                approval: str | None = None) -> Booking | None:
     """Write the confirmed booking, its event and outbox rows first and take the place last; None,
     with nothing written, if the slot filled up since it was read.
 
@@ -194,7 +196,8 @@ def _booking_confirm_then_claim(*, volunteer: Volunteer, slot: Slot, source: str
     try:
         with transaction.atomic():
             booking, _ = insert_or_get(Booking(volunteer=volunteer, slot=slot, status=Booking.Status.CONFIRMED,
-                                               source=source, waitlisted_at=None, approval=approval_for(slot),
+                                               source=source, waitlisted_at=None,
+                                               approval=approval or approval_for(slot),
                                                proven_at=timezone.now() if proven else None),
                                        unique_fields=("volunteer", "slot"))
             booking_event_record(booking=booking, kind=BookingEvent.Kind.CONFIRMED, payload=event_payload)
@@ -396,6 +399,68 @@ def booking_cancel_locked(*, booking: Booking) -> Booking:
     _set_status(booking, Booking.Status.CANCELLED, cancelled_at=timezone.now())
     booking_event_record(booking=booking, kind=BookingEvent.Kind.CANCELLED, payload={"released_place": was_confirmed})
     return booking
+
+
+SWAPPABLE_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.WAITLISTED, Booking.Status.PENDING)
+
+
+@transaction.atomic
+def booking_swap(*, manage_token: str, slot_id: int, waitlist_when_full: bool = False) -> Booking:
+    """Move the holder of a private link from their booking to another slot in one transaction: the new place is
+    taken (or, with waitlist_when_full, a waitlist place if it is full), the old booking is cancelled, its place
+    given back and its slot's waitlist promoted, all or nothing. Returns the new booking (its own manage_token).
+
+    The link proves the phone, so the new booking is proven. A host's approval carries over to another slot of
+    the same session. Raises NotFound (link or slot), InvalidInput (the same slot), InvalidState (a booking no
+    longer active, a cancelled or started slot), Conflict slot_full (full, without waitlist_when_full) or
+    overlapping_booking: then nothing changes and the volunteer keeps the place they had. Idempotent: repeating a
+    swap that happened returns the booking it made. One text goes out, for the new booking (its link)."""
+    booking = Booking.objects.filter(manage_token=manage_token).only("pk", "volunteer_id").first() if (
+        manage_token and len(manage_token) <= 64) else None
+    if booking is None:
+        raise NotFound("No booking with this link.")
+    if not pk_in_range(Slot, slot_id):
+        raise NotFound("No such slot.", fields={"slot": ["Unknown slot."]})
+    # The volunteer first, as every booking change locks it; then the two slots in id order, so two people
+    # swapping each other's way wait for one another instead of deadlocking.
+    volunteer = Volunteer.objects.select_for_update().get(pk=booking.volunteer_id)
+    old = Booking.objects.select_for_update(of=("self",)).select_related("slot__session").get(pk=booking.pk)
+    slots = {slot.pk: slot for slot in Slot.objects.select_for_update(of=("self",)).select_related(*SLOT_RELATED)
+             .filter(pk__in={old.slot_id, slot_id}).order_by("pk")}
+    slot = slots.get(slot_id)
+    if slot is None:
+        raise NotFound("No such slot.", fields={"slot": ["Unknown slot."]})
+    if slot.pk == old.slot_id:
+        raise InvalidInput("You already have this slot: choose another one.", code="same_slot",
+                           fields={"slot": ["Your slot already."]})
+    if old.status not in SWAPPABLE_STATUSES:
+        done = Booking.objects.filter(volunteer=volunteer, slot=slot, status__in=ACTIVE_STATUSES).first()
+        if done is not None and old.status == Booking.Status.CANCELLED:
+            return done  # the swap happened already: a repeated request
+        raise InvalidState(f"A {old.get_status_display().lower()} booking cannot be moved.", code="not_swappable",
+                           fields={"slot": ["This booking is no longer active."]})
+    slot_is_bookable(slot)
+    if Booking.objects.filter(volunteer=volunteer, slot=slot, status__in=ACTIVE_STATUSES).exists():
+        raise Conflict("You are already booked or waitlisted on that slot.", code="already_booked",
+                       fields={"slot": ["Already yours."]})
+    was_confirmed = old.status == Booking.Status.CONFIRMED
+    if was_confirmed:
+        slot_release_place(slot_id=old.slot_id)
+    _set_status(old, Booking.Status.CANCELLED, cancelled_at=timezone.now())
+    carried = (Booking.Approval.APPROVED if old.approval == Booking.Approval.APPROVED
+               and slot.session_id == old.slot.session_id else None)
+    result = booking_place(volunteer=volunteer, slot=slot, waitlist_when_full=waitlist_when_full, proven=True,
+                           approval=carried, event_payload={"swapped_from": old.pk})
+    new = result.booking
+    # by_request: the new booking's text says it all; no "cancelled" text for the old one.
+    booking_event_record(booking=old, kind=BookingEvent.Kind.CANCELLED,
+                         payload={"released_place": was_confirmed, "swapped_to": new.pk, "by_request": True})
+    if volunteer.phone_verified_at is None:
+        Volunteer.objects.filter(pk=volunteer.pk).update(phone_verified_at=timezone.now())
+    if was_confirmed:
+        booking_waitlist_promote(slot_id=old.slot_id)
+    new.volunteer = volunteer
+    return new
 
 
 @transaction.atomic

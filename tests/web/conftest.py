@@ -17,6 +17,8 @@ CHROMIUM = os.environ.get("FRONTROOM_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
+    # The browser's own language: date pickers show and take day/month/year as a UK volunteer's phone does.
+    "--lang=en-GB",
 ]
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 PHONE_VIEWPORT = {"width": 375, "height": 812}
@@ -30,11 +32,20 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 StaticFilesHandler._should_handle = lambda self, path: False
 
 
+# On Linux, Chromium lays out date pickers by the process's LANG and needs its en-GB pack (Debian's
+# chromium-l10n) to do so; --lang and the context's locale alone leave them in US order.
+CHROMIUM_ENV = {"LANG": "en_GB.UTF-8"}
+CHROMIUM_EN_GB = Path(os.environ.get("FRONTROOM_CHROMIUM_LOCALES", "/usr/lib/chromium/locales")) / "en-GB.pak"
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is missing at {CHROMIUM}: install it with `apt-get install -y chromium` (.ci/run does).")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
+    if not CHROMIUM_EN_GB.exists():
+        pytest.fail(f"Chromium's en-GB locale is missing ({CHROMIUM_EN_GB}): `apt-get install -y chromium-l10n`.")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True,
+            "env": {**os.environ, **CHROMIUM_ENV}}
 
 
 @pytest.fixture(scope="session")

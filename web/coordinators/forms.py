@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import DomainError
 from dispatch.sms.models import SmsMessage
 from seats.selectors import seat_regions
+from web.dates import DateField
 
 MAX_PERIOD_DAYS = 366
 
@@ -18,13 +19,6 @@ MAX_PERIOD_DAYS = 366
 def default_days() -> int:
     """COVERAGE_DEFAULT_DAYS: the period the API's coverage covers when not told (dispatch.services.coverage)."""
     return max(1, int(settings.COVERAGE_DEFAULT_DAYS))
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 def apply_domain_error(form: forms.Form, error: DomainError) -> None:
@@ -48,8 +42,8 @@ def cleaned_or_default(form: forms.Form, name: str, default):
 class PeriodForm(forms.Form):
     """A period of whole local days, both inclusive; empty means COVERAGE_DEFAULT_DAYS (7) from today."""
 
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
-    date_to = forms.DateField(label=_("To (inclusive)"), required=False, widget=DateInput())
+    date_from = DateField(label=_("From"), required=False)
+    date_to = DateField(label=_("To (inclusive)"), required=False)
     region = forms.ChoiceField(label=_("Region"), required=False)
 
     def __init__(self, *args, **kwargs):

@@ -11,14 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
+from web.dates import DateField
 
 User = get_user_model()
 
 MAX_SLOTS = 20
-
-
-def _date_input():
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def _time_input():
@@ -116,7 +113,7 @@ class SessionEditForm(SessionForm):
 class SlotForm(forms.Form):
     """One door-knocking window. An untouched extra row is skipped."""
 
-    date = forms.DateField(label=_("Date"), widget=_date_input())
+    date = DateField(label=_("Date"))
     starts = forms.TimeField(label=_("Starts"), widget=_time_input())
     ends = forms.TimeField(label=_("Ends"), widget=_time_input())
     capacity = forms.IntegerField(label=_("Places"), min_value=1, max_value=200)
@@ -174,7 +171,7 @@ def slot_initial(slot) -> dict:
 
 
 class CopySessionForm(forms.Form):
-    new_date = forms.DateField(label=_("New date"), widget=_date_input(),
+    new_date = DateField(label=_("New date"),
                                help_text=_("The first slot's day; the others keep their times and spacing."))
 
 

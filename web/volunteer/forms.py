@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
 from volunteers.consent import CONSENT_SMS_TEXT
+from web.dates import DateField
 
 # What the services' error codes mean to a volunteer, keyed by code (the service's own message otherwise).
 FRIENDLY = {
@@ -28,6 +29,11 @@ FRIENDLY = {
     "slot_in_past": _("This slot has already started. Choose another one."),
     "not_found": _("We couldn't find that slot. It may have been removed."),
     "overlapping_booking": _("You already have a place at that time."),
+    "slot_full": _("That slot has just filled up. Tick \u201cput me on its waitlist\u201d to wait for a place there, "
+                   "or choose another slot."),
+    "same_slot": _("That's the slot you have already: choose another one."),
+    "already_booked": _("You're already booked or waitlisted on that slot."),
+    "not_swappable": _("This booking is no longer active, so it can't be moved. Book a new place instead."),
 }
 
 RADIUS_CHOICES = [(5, _("5 km")), (10, _("10 km")), (25, _("25 km")), (50, _("50 km")), (100, _("100 km"))]
@@ -63,10 +69,8 @@ class SearchForm(forms.Form):
     """The results page's query string. Junk in any field is an inline error, never a 500."""
 
     postcode = PostcodeField(label=_("Your postcode"), error_messages={"required": _("Enter your postcode.")})
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                                error_messages={"invalid": _("Enter a date, like 2026-12-06.")})
-    date_to = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                              error_messages={"invalid": _("Enter a date, like 2026-12-06.")})
+    date_from = DateField(label=_("From"), required=False)
+    date_to = DateField(label=_("Until"), required=False)
     within = forms.TypedChoiceField(label=_("Within"), choices=RADIUS_CHOICES, coerce=int, required=False,
                                     error_messages={"invalid_choice": _("Choose one of the distances.")})
     # Paging links are ours; a hand-edited page number falls back to the first page rather than an error.
@@ -140,10 +144,8 @@ class NeededForm(ContactForm):
         super().__init__(*args, **kwargs)
         for index in range(AVAILABILITY_ROWS):
             required = index == 0
-            self.fields[f"day_{index}"] = forms.DateField(
-                label=_("Day"), required=required, widget=forms.DateInput(attrs={"type": "date"}),
-                error_messages={"required": _("Give at least one day you are free."),
-                                "invalid": _("Enter a date, like 2026-12-06.")})
+            self.fields[f"day_{index}"] = DateField(
+                label=_("Day"), required=required, error_messages={"required": _("Give at least one day you are free.")})
             self.fields[f"from_{index}"] = forms.TimeField(
                 label=_("From"), required=required, widget=forms.TimeInput(attrs={"type": "time"}),
                 error_messages={"required": _("Give the time you are free from."),
@@ -196,3 +198,17 @@ class ConfirmForm(forms.Form):
     """A confirmation step (cancel, delete my data): the button is the whole form."""
 
     confirm = forms.BooleanField(widget=forms.HiddenInput, initial=True)
+
+
+class SwapForm(forms.Form):
+    """Another slot in one step: the choice among the offered slots, and whether a full one may waitlist."""
+
+    slot = forms.TypedChoiceField(label=_("Your new slot"), coerce=int, widget=forms.RadioSelect,
+                                  error_messages={"required": _("Choose a slot."),
+                                                  "invalid_choice": _("That slot is no longer offered. Choose another.")})
+    waitlist = forms.BooleanField(
+        label=_("If it is full, put me on its waitlist (I give up the place I have now)"), required=False)
+
+    def __init__(self, *args, slots=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slot"].choices = [(slot.pk, str(slot.pk)) for slot in slots]

@@ -19,6 +19,7 @@ urlpatterns = [
     re_path(rf"^b/{TOKEN}$", views.manage, name="manage"),
     re_path(rf"^b/{TOKEN}/cancel/$", views.cancel, name="cancel"),
     re_path(rf"^b/{TOKEN}/decline/$", views.decline, name="decline"),
+    re_path(rf"^b/{TOKEN}/move/$", views.swap, name="swap"),
     re_path(rf"^b/{TOKEN}/calendar\.ics$", views.calendar_file, name="calendar"),
     re_path(rf"^b/{TOKEN}/feed/$", views.calendar_feed, name="calendar_feed"),
     re_path(rf"^b/{TOKEN}/data/$", views.my_data, name="my_data"),

@@ -26,10 +26,18 @@ from sessions.selectors import session_public
 from volunteers.calendar import booking_calendar
 from volunteers.feeds import calendar_feed_ensure, calendar_feed_for, calendar_feed_reset, feed_url
 from volunteers.links import opened_automatically
-from volunteers.models import Booking
-from volunteers.services import booking_cancel
+from volunteers.models import Booking, BookingEvent
+from volunteers.services import SWAPPABLE_STATUSES, booking_cancel, booking_swap
 from web.volunteer import identity
-from web.volunteer.forms import BookingForm, CodeForm, ConfirmForm, NeededForm, SearchForm, add_domain_error
+from web.volunteer.forms import (
+    BookingForm,
+    CodeForm,
+    ConfirmForm,
+    NeededForm,
+    SearchForm,
+    SwapForm,
+    add_domain_error,
+)
 
 PAGE_SIZE = 10  # divides RANKED_POOL: no results page straddles the ranked pool and the nearest-first rest
 assert RANKED_POOL % PAGE_SIZE == 0
@@ -187,6 +195,8 @@ def manage(request, token: str):
         "can_cancel": booking.status in (Booking.Status.CONFIRMED, Booking.Status.WAITLISTED, Booking.Status.PENDING)
         and slot.ends_at > timezone.now(),
         "can_decline": _redirect_declinable(booking), "slot_ended": slot.ends_at <= timezone.now(),
+        "can_swap": not automatic and _swappable(booking),
+        "moved_to": None if automatic else _moved_to(booking),
         "postcode_query": "" if automatic else urlencode({"postcode": booking.volunteer.postcode}),
         "Status": Booking.Status, "feed_url": None if automatic else _feed_url(booking),
     })
@@ -208,6 +218,60 @@ def calendar_feed(request, token: str):
         calendar_feed_ensure(volunteer=booking.volunteer)
         messages.success(request, _("Here is your calendar feed: add it to your calendar app as a subscription."))
     return redirect(reverse("volunteer:manage", args=[token]) + "#calendar-feed")
+
+
+def _swappable(booking: Booking) -> bool:
+    return booking.status in SWAPPABLE_STATUSES and booking.slot.ends_at > timezone.now()
+
+
+def _moved_to(booking: Booking) -> Booking | None:
+    """The booking a swap made from this one (its cancellation event names it), for a link from the old page."""
+    if booking.status != Booking.Status.CANCELLED:
+        return None
+    event = (BookingEvent.objects.filter(booking=booking, kind=BookingEvent.Kind.CANCELLED,
+                                         payload__swapped_to__isnull=False).order_by("-id").first())
+    if event is None:
+        return None
+    return Booking.objects.filter(pk=event.payload["swapped_to"], volunteer_id=booking.volunteer_id).first()
+
+
+@require_http_methods(["GET", "POST"])
+def swap(request, token: str):
+    """Choose another slot in one step: the other slots of this session and open slots nearby; the service takes the
+    new place and gives the old one back in one transaction, or changes nothing. (A link preview proves nothing.)"""
+    booking = _booking_or_404(token, automatic=_by_machine(request))
+    if not _swappable(booking):
+        messages.error(request, _("This booking can no longer be moved."))
+        return redirect("volunteer:manage", token=token)
+    session = booking.slot.session
+    now = timezone.now()
+    same = [slot for slot in Slot.objects.filter(session=session, starts_at__gt=now).exclude(pk=booking.slot_id)
+            .order_by("starts_at", "id")]
+    nearby = [s for s in slot_alternatives(slot=booking.slot, lat=booking.volunteer.lat, lng=booking.volunteer.lng)
+              if s.slot.session_id != session.pk]
+    form = SwapForm(request.POST or None, slots=same + [s.slot for s in nearby])
+    if request.method == "POST" and form.is_valid():
+        try:
+            new = booking_swap(manage_token=token, slot_id=form.cleaned_data["slot"],
+                               waitlist_when_full=form.cleaned_data["waitlist"])
+        except NotFound:
+            form.add_error("slot", _("That slot is no longer offered. Choose another."))
+        except DomainError as exc:
+            add_domain_error(form, exc, default_field="slot")
+        else:
+            if new.status == Booking.Status.WAITLISTED:
+                messages.success(request, _("Done: you're on the waitlist of your new slot, and your old place is "
+                                            "released. We've texted you this page's link."))
+            else:
+                messages.success(request, _("Done: this is your new place, and your old one is released. We've "
+                                            "texted you this page's link."))
+            return redirect("volunteer:manage", token=new.manage_token)
+    for slot in same:
+        slot.session = session
+    return render(request, "web/volunteer/swap.html", {
+        "booking": booking, "slot": booking.slot, "session": session, "form": form, "same": same, "nearby": nearby,
+        "chosen": str(form["slot"].value() or ""), "holds_place": booking.status == Booking.Status.CONFIRMED,
+    })
 
 
 def _redirect_declinable(booking: Booking) -> bool:
