@@ -129,8 +129,8 @@ class SmsFilterForm(forms.Form):
 class ExportPeriodForm(forms.Form):
     """An optional period of whole local days, both inclusive; either end may be left open."""
 
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
-    date_to = forms.DateField(label=_("To (inclusive)"), required=False, widget=DateInput())
+    date_from = DateField(label=_("From"), required=False)
+    date_to = DateField(label=_("To (inclusive)"), required=False)
 
     def clean(self):
         cleaned = super().clean()
