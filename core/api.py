@@ -3,6 +3,7 @@
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
@@ -87,5 +88,5 @@ class TokenView(APIView):
         user = authenticate(request, **serializer.validated_data)
         if user is None:
             raise_if_locked_out(request)
-            raise NotAuthenticated("Wrong username or password.", code="invalid_credentials")
+            raise NotAuthenticated(gettext("Wrong username or password."), code="invalid_credentials")
         return _token_response(user)

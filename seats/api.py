@@ -1,4 +1,5 @@
 from django.db.models import Q
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
@@ -41,7 +42,7 @@ class SeatViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             try:
                 query = query.filter(priority__lte=int(params["max_priority"]))
             except ValueError:
-                raise InvalidInput("max_priority must be a number 1–5.", fields={"max_priority": ["Must be 1–5."]}) from None
+                raise InvalidInput(gettext("max_priority must be a number 1–5."), fields={"max_priority": [gettext("Must be 1–5.")]}) from None
         return query.order_by("priority", "majority_pct", "name") if params.get("max_priority") else query
 
     @extend_schema(parameters=[

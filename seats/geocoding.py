@@ -12,6 +12,7 @@ from typing import Protocol
 import requests
 from django.conf import settings
 from django.db import connection
+from django.utils.translation import gettext
 
 from core.errors import InvalidInput
 from seats.models import Postcode, PostcodeDistrict
@@ -98,9 +99,9 @@ def postcode_locate(raw: str, *, field: str = "postcode", geocoders: list[Geocod
     try:
         postcode = postcode_normalise(raw)
     except InvalidInput as exc:
-        raise InvalidInput(exc.message, code="invalid_postcode", fields={field: ["Not a valid UK postcode."]}) from None
+        raise InvalidInput(exc.message, code="invalid_postcode", fields={field: [gettext("Not a valid UK postcode.")]}) from None
     for geocoder in geocoders if geocoders is not None else default_geocoders():
         location = geocoder.locate(postcode)
         if location is not None:
             return location
-    raise InvalidInput(f"Unknown postcode {postcode}.", code="unknown_postcode", fields={field: ["Unknown postcode."]})
+    raise InvalidInput(gettext("Unknown postcode %(postcode)s.") % {"postcode": postcode}, code="unknown_postcode", fields={field: [gettext("Unknown postcode.")]})

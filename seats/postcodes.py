@@ -2,6 +2,8 @@
 
 import re
 
+from django.utils.translation import gettext
+
 from core.errors import InvalidInput
 
 # Outward code: A9, A99, AA9, AA99, A9A, AA9A; inward code: 9AA. Plus the special GIR 0AA.
@@ -14,7 +16,7 @@ def postcode_normalise(raw: str) -> str:
     compact = re.sub(r"\s+", "", str(raw or "")).upper()
     if not _POSTCODE_RE.match(compact):
         raise InvalidInput(
-            f"{raw!r} is not a valid UK postcode.", code="invalid_postcode", fields={"postcode": ["Not a valid UK postcode."]}
+            gettext("%(raw)s is not a valid UK postcode.") % {"raw": raw}, code="invalid_postcode", fields={"postcode": [gettext("Not a valid UK postcode.")]}
         )
     return f"{compact[:-3]} {compact[-3:]}"
 

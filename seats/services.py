@@ -1,6 +1,7 @@
 """Seat priority and other writes to seats."""
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from core.errors import InvalidInput, NotFound
 from seats.models import Seat
@@ -34,10 +35,10 @@ def seat_priority_set(*, ons_code: str, priority_override=UNSET, is_target: bool
     """Set (or clear, with None) a coordinator override and/or the target flag; recompute the effective priority. Idempotent."""
     seat = Seat.objects.select_for_update().filter(pk=ons_code).first()
     if seat is None:
-        raise NotFound(f"No seat {ons_code}.", fields={"ons_code": ["Unknown seat."]})
+        raise NotFound(gettext("No seat %(ons_code)s.") % {"ons_code": ons_code}, fields={"ons_code": [gettext("Unknown seat.")]})
     if priority_override is not UNSET:
         if priority_override is not None and not 1 <= priority_override <= 5:
-            raise InvalidInput("priority_override must be between 1 and 5.", fields={"priority_override": ["Must be 1–5."]})
+            raise InvalidInput(gettext("priority_override must be between 1 and 5."), fields={"priority_override": [gettext("Must be 1–5.")]})
         seat.priority_override = priority_override
     if is_target is not None:
         seat.is_target = is_target

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -100,11 +101,11 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         seat_code = query.get("seat", "").strip().upper() or None
         if query["mine"]:
             if not request.user.is_authenticated:
-                raise NotAuthenticated("Sign in to see your own sessions.")
+                raise NotAuthenticated(gettext("Sign in to see your own sessions."))
             page = self.paginate_queryset(selectors.sessions_for_host(user=request.user).order_by("starts_at", "id"))
             return self.get_paginated_response(SessionHostSerializer(page, many=True).data)
         if query.get("date_from") and query.get("date_to") and query["date_to"] <= query["date_from"]:
-            raise InvalidInput("date_to must be after date_from.", fields={"date_to": ["Must be after date_from."]})
+            raise InvalidInput(gettext("date_to must be after date_from."), fields={"date_to": [gettext("Must be after date_from.")]})
         if not query.get("near"):
             upcoming = CanvassSession.objects.filter(
                 status=CanvassSession.Status.PUBLISHED, ends_at__gt=timezone.now()
@@ -191,8 +192,8 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             query = query.filter(host=self.request.user)
         meeting_point = query.filter(pk=meeting_point_id).first()
         if meeting_point is None:
-            raise InvalidInput("Unknown meeting point.", code="unknown_meeting_point",
-                               fields={"meeting_point": ["Not one of your meeting points."]})
+            raise InvalidInput(gettext("Unknown meeting point."), code="unknown_meeting_point",
+                               fields={"meeting_point": [gettext("Not one of your meeting points.")]})
         return meeting_point
 
     def _managed_session_id(self, pk) -> int:

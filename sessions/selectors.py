@@ -6,6 +6,7 @@ from functools import cache
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.db import get_with_related, instance_from_row, pk_in_range
 from core.errors import NotFound
@@ -230,7 +231,7 @@ def session_managed(*, user, session_id) -> CanvassSession:
     session = (CanvassSession.objects.select_related("meeting_point").filter(pk=session_id).first()
                if pk_in_range(CanvassSession, session_id) else None)
     if session is None or not meeting_point_managed_by(user=user, meeting_point=session.meeting_point):
-        raise NotFound("No such session.", code="not_found")
+        raise NotFound(gettext("No such session."), code="not_found")
     return session
 
 
@@ -243,7 +244,7 @@ def session_public(*, session_id, now: datetime | None = None) -> CanvassSession
     compilation costs more than the queries."""
     session = get_with_related(CanvassSession, session_id, related=("seat", "meeting_point"))
     if session is None or session.status != CanvassSession.Status.PUBLISHED:
-        raise NotFound("No such session.", code="not_found")
+        raise NotFound(gettext("No such session."), code="not_found")
     fields = Slot._meta.concrete_fields
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     with connection.cursor() as cursor:

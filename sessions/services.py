@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.errors import Conflict, InvalidInput, InvalidState, NotFound, PermissionDenied
 from core.geo import haversine_km
@@ -33,7 +34,7 @@ def meeting_point_managed_by(*, user, meeting_point: MeetingPoint) -> bool:
 
 def _require_owner(*, user, meeting_point: MeetingPoint) -> None:
     if not meeting_point_managed_by(user=user, meeting_point=meeting_point):
-        raise PermissionDenied("You can only manage your own meeting points and sessions.")
+        raise PermissionDenied(gettext("You can only manage your own meeting points and sessions."))
 
 
 def meeting_point_public_point(*, postcode: str, lat: float, lng: float,
@@ -72,7 +73,7 @@ def meeting_point_update(*, user, meeting_point: MeetingPoint, **changes) -> Mee
     _require_owner(user=user, meeting_point=meeting_point)
     unknown = set(changes) - set(MEETING_POINT_FIELDS)
     if unknown:
-        raise InvalidInput(f"Cannot change {', '.join(sorted(unknown))}.", fields={k: ["Not editable."] for k in unknown})
+        raise InvalidInput(gettext("Cannot change %(names)s.") % {"names": ', '.join(sorted(unknown))}, fields={k: ["Not editable."] for k in unknown})
     if "postcode" in changes:
         location = postcode_locate(changes["postcode"])
         changes.update(postcode=location.postcode, lat=location.lat, lng=location.lng, seat_id=location.seat_id)
@@ -98,29 +99,29 @@ def _resolve_seat(*, seat_code: str | None, meeting_point: MeetingPoint) -> Seat
     if seat_code:
         seat = Seat.objects.filter(pk=seat_code.strip().upper()).first()
         if seat is None:
-            raise InvalidInput(f"Unknown seat {seat_code}.", code="unknown_seat", fields={"seat": ["Unknown ONS code."]})
+            raise InvalidInput(gettext("Unknown seat %(seat_code)s.") % {"seat_code": seat_code}, code="unknown_seat", fields={"seat": [gettext("Unknown ONS code.")]})
         return seat
     if meeting_point.seat_id is None:
         raise InvalidInput(
-            "The meeting point's postcode has no seat; give the seat's ONS code.",
-            code="seat_required", fields={"seat": ["Required for this meeting point."]},
+            gettext("The meeting point's postcode has no seat; give the seat's ONS code."),
+            code="seat_required", fields={"seat": [gettext("Required for this meeting point.")]},
         )
     return meeting_point.seat
 
 
 def _validate_slots(*, slots: list[dict], meeting_point: MeetingPoint, now: datetime) -> None:
     if not slots:
-        raise InvalidInput("A session needs at least one slot.", fields={"slots": ["At least one slot is required."]})
+        raise InvalidInput(gettext("A session needs at least one slot."), fields={"slots": [gettext("At least one slot is required.")]})
     for index, slot in enumerate(slots):
         prefix = f"slots.{index}"
         if slot["ends_at"] <= slot["starts_at"]:
-            raise InvalidInput("A slot must end after it starts.", fields={f"{prefix}.ends_at": ["Must be after starts_at."]})
+            raise InvalidInput(gettext("A slot must end after it starts."), fields={f"{prefix}.ends_at": [gettext("Must be after starts_at.")]})
         if slot["starts_at"] <= now:
-            raise InvalidInput("Slots must start in the future.", fields={f"{prefix}.starts_at": ["Must be in the future."]})
+            raise InvalidInput(gettext("Slots must start in the future."), fields={f"{prefix}.starts_at": [gettext("Must be in the future.")]})
         if slot["capacity"] > meeting_point.capacity:
             raise InvalidInput(
-                f"A slot cannot hold more people than the room ({meeting_point.capacity}).",
-                fields={f"{prefix}.capacity": [f"At most {meeting_point.capacity}, the room's capacity."]},
+                gettext("A slot cannot hold more people than the room (%(capacity)s).") % {"capacity": meeting_point.capacity},
+                fields={f"{prefix}.capacity": [gettext("At most %(capacity)s, the room's capacity.") % {"capacity": meeting_point.capacity}]},
             )
 
 
@@ -138,7 +139,7 @@ def session_create(*, user, meeting_point: MeetingPoint, title: str, slots: list
     requires_approval the host approves each volunteer before the address is released to them."""
     _require_owner(user=user, meeting_point=meeting_point)
     if not meeting_point.is_active:
-        raise InvalidState("This meeting point is no longer active.", fields={"meeting_point": ["Inactive."]})
+        raise InvalidState(gettext("This meeting point is no longer active."), fields={"meeting_point": [gettext("Inactive.")]})
     seat = _resolve_seat(seat_code=seat_code, meeting_point=meeting_point)
     _validate_slots(slots=slots, meeting_point=meeting_point, now=timezone.now())
     session = CanvassSession(
@@ -160,7 +161,7 @@ def session_create(*, user, meeting_point: MeetingPoint, title: str, slots: list
 def _editable_session(*, user, session_id: int) -> CanvassSession:
     session = CanvassSession.objects.select_for_update().select_related("meeting_point").filter(pk=session_id).first()
     if session is None:
-        raise NotFound("No such session.")
+        raise NotFound(gettext("No such session."))
     _require_owner(user=user, meeting_point=session.meeting_point)
     return session
 
@@ -174,7 +175,7 @@ def session_update(*, user, session_id: int, title: str | None = None, descripti
     still waiting for approval (session_approval_dropped: each is texted, as a host's approval is)."""
     session = _editable_session(user=user, session_id=session_id)
     if session.status == CanvassSession.Status.CANCELLED:
-        raise InvalidState("This session has been cancelled.", code="session_cancelled")
+        raise InvalidState(gettext("This session has been cancelled."), code="session_cancelled")
     approval_dropped = session.requires_approval and requires_approval is False
     for field, value in (("title", title), ("description", description), ("what_to_bring", what_to_bring),
                          ("requires_approval", requires_approval)):
@@ -202,17 +203,17 @@ def slot_update(*, user, slot_id: int, capacity: int | None = None, turf: str | 
     """Change a slot's capacity (never below its confirmed bookings) or turf; more room may promote the waitlist."""
     slot = Slot.objects.select_for_update().select_related("session__meeting_point").filter(pk=slot_id).first()
     if slot is None:
-        raise NotFound("No such slot.")
+        raise NotFound(gettext("No such slot."))
     _require_owner(user=user, meeting_point=slot.session.meeting_point)
     if capacity is not None:
         if capacity < slot.confirmed_count:
             raise Conflict(
-                f"{slot.confirmed_count} volunteers are already confirmed; cancel bookings before reducing capacity.",
-                code="capacity_below_confirmed", fields={"capacity": [f"At least {slot.confirmed_count}."]},
+                gettext("%(confirmed_count)s volunteers are already confirmed; cancel bookings before reducing capacity.") % {"confirmed_count": slot.confirmed_count},
+                code="capacity_below_confirmed", fields={"capacity": [gettext("At least %(confirmed_count)s.") % {"confirmed_count": slot.confirmed_count}]},
             )
         if capacity > slot.session.meeting_point.capacity:
-            raise InvalidInput("A slot cannot hold more people than the room.",
-                               fields={"capacity": [f"At most {slot.session.meeting_point.capacity}."]})
+            raise InvalidInput(gettext("A slot cannot hold more people than the room."),
+                               fields={"capacity": [gettext("At most %(capacity)s.") % {"capacity": slot.session.meeting_point.capacity}]})
         raised = capacity > slot.capacity
         slot.capacity = capacity
     else:
@@ -231,20 +232,20 @@ def slot_reschedule(*, user, slot_id: int, starts_at: datetime, ends_at: datetim
     volunteers booked on it are texted the new time; the same times again change nothing."""
     slot = Slot.objects.select_for_update().select_related("session__meeting_point").filter(pk=slot_id).first()
     if slot is None:
-        raise NotFound("No such slot.")
+        raise NotFound(gettext("No such slot."))
     _require_owner(user=user, meeting_point=slot.session.meeting_point)
     if slot.session.status == CanvassSession.Status.CANCELLED:
-        raise InvalidState("This session has been cancelled.", code="session_cancelled")
+        raise InvalidState(gettext("This session has been cancelled."), code="session_cancelled")
     if (starts_at, ends_at) == (slot.starts_at, slot.ends_at):
         return slot
     now = timezone.now()
     if slot.starts_at <= now:
-        raise InvalidState("A slot that has started cannot be moved.", code="slot_started",
-                           fields={"starts_at": ["Already started."]})
+        raise InvalidState(gettext("A slot that has started cannot be moved."), code="slot_started",
+                           fields={"starts_at": [gettext("Already started.")]})
     if ends_at <= starts_at:
-        raise InvalidInput("A slot must end after it starts.", fields={"ends_at": ["Must be after starts_at."]})
+        raise InvalidInput(gettext("A slot must end after it starts."), fields={"ends_at": [gettext("Must be after starts_at.")]})
     if starts_at <= now:
-        raise InvalidInput("Slots must start in the future.", fields={"starts_at": ["Must be in the future."]})
+        raise InvalidInput(gettext("Slots must start in the future."), fields={"starts_at": [gettext("Must be in the future.")]})
     slot.starts_at, slot.ends_at = starts_at, ends_at
     slot.save(update_fields=["starts_at", "ends_at"])
     session = slot.session
@@ -269,7 +270,7 @@ def session_copy(*, user, session_id: int, new_date: date) -> CanvassSession:
     original = session_managed(user=user, session_id=session_id)
     slots = list(original.slots.order_by("starts_at", "id"))
     if not slots:
-        raise InvalidState("This session has no slots to copy.", code="no_slots")
+        raise InvalidState(gettext("This session has no slots to copy."), code="no_slots")
     days = (new_date - timezone.localtime(slots[0].starts_at).date()).days
     copy = session_create(
         user=user, meeting_point=original.meeting_point, title=original.title, seat_code=original.seat_id,
@@ -311,6 +312,6 @@ def slot_is_bookable(slot: Slot, *, now: datetime | None = None) -> None:
     """Raise InvalidState if the slot's session is cancelled or the slot has started."""
     now = now or timezone.now()
     if slot.session.status != CanvassSession.Status.PUBLISHED:
-        raise InvalidState("This session has been cancelled.", code="session_cancelled", fields={"slot": ["Cancelled."]})
+        raise InvalidState(gettext("This session has been cancelled."), code="session_cancelled", fields={"slot": [gettext("Cancelled.")]})
     if slot.starts_at <= now:
-        raise InvalidState("This slot has already started.", code="slot_in_past", fields={"slot": ["Already started."]})
+        raise InvalidState(gettext("This slot has already started."), code="slot_in_past", fields={"slot": [gettext("Already started.")]})

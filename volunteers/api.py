@@ -1,3 +1,4 @@
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.pagination import LimitOffsetPagination
@@ -33,7 +34,7 @@ def booking_by_token(token: str) -> Booking:
     """The booking behind a private link (already used by a service that checked it)."""
     booking = Booking.objects.select_related(*BOOKING_RELATED).filter(manage_token=token).first()
     if booking is None:
-        raise NotFound("No booking with this link.")
+        raise NotFound(gettext("No booking with this link."))
     return booking
 
 
@@ -178,8 +179,8 @@ class SessionRosterView(JsonErrorsMixin, generics.ListAPIView):
         statuses = self.request.query_params.getlist("status")
         unknown = sorted(set(statuses) - set(Booking.Status.values))
         if unknown:
-            raise InvalidInput(f"Unknown status: {', '.join(unknown)}.", fields={"status": [
-                f"One of {', '.join(Booking.Status.values)}."]})
+            raise InvalidInput(gettext("Unknown status: %(names)s.") % {"names": ', '.join(unknown)}, fields={"status": [
+                gettext("One of %(names)s.") % {"names": ', '.join(Booking.Status.values)}]})
         return statuses
 
     def get_queryset(self):

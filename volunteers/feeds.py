@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from icalendar import Event
 
@@ -87,17 +88,17 @@ def calendar_feed_by_token(*, kind: str, token: str) -> CalendarFeed:
     """The feed behind a URL's token, with its owner. Raises NotFound for any token that is not a live feed of
     this kind (wrong, reset, another kind, an erased volunteer, a deactivated host): all alike."""
     if not token or len(token) != TOKEN_LENGTH:
-        raise NotFound("No such feed.")
+        raise NotFound(gettext("No such feed."))
     feed = (CalendarFeed.objects.select_related("host", "volunteer")
             .filter(token_hash=_hash_of(token), kind=kind).first())
     # The row was found by the token's hash; comparing the token itself in constant time costs nothing and
     # keeps the check honest if the lookup ever changes.
     if feed is None or not hmac.compare_digest(feed_token(feed), token):
-        raise NotFound("No such feed.")
+        raise NotFound(gettext("No such feed."))
     if feed.kind == CalendarFeed.Kind.HOST and not feed.host.is_active:
-        raise NotFound("No such feed.")
+        raise NotFound(gettext("No such feed."))
     if feed.kind == CalendarFeed.Kind.VOLUNTEER and feed.volunteer.anonymised_at is not None:
-        raise NotFound("No such feed.")
+        raise NotFound(gettext("No such feed."))
     return feed
 
 

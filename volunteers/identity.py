@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.db import get_by, get_with_related
 from core.errors import InvalidInput, InvalidState, NotFound
@@ -67,8 +68,8 @@ def _challenge_new(*, phone: str, purpose: str, pending_details: dict) -> tuple[
 def _limit_texts_to(phone: str, *, scope: str) -> None:
     """The per-phone limits of a request that texts the phone: the same for every phone, known or not."""
     rate_limit(scope=scope, key=phone)
-    rate_limit(scope="code_send_phone", key=phone, message="Too many codes sent to this phone. Please wait a little.")
-    rate_limit(scope="sms_phone_day", key=phone, message="Too many texts to this phone today. Please try tomorrow.")
+    rate_limit(scope="code_send_phone", key=phone, message=gettext("Too many codes sent to this phone. Please wait a little."))
+    rate_limit(scope="sms_phone_day", key=phone, message=gettext("Too many texts to this phone today. Please try tomorrow."))
 
 
 def _said(*, name: str, location: Location, email: str, consent_sms: bool, now: datetime, **extra) -> dict:
@@ -141,8 +142,8 @@ def _windows_replace(*, volunteer: Volunteer, windows: list[list[str]]) -> None:
 def _code_clean(code) -> str:
     digits = "".join(str(code or "").split())
     if len(digits) != CODE_DIGITS or not digits.isascii() or not digits.isdigit():
-        raise InvalidInput(f"Type the {CODE_DIGITS}-digit code from the text.", code="invalid_code",
-                           fields={"code": [f"{CODE_DIGITS} digits."]})
+        raise InvalidInput(gettext("Type the %(code_digits)s-digit code from the text.") % {"code_digits": CODE_DIGITS}, code="invalid_code",
+                           fields={"code": [gettext("%(code_digits)s digits.") % {"code_digits": CODE_DIGITS}]})
     return digits
 
 
@@ -150,24 +151,24 @@ def _challenge_by_token(token: str) -> PhoneChallenge:
     # SQL built once: this runs on every code check, and the ORM's compilation costs more than the query.
     challenge = get_by(PhoneChallenge, "token", token) if token and len(token) <= _TOKEN_MAX else None
     if challenge is None:
-        raise NotFound("No such code request: ask for a new code.", code="unknown_challenge")
+        raise NotFound(gettext("No such code request: ask for a new code."), code="unknown_challenge")
     return challenge
 
 
 def _newer_code() -> InvalidInput:
-    return InvalidInput("That code is not right.", code="code_wrong",
-                        fields={"code": ["A newer code was sent: type that one."]})
+    return InvalidInput(gettext("That code is not right."), code="code_wrong",
+                        fields={"code": [gettext("A newer code was sent: type that one.")]})
 
 
 def _refused_why(challenge: PhoneChallenge, now: datetime) -> InvalidInput:
     if challenge.verified_at is not None:
-        return InvalidInput("This code has been used already.", code="code_used",
-                            fields={"code": ["Used already: ask for a new code."]})
+        return InvalidInput(gettext("This code has been used already."), code="code_used",
+                            fields={"code": [gettext("Used already: ask for a new code.")]})
     if challenge.expires_at <= now:
-        return InvalidInput("This code has expired.", code="code_expired",
-                            fields={"code": ["Expired: ask for a new code."]})
-    return InvalidInput("Too many wrong codes.", code="code_attempts",
-                        fields={"code": ["Too many wrong tries: ask for a new code."]})
+        return InvalidInput(gettext("This code has expired."), code="code_expired",
+                            fields={"code": [gettext("Expired: ask for a new code.")]})
+    return InvalidInput(gettext("Too many wrong codes."), code="code_attempts",
+                        fields={"code": [gettext("Too many wrong tries: ask for a new code.")]})
 
 
 def challenge_verify(*, challenge_token: str, code: str, client_ip: str) -> Booking | Volunteer:
@@ -205,7 +206,7 @@ def challenge_verify(*, challenge_token: str, code: str, client_ip: str) -> Book
         raise _refused_why(challenge, now)
     if not right:
         left = max(0, challenge.max_attempts - challenge.attempts - 1)
-        raise InvalidInput("That code is not right.", code="code_wrong",
+        raise InvalidInput(gettext("That code is not right."), code="code_wrong",
                            fields={"code": [f"Not the code we sent: {left} tries left." if left else
                                             "Not the code we sent: ask for a new code."]})
     return _challenge_accept(challenge=challenge, code_hash_tried=tried, now=now)
@@ -269,16 +270,16 @@ def challenge_resend(*, challenge_token: str, client_ip: str) -> PhoneChallenge:
     challenge already used, RateLimited."""
     rate_limit(scope="code_send_ip", key=client_ip)
     challenge = _challenge_by_token(challenge_token)
-    rate_limit(scope="code_send_phone", key=challenge.phone, message="Too many codes sent to this phone. Please wait.")
-    rate_limit(scope="sms_phone_day", key=challenge.phone, message="Too many texts to this phone today.")
+    rate_limit(scope="code_send_phone", key=challenge.phone, message=gettext("Too many codes sent to this phone. Please wait."))
+    rate_limit(scope="sms_phone_day", key=challenge.phone, message=gettext("Too many texts to this phone today."))
     with transaction.atomic():
         Volunteer.objects.select_for_update().filter(pk=challenge.volunteer_id).first()
         challenge = (PhoneChallenge.objects.select_for_update(of=("self",))
                      .select_related("volunteer", "booking__slot__session__meeting_point", "booking__slot__session__seat")
                      .get(pk=challenge.pk))
         if challenge.verified_at is not None:
-            raise InvalidState("This code has been used already.", code="code_used",
-                               fields={"code": ["Used already."]})
+            raise InvalidState(gettext("This code has been used already."), code="code_used",
+                               fields={"code": [gettext("Used already.")]})
         code = code_new()
         challenge.code_hash = code_hash(challenge_token=challenge.token, code=code)
         challenge.sends += 1
@@ -321,7 +322,7 @@ def _booking_by_link(manage_token: str) -> Booking:
     booking = (Booking.objects.select_related(*LINK_RELATED).filter(manage_token=manage_token).first()
                if manage_token and len(manage_token) <= 64 else None)
     if booking is None:
-        raise NotFound("No booking with this link.")
+        raise NotFound(gettext("No booking with this link."))
     return booking
 
 
@@ -342,7 +343,7 @@ def booking_details_update(*, manage_token: str, name: str | None = None, email:
     phone, so the booking is marked proven too. Raises NotFound, InvalidInput naming the field."""
     location = postcode_locate(postcode) if postcode else None
     if name is not None and not name.strip():
-        raise InvalidInput("Give your name.", fields={"name": ["Required."]})
+        raise InvalidInput(gettext("Give your name."), fields={"name": [gettext("Required.")]})
     with transaction.atomic():
         booking = _booking_by_link(manage_token)
         volunteer = Volunteer.objects.select_for_update().get(pk=booking.volunteer_id)

@@ -1,6 +1,7 @@
 """UK mobile numbers: parse, validate and format as E.164."""
 
 import phonenumbers
+from django.utils.translation import gettext
 from phonenumbers import PhoneNumberType
 
 from core.errors import InvalidInput
@@ -15,10 +16,10 @@ def phone_normalise(raw: str, *, field: str = "phone") -> str:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise InvalidInput("Not a valid phone number.", code="invalid_phone", fields={field: ["Not a valid phone number."]})
+        raise InvalidInput(gettext("Not a valid phone number."), code="invalid_phone", fields={field: [gettext("Not a valid phone number.")]})
     if number.country_code != 44 or phonenumbers.number_type(number) not in _MOBILE_TYPES:
         raise InvalidInput(
-            "Frontroom texts volunteers: give a UK mobile number.", code="invalid_phone",
-            fields={field: ["Must be a UK mobile number."]},
+            gettext("Frontroom texts volunteers: give a UK mobile number."), code="invalid_phone",
+            fields={field: [gettext("Must be a UK mobile number.")]},
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

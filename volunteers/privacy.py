@@ -18,6 +18,7 @@ from django.db import models, transaction
 from django.db.models import Max, Q
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.errors import InvalidInput, NotFound
 from seats.postcodes import outcode_of
@@ -129,7 +130,7 @@ def _volunteer_by_link(manage_token: str) -> Volunteer:
     booking = (Booking.objects.select_related("volunteer").filter(manage_token=manage_token).first()
                if manage_token else None)
     if booking is None:
-        raise NotFound("No booking with this link.")
+        raise NotFound(gettext("No booking with this link."))
     return booking.volunteer
 
 
@@ -138,8 +139,8 @@ def volunteer_data_delete_for_booking(*, manage_token: str, confirm: str) -> Non
     """Erase the personal data of whoever holds a booking's private link; `confirm` must be DELETE (InvalidInput
     naming the field otherwise). The link stops working."""
     if (confirm or "").strip().upper() != DELETE_CONFIRMATION:
-        raise InvalidInput(f'Type {DELETE_CONFIRMATION} to confirm: this cannot be undone.', code="confirmation_required",
-                           fields={"confirm": [f'Must be "{DELETE_CONFIRMATION}".']})
+        raise InvalidInput(gettext("Type %(delete_confirmation)s to confirm: this cannot be undone.") % {"delete_confirmation": DELETE_CONFIRMATION}, code="confirmation_required",
+                           fields={"confirm": [gettext("Must be \"%(delete_confirmation)s\".") % {"delete_confirmation": DELETE_CONFIRMATION}]})
     volunteer_personal_data_erase(volunteer_id=_volunteer_by_link(manage_token).pk)
 
 
@@ -177,7 +178,7 @@ def volunteer_personal_data_erase(*, volunteer_id: int, actor=None) -> bool:
 def retention_cutoff(*, older_than_days: int | None = None, now: datetime | None = None) -> datetime:
     days = settings.PERSONAL_DATA_RETENTION_DAYS if older_than_days is None else older_than_days
     if days < 0:
-        raise InvalidInput("older-than must be 0 or more days.", fields={"older_than": ["Must be 0 or more."]})
+        raise InvalidInput(gettext("older-than must be 0 or more days."), fields={"older_than": [gettext("Must be 0 or more.")]})
     return (now or timezone.now()) - timedelta(days=days)
 
 

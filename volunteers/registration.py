@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.errors import InvalidInput
 
@@ -12,18 +13,18 @@ MAX_WINDOWS = 50
 
 def _validate_windows(windows: list[dict], *, now: datetime) -> list[tuple[datetime, datetime]]:
     if not windows:
-        raise InvalidInput("Give at least one availability window.", fields={"availability": ["Required."]})
+        raise InvalidInput(gettext("Give at least one availability window."), fields={"availability": [gettext("Required.")]})
     if len(windows) > MAX_WINDOWS:
-        raise InvalidInput(f"At most {MAX_WINDOWS} availability windows.", fields={"availability": ["Too many."]})
+        raise InvalidInput(gettext("At most %(max_windows)s availability windows.") % {"max_windows": MAX_WINDOWS}, fields={"availability": [gettext("Too many.")]})
     spans = []
     for index, window in enumerate(windows):
         starts_at, ends_at = window["starts_at"], window["ends_at"]
         if ends_at <= starts_at:
-            raise InvalidInput("A window must end after it starts.",
-                               fields={f"availability.{index}.ends_at": ["Must be after starts_at."]})
+            raise InvalidInput(gettext("A window must end after it starts."),
+                               fields={f"availability.{index}.ends_at": [gettext("Must be after starts_at.")]})
         if ends_at <= now:
-            raise InvalidInput("Availability must be in the future.",
-                               fields={f"availability.{index}.ends_at": ["Must be in the future."]})
+            raise InvalidInput(gettext("Availability must be in the future."),
+                               fields={f"availability.{index}.ends_at": [gettext("Must be in the future.")]})
         spans.append((starts_at, ends_at))
     return sorted(spans)
 
@@ -35,6 +36,6 @@ def signup_validate(*, max_travel_km: float, availability: list[dict]) -> list[t
     volunteer's details or windows change.
     """
     if not 0 < max_travel_km <= MAX_TRAVEL_KM:
-        raise InvalidInput(f"Travel limit must be between 0 and {MAX_TRAVEL_KM:g} km.",
-                           fields={"max_travel_km": [f"Between 0 and {MAX_TRAVEL_KM:g}."]})
+        raise InvalidInput(gettext("Travel limit must be between 0 and %(max_travel_km)s km.") % {"max_travel_km": format(MAX_TRAVEL_KM, "g")},
+                           fields={"max_travel_km": [gettext("Between 0 and %(max_travel_km)s.") % {"max_travel_km": format(MAX_TRAVEL_KM, "g")}]})
     return _validate_windows(availability, now=timezone.now())

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.db import (
     get_with_related,
@@ -144,9 +145,8 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
     if clashes:
         clash = _overlapping_confirmed(volunteer=volunteer, slot=slot)
         raise Conflict(
-            f"You are already booked on '{clash.slot.session.title}' at "
-            f"{timezone.localtime(clash.slot.starts_at):%a %d %b %H:%M}, which overlaps this slot.",
-            code="overlapping_booking", fields={"slot": ["Overlaps another confirmed booking."]},
+            gettext("You are already booked on '%(title)s' at %(when)s, which overlaps this slot.") % {"title": clash.slot.session.title, "when": format(timezone.localtime(clash.slot.starts_at), "%a %d %b %H:%M")},
+            code="overlapping_booking", fields={"slot": [gettext("Overlaps another confirmed booking.")]},
         )
 
     if existing is None and slot.confirmed_count < slot.capacity:
@@ -161,7 +161,7 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
     elif waitlist_when_full:
         status, kind, extra = Booking.Status.WAITLISTED, BookingEvent.Kind.WAITLISTED, {"waitlisted_at": now}
     else:
-        raise Conflict("This slot is full.", code="slot_full", fields={"slot": ["Full."]})
+        raise Conflict(gettext("This slot is full."), code="slot_full", fields={"slot": [gettext("Full.")]})
 
     extra.update(proven_at=now if proven else None, approval=approval or approval_for(slot))
     if existing is None:
@@ -237,7 +237,7 @@ def booking_hold(*, slot_id: int, phone: str, fields: dict, challenge: PhoneChal
     phone. Idempotent per (phone, slot): a repeat holds nothing new.
     """
     if not pk_in_range(Slot, slot_id):
-        raise NotFound("No such slot.", fields={"slot": ["Unknown slot."]})
+        raise NotFound(gettext("No such slot."), fields={"slot": [gettext("Unknown slot.")]})
     if connection.vendor == "postgresql":
         try:
             with transaction.atomic():
@@ -255,7 +255,7 @@ def booking_hold(*, slot_id: int, phone: str, fields: dict, challenge: PhoneChal
 def _booking_hold_in(*, slot: Slot | None, phone: str, fields: dict, challenge: PhoneChallenge,
                      code: str) -> BookingHeld:
     if slot is None:
-        raise NotFound("No such slot.", fields={"slot": ["Unknown slot."]})
+        raise NotFound(gettext("No such slot."), fields={"slot": [gettext("Unknown slot.")]})
     slot_is_bookable(slot)  # before the phone is looked at: the same answer for every phone
     volunteer, created = volunteer_get_or_create(phone=phone, fields=fields)
     situation = "booked"
@@ -377,7 +377,7 @@ def _first_booking_statement() -> tuple[str, tuple, dict[str, list]]:
 def _locked_booking(*, manage_token: str) -> Booking:
     booking = Booking.objects.select_for_update().filter(manage_token=manage_token).first()
     if booking is None:
-        raise NotFound("No booking with this link.")
+        raise NotFound(gettext("No booking with this link."))
     return booking
 
 
@@ -392,7 +392,7 @@ def booking_cancel_locked(*, booking: Booking) -> Booking:
     if booking.status not in ACTIVE_STATUSES:
         if booking.status == Booking.Status.CANCELLED:
             return booking
-        raise InvalidState(f"A {booking.get_status_display().lower()} booking cannot be cancelled.", code="not_cancellable")
+        raise InvalidState(gettext("A %(status)s booking cannot be cancelled.") % {"status": booking.get_status_display().lower()}, code="not_cancellable")
     was_confirmed = booking.status == Booking.Status.CONFIRMED
     if was_confirmed:
         slot_release_place(slot_id=booking.slot_id)
@@ -418,9 +418,9 @@ def booking_swap(*, manage_token: str, slot_id: int, waitlist_when_full: bool = 
     booking = Booking.objects.filter(manage_token=manage_token).only("pk", "volunteer_id").first() if (
         manage_token and len(manage_token) <= 64) else None
     if booking is None:
-        raise NotFound("No booking with this link.")
+        raise NotFound(gettext("No booking with this link."))
     if not pk_in_range(Slot, slot_id):
-        raise NotFound("No such slot.", fields={"slot": ["Unknown slot."]})
+        raise NotFound(gettext("No such slot."), fields={"slot": [gettext("Unknown slot.")]})
     # The volunteer first, as every booking change locks it; then the two slots in id order, so two people
     # swapping each other's way wait for one another instead of deadlocking.
     volunteer = Volunteer.objects.select_for_update().get(pk=booking.volunteer_id)
@@ -429,20 +429,20 @@ def booking_swap(*, manage_token: str, slot_id: int, waitlist_when_full: bool = 
              .filter(pk__in={old.slot_id, slot_id}).order_by("pk")}
     slot = slots.get(slot_id)
     if slot is None:
-        raise NotFound("No such slot.", fields={"slot": ["Unknown slot."]})
+        raise NotFound(gettext("No such slot."), fields={"slot": [gettext("Unknown slot.")]})
     if slot.pk == old.slot_id:
-        raise InvalidInput("You already have this slot: choose another one.", code="same_slot",
-                           fields={"slot": ["Your slot already."]})
+        raise InvalidInput(gettext("You already have this slot: choose another one."), code="same_slot",
+                           fields={"slot": [gettext("Your slot already.")]})
     if old.status not in SWAPPABLE_STATUSES:
         done = Booking.objects.filter(volunteer=volunteer, slot=slot, status__in=ACTIVE_STATUSES).first()
         if done is not None and old.status == Booking.Status.CANCELLED:
             return done  # the swap happened already: a repeated request
-        raise InvalidState(f"A {old.get_status_display().lower()} booking cannot be moved.", code="not_swappable",
-                           fields={"slot": ["This booking is no longer active."]})
+        raise InvalidState(gettext("A %(status)s booking cannot be moved.") % {"status": old.get_status_display().lower()}, code="not_swappable",
+                           fields={"slot": [gettext("This booking is no longer active.")]})
     slot_is_bookable(slot)
     if Booking.objects.filter(volunteer=volunteer, slot=slot, status__in=ACTIVE_STATUSES).exists():
-        raise Conflict("You are already booked or waitlisted on that slot.", code="already_booked",
-                       fields={"slot": ["Already yours."]})
+        raise Conflict(gettext("You are already booked or waitlisted on that slot."), code="already_booked",
+                       fields={"slot": [gettext("Already yours.")]})
     was_confirmed = old.status == Booking.Status.CONFIRMED
     if was_confirmed:
         slot_release_place(slot_id=old.slot_id)
@@ -469,7 +469,7 @@ def booking_attendance_confirm(*, booking_id: int) -> Booking:
     booking too). Idempotent."""
     booking = Booking.objects.select_for_update().get(pk=booking_id)
     if booking.status != Booking.Status.CONFIRMED:
-        raise InvalidState("Only a confirmed booking can be confirmed.", code="not_confirmed")
+        raise InvalidState(gettext("Only a confirmed booking can be confirmed."), code="not_confirmed")
     if booking.attendance_confirmed_at is None or booking.proven_at is None:
         now = timezone.now()
         booking.attendance_confirmed_at = booking.attendance_confirmed_at or now
@@ -491,13 +491,13 @@ def booking_attendance_record(*, user, session_id: int, booking_id: int, attende
     booking = (Booking.objects.select_for_update(of=("self",)).select_related("slot__session__meeting_point")
                .filter(pk=booking_id, slot__session_id=session_id).first() if pk_in_range(Booking, booking_id) else None)
     if booking is None or not meeting_point_managed_by(user=user, meeting_point=booking.slot.session.meeting_point):
-        raise NotFound("No such booking in this session.", code="not_found")
+        raise NotFound(gettext("No such booking in this session."), code="not_found")
     if booking.status not in ATTENDANCE_STATUSES:
-        raise InvalidState(f"A {booking.get_status_display().lower()} booking has no attendance to record.",
-                           code="not_confirmed", fields={"attended": ["Only confirmed bookings."]})
+        raise InvalidState(gettext("A %(status)s booking has no attendance to record.") % {"status": booking.get_status_display().lower()},
+                           code="not_confirmed", fields={"attended": [gettext("Only confirmed bookings.")]})
     if booking.slot.starts_at > timezone.now():
-        raise InvalidState("The slot has not started yet.", code="slot_not_started",
-                           fields={"attended": ["Record attendance once the slot has started."]})
+        raise InvalidState(gettext("The slot has not started yet."), code="slot_not_started",
+                           fields={"attended": [gettext("Record attendance once the slot has started.")]})
     status, kind = ((Booking.Status.ATTENDED, BookingEvent.Kind.ATTENDED) if attended
                     else (Booking.Status.NO_SHOW, BookingEvent.Kind.NO_SHOW))
     if booking.status != status:
@@ -671,7 +671,7 @@ def _managed_booking(*, user, session_id: int, booking_id: int) -> Booking:
                .select_related("volunteer", "slot__session__meeting_point", "slot__session__seat")
                .filter(pk=booking_id, slot__session_id=session_id).first() if pk_in_range(Booking, booking_id) else None)
     if booking is None or not meeting_point_managed_by(user=user, meeting_point=booking.slot.session.meeting_point):
-        raise NotFound("No such booking in this session.", code="not_found")
+        raise NotFound(gettext("No such booking in this session."), code="not_found")
     return booking
 
 
@@ -683,7 +683,7 @@ def booking_approve(*, user, session_id: int, booking_id: int) -> Booking:
     if booking.approval == Booking.Approval.APPROVED:
         return booking
     if booking.approval != Booking.Approval.PENDING or booking.status not in ACTIVE_STATUSES:
-        raise InvalidState("Only a booking waiting for approval can be approved.", code="not_awaiting_approval")
+        raise InvalidState(gettext("Only a booking waiting for approval can be approved."), code="not_awaiting_approval")
     _approve_locked(booking, payload={"by": user.pk})
     return booking
 
@@ -718,7 +718,7 @@ def booking_refuse(*, user, session_id: int, booking_id: int) -> Booking:
     if booking.approval == Booking.Approval.REFUSED:
         return booking
     if booking.approval != Booking.Approval.PENDING or booking.status not in ACTIVE_STATUSES:
-        raise InvalidState("Only a booking waiting for approval can be refused.", code="not_awaiting_approval")
+        raise InvalidState(gettext("Only a booking waiting for approval can be refused."), code="not_awaiting_approval")
     _booking_end(booking, kind=BookingEvent.Kind.REFUSED, approval=Booking.Approval.REFUSED, by=user.pk)
     return booking
 

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from core.db import any_of, copy_insert, copy_update, ids_reserve
 from core.errors import InvalidInput, InvalidState, NotFound
@@ -42,7 +43,7 @@ def _default_k() -> int:
 def run_get(*, run_id: int) -> AssignmentRun:
     run = AssignmentRun.objects.select_related("created_by", "committed_by").filter(pk=run_id).first()
     if run is None:
-        raise NotFound("No such assignment run.")
+        raise NotFound(gettext("No such assignment run."))
     return run
 
 
@@ -51,13 +52,13 @@ def run_start(*, user, date_from: datetime, date_to: datetime, region: str | Non
               seat_codes: list[str] | None = None, k: int | None = None, enqueue: bool = True) -> AssignmentRun:
     """Create a queued run and (after commit) enqueue the solve task. Records a coordinator action. Not idempotent."""
     if date_to <= date_from:
-        raise InvalidInput("date_to must be after date_from.", fields={"date_to": ["Must be after date_from."]})
+        raise InvalidInput(gettext("date_to must be after date_from."), fields={"date_to": [gettext("Must be after date_from.")]})
     if region and not Seat.objects.filter(region=region).exists():
-        raise InvalidInput(f"Unknown region {region}.", code="unknown_region", fields={"region": ["Unknown region."]})
+        raise InvalidInput(gettext("Unknown region %(region)s.") % {"region": region}, code="unknown_region", fields={"region": [gettext("Unknown region.")]})
     seat_codes = sorted({code.strip().upper() for code in seat_codes or []})
     unknown = sorted(set(seat_codes) - set(Seat.objects.filter(pk__in=seat_codes).values_list("pk", flat=True)))
     if unknown:
-        raise InvalidInput(f"Unknown seat {', '.join(unknown)}.", code="unknown_seat",
+        raise InvalidInput(gettext("Unknown seat %(names)s.") % {"names": ', '.join(unknown)}, code="unknown_seat",
                            fields={"seats": [f"Unknown ONS code {code}." for code in unknown]})
     params = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "region": region or None,
               "seats": seat_codes, "k": k or _default_k()}
@@ -184,7 +185,7 @@ def run_commit(*, run_id: int, user, enqueue: bool = True) -> AssignmentRun:
         run.refresh_from_db()
         if run.state in (AssignmentRun.State.COMMITTING, AssignmentRun.State.COMMITTED):
             return run
-        raise InvalidState(f"A {run.get_state_display().lower()} run cannot be committed.", code="run_not_ready",
+        raise InvalidState(gettext("A %(state)s run cannot be committed.") % {"state": run.get_state_display().lower()}, code="run_not_ready",
                            fields={"state": [run.state]})
     action_record(actor=user, kind=CoordinatorAction.Kind.RUN_COMMITTED, params={"run": run_id},
                   result={"proposed": run.totals.get("assigned", 0)}, run=run)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.errors import InvalidInput
 from seats.models import Seat
@@ -29,7 +30,7 @@ def coverage_period(*, date_from: datetime | None = None, date_to: datetime | No
 def coverage_by_seat(*, date_from: datetime, date_to: datetime, region: str | None = None) -> list[dict]:
     """One row per seat with published slots in [date_from, date_to), highest priority and emptiest first. Read-only."""
     if date_to <= date_from:
-        raise InvalidInput("date_to must be after date_from.", fields={"date_to": ["Must be after date_from."]})
+        raise InvalidInput(gettext("date_to must be after date_from."), fields={"date_to": [gettext("Must be after date_from.")]})
     slots = Slot.objects.filter(session__status=CanvassSession.Status.PUBLISHED, starts_at__lt=date_to,
                                 ends_at__gt=date_from)
     if region:

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.broker import enqueue
 from core.errors import Conflict, InvalidInput, InvalidState, NotFound
@@ -125,12 +126,12 @@ def source_slots_resolve(*, seat_code: str | None = None, session_id: int | None
     if seat_code:
         seat_code = seat_code.strip().upper()
         if not Seat.objects.filter(pk=seat_code).exists():
-            raise InvalidInput(f"Unknown seat {seat_code}.", code="unknown_seat", fields={"seat": ["Unknown ONS code."]})
+            raise InvalidInput(gettext("Unknown seat %(seat_code)s.") % {"seat_code": seat_code}, code="unknown_seat", fields={"seat": [gettext("Unknown ONS code.")]})
         query, seats = query.filter(session__seat_id=seat_code), {seat_code}
     else:
         session = CanvassSession.objects.filter(pk=session_id).first()
         if session is None:
-            raise NotFound("No such session.", fields={"session": ["Unknown session."]})
+            raise NotFound(gettext("No such session."), fields={"session": [gettext("Unknown session.")]})
         query, seats = query.filter(session=session), {session.seat_id}
     slots = list(query.filter(bookings__status=Booking.Status.WAITLISTED).distinct().select_related("session__seat")
                  .order_by("starts_at", "id"))
@@ -157,7 +158,7 @@ def overflow_run(*, source_slots: list[Slot], source_seats: set[str], target_sea
         known = set(Seat.objects.filter(pk__in=codes).values_list("pk", flat=True))
         unknown = [code for code in codes if code not in known]
         if unknown:
-            raise InvalidInput(f"Unknown seat {', '.join(unknown)}.", code="unknown_seat",
+            raise InvalidInput(gettext("Unknown seat %(names)s.") % {"names": ', '.join(unknown)}, code="unknown_seat",
                                fields={"target_seats": [f"Unknown ONS code {c}." for c in unknown]})
         rings = {code: 1 for code in codes if code not in source_seats}
     else:
@@ -301,11 +302,11 @@ def booking_redirect_decline(*, manage_token: str) -> Booking:
     slot's waitlist) and put the old one back on its waitlist at its original position. Idempotent."""
     booking = Booking.objects.filter(manage_token=manage_token).first()
     if booking is None:
-        raise NotFound("No booking with this link.")
+        raise NotFound(gettext("No booking with this link."))
     move = OverflowMove.objects.filter(from_booking=booking).first() or OverflowMove.objects.filter(
         to_booking=booking).first()
     if move is None:
-        raise InvalidState("This booking was not redirected.", code="not_redirected")
+        raise InvalidState(gettext("This booking was not redirected."), code="not_redirected")
     Volunteer.objects.select_for_update().get(pk=move.volunteer_id)
     move = OverflowMove.objects.select_for_update().get(pk=move.pk)
     old = Booking.objects.select_for_update().get(pk=move.from_booking_id)
@@ -313,7 +314,7 @@ def booking_redirect_decline(*, manage_token: str) -> Booking:
     if move.declined_at is not None:
         return old
     if old.status != Booking.Status.REDIRECTED or new.status not in (Booking.Status.CONFIRMED, Booking.Status.CANCELLED):
-        raise InvalidState("This redirect can no longer be declined.", code="redirect_not_declinable")
+        raise InvalidState(gettext("This redirect can no longer be declined."), code="redirect_not_declinable")
     if new.status == Booking.Status.CONFIRMED:
         booking_cancel_locked(booking=new)
     # waitlisted_at is left as it was, so they return to their original place in the queue.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.errors import NotFound
 from core.geo import bounding_box, haversine_km
@@ -45,7 +46,7 @@ def suggestion_score(*, distance_km: float, priority: int, places_left: int, cap
 def volunteer_by_token(token: str) -> Volunteer:
     volunteer = Volunteer.objects.filter(token=token).first()
     if volunteer is None:
-        raise NotFound("No volunteer with this link.")
+        raise NotFound(gettext("No volunteer with this link."))
     return volunteer
 
 

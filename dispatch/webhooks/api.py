@@ -1,5 +1,6 @@
 """/api/webhooks/: coordinators register endpoints and read the delivery log."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -94,7 +95,7 @@ class WebhookDeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
     def redeliver(self, request, pk=None):
         delivery = self.get_object()
         if not services.delivery_redeliver(delivery_id=delivery.pk):
-            raise InvalidState("Only a delivered or failed delivery can be sent again.", code="not_redeliverable")
+            raise InvalidState(gettext("Only a delivered or failed delivery can be sent again."), code="not_redeliverable")
         delivery.refresh_from_db()
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext
 from tqdm import tqdm
 
 from core.env import env_str
@@ -99,8 +100,8 @@ def _columns(header: list[str], path: Path, wanted: dict[str, tuple[str, ...]], 
     found = {name: next((header.index(a) for a in aliases if a in header), None) for name, aliases in wanted.items()}
     missing = [name for name, index in found.items() if index is None and name not in optional]
     if missing:
-        raise InvalidInput(f"{path.name} has no column for {', '.join(missing)} (header: {', '.join(header)}).",
-                           code="bad_file", fields={"path": [f"Missing columns: {', '.join(missing)}."]})
+        raise InvalidInput(gettext("%(name)s has no column for %(names)s (header: %(names2)s).") % {"name": path.name, "names": ', '.join(missing), "names2": ', '.join(header)},
+                           code="bad_file", fields={"path": [gettext("Missing columns: %(names)s.") % {"names": ', '.join(missing)}]})
     return found
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext
 
 from core.errors import InvalidInput
 from seats.importers.common import (
@@ -45,7 +46,7 @@ def postcode_file_kind(path: Path) -> str:
             return "postcodes"
         if any(alias in header for alias in DISTRICT_COLUMNS["outcode"]):
             return "districts"
-    raise InvalidInput(f"{Path(path).name} has neither a postcode nor an outcode column.", code="bad_file")
+    raise InvalidInput(gettext("%(name)s has neither a postcode nor an outcode column.") % {"name": Path(path).name}, code="bad_file")
 
 
 def _postcode_batches(reader, columns: dict, seats: dict[str, str], report: ImportReport, source: str,
@@ -107,7 +108,7 @@ def postcodes_import(*, path: Path, batch_size: int = 10_000, progress: bool = F
         seats = {code: code for code in Seat.objects.values_list("ons_code", flat=True)}
         method = method or ("copy" if connection.vendor == "postgresql" else "bulk_create")
         if method not in ("copy", "bulk_create") or (method == "copy" and connection.vendor != "postgresql"):
-            raise InvalidInput(f"Cannot import with {method!r} on {connection.vendor}.", code="bad_method")
+            raise InvalidInput(gettext("Cannot import with %(method)s on %(vendor)s.") % {"method": method, "vendor": connection.vendor}, code="bad_method")
         batches = _postcode_batches(reader, columns, seats, report, path.name, batch_size, method == "copy", tick)
         if method == "copy":
             _postcodes_load_postgresql(batches, report)

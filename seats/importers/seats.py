@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from core.errors import InvalidInput
 from seats.importers.common import (
@@ -79,8 +80,8 @@ def seats_import(*, results: Path, centroids: Path, adjacency: Path | None = Non
     results, centroids = Path(results), Path(centroids)
     year = year or election_year_from_name(results)
     if year is None:
-        raise InvalidInput(f"Cannot tell the election year from {results.name}; pass --year.",
-                           code="bad_file", fields={"year": ["Required."]})
+        raise InvalidInput(gettext("Cannot tell the election year from %(name)s; pass --year.") % {"name": results.name},
+                           code="bad_file", fields={"year": [gettext("Required.")]})
     report = ImportReport()
     with transaction.atomic():
         parsed: dict[str, tuple[int, dict]] = {}

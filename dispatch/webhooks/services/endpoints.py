@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.errors import InvalidInput, NotFound
 from dispatch.webhooks.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint
@@ -18,18 +19,18 @@ def _url_checked(url: str) -> str:
     url = (url or "").strip()
     problem = url_problem(url) if url else "This field is required."
     if problem:
-        raise InvalidInput(f"url: {problem}", code="invalid_url", fields={"url": [problem]})
+        raise InvalidInput(gettext("url: %(problem)s") % {"problem": problem}, code="invalid_url", fields={"url": [problem]})
     return url
 
 
 def _types_checked(event_types) -> list[str]:
     if not isinstance(event_types, list | tuple) or not event_types:
-        raise InvalidInput("event_types: choose at least one event type.", fields={"event_types": [
-            "Choose at least one event type."]})
+        raise InvalidInput(gettext("event_types: choose at least one event type."), fields={"event_types": [
+            gettext("Choose at least one event type.")]})
     unknown = sorted({str(name) for name in event_types} - KNOWN_TYPES)
     if unknown:
-        raise InvalidInput(f"event_types: unknown type {unknown[0]}.", fields={"event_types": [
-            f"Unknown event type: {', '.join(unknown)}."]})
+        raise InvalidInput(gettext("event_types: unknown type %(unknown)s.") % {"unknown": unknown[0]}, fields={"event_types": [
+            gettext("Unknown event type: %(names)s.") % {"names": ', '.join(unknown)}]})
     return [name for name in EVENT_TYPES.values() if name in set(event_types)]  # canonical order, no repeats
 
 
@@ -39,14 +40,14 @@ def _secret_checked(secret: str | None) -> str:
     try:
         secret_key(secret)
     except ValueError as exc:
-        raise InvalidInput(f"secret: {exc}", fields={"secret": [str(exc)]}) from exc
+        raise InvalidInput(gettext("secret: %(exc)s") % {"exc": exc}, fields={"secret": [str(exc)]}) from exc
     return secret
 
 
 def _locked(endpoint_id: int) -> WebhookEndpoint:
     endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
     if endpoint is None:
-        raise NotFound("No such webhook endpoint.")
+        raise NotFound(gettext("No such webhook endpoint."))
     return endpoint
 
 
@@ -127,8 +128,8 @@ def endpoint_secret_rotate(*, endpoint_id: int, secret: str | None = None,
     as a second signature, so the receiver can switch without losing a delivery; 0 drops it at once (a leaked
     secret). The caller shows the new secret once."""
     if not 0 <= previous_valid_hours <= MAX_PREVIOUS_SECRET_HOURS:
-        raise InvalidInput(f"previous_valid_hours: between 0 and {MAX_PREVIOUS_SECRET_HOURS}.",
-                           fields={"previous_valid_hours": [f"Between 0 and {MAX_PREVIOUS_SECRET_HOURS}."]})
+        raise InvalidInput(gettext("previous_valid_hours: between 0 and %(max_previous_secret_hours)s.") % {"max_previous_secret_hours": MAX_PREVIOUS_SECRET_HOURS},
+                           fields={"previous_valid_hours": [gettext("Between 0 and %(max_previous_secret_hours)s.") % {"max_previous_secret_hours": MAX_PREVIOUS_SECRET_HOURS}]})
     endpoint = _locked(endpoint_id)
     now = timezone.now()
     new = _secret_checked(secret)
