@@ -5,21 +5,22 @@ from rest_framework import serializers
 from dispatch.sms.models import SmsMessage
 from volunteers.privacy import mask_phone
 
-_SECRETS = [(re.compile(r"\b\d{6}\b"), "******"), (re.compile(r"/b/[A-Za-z0-9_-]+"), "/b/<private link>")]
+_CODE = re.compile(r"\b\d{6}\b")
+_LINK = re.compile(r"/b/[A-Za-z0-9_-]+")
 
 
 def body_redacted(message: SmsMessage) -> str:
-    """What staff may read of a text: a code text's code and private link are masked (they prove the phone)."""
-    body = message.body
+    """What staff may read of a text: the private link every text about a booking carries, and a code text's code,
+    are masked (either proves the phone and opens the booking)."""
+    body = _LINK.sub("/b/<private link>", message.body)
     if message.kind == SmsMessage.Kind.PHONE_CODE:
-        for pattern, mask in _SECRETS:
-            body = pattern.sub(mask, body)
+        body = _CODE.sub("******", body)
     return body
 
 
 class SmsMessageSerializer(serializers.ModelSerializer):
     volunteer_name = serializers.CharField(source="volunteer.name", read_only=True)
-    body = serializers.SerializerMethodField(help_text="The text; a code text's code and private link are masked.")
+    body = serializers.SerializerMethodField(help_text="The text; private links and a code text's code are masked.")
     to = serializers.SerializerMethodField(help_text="Masked (+44 7••• •••321): the full number is on the "
                                                      "message's admin page, where opening it is audited.")
 

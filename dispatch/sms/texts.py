@@ -1,5 +1,6 @@
 """Message texts, rendered from templates/sms/<name>.txt and squeezed into few GSM-7 segments."""
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from volunteers.models import Booking, PhoneChallenge
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 # Field limits keep every template within two segments (see tests/sms/test_texts.py).
-LIMITS = {"first_name": 16, "title": 34, "old_title": 34, "address": 56, "host": 16, "bring": 30, "seat": 30}
+LIMITS = {"first_name": 16, "title": 34, "old_title": 24, "address": 56, "host": 16, "bring": 26, "seat": 30}
 
 
 @cache
@@ -24,9 +25,23 @@ def _engine() -> Engine:
     return Engine(dirs=[str(TEMPLATE_DIR)], autoescape=False)
 
 
+# Three full stops, not "…": that character is not in GSM-7 (dispatch.sms.segments), and one would send the whole
+# text as UCS-2, at more than twice the price.
+ELLIPSIS = "..."
+# Left off the end of a shortened value before the ellipsis: no "....", no "Crookes, ..." or "Walkley & ...".
+_TRAILING = " .,;:!?-&(/+'\""
+
+
 def _clip(value: str, limit: int) -> str:
+    """`value` on one line in GSM-7, and if longer than `limit` shortened at the last word boundary that leaves
+    room for one ellipsis. Only a first word longer than the limit is cut inside a word."""
     value = gsm7_fold(" ".join(str(value or "").split()))
-    return value if len(value) <= limit else value[: limit - 3].rstrip() + "..."
+    if len(value) <= limit:
+        return value
+    room = limit - len(ELLIPSIS)
+    boundary = value.rfind(" ", 0, room + 1)  # a word that ends exactly at the room is kept whole
+    head = value[:boundary].rstrip(_TRAILING) if boundary > 0 else ""
+    return (head or value[:room].rstrip(_TRAILING) or value[:room]) + ELLIPSIS
 
 
 def text_render(name: str, context: dict) -> str:
@@ -34,7 +49,15 @@ def text_render(name: str, context: dict) -> str:
     clipped = {key: _clip(value, LIMITS[key]) if key in LIMITS else value for key, value in context.items()}
     # autoescape=False on the Context too: Context() escapes by default whatever the Engine says.
     text = _engine().get_template(f"sms/{name}.txt").render(Context(clipped, autoescape=False))
-    return gsm7_fold(" ".join(text.split()))
+    return _tidy(" ".join(text.split()))
+
+
+_DOTS = re.compile(r"\.{4,}")
+
+
+def _tidy(text: str) -> str:
+    # A shortened value ends in "..." and the template may put its own full stop after it: one ellipsis, not "....".
+    return _DOTS.sub(ELLIPSIS, gsm7_fold(text))
 
 
 def _first_name(name: str) -> str:
@@ -48,8 +71,11 @@ def _when(slot) -> str:
 
 
 def booking_context(booking: Booking) -> dict:
+    """What a text about `booking` may say, its private link (volunteers.links.manage_url) included: every text
+    about a booking carries it."""
     return {"first_name": _first_name(booking.volunteer.name), **slot_context(booking.slot),
-            "confirmed": booking.status in (Booking.Status.CONFIRMED, Booking.Status.ATTENDED)}
+            "confirmed": booking.status in (Booking.Status.CONFIRMED, Booking.Status.ATTENDED),
+            "link": manage_url(booking.manage_token)}
 
 
 def slot_context(slot: Slot) -> dict:
@@ -84,21 +110,25 @@ def booking_text(*, kind: str, booking: Booking, minutes: int = 30) -> str:
     return text_render(kind, context)
 
 
-def booking_texts(*, kind: str, slot: Slot, volunteer_names: list[str], minutes: int = 30) -> list[str]:
-    """booking_text for many bookings of one slot, by volunteer name (not for redirects, whose text is about
-    another booking). The same texts, about ten times faster: the slot's part is clipped and rendered once,
-    and the template, when it is plain text and variables, becomes a str.format pattern."""
+def booking_texts(*, kind: str, slot: Slot, volunteer_names: list[str], manage_tokens: list[str],
+                  minutes: int = 30) -> list[str]:
+    """booking_text for many bookings of one slot, by volunteer name and booking manage token (not for redirects,
+    whose text is about another booking). The same texts, about ten times faster: the slot's part is clipped and
+    rendered once, and the template, when it is plain text and variables, becomes a str.format pattern."""
     context = {**slot_context(slot), "minutes": minutes}
     pattern = _format_pattern(kind)
+    people = list(zip(volunteer_names, manage_tokens, strict=True))
     if pattern is None:
-        return [text_render(kind, {**context, "first_name": _first_name(name)}) for name in volunteer_names]
+        return [text_render(kind, {**context, "first_name": _first_name(name), "link": manage_url(token)})
+                for name, token in people]
     plain = Context(autoescape=False)  # as text_render renders: Django's conversion of each value, no escaping
     values = _Blank({key: render_value_in_context(_clip(value, LIMITS[key]) if key in LIMITS else value, plain)
                      for key, value in context.items()})
     texts = []
-    for name in volunteer_names:
+    for name, token in people:
         values["first_name"] = render_value_in_context(_clip(_first_name(name), LIMITS["first_name"]), plain)
-        texts.append(gsm7_fold(" ".join(pattern.format_map(values).split())))
+        values["link"] = render_value_in_context(manage_url(token), plain)
+        texts.append(_tidy(" ".join(pattern.format_map(values).split())))
     return texts
 
 

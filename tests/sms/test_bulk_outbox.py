@@ -95,7 +95,8 @@ def test_bulk_texts_match_booking_text_for_every_kind():
     bookings = [Booking(volunteer=v, slot=slot) for v in volunteers]
     for kind in ("booking_confirmed", "booking_waitlisted", "booking_promoted", "booking_cancelled",
                  "session_cancelled"):
-        assert booking_texts(kind=kind, slot=slot, volunteer_names=names, minutes=45) == [
+        assert booking_texts(kind=kind, slot=slot, volunteer_names=names, manage_tokens=[b.manage_token for b in bookings],
+                             minutes=45) == [
             booking_text(kind=kind, booking=b, minutes=45) for b in bookings]
 
 

@@ -204,11 +204,11 @@ class _Recipient(NamedTuple):
 def _message_rows_by_slot(events: list, minutes: int) -> list[tuple]:
     """Rows for MESSAGE_ROW_FIELDS, from column reads rather than a model instance per booking."""
     recipients = {
-        booking_id: (slot_id, _Recipient(*volunteer))
-        for booking_id, slot_id, *volunteer in Booking.objects.filter(
+        booking_id: (slot_id, manage_token, _Recipient(*volunteer))
+        for booking_id, slot_id, manage_token, *volunteer in Booking.objects.filter(
             any_of("pk", (event.booking_id for event in events))
-        ).values_list("pk", "slot_id", "volunteer_id", "volunteer__name", "volunteer__phone", "volunteer__consent_sms",
-                      "volunteer__sms_opted_out", "volunteer__phone_invalid")
+        ).values_list("pk", "slot_id", "manage_token", "volunteer_id", "volunteer__name", "volunteer__phone",
+                      "volunteer__consent_sms", "volunteer__sms_opted_out", "volunteer__phone_invalid")
     }
     groups: dict[tuple[str, int], list] = defaultdict(list)
     for event in events:
@@ -217,9 +217,9 @@ def _message_rows_by_slot(events: list, minutes: int) -> list[tuple]:
         {slot_id for _, slot_id in groups})
     rows = []
     for (kind, slot_id), group in groups.items():
-        people = [recipients[event.booking_id][1] for event in group]
+        people = [recipients[event.booking_id][2] for event in group]
         texts = booking_texts(kind=kind, slot=slots[slot_id], volunteer_names=[p.name for p in people],
-                              minutes=minutes)
+                              manage_tokens=[recipients[event.booking_id][1] for event in group], minutes=minutes)
         for event, person, body in zip(group, people, texts, strict=True):
             count = segments_count(body)
             reason = volunteer_skip_reason(person)
