@@ -10,6 +10,7 @@ webhook receipts, login attempts) are purged after the retention period through 
 """
 
 import logging
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -50,10 +51,16 @@ def _is_secret(field: models.Field) -> bool:
     return name in _SECRET_NAMES or name.endswith("_token") or "hash" in name or "secret" in name
 
 
+# The private links inside stored texts (every text about a booking carries its own): masked in an export too.
+_PRIVATE_LINK = re.compile(r"/b/[A-Za-z0-9_-]+")
+
+
 def _row(instance: models.Model, *, exclude: Iterable[str] = ()) -> dict:
     skip = set(exclude)
-    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields
-            if field.name not in skip and not _is_secret(field)}
+    row = {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields
+           if field.name not in skip and not _is_secret(field)}
+    return {key: _PRIVATE_LINK.sub("/b/<private link>", value) if isinstance(value, str) else value
+            for key, value in row.items()}
 
 
 def volunteer_data_export(*, volunteer: Volunteer) -> dict:
