@@ -5,6 +5,7 @@ so ``make run`` needs nothing else. Production values are documented in the READ
 """
 
 import ipaddress
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "dispatch",
     "dispatch.sms",
     "dispatch.webhooks",
+    "dispatch.email",
     "web",
     "axes",
     "csp",
@@ -126,8 +128,16 @@ LOGIN_REDIRECT_URL = "/host/"
 LOGOUT_REDIRECT_URL = "/"
 # Hosts' password-reset emails: printed to the log by default (make run); set an SMTP backend in production.
 # EMAIL_BACKEND (the variable) names the backend that sends; Django's setting is its counted wrapper (core/mail.py).
-EMAIL_DELIVERY_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Volunteers' and hosts' emails (dispatch.email, docs/email.md) go through it too: SMTP as soon as EMAIL_HOST is
+# set, or any backend by dotted path, e.g. django-anymail's anymail.backends.mailgun.EmailBackend with its
+# settings as ANYMAIL_<NAME> variables (ANYMAIL_MAILGUN_API_KEY=... becomes ANYMAIL["MAILGUN_API_KEY"]).
+EMAIL_DELIVERY_BACKEND = env_str("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend" if env_str("EMAIL_HOST") else
+    "django.core.mail.backends.console.EmailBackend")
 EMAIL_BACKEND = "core.mail.MeteredEmailBackend"
+ANYMAIL = {name.removeprefix("ANYMAIL_").removesuffix("_FILE"): env_str(name.removesuffix("_FILE"))
+           for name in os.environ if name.startswith("ANYMAIL_")}
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -212,6 +222,9 @@ CELERY_BEAT_SCHEDULE = {
     "sms-outbox-sweep": {"task": "sms.outbox_sweep", "schedule": 60.0},
     "sms-reminders": {"task": "sms.reminders_enqueue_due", "schedule": 300.0},
     "webhooks-sweep": {"task": "webhooks.deliveries_sweep", "schedule": 60.0},
+    "email-outbox-sweep": {"task": "email.outbox_sweep", "schedule": 60.0},
+    "email-reminders": {"task": "email.reminders_enqueue_due", "schedule": 300.0},
+    "email-host-digests": {"task": "email.host_digests_enqueue", "schedule": 3600.0},
     "overflow-sweep": {"task": "dispatch.overflow_sweep", "schedule": 300.0},
     "personal-data-purge": {"task": "volunteers.personal_data_purge", "schedule": 6 * 3600.0},
     "unproven-bookings-release": {"task": "volunteers.bookings_release_unproven", "schedule": 60.0},

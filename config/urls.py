@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/redoc/", _docs_csp(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
     path("api/", include("config.api_urls")),
     path("twilio/", include("dispatch.sms.urls")),
+    path("email/", include("dispatch.email.urls")),
     path("", include("web.urls")),
 ]
 

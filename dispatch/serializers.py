@@ -17,6 +17,8 @@ class VolunteerRegisterSerializer(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     consent_sms = serializers.BooleanField(default=False,
                                            help_text="The volunteer agrees to receive texts about dispatch.")
+    consent_email = serializers.BooleanField(default=False, help_text="The volunteer agrees to emails at `email` "
+                                             "about their bookings (volunteers.consent.CONSENT_EMAIL_TEXT).")
 
     def validate(self, attrs):
         mobile, phone = attrs.pop("mobile", None), attrs.pop("phone", None)

@@ -11,3 +11,10 @@ CONSENT_SMS_TEXT = _(
     "Text me about my bookings: confirmations, reminders, changes and places that open up. "
     "Reply STOP at any time to stop the texts. Frontroom always texts a code or a link you ask for."
 )
+
+# Email, a second channel with its own consent (dispatch.email); every email carries a one-click unsubscribe link.
+CONSENT_EMAIL_VERSION = "2026-12-email-1"
+CONSENT_EMAIL_TEXT = _(
+    "Email me about my bookings too: confirmations, changes, cancellations and reminders, with a calendar file. "
+    "Every email has a link to stop them."
+)

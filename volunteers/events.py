@@ -26,6 +26,9 @@ booking_event_recorded = Signal()  # sender=BookingEvent, event=BookingEvent
 phone_challenge_issued = Signal()  # sender=PhoneChallenge, challenge=PhoneChallenge, code=str, situation=str
 # The same for many events recorded at once (assignment commits): receivers should write in bulk.
 booking_events_recorded = Signal()  # sender=BookingEvent, events=list[RecordedEvent]
+# A booking's phone was proven (the code typed or the private link opened), inside that transaction: what waited
+# on the proof (an email about the booking: the address it goes to is not proven by itself) can go now.
+booking_proven = Signal()  # sender=Booking, booking=Booking (with its volunteer and slot's session loaded)
 
 EVENT_BATCH = 500
 
@@ -91,6 +94,12 @@ def phone_challenge_announce(*, challenge: PhoneChallenge, code: str, situation:
     """After a challenge is written or given a new code: receivers (the SMS outbox) text the code now, in the
     caller's transaction. `situation` says what the text is about: booked, already_booked, clash or signup."""
     phone_challenge_issued.send(sender=PhoneChallenge, challenge=challenge, code=code, situation=situation)
+
+
+def booking_proven_announce(*, booking: Booking) -> None:
+    """After a booking's proven_at is first set, in the caller's transaction (or just after the one statement that
+    proved it): receivers write what waited on the proof."""
+    booking_proven.send(sender=Booking, booking=booking)
 
 
 def booking_events_record_bulk(*, booking_versions: Sequence[tuple[int, int]], kind: str,

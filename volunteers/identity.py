@@ -26,11 +26,13 @@ from core.ratelimit import rate_limit
 from seats.geocoding import Location, postcode_locate
 from volunteers import code_check
 from volunteers.code_check import LINK_RELATED
-from volunteers.events import phone_challenge_announce
+
+from volunteers.events import booking_proven_announce, phone_challenge_announce
 from volunteers.models import AvailabilityWindow, Booking, PhoneChallenge, Volunteer
 from volunteers.phones import phone_normalise
 from volunteers.services import (
     booking_hold,
+    consent_email_fields,
     consent_fields,
     volunteer_fields,
     volunteer_get_or_create,
@@ -72,14 +74,16 @@ def _limit_texts_to(phone: str, *, scope: str) -> None:
     rate_limit(scope="sms_phone_day", key=phone, message=gettext("Too many texts to this phone today. Please try tomorrow."))
 
 
-def _said(*, name: str, location: Location, email: str, consent_sms: bool, now: datetime, **extra) -> dict:
+def _said(*, name: str, location: Location, email: str, consent_sms: bool, now: datetime, consent_email: bool = False,
+          **extra) -> dict:
     """What the requester said, as JSON for pending_details (applied once the phone is proven)."""
     return {"name": name, "email": email, "postcode": location.postcode, "lat": location.lat, "lng": location.lng,
-            "seat_id": location.seat_id, "consent_sms": consent_sms, "said_at": now.isoformat(), **extra}
+            "seat_id": location.seat_id, "consent_sms": consent_sms, "consent_email": consent_email,
+            "said_at": now.isoformat(), **extra}
 
 
 def booking_request(*, slot_id: int, name: str, phone: str, postcode: str, email: str = "", consent_sms: bool,
-                    client_ip: str) -> PhoneChallenge:
+                    client_ip: str, consent_email: bool = False) -> PhoneChallenge:
     """Ask for a place on a slot: hold it (or a waitlist place) for the phone, unproven, and text the phone a
     code and the booking's private link. Returns the challenge, whose token is all the caller may see.
 
@@ -95,14 +99,16 @@ def booking_request(*, slot_id: int, name: str, phone: str, postcode: str, email
     location = postcode_locate(postcode)
     _limit_texts_to(phone, scope="booking_phone")
     now = timezone.now()
-    fields = volunteer_fields(name=name, location=location, email=email, consent_sms=consent_sms, now=now)
+    fields = volunteer_fields(name=name, location=location, email=email, consent_sms=consent_sms, now=now,
+                              consent_email=bool(consent_email and email))
     challenge, code = _challenge_new(phone=phone, purpose=PhoneChallenge.Purpose.BOOKING, pending_details=_said(
-        name=name, location=location, email=email, consent_sms=consent_sms, now=now))
+        name=name, location=location, email=email, consent_sms=consent_sms, consent_email=consent_email, now=now))
     return booking_hold(slot_id=slot_id, phone=phone, fields=fields, challenge=challenge, code=code).challenge
 
 
 def volunteer_signup_request(*, name: str, phone: str, postcode: str, max_travel_km: float, availability: list[dict],
-                             email: str = "", consent_sms: bool = True, client_ip: str) -> PhoneChallenge:
+                             email: str = "", consent_sms: bool = True, client_ip: str,
+                             consent_email: bool = False) -> PhoneChallenge:
     """Sign up to be dispatched: a new phone's volunteer is written with its availability, unproven; a known
     phone's details and windows wait on the challenge until the code is typed. Either way the phone is
     texted a code and the caller gets only the challenge. Raises InvalidInput naming the field, RateLimited
@@ -116,10 +122,11 @@ def volunteer_signup_request(*, name: str, phone: str, postcode: str, max_travel
     _limit_texts_to(phone, scope="signup_phone")
     now = timezone.now()
     fields = volunteer_fields(name=name, location=location, email=email, consent_sms=consent_sms,
-                              max_travel_km=max_travel_km, now=now)
+                              max_travel_km=max_travel_km, now=now, consent_email=bool(consent_email and email))
     windows = [[start.isoformat(), end.isoformat()] for start, end in spans]
     challenge, code = _challenge_new(phone=phone, purpose=PhoneChallenge.Purpose.SIGNUP, pending_details=_said(
-        name=name, location=location, email=email, consent_sms=consent_sms, now=now, max_travel_km=max_travel_km,
+        name=name, location=location, email=email, consent_sms=consent_sms, consent_email=consent_email, now=now,
+        max_travel_km=max_travel_km,
         availability=windows))
     with transaction.atomic():
         volunteer, created = volunteer_get_or_create(phone=phone, fields=fields)
@@ -197,6 +204,8 @@ def challenge_verify(*, challenge_token: str, code: str, client_ip: str) -> Book
             raise _refused_why(challenge, now)
         if not won:
             raise _newer_code()
+        if booking is not None and booking.proven_at == now:  # proven by this statement, not before
+            booking_proven_announce(booking=booking)
         return booking
     counted = PhoneChallenge.objects.filter(
         pk=challenge.pk, verified_at__isnull=True, expires_at__gt=now, attempts__lt=F("max_attempts"),
@@ -242,9 +251,13 @@ def _challenge_accept(*, challenge: PhoneChallenge, code_hash_tried: str, now: d
         volunteer.save(update_fields=[*changed, "updated_at"])
     if challenge.purpose == PhoneChallenge.Purpose.SIGNUP or challenge.booking_id is None:
         return volunteer
-    Booking.objects.filter(pk=challenge.booking_id, proven_at__isnull=True).update(proven_at=now, updated_at=now)
+    proven = Booking.objects.filter(pk=challenge.booking_id, proven_at__isnull=True).update(proven_at=now,
+                                                                                            updated_at=now)
     # One statement whose SQL is built once (the ORM's select_related compilation cost more than the query).
-    return get_with_related(Booking, challenge.booking_id, related=LINK_RELATED)
+    booking = get_with_related(Booking, challenge.booking_id, related=LINK_RELATED)
+    if proven:
+        booking_proven_announce(booking=booking)
+    return booking
 
 
 def _details_apply(*, volunteer: Volunteer, said: dict, said_at: datetime) -> list[str]:
@@ -259,6 +272,11 @@ def _details_apply(*, volunteer: Volunteer, said: dict, said_at: datetime) -> li
         changes["max_travel_km"] = said["max_travel_km"]
     if said.get("consent_sms") is not None and said["consent_sms"] != volunteer.consent_sms:
         changes.update(consent_fields(consent_sms=said["consent_sms"], now=said_at))
+    if said.get("email") and said.get("consent_email") is not None:
+        # Said with an address: the box ticked (again, lifting an unsubscribe) or not.
+        wants = bool(said["consent_email"])
+        if wants != volunteer.consent_email or (wants and volunteer.email_opted_out_at is not None):
+            changes.update(consent_email_fields(consent_email=wants, now=said_at))
     for field, value in changes.items():
         setattr(volunteer, field, value)
     return list(changes)
@@ -309,7 +327,10 @@ def booking_open_by_link(*, manage_token: str, automatic: bool = False) -> Booki
     if booking.proven_at is None or booking.volunteer.phone_verified_at is None:
         now = timezone.now()
         if booking.proven_at is None:
-            Booking.objects.filter(pk=booking.pk, proven_at__isnull=True).update(proven_at=now, updated_at=now)
+            with transaction.atomic():
+                if Booking.objects.filter(pk=booking.pk, proven_at__isnull=True).update(proven_at=now, updated_at=now):
+                    booking.proven_at = now
+                    booking_proven_announce(booking=booking)
             booking.proven_at = now
         if booking.volunteer.phone_verified_at is None:
             Volunteer.objects.filter(pk=booking.volunteer_id, phone_verified_at__isnull=True).update(
@@ -338,7 +359,8 @@ def booking_shows_address(booking: Booking, *, now: datetime | None = None) -> b
 
 
 def booking_details_update(*, manage_token: str, name: str | None = None, email: str | None = None,
-                           postcode: str | None = None, consent_sms: bool | None = None) -> Booking:
+                           postcode: str | None = None, consent_sms: bool | None = None,
+                           consent_email: bool | None = None) -> Booking:
     """The holder of a private link changes their own details (fields left None stay). The link proves the
     phone, so the booking is marked proven too. Raises NotFound, InvalidInput naming the field."""
     location = postcode_locate(postcode) if postcode else None
@@ -357,11 +379,15 @@ def booking_details_update(*, manage_token: str, name: str | None = None, email:
             changes.update(postcode=location.postcode, lat=location.lat, lng=location.lng, seat_id=location.seat_id)
         if consent_sms is not None and consent_sms != volunteer.consent_sms:
             changes.update(consent_fields(consent_sms=consent_sms, now=now))
+        if consent_email is not None and (consent_email != volunteer.consent_email
+                                          or (consent_email and volunteer.email_opted_out_at is not None)):
+            changes.update(consent_email_fields(consent_email=consent_email, now=now))
         if volunteer.phone_verified_at is None:
             changes["phone_verified_at"] = now
         for field, value in changes.items():
             setattr(volunteer, field, value)
         if changes:
             volunteer.save(update_fields=[*changes, "updated_at"])
-        Booking.objects.filter(pk=booking.pk, proven_at__isnull=True).update(proven_at=now, updated_at=now)
+        if Booking.objects.filter(pk=booking.pk, proven_at__isnull=True).update(proven_at=now, updated_at=now):
+            booking_proven_announce(booking=_booking_by_link(manage_token))
     return _booking_by_link(manage_token)

@@ -173,6 +173,7 @@ def volunteer_personal_data_erase(*, volunteer_id: int, actor=None) -> bool:
     volunteer.postcode = outcode_of(volunteer.postcode)
     volunteer.lat, volunteer.lng = round(volunteer.lat, 2), round(volunteer.lng, 2)
     volunteer.consent_sms = False
+    volunteer.consent_email = False
     volunteer.token = new_token()
     volunteer.anonymised_at = now
     volunteer.save()

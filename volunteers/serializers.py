@@ -1,12 +1,15 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from volunteers.consent import CONSENT_SMS_TEXT, CONSENT_SMS_VERSION
+from volunteers.consent import CONSENT_EMAIL_TEXT, CONSENT_EMAIL_VERSION, CONSENT_SMS_TEXT, CONSENT_SMS_VERSION
 from volunteers.identity import booking_shows_address, phone_mask
 from volunteers.models import Booking
 
 _CONSENT_HELP = (f"The volunteer agrees to texts about their bookings, worded (version {CONSENT_SMS_VERSION}): "
                  f"\"{CONSENT_SMS_TEXT}\" The code and link a request asks for are texted either way.")
+_CONSENT_EMAIL_HELP = (f"The volunteer agrees to emails about their bookings at `email`, worded (version "
+                       f"{CONSENT_EMAIL_VERSION}): \"{CONSENT_EMAIL_TEXT}\" Ignored without an email. Emails go only "
+                       "once the phone is proven.")
 
 
 class BookingCreateSerializer(serializers.Serializer):
@@ -15,6 +18,7 @@ class BookingCreateSerializer(serializers.Serializer):
     postcode = serializers.CharField(max_length=10)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     consent_sms = serializers.BooleanField(help_text=_CONSENT_HELP)
+    consent_email = serializers.BooleanField(required=False, default=False, help_text=_CONSENT_EMAIL_HELP)
 
 
 class ChallengeSerializer(serializers.Serializer):
@@ -38,6 +42,7 @@ class BookingDetailsSerializer(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True)
     postcode = serializers.CharField(max_length=10, required=False)
     consent_sms = serializers.BooleanField(required=False, help_text=_CONSENT_HELP)
+    consent_email = serializers.BooleanField(required=False, help_text=_CONSENT_EMAIL_HELP)
 
 
 class BookingSwapSerializer(serializers.Serializer):

@@ -30,7 +30,7 @@ from core.errors import Conflict, InvalidInput, InvalidState, NotFound
 from seats.geocoding import Location
 from sessions.models import CanvassSession, Slot
 from sessions.services import meeting_point_managed_by, slot_claim_place, slot_is_bookable, slot_release_place
-from volunteers.consent import CONSENT_SMS_VERSION
+from volunteers.consent import CONSENT_EMAIL_VERSION, CONSENT_SMS_VERSION
 from volunteers.events import (
     async_handlers,
     booking_event_announce,
@@ -65,7 +65,7 @@ def volunteer_get_or_create(*, phone: str, fields: dict) -> tuple[Volunteer, boo
 
 
 def volunteer_fields(*, name: str, location: Location, email: str = "", consent_sms: bool | None = None,
-                     max_travel_km: float | None = None, now=None) -> dict:
+                     max_travel_km: float | None = None, now=None, consent_email: bool | None = None) -> dict:
     """What a sign-up or booking says about the volunteer (fields left out keep their stored value). Consent
     given is recorded with its time and the wording version shown (volunteers.consent)."""
     fields = {
@@ -76,6 +76,8 @@ def volunteer_fields(*, name: str, location: Location, email: str = "", consent_
         fields["email"] = email
     if consent_sms is not None:
         fields.update(consent_fields(consent_sms=consent_sms, now=now))
+    if consent_email:
+        fields.update(consent_email_fields(consent_email=True, now=now))
     if max_travel_km is not None:
         fields["max_travel_km"] = max_travel_km
     return fields
@@ -85,6 +87,14 @@ def consent_fields(*, consent_sms: bool, now=None, version: str = CONSENT_SMS_VE
     if consent_sms:
         return {"consent_sms": True, "consent_sms_at": now or timezone.now(), "consent_sms_version": version}
     return {"consent_sms": False, "consent_sms_at": None, "consent_sms_version": ""}
+
+
+def consent_email_fields(*, consent_email: bool, now=None, version: str = CONSENT_EMAIL_VERSION) -> dict:
+    """Consent to email, with its time and wording version; giving it again lifts an earlier unsubscribe."""
+    if consent_email:
+        return {"consent_email": True, "consent_email_at": now or timezone.now(), "consent_email_version": version,
+                "email_opted_out_at": None}
+    return {"consent_email": False, "consent_email_at": None, "consent_email_version": ""}
 
 
 def _overlapping_confirmed(*, volunteer: Volunteer, slot: Slot, exclude_booking_id: int | None = None):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
-from volunteers.consent import CONSENT_SMS_TEXT
+from volunteers.consent import CONSENT_EMAIL_TEXT, CONSENT_SMS_TEXT
 from web.dates import DateField
 
 # What the services' error codes mean to a volunteer, keyed by code (the service's own message otherwise).
@@ -125,6 +125,13 @@ class ContactForm(forms.Form):
         label=CONSENT_SMS_TEXT,
         error_messages={"required": _("We can only book you if we may text you: tick the box.")},
     )
+    consent_email = forms.BooleanField(label=CONSENT_EMAIL_TEXT, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("consent_email") and not cleaned.get("email"):
+            self.add_error("email", _("Enter your email address, or untick the email box."))
+        return cleaned
 
 
 class BookingForm(ContactForm):

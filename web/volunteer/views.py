@@ -376,7 +376,7 @@ def needed(request):
             challenge = identity.volunteer_signup_request(
                 name=data["name"], phone=data["phone"], postcode=data["postcode"], email=data["email"],
                 max_travel_km=float(data["max_travel_km"]), availability=data["availability"],
-                consent_sms=data["consent_sms"], client_ip=client_ip(request))
+                consent_sms=data["consent_sms"], consent_email=data["consent_email"], client_ip=client_ip(request))
         except RateLimited as exc:
             return _rate_limited(request, exc)
         except DomainError as exc:

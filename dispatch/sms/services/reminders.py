@@ -26,10 +26,6 @@ def _status_since_before(moment_expression):
     ))
 
 
-def _not_yet(kind: str):
-    return ~Exists(SmsMessage.objects.filter(booking=OuterRef("pk"), kind=kind, version=OuterRef("version")))
-
-
 # Reminders are written a chunk per transaction: a beat run cut short keeps what it wrote, and the next
 # run (every five minutes) writes the rest, since bookings that have the reminder are no longer due.
 REMINDER_CHUNK = 2000
@@ -48,35 +44,45 @@ def _record_all(bookings, kind: str) -> int:
     return written
 
 
-def reminders_enqueue_due(*, now: datetime | None = None) -> int:
-    """Write due reminders to the outbox (each once per booking version); none in quiet hours. Returns how many.
+def reminders_due(*, now: datetime, outbox) -> list[tuple[str, object]]:
+    """The bookings due a reminder now, per reminder kind, that have none yet in `outbox` (the SmsMessage or the
+    email app's EmailMessage model: a booking's reminder once per channel and booking version). Shared by the
+    texts and the emails; quiet hours are the caller's (texts only).
 
-    Only proven bookings that need no (more) approval are reminded. Day-before: from the configured local time (default 11:00) on the day before the slot, for
-    bookings confirmed before that time (later ones just had their confirmation). Soon: within the
-    lead time (default 30 minutes) before the slot, for bookings confirmed before the lead time began.
+    Only proven bookings that need no (more) approval are reminded. Day-before: from the configured local time
+    (default 11:00) on the day before the slot, for bookings confirmed before that time (later ones just had
+    their confirmation). Soon: within the lead time (default 30 minutes) before the slot, for bookings confirmed
+    before the lead time began.
     """
-    now = now or timezone.now()
-    if in_quiet_hours(now):
-        return 0
     local = timezone.localtime(now)
     # Not for places whose phone was never proven (released before long) nor for those the host has still to
     # approve (a reminder carries the address).
     confirmed = Booking.objects.filter(status=Booking.Status.CONFIRMED, proven_at__isnull=False).exclude(
         approval=Booking.Approval.PENDING)
-    created = 0
+    due = []
+
+    def not_yet(kind: str):
+        return ~Exists(outbox.objects.filter(booking=OuterRef("pk"), kind=kind, version=OuterRef("version")))
 
     reminder_at = sms_setting("SMS_REMINDER_DAY_BEFORE_AT")
     if local.time() >= reminder_at:
         tomorrow = local.date() + timedelta(days=1)
         moment = timezone.make_aware(datetime.combine(local.date(), reminder_at))
-        due = confirmed.filter(
+        due.append((SmsMessage.Kind.REMINDER_DAY_BEFORE, confirmed.filter(
             slot__starts_at__gte=_local_midnight(tomorrow), slot__starts_at__lt=_local_midnight(tomorrow + timedelta(days=1)),
-        ).filter(_status_since_before(moment), _not_yet(SmsMessage.Kind.REMINDER_DAY_BEFORE))
-        created += _record_all(due, SmsMessage.Kind.REMINDER_DAY_BEFORE)
+        ).filter(_status_since_before(moment), not_yet(SmsMessage.Kind.REMINDER_DAY_BEFORE))))
 
     lead = timedelta(minutes=sms_setting("SMS_REMINDER_SOON_MINUTES"))
-    soon = confirmed.filter(slot__starts_at__gt=now, slot__starts_at__lte=now + lead).filter(
-        _status_since_before(OuterRef("slot__starts_at") - lead), _not_yet(SmsMessage.Kind.REMINDER_SOON),
-    )
-    created += _record_all(soon, SmsMessage.Kind.REMINDER_SOON)
-    return created
+    due.append((SmsMessage.Kind.REMINDER_SOON, confirmed.filter(slot__starts_at__gt=now, slot__starts_at__lte=now + lead).filter(
+        _status_since_before(OuterRef("slot__starts_at") - lead), not_yet(SmsMessage.Kind.REMINDER_SOON),
+    )))
+    return due
+
+
+def reminders_enqueue_due(*, now: datetime | None = None) -> int:
+    """Write due reminder texts to the outbox (each once per booking version); none in quiet hours. Returns how
+    many (which bookings are due: reminders_due)."""
+    now = now or timezone.now()
+    if in_quiet_hours(now):
+        return 0
+    return sum(_record_all(bookings, kind) for kind, bookings in reminders_due(now=now, outbox=SmsMessage))
