@@ -26,7 +26,6 @@ from core.ratelimit import rate_limit
 from seats.geocoding import Location, postcode_locate
 from volunteers import code_check
 from volunteers.code_check import LINK_RELATED
-
 from volunteers.events import booking_proven_announce, phone_challenge_announce
 from volunteers.models import AvailabilityWindow, Booking, PhoneChallenge, Volunteer
 from volunteers.phones import phone_normalise

@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
 from dispatch.email.backends import transport_reset
-from tests.sms.conftest import free_port
+from tests.sms.conftest import free_port, worker_factory  # noqa: F401 - the fixture, for test_faults
 from tests.sms.factories import booking_make, next_mobile, slot_make, volunteer_make  # noqa: F401 - re-exported
 from volunteers.models import Volunteer
 

@@ -11,7 +11,7 @@ from dispatch.email.models import EmailMessage
 from dispatch.email.services import messages_requeue_stuck
 from dispatch.email.services.outbox import messages_enqueue_batches
 from tests.email.conftest import booking_make, emailable, held, slot_make
-from tests.sms.conftest import broker, wait_until, worker_factory  # noqa: F401 - the fixture
+from tests.sms.conftest import broker, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 

@@ -215,3 +215,53 @@ def test_erasing_a_volunteer_blanks_and_stops_their_emails(mail_outbox):
                             ("booking_confirmed", "skipped", "personal_data_erased", "")]
     services.messages_requeue_stuck(grace=timedelta(0))
     assert not mail_outbox
+
+
+def _calendar(email) -> str:
+    [part] = [a for a in email.attachments if getattr(a, "get_content_type", lambda: "")() == "text/calendar"]
+    return part.get_param("method"), part.get_payload(decode=True).decode()
+
+
+def test_the_calendar_file_is_an_invitation_then_its_cancellation_with_the_same_uid(mail_outbox):
+    booking = booking_make(slot=slot_make(), volunteer=emailable())
+    booking_cancel(manage_token=booking.manage_token)
+    confirmed, cancelled = mail_outbox
+    method, ics = _calendar(confirmed)
+    assert method == "REQUEST" and "METHOD:REQUEST" in ics and "27 Psalter Lane" in ics.replace("\r\n ", "")
+    uid = next(line for line in ics.splitlines() if line.startswith("UID:"))
+    method, ics = _calendar(cancelled)
+    assert method == "CANCEL" and "METHOD:CANCEL" in ics and "STATUS:CANCELLED" in ics and uid in ics.splitlines()
+    assert "27 Psalter Lane" not in ics.replace("\r\n ", "")
+
+
+def test_the_calendar_file_has_no_address_while_the_host_has_to_approve(mail_outbox):
+    slot = slot_make()
+    slot.session.requires_approval = True
+    slot.session.save(update_fields=["requires_approval"])
+    booking_make(slot=slot, volunteer=emailable())
+    [email] = mail_outbox
+    method, ics = _calendar(email)
+    assert method == "REQUEST" and "Psalter" not in ics.replace("\r\n ", "")
+
+
+@pytest.mark.parametrize("known_phone", [False, True])
+def test_typing_the_code_sends_the_confirmation_once(mail_outbox, known_phone):
+    import re
+
+    from dispatch.sms.models import SmsMessage
+    from volunteers.identity import booking_request, challenge_verify
+
+    slot = slot_make()
+    postcode = PostcodeFactory(seat=slot.session.seat).postcode
+    phone = next_mobile()
+    if known_phone:  # what they say waits for the proof (the general path); a new phone takes the one statement
+        volunteer_make(phone=phone, name="Old Name")
+    challenge = booking_request(slot_id=slot.pk, name="Sam Smith", phone=phone, postcode=postcode,
+                                email="sam@example.org", consent_sms=True, consent_email=True, client_ip="192.0.2.9")
+    assert not mail_outbox
+    code = re.search(r"\b(\d{6})\b", SmsMessage.objects.get(challenge_id=challenge.pk).body).group(1)
+    booking = challenge_verify(challenge_token=challenge.token, code=code, client_ip="192.0.2.9")
+    [message] = EmailMessage.objects.filter(volunteer_id=booking.volunteer_id)
+    assert message.kind == "booking_confirmed" and message.status == "sent"
+    [email] = mail_outbox
+    assert email.to == ["sam@example.org"] and "Sam" in email.body

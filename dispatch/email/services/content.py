@@ -96,23 +96,17 @@ def booking_rendered(*, booking: Booking, kind: str, unsubscribe: str) -> Render
     calendar, method = None, ""
     if kind not in NO_CALENDAR_KINDS:
         method = "CANCEL" if cancelled else "REQUEST"
-        calendar = booking_calendar(subject_booking, method=method, shows_address=shows)
-        if calendar is None:
-            method = ""
+        calendar = booking_calendar(subject_booking, method=method)
     return Rendered(subject=str(subject).format(title=session.title)[:200], text=text, html=html, calendar=calendar,
                     calendar_method=method)
 
 
-def booking_calendar(booking: Booking, *, method: str, shows_address: bool) -> bytes | None:
-    """The booking's .ics as an invitation (REQUEST) or its withdrawal (CANCEL), from volunteers.calendar."""
-    try:
-        from volunteers import calendar
-    except ImportError:  # the calendar builder moves down from the pages (issue 13's calendars)
-        return None
-    build = getattr(calendar, "booking_calendar_ics", None) or getattr(calendar, "booking_ics", None)
-    if build is None:
-        return None
-    return build(booking, method=method, shows_address=shows_address)
+def booking_calendar(booking: Booking, *, method: str) -> bytes:
+    """The booking's .ics as an invitation (REQUEST) or its withdrawal (CANCEL), with the same UID every time and
+    the address only when the volunteer may see it (volunteers.calendar)."""
+    from volunteers.calendar import booking_calendar as build
+
+    return build(booking, method=method)
 
 
 def host_name(volunteer_name: str) -> str:
