@@ -239,3 +239,15 @@ def form_errors_from(error: DomainError, form: forms.Form, *, formset=None, slot
 def has_errors(form, formset=None) -> bool:
     return bool(form.errors or (formset is not None and (formset.total_error_count())))
 
+
+
+class NotificationsForm(forms.Form):
+    """How the host hears of bookings and cancellations on their sessions (dispatch.email)."""
+
+    notify = forms.ChoiceField(label=_("Tell me when someone books or cancels"), widget=forms.RadioSelect,
+                               choices=[("each", _("An email each time")),
+                                        ("daily", _("One email a day, the morning after")),
+                                        ("off", _("No emails"))])
+    email = forms.EmailField(label=_("Email address"), required=False, max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+                             error_messages={"invalid": _("Enter an email address like name@example.org.")})

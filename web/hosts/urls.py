@@ -13,6 +13,7 @@ urlpatterns = [
     path("reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("reset/done/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("feed/", views.calendar_feed, name="calendar_feed"),
+    path("notifications/", views.notifications, name="notifications"),
     path("rooms/new/", views.room_new, name="room_new"),
     path("rooms/<int:room_id>/edit/", views.room_edit, name="room_edit"),
     path("sessions/new/", views.session_new, name="session_new"),

@@ -25,6 +25,7 @@ from core.db import pk_in_range
 from core.errors import DomainError, NotFound
 from core.exports import csv_response
 from core.ratelimit import limit_ip
+from dispatch.email.services import host_email_preference_get, host_email_preference_set
 from sessions import services as session_services
 from sessions.models import CanvassSession, MeetingPoint
 from sessions.selectors import session_managed
@@ -120,6 +121,24 @@ def home(request):
         "upcoming": [_with_places(session) for session in upcoming],
         "recent": list(recent), "rooms": rooms, "feed_url": _feed_url(request.user),
     })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notifications(request):
+    """Email for each booking and cancellation on the host's sessions, a daily digest, or nothing."""
+    initial = {"notify": host_email_preference_get(host=request.user), "email": request.user.email}
+    form = forms.NotificationsForm(_posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            host_email_preference_set(host=request.user, notify=form.cleaned_data["notify"],
+                                      email=form.cleaned_data["email"])
+        except DomainError as exc:
+            form_errors_from(exc, form)
+        else:
+            messages.success(request, _("Saved: how you hear of bookings."))
+            return redirect("hosts:notifications")
+    return render(request, "web/hosts/notifications.html", {"form": form})
 
 
 def _feed_url(user) -> str | None:

@@ -4,6 +4,7 @@ would need the SMS outbox keyed by something other than a booking or a phone cha
 
 from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,12 +24,19 @@ def host_email_preference_get(*, host) -> str:
 
 
 @transaction.atomic
-def host_email_preference_set(*, host, notify: str) -> HostEmailPreference:
-    """The host's choice: each, daily or off. Idempotent."""
-    if notify not in Notify.values:
-        from core.errors import InvalidInput
+def host_email_preference_set(*, host, notify: str, email: str | None = None) -> HostEmailPreference:
+    """The host's choice (each, daily or off) and, if given, the address their account is emailed at. Idempotent.
+    Raises InvalidInput naming the field: an unknown choice, or emails asked for without an address."""
+    from core.errors import InvalidInput
 
+    if notify not in Notify.values:
         raise InvalidInput("Choose how you want to hear of bookings.", fields={"notify": ["Not a choice."]})
+    address = host.email if email is None else email.strip()
+    if notify != Notify.OFF and not address:
+        raise InvalidInput("Give the address to email.", fields={"email": ["Required for emails."]})
+    if email is not None and address != host.email:
+        get_user_model().objects.filter(pk=host.pk).update(email=address)
+        host.email = address
     preference, _ = HostEmailPreference.objects.update_or_create(host=host, defaults={"notify": notify})
     return preference
 

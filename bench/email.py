@@ -1,0 +1,356 @@
+"""Email outbox throughput: outbox rows → Redis → real Celery worker processes → SMTP → a loopback aiosmtpd server.
+
+    .venv/bin/python bench/email.py [--messages 5000] [--rounds 3] [--write]
+
+Measures, in one run and with the same worker configuration (by default the one docker-compose.yml ships:
+prefork, concurrency 8):
+  * baseline: a no-op Celery task (it only INCRs a Redis counter so completion can be counted), enqueued and
+    executed end to end;
+  * the outbox: every email sent through `email.message_send` (claim, render the text and HTML bodies and the
+    .ics, hand-over mark, SMTP over one kept connection per worker process), emails/s from the first enqueue
+    until the SMTP server has them all and every row says "sent";
+  * duplicates (a Message-ID the server received twice) and lost emails (rows not sent), both must be 0.
+
+The baseline and the outbox runs alternate for --rounds rounds, each with a fresh worker; the ratio reported is
+the median of the rounds' ratios (one pair of runs on a shared 2-core machine can be several points off).
+"""
+
+import sys
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+# This file shares its name with the standard library's email package: with bench/ first on sys.path, as it is
+# when the file is run as a script, every `import email` (Django's mail, aiosmtpd) would find this file instead.
+# So bench/ comes off the path, and bench/_common.py is loaded by its file name.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != BENCH_DIR]
+
+import argparse  # noqa: E402 - after the path is fixed
+import importlib.util  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+
+from celery import shared_task  # noqa: E402
+
+
+def _common_load() -> None:
+    if "_common" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("_common", BENCH_DIR / "_common.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["_common"] = module
+        spec.loader.exec_module(module)
+
+
+_common_load()
+NOOP_KEY = "bench:email:noop"
+MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>]+>)", re.I | re.M)
+
+
+@shared_task(name="bench.email_noop", ignore_result=True, acks_late=True)
+def noop(index: int) -> None:
+    from django.conf import settings
+
+    from dispatch.sms.ratelimit import _client
+
+    _client(settings.REDIS_URL).incr(NOOP_KEY)
+
+
+CPU_CATEGORIES = ("celery", "postgres", "redis", "client", "other")
+CPU_CATEGORIES_TEXT = ("Celery worker / PostgreSQL / Redis / this script, which enqueues / the rest, mostly the "
+                       "loopback SMTP server")
+
+
+def _cpu_text(split: dict) -> str:
+    return (f"{sum(split.values()):.2f} ms (" + " / ".join(f"{split.get(c, 0.0):.2f}" for c in CPU_CATEGORIES)
+            + ")")
+
+
+def _smtp_serve(port: int, control) -> None:
+    """Child process: a real SMTP server (aiosmtpd) that keeps each message's Message-ID."""
+    from aiosmtpd.controller import Controller
+
+    received: list[bytes] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            found = MESSAGE_ID.search(envelope.content)
+            received.append(found.group(1) if found else b"")
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    control.send("ready")
+    while True:
+        command = control.recv()
+        if command == "count":
+            control.send(len(received))
+        elif command == "ids":
+            control.send(list(received))
+        elif command == "clear":
+            received.clear()
+            control.send(None)
+        else:
+            controller.stop()
+            control.send(None)
+            return
+
+
+class SmtpProcess:
+    """The SMTP server in a process of its own, as a mail relay is elsewhere in production."""
+
+    def __init__(self):
+        import multiprocessing
+
+        from _common import free_port
+
+        self.port = free_port()
+        context = multiprocessing.get_context("spawn")
+        self._control, child = context.Pipe()
+        self.process = context.Process(target=_smtp_serve, args=(self.port, child), daemon=True)
+        self.process.start()
+        assert self._control.recv() == "ready"
+
+    def _ask(self, command: str):
+        self._control.send(command)
+        return self._control.recv()
+
+    def count(self) -> int:
+        return self._ask("count")
+
+    def ids(self) -> list[bytes]:
+        return self._ask("ids")
+
+    def clear(self) -> None:
+        self._ask("clear")
+
+    def stop(self) -> None:
+        self._ask("stop")
+        self.process.join(timeout=10)
+
+
+def _worker(env: dict, args) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "celery"), "-A", "celery_app", "worker", "--include", "bench.email",
+         "-P", args.pool, "-c", str(args.concurrency), "-l", "WARNING", "--without-gossip", "--without-mingle",
+         "--without-heartbeat", "-n", f"benchemail{os.getpid()}-{time.monotonic_ns()}@%h"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=sys.stderr, start_new_session=True,
+    )
+
+
+def _wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _outbox_fill(count: int) -> list[int]:
+    """`count` confirmed, proven bookings of volunteers who may be emailed, with their pending outbox rows, written
+    in bulk (set-up, not measured)."""
+    from datetime import timedelta
+
+    from _common import uk_mobile
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.utils import timezone
+
+    from dispatch.email.models import EmailMessage
+    from seats.models import Seat
+    from sessions.models import CanvassSession, MeetingPoint, Slot
+    from volunteers.models import Booking, Volunteer
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE email_emailmessage, sms_smsmessage, volunteers_bookingevent, volunteers_booking, "
+                       "volunteers_volunteer, canvass_slot, canvass_canvasssession, canvass_meetingpoint "
+                       "RESTART IDENTITY CASCADE")
+    seat, _ = Seat.objects.get_or_create(ons_code="E14000922", defaults={"name": "Sheffield, Hallam", "lat": 53.37,
+                                                                         "lng": -1.55})
+    host, _ = get_user_model().objects.get_or_create(username="bench-email-host", defaults={"first_name": "Aisha"})
+    point = MeetingPoint.objects.create(host=host, name="Aisha's front room", address="27 Psalter Lane, Sheffield",
+                                        postcode="S11 8UX", lat=53.37, lng=-1.5, public_lat=53.37, public_lng=-1.5,
+                                        seat=seat, capacity=60, host_first_name="Aisha")
+    start = timezone.now() + timedelta(days=3)
+    session = CanvassSession.objects.create(meeting_point=point, seat=seat, title="Saturday doorstep session",
+                                            lat=53.37, lng=-1.5, postcode_district="S11", starts_at=start,
+                                            ends_at=start + timedelta(hours=2))
+    slot = Slot.objects.create(session=session, starts_at=start, ends_at=start + timedelta(hours=2), capacity=30000)
+    now = timezone.now()
+    volunteers = Volunteer.objects.bulk_create(
+        Volunteer(phone=uk_mobile(i), name=f"Volunteer {i}", postcode="S10 1AA", lat=53.38, lng=-1.5,
+                  email=f"volunteer{i}@example.org", consent_email=True, consent_email_at=now,
+                  consent_email_version="2026-12-email-1", phone_verified_at=now)
+        for i in range(count))
+    bookings = Booking.objects.bulk_create(Booking(volunteer=v, slot=slot, status="confirmed", proven_at=now)
+                                           for v in volunteers)
+    messages = EmailMessage.objects.bulk_create(
+        [EmailMessage(volunteer=b.volunteer, booking=b, kind="booking_confirmed", version=1) for b in bookings],
+        batch_size=2000)
+    return [m.pk for m in messages]
+
+
+def _outbox_run(ids: list[int], smtp, env: dict, args) -> dict:
+    from datetime import timedelta
+
+    from _common import cpu_split, process_group_stop
+
+    from dispatch.email.models import EmailMessage
+    from dispatch.email.services import message_enqueue, messages_requeue_stuck
+
+    swept = 0
+    last_count, last_change = -1, time.monotonic()
+
+    def done() -> bool:
+        # Beat runs the outbox sweep every minute in production; here after 10 s without progress.
+        nonlocal swept, last_count, last_change
+        count = smtp.count()
+        if count != last_count:
+            last_count, last_change = count, time.monotonic()
+        elif time.monotonic() - last_change > 10:
+            swept += messages_requeue_stuck(grace=timedelta(seconds=10))
+            last_change = time.monotonic()
+        return count >= len(ids)
+
+    worker = _worker(env, args)
+    try:
+        time.sleep(args.warmup)
+        with cpu_split() as cpu:
+            started = time.monotonic()
+            for message_id in ids:
+                message_enqueue(message_id)
+            _wait(done, timeout=3600, what="the SMTP server to receive every email")
+            _wait(lambda: not EmailMessage.objects.exclude(status="sent").exists(), timeout=600,
+                  what="every row to say sent")
+            elapsed = time.monotonic() - started
+    finally:
+        process_group_stop(worker)
+    received = smtp.ids()
+    expected = set(EmailMessage.objects.values_list("message_id", flat=True))
+    per_id: dict[bytes, int] = {}
+    for message_id in received:
+        per_id[message_id] = per_id.get(message_id, 0) + 1
+    return {
+        "messages": len(ids), "elapsed": elapsed, "rate": len(ids) / elapsed,
+        "duplicates": sum(n - 1 for n in per_id.values() if n > 1),
+        "lost": EmailMessage.objects.exclude(status="sent").count()
+        + len(expected - {m.decode() for m in per_id}),
+        "swept": swept,
+        "cpu_ms": {category: seconds * 1000 / len(ids) for category, seconds in cpu.items()},
+    }
+
+
+def _noop_run(env: dict, args, redis) -> dict:
+    """The baseline: as many no-op tasks as emails, through the same broker and worker configuration."""
+    from _common import cpu_split, process_group_stop
+
+    worker = _worker(env, args)
+    try:
+        time.sleep(args.warmup)
+        with cpu_split() as cpu:
+            started = time.monotonic()
+            for index in range(args.messages):
+                noop.delay(index)
+            _wait(lambda: int(redis.get(NOOP_KEY) or 0) >= args.messages, timeout=3600, what="the no-op tasks")
+            elapsed = time.monotonic() - started
+    finally:
+        process_group_stop(worker)
+    return {"messages": args.messages, "elapsed": elapsed, "rate": args.messages / elapsed,
+            "cpu_ms": {category: seconds * 1000 / args.messages for category, seconds in cpu.items()}}
+
+
+def main() -> None:
+    from _common import (
+        add_common_args,
+        benchmarks_section_write,
+        django_setup,
+        machine_info,
+        machine_line,
+        markdown_table,
+    )
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(parser)
+    parser.set_defaults(database_url=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/"
+                                                    "frontroom_bench_email"),
+                        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
+    parser.add_argument("--messages", type=int, default=5_000)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="Baseline and outbox runs, alternating; the ratio reported is the rounds' median.")
+    parser.add_argument("--pool", default="prefork", choices=["threads", "prefork"],
+                        help="Worker pool (default: prefork, as docker-compose.yml runs the worker).")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--warmup", type=float, default=4.0, help="Seconds for the worker to start before timing.")
+    args = parser.parse_args()
+
+    os.environ.update({"LOG_LEVEL": "WARNING"})
+    django_setup(database_url=args.database_url, redis_url=args.redis_url)
+    from django.conf import settings
+
+    sys.path.insert(0, str(REPO_ROOT))
+    from celery_app import app
+    from dispatch.sms.ratelimit import _client
+
+    redis = _client(settings.REDIS_URL)
+    redis.flushdb()
+    smtp = SmtpProcess()
+    env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url,
+           "DATABASE_CONN_MAX_AGE": "600", "CELERY_TASK_ALWAYS_EAGER": "false", "PYTHONPATH": str(REPO_ROOT),
+           "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1",
+           "EMAIL_PORT": str(smtp.port), "EMAIL_TIMEOUT": "10"}
+    app.conf.task_always_eager = False
+
+    rounds = []
+    for number in range(1, args.rounds + 1):
+        redis.delete(NOOP_KEY)
+        noop_run = _noop_run(env, args, redis)
+        print(f"round {number}: no-op tasks {noop_run['rate']:.0f}/s", flush=True)
+        smtp.clear()
+        run = _outbox_run(_outbox_fill(args.messages), smtp, env, args)
+        print(f"round {number}: email outbox: {run}", flush=True)
+        rounds.append({"noop": noop_run, "email": run, "ratio": run["rate"] / noop_run["rate"]})
+    smtp.stop()
+
+    ratios = sorted(r["ratio"] for r in rounds)
+    median = statistics.median(ratios)
+    middle = sorted(rounds, key=lambda r: r["ratio"])[(len(rounds) - 1) // 2]
+    rows = []
+    for number, r in enumerate(rounds, 1):
+        noop_run, run = r["noop"], r["email"]
+        rows.append([f"{number}: no-op Celery task (baseline)", f"{noop_run['messages']:,}",
+                     f"{noop_run['elapsed']:.1f}", f"{noop_run['rate']:.0f}", "-", "-", "-"])
+        rows.append([f"{number}: outbox → worker → SMTP → loopback aiosmtpd", f"{run['messages']:,}",
+                     f"{run['elapsed']:.1f}", f"{run['rate']:.0f}", f"{r['ratio'] * 100:.0f}%", run["duplicates"],
+                     run["lost"]])
+    body = "\n".join([
+        f"`.venv/bin/python bench/email.py --messages {args.messages} --rounds {args.rounds} --pool {args.pool} "
+        f"--concurrency {args.concurrency}`: one Celery worker ({args.pool} pool, concurrency {args.concurrency}) on "
+        "Redis and PostgreSQL; each email is claimed, rendered (plain text, HTML, the .ics invitation), marked "
+        "handed over and sent over Django's SMTP backend (one kept connection per worker process) to a real SMTP "
+        "server (aiosmtpd) on loopback, in a process of its own. The baseline and the outbox run alternate, "
+        f"{args.rounds} rounds, each run with a fresh worker.",
+        "",
+        machine_line(machine_info()),
+        "",
+        markdown_table(["Run", "Emails", "Seconds", "Per second", "Of the no-op rate", "Duplicates", "Lost"], rows),
+        "",
+        f"- End-to-end email rate as a share of the no-op task rate in the same round: "
+        f"{', '.join(f'{r * 100:.0f}%' for r in ratios)}; median **{median * 100:.0f}%** (goal: at least 50%).",
+        f"- Duplicates {sum(r['email']['duplicates'] for r in rounds)} and lost "
+        f"{sum(r['email']['lost'] for r in rounds)} over {sum(r['email']['messages'] for r in rounds):,} emails "
+        f"(goal: 0 and 0), counted by Message-ID at the server; re-enqueued by the sweep: "
+        f"{sum(r['email']['swept'] for r in rounds)}.",
+        f"- CPU per email in the median round, every process on the machine (Linux `/proc`; {CPU_CATEGORIES_TEXT}): "
+        f"no-op task {_cpu_text(middle['noop']['cpu_ms'])}; email {_cpu_text(middle['email']['cpu_ms'])}. With both "
+        f"cores busy the ratio cannot pass their quotient, "
+        f"{sum(middle['noop']['cpu_ms'].values()) / sum(middle['email']['cpu_ms'].values()) * 100:.0f}%.",
+    ])
+    print(body)
+    if args.write:
+        benchmarks_section_write("Email (issue 13)", body)
+
+
+if __name__ == "__main__":
+    main()
