@@ -102,11 +102,11 @@ def test_each_download_streams_its_rows_and_exports_of_people_are_audited(coordi
 
 @pytest.mark.parametrize(("url", "message"), [
     ("/coordinate/exports/bookings.csv?date_from=2030-02-02&date_to=2030-02-01", "The end must be on or after"),
-    ("/coordinate/exports/bookings.csv?date_from=someday", "Enter a valid date"),
+    ("/coordinate/exports/bookings.csv?date_from=someday", "Enter a date, like 06/12/2026"),
     ("/coordinate/exports/bookings.csv?status=lost", "Select a valid choice"),
     ("/coordinate/exports/volunteers.csv?consent_sms=maybe", "Select a valid choice"),
     ("/coordinate/exports/coverage.csv?date_from=2030-02-02&date_to=2030-02-01", "The end must be on or after"),
-    ("/coordinate/exports/sms-failures.csv?sms-date_from=nope", "Enter a valid date"),
+    ("/coordinate/exports/sms-failures.csv?sms-date_from=nope", "Enter a date, like 06/12/2026"),
 ])
 def test_bad_input_is_the_page_again_with_the_fields_error(coordinator, url, message):
     response = _client(coordinator).get(url)

@@ -90,6 +90,44 @@ def _seat_title(name: str, priority: int, row: dict | None, formats: tuple[str, 
                          "fill": f"{row['fill_pct']:g}", "waitlisted": row["waitlisted"]}
 
 
+_DRAWN: dict[int, tuple[MapShapes, tuple]] = {}  # id(shapes) -> (shapes, parts): MapShapes holds dicts, unhashable
+
+
+def _drawn(shapes: MapShapes) -> tuple[tuple[str, str, str, str, str, str], ...]:
+    """The parts of each seat's markup that never change while the process runs (its path data, link and
+    tooltip name), built once per map: the 650 path strings are most of the map's bytes, and escaping and
+    formatting them again on every request was most of its time. Only colours and figures vary per drawing."""
+    cached = _DRAWN.get(id(shapes))
+    if cached is not None and cached[0] is shapes:
+        return cached[1]
+    seat_url = reverse("coordinators:seat", args=["E00000000"]).replace("E00000000", "{}")
+    drawn = []
+    for code, d in shapes.paths.items():
+        safe_code = escape(code)
+        drawn.append((
+            code,
+            f'<a href="{seat_url.format(safe_code)}" tabindex="-1"><title>',
+            f'<path d="{d}" fill="',
+            f'" data-seat="{safe_code}"/></a>',
+            f'<path d="{d}" fill="{NO_DATA}" data-seat="{safe_code}" aria-hidden="true"><title>',
+            escape(shapes.names.get(code, code)),
+        ))
+    if len(_DRAWN) >= 8:  # a few maps per process; the map files changing on disk make new shapes
+        _DRAWN.clear()
+    _DRAWN[id(shapes)] = (shapes, tuple(drawn))
+    return _DRAWN[id(shapes)][1]
+
+
+def table_rows_html(rows: list[dict]) -> SafeString:
+    """The seats table's body as one string (650 rows of eight cells: a template loop over them took longer than
+    everything else on the page). Rows carry "url" and "fill_label" from the view."""
+    row_html = '<tr><th scope="row"><a href="{}">{}</a></th>' + '<td class="num">{}</td>' * 7 + "</tr>"
+    return mark_safe("".join(  # noqa: S308 - names escaped, the rest numbers and our own URLs
+        row_html.format(row["url"], escape(row["name"]), row["priority"], row["places"], row["confirmed"],
+                        f'{row["fill_label"]}%', row["waitlisted"], row["overflow_sent"], row["overflow_received"])
+        for row in rows))
+
+
 def map_svg(*, shapes: MapShapes, kind: str, colours: dict[str, str], seats: dict[str, tuple[str, int]],
             coverage: dict[str, dict], title: str, description: str) -> SafeString:
     """The map as inline SVG: one <path> per seat of the reference file; seats in Frontroom are links.
@@ -107,23 +145,18 @@ def map_svg(*, shapes: MapShapes, kind: str, colours: dict[str, str], seats: dic
         f'<title id="map-title">{escape(title)}</title><desc id="map-desc">{escape(description)}</desc>'
         f'<g stroke="#5c5c66" stroke-width="{stroke}" stroke-linejoin="round">'
     ]
-    seat_url = reverse("coordinators:seat", args=["E00000000"]).replace("E00000000", "{}")
     # Translated once per drawing, not once per seat.
     formats = (_("%(name)s: priority %(priority)d, no slots in this period"),
                _("%(name)s: priority %(priority)d, %(confirmed)d of %(places)d places taken (%(fill)s%%), "
                  "%(waitlisted)d waitlisted"))
     not_loaded = escape(_("not loaded"))
-    for code, d in shapes.paths.items():
+    for code, link_open, path_open, path_close, unloaded_open, unloaded_name in _drawn(shapes):
         seat = seats.get(code)
         if seat is None:
-            parts.append(f'<path d="{d}" fill="{NO_DATA}" data-seat="{escape(code)}" aria-hidden="true"><title>'
-                         f'{escape(shapes.names.get(code, code))}: {not_loaded}</title></path>')
+            parts.append(f'{unloaded_open}{unloaded_name}: {not_loaded}</title></path>')
             continue
         name, priority = seat
-        parts.append(
-            f'<a href="{seat_url.format(escape(code))}" tabindex="-1"><title>'
-            f'{escape(_seat_title(name, priority, coverage.get(code), formats))}</title><path d="{d}" '
-            f'fill="{colours.get(code, NO_DATA)}" data-seat="{escape(code)}"/></a>'
-        )
+        parts.append(f'{link_open}{escape(_seat_title(name, priority, coverage.get(code), formats))}</title>'
+                     f'{path_open}{colours.get(code, NO_DATA)}{path_close}')
     parts.append("</g></svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated value above is escaped or ours

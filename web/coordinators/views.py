@@ -126,8 +126,9 @@ def dashboard(request):
     seat_url = reverse("coordinators:seat", args=["E00000000"]).replace("E00000000", "{}")
     for row in rows:  # presentation only: reversing a URL and formatting a number per row in the template cost more
         row["url"], row["fill_label"] = seat_url.format(row["seat"]), f"{row['fill_pct']:.0f}"
+    rows = board.sort_rows(rows, sort)
     return render(request, "web/coordinators/dashboard.html", {
-        "form": form, "rows": board.sort_rows(rows, sort), "headings": headings, "svg": svg, "legend": legend,
+        "form": form, "rows": rows, "rows_html": board.table_rows_html(rows), "headings": headings, "svg": svg, "legend": legend,
         "kind": kind, "colouring": colouring, "day_from": day_from, "day_to": day_to, "totals": totals,
         "unmapped": unmapped, "seat_count": len(seats), "map_missing": shapes is None,
         "csv_url": reverse("coordinators:export-coverage") + _query(
