@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.logs.RequestIdMiddleware",  # first: every log line of the request carries its id
     "core.metrics.RequestMetricsMiddleware",
+    "core.middleware.ApiEdgeMiddleware",  # sees every answer under /api/ and /twilio/ (docs/api.md)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -64,6 +65,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+CSRF_FAILURE_VIEW = "web.errors.csrf_failure"
+# Request bodies over this many bytes are refused with 413 (JSON under /api/ and /twilio/; docs/api.md).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2621440)  # Django's default, 2.5 MB
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -154,6 +158,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api_errors.api_exception_handler",
+    # JSON only (core/parsers.py: size, nesting and NUL limits); the schema then documents only JSON bodies.
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -172,6 +179,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.postprocess",
+                             "core.schema.add_twilio_webhooks"],
     "ENUM_NAME_OVERRIDES": {
         "BookingStatusEnum": "volunteers.models.Booking.Status",
         "SessionStatusEnum": "sessions.models.CanvassSession.Status",
@@ -310,6 +319,8 @@ GEO_BOUNDARIES_PATH = Path(env_str("GEO_BOUNDARIES_PATH",
 MAP_CACHE_DIR = Path(env_str("MAP_CACHE_DIR", str(VAR_DIR / "cache")))
 
 # --- Bookings -----------------------------------------------------------------
+MAX_SLOTS_PER_SESSION = env_int("MAX_SLOTS_PER_SESSION", 50)  # more is a 400 (creating or adding slots)
+API_MAX_OFFSET = env_int("API_MAX_OFFSET", 10000)  # deepest offset / page number the API pages to (docs/api.md)
 DEFAULT_SEARCH_RADIUS_KM = env_float("DEFAULT_SEARCH_RADIUS_KM", 25.0)
 MAX_SEARCH_RADIUS_KM = env_float("MAX_SEARCH_RADIUS_KM", 200.0)
 DIRECT_BOOKING_TRAVEL_KM = env_float("DIRECT_BOOKING_TRAVEL_KM", 15.0)

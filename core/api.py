@@ -12,13 +12,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.auth import raise_if_locked_out
-from core.errors import NotAuthenticated
+from core.errors import InvalidInput, NotAuthenticated
 from core.ratelimit import ip_throttle
+from core.serializers import StrictSerializer
 
 User = get_user_model()
 
 
-class SignupSerializer(serializers.Serializer):
+class SignupSerializer(StrictSerializer):
     username = serializers.RegexField(r"^[\w.@+-]{3,150}$", max_length=150)
     password = serializers.CharField(write_only=True, min_length=8, max_length=128)
     email = serializers.EmailField()
@@ -26,7 +27,8 @@ class SignupSerializer(serializers.Serializer):
 
     def validate_username(self, value: str) -> str:
         if User.objects.filter(username__iexact=value).exists():
-            raise serializers.ValidationError("This username is taken.")
+            raise InvalidInput("This username is taken.", code="username_taken",
+                               fields={"username": ["This username is taken."]})
         return value
 
     def validate(self, attrs):
@@ -34,11 +36,12 @@ class SignupSerializer(serializers.Serializer):
         try:
             validate_password(attrs["password"], candidate)
         except Exception as exc:  # django.core.exceptions.ValidationError
-            raise serializers.ValidationError({"password": list(getattr(exc, "messages", [str(exc)]))}) from exc
+            messages = list(getattr(exc, "messages", [str(exc)]))
+            raise InvalidInput(f"password: {messages[0]}", code="weak_password", fields={"password": messages}) from exc
         return attrs
 
 
-class LoginSerializer(serializers.Serializer):
+class LoginSerializer(StrictSerializer):
     username = serializers.CharField()
     password = serializers.CharField(write_only=True)
 

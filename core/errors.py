@@ -59,3 +59,13 @@ class RateLimited(DomainError):
     def __init__(self, message: str, *, retry_after: int, code: str | None = None, fields: dict | None = None):
         super().__init__(message, code=code, fields=fields)
         self.retry_after = max(1, int(retry_after))
+
+
+class PayloadTooLarge(DomainError):
+    """A request body over DATA_UPLOAD_MAX_MEMORY_SIZE: 413."""
+
+    status_code = 413
+    default_code = "too_large"
+
+    def __init__(self, limit: int | None = None):
+        super().__init__(f"The request body is larger than {limit} bytes." if limit else "The request body is too large.")

@@ -1,19 +1,26 @@
 from rest_framework import serializers
 
+from core.errors import InvalidInput
+from core.serializers import (
+    QuerySerializer,
+    StrictSerializer,
+    phone_field,
+    postcode_field,
+)
 from dispatch.models import AssignmentRun
 from volunteers.registration import MAX_TRAVEL_KM, MAX_WINDOWS
 from volunteers.serializers import AvailabilityWindowSerializer, VolunteerRegisteredSerializer  # noqa: F401 - re-exported
 
 
-class VolunteerRegisterSerializer(serializers.Serializer):
+class VolunteerRegisterSerializer(StrictSerializer):
     name = serializers.CharField(max_length=120)
-    mobile = serializers.CharField(max_length=32, required=False,
+    mobile = phone_field(required=False,
                                    help_text="UK mobile number, e.g. 07400 123456. `phone` is accepted too.")
-    phone = serializers.CharField(max_length=32, required=False, help_text="Alias of `mobile`.")
-    postcode = serializers.CharField(max_length=10)
+    phone = phone_field(required=False, help_text="Alias of `mobile`.")
+    postcode = postcode_field()
     max_travel_km = serializers.FloatField(min_value=0.5, max_value=MAX_TRAVEL_KM,
                                            help_text="How far the volunteer will travel, in km.")
-    availability = AvailabilityWindowSerializer(many=True, allow_empty=False, max_length=MAX_WINDOWS)
+    availability = AvailabilityWindowSerializer(many=True, allow_empty=False, min_length=1, max_length=MAX_WINDOWS)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     consent_sms = serializers.BooleanField(default=False,
                                            help_text="The volunteer agrees to receive texts about dispatch.")
@@ -23,7 +30,8 @@ class VolunteerRegisterSerializer(serializers.Serializer):
     def validate(self, attrs):
         mobile, phone = attrs.pop("mobile", None), attrs.pop("phone", None)
         if not (mobile or phone):
-            raise serializers.ValidationError({"mobile": ["This field is required."]})
+            raise InvalidInput("mobile: This field is required.", code="phone_required",
+                               fields={"mobile": ["This field is required."]})
         attrs["phone"] = mobile or phone
         return attrs
 
@@ -44,11 +52,11 @@ class SuggestionSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class SuggestionQuerySerializer(serializers.Serializer):
+class SuggestionQuerySerializer(QuerySerializer):
     limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
 
 
-class RunCreateSerializer(serializers.Serializer):
+class RunCreateSerializer(StrictSerializer):
     date_from = serializers.DateTimeField()
     date_to = serializers.DateTimeField()
     region = serializers.CharField(max_length=60, required=False, allow_blank=True)
@@ -68,7 +76,7 @@ class RunSerializer(serializers.ModelSerializer):
                   "committed_by", "created_at", "started_at", "solved_at", "committed_at"]
 
 
-class OverflowRequestSerializer(serializers.Serializer):
+class OverflowRequestSerializer(StrictSerializer):
     seat = serializers.CharField(max_length=9, required=False, help_text="ONS code of the full seat.")
     session = serializers.IntegerField(required=False, help_text="Id of the full session.")
     target_seats = serializers.ListField(child=serializers.CharField(max_length=9), required=False, max_length=200,
@@ -77,7 +85,8 @@ class OverflowRequestSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if bool(attrs.get("seat")) == (attrs.get("session") is not None):
-            raise serializers.ValidationError({"seat": ["Give either seat or session."]})
+            raise InvalidInput("Give either seat or session.", code="seat_or_session",
+                               fields={"seat": ["Give either seat or session."]})
         return attrs
 
 
@@ -112,7 +121,7 @@ class OverflowResultSerializer(serializers.Serializer):
     action = serializers.IntegerField(allow_null=True, help_text="The audit record of this coordinator action.")
 
 
-class CoverageQuerySerializer(serializers.Serializer):
+class CoverageQuerySerializer(QuerySerializer):
     date_from = serializers.DateTimeField(required=False, help_text="Default: now (or 7 days before date_to).")
     date_to = serializers.DateTimeField(required=False, help_text="Default: 7 days after date_from.")
     region = serializers.CharField(max_length=60, required=False, allow_blank=True)

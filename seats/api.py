@@ -1,18 +1,15 @@
 from django.db.models import Q
-from django.utils.translation import gettext
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.errors import InvalidInput
 from core.permissions import IsCoordinator
 from seats import services
 from seats.geocoding import postcode_locate
 from seats.models import Seat
 from seats.selectors import seats_near
-from seats.serializers import SeatDetailSerializer, SeatPrioritySerializer, SeatSerializer
+from seats.serializers import SeatDetailSerializer, SeatListQuerySerializer, SeatPrioritySerializer, SeatSerializer
 
 
 class SeatViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -33,31 +30,28 @@ class SeatViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         query = Seat.objects.all()
         if self.action == "retrieve":
             return query.prefetch_related("neighbours")
-        params = self.request.query_params
-        if params.get("q"):
-            query = query.filter(Q(name__icontains=params["q"]) | Q(ons_code__iexact=params["q"]))
-        if params.get("region"):
-            query = query.filter(region__iexact=params["region"])
-        if params.get("max_priority"):
-            try:
-                query = query.filter(priority__lte=int(params["max_priority"]))
-            except ValueError:
-                raise InvalidInput(gettext("max_priority must be a number 1–5."), fields={"max_priority": [gettext("Must be 1–5.")]}) from None
-        return query.order_by("priority", "majority_pct", "name") if params.get("max_priority") else query
+        if self.action != "list":
+            return query
+        params = SeatListQuerySerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        filters = params.validated_data
+        if filters.get("q"):
+            query = query.filter(Q(name__icontains=filters["q"]) | Q(ons_code__iexact=filters["q"]))
+        if filters.get("region"):
+            query = query.filter(region__iexact=filters["region"])
+        if "max_priority" in filters:
+            query = query.filter(priority__lte=filters["max_priority"])
+        return query.order_by("priority", "majority_pct", "name", "ons_code")
 
-    @extend_schema(parameters=[
-        OpenApiParameter("near", OpenApiTypes.STR, description="A UK postcode: seats nearest first."),
-        OpenApiParameter("q", OpenApiTypes.STR, description="Name contains, or an exact ONS code."),
-        OpenApiParameter("region", OpenApiTypes.STR),
-        OpenApiParameter("max_priority", OpenApiTypes.INT, description="Only seats with priority ≤ this."),
-    ])
+    @extend_schema(parameters=[SeatListQuerySerializer])
     def list(self, request, *args, **kwargs):
         near = request.query_params.get("near")
         if not near:
             return super().list(request, *args, **kwargs)
+        among = self.get_queryset()  # the filters hold with near too
         location = postcode_locate(near, field="near")
         page_size = self.paginator.get_page_size(request) or 20
-        ranked = seats_near(lat=location.lat, lng=location.lng, limit=page_size)
+        ranked = seats_near(lat=location.lat, lng=location.lng, limit=page_size, among=among)
         for seat, distance in ranked:
             seat.distance_km = distance
         data = SeatSerializer([seat for seat, _ in ranked], many=True).data

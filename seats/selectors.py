@@ -10,12 +10,15 @@ from seats.models import Seat
 SEAT_SEARCH_RADIUS_KM = 60.0
 
 
-def seats_near(*, lat: float, lng: float, limit: int, radius_km: float = SEAT_SEARCH_RADIUS_KM) -> list[tuple[Seat, float]]:
-    """Seats by distance from the point to each seat's population centre, nearest first."""
+def seats_near(*, lat: float, lng: float, limit: int, radius_km: float = SEAT_SEARCH_RADIUS_KM,
+               among=None) -> list[tuple[Seat, float]]:
+    """Seats (of the queryset `among`, default all) by distance from the point to each seat's population centre,
+    nearest first."""
+    among = Seat.objects.all() if among is None else among
     min_lat, max_lat, min_lng, max_lng = bounding_box(lat, lng, radius_km)
-    candidates = list(Seat.objects.filter(lat__range=(min_lat, max_lat), lng__range=(min_lng, max_lng)))
+    candidates = list(among.filter(lat__range=(min_lat, max_lat), lng__range=(min_lng, max_lng)))
     if len(candidates) < limit:  # sparse areas (Highlands, islands): widen to every seat
-        candidates = list(Seat.objects.all())
+        candidates = list(among)
     ranked = sorted(((seat, haversine_km(lat, lng, seat.lat, seat.lng)) for seat in candidates), key=lambda pair: pair[1])
     return ranked[:limit]
 

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from core.serializers import QuerySerializer, StrictSerializer, postcode_field
 from seats.models import Seat
 
 
@@ -39,6 +40,14 @@ class SeatDetailSerializer(SeatSerializer):
         fields = SeatSerializer.Meta.fields + ["computed_priority", "priority_override", "area_km2", "neighbours"]
 
 
-class SeatPrioritySerializer(serializers.Serializer):
+class SeatListQuerySerializer(QuerySerializer):
+    near = postcode_field(required=False, help_text="A UK postcode: seats nearest first.")
+    q = serializers.CharField(required=False, max_length=100, help_text="Name contains, or an exact ONS code.")
+    region = serializers.CharField(required=False, max_length=60, help_text="Exactly this region (any case).")
+    max_priority = serializers.IntegerField(required=False, min_value=1, max_value=5,
+                                            help_text="Only seats with priority at most this (1 = most important).")
+
+
+class SeatPrioritySerializer(StrictSerializer):
     priority_override = serializers.IntegerField(min_value=1, max_value=5, allow_null=True, required=False)
     is_target = serializers.BooleanField(required=False)

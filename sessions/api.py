@@ -1,16 +1,16 @@
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from core.errors import InvalidInput, NotAuthenticated
+from core.pagination import LimitOffsetPagination
 from seats.geocoding import postcode_locate
 from sessions import selectors, services
 from sessions.models import CanvassSession, MeetingPoint, Slot
@@ -84,16 +84,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def _is_manager(self, session) -> bool:
         return services.meeting_point_managed_by(user=self.request.user, meeting_point=session.meeting_point)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("near", str, description="Postcode: nearest sessions first."),
-            OpenApiParameter("radius_km", float, description="With near: search radius (default 25, max 200)."),
-            OpenApiParameter("date_from", str), OpenApiParameter("date_to", str),
-            OpenApiParameter("seat", str, description="ONS code of the target seat."),
-            OpenApiParameter("mine", bool, description="Host: your own sessions, cancelled ones included."),
-        ],
-        responses=SessionSearchPageSerializer,
-    )
+    @extend_schema(parameters=[SessionSearchSerializer], responses=SessionSearchPageSerializer)
     def list(self, request, *args, **kwargs):
         params = SessionSearchSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -105,7 +96,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             page = self.paginate_queryset(selectors.sessions_for_host(user=request.user).order_by("starts_at", "id"))
             return self.get_paginated_response(SessionHostSerializer(page, many=True).data)
         if query.get("date_from") and query.get("date_to") and query["date_to"] <= query["date_from"]:
-            raise InvalidInput(gettext("date_to must be after date_from."), fields={"date_to": [gettext("Must be after date_from.")]})
+            raise InvalidInput(gettext("date_to must be after date_from."), code="date_order", fields={"date_to": [gettext("Must be after date_from.")]})
         if not query.get("near"):
             upcoming = CanvassSession.objects.filter(
                 status=CanvassSession.Status.PUBLISHED, ends_at__gt=timezone.now()

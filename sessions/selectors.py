@@ -60,7 +60,7 @@ LEFT JOIN LATERAL (
     SELECT array_agg(id) AS ids, array_agg((1000000 * extract(epoch FROM starts_at))::bigint) AS starts,
            array_agg((1000000 * extract(epoch FROM ends_at))::bigint) AS ends,
            array_agg(capacity) AS capacities, array_agg(confirmed_count) AS confirmed
-    FROM (SELECT * FROM canvass_slot WHERE session_id = s.id ORDER BY starts_at, id) ordered
+    FROM (SELECT * FROM canvass_slot WHERE session_id = s.id AND starts_at > %(now)s ORDER BY starts_at, id) ordered
 ) sl ON true
 WHERE f.ring = (SELECT max(ring) FROM found)
 ORDER BY f.h, f.starts_at, f.id
@@ -88,7 +88,7 @@ LIMIT %(wanted)s
 """
 _SQLITE_SLOTS_SQL = """
 SELECT id, session_id, starts_at, ends_at, capacity, confirmed_count
-FROM canvass_slot WHERE session_id IN ({ids}) ORDER BY starts_at, id
+FROM canvass_slot WHERE session_id IN ({ids}) AND starts_at > %s ORDER BY starts_at, id
 """
 
 
@@ -190,7 +190,7 @@ def _sessions_near_ring_by_ring(params: dict, shape: tuple[bool, bool, bool], ri
             session["starts_at"], session["ends_at"] = _aware(session["starts_at"]), _aware(session["ends_at"])
         if page:
             by_id = {session["id"]: session for session in page}
-            cursor.execute(_SQLITE_SLOTS_SQL.format(ids=", ".join(["%s"] * len(by_id))), list(by_id))
+            cursor.execute(_SQLITE_SLOTS_SQL.format(ids=", ".join(["%s"] * len(by_id))), [*by_id, params["now"]])
             for slot_id, session_id, starts_at, ends_at, capacity, confirmed in cursor.fetchall():
                 by_id[session_id]["slots"].append({
                     "id": slot_id, "starts_at": _aware(starts_at), "ends_at": _aware(ends_at),

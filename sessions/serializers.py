@@ -1,12 +1,22 @@
+from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from core.serializers import (
+    SEAT_CODE_PATTERN,
+    QuerySerializer,
+    RejectUnknownFieldsMixin,
+    StrictSerializer,
+    postcode_field,
+)
 from seats.serializers import SeatSummarySerializer
 from sessions.locations import approximate, public_distance_km
 from sessions.models import CanvassSession, MeetingPoint, Slot
 
 
-class MeetingPointSerializer(serializers.ModelSerializer):
+class MeetingPointSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
+    postcode = postcode_field()
     seat = serializers.CharField(source="seat_id", read_only=True, allow_null=True)
 
     class Meta:
@@ -16,10 +26,10 @@ class MeetingPointSerializer(serializers.ModelSerializer):
             "lat", "lng", "public_lat", "public_lng", "seat", "is_active", "created_at",
         ]
         read_only_fields = ["id", "lat", "lng", "public_lat", "public_lng", "seat", "created_at"]
-        extra_kwargs = {"capacity": {"min_value": 1, "max_value": 500}, "postcode": {"max_length": 10}}
+        extra_kwargs = {"capacity": {"min_value": 1, "max_value": 500}, }
 
 
-class SlotInputSerializer(serializers.Serializer):
+class SlotInputSerializer(StrictSerializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     capacity = serializers.IntegerField(min_value=1, max_value=500)
@@ -39,7 +49,7 @@ class SlotPublicSerializer(SlotSerializer):
         fields = ["id", "starts_at", "ends_at", "capacity", "places_left"]
 
 
-class SlotUpdateSerializer(serializers.Serializer):
+class SlotUpdateSerializer(StrictSerializer):
     capacity = serializers.IntegerField(min_value=1, max_value=500, required=False)
     turf = serializers.CharField(required=False, allow_blank=True, max_length=4000)
 
@@ -51,12 +61,13 @@ class ApproximateLocationSerializer(serializers.Serializer):
 
 class SessionPublicSerializer(serializers.ModelSerializer):
     """What anyone may see: no address, no host contact details, and a location and distance from the
-    meeting point's public point (sessions.locations), never the front door."""
+    meeting point's public point (sessions.locations), never the front door. Only slots that have not started
+    are offered."""
 
     seat = SeatSummarySerializer(read_only=True)
     distance_km = serializers.SerializerMethodField()
     approximate_location = serializers.SerializerMethodField()
-    slots = SlotPublicSerializer(many=True, read_only=True)
+    slots = serializers.SerializerMethodField()
 
     class Meta:
         model = CanvassSession
@@ -68,6 +79,11 @@ class SessionPublicSerializer(serializers.ModelSerializer):
     def get_distance_km(self, session) -> float | None:
         distance = getattr(session, "distance_km", None)
         return None if distance is None else public_distance_km(distance)
+
+    @extend_schema_field(SlotPublicSerializer(many=True))
+    def get_slots(self, session) -> list:
+        now = timezone.now()
+        return SlotPublicSerializer([slot for slot in session.slots.all() if slot.starts_at > now], many=True).data
 
     @extend_schema_field(ApproximateLocationSerializer)
     def get_approximate_location(self, session):
@@ -85,7 +101,7 @@ class SessionHostSerializer(SessionPublicSerializer):
                                                         "created_at"]
 
 
-class SessionCreateSerializer(serializers.Serializer):
+class SessionCreateSerializer(StrictSerializer):
     meeting_point = serializers.IntegerField()
     seat = serializers.CharField(required=False, allow_blank=True, max_length=9)
     title = serializers.CharField(max_length=140)
@@ -93,25 +109,28 @@ class SessionCreateSerializer(serializers.Serializer):
     what_to_bring = serializers.CharField(required=False, allow_blank=True, max_length=200)
     requires_approval = serializers.BooleanField(
         required=False, default=False, help_text="The host approves each volunteer before the address is released.")
-    slots = SlotInputSerializer(many=True, allow_empty=False, max_length=50)
+    slots = SlotInputSerializer(many=True, allow_empty=False, min_length=1, max_length=settings.MAX_SLOTS_PER_SESSION)
 
 
-class SessionUpdateSerializer(serializers.Serializer):
+class SessionUpdateSerializer(StrictSerializer):
     seat = serializers.CharField(required=False, max_length=9)
     title = serializers.CharField(required=False, max_length=140)
     description = serializers.CharField(required=False, allow_blank=True, max_length=4000)
     what_to_bring = serializers.CharField(required=False, allow_blank=True, max_length=200)
     requires_approval = serializers.BooleanField(required=False)
-    add_slots = SlotInputSerializer(many=True, required=False, max_length=50)
+    add_slots = SlotInputSerializer(many=True, required=False, max_length=settings.MAX_SLOTS_PER_SESSION)
 
 
-class SessionSearchSerializer(serializers.Serializer):
-    near = serializers.CharField(required=False, max_length=10)
-    radius_km = serializers.FloatField(required=False, min_value=0.1)
+class SessionSearchSerializer(QuerySerializer):
+    near = postcode_field(required=False, help_text="Postcode: nearest sessions first.")
+    radius_km = serializers.FloatField(required=False, min_value=0.1, max_value=settings.MAX_SEARCH_RADIUS_KM,
+                                       help_text="With near: search radius in km (default 25).")
     date_from = serializers.DateTimeField(required=False)
     date_to = serializers.DateTimeField(required=False)
-    seat = serializers.CharField(required=False, max_length=9)
-    mine = serializers.BooleanField(required=False, default=False)
+    seat = serializers.RegexField(SEAT_CODE_PATTERN, required=False, max_length=9,
+                                  help_text="ONS code of the target seat.")
+    mine = serializers.BooleanField(required=False, default=False,
+                                    help_text="Host: your own sessions, cancelled ones included.")
 
 
 class SearchOriginSerializer(serializers.Serializer):

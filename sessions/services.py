@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -115,12 +116,13 @@ def _validate_slots(*, slots: list[dict], meeting_point: MeetingPoint, now: date
     for index, slot in enumerate(slots):
         prefix = f"slots.{index}"
         if slot["ends_at"] <= slot["starts_at"]:
-            raise InvalidInput(gettext("A slot must end after it starts."), fields={f"{prefix}.ends_at": [gettext("Must be after starts_at.")]})
+            raise InvalidInput(gettext("A slot must end after it starts."), code="date_order", fields={f"{prefix}.ends_at": [gettext("Must be after starts_at.")]})
         if slot["starts_at"] <= now:
-            raise InvalidInput(gettext("Slots must start in the future."), fields={f"{prefix}.starts_at": [gettext("Must be in the future.")]})
+            raise InvalidInput(gettext("Slots must start in the future."), code="in_the_past", fields={f"{prefix}.starts_at": [gettext("Must be in the future.")]})
         if slot["capacity"] > meeting_point.capacity:
             raise InvalidInput(
                 gettext("A slot cannot hold more people than the room (%(capacity)s).") % {"capacity": meeting_point.capacity},
+                code="over_room_capacity",
                 fields={f"{prefix}.capacity": [gettext("At most %(capacity)s, the room's capacity.") % {"capacity": meeting_point.capacity}]},
             )
 
@@ -141,6 +143,9 @@ def session_create(*, user, meeting_point: MeetingPoint, title: str, slots: list
     if not meeting_point.is_active:
         raise InvalidState(gettext("This meeting point is no longer active."), fields={"meeting_point": [gettext("Inactive.")]})
     seat = _resolve_seat(seat_code=seat_code, meeting_point=meeting_point)
+    if len(slots) > settings.MAX_SLOTS_PER_SESSION:
+        raise InvalidInput(f"A session has at most {settings.MAX_SLOTS_PER_SESSION} slots.", code="too_many_slots",
+                           fields={"slots": [f"At most {settings.MAX_SLOTS_PER_SESSION}."]})
     _validate_slots(slots=slots, meeting_point=meeting_point, now=timezone.now())
     session = CanvassSession(
         meeting_point=meeting_point, seat=seat, title=title, description=description,
@@ -185,6 +190,10 @@ def session_update(*, user, session_id: int, title: str | None = None, descripti
         session.seat = _resolve_seat(seat_code=seat_code, meeting_point=session.meeting_point)
     new_slots = list(new_slots)
     if new_slots:
+        limit = settings.MAX_SLOTS_PER_SESSION
+        if session.slots.count() + len(new_slots) > limit:
+            raise InvalidInput(f"A session has at most {limit} slots.", code="too_many_slots",
+                               fields={"add_slots": [f"At most {limit} slots in a session, counting those it has."]})
         _validate_slots(slots=new_slots, meeting_point=session.meeting_point, now=timezone.now())
         Slot.objects.bulk_create(
             Slot(session=session, starts_at=s["starts_at"], ends_at=s["ends_at"], capacity=s["capacity"],
@@ -212,7 +221,7 @@ def slot_update(*, user, slot_id: int, capacity: int | None = None, turf: str | 
                 code="capacity_below_confirmed", fields={"capacity": [gettext("At least %(confirmed_count)s.") % {"confirmed_count": slot.confirmed_count}]},
             )
         if capacity > slot.session.meeting_point.capacity:
-            raise InvalidInput(gettext("A slot cannot hold more people than the room."),
+            raise InvalidInput(gettext("A slot cannot hold more people than the room."), code="over_room_capacity",
                                fields={"capacity": [gettext("At most %(capacity)s.") % {"capacity": slot.session.meeting_point.capacity}]})
         raised = capacity > slot.capacity
         slot.capacity = capacity
@@ -243,9 +252,9 @@ def slot_reschedule(*, user, slot_id: int, starts_at: datetime, ends_at: datetim
         raise InvalidState(gettext("A slot that has started cannot be moved."), code="slot_started",
                            fields={"starts_at": [gettext("Already started.")]})
     if ends_at <= starts_at:
-        raise InvalidInput(gettext("A slot must end after it starts."), fields={"ends_at": [gettext("Must be after starts_at.")]})
+        raise InvalidInput(gettext("A slot must end after it starts."), code="date_order", fields={"ends_at": [gettext("Must be after starts_at.")]})
     if starts_at <= now:
-        raise InvalidInput(gettext("Slots must start in the future."), fields={"starts_at": [gettext("Must be in the future.")]})
+        raise InvalidInput(gettext("Slots must start in the future."), code="in_the_past", fields={"starts_at": [gettext("Must be in the future.")]})
     slot.starts_at, slot.ends_at = starts_at, ends_at
     slot.save(update_fields=["starts_at", "ends_at"])
     session = slot.session

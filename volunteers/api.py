@@ -1,7 +1,6 @@
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -9,6 +8,7 @@ from rest_framework.views import APIView
 
 from core.errors import InvalidInput, NotFound
 from core.exports import CSVRenderer, JsonErrorsMixin, csv_response, csv_schema, wants_csv
+from core.pagination import LimitOffsetPagination
 from core.ratelimit import client_ip, ip_throttle
 from volunteers import exports, identity, selectors, services
 from volunteers.exports import ROSTER

@@ -7,11 +7,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.serializers import StrictSerializer
 from volunteers import privacy
 
 
-class DeleteMyDataSerializer(serializers.Serializer):
-    confirm = serializers.CharField(max_length=20, help_text=f'Type "{privacy.DELETE_CONFIRMATION}": it cannot be undone.')
+class DeleteMyDataSerializer(StrictSerializer):
+    confirm = serializers.RegexField(r"^ *[Dd][Ee][Ll][Ee][Tt][Ee] *$", max_length=20, help_text=f'Type "{privacy.DELETE_CONFIRMATION}": it cannot be undone.')
 
 
 class MyDataDeletedSerializer(serializers.Serializer):

@@ -20,10 +20,10 @@ def _validate_windows(windows: list[dict], *, now: datetime) -> list[tuple[datet
     for index, window in enumerate(windows):
         starts_at, ends_at = window["starts_at"], window["ends_at"]
         if ends_at <= starts_at:
-            raise InvalidInput(gettext("A window must end after it starts."),
+            raise InvalidInput(gettext("A window must end after it starts."), code="date_order",
                                fields={f"availability.{index}.ends_at": [gettext("Must be after starts_at.")]})
         if ends_at <= now:
-            raise InvalidInput(gettext("Availability must be in the future."),
+            raise InvalidInput(gettext("Availability must be in the future."), code="in_the_past",
                                fields={f"availability.{index}.ends_at": [gettext("Must be in the future.")]})
         spans.append((starts_at, ends_at))
     return sorted(spans)

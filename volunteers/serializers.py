@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.serializers import StrictSerializer, phone_field, postcode_field
 from volunteers.consent import CONSENT_EMAIL_TEXT, CONSENT_EMAIL_VERSION, CONSENT_SMS_TEXT, CONSENT_SMS_VERSION
 from volunteers.identity import booking_shows_address, phone_mask
 from volunteers.models import Booking
@@ -12,10 +13,10 @@ _CONSENT_EMAIL_HELP = (f"The volunteer agrees to emails about their bookings at 
                        "once the phone is proven.")
 
 
-class BookingCreateSerializer(serializers.Serializer):
+class BookingCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=120)
-    phone = serializers.CharField(max_length=32, help_text="UK mobile number, e.g. 07400 123456 or +447400123456.")
-    postcode = serializers.CharField(max_length=10)
+    phone = phone_field(help_text="UK mobile number, e.g. 07400 123456 or +447400123456.")
+    postcode = postcode_field()
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     consent_sms = serializers.BooleanField(help_text=_CONSENT_HELP)
     consent_email = serializers.BooleanField(required=False, default=False, help_text=_CONSENT_EMAIL_HELP)
@@ -33,19 +34,19 @@ class ChallengeSerializer(serializers.Serializer):
         return phone_mask(challenge.phone)
 
 
-class ChallengeVerifySerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=12, help_text="The 6-digit code from the text.")
+class ChallengeVerifySerializer(StrictSerializer):
+    code = serializers.RegexField(r"^[0-9]{6}$", max_length=12, help_text="The 6-digit code from the text.")
 
 
-class BookingDetailsSerializer(serializers.Serializer):
+class BookingDetailsSerializer(StrictSerializer):
     name = serializers.CharField(max_length=120, required=False)
     email = serializers.EmailField(required=False, allow_blank=True)
-    postcode = serializers.CharField(max_length=10, required=False)
+    postcode = postcode_field(required=False)
     consent_sms = serializers.BooleanField(required=False, help_text=_CONSENT_HELP)
     consent_email = serializers.BooleanField(required=False, help_text=_CONSENT_EMAIL_HELP)
 
 
-class BookingSwapSerializer(serializers.Serializer):
+class BookingSwapSerializer(StrictSerializer):
     slot = serializers.IntegerField(min_value=1, help_text="The slot to move to (of this session or any other).")
     waitlist = serializers.BooleanField(
         required=False, default=False,
@@ -53,7 +54,7 @@ class BookingSwapSerializer(serializers.Serializer):
         "full slot answers 409 slot_full and nothing changes.")
 
 
-class AvailabilityWindowSerializer(serializers.Serializer):
+class AvailabilityWindowSerializer(StrictSerializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
 
@@ -233,5 +234,5 @@ class RosterBookingSerializer(serializers.Serializer):
         return booking.proven_at is not None
 
 
-class AttendanceSerializer(serializers.Serializer):
+class AttendanceSerializer(StrictSerializer):
     attended = serializers.BooleanField(help_text="true: the volunteer came; false: a no-show.")

@@ -4,6 +4,7 @@ import sys
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -26,11 +27,18 @@ def _answer(request, status: int, code: str, message: str, *, title: str):
 
 
 def handler400(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        return _answer(request, 413, "too_large", _("The request is too large."), title=_("That was too much"))
     return _answer(request, 400, "bad_request", _("Bad request."), title=_("Something was wrong with that request"))
 
 
 def handler403(request, exception=None):
     return _answer(request, 403, "permission_denied", _("You may not see this page."), title=_("Not allowed"))
+
+
+def csrf_failure(request, reason=""):
+    return _answer(request, 403, "csrf_failed", _("The form had expired or came from another site: try again."),
+                   title=_("Not allowed"))
 
 
 def handler404(request, exception=None):

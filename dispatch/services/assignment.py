@@ -52,7 +52,7 @@ def run_start(*, user, date_from: datetime, date_to: datetime, region: str | Non
               seat_codes: list[str] | None = None, k: int | None = None, enqueue: bool = True) -> AssignmentRun:
     """Create a queued run and (after commit) enqueue the solve task. Records a coordinator action. Not idempotent."""
     if date_to <= date_from:
-        raise InvalidInput(gettext("date_to must be after date_from."), fields={"date_to": [gettext("Must be after date_from.")]})
+        raise InvalidInput(gettext("date_to must be after date_from."), code="date_order", fields={"date_to": [gettext("Must be after date_from.")]})
     if region and not Seat.objects.filter(region=region).exists():
         raise InvalidInput(gettext("Unknown region %(region)s.") % {"region": region}, code="unknown_region", fields={"region": [gettext("Unknown region.")]})
     seat_codes = sorted({code.strip().upper() for code in seat_codes or []})

@@ -33,7 +33,7 @@ def coverage_by_seat(*, date_from: datetime, date_to: datetime, region: str | No
     One statement: the period's slots, their bookings counted per seat, and the seats' names, so the dashboard
     with 650 seats costs one round trip whatever the number of slots."""
     if date_to <= date_from:
-        raise InvalidInput(gettext("date_to must be after date_from."),
+        raise InvalidInput(gettext("date_to must be after date_from."), code="date_order",
                            fields={"date_to": [gettext("Must be after date_from.")]})
     sql, params = _coverage_statement(region=bool(region))
     values = [CanvassSession.Status.PUBLISHED, date_to, date_from, *([region] if region else []),

@@ -16,8 +16,8 @@ from volunteers.privacy import Access
     parameters=[
         OpenApiParameter("status", OpenApiTypes.STR, many=True, enum=SmsMessage.Status.values),
         OpenApiParameter("kind", OpenApiTypes.STR, enum=SmsMessage.Kind.values),
-        OpenApiParameter("volunteer", OpenApiTypes.INT),
-        OpenApiParameter("booking", OpenApiTypes.INT),
+        OpenApiParameter("volunteer", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}),
+        OpenApiParameter("booking", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}),
     ],
 )
 class SmsMessageListView(ListAPIView):
@@ -26,7 +26,7 @@ class SmsMessageListView(ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        data = {key: params.get(key) for key in ("kind", "volunteer", "booking") if params.get(key)}
+        data = {key: params.get(key) for key in ("kind", "volunteer", "booking") if key in params}
         if params.getlist("status"):
             data["status"] = [value for raw in params.getlist("status") for value in raw.split(",") if value]
         query = SmsMessageFilterSerializer(data=data)

@@ -2,6 +2,7 @@ import re
 
 from rest_framework import serializers
 
+from core.serializers import QuerySerializer
 from dispatch.sms.models import SmsMessage
 from volunteers.privacy import mask_phone
 
@@ -40,8 +41,8 @@ class SmsMessageSerializer(serializers.ModelSerializer):
         return body_redacted(message)
 
 
-class SmsMessageFilterSerializer(serializers.Serializer):
+class SmsMessageFilterSerializer(QuerySerializer):
     status = serializers.MultipleChoiceField(choices=SmsMessage.Status.choices, required=False)
     kind = serializers.ChoiceField(choices=SmsMessage.Kind.choices, required=False)
-    volunteer = serializers.IntegerField(min_value=1, required=False)
-    booking = serializers.IntegerField(min_value=1, required=False)
+    volunteer = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    booking = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)

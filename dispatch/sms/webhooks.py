@@ -17,6 +17,8 @@ from dispatch.sms import services
 from dispatch.sms.conf import sms_setting
 from dispatch.sms.services.webhooks import MESSAGE_SID_MAX
 
+ERROR_CODE_MAX = 2**31 - 1
+
 
 def _signed(request: HttpRequest) -> bool:
     signature = request.headers.get("X-Twilio-Signature", "")
@@ -69,9 +71,10 @@ def status(request: HttpRequest) -> HttpResponse:
     if error:
         return error
     raw_code = request.POST.get("ErrorCode", "").strip()
-    if raw_code and not raw_code.isdigit():
-        return JsonResponse(error_body("invalid", "ErrorCode: Must be a number.", {"ErrorCode": ["Must be a number."]}),
-                            status=400)
+    # Twilio's codes are five digits; the column is a PostgreSQL integer (a bigger number was a 500).
+    if raw_code and not (raw_code.isascii() and raw_code.isdigit() and int(raw_code) <= ERROR_CODE_MAX):
+        message = f"A whole number from 0 to {ERROR_CODE_MAX}."
+        return JsonResponse(error_body("invalid", f"ErrorCode: {message}", {"ErrorCode": [message]}), status=400)
     services.status_receive(
         message_sid=request.POST["MessageSid"].strip(), status=request.POST["MessageStatus"],
         error_code=int(raw_code) if raw_code else None, error_message=request.POST.get("ErrorMessage", ""),

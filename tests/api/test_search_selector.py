@@ -83,7 +83,7 @@ def _brute_force(origin, *, now, radius_km, date_from=None, date_to=None, seat_c
 def _expected_slots(session_id):
     return [{"id": slot.id, "starts_at": slot.starts_at, "ends_at": slot.ends_at, "capacity": slot.capacity,
              "places_left": slot.capacity - slot.confirmed_count}
-            for slot in Slot.objects.filter(session_id=session_id).order_by("starts_at", "id")]
+            for slot in Slot.objects.filter(session_id=session_id, starts_at__gt=timezone.now()).order_by("starts_at", "id")]
 
 
 PAGES = [(5, 0), (20, 0), (6, 4), (10, 25)]
