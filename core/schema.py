@@ -88,6 +88,7 @@ SEMANTIC_ERROR_CODES = {
     "phone_required": "neither `mobile` nor `phone` given",
     "seat_or_session": "both or neither of `seat` and `session`",
     "unknown_region": "no seat is in that region",
+    "invalid_url": "a webhook URL that is not https:// (unless WEBHOOK_ALLOW_HTTP) or not a public address",
     "code_wrong": "a code that is not the one texted",
     "code_expired": "a code past its time",
     "code_used": "a code typed once already",

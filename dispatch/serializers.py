@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from core.errors import InvalidInput
 from core.serializers import (
+    SEAT_CODE_PATTERN,
     QuerySerializer,
     StrictSerializer,
     phone_field,
@@ -60,7 +61,8 @@ class RunCreateSerializer(StrictSerializer):
     date_from = serializers.DateTimeField()
     date_to = serializers.DateTimeField()
     region = serializers.CharField(max_length=60, required=False, allow_blank=True)
-    seats = serializers.ListField(child=serializers.CharField(max_length=9), required=False, max_length=700,
+    seats = serializers.ListField(child=serializers.RegexField(SEAT_CODE_PATTERN, max_length=9), required=False,
+                                  max_length=700,
                                   help_text="ONS codes; only slots in these seats.")
     k = serializers.IntegerField(min_value=1, max_value=50, required=False,
                                  help_text="Arcs kept per volunteer (their best-valued feasible slots).")
@@ -77,9 +79,10 @@ class RunSerializer(serializers.ModelSerializer):
 
 
 class OverflowRequestSerializer(StrictSerializer):
-    seat = serializers.CharField(max_length=9, required=False, help_text="ONS code of the full seat.")
+    seat = serializers.RegexField(SEAT_CODE_PATTERN, max_length=9, required=False, help_text="ONS code of the full seat.")
     session = serializers.IntegerField(required=False, help_text="Id of the full session.")
-    target_seats = serializers.ListField(child=serializers.CharField(max_length=9), required=False, max_length=200,
+    target_seats = serializers.ListField(child=serializers.RegexField(SEAT_CODE_PATTERN, max_length=9), required=False,
+                                         max_length=200,
                                          help_text="Where to send people (default: neighbours, then theirs).")
     dry_run = serializers.BooleanField(default=False)
 

@@ -3,13 +3,15 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
+from core.errors import InvalidInput
 from core.exports import CsvExportView, csv_response, csv_schema
 from core.permissions import IsCoordinator
+from core.serializers import QuerySerializer
 from volunteers import exports
 from volunteers.models import Booking
 
 
-class BookingsExportQuerySerializer(serializers.Serializer):
+class BookingsExportQuerySerializer(QuerySerializer):
     date_from = serializers.DateTimeField(required=False, help_text="Slots starting at or after this.")
     date_to = serializers.DateTimeField(required=False, help_text="Slots starting before this.")
     status = serializers.ListField(child=serializers.ChoiceField(choices=Booking.Status.values), required=False,
@@ -19,11 +21,12 @@ class BookingsExportQuerySerializer(serializers.Serializer):
 
     def validate(self, data):
         if data.get("date_from") and data.get("date_to") and data["date_to"] <= data["date_from"]:
-            raise serializers.ValidationError({"date_to": ["Must be after date_from."]})
+            raise InvalidInput("date_to must be after date_from.", code="date_order",
+                               fields={"date_to": ["Must be after date_from."]})
         return data
 
 
-class VolunteersExportQuerySerializer(serializers.Serializer):
+class VolunteersExportQuerySerializer(QuerySerializer):
     consent_sms = serializers.ChoiceField(choices=["yes", "no"], required=False,
                                           help_text="yes: only those who agreed to texts; no: only those who did not.")
     seat = serializers.CharField(max_length=9, required=False, allow_blank=True,

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from core.serializers import StrictSerializer
 from dispatch.webhooks.models import EVENT_TYPE_CHOICES, WebhookDelivery, WebhookEndpoint
 
 
@@ -17,8 +18,11 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
                             "previous_secret_until", "created_at", "updated_at"]
 
 
-class WebhookEndpointCreateSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=500, help_text="https://, resolving to a public address.")
+URL_PATTERN = r"^https?://\S+$"  # the rest (https only by default, a public address) is invalid_url
+
+
+class WebhookEndpointCreateSerializer(StrictSerializer):
+    url = serializers.RegexField(URL_PATTERN, max_length=500, help_text="https://, resolving to a public address.")
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPE_CHOICES), required=False,
                                         allow_empty=False, help_text="Default: every type.")
@@ -28,8 +32,8 @@ class WebhookEndpointCreateSerializer(serializers.Serializer):
                                    help_text="whsec_<base64 of 24-64 bytes>; generated when left out.")
 
 
-class WebhookEndpointUpdateSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=500, required=False)
+class WebhookEndpointUpdateSerializer(StrictSerializer):
+    url = serializers.RegexField(URL_PATTERN, max_length=500, required=False)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPE_CHOICES), required=False,
                                         allow_empty=False)
