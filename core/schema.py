@@ -143,14 +143,14 @@ _SID = {"type": "string", "pattern": r"^\S+$", "maxLength": 64}
 TWILIO_PATHS = {
     "/twilio/inbound/": _webhook(
         "Twilio inbound SMS", {"MessageSid": _SID, "From": {"type": "string", "pattern": r"\S", "maxLength": 32},
-                               "Body": {"type": "string", "maxLength": 1600}},
+                               "Body": {"type": "string"}},
         ["MessageSid", "From"], {"200": {"description": "TwiML: the reply, if any.",
                                           "content": {"text/xml": {"schema": {"type": "string"}}}}}),
     "/twilio/status/": _webhook(
         "Twilio status callback", {"MessageSid": _SID,
                                    "MessageStatus": {"type": "string", "pattern": r"\S", "maxLength": 20},
                                    "ErrorCode": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
-                                   "ErrorMessage": {"type": "string", "maxLength": 1000}},
+                                   "ErrorMessage": {"type": "string"}},
         ["MessageSid", "MessageStatus"], {"204": {"description": "Recorded (or a replay: nothing changed)."}}),
 }
 
