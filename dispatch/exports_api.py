@@ -5,12 +5,13 @@ from rest_framework import serializers
 
 from core.exports import CsvExportView, csv_response, csv_schema
 from core.permissions import IsCoordinator
+from core.serializers import QuerySerializer
 from dispatch import exports
 from dispatch.serializers import CoverageQuerySerializer
 from dispatch.services.coverage import coverage_period
 
 
-class SmsFailuresQuerySerializer(serializers.Serializer):
+class SmsFailuresQuerySerializer(QuerySerializer):
     since = serializers.DateTimeField(required=False, help_text="Texts written at or after this.")
     until = serializers.DateTimeField(required=False, help_text="Texts written before this.")
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from core.serializers import StrictSerializer
+from core.serializers import QuerySerializer, StrictSerializer
 from dispatch.webhooks.models import EVENT_TYPE_CHOICES, WebhookDelivery, WebhookEndpoint
 
 
@@ -69,7 +69,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WebhookDeliveryFilterSerializer(serializers.Serializer):
+class WebhookDeliveryFilterSerializer(QuerySerializer):
     endpoint = serializers.IntegerField(min_value=1, required=False)
     status = serializers.ChoiceField(choices=WebhookDelivery.Status.choices, required=False)
     event_type = serializers.ChoiceField(choices=EVENT_TYPE_CHOICES, required=False)
