@@ -27,8 +27,8 @@ class SignupSerializer(StrictSerializer):
 
     def validate_username(self, value: str) -> str:
         if User.objects.filter(username__iexact=value).exists():
-            raise InvalidInput("This username is taken.", code="username_taken",
-                               fields={"username": ["This username is taken."]})
+            raise InvalidInput(gettext("This username is taken."), code="username_taken",
+                               fields={"username": [gettext("This username is taken.")]})
         return value
 
     def validate(self, attrs):
@@ -37,7 +37,7 @@ class SignupSerializer(StrictSerializer):
             validate_password(attrs["password"], candidate)
         except Exception as exc:  # django.core.exceptions.ValidationError
             messages = list(getattr(exc, "messages", [str(exc)]))
-            raise InvalidInput(f"password: {messages[0]}", code="weak_password", fields={"password": messages}) from exc
+            raise InvalidInput(gettext("password: %(messages)s") % {"messages": messages[0]}, code="weak_password", fields={"password": messages}) from exc
         return attrs
 
 

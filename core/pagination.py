@@ -2,6 +2,7 @@
 (DRF's own classes fall back to the default on garbage and clamp silently, and a huge offset is a slow scan)."""
 
 from django.conf import settings
+from django.utils.translation import gettext
 from rest_framework import pagination
 
 from core.errors import InvalidInput
@@ -12,8 +13,8 @@ def _whole(request, name: str, *, minimum: int, maximum: int, default: int | Non
         return default
     raw = request.query_params[name].strip()
     if not raw.isascii() or not raw.isdigit() or not minimum <= int(raw) <= maximum:
-        raise InvalidInput(f"{name}: A whole number from {minimum} to {maximum}.", code="invalid_paging",
-                           fields={name: [f"A whole number from {minimum} to {maximum}."]})
+        raise InvalidInput(gettext("%(name)s: A whole number from %(minimum)s to %(maximum)s.") % {"name": name, "minimum": minimum, "maximum": maximum}, code="invalid_paging",
+                           fields={name: [gettext("A whole number from %(minimum)s to %(maximum)s.") % {"minimum": minimum, "maximum": maximum}]})
     return int(raw)
 
 

@@ -8,6 +8,7 @@ reached a query would be a 500 too; here each is a 400 (413 for size) naming whe
 import json
 
 from django.conf import settings
+from django.utils.translation import gettext
 from rest_framework import parsers
 
 from core.errors import InvalidInput, PayloadTooLarge
@@ -18,21 +19,21 @@ MAX_JSON_DEPTH = 32
 def _check(value, depth: int = 1, path: str = "") -> None:
     """Walk the parsed body (iteratively deep only to MAX_JSON_DEPTH): depth and NUL characters."""
     if depth > MAX_JSON_DEPTH:
-        raise InvalidInput(f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels.", code="too_deep",
-                           fields={path or "non_field_errors": [f"Nested deeper than {MAX_JSON_DEPTH} levels."]})
+        raise InvalidInput(gettext("The JSON body is nested deeper than %(max_json_depth)s levels.") % {"max_json_depth": MAX_JSON_DEPTH}, code="too_deep",
+                           fields={path or "non_field_errors": [gettext("Nested deeper than %(max_json_depth)s levels.") % {"max_json_depth": MAX_JSON_DEPTH}]})
     if isinstance(value, dict):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
             if "\x00" in key:
-                raise InvalidInput("Field names cannot contain NUL characters.", code="nul_character",
-                                   fields={where.replace("\x00", "\\x00"): ["Contains a NUL character."]})
+                raise InvalidInput(gettext("Field names cannot contain NUL characters."), code="nul_character",
+                                   fields={where.replace("\x00", "\\x00"): [gettext("Contains a NUL character.")]})
             _check(item, depth + 1, where)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _check(item, depth + 1, f"{path}.{index}" if path else str(index))
     elif isinstance(value, str) and "\x00" in value:
-        raise InvalidInput(f"{path or 'body'}: NUL characters are not allowed.", code="nul_character",
-                           fields={path or "non_field_errors": ["NUL characters are not allowed."]})
+        raise InvalidInput(gettext("%(field)s: NUL characters are not allowed.") % {"field": path or 'body'}, code="nul_character",
+                           fields={path or "non_field_errors": [gettext("NUL characters are not allowed.")]})
 
 
 class JSONParser(parsers.JSONParser):
@@ -45,10 +46,10 @@ class JSONParser(parsers.JSONParser):
         try:
             data = json.loads(raw.decode(encoding))
         except RecursionError:
-            raise InvalidInput(f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels.", code="too_deep",
-                               fields={"non_field_errors": [f"Nested deeper than {MAX_JSON_DEPTH} levels."]}) from None
+            raise InvalidInput(gettext("The JSON body is nested deeper than %(max_json_depth)s levels.") % {"max_json_depth": MAX_JSON_DEPTH}, code="too_deep",
+                               fields={"non_field_errors": [gettext("Nested deeper than %(max_json_depth)s levels.") % {"max_json_depth": MAX_JSON_DEPTH}]}) from None
         except ValueError as exc:
-            raise InvalidInput(f"JSON parse error: {exc}", code="parse_error",
-                               fields={"non_field_errors": ["Not valid JSON."]}) from None
+            raise InvalidInput(gettext("JSON parse error: %(exc)s") % {"exc": exc}, code="parse_error",
+                               fields={"non_field_errors": [gettext("Not valid JSON.")]}) from None
         _check(data)
         return data

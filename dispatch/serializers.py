@@ -1,3 +1,4 @@
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from core.errors import InvalidInput
@@ -31,8 +32,8 @@ class VolunteerRegisterSerializer(StrictSerializer):
     def validate(self, attrs):
         mobile, phone = attrs.pop("mobile", None), attrs.pop("phone", None)
         if not (mobile or phone):
-            raise InvalidInput("mobile: This field is required.", code="phone_required",
-                               fields={"mobile": ["This field is required."]})
+            raise InvalidInput(gettext("mobile: This field is required."), code="phone_required",
+                               fields={"mobile": [gettext("This field is required.")]})
         attrs["phone"] = mobile or phone
         return attrs
 
@@ -88,8 +89,8 @@ class OverflowRequestSerializer(StrictSerializer):
 
     def validate(self, attrs):
         if bool(attrs.get("seat")) == (attrs.get("session") is not None):
-            raise InvalidInput("Give either seat or session.", code="seat_or_session",
-                               fields={"seat": ["Give either seat or session."]})
+            raise InvalidInput(gettext("Give either seat or session."), code="seat_or_session",
+                               fields={"seat": [gettext("Give either seat or session.")]})
         return attrs
 
 

@@ -144,8 +144,8 @@ def session_create(*, user, meeting_point: MeetingPoint, title: str, slots: list
         raise InvalidState(gettext("This meeting point is no longer active."), fields={"meeting_point": [gettext("Inactive.")]})
     seat = _resolve_seat(seat_code=seat_code, meeting_point=meeting_point)
     if len(slots) > settings.MAX_SLOTS_PER_SESSION:
-        raise InvalidInput(f"A session has at most {settings.MAX_SLOTS_PER_SESSION} slots.", code="too_many_slots",
-                           fields={"slots": [f"At most {settings.MAX_SLOTS_PER_SESSION}."]})
+        raise InvalidInput(gettext("A session has at most %(max_slots_per_session)s slots.") % {"max_slots_per_session": settings.MAX_SLOTS_PER_SESSION}, code="too_many_slots",
+                           fields={"slots": [gettext("At most %(max_slots_per_session)s.") % {"max_slots_per_session": settings.MAX_SLOTS_PER_SESSION}]})
     _validate_slots(slots=slots, meeting_point=meeting_point, now=timezone.now())
     session = CanvassSession(
         meeting_point=meeting_point, seat=seat, title=title, description=description,
@@ -192,8 +192,8 @@ def session_update(*, user, session_id: int, title: str | None = None, descripti
     if new_slots:
         limit = settings.MAX_SLOTS_PER_SESSION
         if session.slots.count() + len(new_slots) > limit:
-            raise InvalidInput(f"A session has at most {limit} slots.", code="too_many_slots",
-                               fields={"add_slots": [f"At most {limit} slots in a session, counting those it has."]})
+            raise InvalidInput(gettext("A session has at most %(limit)s slots.") % {"limit": limit}, code="too_many_slots",
+                               fields={"add_slots": [gettext("At most %(limit)s slots in a session, counting those it has.") % {"limit": limit}]})
         _validate_slots(slots=new_slots, meeting_point=session.meeting_point, now=timezone.now())
         Slot.objects.bulk_create(
             Slot(session=session, starts_at=s["starts_at"], ends_at=s["ends_at"], capacity=s["capacity"],

@@ -1,5 +1,6 @@
 """Coordinators' CSV exports of bookings and volunteers over the API (volunteers.exports; docs/exports.md)."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
@@ -21,8 +22,8 @@ class BookingsExportQuerySerializer(QuerySerializer):
 
     def validate(self, data):
         if data.get("date_from") and data.get("date_to") and data["date_to"] <= data["date_from"]:
-            raise InvalidInput("date_to must be after date_from.", code="date_order",
-                               fields={"date_to": ["Must be after date_from."]})
+            raise InvalidInput(gettext("date_to must be after date_from."), code="date_order",
+                               fields={"date_to": [gettext("Must be after date_from.")]})
         return data
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.db import copy_insert_new
 from dispatch.email.conf import email_setting
@@ -30,10 +31,10 @@ def host_email_preference_set(*, host, notify: str, email: str | None = None) ->
     from core.errors import InvalidInput
 
     if notify not in Notify.values:
-        raise InvalidInput("Choose how you want to hear of bookings.", fields={"notify": ["Not a choice."]})
+        raise InvalidInput(gettext("Choose how you want to hear of bookings."), fields={"notify": [gettext("Not a choice.")]})
     address = host.email if email is None else email.strip()
     if notify != Notify.OFF and not address:
-        raise InvalidInput("Give the address to email.", fields={"email": ["Required for emails."]})
+        raise InvalidInput(gettext("Give the address to email."), fields={"email": [gettext("Required for emails.")]})
     if email is not None and address != host.email:
         get_user_model().objects.filter(pk=host.pk).update(email=address)
         host.email = address

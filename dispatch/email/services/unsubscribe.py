@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.errors import NotFound
 from dispatch.email.models import HostEmailPreference
@@ -26,9 +27,9 @@ def token_read(token: str) -> tuple[str, int]:
     try:
         value = _SIGNER.unsign(token or "")
     except signing.BadSignature:
-        raise NotFound("This unsubscribe link is not valid.") from None
+        raise NotFound(gettext("This unsubscribe link is not valid.")) from None
     if len(value) < 2 or value[0] not in "vh" or not value[1:].isdigit():
-        raise NotFound("This unsubscribe link is not valid.")
+        raise NotFound(gettext("This unsubscribe link is not valid."))
     return ("volunteer" if value[0] == "v" else "host"), int(value[1:])
 
 
