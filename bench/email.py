@@ -140,11 +140,13 @@ def _worker(env: dict, args) -> subprocess.Popen:
     )
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
+def _wait(predicate, timeout: float, what: str, worker: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {what}")
+        if worker is not None and worker.poll() is not None:
+            raise SystemExit(f"the worker exited ({worker.returncode}) while waiting for {what}")
         time.sleep(0.05)
 
 
@@ -221,7 +223,7 @@ def _outbox_run(ids: list[int], smtp, env: dict, args) -> dict:
             started = time.monotonic()
             for message_id in ids:
                 message_enqueue(message_id)
-            _wait(done, timeout=3600, what="the SMTP server to receive every email")
+            _wait(done, timeout=3600, what="the SMTP server to receive every email", worker=worker)
             _wait(lambda: not EmailMessage.objects.exclude(status="sent").exists(), timeout=600,
                   what="every row to say sent")
             elapsed = time.monotonic() - started
@@ -253,7 +255,8 @@ def _noop_run(env: dict, args, redis) -> dict:
             started = time.monotonic()
             for index in range(args.messages):
                 noop.delay(index)
-            _wait(lambda: int(redis.get(NOOP_KEY) or 0) >= args.messages, timeout=3600, what="the no-op tasks")
+            _wait(lambda: int(redis.get(NOOP_KEY) or 0) >= args.messages, timeout=3600, what="the no-op tasks",
+                  worker=worker)
             elapsed = time.monotonic() - started
     finally:
         process_group_stop(worker)
@@ -275,7 +278,7 @@ def main() -> None:
     add_common_args(parser)
     parser.set_defaults(database_url=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/"
                                                     "frontroom_bench_email"),
-                        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
+                        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     parser.add_argument("--messages", type=int, default=5_000)
     parser.add_argument("--rounds", type=int, default=3,
                         help="Baseline and outbox runs, alternating; the ratio reported is the rounds' median.")

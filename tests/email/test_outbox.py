@@ -265,3 +265,19 @@ def test_typing_the_code_sends_the_confirmation_once(mail_outbox, known_phone):
     assert message.kind == "booking_confirmed" and message.status == "sent"
     [email] = mail_outbox
     assert email.to == ["sam@example.org"] and "Sam" in email.body
+
+
+def test_a_redirect_email_is_about_the_booking_it_points_to(mail_outbox):
+    volunteer = emailable()
+    old = booking_make(slot=slot_make(title="Full session in Hallam"), volunteer=volunteer)
+    new = booking_make(slot=slot_make(title="Session nearby in Heeley", starts_in=timedelta(days=5)),
+                       volunteer=volunteer)
+    mail_outbox.clear()
+    Booking.objects.filter(pk=old.pk).update(status="redirected", redirected_to=new, version=old.version + 1)
+    with held():
+        message = EmailMessage.objects.create(volunteer=volunteer, booking=old, kind="booking_redirected",
+                                              version=old.version + 1)
+    assert services.message_send(message_id=message.pk) == "sent"
+    [email] = mail_outbox
+    assert "Heeley" in email.subject and "Instead of Full session in Hallam" in email.body
+    assert f"/b/{new.manage_token}" in email.body and f"/b/{old.manage_token}" not in email.body

@@ -29,6 +29,7 @@ urlpatterns = [
     path("sms/", views.sms_log, name="sms"),
     path("sms/<rowid:message_id>/", views.sms_message, name="sms-message"),
     path("sms/<rowid:message_id>/retry/", views.sms_retry, name="sms-retry"),
+    path("email/", views.email_failures, name="email"),
     path("exports/", exports.exports_page, name="exports"),
     path("exports/bookings.csv", exports.bookings_csv, name="export-bookings"),
     path("exports/volunteers.csv", exports.volunteers_csv, name="export-volunteers"),

@@ -332,6 +332,30 @@ def sms_retry(request, message_id: int):
     return redirect("coordinators:sms-message", message_id=message.pk)
 
 
+# ---- email failures ----------------------------------------------------------------------------------------
+
+EMAIL_PROBLEMS = ("failed", "assumed")
+
+
+@staff_required
+@require_GET
+def email_failures(request):
+    """Emails that failed or whose outcome is unknown (handed over, no answer), newest first, addresses masked; the
+    admin's email log has every row and sends chosen ones again."""
+    from dispatch.email.admin import mask_email
+    from dispatch.email.models import EmailMessage
+
+    rows = EmailMessage.objects.filter(status__in=EMAIL_PROBLEMS).order_by("-created_at", "-id")
+    page = Paginator(rows, SMS_PAGE_SIZE).get_page(_page_number(request))
+    for message in page.object_list:
+        message.masked_to = mask_email(message.to)
+    return render(request, "web/coordinators/email_failures.html", {
+        "page": page,
+        "previous_url": _query({}, page=page.previous_page_number()) if page.has_previous() else None,
+        "next_url": _query({}, page=page.next_page_number()) if page.has_next() else None,
+    })
+
+
 # ---- audit log ---------------------------------------------------------------------------------------------
 
 @staff_required
