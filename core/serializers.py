@@ -1,6 +1,7 @@
 """Input serializers that refuse what they do not know: an unknown key in a POST or PATCH body is a 400 naming it
 (a typo such as `capcity` would otherwise be dropped silently and the request answered 200)."""
 
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from core.errors import InvalidInput
@@ -46,6 +47,12 @@ class RejectUnknownFieldsMixin:
             unknown = sorted(str(key) for key in data if key not in known)
             if unknown:
                 raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+            # DRF's CharField takes 12 or true for "12" or "True"; the schema says string, so a number is refused.
+            not_text = sorted(name for name, field in self.fields.items()
+                              if isinstance(field, serializers.CharField) and not field.read_only
+                              and data.get(name) is not None and not isinstance(data.get(name), str))
+            if not_text:
+                raise serializers.ValidationError({name: [gettext("Must be text.")] for name in not_text})
         return super().to_internal_value(data)
 
 

@@ -18,14 +18,14 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
                             "previous_secret_until", "created_at", "updated_at"]
 
 
-URL_PATTERN = r"^https?://\S+$"  # the rest (https only by default, a public address) is invalid_url
+URL_PATTERN = r"^https?://[!-~]+$"  # printable ASCII, so Python and the schema agree; the rest (https only by default, a public address) is invalid_url
 
 
 class WebhookEndpointCreateSerializer(StrictSerializer):
     url = serializers.RegexField(URL_PATTERN, max_length=500, help_text="https://, resolving to a public address.")
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPE_CHOICES), required=False,
-                                        allow_empty=False, help_text="Default: every type.")
+                                        allow_empty=False, min_length=1, help_text="Default: every type.")
     include_personal_data = serializers.BooleanField(required=False, default=True)
     enabled = serializers.BooleanField(required=False, default=True)
     secret = serializers.CharField(max_length=100, required=False, allow_blank=True, write_only=True,
@@ -36,7 +36,7 @@ class WebhookEndpointUpdateSerializer(StrictSerializer):
     url = serializers.RegexField(URL_PATTERN, max_length=500, required=False)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPE_CHOICES), required=False,
-                                        allow_empty=False)
+                                        allow_empty=False, min_length=1)
     include_personal_data = serializers.BooleanField(required=False)
     enabled = serializers.BooleanField(required=False, help_text="true enables it again and resets its failures.")
 

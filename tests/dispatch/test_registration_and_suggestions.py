@@ -67,8 +67,8 @@ def test_same_mobile_signing_up_again_changes_nothing_until_its_code_is_typed(sh
 
 
 @pytest.mark.parametrize(("overrides", "field"), [
-    ({"mobile": "not a phone"}, "phone"),
-    ({"mobile": "020 7946 0000"}, "phone"),
+    ({"mobile": "not a phone"}, "mobile"),  # named as sent
+    ({"mobile": "020 7946 0000"}, "mobile"),
     ({"mobile": None}, "mobile"),
     ({"postcode": "ZZ99 9ZZ"}, "postcode"),
     ({"max_travel_km": 0}, "max_travel_km"),

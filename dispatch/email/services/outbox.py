@@ -92,23 +92,19 @@ def _hosts_told_each(host_ids) -> set[int]:
 
 def message_enqueue(message_id: int, *, countdown: float | None = None) -> None:
     """Hand a message to Celery; if the broker is down the sweep picks the row up later."""
+    from core.broker import enqueue
     from dispatch.email.tasks import message_send
 
-    try:
-        message_send.apply_async((message_id,), countdown=countdown, retry=False)
-    except Exception:  # noqa: BLE001 - any broker failure is covered by the sweep
-        logger.warning("could not enqueue email %s; the outbox sweep will retry", message_id, exc_info=True)
+    enqueue(message_send, (message_id,), countdown=countdown, what=f"email {message_id}")
 
 
 def messages_enqueue_batches(ids: list[int], *, size: int = 50) -> None:
     """Hand many messages to Celery, a batch per task; if the broker is down the sweep picks the rows up later."""
+    from core.broker import enqueue
     from dispatch.email.tasks import messages_send_batch
 
     for start in range(0, len(ids), size):
-        try:
-            messages_send_batch.apply_async((ids[start:start + size],), retry=False)
-        except Exception:  # noqa: BLE001 - any broker failure is covered by the sweep
-            logger.warning("could not enqueue %d emails; the outbox sweep will retry", len(ids) - start, exc_info=True)
+        if not enqueue(messages_send_batch, (ids[start:start + size],), what=f"{len(ids) - start} emails"):
             return
 
 
