@@ -1,6 +1,6 @@
 """Email outbox throughput: outbox rows → Redis → real Celery worker processes → SMTP → a loopback aiosmtpd server.
 
-    .venv/bin/python bench/email.py [--messages 5000] [--rounds 3] [--write]
+    .venv/bin/python bench/emails.py [--messages 5000] [--rounds 3] [--write]
 
 Measures, in one run and with the same worker configuration (by default the one docker-compose.yml ships:
 prefork, concurrency 8):
@@ -328,7 +328,7 @@ def main() -> None:
                      f"{run['elapsed']:.1f}", f"{run['rate']:.0f}", f"{r['ratio'] * 100:.0f}%", run["duplicates"],
                      run["lost"]])
     body = "\n".join([
-        f"`.venv/bin/python bench/email.py --messages {args.messages} --rounds {args.rounds} --pool {args.pool} "
+        f"`.venv/bin/python bench/emails.py --messages {args.messages} --rounds {args.rounds} --pool {args.pool} "
         f"--concurrency {args.concurrency}`: one Celery worker ({args.pool} pool, concurrency {args.concurrency}) on "
         "Redis and PostgreSQL; each email is claimed, rendered (plain text, HTML, the .ics invitation), marked "
         "handed over and sent over Django's SMTP backend (one kept connection per worker process) to a real SMTP "
