@@ -13,6 +13,7 @@ import logging
 import time
 from contextlib import contextmanager
 
+import redis
 from kombu.transport import redis as kombu_redis
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,12 @@ class Channel(kombu_redis.Channel):
             yield client
             return
         if self._publish_client is None:
+            if self.connection.client is None:
+                # The connection was closed already (the worker lost the broker and closes it again): kombu
+                # would build a client from settings it has dropped and die of an AttributeError, taking the
+                # worker down. A connection error is what kombu ignores on close; the unacked messages stay
+                # in Redis and are restored when their visibility timeout passes.
+                raise redis.exceptions.ConnectionError("the broker connection is closed")
             self._publish_client = self._create_client()
         yield self._publish_client
 
