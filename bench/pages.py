@@ -99,16 +99,19 @@ def run(args, points, session_ids, log) -> dict[str, dict]:
     log_path = Path("/tmp") / "bench-pages-gunicorn.log"
     env = {"DEBUG": "false", "RATE_LIMITS_ENABLED": "false"}
     with common.gunicorn_running(workers=2, worker_class="sync", env=env, log_path=log_path) as base:
-        client = requests.Session()
-        client.cookies.set(*staff_session_cookie(staff_user()))  # only the dashboard looks at it
+        # Volunteers come without a session cookie (the pages then read no session or user); only the
+        # dashboard is asked for as a signed-in coordinator.
+        anonymous, staff = requests.Session(), requests.Session()
+        staff.cookies.set(*staff_session_cookie(staff_user()))
+        client_for = {name: staff if name == DASHBOARD else anonymous for name in pages}
         for i in range(40):  # warm every worker's caches (templates, statements)
-            for make in pages.values():
-                client.get(base + make(i), timeout=10)
+            for name, make in pages.items():
+                client_for[name].get(base + make(i), timeout=10)
         for i in range(args.requests):
             for name, make in pages.items():
                 url = base + make(i)
                 started = time.perf_counter()
-                response = client.get(url, timeout=10)
+                response = client_for[name].get(url, timeout=10)
                 body = response.content
                 times[name].append(time.perf_counter() - started)
                 sizes[name].append(len(body))
@@ -129,11 +132,12 @@ def run_in_process(args, points, session_ids, log) -> dict[str, float]:
     from django.test import Client
 
     rng = random.Random(args.seed + 3)
-    client = Client()
-    client.force_login(staff_user())
+    anonymous, staff = Client(), Client()
+    staff.force_login(staff_user())
     pages = page_urls(points, session_ids, rng)
     cpu = {}
     for name, make in pages.items():
+        client = staff if name == DASHBOARD else anonymous
         for i in range(20):
             client.get(make(i))
         started = time.process_time()
@@ -163,7 +167,7 @@ def report(args, info, seeded_s, results, cpu) -> str:
         + "). gunicorn, 2 sync workers, DEBUG off, rate limits off; one keep-alive client on loopback; the five "
         "pages requested round-robin in the same run. Results: a random GB postcode each time (geocode, seats "
         "that matter, 40 nearest sessions ranked by the suggestions' score, 10 shown). Session: a random one. "
-        "Dashboard: signed in as staff, the default period (COVERAGE_DEFAULT_DAYS), hex map by priority, 650 seats.",
+        "Volunteers' pages are requested without a session cookie, as a volunteer comes; the dashboard signed in as staff, the default period (COVERAGE_DEFAULT_DAYS), hex map by priority, 650 seats.",
         "",
         common.markdown_table(["page", "n", "p50 ms", "p95 ms", "p99 ms", "CPU ms/request (in-process)",
                                "HTML KiB (uncompressed, median)", "errors", "goal"], rows),
