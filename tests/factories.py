@@ -134,14 +134,18 @@ def texted_code(challenge_token: str) -> str:
 
 def book(slot, phone: str | None = None, *, name: str = "Ann Volunteer", postcode: str | None = None,
          email: str = "", consent_sms: bool = True, proven: bool = False, client_ip: str = "198.51.100.7"):
-    """A booking request through the service, as the API makes it; the held booking (proven if asked)."""
-    from volunteers.identity import booking_open_by_link, booking_request
+    """A booking request through the service, as the API makes it; the held booking (proven if asked: by the link,
+    or with an email by the texted code, as the email is kept only then)."""
+    from volunteers.identity import booking_open_by_link, booking_request, challenge_verify
 
     challenge = booking_request(slot_id=slot.id, name=name, phone=phone or next_mobile(),
                                 postcode=postcode or slot.session.meeting_point.postcode, email=email,
                                 consent_sms=consent_sms, client_ip=client_ip)
     booking = challenge.booking
-    if proven:
+    if proven and email:
+        booking = challenge_verify(challenge_token=challenge.token, code=texted_code(challenge.token),
+                                   client_ip=client_ip)
+    elif proven:
         booking = booking_open_by_link(manage_token=booking.manage_token)
     return booking
 

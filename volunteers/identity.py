@@ -81,12 +81,25 @@ def _said(*, name: str, location: Location, email: str, consent_sms: bool, now: 
             "said_at": now.isoformat(), **extra}
 
 
+def _email_said(*, email: str, consent_email: bool) -> dict:
+    """A request's email and email consent, as they wait on the challenge even for a phone new to Frontroom.
+
+    Emails about a booking carry its private link and the address, so an email is tied to a phone only once
+    the requester has typed the code texted to it (on their own page: they hold the phone). A proof by the
+    link alone proves the phone, not that whoever typed the email holds it: otherwise a stranger's mobile with
+    a hostile address, proven by its owner opening the link, would send the owner's bookings to that address.
+    The holder of the link can give their email on the booking's page (booking_details_update)."""
+    return {"email": email, "consent_email": bool(consent_email)} if email else {}
+
+
 def booking_request(*, slot_id: int, name: str, phone: str, postcode: str, email: str = "", consent_sms: bool,
                     client_ip: str, consent_email: bool = False) -> PhoneChallenge:
     """Ask for a place on a slot: hold it (or a waitlist place) for the phone, unproven, and text the phone a
     code and the booking's private link. Returns the challenge, whose token is all the caller may see.
 
-    A known phone's details are not changed (they wait on the challenge until the code is typed) and its
+    A new phone's volunteer is written with the name, postcode and SMS consent (what a held place needs), but
+    not the email (_email_said: it waits on the challenge). A known phone's details are not changed (they wait
+    on the challenge until the code is typed) and its
     bookings are only named in the text ("you already have a place ..."). Raises InvalidInput naming the
     field for a bad phone or postcode, NotFound/InvalidState for a slot that can't be booked (whatever the
     phone), RateLimited (429) past booking_phone, code_send_phone or sms_phone_day, which count every phone
@@ -98,18 +111,19 @@ def booking_request(*, slot_id: int, name: str, phone: str, postcode: str, email
     location = postcode_locate(postcode)
     _limit_texts_to(phone, scope="booking_phone")
     now = timezone.now()
-    fields = volunteer_fields(name=name, location=location, email=email, consent_sms=consent_sms, now=now,
-                              consent_email=bool(consent_email and email))
+    fields = volunteer_fields(name=name, location=location, consent_sms=consent_sms, now=now)
     challenge, code = _challenge_new(phone=phone, purpose=PhoneChallenge.Purpose.BOOKING, pending_details=_said(
         name=name, location=location, email=email, consent_sms=consent_sms, consent_email=consent_email, now=now))
-    return booking_hold(slot_id=slot_id, phone=phone, fields=fields, challenge=challenge, code=code).challenge
+    return booking_hold(slot_id=slot_id, phone=phone, fields=fields, challenge=challenge, code=code,
+                        pending_if_new=_email_said(email=email, consent_email=consent_email)).challenge
 
 
 def volunteer_signup_request(*, name: str, phone: str, postcode: str, max_travel_km: float, availability: list[dict],
                              email: str = "", consent_sms: bool = True, client_ip: str,
                              consent_email: bool = False) -> PhoneChallenge:
-    """Sign up to be dispatched: a new phone's volunteer is written with its availability, unproven; a known
-    phone's details and windows wait on the challenge until the code is typed. Either way the phone is
+    """Sign up to be dispatched: a new phone's volunteer is written with its availability, unproven (its email
+    waits on the challenge, as a booking request's does: _email_said); a known phone's details and windows wait
+    on the challenge until the code is typed. Either way the phone is
     texted a code and the caller gets only the challenge. Raises InvalidInput naming the field, RateLimited
     past signup_phone, code_send_phone or sms_phone_day (the same for every phone); signup_ip is the callers'
     (the API's throttle, the page's limit_ip)."""
@@ -120,8 +134,8 @@ def volunteer_signup_request(*, name: str, phone: str, postcode: str, max_travel
     location = postcode_locate(postcode)
     _limit_texts_to(phone, scope="signup_phone")
     now = timezone.now()
-    fields = volunteer_fields(name=name, location=location, email=email, consent_sms=consent_sms,
-                              max_travel_km=max_travel_km, now=now, consent_email=bool(consent_email and email))
+    fields = volunteer_fields(name=name, location=location, consent_sms=consent_sms, max_travel_km=max_travel_km,
+                              now=now)
     windows = [[start.isoformat(), end.isoformat()] for start, end in spans]
     challenge, code = _challenge_new(phone=phone, purpose=PhoneChallenge.Purpose.SIGNUP, pending_details=_said(
         name=name, location=location, email=email, consent_sms=consent_sms, consent_email=consent_email, now=now,
@@ -131,7 +145,7 @@ def volunteer_signup_request(*, name: str, phone: str, postcode: str, max_travel
         volunteer, created = volunteer_get_or_create(phone=phone, fields=fields)
         if created:
             _windows_replace(volunteer=volunteer, windows=windows)
-            challenge.pending_details = {}
+            challenge.pending_details = _email_said(email=email, consent_email=consent_email)
         challenge.volunteer = volunteer
         challenge.save(force_insert=True)
         phone_challenge_announce(challenge=challenge, code=code, situation="signup")
@@ -260,11 +274,14 @@ def _challenge_accept(*, challenge: PhoneChallenge, code_hash_tried: str, now: d
 
 
 def _details_apply(*, volunteer: Volunteer, said: dict, said_at: datetime) -> list[str]:
-    """Set what a proven requester said on their volunteer; return the fields changed (for save)."""
+    """Set what a proven requester said on their volunteer; return the fields changed (for save). `said` is
+    everything a known phone's request said, or only the email a new phone's request said (_email_said)."""
     if not said:
         return []
-    changes = {"name": said["name"], "postcode": said["postcode"], "lat": said["lat"], "lng": said["lng"],
-               "seat_id": said["seat_id"]}
+    changes = {}
+    if "postcode" in said:
+        changes.update(name=said["name"], postcode=said["postcode"], lat=said["lat"], lng=said["lng"],
+                       seat_id=said["seat_id"])
     if said.get("email"):
         changes["email"] = said["email"]
     if said.get("max_travel_km") is not None:

@@ -236,11 +236,13 @@ class BookingHeld:
     volunteer_created: bool
 
 
-def booking_hold(*, slot_id: int, phone: str, fields: dict, challenge: PhoneChallenge, code: str) -> BookingHeld:
+def booking_hold(*, slot_id: int, phone: str, fields: dict, challenge: PhoneChallenge, code: str,
+                 pending_if_new: dict | None = None) -> BookingHeld:
     """Hold a place (or a waitlist place) on a slot for an E.164 phone, unproven, and write the challenge
     whose code text tells the phone about it (phone_challenge_issued, in the same transaction).
 
-    A new phone gets a volunteer made of `fields`. A known phone's stored details are left alone (the
+    A new phone gets a volunteer made of `fields`, and its challenge keeps only `pending_if_new` (what must
+    wait for the code even so: the email). A known phone's stored details are left alone (the
     challenge keeps what was said in pending_details) and nothing of theirs is returned to the caller:
     an active booking of this slot, or a confirmed one elsewhere at that time, is only named in the text.
     Raises NotFound for an unknown slot and InvalidState for a cancelled or started one, whatever the
@@ -252,18 +254,20 @@ def booking_hold(*, slot_id: int, phone: str, fields: dict, challenge: PhoneChal
         try:
             with transaction.atomic():
                 slot, held = _booking_first_of_new_volunteer(
-                    slot_id=slot_id, volunteer=Volunteer(phone=phone, **fields), challenge=challenge, code=code)
-                return held or _booking_hold_in(slot=slot, phone=phone, fields=fields, challenge=challenge, code=code)
+                    slot_id=slot_id, volunteer=Volunteer(phone=phone, **fields), challenge=challenge, code=code,
+                    pending_if_new=pending_if_new or {})
+                return held or _booking_hold_in(slot=slot, phone=phone, fields=fields, challenge=challenge, code=code,
+                                                pending_if_new=pending_if_new or {})
         except _SlotFilledMeanwhile:
             challenge.pk = None  # everything rolled back: hold again the general way, which waitlists
             challenge._state.adding = True
     with transaction.atomic():
         return _booking_hold_in(slot=get_with_related(Slot, slot_id, related=SLOT_RELATED), phone=phone,
-                                fields=fields, challenge=challenge, code=code)
+                                fields=fields, challenge=challenge, code=code, pending_if_new=pending_if_new or {})
 
 
 def _booking_hold_in(*, slot: Slot | None, phone: str, fields: dict, challenge: PhoneChallenge,
-                     code: str) -> BookingHeld:
+                     code: str, pending_if_new: dict) -> BookingHeld:
     if slot is None:
         raise NotFound(gettext("No such slot."), fields={"slot": [gettext("Unknown slot.")]})
     slot_is_bookable(slot)  # before the phone is looked at: the same answer for every phone
@@ -271,7 +275,7 @@ def _booking_hold_in(*, slot: Slot | None, phone: str, fields: dict, challenge: 
     situation = "booked"
     if created:
         booking = booking_place(volunteer=volunteer, slot=slot, volunteer_is_new=True, event_payload=BY_REQUEST).booking
-        challenge.pending_details = {}
+        challenge.pending_details = pending_if_new
     else:
         existing, clashes = _existing_and_clashing(volunteer=volunteer, slot=slot)
         if existing is not None and existing.status in ACTIVE_STATUSES:
@@ -290,7 +294,7 @@ def _booking_hold_in(*, slot: Slot | None, phone: str, fields: dict, challenge: 
 
 
 def _booking_first_of_new_volunteer(*, slot_id: int, volunteer: Volunteer, challenge: PhoneChallenge,
-                                    code: str) -> tuple[Slot | None, BookingHeld | None]:
+                                    code: str, pending_if_new: dict) -> tuple[Slot | None, BookingHeld | None]:
     """The common booking in one statement (PostgreSQL): a phone never seen before, on a slot with room
     as read. That statement reads the slot with its session, meeting point and seat, and, if the slot
     has room, inserts the volunteer, the confirmed (unproven) booking, its event and the phone challenge;
@@ -304,7 +308,8 @@ def _booking_first_of_new_volunteer(*, slot_id: int, volunteer: Volunteer, chall
     sql, plan, parts = _first_booking_statement()
     booking = Booking(slot_id=slot_id, status=Booking.Status.CONFIRMED, source=Booking.Source.DIRECT)
     event = booking_event_new(booking=booking, kind=BookingEvent.Kind.CONFIRMED, payload=BY_REQUEST)
-    pending, challenge.pending_details = challenge.pending_details, {}  # a new volunteer is made of what was said
+    # A new volunteer is made of what was said, but for what must wait on the code even so (pending_if_new).
+    pending, challenge.pending_details = challenge.pending_details, pending_if_new
     params = [slot_id, *insert_values(volunteer, parts["volunteer"]), *insert_values(booking, parts["booking"]),
               *insert_values(event, parts["event"]), *insert_values(challenge, parts["challenge"]), slot_id]
     challenge.pending_details = pending

@@ -29,7 +29,7 @@ def _book(slot, phone: str, **extra) -> PhoneChallenge:
 def _general_path_only(monkeypatch):
     from core.db import get_with_related
 
-    monkeypatch.setattr(services, "_booking_first_of_new_volunteer", lambda *, slot_id, volunteer, challenge, code: (
+    monkeypatch.setattr(services, "_booking_first_of_new_volunteer", lambda *, slot_id, volunteer, challenge, code, **_: (
         get_with_related(Slot, slot_id, related=services.SLOT_RELATED), None))
 
 
@@ -54,7 +54,9 @@ def test_the_first_booking_writes_what_the_general_path_writes(slot, monkeypatch
     assert _columns(PhoneChallenge.objects.get(pk=fast_challenge.pk)) == _columns(
         PhoneChallenge.objects.get(pk=general_challenge.pk))
     assert _columns(fast_challenge) == _columns(PhoneChallenge.objects.get(pk=fast_challenge.pk))
-    assert fast_challenge.pending_details == {} and fast_challenge.volunteer_id == fast.volunteer_id
+    # A new volunteer is written of what was said, but for the email: that waits for the code.
+    assert fast_challenge.pending_details == {"email": "aisha@example.org", "consent_email": False}
+    assert fast_challenge.volunteer_id == fast.volunteer_id and fast_volunteer.email == ""
     [fast_sms] = SmsMessage.objects.filter(challenge=fast_challenge)
     [general_sms] = SmsMessage.objects.filter(challenge=general_challenge)
     assert _columns(fast_sms) == _columns(general_sms)

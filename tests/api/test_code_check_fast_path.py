@@ -21,8 +21,8 @@ SKIP = {"id", "phone", "token", "manage_token", "created_at", "updated_at", "ver
         "phone_verified_at", "consent_sms_at", "expires_at", "code_hash", "volunteer", "booking"}
 
 
-def _ask(slot, phone: str) -> PhoneChallenge:
-    return identity.booking_request(slot_id=slot.id, name="Aisha Khan", phone=phone, email="aisha@example.org",
+def _ask(slot, phone: str, email: str = "") -> PhoneChallenge:
+    return identity.booking_request(slot_id=slot.id, name="Aisha Khan", phone=phone, email=email,
                                     postcode=slot.session.meeting_point.postcode, consent_sms=True,
                                     client_ip="198.51.100.1")
 
@@ -157,6 +157,16 @@ def test_a_known_phone_with_details_waiting_takes_the_general_path_and_gets_them
     proven = _verify(challenge)
     assert proven.slot_id == other.pk and proven.proven_at is not None
     assert Volunteer.objects.get(pk=first.volunteer_id).name == "Aisha Khan"
+
+
+@pytest.mark.django_db
+def test_a_new_phone_with_an_email_takes_the_general_path_and_gets_it_with_the_code(slot):
+    challenge = _ask(slot, PHONES[0], email="aisha@example.org")
+    assert challenge.pending_details == {"email": "aisha@example.org", "consent_email": False}
+    assert not code_check.fits(challenge) and Volunteer.objects.get().email == ""
+    proven = _verify(challenge)
+    assert proven.proven_at is not None and proven.volunteer.email == "aisha@example.org"
+    assert Volunteer.objects.get().email == "aisha@example.org"
 
 
 @pytest.mark.django_db(transaction=True)

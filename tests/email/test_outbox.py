@@ -102,28 +102,47 @@ def test_an_email_about_an_older_state_is_skipped(mail_outbox):
     assert "cancelled" in email.subject and "27 Psalter Lane" not in email.body
 
 
-def test_a_booking_request_emails_only_once_the_phone_is_proven(mail_outbox):
+def test_a_booking_request_emails_only_once_its_code_is_typed(mail_outbox):
+    from tests.factories import texted_code
+    from volunteers.identity import booking_request, challenge_verify
+
     slot = slot_make()
     postcode = PostcodeFactory(seat=slot.session.seat).postcode
     challenge = booking_ask(slot_id=slot.pk, name="Jo Bloggs", phone=next_mobile(), postcode=postcode,
                             email="jo@example.org")
-    booking = Booking.objects.get(pk=challenge.booking_id)
+    challenge_verify(challenge_token=challenge.token, code=texted_code(challenge.token), client_ip="192.0.2.8")
     # The consent box was not ticked: the address is kept, nothing is emailed.
-    assert not Volunteer.objects.get(pk=booking.volunteer_id).consent_email
-
-    from volunteers.identity import booking_request
+    jo = Volunteer.objects.get(pk=challenge.volunteer_id)
+    assert jo.email == "jo@example.org" and not jo.consent_email and not mail_outbox
 
     challenge = booking_request(slot_id=slot_make().pk, name="Sam Smith", phone=next_mobile(), postcode=postcode,
                                 email="sam@example.org", consent_sms=True, consent_email=True, client_ip="192.0.2.9")
     booking = Booking.objects.select_related("volunteer").get(pk=challenge.booking_id)
+    # Somebody else's phone, maybe: the address waits for the code, which only the phone's holder can type.
+    assert booking.volunteer.email == "" and not booking.volunteer.consent_email
+    assert not EmailMessage.objects.filter(volunteer=booking.volunteer).exists()
+    challenge_verify(challenge_token=challenge.token, code=texted_code(challenge.token), client_ip="192.0.2.9")
+    booking.volunteer.refresh_from_db()
     assert booking.volunteer.consent_email and booking.volunteer.consent_email_version == "2026-12-email-1"
-    assert not EmailMessage.objects.filter(volunteer=booking.volunteer).exists()  # somebody else's phone, maybe
-    booking_open_by_link(manage_token=booking.manage_token)
-    booking_open_by_link(manage_token=booking.manage_token)  # opened twice: one email
     [message] = EmailMessage.objects.filter(volunteer=booking.volunteer)
     assert message.kind == "booking_confirmed" and message.status == "sent"
     [email] = mail_outbox
     assert email.to == ["sam@example.org"] and f"/b/{booking.manage_token}" in email.body
+
+
+def test_a_booking_request_proven_by_the_link_alone_emails_nobody(mail_outbox):
+    from volunteers.identity import booking_request
+
+    slot = slot_make()
+    challenge = booking_request(slot_id=slot.pk, name="Mallory", phone=next_mobile(),
+                                postcode=PostcodeFactory(seat=slot.session.seat).postcode,
+                                email="mallory@example.org", consent_sms=True, consent_email=True,
+                                client_ip="192.0.2.10")
+    booking = Booking.objects.get(pk=challenge.booking_id)
+    booking_open_by_link(manage_token=booking.manage_token)
+    booking_open_by_link(manage_token=booking.manage_token)
+    assert Volunteer.objects.get(pk=booking.volunteer_id).email == ""
+    assert not EmailMessage.objects.filter(volunteer_id=booking.volunteer_id).exists() and not mail_outbox
 
 
 def test_the_address_is_not_emailed_while_the_host_has_to_approve(mail_outbox):

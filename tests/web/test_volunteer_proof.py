@@ -86,3 +86,44 @@ def test_needed_sign_up_is_proven_by_the_code_too(client, area):
     assert done.status_code == 302 and done["Location"] == "/needed/done/"
     volunteer = Volunteer.objects.get(phone=E164)
     assert volunteer.max_travel_km == 10 and volunteer.availability.count() == 1
+
+
+def _prove_by_link(client, booking) -> str:
+    """The holder of the phone opens the texted link; the page they then see."""
+    return _text(client.get(f"/b/{booking.manage_token}"))
+
+
+def test_an_email_typed_with_a_strangers_phone_is_not_kept_when_the_link_proves_it(client, area):
+    response = client.post(f"/s/{area.slot.session_id}/book/?slot={area.slot.pk}",
+                           {"name": "Mallory", "phone": PHONE, "postcode": VOLUNTEER_POSTCODE, "consent_sms": "on",
+                            "email": "mallory@example.org", "consent_email": "on"})
+    assert response.status_code == 302
+    booking = Booking.objects.get(volunteer__phone=E164)
+    page = _prove_by_link(client, booking)
+    assert "14 Secret Gardens" in page and "mallory@example.org" not in page
+    volunteer = Volunteer.objects.get(phone=E164)
+    assert volunteer.email == "" and not volunteer.consent_email
+    # The holder of the link gives their own address on the page.
+    assert "We have no email address for you" in page and "Add my email" in page
+    form = client.get(f"/b/{booking.manage_token}/email/")
+    assert form.status_code == 200 and "Save my email" in _text(form)
+    refused = client.post(f"/b/{booking.manage_token}/email/", {"email": "", "consent_email": "on"})
+    assert refused.status_code == 200 and 'id="id_email_error"' in _text(refused)
+    saved = client.post(f"/b/{booking.manage_token}/email/", {"email": "ada@example.org", "consent_email": "on"})
+    assert saved.status_code == 302 and saved["Location"] == f"/b/{booking.manage_token}#email"
+    volunteer.refresh_from_db()
+    assert volunteer.email == "ada@example.org" and volunteer.consent_email
+    assert "Your email: ada@example.org." in _text(client.get(f"/b/{booking.manage_token}"))
+
+
+def test_an_email_typed_with_the_booking_is_kept_once_the_code_is_typed(client, area):
+    response = client.post(f"/s/{area.slot.session_id}/book/?slot={area.slot.pk}",
+                           {"name": "Ada Lovelace", "phone": PHONE, "postcode": VOLUNTEER_POSTCODE,
+                            "consent_sms": "on", "email": "ada@example.org", "consent_email": "on"})
+    assert Volunteer.objects.get(phone=E164).email == ""
+    right = client.post(response["Location"], {"code": _code_texted_to(E164)})
+    assert right.status_code == 302
+    volunteer = Volunteer.objects.get(phone=E164)
+    assert volunteer.email == "ada@example.org" and volunteer.consent_email
+    assert "Your email: ada@example.org." in _text(client.get(right["Location"]))
+

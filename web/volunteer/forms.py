@@ -201,6 +201,22 @@ class CodeForm(forms.Form):
         return code
 
 
+class EmailForm(forms.Form):
+    """The holder of a private link gives, changes or removes the email we write to about their bookings."""
+
+    email = forms.EmailField(label=_("Email"), required=False, max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+                             error_messages={"invalid": _("Enter an email address like name@example.org, or leave it "
+                                                          "empty.")})
+    consent_email = forms.BooleanField(label=CONSENT_EMAIL_TEXT, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("consent_email") and not cleaned.get("email"):
+            self.add_error("email", _("Enter your email address, or untick the email box."))
+        return cleaned
+
+
 class ConfirmForm(forms.Form):
     """A confirmation step (cancel, delete my data): the button is the whole form."""
 

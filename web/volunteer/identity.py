@@ -1,14 +1,15 @@
 """The one place the volunteers' pages reach the proof-of-phone services (issue 11's contract, HELPERS.md):
 volunteers.identity, under the names the pages use."""
 
-from volunteers.identity import booking_open_by_link as _booking_open_by_link
 from volunteers.identity import (  # noqa: F401 - the pages' names for the services
+    booking_details_update,
     booking_request,
     booking_shows_address,
     challenge_resend,
     challenge_verify,
     volunteer_signup_request,
 )
+from volunteers.identity import booking_open_by_link as _booking_open_by_link
 from volunteers.models import Booking
 
 

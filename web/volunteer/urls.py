@@ -23,5 +23,6 @@ urlpatterns = [
     re_path(rf"^b/{TOKEN}/calendar\.ics$", views.calendar_file, name="calendar"),
     re_path(rf"^b/{TOKEN}/feed/$", views.calendar_feed, name="calendar_feed"),
     re_path(rf"^b/{TOKEN}/data/$", views.my_data, name="my_data"),
+    re_path(rf"^b/{TOKEN}/email/$", views.email, name="email"),
     path("privacy/", views.privacy, name="privacy"),
 ]

@@ -33,6 +33,7 @@ from web.volunteer.forms import (
     BookingForm,
     CodeForm,
     ConfirmForm,
+    EmailForm,
     NeededForm,
     SearchForm,
     SwapForm,
@@ -199,6 +200,7 @@ def manage(request, token: str):
         "moved_to": None if automatic else _moved_to(booking),
         "postcode_query": "" if automatic else urlencode({"postcode": booking.volunteer.postcode}),
         "Status": Booking.Status, "feed_url": None if automatic else _feed_url(booking),
+        "private": not automatic,
     })
 
 
@@ -322,6 +324,30 @@ def calendar_file(request, token: str):
     response["Content-Disposition"] = 'attachment; filename="frontroom-session.ics"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def email(request, token: str):
+    """Give, change or remove the email we write to about this booking (PRG back to the private page). The email
+    typed with a booking request waits for the texted code; this is how the holder of the link gives theirs."""
+    if request.method == "GET" and _by_machine(request):  # the address on file is for the volunteer
+        _booking_or_404(token, automatic=True)
+        return redirect("volunteer:manage", token=token)
+    booking = _booking_or_404(token)
+    volunteer = booking.volunteer
+    form = EmailForm(request.POST or None, initial={
+        "email": volunteer.email, "consent_email": volunteer.consent_email and volunteer.email_opted_out_at is None})
+    if request.method == "POST" and form.is_valid():
+        try:
+            identity.booking_details_update(manage_token=token, email=form.cleaned_data["email"],
+                                            consent_email=form.cleaned_data["consent_email"])
+        except DomainError as exc:
+            add_domain_error(form, exc, default_field="email")
+        else:
+            messages.success(request, _("Your email is saved.") if form.cleaned_data["email"]
+                             else _("Your email is removed: we only text you."))
+            return redirect(reverse("volunteer:manage", args=[token]) + "#email")
+    return render(request, "web/volunteer/email.html", {"booking": booking, "form": form})
 
 
 @require_GET
