@@ -71,7 +71,9 @@ class ChallengeVerifyView(APIView):
                                              serializers=[BookingSerializer, VolunteerRegisteredSerializer]),
         summary="Prove the phone with the texted code",
         description="A booking request's code answers with the booking (its manage_token is the private link); a "
-        "sign-up's with the volunteer. A code works once, for a few tries, until expires_at.",
+        "sign-up's with the volunteer. A code proves once, for a few tries, until expires_at. The same right code "
+        "sent again before expires_at (a retry after a lost answer) answers the same again, counting no try and "
+        "doing nothing twice; any other code for a used challenge is 400 code_used.",
     )
     def post(self, request, token: str):
         serializer = ChallengeVerifySerializer(data=request.data)

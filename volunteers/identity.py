@@ -196,10 +196,13 @@ def challenge_verify(*, challenge_token: str, code: str, client_ip: str) -> Book
     (a sign-up) is returned, proven; what the requester said is applied to a volunteer who existed before.
 
     Each try is counted before the code is compared (in constant time), and kept even when it fails, so
-    call it outside a transaction. A code works once, for PHONE_CODE_TTL_MINUTES and
+    call it outside a transaction. A code proves once, for PHONE_CODE_TTL_MINUTES and
     PHONE_CODE_MAX_ATTEMPTS tries; tries are also limited per client IP (code_check_ip) and per phone
-    (code_check_phone). Raises InvalidInput with fields {"code"} (codes invalid_code, code_wrong,
-    code_expired, code_attempts, code_used), NotFound for an unknown challenge, RateLimited.
+    (code_check_phone). Idempotent: the same right code again for a challenge it verified, before it expires
+    (a retry whose first answer was lost), answers as the first success did, counting no try and doing
+    nothing again (_proof_repeated). Raises InvalidInput with fields {"code"} (codes invalid_code, code_wrong,
+    code_expired, code_attempts, code_used: any other code for a verified challenge), NotFound for an
+    unknown challenge, RateLimited.
     The right code of a booking request with nothing pending (a new phone) is checked and applied by one
     statement on PostgreSQL (volunteers.code_check); the rest takes the general path, with the same effects.
     """
@@ -214,7 +217,7 @@ def challenge_verify(*, challenge_token: str, code: str, client_ip: str) -> Book
         counted, won, booking = code_check.booking_prove(challenge=challenge, code_hash_tried=tried, now=now)
         if not counted:
             challenge.refresh_from_db()
-            raise _refused_why(challenge, now)
+            return _proof_repeated(challenge, code_hash_tried=tried, now=now)
         if not won:
             raise _newer_code()
         if booking is not None and booking.proven_at == now:  # proven by this statement, not before
@@ -225,7 +228,7 @@ def challenge_verify(*, challenge_token: str, code: str, client_ip: str) -> Book
     ).update(attempts=F("attempts") + 1)
     if not counted:
         challenge.refresh_from_db()
-        raise _refused_why(challenge, now)
+        return _proof_repeated(challenge, code_hash_tried=tried, now=now)
     if not right:
         left = max(0, challenge.max_attempts - challenge.attempts - 1)
         raise InvalidInput(gettext("That code is not right."), code="code_wrong",
@@ -245,8 +248,8 @@ def _challenge_accept(*, challenge: PhoneChallenge, code_hash_tried: str, now: d
                                         code_hash=code_hash_tried).update(verified_at=now)
     if not won:
         challenge.refresh_from_db()
-        if challenge.verified_at is not None:
-            raise _refused_why(challenge, now)
+        if challenge.verified_at is not None:  # the same code, typed at the same moment, proved it first
+            return _proof_repeated(challenge, code_hash_tried=code_hash_tried, now=now)
         raise _newer_code()
     challenge.verified_at = now
     changed = _details_apply(volunteer=volunteer, said=challenge.pending_details, said_at=challenge.created_at)
@@ -271,6 +274,19 @@ def _challenge_accept(*, challenge: PhoneChallenge, code_hash_tried: str, now: d
     if proven:
         booking_proven_announce(booking=booking)
     return booking
+
+
+def _proof_repeated(challenge: PhoneChallenge, *, code_hash_tried: str, now: datetime) -> Booking | Volunteer:
+    """The answer to a code tried on a challenge that counted no try (as read after that): when this code verified
+    the challenge and has not expired, the first success's answer again (its reply was lost and the client
+    retries), read afresh and with no side effect (no try counted, no signal, nothing applied or texted again);
+    otherwise raises why the code is refused."""
+    if (challenge.verified_at is not None and challenge.expires_at > now
+            and hmac.compare_digest(code_hash_tried, challenge.code_hash)):
+        if challenge.purpose == PhoneChallenge.Purpose.SIGNUP or challenge.booking_id is None:
+            return Volunteer.objects.get(pk=challenge.volunteer_id)
+        return get_with_related(Booking, challenge.booking_id, related=LINK_RELATED)
+    raise _refused_why(challenge, now)
 
 
 def _details_apply(*, volunteer: Volunteer, said: dict, said_at: datetime) -> list[str]:

@@ -112,7 +112,8 @@ def test_refusals_are_the_same_on_both_paths(slot, monkeypatch):
         seen = []
         used = _ask(slot, PHONES[0])
         _verify(used)
-        seen.append(_refusal(lambda: _verify(used)))
+        seen.append(_refusal(lambda: _verify(used, f"{(int(texted_code(used.token)) + 1) % 1_000_000:06d}")))
+        seen.append(_verify(used).pk == used.booking_id)  # the same code again answers again
         expired = _ask(slot, PHONES[1])
         PhoneChallenge.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
         seen.append(_refusal(lambda: _verify(expired)))
@@ -143,6 +144,8 @@ def test_refusals_are_the_same_on_both_paths(slot, monkeypatch):
     _general_path_only(monkeypatch)
     general = refusals()
     assert fast == general
+    assert fast[1] is True
+    del fast[1]
     assert [code for code, _ in fast[:4]] == ["code_used", "code_expired", "code_attempts", "code_wrong"]
     assert fast[4] == (1, None) and fast[5] is None  # the try is counted, nothing is proven
 
@@ -170,12 +173,20 @@ def test_a_new_phone_with_an_email_takes_the_general_path_and_gets_it_with_the_c
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_same_code_typed_twice_at_once_proves_once(slot):
-    challenge = _ask(slot, PHONES[0])
-    code = texted_code(challenge.token)
-    proven = []
-    errors = run_together(*[lambda: proven.append(_verify(challenge, code)) for _ in range(4)])
-    assert len(proven) == 1 and len(errors) == 3
-    assert {error.code for error in errors} == {"code_used"}
+def test_the_same_code_typed_twice_at_once_proves_once_and_answers_each(slot):
+    from volunteers.events import booking_proven
+
+    proofs = []
+    booking_proven.connect(lambda **kwargs: proofs.append(kwargs["booking"].pk), weak=False,
+                           dispatch_uid="test.proofs")
+    try:
+        challenge = _ask(slot, PHONES[0])
+        code = texted_code(challenge.token)
+        proven = []
+        errors = run_together(*[lambda: proven.append(_verify(challenge, code)) for _ in range(4)])
+    finally:
+        booking_proven.disconnect(dispatch_uid="test.proofs")
+    assert errors == [] and len(proven) == 4 and {booking.pk for booking in proven} == {challenge.booking_id}
+    assert proofs == [challenge.booking_id]
     stored = PhoneChallenge.objects.get()
     assert stored.verified_at is not None and stored.attempts == 1

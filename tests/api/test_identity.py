@@ -132,15 +132,66 @@ def test_a_wrong_code_is_counted_and_too_many_tries_lock_the_challenge(api, slot
     assert PhoneChallenge.objects.get().attempts == 5 and Booking.objects.get().proven_at is None
 
 
-def test_an_expired_code_and_a_used_one_are_refused(api, slot):
+def test_an_expired_code_is_refused_and_a_used_one_answers_again_only_to_the_same_code(api, slot):
     token = _ask(api, slot).json()["challenge"]
+    code = texted_code(token)
     PhoneChallenge.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert _verify(api, token, texted_code(token)).json()["error"]["code"] == "code_expired"
+    assert _verify(api, token, code).json()["error"]["code"] == "code_expired"
     PhoneChallenge.objects.update(expires_at=timezone.now() + timedelta(minutes=5))
-    assert _verify(api, token, texted_code(token)).status_code == 200
-    replay = _verify(api, token, texted_code(token))  # a used challenge gives nothing a second time
+    first = _verify(api, token, code)
+    assert first.status_code == 200
+    attempts = PhoneChallenge.objects.get().attempts
+    # Another code on a used challenge gives nothing, whatever it is.
+    replay = _verify(api, token, f"{(int(code) + 1) % 1_000_000:06d}")
     assert replay.status_code == 400 and replay.json()["error"]["code"] == "code_used"
     assert "manage_token" not in replay.content.decode()
+    # Once expired, not even the code that verified it answers again.
+    PhoneChallenge.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    late = _verify(api, token, code)
+    assert late.status_code == 400 and late.json()["error"]["code"] == "code_used"
+    assert "manage_token" not in late.content.decode()
+    assert PhoneChallenge.objects.get().attempts == attempts
+
+
+@pytest.mark.parametrize("known_phone", [False, True], ids=["new-phone", "known-phone"])
+def test_the_right_code_retried_after_a_lost_answer_answers_the_same_and_does_nothing_twice(api, slot, known_phone):
+    from volunteers.events import booking_proven
+
+    if known_phone:  # what was said waits on the challenge: the general path
+        later = SlotFactory(starts_at=slot.ends_at + timedelta(days=1), ends_at=slot.ends_at + timedelta(days=1, hours=2))
+        book(later, "+447400555123", name="Old Name", proven=True)
+    token = _ask(api, slot, phone=VICTIM, name="Vera Holder").json()["challenge"]
+    code = texted_code(token)
+    proofs = []
+    booking_proven.connect(lambda **kwargs: proofs.append(kwargs["booking"].pk), weak=False,
+                           dispatch_uid="test.retry")
+    try:
+        first = _verify(api, token, code)
+        texts, events = SmsMessage.objects.count(), BookingEvent.objects.count()
+        volunteer = _volunteer_row()
+        again = [_verify(api, token, code) for _ in range(3)]
+    finally:
+        booking_proven.disconnect(dispatch_uid="test.retry")
+    assert first.status_code == 200 and first.json()["address"] and first.json()["manage_token"]
+    assert [(response.status_code, response.json()) for response in again] == [(200, first.json())] * 3
+    assert len(proofs) == 1
+    assert (SmsMessage.objects.count(), BookingEvent.objects.count()) == (texts, events)
+    assert _volunteer_row() == volunteer  # applied once: updated_at unchanged too
+    assert PhoneChallenge.objects.get(token=token).attempts == 1
+
+
+def test_a_sign_up_code_retried_answers_the_same_token(api, postcode):
+    start = timezone.now() + timedelta(days=2)
+    token = api.post("/api/volunteers/", {
+        "name": "Sam Sign-up", "mobile": VICTIM, "postcode": "S10 1AA", "max_travel_km": 10,
+        "availability": [{"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=4)).isoformat()}],
+    }, format="json").json()["challenge"]
+    code = texted_code(token)
+    first, again = _verify(api, token, code), _verify(api, token, code)
+    assert first.status_code == again.status_code == 200 and again.json() == first.json()
+    assert Volunteer.objects.get().token == first.json()["token"]  # not rotated a second time
+    wrong = _verify(api, token, f"{(int(code) + 1) % 1_000_000:06d}")
+    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "code_used"
 
 
 @pytest.mark.parametrize("code", ["12345", "1234567", "abcdef", "", "１２３４５６"])

@@ -85,6 +85,11 @@ def test_the_requester_who_types_the_code_keeps_their_email_and_gets_the_confirm
     assert message.kind == "booking_confirmed" and message.status == "sent"
     [email] = _sent_to(outbox, "sam@example.org")
     assert f"/b/{response.json()['manage_token']}" in email.body
+    # The answer was lost and the code sent again: the same answer, and no second email (nor host notice).
+    sent, written = len(outbox), EmailMessage.objects.count()
+    again = api.post(f"/api/challenges/{token}/verify/", {"code": texted_code(token)}, format="json")
+    assert again.status_code == 200 and again.json() == response.json()
+    assert (len(outbox), EmailMessage.objects.count()) == (sent, written)
 
 
 def test_an_email_without_the_email_box_is_kept_once_the_code_is_typed_and_nothing_is_sent(api, slot, outbox):

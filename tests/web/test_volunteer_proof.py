@@ -127,3 +127,29 @@ def test_an_email_typed_with_the_booking_is_kept_once_the_code_is_typed(client, 
     assert volunteer.email == "ada@example.org" and volunteer.consent_email
     assert "Your email: ada@example.org." in _text(client.get(right["Location"]))
 
+
+def test_the_right_code_sent_again_after_a_lost_answer_goes_to_the_same_page(client, area):
+    location = _book(client, area)["Location"]
+    code = _code_texted_to(E164)
+    first = client.post(location, {"code": code})
+    texts = SmsMessage.objects.count()
+    again = client.post(location, {"code": code})
+    assert first.status_code == again.status_code == 302 and again["Location"] == first["Location"]
+    assert first["Location"] == f"/b/{Booking.objects.get(volunteer__phone=E164).manage_token}"
+    wrong = client.post(location, {"code": f"{(int(code) + 1) % 1_000_000:06d}"})
+    assert wrong.status_code == 200 and 'id="id_code_error"' in _text(wrong)
+    assert "used already" in _text(wrong)
+    assert SmsMessage.objects.count() == texts
+
+
+def test_a_sign_up_code_sent_again_goes_to_the_same_page(client, area):
+    day = area.slot.starts_at.date().isoformat()
+    location = client.post("/needed/", {"name": "Grace Hopper", "phone": PHONE, "postcode": VOLUNTEER_POSTCODE,
+                                        "max_travel_km": "10", "day_0": day, "from_0": "09:00", "to_0": "17:00",
+                                        "consent_sms": "on"})["Location"]
+    code = _code_texted_to(E164)
+    first = client.post(location, {"code": code})
+    token = Volunteer.objects.get(phone=E164).token
+    again = client.post(location, {"code": code})
+    assert first.status_code == again.status_code == 302 and again["Location"] == "/needed/done/"
+    assert Volunteer.objects.get(phone=E164).token == token
