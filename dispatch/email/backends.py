@@ -10,6 +10,7 @@ saying whether a retry may succeed (`transient`) and whether the server may hold
 import logging
 import re
 import smtplib
+import socket
 import threading
 
 from django.conf import settings
@@ -92,13 +93,15 @@ class Transport:
 
     def _open(self) -> smtplib.SMTP:
         try:
-            self.backend.open()
+            opened = self.backend.open()
         except smtplib.SMTPResponseException as exc:
             self.close()
             raise _reply_error(exc.smtp_code, exc.smtp_error, "connect") from exc
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
             raise SendError(f"connect: {exc}", transient=True) from exc
+        if opened:
+            _no_delay(self.backend.connection)
         return self.backend.connection
 
     def _smtp_send(self, message: DjangoEmailMessage, on_handover) -> None:
@@ -149,6 +152,15 @@ class Transport:
             smtp.rset()
         except (smtplib.SMTPException, OSError):
             self.close()
+
+
+def _no_delay(smtp: smtplib.SMTP) -> None:
+    # The final "." goes in a write of its own, after the hand-over is committed. With Nagle's algorithm on, that
+    # write waits for the server to acknowledge the message's last segment, which a server with nothing to say
+    # yet delays (40 ms on Linux): 40 ms per email, measured 50 ms a send against 5 ms without it.
+    sock = getattr(smtp, "sock", None)
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _provider_error(exc: Exception) -> SendError:
