@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.template.loader import render_to_string
+from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -66,9 +66,19 @@ def unsubscribe_url(token: str) -> str:
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse('email-unsubscribe', args=[token])}"
 
 
+TEMPLATES = ("booking", "host_notice", "host_digest")
+
+
+def templates_load() -> None:
+    """Compile every email template into the cached loader (a worker does it before forking its children)."""
+    for name in TEMPLATES:
+        get_template(f"email/{name}.txt")
+        get_template(f"email/{name}.html")
+
+
 def _render(name: str, context: dict) -> tuple[str, str]:
-    return (render_to_string(f"email/{name}.txt", context).strip() + "\n",
-            render_to_string(f"email/{name}.html", context))
+    return (get_template(f"email/{name}.txt").render(context).strip() + "\n",
+            get_template(f"email/{name}.html").render(context))
 
 
 def booking_rendered(*, booking: Booking, kind: str, unsubscribe: str) -> Rendered:
