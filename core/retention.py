@@ -1,5 +1,6 @@
-"""The retention purge's hook for personal data that no volunteer row points at: Twilio webhook receipts
-(dispatch.sms), login attempts and records (django-axes, core.auth). volunteers.privacy's purge, run by
+"""The retention purge's hook for personal data that no volunteer row points at: login attempts and records
+(django-axes, core.auth). (Twilio webhook receipts, dispatch.sms, are not purged: they hold no personal data and
+are the only guard against a replayed signed webhook.) volunteers.privacy's purge, run by
 `manage.py purge_personal_data` and its beat task, sends `retention_purge`; each app that keeps such rows
 connects a receiver that deletes (or, on a dry run, counts) its rows older than the cutoff and returns
 {what: how many}. The hook lives here so that no app imports one above it.

@@ -4,8 +4,9 @@ access (issue 11; docs/privacy.md).
 Erasing keeps the volunteer's row and bookings, anonymised: coverage per seat (dispatch.services.coverage) counts
 bookings by seat, slot and status, and those stay. Names, numbers, emails, the full postcode, availability and
 the private links go. Higher layers hold copies (dispatch.sms keeps the texts sent): they receive
-`personal_data_erased` inside the erasing transaction and erase theirs. Rows that point at no volunteer (Twilio
-webhook receipts, login attempts) are purged after the retention period through core.retention's hook. Coordinators' access is announced with
+`personal_data_erased` inside the erasing transaction and erase theirs. Rows that point at no volunteer but say
+something about a person (login attempts) are purged after the retention period through core.retention's hook;
+Twilio webhook receipts are kept (no personal data, and the only replay guard). Coordinators' access is announced with
 `personal_data_accessed`; dispatch writes it to its audit log (volunteers does not import dispatch).
 """
 
@@ -210,9 +211,9 @@ def personal_data_purge(*, older_than_days: int | None = None, dry_run: bool = F
 def personal_data_purge_all(*, older_than_days: int | None = None, dry_run: bool = False,
                             progress=None) -> dict[str, int]:
     """Anonymise every volunteer due for purge (see volunteers_due_for_purge), one transaction each, then have the
-    apps that keep personal data of their own (core.retention: Twilio webhook receipts, login attempts and
-    records) delete theirs older than the cutoff. Returns {"volunteers": n, <what>: n, ...}, counted only with
-    dry_run. Idempotent: a second run finds nothing."""
+    apps that keep personal data of their own (core.retention: login attempts and records) delete theirs older
+    than the cutoff. Returns {"volunteers": n, <what>: n, ...}, counted only with dry_run. Idempotent: a second
+    run finds nothing."""
     from core.retention import retention_purge_run
 
     cutoff = retention_cutoff(older_than_days=older_than_days)

@@ -40,11 +40,5 @@ class SmsConfig(AppConfig):
 
         personal_data_erased.connect(erase_messages, sender=Volunteer, weak=False, dispatch_uid="sms.erase")
 
-        from core.retention import retention_purge
-
-        def purge_receipts(sender, cutoff, dry_run=False, **kwargs):
-            from dispatch.sms.services.privacy import webhook_receipts_purge
-
-            return {"webhook receipts": webhook_receipts_purge(cutoff=cutoff, dry_run=dry_run)}
-
-        retention_purge.connect(purge_receipts, weak=False, dispatch_uid="sms.receipts_purge")
+        # Webhook receipts are not in the retention purge (core.retention): a receipt holds no personal data
+        # (kind, MessageSid, status, time) and is the only replay guard, since Twilio's signature has no timestamp.

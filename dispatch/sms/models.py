@@ -98,7 +98,8 @@ class SmsMessage(models.Model):
 class WebhookReceipt(models.Model):
     """A Twilio webhook already handled, keyed by what Twilio sends: an inbound message by its MessageSid, a
     status callback by (MessageSid, MessageStatus). Written in the transaction that handles the webhook, so a
-    replay finds it and does nothing, and a failed handling leaves no receipt (Twilio's retry is handled)."""
+    replay finds it and does nothing, and a failed handling leaves no receipt (Twilio's retry is handled).
+    Never purged: it holds no personal data, and Twilio's signature has no timestamp, so it is the only replay guard."""
 
     class Kind(models.TextChoices):
         INBOUND = "inbound", "Inbound message"

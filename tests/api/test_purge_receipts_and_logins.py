@@ -1,6 +1,10 @@
-"""The retention purge also deletes what points at no volunteer: Twilio webhook receipts (dispatch.sms) and
-django-axes' login attempts and records (core), older than the retention period, through core.retention's hook
-(volunteers never imports dispatch). A lockout still in force is never lifted; a dry run changes nothing."""
+"""The retention purge also deletes what points at no volunteer but says something about a person: django-axes'
+login attempts and records (core), older than the retention period, through core.retention's hook (volunteers
+never imports dispatch). A lockout still in force is never lifted; a dry run changes nothing.
+
+Twilio webhook receipts (dispatch.sms) are kept whatever their age: they hold no personal data, and Twilio's
+signature has no timestamp, so a receipt is the only thing that stops a captured signed webhook, replayed after
+the purge, from being handled again."""
 
 from datetime import timedelta
 from io import StringIO
@@ -53,39 +57,43 @@ def _left() -> dict:
             | set(AccessFailureLog.objects.values_list("ip_address", flat=True))}
 
 
-def test_the_purge_deletes_receipts_and_login_rows_older_than_the_retention(rows):
+ALL_RECEIPTS = {"SM" + "1" * 32, "SM" + "2" * 32, "SM" + "3" * 32}
+
+
+def test_the_purge_deletes_login_rows_older_than_the_retention_and_keeps_every_receipt(rows):
     before = _left()
     dry = personal_data_purge_all(older_than_days=90, dry_run=True)
-    assert dry == {"volunteers": 0, "webhook receipts": 2, "login attempts": 1, "login records": 2}
+    assert dry == {"volunteers": 0, "login attempts": 1, "login records": 2}
     assert _left() == before  # a dry run only counts
     done = personal_data_purge_all(older_than_days=90)
     assert done == dry
-    assert _left() == {"receipts": {"SM" + "3" * 32}, "attempts": {"203.0.113.2", "203.0.113.3"},
+    assert _left() == {"receipts": ALL_RECEIPTS, "attempts": {"203.0.113.2", "203.0.113.3"},
                        "logs": {"203.0.113.5"}}
     assert personal_data_purge_all(older_than_days=90) == {
-        "volunteers": 0, "webhook receipts": 0, "login attempts": 0, "login records": 0}  # twice is once
+        "volunteers": 0, "login attempts": 0, "login records": 0}  # twice is once
 
 
-def test_a_purge_of_everything_keeps_a_lockout_still_in_force(rows, settings):
+def test_a_purge_of_everything_keeps_a_lockout_still_in_force_and_the_receipts(rows, settings):
     personal_data_purge_all(older_than_days=0)
-    assert _left() == {"receipts": set(), "attempts": {"203.0.113.3"}, "logs": set()}
+    assert _left() == {"receipts": ALL_RECEIPTS, "attempts": {"203.0.113.3"}, "logs": set()}
 
 
 def test_the_command_and_the_beat_task_purge_them_too(rows, settings):
     out = StringIO()
     call_command("purge_personal_data", "--older-than", "90", "--dry-run", stdout=out)
-    assert "would delete 1 login attempts, 2 login records, 2 webhook receipts" in out.getvalue()
-    assert WebhookReceipt.objects.count() == 3
+    assert "would delete 1 login attempts, 2 login records older than that" in out.getvalue()
+    assert "receipts" not in out.getvalue()
     out = StringIO()
     call_command("purge_personal_data", "--older-than", "90", stdout=out, stderr=StringIO())
-    assert "deleted 1 login attempts, 2 login records, 2 webhook receipts" in out.getvalue()
-    assert WebhookReceipt.objects.count() == 1
+    assert "deleted 1 login attempts, 2 login records older than that" in out.getvalue()
+    assert WebhookReceipt.objects.count() == 3
 
     from volunteers.tasks import personal_data_purge as task
 
     settings.PERSONAL_DATA_RETENTION_DAYS = 5
-    assert task.delay().get() == 0  # no volunteers; the receipts and records go all the same
-    assert _left() == {"receipts": set(), "attempts": {"203.0.113.2", "203.0.113.3"}, "logs": {"203.0.113.5"}}
+    assert task.delay().get() == 0  # no volunteers; the login records go all the same, the receipts stay
+    assert _left() == {"receipts": ALL_RECEIPTS, "attempts": {"203.0.113.2", "203.0.113.3"},
+                       "logs": {"203.0.113.5"}}
     assert personal_data_purge(older_than_days=2) == 0
     assert _left()["logs"] == set()
 
@@ -96,6 +104,52 @@ def test_a_receipt_within_the_retention_still_stops_a_replay(rows):
     assert not webhook_receipt_claim(kind=WebhookReceipt.Kind.INBOUND, message_sid="SM" + "3" * 32)
     personal_data_purge_all(older_than_days=90)
     assert not webhook_receipt_claim(kind=WebhookReceipt.Kind.INBOUND, message_sid="SM" + "3" * 32)
+
+
+def test_a_signed_webhook_replayed_after_the_purge_does_nothing_and_the_personal_data_still_goes(settings):
+    from django.test import Client
+    from twilio.request_validator import RequestValidator
+
+    from dispatch.sms.models import SmsMessage
+    from tests.sms.conftest import AUTH_TOKEN
+    from tests.sms.factories import booking_make, slot_make, volunteer_make
+    from volunteers.models import Booking, Volunteer
+
+    public = "https://frontroom.example.org"
+    settings.TWILIO_AUTH_TOKEN, settings.SMS_WEBHOOK_BASE_URL = AUTH_TOKEN, public
+    settings.SMS_BACKEND = "locmem"
+
+    def signed_no(phone: str, sid: str):
+        params = {"From": phone, "To": "+447700900000", "Body": "NO", "MessageSid": sid, "AccountSid": "AC" + "a" * 32}
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(public + "/twilio/inbound/", params)
+        return Client().post("/twilio/inbound/", params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+    # A volunteer still active: their NO, months ago, gave up one of their places.
+    active = volunteer_make(name="Priya Shah")
+    sooner = booking_make(slot=slot_make(starts_in=timedelta(days=2), title="Sooner"), volunteer=active)
+    later = booking_make(slot=slot_make(starts_in=timedelta(days=5), title="Later"), volunteer=active)
+    sid = "SM" + "7" * 32
+    assert "given up Sooner" in signed_no(active.phone, sid).content.decode()
+    # A volunteer whose last session ended long ago: due for the purge, with the texts sent to them.
+    gone = volunteer_make(name="Sam Smith")
+    old = booking_make(slot=slot_make(starts_in=timedelta(days=3), title="Long ago"), volunteer=gone)
+    assert SmsMessage.objects.filter(volunteer=gone).exclude(to="").exists()
+    from sessions.models import Slot
+
+    Slot.objects.filter(pk=old.slot_id).update(starts_at=_ago(days=101), ends_at=_ago(days=100))
+    Volunteer.objects.filter(pk=gone.pk).update(updated_at=_ago(days=100))
+    WebhookReceipt.objects.update(received_at=_ago(days=120))  # older than the retention
+
+    assert personal_data_purge_all(older_than_days=90)["volunteers"] == 1
+    assert WebhookReceipt.objects.filter(message_sid=sid).exists()  # kept: no personal data, the replay guard
+    erased = Volunteer.objects.get(pk=gone.pk)
+    assert erased.anonymised_at is not None and erased.name == "" and erased.phone != gone.phone
+    assert not SmsMessage.objects.filter(volunteer=gone).exclude(to="", body="").exists()
+
+    replay = signed_no(active.phone, sid)
+    assert replay.status_code == 200 and "<Message>" not in replay.content.decode()
+    assert (Booking.objects.get(pk=sooner.pk).status, Booking.objects.get(pk=later.pk).status) == (
+        Booking.Status.CANCELLED, Booking.Status.CONFIRMED)  # the replayed NO gave up nothing more
 
 
 def test_volunteers_does_not_import_dispatch():

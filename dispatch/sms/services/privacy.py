@@ -1,5 +1,11 @@
-"""The SMS copies of a volunteer's personal data: erased with the volunteer (volunteers.privacy), and webhook
-receipts purged after the retention period (core.retention)."""
+"""The SMS copies of a volunteer's personal data, erased with the volunteer (volunteers.privacy: on request, and
+by the retention purge).
+
+Twilio webhook receipts (WebhookReceipt) are never purged: they hold no personal data (kind, MessageSid, status,
+time), and Twilio's signature has no timestamp, so a receipt is all that stops a captured signed webhook, replayed
+months later, from being handled again (a replayed NO would give up the volunteer's next booking). The body of an
+inbound message and the number it came from are never stored: what they said about a person is in the volunteer's
+rows, which the purge anonymises."""
 
 from dispatch.sms.models import SmsMessage
 
@@ -16,12 +22,3 @@ def messages_erase_for_volunteer(*, volunteer_id: int) -> int:
     )
     return messages.update(to="", body="")
 
-
-def webhook_receipts_purge(*, cutoff, dry_run: bool = False) -> int:
-    """The retention purge (core.retention): delete Twilio webhook receipts received before `cutoff` (or, on a dry
-    run, count them). A receipt is what makes a replayed webhook do nothing; Twilio retries within hours, so one
-    older than the retention period has done its job, and its MessageSid ties Twilio's logs of a number to us."""
-    from core.retention import rows_older_purge
-    from dispatch.sms.models import WebhookReceipt
-
-    return rows_older_purge(WebhookReceipt.objects.filter(received_at__lt=cutoff), dry_run=dry_run)

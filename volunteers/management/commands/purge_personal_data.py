@@ -47,7 +47,7 @@ class Command(BaseCommand):
 
 
 def _others(counts: dict[str, int], verb: str) -> str:
-    """"; deleted 3 webhook receipts, 0 login attempts older than that": what the other apps purged."""
+    """"; deleted 3 login records, 0 login attempts older than that": what the other apps purged."""
     if not counts:
         return ""
     return f"; {verb} " + ", ".join(f"{n} {label}" for label, n in counts.items()) + " older than that"
