@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 
 from core.errors import DomainError
@@ -105,7 +106,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ["id", "created_at", "endpoint", "event_type", "webhook_id", "status", "attempts",
                     "response_status", "short_error", "next_attempt_at", "delivered_at"]
     list_filter = ["status", "event_type", "endpoint"]
-    search_fields = ["=event__id", "error"]
+    search_fields = ["=event__id", "=booking__id", "error"]
     list_select_related = ["endpoint"]
     exclude = ["body"]
     readonly_fields = [field.name for field in WebhookDelivery._meta.fields if field.name != "body"] + [
@@ -126,7 +127,8 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # The body holds the volunteer's details: opening it is in the audit log, as for an SMS.
-        volunteer = (WebhookDelivery.objects.filter(pk=object_id).values_list("event__booking__volunteer_id", flat=True)
+        volunteer = (WebhookDelivery.objects.filter(pk=object_id)
+                     .values_list(Coalesce("event__booking__volunteer_id", "booking__volunteer_id"), flat=True)
                      .first() if str(object_id).isdigit() else None)
         if request.method == "GET" and volunteer is not None:
             personal_data_accessed_record(actor=request.user, action=Access.VIEWED, volunteer_ids=[volunteer],

@@ -7,8 +7,8 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self) -> None:
-        from volunteers.events import booking_event_recorded, booking_events_recorded
-        from volunteers.models import BookingEvent, Volunteer
+        from volunteers.events import booking_event_recorded, booking_events_recorded, booking_proven
+        from volunteers.models import Booking, BookingEvent, Volunteer
         from volunteers.privacy import personal_data_erased
 
         def record_delivery(sender, event, **kwargs):
@@ -22,6 +22,12 @@ class WebhooksConfig(AppConfig):
 
             deliveries_record_for_events(events=events)
 
+        def record_proven(sender, booking, **kwargs):
+            # In the proof's transaction (or just after the code check's one statement): one INSERT ... SELECT.
+            from dispatch.webhooks.services import deliveries_record_for_proof
+
+            deliveries_record_for_proof(booking=booking)
+
         def erase_deliveries(sender, volunteer_id, **kwargs):
             from dispatch.webhooks.services import deliveries_erase_for_volunteer
 
@@ -30,4 +36,5 @@ class WebhooksConfig(AppConfig):
         booking_event_recorded.connect(record_delivery, sender=BookingEvent, weak=False, dispatch_uid="webhooks.outbox")
         booking_events_recorded.connect(record_deliveries, sender=BookingEvent, weak=False,
                                         dispatch_uid="webhooks.outbox_bulk")
+        booking_proven.connect(record_proven, sender=Booking, weak=False, dispatch_uid="webhooks.proven")
         personal_data_erased.connect(erase_deliveries, sender=Volunteer, weak=False, dispatch_uid="webhooks.erase")

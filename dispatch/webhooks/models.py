@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from volunteers.models import BookingEvent
+from volunteers.models import Booking, BookingEvent
 
 # What a booking event is called on the wire: Standard Webhooks' full-stop delimited types.
 EVENT_TYPES = {
@@ -21,11 +21,15 @@ EVENT_TYPES = {
     BookingEvent.Kind.VENUE_MOVED: "booking.venue_moved",
     BookingEvent.Kind.SLOT_RESCHEDULED: "booking.slot_rescheduled",
 }
-EVENT_TYPE_CHOICES = [(name, BookingEvent.Kind(kind).label) for kind, name in EVENT_TYPES.items()]
+# The proof of a booking's phone (the code typed or the private link opened) is not a booking event (no new
+# version, no text), so its deliveries are keyed by the booking instead (WebhookDelivery.booking).
+PROVEN_TYPE = "booking.proven"
+EVENT_TYPE_CHOICES = [(name, BookingEvent.Kind(kind).label) for kind, name in EVENT_TYPES.items()] + [
+    (PROVEN_TYPE, "Phone proven")]
 
 
 def all_event_types() -> list[str]:
-    return list(EVENT_TYPES.values())
+    return [name for name, _label in EVENT_TYPE_CHOICES]
 
 
 class WebhookEndpoint(models.Model):
@@ -70,6 +74,8 @@ class WebhookDelivery(models.Model):
 
     (event, endpoint) is unique, so a repeated signal or task can never make a second one; the delivery's
     ``webhook-id`` is the event's, the same for every endpoint and every attempt, so a receiver can dedupe.
+    A booking's proof (booking.proven) has no event: its row names the booking instead, unique per (booking,
+    endpoint, type), and its webhook-id is the booking's (a phone is proven once).
     """
 
     class Status(models.TextChoices):
@@ -78,8 +84,12 @@ class WebhookDelivery(models.Model):
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
 
-    event = models.ForeignKey(BookingEvent, on_delete=models.CASCADE, related_name="webhook_deliveries",
+    event = models.ForeignKey(BookingEvent, null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="webhook_deliveries",
                               db_index=False)  # the unique (event, endpoint) leads with it
+    # Only for what is not a booking event (the proof); indexed by the unique (booking, endpoint, type) below.
+    booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="webhook_deliveries", db_index=False)
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries",
                                  db_index=False)  # indexed with id below, for an endpoint's log
     event_type = models.CharField(max_length=40)
@@ -100,7 +110,13 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-id"]
         verbose_name_plural = "webhook deliveries"
-        constraints = [models.UniqueConstraint(fields=["event", "endpoint"], name="webhook_delivery_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "endpoint"], name="webhook_delivery_once"),
+            models.UniqueConstraint(fields=["booking", "endpoint", "event_type"], condition=Q(event__isnull=True),
+                                    name="webhook_delivery_booking_once"),
+            models.CheckConstraint(condition=Q(event__isnull=False) | Q(booking__isnull=False),
+                                   name="webhook_delivery_has_subject"),
+        ]
         indexes = [
             models.Index(fields=["endpoint", "id"], name="webhook_delivery_endpoint"),
             models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due",
@@ -108,13 +124,22 @@ class WebhookDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_type} #{self.event_id} → {self.endpoint_id} ({self.status})"
+        return f"{self.event_type} {self.webhook_id} → {self.endpoint_id} ({self.status})"
 
     @property
     def webhook_id(self) -> str:
-        return webhook_id_for(self.event_id)
+        return delivery_webhook_id(event_id=self.event_id, booking_id=self.booking_id)
 
 
 def webhook_id_for(event_id: int) -> str:
     """The stable message id of a booking event (Standard Webhooks' webhook-id: no full stops)."""
     return f"evt_{event_id}"
+
+
+def proven_webhook_id_for(booking_id: int) -> str:
+    """The stable message id of a booking's proof: one per booking (its phone is proven once), apart from events'."""
+    return f"evt_proven_{booking_id}"
+
+
+def delivery_webhook_id(*, event_id: int | None, booking_id: int | None) -> str:
+    return webhook_id_for(event_id) if event_id is not None else proven_webhook_id_for(booking_id)

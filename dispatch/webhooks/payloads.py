@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
-from dispatch.webhooks.models import EVENT_TYPES, webhook_id_for
+from dispatch.webhooks.models import EVENT_TYPES, PROVEN_TYPE, proven_webhook_id_for, webhook_id_for
 from volunteers.models import Booking, BookingEvent
 
 ORIGIN_SYSTEM = "Frontroom"
@@ -32,6 +32,7 @@ _STATUS_BY_BOOKING = {
     Booking.Status.CANCELLED: "declined", Booking.Status.REDIRECTED: "declined",
 }
 EVENT_RELATED = ("booking__volunteer", "booking__slot__session__seat", "booking__redirected_to__slot__session")
+BOOKING_RELATED = ("volunteer", "slot__session__seat")
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -74,28 +75,35 @@ def _session(slot) -> dict:
     }
 
 
-def payload_build(event: BookingEvent, *, personal: bool = True) -> dict:
-    """The Standard Webhooks envelope (type, timestamp, data) around an OSDI attendance."""
-    booking = event.booking
-    status = _STATUS_BY_KIND.get(event.kind) or _STATUS_BY_BOOKING.get(booking.status, "needs action")
-    attended = {Kind.ATTENDED: True, Kind.NO_SHOW: False}.get(event.kind)
+def _attendance(booking: Booking, *, status: str, attended: bool | None, at: datetime | None, version: int,
+                personal: bool) -> dict:
+    """The OSDI attendance of `booking`, as of a change at `at` that left it at `version`."""
     if attended is None and booking.status in (Booking.Status.ATTENDED, Booking.Status.NO_SHOW):
         attended = booking.status == Booking.Status.ATTENDED
-    data = {
+    return {
         "identifiers": [_id("booking", booking.pk)],
         "origin_system": ORIGIN_SYSTEM,
         "created_date": _time(booking.created_at),
-        "modified_date": _time(event.created_at),
-        "action_date": _time(event.created_at),
+        "modified_date": _time(at),
+        "action_date": _time(at),
         "status": status,
         "attended": attended,
         "person": _person(booking.volunteer, personal=personal),
         "event": _session(booking.slot),
         "frontroom:booking": {
-            "id": booking.pk, "status": booking.status, "source": booking.source, "version": event.version,
+            "id": booking.pk, "status": booking.status, "source": booking.source, "version": version,
             "approval": booking.approval, "phone_proven": booking.proven_at is not None,
         },
     }
+
+
+def payload_build(event: BookingEvent, *, personal: bool = True) -> dict:
+    """The Standard Webhooks envelope (type, timestamp, data) around an OSDI attendance."""
+    booking = event.booking
+    status = _STATUS_BY_KIND.get(event.kind) or _STATUS_BY_BOOKING.get(booking.status, "needs action")
+    attended = {Kind.ATTENDED: True, Kind.NO_SHOW: False}.get(event.kind)
+    data = _attendance(booking, status=status, attended=attended, at=event.created_at, version=event.version,
+                       personal=personal)
     if event.kind == Kind.REDIRECTED and booking.redirected_to_id:
         moved = booking.redirected_to
         data["frontroom:redirected_to"] = {"identifiers": [_id("booking", moved.pk)], "event": _session(moved.slot)}
@@ -103,6 +111,21 @@ def payload_build(event: BookingEvent, *, personal: bool = True) -> dict:
             "timestamp": _time(event.created_at), "data": data}
 
 
+def proven_payload_build(booking: Booking, *, personal: bool = True) -> dict:
+    """booking.proven: the booking's phone was proven (the code typed or the private link opened), so the person
+    is no longer only what was typed into the form. The attendance's status is the booking's as it is when the
+    delivery is first attempted; the timestamp is the proof's."""
+    status = _STATUS_BY_BOOKING.get(booking.status, "needs action")
+    data = _attendance(booking, status=status, attended=None, at=booking.proven_at, version=booking.version,
+                       personal=personal)
+    return {"id": proven_webhook_id_for(booking.pk), "type": PROVEN_TYPE, "timestamp": _time(booking.proven_at),
+            "data": data}
+
+
 def payload_render(event: BookingEvent, *, personal: bool = True) -> str:
     """The body, minified: signed and sent byte for byte."""
     return json.dumps(payload_build(event, personal=personal), separators=(",", ":"), ensure_ascii=False)
+
+
+def proven_payload_render(booking: Booking, *, personal: bool = True) -> str:
+    return json.dumps(proven_payload_build(booking, personal=personal), separators=(",", ":"), ensure_ascii=False)

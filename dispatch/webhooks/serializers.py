@@ -60,10 +60,14 @@ class SecretRotateSerializer(serializers.Serializer):
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
     webhook_id = serializers.CharField(read_only=True, help_text="The webhook-id header: the event's, stable.")
+    event = serializers.IntegerField(source="event_id", read_only=True, allow_null=True,
+                                     help_text="The booking event; null for booking.proven, which has none.")
+    booking = serializers.IntegerField(source="booking_id", read_only=True, allow_null=True,
+                                       help_text="The booking whose phone was proven (booking.proven only).")
 
     class Meta:
         model = WebhookDelivery
-        fields = ["id", "webhook_id", "endpoint", "event", "event_type", "status", "attempts", "next_attempt_at",
+        fields = ["id", "webhook_id", "endpoint", "event", "booking", "event_type", "status", "attempts", "next_attempt_at",
                   "response_status", "response_body", "error", "duration_ms", "delivered_at", "created_at",
                   "updated_at"]
         read_only_fields = fields
@@ -74,3 +78,4 @@ class WebhookDeliveryFilterSerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=WebhookDelivery.Status.choices, required=False)
     event_type = serializers.ChoiceField(choices=EVENT_TYPE_CHOICES, required=False)
     event = serializers.IntegerField(min_value=1, required=False)
+    booking = serializers.IntegerField(min_value=1, required=False, help_text="booking.proven deliveries of a booking.")

@@ -60,7 +60,8 @@ def test_the_secret_is_shown_at_creation_and_never_listed(coordinator, receiver)
 def test_a_given_secret_is_kept_and_every_type_is_the_default(coordinator, receiver):
     secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     body = create(coordinator, receiver, secret=secret).json()
-    assert body["secret"] == secret and "booking.cancelled" in body["event_types"] and len(body["event_types"]) == 14
+    assert body["secret"] == secret and "booking.cancelled" in body["event_types"] and len(body["event_types"]) == 15
+    assert body["event_types"][-1] == "booking.proven"  # the 14 booking events' types, then the proof's
 
 
 @pytest.mark.parametrize(("body", "field"), [

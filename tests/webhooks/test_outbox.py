@@ -2,7 +2,7 @@
 or failed by what the receiver answers, endpoints disabled and enabled, erasure, replay."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.db import transaction
@@ -318,3 +318,80 @@ def test_the_sweep_hands_on_lost_and_stale_deliveries_only(loopback_allowed, rec
     assert send_all() == ["delivered", "delivered"]
     assert WebhookDelivery.objects.get(pk=second.pk).attempts == 2
     assert services.deliveries_requeue_stuck() == 0
+
+
+def _asked(slot, name="Jo Anne Bloggs"):
+    from tests.factories import PostcodeFactory, booking_ask, next_mobile
+
+    postcode = PostcodeFactory(seat=slot.session.seat).postcode
+    return booking_ask(slot_id=slot.pk, name=name, phone=next_mobile(), postcode=postcode, email="jo@example.org")
+
+
+def test_a_proven_phone_is_delivered_once_as_booking_proven_with_a_stable_id(loopback_allowed, receiver, enqueued):
+    from volunteers.identity import booking_open_by_link
+
+    hook = endpoint(receiver, "/crm")  # every type by default, booking.proven among them
+    endpoint(receiver, "/sheet", event_types=["booking.cancelled"])
+    endpoint(receiver, "/off", enabled=False)
+    assert "booking.proven" in hook.event_types
+    challenge = _asked(slot_make())
+    booking = Booking.objects.get(pk=challenge.booking_id)
+    assert not WebhookDelivery.objects.filter(event_type="booking.proven").exists()  # not proven yet
+    booking_open_by_link(manage_token=booking.manage_token)
+    booking_open_by_link(manage_token=booking.manage_token)  # opened again: proven once, one delivery
+    [proven] = WebhookDelivery.objects.filter(event_type="booking.proven")
+    assert (proven.endpoint_id, proven.event_id, proven.booking_id) == (hook.pk, None, booking.pk)
+    assert proven.pk in enqueued and proven.webhook_id == f"evt_proven_{booking.pk}"
+    assert services.delivery_send(delivery_id=proven.pk) == "delivered"
+    assert services.delivery_send(delivery_id=proven.pk) == "not_due"  # run twice: one POST
+    [request] = [r for r in receiver.to("/crm") if r.headers["webhook-id"] == f"evt_proven_{booking.pk}"]
+    payload = Webhook(hook.secret).verify(request.body, request.headers)
+    booking.refresh_from_db()
+    assert payload["id"] == f"evt_proven_{booking.pk}" and payload["type"] == "booking.proven"
+    assert payload["timestamp"] == booking.proven_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    data = payload["data"]
+    assert data["identifiers"] == [f"frontroom:booking-{booking.pk}"] and data["status"] == "accepted"
+    assert data["frontroom:booking"]["phone_proven"] is True and data["person"]["given_name"] == "Jo"
+    assert data["event"]["identifiers"] == [f"frontroom:session-{booking.slot.session_id}",
+                                            f"frontroom:slot-{booking.slot_id}"]
+    assert "address" not in json.dumps(data["event"])
+    # A redelivery is the same body under the same id.
+    assert services.delivery_redeliver(delivery_id=proven.pk)
+    assert services.delivery_send(delivery_id=proven.pk) == "delivered"
+    again = [r for r in receiver.to("/crm") if r.headers["webhook-id"] == f"evt_proven_{booking.pk}"]
+    assert len(again) == 2 and again[0].body == again[1].body
+
+
+def test_the_typed_code_proves_the_booking_for_the_endpoints_too(loopback_allowed, receiver):
+    from tests.factories import texted_code
+    from volunteers.identity import challenge_verify
+
+    endpoint(receiver, "/crm", event_types=["booking.proven"])
+    slot = slot_make(capacity=1)
+    booking_make(slot=slot)  # full: the request is waitlisted
+    challenge = _asked(slot)
+    challenge_verify(challenge_token=challenge.token, code=texted_code(challenge.token), client_ip="198.51.100.7")
+    [proven] = WebhookDelivery.objects.all()
+    assert (proven.event_type, proven.booking_id) == ("booking.proven", challenge.booking_id)
+    assert send_all() == ["delivered"]
+    assert json.loads(receiver.to("/crm")[0].body)["data"]["status"] == "tentative"  # the waitlisted booking's
+
+
+def test_erasure_blanks_a_proven_delivery_too(loopback_allowed, receiver):
+    from volunteers.identity import booking_open_by_link
+
+    endpoint(receiver, "/crm", event_types=["booking.proven"])
+    challenge = _asked(slot_make(), name="Secret Name")
+    booking = Booking.objects.get(pk=challenge.booking_id)
+    booking_open_by_link(manage_token=booking.manage_token)
+    assert send_all() == ["delivered"]
+    assert "Secret" in WebhookDelivery.objects.get().body
+    volunteer_personal_data_erase(volunteer_id=booking.volunteer_id)
+    assert WebhookDelivery.objects.get().body == ""
+
+
+def test_booking_proven_is_a_type_endpoints_subscribe_to(loopback_allowed, receiver):
+    hook = endpoint(receiver, "/crm", event_types=["booking.proven", "booking.confirmed"])
+    assert hook.event_types == ["booking.confirmed", "booking.proven"]  # canonical order
+    booking_make(slot=slot_make())  # a confirmation still goes; the proof is its own type
+    assert list(WebhookDelivery.objects.values_list("event_type", flat=True)) == ["booking.confirmed"]

@@ -12,6 +12,7 @@ from dispatch.webhooks.services.outbox import (  # noqa: F401
     deliveries_erase_for_volunteer,
     deliveries_record_for_event,
     deliveries_record_for_events,
+    deliveries_record_for_proof,
     deliveries_requeue_stuck,
     delivery_enqueue,
     delivery_redeliver,

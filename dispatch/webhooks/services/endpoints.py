@@ -7,11 +7,11 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from core.errors import InvalidInput, NotFound
-from dispatch.webhooks.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint
+from dispatch.webhooks.models import WebhookDelivery, WebhookEndpoint, all_event_types
 from dispatch.webhooks.network import url_problem
 from dispatch.webhooks.signing import secret_generate, secret_key
 
-KNOWN_TYPES = frozenset(EVENT_TYPES.values())
+KNOWN_TYPES = frozenset(all_event_types())  # the booking events' types and booking.proven
 MAX_PREVIOUS_SECRET_HOURS = 7 * 24
 
 
@@ -31,7 +31,7 @@ def _types_checked(event_types) -> list[str]:
     if unknown:
         raise InvalidInput(gettext("event_types: unknown type %(unknown)s.") % {"unknown": unknown[0]}, fields={"event_types": [
             gettext("Unknown event type: %(names)s.") % {"names": ', '.join(unknown)}]})
-    return [name for name in EVENT_TYPES.values() if name in set(event_types)]  # canonical order, no repeats
+    return [name for name in all_event_types() if name in set(event_types)]  # canonical order, no repeats
 
 
 def _secret_checked(secret: str | None) -> str:
@@ -58,7 +58,7 @@ def endpoint_create(*, user, url: str, event_types=None, description: str = "", 
     The caller shows `endpoint.secret` once; it is never listed again."""
     endpoint = WebhookEndpoint(
         url=_url_checked(url), description=(description or "").strip()[:200],
-        event_types=_types_checked(list(EVENT_TYPES.values()) if event_types is None else event_types),
+        event_types=_types_checked(all_event_types() if event_types is None else event_types),
         include_personal_data=include_personal_data, enabled=enabled, secret=_secret_checked(secret),
         disabled_reason="" if enabled else WebhookEndpoint.DisabledReason.MANUAL,
         disabled_at=None if enabled else timezone.now(), created_by=user if getattr(user, "pk", None) else None,

@@ -19,12 +19,18 @@ from django.utils import timezone
 
 from core.broker import enqueue
 from dispatch.webhooks.conf import webhook_setting
-from dispatch.webhooks.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint, webhook_id_for
+from dispatch.webhooks.models import (
+    EVENT_TYPES,
+    PROVEN_TYPE,
+    WebhookDelivery,
+    WebhookEndpoint,
+    delivery_webhook_id,
+)
 from dispatch.webhooks.network import AddressNotAllowed, session_new, url_problem
-from dispatch.webhooks.payloads import EVENT_RELATED, payload_render
+from dispatch.webhooks.payloads import BOOKING_RELATED, EVENT_RELATED, payload_render, proven_payload_render
 from dispatch.webhooks.signing import headers_sign
 from volunteers.events import RecordedEvent
-from volunteers.models import BookingEvent
+from volunteers.models import Booking, BookingEvent
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +61,15 @@ ON CONFLICT (event_id, endpoint_id) DO NOTHING
 RETURNING id, endpoint_id
 """
 _TYPE_ARRAYS = {kind: (name, json.dumps([name])) for kind, name in EVENT_TYPES.items()}
+# A booking's proof: no event, so the row names the booking (event_id stays NULL) under its own unique key.
+_RECORD_PROVEN_SQL = f"""
+INSERT INTO webhooks_webhookdelivery (booking_id, endpoint_id, event_type, status, attempts, body, response_body,
+                                      error, created_at, updated_at)
+SELECT %s, e.id, '{PROVEN_TYPE}', 'pending', 0, '', '', '', %s, %s FROM webhooks_webhookendpoint e
+ WHERE e.enabled AND e.event_types @> '{json.dumps([PROVEN_TYPE])}'::jsonb
+ON CONFLICT (booking_id, endpoint_id, event_type) WHERE event_id IS NULL DO NOTHING
+RETURNING id, endpoint_id
+"""
 
 
 def _rows_insert(event_ids: list[int], kind: str) -> list[tuple[int, int]]:
@@ -85,6 +100,28 @@ def deliveries_record_for_event(*, event: BookingEvent) -> int:
     """Signal receiver body: the event's deliveries, one per enabled endpoint that wants its type, in the event's
     transaction; their tasks are enqueued on commit. Idempotent per (event, endpoint). Returns how many."""
     written = _rows_insert([event.pk], event.kind)
+    if written:
+        transaction.on_commit(lambda: [delivery_enqueue(pk) for pk, _ in written])
+    return len(written)
+
+
+def deliveries_record_for_proof(*, booking) -> int:
+    """Signal receiver body (booking_proven), in the proof's transaction (on the code check's one-statement path,
+    just after it): a booking.proven delivery per enabled endpoint that wants it, in one INSERT ... SELECT, their
+    tasks enqueued on commit. Idempotent per (booking, endpoint): a phone is proven once. Returns how many."""
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_RECORD_PROVEN_SQL, (booking.pk, now, now))
+            written = cursor.fetchall()
+    else:  # SQLite (make run): a few endpoints at most, filtered here.
+        written = []
+        for endpoint_id, types in WebhookEndpoint.objects.filter(enabled=True).values_list("id", "event_types"):
+            if PROVEN_TYPE in (types or []):
+                delivery, created = WebhookDelivery.objects.get_or_create(
+                    event=None, booking_id=booking.pk, endpoint_id=endpoint_id, event_type=PROVEN_TYPE)
+                if created:
+                    written.append((delivery.pk, endpoint_id))
     if written:
         transaction.on_commit(lambda: [delivery_enqueue(pk) for pk, _ in written])
     return len(written)
@@ -137,7 +174,7 @@ UPDATE webhooks_webhookdelivery SET status = 'delivering', attempts = attempts +
         OR (status = 'delivering' AND started_at < %(stale)s))
    AND EXISTS (SELECT 1 FROM webhooks_webhookendpoint e WHERE e.id = webhooks_webhookdelivery.endpoint_id
                                                           AND e.enabled)
-RETURNING event_id, endpoint_id, attempts, body,
+RETURNING event_id, booking_id, endpoint_id, attempts, body,
    (SELECT e.url FROM webhooks_webhookendpoint e WHERE e.id = webhooks_webhookdelivery.endpoint_id),
    (SELECT e.secret FROM webhooks_webhookendpoint e WHERE e.id = webhooks_webhookdelivery.endpoint_id),
    (SELECT e.previous_secret FROM webhooks_webhookendpoint e WHERE e.id = webhooks_webhookdelivery.endpoint_id),
@@ -153,7 +190,8 @@ RETURNING event_id, endpoint_id, attempts, body,
 @dataclass(frozen=True)
 class _Claim:
     pk: int
-    event_id: int
+    event_id: int | None
+    booking_id: int | None  # a booking's proof, which has no event
     endpoint_id: int
     attempts: int
     body: str
@@ -172,11 +210,11 @@ def _claim(delivery_id: int) -> _Claim | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    event_id, endpoint_id, attempts, body, url, secret, previous, previous_until, personal, failures = row
+    event_id, booking_id, endpoint_id, attempts, body, url, secret, previous, previous_until, personal, failures = row
     if previous_until is not None and not isinstance(previous_until, type(now)):
         previous_until = connection.ops.convert_datetimefield_value(previous_until, None, connection)
     secrets = (secret, previous) if previous and previous_until and previous_until > now else (secret,)
-    return _Claim(pk=delivery_id, event_id=event_id, endpoint_id=endpoint_id, attempts=attempts, body=body, url=url,
+    return _Claim(pk=delivery_id, event_id=event_id, booking_id=booking_id, endpoint_id=endpoint_id, attempts=attempts, body=body, url=url,
                   secrets=secrets, personal=bool(personal), endpoint_failures=failures)
 
 
@@ -184,8 +222,12 @@ def _body(claim: _Claim) -> str:
     """The body this delivery sends at every attempt: rendered and stored at the first."""
     if claim.body:
         return claim.body
-    event = BookingEvent.objects.select_related(*EVENT_RELATED).get(pk=claim.event_id)
-    body = payload_render(event, personal=claim.personal)
+    if claim.event_id is None:
+        booking = Booking.objects.select_related(*BOOKING_RELATED).get(pk=claim.booking_id)
+        body = proven_payload_render(booking, personal=claim.personal)
+    else:
+        event = BookingEvent.objects.select_related(*EVENT_RELATED).get(pk=claim.event_id)
+        body = payload_render(event, personal=claim.personal)
     if not WebhookDelivery.objects.filter(pk=claim.pk, body="").update(body=body):
         body = WebhookDelivery.objects.values_list("body", flat=True).get(pk=claim.pk)  # a racing attempt's
     return body
@@ -249,7 +291,7 @@ def _attempt(claim: _Claim, body: str) -> tuple[_Outcome, int]:
     problem = url_problem(claim.url, resolve_host=False)
     if problem:
         return _Outcome(delivered=False, error=problem), 0
-    msg_id = webhook_id_for(claim.event_id)
+    msg_id = delivery_webhook_id(event_id=claim.event_id, booking_id=claim.booking_id)
     headers = headers_sign(secret=claim.secrets[0], msg_id=msg_id, body=body)
     if len(claim.secrets) > 1:  # during a rotation: signed with the old secret too, space-separated
         extra = headers_sign(secret=claim.secrets[1], msg_id=msg_id, body=body,
@@ -307,7 +349,7 @@ def delivery_send(*, delivery_id: int) -> str:
         return "not_due"
     try:
         body = _body(claim)
-    except BookingEvent.DoesNotExist:
+    except (BookingEvent.DoesNotExist, Booking.DoesNotExist):
         return "gone"  # the event was deleted with its booking; the delivery row went with it
     outcome, duration = _attempt(claim, body)
     now = timezone.now()
@@ -369,5 +411,6 @@ def deliveries_erase_for_volunteer(*, volunteer_id: int) -> int:
     cancellations the erasure itself just caused among them) are rendered again when they go, from the erased
     volunteer: identifiers only, so the receiver still learns the booking ended. What was delivered already is in
     the receiver's hands (docs/webhooks.md). Safe to repeat."""
-    return (WebhookDelivery.objects.filter(event__booking__volunteer_id=volunteer_id).exclude(body="", response_body="")
+    mine = Q(event__booking__volunteer_id=volunteer_id) | Q(booking__volunteer_id=volunteer_id)
+    return (WebhookDelivery.objects.filter(mine).exclude(body="", response_body="")
             .update(body="", response_body="", updated_at=timezone.now()))
