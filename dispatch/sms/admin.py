@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 
 from core.exports import csv_response
 from dispatch.sms import services
-from dispatch.sms.models import SmsMessage, WebhookReceipt
+from dispatch.sms.models import HostSmsPreference, SmsMessage, WebhookReceipt
 from dispatch.sms.serializers import body_redacted
 from volunteers.privacy import Access, mask_phone, personal_data_accessed_record
 
@@ -13,7 +13,7 @@ class SmsMessageAdmin(admin.ModelAdmin):
                     "segments"]
     list_filter = ["status", "kind", "error_code", "skip_reason"]
     search_fields = ["to", "twilio_sid", "volunteer__name"]
-    raw_id_fields = ["volunteer", "booking", "challenge"]
+    raw_id_fields = ["volunteer", "host", "booking", "challenge"]
     # A code text's body holds the code and the private link: shown redacted, never searchable.
     exclude = ["body"]
     readonly_fields = [field.name for field in SmsMessage._meta.fields if field.name != "body"] + ["text"]
@@ -42,7 +42,7 @@ class SmsMessageAdmin(admin.ModelAdmin):
         # The full number and text are on the message's own page; opening it is audited.
         message = SmsMessage.objects.filter(pk=object_id).values_list("volunteer_id", flat=True).first() \
             if str(object_id).isdigit() else None
-        if request.method == "GET" and message is not None:
+        if request.method == "GET" and message is not None:  # a text to a host has no volunteer: nothing to audit
             personal_data_accessed_record(actor=request.user, action=Access.VIEWED, volunteer_ids=[message],
                                           where="admin sms message", message=int(object_id))
         return super().change_view(request, object_id, form_url, extra_context)
@@ -67,3 +67,22 @@ class WebhookReceiptAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(HostSmsPreference)
+class HostSmsPreferenceAdmin(admin.ModelAdmin):
+    """Hosts who chose texts, and at which mobile (masked in the list)."""
+
+    list_display = ["host", "texts", "masked_mobile", "sms_opted_out", "phone_invalid", "updated_at"]
+    list_filter = ["texts", "sms_opted_out", "phone_invalid"]
+    raw_id_fields = ["host"]
+    search_fields = ["host__username"]
+    # The mobile is the host's to set (validated on their settings page); a coordinator can only stop the texts.
+    readonly_fields = ["host", "mobile", "sms_opted_out", "phone_invalid", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="mobile")
+    def masked_mobile(self, obj) -> str:
+        return mask_phone(obj.mobile)

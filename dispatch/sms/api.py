@@ -42,6 +42,6 @@ class SmsMessageListView(ListAPIView):
         rows = response.data.get("results", []) if isinstance(response.data, dict) else response.data
         # Texts carry names and addresses: a coordinator reading them is in the audit log.
         personal_data_access_log(actor=request.user, action=Access.VIEWED,
-                                 volunteer_ids=sorted({row["volunteer"] for row in rows}),
+                                 volunteer_ids=sorted({row["volunteer"] for row in rows} - {None}),
                                  detail={"where": "api sms messages", "query": request.query_params.urlencode()})
         return response

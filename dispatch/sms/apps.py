@@ -7,19 +7,32 @@ class SmsConfig(AppConfig):
     verbose_name = "SMS"
 
     def ready(self) -> None:
-        from volunteers.events import booking_event_recorded, booking_events_recorded, phone_challenge_issued
-        from volunteers.models import BookingEvent, PhoneChallenge
+        from volunteers.events import (
+            booking_event_recorded,
+            booking_events_recorded,
+            booking_proven,
+            phone_challenge_issued,
+        )
+        from volunteers.models import Booking, BookingEvent, PhoneChallenge
 
         def record_message(sender, event, **kwargs):
-            # Runs inside the booking change's transaction: the message commits or rolls back with it.
-            from dispatch.sms.services import message_record_for_event
+            # Runs inside the booking change's transaction: the messages commit or roll back with it.
+            from dispatch.sms.services import host_text_record_for_event, message_record_for_event
 
             message_record_for_event(event=event)
+            host_text_record_for_event(event=event)
 
         def record_messages(sender, events, **kwargs):
-            from dispatch.sms.services import messages_record_for_events
+            from dispatch.sms.services import host_texts_record_for_events, messages_record_for_events
 
             messages_record_for_events(events=events)
+            host_texts_record_for_events(events=events)
+
+        def record_proven(sender, booking, **kwargs):
+            # A booking request's proof: its host hears of the place now (one INSERT ... SELECT).
+            from dispatch.sms.services import host_text_record_for_proof
+
+            host_text_record_for_proof(booking=booking)
 
         def record_code(sender, challenge, code, situation, **kwargs):
             from dispatch.sms.services import challenge_message_record
@@ -29,6 +42,7 @@ class SmsConfig(AppConfig):
         phone_challenge_issued.connect(record_code, sender=PhoneChallenge, weak=False, dispatch_uid="sms.code")
         booking_event_recorded.connect(record_message, sender=BookingEvent, weak=False, dispatch_uid="sms.outbox")
         booking_events_recorded.connect(record_messages, sender=BookingEvent, weak=False, dispatch_uid="sms.outbox_bulk")
+        booking_proven.connect(record_proven, sender=Booking, weak=False, dispatch_uid="sms.host_proven")
 
         from volunteers.models import Volunteer
         from volunteers.privacy import personal_data_erased

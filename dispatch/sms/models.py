@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -22,6 +23,8 @@ class SmsMessage(models.Model):
         APPROVED = "booking_approved", "Approved by the host"
         REFUSED = "booking_refused", "Refused by the host"
         PHONE_CODE = "phone_code", "Code to prove the phone"
+        HOST_BOOKED = "host_booked", "Host told: a volunteer booked"
+        HOST_CANCELLED = "host_cancelled", "Host told: a volunteer cancelled"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"
@@ -39,7 +42,11 @@ class SmsMessage(models.Model):
         Status.DELIVERED: 4, Status.UNDELIVERED: 4, Status.FAILED: 4, Status.SKIPPED: 4,
     }
 
-    volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="sms_messages")
+    # A text to a volunteer, or (host_booked, host_cancelled) to the host of the booking's session.
+    volunteer = models.ForeignKey(Volunteer, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="sms_messages")
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="sms_messages", db_index=False)  # partial index below
     # Indexed by the unique (booking, kind, version) constraint, which leads with it. A code text has no
     # booking: it belongs to its challenge, once per (challenge, send).
     booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.CASCADE, related_name="sms_messages",
@@ -74,6 +81,8 @@ class SmsMessage(models.Model):
                                     name="sms_message_challenge_once"),
             models.CheckConstraint(condition=Q(booking__isnull=False) | Q(challenge__isnull=False),
                                    name="sms_message_has_subject"),
+            models.CheckConstraint(condition=Q(volunteer__isnull=False) | Q(host__isnull=False),
+                                   name="sms_message_has_recipient"),
             # Partial, like the due index below: a send changes status twice and each status callback once,
             # and none of those updates can be HOT, so every index a row is in costs an insert per change.
             # A row enters this index once, when Twilio accepts it, and the due index only while due.
@@ -87,12 +96,35 @@ class SmsMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="sms_message_due",
                          condition=Q(status__in=["pending", "sending"])),
+            # Partial for the reason above: nearly every row is a volunteer's, and enters no host index.
+            models.Index(fields=["host"], name="sms_message_host", condition=Q(host__isnull=False)),
         ]
 
     def __str__(self) -> str:
         from volunteers.privacy import mask_phone  # lists and logs show the number masked
 
         return f"{self.get_kind_display()} to {mask_phone(self.to)} ({self.status})"
+
+
+class HostSmsPreference(models.Model):
+    """Whether a host is texted at each booking and cancellation on their sessions, and at which mobile (the host's
+    own, validated as volunteers' are). No row: not texted (emails are dispatch.email's HostEmailPreference)."""
+
+    host = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sms_preference")
+    texts = models.BooleanField(default=False, help_text="A text for each booking and cancellation.")
+    mobile = models.CharField(max_length=16, blank=True, help_text="E.164 UK mobile (volunteers.phones).")
+    # What the SMS channel learnt about the number, as for a volunteer's: STOP from it (or Twilio's 21610), and
+    # an invalid number (21211, 21614, 30005, 30006). A new mobile clears both.
+    sms_opted_out = models.BooleanField(default=False)
+    phone_invalid = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["mobile"], name="sms_host_preference_mobile",
+                                condition=~Q(mobile=""))]  # a STOP finds the host by the number it came from
+
+    def __str__(self) -> str:
+        return f"{self.host_id}: {'texts' if self.texts else 'no texts'}"
 
 
 class WebhookReceipt(models.Model):

@@ -20,7 +20,10 @@ def body_redacted(message: SmsMessage) -> str:
 
 
 class SmsMessageSerializer(serializers.ModelSerializer):
-    volunteer_name = serializers.CharField(source="volunteer.name", read_only=True)
+    volunteer_name = serializers.CharField(source="volunteer.name", read_only=True, allow_null=True,
+                                           help_text="Null for a text to a host.")
+    host = serializers.IntegerField(source="host_id", read_only=True, allow_null=True,
+                                    help_text="The host texted (host_booked, host_cancelled); null for a volunteer's.")
     body = serializers.SerializerMethodField(help_text="The text; private links and a code text's code are masked.")
     to = serializers.SerializerMethodField(help_text="Masked (+44 7••• •••321): the full number is on the "
                                                      "message's admin page, where opening it is audited.")
@@ -31,7 +34,7 @@ class SmsMessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = SmsMessage
         fields = [
-            "id", "volunteer", "volunteer_name", "booking", "kind", "version", "to", "body", "encoding", "segments",
+            "id", "volunteer", "volunteer_name", "host", "booking", "kind", "version", "to", "body", "encoding", "segments",
             "status", "skip_reason", "twilio_sid", "error_code", "error_message", "attempts", "next_attempt_at",
             "accepted_at", "created_at", "updated_at",
         ]

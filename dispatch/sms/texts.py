@@ -4,8 +4,10 @@ import re
 from functools import cache
 from pathlib import Path
 
+from django.conf import settings
 from django.template import Context, Engine
 from django.template.base import TextNode, Variable, VariableNode, render_value_in_context
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from dispatch.sms.segments import gsm7_fold
@@ -108,6 +110,27 @@ def booking_text(*, kind: str, booking: Booking, minutes: int = 30) -> str:
         context = booking_context(booking)
     context["minutes"] = minutes
     return text_render(kind, context)
+
+
+def host_session_url(session_id: int) -> str:
+    """The host's own page of the session (its roster), PUBLIC_BASE_URL + /host/sessions/<id>/."""
+    try:
+        path = reverse("hosts:session_detail", args=[session_id])
+    except NoReverseMatch:  # the pages (web) are not installed
+        path = "/host/"
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{path}"
+
+
+def host_text(*, kind: str, booking: Booking) -> str:
+    """A host's text (host_booked, host_cancelled) about a booking on their session: the volunteer's first name
+    only (never their number: the roster behind the link has the rest), the session, the places taken and the
+    link to the session's host page."""
+    slot = booking.slot
+    parts = (booking.volunteer.name or "").split()
+    return text_render(kind, {
+        "first_name": parts[0] if parts else "A volunteer", "title": slot.session.title, "when": _when(slot),
+        "taken": slot.confirmed_count, "capacity": slot.capacity, "link": host_session_url(slot.session_id),
+    })
 
 
 def booking_texts(*, kind: str, slot: Slot, volunteer_names: list[str], manage_tokens: list[str],

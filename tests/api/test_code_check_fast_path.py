@@ -85,11 +85,12 @@ def test_the_right_code_is_one_statement_after_the_challenge_is_read(slot):
     with CaptureQueriesContext(connection) as captured:
         _verify(challenge, code)
     statements = [q["sql"].split()[0].upper() for q in captured.captured_queries]
-    # The challenge, the one-statement proof; then the receivers of booking_proven, in app order: the webhook
-    # outbox's one INSERT ... SELECT of a booking.proven delivery per endpoint that wants it (it runs whether or
-    # not any endpoint exists: no endpoint here), and the email channel's, which reads whether the host is emailed
-    # at each booking and writes the host's notice (dispatch.email).
-    assert statements == ["SELECT", "WITH", "INSERT", "SELECT", "INSERT"], statements
+    # The challenge, the one-statement proof; then the receivers of booking_proven, in app order: the SMS
+    # outbox's one INSERT ... SELECT of the host's text over the host's choice (dispatch.sms.services.hosts; it
+    # runs whether or not the host chose texts: not here, so it writes nothing), the webhook outbox's one
+    # INSERT ... SELECT of a booking.proven delivery per endpoint that wants it (no endpoint here), and the email
+    # channel's, which reads whether the host is emailed at each booking and writes the host's notice.
+    assert statements == ["SELECT", "WITH", "INSERT", "INSERT", "SELECT", "INSERT"], statements
 
 
 @pytest.mark.django_db

@@ -117,13 +117,13 @@ def test_the_settings_page_saves_the_choice_and_names_the_field_that_is_wrong(cl
     assert client.get("/host/notifications/").status_code == 302  # signed in only
     client.force_login(host)
     page = client.get("/host/notifications/")
-    assert page.status_code == 200 and b"An email each time" in page.content and b"<legend>" in page.content
-    response = client.post("/host/notifications/", {"notify": "daily", "email": ""})
+    assert page.status_code == 200 and b"By email and by text" in page.content and b"<legend>" in page.content
+    response = client.post("/host/notifications/", {"each": "none", "digest": "on", "email": ""})
     assert response.status_code == 200 and b"Give the address to email." in response.content
     assert not HostEmailPreference.objects.filter(host=host).exists()  # nothing written
-    response = client.post("/host/notifications/", {"notify": "nonsense", "email": "a@example.org"})
+    response = client.post("/host/notifications/", {"each": "nonsense", "email": "a@example.org"})
     assert response.status_code == 200 and not HostEmailPreference.objects.filter(host=host).exists()
-    response = client.post("/host/notifications/", {"notify": "daily", "email": "aisha@example.org"})
+    response = client.post("/host/notifications/", {"each": "none", "digest": "on", "email": "aisha@example.org"})
     assert response.status_code == 302
     host.refresh_from_db()
     assert host.email == "aisha@example.org" and HostEmailPreference.objects.get(host=host).notify == "daily"

@@ -564,3 +564,44 @@ def test_approving_a_booking_no_longer_waiting_is_a_message_not_a_500(host_clien
     assert response.status_code == 200 and "Only a booking waiting for approval" in response.content.decode()
     booking.refresh_from_db()
     assert booking.approval == Booking.Approval.NOT_REQUIRED
+
+
+# ---- how the host hears of bookings -------------------------------------------------------------------------
+
+def test_the_settings_page_offers_email_text_both_or_none_and_saves_the_mobile(host_client, host):
+    from dispatch.email.models import HostEmailPreference
+    from dispatch.sms.models import HostSmsPreference
+
+    page = host_client.get("/host/notifications/").content.decode()
+    for label in ("By email", "By text", "By email and by text", "Not each time", "Your mobile number"):
+        assert label in page
+    assert re.search(r'value="email"[^>]*checked', page)  # the default: an email each time
+    response = host_client.post("/host/notifications/", {"each": "both", "email": host.email,
+                                                          "mobile": "07400 900123"})
+    assert response.status_code == 302
+    assert HostEmailPreference.objects.get(host=host).notify == "each"
+    preference = HostSmsPreference.objects.get(host=host)
+    assert (preference.texts, preference.mobile) == (True, "+447400900123")
+    page = host_client.get("/host/notifications/").content.decode()
+    assert re.search(r'value="both"[^>]*checked', page) and 'value="+447400900123"' in page
+    response = host_client.post("/host/notifications/", {"each": "text", "email": host.email,
+                                                          "mobile": "+447400900123"})
+    assert response.status_code == 302
+    assert HostEmailPreference.objects.get(host=host).notify == "off" and HostSmsPreference.objects.get(host=host).texts
+
+
+@pytest.mark.parametrize(("posted", "field", "message"), [
+    ({"each": "text", "mobile": "0114 222 2000"}, "mobile", "Give a UK mobile number, like 07400 123456."),
+    ({"each": "both", "mobile": ""}, "mobile", "Give the mobile to text."),
+    ({"each": "email", "digest": "on"}, "digest", "The daily email replaces the emails each time: choose one of them."),
+])
+def test_the_settings_page_names_the_field_that_is_wrong_and_saves_nothing(host_client, host, posted, field, message):
+    from dispatch.email.models import HostEmailPreference
+    from dispatch.sms.models import HostSmsPreference
+
+    response = host_client.post("/host/notifications/", {"email": host.email, **posted})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert message in page and f'href="#id_{field}"' in page  # in the summary, linked to its field
+    assert not HostEmailPreference.objects.filter(host=host).exists()
+    assert not HostSmsPreference.objects.filter(host=host).exists()

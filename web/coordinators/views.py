@@ -313,7 +313,8 @@ def sms_message(request, message_id: int):
     message = _sms_or_404(message_id)
     revealed = request.method == "POST"
     if revealed:
-        personal_data_access_log(actor=request.user, action=Access.VIEWED, volunteer_ids=[message.volunteer_id],
+        personal_data_access_log(actor=request.user, action=Access.VIEWED,
+                                 volunteer_ids=[message.volunteer_id] if message.volunteer_id else [],
                                  detail={"where": "coordinator sms message", "message": message.pk,
                                          "fields": ["to", "name", "body"]})
     return render(request, "web/coordinators/sms_message.html", {"message": message, "revealed": revealed})

@@ -242,12 +242,17 @@ def has_errors(form, formset=None) -> bool:
 
 
 class NotificationsForm(forms.Form):
-    """How the host hears of bookings and cancellations on their sessions (dispatch.email)."""
+    """How the host hears of bookings and cancellations on their sessions (dispatch.services.host_notifications)."""
 
-    notify = forms.ChoiceField(label=_("Tell me when someone books or cancels"), widget=forms.RadioSelect,
-                               choices=[("each", _("An email each time")),
-                                        ("daily", _("One email a day, the morning after")),
-                                        ("off", _("No emails"))])
+    each = forms.ChoiceField(label=_("Each time someone books or cancels, tell me"), widget=forms.RadioSelect,
+                             choices=[("email", _("By email")), ("text", _("By text")),
+                                      ("both", _("By email and by text")), ("none", _("Not each time"))])
+    digest = forms.BooleanField(
+        label=_("One email a day instead, the morning after, with the day's bookings and cancellations"),
+        required=False, help_text=_("Not with emails each time: it would repeat them."))
     email = forms.EmailField(label=_("Email address"), required=False, max_length=254,
                              widget=forms.EmailInput(attrs={"autocomplete": "email"}),
                              error_messages={"invalid": _("Enter an email address like name@example.org.")})
+    mobile = forms.CharField(label=_("Your mobile number"), required=False, max_length=20,
+                             help_text=_("A UK mobile, for texts to you. Volunteers never see it."),
+                             widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}))

@@ -25,7 +25,7 @@ from core.db import pk_in_range
 from core.errors import DomainError, NotFound
 from core.exports import csv_response
 from core.ratelimit import limit_ip
-from dispatch.email.services import host_email_preference_get, host_email_preference_set
+from dispatch.services.host_notifications import host_notifications_get, host_notifications_set
 from sessions import services as session_services
 from sessions.models import CanvassSession, MeetingPoint
 from sessions.selectors import session_managed
@@ -126,19 +126,19 @@ def home(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def notifications(request):
-    """Email for each booking and cancellation on the host's sessions, a daily digest, or nothing."""
-    initial = {"notify": host_email_preference_get(host=request.user), "email": request.user.email}
+    """Each booking and cancellation on the host's sessions by email, by text, both or neither; a daily digest."""
+    current = host_notifications_get(host=request.user)
+    initial = {"each": current.each, "digest": current.digest, "email": current.email, "mobile": current.mobile}
     form = forms.NotificationsForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            host_email_preference_set(host=request.user, notify=form.cleaned_data["notify"],
-                                      email=form.cleaned_data["email"])
+            host_notifications_set(host=request.user, **form.cleaned_data)
         except DomainError as exc:
             form_errors_from(exc, form)
         else:
             messages.success(request, _("Saved: how you hear of bookings."))
             return redirect("hosts:notifications")
-    return render(request, "web/hosts/notifications.html", {"form": form})
+    return render(request, "web/hosts/notifications.html", {"form": form, "texts_stopped": current.texts_stopped})
 
 
 def _feed_url(user) -> str | None:

@@ -30,6 +30,7 @@ from dispatch.email.conf import email_setting
 from dispatch.email.models import EmailMessage, HostEmailPreference
 from dispatch.email.services import content
 from dispatch.email.services.unsubscribe import host_token, volunteer_token
+from dispatch.host_notices import BOOKED, BOOKED_EVENTS, CANCELLED, CANCELLED_EVENTS, host_notice
 from volunteers.models import Booking, BookingEvent
 
 logger = logging.getLogger(__name__)
@@ -45,9 +46,9 @@ EVENT_KINDS = {
     EventKind.CANCELLED, EventKind.VENUE_MOVED, EventKind.SLOT_RESCHEDULED, EventKind.APPROVED, EventKind.REFUSED,
 }
 HOST_KINDS = {Kind.HOST_BOOKED, Kind.HOST_CANCELLED, Kind.HOST_DIGEST}
-# What a host is told of: a place taken (by a proven phone) or given back. The host's own acts are not echoed.
-HOST_BOOKED_EVENTS = {EventKind.CONFIRMED, EventKind.PROMOTED}
-HOST_CANCELLED_EVENTS = {EventKind.CANCELLED}
+# What a host is told of (dispatch.host_notices): a place taken (by a proven phone) or given back.
+HOST_BOOKED_EVENTS = BOOKED_EVENTS
+HOST_CANCELLED_EVENTS = CANCELLED_EVENTS
 
 BOOKING_RELATED = (
     "volunteer", "slot__session__meeting_point", "slot__session__seat",
@@ -69,13 +70,8 @@ def _emails_volunteer(kind: str, payload: dict) -> bool:
 
 
 def _host_kind(kind: str, payload: dict, proven: bool) -> str | None:
-    if not proven:
-        return None  # an unproven place may be somebody else's number: the host hears once it is proven
-    if kind in HOST_BOOKED_EVENTS and not payload.get("by_request"):
-        return Kind.HOST_BOOKED
-    if kind in HOST_CANCELLED_EVENTS and payload.get("released_place"):
-        return Kind.HOST_CANCELLED
-    return None
+    # The rule is dispatch.host_notices', shared with the texts to hosts (dispatch.sms).
+    return {BOOKED: Kind.HOST_BOOKED, CANCELLED: Kind.HOST_CANCELLED}.get(host_notice(kind, payload, proven))
 
 
 def host_notify(host_id: int) -> str:

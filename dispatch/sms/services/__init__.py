@@ -1,5 +1,12 @@
-"""SMS services: the outbox and its sends, replies, reminders."""
+"""SMS services: the outbox and its sends, replies, reminders, texts to hosts."""
 
+from dispatch.sms.services.hosts import (  # noqa: F401
+    host_sms_preference_get,
+    host_sms_preference_set,
+    host_text_record_for_event,
+    host_text_record_for_proof,
+    host_texts_record_for_events,
+)
 from dispatch.sms.services.outbox import (  # noqa: F401
     challenge_message_record,
     in_quiet_hours,

@@ -29,6 +29,14 @@ from dispatch.sms.conf import sms_setting
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.ratelimit import send_slot_wait
 from dispatch.sms.segments import segments_count
+from dispatch.sms.services.hosts import (
+    HOST_KINDS,
+    host_skip_reason,
+    host_sms_flags_set,
+    host_text_allowed_today,
+    host_text_defer,
+    quiet_hours_end,
+)
 from dispatch.sms.texts import booking_text, booking_texts, challenge_text
 from sessions.models import Slot
 from volunteers.events import RecordedEvent
@@ -303,8 +311,9 @@ class _Claim:
     body: str
     kind: str
     attempts: int
-    volunteer_id: int
+    volunteer_id: int | None
     skip_reason: str
+    host_id: int | None = None
 
 
 # One statement claims the row and returns what the send needs: the volunteer's flags, and the booking's
@@ -320,7 +329,7 @@ UPDATE sms_smsmessage SET status = %(sending)s, status_rank = %(sending_rank)s, 
  WHERE id = %(id)s
    AND ((status = %(pending)s AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s))
         OR (status = %(sending)s AND send_started_at < %(stale)s))
-RETURNING "to", body, kind, attempts, volunteer_id, version,
+RETURNING "to", body, kind, attempts, volunteer_id, version, host_id,
    (SELECT v.sms_opted_out FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
    (SELECT v.phone_invalid FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
    (SELECT v.consent_sms FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
@@ -342,8 +351,13 @@ def _claim(message_id: int) -> _Claim | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    to, body, kind, attempts, volunteer_id, version, opted_out, phone_invalid, consent, booking_version, sends = row
-    if kind == SmsMessage.Kind.PHONE_CODE:
+    (to, body, kind, attempts, volunteer_id, version, host_id, opted_out, phone_invalid, consent, booking_version,
+     sends) = row
+    if host_id is not None:
+        # A host's notice: what the host chose now decides (dispatch.sms.services.hosts); a later change of the
+        # booking does not make it stale (the host is told of each booking and cancellation, as by email).
+        reason = host_skip_reason(host_id=host_id, to=to)
+    elif kind == SmsMessage.Kind.PHONE_CODE:
         # Asked for, so sent without consent_sms; a resend's newer code supersedes this one.
         reason = skip_reason_for(opted_out=opted_out, phone_invalid=phone_invalid, consent_sms=True)
         if not reason and sends != version:
@@ -353,7 +367,7 @@ def _claim(message_id: int) -> _Claim | None:
         if not reason and booking_version != version:
             reason = "booking_changed"
     return _Claim(pk=message_id, to=to, body=body, kind=kind, attempts=attempts, volunteer_id=volunteer_id,
-                  skip_reason=reason)
+                  skip_reason=reason, host_id=host_id)
 
 
 def _finish(message_id: int, **fields) -> bool:
@@ -408,6 +422,16 @@ def volunteer_flags_for_error(*, volunteer_id: int, code: int | None) -> None:
         volunteer_sms_flags_set(volunteer_id=volunteer_id, opted_out=True)
 
 
+def flags_for_error(*, volunteer_id: int | None, host_id: int | None, code: int | None) -> None:
+    """volunteer_flags_for_error for a volunteer's text, the same flags on the host's preference for a host's."""
+    if host_id is not None:
+        if code in INVALID_NUMBER_CODES or code in OPTED_OUT_CODES:
+            host_sms_flags_set(host_id=host_id, phone_invalid=True if code in INVALID_NUMBER_CODES else None,
+                               opted_out=True if code in OPTED_OUT_CODES else None)
+    elif volunteer_id is not None:
+        volunteer_flags_for_error(volunteer_id=volunteer_id, code=code)
+
+
 def _send_failed(claim: _Claim, exc: SendError) -> str:
     now = timezone.now()
     if exc.transient and claim.attempts < sms_setting("SMS_MAX_ATTEMPTS"):
@@ -420,7 +444,7 @@ def _send_failed(claim: _Claim, exc: SendError) -> str:
         return "retrying"
     text = exc.message if not exc.transient else f"Gave up after {claim.attempts} attempts: {exc.message}"
     _finish(claim.pk, status=Status.FAILED, error_code=exc.code, error_message=text[:300])
-    volunteer_flags_for_error(volunteer_id=claim.volunteer_id, code=exc.code)
+    flags_for_error(volunteer_id=claim.volunteer_id, host_id=claim.host_id, code=exc.code)
     logger.warning("SMS %s failed permanently: %s %s", claim.pk, exc.code, exc.message)
     return "failed"
 
@@ -438,6 +462,7 @@ def message_send(*, message_id: int) -> str:
     reason = claim.skip_reason
     if not reason and claim.kind in REMINDER_KINDS and in_quiet_hours():
         reason = "quiet_hours"
+    host_text = claim.kind in HOST_KINDS
     backend = backend_get()
     try:
         # After an interrupted attempt Twilio is asked first: that attempt may have gone out, and then the
@@ -446,6 +471,12 @@ def message_send(*, message_id: int) -> str:
         if sid is None:
             if reason:
                 _finish(message_id, status=Status.SKIPPED, skip_reason=reason)
+                return "skipped"
+            if host_text and in_quiet_hours():  # a host's text waits for the morning rather than being dropped
+                host_text_defer(message_id=message_id, until=quiet_hours_end(timezone.now()))
+                return "deferred"
+            if host_text and not host_text_allowed_today(claim.to):
+                _finish(message_id, status=Status.SKIPPED, skip_reason="daily_limit")
                 return "skipped"
             send_slot_wait(sender=sender_key(), per_second=sms_setting("SMS_RATE_PER_SECOND"))
             sid = backend.send(to=claim.to, body=claim.body, status_callback=status_callback_url()).sid
@@ -475,7 +506,7 @@ def messages_requeue_stuck(*, grace: timedelta = timedelta(seconds=30), stale_af
 @transaction.atomic
 def message_retry(*, message_id: int) -> bool:
     """Coordinator action: send a failed or skipped message again (a lookup first avoids a double send)."""
-    message = SmsMessage.objects.select_for_update().select_related("volunteer").get(pk=message_id)
+    message = SmsMessage.objects.select_for_update(of=("self",)).select_related("volunteer").get(pk=message_id)
     if message.status not in (Status.FAILED, Status.SKIPPED) or message.twilio_sid:
         return False
     SmsMessage.objects.filter(pk=message_id).update(
@@ -505,7 +536,7 @@ def message_status_record(*, sid: str, status: str, error_code: int | None = Non
         fields.update(error_code=error_code, error_message=error_message[:300])
     changed = SmsMessage.objects.filter(twilio_sid=sid, status_rank__lt=RANK[mapped]).update(**fields)
     if changed and error_code:
-        volunteer_id = SmsMessage.objects.filter(twilio_sid=sid).values_list("volunteer_id", flat=True).first()
-        if volunteer_id:
-            volunteer_flags_for_error(volunteer_id=volunteer_id, code=error_code)
+        recipient = SmsMessage.objects.filter(twilio_sid=sid).values_list("volunteer_id", "host_id").first()
+        if recipient:
+            flags_for_error(volunteer_id=recipient[0], host_id=recipient[1], code=error_code)
     return bool(changed)

@@ -20,5 +20,13 @@ def messages_erase_for_volunteer(*, volunteer_id: int) -> int:
         status=SmsMessage.Status.SKIPPED, status_rank=SmsMessage.RANK[SmsMessage.Status.SKIPPED],
         skip_reason=ERASED_REASON, next_attempt_at=None,
     )
+    # Texts to hosts about the volunteer's bookings carry the volunteer's first name (and the host's own number,
+    # which stays): their text goes, and those not yet sent never are (the host's roster shows the cancellation).
+    about = SmsMessage.objects.filter(host__isnull=False, booking__volunteer_id=volunteer_id)
+    about.filter(status__in=[SmsMessage.Status.PENDING, SmsMessage.Status.SENDING]).update(
+        status=SmsMessage.Status.SKIPPED, status_rank=SmsMessage.RANK[SmsMessage.Status.SKIPPED],
+        skip_reason=ERASED_REASON, next_attempt_at=None,
+    )
+    about.update(body="")
     return messages.update(to="", body="")
 

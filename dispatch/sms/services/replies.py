@@ -4,6 +4,7 @@ import logging
 import re
 
 from core.errors import DomainError
+from dispatch.sms.services.hosts import host_sms_flags_set
 from dispatch.sms.services.outbox import answered_by_reply
 from dispatch.sms.texts import booking_context, text_render
 from volunteers import services as volunteer_services
@@ -68,7 +69,7 @@ def inbound_handle(*, from_phone: str, body: str) -> str | None:
 
     OK confirms attendance of the next upcoming booking, NO gives it up (which frees the place and
     promotes the waitlist), WHERE answers with its time and address, STOP words opt out, START words
-    opt back in. Repeats are harmless:
+    opt back in (the volunteer and any host texted at that number). Repeats are harmless:
     confirming is idempotent and a second NO applies to the next booking, as the answer says.
     """
     keyword = keyword_normalise(body)
@@ -76,6 +77,8 @@ def inbound_handle(*, from_phone: str, body: str) -> str | None:
     if keyword in OPT_OUT_WORDS or keyword in OPT_IN_WORDS:
         if volunteer is not None:
             volunteer_services.volunteer_sms_flags_set(volunteer_id=volunteer.pk, opted_out=keyword in OPT_OUT_WORDS)
+        # A host texted at this number (dispatch.sms.services.hosts) opts out of, or back into, their texts too.
+        host_sms_flags_set(phone=from_phone, opted_out=keyword in OPT_OUT_WORDS)
         return None
     if volunteer is not None and keyword in WHERE_WORDS:
         return _where(volunteer)

@@ -1,0 +1,53 @@
+"""How a host hears of bookings and cancellations on their sessions, both channels at once (the host's settings
+page): each time by email (dispatch.email), by text (dispatch.sms, to the host's own mobile), both or neither,
+and instead of emails each time, one daily digest by email. What they are told of is dispatch.host_notices'."""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils.translation import gettext
+
+from core.errors import InvalidInput
+from dispatch.email.models import HostEmailPreference
+from dispatch.email.services import host_email_preference_get, host_email_preference_set
+from dispatch.sms.services import host_sms_preference_get, host_sms_preference_set
+
+EACH_CHOICES = ("email", "text", "both", "none")
+Notify = HostEmailPreference.Notify
+
+
+@dataclass(frozen=True)
+class HostNotifications:
+    each: str  # one of EACH_CHOICES
+    digest: bool
+    email: str
+    mobile: str
+    texts_stopped: bool  # the mobile replied STOP: Twilio sends nothing to it until it replies START
+
+
+def host_notifications_get(*, host) -> HostNotifications:
+    notify = host_email_preference_get(host=host)
+    sms = host_sms_preference_get(host=host)
+    texts = bool(sms and sms.texts)
+    emails = notify == Notify.EACH
+    each = "both" if emails and texts else "email" if emails else "text" if texts else "none"
+    return HostNotifications(each=each, digest=notify == Notify.DAILY, email=host.email,
+                             mobile=sms.mobile if sms else "", texts_stopped=bool(sms and sms.sms_opted_out))
+
+
+@transaction.atomic
+def host_notifications_set(*, host, each: str, digest: bool, email: str | None = None,
+                           mobile: str = "") -> HostNotifications:
+    """Save the host's choice on both channels, or nothing: raises InvalidInput naming the field (`each`,
+    `digest`, `email`, `mobile`) for an unknown choice, a digest asked for with emails each time (it would repeat
+    them), emails without an address, or texts without a UK mobile. Idempotent."""
+    if each not in EACH_CHOICES:
+        raise InvalidInput(gettext("Choose how you want to hear of bookings."), fields={"each": [gettext("Not a choice.")]})
+    emails_each = each in ("email", "both")
+    if emails_each and digest:
+        raise InvalidInput(gettext("The daily email replaces the emails each time: choose one of them."),
+                           fields={"digest": [gettext("Only without emails each time.")]})
+    host_sms_preference_set(host=host, texts=each in ("text", "both"), mobile=mobile)
+    host_email_preference_set(host=host, notify=Notify.EACH if emails_each else Notify.DAILY if digest else Notify.OFF,
+                              email=email)
+    return host_notifications_get(host=host)

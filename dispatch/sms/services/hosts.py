@@ -1,0 +1,239 @@
+"""Texts to hosts: one for each booking and cancellation on their sessions, when they chose it on
+/host/notifications/ (HostSmsPreference, with their own mobile), through the volunteers' outbox.
+
+- What a host is told of is dispatch.host_notices' rule, the one their emails follow: a place taken by a proven
+  phone (an unproven booking waits for its proof, the booking_proven signal) or given back; never their own acts.
+- The row is written with the change (or the proof), once per (booking, kind, version): the outbox's unique key.
+  The text names the volunteer by first name only (never their number) and links to the session's host page.
+- The send claims the row as every text's is, then checks the host still wants texts at that number and has not
+  opted out (STOP from that number, or Twilio's 21610). It never goes in quiet hours: it waits until they end
+  (a booking at 23:00 does not wake the host). It counts in the number's daily limit (sms_phone_day, which every
+  text to the number counts in); past it the text is skipped (daily_limit) and the roster and emails remain.
+"""
+
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import F, prefetch_related_objects
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from core.db import any_of, copy_insert_new
+from core.errors import InvalidInput, RateLimited
+from core.ratelimit import rate_limit
+from dispatch.host_notices import BOOKED, CANCELLED, EVENTS, host_notice
+from dispatch.sms.conf import sms_setting
+from dispatch.sms.models import HostSmsPreference, SmsMessage
+from dispatch.sms.segments import segments_count
+from dispatch.sms.texts import host_text
+from volunteers.models import Booking
+from volunteers.phones import phone_normalise
+
+Kind = SmsMessage.Kind
+Status = SmsMessage.Status
+HOST_KINDS = frozenset({Kind.HOST_BOOKED, Kind.HOST_CANCELLED})
+KIND_BY_NOTICE = {BOOKED: Kind.HOST_BOOKED, CANCELLED: Kind.HOST_CANCELLED}
+ROW_FIELDS = ("host", "booking", "kind", "version", "to", "body", "encoding", "segments", "status", "status_rank",
+              "skip_reason")
+
+
+# --- The host's choice --------------------------------------------------------------------------------------
+
+
+def host_sms_preference_get(*, host) -> HostSmsPreference | None:
+    return HostSmsPreference.objects.filter(host=host).first()
+
+
+@transaction.atomic
+def host_sms_preference_set(*, host, texts: bool, mobile: str) -> HostSmsPreference:
+    """Whether the host is texted at each booking and cancellation, and the mobile (a UK mobile, normalised as
+    volunteers' are). A new number starts afresh: what was learnt about the old one (STOP, invalid) is not carried
+    over. Raises InvalidInput naming `mobile`: not a UK mobile, or texts asked for without one. Idempotent."""
+    raw = (mobile or "").strip()
+    try:
+        number = phone_normalise(raw, field="mobile") if raw else ""
+    except InvalidInput as exc:  # the normaliser's words are for volunteers
+        raise InvalidInput(gettext("Give a UK mobile number, like 07400 123456."), code=exc.code,
+                           fields=exc.fields) from None
+    if texts and not number:
+        raise InvalidInput(gettext("Give the mobile to text."), fields={"mobile": [gettext("Required for texts.")]})
+    preference = HostSmsPreference.objects.select_for_update().filter(host=host).first()
+    if preference is None:
+        return HostSmsPreference.objects.create(host=host, texts=texts, mobile=number)
+    fields = {"texts": texts, "mobile": number}
+    if number != preference.mobile:
+        fields.update(sms_opted_out=False, phone_invalid=False)
+    for name, value in fields.items():
+        setattr(preference, name, value)
+    preference.save(update_fields=[*fields, "updated_at"])
+    return preference
+
+
+def host_sms_flags_set(*, phone: str | None = None, host_id: int | None = None, opted_out: bool | None = None,
+                       phone_invalid: bool | None = None) -> int:
+    """Record what the SMS channel learnt about a host's number (STOP or START from it, an invalid number), found
+    by the number or by the host. Idempotent; returns how many hosts' preferences changed."""
+    changes = {}
+    if opted_out is not None:
+        changes["sms_opted_out"] = opted_out
+    if phone_invalid is not None:
+        changes["phone_invalid"] = phone_invalid
+    if not changes or not (phone or host_id):
+        return 0
+    preferences = HostSmsPreference.objects.all()
+    preferences = preferences.filter(mobile=phone) if phone else preferences.filter(host_id=host_id)
+    return preferences.update(**changes, updated_at=timezone.now())
+
+
+# --- Recording, in the booking change's transaction ---------------------------------------------------------
+
+# One statement whatever the host chose (nearly always nothing): the row is written only for a host who wants
+# texts at a mobile and is still active, skipped at once (with the reason) if that number opted out or is invalid.
+_RECORD_SQL = """
+INSERT INTO sms_smsmessage (host_id, booking_id, kind, version, "to", body, encoding, segments, status, status_rank,
+                            skip_reason, error_message, attempts, created_at, updated_at)
+SELECT p.host_id, %(booking)s, %(kind)s, %(version)s, p.mobile, %(body)s, %(encoding)s, %(segments)s,
+       CASE WHEN p.sms_opted_out OR p.phone_invalid THEN %(skipped)s ELSE %(pending)s END,
+       CASE WHEN p.sms_opted_out OR p.phone_invalid THEN %(skipped_rank)s ELSE %(pending_rank)s END,
+       CASE WHEN p.sms_opted_out THEN 'opted_out' WHEN p.phone_invalid THEN 'phone_invalid' ELSE '' END,
+       '', 0, %(now)s, %(now)s
+  FROM sms_hostsmspreference p JOIN {users} u ON u.id = p.host_id
+ WHERE p.host_id = %(host)s AND p.texts AND p.mobile <> '' AND u.is_active
+ON CONFLICT (booking_id, kind, version) DO NOTHING
+RETURNING id, status
+"""
+
+
+def host_text_record(*, booking: Booking, kind: str, version: int) -> int:
+    """The host's text `kind` about `booking` at `version`, in the caller's transaction, if the host wants texts;
+    its send is enqueued on commit. One INSERT ... SELECT. Idempotent per key. Returns how many rows were written."""
+    prefetch_related_objects([booking], "volunteer", "slot__session__meeting_point")  # loaded already, usually
+    body = host_text(kind=kind, booking=booking)
+    count = segments_count(body)
+    sql = _RECORD_SQL.format(users=connection.ops.quote_name(get_user_model()._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {
+            "booking": booking.pk, "kind": kind, "version": version, "body": body, "encoding": count.encoding,
+            "segments": count.segments, "skipped": Status.SKIPPED.value, "pending": Status.PENDING.value,
+            "skipped_rank": SmsMessage.RANK[Status.SKIPPED], "pending_rank": SmsMessage.RANK[Status.PENDING],
+            "now": connection.ops.adapt_datetimefield_value(timezone.now()),
+            "host": booking.slot.session.meeting_point.host_id,
+        })
+        written = cursor.fetchall()
+    _enqueue_on_commit([pk for pk, status in written if status == Status.PENDING])
+    return len(written)
+
+
+def host_text_record_for_event(*, event) -> int:
+    """Signal receiver body: the host's text for a booking event, if it is one a host is told of."""
+    if event.kind not in EVENTS:
+        return 0
+    booking = event.booking
+    notice = host_notice(event.kind, event.payload, booking.proven_at is not None)
+    if notice is None:
+        return 0
+    return host_text_record(booking=booking, kind=KIND_BY_NOTICE[notice], version=event.version)
+
+
+def host_text_record_for_proof(*, booking: Booking) -> int:
+    """Signal receiver body, in the proof's transaction (on the code check's one-statement path just after it): a
+    booking request's phone is proven, so the host hears of the place it holds (a waitlist place is not news)."""
+    if booking.status != Booking.Status.CONFIRMED:
+        return 0
+    return host_text_record(booking=booking, kind=Kind.HOST_BOOKED, version=booking.version)
+
+
+def host_texts_record_for_events(*, events: list) -> int:
+    """Bulk signal receiver body (an assignment commit): the hosts' texts for many events, in a few statements
+    whatever their number: the hosts' choices read once, texts rendered only for hosts who want them."""
+    events = [event for event in events if event.kind in EVENTS]
+    if not events:
+        return 0
+    facts = dict((pk, (proven_at, host_id)) for pk, proven_at, host_id in Booking.objects.filter(
+        any_of("pk", (event.booking_id for event in events))).values_list(
+        "pk", "proven_at", "slot__session__meeting_point__host_id"))
+    notices = []
+    for event in events:
+        proven_at, host_id = facts[event.booking_id]
+        notice = host_notice(event.kind, event.payload, proven_at is not None)
+        if notice:
+            notices.append((event, host_id, KIND_BY_NOTICE[notice]))
+    if not notices:
+        return 0
+    wanted = {host_id: (mobile, opted_out, invalid) for host_id, mobile, opted_out, invalid in
+              HostSmsPreference.objects.filter(host_id__in={host_id for _, host_id, _ in notices}, texts=True,
+                                               host__is_active=True).exclude(mobile="")
+              .values_list("host_id", "mobile", "sms_opted_out", "phone_invalid")}
+    notices = [notice for notice in notices if notice[1] in wanted]
+    if not notices:
+        return 0
+    bookings = Booking.objects.select_related("volunteer", "slot__session").in_bulk(
+        {event.booking_id for event, _, _ in notices})
+    rows = []
+    for event, host_id, kind in notices:
+        mobile, opted_out, invalid = wanted[host_id]
+        body = host_text(kind=kind, booking=bookings[event.booking_id])
+        count = segments_count(body)
+        reason = "opted_out" if opted_out else "phone_invalid" if invalid else ""
+        status = Status.SKIPPED if reason else Status.PENDING
+        rows.append((host_id, event.booking_id, kind, event.version, mobile, body, count.encoding, count.segments,
+                     status, SmsMessage.RANK[status], reason))
+    inserted = copy_insert_new(SmsMessage, ROW_FIELDS, rows, unique_fields=("booking", "kind", "version"),
+                               returning=("id", "status"))
+    _enqueue_on_commit([pk for pk, status in inserted if status == Status.PENDING])
+    return len(inserted)
+
+
+def _enqueue_on_commit(ids: list[int]) -> None:
+    if not ids:
+        return
+    from dispatch.sms.services.outbox import messages_enqueue_batches
+
+    transaction.on_commit(lambda: messages_enqueue_batches(ids))
+
+
+# --- Sending ------------------------------------------------------------------------------------------------
+
+
+def host_skip_reason(*, host_id: int, to: str) -> str:
+    """Why the host's text claimed now must not go ("" if it may): the host left, turned texts off or changed
+    their mobile since it was written, or the number opted out or is invalid."""
+    row = (HostSmsPreference.objects.filter(host_id=host_id)
+           .values_list("texts", "mobile", "sms_opted_out", "phone_invalid", "host__is_active").first())
+    if row is None:
+        return "host_preference"
+    texts, mobile, opted_out, invalid, active = row
+    if not active:
+        return "host_inactive"
+    if not texts or mobile != to:
+        return "host_preference"
+    if opted_out:
+        return "opted_out"
+    if invalid:
+        return "phone_invalid"
+    return ""
+
+
+def host_text_allowed_today(to: str) -> bool:
+    """Count the text in the number's daily limit (sms_phone_day, shared with every text to the number)."""
+    try:
+        rate_limit(scope="sms_phone_day", key=to)
+    except RateLimited:
+        return False
+    return True
+
+
+def quiet_hours_end(moment: datetime) -> datetime:
+    """The first SMS_QUIET_HOURS_END (local time) after `moment`."""
+    ends, day = sms_setting("SMS_QUIET_HOURS_END"), timezone.localtime(moment).date()
+    end = timezone.make_aware(datetime.combine(day, ends))
+    return end if end > moment else timezone.make_aware(datetime.combine(day + timedelta(days=1), ends))
+
+
+def host_text_defer(*, message_id: int, until: datetime) -> bool:
+    """Put a claimed host text back, due at `until` (the end of quiet hours), giving back the attempt its claim
+    counted; the outbox sweep hands it to a worker then (no countdown that long waits in the broker)."""
+    return bool(SmsMessage.objects.filter(pk=message_id, status=Status.SENDING).update(
+        status=Status.PENDING, status_rank=SmsMessage.RANK[Status.PENDING], next_attempt_at=until,
+        attempts=F("attempts") - 1, updated_at=timezone.now()))

@@ -1,0 +1,201 @@
+"""Hosts who chose texts are texted when someone books or gives up a place on their sessions, through the SMS
+outbox: once per booking event, only once the phone is proven, never their own acts, first names only, STOP from
+their number, quiet hours (waits for the morning) and the number's daily limit."""
+
+from datetime import datetime, time, timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from twilio.request_validator import RequestValidator
+
+from dispatch.services.host_notifications import host_notifications_get, host_notifications_set
+from dispatch.sms import services
+from dispatch.sms.models import HostSmsPreference, SmsMessage
+from dispatch.sms.services.hosts import host_text_record_for_proof, quiet_hours_end
+from sessions.services import session_cancel
+from tests.factories import PostcodeFactory, booking_ask, next_mobile
+from tests.sms.conftest import AUTH_TOKEN
+from tests.sms.factories import booking_make, slot_make, volunteer_make
+from volunteers.identity import booking_open_by_link
+from volunteers.models import Booking
+from volunteers.services import booking_cancel
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HOST_MOBILE = "+447400999777"
+
+
+@pytest.fixture(autouse=True)
+def daytime(settings, locmem_sms):
+    """No quiet hours (an empty window), whatever the time the suite runs at."""
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = time(0, 0)
+    return locmem_sms
+
+
+def _hosted_slot(*, each: str = "text", mobile: str = HOST_MOBILE, **kwargs):
+    slot = slot_make(**kwargs)
+    host = slot.session.meeting_point.host
+    host.email = "aisha@example.org"
+    host.save(update_fields=["email"])
+    host_notifications_set(host=host, each=each, digest=False, mobile=mobile)
+    return slot, host
+
+
+def _asked(slot, name="Sam Smith"):
+    postcode = PostcodeFactory(seat=slot.session.seat).postcode
+    challenge = booking_ask(slot_id=slot.pk, name=name, phone=next_mobile(), postcode=postcode)
+    return Booking.objects.get(pk=challenge.booking_id)
+
+
+def _host_texts(host):
+    return list(SmsMessage.objects.filter(host=host).order_by("id"))
+
+
+def test_a_booking_proven_on_a_session_of_a_host_who_chose_texts_texts_the_host_once(daytime):
+    slot, host = _hosted_slot()
+    booking = _asked(slot)
+    assert _host_texts(host) == []  # unproven: it may be somebody else's number
+    booking_open_by_link(manage_token=booking.manage_token)
+    booking_open_by_link(manage_token=booking.manage_token)  # opened again: proven once
+    booking.refresh_from_db()
+    assert host_text_record_for_proof(booking=booking) == 0  # the receiver run twice: one text
+    [text] = _host_texts(host)
+    assert (text.kind, text.to, text.volunteer_id, text.booking_id) == ("host_booked", HOST_MOBILE, None, booking.pk)
+    assert text.body.startswith("Frontroom: Sam booked ") and "Smith" not in text.body
+    assert booking.volunteer.phone not in text.body and booking.volunteer.phone[-9:] not in text.body
+    assert f"/host/sessions/{slot.session_id}/" in text.body and "Reply STOP" in text.body
+    assert text.segments <= 2 and text.encoding == "GSM-7"
+    # Sent on commit (eager Celery here), once: the task run again finds nothing to claim.
+    assert SmsMessage.objects.get(pk=text.pk).status == "queued"
+    assert services.message_send(message_id=text.pk) == "not_due"
+    assert [sent["to"] for sent in daytime if sent["to"] == HOST_MOBILE] == [HOST_MOBILE]
+
+
+def test_a_host_who_chose_email_only_or_nothing_is_not_texted(daytime):
+    for each in ("email", "none"):
+        slot, host = _hosted_slot(each=each)
+        booking_open_by_link(manage_token=_asked(slot).manage_token)
+        assert _host_texts(host) == []
+    assert not [sent for sent in daytime if sent["to"] == HOST_MOBILE]
+
+
+def test_a_cancellation_is_texted_and_the_hosts_own_acts_are_not(daytime):
+    slot, host = _hosted_slot(each="both")
+    first = booking_make(slot=slot, volunteer=volunteer_make(name="Jo Bloggs"))
+    booking_make(slot=slot, volunteer=volunteer_make(name="Priya Shah"))
+    booking_cancel(manage_token=first.manage_token)
+    kinds = [(text.kind, text.body.split(":")[1].split()[0]) for text in _host_texts(host)]
+    assert kinds == [("host_booked", "Jo"), ("host_booked", "Priya"), ("host_cancelled", "Jo")]
+    assert "can no longer come" in _host_texts(host)[-1].body
+    session_cancel(user=host, session_id=slot.session_id)  # the host's own act: not echoed back
+    assert len(_host_texts(host)) == 3
+
+
+def test_stop_from_the_hosts_mobile_stops_their_texts_and_start_brings_them_back(daytime, settings):
+    settings.TWILIO_AUTH_TOKEN, settings.SMS_WEBHOOK_BASE_URL = AUTH_TOKEN, "https://frontroom.example.org"
+
+    def reply(body: str, sid: str):
+        params = {"From": HOST_MOBILE, "To": "+447700900000", "Body": body, "MessageSid": sid,
+                  "AccountSid": "AC" + "a" * 32}
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(
+            "https://frontroom.example.org/twilio/inbound/", params)
+        return Client().post("/twilio/inbound/", params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+    slot, host = _hosted_slot()
+    assert reply("Stop", "SM" + "1" * 32).status_code == 200
+    assert HostSmsPreference.objects.get(host=host).sms_opted_out
+    assert host_notifications_get(host=host).texts_stopped
+    booking_make(slot=slot)
+    [text] = _host_texts(host)
+    assert (text.status, text.skip_reason) == ("skipped", "opted_out")
+    reply("START", "SM" + "2" * 32)
+    booking_make(slot=slot)
+    assert [t.status for t in _host_texts(host)] == ["skipped", "queued"]
+
+
+def test_a_text_already_written_is_skipped_once_the_host_turns_texts_off_or_changes_mobile(daytime, monkeypatch):
+    monkeypatch.setattr("dispatch.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
+    slot, host = _hosted_slot()
+    booking_make(slot=slot)
+    booking_make(slot=slot)
+    first, second = _host_texts(host)
+    host_notifications_set(host=host, each="text", digest=False, mobile="07400 999888")
+    assert services.message_send(message_id=first.pk) == "skipped"
+    host_notifications_set(host=host, each="none", digest=False, mobile="07400 999888")
+    assert services.message_send(message_id=second.pk) == "skipped"
+    assert {text.skip_reason for text in _host_texts(host)} == {"host_preference"}
+
+
+def test_in_quiet_hours_a_host_text_waits_for_the_morning(settings, daytime, monkeypatch):
+    monkeypatch.setattr("dispatch.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
+    slot, host = _hosted_slot()
+    booking_make(slot=slot)
+    [text] = _host_texts(host)
+    settings.SMS_QUIET_HOURS_START, settings.SMS_QUIET_HOURS_END = time(0, 0), time(23, 59)
+    assert services.message_send(message_id=text.pk) == "deferred"
+    text.refresh_from_db()
+    assert (text.status, text.attempts) == ("pending", 0)  # the deferral spends no attempt
+    assert text.next_attempt_at == quiet_hours_end(timezone.now()) and text.next_attempt_at > timezone.now()
+    assert services.message_send(message_id=text.pk) == "not_due"  # not before the morning
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = time(0, 0)
+    SmsMessage.objects.filter(pk=text.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=5),
+                                                 updated_at=timezone.now() - timedelta(minutes=5))
+    assert services.messages_requeue_stuck() == 1  # the sweep hands it on once the morning comes
+    text.refresh_from_db()
+    assert text.status == "queued" and daytime[-1]["to"] == HOST_MOBILE
+
+
+def test_quiet_hours_end_is_the_next_morning(settings):
+    settings.SMS_QUIET_HOURS_END = time(9, 0)
+    late = timezone.make_aware(datetime(2026, 12, 5, 23, 30))
+    early = timezone.make_aware(datetime(2026, 12, 6, 6, 0))
+    assert timezone.localtime(quiet_hours_end(late)) == timezone.make_aware(datetime(2026, 12, 6, 9, 0))
+    assert timezone.localtime(quiet_hours_end(early)) == timezone.make_aware(datetime(2026, 12, 6, 9, 0))
+
+
+def test_the_numbers_daily_limit_caps_the_hosts_texts(settings, daytime, monkeypatch, ratelimit_clock):
+    monkeypatch.setattr("dispatch.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
+    settings.RATE_LIMITS_ENABLED = True
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_phone_day": "2/d"}
+    mobile = next_mobile()
+    slot, host = _hosted_slot(mobile=mobile)
+    for _ in range(3):
+        booking_make(slot=slot)
+    assert [services.message_send(message_id=text.pk) for text in _host_texts(host)] == ["sent", "sent", "skipped"]
+    assert _host_texts(host)[-1].skip_reason == "daily_limit"
+
+
+def test_the_mobile_must_be_a_uk_mobile_and_is_stored_normalised():
+    from core.errors import InvalidInput
+
+    slot, host = _hosted_slot(mobile="07400 999777")
+    assert HostSmsPreference.objects.get(host=host).mobile == HOST_MOBILE
+    for bad in ("0114 222 2000", "not a number", ""):
+        with pytest.raises(InvalidInput) as raised:
+            host_notifications_set(host=host, each="text", digest=False, mobile=bad)
+        assert list(raised.value.fields) == ["mobile"]
+    assert HostSmsPreference.objects.get(host=host).mobile == HOST_MOBILE  # nothing changed
+
+
+def test_erasing_the_volunteer_blanks_the_hosts_text_about_them(daytime):
+    from volunteers.privacy import volunteer_personal_data_erase
+
+    slot, host = _hosted_slot()
+    booking = booking_make(slot=slot, volunteer=volunteer_make(name="Jo Bloggs"))
+    volunteer_personal_data_erase(volunteer_id=booking.volunteer_id)
+    assert all(text.body == "" and text.to == HOST_MOBILE for text in _host_texts(host))
+
+
+@pytest.mark.parametrize("kind", ["host_booked", "host_cancelled"])
+def test_a_hosts_text_stays_within_two_gsm7_segments_for_realistic_data(kind, settings):
+    from dispatch.sms.segments import segments_count
+    from dispatch.sms.texts import host_text
+
+    settings.PUBLIC_BASE_URL = "https://frontroom.momentum-campaigns.example.org"
+    slot = slot_make(title="Saturday morning doorstep session \u2013 Crookes, Walkley & Upperthorpe (bring a friend!)")
+    booking = booking_make(slot=slot, volunteer=volunteer_make(name="Anne-Marie \u00d3 S\u00failleabh\u00e1in-W\u00f3jcik"))
+    text = host_text(kind=kind, booking=booking)
+    count = segments_count(text)
+    assert count.encoding == "GSM-7" and count.segments <= 2, (count, text)
+    assert "Anne-Marie" in text and "Wojcik" not in text and "..." in text  # the long title clipped at a word
