@@ -199,3 +199,56 @@ def test_a_hosts_text_stays_within_two_gsm7_segments_for_realistic_data(kind, se
     count = segments_count(text)
     assert count.encoding == "GSM-7" and count.segments <= 2, (count, text)
     assert "Anne-Marie" in text and "Wojcik" not in text and "..." in text  # the long title clipped at a word
+
+
+SQLITE_SCRIPT = r"""
+import json
+import re
+import django
+django.setup()
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+from dispatch.services.host_notifications import host_notifications_set
+from dispatch.sms.models import SmsMessage
+from sessions.models import Slot
+
+assert connection.vendor == "sqlite"
+call_command("migrate", verbosity=0)
+call_command("load_demo", verbosity=0)
+slot = Slot.objects.filter(starts_at__gt=timezone.now(), session__requires_approval=False).order_by("starts_at").first()
+host = slot.session.meeting_point.host
+host_notifications_set(host=host, each="text", digest=False, mobile="07400 555551")
+client = Client()
+response = client.post(f"/api/slots/{slot.id}/bookings/", {"name": "Sam Lite", "phone": "07400 555552",
+                       "postcode": slot.session.meeting_point.postcode, "consent_sms": True},
+                       content_type="application/json")
+challenge = response.json()["challenge"]
+before = SmsMessage.objects.filter(host=host).count()
+body = SmsMessage.objects.filter(challenge__token=challenge).values_list("body", flat=True).first()
+proven = client.post(f"/api/challenges/{challenge}/verify/", {"code": re.search(r"code (\d{6})", body).group(1)},
+                     content_type="application/json").json()
+client.post(f"/api/bookings/{proven['manage_token']}/cancel/")
+rows = list(SmsMessage.objects.filter(host=host).order_by("id").values_list("kind", "to", "status"))
+print("RESULT " + json.dumps({"before": before, "rows": rows}))
+"""
+
+
+def test_hosts_texts_work_on_the_embedded_sqlite_defaults(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", FRONTROOM_VAR_DIR=str(tmp_path), SMS_BACKEND="console",
+               SMS_QUIET_HOURS_START="00:00", SMS_QUIET_HOURS_END="00:00", RATE_LIMITS_ENABLED="false")
+    completed = subprocess.run([sys.executable, "-c", SQLITE_SCRIPT], cwd=REPO_ROOT, env=env, capture_output=True,
+                               text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads(completed.stdout.split("RESULT ", 1)[1])
+    assert result == {"before": 0, "rows": [["host_booked", "+447400555551", "queued"],
+                                            ["host_cancelled", "+447400555551", "queued"]]}
