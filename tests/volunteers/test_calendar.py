@@ -9,7 +9,7 @@ from icalendar import Calendar
 from sessions.services import slot_reschedule
 from tests.factories import book
 from tests.web.volunteer_data import ADDRESS, neighbourhood
-from volunteers.calendar import BOOKING_RELATED, booking_calendar
+from volunteers.calendar import BOOKING_RELATED, booking_calendar, calendar_domain
 from volunteers.models import Booking, Volunteer
 from volunteers.services import booking_cancel
 
@@ -121,3 +121,22 @@ def test_an_erased_volunteer_is_no_attendee(area):
 def test_an_unknown_method_is_refused(area):
     with pytest.raises(ValueError):
         booking_calendar(_reload(book(area.slot)), method="PUBLISH-ALL")
+
+
+def test_bookings_on_one_slot_share_its_lines_but_each_keeps_its_own(area):
+    # The slot's lines are serialised once and reused: nothing of one booking may reach another's file.
+    shown = _reload(book(area.slot, email="ann@example.org", proven=True))
+    hidden = _reload(book(area.slot, name="Bob Unproven", proven=False))
+    again = _reload(book(area.slot, email="cat@example.org", proven=True))
+    files = {booking.pk: _parse(booking_calendar(booking, method=None)) for booking in (shown, hidden, again)}
+    for booking in (shown, hidden, again):
+        cal, event = files[booking.pk]
+        assert cal["METHOD"] == "REQUEST" and event["UID"] == f"booking-{booking.pk}@{calendar_domain()}"
+        assert booking.manage_token in str(event["URL"]) and booking.manage_token in str(event["DESCRIPTION"])
+        assert event.decoded("DTSTART") == area.slot.starts_at
+    assert str(files[shown.pk][1]["ATTENDEE"]) == "mailto:ann@example.org"
+    assert str(files[again.pk][1]["ATTENDEE"]) == "mailto:cat@example.org"
+    assert "ATTENDEE" not in files[hidden.pk][1]
+    address = "14 Secret Gardens Crookes, S10 1ZZ"
+    assert str(files[shown.pk][1]["LOCATION"]) == str(files[again.pk][1]["LOCATION"]) == address
+    assert str(files[hidden.pk][1]["LOCATION"]).startswith("S10 ")
