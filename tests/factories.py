@@ -136,7 +136,7 @@ def book(slot, phone: str | None = None, *, name: str = "Ann Volunteer", postcod
          email: str = "", consent_sms: bool = True, proven: bool = False, client_ip: str = "198.51.100.7"):
     """A booking request through the service, as the API makes it; the held booking (proven if asked: by the link,
     or with an email by the texted code, as the email is kept only then)."""
-    from volunteers.identity import booking_open_by_link, booking_request, challenge_verify
+    from volunteers.identity import booking_prove_by_link, booking_request, challenge_verify
 
     challenge = booking_request(slot_id=slot.id, name=name, phone=phone or next_mobile(),
                                 postcode=postcode or slot.session.meeting_point.postcode, email=email,
@@ -146,7 +146,7 @@ def book(slot, phone: str | None = None, *, name: str = "Ann Volunteer", postcod
         booking = challenge_verify(challenge_token=challenge.token, code=texted_code(challenge.token),
                                    client_ip=client_ip)
     elif proven:
-        booking = booking_open_by_link(manage_token=booking.manage_token)
+        booking = booking_prove_by_link(manage_token=booking.manage_token)
     return booking
 
 

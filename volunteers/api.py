@@ -50,7 +50,8 @@ class SlotBookingView(APIView):
         description="Holds a place (or a waitlist place) for the phone and texts it a 6-digit code and the "
         "booking's private link. The answer is the same whatever the phone: new, known, already booked on this "
         "slot or at that time. Send the code to POST /api/challenges/{token}/verify/ to see the booking; the "
-        "texted link works too. A place whose phone is never proven is released after a while.",
+        "holder of the texted link can prove it with POST /api/bookings/{token}/prove/ too. A place whose phone "
+        "is never proven is released after a while.",
     )
     def post(self, request, slot_id: int):
         serializer = BookingCreateSerializer(data=request.data)
@@ -102,13 +103,28 @@ class BookingDetailView(APIView):
     authentication_classes = []
 
     @extend_schema(responses=BookingSerializer, summary="See a booking through its private link",
-                   description="Opening the link proves the phone it was texted to, unless a link preview, "
-                   "scanner or crawler opens it (by its User-Agent, or HEAD): that proves nothing and is never "
-                   "shown the address.")
+                   description="Reading the link proves nothing (link scanners and previews open texted links, "
+                   "some with a browser's User-Agent): an unproven booking shows no address; prove it with POST "
+                   "/api/bookings/{token}/prove/ or the texted code. A link preview, scanner or crawler (by its "
+                   "User-Agent, or HEAD) is never shown the address, even of a proven booking.")
     def get(self, request, token: str):
         automatic = opened_automatically(method=request.method, user_agent=request.headers.get("User-Agent"))
-        booking = identity.booking_open_by_link(manage_token=token, automatic=automatic)
+        booking = identity.booking_by_link(manage_token=token)
         return Response(BookingSerializer(booking, context={"automatic": automatic}).data)
+
+
+class BookingProveView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=None, responses=BookingSerializer,
+                   summary="Prove the phone through the private link (\"this is my phone\")",
+                   description="The deliberate act of the person the link was texted to: the booking and the "
+                   "phone are marked proven, and the answer is the booking, with the address once it may show. "
+                   "Applies nothing the booking request said (that waits for the texted code). Idempotent; 404 "
+                   "for an unknown link.")
+    def post(self, request, token: str):
+        return Response(BookingSerializer(identity.booking_prove_by_link(manage_token=token)).data)
 
 
 class BookingCancelView(APIView):

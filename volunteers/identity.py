@@ -3,10 +3,11 @@
 Every booking request and dispatch sign-up writes a PhoneChallenge and texts the phone a 6-digit code
 and (for a booking) the booking's private link. The caller gets only the challenge's public token, and the
 same answer whatever the phone: known or not, booked elsewhere or not. Typing the code
-(challenge_verify) or opening the link (booking_open_by_link) proves the phone; only then does the
-booking show the address, and only then is what a caller said applied to a volunteer that already
-existed. Nothing here ever returns an existing booking or volunteer to a caller who has not proven the
-phone.
+(challenge_verify) or pressing "this is my phone" on the link's page (booking_prove_by_link, a POST) proves
+the phone; only then does the booking show the address, and only typing the code applies what a caller
+said to a volunteer that already existed (or a new phone's email). Reading the link (booking_by_link, a
+GET) proves nothing: link scanners and previews open links, some with a browser's User-Agent. Nothing here
+ever returns an existing booking or volunteer to a caller who has not proven the phone.
 """
 
 import hashlib
@@ -347,15 +348,19 @@ def _situation(challenge: PhoneChallenge) -> str:
     return "booked"
 
 
-def booking_open_by_link(*, manage_token: str, automatic: bool = False) -> Booking:
-    """The booking behind a private link, with its slot, session, meeting point and volunteer; opening the link
-    proves the phone it was texted to, so the booking (and volunteer) are marked proven. Idempotent.
-    An automatic opening (volunteers.links.opened_automatically: a link preview, a scanner, a HEAD) proves
-    nothing: the booking is returned as it stands, and the caller must not show it the address.
+def booking_by_link(*, manage_token: str) -> Booking:
+    """The booking behind a private link, with its slot, session, meeting point and volunteer, as it stands.
+    Reading it proves nothing: mail and SMS scanners and messaging apps open texted links before (or instead
+    of) the person, some with a browser's User-Agent. Raises NotFound."""
+    return _booking_by_link(manage_token)
+
+
+def booking_prove_by_link(*, manage_token: str) -> Booking:
+    """The holder of a private link says that the phone it was texted to is theirs (a deliberate act: the
+    page's "this is my phone" button, a POST): the booking and the volunteer's phone are marked proven, and
+    booking_proven is sent once. Applies nothing the request said (that waits for the code). Idempotent.
     Raises NotFound."""
     booking = _booking_by_link(manage_token)
-    if automatic:
-        return booking
     if booking.proven_at is None or booking.volunteer.phone_verified_at is None:
         now = timezone.now()
         if booking.proven_at is None:
@@ -393,8 +398,9 @@ def booking_shows_address(booking: Booking, *, now: datetime | None = None) -> b
 def booking_details_update(*, manage_token: str, name: str | None = None, email: str | None = None,
                            postcode: str | None = None, consent_sms: bool | None = None,
                            consent_email: bool | None = None) -> Booking:
-    """The holder of a private link changes their own details (fields left None stay). The link proves the
-    phone, so the booking is marked proven too. Raises NotFound, InvalidInput naming the field."""
+    """The holder of a private link changes their own details (fields left None stay). Sending them through the
+    link (a POST) is as deliberate as booking_prove_by_link, so the booking is marked proven too. Raises
+    NotFound, InvalidInput naming the field."""
     location = postcode_locate(postcode) if postcode else None
     if name is not None and not name.strip():
         raise InvalidInput(gettext("Give your name."), fields={"name": [gettext("Required.")]})

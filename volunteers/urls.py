@@ -6,6 +6,7 @@ from volunteers.api import (
     BookingCancelView,
     BookingDetailsView,
     BookingDetailView,
+    BookingProveView,
     BookingRefuseView,
     BookingSwapView,
     ChallengeResendView,
@@ -19,6 +20,7 @@ from volunteers.privacy_api import DeleteMyDataView, MyDataView
 urlpatterns = [
     path("slots/<int:slot_id>/bookings/", SlotBookingView.as_view(), name="slot-bookings"),
     path("bookings/<str:token>/", BookingDetailView.as_view(), name="booking-detail"),
+    path("bookings/<str:token>/prove/", BookingProveView.as_view(), name="booking-prove"),
     path("bookings/<str:token>/cancel/", BookingCancelView.as_view(), name="booking-cancel"),
     path("bookings/<str:token>/swap/", BookingSwapView.as_view(), name="booking-swap"),
     path("bookings/<str:token>/my-data/", MyDataView.as_view(), name="booking-my-data"),

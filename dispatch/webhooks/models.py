@@ -21,8 +21,9 @@ EVENT_TYPES = {
     BookingEvent.Kind.VENUE_MOVED: "booking.venue_moved",
     BookingEvent.Kind.SLOT_RESCHEDULED: "booking.slot_rescheduled",
 }
-# The proof of a booking's phone (the code typed or the private link opened) is not a booking event (no new
-# version, no text), so its deliveries are keyed by the booking instead (WebhookDelivery.booking).
+# The proof of a booking's phone (the code typed, or "this is my phone" pressed on the private link's page) is
+# not a booking event (no new version, no text), so its deliveries are keyed by the booking instead
+# (WebhookDelivery.booking).
 PROVEN_TYPE = "booking.proven"
 EVENT_TYPE_CHOICES = [(name, BookingEvent.Kind(kind).label) for kind, name in EVENT_TYPES.items()] + [
     (PROVEN_TYPE, "Phone proven")]

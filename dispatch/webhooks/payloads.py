@@ -112,8 +112,8 @@ def payload_build(event: BookingEvent, *, personal: bool = True) -> dict:
 
 
 def proven_payload_build(booking: Booking, *, personal: bool = True) -> dict:
-    """booking.proven: the booking's phone was proven (the code typed or the private link opened), so the person
-    is no longer only what was typed into the form. The attendance's status is the booking's as it is when the
+    """booking.proven: the booking's phone was proven (the code typed, or "this is my phone" pressed on the
+    private link's page), so the person is no longer only what was typed into the form. The attendance's status is the booking's as it is when the
     delivery is first attempted; the timestamp is the proof's."""
     status = _STATUS_BY_BOOKING.get(booking.status, "needs action")
     data = _attendance(booking, status=status, attended=None, at=booking.proven_at, version=booking.version,

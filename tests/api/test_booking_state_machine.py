@@ -74,7 +74,7 @@ class BookingMachine(RuleBasedStateMachine):
     def book(self, phone, slot, prove):
         asked = self._attempt(booking_ask, slot_id=self.slots[slot].id, name="Vol", phone=phone, postcode="S10 1AA")
         if asked is not None and prove:
-            self._attempt(identity.booking_open_by_link, manage_token=asked.booking.manage_token)
+            self._attempt(identity.booking_prove_by_link, manage_token=asked.booking.manage_token)
 
     @precondition(lambda self: self._bookings(*services.ACTIVE_STATUSES))
     @rule(data=st.data())

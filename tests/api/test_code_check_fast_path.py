@@ -99,7 +99,7 @@ def test_a_code_already_proven_by_the_link_keeps_its_first_proof(slot, monkeypat
     if path == "general":
         _general_path_only(monkeypatch)
     challenge = _ask(slot, PHONES[0])
-    opened = identity.booking_open_by_link(manage_token=challenge.booking.manage_token)
+    opened = identity.booking_prove_by_link(manage_token=challenge.booking.manage_token)
     before = Booking.objects.values("proven_at", "updated_at").get(pk=opened.pk)
     verified_before = Volunteer.objects.values("phone_verified_at", "updated_at").get()
     proven = _verify(challenge)

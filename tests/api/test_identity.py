@@ -235,9 +235,38 @@ def test_the_address_shows_only_once_the_phone_is_proven(api, slot):
     assert unproven["proven"] is False and unproven["status"] == "confirmed"
     assert unproven["address"] is None and unproven["meeting_place"] is None and unproven["slot"]["turf"] is None
     assert unproven["session"]["postcode_district"] and unproven["session"]["what_to_bring"]
-    opened = api.get(f"/api/bookings/{booking.manage_token}/").json()  # the texted link proves the phone
-    assert opened["proven"] is True and opened["address"] == slot.session.meeting_point.address
+    browser = "Mozilla/5.0 (Linux; Android 14; SM-S911B) AppleWebKit/537.36 Chrome/120.0.0.0 Mobile Safari/537.36"
+    # Reading the texted link proves nothing, whoever reads it: a scanner can pass for a browser.
+    opened = api.get(f"/api/bookings/{booking.manage_token}/", HTTP_USER_AGENT=browser).json()
+    assert opened["proven"] is False and opened["address"] is None and opened["meeting_place"] is None
+    assert Volunteer.objects.get().phone_verified_at is None
+    # The holder of the link says so: the deliberate act proves the phone and shows the address.
+    proven = api.post(f"/api/bookings/{booking.manage_token}/prove/", HTTP_USER_AGENT=browser)
+    assert proven.status_code == 200
+    assert proven.json()["proven"] is True and proven.json()["address"] == slot.session.meeting_point.address
     assert Volunteer.objects.get().phone_verified_at is not None
+    again = api.post(f"/api/bookings/{booking.manage_token}/prove/")  # idempotent
+    assert again.status_code == 200 and again.json() == proven.json()
+    assert api.get(f"/api/bookings/{booking.manage_token}/").json()["address"] == slot.session.meeting_point.address
+    assert api.post("/api/bookings/not-a-real-link/prove/").status_code == 404
+
+
+def test_proving_by_the_link_sends_booking_proven_once_and_applies_nothing_said(api, slot):
+    from volunteers.events import booking_proven
+
+    known = book(slot, "+447400555123", name="Vera Victim", proven=True)
+    other = SlotFactory(session=slot.session, starts_at=slot.ends_at, ends_at=slot.ends_at + timedelta(hours=1))
+    _ask(api, other, phone=VICTIM, name="Mallory", postcode="S10 1AA")
+    held = Booking.objects.get(slot=other)
+    proofs = []
+    booking_proven.connect(lambda **kwargs: proofs.append(kwargs["booking"].pk), weak=False, dispatch_uid="t.link")
+    try:
+        for _ in range(2):
+            assert api.post(f"/api/bookings/{held.manage_token}/prove/").status_code == 200
+    finally:
+        booking_proven.disconnect(dispatch_uid="t.link")
+    assert proofs == [held.pk] and held.volunteer_id == known.volunteer_id
+    assert _volunteer_row()["name"] == "Vera Victim"
 
 
 def test_the_code_text_goes_without_consent_but_never_to_a_number_that_opted_out(api, slot):

@@ -34,8 +34,9 @@ def _ask(api, slot, **body):
 
 
 def _prove_by_link(api, manage_token: str) -> dict:
-    """The stranger opens the texted link in their browser and proves the phone there."""
-    response = api.get(f"/api/bookings/{manage_token}/", HTTP_USER_AGENT=BROWSER)
+    """The stranger opens the texted link in their browser and says the phone is theirs."""
+    assert api.get(f"/api/bookings/{manage_token}/", HTTP_USER_AGENT=BROWSER).json()["proven"] is False
+    response = api.post(f"/api/bookings/{manage_token}/prove/", HTTP_USER_AGENT=BROWSER)
     assert response.status_code == 200
     return response.json()
 

@@ -172,6 +172,8 @@ def test_the_host_flow_matches_the_schema(schema, api, host_api, other_host_api,
     token = booked["manage_token"]
     check("GET", "/api/bookings/{token}/", api.get(f"/api/bookings/{token}/"))
     check("GET", "/api/bookings/{token}/", api.get("/api/bookings/not-a-token/"))
+    check("POST", "/api/bookings/{token}/prove/", api.post(f"/api/bookings/{token}/prove/"))
+    check("POST", "/api/bookings/{token}/prove/", api.post("/api/bookings/not-a-token/prove/"))
     check("POST", "/api/bookings/{token}/cancel/", api.post(f"/api/bookings/{token}/cancel/"))
     check("POST", "/api/sessions/{id}/cancel/", host_api.post(f"/api/sessions/{session['id']}/cancel/"))
     check("POST", "/api/sessions/{id}/cancel/", api.post(f"/api/sessions/{session['id']}/cancel/"))

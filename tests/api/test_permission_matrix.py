@@ -88,6 +88,7 @@ def test_no_role_reaches_a_booking_without_its_private_link(world, role):
     booking = world["booking"]
     for method, url in (("get", "/api/bookings/guess/"), ("post", "/api/bookings/guess/cancel/"),
                         ("post", "/api/bookings/guess/details/"), ("post", "/api/bookings/guess/decline-redirect/"),
+                        ("post", "/api/bookings/guess/prove/"),
                         ("post", f"/api/bookings/{booking.id}/cancel/")):
         response = getattr(client, method)(url, {}, format="json")
         assert response.status_code == 404, (role, url, response.content)

@@ -11,7 +11,7 @@ from dispatch.email.models import EmailMessage, HostEmailPreference
 from dispatch.email.services.unsubscribe import host_token
 from tests.email.conftest import booking_make, slot_make, volunteer_make
 from tests.factories import PostcodeFactory, booking_ask, next_mobile
-from volunteers.identity import booking_open_by_link
+from volunteers.identity import booking_prove_by_link
 from volunteers.models import Booking
 from volunteers.services import booking_cancel
 
@@ -48,7 +48,7 @@ def test_a_booking_request_is_told_to_the_host_only_once_the_phone_is_proven(mai
     challenge = booking_ask(slot_id=slot.pk, name="Sam Smith", phone=next_mobile(), postcode=postcode)
     assert not EmailMessage.objects.filter(host=host).exists()  # it may be somebody else's number
     booking = Booking.objects.get(pk=challenge.booking_id)
-    booking_open_by_link(manage_token=booking.manage_token)
+    booking_prove_by_link(manage_token=booking.manage_token)
     assert list(EmailMessage.objects.filter(host=host).values_list("kind", flat=True)) == ["host_booked"]
     assert len(mail_outbox) == 1
 

@@ -13,7 +13,7 @@ from dispatch.email.models import EmailMessage
 from dispatch.email.services.unsubscribe import volunteer_token
 from tests.email.conftest import booking_make, emailable, held, slot_make, volunteer_make
 from tests.factories import PostcodeFactory, booking_ask, next_mobile
-from volunteers.identity import booking_open_by_link
+from volunteers.identity import booking_prove_by_link
 from volunteers.models import Booking, Volunteer
 from volunteers.services import booking_cancel
 
@@ -139,8 +139,8 @@ def test_a_booking_request_proven_by_the_link_alone_emails_nobody(mail_outbox):
                                 email="mallory@example.org", consent_sms=True, consent_email=True,
                                 client_ip="192.0.2.10")
     booking = Booking.objects.get(pk=challenge.booking_id)
-    booking_open_by_link(manage_token=booking.manage_token)
-    booking_open_by_link(manage_token=booking.manage_token)
+    booking_prove_by_link(manage_token=booking.manage_token)
+    booking_prove_by_link(manage_token=booking.manage_token)
     assert Volunteer.objects.get(pk=booking.volunteer_id).email == ""
     assert not EmailMessage.objects.filter(volunteer_id=booking.volunteer_id).exists() and not mail_outbox
 

@@ -17,7 +17,7 @@ from sessions.services import session_cancel
 from tests.factories import PostcodeFactory, booking_ask, next_mobile
 from tests.sms.conftest import AUTH_TOKEN
 from tests.sms.factories import booking_make, slot_make, volunteer_make
-from volunteers.identity import booking_open_by_link
+from volunteers.identity import booking_prove_by_link
 from volunteers.models import Booking
 from volunteers.services import booking_cancel
 
@@ -56,8 +56,8 @@ def test_a_booking_proven_on_a_session_of_a_host_who_chose_texts_texts_the_host_
     slot, host = _hosted_slot()
     booking = _asked(slot)
     assert _host_texts(host) == []  # unproven: it may be somebody else's number
-    booking_open_by_link(manage_token=booking.manage_token)
-    booking_open_by_link(manage_token=booking.manage_token)  # opened again: proven once
+    booking_prove_by_link(manage_token=booking.manage_token)
+    booking_prove_by_link(manage_token=booking.manage_token)  # opened again: proven once
     booking.refresh_from_db()
     assert host_text_record_for_proof(booking=booking) == 0  # the receiver run twice: one text
     [text] = _host_texts(host)
@@ -75,7 +75,7 @@ def test_a_booking_proven_on_a_session_of_a_host_who_chose_texts_texts_the_host_
 def test_a_host_who_chose_email_only_or_nothing_is_not_texted(daytime):
     for each in ("email", "none"):
         slot, host = _hosted_slot(each=each)
-        booking_open_by_link(manage_token=_asked(slot).manage_token)
+        booking_prove_by_link(manage_token=_asked(slot).manage_token)
         assert _host_texts(host) == []
     assert not [sent for sent in daytime if sent["to"] == HOST_MOBILE]
 

@@ -1,9 +1,12 @@
 """Link previews and link scanners open a texted link before the volunteer does: they must not prove the booking
-nor see the address. And the private-link pages are never cached, indexed or named in a Referer."""
+nor see the address, even when they pass for a browser, so only a deliberate press of the page's "this is my phone"
+button (a POST with CSRF) proves it. And the private-link pages are never cached, indexed or named in a Referer."""
 
 import html
+import re
 
 import pytest
+from django.test import Client
 
 from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
 from volunteers.links import AUTOMATIC_OPENERS, opened_automatically
@@ -80,13 +83,41 @@ def test_a_head_request_proves_nothing(client, booking):
 
 
 @pytest.mark.parametrize("agent", PEOPLE)
-def test_the_volunteer_opening_the_link_proves_it_and_sees_the_address(client, booking, agent):
-    response = client.get(f"/b/{booking.manage_token}", HTTP_USER_AGENT=agent)
-    assert response.status_code == 200 and ADDRESS in html.unescape(response.content.decode())
+def test_opening_the_link_in_a_browser_proves_nothing_until_the_button_is_pressed(booking, agent):
+    """A scanner that passes for a browser GETs the page, and everything a crawler finds on it, and proves nothing.
+    The person presses the button (a form with a CSRF token), and is sent back to the page with the address."""
+    browser = Client(enforce_csrf_checks=True, HTTP_USER_AGENT=agent)
+    response = browser.get(f"/b/{booking.manage_token}")
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 200 and ADDRESS not in page and "Priya" not in page
+    assert "This is my phone: show me the address" in page
+    for sub in ("calendar.ics", "data/", "cancel/", "move/", "email/"):
+        followed = browser.get(f"/b/{booking.manage_token}/{sub}")
+        assert followed.status_code in (200, 302) and ADDRESS not in html.unescape(followed.content.decode())
+    assert browser.head(f"/b/{booking.manage_token}").status_code == 200
+    assert _proven(booking) == (False, False)
+    assert browser.post(f"/b/{booking.manage_token}/prove/").status_code == 403  # no CSRF token: nothing proven
+    assert _proven(booking) == (False, False)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    pressed = browser.post(f"/b/{booking.manage_token}/prove/", {"csrfmiddlewaretoken": token})
+    assert pressed.status_code == 302 and pressed["Location"] == f"/b/{booking.manage_token}"
     assert _proven(booking) == (True, True)
+    after = html.unescape(browser.get(pressed["Location"]).content.decode())
+    assert ADDRESS in after and "Priya" in after and "This is my phone" not in after
+    assert "Thank you: your phone is confirmed." in after
+
+
+def test_the_button_works_without_javascript_and_only_by_post(client, booking):
+    assert client.get(f"/b/{booking.manage_token}/prove/").status_code == 405
+    assert _proven(booking) == (False, False)
+    page = client.post(f"/b/{booking.manage_token}/prove/", follow=True)
+    assert page.redirect_chain == [(f"/b/{booking.manage_token}", 302)]
+    assert ADDRESS in html.unescape(page.content.decode())
+    assert client.post("/b/NoSuchBookingToken123/prove/").status_code == 404
 
 
 def test_a_preview_of_a_proven_booking_still_gets_no_address(client, booking):
+    client.post(f"/b/{booking.manage_token}/prove/")
     assert ADDRESS in html.unescape(client.get(f"/b/{booking.manage_token}", HTTP_USER_AGENT=PEOPLE[0]).content.decode())
     preview = client.get(f"/b/{booking.manage_token}", HTTP_USER_AGENT=MACHINES[2])
     assert ADDRESS not in html.unescape(preview.content.decode())
@@ -95,12 +126,15 @@ def test_a_preview_of_a_proven_booking_still_gets_no_address(client, booking):
 def test_the_api_link_is_treated_alike(client, booking):
     preview = client.get(f"/api/bookings/{booking.manage_token}/", HTTP_USER_AGENT=MACHINES[0])
     assert preview.status_code == 200 and preview.json()["address"] is None
-    assert _proven(booking) == (False, False)
     assert client.head(f"/api/bookings/{booking.manage_token}/").status_code == 200
-    assert _proven(booking) == (False, False)
     person = client.get(f"/api/bookings/{booking.manage_token}/", HTTP_USER_AGENT=PEOPLE[1])
-    assert ADDRESS in person.json()["address"]
+    assert person.status_code == 200 and person.json()["address"] is None and person.json()["proven"] is False
+    assert _proven(booking) == (False, False)
+    proven = client.post(f"/api/bookings/{booking.manage_token}/prove/", HTTP_USER_AGENT=PEOPLE[1])
+    assert proven.status_code == 200 and ADDRESS in proven.json()["address"]
     assert _proven(booking) == (True, True)
+    assert ADDRESS in client.get(f"/api/bookings/{booking.manage_token}/", HTTP_USER_AGENT=PEOPLE[1]).json()["address"]
+    assert client.get(f"/api/bookings/{booking.manage_token}/", HTTP_USER_AGENT=MACHINES[0]).json()["address"] is None
 
 
 @pytest.mark.parametrize("path", ["", "/cancel/", "/data/", "/calendar.ics"])

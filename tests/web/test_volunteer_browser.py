@@ -37,7 +37,9 @@ def _pages(area, booking) -> dict[str, str]:
         "book": f"/s/{area.session.pk}/book/?slot={area.slot.pk}&postcode={VOLUNTEER_POSTCODE.replace(' ', '+')}",
         "book-full": f"/s/{area.session.pk}/book/?slot={area.full_slot.pk}",
         "check": "/check/a-challenge-token-for-the-page/",
+        "prove": f"/b/{booking.manage_token}",  # unproven: "This is my phone", pressed below
         "manage": f"/b/{booking.manage_token}",
+        "email": f"/b/{booking.manage_token}/email/",
         "cancel": f"/b/{booking.manage_token}/cancel/",
         "move": f"/b/{booking.manage_token}/move/",
         "data": f"/b/{booking.manage_token}/data/",
@@ -57,6 +59,9 @@ def test_every_volunteer_page_is_light_accessible_and_local(page, live_server, a
             problems[name] = violations
         if name in ("home", "results", "session", "book", "manage", "move"):
             screenshot(page, f"volunteer-{name}")
+        if name == "prove":
+            page.get_by_role("button", name="This is my phone: show me the address").click()
+            expect(page.get_by_text("14 Secret Gardens")).to_be_visible()
     assert problems == {}
     assert {name: size for name, size in weights.items() if size > PAGE_WEIGHT_LIMIT} == {}, weights
     assert all(size > 1000 for size in weights.values()), weights  # the measure saw the page itself
@@ -79,6 +84,8 @@ def test_choose_another_slot_in_one_step_without_javascript(no_js_page, live_ser
     the old page points at it, and the old slot has its place back."""
     page = no_js_page
     page.goto(f"{live_server.url}/b/{booking.manage_token}")
+    expect(page.get_by_role("link", name="Choose another slot")).to_have_count(0)  # not before the proof
+    page.get_by_role("button", name="This is my phone: show me the address").click()
     page.get_by_role("link", name="Choose another slot").click()
     expect(page.get_by_role("heading", name="Choose another slot")).to_be_visible()
     expect(page.get_by_role("group", name="Other slots of this session").get_by_role("radio")).to_have_count(1)

@@ -1,6 +1,7 @@
 """The volunteer journey in Chromium at 375 px, from a postcode to a proven booking, its calendar file and its
-cancellation: once with JavaScript off, once with it on. The code is read from the SMS outbox in the database,
-as a volunteer would read it from their phone."""
+cancellation: with JavaScript off and on, the phone proven by typing the code or by opening the texted link and
+pressing "This is my phone". The code and link are read from the SMS outbox in the database, as a volunteer
+would read them from their phone."""
 
 import re
 
@@ -18,14 +19,23 @@ PHONE = "07400 900456"
 E164 = "+447400900456"
 
 
-def _code_texted_to(phone: str) -> str:
+def _text_to(phone: str) -> str:
     body = (SmsMessage.objects.filter(to=phone, kind="phone_code").order_by("-id")
             .values_list("body", flat=True).first())
     assert body, f"no text to {phone}"
-    return re.search(r"\b(\d{6})\b", body).group(1)
+    return body
 
 
-def _journey(page, live_server, area, *, shots: bool) -> Booking:
+def _code_texted_to(phone: str) -> str:
+    return re.search(r"\b(\d{6})\b", _text_to(phone)).group(1)
+
+
+def _link_texted_to(phone: str) -> str:
+    """The private link's path (the text's link starts with PUBLIC_BASE_URL, not the live server's address)."""
+    return re.search(r"https?://[^/\s]+(/b/[A-Za-z0-9_-]+)", _text_to(phone)).group(1)
+
+
+def _journey(page, live_server, area, *, shots: bool, prove: str = "code") -> Booking:
     page.goto(live_server.url + "/")
     page.get_by_label("Your postcode").fill(VOLUNTEER_POSTCODE.lower())
     page.get_by_role("button", name="Find sessions").click()
@@ -52,17 +62,32 @@ def _journey(page, live_server, area, *, shots: bool) -> Booking:
     assert page.get_by_role("heading", name="Check your phone").is_visible()
     if shots:
         screenshot(page, "volunteer-check")
-    page.get_by_label("The 6-digit code from the text").fill(_code_texted_to(E164))
-    page.get_by_role("button", name="Confirm").click()
+    if prove == "code":
+        page.get_by_label("The 6-digit code from the text").fill(_code_texted_to(E164))
+        page.get_by_role("button", name="Confirm").click()
+    else:
+        # Opening the texted link shows the place without the address until the volunteer says it is their phone.
+        page.goto(live_server.url + _link_texted_to(E164))
+        assert page.get_by_role("heading", name="Your place").is_visible()
+        assert page.get_by_role("heading", name="Is this your phone?").is_visible()
+        assert page.get_by_text("14 Secret Gardens").count() == 0 and page.get_by_text("Priya").count() == 0
+        assert Booking.objects.get(volunteer__phone=E164).proven_at is None
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        if shots:
+            screenshot(page, "volunteer-prove")
+        page.get_by_role("button", name="This is my phone: show me the address").click()
+        assert page.get_by_text("Thank you: your phone is confirmed.").is_visible()
+        assert page.get_by_role("button", name=re.compile("^This is my phone")).count() == 0
 
     assert page.get_by_role("heading", name="Your place").is_visible()
     assert page.get_by_text("You're booked").is_visible()
     assert page.get_by_text("14 Secret Gardens").is_visible() and page.get_by_text("Priya").is_visible()
     assert page.get_by_text("Odd numbers of Crookes Road").is_visible()
-    if shots:
+    if shots and prove == "code":
         screenshot(page, "volunteer-manage")
     booking = Booking.objects.get(volunteer__phone=E164)
     assert booking.status == Booking.Status.CONFIRMED and booking.slot_id == area.slot.pk
+    assert booking.proven_at is not None
 
     calendar_link = page.get_by_role("link", name="Add to my calendar")
     ics = page.request.get(live_server.url + calendar_link.get_attribute("href"))
@@ -77,11 +102,13 @@ def _journey(page, live_server, area, *, shots: bool) -> Booking:
     return booking
 
 
-def test_journey_without_javascript(no_js_page, live_server):
+@pytest.mark.parametrize("prove", ["code", "link"])
+def test_journey_without_javascript(no_js_page, live_server, prove):
     area = neighbourhood()
-    _journey(no_js_page, live_server, area, shots=False)
+    _journey(no_js_page, live_server, area, shots=False, prove=prove)
 
 
-def test_journey_with_javascript(page, live_server, only_local_requests):
+@pytest.mark.parametrize("prove", ["code", "link"])
+def test_journey_with_javascript(page, live_server, only_local_requests, prove):
     area = neighbourhood()
-    _journey(page, live_server, area, shots=True)
+    _journey(page, live_server, area, shots=True, prove=prove)

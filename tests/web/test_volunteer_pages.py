@@ -201,14 +201,19 @@ def _booking(area, status=Booking.Status.CONFIRMED) -> Booking:
 
 def test_manage_page_shows_the_address_host_and_turf_of_a_confirmed_booking(client, area):
     booking = _booking(area)
+    unproven = _text(client.get(f"/b/{booking.manage_token}"))
+    assert "Secret Gardens" not in unproven and "This is my phone: show me the address" in unproven
+    client.post(f"/b/{booking.manage_token}/prove/")
     page = _text(client.get(f"/b/{booking.manage_token}"))
-    assert "You're booked" in page
+    assert "You're booked" in page and "This is my phone" not in page
     assert "14 Secret Gardens" in page and "S10 1ZZ" in page and "Priya" in page and "Odd numbers of Crookes Road" in page
     assert f"/b/{booking.manage_token}/calendar.ics" in page and f"/b/{booking.manage_token}/cancel/" in page
 
 
 def test_manage_page_of_a_waitlisted_booking_hides_the_address(client, area):
     booking = _booking(area, status=Booking.Status.WAITLISTED)
+    assert "This is my phone: keep my place" in _text(client.get(f"/b/{booking.manage_token}"))
+    client.post(f"/b/{booking.manage_token}/prove/")
     page = _text(client.get(f"/b/{booking.manage_token}"))
     assert "On the waitlist" in page
     assert "Secret Gardens" not in page and "Priya" not in page and "Crookes Road" not in page
@@ -222,6 +227,9 @@ def test_unknown_private_links_are_a_404_page(client, area, path):
 
 def test_calendar_file_is_one_event_with_a_stable_uid_and_the_address_only_when_allowed(client, area):
     booking = _booking(area)
+    unproven = Calendar.from_ical(client.get(f"/b/{booking.manage_token}/calendar.ics").content).walk("VEVENT")[0]
+    assert "Secret Gardens" not in unproven.to_ical().decode()  # and the download proved nothing
+    client.post(f"/b/{booking.manage_token}/prove/")
     first = client.get(f"/b/{booking.manage_token}/calendar.ics")
     assert first["Content-Type"].startswith("text/calendar")
     events = Calendar.from_ical(first.content).walk("VEVENT")

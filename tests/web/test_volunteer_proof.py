@@ -89,8 +89,9 @@ def test_needed_sign_up_is_proven_by_the_code_too(client, area):
 
 
 def _prove_by_link(client, booking) -> str:
-    """The holder of the phone opens the texted link; the page they then see."""
-    return _text(client.get(f"/b/{booking.manage_token}"))
+    """The holder of the phone opens the texted link and presses "this is my phone"; the page they then see."""
+    assert "This is my phone: show me the address" in _text(client.get(f"/b/{booking.manage_token}"))
+    return _text(client.post(f"/b/{booking.manage_token}/prove/", follow=True))
 
 
 def test_an_email_typed_with_a_strangers_phone_is_not_kept_when_the_link_proves_it(client, area):

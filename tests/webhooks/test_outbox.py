@@ -328,7 +328,7 @@ def _asked(slot, name="Jo Anne Bloggs"):
 
 
 def test_a_proven_phone_is_delivered_once_as_booking_proven_with_a_stable_id(loopback_allowed, receiver, enqueued):
-    from volunteers.identity import booking_open_by_link
+    from volunteers.identity import booking_prove_by_link
 
     hook = endpoint(receiver, "/crm")  # every type by default, booking.proven among them
     endpoint(receiver, "/sheet", event_types=["booking.cancelled"])
@@ -337,8 +337,8 @@ def test_a_proven_phone_is_delivered_once_as_booking_proven_with_a_stable_id(loo
     challenge = _asked(slot_make())
     booking = Booking.objects.get(pk=challenge.booking_id)
     assert not WebhookDelivery.objects.filter(event_type="booking.proven").exists()  # not proven yet
-    booking_open_by_link(manage_token=booking.manage_token)
-    booking_open_by_link(manage_token=booking.manage_token)  # opened again: proven once, one delivery
+    booking_prove_by_link(manage_token=booking.manage_token)
+    booking_prove_by_link(manage_token=booking.manage_token)  # opened again: proven once, one delivery
     [proven] = WebhookDelivery.objects.filter(event_type="booking.proven")
     assert (proven.endpoint_id, proven.event_id, proven.booking_id) == (hook.pk, None, booking.pk)
     assert proven.pk in enqueued and proven.webhook_id == f"evt_proven_{booking.pk}"
@@ -378,12 +378,12 @@ def test_the_typed_code_proves_the_booking_for_the_endpoints_too(loopback_allowe
 
 
 def test_erasure_blanks_a_proven_delivery_too(loopback_allowed, receiver):
-    from volunteers.identity import booking_open_by_link
+    from volunteers.identity import booking_prove_by_link
 
     endpoint(receiver, "/crm", event_types=["booking.proven"])
     challenge = _asked(slot_make(), name="Secret Name")
     booking = Booking.objects.get(pk=challenge.booking_id)
-    booking_open_by_link(manage_token=booking.manage_token)
+    booking_prove_by_link(manage_token=booking.manage_token)
     assert send_all() == ["delivered"]
     assert "Secret" in WebhookDelivery.objects.get().body
     volunteer_personal_data_erase(volunteer_id=booking.volunteer_id)

@@ -2,22 +2,15 @@
 volunteers.identity, under the names the pages use."""
 
 from volunteers.identity import (  # noqa: F401 - the pages' names for the services
+    booking_by_link,
     booking_details_update,
+    booking_prove_by_link,
     booking_request,
     booking_shows_address,
     challenge_resend,
     challenge_verify,
     volunteer_signup_request,
 )
-from volunteers.identity import booking_open_by_link as _booking_open_by_link
-from volunteers.models import Booking
-
-
-def booking_by_link(*, manage_token: str, automatic: bool = False) -> Booking:
-    """The booking behind a private link, everything the manage page shows loaded; opening it proves the phone,
-    unless a machine opened it (automatic: volunteers.links.opened_automatically)."""
-    return _booking_open_by_link(manage_token=manage_token, automatic=automatic)
-
 
 can_delete_data = True  # volunteers.privacy
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("needed/", views.needed, name="needed"),
     path("needed/done/", views.needed_done, name="needed_done"),
     re_path(rf"^b/{TOKEN}$", views.manage, name="manage"),
+    re_path(rf"^b/{TOKEN}/prove/$", views.prove, name="prove"),
     re_path(rf"^b/{TOKEN}/cancel/$", views.cancel, name="cancel"),
     re_path(rf"^b/{TOKEN}/decline/$", views.decline, name="decline"),
     re_path(rf"^b/{TOKEN}/move/$", views.swap, name="swap"),

@@ -170,9 +170,10 @@ def _point_of(form) -> dict:
     return {"lat": location.lat, "lng": location.lng}
 
 
-def _booking_or_404(token: str, *, automatic: bool = False) -> Booking:
+def _booking_or_404(token: str) -> Booking:
+    """The booking behind the link, as it stands: reading it proves nothing (only prove() and the details do)."""
     try:
-        return identity.booking_by_link(manage_token=token, automatic=automatic)
+        return identity.booking_by_link(manage_token=token)
     except NotFound:
         raise _not_found() from None
 
@@ -181,27 +182,46 @@ def _by_machine(request) -> bool:
     return opened_automatically(method=request.method, user_agent=request.headers.get("User-Agent"))
 
 
+HOLDING = (Booking.Status.CONFIRMED, Booking.Status.WAITLISTED, Booking.Status.PENDING)
+
+
 @require_safe
 def manage(request, token: str):
-    """A booking's private page: opening it proves the phone (the link came by text to that phone). A link
-    preview, scanner or HEAD gets the page as it stands, proving nothing, without the address or anything of
-    the volunteer's."""
+    """A booking's private page. Opening it proves nothing: an unproven booking shows one button, "this is my
+    phone" (prove, a POST), and until then neither the address nor anything of the volunteer's. A link preview,
+    scanner or HEAD (opened_automatically) never sees those either, even for a proven booking."""
     automatic = _by_machine(request)
-    booking = _booking_or_404(token, automatic=automatic)
-    shows_address = not automatic and identity.booking_shows_address(booking)
+    booking = _booking_or_404(token)
+    now = timezone.now()
+    private = booking.proven_at is not None and not automatic
+    shows_address = private and identity.booking_shows_address(booking)
     slot = booking.slot
     return render(request, "web/volunteer/manage.html", {
         "booking": booking, "slot": slot, "session": slot.session, "shows_address": shows_address,
         "point": slot.session.meeting_point if shows_address else None,
-        "can_cancel": booking.status in (Booking.Status.CONFIRMED, Booking.Status.WAITLISTED, Booking.Status.PENDING)
-        and slot.ends_at > timezone.now(),
-        "can_decline": _redirect_declinable(booking), "slot_ended": slot.ends_at <= timezone.now(),
-        "can_swap": not automatic and _swappable(booking),
+        "can_cancel": booking.status in HOLDING and slot.ends_at > now,
+        "can_prove": booking.proven_at is None and booking.status in HOLDING and slot.ends_at > now,
+        "proof_shows_address": booking.status == Booking.Status.CONFIRMED and booking.approval in (
+            Booking.Approval.NOT_REQUIRED, Booking.Approval.APPROVED),
+        "can_decline": _redirect_declinable(booking), "slot_ended": slot.ends_at <= now,
+        "can_swap": private and _swappable(booking),
         "moved_to": None if automatic else _moved_to(booking),
-        "postcode_query": "" if automatic else urlencode({"postcode": booking.volunteer.postcode}),
-        "Status": Booking.Status, "feed_url": None if automatic else _feed_url(booking),
-        "private": not automatic,
+        "postcode_query": urlencode({"postcode": booking.volunteer.postcode}) if private else "",
+        "Status": Booking.Status, "feed_url": _feed_url(booking) if private else None,
+        "private": private,
     })
+
+
+@require_POST
+def prove(request, token: str):
+    """"This is my phone": the holder of the texted link proves the booking with a deliberate press (a form with
+    CSRF, so a scanner that only follows links proves nothing), then back to the page (POST-redirect-GET)."""
+    try:
+        identity.booking_prove_by_link(manage_token=token)
+    except NotFound:
+        raise _not_found() from None
+    messages.success(request, _("Thank you: your phone is confirmed."))
+    return redirect("volunteer:manage", token=token)
 
 
 def _feed_url(booking: Booking) -> str | None:
@@ -240,8 +260,8 @@ def _moved_to(booking: Booking) -> Booking | None:
 @require_http_methods(["GET", "POST"])
 def swap(request, token: str):
     """Choose another slot in one step: the other slots of this session and open slots nearby; the service takes the
-    new place and gives the old one back in one transaction, or changes nothing. (A link preview proves nothing.)"""
-    booking = _booking_or_404(token, automatic=_by_machine(request))
+    new place and gives the old one back in one transaction, or changes nothing (the new booking is proven)."""
+    booking = _booking_or_404(token)
     if not _swappable(booking):
         messages.error(request, _("This booking can no longer be moved."))
         return redirect("volunteer:manage", token=token)
@@ -284,7 +304,7 @@ def _redirect_declinable(booking: Booking) -> bool:
 @require_http_methods(["GET", "POST"])
 def cancel(request, token: str):
     """Cancel with a confirmation step: GET asks, POST does (idempotent), then back to the manage page."""
-    booking = _booking_or_404(token, automatic=request.method == "GET" and _by_machine(request))
+    booking = _booking_or_404(token)
     if request.method == "POST":
         form = ConfirmForm(request.POST)
         if form.is_valid():
@@ -316,9 +336,9 @@ def decline(request, token: str):
 @require_GET
 def calendar_file(request, token: str):
     if _by_machine(request):  # the file carries the address: a machine gets the page without it
-        _booking_or_404(token, automatic=True)
+        _booking_or_404(token)
         return redirect("volunteer:manage", token=token)
-    booking = _booking_or_404(token)
+    booking = _booking_or_404(token)  # proves nothing: the address only if proven (booking_shows_address)
     body = booking_calendar(booking, method="PUBLISH")
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="frontroom-session.ics"'
@@ -331,9 +351,9 @@ def email(request, token: str):
     """Give, change or remove the email we write to about this booking (PRG back to the private page). The email
     typed with a booking request waits for the texted code; this is how the holder of the link gives theirs."""
     if request.method == "GET" and _by_machine(request):  # the address on file is for the volunteer
-        _booking_or_404(token, automatic=True)
+        _booking_or_404(token)
         return redirect("volunteer:manage", token=token)
-    booking = _booking_or_404(token)
+    booking = _booking_or_404(token)  # a POST proves the booking in booking_details_update
     volunteer = booking.volunteer
     form = EmailForm(request.POST or None, initial={
         "email": volunteer.email, "consent_email": volunteer.consent_email and volunteer.email_opted_out_at is None})
@@ -421,7 +441,7 @@ def needed_done(request):
 def my_data(request, token: str):
     """See (and download) what is stored about the volunteer behind a proven link, or delete it."""
     if request.method == "GET" and _by_machine(request):  # what is stored is for the volunteer, not a preview
-        _booking_or_404(token, automatic=True)
+        _booking_or_404(token)
         return redirect("volunteer:manage", token=token)
     booking = _booking_or_404(token)
     delete_form = ConfirmForm(request.POST or None)
