@@ -235,6 +235,7 @@ CELERY_BEAT_SCHEDULE = {
     "email-reminders": {"task": "email.reminders_enqueue_due", "schedule": 300.0},
     "email-host-digests": {"task": "email.host_digests_enqueue", "schedule": 3600.0},
     "overflow-sweep": {"task": "dispatch.overflow_sweep", "schedule": 300.0},
+    "assignment-runs-sweep": {"task": "dispatch.assignment_runs_sweep", "schedule": 60.0},
     "personal-data-purge": {"task": "volunteers.personal_data_purge", "schedule": 6 * 3600.0},
     "unproven-bookings-release": {"task": "volunteers.bookings_release_unproven", "schedule": 60.0},
 }

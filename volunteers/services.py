@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from core.broker import enqueue
 from core.db import (
     get_with_related,
     insert_or_get,
@@ -644,8 +645,9 @@ def booking_events_requeue_stale(*, older_than: timedelta = timedelta(minutes=2)
     ids = list(
         BookingEvent.objects.filter(processed_at__isnull=True, created_at__lt=cutoff).values_list("id", flat=True)[:1000]
     )
-    for event_id in ids:
-        booking_event_process.delay(event_id)
+    for index, event_id in enumerate(ids):
+        if not enqueue(booking_event_process, (event_id,), what=f"booking event {event_id}"):
+            return index  # the broker is down again: the next sweep tries
     return len(ids)
 
 

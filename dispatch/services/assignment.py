@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 
+from core.broker import enqueue as broker_enqueue
 from core.db import any_of, copy_insert, copy_update, ids_reserve
 from core.errors import InvalidInput, InvalidState, NotFound
 from dispatch import conf
@@ -34,6 +35,11 @@ SKIP_SLOT_UNAVAILABLE = "slot_unavailable"
 SKIP_SLOT_FULL = "slot_full"
 SKIP_OVERLAP = "overlapping_booking"
 SKIP_ALREADY = "already_booked"
+
+# Shown on the run while its task could not be published (the broker is down); the sweep publishes it later.
+WAITING_FOR_QUEUE = "Waiting for the task queue: the run goes on once it is reachable again"
+# A queued or committing run whose task has not started by then is published again (run_tasks_requeue_lost).
+REQUEUE_GRACE = timedelta(minutes=2)
 
 
 def _default_k() -> int:
@@ -67,8 +73,41 @@ def run_start(*, user, date_from: datetime, date_to: datetime, region: str | Non
     if enqueue:
         from dispatch.tasks import assignment_run_execute
 
-        transaction.on_commit(lambda: assignment_run_execute.delay(run.pk))
+        transaction.on_commit(lambda: _run_task_enqueue(assignment_run_execute, run.pk, AssignmentRun.State.QUEUED))
     return run
+
+
+def _run_task_enqueue(task, run_id: int, state: str) -> bool:
+    """Publish a run's task without waiting on a dead broker (core.broker.enqueue); if it could not be, say so
+    on the run, which stays in its state for run_tasks_requeue_lost to publish again."""
+    if broker_enqueue(task, (run_id,), what=f"assignment run {run_id}"):
+        return True
+    AssignmentRun.objects.filter(pk=run_id, state=state).update(progress_message=WAITING_FOR_QUEUE)
+    return False
+
+
+def run_tasks_requeue_lost(*, grace: timedelta = REQUEUE_GRACE) -> int:
+    """Publish again the tasks of runs still queued, or committing with nothing booked yet, `grace` after they
+    were asked for (the broker was down, or lost the message). Safe to repeat: both tasks claim the run first,
+    so a copy of a task that was only waiting does nothing."""
+    from dispatch.tasks import assignment_run_commit, assignment_run_execute
+
+    cutoff = timezone.now() - grace
+    queued = list(AssignmentRun.objects.filter(state=AssignmentRun.State.QUEUED, created_at__lt=cutoff)
+                  .order_by("pk").values_list("pk", flat=True)[:100])
+    # A committing run's progress moves from 0 with its first chunk; its commit time is its coordinator action's.
+    committing = list(AssignmentRun.objects.filter(
+        state=AssignmentRun.State.COMMITTING, progress=0,
+        actions__kind=CoordinatorAction.Kind.RUN_COMMITTED, actions__created_at__lt=cutoff,
+    ).order_by("pk").values_list("pk", flat=True).distinct()[:100])
+    published = 0
+    for task, state, ids in ((assignment_run_execute, AssignmentRun.State.QUEUED, queued),
+                             (assignment_run_commit, AssignmentRun.State.COMMITTING, committing)):
+        for run_id in ids:
+            if not _run_task_enqueue(task, run_id, state):
+                return published  # the broker is down again: the next sweep tries
+            published += 1
+    return published
 
 
 def _progress_set(run_id: int, percent: int, message: str, callback: Progress | None) -> None:
@@ -192,7 +231,7 @@ def run_commit(*, run_id: int, user, enqueue: bool = True) -> AssignmentRun:
     if enqueue:
         from dispatch.tasks import assignment_run_commit
 
-        transaction.on_commit(lambda: assignment_run_commit.delay(run_id))
+        transaction.on_commit(lambda: _run_task_enqueue(assignment_run_commit, run_id, AssignmentRun.State.COMMITTING))
     return run_get(run_id=run_id)
 
 

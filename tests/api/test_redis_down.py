@@ -1,4 +1,5 @@
-"""Redis unreachable: bookings go through without waiting on it, and the outbox sweep sends their texts later.
+"""Redis unreachable: bookings go through without waiting on it, and the outbox sweep sends their texts later;
+assignment runs are started and committed all the same, and their sweep publishes their tasks later.
 
 The broker and the rate-limit cache are pointed at a port nobody listens on (never the shared Redis). The
 tests count what the app does (connection attempts to the broker, enqueue failures), never wall time;
@@ -12,11 +13,16 @@ import pytest
 from django.core.cache import caches
 from django.utils import timezone
 from kombu.exceptions import OperationalError
+from rest_framework.test import APIClient
 
 import core.broker
+from dispatch.models import AssignmentRun, CoordinatorAction
+from dispatch.services.assignment import WAITING_FOR_QUEUE
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.tasks import message_send, outbox_sweep
+from dispatch.tasks import assignment_runs_sweep
 from tests.api.conftest import booking_body
+from tests.dispatch import factories as f
 from tests.factories import texted_code
 from tests.sms.conftest import broker, free_port
 from volunteers.models import Booking
@@ -96,6 +102,58 @@ def test_one_publish_to_a_dead_broker_is_one_connection_attempt(dead_redis, conn
     with pytest.raises(OperationalError):  # a task's own delay() does not retry the publish either
         message_send.delay(3)
     assert len(connection_attempts) == 2
+
+
+def test_an_assignment_run_with_redis_down_is_started_and_committed_and_its_sweep_publishes_it_later(
+        dead_redis, connection_attempts, caplog, django_capture_on_commit_callbacks):
+    caplog.set_level(logging.WARNING)
+    seat = f.seat("E14000401", lat=53.37, lng=-1.55, priority=1)
+    slot = f.session(seat, slots=[(f.day_at(10), f.day_at(12), 3)]).slots.get()
+    for _ in range(2):
+        f.volunteer(lat=seat.lat, lng=seat.lng, windows=[(f.day_at(9), f.day_at(13))])
+    client = APIClient()
+    client.force_authenticate(f.user("coord"))
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post("/api/dispatch/runs/", {"date_from": f.day_at(0).isoformat(),
+                                                      "date_to": f.day_at(23).isoformat()}, format="json")
+    assert started.status_code == 202, started.content
+    run_id = started.json()["id"]
+    # One connection attempt, no retries, and the run says what it waits for.
+    assert len(connection_attempts) == 1
+    assert any("could not enqueue dispatch.assignment_run_execute" in r.getMessage() for r in caplog.records)
+    shown = client.get(f"/api/dispatch/runs/{run_id}/").json()
+    assert shown["state"] == "queued" and shown["progress_message"] == WAITING_FOR_QUEUE
+
+    # Still down: the sweep finds the broker down and leaves the run as it is, for the next sweep.
+    AssignmentRun.objects.filter(pk=run_id).update(created_at=timezone.now() - timedelta(minutes=5))
+    assert assignment_runs_sweep.apply().get() == 0
+    assert AssignmentRun.objects.get(pk=run_id).state == "queued"
+
+    # Redis is back (eager here: the sweep's publish runs the task in-process): the run is solved.
+    core.broker._broker_down_until = 0.0
+    dead_redis.conf.task_always_eager = True
+    assert assignment_runs_sweep.apply().get() == 1
+    assert AssignmentRun.objects.get(pk=run_id).state == "ready"
+    assert assignment_runs_sweep.apply().get() == 0  # nothing left to publish
+
+    # Down again for the commit: it is accepted, the booking task waits for the sweep.
+    dead_redis.conf.task_always_eager = False
+    with django_capture_on_commit_callbacks(execute=True):
+        committed = client.post(f"/api/dispatch/runs/{run_id}/commit/")
+    assert committed.status_code == 202, committed.content
+    shown = client.get(f"/api/dispatch/runs/{run_id}/").json()
+    assert shown["state"] == "committing" and shown["progress_message"] == WAITING_FOR_QUEUE
+    assert not Booking.objects.exists()
+    assert assignment_runs_sweep.apply().get() == 0  # too fresh: its own task may still be on its way
+    CoordinatorAction.objects.filter(run_id=run_id, kind="run_committed").update(
+        created_at=timezone.now() - timedelta(minutes=5))
+    core.broker._broker_down_until = 0.0
+    dead_redis.conf.task_always_eager = True
+    assert assignment_runs_sweep.apply().get() == 1
+    assert AssignmentRun.objects.get(pk=run_id).state == "committed"
+    slot.refresh_from_db()
+    assert slot.confirmed_count == 2 == Booking.objects.filter(slot=slot, status="confirmed").count()
+    assert assignment_runs_sweep.apply().get() == 0
 
 
 def test_rate_limit_cache_timeouts_are_short(settings):
