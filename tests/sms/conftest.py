@@ -6,7 +6,7 @@ import signal
 import socket
 import subprocess
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -28,17 +28,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_listening(port: int, process: subprocess.Popen, what: str, timeout: float = 60.0) -> None:
+def wait_listening(port: int, process: subprocess.Popen, what: str, timeout: float = 60.0,
+                   log: Path | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"{what} exited with {process.returncode} before listening on {port}")
+            pytest.fail(f"{what} exited with {process.returncode} before listening on {port}{_log_tail(log)}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             return
         except OSError:
             time.sleep(0.1)
-    pytest.fail(f"{what} did not listen on {port} within {timeout:.0f}s")
+    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+    pytest.fail(f"{what} did not listen on {port} within {timeout:g} s (load average {load}){_log_tail(log)}")
+
+
+def _log_tail(log: Path | None, lines: int = 20) -> str:
+    if log is None or not log.exists():
+        return ""
+    tail = log.read_text(errors="replace").splitlines()[-lines:]
+    return f"; the last lines of {log}:\n" + "\n".join(tail) if tail else f"; {log} is empty"
+
+
+# Prism parses Twilio's 1.9 MB spec before it listens: 9 s at a load average of 6 on the 2-core test machine
+# (2026-12-02), and the 60 s it used to get ran out on a busier one. Waiting long costs nothing when it is quick;
+# it still fails (never skips) if Prism dies or never listens, with the load and its log in the message.
+PRISM_STARTUP_TIMEOUT = float(os.environ.get("PRISM_STARTUP_TIMEOUT", "240"))
 
 
 @pytest.fixture(scope="session")
@@ -55,10 +70,11 @@ def prism_url(tmp_path_factory):
         process = subprocess.Popen([str(PRISM), "mock", "-p", str(port), "-h", "127.0.0.1", str(spec)],
                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_listening(port, process, "Prism")
+        wait_listening(port, process, "Prism (the Twilio contract mock)", timeout=PRISM_STARTUP_TIMEOUT, log=log)
         yield f"http://127.0.0.1:{port}"
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        with suppress(ProcessLookupError):  # Prism died already: keep the failure above, not this
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
 
 
