@@ -13,6 +13,7 @@ there are no quiet hours for email.
 
 import logging
 import random
+import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email.mime.text import MIMEText
@@ -313,8 +314,20 @@ def _volunteer_skip_reason(volunteer, booking: Booking, version: int) -> str:
     return ""
 
 
+class _Email(EmailMultiAlternatives):
+    def message(self):
+        msg = super().message()
+        # Python's generator would draw each multipart's boundary and compile a regular expression of it to check
+        # that no line of the body is the boundary: 0.2 of the 0.7 ms that flattening this message took. 128 random
+        # bits cannot be guessed by whoever wrote a session's title, nor turn up in the body by chance.
+        for part in msg.walk():
+            if part.is_multipart():
+                part.set_boundary(f"=={secrets.token_hex(16)}==")
+        return msg
+
+
 def _email(*, claim: _Claim, to: str, rendered: content.Rendered, unsubscribe: str) -> EmailMultiAlternatives:
-    email = EmailMultiAlternatives(
+    email = _Email(
         subject=rendered.subject, body=rendered.text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to],
         headers={
             "Message-ID": claim.message_id,
