@@ -35,8 +35,9 @@ def fits(challenge: PhoneChallenge) -> bool:
 
 
 def booking_prove(*, challenge: PhoneChallenge, code_hash_tried: str, now: datetime) -> tuple[bool, bool, Booking | None]:
-    """Count the try, claim the code and prove the booking and phone, in one statement outside any transaction
-    (it is its own). Returns (try counted, code claimed, the booking as the general path reads it)."""
+    """Count the try, claim the code and prove the booking and phone, in one statement (the caller's transaction
+    holds it together with what the proof writes). Returns (try counted, code claimed, the booking as the general
+    path reads it)."""
     sql, plan = _statement()
     params = [challenge.volunteer_id, code_hash_tried, now, challenge.pk, now,
               now, timezone.now(), challenge.volunteer_id,  # as save() would: updated_at when written

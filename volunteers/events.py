@@ -97,8 +97,8 @@ def phone_challenge_announce(*, challenge: PhoneChallenge, code: str, situation:
 
 
 def booking_proven_announce(*, booking: Booking) -> None:
-    """After a booking's proven_at is first set, in the caller's transaction (or just after the one statement that
-    proved it): receivers write what waited on the proof."""
+    """After a booking's proven_at is first set, in the transaction that set it: receivers write what waited on
+    the proof."""
     booking_proven.send(sender=Booking, booking=booking)
 
 

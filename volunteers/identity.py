@@ -215,14 +215,19 @@ def challenge_verify(*, challenge_token: str, code: str, client_ip: str) -> Book
     tried = code_hash(challenge_token=challenge.token, code=code)
     right = hmac.compare_digest(tried, challenge.code_hash)
     if right and code_check.fits(challenge):
-        counted, won, booking = code_check.booking_prove(challenge=challenge, code_hash_tried=tried, now=now)
+        # What waited on the proof (the email, the webhook delivery, the host's text) is written in the proof's
+        # own transaction: a process that dies in between leaves the code unclaimed, to be typed again, rather
+        # than a proof whose messages were never written. Only a right code comes here, so rolling back its
+        # counted try gives nobody another guess.
+        with transaction.atomic():
+            counted, won, booking = code_check.booking_prove(challenge=challenge, code_hash_tried=tried, now=now)
+            if counted and won and booking is not None and booking.proven_at == now:  # proven by this statement
+                booking_proven_announce(booking=booking)
         if not counted:
             challenge.refresh_from_db()
             return _proof_repeated(challenge, code_hash_tried=tried, now=now)
         if not won:
             raise _newer_code()
-        if booking is not None and booking.proven_at == now:  # proven by this statement, not before
-            booking_proven_announce(booking=booking)
         return booking
     counted = PhoneChallenge.objects.filter(
         pk=challenge.pk, verified_at__isnull=True, expires_at__gt=now, attempts__lt=F("max_attempts"),

@@ -85,6 +85,10 @@ def test_the_right_code_is_one_statement_after_the_challenge_is_read(slot):
     with CaptureQueriesContext(connection) as captured:
         _verify(challenge, code)
     statements = [q["sql"].split()[0].upper() for q in captured.captured_queries]
+    # The proof and its receivers are one transaction (a savepoint inside the test's own; outside a test it is
+    # BEGIN ... COMMIT, which Django does not log as queries).
+    assert statements[1] == "SAVEPOINT" and statements[-1] == "RELEASE", statements
+    statements = statements[:1] + statements[2:-1]
     # The challenge, the one-statement proof; then the receivers of booking_proven, in app order: the SMS
     # outbox's one INSERT ... SELECT of the host's text over the host's choice (dispatch.sms.services.hosts; it
     # runs whether or not the host chose texts: not here, so it writes nothing), the webhook outbox's one
@@ -193,3 +197,36 @@ def test_the_same_code_typed_twice_at_once_proves_once_and_answers_each(slot):
     assert proofs == [challenge.booking_id]
     stored = PhoneChallenge.objects.get()
     assert stored.verified_at is not None and stored.attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["fast", "general"])
+def test_a_proof_whose_receivers_fail_is_not_kept_and_the_code_can_be_typed_again(slot, monkeypatch, path):
+    # A process dying between the proof and what waits on it (email, webhook delivery, host's text) must not
+    # leave a proven booking whose messages were never written: the proof and its receivers commit together.
+    from volunteers import events
+
+    if path == "general":
+        _general_path_only(monkeypatch)
+    challenge = _ask(slot, PHONES[0])
+    code = texted_code(challenge.token)
+
+    def dies(**kwargs):
+        raise RuntimeError("the worker died here")
+
+    events.booking_proven.connect(dies, sender=Booking, weak=False, dispatch_uid="test.dies")
+    try:
+        with pytest.raises(RuntimeError):
+            _verify(challenge, code)
+    finally:
+        events.booking_proven.disconnect(sender=Booking, dispatch_uid="test.dies")
+    stored = PhoneChallenge.objects.get(pk=challenge.pk)
+    assert stored.verified_at is None and Booking.objects.get(pk=challenge.booking_id).proven_at is None
+    seen = []
+    events.booking_proven.connect(lambda **kwargs: seen.append(kwargs["booking"].pk), sender=Booking, weak=False,
+                                  dispatch_uid="test.sees")
+    try:
+        booking = _verify(challenge, code)
+    finally:
+        events.booking_proven.disconnect(sender=Booking, dispatch_uid="test.sees")
+    assert booking.proven_at is not None and seen == [booking.pk]

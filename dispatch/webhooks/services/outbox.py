@@ -106,8 +106,7 @@ def deliveries_record_for_event(*, event: BookingEvent) -> int:
 
 
 def deliveries_record_for_proof(*, booking) -> int:
-    """Signal receiver body (booking_proven), in the proof's transaction (on the code check's one-statement path,
-    just after it): a booking.proven delivery per enabled endpoint that wants it, in one INSERT ... SELECT, their
+    """Signal receiver body (booking_proven), in the proof's transaction: a booking.proven delivery per enabled endpoint that wants it, in one INSERT ... SELECT, their
     tasks enqueued on commit. Idempotent per (booking, endpoint): a phone is proven once. Returns how many."""
     now = timezone.now()
     if connection.vendor == "postgresql":
