@@ -25,7 +25,14 @@ from django.db import connection, transaction
 from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
-from core.db import any_of, copy_insert_new, get_with_related, insert_or_get
+from core.db import (
+    any_of,
+    copy_insert_new,
+    get_with_related,
+    insert_or_get,
+    instances_from_related_row,
+    related_select,
+)
 from dispatch.email.backends import SendError, transport
 from dispatch.email.conf import email_setting
 from dispatch.email.models import EmailMessage, HostEmailPreference
@@ -214,6 +221,7 @@ class _Claim:
     digest_date: date | None
     handed_over: bool
     message_id: str
+    booking: Booking | None = None  # read with the claim, with BOOKING_READ
 
 
 # PostgreSQL commits these without waiting for the disk (synchronous_commit off for that one transaction). Safe
@@ -231,6 +239,14 @@ UPDATE email_emailmessage SET status = %(sending)s, send_started_at = %(now)s, a
         OR (status = %(sending)s AND send_started_at < %(stale)s))
 RETURNING kind, attempts, version, volunteer_id, host_id, booking_id, digest_date, handed_over_at, message_id
 """
+# On PostgreSQL the claim also reads the booking the email is about, in the same round trip (SQLite has no
+# UPDATE inside WITH: there it is a second statement). The read sees the row as the claim's snapshot does.
+_CLAIM_AND_READ_SQL = """
+WITH claimed AS ({claim})
+SELECT claimed.*, booking.* FROM claimed LEFT JOIN LATERAL ({booking} WHERE t0.id = claimed.booking_id) AS booking ON TRUE
+"""
+# What the send reads of the booking: the volunteer, and the slot's session with its meeting point and seat.
+BOOKING_READ = BOOKING_RELATED[:3]
 
 
 def _async_prefix() -> str:
@@ -239,24 +255,34 @@ def _async_prefix() -> str:
 
 
 def _claim(message_id: int) -> _Claim | None:
-    """Claim a due pending row, or one a dead worker left in "sending"; None if it is not ours to send."""
+    """Claim a due pending row, or one a dead worker left in "sending", with its booking; None if it is not ours
+    to send."""
     now = timezone.now()
     stale = now - timedelta(seconds=email_setting("EMAIL_SENDING_STALE_SECONDS"))
     adapt = connection.ops.adapt_datetimefield_value
+    sql = _CLAIM_SQL.format(async_commit=_async_prefix())
+    booking_sql, plan = related_select(Booking, BOOKING_READ)
+    together = connection.vendor == "postgresql"
+    if together:
+        sql = _CLAIM_AND_READ_SQL.format(claim=sql, booking=booking_sql)
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL.format(async_commit=_async_prefix()), {
+        cursor.execute(sql, {
             "id": message_id, "now": adapt(now), "stale": adapt(stale), "pending": Status.PENDING.value,
             "sending": Status.SENDING.value,
         })
         row = cursor.fetchone()
     if row is None:
         return None
-    kind, attempts, version, volunteer_id, host_id, booking_id, digest_date, handed_over_at, mid = row
+    kind, attempts, version, volunteer_id, host_id, booking_id, digest_date, handed_over_at, mid = row[:9]
     if isinstance(digest_date, str):  # SQLite
         digest_date = date.fromisoformat(digest_date)
+    if together:
+        booking = None if row[9] is None else instances_from_related_row(plan, row[9:])
+    else:
+        booking = get_with_related(Booking, booking_id, related=BOOKING_READ) if booking_id else None
     return _Claim(pk=message_id, kind=kind, attempts=attempts, version=version, volunteer_id=volunteer_id,
                   host_id=host_id, booking_id=booking_id, digest_date=digest_date,
-                  handed_over=handed_over_at is not None, message_id=mid)
+                  handed_over=handed_over_at is not None, message_id=mid, booking=booking)
 
 
 def _finish(message_id: int, **fields) -> bool:
@@ -349,8 +375,7 @@ def _email(*, claim: _Claim, to: str, rendered: content.Rendered, unsubscribe: s
 def _compose(claim: _Claim) -> _Composed:
     if claim.kind in HOST_KINDS:
         return _compose_for_host(claim)
-    # SQL built once (core.db): the ORM's compilation of this nine-table select_related cost more than the query.
-    booking = get_with_related(Booking, claim.booking_id, related=BOOKING_RELATED[:3])
+    booking = claim.booking
     if booking is None:
         return _Composed(skip_reason="booking_deleted")
     if claim.kind == Kind.REDIRECTED and booking.redirected_to_id:  # the email is about the booking it points to
@@ -382,9 +407,10 @@ def _compose_for_host(claim: _Claim) -> _Composed:
         if not lines:
             return _Composed(skip_reason="nothing_to_tell")
         rendered = content.host_digest_rendered(day=claim.digest_date, lines=lines, unsubscribe=unsubscribe)
+    elif claim.booking is None:
+        return _Composed(skip_reason="booking_deleted")
     else:
-        booking = Booking.objects.select_related("volunteer", "slot__session").get(pk=claim.booking_id)
-        rendered = content.host_notice_rendered(booking=booking, kind=claim.kind, unsubscribe=unsubscribe)
+        rendered = content.host_notice_rendered(booking=claim.booking, kind=claim.kind, unsubscribe=unsubscribe)
     return _Composed(to=host.email, subject=rendered.subject,
                      email=_email(claim=claim, to=host.email, rendered=rendered, unsubscribe=unsubscribe))
 
