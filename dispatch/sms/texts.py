@@ -177,7 +177,9 @@ def _format_pattern(name: str) -> str | None:
 
 
 def challenge_text(*, challenge: PhoneChallenge, code: str, situation: str) -> str:
-    """The text that carries a challenge's code: for a booking, what the phone now holds and its private link."""
+    """The text that carries a challenge's code: for a booking, what the phone now holds and its private link.
+    No code text (nor the text releasing a place never proven) names the volunteer: the name is whatever the
+    requester typed for a phone they need not hold, and would put their words in a text to a stranger."""
     booking = challenge.booking
     if situation == "signup" or booking is None:
         return text_render("code_signup", {"code": code})

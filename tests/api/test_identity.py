@@ -404,3 +404,14 @@ def test_dispatch_only_considers_volunteers_who_proved_their_phone(slot):
 
 def test_phone_mask_shows_only_the_last_digits():
     assert identity.phone_mask("+447400123456") == "07*** ***456"
+
+
+@pytest.mark.django_db
+def test_the_code_text_carries_no_word_the_requester_typed_as_a_name(slot):
+    # Anyone can type a stranger's number: the name field must not let them put words in a text to that phone.
+    challenge = identity.booking_request(slot_id=slot.id, name="CallNow09098790000 please", phone="+447400000311",
+                                         postcode=slot.session.meeting_point.postcode, consent_sms=True,
+                                         client_ip="198.51.100.9")
+    body = SmsMessage.objects.get(challenge_id=challenge.pk).body
+    assert "CallNow" not in body and "please" not in body
+    assert body.startswith("Frontroom code ") and "You're booked for" in body
