@@ -133,7 +133,7 @@ class SmtpProcess:
 
 def _worker(env: dict, args) -> subprocess.Popen:
     return subprocess.Popen(
-        [str(Path(sys.executable).parent / "celery"), "-A", "celery_app", "worker", "--include", "bench.email",
+        [str(Path(sys.executable).parent / "celery"), "-A", "celery_app", "worker", "--include", "bench.emails",
          "-P", args.pool, "-c", str(args.concurrency), "-l", "WARNING", "--without-gossip", "--without-mingle",
          "--without-heartbeat", "-n", f"benchemail{os.getpid()}-{time.monotonic_ns()}@%h"],
         cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=sys.stderr, start_new_session=True,
