@@ -420,6 +420,28 @@ def process_group_stop(process: subprocess.Popen, *, timeout: float = 30) -> Non
             process.wait()
 
 
+def celery_worker_start(env: dict, *, include: str, name: str, pool: str, concurrency: int) -> subprocess.Popen:
+    """A Celery worker of the app in a process group of its own (stop it with process_group_stop), also importing
+    the benchmark's module `include` (where its no-op task is); `name` starts the worker's node name."""
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "celery"), "-A", "celery_app", "worker", "--include", include,
+         "-P", pool, "-c", str(concurrency), "-l", "WARNING", "--without-gossip", "--without-mingle",
+         "--without-heartbeat", "-n", f"{name}{os.getpid()}-{time.monotonic_ns()}@%h"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=sys.stderr, start_new_session=True,
+    )
+
+
+def wait_until(predicate, *, timeout: float, what: str, worker: subprocess.Popen | None = None) -> None:
+    """Poll `predicate` every 50 ms; SystemExit after `timeout` seconds, or as soon as `worker` (if given) exits."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        if worker is not None and worker.poll() is not None:
+            raise SystemExit(f"the worker exited ({worker.returncode}) while waiting for {what}")
+        time.sleep(0.05)
+
+
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -450,6 +472,15 @@ def _process_cpu_seconds() -> dict[int, tuple[str, float]]:
             category = "other"
         found[pid] = (category, (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS)
     return found
+
+
+# The order cpu_text() prints a Celery benchmark's split in.
+CPU_CATEGORIES = ("celery", "postgres", "redis", "client", "other")
+
+
+def cpu_text(split: dict) -> str:
+    """A per-item split from cpu_split() in ms, as "total (celery / postgres / redis / client / other)"."""
+    return f"{sum(split.values()):.2f} ms (" + " / ".join(f"{split.get(c, 0.0):.2f}" for c in CPU_CATEGORIES) + ")"
 
 
 @contextlib.contextmanager

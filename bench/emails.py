@@ -58,14 +58,8 @@ def noop(index: int) -> None:
     _client(settings.REDIS_URL).incr(NOOP_KEY)
 
 
-CPU_CATEGORIES = ("celery", "postgres", "redis", "client", "other")
 CPU_CATEGORIES_TEXT = ("Celery worker / PostgreSQL / Redis / this script, which enqueues / the rest, mostly the "
                        "loopback SMTP server")
-
-
-def _cpu_text(split: dict) -> str:
-    return (f"{sum(split.values()):.2f} ms (" + " / ".join(f"{split.get(c, 0.0):.2f}" for c in CPU_CATEGORIES)
-            + ")")
 
 
 def _smtp_serve(port: int, control) -> None:
@@ -132,22 +126,10 @@ class SmtpProcess:
 
 
 def _worker(env: dict, args) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(Path(sys.executable).parent / "celery"), "-A", "celery_app", "worker", "--include", "bench.emails",
-         "-P", args.pool, "-c", str(args.concurrency), "-l", "WARNING", "--without-gossip", "--without-mingle",
-         "--without-heartbeat", "-n", f"benchemail{os.getpid()}-{time.monotonic_ns()}@%h"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=sys.stderr, start_new_session=True,
-    )
+    from _common import celery_worker_start
 
-
-def _wait(predicate, timeout: float, what: str, worker: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        if worker is not None and worker.poll() is not None:
-            raise SystemExit(f"the worker exited ({worker.returncode}) while waiting for {what}")
-        time.sleep(0.05)
+    return celery_worker_start(env, include="bench.emails", name="benchemail", pool=args.pool,
+                               concurrency=args.concurrency)
 
 
 def _outbox_fill(count: int) -> list[int]:
@@ -197,7 +179,7 @@ def _outbox_fill(count: int) -> list[int]:
 def _outbox_run(ids: list[int], smtp, env: dict, args) -> dict:
     from datetime import timedelta
 
-    from _common import cpu_split, process_group_stop
+    from _common import cpu_split, process_group_stop, wait_until
 
     from dispatch.email.models import EmailMessage
     from dispatch.email.services import message_enqueue, messages_requeue_stuck
@@ -223,9 +205,9 @@ def _outbox_run(ids: list[int], smtp, env: dict, args) -> dict:
             started = time.monotonic()
             for message_id in ids:
                 message_enqueue(message_id)
-            _wait(done, timeout=3600, what="the SMTP server to receive every email", worker=worker)
-            _wait(lambda: not EmailMessage.objects.exclude(status="sent").exists(), timeout=600,
-                  what="every row to say sent")
+            wait_until(done, timeout=3600, what="the SMTP server to receive every email", worker=worker)
+            wait_until(lambda: not EmailMessage.objects.exclude(status="sent").exists(), timeout=600,
+                       what="every row to say sent")
             elapsed = time.monotonic() - started
     finally:
         process_group_stop(worker)
@@ -246,7 +228,7 @@ def _outbox_run(ids: list[int], smtp, env: dict, args) -> dict:
 
 def _noop_run(env: dict, args, redis) -> dict:
     """The baseline: as many no-op tasks as emails, through the same broker and worker configuration."""
-    from _common import cpu_split, process_group_stop
+    from _common import cpu_split, process_group_stop, wait_until
 
     worker = _worker(env, args)
     try:
@@ -255,8 +237,8 @@ def _noop_run(env: dict, args, redis) -> dict:
             started = time.monotonic()
             for index in range(args.messages):
                 noop.delay(index)
-            _wait(lambda: int(redis.get(NOOP_KEY) or 0) >= args.messages, timeout=3600, what="the no-op tasks",
-                  worker=worker)
+            wait_until(lambda: int(redis.get(NOOP_KEY) or 0) >= args.messages, timeout=3600, what="the no-op tasks",
+                       worker=worker)
             elapsed = time.monotonic() - started
     finally:
         process_group_stop(worker)
@@ -268,6 +250,7 @@ def main() -> None:
     from _common import (
         add_common_args,
         benchmarks_section_write,
+        cpu_text,
         django_setup,
         machine_info,
         machine_line,
@@ -346,7 +329,7 @@ def main() -> None:
         f"(goal: 0 and 0), counted by Message-ID at the server; re-enqueued by the sweep: "
         f"{sum(r['email']['swept'] for r in rounds)}.",
         f"- CPU per email in the median round, every process on the machine (Linux `/proc`; {CPU_CATEGORIES_TEXT}): "
-        f"no-op task {_cpu_text(middle['noop']['cpu_ms'])}; email {_cpu_text(middle['email']['cpu_ms'])}. With both "
+        f"no-op task {cpu_text(middle['noop']['cpu_ms'])}; email {cpu_text(middle['email']['cpu_ms'])}. With both "
         f"cores busy the ratio cannot pass their quotient, "
         f"{sum(middle['noop']['cpu_ms'].values()) / sum(middle['email']['cpu_ms'].values()) * 100:.0f}%.",
     ])

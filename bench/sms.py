@@ -41,31 +41,15 @@ def noop(index: int) -> None:
     _client(settings.REDIS_URL).incr(NOOP_KEY)
 
 
-CPU_CATEGORIES = ("celery", "postgres", "redis", "client", "other")
 CPU_CATEGORIES_TEXT = ("Celery worker / PostgreSQL / Redis / this script, which enqueues / the rest, mostly the "
                        "loopback Twilio")
 
 
-def _cpu_text(split: dict) -> str:
-    return (f"{sum(split.values()):.2f} ms (" + " / ".join(f"{split.get(c, 0.0):.2f}" for c in CPU_CATEGORIES)
-            + ")")
-
-
 def _worker(env: dict, args) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(Path(sys.executable).parent / "celery"), "-A", "celery_app", "worker", "--include", "bench.sms",
-         "-P", args.pool, "-c", str(args.concurrency), "-l", "WARNING", "--without-gossip", "--without-mingle",
-         "--without-heartbeat", "-n", f"benchsms{os.getpid()}-{time.monotonic_ns()}@%h"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=sys.stderr, start_new_session=True,
-    )
+    from _common import celery_worker_start
 
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    return celery_worker_start(env, include="bench.sms", name="benchsms", pool=args.pool,
+                               concurrency=args.concurrency)
 
 
 def _fake_serve(spec: str, control) -> None:
@@ -174,7 +158,7 @@ def _outbox_fill(count: int) -> list[int]:
 def _outbox_run(ids: list[int], fake, env: dict, args) -> dict:
     from datetime import timedelta
 
-    from _common import cpu_split, process_group_stop
+    from _common import cpu_split, process_group_stop, wait_until
 
     from dispatch.sms.models import SmsMessage
     from dispatch.sms.services import message_enqueue, messages_requeue_stuck
@@ -200,9 +184,9 @@ def _outbox_run(ids: list[int], fake, env: dict, args) -> dict:
             started = time.monotonic()
             for message_id in ids:
                 message_enqueue(message_id)
-            _wait(done, timeout=3600, what="the fake to receive every message")
-            _wait(lambda: not SmsMessage.objects.exclude(status="queued").exists(), timeout=600,
-                  what="every row to be accepted")
+            wait_until(done, timeout=3600, what="the fake to receive every message")
+            wait_until(lambda: not SmsMessage.objects.exclude(status="queued").exists(), timeout=600,
+                       what="every row to be accepted")
             elapsed = time.monotonic() - started
     finally:
         process_group_stop(worker)
@@ -222,7 +206,7 @@ def _outbox_run(ids: list[int], fake, env: dict, args) -> dict:
 
 def _noop_run(env: dict, args, redis) -> dict:
     """The baseline: as many no-op tasks as messages, through the same broker and worker configuration."""
-    from _common import cpu_split, process_group_stop
+    from _common import cpu_split, process_group_stop, wait_until
 
     worker = _worker(env, args)
     try:
@@ -231,7 +215,7 @@ def _noop_run(env: dict, args, redis) -> dict:
             started = time.monotonic()
             for index in range(args.messages):
                 noop.delay(index)
-            _wait(lambda: int(redis.get(NOOP_KEY) or 0) >= args.messages, timeout=3600, what="the no-op tasks")
+            wait_until(lambda: int(redis.get(NOOP_KEY) or 0) >= args.messages, timeout=3600, what="the no-op tasks")
             elapsed = time.monotonic() - started
     finally:
         process_group_stop(worker)
@@ -244,6 +228,7 @@ def main() -> None:
     from _common import (
         add_common_args,
         benchmarks_section_write,
+        cpu_text,
         django_setup,
         machine_info,
         machine_line,
@@ -342,7 +327,7 @@ def main() -> None:
         f"{sum(r['off']['swept'] for r in rounds) + on['swept']}; requests that broke Twilio's spec (checked by the "
         f"mock): {sum(r['off']['contract_violations'] for r in rounds) + on['contract_violations']}.",
         f"- CPU per message in the median round, every process on the machine (Linux `/proc`; {CPU_CATEGORIES_TEXT}): "
-        f"no-op task {_cpu_text(middle['noop']['cpu_ms'])}; outbox send, limit off, {_cpu_text(middle['off']['cpu_ms'])}. "
+        f"no-op task {cpu_text(middle['noop']['cpu_ms'])}; outbox send, limit off, {cpu_text(middle['off']['cpu_ms'])}. "
         f"With both cores busy the ratio cannot pass their quotient, "
         f"{sum(middle['noop']['cpu_ms'].values()) / sum(middle['off']['cpu_ms'].values()) * 100:.0f}%.",
     ])

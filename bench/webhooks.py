@@ -31,7 +31,6 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 NOOP_KEY = "bench:webhooks:noop"
 SECTION = "Webhooks (issue 13)"
-CPU_CATEGORIES = ("celery", "postgres", "redis", "client", "other")
 CPU_CATEGORIES_TEXT = "Celery worker / PostgreSQL / Redis / this script, which enqueues / the rest, mostly the receiver"
 
 
@@ -114,29 +113,21 @@ class ReceiverProcess:
 
 
 def _worker(env: dict, args) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(Path(sys.executable).parent / "celery"), "-A", "celery_app", "worker", "--include", "bench.webhooks",
-         "-P", args.pool, "-c", str(args.concurrency), "-l", "WARNING", "--without-gossip", "--without-mingle",
-         "--without-heartbeat", "-n", f"benchhooks{os.getpid()}-{time.monotonic_ns()}@%h"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=sys.stderr, start_new_session=True,
-    )
+    from _common import celery_worker_start
 
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    return celery_worker_start(env, include="bench.webhooks", name="benchhooks", pool=args.pool,
+                               concurrency=args.concurrency)
 
 
 def _ready(redis) -> None:
     """Wait until the fresh worker runs tasks (under load its eight processes take a while to boot), so that the
     timing starts with a working worker in both runs."""
+    from _common import wait_until
+
     redis.delete(NOOP_KEY)
     for index in range(16):
         noop.delay(-1 - index)
-    _wait(lambda: int(redis.get(NOOP_KEY) or 0) >= 16, timeout=300, what="the worker to start")
+    wait_until(lambda: int(redis.get(NOOP_KEY) or 0) >= 16, timeout=300, what="the worker to start")
     redis.delete(NOOP_KEY)
 
 
@@ -233,12 +224,8 @@ class _nothing:
         return False
 
 
-def _cpu_text(split: dict) -> str:
-    return f"{sum(split.values()):.2f} ms (" + " / ".join(f"{split.get(c, 0.0):.2f}" for c in CPU_CATEGORIES) + ")"
-
-
 def _deliveries_run(ids: list[int], receiver: ReceiverProcess, env: dict, args, redis) -> dict:
-    from _common import cpu_split, process_group_stop
+    from _common import cpu_split, process_group_stop, wait_until
 
     from dispatch.webhooks.models import WebhookDelivery
     from dispatch.webhooks.services import delivery_enqueue
@@ -251,9 +238,9 @@ def _deliveries_run(ids: list[int], receiver: ReceiverProcess, env: dict, args, 
             started = time.monotonic()
             for delivery_id in ids:
                 delivery_enqueue(delivery_id)
-            _wait(lambda: receiver.ask("count") >= len(ids), timeout=3600, what="the receiver to get every delivery")
-            _wait(lambda: not WebhookDelivery.objects.exclude(status="delivered").exists(), timeout=600,
-                  what="every row to say delivered")
+            wait_until(lambda: receiver.ask("count") >= len(ids), timeout=3600, what="the receiver to get every delivery")
+            wait_until(lambda: not WebhookDelivery.objects.exclude(status="delivered").exists(), timeout=600,
+                       what="every row to say delivered")
             elapsed = time.monotonic() - started
     finally:
         process_group_stop(worker)
@@ -268,7 +255,7 @@ def _deliveries_run(ids: list[int], receiver: ReceiverProcess, env: dict, args, 
 
 
 def _noop_run(env: dict, args, redis, count: int) -> dict:
-    from _common import cpu_split, process_group_stop
+    from _common import cpu_split, process_group_stop, wait_until
 
     worker = _worker(env, args)
     try:
@@ -278,7 +265,7 @@ def _noop_run(env: dict, args, redis, count: int) -> dict:
             started = time.monotonic()
             for index in range(count):
                 noop.delay(index)
-            _wait(lambda: int(redis.get(NOOP_KEY) or 0) >= count, timeout=3600, what="the no-op tasks")
+            wait_until(lambda: int(redis.get(NOOP_KEY) or 0) >= count, timeout=3600, what="the no-op tasks")
             elapsed = time.monotonic() - started
     finally:
         process_group_stop(worker)
@@ -291,6 +278,7 @@ def main() -> None:
     from _common import (
         add_common_args,
         benchmarks_section_write,
+        cpu_text,
         django_setup,
         machine_info,
         machine_line,
@@ -380,7 +368,7 @@ def main() -> None:
         f"- Deliveries per second as a share of the no-op task rate in the same round: "
         f"{', '.join(f'{r * 100:.0f}%' for r in ratios)}; median **{statistics.median(ratios) * 100:.0f}%**.",
         f"- CPU per delivery in the median round, every process on the machine (Linux `/proc`; {CPU_CATEGORIES_TEXT}): "
-        f"no-op task {_cpu_text(middle['noop']['cpu_ms'])}; delivery {_cpu_text(middle['hooks']['cpu_ms'])}.",
+        f"no-op task {cpu_text(middle['noop']['cpu_ms'])}; delivery {cpu_text(middle['hooks']['cpu_ms'])}.",
     ])
     if costs:
         def median_of(endpoints: int, key: str) -> float:
