@@ -43,6 +43,26 @@ def _flatten(detail) -> dict:
     return flat
 
 
+def _validation_code(detail) -> str:
+    """`invalid`, or `date_out_of_range` when every refusal is a date-time DRF cannot take to UTC (a
+    well-formed 0001-01-01T00:00+01:00): the schema allows those, so they have a code of their own
+    (core.schema.SEMANTIC_ERROR_CODES)."""
+    codes: set = set()
+
+    def walk(value) -> None:
+        if isinstance(value, dict):
+            for sub in value.values():
+                walk(sub)
+        elif isinstance(value, list):
+            for sub in value:
+                walk(sub)
+        else:
+            codes.add(getattr(value, "code", None))
+
+    walk(detail)
+    return "date_out_of_range" if codes == {"overflow"} else "invalid"
+
+
 UNAVAILABLE_MESSAGE = "The service is busy or restarting. Please try again in a moment."
 
 
@@ -78,7 +98,7 @@ def api_exception_handler(exc, context):
         fields = _flatten(exc.detail)
         first = next(iter(fields.items()), ("", ["Invalid input."]))
         message = f"{first[0]}: {first[1][0]}" if first[0] != "non_field_errors" else first[1][0]
-        response.data = error_body("invalid", message, fields)
+        response.data = error_body(_validation_code(exc.detail), message, fields)
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")

@@ -80,6 +80,7 @@ SEMANTIC_ERROR_CODES = {
     "unknown_seat": "no seat has that ONS code",
     "unknown_meeting_point": "not one of your meeting points",
     "date_order": "an end that is not after its start",
+    "date_out_of_range": "a date-time before year 1 or after year 9999 once taken to UTC",
     "in_the_past": "a slot or availability window that has already begun or ended",
     "over_room_capacity": "a slot with more places than its room",
     "too_many_slots": "more slots in a session than MAX_SLOTS_PER_SESSION",

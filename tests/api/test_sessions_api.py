@@ -128,6 +128,20 @@ def test_bad_session_input_names_the_field_and_writes_nothing(host_api, meeting_
     assert CanvassSession.objects.count() == 0 and Slot.objects.count() == 0
 
 
+def test_a_date_time_outside_the_years_1_to_9999_in_utc_is_refused_with_its_own_code(host_api, meeting_point):
+    """Well-formed RFC 3339 (the schema's date-time) but not representable once taken to UTC (found by the fuzz):
+    a code the schema lists among the refusals of schema-valid requests, not a plain `invalid`."""
+    body = _session_body(meeting_point.id)
+    body["slots"][0].update(starts_at="0001-01-01T00:08:56+13:05", ends_at="2000-01-01T12:03:00Z")
+    response = host_api.post("/api/sessions/", body, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"]["code"] == "date_out_of_range"
+    assert "slots.0.starts_at" in response.json()["error"]["fields"]
+    searched = host_api.get("/api/sessions/", {"date_to": "9999-12-31T23:00:00-13:00"})
+    assert searched.status_code == 400 and searched.json()["error"]["code"] == "date_out_of_range"
+    assert CanvassSession.objects.count() == 0
+
+
 def test_host_cannot_post_a_session_at_someone_elses_meeting_point(other_host_api, meeting_point):
     response = other_host_api.post("/api/sessions/", _session_body(meeting_point.id), format="json")
     assert response.status_code == 400
