@@ -210,6 +210,9 @@ class SessionRosterView(JsonErrorsMixin, generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         if not wants_csv(request):
             return super().list(request, *args, **kwargs)
+        # The CSV is the whole roster, not a page; paging parameters are still checked as the schema states them.
+        self.paginator.get_limit(request)
+        self.paginator.get_offset(request)
         session_id = self.kwargs["session_id"]
         rows = exports.roster_export_rows(user=request.user, session_id=session_id, statuses=self._statuses())
         return csv_response(filename=ROSTER.filename.format(session=session_id), header=ROSTER.header, rows=rows)

@@ -57,6 +57,16 @@ def test_the_roster_csv_filters_by_status_and_refuses_unknown_ones(host_api, boo
     assert "status" in bad.json()["error"]["fields"]
 
 
+def test_the_roster_csv_refuses_paging_the_schema_does_not_allow(host_api, booked):
+    # The CSV is the whole roster, but a limit or offset out of the stated range is still a 400 naming it.
+    url = f"/api/sessions/{booked.session_id}/bookings/?format=csv"
+    for query, field in (("&limit=-5", "limit"), ("&limit=0", "limit"), ("&offset=-1", "offset")):
+        bad = host_api.get(url + query)
+        assert bad.status_code == 400 and bad["Content-Type"] == "application/json", query
+        assert field in bad.json()["error"]["fields"], query
+    assert host_api.get(url + "&limit=10").status_code == 200
+
+
 def test_another_host_cannot_export_the_roster_and_anonymous_gets_401(other_host_api, api, booked):
     url = f"/api/sessions/{booked.session_id}/bookings/?format=csv"
     response = other_host_api.get(url)
