@@ -42,7 +42,7 @@ run: install ## Install, migrate, load the demo data and serve on 127.0.0.1:8000
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install-dev tools ## Install and run the whole test suite against PostgreSQL, Redis and the Twilio mock
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) tools/run_tests.py $(PYTEST_ARGS)
 
 lint: install-dev ## Ruff
 	$(VENV)/bin/ruff check .

@@ -59,7 +59,8 @@ def pytest_sessionstart(session):
         # Pages use hashed, compressed static file names (whitenoise's manifest), as in production.
         from django.core.management import call_command
 
-        call_command("collectstatic", "--noinput", verbosity=0)
+        if not os.environ.get("FRONTROOM_TEST_STATIC_COLLECTED"):  # tools/run_tests.py collects once for both
+            call_command("collectstatic", "--noinput", verbosity=0)
     if problems:
         pytest.exit("Required services are missing:\n  " + "\n  ".join(problems), returncode=3)
 

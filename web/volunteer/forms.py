@@ -108,7 +108,17 @@ class SearchForm(forms.Form):
                 datetime.combine(end + timedelta(days=1), time.min, tz) if end else None)
 
 
-class ContactForm(forms.Form):
+class EmailConsentMixin:
+    """Email consent needs an email to write to."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("consent_email") and not cleaned.get("email"):
+            self.add_error("email", _("Enter your email address, or untick the email box."))
+        return cleaned
+
+
+class ContactForm(EmailConsentMixin, forms.Form):
     name = forms.CharField(label=_("Your name"), max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"}),
                            error_messages={"required": _("Enter your name.")})
     phone = forms.CharField(label=_("Mobile number"), max_length=20,
@@ -126,12 +136,6 @@ class ContactForm(forms.Form):
         error_messages={"required": _("We can only book you if we may text you: tick the box.")},
     )
     consent_email = forms.BooleanField(label=CONSENT_EMAIL_TEXT, required=False)
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("consent_email") and not cleaned.get("email"):
-            self.add_error("email", _("Enter your email address, or untick the email box."))
-        return cleaned
 
 
 class BookingForm(ContactForm):
@@ -201,7 +205,7 @@ class CodeForm(forms.Form):
         return code
 
 
-class EmailForm(forms.Form):
+class EmailForm(EmailConsentMixin, forms.Form):
     """The holder of a private link gives, changes or removes the email we write to about their bookings."""
 
     email = forms.EmailField(label=_("Email"), required=False, max_length=254,
@@ -209,12 +213,6 @@ class EmailForm(forms.Form):
                              error_messages={"invalid": _("Enter an email address like name@example.org, or leave it "
                                                           "empty.")})
     consent_email = forms.BooleanField(label=CONSENT_EMAIL_TEXT, required=False)
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("consent_email") and not cleaned.get("email"):
-            self.add_error("email", _("Enter your email address, or untick the email box."))
-        return cleaned
 
 
 class ConfirmForm(forms.Form):
