@@ -121,6 +121,22 @@ def test_host_journey_from_sign_up_to_attendance(page, live_server, only_local_r
 
     page.get_by_role("link", name="Edit Nia's front room").click()
     _accessible(page)
+    page.go_back()
+
+    page.get_by_role("link", name="How I hear of bookings and cancellations").click()
+    expect(page.get_by_role("heading", name="How you hear of bookings")).to_be_visible()
+    _accessible(page)
+    page.get_by_label("By text", exact=True).check()
+    page.get_by_label("Your mobile number").fill("not a mobile")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert").first).to_be_visible()  # the error summary, announced
+    _accessible(page)
+    page.get_by_label("Your mobile number").fill("07400 555552")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved: how you hear of bookings.")).to_be_visible()
+    expect(page.get_by_label("By text", exact=True)).to_be_checked()
+    _accessible(page)
+    screenshot(page, "host-notifications")
 
     page.get_by_role("button", name="Sign out").click()
     page.goto(base + "/host/password-reset/")
