@@ -14,6 +14,7 @@ The exit status is the first failing group's (0 when both pass). Each group's ou
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -81,7 +82,9 @@ def main(argv: list[str]) -> int:
             print(f"[tests] {time.monotonic() - started:.0f} s: still running {', '.join(running)}", flush=True)
             time.sleep(30 if len(running) == 2 else 15)
     print(f"\n[tests] all groups done in {time.monotonic() - started:.0f} s: "
-          f"{'passed' if status == 0 else f'FAILED (exit {status})'}")
+          f"{'passed' if status == 0 else f'FAILED (exit {status}); logs and var directories kept in {var_root}'}")
+    if status == 0:
+        shutil.rmtree(var_root, ignore_errors=True)
     return status
 
 
