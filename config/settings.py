@@ -282,6 +282,8 @@ RATE_LIMITS = {
         "code_send_phone": "5/h",
         "code_send_ip": "30/h",
         "sms_phone_day": "20/d",
+        # Codes a host asks to have texted to a mobile (a new mobile, a new code), whatever the numbers.
+        "host_code_send": "5/h,10/d",
         "host_signup_ip": "10/h,20/d",
         "login_ip": "60/h",
         "password_reset_ip": "10/h,30/d",

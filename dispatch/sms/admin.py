@@ -13,7 +13,7 @@ class SmsMessageAdmin(admin.ModelAdmin):
                     "segments"]
     list_filter = ["status", "kind", "error_code", "skip_reason"]
     search_fields = ["to", "twilio_sid", "volunteer__name"]
-    raw_id_fields = ["volunteer", "host", "booking", "challenge"]
+    raw_id_fields = ["volunteer", "host", "booking", "challenge", "host_proof"]
     # A code text's body holds the code and the private link: shown redacted, never searchable.
     exclude = ["body"]
     readonly_fields = [field.name for field in SmsMessage._meta.fields if field.name != "body"] + ["text"]
@@ -69,16 +69,34 @@ class WebhookReceiptAdmin(admin.ModelAdmin):
         return False
 
 
+class ProvenFilter(admin.SimpleListFilter):
+    title = "mobile proven"
+    parameter_name = "proven"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Proven"), ("no", "Not proven")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(mobile_proven_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(HostSmsPreference)
 class HostSmsPreferenceAdmin(admin.ModelAdmin):
-    """Hosts who chose texts, and at which mobile (masked in the list)."""
+    """Hosts who chose texts, and at which mobile (masked in the list), proven by its code or not yet."""
 
-    list_display = ["host", "texts", "masked_mobile", "sms_opted_out", "phone_invalid", "updated_at"]
-    list_filter = ["texts", "sms_opted_out", "phone_invalid"]
+    list_display = ["host", "texts", "masked_mobile", "mobile_proven", "sms_opted_out", "phone_invalid", "updated_at"]
+    list_filter = ["texts", ProvenFilter, "sms_opted_out", "phone_invalid"]
     raw_id_fields = ["host"]
     search_fields = ["host__username"]
-    # The mobile is the host's to set (validated on their settings page); a coordinator can only stop the texts.
-    readonly_fields = ["host", "mobile", "sms_opted_out", "phone_invalid", "updated_at"]
+    # The mobile is the host's to set and to prove (the code texted to it, typed on their settings page); a
+    # coordinator can only stop the texts.
+    readonly_fields = ["host", "mobile", "mobile_proven_at", "sms_opted_out", "phone_invalid", "updated_at"]
+
+    @admin.display(description="mobile proven", boolean=True, ordering="mobile_proven_at")
+    def mobile_proven(self, obj) -> bool:
+        return obj.mobile_proven_at is not None
 
     def has_add_permission(self, request) -> bool:
         return False

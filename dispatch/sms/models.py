@@ -25,6 +25,7 @@ class SmsMessage(models.Model):
         PHONE_CODE = "phone_code", "Code to prove the phone"
         HOST_BOOKED = "host_booked", "Host told: a volunteer booked"
         HOST_CANCELLED = "host_cancelled", "Host told: a volunteer cancelled"
+        HOST_CODE = "host_code", "Code to prove a host's mobile"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"
@@ -53,6 +54,9 @@ class SmsMessage(models.Model):
                                 db_index=False)
     challenge = models.ForeignKey(PhoneChallenge, null=True, blank=True, on_delete=models.CASCADE,
                                   related_name="sms_messages", db_index=False)
+    # A host's code text belongs to the proof of their mobile, once per (proof, send), as a volunteer's to its challenge.
+    host_proof = models.ForeignKey("HostMobileProof", null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="sms_messages", db_index=False)
     kind = models.CharField(max_length=24, choices=Kind.choices)
     version = models.PositiveIntegerField(
         help_text="The booking version the message was written for (a code text: the challenge's send number).")
@@ -79,8 +83,11 @@ class SmsMessage(models.Model):
             models.UniqueConstraint(fields=["booking", "kind", "version"], name="sms_message_once"),
             models.UniqueConstraint(fields=["challenge", "version"], condition=Q(challenge__isnull=False),
                                     name="sms_message_challenge_once"),
-            models.CheckConstraint(condition=Q(booking__isnull=False) | Q(challenge__isnull=False),
-                                   name="sms_message_has_subject"),
+            models.UniqueConstraint(fields=["host_proof", "version"], condition=Q(host_proof__isnull=False),
+                                    name="sms_message_host_proof_once"),
+            models.CheckConstraint(
+                condition=Q(booking__isnull=False) | Q(challenge__isnull=False) | Q(host_proof__isnull=False),
+                name="sms_message_has_subject"),
             models.CheckConstraint(condition=Q(volunteer__isnull=False) | Q(host__isnull=False),
                                    name="sms_message_has_recipient"),
             # Partial, like the due index below: a send changes status twice and each status callback once,
@@ -108,7 +115,9 @@ class SmsMessage(models.Model):
 
 class HostSmsPreference(models.Model):
     """Whether a host is texted at each booking and cancellation on their sessions, and at which mobile (the host's
-    own, validated as volunteers' are). No row: not texted (emails are dispatch.email's HostEmailPreference)."""
+    own, validated as volunteers' are). No row: not texted (emails are dispatch.email's HostEmailPreference).
+    A mobile is texted about bookings only once proven (mobile_proven_at): its holder typed the code texted to it
+    (HostMobileProof), so a host cannot have Frontroom text a stranger's number."""
 
     host = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sms_preference")
     texts = models.BooleanField(default=False, help_text="A text for each booking and cancellation.")
@@ -117,6 +126,8 @@ class HostSmsPreference(models.Model):
     # an invalid number (21211, 21614, 30005, 30006). A new mobile clears both.
     sms_opted_out = models.BooleanField(default=False)
     phone_invalid = models.BooleanField(default=False)
+    # Set when the code texted to `mobile` is typed; a new mobile clears it.
+    mobile_proven_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -125,6 +136,27 @@ class HostSmsPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.host_id}: {'texts' if self.texts else 'no texts'}"
+
+
+class HostMobileProof(models.Model):
+    """The code texted to a host's mobile to prove they hold it: one row per host, given a new code (and `phone`)
+    at each send. Only the code's hash is kept (volunteers.identity.code_hash, bound to `token`); a code works for
+    PHONE_CODE_TTL_MINUTES and max_attempts tries, and once."""
+
+    host = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mobile_proof")
+    token = models.CharField(max_length=32, unique=True)  # binds the code's hash to this row
+    phone = models.CharField(max_length=16)
+    code_hash = models.CharField(max_length=64)
+    # Bumped by each send (a new code): (proof, send) keys the text, exactly once; an older code stops working.
+    sends = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField()
+    expires_at = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Mobile proof for host {self.host_id} ({'proven' if self.verified_at else 'unproven'})"
 
 
 class WebhookReceipt(models.Model):

@@ -14,7 +14,7 @@ def body_redacted(message: SmsMessage) -> str:
     """What staff may read of a text: the private link every text about a booking carries, and a code text's code,
     are masked (either proves the phone and opens the booking)."""
     body = _LINK.sub("/b/<private link>", message.body)
-    if message.kind == SmsMessage.Kind.PHONE_CODE:
+    if message.kind in (SmsMessage.Kind.PHONE_CODE, SmsMessage.Kind.HOST_CODE):
         body = _CODE.sub("******", body)
     return body
 
@@ -23,7 +23,7 @@ class SmsMessageSerializer(serializers.ModelSerializer):
     volunteer_name = serializers.CharField(source="volunteer.name", read_only=True, allow_null=True,
                                            help_text="Null for a text to a host.")
     host = serializers.IntegerField(source="host_id", read_only=True, allow_null=True,
-                                    help_text="The host texted (host_booked, host_cancelled); null for a volunteer's.")
+                                    help_text="The host texted (host_booked, host_cancelled, host_code); null for a volunteer's.")
     body = serializers.SerializerMethodField(help_text="The text; private links and a code text's code are masked.")
     to = serializers.SerializerMethodField(help_text="Masked (+44 7••• •••321): the full number is on the "
                                                      "message's admin page, where opening it is audited.")

@@ -16,7 +16,7 @@ from dispatch.sms.services.hosts import host_text_record_for_proof, quiet_hours_
 from sessions.services import session_cancel
 from tests.factories import PostcodeFactory, booking_ask, next_mobile
 from tests.sms.conftest import AUTH_TOKEN
-from tests.sms.factories import booking_make, slot_make, volunteer_make
+from tests.sms.factories import booking_make, host_mobile_prove, slot_make, volunteer_make
 from volunteers.identity import booking_prove_by_link
 from volunteers.models import Booking
 from volunteers.services import booking_cancel
@@ -33,12 +33,14 @@ def daytime(settings, locmem_sms):
     return locmem_sms
 
 
-def _hosted_slot(*, each: str = "text", mobile: str = HOST_MOBILE, **kwargs):
+def _hosted_slot(*, each: str = "text", mobile: str = HOST_MOBILE, proven: bool = True, **kwargs):
     slot = slot_make(**kwargs)
     host = slot.session.meeting_point.host
     host.email = "aisha@example.org"
     host.save(update_fields=["email"])
     host_notifications_set(host=host, each=each, digest=False, mobile=mobile)
+    if proven and each in ("text", "both"):
+        host_mobile_prove(host)
     return slot, host
 
 
@@ -49,7 +51,8 @@ def _asked(slot, name="Sam Smith"):
 
 
 def _host_texts(host):
-    return list(SmsMessage.objects.filter(host=host).order_by("id"))
+    """The host's texts about bookings (not the code that proved the mobile)."""
+    return list(SmsMessage.objects.filter(host=host).exclude(kind="host_code").order_by("id"))
 
 
 def test_a_booking_proven_on_a_session_of_a_host_who_chose_texts_texts_the_host_once(daytime):
@@ -69,7 +72,8 @@ def test_a_booking_proven_on_a_session_of_a_host_who_chose_texts_texts_the_host_
     # Sent on commit (eager Celery here), once: the task run again finds nothing to claim.
     assert SmsMessage.objects.get(pk=text.pk).status == "queued"
     assert services.message_send(message_id=text.pk) == "not_due"
-    assert [sent["to"] for sent in daytime if sent["to"] == HOST_MOBILE] == [HOST_MOBILE]
+    assert [sent["body"][:14] for sent in daytime if sent["to"] == HOST_MOBILE] == [
+        "Frontroom code", "Frontroom: Sam"]  # the code that proved the mobile, then the booking: once
 
 
 def test_a_host_who_chose_email_only_or_nothing_is_not_texted(daytime):
@@ -77,7 +81,7 @@ def test_a_host_who_chose_email_only_or_nothing_is_not_texted(daytime):
         slot, host = _hosted_slot(each=each)
         booking_prove_by_link(manage_token=_asked(slot).manage_token)
         assert _host_texts(host) == []
-    assert not [sent for sent in daytime if sent["to"] == HOST_MOBILE]
+    assert not [sent for sent in daytime if sent["to"] == HOST_MOBILE]  # no code either: texts not chosen
 
 
 def test_a_cancellation_is_texted_and_the_hosts_own_acts_are_not(daytime):
@@ -157,9 +161,9 @@ def test_quiet_hours_end_is_the_next_morning(settings):
 def test_the_numbers_daily_limit_caps_the_hosts_texts(settings, daytime, monkeypatch, ratelimit_clock):
     monkeypatch.setattr("dispatch.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
     settings.RATE_LIMITS_ENABLED = True
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_phone_day": "2/d"}
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_phone_day": "3/d"}
     mobile = next_mobile()
-    slot, host = _hosted_slot(mobile=mobile)
+    slot, host = _hosted_slot(mobile=mobile)  # the code that proved the mobile is the day's first text to it
     for _ in range(3):
         booking_make(slot=slot)
     assert [services.message_send(message_id=text.pk) for text in _host_texts(host)] == ["sent", "sent", "skipped"]
@@ -220,17 +224,22 @@ call_command("load_demo", verbosity=0)
 slot = Slot.objects.filter(starts_at__gt=timezone.now(), session__requires_approval=False).order_by("starts_at").first()
 host = slot.session.meeting_point.host
 host_notifications_set(host=host, each="text", digest=False, mobile="07400 555551")
+from dispatch.sms.services import host_mobile_verify
+texted = SmsMessage.objects.get(host=host, kind="host_code")
+assert texted.status == "queued", texted.status
+host_mobile_verify(host=host, code=re.search(r"code (\d{6})", texted.body).group(1), client_ip="127.0.0.1")
 client = Client()
 response = client.post(f"/api/slots/{slot.id}/bookings/", {"name": "Sam Lite", "phone": "07400 555552",
                        "postcode": slot.session.meeting_point.postcode, "consent_sms": True},
                        content_type="application/json")
 challenge = response.json()["challenge"]
-before = SmsMessage.objects.filter(host=host).count()
+before = SmsMessage.objects.filter(host=host).exclude(kind="host_code").count()
 body = SmsMessage.objects.filter(challenge__token=challenge).values_list("body", flat=True).first()
 proven = client.post(f"/api/challenges/{challenge}/verify/", {"code": re.search(r"code (\d{6})", body).group(1)},
                      content_type="application/json").json()
 client.post(f"/api/bookings/{proven['manage_token']}/cancel/")
-rows = list(SmsMessage.objects.filter(host=host).order_by("id").values_list("kind", "to", "status"))
+rows = list(SmsMessage.objects.filter(host=host).exclude(kind="host_code").order_by("id")
+            .values_list("kind", "to", "status"))
 print("RESULT " + json.dumps({"before": before, "rows": rows}))
 """
 

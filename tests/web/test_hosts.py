@@ -605,3 +605,95 @@ def test_the_settings_page_names_the_field_that_is_wrong_and_saves_nothing(host_
     assert message in page and f'href="#id_{field}"' in page  # in the summary, linked to its field
     assert not HostEmailPreference.objects.filter(host=host).exists()
     assert not HostSmsPreference.objects.filter(host=host).exists()
+
+
+# ---- proving the host's mobile ------------------------------------------------------------------------------
+
+def _code_texted(host) -> str:
+    body = SmsMessage.objects.filter(host=host, kind="host_code").order_by("-id").values_list("body", flat=True)[0]
+    return re.search(r"code (\d{6})", body).group(1)
+
+
+def _save_texts(host_client, host, mobile="07400 900123"):
+    return host_client.post("/host/notifications/", {"each": "text", "email": host.email, "mobile": mobile},
+                            follow=True)
+
+
+def test_a_new_mobile_is_texted_a_code_and_the_page_asks_for_it(host_client, host):
+    from dispatch.sms.models import HostSmsPreference
+
+    page = _save_texts(host_client, host).content.decode()
+    assert "We have texted a code to 07*** ***123" in page
+    assert "Prove your mobile" in page and 'autocomplete="one-time-code"' in page
+    assert '<label for="id_code">The 6-digit code we texted to your mobile' in page
+    assert "Send me a new code" in page and "is not proven yet" in page
+    [code] = SmsMessage.objects.filter(host=host, kind="host_code")
+    assert code.to == "+447400900123" and "Aisha" not in code.body
+    assert HostSmsPreference.objects.get(host=host).mobile_proven_at is None
+
+
+def test_an_unproven_mobile_gets_no_text_when_someone_books(host_client, host, slot):
+    _save_texts(host_client, host)
+    book(slot, 1)
+    [text] = SmsMessage.objects.filter(host=host, kind="host_booked")
+    assert (text.status, text.skip_reason) == ("skipped", "mobile_unproven")
+
+
+def test_a_wrong_code_is_shown_by_its_field_and_counts_a_try(host_client, host):
+    from dispatch.sms.models import HostMobileProof
+
+    _save_texts(host_client, host)
+    wrong = "000000" if _code_texted(host) != "000000" else "111111"
+    response = host_client.post("/host/notifications/code/", {"code": wrong})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "That code is not right. Not the code we sent: 4 tries left." in page
+    assert 'href="#id_code"' in page and 'aria-invalid="true"' in page
+    assert "Prove your mobile" in page and 'value="text"' in page  # the same page, the settings form below
+    assert HostMobileProof.objects.get(host=host).attempts == 1
+
+
+def test_an_expired_code_is_refused_on_the_page(host_client, host):
+    from dispatch.sms.models import HostMobileProof, HostSmsPreference
+
+    _save_texts(host_client, host)
+    HostMobileProof.objects.filter(host=host).update(expires_at=timezone.now() - timedelta(minutes=1))
+    page = host_client.post("/host/notifications/code/", {"code": _code_texted(host)}).content.decode()
+    assert "That code has expired: ask for a new one." in page
+    assert HostSmsPreference.objects.get(host=host).mobile_proven_at is None
+
+
+def test_the_right_code_proves_the_mobile_and_then_bookings_are_texted(host_client, host, slot):
+    _save_texts(host_client, host)
+    response = host_client.post("/host/notifications/code/", {"code": _code_texted(host)}, follow=True)
+    page = response.content.decode()
+    assert "Your mobile is proven" in page and "07*** ***123 is proven" in page
+    assert "Prove your mobile" not in page
+    book(slot, 1)
+    [text] = SmsMessage.objects.filter(host=host, kind="host_booked")
+    assert (text.status, text.skip_reason, text.to) == ("pending", "", "+447400900123")  # sent on commit
+
+
+def test_a_new_code_can_be_asked_for_and_the_old_one_stops_working(host_client, host):
+    _save_texts(host_client, host)
+    old = _code_texted(host)
+    page = host_client.post("/host/notifications/code/new/", follow=True).content.decode()
+    assert "We have texted a new code to 07*** ***123." in page
+    assert SmsMessage.objects.filter(host=host, kind="host_code").count() == 2
+    if _code_texted(host) != old:
+        assert "That code is not right." in host_client.post("/host/notifications/code/", {"code": old}).content.decode()
+
+
+def test_asking_for_codes_too_often_says_so_on_the_page(host_client, host, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "host_code_send": "2/h"}
+    _save_texts(host_client, host)
+    host_client.post("/host/notifications/code/new/")
+    page = host_client.post("/host/notifications/code/new/", follow=True).content.decode()
+    assert "Too many codes asked for" in page
+    assert SmsMessage.objects.filter(host=host, kind="host_code").count() == 2
+
+
+def test_the_code_pages_are_for_signed_in_hosts_and_posts_only(host, host_client):
+    assert Client().post("/host/notifications/code/", {"code": "123456"}).status_code == 302
+    assert host_client.get("/host/notifications/code/").status_code == 405
+    assert host_client.get("/host/notifications/code/new/").status_code == 405

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from dispatch.sms.models import SmsMessage
 from sessions.models import CanvassSession, Slot
 from tests.factories import PostcodeFactory, SeatFactory
 from tests.web.conftest import axe_violations, screenshot
@@ -133,8 +134,22 @@ def test_host_journey_from_sign_up_to_attendance(page, live_server, only_local_r
     _accessible(page)
     page.get_by_label("Your mobile number").fill("07400 555552")
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("Saved: how you hear of bookings.")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("We have texted a code to 07*** ***552")
     expect(page.get_by_label("By text", exact=True)).to_be_checked()
+    # The mobile is texted nothing about bookings until the code texted to it is typed: a wrong one first.
+    expect(page.get_by_role("heading", name="Prove your mobile")).to_be_visible()
+    _accessible(page)
+    code = re.search(r"code (\d{6})", SmsMessage.objects.get(kind="host_code").body).group(1)
+    page.get_by_label("The 6-digit code we texted to your mobile").fill("000000" if code != "000000" else "111111")
+    page.get_by_role("button", name="Prove my mobile").click()
+    expect(page.get_by_role("alert")).to_contain_text("That code is not right.")
+    expect(page.get_by_label("The 6-digit code we texted to your mobile")).to_have_attribute("aria-invalid", "true")
+    _accessible(page)
+    screenshot(page, "host-notifications-code")
+    page.get_by_label("The 6-digit code we texted to your mobile").fill(code)
+    page.get_by_role("button", name="Prove my mobile").click()
+    expect(page.get_by_role("status")).to_contain_text("Your mobile is proven")
+    expect(page.get_by_text("07*** ***552 is proven")).to_be_visible()
     _accessible(page)
     screenshot(page, "host-notifications")
 

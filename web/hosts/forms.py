@@ -256,3 +256,13 @@ class NotificationsForm(forms.Form):
     mobile = forms.CharField(label=_("Your mobile number"), required=False, max_length=20,
                              help_text=_("A UK mobile, for texts to you. Volunteers never see it."),
                              widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}))
+
+
+class MobileCodeForm(forms.Form):
+    """The code texted to the host's mobile (dispatch.sms.services.host_mobile), which proves they hold it."""
+
+    code = forms.CharField(
+        label=_("The 6-digit code we texted to your mobile"), max_length=12,
+        error_messages={"required": _("Type the 6-digit code from the text.")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9 ]*",
+                                      "spellcheck": "false"}))

@@ -1,5 +1,9 @@
 """SMS services: the outbox and its sends, replies, reminders, texts to hosts."""
 
+from dispatch.sms.services.host_mobile import (  # noqa: F401
+    host_mobile_code_resend,
+    host_mobile_verify,
+)
 from dispatch.sms.services.hosts import (  # noqa: F401
     host_sms_preference_get,
     host_sms_preference_set,

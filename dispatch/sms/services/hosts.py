@@ -5,8 +5,10 @@
   phone (an unproven booking waits for its proof, the booking_proven signal) or given back; never their own acts.
 - The row is written with the change (or the proof), once per (booking, kind, version): the outbox's unique key.
   The text names the volunteer by first name only (never their number) and links to the session's host page.
-- The send claims the row as every text's is, then checks the host still wants texts at that number and has not
-  opted out (STOP from that number, or Twilio's 21610). It never goes in quiet hours: it waits until they end
+- Nothing goes to a mobile its holder has not proven (dispatch.sms.services.host_mobile: the code texted to it,
+  typed on the settings page): before that the row is written skipped (mobile_unproven).
+- The send claims the row as every text's is, then checks the host still wants texts at that number (proven) and
+  has not opted out (STOP from that number, or Twilio's 21610). It never goes in quiet hours: it waits until they end
   (a booking at 23:00 does not wake the host). It counts in the number's daily limit (sms_phone_day, which every
   text to the number counts in); past it the text is skipped (daily_limit) and the roster and emails remain.
 """
@@ -46,10 +48,15 @@ def host_sms_preference_get(*, host) -> HostSmsPreference | None:
 
 
 @transaction.atomic
-def host_sms_preference_set(*, host, texts: bool, mobile: str) -> HostSmsPreference:
+def host_sms_preference_set(*, host, texts: bool, mobile: str, client_ip: str | None = None) -> HostSmsPreference:
     """Whether the host is texted at each booking and cancellation, and the mobile (a UK mobile, normalised as
-    volunteers' are). A new number starts afresh: what was learnt about the old one (STOP, invalid) is not carried
-    over. Raises InvalidInput naming `mobile`: not a UK mobile, or texts asked for without one. Idempotent."""
+    volunteers' are). A new number starts afresh and unproven: what was learnt about the old one (STOP, invalid,
+    its proof) is not carried over, and if texts are wanted it is texted a code (host_mobile_code_send, whose
+    limits raise RateLimited and then nothing is saved); nothing about bookings is texted to it until the code is
+    typed. Raises InvalidInput naming `mobile`: not a UK mobile, or texts asked for without one. Idempotent: saving
+    the same choice again texts no second code."""
+    from dispatch.sms.services.host_mobile import host_mobile_code_needed, host_mobile_code_send
+
     raw = (mobile or "").strip()
     try:
         number = phone_normalise(raw, field="mobile") if raw else ""
@@ -60,13 +67,17 @@ def host_sms_preference_set(*, host, texts: bool, mobile: str) -> HostSmsPrefere
         raise InvalidInput(gettext("Give the mobile to text."), fields={"mobile": [gettext("Required for texts.")]})
     preference = HostSmsPreference.objects.select_for_update().filter(host=host).first()
     if preference is None:
-        return HostSmsPreference.objects.create(host=host, texts=texts, mobile=number)
-    fields = {"texts": texts, "mobile": number}
-    if number != preference.mobile:
-        fields.update(sms_opted_out=False, phone_invalid=False)
-    for name, value in fields.items():
-        setattr(preference, name, value)
-    preference.save(update_fields=[*fields, "updated_at"])
+        preference = HostSmsPreference.objects.create(host=host, texts=texts, mobile=number)
+    else:
+        fields = {"texts": texts, "mobile": number}
+        if number != preference.mobile:
+            fields.update(sms_opted_out=False, phone_invalid=False, mobile_proven_at=None)
+        for name, value in fields.items():
+            setattr(preference, name, value)
+        preference.save(update_fields=[*fields, "updated_at"])
+    if texts and preference.mobile_proven_at is None and host_mobile_code_needed(host=host, number=number):
+        host_mobile_code_send(host=host, number=number, opted_out=preference.sms_opted_out,
+                              phone_invalid=preference.phone_invalid, client_ip=client_ip)
     return preference
 
 
@@ -89,14 +100,18 @@ def host_sms_flags_set(*, phone: str | None = None, host_id: int | None = None, 
 # --- Recording, in the booking change's transaction ---------------------------------------------------------
 
 # One statement whatever the host chose (nearly always nothing): the row is written only for a host who wants
-# texts at a mobile and is still active, skipped at once (with the reason) if that number opted out or is invalid.
+# texts at a mobile and is still active, skipped at once (with the reason) if that number opted out, is invalid
+# or is not proven yet (dispatch.sms.services.host_mobile: a text wanted before the proof is never sent).
 _RECORD_SQL = """
 INSERT INTO sms_smsmessage (host_id, booking_id, kind, version, "to", body, encoding, segments, status, status_rank,
                             skip_reason, error_message, attempts, created_at, updated_at)
 SELECT p.host_id, %(booking)s, %(kind)s, %(version)s, p.mobile, %(body)s, %(encoding)s, %(segments)s,
-       CASE WHEN p.sms_opted_out OR p.phone_invalid THEN %(skipped)s ELSE %(pending)s END,
-       CASE WHEN p.sms_opted_out OR p.phone_invalid THEN %(skipped_rank)s ELSE %(pending_rank)s END,
-       CASE WHEN p.sms_opted_out THEN 'opted_out' WHEN p.phone_invalid THEN 'phone_invalid' ELSE '' END,
+       CASE WHEN p.sms_opted_out OR p.phone_invalid OR p.mobile_proven_at IS NULL THEN %(skipped)s
+            ELSE %(pending)s END,
+       CASE WHEN p.sms_opted_out OR p.phone_invalid OR p.mobile_proven_at IS NULL THEN %(skipped_rank)s
+            ELSE %(pending_rank)s END,
+       CASE WHEN p.sms_opted_out THEN 'opted_out' WHEN p.phone_invalid THEN 'phone_invalid'
+            WHEN p.mobile_proven_at IS NULL THEN 'mobile_unproven' ELSE '' END,
        '', 0, %(now)s, %(now)s
   FROM sms_hostsmspreference p JOIN {users} u ON u.id = p.host_id
  WHERE p.host_id = %(host)s AND p.texts AND p.mobile <> '' AND u.is_active
@@ -161,10 +176,10 @@ def host_texts_record_for_events(*, events: list) -> int:
             notices.append((event, host_id, KIND_BY_NOTICE[notice]))
     if not notices:
         return 0
-    wanted = {host_id: (mobile, opted_out, invalid) for host_id, mobile, opted_out, invalid in
+    wanted = {host_id: (mobile, opted_out, invalid, proven_at) for host_id, mobile, opted_out, invalid, proven_at in
               HostSmsPreference.objects.filter(host_id__in={host_id for _, host_id, _ in notices}, texts=True,
                                                host__is_active=True).exclude(mobile="")
-              .values_list("host_id", "mobile", "sms_opted_out", "phone_invalid")}
+              .values_list("host_id", "mobile", "sms_opted_out", "phone_invalid", "mobile_proven_at")}
     notices = [notice for notice in notices if notice[1] in wanted]
     if not notices:
         return 0
@@ -172,10 +187,11 @@ def host_texts_record_for_events(*, events: list) -> int:
         {event.booking_id for event, _, _ in notices})
     rows = []
     for event, host_id, kind in notices:
-        mobile, opted_out, invalid = wanted[host_id]
+        mobile, opted_out, invalid, proven_at = wanted[host_id]
         body = host_text(kind=kind, booking=bookings[event.booking_id])
         count = segments_count(body)
-        reason = "opted_out" if opted_out else "phone_invalid" if invalid else ""
+        reason = ("opted_out" if opted_out else "phone_invalid" if invalid
+                  else "mobile_unproven" if proven_at is None else "")
         status = Status.SKIPPED if reason else Status.PENDING
         rows.append((host_id, event.booking_id, kind, event.version, mobile, body, count.encoding, count.segments,
                      status, SmsMessage.RANK[status], reason))
@@ -196,22 +212,26 @@ def _enqueue_on_commit(ids: list[int]) -> None:
 # --- Sending ------------------------------------------------------------------------------------------------
 
 
-def host_skip_reason(*, host_id: int, to: str) -> str:
+def host_skip_reason(*, host_id: int, to: str, code: bool = False) -> str:
     """Why the host's text claimed now must not go ("" if it may): the host left, turned texts off or changed
-    their mobile since it was written, or the number opted out or is invalid."""
+    their mobile since it was written, the number opted out or is invalid, or (but for a `code` text, which is
+    what proves it) the mobile is not proven."""
     row = (HostSmsPreference.objects.filter(host_id=host_id)
-           .values_list("texts", "mobile", "sms_opted_out", "phone_invalid", "host__is_active").first())
+           .values_list("texts", "mobile", "sms_opted_out", "phone_invalid", "host__is_active", "mobile_proven_at")
+           .first())
     if row is None:
         return "host_preference"
-    texts, mobile, opted_out, invalid, active = row
+    texts, mobile, opted_out, invalid, active, proven_at = row
     if not active:
         return "host_inactive"
-    if not texts or mobile != to:
+    if mobile != to or not (texts or code):
         return "host_preference"
     if opted_out:
         return "opted_out"
     if invalid:
         return "phone_invalid"
+    if proven_at is None and not code:
+        return "mobile_unproven"
     return ""
 
 

@@ -334,7 +334,8 @@ RETURNING "to", body, kind, attempts, volunteer_id, version, host_id,
    (SELECT v.phone_invalid FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
    (SELECT v.consent_sms FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
    (SELECT b.version FROM volunteers_booking b WHERE b.id = sms_smsmessage.booking_id),
-   (SELECT c.sends FROM volunteers_phonechallenge c WHERE c.id = sms_smsmessage.challenge_id)
+   (SELECT c.sends FROM volunteers_phonechallenge c WHERE c.id = sms_smsmessage.challenge_id),
+   (SELECT p.sends FROM sms_hostmobileproof p WHERE p.id = sms_smsmessage.host_proof_id)
 """
 
 
@@ -352,8 +353,14 @@ def _claim(message_id: int) -> _Claim | None:
     if row is None:
         return None
     (to, body, kind, attempts, volunteer_id, version, host_id, opted_out, phone_invalid, consent, booking_version,
-     sends) = row
-    if host_id is not None:
+     sends, host_sends) = row
+    if kind == SmsMessage.Kind.HOST_CODE:
+        # Asked for (saving a mobile, or a new code), so it goes whatever the texts choice, to the mobile still
+        # saved; a newer code (a resend, another mobile) supersedes this one.
+        reason = host_skip_reason(host_id=host_id, to=to, code=True)
+        if not reason and host_sends != version:
+            reason = "code_superseded"
+    elif host_id is not None:
         # A host's notice: what the host chose now decides (dispatch.sms.services.hosts); a later change of the
         # booking does not make it stale (the host is told of each booking and cancellation, as by email).
         reason = host_skip_reason(host_id=host_id, to=to)
