@@ -22,6 +22,7 @@ import hmac
 import ipaddress
 import logging
 import time
+from contextlib import suppress
 from functools import lru_cache, wraps
 
 from django.conf import settings
@@ -136,6 +137,41 @@ def rate_limit(*, scope: str, key: str, message: str | None = None, fields: dict
             if hits > allowed]
     if over:
         raise RateLimited(message or _("Too many attempts. Please wait a little and try again."), retry_after=max(over), fields=fields)
+
+
+def rate_limit_once(*, scope: str, key: str, hit: str, message: str | None = None) -> None:
+    """rate_limit for one hit named `hit` (an outbox row): the first call counts it and its answer is kept for the
+    scope's longest window, so a repeat (the row's send retried after a transient error, or taken over from a dead
+    worker) counts nothing and gets the same answer, RateLimited again if the first was refused. Fails open as
+    rate_limit does; with the cache unreachable a repeat may count again."""
+    global _cache_unavailable_until
+    if not settings.RATE_LIMITS_ENABLED:
+        return
+    rates = _rates(settings.RATE_LIMITS[scope]) if scope in settings.RATE_LIMITS else None
+    if not rates:
+        rate_limit(scope=scope, key=key, message=message)  # "off" counts nothing; unknown raises
+        return
+    ttl = max(period for _, period in rates) + 1
+    marker = _cache_key(f"{scope}:once", f"{key}:{hit}", ttl, 0)
+    cache = caches[settings.RATE_LIMIT_CACHE]
+    if not (_cache_unavailable_until and time.monotonic() < _cache_unavailable_until):
+        try:
+            # add() is SET NX: of two workers taking over the same row at once, one counts.
+            if not cache.add(marker, 1, timeout=ttl):
+                if cache.get(marker) == 0:
+                    raise RateLimited(message or _("Too many attempts. Please wait a little and try again."),
+                                      retry_after=ttl)
+                return
+        except (RedisError, OSError) as exc:
+            _cache_unavailable_until = time.monotonic() + settings.RATE_LIMIT_CACHE_RETRY_SECONDS
+            logger.warning("Rate limits are not enforced for %ss: the cache is unreachable (%s: %s)",
+                           settings.RATE_LIMIT_CACHE_RETRY_SECONDS, type(exc).__name__, exc)
+    try:
+        rate_limit(scope=scope, key=key, message=message)
+    except RateLimited:
+        with suppress(RedisError, OSError):
+            cache.set(marker, 0, timeout=ttl)
+        raise
 
 
 # --- Who is asking -------------------------------------------------------------------------------

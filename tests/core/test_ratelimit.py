@@ -285,3 +285,19 @@ def test_ip_scopes_count_ipv6_clients_by_network_whoever_passes_the_raw_address(
     with pytest.raises(RateLimited):
         rate_limit(scope="password_reset_ip", key="2001:db8:5:6:7::3")
     rate_limit(scope="password_reset_ip", key="2001:db8:5:7::1")  # the next /64 is someone else
+
+
+def test_rate_limit_once_counts_a_named_hit_once_and_repeats_its_answer(limits):
+    from core.ratelimit import rate_limit_once
+
+    limits(sms_phone_day="2/d")
+    rate_limit_once(scope="sms_phone_day", key="+447400111222", hit="sms:1")
+    for _ in range(3):  # the same row retried: counted once, allowed each time
+        rate_limit_once(scope="sms_phone_day", key="+447400111222", hit="sms:1")
+    rate_limit_once(scope="sms_phone_day", key="+447400111222", hit="sms:2")
+    for _ in range(2):  # the third row is over, and stays refused when retried, counting nothing more
+        with pytest.raises(RateLimited):
+            rate_limit_once(scope="sms_phone_day", key="+447400111222", hit="sms:3")
+    with pytest.raises(RateLimited):
+        rate_limit(scope="sms_phone_day", key="+447400111222")  # 3 counted before this 4th: rows 1, 2, 3
+    assert hits_until_refused("sms_phone_day", "+447400111333") == 2  # another number: its own count

@@ -170,6 +170,41 @@ def test_the_numbers_daily_limit_caps_the_hosts_texts(settings, daytime, monkeyp
     assert _host_texts(host)[-1].skip_reason == "daily_limit"
 
 
+def test_a_host_text_retried_after_a_transient_error_counts_once_in_the_daily_limit(settings, daytime, monkeypatch,
+                                                                                      ratelimit_clock):
+    from dispatch.sms.backends import LocmemBackend, SendError
+
+    monkeypatch.setattr("dispatch.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
+    monkeypatch.setattr("dispatch.sms.services.outbox.message_enqueue", lambda *args, **kwargs: None)
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_phone_day": "3/d"}
+    mobile = next_mobile()
+    slot, host = _hosted_slot(mobile=mobile)  # its code: the day's first text to the number
+    booking_make(slot=slot)
+    booking_make(slot=slot)
+    first, second = _host_texts(host)
+    failures = [SendError("Too many requests", code=20429, transient=True, http_status=429)] * 2
+    send = LocmemBackend.send
+
+    def flaky(self, **kwargs):
+        if failures:
+            raise failures.pop()
+        return send(self, **kwargs)
+
+    monkeypatch.setattr(LocmemBackend, "send", flaky)
+
+    def due(message):
+        SmsMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+
+    assert services.message_send(message_id=first.pk) == "retrying"
+    due(first)
+    assert services.message_send(message_id=first.pk) == "retrying"
+    due(first)
+    assert services.message_send(message_id=first.pk) == "sent"  # three attempts, one text in the limit
+    assert services.message_send(message_id=second.pk) == "sent"  # the third of three
+    first.refresh_from_db()
+    assert (first.status, first.attempts) == ("queued", 3)
+
+
 def test_the_mobile_must_be_a_uk_mobile_and_is_stored_normalised():
     from core.errors import InvalidInput
 

@@ -8,9 +8,10 @@
 - Nothing goes to a mobile its holder has not proven (dispatch.sms.services.host_mobile: the code texted to it,
   typed on the settings page): before that the row is written skipped (mobile_unproven).
 - The send claims the row as every text's is, then checks the host still wants texts at that number (proven) and
-  has not opted out (STOP from that number, or Twilio's 21610). It never goes in quiet hours: it waits until they end
-  (a booking at 23:00 does not wake the host). It counts in the number's daily limit (sms_phone_day, which every
-  text to the number counts in); past it the text is skipped (daily_limit) and the roster and emails remain.
+  has not opted out (STOP from that number, or Twilio's 21610). It never goes in quiet hours: it waits until they
+  end (a booking at 23:00 does not wake the host). It counts in the number's daily limit (sms_phone_day, which
+  every text to the number counts in) once per row, however many attempts its send takes; past the limit the text
+  is skipped (daily_limit) and the roster and emails remain.
 """
 
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from django.utils.translation import gettext
 
 from core.db import any_of, copy_insert_new
 from core.errors import InvalidInput, RateLimited
-from core.ratelimit import rate_limit
+from core.ratelimit import rate_limit_once
 from dispatch.host_notices import BOOKED, CANCELLED, EVENTS, host_notice
 from dispatch.sms.conf import sms_setting
 from dispatch.sms.models import HostSmsPreference, SmsMessage
@@ -235,10 +236,12 @@ def host_skip_reason(*, host_id: int, to: str, code: bool = False) -> str:
     return ""
 
 
-def host_text_allowed_today(to: str) -> bool:
-    """Count the text in the number's daily limit (sms_phone_day, shared with every text to the number)."""
+def host_text_allowed_today(to: str, *, message_id: int) -> bool:
+    """Count the text in the number's daily limit (sms_phone_day, shared with every text to the number), once per
+    outbox row: a send retried after a transient error (or taken over from a dead worker) is the same text, and
+    gets the first attempt's answer without counting again."""
     try:
-        rate_limit(scope="sms_phone_day", key=to)
+        rate_limit_once(scope="sms_phone_day", key=to, hit=f"sms:{message_id}")
     except RateLimited:
         return False
     return True

@@ -482,7 +482,7 @@ def message_send(*, message_id: int) -> str:
             if host_text and in_quiet_hours():  # a host's text waits for the morning rather than being dropped
                 host_text_defer(message_id=message_id, until=quiet_hours_end(timezone.now()))
                 return "deferred"
-            if host_text and not host_text_allowed_today(claim.to):
+            if host_text and not host_text_allowed_today(claim.to, message_id=message_id):
                 _finish(message_id, status=Status.SKIPPED, skip_reason="daily_limit")
                 return "skipped"
             send_slot_wait(sender=sender_key(), per_second=sms_setting("SMS_RATE_PER_SECOND"))
