@@ -121,15 +121,16 @@ def host_session_url(session_id: int) -> str:
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{path}"
 
 
-def host_text(*, kind: str, booking: Booking) -> str:
+def host_text(*, kind: str, booking: Booking, taken: int | str | None = None) -> str:
     """A host's text (host_booked, host_cancelled) about a booking on their session: the volunteer's first name
-    only (never their number: the roster behind the link has the rest), the session, the places taken and the
-    link to the session's host page."""
+    only (never their number: the roster behind the link has the rest), the session, the places taken (`taken`,
+    as the change left them; the loaded slot's count if not given) and the link to the session's host page."""
     slot = booking.slot
     parts = (booking.volunteer.name or "").split()
     return text_render(kind, {
         "first_name": parts[0] if parts else "A volunteer", "title": slot.session.title, "when": _when(slot),
-        "taken": slot.confirmed_count, "capacity": slot.capacity, "link": host_session_url(slot.session_id),
+        "taken": slot.confirmed_count if taken is None else taken, "capacity": slot.capacity,
+        "link": host_session_url(slot.session_id),
     })
 
 

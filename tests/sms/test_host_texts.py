@@ -205,6 +205,50 @@ def test_a_host_text_retried_after_a_transient_error_counts_once_in_the_daily_li
     assert (first.status, first.attempts) == ("queued", 3)
 
 
+def _taken(text) -> str:
+    return text.body.split("(")[1].split(" places")[0]
+
+
+def test_places_taken_are_the_slots_after_each_change_promotions_and_swaps_included(daytime):
+    from sessions.models import Slot
+    from volunteers.services import booking_swap
+
+    slot, host = _hosted_slot(capacity=2)
+    later = Slot.objects.create(session=slot.session, starts_at=slot.ends_at, ends_at=slot.ends_at + timedelta(hours=2),
+                                capacity=5)
+    # booking_make hands booking_place the slot as loaded before any booking: the texts must not take its count.
+    first = booking_make(slot=slot, volunteer=volunteer_make(name="Ann One"))
+    second = booking_make(slot=slot, volunteer=volunteer_make(name="Ben Two"))
+    waiting = [booking_make(slot=slot, volunteer=volunteer_make(name=name)) for name in ("Cat Three", "Dan Four")]
+    assert {booking.status for booking in waiting} == {"waitlisted"}
+    booking_cancel(manage_token=first.manage_token)  # Cat is promoted after commit
+    booking_swap(manage_token=second.manage_token, slot_id=later.pk)  # Dan is promoted in the swap's transaction
+    told = [(text.kind, text.body.split(":")[1].split()[0], _taken(text)) for text in _host_texts(host)]
+    assert told == [
+        ("host_booked", "Ann", "1 of 2"), ("host_booked", "Ben", "2 of 2"),
+        ("host_cancelled", "Ann", "1 of 2"), ("host_booked", "Cat", "2 of 2"),
+        ("host_booked", "Ben", "1 of 5"), ("host_cancelled", "Ben", "1 of 2"), ("host_booked", "Dan", "2 of 2"),
+    ]
+    slot.refresh_from_db()
+    assert slot.confirmed_count == 2
+
+
+def test_an_assignment_commits_places_taken_count_its_own_bookings(daytime):
+    from django.db import transaction
+
+    from volunteers.events import booking_events_record_bulk
+    from volunteers.models import BookingEvent
+
+    slot, host = _hosted_slot(capacity=3)
+    with transaction.atomic():  # as dispatch.services.assignment: events first, the slots' counts after
+        bookings = Booking.objects.bulk_create(
+            [Booking(volunteer=volunteer_make(), slot=slot, status=Booking.Status.CONFIRMED,
+                     source=Booking.Source.ASSIGNED, proven_at=timezone.now()) for _ in range(2)])
+        booking_events_record_bulk(booking_versions=[(b.pk, b.version) for b in bookings],
+                                   kind=BookingEvent.Kind.CONFIRMED, payload={"source": "assigned"})
+    assert [_taken(text) for text in _host_texts(host)] == ["2 of 3", "2 of 3"]
+
+
 def test_the_mobile_must_be_a_uk_mobile_and_is_stored_normalised():
     from core.errors import InvalidInput
 

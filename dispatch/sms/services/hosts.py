@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import F, prefetch_related_objects
+from django.db.models import Count, F, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -100,13 +100,27 @@ def host_sms_flags_set(*, phone: str | None = None, host_id: int | None = None, 
 
 # --- Recording, in the booking change's transaction ---------------------------------------------------------
 
+# The places a slot's confirmed_count counts: held, and kept once attendance is recorded either way.
+PLACE_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED, Booking.Status.NO_SHOW)
+# Where the places taken go in a text rendered before the INSERT: GSM-7, so folding leaves it alone, and not
+# anything our templates say (a host typing it in a title changes only their own text).
+TAKEN_MARK = "§taken§"
+
+# "x of y places taken" is the slot after the change, counted from its bookings by the INSERT itself: the event
+# is recorded before the place is claimed (volunteers.services._booking_confirm_then_claim claims last, to hold
+# the slot's row lock briefly), and a caller's slot may have been loaded before the change (a promotion's, a
+# swap's), so neither the loaded slot nor its confirmed_count at this moment says what the change left.
 # One statement whatever the host chose (nearly always nothing): the row is written only for a host who wants
 # texts at a mobile and is still active, skipped at once (with the reason) if that number opted out, is invalid
 # or is not proven yet (dispatch.sms.services.host_mobile: a text wanted before the proof is never sent).
 _RECORD_SQL = """
 INSERT INTO sms_smsmessage (host_id, booking_id, kind, version, "to", body, encoding, segments, status, status_rank,
                             skip_reason, error_message, attempts, created_at, updated_at)
-SELECT p.host_id, %(booking)s, %(kind)s, %(version)s, p.mobile, %(body)s, %(encoding)s, %(segments)s,
+SELECT p.host_id, %(booking)s, %(kind)s, %(version)s, p.mobile,
+       REPLACE(%(body)s, %(mark)s, CAST((SELECT COUNT(*) FROM volunteers_booking b
+                                          WHERE b.slot_id = %(slot)s
+                                            AND b.status IN (%(confirmed)s, %(attended)s, %(no_show)s)) AS TEXT)),
+       %(encoding)s, %(segments)s,
        CASE WHEN p.sms_opted_out OR p.phone_invalid OR p.mobile_proven_at IS NULL THEN %(skipped)s
             ELSE %(pending)s END,
        CASE WHEN p.sms_opted_out OR p.phone_invalid OR p.mobile_proven_at IS NULL THEN %(skipped_rank)s
@@ -125,12 +139,16 @@ def host_text_record(*, booking: Booking, kind: str, version: int) -> int:
     """The host's text `kind` about `booking` at `version`, in the caller's transaction, if the host wants texts;
     its send is enqueued on commit. One INSERT ... SELECT. Idempotent per key. Returns how many rows were written."""
     prefetch_related_objects([booking], "volunteer", "slot__session__meeting_point")  # loaded already, usually
-    body = host_text(kind=kind, booking=booking)
-    count = segments_count(body)
+    body = host_text(kind=kind, booking=booking, taken=TAKEN_MARK)
+    # Counted with the capacity for the places taken: as many digits or more, so never fewer segments.
+    count = segments_count(body.replace(TAKEN_MARK, str(booking.slot.capacity)))
     sql = _RECORD_SQL.format(users=connection.ops.quote_name(get_user_model()._meta.db_table))
     with connection.cursor() as cursor:
         cursor.execute(sql, {
-            "booking": booking.pk, "kind": kind, "version": version, "body": body, "encoding": count.encoding,
+            "booking": booking.pk, "kind": kind, "version": version, "body": body, "mark": TAKEN_MARK,
+            "slot": booking.slot_id, "confirmed": Booking.Status.CONFIRMED.value,
+            "attended": Booking.Status.ATTENDED.value, "no_show": Booking.Status.NO_SHOW.value,
+            "encoding": count.encoding,
             "segments": count.segments, "skipped": Status.SKIPPED.value, "pending": Status.PENDING.value,
             "skipped_rank": SmsMessage.RANK[Status.SKIPPED], "pending_rank": SmsMessage.RANK[Status.PENDING],
             "now": connection.ops.adapt_datetimefield_value(timezone.now()),
@@ -186,10 +204,16 @@ def host_texts_record_for_events(*, events: list) -> int:
         return 0
     bookings = Booking.objects.select_related("volunteer", "slot__session").in_bulk(
         {event.booking_id for event, _, _ in notices})
+    # The places taken once the change is made, from the bookings (see _RECORD_SQL): an assignment commit records
+    # its events before it adds its places to the slots' counts.
+    taken = dict(Booking.objects.filter(slot_id__in={booking.slot_id for booking in bookings.values()},
+                                        status__in=PLACE_STATUSES)
+                 .values("slot_id").annotate(n=Count("id")).values_list("slot_id", "n"))
     rows = []
     for event, host_id, kind in notices:
         mobile, opted_out, invalid, proven_at = wanted[host_id]
-        body = host_text(kind=kind, booking=bookings[event.booking_id])
+        booking = bookings[event.booking_id]
+        body = host_text(kind=kind, booking=booking, taken=taken.get(booking.slot_id, 0))
         count = segments_count(body)
         reason = ("opted_out" if opted_out else "phone_invalid" if invalid
                   else "mobile_unproven" if proven_at is None else "")
