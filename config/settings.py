@@ -230,6 +230,7 @@ CELERY_BEAT_SCHEDULE = {
     "booking-event-sweep": {"task": "volunteers.booking_event_sweep", "schedule": 60.0},
     "sms-outbox-sweep": {"task": "sms.outbox_sweep", "schedule": 60.0},
     "sms-reminders": {"task": "sms.reminders_enqueue_due", "schedule": 300.0},
+    "sms-host-digests": {"task": "sms.host_digests_enqueue", "schedule": 3600.0},
     "webhooks-sweep": {"task": "webhooks.deliveries_sweep", "schedule": 60.0},
     "email-outbox-sweep": {"task": "email.outbox_sweep", "schedule": 60.0},
     "email-reminders": {"task": "email.reminders_enqueue_due", "schedule": 300.0},

@@ -1,7 +1,7 @@
 """How a host hears of bookings and cancellations on their sessions, both channels at once (the host's settings
 page): each time by email (dispatch.email), by text (dispatch.sms, to the host's own mobile once it is proven by
-the code texted to it: dispatch.sms.services.host_mobile), both or neither, and instead of emails each time, one
-daily digest by email. What they are told of is dispatch.host_notices'."""
+the code texted to it: dispatch.sms.services.host_mobile), both or neither; and instead of emails each time, one
+daily digest by email, and instead of texts each time, one digest text a day (dispatch.sms.services.host_digests). What they are told of is dispatch.host_notices'."""
 
 from dataclasses import dataclass
 
@@ -22,6 +22,7 @@ Notify = HostEmailPreference.Notify
 class HostNotifications:
     each: str  # one of EACH_CHOICES
     digest: bool
+    digest_text: bool  # one text a day, instead of texts each time
     email: str
     mobile: str
     texts_stopped: bool  # the mobile replied STOP: Twilio sends nothing to it until it replies START
@@ -38,13 +39,15 @@ def host_notifications_get(*, host) -> HostNotifications:
     mobile = sms.mobile if sms else ""
     proven = bool(mobile and sms.mobile_proven_at is not None)
     code_sent = bool(mobile and not proven and HostMobileProof.objects.filter(host=host, phone=mobile).exists())
-    return HostNotifications(each=each, digest=notify == Notify.DAILY, email=host.email, mobile=mobile,
+    return HostNotifications(each=each, digest=notify == Notify.DAILY, digest_text=bool(sms and sms.digest),
+                             email=host.email, mobile=mobile,
                              texts_stopped=bool(sms and sms.sms_opted_out), mobile_proven=proven, code_sent=code_sent)
 
 
 @transaction.atomic
 def host_notifications_set(*, host, each: str, digest: bool, email: str | None = None,
-                           mobile: str = "", client_ip: str | None = None) -> HostNotifications:
+                           mobile: str = "", client_ip: str | None = None,
+                           digest_text: bool = False) -> HostNotifications:
     """Save the host's choice on both channels, or nothing: raises InvalidInput naming the field (`each`,
     `digest`, `email`, `mobile`) for an unknown choice, a digest asked for with emails each time (it would repeat
     them), emails without an address, or texts without a UK mobile; RateLimited when a new mobile's code may not
@@ -56,7 +59,11 @@ def host_notifications_set(*, host, each: str, digest: bool, email: str | None =
     if emails_each and digest:
         raise InvalidInput(gettext("The daily email replaces the emails each time: choose one of them."),
                            fields={"digest": [gettext("Only without emails each time.")]})
-    host_sms_preference_set(host=host, texts=each in ("text", "both"), mobile=mobile, client_ip=client_ip)
+    texts_each = each in ("text", "both")
+    if texts_each and digest_text:
+        raise InvalidInput(gettext("The daily text replaces the texts each time: choose one of them."),
+                           fields={"digest_text": [gettext("Only without texts each time.")]})
+    host_sms_preference_set(host=host, texts=texts_each, digest=digest_text, mobile=mobile, client_ip=client_ip)
     host_email_preference_set(host=host, notify=Notify.EACH if emails_each else Notify.DAILY if digest else Notify.OFF,
                               email=email)
     return host_notifications_get(host=host)

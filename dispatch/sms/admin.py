@@ -86,8 +86,9 @@ class ProvenFilter(admin.SimpleListFilter):
 class HostSmsPreferenceAdmin(admin.ModelAdmin):
     """Hosts who chose texts, and at which mobile (masked in the list), proven by its code or not yet."""
 
-    list_display = ["host", "texts", "masked_mobile", "mobile_proven", "sms_opted_out", "phone_invalid", "updated_at"]
-    list_filter = ["texts", ProvenFilter, "sms_opted_out", "phone_invalid"]
+    list_display = ["host", "texts", "digest", "masked_mobile", "mobile_proven", "sms_opted_out", "phone_invalid",
+                    "updated_at"]
+    list_filter = ["texts", "digest", ProvenFilter, "sms_opted_out", "phone_invalid"]
     raw_id_fields = ["host"]
     search_fields = ["host__username"]
     # The mobile is the host's to set and to prove (the code texted to it, typed on their settings page); a

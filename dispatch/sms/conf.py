@@ -24,6 +24,8 @@ DEFAULTS = {
     # Messages per second per sender, shared by every worker through Redis. 0 switches the limit off.
     "SMS_RATE_PER_SECOND": env_float("SMS_RATE_PER_SECOND", 10.0),
     "SMS_REMINDER_DAY_BEFORE_AT": _clock("SMS_REMINDER_DAY_BEFORE_AT", env_str("SMS_REMINDER_DAY_BEFORE_AT", "11:00")),
+    # Local time from which hosts who chose the daily digest by text are texted the day before's news.
+    "SMS_HOST_DIGEST_AT": _clock("SMS_HOST_DIGEST_AT", env_str("SMS_HOST_DIGEST_AT", "09:00")),
     "SMS_REMINDER_SOON_MINUTES": env_int("SMS_REMINDER_SOON_MINUTES", 30),
     "SMS_QUIET_HOURS_START": _clock("SMS_QUIET_HOURS_START", env_str("SMS_QUIET_HOURS_START", "21:00")),
     "SMS_QUIET_HOURS_END": _clock("SMS_QUIET_HOURS_END", env_str("SMS_QUIET_HOURS_END", "09:00")),

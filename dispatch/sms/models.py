@@ -26,6 +26,7 @@ class SmsMessage(models.Model):
         HOST_BOOKED = "host_booked", "Host told: a volunteer booked"
         HOST_CANCELLED = "host_cancelled", "Host told: a volunteer cancelled"
         HOST_CODE = "host_code", "Code to prove a host's mobile"
+        HOST_DIGEST = "host_digest", "Host's daily digest"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"
@@ -57,6 +58,8 @@ class SmsMessage(models.Model):
     # A host's code text belongs to the proof of their mobile, once per (proof, send), as a volunteer's to its challenge.
     host_proof = models.ForeignKey("HostMobileProof", null=True, blank=True, on_delete=models.CASCADE,
                                    related_name="sms_messages", db_index=False)
+    # A host's daily digest text: the day it covers, once per (host, day).
+    digest_date = models.DateField(null=True, blank=True)
     kind = models.CharField(max_length=24, choices=Kind.choices)
     version = models.PositiveIntegerField(
         help_text="The booking version the message was written for (a code text: the challenge's send number).")
@@ -85,8 +88,11 @@ class SmsMessage(models.Model):
                                     name="sms_message_challenge_once"),
             models.UniqueConstraint(fields=["host_proof", "version"], condition=Q(host_proof__isnull=False),
                                     name="sms_message_host_proof_once"),
+            models.UniqueConstraint(fields=["host", "digest_date"], condition=Q(digest_date__isnull=False),
+                                    name="sms_message_host_digest_once"),
             models.CheckConstraint(
-                condition=Q(booking__isnull=False) | Q(challenge__isnull=False) | Q(host_proof__isnull=False),
+                condition=(Q(booking__isnull=False) | Q(challenge__isnull=False) | Q(host_proof__isnull=False)
+                           | Q(digest_date__isnull=False)),
                 name="sms_message_has_subject"),
             models.CheckConstraint(condition=Q(volunteer__isnull=False) | Q(host__isnull=False),
                                    name="sms_message_has_recipient"),
@@ -121,6 +127,7 @@ class HostSmsPreference(models.Model):
 
     host = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sms_preference")
     texts = models.BooleanField(default=False, help_text="A text for each booking and cancellation.")
+    digest = models.BooleanField(default=False, help_text="One text a day: the day before's bookings and cancellations.")
     mobile = models.CharField(max_length=16, blank=True, help_text="E.164 UK mobile (volunteers.phones).")
     # What the SMS channel learnt about the number, as for a volunteer's: STOP from it (or Twilio's 21610), and
     # an invalid number (21211, 21614, 30005, 30006). A new mobile clears both.

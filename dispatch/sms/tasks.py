@@ -22,6 +22,11 @@ def outbox_sweep() -> int:
     return services.messages_requeue_stuck()
 
 
+@shared_task(name="sms.host_digests_enqueue", time_limit=280, soft_time_limit=250)
+def host_digests_enqueue() -> int:
+    return services.host_text_digests_enqueue()
+
+
 @shared_task(name="sms.reminders_enqueue_due", time_limit=280, soft_time_limit=250)
 def reminders_enqueue_due() -> int:
     return services.reminders_enqueue_due()

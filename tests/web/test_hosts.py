@@ -697,3 +697,20 @@ def test_the_code_pages_are_for_signed_in_hosts_and_posts_only(host, host_client
     assert Client().post("/host/notifications/code/", {"code": "123456"}).status_code == 302
     assert host_client.get("/host/notifications/code/").status_code == 405
     assert host_client.get("/host/notifications/code/new/").status_code == 405
+
+
+def test_the_settings_page_offers_the_daily_digest_by_text(host_client, host):
+    from dispatch.sms.models import HostSmsPreference
+
+    page = host_client.get("/host/notifications/").content.decode()
+    assert "One text a day instead" in page
+    response = host_client.post("/host/notifications/", {"each": "text", "digest_text": "on", "email": host.email,
+                                                          "mobile": "07400 900123"})
+    page = response.content.decode()
+    assert "The daily text replaces the texts each time" in page and 'href="#id_digest_text"' in page
+    assert not HostSmsPreference.objects.filter(host=host).exists()
+    page = host_client.post("/host/notifications/", {"each": "email", "digest_text": "on", "email": host.email,
+                                                      "mobile": "07400 900123"}, follow=True).content.decode()
+    preference = HostSmsPreference.objects.get(host=host)
+    assert (preference.texts, preference.digest, preference.mobile_proven_at) == (False, True, None)
+    assert "Prove your mobile" in page and re.search(r'name="digest_text"[^>]*checked', page)

@@ -250,6 +250,9 @@ class NotificationsForm(forms.Form):
     digest = forms.BooleanField(
         label=_("One email a day instead, the morning after, with the day's bookings and cancellations"),
         required=False, help_text=_("Not with emails each time: it would repeat them."))
+    digest_text = forms.BooleanField(
+        label=_("One text a day instead, the morning after, with how many places were taken and given back"),
+        required=False, help_text=_("Not with texts each time: it would repeat them."))
     email = forms.EmailField(label=_("Email address"), required=False, max_length=254,
                              widget=forms.EmailInput(attrs={"autocomplete": "email"}),
                              error_messages={"invalid": _("Enter an email address like name@example.org.")})

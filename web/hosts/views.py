@@ -131,7 +131,8 @@ def notifications(request):
     """Each booking and cancellation on the host's sessions by email, by text, both or neither; a daily digest.
     A new mobile is texted a code, asked for on this page (notifications_code) before any text goes to it."""
     current = host_notifications_get(host=request.user)
-    initial = {"each": current.each, "digest": current.digest, "email": current.email, "mobile": current.mobile}
+    initial = {"each": current.each, "digest": current.digest, "digest_text": current.digest_text,
+               "email": current.email, "mobile": current.mobile}
     form = forms.NotificationsForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -151,8 +152,9 @@ def notifications(request):
 def _notifications_page(request, current, *, form=None, code_form=None):
     if form is None:
         form = forms.NotificationsForm(initial={"each": current.each, "digest": current.digest,
-                                                "email": current.email, "mobile": current.mobile})
-    texts = current.each in ("text", "both")
+                                                "digest_text": current.digest_text, "email": current.email,
+                                                "mobile": current.mobile})
+    texts = current.each in ("text", "both") or current.digest_text
     return render(request, "web/hosts/notifications.html", {
         "form": form, "texts_stopped": current.texts_stopped, "current": current,
         "mobile_masked": phone_mask(current.mobile) if current.mobile else "",

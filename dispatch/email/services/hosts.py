@@ -1,6 +1,6 @@
 """Hosts hear of bookings and cancellations on their sessions: an email for each (the outbox rows written with
-the booking change, dispatch.email.services.outbox) or a daily digest, or nothing. Email only: texts to hosts
-would need the SMS outbox keyed by something other than a booking or a phone challenge."""
+the booking change, dispatch.email.services.outbox) or a daily digest, or nothing. Texts to hosts, each time or
+as a digest, are dispatch.sms's (services.hosts, services.host_digests)."""
 
 from datetime import datetime, timedelta
 

@@ -35,7 +35,8 @@ from volunteers.phones import phone_normalise
 
 Kind = SmsMessage.Kind
 Status = SmsMessage.Status
-HOST_KINDS = frozenset({Kind.HOST_BOOKED, Kind.HOST_CANCELLED})
+# Texts that wait out quiet hours and count in the number's daily limit at their send.
+HOST_KINDS = frozenset({Kind.HOST_BOOKED, Kind.HOST_CANCELLED, Kind.HOST_DIGEST})
 KIND_BY_NOTICE = {BOOKED: Kind.HOST_BOOKED, CANCELLED: Kind.HOST_CANCELLED}
 ROW_FIELDS = ("host", "booking", "kind", "version", "to", "body", "encoding", "segments", "status", "status_rank",
               "skip_reason")
@@ -49,7 +50,8 @@ def host_sms_preference_get(*, host) -> HostSmsPreference | None:
 
 
 @transaction.atomic
-def host_sms_preference_set(*, host, texts: bool, mobile: str, client_ip: str | None = None) -> HostSmsPreference:
+def host_sms_preference_set(*, host, texts: bool, mobile: str, client_ip: str | None = None,
+                            digest: bool = False) -> HostSmsPreference:
     """Whether the host is texted at each booking and cancellation, and the mobile (a UK mobile, normalised as
     volunteers' are). A new number starts afresh and unproven: what was learnt about the old one (STOP, invalid,
     its proof) is not carried over, and if texts are wanted it is texted a code (host_mobile_code_send, whose
@@ -64,19 +66,19 @@ def host_sms_preference_set(*, host, texts: bool, mobile: str, client_ip: str | 
     except InvalidInput as exc:  # the normaliser's words are for volunteers
         raise InvalidInput(gettext("Give a UK mobile number, like 07400 123456."), code=exc.code,
                            fields=exc.fields) from None
-    if texts and not number:
+    if (texts or digest) and not number:
         raise InvalidInput(gettext("Give the mobile to text."), fields={"mobile": [gettext("Required for texts.")]})
     preference = HostSmsPreference.objects.select_for_update().filter(host=host).first()
     if preference is None:
-        preference = HostSmsPreference.objects.create(host=host, texts=texts, mobile=number)
+        preference = HostSmsPreference.objects.create(host=host, texts=texts, digest=digest, mobile=number)
     else:
-        fields = {"texts": texts, "mobile": number}
+        fields = {"texts": texts, "digest": digest, "mobile": number}
         if number != preference.mobile:
             fields.update(sms_opted_out=False, phone_invalid=False, mobile_proven_at=None)
         for name, value in fields.items():
             setattr(preference, name, value)
         preference.save(update_fields=[*fields, "updated_at"])
-    if texts and preference.mobile_proven_at is None and host_mobile_code_needed(host=host, number=number):
+    if (texts or digest) and preference.mobile_proven_at is None and host_mobile_code_needed(host=host, number=number):
         host_mobile_code_send(host=host, number=number, opted_out=preference.sms_opted_out,
                               phone_invalid=preference.phone_invalid, client_ip=client_ip)
     return preference
@@ -237,19 +239,20 @@ def _enqueue_on_commit(ids: list[int]) -> None:
 # --- Sending ------------------------------------------------------------------------------------------------
 
 
-def host_skip_reason(*, host_id: int, to: str, code: bool = False) -> str:
-    """Why the host's text claimed now must not go ("" if it may): the host left, turned texts off or changed
-    their mobile since it was written, the number opted out or is invalid, or (but for a `code` text, which is
-    what proves it) the mobile is not proven."""
+def host_skip_reason(*, host_id: int, to: str, code: bool = False, digest: bool = False) -> str:
+    """Why the host's text claimed now must not go ("" if it may): the host left, turned texts (or for a `digest`,
+    the digest) off or changed their mobile since it was written, the number opted out or is invalid, or (but for
+    a `code` text, which is what proves it) the mobile is not proven."""
     row = (HostSmsPreference.objects.filter(host_id=host_id)
-           .values_list("texts", "mobile", "sms_opted_out", "phone_invalid", "host__is_active", "mobile_proven_at")
+           .values_list("texts", "digest", "mobile", "sms_opted_out", "phone_invalid", "host__is_active",
+                        "mobile_proven_at")
            .first())
     if row is None:
         return "host_preference"
-    texts, mobile, opted_out, invalid, active, proven_at = row
+    texts, wants_digest, mobile, opted_out, invalid, active, proven_at = row
     if not active:
         return "host_inactive"
-    if mobile != to or not (texts or code):
+    if mobile != to or not (code or (wants_digest if digest else texts)):
         return "host_preference"
     if opted_out:
         return "opted_out"

@@ -360,6 +360,8 @@ def _claim(message_id: int) -> _Claim | None:
         reason = host_skip_reason(host_id=host_id, to=to, code=True)
         if not reason and host_sends != version:
             reason = "code_superseded"
+    elif kind == SmsMessage.Kind.HOST_DIGEST:
+        reason = host_skip_reason(host_id=host_id, to=to, digest=True)
     elif host_id is not None:
         # A host's notice: what the host chose now decides (dispatch.sms.services.hosts); a later change of the
         # booking does not make it stale (the host is told of each booking and cancellation, as by email).
