@@ -255,3 +255,19 @@ def test_bulk_events_skip_an_unproven_mobile_and_text_a_proven_one(daytime):
     [sent] = _booking_texts(proven_host)
     assert (skipped.status, skipped.skip_reason) == ("skipped", "mobile_unproven")
     assert sent.status == "queued"
+
+
+def test_the_admin_shows_whether_a_hosts_mobile_is_proven_and_masks_the_code(client):
+    from tests.factories import UserFactory
+
+    slot, host, _ = _host_slot()
+    proven_slot, proven_host, _ = _host_slot()
+    host_mobile_prove(proven_host)
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    assert "mobile proven" in client.get("/admin/sms/hostsmspreference/").content.decode()
+    unproven = client.get("/admin/sms/hostsmspreference/?proven=no").context["cl"].result_list
+    proven = client.get("/admin/sms/hostsmspreference/?proven=yes").context["cl"].result_list
+    assert [p.host_id for p in unproven] == [host.pk] and [p.host_id for p in proven] == [proven_host.pk]
+    code = _codes(host)[0]
+    page = client.get(f"/admin/sms/smsmessage/{code.pk}/change/").content.decode()
+    assert f"code {host_code_texted(host)}" not in page and "code ******" in page
