@@ -1,12 +1,14 @@
 """Email outbox throughput: outbox rows → Redis → real Celery worker processes → SMTP → a loopback aiosmtpd server.
 
-    .venv/bin/python bench/emails.py [--messages 5000] [--rounds 3] [--write]
+    .venv/bin/python bench/emails.py [--messages 5000] [--rounds 3] [--batch 50] [--write]
 
 Measures, in one run and with the same worker configuration (by default the one docker-compose.yml ships:
 prefork, concurrency 8):
   * baseline: a no-op Celery task (it only INCRs a Redis counter so completion can be counted), enqueued and
     executed end to end;
-  * the outbox: every email sent through `email.message_send` (claim, render the text and HTML bodies and the
+  * the outbox: every email sent through `email.message_send`, a task per email as a single booking's
+    confirmation goes (or, with --batch N, through `email.messages_send_batch`, N emails per task as the bulk
+    paths send them: reminders, assignment commits, digests) (claim, render the text and HTML bodies and the
     .ics, hand-over mark, SMTP over one kept connection per worker process), emails/s from the first enqueue
     until the SMTP server has them all and every row says "sent";
   * duplicates (a Message-ID the server received twice) and lost emails (rows not sent), both must be 0.
@@ -183,6 +185,7 @@ def _outbox_run(ids: list[int], smtp, env: dict, args) -> dict:
 
     from dispatch.email.models import EmailMessage
     from dispatch.email.services import message_enqueue, messages_requeue_stuck
+    from dispatch.email.services.outbox import messages_enqueue_batches
 
     swept = 0
     last_count, last_change = -1, time.monotonic()
@@ -203,8 +206,11 @@ def _outbox_run(ids: list[int], smtp, env: dict, args) -> dict:
         time.sleep(args.warmup)
         with cpu_split() as cpu:
             started = time.monotonic()
-            for message_id in ids:
-                message_enqueue(message_id)
+            if args.batch > 1:
+                messages_enqueue_batches(ids, size=args.batch)
+            else:
+                for message_id in ids:
+                    message_enqueue(message_id)
             wait_until(done, timeout=3600, what="the SMTP server to receive every email", worker=worker)
             wait_until(lambda: not EmailMessage.objects.exclude(status="sent").exists(), timeout=600,
                        what="every row to say sent")
@@ -265,6 +271,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=5_000)
     parser.add_argument("--rounds", type=int, default=3,
                         help="Baseline and outbox runs, alternating; the ratio reported is the rounds' median.")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="Emails per task: 1 (default) is a task per email, as a single booking's email goes; "
+                             "50 is how the bulk paths (reminders, assignment commits, digests) send them.")
     parser.add_argument("--pool", default="prefork", choices=["threads", "prefork"],
                         help="Worker pool (default: prefork, as docker-compose.yml runs the worker).")
     parser.add_argument("--concurrency", type=int, default=8)
@@ -311,11 +320,15 @@ def main() -> None:
                      f"{run['elapsed']:.1f}", f"{run['rate']:.0f}", f"{r['ratio'] * 100:.0f}%", run["duplicates"],
                      run["lost"]])
     body = "\n".join([
-        f"`.venv/bin/python bench/emails.py --messages {args.messages} --rounds {args.rounds} --pool {args.pool} "
-        f"--concurrency {args.concurrency}`: one Celery worker ({args.pool} pool, concurrency {args.concurrency}) on "
+        f"`.venv/bin/python bench/emails.py --messages {args.messages} --rounds {args.rounds} --batch {args.batch} "
+        f"--pool {args.pool} --concurrency {args.concurrency}`: one Celery worker ({args.pool} pool, concurrency {args.concurrency}) on "
         "Redis and PostgreSQL; each email is claimed, rendered (plain text, HTML, the .ics invitation), marked "
         "handed over and sent over Django's SMTP backend (one kept connection per worker process) to a real SMTP "
-        "server (aiosmtpd) on loopback, in a process of its own. The baseline and the outbox run alternate, "
+        "server (aiosmtpd) on loopback, in a process of its own. "
+        + ("A task per email, as a single booking's email goes. " if args.batch <= 1 else
+           f"{args.batch} emails per task (`email.messages_send_batch`), as the bulk paths send them; the no-op "
+           "baseline is still a task per message. ")
+        + "The baseline and the outbox run alternate, "
         f"{args.rounds} rounds, each run with a fresh worker.",
         "",
         machine_line(machine_info()),
@@ -335,7 +348,7 @@ def main() -> None:
     ])
     print(body)
     if args.write:
-        benchmarks_section_write("Email (issue 13)", body)
+        benchmarks_section_write("Email (issue 13)" if args.batch <= 1 else "Email in batches (issue 13)", body)
 
 
 if __name__ == "__main__":
