@@ -29,6 +29,10 @@ booking_events_recorded = Signal()  # sender=BookingEvent, events=list[RecordedE
 # A booking's phone was proven (the code typed or the private link opened), inside that transaction: what waited
 # on the proof (an email about the booking: the address it goes to is not proven by itself) can go now.
 booking_proven = Signal()  # sender=Booking, booking=Booking (with its volunteer and slot's session loaded)
+# The code applied a request's email to the volunteer of a booking proven before (by the link): the address is
+# proven now, so what waited on it (the volunteer's confirmation email) can go, once. Not a second proof: the
+# host and webhooks heard of the booking with booking_proven.
+booking_email_proven = Signal()  # sender=Booking, booking=Booking (as booking_proven's)
 
 EVENT_BATCH = 500
 
@@ -100,6 +104,12 @@ def booking_proven_announce(*, booking: Booking) -> None:
     """After a booking's proven_at is first set, in the transaction that set it: receivers write what waited on
     the proof."""
     booking_proven.send(sender=Booking, booking=booking)
+
+
+def booking_email_proven_announce(*, booking: Booking) -> None:
+    """After the code applied a held email to a booking proven already, in that transaction: receivers write what
+    waited on the address."""
+    booking_email_proven.send(sender=Booking, booking=booking)
 
 
 def booking_events_record_bulk(*, booking_versions: Sequence[tuple[int, int]], kind: str,

@@ -27,7 +27,7 @@ from core.ratelimit import rate_limit
 from seats.geocoding import Location, postcode_locate
 from volunteers import code_check
 from volunteers.code_check import LINK_RELATED
-from volunteers.events import booking_proven_announce, phone_challenge_announce
+from volunteers.events import booking_email_proven_announce, booking_proven_announce, phone_challenge_announce
 from volunteers.models import AvailabilityWindow, Booking, PhoneChallenge, Volunteer
 from volunteers.phones import phone_normalise
 from volunteers.services import (
@@ -221,8 +221,8 @@ def challenge_verify(*, challenge_token: str, code: str, client_ip: str) -> Book
         # counted try gives nobody another guess.
         with transaction.atomic():
             counted, won, booking = code_check.booking_prove(challenge=challenge, code_hash_tried=tried, now=now)
-            if counted and won and booking is not None and booking.proven_at == now:  # proven by this statement
-                booking_proven_announce(booking=booking)
+            if counted and won and booking is not None:
+                _proof_announce(booking=booking, proven=booking.proven_at == now, said=challenge.pending_details)
         if not counted:
             challenge.refresh_from_db()
             return _proof_repeated(challenge, code_hash_tried=tried, now=now)
@@ -277,9 +277,18 @@ def _challenge_accept(*, challenge: PhoneChallenge, code_hash_tried: str, now: d
                                                                                             updated_at=now)
     # One statement whose SQL is built once (the ORM's select_related compilation cost more than the query).
     booking = get_with_related(Booking, challenge.booking_id, related=LINK_RELATED)
+    _proof_announce(booking=booking, proven=bool(proven), said=challenge.pending_details)
+    return booking
+
+
+def _proof_announce(*, booking: Booking, proven: bool, said: dict) -> None:
+    """What a right code sends, in its transaction: booking_proven when the code proved the booking; when the link
+    had proven it already and the request said an email (applied only now), booking_email_proven, so the
+    confirmation that waited for a proven address goes (its receivers write it once, whichever code is typed)."""
     if proven:
         booking_proven_announce(booking=booking)
-    return booking
+    elif said.get("email"):
+        booking_email_proven_announce(booking=booking)
 
 
 def _proof_repeated(challenge: PhoneChallenge, *, code_hash_tried: str, now: datetime) -> Booking | Volunteer:

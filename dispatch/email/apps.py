@@ -9,7 +9,12 @@ class EmailConfig(AppConfig):
     verbose_name = "Email"
 
     def ready(self) -> None:
-        from volunteers.events import booking_event_recorded, booking_events_recorded, booking_proven
+        from volunteers.events import (
+            booking_email_proven,
+            booking_event_recorded,
+            booking_events_recorded,
+            booking_proven,
+        )
         from volunteers.models import Booking, BookingEvent, Volunteer
         from volunteers.privacy import personal_data_erased
 
@@ -29,6 +34,11 @@ class EmailConfig(AppConfig):
 
             messages_record_for_proof(booking=booking)
 
+        def record_email_proven(sender, booking, **kwargs):
+            from dispatch.email.services import messages_record_for_email_proof
+
+            messages_record_for_email_proof(booking=booking)
+
         def erase_messages(sender, volunteer_id, **kwargs):
             from dispatch.email.services import messages_erase_for_volunteer
 
@@ -38,4 +48,6 @@ class EmailConfig(AppConfig):
         booking_events_recorded.connect(record_messages, sender=BookingEvent, weak=False,
                                         dispatch_uid="email.outbox_bulk")
         booking_proven.connect(record_proven, sender=Booking, weak=False, dispatch_uid="email.proven")
+        booking_email_proven.connect(record_email_proven, sender=Booking, weak=False,
+                                     dispatch_uid="email.email_proven")
         personal_data_erased.connect(erase_messages, sender=Volunteer, weak=False, dispatch_uid="email.erase")

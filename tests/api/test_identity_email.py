@@ -142,3 +142,88 @@ def test_a_sign_up_whose_code_is_typed_keeps_its_email(api, outbox, slot):
                     format="json").status_code == 200
     volunteer = Volunteer.objects.get(phone=STRANGER_E164)
     assert volunteer.email == "sam@example.org" and volunteer.consent_email
+
+
+def _general_path_only(monkeypatch, path: str) -> None:
+    if path == "general":
+        from volunteers import code_check
+
+        monkeypatch.setattr(code_check, "fits", lambda challenge: False)
+
+
+def _verify(api, token: str):
+    response = api.post(f"/api/challenges/{token}/verify/", {"code": texted_code(token)}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _confirmations(booking_id: int) -> list:
+    return list(EmailMessage.objects.filter(booking_id=booking_id, volunteer__isnull=False)
+                .values_list("kind", "status"))
+
+
+@pytest.mark.parametrize("path", ["fast", "general"])
+def test_the_link_pressed_first_then_the_code_typed_sends_the_confirmation_once(api, slot, outbox, monkeypatch,
+                                                                                path):
+    _general_path_only(monkeypatch, path)
+    token = _ask(api, slot, phone=STRANGER, name="Sam Honest", email="sam@example.org", consent_email=True)
+    booking = Volunteer.objects.get(phone=STRANGER_E164).bookings.get()
+    _prove_by_link(api, booking.manage_token)
+    assert _confirmations(booking.pk) == [] and _sent_to(outbox, "sam@example.org") == []
+    host_notices = EmailMessage.objects.filter(host__isnull=False).count()
+    answer = _verify(api, token)
+    assert answer["proven"] is True
+    # The code ties the address to the phone: the confirmation that waited for it goes now.
+    assert _confirmations(booking.pk) == [("booking_confirmed", "sent")]
+    [email] = _sent_to(outbox, "sam@example.org")
+    assert f"/b/{booking.manage_token}" in email.body
+    # The answer was lost and the code typed again, and the button pressed again: nothing more is sent, and the
+    # host, told when the link proved the booking, is not told twice.
+    assert _verify(api, token) == answer
+    _prove_by_link_again = api.post(f"/api/bookings/{booking.manage_token}/prove/", HTTP_USER_AGENT=BROWSER)
+    assert _prove_by_link_again.status_code == 200
+    assert _confirmations(booking.pk) == [("booking_confirmed", "sent")]
+    assert len(_sent_to(outbox, "sam@example.org")) == 1
+    assert EmailMessage.objects.filter(host__isnull=False).count() == host_notices
+
+
+@pytest.mark.parametrize("path", ["fast", "general"])
+def test_the_code_typed_first_then_the_link_pressed_sends_the_confirmation_once(api, slot, outbox, monkeypatch,
+                                                                                path):
+    _general_path_only(monkeypatch, path)
+    token = _ask(api, slot, phone=STRANGER, name="Sam Honest", email="sam@example.org", consent_email=True)
+    booking = Volunteer.objects.get(phone=STRANGER_E164).bookings.get()
+    _verify(api, token)
+    assert _confirmations(booking.pk) == [("booking_confirmed", "sent")]
+    written = EmailMessage.objects.count()
+    response = api.post(f"/api/bookings/{booking.manage_token}/prove/", HTTP_USER_AGENT=BROWSER)
+    assert response.status_code == 200 and response.json()["proven"] is True
+    assert EmailMessage.objects.count() == written and len(_sent_to(outbox, "sam@example.org")) == 1
+
+
+def test_a_booking_already_confirmed_by_email_is_not_confirmed_again_when_its_code_is_typed(api, slot, outbox):
+    # A known phone with an address: the link's proof emails the confirmation (the address was proven before);
+    # typing the code afterwards applies the request's details and sends no second one.
+    first = _ask(api, slot, phone=STRANGER, name="Sam Honest", email="sam@example.org", consent_email=True)
+    _verify(api, first)
+    other = SlotFactory(session=slot.session, starts_at=slot.ends_at, ends_at=slot.ends_at + (slot.ends_at
+                                                                                             - slot.starts_at))
+    token = _ask(api, other, phone=STRANGER, name="Sam Honest", email="sam@example.org", consent_email=True)
+    booking = Volunteer.objects.get(phone=STRANGER_E164).bookings.get(slot=other)
+    _prove_by_link(api, booking.manage_token)
+    assert _confirmations(booking.pk) == [("booking_confirmed", "sent")]
+    _verify(api, token)
+    assert _confirmations(booking.pk) == [("booking_confirmed", "sent")]
+    assert len(_sent_to(outbox, "sam@example.org")) == 2  # one per booking
+
+
+@pytest.mark.parametrize("path", ["fast", "general"])
+def test_the_link_pressed_first_then_the_code_typed_without_the_email_box_sends_nothing(api, slot, outbox,
+                                                                                      monkeypatch, path):
+    _general_path_only(monkeypatch, path)
+    token = _ask(api, slot, phone=STRANGER, email="sam@example.org")
+    booking = Volunteer.objects.get(phone=STRANGER_E164).bookings.get()
+    _prove_by_link(api, booking.manage_token)
+    _verify(api, token)
+    assert Volunteer.objects.get(phone=STRANGER_E164).email == "sam@example.org"
+    assert _confirmations(booking.pk) == [] and _sent_to(outbox, "sam@example.org") == []

@@ -10,6 +10,7 @@ from dispatch.email.services.outbox import (  # noqa: F401
     message_retry,
     message_send,
     messages_erase_for_volunteer,
+    messages_record_for_email_proof,
     messages_record_for_event,
     messages_record_for_events,
     messages_record_for_proof,

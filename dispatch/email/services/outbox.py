@@ -159,6 +159,25 @@ def messages_record_for_proof(*, booking: Booking) -> int:
     return written
 
 
+def messages_record_for_email_proof(*, booking: Booking) -> int:
+    """Signal receiver body (booking_email_proven), in the code check's transaction: the link proved the booking
+    before its requester's email was applied, so the volunteer's confirmation (or waitlist) email that
+    messages_record_for_proof could not write then is written now, unless the volunteer was already emailed
+    that about this booking (at any version: a known phone's address proven before, or an earlier code).
+    The host was told at the proof. Returns how many rows were written (0 or 1)."""
+    prefetch_related_objects([booking], "volunteer")  # loaded already, usually
+    kind = {Booking.Status.CONFIRMED: Kind.CONFIRMED, Booking.Status.WAITLISTED: Kind.WAITLISTED}.get(booking.status)
+    if kind is None or booking.proven_at is None or not volunteer_emailable(booking.volunteer):
+        return 0
+    # The same news under another name: a confirmed booking whose promotion from the waitlist was emailed.
+    told = (kind, Kind.PROMOTED) if kind == Kind.CONFIRMED else (kind,)
+    # The code check holds the volunteer's lock, so two codes for this booking cannot both find nothing here.
+    if EmailMessage.objects.filter(booking=booking, volunteer_id=booking.volunteer_id, kind__in=told).exists():
+        return 0
+    return int(_insert(EmailMessage(volunteer_id=booking.volunteer_id, booking=booking, kind=kind,
+                                    version=booking.version)))
+
+
 ROW_FIELDS = ("volunteer", "host", "booking", "kind", "version")
 
 
