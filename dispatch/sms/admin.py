@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 
 from core.exports import csv_response
 from dispatch.sms import services
-from dispatch.sms.models import HostSmsPreference, SmsMessage, WebhookReceipt
+from dispatch.sms.models import HostMobileProof, HostSmsPreference, SmsMessage, WebhookReceipt
 from dispatch.sms.serializers import body_redacted
 from volunteers.privacy import Access, mask_phone, personal_data_accessed_record
 
@@ -105,3 +105,27 @@ class HostSmsPreferenceAdmin(admin.ModelAdmin):
     @admin.display(description="mobile")
     def masked_mobile(self, obj) -> str:
         return mask_phone(obj.mobile)
+
+
+@admin.register(HostMobileProof)
+class HostMobileProofAdmin(admin.ModelAdmin):
+    """Hosts' mobile proofs, read-only: whether and when a host proved their number (the code's hash and its token
+    are never shown)."""
+
+    list_display = ["host", "masked_phone", "verified_at", "attempts", "expires_at"]
+    list_filter = ["verified_at"]
+    raw_id_fields = ["host"]
+    search_fields = ["host__username"]
+    exclude = ["code_hash", "token", "phone"]
+    readonly_fields = ["host", "masked_phone", "sends", "attempts", "max_attempts", "expires_at", "verified_at",
+                       "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="mobile")
+    def masked_phone(self, obj) -> str:
+        return mask_phone(obj.phone)
