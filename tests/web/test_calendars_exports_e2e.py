@@ -7,6 +7,7 @@ import re
 
 import pytest
 from icalendar import Calendar
+from playwright.sync_api import expect
 
 from tests.factories import book
 from tests.web.conftest import axe_violations
@@ -35,7 +36,7 @@ def test_a_volunteer_and_a_host_subscribe_and_reset_their_feeds(page, live_serve
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     assert axe_violations(page) == [], page.url
     page.get_by_role("button", name="Reset feed link").click()
-    assert page.get_by_text("the old one no longer works").is_visible()
+    expect(page.get_by_text("the old one no longer works")).to_be_visible()
     assert page.get_by_label("Your calendar feed").input_value() != first
     assert page.request.get(live_server.url + "/" + first.split("/", 3)[3]).status == 404
 
@@ -74,5 +75,5 @@ def test_a_coordinator_downloads_bookings_from_the_exports_page(browser, live_se
     rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
     assert [row["status"] for row in rows] == ["confirmed"] and rows[0]["volunteer_phone"].startswith("'+44 7•••")
     page.goto(f"{live_server.url}/coordinate/exports/bookings.csv?date_from=2030-02-02&date_to=2030-02-01")
-    assert page.get_by_text("The end must be on or after the start.").is_visible()
+    expect(page.get_by_text("The end must be on or after the start.")).to_be_visible()
     context.close()

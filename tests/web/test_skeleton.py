@@ -1,6 +1,7 @@
 """The base layout: served by Django itself, accessible, and asking no other host for anything."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.web.conftest import axe_violations
 
@@ -29,5 +30,5 @@ def test_api_docs_are_served_offline(client, db):
 @pytest.mark.e2e
 def test_home_in_chromium_is_accessible_and_local(page, live_server, only_local_requests):
     page.goto(live_server.url + "/")
-    assert page.get_by_role("heading", name="Find your nearest marginal").is_visible()
+    expect(page.get_by_role("heading", name="Find your nearest marginal")).to_be_visible()
     assert axe_violations(page) == []

@@ -75,7 +75,7 @@ def test_form_errors_are_accessible_too(page, live_server, area):
     assert page.get_by_label("Your name").get_attribute("aria-invalid") == "true"
     assert axe_violations(page) == []
     page.goto(live_server.url + "/find/?postcode=nonsense")
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     assert axe_violations(page) == []
 
 

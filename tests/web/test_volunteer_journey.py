@@ -7,6 +7,7 @@ import re
 
 import pytest
 from icalendar import Calendar
+from playwright.sync_api import expect
 
 from dispatch.sms.models import SmsMessage
 from tests.web.conftest import screenshot
@@ -39,10 +40,10 @@ def _journey(page, live_server, area, *, shots: bool, prove: str = "code") -> Bo
     page.goto(live_server.url + "/")
     page.get_by_label("Your postcode").fill(VOLUNTEER_POSTCODE.lower())
     page.get_by_role("button", name="Find sessions").click()
-    assert page.get_by_role("heading", name="Sessions near S10 2TN").is_visible()
-    assert page.get_by_text("Sheffield Hallam was won by 2,353 votes: 4.2%.").is_visible()
+    expect(page.get_by_role("heading", name="Sessions near S10 2TN")).to_be_visible()
+    expect(page.get_by_text("Sheffield Hallam was won by 2,353 votes: 4.2%.")).to_be_visible()
     page.get_by_role("link", name="Crookes Saturday doors").click()
-    assert page.get_by_role("heading", name="Crookes Saturday doors").is_visible()
+    expect(page.get_by_role("heading", name="Crookes Saturday doors")).to_be_visible()
     assert "Secret Gardens" not in page.content()
     page.get_by_role("link", name=re.compile(r"^Book ")).first.click()
 
@@ -51,7 +52,7 @@ def _journey(page, live_server, area, *, shots: bool, prove: str = "code") -> Bo
     page.get_by_label("Mobile number").fill("01234")
     page.get_by_label(re.compile("^Text me")).check()
     page.get_by_role("button", name="Book my place").click()
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     assert page.get_by_label("Mobile number").get_attribute("aria-invalid") == "true"
     assert page.get_by_label("Your postcode").input_value() == VOLUNTEER_POSTCODE
     page.get_by_label("Mobile number").fill(PHONE)
@@ -59,7 +60,7 @@ def _journey(page, live_server, area, *, shots: bool, prove: str = "code") -> Bo
         screenshot(page, "volunteer-book")
     page.get_by_role("button", name="Book my place").click()
 
-    assert page.get_by_role("heading", name="Check your phone").is_visible()
+    expect(page.get_by_role("heading", name="Check your phone")).to_be_visible()
     if shots:
         screenshot(page, "volunteer-check")
     if prove == "code":
@@ -68,21 +69,22 @@ def _journey(page, live_server, area, *, shots: bool, prove: str = "code") -> Bo
     else:
         # Opening the texted link shows the place without the address until the volunteer says it is their phone.
         page.goto(live_server.url + _link_texted_to(E164))
-        assert page.get_by_role("heading", name="Your place").is_visible()
-        assert page.get_by_role("heading", name="Is this your phone?").is_visible()
+        expect(page.get_by_role("heading", name="Your place")).to_be_visible()
+        expect(page.get_by_role("heading", name="Is this your phone?")).to_be_visible()
         assert page.get_by_text("14 Secret Gardens").count() == 0 and page.get_by_text("Priya").count() == 0
         assert Booking.objects.get(volunteer__phone=E164).proven_at is None
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
         if shots:
             screenshot(page, "volunteer-prove")
         page.get_by_role("button", name="This is my phone: show me the address").click()
-        assert page.get_by_text("Thank you: your phone is confirmed.").is_visible()
+        expect(page.get_by_text("Thank you: your phone is confirmed.")).to_be_visible()
         assert page.get_by_role("button", name=re.compile("^This is my phone")).count() == 0
 
-    assert page.get_by_role("heading", name="Your place").is_visible()
-    assert page.get_by_text("You're booked").is_visible()
-    assert page.get_by_text("14 Secret Gardens").is_visible() and page.get_by_text("Priya").is_visible()
-    assert page.get_by_text("Odd numbers of Crookes Road").is_visible()
+    expect(page.get_by_role("heading", name="Your place")).to_be_visible()
+    expect(page.get_by_text("You're booked")).to_be_visible()
+    expect(page.get_by_text("14 Secret Gardens")).to_be_visible()
+    expect(page.get_by_text("Priya")).to_be_visible()
+    expect(page.get_by_text("Odd numbers of Crookes Road")).to_be_visible()
     if shots and prove == "code":
         screenshot(page, "volunteer-manage")
     booking = Booking.objects.get(volunteer__phone=E164)
@@ -96,7 +98,7 @@ def _journey(page, live_server, area, *, shots: bool, prove: str = "code") -> Bo
 
     page.get_by_role("link", name="Cancel my place").click()
     page.get_by_role("button", name="Yes, cancel my place").click()
-    assert page.get_by_text("This booking is cancelled.").is_visible()
+    expect(page.get_by_text("This booking is cancelled.")).to_be_visible()
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
     return booking
