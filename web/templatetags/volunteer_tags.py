@@ -79,6 +79,24 @@ def seat_reason(seat) -> str:
     return text
 
 
+@register.simple_tag
+def slot_rows(session, slots, book_query: str) -> str:
+    """The session page's slot list items: "Sat 6 Dec, 10:00-12:00 · 3 places left" and a button to the slot's
+    booking form ("Book", or "Join the waitlist" when it is full), its accessible name saying which slot. Built
+    here for the cards' reason: a template loop cost about 0.2 ms per slot."""
+    book_url = escape(reverse("volunteer:book", args=[session.pk]))
+    query = f"&amp;{html.escape(book_query)}" if book_query else ""
+    rows = []
+    for slot in slots:
+        when, left = html.escape(slot_when(slot.starts_at, slot.ends_at)), slot.places_left
+        rows.append(
+            f'<li class="slot-row"><span>{when} · {html.escape(places(left))}</span>\n'
+            f'<a class="button{"" if left else " secondary"}" href="{book_url}?slot={slot.pk}{query}">'
+            f'{html.escape(_("Book") if left else _("Join the waitlist"))}<span class="visually-hidden"> {when}</span>'
+            '</a></li>')
+    return mark_safe("".join(rows))  # noqa: S308 - every value in it was escaped above
+
+
 def _url_maker(name: str):
     """reverse(name, args=[id]) for many ids at the cost of one reverse(): the URL around a placeholder id."""
     placeholder = "2147483647"
