@@ -9,6 +9,8 @@ bypassed; any other template (a form, a field, radio buttons, a widget's own tem
 engine as before.
 """
 
+import html
+
 from django.forms.renderers import DjangoTemplates
 from django.utils.formats import localize
 from django.utils.html import conditional_escape, escape
@@ -26,6 +28,8 @@ OPTION_TEMPLATE = f"{WIDGETS}select_option.html"
 
 def _text(value) -> str:
     """`{{ value }}` in an autoescaping template (render_value_in_context)."""
+    if type(value) is str:  # most values: no lazy string, date or number to localize, nothing marked safe
+        return html.escape(value)
     value = localize(template_localtime(value))
     if not issubclass(type(value), str):
         value = str(value)
@@ -34,6 +38,8 @@ def _text(value) -> str:
 
 def _formatted(value) -> str:
     """`{{ value|stringformat:'s' }}`: the filter is is_safe, so safe input stays unescaped."""
+    if type(value) is str:
+        return html.escape(value)
     return str(value) if isinstance(value, SafeData) else escape(str(value))
 
 
