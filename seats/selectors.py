@@ -26,6 +26,7 @@ def seats_near(*, lat: float, lng: float, limit: int, radius_km: float = SEAT_SE
 
 
 _SEAT_SUMMARY_FIELDS = ("ons_code", "name", "lat", "lng", "majority", "majority_pct", "priority", "is_target")
+_LAT, _LNG, _PRIORITY = (_SEAT_SUMMARY_FIELDS.index(name) for name in ("lat", "lng", "priority"))
 # Every seat (~650) ordered by an equirectangular distance: exact enough to pick the nearest few, and one
 # statement with no ORM compilation (the results page runs it on every search).
 _NEAREST_SEATS_SQL = (
@@ -42,11 +43,10 @@ def seats_that_matter_near(*, lat: float, lng: float, limit: int = 3, among: int
     with connection.cursor() as cursor:
         cursor.execute(_NEAREST_SEATS_SQL, [lat, lat, lng, lng, cos2, among])
         rows = cursor.fetchall()
-    near = []
-    for row in rows:
-        seat = Seat(**dict(zip(_SEAT_SUMMARY_FIELDS, row, strict=True)))
-        near.append((seat, haversine_km(lat, lng, seat.lat, seat.lng)))
-    return sorted(near, key=lambda pair: (pair[0].priority, pair[1]))[:limit]
+    near = sorted(((row, haversine_km(lat, lng, row[_LAT], row[_LNG])) for row in rows),
+                  key=lambda pair: (pair[0][_PRIORITY], pair[1]))[:limit]
+    # Instances for the seats shown only: a model instance costs more to build than its row costs to fetch.
+    return [(Seat(**dict(zip(_SEAT_SUMMARY_FIELDS, row, strict=True))), distance) for row, distance in near]
 
 
 def seats_name_priority() -> dict[str, tuple[str, int]]:

@@ -24,7 +24,7 @@ from sessions.serializers import (
     SessionUpdateSerializer,
     SlotSerializer,
     SlotUpdateSerializer,
-    session_search_row_data,
+    session_search_rows_data,
 )
 
 # Ids in URLs are digits: anything else is an unknown URL (404), never a lookup that fails with a 500.
@@ -120,7 +120,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             date_from=query.get("date_from"), date_to=query.get("date_to"), seat_code=seat_code,
         )
         has_more = len(found) > limit
-        results = [session_search_row_data(row) for row in found[:limit]]
+        results = session_search_rows_data(found[:limit])
         base = request.build_absolute_uri()
         next_url = replace_query_param(base, "offset", offset + limit) if has_more else None
         previous_url = None
