@@ -5,7 +5,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 
 from core.errors import DomainError
-from core.exports import csv_response
+from core.exports import export_response
 from sessions.admin import SlotAdmin
 from sessions.models import Slot
 from volunteers import exports, privacy
@@ -48,7 +48,7 @@ class VolunteerAdmin(admin.ModelAdmin):
     @admin.action(description="Export selected as CSV (masked numbers, consent)")
     def export_csv(self, request, queryset):
         rows = exports.volunteers_export_rows(actor=request.user, selection=queryset)
-        return csv_response(filename=exports.VOLUNTEERS.filename, header=exports.VOLUNTEERS.header, rows=rows)
+        return export_response(exports.VOLUNTEERS, rows)
 
     @admin.display(description="phone")
     def masked_phone(self, obj) -> str:
@@ -119,7 +119,7 @@ class BookingAdmin(admin.ModelAdmin):
     @admin.action(description="Export selected as CSV (masked numbers)")
     def export_csv(self, request, queryset):
         rows = exports.bookings_export_rows(actor=request.user, selection=queryset)
-        return csv_response(filename=exports.BOOKINGS.filename, header=exports.BOOKINGS.header, rows=rows)
+        return export_response(exports.BOOKINGS, rows)
 
     def has_add_permission(self, request) -> bool:
         return False  # volunteers book through the API; coordinators move people with the overflow

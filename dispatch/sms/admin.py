@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from core.exports import csv_response
+from core.exports import export_response
 from dispatch.sms import services
 from dispatch.sms.models import HostMobileProof, HostSmsPreference, SmsMessage, WebhookReceipt
 from dispatch.sms.serializers import body_redacted
@@ -25,7 +25,7 @@ class SmsMessageAdmin(admin.ModelAdmin):
         from dispatch import exports
 
         rows = exports.sms_failures_export_rows(actor=request.user, selection=queryset)
-        return csv_response(filename=exports.SMS_FAILURES.filename, header=exports.SMS_FAILURES.header, rows=rows)
+        return export_response(exports.SMS_FAILURES, rows)
 
     @admin.display(description="Body")
     def text(self, obj) -> str:
