@@ -90,6 +90,18 @@ def redis_client():
 
 
 @pytest.fixture
+def locmem_sms(settings):
+    """Texts kept in memory (the locmem SMS backend), unthrottled; the fixture is the outbox, empty at the start."""
+    from dispatch.sms.backends import LocmemBackend
+
+    settings.SMS_BACKEND = "locmem"
+    settings.SMS_RATE_PER_SECOND = 0
+    LocmemBackend.outbox.clear()
+    yield LocmemBackend.outbox
+    LocmemBackend.outbox.clear()
+
+
+@pytest.fixture
 def celery_worker(transactional_db, redis_client):
     """A real Celery worker thread consuming from the Redis broker."""
     from celery.contrib.testing.worker import start_worker

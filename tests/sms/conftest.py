@@ -112,17 +112,6 @@ def twilio_prism(settings, prism_url):
     return prism_url
 
 
-@pytest.fixture
-def locmem_sms(settings):
-    from dispatch.sms.backends import LocmemBackend
-
-    settings.SMS_BACKEND = "locmem"
-    settings.SMS_RATE_PER_SECOND = 0
-    LocmemBackend.outbox.clear()
-    yield LocmemBackend.outbox
-    LocmemBackend.outbox.clear()
-
-
 def worker_database_url() -> str:
     db = django_settings.DATABASES["default"]
     password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
