@@ -8,6 +8,8 @@ import redis
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from tests.factories import PostcodeFactory, SeatFactory
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -68,6 +70,18 @@ def pytest_sessionstart(session):
 @pytest.fixture
 def shared_data() -> Path:
     return SHARED_DATA
+
+
+@pytest.fixture
+def seat(db):
+    """Sheffield, Hallam: a marginal seat (priority 1), where the API's and the hosts' pages' tests hold sessions."""
+    return SeatFactory(ons_code="E14000922", name="Sheffield, Hallam", majority_pct=3.7, priority=1)
+
+
+@pytest.fixture
+def postcode(seat):
+    """S10 1AA, in `seat`."""
+    return PostcodeFactory(postcode="S10 1AA", seat=seat)
 
 
 @pytest.fixture(autouse=True)

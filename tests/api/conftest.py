@@ -1,22 +1,12 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory, UserFactory, token_for
+from tests.factories import MeetingPointFactory, SlotFactory, UserFactory, token_for
 
 
 @pytest.fixture
 def api():
     return APIClient()
-
-
-@pytest.fixture
-def seat(db):
-    return SeatFactory(ons_code="E14000922", name="Sheffield, Hallam", majority_pct=3.7, priority=1)
-
-
-@pytest.fixture
-def postcode(seat):
-    return PostcodeFactory(postcode="S10 1AA", seat=seat)
 
 
 @pytest.fixture
