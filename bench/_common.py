@@ -448,10 +448,9 @@ def wait_until(predicate, *, timeout: float, what: str, worker: subprocess.Popen
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _process_cpu_seconds() -> dict[int, tuple[str, float]]:
-    """user + system CPU of every process on this Linux machine, by pid, with a category from its command line."""
-    found = {}
-    me = os.getpid()
+def process_table() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command line, user + system CPU seconds) of every process on this Linux machine (/proc)."""
+    table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -460,7 +459,15 @@ def _process_cpu_seconds() -> dict[int, tuple[str, float]]:
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        pid = int(entry)
+        table[int(entry)] = (int(fields[1]), command, (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS)
+    return table
+
+
+def _process_cpu_seconds() -> dict[int, tuple[str, float]]:
+    """user + system CPU of every process on this Linux machine, by pid, with a category from its command line."""
+    found = {}
+    me = os.getpid()
+    for pid, (_, command, seconds) in process_table().items():
         if pid == me:
             category = "client"
         elif "gunicorn" in command:
@@ -473,7 +480,7 @@ def _process_cpu_seconds() -> dict[int, tuple[str, float]]:
             category = "redis"
         else:
             category = "other"
-        found[pid] = (category, (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS)
+        found[pid] = (category, seconds)
     return found
 
 
