@@ -294,6 +294,14 @@ def uk_mobile(n: int) -> str:
 # --- Timing and statistics -----------------------------------------------------------------------
 
 
+def progress_log(script: str) -> Callable[[str], None]:
+    """A `log(message)` for a script's progress: "[script] message" on stderr, at once (stdout is the report)."""
+    def log(message: str) -> None:
+        print(f"[{script}] {message}", file=sys.stderr, flush=True)
+
+    return log
+
+
 def percentile(samples: list[float], pct: float) -> float:
     """Nearest-rank percentile of a non-empty list."""
     ordered = sorted(samples)
