@@ -13,6 +13,25 @@ from volunteers.models import AvailabilityWindow, Booking, BookingEvent, Calenda
 from volunteers.services import booking_attendance_record, booking_cancel, bookings_delete, volunteer_delete
 
 
+class ViewingIsAudited:
+    """For a ModelAdmin whose change page shows a volunteer's personal data: opening it (a GET) goes in the audit log
+    as `audit_where`, with the row's id under `audit_key`. `audited_volunteer` is the field (or expression) that
+    holds the volunteer's id; a row without a volunteer (a text to a host) has nothing to audit."""
+
+    audited_volunteer = "volunteer_id"
+    audit_where: str
+    audit_key: str
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        volunteer_id = self.model.objects.filter(pk=object_id).values_list(self.audited_volunteer, flat=True) \
+            .first() if str(object_id).isdigit() else None
+        if request.method == "GET" and volunteer_id is not None:
+            privacy.personal_data_accessed_record(actor=request.user, action=privacy.Access.VIEWED,
+                                                  volunteer_ids=[volunteer_id], where=self.audit_where,
+                                                  **{self.audit_key: int(object_id)})
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
 class BookingInline(admin.TabularInline):
     model = Booking
     extra = 0

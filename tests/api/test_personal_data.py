@@ -226,6 +226,37 @@ def test_the_admin_masks_numbers_in_lists_and_audits_views_exports_and_erasures(
     assert "+447700900321" not in json.dumps(list(CoordinatorAction.objects.values("params", "result")))
 
 
+def test_opening_a_volunteers_text_email_or_webhook_delivery_in_the_admin_is_audited(client):
+    from dispatch.email.models import EmailMessage
+    from dispatch.webhooks.models import WebhookDelivery, WebhookEndpoint
+    from tests.email.conftest import emailable
+
+    WebhookEndpoint.objects.create(url="https://crm.example.org/hooks", secret="whsec_" + "A" * 32)
+    volunteer = emailable(name="Priya Shah", phone="+447700900321")
+    booking_make(slot=slot_make(), volunteer=volunteer)
+    text = SmsMessage.objects.get(volunteer=volunteer)
+    email = EmailMessage.objects.get(volunteer=volunteer)
+    delivery = WebhookDelivery.objects.get()
+    client.force_login(UserFactory(username="coord", is_staff=True, is_superuser=True))
+
+    pages = [(f"/admin/sms/smsmessage/{text.pk}/change/", {"where": "admin sms message", "message": text.pk}),
+             (f"/admin/email/emailmessage/{email.pk}/change/", {"where": "admin email message", "message": email.pk}),
+             (f"/admin/webhooks/webhookdelivery/{delivery.pk}/change/",
+              {"where": "admin webhook delivery", "delivery": delivery.pk})]
+    for url, detail in pages:
+        assert client.get(url).status_code == 200
+        entry = _audit("viewed").latest("pk")
+        assert entry.result == {"volunteers": [volunteer.pk]}
+        assert {key: entry.params.get(key) for key in detail} == detail, url
+    assert _audit("viewed").count() == 3
+
+    host = text.booking.slot.session.meeting_point.host
+    SmsMessage.objects.filter(pk=text.pk).update(volunteer=None, host=host)  # as a text to a host: nobody to audit
+    assert client.get(f"/admin/sms/smsmessage/{text.pk}/change/").status_code == 200
+    assert client.get("/admin/sms/smsmessage/99999999/change/").status_code == 302  # no such row
+    assert _audit("viewed").count() == 3
+
+
 def test_the_volunteer_page_downloads_and_deletes_through_the_same_service(client):
     volunteer = _priya()
     booking = booking_make(slot=slot_make(), volunteer=volunteer)
