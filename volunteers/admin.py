@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 
+from core.admin import ReadOnlyInline
 from core.errors import DomainError
 from core.exports import export_response
 from sessions.admin import SlotAdmin
@@ -32,16 +33,10 @@ class ViewingIsAudited:
         return super().change_view(request, object_id, form_url, extra_context)
 
 
-class BookingInline(admin.TabularInline):
+class BookingInline(ReadOnlyInline):
     model = Booking
-    extra = 0
     fields = ["slot", "status", "source", "created_at"]
-    readonly_fields = fields
     show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class AvailabilityInline(admin.TabularInline):
@@ -110,15 +105,9 @@ class VolunteerAdmin(admin.ModelAdmin):
             volunteer_delete(volunteer_id=volunteer_id)
 
 
-class BookingEventInline(admin.TabularInline):
+class BookingEventInline(ReadOnlyInline):
     model = BookingEvent
-    extra = 0
     fields = ["kind", "version", "created_at", "processed_at"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Booking)
@@ -199,17 +188,11 @@ class BookingEventAdmin(admin.ModelAdmin):
         return False
 
 
-class SlotBookingInline(admin.TabularInline):
+class SlotBookingInline(ReadOnlyInline):
     model = Booking
     fk_name = "slot"
-    extra = 0
     fields = ["volunteer", "status", "source", "waitlisted_at", "created_at"]
-    readonly_fields = fields
     show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 # Slots live in the lower `sessions` app, which does not know about bookings; add them here.
