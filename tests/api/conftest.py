@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import MeetingPointFactory, SlotFactory, UserFactory, token_for
+from tests.factories import MeetingPointFactory, SlotFactory, UserFactory, api_client_for
 
 
 @pytest.fixture
@@ -16,23 +16,17 @@ def host(db):
 
 @pytest.fixture
 def host_api(host):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(host)}")
-    return client
+    return api_client_for(host)
 
 
 @pytest.fixture
 def other_host_api(db):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(UserFactory(username='mallory'))}")
-    return client
+    return api_client_for(UserFactory(username="mallory"))
 
 
 @pytest.fixture
 def coordinator_api(db):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(UserFactory(username='coord', is_staff=True))}")
-    return client
+    return api_client_for(UserFactory(username="coord", is_staff=True))
 
 
 @pytest.fixture

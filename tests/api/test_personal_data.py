@@ -14,7 +14,7 @@ from dispatch.models import CoordinatorAction
 from dispatch.services.coverage import coverage_by_seat
 from dispatch.sms.models import SmsMessage
 from sessions.models import Slot
-from tests.factories import SlotFactory, UserFactory, token_for
+from tests.factories import SlotFactory, UserFactory, api_client_for
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers.models import AvailabilityWindow, Booking, Volunteer
 from volunteers.privacy import personal_data_purge
@@ -108,8 +108,7 @@ def test_erasing_releases_places_promotes_the_waitlist_and_keeps_anonymous_count
     assert mine.manage_token != link
     assert api.get(f"/api/bookings/{link}/my-data/").status_code == 404
     assert api.get(f"/api/bookings/{link}/").status_code == 404
-    host_api = APIClient()
-    host_api.credentials(HTTP_AUTHORIZATION=f"Token {token_for(host)}")
+    host_api = api_client_for(host)
     roster = host_api.get(f"/api/sessions/{full.session_id}/bookings/").json()["results"]
     erased = [row for row in roster if row["id"] == mine.pk]
     assert erased and erased[0]["status"] == "cancelled" and erased[0]["volunteer"] == {
@@ -187,8 +186,7 @@ def test_a_coordinator_reading_someone_elses_roster_is_audited_the_host_is_not()
     booking_make(slot=slot, volunteer=volunteer)
     host = slot.session.meeting_point.host
     for user in (host, UserFactory(username="coord", is_staff=True)):
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+        client = api_client_for(user)
         rows = client.get(f"/api/sessions/{slot.session_id}/bookings/").json()["results"]
         assert rows[0]["volunteer"]["phone"] == "+447700900321"  # both need it on the day
     (entry,) = _audit("roster_read")
@@ -274,8 +272,7 @@ def test_the_volunteer_page_downloads_and_deletes_through_the_same_service(clien
 def test_the_coordinators_sms_list_masks_numbers_and_is_audited():
     volunteer = _priya()
     booking_make(slot=slot_make(), volunteer=volunteer)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(UserFactory(username='coord', is_staff=True))}")
+    client = api_client_for(UserFactory(username="coord", is_staff=True))
     rows = client.get("/api/sms/messages/").json()["results"]
     assert rows and all(row["to"] == "+44 7••• •••321" for row in rows)
     assert _audit("viewed").get().result == {"volunteers": [volunteer.pk]}
