@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 from contextlib import contextmanager, suppress
+from datetime import time as clock_time
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,18 @@ def twilio_prism(settings, prism_url):
     """The Twilio backend pointed at Prism (requests validated against Twilio's contract)."""
     twilio_configure(settings, prism_url)
     return prism_url
+
+
+@pytest.fixture
+def never_quiet(settings):
+    """No quiet hours (an empty window): texts go when they are claimed, whatever the time the suite runs at."""
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = clock_time(0, 0)
+
+
+@pytest.fixture
+def daytime(never_quiet, locmem_sms):
+    """Texts kept in memory and never held for quiet hours; the fixture is the outbox."""
+    return locmem_sms
 
 
 def worker_database_url() -> str:

@@ -22,16 +22,9 @@ from volunteers.identity import booking_prove_by_link
 from volunteers.models import Booking
 from volunteers.services import booking_cancel
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("daytime")]
 
 HOST_MOBILE = "+447400999777"
-
-
-@pytest.fixture(autouse=True)
-def daytime(settings, locmem_sms):
-    """No quiet hours (an empty window), whatever the time the suite runs at."""
-    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = time(0, 0)
-    return locmem_sms
 
 
 def _hosted_slot(*, each: str = "text", mobile: str = HOST_MOBILE, proven: bool = True, **kwargs):
