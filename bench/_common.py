@@ -16,10 +16,12 @@ import random
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,11 +42,12 @@ def shared_data_dir() -> Path:
 # --- Django and the database ---------------------------------------------------------------------
 
 
-def add_common_args(parser) -> None:
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+def add_common_args(parser, *, database_url: str = DEFAULT_DATABASE_URL, redis_url: str = DEFAULT_REDIS_URL) -> None:
+    """The options every bench script takes; `database_url` and `redis_url` are this script's defaults."""
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", database_url),
                         help="PostgreSQL database for the run; created and migrated if missing "
                              "(default: $BENCH_DATABASE_URL or %(default)s).")
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", redis_url),
                         help="Redis used as the Celery broker by the app under test (default: %(default)s).")
     parser.add_argument("--seed", type=int, default=2017, help="Random seed (default: %(default)s).")
     parser.add_argument("--write", action="store_true",
@@ -291,6 +294,14 @@ def uk_mobile(n: int) -> str:
 # --- Timing and statistics -----------------------------------------------------------------------
 
 
+def progress_log(script: str) -> Callable[[str], None]:
+    """A `log(message)` for a script's progress: "[script] message" on stderr, at once (stdout is the report)."""
+    def log(message: str) -> None:
+        print(f"[{script}] {message}", file=sys.stderr, flush=True)
+
+    return log
+
+
 def percentile(samples: list[float], pct: float) -> float:
     """Nearest-rank percentile of a non-empty list."""
     ordered = sorted(samples)
@@ -445,10 +456,9 @@ def wait_until(predicate, *, timeout: float, what: str, worker: subprocess.Popen
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _process_cpu_seconds() -> dict[int, tuple[str, float]]:
-    """user + system CPU of every process on this Linux machine, by pid, with a category from its command line."""
-    found = {}
-    me = os.getpid()
+def process_table() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command line, user + system CPU seconds) of every process on this Linux machine (/proc)."""
+    table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -457,7 +467,15 @@ def _process_cpu_seconds() -> dict[int, tuple[str, float]]:
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        pid = int(entry)
+        table[int(entry)] = (int(fields[1]), command, (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS)
+    return table
+
+
+def _process_cpu_seconds() -> dict[int, tuple[str, float]]:
+    """user + system CPU of every process on this Linux machine, by pid, with a category from its command line."""
+    found = {}
+    me = os.getpid()
+    for pid, (_, command, seconds) in process_table().items():
         if pid == me:
             category = "client"
         elif "gunicorn" in command:
@@ -470,7 +488,7 @@ def _process_cpu_seconds() -> dict[int, tuple[str, float]]:
             category = "redis"
         else:
             category = "other"
-        found[pid] = (category, (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS)
+        found[pid] = (category, seconds)
     return found
 
 
@@ -493,3 +511,150 @@ def cpu_split() -> Iterator[dict[str, float]]:
     for pid, (category, seconds) in _process_cpu_seconds().items():
         earlier = before.get(pid)
         split[category] = split.get(category, 0.0) + seconds - (earlier[1] if earlier else 0.0)
+
+
+# --- Celery throughput benchmarks (bench/sms.py, emails.py, webhooks.py) ------------------------
+
+
+def add_celery_worker_args(parser, *, rounds: int, runs: str, warmup_help: str) -> None:
+    """The worker and round options shared by the benchmarks that alternate a no-op baseline with `runs`."""
+    parser.add_argument("--rounds", type=int, default=rounds,
+                        help=f"Baseline and {runs} runs, alternating; the ratio reported is the rounds' median.")
+    parser.add_argument("--pool", default="prefork", choices=["threads", "prefork"],
+                        help="Worker pool (default: prefork, as docker-compose.yml runs the worker).")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--warmup", type=float, default=4.0, help=warmup_help)
+
+
+def celery_worker_env(args, **extra: str) -> dict:
+    """The environment of a benchmark's worker processes: the bench database and broker, kept connections, and
+    tasks really queued; also turns eager execution off in this process, which enqueues."""
+    from celery_app import app
+
+    app.conf.task_always_eager = False
+    return {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url,
+            "DATABASE_CONN_MAX_AGE": "600", "CELERY_TASK_ALWAYS_EAGER": "false", "PYTHONPATH": str(REPO_ROOT),
+            **extra}
+
+
+class ChildServer:
+    """A loopback server (fake Twilio, SMTP, webhook receiver) run by `target(*args, control)` in a spawned process
+    of its own, as the real one is elsewhere in production, so that its request handling does not wait for the
+    GIL of this process while it enqueues. It answers commands over a pipe; its first message is `greeting` (the
+    URL it serves, or just "ready"), and "stop" ends it."""
+
+    def __init__(self, target: Callable, *args):
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self._control, child = context.Pipe()
+        self.process = context.Process(target=target, args=(*args, child), daemon=True)
+        self.process.start()
+        self.greeting = self._control.recv()
+
+    def ask(self, command: str):
+        self._control.send(command)
+        return self._control.recv()
+
+    def stop(self) -> None:
+        self.ask("stop")
+        self.process.join(timeout=10)
+
+
+@dataclass
+class TimedRun:
+    """What worker_run_timed measured: the block's wall time and every process's CPU seconds (cpu_split)."""
+
+    worker: subprocess.Popen
+    elapsed: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    def cpu_ms_per(self, count: int) -> dict[str, float]:
+        return {category: seconds * 1000 / count for category, seconds in self.cpu.items()}
+
+
+@contextlib.contextmanager
+def worker_run_timed(worker_start: Callable[[], subprocess.Popen], *, warmup: float,
+                     ready: Callable[[], None] | None = None) -> Iterator[TimedRun]:
+    """Start a fresh worker, wait for `ready` (if given) and `warmup` seconds, then time the block; the worker is
+    stopped afterwards, whatever happens."""
+    worker = worker_start()
+    try:
+        if ready is not None:
+            ready()
+        time.sleep(warmup)
+        run = TimedRun(worker)
+        with cpu_split() as run.cpu:
+            started = time.monotonic()
+            yield run
+            run.elapsed = time.monotonic() - started
+    finally:
+        process_group_stop(worker)
+
+
+def noop_run(noop_task, *, redis, key: str, count: int, worker_start: Callable[[], subprocess.Popen],
+             warmup: float, ready: Callable[[], None] | None = None) -> dict:
+    """The baseline: `count` no-op tasks (each INCRs `key` in Redis, so completion can be counted) through the same
+    broker and worker configuration as the measured run."""
+    with worker_run_timed(worker_start, warmup=warmup, ready=ready) as run:
+        for index in range(count):
+            noop_task.delay(index)
+        wait_until(lambda: int(redis.get(key) or 0) >= count, timeout=3600, what="the no-op tasks",
+                   worker=run.worker)
+    return {"count": count, "elapsed": run.elapsed, "rate": count / run.elapsed, "cpu_ms": run.cpu_ms_per(count)}
+
+
+class SweptWhenStalled:
+    """A wait_until predicate: has `count()` reached `target`? After `stall` seconds without progress it calls
+    `sweep()` (which answers how many rows it re-enqueued; the total is `swept`): beat runs the outbox sweep every
+    minute in production."""
+
+    def __init__(self, count: Callable[[], int], target: int, sweep: Callable[[], int], *, stall: float = 10):
+        self._count, self._target, self._sweep, self._stall = count, target, sweep, stall
+        self._last_count, self._last_change = -1, time.monotonic()
+        self.swept = 0
+
+    def __call__(self) -> bool:
+        count = self._count()
+        if count != self._last_count:
+            self._last_count, self._last_change = count, time.monotonic()
+        elif time.monotonic() - self._last_change > self._stall:
+            self.swept += self._sweep()
+            self._last_change = time.monotonic()
+        return count >= self._target
+
+
+def rounds_median(rounds: list[dict]) -> tuple[list[float], float, dict]:
+    """The rounds' ratios (measured rate / no-op rate) sorted, their median, and the round that holds it."""
+    ratios = sorted(r["ratio"] for r in rounds)
+    middle = sorted(rounds, key=lambda r: r["ratio"])[(len(rounds) - 1) // 2]
+    return ratios, statistics.median(ratios), middle
+
+
+def noop_row(number: int, run: dict, *, columns: int) -> list:
+    """Round `number`'s baseline (a noop_run) as a row of the report table, with `columns` more cells, all "-"."""
+    return [f"{number}: no-op Celery task (baseline)", f"{run['count']:,}", f"{run['elapsed']:.1f}",
+            f"{run['rate']:.0f}", *["-"] * columns]
+
+
+def bench_slot(*, host_username: str):
+    """A seat, a host's front room, a session in three days and one slot with room for any bench volunteers."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from seats.models import Seat
+    from sessions.models import CanvassSession, MeetingPoint, Slot
+
+    seat, _ = Seat.objects.get_or_create(ons_code="E14000922", defaults={"name": "Sheffield, Hallam", "lat": 53.37,
+                                                                         "lng": -1.55})
+    host, _ = get_user_model().objects.get_or_create(username=host_username, defaults={"first_name": "Aisha"})
+    point = MeetingPoint.objects.create(host=host, name="Aisha's front room", address="27 Psalter Lane, Sheffield",
+                                        postcode="S11 8UX", lat=53.37, lng=-1.5, public_lat=53.37, public_lng=-1.5,
+                                        seat=seat, capacity=60, host_first_name="Aisha")
+    start = timezone.now() + timedelta(days=3)
+    session = CanvassSession.objects.create(meeting_point=point, seat=seat, title="Saturday doorstep session",
+                                            lat=53.37, lng=-1.5, postcode_district="S11", starts_at=start,
+                                            ends_at=start + timedelta(hours=2))
+    return Slot.objects.create(session=session, starts_at=start, ends_at=start + timedelta(hours=2), capacity=30000)

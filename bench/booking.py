@@ -431,7 +431,7 @@ def report(args, info, results, anatomy) -> tuple[str, bool]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    log = lambda message: print(f"[booking] {message}", file=sys.stderr, flush=True)  # noqa: E731
+    log = common.progress_log("booking")
     redis_url = args.redis_url if args.celery == "broker" else None
     os.environ.update(RAISED_LIMITS)  # the in-process anatomy books too
     common.django_setup(database_url=args.database_url, redis_url=redis_url)

@@ -31,9 +31,7 @@ import argparse  # noqa: E402 - after the path is fixed
 import importlib.util  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
-import statistics  # noqa: E402
 import subprocess  # noqa: E402
-import time  # noqa: E402
 
 from celery import shared_task  # noqa: E402
 
@@ -94,39 +92,6 @@ def _smtp_serve(port: int, control) -> None:
             return
 
 
-class SmtpProcess:
-    """The SMTP server in a process of its own, as a mail relay is elsewhere in production."""
-
-    def __init__(self):
-        import multiprocessing
-
-        from _common import free_port
-
-        self.port = free_port()
-        context = multiprocessing.get_context("spawn")
-        self._control, child = context.Pipe()
-        self.process = context.Process(target=_smtp_serve, args=(self.port, child), daemon=True)
-        self.process.start()
-        assert self._control.recv() == "ready"
-
-    def _ask(self, command: str):
-        self._control.send(command)
-        return self._control.recv()
-
-    def count(self) -> int:
-        return self._ask("count")
-
-    def ids(self) -> list[bytes]:
-        return self._ask("ids")
-
-    def clear(self) -> None:
-        self._ask("clear")
-
-    def stop(self) -> None:
-        self._ask("stop")
-        self.process.join(timeout=10)
-
-
 def _worker(env: dict, args) -> subprocess.Popen:
     from _common import celery_worker_start
 
@@ -137,33 +102,18 @@ def _worker(env: dict, args) -> subprocess.Popen:
 def _outbox_fill(count: int) -> list[int]:
     """`count` confirmed, proven bookings of volunteers who may be emailed, with their pending outbox rows, written
     in bulk (set-up, not measured)."""
-    from datetime import timedelta
-
-    from _common import uk_mobile
-    from django.contrib.auth import get_user_model
+    from _common import bench_slot, uk_mobile
     from django.db import connection
     from django.utils import timezone
 
     from dispatch.email.models import EmailMessage
-    from seats.models import Seat
-    from sessions.models import CanvassSession, MeetingPoint, Slot
     from volunteers.models import Booking, Volunteer
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE email_emailmessage, sms_smsmessage, volunteers_bookingevent, volunteers_booking, "
                        "volunteers_volunteer, canvass_slot, canvass_canvasssession, canvass_meetingpoint "
                        "RESTART IDENTITY CASCADE")
-    seat, _ = Seat.objects.get_or_create(ons_code="E14000922", defaults={"name": "Sheffield, Hallam", "lat": 53.37,
-                                                                         "lng": -1.55})
-    host, _ = get_user_model().objects.get_or_create(username="bench-email-host", defaults={"first_name": "Aisha"})
-    point = MeetingPoint.objects.create(host=host, name="Aisha's front room", address="27 Psalter Lane, Sheffield",
-                                        postcode="S11 8UX", lat=53.37, lng=-1.5, public_lat=53.37, public_lng=-1.5,
-                                        seat=seat, capacity=60, host_first_name="Aisha")
-    start = timezone.now() + timedelta(days=3)
-    session = CanvassSession.objects.create(meeting_point=point, seat=seat, title="Saturday doorstep session",
-                                            lat=53.37, lng=-1.5, postcode_district="S11", starts_at=start,
-                                            ends_at=start + timedelta(hours=2))
-    slot = Slot.objects.create(session=session, starts_at=start, ends_at=start + timedelta(hours=2), capacity=30000)
+    slot = bench_slot(host_username="bench-email-host")
     now = timezone.now()
     volunteers = Volunteer.objects.bulk_create(
         Volunteer(phone=uk_mobile(i), name=f"Volunteer {i}", postcode="S10 1AA", lat=53.38, lng=-1.5,
@@ -181,43 +131,25 @@ def _outbox_fill(count: int) -> list[int]:
 def _outbox_run(ids: list[int], smtp, env: dict, args) -> dict:
     from datetime import timedelta
 
-    from _common import cpu_split, process_group_stop, wait_until
+    from _common import SweptWhenStalled, wait_until, worker_run_timed
 
     from dispatch.email.models import EmailMessage
     from dispatch.email.services import message_enqueue, messages_requeue_stuck
     from dispatch.email.services.outbox import messages_enqueue_batches
 
-    swept = 0
-    last_count, last_change = -1, time.monotonic()
-
-    def done() -> bool:
-        # Beat runs the outbox sweep every minute in production; here after 10 s without progress.
-        nonlocal swept, last_count, last_change
-        count = smtp.count()
-        if count != last_count:
-            last_count, last_change = count, time.monotonic()
-        elif time.monotonic() - last_change > 10:
-            swept += messages_requeue_stuck(grace=timedelta(seconds=10))
-            last_change = time.monotonic()
-        return count >= len(ids)
-
-    worker = _worker(env, args)
-    try:
-        time.sleep(args.warmup)
-        with cpu_split() as cpu:
-            started = time.monotonic()
-            if args.batch > 1:
-                messages_enqueue_batches(ids, size=args.batch)
-            else:
-                for message_id in ids:
-                    message_enqueue(message_id)
-            wait_until(done, timeout=3600, what="the SMTP server to receive every email", worker=worker)
-            wait_until(lambda: not EmailMessage.objects.exclude(status="sent").exists(), timeout=600,
-                       what="every row to say sent")
-            elapsed = time.monotonic() - started
-    finally:
-        process_group_stop(worker)
-    received = smtp.ids()
+    done = SweptWhenStalled(lambda: smtp.ask("count"), len(ids),
+                            lambda: messages_requeue_stuck(grace=timedelta(seconds=10)))
+    with worker_run_timed(lambda: _worker(env, args), warmup=args.warmup) as run:
+        if args.batch > 1:
+            messages_enqueue_batches(ids, size=args.batch)
+        else:
+            for message_id in ids:
+                message_enqueue(message_id)
+        wait_until(done, timeout=3600, what="the SMTP server to receive every email", worker=run.worker)
+        wait_until(lambda: not EmailMessage.objects.exclude(status="sent").exists(), timeout=600,
+                   what="every row to say sent")
+    elapsed = run.elapsed
+    received = smtp.ask("ids")
     expected = set(EmailMessage.objects.values_list("message_id", flat=True))
     per_id: dict[bytes, int] = {}
     for message_id in received:
@@ -227,57 +159,37 @@ def _outbox_run(ids: list[int], smtp, env: dict, args) -> dict:
         "duplicates": sum(n - 1 for n in per_id.values() if n > 1),
         "lost": EmailMessage.objects.exclude(status="sent").count()
         + len(expected - {m.decode() for m in per_id}),
-        "swept": swept,
-        "cpu_ms": {category: seconds * 1000 / len(ids) for category, seconds in cpu.items()},
+        "swept": done.swept,
+        "cpu_ms": run.cpu_ms_per(len(ids)),
     }
-
-
-def _noop_run(env: dict, args, redis) -> dict:
-    """The baseline: as many no-op tasks as emails, through the same broker and worker configuration."""
-    from _common import cpu_split, process_group_stop, wait_until
-
-    worker = _worker(env, args)
-    try:
-        time.sleep(args.warmup)
-        with cpu_split() as cpu:
-            started = time.monotonic()
-            for index in range(args.messages):
-                noop.delay(index)
-            wait_until(lambda: int(redis.get(NOOP_KEY) or 0) >= args.messages, timeout=3600, what="the no-op tasks",
-                       worker=worker)
-            elapsed = time.monotonic() - started
-    finally:
-        process_group_stop(worker)
-    return {"messages": args.messages, "elapsed": elapsed, "rate": args.messages / elapsed,
-            "cpu_ms": {category: seconds * 1000 / args.messages for category, seconds in cpu.items()}}
 
 
 def main() -> None:
     from _common import (
+        ChildServer,
+        add_celery_worker_args,
         add_common_args,
         benchmarks_section_write,
+        celery_worker_env,
         cpu_text,
         django_setup,
+        free_port,
         machine_info,
         machine_line,
         markdown_table,
+        noop_row,
+        noop_run,
+        rounds_median,
     )
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_args(parser)
-    parser.set_defaults(database_url=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/"
-                                                    "frontroom_bench_email"),
-                        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    add_common_args(parser, database_url="postgres://postgres@127.0.0.1:5432/frontroom_bench_email",
+                    redis_url="redis://127.0.0.1:6379/14")
     parser.add_argument("--messages", type=int, default=5_000)
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="Baseline and outbox runs, alternating; the ratio reported is the rounds' median.")
     parser.add_argument("--batch", type=int, default=1,
                         help="Emails per task: 1 (default) is a task per email, as a single booking's email goes; "
                              "50 is how the bulk paths (reminders, assignment commits, digests) send them.")
-    parser.add_argument("--pool", default="prefork", choices=["threads", "prefork"],
-                        help="Worker pool (default: prefork, as docker-compose.yml runs the worker).")
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--warmup", type=float, default=4.0, help="Seconds for the worker to start before timing.")
+    add_celery_worker_args(parser, rounds=3, runs="outbox", warmup_help="Seconds for the worker to start before timing.")
     args = parser.parse_args()
 
     os.environ.update({"LOG_LEVEL": "WARNING"})
@@ -285,37 +197,33 @@ def main() -> None:
     from django.conf import settings
 
     sys.path.insert(0, str(REPO_ROOT))
-    from celery_app import app
     from dispatch.sms.ratelimit import _client
 
     redis = _client(settings.REDIS_URL)
     redis.flushdb()
-    smtp = SmtpProcess()
-    env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url,
-           "DATABASE_CONN_MAX_AGE": "600", "CELERY_TASK_ALWAYS_EAGER": "false", "PYTHONPATH": str(REPO_ROOT),
-           "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1",
-           "EMAIL_PORT": str(smtp.port), "EMAIL_TIMEOUT": "10"}
-    app.conf.task_always_eager = False
+    smtp_port = free_port()
+    smtp = ChildServer(_smtp_serve, smtp_port)  # as a mail relay is elsewhere in production
+    assert smtp.greeting == "ready"
+    env = celery_worker_env(args, EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                            EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp_port), EMAIL_TIMEOUT="10")
 
     rounds = []
     for number in range(1, args.rounds + 1):
         redis.delete(NOOP_KEY)
-        noop_run = _noop_run(env, args, redis)
-        print(f"round {number}: no-op tasks {noop_run['rate']:.0f}/s", flush=True)
-        smtp.clear()
+        baseline = noop_run(noop, redis=redis, key=NOOP_KEY, count=args.messages,
+                            worker_start=lambda: _worker(env, args), warmup=args.warmup)
+        print(f"round {number}: no-op tasks {baseline['rate']:.0f}/s", flush=True)
+        smtp.ask("clear")
         run = _outbox_run(_outbox_fill(args.messages), smtp, env, args)
         print(f"round {number}: email outbox: {run}", flush=True)
-        rounds.append({"noop": noop_run, "email": run, "ratio": run["rate"] / noop_run["rate"]})
+        rounds.append({"noop": baseline, "email": run, "ratio": run["rate"] / baseline["rate"]})
     smtp.stop()
 
-    ratios = sorted(r["ratio"] for r in rounds)
-    median = statistics.median(ratios)
-    middle = sorted(rounds, key=lambda r: r["ratio"])[(len(rounds) - 1) // 2]
+    ratios, median, middle = rounds_median(rounds)
     rows = []
     for number, r in enumerate(rounds, 1):
-        noop_run, run = r["noop"], r["email"]
-        rows.append([f"{number}: no-op Celery task (baseline)", f"{noop_run['messages']:,}",
-                     f"{noop_run['elapsed']:.1f}", f"{noop_run['rate']:.0f}", "-", "-", "-"])
+        run = r["email"]
+        rows.append(noop_row(number, r["noop"], columns=3))
         rows.append([f"{number}: outbox → worker → SMTP → loopback aiosmtpd", f"{run['messages']:,}",
                      f"{run['elapsed']:.1f}", f"{run['rate']:.0f}", f"{r['ratio'] * 100:.0f}%", run["duplicates"],
                      run["lost"]])

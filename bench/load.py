@@ -235,21 +235,6 @@ class PrivateRedis:
 # --- CPU of this run's processes -----------------------------------------------------------------
 
 
-def _proc_table() -> dict[int, tuple[int, str, float]]:
-    """pid -> (parent pid, command line, user + system CPU seconds) of every process (Linux /proc)."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        table[int(entry)] = (int(fields[1]), command, (int(fields[11]) + int(fields[12])) / common._CLOCK_TICKS)
-    return table
-
-
 class CpuAccount:
     """CPU seconds by category of the processes this run started (each root pid and its descendants), the
     PostgreSQL backends of this run's database on a shared server, and this client; not the rest of the
@@ -261,7 +246,7 @@ class CpuAccount:
         self.me = os.getpid()
 
     def sample(self) -> dict[int, tuple[str, float]]:
-        table = _proc_table()
+        table = common.process_table()
         found = {}
         for pid, (_ppid, command, cpu) in table.items():
             category = None
@@ -444,7 +429,7 @@ class Stack:
         return notes
 
     def children(self, process: subprocess.Popen) -> list[int]:
-        return [pid for pid, (ppid, _, _) in _proc_table().items() if ppid == process.pid]
+        return [pid for pid, (ppid, _, _) in common.process_table().items() if ppid == process.pid]
 
     def stop(self) -> None:
         for process in reversed(self.processes):

@@ -134,7 +134,7 @@ def in_process(calls: int, redis_pid: int) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    log = lambda message: print(f"[ratelimit] {message}", file=sys.stderr, flush=True)  # noqa: E731
+    log = common.progress_log("ratelimit")
     with redis_running() as (redis_url, redis_pid):
         common.django_setup(database_url=args.database_url, redis_url=redis_url)
         from bench.booking import drive

@@ -453,7 +453,7 @@ def report(args, info, seeded_s, svc, breakdown, plans, http) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    log = lambda message: print(f"[search] {message}", file=sys.stderr, flush=True)  # noqa: E731
+    log = common.progress_log("search")
     common.django_setup(database_url=args.database_url, redis_url=args.redis_url)
     data_dir = common.shared_data_dir()
     common.reference_data_load(data_dir, log=log)

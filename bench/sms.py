@@ -18,10 +18,8 @@ several points off either way.
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -76,71 +74,20 @@ def _fake_serve(spec: str, control) -> None:
             return
 
 
-class FakeTwilioProcess:
-    """The loopback Twilio (tests/sms/fake_twilio.py) in a process of its own, as Twilio is elsewhere in
-    production: its request handling then does not wait for this process's GIL while it enqueues."""
-
-    def __init__(self, spec: Path):
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")
-        self._control, child = context.Pipe()
-        self.process = context.Process(target=_fake_serve, args=(str(spec), child), daemon=True)
-        self.process.start()
-        self.url = self._control.recv()
-
-    def _ask(self, command: str):
-        self._control.send(command)
-        return self._control.recv()
-
-    def count(self) -> int:
-        return self._ask("count")
-
-    def messages(self) -> list[dict]:
-        return self._ask("messages")
-
-    def contract_violations(self) -> list[str]:
-        return self._ask("violations")
-
-    def clear(self) -> None:
-        self._ask("clear")
-
-    def stop(self) -> None:
-        self._ask("stop")
-        self.process.join(timeout=10)
-
-
 def _outbox_fill(count: int) -> list[int]:
     """`count` confirmed bookings with their pending outbox rows, written in bulk (set-up, not measured)."""
-    from datetime import timedelta
-
-    from _common import uk_mobile
-    from django.contrib.auth import get_user_model
+    from _common import bench_slot, uk_mobile
     from django.db import connection
-    from django.utils import timezone
 
     from dispatch.sms.models import SmsMessage
     from dispatch.sms.segments import segments_count
     from dispatch.sms.texts import booking_text
-    from seats.models import Seat
-    from sessions.models import CanvassSession, MeetingPoint, Slot
     from volunteers.models import Booking, Volunteer
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE sms_smsmessage, volunteers_bookingevent, volunteers_booking, volunteers_volunteer, "
                        "canvass_slot, canvass_canvasssession, canvass_meetingpoint RESTART IDENTITY CASCADE")
-    seat, _ = Seat.objects.get_or_create(ons_code="E14000922", defaults={"name": "Sheffield, Hallam", "lat": 53.37,
-                                                                         "lng": -1.55})
-    host, _ = get_user_model().objects.get_or_create(username="bench-sms-host", defaults={"first_name": "Aisha"})
-    point = MeetingPoint.objects.create(host=host, name="Aisha's front room", address="27 Psalter Lane, Sheffield",
-                                        postcode="S11 8UX", lat=53.37, lng=-1.5, public_lat=53.37, public_lng=-1.5,
-                                        seat=seat, capacity=60,
-                                        host_first_name="Aisha")
-    start = timezone.now() + timedelta(days=3)
-    session = CanvassSession.objects.create(meeting_point=point, seat=seat, title="Saturday doorstep session",
-                                            lat=53.37, lng=-1.5, postcode_district="S11", starts_at=start,
-                                            ends_at=start + timedelta(hours=2))
-    slot = Slot.objects.create(session=session, starts_at=start, ends_at=start + timedelta(hours=2), capacity=30000)
+    slot = bench_slot(host_username="bench-sms-host")
     volunteers = Volunteer.objects.bulk_create(
         Volunteer(phone=uk_mobile(i), name=f"Volunteer {i}", postcode="S10 1AA", lat=53.38, lng=-1.5, consent_sms=True)
         for i in range(count))
@@ -158,98 +105,60 @@ def _outbox_fill(count: int) -> list[int]:
 def _outbox_run(ids: list[int], fake, env: dict, args) -> dict:
     from datetime import timedelta
 
-    from _common import cpu_split, process_group_stop, wait_until
+    from _common import SweptWhenStalled, wait_until, worker_run_timed
 
     from dispatch.sms.models import SmsMessage
     from dispatch.sms.services import message_enqueue, messages_requeue_stuck
 
-    swept = 0
-
-    def done() -> bool:
-        # Beat runs the outbox sweep every minute in production; here every 10 s of no progress.
-        nonlocal swept, last_count, last_change
-        count = fake.count()
-        if count != last_count:
-            last_count, last_change = count, time.monotonic()
-        elif time.monotonic() - last_change > 10:
-            swept += messages_requeue_stuck(grace=timedelta(seconds=10))
-            last_change = time.monotonic()
-        return count >= len(ids)
-
-    last_count, last_change = -1, time.monotonic()
-    worker = _worker(env, args)
-    try:
-        time.sleep(args.warmup)
-        with cpu_split() as cpu:
-            started = time.monotonic()
-            for message_id in ids:
-                message_enqueue(message_id)
-            wait_until(done, timeout=3600, what="the fake to receive every message")
-            wait_until(lambda: not SmsMessage.objects.exclude(status="queued").exists(), timeout=600,
-                       what="every row to be accepted")
-            elapsed = time.monotonic() - started
-    finally:
-        process_group_stop(worker)
-    received = fake.messages()
+    done = SweptWhenStalled(lambda: fake.ask("count"), len(ids),
+                            lambda: messages_requeue_stuck(grace=timedelta(seconds=10)))
+    with worker_run_timed(lambda: _worker(env, args), warmup=args.warmup) as run:
+        for message_id in ids:
+            message_enqueue(message_id)
+        wait_until(done, timeout=3600, what="the fake to receive every message")
+        wait_until(lambda: not SmsMessage.objects.exclude(status="queued").exists(), timeout=600,
+                   what="every row to be accepted")
+    elapsed = run.elapsed
+    received = fake.ask("messages")
     arrivals = sorted(m["received_at"] for m in received)
     per_message = Counter((m["to"], m["body"]) for m in received)
     return {
         "messages": len(ids), "elapsed": elapsed, "rate": len(ids) / elapsed,
         "measured_rate": (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0,
         "duplicates": sum(n - 1 for n in per_message.values() if n > 1),
-        "swept": swept,
-        "contract_violations": len(fake.contract_violations()),
+        "swept": done.swept,
+        "contract_violations": len(fake.ask("violations")),
         "lost": SmsMessage.objects.exclude(status="queued").count() + max(0, len(ids) - len(per_message)),
-        "cpu_ms": {category: seconds * 1000 / len(ids) for category, seconds in cpu.items()},
+        "cpu_ms": run.cpu_ms_per(len(ids)),
     }
-
-
-def _noop_run(env: dict, args, redis) -> dict:
-    """The baseline: as many no-op tasks as messages, through the same broker and worker configuration."""
-    from _common import cpu_split, process_group_stop, wait_until
-
-    worker = _worker(env, args)
-    try:
-        time.sleep(args.warmup)
-        with cpu_split() as cpu:
-            started = time.monotonic()
-            for index in range(args.messages):
-                noop.delay(index)
-            wait_until(lambda: int(redis.get(NOOP_KEY) or 0) >= args.messages, timeout=3600, what="the no-op tasks")
-            elapsed = time.monotonic() - started
-    finally:
-        process_group_stop(worker)
-    return {"messages": args.messages, "elapsed": elapsed, "rate": args.messages / elapsed,
-            "cpu_ms": {category: seconds * 1000 / args.messages for category, seconds in cpu.items()}}
 
 
 def main() -> None:
     sys.path.insert(0, str(BENCH_DIR))
     from _common import (
+        ChildServer,
+        add_celery_worker_args,
         add_common_args,
         benchmarks_section_write,
+        celery_worker_env,
         cpu_text,
         django_setup,
         machine_info,
         machine_line,
         markdown_table,
+        noop_row,
+        noop_run,
+        rounds_median,
         shared_data_dir,
     )
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_args(parser)
-    parser.set_defaults(database_url=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/"
-                                                    "frontroom_bench_sms"),
-                        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    add_common_args(parser, database_url="postgres://postgres@127.0.0.1:5432/frontroom_bench_sms",
+                    redis_url="redis://127.0.0.1:6379/13")
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=25.0, help="Messages per second for the rate-limited run.")
     parser.add_argument("--rate-messages", type=int, default=500, help="Messages in the rate-limited run.")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="Baseline and outbox runs, alternating; the ratio reported is the rounds' median.")
-    parser.add_argument("--pool", default="prefork", choices=["threads", "prefork"],
-                        help="Worker pool (default: prefork, as docker-compose.yml runs the worker).")
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--warmup", type=float, default=4.0, help="Seconds for the worker to start before timing.")
+    add_celery_worker_args(parser, rounds=3, runs="outbox", warmup_help="Seconds for the worker to start before timing.")
     args = parser.parse_args()
 
     os.environ.update({"SMS_RATE_PER_SECOND": "0", "LOG_LEVEL": "WARNING"})
@@ -257,33 +166,32 @@ def main() -> None:
     from django.conf import settings
 
     sys.path.insert(0, str(REPO_ROOT))
-    from celery_app import app
     from dispatch.sms.ratelimit import _client
 
     redis = _client(settings.REDIS_URL)
     redis.flushdb()
-    fake = FakeTwilioProcess(shared_data_dir() / "twilio" / "twilio_api_v2010.json")
+    # The loopback Twilio (tests/sms/fake_twilio.py), checking every request against Twilio's OpenAPI spec.
+    fake = ChildServer(_fake_serve, str(shared_data_dir() / "twilio" / "twilio_api_v2010.json"))
     twilio_env = {"TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_AUTH_TOKEN": "bench-token",
-                  "TWILIO_FROM": "+447700900000", "TWILIO_API_URL": fake.url}
+                  "TWILIO_FROM": "+447700900000", "TWILIO_API_URL": fake.greeting}
     os.environ.update(twilio_env)
     for name, value in twilio_env.items():
         setattr(settings, name, value)
-    env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url, "DATABASE_CONN_MAX_AGE": "600",
-           "CELERY_TASK_ALWAYS_EAGER": "false", "PYTHONPATH": str(REPO_ROOT)}
+    env = celery_worker_env(args)
     env.pop("SMS_BACKEND", None)
-    app.conf.task_always_eager = False
 
     rounds = []
     for number in range(1, args.rounds + 1):
         redis.delete(NOOP_KEY)
-        noop_run = _noop_run(env, args, redis)
-        print(f"round {number}: no-op tasks {noop_run['rate']:.0f}/s", flush=True)
-        fake.clear()
+        baseline = noop_run(noop, redis=redis, key=NOOP_KEY, count=args.messages,
+                            worker_start=lambda: _worker(env, args), warmup=args.warmup)
+        print(f"round {number}: no-op tasks {baseline['rate']:.0f}/s", flush=True)
+        fake.ask("clear")
         off_run = _outbox_run(_outbox_fill(args.messages), fake, {**env, "SMS_RATE_PER_SECOND": "0"}, args)
         print(f"round {number}: outbox, rate limit off: {off_run}", flush=True)
-        rounds.append({"noop": noop_run, "off": off_run, "ratio": off_run["rate"] / noop_run["rate"]})
+        rounds.append({"noop": baseline, "off": off_run, "ratio": off_run["rate"] / baseline["rate"]})
 
-    fake.clear()
+    fake.ask("clear")
     redis.flushdb()
     ids = _outbox_fill(args.rate_messages)
     on = _outbox_run(ids, fake, {**env, "SMS_RATE_PER_SECOND": str(args.rate)}, args)
@@ -291,16 +199,13 @@ def main() -> None:
     fake.stop()
 
     deviation = abs(on["measured_rate"] - args.rate) / args.rate * 100
-    ratios = sorted(r["ratio"] for r in rounds)
-    median = statistics.median(ratios)
-    middle = sorted(rounds, key=lambda r: r["ratio"])[(len(rounds) - 1) // 2]
+    ratios, median, middle = rounds_median(rounds)
     duplicates = sum(r["off"]["duplicates"] for r in rounds) + on["duplicates"]
     lost = sum(r["off"]["lost"] for r in rounds) + on["lost"]
     rows = []
     for number, r in enumerate(rounds, 1):
-        noop_run, off = r["noop"], r["off"]
-        rows.append([f"{number}: no-op Celery task (baseline)", f"{noop_run['messages']:,}", f"{noop_run['elapsed']:.1f}",
-                     f"{noop_run['rate']:.0f}", "-", "-", "-"])
+        off = r["off"]
+        rows.append(noop_row(number, r["noop"], columns=3))
         rows.append([f"{number}: outbox → worker → SDK → loopback Twilio, rate limit off", f"{off['messages']:,}",
                      f"{off['elapsed']:.1f}", f"{off['rate']:.0f}", f"{r['ratio'] * 100:.0f}%", off["duplicates"],
                      off["lost"]])

@@ -97,21 +97,6 @@ def _receiver_serve(secret: str, control) -> None:
                 return
 
 
-class ReceiverProcess:
-    def __init__(self, secret: str):
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")
-        self._control, child = context.Pipe()
-        self.process = context.Process(target=_receiver_serve, args=(secret, child), daemon=True)
-        self.process.start()
-        self.url = self._control.recv()
-
-    def ask(self, command: str):
-        self._control.send(command)
-        return self._control.recv()
-
-
 def _worker(env: dict, args) -> subprocess.Popen:
     from _common import celery_worker_start
 
@@ -224,81 +209,55 @@ class _nothing:
         return False
 
 
-def _deliveries_run(ids: list[int], receiver: ReceiverProcess, env: dict, args, redis) -> dict:
-    from _common import cpu_split, process_group_stop, wait_until
+def _deliveries_run(ids: list[int], receiver, env: dict, args, redis) -> dict:
+    from _common import wait_until, worker_run_timed
 
     from dispatch.webhooks.models import WebhookDelivery
     from dispatch.webhooks.services import delivery_enqueue
 
-    worker = _worker(env, args)
-    try:
-        _ready(redis)
-        time.sleep(args.warmup)
-        with cpu_split() as cpu:
-            started = time.monotonic()
-            for delivery_id in ids:
-                delivery_enqueue(delivery_id)
-            wait_until(lambda: receiver.ask("count") >= len(ids), timeout=3600, what="the receiver to get every delivery")
-            wait_until(lambda: not WebhookDelivery.objects.exclude(status="delivered").exists(), timeout=600,
-                       what="every row to say delivered")
-            elapsed = time.monotonic() - started
-    finally:
-        process_group_stop(worker)
+    with worker_run_timed(lambda: _worker(env, args), warmup=args.warmup, ready=lambda: _ready(redis)) as run:
+        for delivery_id in ids:
+            delivery_enqueue(delivery_id)
+        wait_until(lambda: receiver.ask("count") >= len(ids), timeout=3600, what="the receiver to get every delivery")
+        wait_until(lambda: not WebhookDelivery.objects.exclude(status="delivered").exists(), timeout=600,
+                   what="every row to say delivered")
+    elapsed = run.elapsed
     received, bad = receiver.ask("received")
     per_id = Counter(msg_id for msg_id, _ in received)
     return {
         "deliveries": len(ids), "elapsed": elapsed, "rate": len(ids) / elapsed,
         "duplicates": sum(n - 1 for n in per_id.values() if n > 1), "bad_signatures": bad,
         "lost": WebhookDelivery.objects.exclude(status="delivered").count() + max(0, len(ids) - len(per_id)),
-        "cpu_ms": {category: seconds * 1000 / len(ids) for category, seconds in cpu.items()},
+        "cpu_ms": run.cpu_ms_per(len(ids)),
     }
-
-
-def _noop_run(env: dict, args, redis, count: int) -> dict:
-    from _common import cpu_split, process_group_stop, wait_until
-
-    worker = _worker(env, args)
-    try:
-        _ready(redis)
-        time.sleep(args.warmup)
-        with cpu_split() as cpu:
-            started = time.monotonic()
-            for index in range(count):
-                noop.delay(index)
-            wait_until(lambda: int(redis.get(NOOP_KEY) or 0) >= count, timeout=3600, what="the no-op tasks")
-            elapsed = time.monotonic() - started
-    finally:
-        process_group_stop(worker)
-    return {"deliveries": count, "elapsed": elapsed, "rate": count / elapsed,
-            "cpu_ms": {category: seconds * 1000 / count for category, seconds in cpu.items()}}
 
 
 def main() -> None:
     sys.path.insert(0, str(BENCH_DIR))
     from _common import (
+        ChildServer,
+        add_celery_worker_args,
         add_common_args,
         benchmarks_section_write,
+        celery_worker_env,
         cpu_text,
         django_setup,
         machine_info,
         machine_line,
         markdown_table,
+        noop_row,
+        noop_run,
+        rounds_median,
     )
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common_args(parser)
-    parser.set_defaults(database_url=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/"
-                                                    "frontroom_bench_webhooks"),
-                        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"))
+    add_common_args(parser, database_url="postgres://postgres@127.0.0.1:5432/frontroom_bench_webhooks",
+                    redis_url="redis://127.0.0.1:6379/5")
     parser.add_argument("--deliveries", type=int, default=3000)
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="Baseline and delivery runs, alternating; the ratio reported is the rounds' median.")
-    parser.add_argument("--pool", default="prefork", choices=["threads", "prefork"])
-    parser.add_argument("--concurrency", type=int, default=8)
+    add_celery_worker_args(parser, rounds=2, runs="delivery",
+                           warmup_help="Seconds to let a fresh worker settle after it first runs tasks, before timing.")
     parser.add_argument("--bookings", type=int, default=400,
                         help="Bookings per booking-cost run (0 skips that part).")
-    parser.add_argument("--warmup", type=float, default=4.0,
-                        help="Seconds to let a fresh worker settle after it first runs tasks, before timing.")
     args = parser.parse_args()
 
     os.environ.update({"LOG_LEVEL": "WARNING", "WEBHOOK_ALLOW_HTTP": "true",
@@ -307,7 +266,6 @@ def main() -> None:
     from django.conf import settings
 
     sys.path.insert(0, str(REPO_ROOT))
-    from celery_app import app
     from dispatch.sms.ratelimit import _client
     from dispatch.webhooks.models import WebhookEndpoint
     from dispatch.webhooks.signing import secret_generate
@@ -315,24 +273,24 @@ def main() -> None:
     redis = _client(settings.REDIS_URL)
     redis.flushdb()
     secret = secret_generate()
-    receiver = ReceiverProcess(secret)
+    receiver = ChildServer(_receiver_serve, secret)
     WebhookEndpoint.objects.all().delete()
-    endpoint = WebhookEndpoint.objects.create(url=receiver.url + "/crm", secret=secret, description="bench receiver")
-    env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url,
-           "DATABASE_CONN_MAX_AGE": "600", "CELERY_TASK_ALWAYS_EAGER": "false", "PYTHONPATH": str(REPO_ROOT)}
-    app.conf.task_always_eager = False
+    endpoint = WebhookEndpoint.objects.create(url=receiver.greeting + "/crm", secret=secret,
+                                              description="bench receiver")
+    env = celery_worker_env(args)
 
     rounds = []
     for number in range(1, args.rounds + 1):
         redis.delete(NOOP_KEY)
-        base = _noop_run(env, args, redis, args.deliveries)
+        base = noop_run(noop, redis=redis, key=NOOP_KEY, count=args.deliveries, worker_start=lambda: _worker(env, args),
+                        warmup=args.warmup, ready=lambda: _ready(redis))
         print(f"round {number}: no-op tasks {base['rate']:.0f}/s", flush=True)
         receiver.ask("clear")
         ids = _fill(endpoint, args.deliveries)
         run = _deliveries_run(ids, receiver, env, args, redis)
         print(f"round {number}: deliveries {run}", flush=True)
         rounds.append({"noop": base, "hooks": run, "ratio": run["rate"] / base["rate"]})
-    receiver.ask("stop")
+    receiver.stop()
     costs = []
     if args.bookings:
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False)  # the receiver's: not counted here
@@ -342,13 +300,11 @@ def main() -> None:
                 print(f"booking cost: {costs[-1]}", flush=True)
     redis.flushdb()
 
-    ratios = sorted(r["ratio"] for r in rounds)
-    middle = sorted(rounds, key=lambda r: r["ratio"])[(len(rounds) - 1) // 2]
+    ratios, median, middle = rounds_median(rounds)
     rows = []
     for number, r in enumerate(rounds, 1):
-        base, run = r["noop"], r["hooks"]
-        rows.append([f"{number}: no-op Celery task (baseline)", f"{base['deliveries']:,}", f"{base['elapsed']:.1f}",
-                     f"{base['rate']:.0f}", "-", "-", "-", "-"])
+        run = r["hooks"]
+        rows.append(noop_row(number, r["noop"], columns=4))
         rows.append([f"{number}: outbox → worker → signed POST → loopback receiver", f"{run['deliveries']:,}",
                      f"{run['elapsed']:.1f}", f"{run['rate']:.0f}", f"{r['ratio'] * 100:.0f}%", run["duplicates"],
                      run["lost"], run["bad_signatures"]])
@@ -366,7 +322,7 @@ def main() -> None:
                         "Bad signatures"], rows),
         "",
         f"- Deliveries per second as a share of the no-op task rate in the same round: "
-        f"{', '.join(f'{r * 100:.0f}%' for r in ratios)}; median **{statistics.median(ratios) * 100:.0f}%**.",
+        f"{', '.join(f'{r * 100:.0f}%' for r in ratios)}; median **{median * 100:.0f}%**.",
         f"- CPU per delivery in the median round, every process on the machine (Linux `/proc`; {CPU_CATEGORIES_TEXT}): "
         f"no-op task {cpu_text(middle['noop']['cpu_ms'])}; delivery {cpu_text(middle['hooks']['cpu_ms'])}.",
     ])

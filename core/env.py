@@ -5,6 +5,7 @@ Any variable may instead be given as ``<NAME>_FILE`` pointing at a file (Docker 
 """
 
 import os
+from datetime import time
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -53,6 +54,16 @@ def env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from exc
+
+
+def env_time(name: str, default: str) -> time:
+    """A time of day given as HH:MM, such as "21:00"."""
+    raw = env_str(name, default)
+    try:
+        hours, minutes = raw.strip().split(":")
+        return time(int(hours), int(minutes))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be HH:MM, got {raw!r}") from exc
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

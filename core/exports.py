@@ -80,6 +80,11 @@ def csv_response(*, filename: str, header: Sequence[str], rows: Iterable[Sequenc
     return response
 
 
+def export_response(export: Export, rows: Iterable[Sequence], **filename_fields) -> StreamingHttpResponse:
+    """csv_response for `export`: its header row, and its file name with `filename_fields` filled in."""
+    return csv_response(filename=export.filename.format(**filename_fields), header=export.header, rows=rows)
+
+
 class CSVRenderer(BaseRenderer):
     """Lets DRF views negotiate text/csv (Accept: text/csv or ?format=csv); the view then returns csv_response.
     Anything else that reaches it (errors) goes out as JSON: see JsonErrorsMixin."""

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from core.exports import CsvExportView, csv_response, csv_schema
+from core.exports import CsvExportView, csv_schema, export_response
 from core.permissions import IsCoordinator
 from core.serializers import QuerySerializer
 from dispatch import exports
@@ -27,8 +27,7 @@ class CoverageExportView(CsvExportView):
         data = query.validated_data
         date_from, date_to = coverage_period(date_from=data.get("date_from"), date_to=data.get("date_to"))
         rows = exports.coverage_export_rows(date_from=date_from, date_to=date_to, region=data.get("region") or None)
-        filename = exports.COVERAGE.filename.format(date_from=f"{date_from:%Y%m%d}", date_to=f"{date_to:%Y%m%d}")
-        return csv_response(filename=filename, header=exports.COVERAGE.header, rows=rows)
+        return export_response(exports.COVERAGE, rows, date_from=f"{date_from:%Y%m%d}", date_to=f"{date_to:%Y%m%d}")
 
 
 class SmsFailuresExportView(CsvExportView):
@@ -41,4 +40,4 @@ class SmsFailuresExportView(CsvExportView):
         query.is_valid(raise_exception=True)
         rows = exports.sms_failures_export_rows(actor=request.user, since=query.validated_data.get("since"),
                                                 until=query.validated_data.get("until"))
-        return csv_response(filename=exports.SMS_FAILURES.filename, header=exports.SMS_FAILURES.header, rows=rows)
+        return export_response(exports.SMS_FAILURES, rows)

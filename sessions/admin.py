@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
+from core.admin import ReadOnlyInline
 from core.errors import DomainError
 from seats.geocoding import postcode_locate
 from sessions.models import CanvassSession, MeetingPoint, Slot
@@ -13,19 +14,13 @@ from sessions.services import (
 )
 
 
-class SlotInline(admin.TabularInline):
+class SlotInline(ReadOnlyInline):
     """Read-only: a slot is edited on its own page, through slot_update (a form saving the whole row here would
     write back a confirmed_count read before a booking that came in meanwhile)."""
 
     model = Slot
-    extra = 0
     fields = ["starts_at", "ends_at", "capacity", "confirmed_count", "turf"]
-    readonly_fields = fields
     show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class MeetingPointAdminForm(forms.ModelForm):

@@ -8,6 +8,8 @@ import redis
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from tests.factories import PostcodeFactory, SeatFactory
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -70,6 +72,18 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def seat(db):
+    """Sheffield, Hallam: a marginal seat (priority 1), where the API's and the hosts' pages' tests hold sessions."""
+    return SeatFactory(ons_code="E14000922", name="Sheffield, Hallam", majority_pct=3.7, priority=1)
+
+
+@pytest.fixture
+def postcode(seat):
+    """S10 1AA, in `seat`."""
+    return PostcodeFactory(postcode="S10 1AA", seat=seat)
+
+
 @pytest.fixture(autouse=True)
 def _celery_eager_by_default():
     """Tasks run in-process unless a test starts a real worker (see the `celery_worker` fixture)."""
@@ -87,6 +101,18 @@ def redis_client():
     client.flushdb()
     yield client
     client.flushdb()
+
+
+@pytest.fixture
+def locmem_sms(settings):
+    """Texts kept in memory (the locmem SMS backend), unthrottled; the fixture is the outbox, empty at the start."""
+    from dispatch.sms.backends import LocmemBackend
+
+    settings.SMS_BACKEND = "locmem"
+    settings.SMS_RATE_PER_SECOND = 0
+    LocmemBackend.outbox.clear()
+    yield LocmemBackend.outbox
+    LocmemBackend.outbox.clear()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from seats.models import Postcode, PostcodeDistrict, Seat, SeatAdjacency
 from sessions.models import CanvassSession, MeetingPoint, Slot
@@ -107,6 +108,13 @@ class SlotFactory(factory.django.DjangoModelFactory):
 
 def token_for(user) -> str:
     return Token.objects.get_or_create(user=user)[0].key
+
+
+def api_client_for(user) -> APIClient:
+    """An API client that sends `user`'s token with every request."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+    return client
 
 
 def seat_with_neighbour() -> tuple[Seat, Seat]:

@@ -4,8 +4,9 @@ from django.contrib import admin, messages
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 
+from core.admin import ReadOnlyInline
 from core.errors import DomainError
-from core.exports import csv_response
+from core.exports import export_response
 from sessions.admin import SlotAdmin
 from sessions.models import Slot
 from volunteers import exports, privacy
@@ -13,16 +14,29 @@ from volunteers.models import AvailabilityWindow, Booking, BookingEvent, Calenda
 from volunteers.services import booking_attendance_record, booking_cancel, bookings_delete, volunteer_delete
 
 
-class BookingInline(admin.TabularInline):
-    model = Booking
-    extra = 0
-    fields = ["slot", "status", "source", "created_at"]
-    readonly_fields = fields
-    show_change_link = True
-    can_delete = False
+class ViewingIsAudited:
+    """For a ModelAdmin whose change page shows a volunteer's personal data: opening it (a GET) goes in the audit log
+    as `audit_where`, with the row's id under `audit_key`. `audited_volunteer` is the field (or expression) that
+    holds the volunteer's id; a row without a volunteer (a text to a host) has nothing to audit."""
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
+    audited_volunteer = "volunteer_id"
+    audit_where: str
+    audit_key: str
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        volunteer_id = self.model.objects.filter(pk=object_id).values_list(self.audited_volunteer, flat=True) \
+            .first() if str(object_id).isdigit() else None
+        if request.method == "GET" and volunteer_id is not None:
+            privacy.personal_data_accessed_record(actor=request.user, action=privacy.Access.VIEWED,
+                                                  volunteer_ids=[volunteer_id], where=self.audit_where,
+                                                  **{self.audit_key: int(object_id)})
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+class BookingInline(ReadOnlyInline):
+    model = Booking
+    fields = ["slot", "status", "source", "created_at"]
+    show_change_link = True
 
 
 class AvailabilityInline(admin.TabularInline):
@@ -48,7 +62,7 @@ class VolunteerAdmin(admin.ModelAdmin):
     @admin.action(description="Export selected as CSV (masked numbers, consent)")
     def export_csv(self, request, queryset):
         rows = exports.volunteers_export_rows(actor=request.user, selection=queryset)
-        return csv_response(filename=exports.VOLUNTEERS.filename, header=exports.VOLUNTEERS.header, rows=rows)
+        return export_response(exports.VOLUNTEERS, rows)
 
     @admin.display(description="phone")
     def masked_phone(self, obj) -> str:
@@ -91,15 +105,9 @@ class VolunteerAdmin(admin.ModelAdmin):
             volunteer_delete(volunteer_id=volunteer_id)
 
 
-class BookingEventInline(admin.TabularInline):
+class BookingEventInline(ReadOnlyInline):
     model = BookingEvent
-    extra = 0
     fields = ["kind", "version", "created_at", "processed_at"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Booking)
@@ -119,7 +127,7 @@ class BookingAdmin(admin.ModelAdmin):
     @admin.action(description="Export selected as CSV (masked numbers)")
     def export_csv(self, request, queryset):
         rows = exports.bookings_export_rows(actor=request.user, selection=queryset)
-        return csv_response(filename=exports.BOOKINGS.filename, header=exports.BOOKINGS.header, rows=rows)
+        return export_response(exports.BOOKINGS, rows)
 
     def has_add_permission(self, request) -> bool:
         return False  # volunteers book through the API; coordinators move people with the overflow
@@ -180,17 +188,11 @@ class BookingEventAdmin(admin.ModelAdmin):
         return False
 
 
-class SlotBookingInline(admin.TabularInline):
+class SlotBookingInline(ReadOnlyInline):
     model = Booking
     fk_name = "slot"
-    extra = 0
     fields = ["volunteer", "status", "source", "waitlisted_at", "created_at"]
-    readonly_fields = fields
     show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 # Slots live in the lower `sessions` app, which does not know about bookings; add them here.

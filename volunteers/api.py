@@ -7,7 +7,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.errors import InvalidInput, NotFound
-from core.exports import CSVRenderer, JsonErrorsMixin, csv_response, csv_schema, wants_csv
+from core.exports import CSVRenderer, JsonErrorsMixin, csv_schema, export_response, wants_csv
 from core.pagination import LimitOffsetPagination
 from core.ratelimit import client_ip, ip_throttle
 from volunteers import exports, identity, selectors, services
@@ -215,7 +215,7 @@ class SessionRosterView(JsonErrorsMixin, generics.ListAPIView):
         self.paginator.get_offset(request)
         session_id = self.kwargs["session_id"]
         rows = exports.roster_export_rows(user=request.user, session_id=session_id, statuses=self._statuses())
-        return csv_response(filename=ROSTER.filename.format(session=session_id), header=ROSTER.header, rows=rows)
+        return export_response(ROSTER, rows, session=session_id)
 
 
 class BookingAttendanceView(APIView):

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from core.errors import InvalidInput
-from core.exports import CsvExportView, csv_response, csv_schema
+from core.exports import CsvExportView, csv_schema, export_response
 from core.permissions import IsCoordinator
 from core.serializers import QuerySerializer
 from volunteers import exports
@@ -46,7 +46,7 @@ class BookingsExportView(CsvExportView):
         rows = exports.bookings_export_rows(actor=request.user, date_from=data.get("date_from"),
                                             date_to=data.get("date_to"), statuses=data.get("status"),
                                             seat=data.get("seat") or None)
-        return csv_response(filename=exports.BOOKINGS.filename, header=exports.BOOKINGS.header, rows=rows)
+        return export_response(exports.BOOKINGS, rows)
 
 
 class VolunteersExportView(CsvExportView):
@@ -61,4 +61,4 @@ class VolunteersExportView(CsvExportView):
         consent = query.validated_data.get("consent_sms")
         rows = exports.volunteers_export_rows(actor=request.user, consent_sms=None if consent is None else consent == "yes",
                                               seat=query.validated_data.get("seat") or None)
-        return csv_response(filename=exports.VOLUNTEERS.filename, header=exports.VOLUNTEERS.header, rows=rows)
+        return export_response(exports.VOLUNTEERS, rows)

@@ -2,21 +2,9 @@
 EMAIL_BACKEND and EMAIL_* settings, config/settings.py). Each may be overridden in Django settings under the same
 name, so lookups go through ``email_setting`` at call time (tests use pytest-django's ``settings``)."""
 
-from datetime import time
-
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
-from core.env import env_float, env_int, env_str
-
-
-def _clock(name: str, raw: str) -> time:
-    try:
-        hours, minutes = raw.strip().split(":")
-        return time(int(hours), int(minutes))
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be HH:MM, got {raw!r}") from exc
-
+from core.env import env_float, env_int, env_time
 
 DEFAULTS = {
     "EMAIL_MAX_ATTEMPTS": env_int("EMAIL_MAX_ATTEMPTS", 8),
@@ -25,7 +13,7 @@ DEFAULTS = {
     # A send still marked "sending" after this long belonged to a worker that died (above every task's limit).
     "EMAIL_SENDING_STALE_SECONDS": env_float("EMAIL_SENDING_STALE_SECONDS", 120.0),
     # Local time from which hosts who chose the daily digest get the day before's bookings and cancellations.
-    "EMAIL_HOST_DIGEST_AT": _clock("EMAIL_HOST_DIGEST_AT", env_str("EMAIL_HOST_DIGEST_AT", "07:00")),
+    "EMAIL_HOST_DIGEST_AT": env_time("EMAIL_HOST_DIGEST_AT", "07:00"),
 }
 
 

@@ -43,6 +43,22 @@ def suggestion_score(*, distance_km: float, priority: int, places_left: int, cap
     return BAND_KM * (LOWEST_PRIORITY - priority) + SHORTAGE_KM * places_left / capacity - distance_km
 
 
+def _suggestion(slot: Slot, distance_km: float) -> Suggestion:
+    """`slot` scored for someone `distance_km` away, with the distance shown as public figures are and the reason
+    in words."""
+    seat = slot.session.seat
+    places_left = slot.capacity - slot.confirmed_count
+    score = suggestion_score(distance_km=distance_km, priority=seat.priority, places_left=places_left,
+                             capacity=slot.capacity)
+    shown_km = public_distance_km(distance_km)
+    reason = f"{seat.name}, {shown_km:.1f} km, priority {seat.priority}, needs {places_left} more"
+    return Suggestion(slot, shown_km, places_left, round(score, 2), reason)
+
+
+def _best_first(suggestions: list[Suggestion], limit: int) -> list[Suggestion]:
+    return sorted(suggestions, key=lambda s: (-s.score, s.distance_km, s.slot.starts_at, s.slot.pk))[:limit]
+
+
 def volunteer_by_token(token: str) -> Volunteer:
     volunteer = Volunteer.objects.filter(token=token).first()
     if volunteer is None:
@@ -77,15 +93,8 @@ def suggestions_for_volunteer(*, volunteer: Volunteer, limit: int = 10) -> list[
         distance = haversine_km(volunteer.lat, volunteer.lng, slot.session.lat, slot.session.lng)
         if distance > limit_km:
             continue
-        seat = slot.session.seat
-        places_left = slot.capacity - slot.confirmed_count
-        score = suggestion_score(distance_km=distance, priority=seat.priority, places_left=places_left,
-                                 capacity=slot.capacity)
-        shown_km = public_distance_km(distance)
-        reason = f"{seat.name}, {shown_km:.1f} km, priority {seat.priority}, needs {places_left} more"
-        ranked.append(Suggestion(slot, shown_km, places_left, round(score, 2), reason))
-    ranked.sort(key=lambda s: (-s.score, s.distance_km, s.slot.starts_at, s.slot.pk))
-    return ranked[:limit]
+        ranked.append(_suggestion(slot, distance))
+    return _best_first(ranked, limit)
 
 
 # The results page ranks this many nearest sessions by the score above, then carries on nearest first: a fixed
@@ -146,15 +155,6 @@ def slot_alternatives(*, slot: Slot, lat: float | None = None, lng: float | None
         open_slots().filter(session__seat_id__in=seats, starts_at__lt=slot.starts_at + timedelta(days=7))
         .exclude(pk=slot.pk).select_related("session__seat").order_by("starts_at", "id")[:MAX_CANDIDATES]
     )
-    ranked = []
-    for other in candidates:
-        seat = other.session.seat
-        distance = haversine_km(lat, lng, other.session.lat, other.session.lng)
-        places_left = other.capacity - other.confirmed_count
-        score = suggestion_score(distance_km=distance, priority=seat.priority, places_left=places_left,
-                                 capacity=other.capacity)
-        shown_km = public_distance_km(distance)
-        reason = f"{seat.name}, {shown_km:.1f} km, priority {seat.priority}, needs {places_left} more"
-        ranked.append(Suggestion(other, shown_km, places_left, round(score, 2), reason))
-    ranked.sort(key=lambda s: (-s.score, s.distance_km, s.slot.starts_at, s.slot.pk))
-    return ranked[:limit]
+    ranked = [_suggestion(other, haversine_km(lat, lng, other.session.lat, other.session.lng))
+              for other in candidates]
+    return _best_first(ranked, limit)

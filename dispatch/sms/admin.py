@@ -1,14 +1,15 @@
 from django.contrib import admin, messages
 
-from core.exports import csv_response
+from core.exports import export_response
 from dispatch.sms import services
 from dispatch.sms.models import HostMobileProof, HostSmsPreference, SmsMessage, WebhookReceipt
 from dispatch.sms.serializers import body_redacted
-from volunteers.privacy import Access, mask_phone, personal_data_accessed_record
+from volunteers.admin import ViewingIsAudited
+from volunteers.privacy import mask_phone
 
 
 @admin.register(SmsMessage)
-class SmsMessageAdmin(admin.ModelAdmin):
+class SmsMessageAdmin(ViewingIsAudited, admin.ModelAdmin):
     list_display = ["created_at", "kind", "masked_to", "volunteer", "status", "skip_reason", "error_code", "attempts",
                     "segments"]
     list_filter = ["status", "kind", "error_code", "skip_reason"]
@@ -19,13 +20,15 @@ class SmsMessageAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in SmsMessage._meta.fields if field.name != "body"] + ["text"]
     date_hierarchy = "created_at"
     actions = ["retry", "export_failures_csv"]
+    # The full number and text are on the message's own page.
+    audit_where, audit_key = "admin sms message", "message"
 
     @admin.action(description="Export selected failures as CSV (failed or undelivered; masked numbers, no text)")
     def export_failures_csv(self, request, queryset):
         from dispatch import exports
 
         rows = exports.sms_failures_export_rows(actor=request.user, selection=queryset)
-        return csv_response(filename=exports.SMS_FAILURES.filename, header=exports.SMS_FAILURES.header, rows=rows)
+        return export_response(exports.SMS_FAILURES, rows)
 
     @admin.display(description="Body")
     def text(self, obj) -> str:
@@ -37,15 +40,6 @@ class SmsMessageAdmin(admin.ModelAdmin):
     @admin.display(description="to")
     def masked_to(self, obj) -> str:
         return mask_phone(obj.to)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        # The full number and text are on the message's own page; opening it is audited.
-        message = SmsMessage.objects.filter(pk=object_id).values_list("volunteer_id", flat=True).first() \
-            if str(object_id).isdigit() else None
-        if request.method == "GET" and message is not None:  # a text to a host has no volunteer: nothing to audit
-            personal_data_accessed_record(actor=request.user, action=Access.VIEWED, volunteer_ids=[message],
-                                          where="admin sms message", message=int(object_id))
-        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="Send the selected failed or skipped messages again")
     def retry(self, request, queryset):

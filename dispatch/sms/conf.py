@@ -4,31 +4,19 @@ Each value may be overridden in Django settings under the same name (tests use p
 ``settings`` fixture), so lookups go through ``sms_setting`` at call time rather than import time.
 """
 
-from datetime import time
-
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
-from core.env import env_float, env_int, env_str
-
-
-def _clock(name: str, raw: str) -> time:
-    try:
-        hours, minutes = raw.strip().split(":")
-        return time(int(hours), int(minutes))
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be HH:MM, got {raw!r}") from exc
-
+from core.env import env_float, env_int, env_str, env_time
 
 DEFAULTS = {
     # Messages per second per sender, shared by every worker through Redis. 0 switches the limit off.
     "SMS_RATE_PER_SECOND": env_float("SMS_RATE_PER_SECOND", 10.0),
-    "SMS_REMINDER_DAY_BEFORE_AT": _clock("SMS_REMINDER_DAY_BEFORE_AT", env_str("SMS_REMINDER_DAY_BEFORE_AT", "11:00")),
+    "SMS_REMINDER_DAY_BEFORE_AT": env_time("SMS_REMINDER_DAY_BEFORE_AT", "11:00"),
     # Local time from which hosts who chose the daily digest by text are texted the day before's news.
-    "SMS_HOST_DIGEST_AT": _clock("SMS_HOST_DIGEST_AT", env_str("SMS_HOST_DIGEST_AT", "09:00")),
+    "SMS_HOST_DIGEST_AT": env_time("SMS_HOST_DIGEST_AT", "09:00"),
     "SMS_REMINDER_SOON_MINUTES": env_int("SMS_REMINDER_SOON_MINUTES", 30),
-    "SMS_QUIET_HOURS_START": _clock("SMS_QUIET_HOURS_START", env_str("SMS_QUIET_HOURS_START", "21:00")),
-    "SMS_QUIET_HOURS_END": _clock("SMS_QUIET_HOURS_END", env_str("SMS_QUIET_HOURS_END", "09:00")),
+    "SMS_QUIET_HOURS_START": env_time("SMS_QUIET_HOURS_START", "21:00"),
+    "SMS_QUIET_HOURS_END": env_time("SMS_QUIET_HOURS_END", "09:00"),
     "SMS_MAX_ATTEMPTS": env_int("SMS_MAX_ATTEMPTS", 8),
     "SMS_RETRY_BASE_SECONDS": env_float("SMS_RETRY_BASE_SECONDS", 15.0),
     "SMS_RETRY_MAX_SECONDS": env_float("SMS_RETRY_MAX_SECONDS", 1800.0),

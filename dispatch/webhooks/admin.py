@@ -8,7 +8,7 @@ from dispatch.webhooks import services
 from dispatch.webhooks.models import EVENT_TYPE_CHOICES, WebhookDelivery, WebhookEndpoint
 from dispatch.webhooks.network import url_problem
 from dispatch.webhooks.signing import secret_key
-from volunteers.privacy import Access, personal_data_accessed_record
+from volunteers.admin import ViewingIsAudited
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -100,7 +100,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ViewingIsAudited, admin.ModelAdmin):
     """The delivery log: read-only, with an action to send deliveries again."""
 
     list_display = ["id", "created_at", "endpoint", "event_type", "webhook_id", "status", "attempts",
@@ -113,6 +113,9 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "webhook_id", "sent_body"]
     date_hierarchy = "created_at"
     actions = ["redeliver"]
+    # The body holds the volunteer's details, as an SMS does.
+    audited_volunteer = Coalesce("event__booking__volunteer_id", "booking__volunteer_id")
+    audit_where, audit_key = "admin webhook delivery", "delivery"
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -124,16 +127,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     @admin.display(description="Body (as sent)")
     def sent_body(self, obj) -> str:
         return obj.body
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        # The body holds the volunteer's details: opening it is in the audit log, as for an SMS.
-        volunteer = (WebhookDelivery.objects.filter(pk=object_id)
-                     .values_list(Coalesce("event__booking__volunteer_id", "booking__volunteer_id"), flat=True)
-                     .first() if str(object_id).isdigit() else None)
-        if request.method == "GET" and volunteer is not None:
-            personal_data_accessed_record(actor=request.user, action=Access.VIEWED, volunteer_ids=[volunteer],
-                                          where="admin webhook delivery", delivery=int(object_id))
-        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="Send the selected delivered or failed deliveries again")
     def redeliver(self, request, queryset):

@@ -1,22 +1,13 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory, UserFactory, token_for
+from sessions.models import Slot
+from tests.factories import MeetingPointFactory, SlotFactory, UserFactory, api_client_for
 
 
 @pytest.fixture
 def api():
     return APIClient()
-
-
-@pytest.fixture
-def seat(db):
-    return SeatFactory(ons_code="E14000922", name="Sheffield, Hallam", majority_pct=3.7, priority=1)
-
-
-@pytest.fixture
-def postcode(seat):
-    return PostcodeFactory(postcode="S10 1AA", seat=seat)
 
 
 @pytest.fixture
@@ -26,23 +17,17 @@ def host(db):
 
 @pytest.fixture
 def host_api(host):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(host)}")
-    return client
+    return api_client_for(host)
 
 
 @pytest.fixture
 def other_host_api(db):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(UserFactory(username='mallory'))}")
-    return client
+    return api_client_for(UserFactory(username="mallory"))
 
 
 @pytest.fixture
 def coordinator_api(db):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(UserFactory(username='coord', is_staff=True))}")
-    return client
+    return api_client_for(UserFactory(username="coord", is_staff=True))
 
 
 @pytest.fixture
@@ -53,6 +38,15 @@ def meeting_point(host, seat, postcode):
 @pytest.fixture
 def slot(meeting_point):
     return SlotFactory(session__meeting_point=meeting_point, capacity=3)
+
+
+@pytest.fixture
+def approval_slot(slot):
+    """`slot` with one place, on a session whose host approves each volunteer."""
+    slot.session.requires_approval = True
+    slot.session.save(update_fields=["requires_approval"])
+    Slot.objects.filter(pk=slot.pk).update(capacity=1)
+    return Slot.objects.get(pk=slot.pk)
 
 
 def booking_body(phone="07400 123456", postcode="s101aa", name="Ann Volunteer", **extra):

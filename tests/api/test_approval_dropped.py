@@ -9,19 +9,10 @@ from django.utils import timezone
 
 from dispatch.sms.models import SmsMessage
 from sessions import services as session_services
-from sessions.models import Slot
 from tests.factories import SlotFactory, book_via_api
 from volunteers.models import Booking, BookingEvent
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def approval_slot(slot):
-    slot.session.requires_approval = True
-    slot.session.save(update_fields=["requires_approval"])
-    Slot.objects.filter(pk=slot.pk).update(capacity=1)
-    return Slot.objects.get(pk=slot.pk)
 
 
 def _patch(host_api, session_id, **body):

@@ -299,14 +299,6 @@ def test_changing_details_needs_the_manage_token(api, slot):
 # --- Host approval ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def approval_slot(slot):
-    slot.session.requires_approval = True
-    slot.session.save(update_fields=["requires_approval"])
-    Slot.objects.filter(pk=slot.pk).update(capacity=1)
-    return Slot.objects.get(pk=slot.pk)
-
-
 def test_a_host_who_approves_releases_the_address_and_the_volunteer_is_texted(api, host_api, other_host_api,
                                                                               approval_slot):
     booking = book_via_api(api, approval_slot)

@@ -13,8 +13,8 @@ from tests.factories import (
     SeatFactory,
     SlotFactory,
     UserFactory,
+    api_client_for,
     book,
-    token_for,
 )
 
 pytestmark = pytest.mark.django_db
@@ -31,8 +31,7 @@ def world():
     clients = {"anonymous": APIClient()}
     for role, user in (("owner", owner), ("other_host", UserFactory(username="other")),
                        ("coordinator", UserFactory(username="boss", is_staff=True))):
-        clients[role] = APIClient()
-        clients[role].credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+        clients[role] = api_client_for(user)
     return {"clients": clients, "meeting_point": meeting_point, "session": slot.session, "slot": slot,
             "booking": waiting}
 

@@ -14,7 +14,7 @@ from dispatch.models import CoordinatorAction
 from dispatch.services.coverage import coverage_by_seat
 from dispatch.sms.models import SmsMessage
 from sessions.models import Slot
-from tests.factories import SlotFactory, UserFactory, token_for
+from tests.factories import SlotFactory, UserFactory, api_client_for
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers.models import AvailabilityWindow, Booking, Volunteer
 from volunteers.privacy import personal_data_purge
@@ -108,8 +108,7 @@ def test_erasing_releases_places_promotes_the_waitlist_and_keeps_anonymous_count
     assert mine.manage_token != link
     assert api.get(f"/api/bookings/{link}/my-data/").status_code == 404
     assert api.get(f"/api/bookings/{link}/").status_code == 404
-    host_api = APIClient()
-    host_api.credentials(HTTP_AUTHORIZATION=f"Token {token_for(host)}")
+    host_api = api_client_for(host)
     roster = host_api.get(f"/api/sessions/{full.session_id}/bookings/").json()["results"]
     erased = [row for row in roster if row["id"] == mine.pk]
     assert erased and erased[0]["status"] == "cancelled" and erased[0]["volunteer"] == {
@@ -187,8 +186,7 @@ def test_a_coordinator_reading_someone_elses_roster_is_audited_the_host_is_not()
     booking_make(slot=slot, volunteer=volunteer)
     host = slot.session.meeting_point.host
     for user in (host, UserFactory(username="coord", is_staff=True)):
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+        client = api_client_for(user)
         rows = client.get(f"/api/sessions/{slot.session_id}/bookings/").json()["results"]
         assert rows[0]["volunteer"]["phone"] == "+447700900321"  # both need it on the day
     (entry,) = _audit("roster_read")
@@ -226,6 +224,37 @@ def test_the_admin_masks_numbers_in_lists_and_audits_views_exports_and_erasures(
     assert "+447700900321" not in json.dumps(list(CoordinatorAction.objects.values("params", "result")))
 
 
+def test_opening_a_volunteers_text_email_or_webhook_delivery_in_the_admin_is_audited(client):
+    from dispatch.email.models import EmailMessage
+    from dispatch.webhooks.models import WebhookDelivery, WebhookEndpoint
+    from tests.email.conftest import emailable
+
+    WebhookEndpoint.objects.create(url="https://crm.example.org/hooks", secret="whsec_" + "A" * 32)
+    volunteer = emailable(name="Priya Shah", phone="+447700900321")
+    booking_make(slot=slot_make(), volunteer=volunteer)
+    text = SmsMessage.objects.get(volunteer=volunteer)
+    email = EmailMessage.objects.get(volunteer=volunteer)
+    delivery = WebhookDelivery.objects.get()
+    client.force_login(UserFactory(username="coord", is_staff=True, is_superuser=True))
+
+    pages = [(f"/admin/sms/smsmessage/{text.pk}/change/", {"where": "admin sms message", "message": text.pk}),
+             (f"/admin/email/emailmessage/{email.pk}/change/", {"where": "admin email message", "message": email.pk}),
+             (f"/admin/webhooks/webhookdelivery/{delivery.pk}/change/",
+              {"where": "admin webhook delivery", "delivery": delivery.pk})]
+    for url, detail in pages:
+        assert client.get(url).status_code == 200
+        entry = _audit("viewed").latest("pk")
+        assert entry.result == {"volunteers": [volunteer.pk]}
+        assert {key: entry.params.get(key) for key in detail} == detail, url
+    assert _audit("viewed").count() == 3
+
+    host = text.booking.slot.session.meeting_point.host
+    SmsMessage.objects.filter(pk=text.pk).update(volunteer=None, host=host)  # as a text to a host: nobody to audit
+    assert client.get(f"/admin/sms/smsmessage/{text.pk}/change/").status_code == 200
+    assert client.get("/admin/sms/smsmessage/99999999/change/").status_code == 302  # no such row
+    assert _audit("viewed").count() == 3
+
+
 def test_the_volunteer_page_downloads_and_deletes_through_the_same_service(client):
     volunteer = _priya()
     booking = booking_make(slot=slot_make(), volunteer=volunteer)
@@ -243,8 +272,7 @@ def test_the_volunteer_page_downloads_and_deletes_through_the_same_service(clien
 def test_the_coordinators_sms_list_masks_numbers_and_is_audited():
     volunteer = _priya()
     booking_make(slot=slot_make(), volunteer=volunteer)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(UserFactory(username='coord', is_staff=True))}")
+    client = api_client_for(UserFactory(username="coord", is_staff=True))
     rows = client.get("/api/sms/messages/").json()["results"]
     assert rows and all(row["to"] == "+44 7••• •••321" for row in rows)
     assert _audit("viewed").get().result == {"volunteers": [volunteer.pk]}

@@ -42,17 +42,6 @@ def dead_redis(settings):
 
 
 @pytest.fixture
-def locmem_sms(settings):
-    from dispatch.sms.backends import LocmemBackend
-
-    settings.SMS_BACKEND = "locmem"
-    settings.SMS_RATE_PER_SECOND = 0
-    LocmemBackend.outbox.clear()
-    yield LocmemBackend.outbox
-    LocmemBackend.outbox.clear()
-
-
-@pytest.fixture
 def connection_attempts(monkeypatch):
     attempts = []
     original = core.broker.Transport.establish_connection

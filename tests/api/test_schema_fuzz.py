@@ -42,8 +42,6 @@ from config.wsgi import application
 from core.schema import SEMANTIC_ERROR_CODES
 from tests.factories import (
     MeetingPointFactory,
-    PostcodeFactory,
-    SeatFactory,
     SlotFactory,
     UserFactory,
     booking_ask,
@@ -129,10 +127,7 @@ def flatmap_body(context, body):
 
 
 @pytest.fixture
-def seeded(db, django_capture_on_commit_callbacks):
-    seat = SeatFactory(ons_code="E14000922", name="Sheffield, Hallam", majority_pct=3.7, priority=1)
-    PostcodeFactory(postcode="S10 1AA", seat=seat)
-    host = UserFactory(username="aisha")
+def seeded(seat, postcode, host, django_capture_on_commit_callbacks):
     coordinator = UserFactory(username="coord", is_staff=True)
     room = MeetingPointFactory(host=host, seat=seat, postcode="S10 1AA")
     start = timezone.now() + timedelta(days=2)

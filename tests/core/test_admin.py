@@ -168,3 +168,26 @@ def test_a_sessions_status_and_meeting_point_cannot_be_edited_in_its_admin_form(
                 {"title": session.title, "seat": session.seat_id, "status": "cancelled", "meeting_point": other_room.pk})
     session.refresh_from_db()
     assert (session.status, session.meeting_point_id) == (CanvassSession.Status.PUBLISHED, room)
+
+
+def test_the_bookings_slots_and_events_listed_under_their_parent_are_read_only(client):
+    from tests.sms.factories import booking_make, slot_make
+    from volunteers.models import Booking
+
+    booking = booking_make(slot=slot_make())
+    _coordinator(client)
+    pages = {f"/admin/volunteers/volunteer/{booking.volunteer_id}/change/": "bookings",
+             f"/admin/volunteers/booking/{booking.pk}/change/": "events",
+             f"/admin/canvass/slot/{booking.slot_id}/change/": "bookings",
+             f"/admin/canvass/canvasssession/{booking.slot.session_id}/change/": "slots"}
+    for url, prefix in pages.items():
+        response = client.get(url)
+        assert response.status_code == 200, url
+        formsets = {formset.formset.prefix: formset for formset in response.context["inline_admin_formsets"]}
+        inline = formsets[prefix]
+        assert inline.has_add_permission is False and inline.opts.can_delete is False, url
+        hidden = {"id", "DELETE", inline.formset.fk.name}  # the row's id and its parent's, not for editing
+        assert inline.formset.forms, url
+        assert all(set(form.fields) <= hidden for form in inline.formset.forms), url
+        assert inline.readonly_fields == inline.opts.fields, url
+    assert Booking.objects.count() == 1

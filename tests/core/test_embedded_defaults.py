@@ -2,12 +2,8 @@
 PostgreSQL, so this drives the SQLite path in a child process: migrate, load the demo, search, book with the code
 read from the log (as a person running `make run` would), and remind."""
 
-import json
-import os
-import subprocess
-import sys
 
-from tests.conftest import REPO_ROOT
+from tests.embedded import embedded_run
 
 SCRIPT = r"""
 import io
@@ -57,12 +53,7 @@ print("RESULT " + json.dumps(out))
 
 
 def test_the_app_books_and_searches_on_the_embedded_sqlite_defaults(tmp_path):
-    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", FRONTROOM_VAR_DIR=str(tmp_path))
-    completed = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                               timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    result = json.loads(completed.stdout.split("RESULT ", 1)[1])
+    result = embedded_run(SCRIPT, tmp_path)
     assert (tmp_path / "frontroom.sqlite3").exists()
     assert result["search"] == 200
     assert result["bookings"] == [[202, 200, "confirmed", True, True]] * 3

@@ -3,12 +3,8 @@ the suite runs on PostgreSQL also work there. Booking and reminders are in test_
 assignment run in tests/web/test_coordinators_sqlite.py; this one drives a full slot's waitlist, its promotion,
 an overflow to a neighbouring seat carried out by a coordinator, and a signed SMS reply, in a child process."""
 
-import json
-import os
-import subprocess
-import sys
 
-from tests.conftest import REPO_ROOT
+from tests.embedded import embedded_run
 
 SCRIPT = r"""
 import json
@@ -97,13 +93,8 @@ print("RESULT " + json.dumps(out))
 
 
 def test_waitlist_overflow_and_sms_replies_work_on_the_embedded_sqlite_defaults(tmp_path):
-    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", FRONTROOM_VAR_DIR=str(tmp_path), OVERFLOW_AUTO="false",
-               SMS_BACKEND="console", TWILIO_AUTH_TOKEN="embedded-test-token")
-    completed = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                               timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    result = json.loads(completed.stdout.split("RESULT ", 1)[1])
+    result = embedded_run(SCRIPT, tmp_path, OVERFLOW_AUTO="false", SMS_BACKEND="console",
+                          TWILIO_AUTH_TOKEN="embedded-test-token")
     assert result["target"] == [201, 201, True]
     assert result["booked"] == [[202, 200], "confirmed", [202, 200], "waitlisted"]
     assert result["cancel"] == 200

@@ -1,7 +1,9 @@
+from datetime import time
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from core.env import env_bool, env_int, env_str
+from core.env import env_bool, env_int, env_str, env_time
 
 
 def test_env_helpers_parse_and_refuse_malformed_values(monkeypatch, tmp_path):
@@ -13,6 +15,12 @@ def test_env_helpers_parse_and_refuse_malformed_values(monkeypatch, tmp_path):
     monkeypatch.setenv("FR_NUM", "x")
     with pytest.raises(ImproperlyConfigured):
         env_int("FR_NUM", 1)
+    assert env_time("FR_AT", "21:00") == time(21, 0)
+    monkeypatch.setenv("FR_AT", "07:30")
+    assert env_time("FR_AT", "21:00") == time(7, 30)
+    monkeypatch.setenv("FR_AT", "7h30")
+    with pytest.raises(ImproperlyConfigured, match="FR_AT must be HH:MM"):
+        env_time("FR_AT", "21:00")
     secret = tmp_path / "secret"
     secret.write_text("s3cret\n")
     monkeypatch.setenv("FR_SECRET_FILE", str(secret))

@@ -26,6 +26,6 @@ def test_staff_see_failed_and_assumed_emails_with_masked_addresses(client):
     staff = get_user_model().objects.create_user(username="coord", password="a-long-password-9", is_staff=True)
     client.force_login(staff)
     page = client.get("/coordinate/email/").content.decode()
-    assert "No such mailbox" in page and "550" in page and "j•••@example.org" in page
+    assert "No such mailbox" in page and "550" in page and "j•••@example.org" in page and "Page 1 of 1" in page
     assert "jo.bloggs@example.org" not in page and sent.to not in page
     assert client.get("/coordinate/email/?page=abc").status_code == 200

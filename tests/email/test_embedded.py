@@ -2,12 +2,8 @@
 statements (SQLite has no UPDATE inside WITH): a proven booking's confirmation and its cancellation, each once,
 each with its calendar file."""
 
-import json
-import os
-import subprocess
-import sys
 
-from tests.conftest import REPO_ROOT
+from tests.embedded import embedded_run
 
 SQLITE_SCRIPT = r"""
 import json
@@ -44,14 +40,9 @@ print("RESULT " + json.dumps({"rows": rows, "sent": sent}))
 
 
 def test_a_booking_is_emailed_once_with_its_calendar_on_the_embedded_sqlite_defaults(tmp_path):
-    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", FRONTROOM_VAR_DIR=str(tmp_path), SMS_BACKEND="console",
-               SMS_QUIET_HOURS_START="00:00", SMS_QUIET_HOURS_END="00:00", RATE_LIMITS_ENABLED="false",
-               EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
-    completed = subprocess.run([sys.executable, "-c", SQLITE_SCRIPT], cwd=REPO_ROOT, env=env, capture_output=True,
-                               text=True, timeout=300, check=False)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    result = json.loads(completed.stdout.split("RESULT ", 1)[1])
+    result = embedded_run(SQLITE_SCRIPT, tmp_path, SMS_BACKEND="console", SMS_QUIET_HOURS_START="00:00",
+                          SMS_QUIET_HOURS_END="00:00", RATE_LIMITS_ENABLED="false",
+                          EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
     assert result["rows"] == [["booking_confirmed", "sent", "sam@example.org"],
                               ["booking_cancelled", "sent", "sam@example.org"]]
     assert result["sent"] == [[["sam@example.org"], ["REQUEST"]], [["sam@example.org"], ["CANCEL"]]]

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 from contextlib import contextmanager, suppress
+from datetime import time as clock_time
 from pathlib import Path
 
 import pytest
@@ -113,14 +114,15 @@ def twilio_prism(settings, prism_url):
 
 
 @pytest.fixture
-def locmem_sms(settings):
-    from dispatch.sms.backends import LocmemBackend
+def never_quiet(settings):
+    """No quiet hours (an empty window): texts go when they are claimed, whatever the time the suite runs at."""
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = clock_time(0, 0)
 
-    settings.SMS_BACKEND = "locmem"
-    settings.SMS_RATE_PER_SECOND = 0
-    LocmemBackend.outbox.clear()
-    yield LocmemBackend.outbox
-    LocmemBackend.outbox.clear()
+
+@pytest.fixture
+def daytime(never_quiet, locmem_sms):
+    """Texts kept in memory and never held for quiet hours; the fixture is the outbox."""
+    return locmem_sms
 
 
 def worker_database_url() -> str:

@@ -17,14 +17,12 @@ from tests.sms.factories import booking_make, host_mobile_prove, slot_make, volu
 from volunteers.models import BookingEvent
 from volunteers.services import booking_cancel
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("daytime")]
 
 
 @pytest.fixture(autouse=True)
-def daytime(settings, locmem_sms):
-    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = time(0, 0)
+def digests_at_nine(settings):
     settings.SMS_HOST_DIGEST_AT = time(9, 0)
-    return locmem_sms
 
 
 def _morning(hour: int = 10) -> datetime:

@@ -2,7 +2,7 @@
 naming a stranger's number gets Frontroom to text that stranger one code (which says nothing the host typed),
 limited per host and per number, and never a text about bookings."""
 
-from datetime import time, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
@@ -19,15 +19,9 @@ from tests.sms.factories import booking_make, host_code_texted, host_mobile_prov
 from volunteers.events import booking_events_record_bulk
 from volunteers.models import Booking, BookingEvent
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("daytime")]
 
 IP = "203.0.113.7"
-
-
-@pytest.fixture(autouse=True)
-def daytime(settings, locmem_sms):
-    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = time(0, 0)
-    return locmem_sms
 
 
 def _host_slot(*, mobile: str | None = None, title: str = "Saturday doorstep session, Crookes and Walkley"):

@@ -14,6 +14,7 @@ from dispatch.sms import services
 from dispatch.sms.models import HostSmsPreference, SmsMessage
 from dispatch.sms.services.hosts import host_text_record_for_proof, quiet_hours_end
 from sessions.services import session_cancel
+from tests.embedded import embedded_run
 from tests.factories import PostcodeFactory, booking_ask, next_mobile
 from tests.sms.conftest import AUTH_TOKEN
 from tests.sms.factories import booking_make, host_mobile_prove, slot_make, volunteer_make
@@ -21,16 +22,9 @@ from volunteers.identity import booking_prove_by_link
 from volunteers.models import Booking
 from volunteers.services import booking_cancel
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("daytime")]
 
 HOST_MOBILE = "+447400999777"
-
-
-@pytest.fixture(autouse=True)
-def daytime(settings, locmem_sms):
-    """No quiet hours (an empty window), whatever the time the suite runs at."""
-    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = time(0, 0)
-    return locmem_sms
 
 
 def _hosted_slot(*, each: str = "text", mobile: str = HOST_MOBILE, proven: bool = True, **kwargs):
@@ -324,19 +318,7 @@ print("RESULT " + json.dumps({"before": before, "rows": rows}))
 
 
 def test_hosts_texts_work_on_the_embedded_sqlite_defaults(tmp_path):
-    import json
-    import os
-    import subprocess
-    import sys
-
-    from tests.conftest import REPO_ROOT
-
-    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", FRONTROOM_VAR_DIR=str(tmp_path), SMS_BACKEND="console",
-               SMS_QUIET_HOURS_START="00:00", SMS_QUIET_HOURS_END="00:00", RATE_LIMITS_ENABLED="false")
-    completed = subprocess.run([sys.executable, "-c", SQLITE_SCRIPT], cwd=REPO_ROOT, env=env, capture_output=True,
-                               text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    result = json.loads(completed.stdout.split("RESULT ", 1)[1])
+    result = embedded_run(SQLITE_SCRIPT, tmp_path, SMS_BACKEND="console", SMS_QUIET_HOURS_START="00:00",
+                          SMS_QUIET_HOURS_END="00:00", RATE_LIMITS_ENABLED="false")
     assert result == {"before": 0, "rows": [["host_booked", "+447400555551", "queued"],
                                             ["host_cancelled", "+447400555551", "queued"]]}

@@ -91,14 +91,6 @@ def test_the_beat_tasks_are_registered_under_their_scheduled_names():
     assert {"sms.outbox_sweep", "sms.reminders_enqueue_due", "sms.message_send"} <= set(app.tasks)
 
 
-@pytest.fixture
-def never_quiet(settings):
-    """Reminders are sent when they are claimed, at the real time of day; keep the test independent of it."""
-    from datetime import time
-
-    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = time(0, 0)
-
-
 def test_reminders_are_written_in_bulk_with_the_texts_a_single_write_gives(locmem_sms, never_quiet, monkeypatch):
     from dispatch.sms.services import reminders as reminders_module
     from dispatch.sms.texts import booking_text

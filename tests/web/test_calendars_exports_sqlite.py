@@ -1,12 +1,8 @@
 """Calendars, feeds and CSV exports on the embedded default (`make run`: SQLite, eager Celery), driven in a child
 process because the suite itself runs on PostgreSQL."""
 
-import json
-import os
-import subprocess
-import sys
 
-from tests.conftest import REPO_ROOT
+from tests.embedded import embedded_run
 
 SCRIPT = r"""
 import csv, io, json, re
@@ -59,12 +55,7 @@ print("RESULT " + json.dumps(out))
 
 
 def test_calendars_feeds_and_exports_work_on_sqlite(tmp_path):
-    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", FRONTROOM_VAR_DIR=str(tmp_path))
-    completed = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                               timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    result = json.loads(completed.stdout.split("RESULT ", 1)[1])
+    result = embedded_run(SCRIPT, tmp_path)
     assert result["ics_uid"] is True
     assert result["volunteer_feed"] == [200, True] and result["host_feed"] == [200, True]
     assert result["roster"][0] == 200 and result["roster"][1] >= 1

@@ -297,6 +297,19 @@ def test_the_sms_log_pages(client, coordinator, area, monkeypatch):
     assert "Page 3 of 3" in last and 'rel="prev"' in last
 
 
+def test_the_audit_log_pages(client, coordinator, monkeypatch):
+    from web.coordinators import views
+
+    monkeypatch.setattr(views, "AUDIT_PAGE_SIZE", 2)
+    for seat in range(5):
+        CoordinatorAction.objects.create(actor=coordinator, kind=CoordinatorAction.Kind.SEAT_PRIORITY_SET,
+                                         params={"seat": f"E1400{seat:04d}"}, result={})
+    first = client.get("/coordinate/audit/").content.decode()
+    assert "Page 1 of 3" in first and 'href="?page=2" rel="next"' in first and 'rel="prev"' not in first
+    last = client.get("/coordinate/audit/?page=3").content.decode()
+    assert "Page 3 of 3" in last and 'href="?page=2" rel="prev"' in last and 'rel="next"' not in last
+
+
 def test_showing_a_number_is_a_post_and_is_audited(client, coordinator, messages_logged):
     message = messages_logged["failed"]
     masked = client.get(f"/coordinate/sms/{message.pk}/").content.decode()

@@ -2,12 +2,8 @@
 assignment run answering 500 there once a volunteer had signed up (PostgreSQL-only SQL in core/db.py).
 The suite runs on PostgreSQL, so this drives the SQLite path in a child process."""
 
-import json
-import os
-import subprocess
-import sys
 
-from tests.conftest import REPO_ROOT
+from tests.embedded import embedded_run
 
 SCRIPT = r"""
 import json
@@ -66,12 +62,7 @@ print("RESULT " + json.dumps(out))
 
 
 def test_an_assignment_run_starts_and_commits_from_the_pages_on_sqlite(tmp_path):
-    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", FRONTROOM_VAR_DIR=str(tmp_path))
-    completed = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                               timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    result = json.loads(completed.stdout.split("RESULT ", 1)[1])
+    result = embedded_run(SCRIPT, tmp_path)
     assert result["signups"] == [202, 202] and result["proven"] == [200, 200]
     assert result["dashboard"] == [200, 200]
     assert result["start"][0] == 302 and result["start"][1].startswith("/coordinate/runs/")

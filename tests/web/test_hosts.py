@@ -10,21 +10,11 @@ from django.utils import timezone
 
 from dispatch.sms.models import SmsMessage
 from sessions.models import CanvassSession, MeetingPoint, Slot
-from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory, UserFactory
+from tests.factories import MeetingPointFactory, SlotFactory, UserFactory
 from tests.web.host_data import book as book_slot
 from volunteers.models import Booking, BookingEvent
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def seat(db):
-    return SeatFactory(ons_code="E14000922", name="Sheffield, Hallam", majority_pct=3.7, priority=1)
-
-
-@pytest.fixture
-def postcode(seat):
-    return PostcodeFactory(postcode="S10 1AA", seat=seat)
 
 
 @pytest.fixture

@@ -5,17 +5,14 @@ from rest_framework.test import APIClient
 
 from dispatch.webhooks.models import WebhookDelivery, WebhookEndpoint
 from dispatch.webhooks.services import outbox
-from tests.factories import UserFactory, token_for
+from tests.factories import UserFactory, api_client_for
 from tests.sms.factories import booking_make, slot_make
 
 pytestmark = pytest.mark.django_db
 
 
 def client_for(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
-    return client
+    return APIClient() if user is None else api_client_for(user)
 
 
 @pytest.fixture

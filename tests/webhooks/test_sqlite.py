@@ -1,12 +1,9 @@
 """Webhooks on the embedded defaults (`make run`: SQLite, eager Celery), in a child process: an endpoint registered
 through the API, a booking and its cancellation delivered signed to a local receiver after commit."""
 
-import json
-import os
-import subprocess
-import sys
 
 from tests.conftest import REPO_ROOT
+from tests.embedded import embedded_run
 
 SCRIPT = r"""
 import json
@@ -38,13 +35,8 @@ receiver.stop()
 
 
 def test_webhooks_work_on_the_embedded_sqlite_defaults(tmp_path):
-    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", FRONTROOM_VAR_DIR=str(tmp_path), SMS_BACKEND="console",
-               WEBHOOK_ALLOW_HTTP="true", WEBHOOK_ALLOWED_NETWORKS="127.0.0.1/32", PYTHONPATH=str(REPO_ROOT))
-    completed = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                               timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    result = json.loads(completed.stdout.split("RESULT ", 1)[1])
+    result = embedded_run(SCRIPT, tmp_path, SMS_BACKEND="console", WEBHOOK_ALLOW_HTTP="true",
+                          WEBHOOK_ALLOWED_NETWORKS="127.0.0.1/32", PYTHONPATH=str(REPO_ROOT))
     assert (tmp_path / "frontroom.sqlite3").exists()
     assert result == {"created": 201, "types": ["booking.confirmed", "booking.cancelled"],
                       "statuses": ["delivered", "delivered"]}

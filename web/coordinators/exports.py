@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from core.errors import DomainError
-from core.exports import csv_response
+from core.exports import export_response
 from dispatch import exports as dispatch_exports
 from volunteers import exports as volunteer_exports
 from web.coordinators.forms import (
@@ -44,8 +44,7 @@ def bookings_csv(request):
     status = form.cleaned_data["status"]
     rows = volunteer_exports.bookings_export_rows(actor=request.user, date_from=date_from, date_to=date_to,
                                                   statuses=[status] if status else None)
-    export = volunteer_exports.BOOKINGS
-    return csv_response(filename=export.filename, header=export.header, rows=rows)
+    return export_response(volunteer_exports.BOOKINGS, rows)
 
 
 @staff_required
@@ -57,8 +56,7 @@ def volunteers_csv(request):
     consent = form.cleaned_data["consent_sms"]
     rows = volunteer_exports.volunteers_export_rows(actor=request.user,
                                                     consent_sms=None if not consent else consent == "yes")
-    export = volunteer_exports.VOLUNTEERS
-    return csv_response(filename=export.filename, header=export.header, rows=rows)
+    return export_response(volunteer_exports.VOLUNTEERS, rows)
 
 
 @staff_required
@@ -74,10 +72,8 @@ def coverage_csv(request):
     except DomainError as error:
         apply_domain_error(form, error)
         return _page(request, status=400, coverage_form=form)
-    export = dispatch_exports.COVERAGE
     day_from, day_to = form.days()
-    return csv_response(filename=export.filename.format(date_from=f"{day_from:%Y%m%d}", date_to=f"{day_to:%Y%m%d}"),
-                        header=export.header, rows=rows)
+    return export_response(dispatch_exports.COVERAGE, rows, date_from=f"{day_from:%Y%m%d}", date_to=f"{day_to:%Y%m%d}")
 
 
 @staff_required
@@ -88,5 +84,4 @@ def sms_failures_csv(request):
         return _page(request, status=400, sms_form=form)
     since, until = form.bounds()
     rows = dispatch_exports.sms_failures_export_rows(actor=request.user, since=since, until=until)
-    export = dispatch_exports.SMS_FAILURES
-    return csv_response(filename=export.filename, header=export.header, rows=rows)
+    return export_response(dispatch_exports.SMS_FAILURES, rows)

@@ -71,6 +71,14 @@ def _query(params: dict, **changes) -> str:
     return "?" + urlencode({k: v for k, v in merged.items() if v not in (None, "")})
 
 
+def _pager_urls(page, params: dict | None = None) -> dict:
+    """The links of _pager.html: the newer and older pages of `page`, with the list's other `params` kept."""
+    return {
+        "previous_url": _query(params or {}, page=page.previous_page_number()) if page.has_previous() else None,
+        "next_url": _query(params or {}, page=page.next_page_number()) if page.has_next() else None,
+    }
+
+
 # ---- coverage dashboard ------------------------------------------------------------------------------------
 
 COLUMNS = [  # (sort key, heading, numeric)
@@ -293,9 +301,7 @@ def sms_log(request):
         .get_page(_page_number(request))
     params = {k: ("1" if v is True else v) for k, v in filters.items() if v}
     return render(request, "web/coordinators/sms_log.html", {
-        "form": form, "page": page,
-        "previous_url": _query(params, page=page.previous_page_number()) if page.has_previous() else None,
-        "next_url": _query(params, page=page.next_page_number()) if page.has_next() else None,
+        "form": form, "page": page, **_pager_urls(page, params),
     })
 
 
@@ -351,9 +357,7 @@ def email_failures(request):
     for message in page.object_list:
         message.masked_to = mask_email(message.to)
     return render(request, "web/coordinators/email_failures.html", {
-        "page": page,
-        "previous_url": _query({}, page=page.previous_page_number()) if page.has_previous() else None,
-        "next_url": _query({}, page=page.next_page_number()) if page.has_next() else None,
+        "page": page, **_pager_urls(page),
     })
 
 
@@ -364,9 +368,7 @@ def email_failures(request):
 def audit(request):
     page = Paginator(selectors.audit_log(), AUDIT_PAGE_SIZE).get_page(_page_number(request))
     return render(request, "web/coordinators/audit.html", {
-        "page": page,
-        "previous_url": _query({}, page=page.previous_page_number()) if page.has_previous() else None,
-        "next_url": _query({}, page=page.next_page_number()) if page.has_next() else None,
+        "page": page, **_pager_urls(page),
     })
 
 

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.db import pk_in_range
 from core.errors import DomainError, NotFound
-from core.exports import csv_response
+from core.exports import export_response
 from core.ratelimit import client_ip, limit_ip
 from dispatch.services.host_notifications import host_notifications_get, host_notifications_set
 from dispatch.sms.services import host_mobile_code_resend, host_mobile_verify
@@ -336,8 +336,7 @@ def roster_csv(request, session_id: int):
         rows = exports.roster_export_rows(user=request.user, session_id=session_id)
     except NotFound:
         raise Http404 from None
-    return csv_response(filename=exports.ROSTER.filename.format(session=session_id), header=exports.ROSTER.header,
-                        rows=rows)
+    return export_response(exports.ROSTER, rows, session=session_id)
 
 
 @login_required

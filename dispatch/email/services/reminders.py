@@ -4,12 +4,11 @@ volunteers who may be emailed, and at night too (no quiet hours for email)."""
 import logging
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from dispatch.email.models import EmailMessage
 from dispatch.email.services.outbox import messages_record_bulk
-from dispatch.sms.services.reminders import REMINDER_CHUNK, reminders_due
+from dispatch.sms.services.reminders import reminders_due, reminders_write_in_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +22,7 @@ def reminders_enqueue_due(*, now: datetime | None = None) -> int:
             volunteer__consent_email=True, volunteer__email_opted_out_at__isnull=True,
             volunteer__anonymised_at__isnull=True).exclude(volunteer__email="")
             .order_by("slot_id", "pk").values_list("pk", "volunteer_id", "version")]
-        for start in range(0, len(keys), REMINDER_CHUNK):
-            with transaction.atomic():
-                written += messages_record_bulk(keys=keys[start:start + REMINDER_CHUNK])
+        written += reminders_write_in_chunks(keys, record_bulk=messages_record_bulk)
         if keys:
             logger.info("reminders: %d %s emails written for %d due bookings", written, kind, len(keys))
     return written

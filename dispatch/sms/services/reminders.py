@@ -31,14 +31,21 @@ def _status_since_before(moment_expression):
 REMINDER_CHUNK = 2000
 
 
+def reminders_write_in_chunks(keys: list, *, record_bulk) -> int:
+    """Write the reminders named by `keys` with the outbox's `record_bulk`, REMINDER_CHUNK a transaction. Returns how
+    many rows were written (none for a key that has its row already)."""
+    written = 0
+    for start in range(0, len(keys), REMINDER_CHUNK):
+        with transaction.atomic():
+            written += record_bulk(keys=keys[start:start + REMINDER_CHUNK])
+    return written
+
+
 def _record_all(bookings, kind: str) -> int:
     # By slot: a chunk then covers few slots, and each slot's text is rendered once for all its bookings.
     keys = [MessageKey(booking_id, kind, version)
             for booking_id, version in bookings.order_by("slot_id", "pk").values_list("pk", "version")]
-    written = 0
-    for start in range(0, len(keys), REMINDER_CHUNK):
-        with transaction.atomic():
-            written += messages_record_bulk(keys=keys[start:start + REMINDER_CHUNK])
+    written = reminders_write_in_chunks(keys, record_bulk=messages_record_bulk)
     if keys:
         logger.info("reminders: %d %s messages written for %d due bookings", written, kind, len(keys))
     return written
