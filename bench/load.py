@@ -1240,20 +1240,19 @@ def report(args, info, lscpu, data, health, steps, client, episodes, fault_rate,
 
 
 def section_part_write(part: str, text: str) -> None:
-    """Keep the load and the faults results side by side in one section: replace only this part."""
+    """Keep the load and the faults results side by side in one section: replace only this part, between its
+    markers, so notes written beside the parts (other subsections, earlier runs) stay as they are."""
     path = common.BENCHMARKS_MD
     current = path.read_text(encoding="utf-8") if path.exists() else ""
     match = re.search(rf"^## {re.escape(SECTION)}[ \t]*\n(.*?)(?=^## |\Z)", current, re.S | re.M)
     body = match.group(1) if match else ""
-    parts = {}
-    for name in ("load", "faults"):
-        found = re.search(rf"<!-- {name} -->\n(.*?)<!-- /{name} -->", body, re.S)
-        parts[name] = found.group(1).strip() if found else ""
-    parts[part] = text.strip()
-    intro = ("Scripts: `bench/load.py` (load mode, then `--faults`); see docs/load.md for what they measure.")
-    new_body = intro + "\n\n" + "\n\n".join(
-        f"### {'Load' if name == 'load' else 'Faults'}\n\n<!-- {name} -->\n{parts[name] or '(not run yet)'}\n<!-- /{name} -->"
-        for name in ("load", "faults"))
+    marked = re.compile(rf"<!-- {part} -->\n.*?<!-- /{part} -->", re.S)
+    replacement = f"<!-- {part} -->\n{text.strip()}\n<!-- /{part} -->"
+    if marked.search(body):
+        new_body = marked.sub(lambda _: replacement, body, count=1)
+    else:
+        intro = "Scripts: `bench/load.py` (load mode, then `--faults`); see docs/load.md for what they measure."
+        new_body = (body.strip() or intro) + f"\n\n### {'Load' if part == 'load' else 'Faults'}\n\n{replacement}"
     common.benchmarks_section_write(SECTION, new_body)
 
 
