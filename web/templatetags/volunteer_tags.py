@@ -92,11 +92,11 @@ def field_row(field) -> str:
     label = f'<label for="{escape(field.id_for_label)}">{conditional_escape(field.label)}</label>'
     has_error = " has-error" if errors else ""
     if field.widget_type == "checkbox":
-        html = (f'<div class="field field-check{has_error}">\n{error}\n<div class="check">{field}{label}</div>\n'
+        markup = (f'<div class="field field-check{has_error}">\n{error}\n<div class="check">{field}{label}</div>\n'
                 f'{hint}\n</div>\n')
     else:
-        html = f'<div class="field{has_error}">\n{label}\n{hint}\n{error}\n{field}\n</div>\n'
-    return mark_safe(html)  # noqa: S308 - every value in it was escaped above; the input is the form's own HTML
+        markup = f'<div class="field{has_error}">\n{label}\n{hint}\n{error}\n{field}\n</div>\n'
+    return mark_safe(markup)  # noqa: S308 - every value in it was escaped above; the input is the form's own HTML
 
 
 @register.simple_tag
