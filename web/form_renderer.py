@@ -75,11 +75,11 @@ def _select(widget: dict) -> str | None:
 
 class FormRenderer(DjangoTemplates):
     def render(self, template_name, context, request=None):
-        html = None
+        markup = None
         if template_name in INPUT_TEMPLATES:
-            html = _input(context["widget"])
+            markup = _input(context["widget"])
         elif template_name == SELECT_TEMPLATE:
-            html = _select(context["widget"])
-        if html is None:
+            markup = _select(context["widget"])
+        if markup is None:
             return super().render(template_name, context, request=request)
-        return html  # Widget._render marks it safe, as it does the templates' output
+        return markup  # Widget._render marks it safe, as it does the templates' output
