@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 
 from tests.conftest import REPO_ROOT
@@ -20,7 +21,7 @@ CHROMIUM_ARGS = [
     # The browser's own language: date pickers show and take day/month/year as a UK volunteer's phone does.
     "--lang=en-GB",
 ]
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+DOCS_SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 PHONE_VIEWPORT = {"width": 375, "height": 812}
 
 # Playwright's sync API runs an event loop in this thread; the tests' own database reads are plain
@@ -78,10 +79,18 @@ def only_local_requests(page):
     assert foreign == [], f"requests to other hosts: {foreign}"
 
 
+def screenshots_dir() -> Path:
+    """Where screenshots go: docs/screenshots/ only for `make screenshots`, so `make test` never rewrites them."""
+    if os.environ.get("FRONTROOM_SCREENSHOTS") == "docs":
+        return DOCS_SCREENSHOTS
+    return Path(settings.VAR_DIR) / "screenshots"
+
+
 def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot of a main page to docs/screenshots/ (the README shows them)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """Save a full-page screenshot of a main page (to docs/screenshots/ under `make screenshots`)."""
+    directory = screenshots_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
 
