@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Texted, emailed and calendar links point where `make run` serves, unless PUBLIC_BASE_URL says otherwise.
+PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
 # The test suite talks to real services; override these to point elsewhere.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/frontroom
@@ -38,8 +40,8 @@ tools: tools/prism/node_modules/.installed ## Install the Twilio contract mock (
 run: install ## Install, migrate, load the demo data and serve on 127.0.0.1:8000 (SQLite, eager Celery, SMS to the log)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py load_demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(PY) manage.py load_demo
+	PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install-dev tools ## Install and run the whole test suite against PostgreSQL, Redis and the Twilio mock
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) tools/run_tests.py $(PYTEST_ARGS)
