@@ -42,7 +42,16 @@ def test_anonymous_visitors_are_sent_to_sign_in_and_back(client, area):
     for url in PAGES:
         response = client.get(url)
         assert response.status_code == 302, url
-        assert response["Location"].startswith("/admin/login/?next=/coordinate/")
+        assert response["Location"].startswith("/host/login/?next=/coordinate/")
+
+
+def test_a_coordinator_signs_in_on_frontrooms_own_page_and_comes_back(client, area):
+    data.staff()
+    login = client.get("/coordinate/runs/", follow=True)
+    assert b"Django administration" not in login.content
+    response = client.post(login.redirect_chain[-1][0], {"username": "coord", "password": "a-long-password-9"})
+    assert response.status_code == 302
+    assert response["Location"] == "/coordinate/runs/"
 
 
 def test_signed_in_non_staff_get_a_403_page_and_change_nothing(client, area):

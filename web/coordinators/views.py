@@ -53,7 +53,7 @@ def staff_required(view):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+            return redirect_to_login(request.get_full_path())
         if not request.user.is_staff:
             raise PermissionDenied
         return view(request, *args, **kwargs)
