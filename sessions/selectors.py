@@ -60,7 +60,8 @@ LEFT JOIN LATERAL (
     SELECT array_agg(id) AS ids, array_agg((1000000 * extract(epoch FROM starts_at))::bigint) AS starts,
            array_agg((1000000 * extract(epoch FROM ends_at))::bigint) AS ends,
            array_agg(capacity) AS capacities, array_agg(confirmed_count) AS confirmed
-    FROM (SELECT * FROM canvass_slot WHERE session_id = s.id AND starts_at > %(now)s ORDER BY starts_at, id) ordered
+    FROM (SELECT * FROM canvass_slot WHERE session_id = s.id AND starts_at > %(now)s{slot_filters}
+          ORDER BY starts_at, id) ordered
 ) sl ON true
 WHERE f.ring = (SELECT max(ring) FROM found)
 ORDER BY f.h, f.starts_at, f.id
@@ -88,8 +89,18 @@ LIMIT %(wanted)s
 """
 _SQLITE_SLOTS_SQL = """
 SELECT id, session_id, starts_at, ends_at, capacity, confirmed_count
-FROM canvass_slot WHERE session_id IN ({ids}) AND starts_at > %s ORDER BY starts_at, id
+FROM canvass_slot WHERE session_id IN ({ids}) AND starts_at > %(now)s{slot_filters} ORDER BY starts_at, id
 """
+
+
+def _slot_filters(date_from: bool, date_to: bool, *, alias: str = "") -> str:
+    """A slot's own dates: a session spanning Friday to Sunday may have nothing on the Saturday asked for."""
+    filters = []
+    if date_from:
+        filters.append(f" AND {alias}ends_at > %(date_from)s")
+    if date_to:
+        filters.append(f" AND {alias}starts_at < %(date_to)s")
+    return "".join(filters)
 
 
 def _filters(date_from: bool, date_to: bool, seat: bool) -> str:
@@ -98,6 +109,10 @@ def _filters(date_from: bool, date_to: bool, seat: bool) -> str:
         filters.append("AND s.ends_at > %(date_from)s")
     if date_to:
         filters.append("AND s.starts_at < %(date_to)s")
+    if date_from or date_to:
+        # The session's span is the cheap first cut; a slot inside the dates decides.
+        filters.append("AND EXISTS (SELECT 1 FROM canvass_slot x WHERE x.session_id = s.id AND x.starts_at > %(now)s"
+                       f"{_slot_filters(date_from, date_to, alias='x.')})")
     if seat:
         filters.append("AND s.seat_id = %(seat)s")
     return " ".join(filters)
@@ -111,7 +126,8 @@ def _pg_search_sql(n_rings: int, date_from: bool, date_to: bool, seat: bool) -> 
         gate = "".join(f" AND (SELECT count(*) FROM ring{j}) < %(wanted)s" for j in range(k))
         rings.append(_PG_RING_SQL.format(k=k, hav=_HAV_TERM, filters=filters, gate=gate))
     found = " UNION ALL ".join(f"SELECT * FROM ring{k}" for k in range(n_rings))
-    return _PG_SEARCH_SQL.format(rings=",\n".join(rings), found=found, earth_radius=EARTH_RADIUS_KM)
+    return _PG_SEARCH_SQL.format(rings=",\n".join(rings), found=found, earth_radius=EARTH_RADIUS_KM,
+                                 slot_filters=_slot_filters(date_from, date_to))
 
 
 @cache
@@ -190,7 +206,9 @@ def _sessions_near_ring_by_ring(params: dict, shape: tuple[bool, bool, bool], ri
             session["starts_at"], session["ends_at"] = _aware(session["starts_at"]), _aware(session["ends_at"])
         if page:
             by_id = {session["id"]: session for session in page}
-            cursor.execute(_SQLITE_SLOTS_SQL.format(ids=", ".join(["%s"] * len(by_id))), [*by_id, params["now"]])
+            ids = {f"id{n}": session_id for n, session_id in enumerate(by_id)}
+            cursor.execute(_SQLITE_SLOTS_SQL.format(ids=", ".join(f"%({name})s" for name in ids),
+                                                    slot_filters=_slot_filters(*shape[:2])), {**params, **ids})
             for slot_id, session_id, starts_at, ends_at, capacity, confirmed in cursor.fetchall():
                 by_id[session_id]["slots"].append({
                     "id": slot_id, "starts_at": _aware(starts_at), "ends_at": _aware(ends_at),
