@@ -157,3 +157,37 @@ def test_a_code_typed_after_its_released_hold_asks_again_place_if_free_else_wait
                                       client_ip="198.51.100.9")
     assert again.status == "waitlisted"  # the place is a proven volunteer's now: the waitlist
     assert Slot.objects.get(pk=small_slot.pk).confirmed_count == 1
+
+
+# --- A proven volunteer racing unproven requests (real threads against PostgreSQL) ---------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_proven_volunteer_racing_twenty_unproven_requests_gets_a_place_and_nothing_overbooks(settings):
+    from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory
+    from tests.threads import run_together
+    from volunteers.services import booking_swap
+
+    settings.RATE_LIMITS_ENABLED = False  # about locking, not abuse
+    seat = SeatFactory()
+    PostcodeFactory(postcode="S10 1AA", seat=seat)
+    target = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat, postcode="S10 1AA"), capacity=5)
+    other = SlotFactory(session=target.session, starts_at=target.ends_at, ends_at=target.ends_at + timedelta(hours=1))
+    for _ in range(3):
+        book(target, proven=True)  # three places proven: two left
+    mover = book(other, proven=True)
+    moved = []
+
+    def move():
+        moved.append(booking_swap(manage_token=mover.manage_token, slot_id=target.pk, waitlist_when_full=True))
+
+    def request():
+        booking_ask(slot_id=target.pk, name="Flood", phone=next_mobile(), postcode="S10 1AA")
+
+    assert run_together(move, *[request] * 20) == []
+    assert moved[0].status == "confirmed"
+    slot = Slot.objects.get(pk=target.pk)
+    confirmed = Booking.objects.filter(slot=target, status="confirmed")
+    assert slot.confirmed_count == confirmed.count() == 5
+    assert confirmed.filter(proven_at__isnull=False).count() == 4
+    assert Booking.objects.filter(slot=target, status="waitlisted").count() == 19
