@@ -42,6 +42,8 @@ from volunteers.services import (
 
 CODE_DIGITS = 6
 _TOKEN_MAX = 32  # PhoneChallenge.token's column: anything longer names no challenge
+# A proof of a booking in these states asks for its place (booking_proven_place).
+PLACELESS = (Booking.Status.WAITLISTED, Booking.Status.CANCELLED)
 
 def code_new() -> str:
     return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
@@ -293,7 +295,8 @@ def _proof_announce(*, booking: Booking, proven: bool, said: dict) -> Booking:
         booking_proven_announce(booking=booking)
     elif said.get("email"):
         booking_email_proven_announce(booking=booking)
-    if booking_proven_place(booking_id=booking.pk):
+    # Only a booking without a place has anything to ask (the common proof costs no statement more).
+    if booking.status in PLACELESS and booking_proven_place(booking_id=booking.pk):
         booking = get_with_related(Booking, booking.pk, related=LINK_RELATED)
     return booking
 
@@ -392,7 +395,7 @@ def booking_prove_by_link(*, manage_token: str) -> Booking:
                 if Booking.objects.filter(pk=booking.pk, proven_at__isnull=True).update(proven_at=now, updated_at=now):
                     booking.proven_at = now
                     booking_proven_announce(booking=booking)
-                    if booking_proven_place(booking_id=booking.pk):
+                    if booking.status in PLACELESS and booking_proven_place(booking_id=booking.pk):
                         booking = _booking_by_link(manage_token)
             booking.proven_at = now
         if booking.volunteer.phone_verified_at is None:
