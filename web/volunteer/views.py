@@ -277,6 +277,8 @@ def swap(request, token: str):
         try:
             new = booking_swap(manage_token=token, slot_id=form.cleaned_data["slot"],
                                waitlist_when_full=form.cleaned_data["waitlist"])
+        except RateLimited as exc:
+            return _rate_limited(request, exc)
         except NotFound:
             form.add_error("slot", _("That slot is no longer offered. Choose another."))
         except DomainError as exc:
