@@ -280,6 +280,9 @@ RATE_LIMITS = {
         "booking_phone": "10/h",
         "signup_ip": "20/h,60/d",
         "signup_phone": "5/h",
+        # Moving a booking to another slot, on top of booking_phone, booking_ip and sms_phone_day (a move is a
+        # booking, and texts the new link): each move can tell two hosts, so fewer of them.
+        "move_phone": "3/h,6/d",
         "code_check_ip": "30/h",
         "code_check_phone": "10/h",
         "code_send_phone": "5/h",
@@ -334,11 +337,11 @@ DIRECT_BOOKING_TRAVEL_KM = env_float("DIRECT_BOOKING_TRAVEL_KM", 15.0)
 # --- Proof of phone (docs/identity.md) -------------------------------------------
 PHONE_CODE_TTL_MINUTES = env_int("PHONE_CODE_TTL_MINUTES", 15)  # how long a texted code works
 PHONE_CODE_MAX_ATTEMPTS = env_int("PHONE_CODE_MAX_ATTEMPTS", 5)  # wrong tries before a new code is needed
-# An unproven booking is released after this long, and never later than RELEASE_BEFORE_START before its slot
-# starts, but always held at least UNPROVEN_MIN_HOLD_MINUTES after the request (time to type the code).
-UNPROVEN_BOOKING_HOLD_HOURS = env_float("UNPROVEN_BOOKING_HOLD_HOURS", 24.0)
-UNPROVEN_RELEASE_BEFORE_START_HOURS = env_float("UNPROVEN_RELEASE_BEFORE_START_HOURS", 2.0)
-UNPROVEN_MIN_HOLD_MINUTES = env_int("UNPROVEN_MIN_HOLD_MINUTES", 15)
+# A booking request's unproven place (or waitlist place) is held as long as its code works; a new code (resend,
+# or asking again) extends the hold, but never past UNPROVEN_HOLD_MAX_MINUTES after it began. A lapsed hold counts
+# as free at once (volunteers.holds), and the beat sweep tidies it up.
+UNPROVEN_HOLD_MINUTES = env_int("UNPROVEN_HOLD_MINUTES", PHONE_CODE_TTL_MINUTES)
+UNPROVEN_HOLD_MAX_MINUTES = env_int("UNPROVEN_HOLD_MAX_MINUTES", 2 * UNPROVEN_HOLD_MINUTES)
 
 # --- Dispatch -----------------------------------------------------------------
 OVERFLOW_AUTO = env_bool("OVERFLOW_AUTO", True)  # overflow a full slot after commit when a waitlist forms

@@ -4,7 +4,8 @@ both channels, so an email and a text never disagree about what happened.
 
 An unproven booking is not announced (it may be somebody else's number): the host hears once the phone is proven
 (the booking_proven signal). The host's own acts (cancelling the session, refusing a volunteer) are not echoed
-back to them, and a cancellation that gave back no place (a waitlisted volunteer leaving) is not news to them.
+back to them, and a cancellation that gave back no place (a waitlisted volunteer leaving) is not news to them, nor
+is a volunteer moving between two slots of the same session (volunteers.services.booking_swap).
 """
 
 from volunteers.models import BookingEvent
@@ -18,7 +19,7 @@ EVENTS = BOOKED_EVENTS | CANCELLED_EVENTS
 
 def host_notice(kind: str, payload: dict, proven: bool) -> str | None:
     """BOOKED, CANCELLED or None: what the host of the booking's session is told of this booking event."""
-    if not proven:
+    if not proven or payload.get("host_quiet"):  # host_quiet: a move between two slots of one session
         return None
     if kind in BOOKED_EVENTS and not payload.get("by_request"):  # a request waits for its proof
         return BOOKED

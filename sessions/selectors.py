@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -270,3 +271,29 @@ def session_public(*, session_id, now: datetime | None = None) -> CanvassSession
                        "ORDER BY starts_at, id", [session.pk, now or timezone.now()])
         session.upcoming_slots = [instance_from_row(Slot, fields, row) for row in cursor.fetchall()]
     return session
+
+
+# A move (or an alternative to a full slot) stays in the seat or a bordering one, within a week of the slot.
+NEARBY_WITHIN = timedelta(days=7)
+
+
+def slots_nearby(*, slot: Slot, now: datetime | None = None):
+    """Upcoming slots of published sessions in `slot`'s seat or a seat bordering it, starting within NEARBY_WITHIN
+    of it, `slot` itself left out; full ones included. A queryset."""
+    from seats.models import SeatAdjacency
+
+    seat_id = slot.session.seat_id
+    seats = {seat_id, *SeatAdjacency.objects.filter(from_seat_id=seat_id).values_list("to_seat_id", flat=True)}
+    return (Slot.objects.filter(starts_at__gt=now or timezone.now(), session__status=CanvassSession.Status.PUBLISHED,
+                                session__seat_id__in=seats, starts_at__lt=slot.starts_at + NEARBY_WITHIN)
+            .exclude(pk=slot.pk))
+
+
+def slot_move_choices(*, slot: Slot, now: datetime | None = None):
+    """Every slot a volunteer booked on `slot` may move to: the other upcoming slots of its session, and
+    slots_nearby. The move page offers (some of) these and the move service accepts nothing else, so a private
+    link cannot be walked across every front room. A queryset, full slots included (a move may waitlist)."""
+    now = now or timezone.now()
+    nearby = slots_nearby(slot=slot, now=now).values("pk")
+    return (Slot.objects.filter(starts_at__gt=now, session__status=CanvassSession.Status.PUBLISHED)
+            .filter(Q(session_id=slot.session_id) | Q(pk__in=nearby)).exclude(pk=slot.pk))

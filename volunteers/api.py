@@ -140,6 +140,8 @@ class BookingCancelView(APIView):
 class BookingSwapView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [ip_throttle("booking_ip")]  # a move is a booking; the service counts per phone
+    schema_error_statuses = {"POST": ["429"]}
 
     @extend_schema(
         request=BookingSwapSerializer, responses=BookingSerializer,
@@ -147,8 +149,11 @@ class BookingSwapView(APIView):
         description="Takes a place on the new slot (or, with waitlist, a waitlist place if it is full) and cancels "
         "this booking in one transaction, its place going to the waitlist; or changes nothing. The answer is the new "
         "booking, with its own manage_token (texted too). Repeating a swap that happened answers the same booking. "
+        "Only the slots the move page offers are accepted: the other upcoming slots of this session, and upcoming "
+        "slots in its seat or a bordering seat starting within a week of it. A move counts as a booking against "
+        "the address's and the phone's limits (429). "
         "409 codes: slot_full, already_booked, overlapping_booking, not_swappable, session_cancelled, slot_in_past; "
-        "400 same_slot; 404 for an unknown link or slot.",
+        "400 same_slot, slot_not_offered; 404 for an unknown link or slot.",
     )
     def post(self, request, token: str):
         serializer = BookingSwapSerializer(data=request.data)

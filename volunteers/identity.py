@@ -32,14 +32,18 @@ from volunteers.models import AvailabilityWindow, Booking, PhoneChallenge, Volun
 from volunteers.phones import phone_normalise
 from volunteers.services import (
     booking_hold,
+    booking_proven_place,
     consent_email_fields,
     consent_fields,
+    hold_extend,
     volunteer_fields,
     volunteer_get_or_create,
 )
 
 CODE_DIGITS = 6
 _TOKEN_MAX = 32  # PhoneChallenge.token's column: anything longer names no challenge
+# A proof of a booking in these states asks for its place (booking_proven_place).
+PLACELESS = (Booking.Status.WAITLISTED, Booking.Status.CANCELLED)
 
 def code_new() -> str:
     return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
@@ -222,7 +226,8 @@ def challenge_verify(*, challenge_token: str, code: str, client_ip: str) -> Book
         with transaction.atomic():
             counted, won, booking = code_check.booking_prove(challenge=challenge, code_hash_tried=tried, now=now)
             if counted and won and booking is not None:
-                _proof_announce(booking=booking, proven=booking.proven_at == now, said=challenge.pending_details)
+                booking = _proof_announce(booking=booking, proven=booking.proven_at == now,
+                                          said=challenge.pending_details)
         if not counted:
             challenge.refresh_from_db()
             return _proof_repeated(challenge, code_hash_tried=tried, now=now)
@@ -277,18 +282,23 @@ def _challenge_accept(*, challenge: PhoneChallenge, code_hash_tried: str, now: d
                                                                                             updated_at=now)
     # One statement whose SQL is built once (the ORM's select_related compilation cost more than the query).
     booking = get_with_related(Booking, challenge.booking_id, related=LINK_RELATED)
-    _proof_announce(booking=booking, proven=bool(proven), said=challenge.pending_details)
-    return booking
+    return _proof_announce(booking=booking, proven=bool(proven), said=challenge.pending_details)
 
 
-def _proof_announce(*, booking: Booking, proven: bool, said: dict) -> None:
+def _proof_announce(*, booking: Booking, proven: bool, said: dict) -> Booking:
     """What a right code sends, in its transaction: booking_proven when the code proved the booking; when the link
     had proven it already and the request said an email (applied only now), booking_email_proven, so the
-    confirmation that waited for a proven address goes (its receivers write it once, whichever code is typed)."""
+    confirmation that waited for a proven address goes (its receivers write it once, whichever code is typed).
+    Then a proven booking still waiting, or released because its hold lapsed, asks for its place
+    (booking_proven_place). Returns the booking as it stands."""
     if proven:
         booking_proven_announce(booking=booking)
     elif said.get("email"):
         booking_email_proven_announce(booking=booking)
+    # Only a booking without a place has anything to ask (the common proof costs no statement more).
+    if booking.status in PLACELESS and booking_proven_place(booking_id=booking.pk):
+        booking = get_with_related(Booking, booking.pk, related=LINK_RELATED)
+    return booking
 
 
 def _proof_repeated(challenge: PhoneChallenge, *, code_hash_tried: str, now: datetime) -> Booking | Volunteer:
@@ -351,6 +361,8 @@ def challenge_resend(*, challenge_token: str, client_ip: str) -> PhoneChallenge:
         challenge.attempts = 0
         challenge.expires_at = timezone.now() + timedelta(minutes=settings.PHONE_CODE_TTL_MINUTES)
         challenge.save(update_fields=["code_hash", "sends", "attempts", "expires_at"])
+        if challenge.booking is not None:
+            hold_extend(booking=Booking.objects.select_for_update(of=("self",)).get(pk=challenge.booking_id))
         phone_challenge_announce(challenge=challenge, code=code, situation=_situation(challenge))
     return challenge
 
@@ -379,9 +391,12 @@ def booking_prove_by_link(*, manage_token: str) -> Booking:
         now = timezone.now()
         if booking.proven_at is None:
             with transaction.atomic():
+                Volunteer.objects.select_for_update().filter(pk=booking.volunteer_id).first()  # first, as ever
                 if Booking.objects.filter(pk=booking.pk, proven_at__isnull=True).update(proven_at=now, updated_at=now):
                     booking.proven_at = now
                     booking_proven_announce(booking=booking)
+                    if booking.status in PLACELESS and booking_proven_place(booking_id=booking.pk):
+                        booking = _booking_by_link(manage_token)
             booking.proven_at = now
         if booking.volunteer.phone_verified_at is None:
             Volunteer.objects.filter(pk=booking.volunteer_id, phone_verified_at__isnull=True).update(
@@ -442,4 +457,5 @@ def booking_details_update(*, manage_token: str, name: str | None = None, email:
             volunteer.save(update_fields=[*changes, "updated_at"])
         if Booking.objects.filter(pk=booking.pk, proven_at__isnull=True).update(proven_at=now, updated_at=now):
             booking_proven_announce(booking=_booking_by_link(manage_token))
+            booking_proven_place(booking_id=booking.pk)
     return _booking_by_link(manage_token)

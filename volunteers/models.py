@@ -111,8 +111,13 @@ class Booking(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="redirected_from"
     )
     # Until the phone is proven (the texted code typed, or the texted link opened) the place is held but the
-    # address stays hidden, and an unproven booking is released after UNPROVEN_BOOKING_HOLD.
+    # address stays hidden. A booking request's unproven place (or waitlist place) is held from held_since until
+    # held_until, as long as its code works (UNPROVEN_HOLD_MINUTES; a new code extends it, never past
+    # held_since + UNPROVEN_HOLD_MAX_MINUTES); after that it counts as free (volunteers.holds). Empty on bookings
+    # no request made (an assignment, a move: proven).
     proven_at = models.DateTimeField(null=True, blank=True)
+    held_since = models.DateTimeField(null=True, blank=True)
+    held_until = models.DateTimeField(null=True, blank=True)
     approval = models.CharField(max_length=12, choices=Approval.choices, default=Approval.NOT_REQUIRED)
     attendance_confirmed_at = models.DateTimeField(null=True, blank=True)
     waitlisted_at = models.DateTimeField(null=True, blank=True)
@@ -127,7 +132,7 @@ class Booking(models.Model):
             models.Index(fields=["slot", "status", "waitlisted_at"], name="booking_slot_status"),
             models.Index(fields=["volunteer", "status"], name="booking_volunteer_status"),
             # The release sweep's scan: only the (few) active bookings whose phone is still unproven.
-            models.Index(fields=["created_at"], name="booking_unproven",
+            models.Index(fields=["held_until"], name="booking_unproven_hold",
                          condition=Q(proven_at__isnull=True, status__in=["pending", "confirmed", "waitlisted"])),
         ]
 

@@ -47,7 +47,7 @@ class BookingDetailsSerializer(StrictSerializer):
 
 
 class BookingSwapSerializer(StrictSerializer):
-    slot = serializers.IntegerField(min_value=1, help_text="The slot to move to (of this session or any other).")
+    slot = serializers.IntegerField(min_value=1, help_text="The slot to move to: another upcoming slot of this session, or one nearby (the move page's choices).")
     waitlist = serializers.BooleanField(
         required=False, default=False,
         help_text="If the slot is full, take a waitlist place there (giving up the current booking). Without it a "

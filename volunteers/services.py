@@ -11,7 +11,9 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -28,8 +30,10 @@ from core.db import (
     upsert_returning,
 )
 from core.errors import Conflict, InvalidInput, InvalidState, NotFound
+from core.ratelimit import rate_limit
 from seats.geocoding import Location
 from sessions.models import CanvassSession, Slot
+from sessions.selectors import slot_move_choices
 from sessions.services import meeting_point_managed_by, slot_claim_place, slot_is_bookable, slot_release_place
 from volunteers.consent import CONSENT_EMAIL_VERSION, CONSENT_SMS_VERSION
 from volunteers.events import (
@@ -167,14 +171,22 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
             return BookingResult(booking, created=True)
 
     now = timezone.now()
-    if slot_claim_place(slot_id=slot.pk):
+    # Full as counted: lapsed holds count as free (released now, their waitlist served first), and a proven
+    # volunteer takes the place of the newest unproven request (whose place it was only while its code works).
+    gave_way = None
+    claimed = slot_claim_place(slot_id=slot.pk) or (
+        slot_lapsed_release(slot_id=slot.pk, now=now) > 0 and slot_claim_place(slot_id=slot.pk))
+    if not claimed and proven:
+        gave_way = _unproven_hold_give_way(slot_id=slot.pk)
+    if claimed or gave_way is not None:
         status, kind, extra = Booking.Status.CONFIRMED, BookingEvent.Kind.CONFIRMED, {"waitlisted_at": None}
     elif waitlist_when_full:
         status, kind, extra = Booking.Status.WAITLISTED, BookingEvent.Kind.WAITLISTED, {"waitlisted_at": now}
     else:
         raise Conflict(gettext("This slot is full."), code="slot_full", fields={"slot": [gettext("Full.")]})
 
-    extra.update(proven_at=now if proven else None, approval=approval or approval_for(slot))
+    extra.update(proven_at=now if proven else None, approval=approval or approval_for(slot),
+                 **({"held_since": None, "held_until": None} if proven else hold_new(now)))
     if existing is None:
         booking, _ = insert_or_get(Booking(volunteer=volunteer, slot=slot, status=status, source=source, **extra),
                                    unique_fields=("volunteer", "slot"))
@@ -182,6 +194,8 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
         _set_status(existing, status, source=source, cancelled_at=None, redirected_to=None, **extra)
         booking = existing
     booking_event_record(booking=booking, kind=kind, payload=event_payload)
+    if gave_way is not None:
+        _gave_way_record(gave_way, to=booking)
     return BookingResult(booking, created=True)
 
 
@@ -206,10 +220,12 @@ def _booking_confirm_then_claim(*, volunteer: Volunteer, slot: Slot, source: str
     """
     try:
         with transaction.atomic():
+            now = timezone.now()
             booking, _ = insert_or_get(Booking(volunteer=volunteer, slot=slot, status=Booking.Status.CONFIRMED,
                                                source=source, waitlisted_at=None,
                                                approval=approval or approval_for(slot),
-                                               proven_at=timezone.now() if proven else None),
+                                               proven_at=now if proven else None,
+                                               **({} if proven else hold_new(now))),
                                        unique_fields=("volunteer", "slot"))
             booking_event_record(booking=booking, kind=BookingEvent.Kind.CONFIRMED, payload=event_payload)
             if not slot_claim_place(slot_id=slot.pk):
@@ -282,6 +298,7 @@ def _booking_hold_in(*, slot: Slot | None, phone: str, fields: dict, challenge: 
         if existing is not None and existing.status in ACTIVE_STATUSES:
             booking, situation = existing, "already_booked"
             booking.volunteer, booking.slot = volunteer, slot
+            hold_extend(booking=booking)  # a new code: its place is held while it works, up to the cap
         elif clashes:
             booking, situation = _overlapping_confirmed(volunteer=volunteer, slot=slot), "clash"
             booking.volunteer = volunteer
@@ -307,7 +324,8 @@ def _booking_first_of_new_volunteer(*, slot_id: int, volunteer: Volunteer, chall
     Raises _SlotFilledMeanwhile, for the caller to roll back, if the place went in the meantime.
     """
     sql, plan, parts = _first_booking_statement()
-    booking = Booking(slot_id=slot_id, status=Booking.Status.CONFIRMED, source=Booking.Source.DIRECT)
+    booking = Booking(slot_id=slot_id, status=Booking.Status.CONFIRMED, source=Booking.Source.DIRECT,
+                      **hold_new(timezone.now()))
     event = booking_event_new(booking=booking, kind=BookingEvent.Kind.CONFIRMED, payload=BY_REQUEST)
     # A new volunteer is made of what was said, but for what must wait on the code even so (pending_if_new).
     pending, challenge.pending_details = challenge.pending_details, pending_if_new
@@ -420,7 +438,6 @@ def booking_cancel_locked(*, booking: Booking) -> Booking:
 SWAPPABLE_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.WAITLISTED, Booking.Status.PENDING)
 
 
-@transaction.atomic
 def booking_swap(*, manage_token: str, slot_id: int, waitlist_when_full: bool = False) -> Booking:
     """Move the holder of a private link from their booking to another slot in one transaction: the new place is
     taken (or, with waitlist_when_full, a waitlist place if it is full), the old booking is cancelled, its place
@@ -430,13 +447,31 @@ def booking_swap(*, manage_token: str, slot_id: int, waitlist_when_full: bool = 
     the same session. Raises NotFound (link or slot), InvalidInput (the same slot), InvalidState (a booking no
     longer active, a cancelled or started slot), Conflict slot_full (full, without waitlist_when_full) or
     overlapping_booking: then nothing changes and the volunteer keeps the place they had. Idempotent: repeating a
-    swap that happened returns the booking it made. One text goes out, for the new booking (its link)."""
+    swap that happened returns the booking it made. One text goes out, for the new booking (its link).
+
+    A move is a booking: only to slot_move_choices of the booking's slot (else InvalidInput slot_not_offered), and
+    counted against the phone's limits (RateLimited): every try against booking_phone, as a booking request; a
+    move about to happen against move_phone and sms_phone_day too (the address's booking_ip is the callers'). The hosts are told of a move between two sessions (one "cancelled",
+    one "booked", limited by move_phone); a move within one session is not news to its host (host_quiet)."""
     booking = Booking.objects.filter(manage_token=manage_token).only("pk", "volunteer_id").first() if (
         manage_token and len(manage_token) <= 64) else None
     if booking is None:
         raise NotFound(gettext("No booking with this link."))
+    phone = Volunteer.objects.filter(pk=booking.volunteer_id).values_list("phone", flat=True).get()
+    rate_limit(scope="booking_phone", key=phone)  # every try, as a booking request's
     if not pk_in_range(Slot, slot_id):
         raise NotFound(gettext("No such slot."), fields={"slot": [gettext("Unknown slot.")]})
+    return _booking_swap(booking=booking, slot_id=slot_id, waitlist_when_full=waitlist_when_full, phone=phone)
+
+
+def _move_limit(phone: str) -> None:
+    """The limits of a move about to happen (it texts the phone, and may tell two hosts); raising rolls it back."""
+    rate_limit(scope="move_phone", key=phone, message=gettext("Too many moves for this booking. Please try later."))
+    rate_limit(scope="sms_phone_day", key=phone, message=gettext("Too many texts to this phone today. Please try tomorrow."))
+
+
+@transaction.atomic
+def _booking_swap(*, booking: Booking, slot_id: int, waitlist_when_full: bool, phone: str) -> Booking:
     # The volunteer first, as every booking change locks it; then the two slots in id order, so two people
     # swapping each other's way wait for one another instead of deadlocking.
     volunteer = Volunteer.objects.select_for_update().get(pk=booking.volunteer_id)
@@ -456,21 +491,27 @@ def booking_swap(*, manage_token: str, slot_id: int, waitlist_when_full: bool = 
         raise InvalidState(gettext("A %(status)s booking cannot be moved.") % {"status": old.get_status_display().lower()}, code="not_swappable",
                            fields={"slot": [gettext("This booking is no longer active.")]})
     slot_is_bookable(slot)
+    if not slot_move_choices(slot=old.slot).filter(pk=slot.pk).exists():
+        raise InvalidInput(gettext("You can move only to another slot of this session or a session nearby."),
+                           code="slot_not_offered", fields={"slot": [gettext("Not one of the slots offered.")]})
     if Booking.objects.filter(volunteer=volunteer, slot=slot, status__in=ACTIVE_STATUSES).exists():
         raise Conflict(gettext("You are already booked or waitlisted on that slot."), code="already_booked",
                        fields={"slot": [gettext("Already yours.")]})
+    _move_limit(phone)
     was_confirmed = old.status == Booking.Status.CONFIRMED
     if was_confirmed:
         slot_release_place(slot_id=old.slot_id)
     _set_status(old, Booking.Status.CANCELLED, cancelled_at=timezone.now())
-    carried = (Booking.Approval.APPROVED if old.approval == Booking.Approval.APPROVED
-               and slot.session_id == old.slot.session_id else None)
+    same_session = slot.session_id == old.slot.session_id
+    carried = Booking.Approval.APPROVED if old.approval == Booking.Approval.APPROVED and same_session else None
+    # Within one session the host's front room keeps its volunteer: no "booked" and "cancelled" for them.
+    quiet = {"host_quiet": True} if same_session else {}
     result = booking_place(volunteer=volunteer, slot=slot, waitlist_when_full=waitlist_when_full, proven=True,
-                           approval=carried, event_payload={"swapped_from": old.pk})
+                           approval=carried, event_payload={"swapped_from": old.pk, **quiet})
     new = result.booking
     # by_request: the new booking's text says it all; no "cancelled" text for the old one.
     booking_event_record(booking=old, kind=BookingEvent.Kind.CANCELLED,
-                         payload={"released_place": was_confirmed, "swapped_to": new.pk, "by_request": True})
+                         payload={"released_place": was_confirmed, "swapped_to": new.pk, "by_request": True, **quiet})
     if volunteer.phone_verified_at is None:
         Volunteer.objects.filter(pk=volunteer.pk).update(phone_verified_at=timezone.now())
     if was_confirmed:
@@ -523,7 +564,8 @@ def booking_attendance_record(*, user, session_id: int, booking_id: int, attende
 
 
 def booking_waitlist_promote(*, slot_id: int) -> list[Booking]:
-    """Fill free places from the waitlist, first come first served. Emits booking_promoted for each. Safe to repeat."""
+    """Fill free places from the waitlist: proven volunteers first, then first come first served (lapsed unproven
+    requests never). Emits booking_promoted for each. Safe to repeat."""
     promoted: list[Booking] = []
     with transaction.atomic():
         slot = Slot.objects.select_for_update().select_related("session").filter(pk=slot_id).first()
@@ -533,11 +575,14 @@ def booking_waitlist_promote(*, slot_id: int) -> list[Booking]:
             slot_is_bookable(slot)
         except InvalidState:
             return promoted
+        # Proven volunteers first (an unproven request holds a place only while its code works), then by turn;
+        # lapsed requests are left for the sweep.
         waiting = (
-            Booking.objects.select_for_update(skip_locked=True)
-            .filter(slot=slot, status=Booking.Status.WAITLISTED)
+            Booking.objects.select_for_update(of=("self",), skip_locked=True)
+            .filter(slot=slot, status=Booking.Status.WAITLISTED).exclude(_lapsed(timezone.now()))
+            .alias(unproven=ExpressionWrapper(Q(proven_at__isnull=True), output_field=BooleanField()))
             .select_related("volunteer")
-            .order_by("waitlisted_at", "id")
+            .order_by("unproven", "waitlisted_at", "id")
         )
         for booking in waiting:
             if slot.confirmed_count >= slot.capacity:
@@ -754,21 +799,116 @@ def _booking_end(booking: Booking, *, kind: str, **fields) -> None:
     booking_event_record(booking=booking, kind=kind, payload=payload)
 
 
-def unproven_release_due(*, now=None):
-    """Active bookings whose phone was never proven and whose hold is over: UNPROVEN_BOOKING_HOLD_HOURS after
-    the request, or UNPROVEN_RELEASE_BEFORE_START_HOURS before the slot starts if that comes first, but never
-    sooner than UNPROVEN_MIN_HOLD_MINUTES after the request. Slots that have ended are left as they are."""
-    from django.conf import settings
-    from django.db.models import Q
+# --- Unproven holds ---------------------------------------------------------------------------------------------
+# A booking request holds its place (or waitlist place) only while its code works: from held_since until
+# held_until (UNPROVEN_HOLD_MINUTES, extended by a new code up to UNPROVEN_HOLD_MAX_MINUTES after held_since).
+# A lapsed hold counts as free at once: whoever finds the slot full releases the slot's lapsed holds first
+# (slot_lapsed_release); the beat sweep (bookings_release_unproven) tidies up the rest. A proven volunteer always
+# gets a place held only by unproven requests: the newest goes back to waiting (_unproven_hold_give_way).
 
+
+def hold_new(now) -> dict:
+    """The hold fields of a place a booking request takes now, unproven."""
+    return {"held_since": now, "held_until": now + timedelta(minutes=settings.UNPROVEN_HOLD_MINUTES)}
+
+
+def hold_extend(*, booking: Booking, now=None) -> None:
+    """A new code was texted for this unproven booking (resend, or asked again): its hold lasts as long as the new
+    code works, but never past held_since + UNPROVEN_HOLD_MAX_MINUTES, and is never shortened. Call with the
+    booking locked; does nothing to a proven booking or one no request holds."""
+    if booking.proven_at is not None or booking.held_until is None or booking.status not in ACTIVE_STATUSES:
+        return
     now = now or timezone.now()
-    hold = timedelta(hours=settings.UNPROVEN_BOOKING_HOLD_HOURS)
-    before_start = timedelta(hours=settings.UNPROVEN_RELEASE_BEFORE_START_HOURS)
-    grace = timedelta(minutes=settings.UNPROVEN_MIN_HOLD_MINUTES)
-    return Booking.objects.filter(
-        Q(created_at__lte=now - hold) | Q(slot__starts_at__lte=now + before_start, created_at__lte=now - grace),
-        proven_at__isnull=True, status__in=ACTIVE_STATUSES, slot__ends_at__gt=now,
-    )
+    cap = (booking.held_since or booking.created_at) + timedelta(minutes=settings.UNPROVEN_HOLD_MAX_MINUTES)
+    until = max(booking.held_until, min(now + timedelta(minutes=settings.UNPROVEN_HOLD_MINUTES), cap))
+    if until != booking.held_until:
+        booking.held_until = until
+        Booking.objects.filter(pk=booking.pk).update(held_until=until)
+
+
+def _lapsed(now) -> Q:
+    return Q(proven_at__isnull=True, held_until__lte=now)
+
+
+LAPSED_RELATED = ("volunteer", "slot__session__meeting_point", "slot__session__seat")
+
+
+def slot_lapsed_release(*, slot_id: int, now=None) -> int:
+    """Release the places on one slot whose unproven hold has lapsed, now (not at the sweep's next turn), and
+    offer them to the slot's waitlist first. Inside the caller's transaction; returns how many were released.
+    Rows being proven or released meanwhile are skipped (SKIP LOCKED)."""
+    now = now or timezone.now()
+    lapsed = list(Booking.objects.select_for_update(of=("self",), skip_locked=True).select_related(*LAPSED_RELATED)
+                  .filter(_lapsed(now), slot_id=slot_id, status=Booking.Status.CONFIRMED).order_by("id"))
+    for booking in lapsed:
+        _booking_end(booking, kind=BookingEvent.Kind.RELEASED)
+    if lapsed:
+        booking_waitlist_promote(slot_id=slot_id)
+    return len(lapsed)
+
+
+def _unproven_hold_give_way(*, slot_id: int) -> Booking | None:
+    """For a proven volunteer finding the slot full: the newest place held by an unproven request goes back to
+    the waitlist (keeping its turn by its request time), its place passing to the caller (the slot's count
+    does not change, so nothing can overbook). None if every place is proven. Skips rows locked meanwhile (being
+    proven: they keep their place)."""
+    booking = (Booking.objects.select_for_update(of=("self",), skip_locked=True)
+               .filter(slot_id=slot_id, status=Booking.Status.CONFIRMED, proven_at__isnull=True,
+                       held_until__isnull=False).order_by("-held_since", "-id").first())
+    if booking is None:
+        return None
+    _set_status(booking, Booking.Status.WAITLISTED, waitlisted_at=booking.held_since or booking.created_at)
+    return booking
+
+
+def _gave_way_record(booking: Booking, *, to: Booking) -> None:
+    # Quiet (by_request): the phone was never proven, and its booking page says where it stands.
+    booking_event_record(booking=booking, kind=BookingEvent.Kind.WAITLISTED,
+                         payload={"by_request": True, "gave_way_to": to.pk})
+
+
+def booking_proven_place(*, booking_id: int) -> bool:
+    """Inside the transaction that proved a booking request's phone: a booking still waiting takes a place held by
+    a lapsed or unproven request (the newest unproven goes back to waiting); a booking released because its hold
+    lapsed asks for its slot again, as a proven volunteer (a place if one is free or held unproven, else the
+    waitlist). Returns whether the booking changed. Idempotent; a slot that can't be booked is left alone."""
+    booking = Booking.objects.select_for_update(of=("self",)).select_related(*LAPSED_RELATED).get(pk=booking_id)
+    slot = booking.slot
+    try:
+        slot_is_bookable(slot)
+    except InvalidState:
+        return False
+    if booking.status == Booking.Status.CANCELLED and BookingEvent.objects.filter(
+            booking=booking, kind=BookingEvent.Kind.RELEASED, version=booking.version).exists():
+        volunteer = Volunteer.objects.select_for_update().get(pk=booking.volunteer_id)
+        try:
+            with transaction.atomic():
+                booking_place(volunteer=volunteer, slot=slot, proven=True)
+        except (Conflict, InvalidState):
+            return False  # busy elsewhere at that time: the booking stays released
+        return True
+    if booking.status != Booking.Status.WAITLISTED or booking.proven_at is None:
+        return False
+    if _overlapping_confirmed(volunteer=booking.volunteer, slot=slot) is not None:
+        return False
+    if slot_lapsed_release(slot_id=slot.pk) > 0:  # promotes the waitlist, proven first
+        booking.refresh_from_db(fields=["status", "version", "waitlisted_at"])
+        if booking.status != Booking.Status.WAITLISTED:
+            return True
+    gave_way = _unproven_hold_give_way(slot_id=slot.pk)
+    if gave_way is None:
+        return False
+    _set_status(booking, Booking.Status.CONFIRMED, waitlisted_at=None)
+    booking_event_record(booking=booking, kind=BookingEvent.Kind.PROMOTED)
+    _gave_way_record(gave_way, to=booking)
+    return True
+
+
+def unproven_release_due(*, now=None):
+    """Active bookings whose unproven hold has lapsed (held_until passed). Slots that have ended are left as they
+    are."""
+    now = now or timezone.now()
+    return Booking.objects.filter(_lapsed(now), status__in=ACTIVE_STATUSES, slot__ends_at__gt=now)
 
 
 def bookings_release_unproven(*, now=None, limit: int = 500) -> int:

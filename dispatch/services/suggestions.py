@@ -11,8 +11,8 @@ bookings are offered.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -20,10 +20,9 @@ from core.errors import NotFound
 from core.geo import bounding_box, haversine_km
 from dispatch.services.common import availability_filter, busy_spans, open_slots, travel_limit_km
 from dispatch.solver import BAND_KM, LOWEST_PRIORITY
-from seats.models import SeatAdjacency
 from sessions.locations import public_distance_km
 from sessions.models import Slot
-from sessions.selectors import sessions_near
+from sessions.selectors import sessions_near, slots_nearby
 from volunteers.models import AvailabilityWindow, Booking, Volunteer
 
 SHORTAGE_KM = 10.0
@@ -149,12 +148,8 @@ def slot_alternatives(*, slot: Slot, lat: float | None = None, lng: float | None
     of it, ranked by suggestion_score from the volunteer's point (or the session's). Read-only."""
     session = slot.session
     lat, lng = (lat, lng) if lat is not None and lng is not None else (session.lat, session.lng)
-    seats = {session.seat_id, *SeatAdjacency.objects.filter(from_seat_id=session.seat_id)
-             .values_list("to_seat_id", flat=True)}
-    candidates = (
-        open_slots().filter(session__seat_id__in=seats, starts_at__lt=slot.starts_at + timedelta(days=7))
-        .exclude(pk=slot.pk).select_related("session__seat").order_by("starts_at", "id")[:MAX_CANDIDATES]
-    )
+    candidates = (slots_nearby(slot=slot).filter(confirmed_count__lt=F("capacity")).select_related("session__seat")
+                  .order_by("starts_at", "id")[:MAX_CANDIDATES])
     ranked = [_suggestion(other, haversine_km(lat, lng, other.session.lat, other.session.lng))
               for other in candidates]
     return _best_first(ranked, limit)

@@ -17,7 +17,7 @@ from volunteers.models import Booking, BookingEvent, PhoneChallenge, Volunteer
 from volunteers.serializers import BookingSerializer
 
 PHONES = ("+447400000201", "+447400000202")
-SKIP = {"id", "phone", "token", "manage_token", "created_at", "updated_at", "verified_at", "proven_at",
+SKIP = {"id", "phone", "token", "manage_token", "created_at", "updated_at", "held_since", "held_until", "verified_at", "proven_at",
         "phone_verified_at", "consent_sms_at", "expires_at", "code_hash", "volunteer", "booking"}
 
 

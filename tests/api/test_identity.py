@@ -14,7 +14,6 @@ from volunteers import identity
 from volunteers.consent import CONSENT_SMS_VERSION
 from volunteers.models import AvailabilityWindow, Booking, BookingEvent, PhoneChallenge, Volunteer
 from volunteers.serializers import BookingSerializer
-from volunteers.services import bookings_release_unproven
 
 pytestmark = pytest.mark.django_db
 
@@ -335,43 +334,7 @@ def test_a_refusal_cancels_the_booking_promotes_the_waitlist_and_texts_both(
 # --- Unproven places released ----------------------------------------------------------------------------
 
 
-def _age(booking, hours: float) -> None:
-    Booking.objects.filter(pk=booking.pk).update(created_at=timezone.now() - timedelta(hours=hours))
-
-
-def test_an_unproven_booking_is_released_after_the_hold_and_the_waitlist_promoted_once(
-        slot, django_capture_on_commit_callbacks):
-    Slot.objects.filter(pk=slot.pk).update(capacity=1, starts_at=timezone.now() + timedelta(days=3),
-                                           ends_at=timezone.now() + timedelta(days=3, hours=2))
-    slot.refresh_from_db()
-    squatter = book(slot)
-    waiting = book(slot, proven=True)
-    assert waiting.status == "waitlisted"
-    _age(squatter, 23)
-    assert bookings_release_unproven() == 0  # still within its 24 hours
-    _age(squatter, 25)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert bookings_release_unproven() == 1
-    with django_capture_on_commit_callbacks(execute=True):
-        assert bookings_release_unproven() == 0  # run twice, one effect
-    assert Booking.objects.get(pk=squatter.pk).status == "cancelled"
-    assert Booking.objects.get(pk=waiting.pk).status == "confirmed"
-    assert BookingEvent.objects.filter(booking=squatter, kind="booking_released").count() == 1
-    assert SmsMessage.objects.filter(booking=squatter, kind="booking_released").count() == 1
-    assert Slot.objects.get(pk=slot.pk).confirmed_count == 1
-
-
-def test_unproven_bookings_go_two_hours_before_the_start_but_keep_fifteen_minutes_to_type_the_code(slot):
-    Slot.objects.filter(pk=slot.pk).update(starts_at=timezone.now() + timedelta(minutes=90),
-                                           ends_at=timezone.now() + timedelta(hours=3))
-    slot.refresh_from_db()
-    fresh, older, proven = book(slot), book(slot), book(slot, proven=True)
-    _age(fresh, 0.1)
-    _age(older, 0.3)
-    _age(proven, 30)
-    assert bookings_release_unproven() == 1
-    statuses = dict(Booking.objects.values_list("pk", "status"))
-    assert (statuses[fresh.pk], statuses[older.pk], statuses[proven.pk]) == ("confirmed", "cancelled", "confirmed")
+# The hold itself (as long as the code works, lapsed holds free at once): tests/api/test_holds.py.
 
 
 def test_the_release_runs_from_celery_beat():

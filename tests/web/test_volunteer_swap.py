@@ -81,3 +81,16 @@ def test_a_cancelled_booking_and_an_unknown_link_cannot_move(client, slots):
     assert response.status_code == 302 and response["Location"] == f"/b/{old.manage_token}"
     assert not Booking.objects.filter(slot=second).exists()
     assert client.get("/b/not-a-real-link-123/move/").status_code == 404
+
+
+def test_moves_are_limited_like_bookings_and_the_limit_is_a_page(client, slots, ratelimit_clock):
+    first, second = slots
+    Slot.objects.filter(pk=second.pk).update(capacity=5)
+    token = book_slot(first, "07400 500001", proven=True).manage_token
+    for target in (second, first, second):
+        response = client.post(f"/b/{token}/move/", {"slot": target.pk})
+        assert response.status_code == 302
+        token = response["Location"].removeprefix("/b/")
+    refused = client.post(f"/b/{token}/move/", {"slot": first.pk})
+    assert refused.status_code == 429 and refused["Retry-After"] and b"Please wait a little" in refused.content
+    assert Booking.objects.get(manage_token=token).slot_id == second.pk  # nothing changed

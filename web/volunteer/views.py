@@ -22,7 +22,7 @@ from dispatch.services.suggestions import RANKED_POOL, sessions_ranked_near, slo
 from seats.geocoding import postcode_locate
 from seats.selectors import seats_that_matter_near
 from sessions.models import Slot
-from sessions.selectors import session_public
+from sessions.selectors import session_public, slot_move_choices
 from volunteers.calendar import booking_calendar
 from volunteers.feeds import calendar_feed_ensure, calendar_feed_for, calendar_feed_reset, feed_url
 from volunteers.links import opened_automatically
@@ -258,17 +258,18 @@ def _moved_to(booking: Booking) -> Booking | None:
 
 
 @require_http_methods(["GET", "POST"])
+@limit_ip("booking_ip")  # a move is a booking: per client address, as the API's; the service counts per phone
 def swap(request, token: str):
-    """Choose another slot in one step: the other slots of this session and open slots nearby; the service takes the
-    new place and gives the old one back in one transaction, or changes nothing (the new booking is proven)."""
+    """Choose another slot in one step: the other slots of this session and open slots nearby (slot_move_choices,
+    which the service checks too); the service takes the new place and gives the old one back in one transaction,
+    or changes nothing (the new booking is proven)."""
     booking = _booking_or_404(token)
     if not _swappable(booking):
         messages.error(request, _("This booking can no longer be moved."))
         return redirect("volunteer:manage", token=token)
     session = booking.slot.session
     now = timezone.now()
-    same = [slot for slot in Slot.objects.filter(session=session, starts_at__gt=now).exclude(pk=booking.slot_id)
-            .order_by("starts_at", "id")]
+    same = list(slot_move_choices(slot=booking.slot, now=now).filter(session=session).order_by("starts_at", "id"))
     nearby = [s for s in slot_alternatives(slot=booking.slot, lat=booking.volunteer.lat, lng=booking.volunteer.lng)
               if s.slot.session_id != session.pk]
     form = SwapForm(request.POST or None, slots=same + [s.slot for s in nearby])
@@ -276,6 +277,8 @@ def swap(request, token: str):
         try:
             new = booking_swap(manage_token=token, slot_id=form.cleaned_data["slot"],
                                waitlist_when_full=form.cleaned_data["waitlist"])
+        except RateLimited as exc:
+            return _rate_limited(request, exc)
         except NotFound:
             form.add_error("slot", _("That slot is no longer offered. Choose another."))
         except DomainError as exc:
