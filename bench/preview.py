@@ -5,7 +5,8 @@ In process, through Django's test client (no server: the point is the view's own
 (default frontroom_bench_preview, one seat, one front room and one session made by the script) and Redis db 11
 as the cache. Interleaved rounds of:
 
-  - draw:        preview_png(preview_text(session)), what a cache miss costs (Pillow, PNG optimize);
+  - draw:        preview_png(preview_text(session)), what a cache miss costs (Pillow, a 16-colour PNG);
+  - the same picture saved in full colour, the baseline the palette replaced;
   - /s/<id>/preview.png from the cache (the drawing done once);
   - the same with If-None-Match: the 304 a link-preview fetcher or browser that has the picture gets;
   - /s/<id>/, the session page itself, as the baseline.
@@ -76,12 +77,27 @@ def main(argv=None) -> None:
     first = client.get(image_url)
     assert first.status_code == 200, first.status_code
     etag = first["ETag"]
-    samples = {"draw": [], "cached": [], "not_modified": [], "page": []}
+    from PIL import Image
+
+    def draw_full_colour():
+        # The baseline: the same picture saved in full colour (what the palette replaced).
+        quantize = Image.Image.quantize
+        Image.Image.quantize = lambda self, *args, **kwargs: self
+        try:
+            return preview.preview_png(preview.preview_text(session))
+        finally:
+            Image.Image.quantize = quantize
+
+    full_colour = draw_full_colour()
+    samples = {"draw": [], "full_colour": [], "cached": [], "not_modified": [], "page": []}
     for _ in range(args.rounds):
         for _ in range(max(1, args.per_round // 5)):
             started = time.perf_counter()
             preview.preview_png(preview.preview_text(session))
             samples["draw"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            draw_full_colour()
+            samples["full_colour"].append(time.perf_counter() - started)
         for _ in range(args.per_round):
             started = time.perf_counter()
             assert client.get(image_url).status_code == 200
@@ -94,7 +110,7 @@ def main(argv=None) -> None:
             samples["page"].append(time.perf_counter() - started)
     cache_backend = type(caches['default']).__name__
     rows = []
-    names = {"draw": "draw the PNG (a cache miss)", "cached": "`/s/<id>/preview.png` from the cache",
+    names = {"draw": "draw the PNG (a cache miss)", "full_colour": "the same in full colour (baseline)", "cached": "`/s/<id>/preview.png` from the cache",
              "not_modified": "the same, `If-None-Match` → 304", "page": "`/s/<id>/` (baseline)"}
     for key, label in names.items():
         s = common.summary_ms(samples[key])
@@ -102,7 +118,8 @@ def main(argv=None) -> None:
     body = "\n\n".join([
         "`bench/preview.py`, in process through Django's test client (no HTTP server), interleaved rounds.",
         common.machine_line(info),
-        f"Cache: {cache_backend}. PNG size: {len(png):,} bytes (1200×630).",
+        f"Cache: {cache_backend}. PNG size: {len(png):,} bytes (1200×630, 16 colours); in full colour "
+        f"{len(full_colour):,} bytes.",
         common.markdown_table(["case", "n", "p50 ms", "p95 ms"], rows),
     ])
     print(f"## {SECTION}\n\n{body}")

@@ -5,7 +5,7 @@ times, and the brand. Never the address, the host's name or the full postcode; `
 that picks the words, and the drawing gets nothing else. No "places left": apps keep a preview for days, and the
 count would be stale by then (the page itself says it).
 
-Drawing costs tens of milliseconds and the PNG is ~16 KB (BENCHMARKS.md): it is drawn once per version
+Drawing costs ~30 ms and the PNG is ~17 KB (BENCHMARKS.md): it is drawn once per version
 of the session (its updated_at) and language, and kept in Django's cache (Redis in production) for
 PREVIEW_CACHE_SECONDS; a version nobody asks for again simply expires.
 """
@@ -110,7 +110,7 @@ def preview_png(text: PreviewText) -> bytes:
     draw.text((MARGIN, HEIGHT - 45), tag[0], font=tag_font, fill=MUTED, anchor="lm")
     out = io.BytesIO()
     # Four flat colours and their anti-aliased edges: a 16-colour palette looks the same and makes a PNG of
-    # ~16 KB in ~25 ms, where full colour with optimize=True took ~55 KB and ~250 ms (BENCHMARKS.md).
+    # 17 KB, against 62 KB in full colour (and ~250 ms more with optimize=True); BENCHMARKS.md.
     image.quantize(PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE).save(out, format="PNG")
     return out.getvalue()
 
