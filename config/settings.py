@@ -365,6 +365,9 @@ CALENDAR_FEED_PAST_DAYS = env_int("CALENDAR_FEED_PAST_DAYS", 30)
 # how long browsers and link-preview fetchers may keep one without asking again (an edit gives a new og:image URL).
 PREVIEW_CACHE_SECONDS = env_int("PREVIEW_CACHE_SECONDS", 7 * 24 * 3600)
 PREVIEW_MAX_AGE = env_int("PREVIEW_MAX_AGE", 3600)
+# The previews' font: a file name (looked up in the system's font folders) or a path; missing, Pillow's built-in
+# font draws them in plain ASCII letters.
+PREVIEW_FONT = env_str("PREVIEW_FONT", "DejaVuSans.ttf")
 
 # --- Logs, metrics, errors (docs/operations.md) ------------------------------------
 # Every line carries the request id (core/logs.py); LOG_FORMAT=json writes one JSON object per line.

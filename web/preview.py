@@ -11,6 +11,7 @@ PREVIEW_CACHE_SECONDS; a version nobody asks for again simply expires.
 """
 
 import io
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
@@ -56,12 +57,43 @@ def preview_text(session) -> PreviewText:
 
 @cache
 def _font(size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.load_default(size=size)
+    """PREVIEW_FONT (DejaVu Sans: Debian's fonts-dejavu-core, installed by the Dockerfile) when the machine has it,
+    else Pillow's built-in font, which needs no file but draws ASCII only (see _drawable)."""
+    try:
+        return ImageFont.truetype(settings.PREVIEW_FONT, size)
+    except OSError:
+        return ImageFont.load_default(size=size)
+
+
+def _builtin_font() -> bool:
+    return _font(40).getname()[0] == ImageFont.load_default(size=40).getname()[0]
+
+
+def _drawable(text: str) -> str:
+    """The words as the font can draw them. Pillow's built-in font has no accents: a Welsh seat ("Ynys Môn") would
+    show a box, so it is folded to plain letters ("Ynys Mon") and anything else it lacks dropped."""
+    if not _builtin_font():
+        return text
+    folded = unicodedata.normalize("NFKD", text.replace("–", "-").replace("’", "'"))
+    return "".join(char for char in folded if char.isascii() or char in "…·").replace("  ", " ")
+
+
+def _pieces(word: str, font, width: int) -> list[str]:
+    """A word wider than the picture, cut into pieces that fit (a pasted URL, a long hashtag)."""
+    pieces, piece = [], ""
+    for char in word:
+        if piece and font.getlength(piece + char) > width:
+            pieces.append(piece)
+            piece = ""
+        piece += char
+    return pieces + [piece]
 
 
 def _wrap(text: str, font, width: int) -> list[str]:
     lines, line = [], ""
-    for word in text.split():
+    words = [piece for word in text.split() for piece in
+             (_pieces(word, font, width) if font.getlength(word) > width else [word])]
+    for word in words:
         candidate = f"{line} {word}".strip()
         if font.getlength(candidate) <= width or not line:
             line = candidate
@@ -90,6 +122,7 @@ def _fit(text: str, width: int, sizes: tuple[int, ...], max_lines: int) -> tuple
 
 def preview_png(text: PreviewText) -> bytes:
     """The picture: a brand band with the name, then the title, the place and the times on paper."""
+    text = PreviewText(**{name: _drawable(value) for name, value in vars(text).items()})
     image = Image.new("RGB", (WIDTH, HEIGHT), PAPER)
     draw = ImageDraw.Draw(image)
     width = WIDTH - 2 * MARGIN

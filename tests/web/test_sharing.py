@@ -269,3 +269,36 @@ def test_a_cancelled_session_offers_the_host_nothing_to_share(client, area):
     client.force_login(area.session.meeting_point.host)
     page = _text(client.get(f"/host/sessions/{area.session.pk}/"))
     assert "Share this session" not in page and "wa.me" not in page
+
+
+def test_a_word_wider_than_the_picture_is_cut_to_fit(area):
+    _font, lines = preview._fit("W" * 90 + " doors", 1200 - 2 * preview.MARGIN, preview.TITLE_SIZES, 3)
+    assert all(_font.getlength(line) <= 1200 - 2 * preview.MARGIN for line in lines)
+    assert "".join(lines).startswith("W" * 50)
+
+
+@pytest.fixture
+def builtin_font(settings):
+    """No font file on the machine: Pillow's built-in font, which draws ASCII only."""
+    settings.PREVIEW_FONT = "no-such-font-file.ttf"
+    preview._font.cache_clear()
+    yield
+    preview._font.cache_clear()
+
+
+def test_without_a_font_file_accents_are_folded_not_drawn_as_boxes(area, builtin_font):
+    area.hallam.name = "Ynys Môn"
+    area.hallam.save()
+    area.session.title = "Ŵyl Dewi doors – café after"
+    area.session.refresh_from_db()
+    area.session.title = "Ŵyl Dewi doors – café after"
+    text = preview.preview_text(area.session)
+    assert preview._drawable(text.title) == "Wyl Dewi doors - cafe after"
+    assert preview._drawable(text.place) == "Ynys Mon · S10 area"
+    assert Image.open(io.BytesIO(preview.preview_png(text))).size == (1200, 630)
+
+
+def test_with_a_font_file_the_words_are_drawn_as_they_are(area):
+    if preview._builtin_font():
+        pytest.fail("DejaVu Sans is missing: install fonts-dejavu-core (the Dockerfile does)")
+    assert preview._drawable("Ynys Môn – café") == "Ynys Môn – café"
