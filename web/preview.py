@@ -33,6 +33,7 @@ MUTED = "#4a4a55"
 TITLE_SIZES = (72, 60, 50, 42)  # the largest that fits the title in three lines
 MAX_TITLE_LINES = 3
 PALETTE_COLOURS = 16
+DRAWING = "d1"  # change it with the picture's layout or font: every cached and fetched copy is then redrawn
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
 
 
 def _builtin_font() -> bool:
-    return _font(40).getname()[0] == ImageFont.load_default(size=40).getname()[0]
+    # load_default(size=...) opens Pillow's embedded font from bytes, a font file from its path.
+    return not isinstance(_font(40).path, str)
 
 
 def _drawable(text: str) -> str:
@@ -150,7 +152,7 @@ def preview_png(text: PreviewText) -> bytes:
 
 def preview_version(session) -> str:
     """Names one drawing: the session's version and the language it is drawn in."""
-    return f"{session.pk}-{int(session.updated_at.timestamp() * 1_000_000)}-{get_language() or 'en'}"
+    return f"{session.pk}-{int(session.updated_at.timestamp() * 1_000_000)}-{get_language() or 'en'}-{DRAWING}"
 
 
 def session_preview_png(session) -> bytes:

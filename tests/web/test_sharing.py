@@ -303,3 +303,18 @@ def test_with_a_font_file_the_words_are_drawn_as_they_are(area):
     if preview._builtin_font():
         pytest.fail("DejaVu Sans is missing: install fonts-dejavu-core (the Dockerfile does)")
     assert preview._drawable("Ynys Môn – café") == "Ynys Môn – café"
+
+
+def test_moving_the_room_to_another_district_redraws_the_preview(client, area):
+    from sessions.services import meeting_point_update
+    from tests.factories import PostcodeFactory, district
+
+    first = client.get(f"/s/{area.session.pk}/preview.png")
+    district("S6", area.hallam, lat=53.39, lng=-1.51)
+    PostcodeFactory(postcode="S6 3AA", lat=53.39, lng=-1.51, seat=area.hallam)
+    meeting_point_update(user=area.session.meeting_point.host, meeting_point=area.session.meeting_point,
+                         postcode="S6 3AA")
+    again = client.get(f"/s/{area.session.pk}/preview.png", headers={"If-None-Match": first["ETag"]})
+    assert again.status_code == 200 and again["ETag"] != first["ETag"]
+    area.session.refresh_from_db()
+    assert preview.preview_text(area.session).place == "Sheffield Hallam · S6 area"
