@@ -364,6 +364,13 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 FRONTROOM_DOMAIN = env_str("FRONTROOM_DOMAIN", "")
 # Private iCal feeds keep ended and cancelled events this many days, so subscribed calendars see cancellations.
 CALENDAR_FEED_PAST_DAYS = env_int("CALENDAR_FEED_PAST_DAYS", 30)
+# Sessions' link previews (/s/<id>/preview.png, web/preview.py): how long a drawn version stays in the cache, and
+# how long browsers and link-preview fetchers may keep one without asking again (an edit gives a new og:image URL).
+PREVIEW_CACHE_SECONDS = env_int("PREVIEW_CACHE_SECONDS", 7 * 24 * 3600)
+PREVIEW_MAX_AGE = env_int("PREVIEW_MAX_AGE", 3600)
+# The previews' font: a file name (looked up in the system's font folders) or a path; missing, Pillow's built-in
+# font draws them in plain ASCII letters.
+PREVIEW_FONT = env_str("PREVIEW_FONT", "DejaVuSans.ttf")
 
 # --- Logs, metrics, errors (docs/operations.md) ------------------------------------
 # Every line carries the request id (core/logs.py); LOG_FORMAT=json writes one JSON object per line.

@@ -89,7 +89,8 @@ def meeting_point_update(*, user, meeting_point: MeetingPoint, **changes) -> Mee
     if "postcode" in changes:
         CanvassSession.objects.filter(meeting_point=meeting_point, ends_at__gt=timezone.now()).update(
             lat=meeting_point.public_lat, lng=meeting_point.public_lng,
-            postcode_district=outcode_of(meeting_point.postcode)
+            postcode_district=outcode_of(meeting_point.postcode),
+            updated_at=timezone.now(),  # a new version: link previews and the host's feed show the new district
         )
     if moved:
         meeting_point_moved.send(sender=MeetingPoint, meeting_point=meeting_point)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("find/", views.find, name="find"),
     path("s/<int:session_id>/", views.session_detail, name="session"),
+    path("s/<int:session_id>/preview.png", views.session_preview, name="session_preview"),
     path("s/<int:session_id>/book/", views.book, name="book"),
     re_path(rf"^check/{TOKEN}/$", views.check, name="check"),
     re_path(rf"^check/{TOKEN}/resend/$", views.resend, name="resend"),

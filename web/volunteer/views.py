@@ -6,11 +6,14 @@ inline messages here. Writes answer with a redirect (POST-redirect-GET), so the 
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
@@ -28,6 +31,7 @@ from volunteers.feeds import calendar_feed_ensure, calendar_feed_for, calendar_f
 from volunteers.links import opened_automatically
 from volunteers.models import Booking, BookingEvent
 from volunteers.services import SWAPPABLE_STATUSES, booking_cancel, booking_swap
+from web.preview import preview_version, session_preview_png
 from web.volunteer import identity
 from web.volunteer.forms import (
     BookingForm,
@@ -114,6 +118,22 @@ def session_detail(request, session_id: int):
         "book_query": urlencode({"postcode": postcode}) if postcode else "",
         "share_url": request.build_absolute_uri(reverse("volunteer:session", args=[session.pk])),
     })
+
+
+@require_safe
+def session_preview(request, session_id: int):
+    """The session's link preview (web.preview): a 404 like its page, 304 for the version the client has.
+    Public and shared caches may keep it: it shows only what the page shows."""
+    session = _session_or_404(session_id)
+    etag = f'"{preview_version(session)}"'
+    last_modified = int(session.updated_at.timestamp())
+    response = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if response is None:
+        response = HttpResponse(session_preview_png(session), content_type="image/png")
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last_modified)
+    response["Cache-Control"] = f"public, max-age={settings.PREVIEW_MAX_AGE}"
+    return response
 
 
 def _slot_of(session, raw_slot_id):
