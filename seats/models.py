@@ -111,6 +111,11 @@ class Seat(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.ons_code})"
 
+    @property
+    def neighbours_in_set(self):
+        """Its neighbours in the latest set it belongs to (an unchanged seat also keeps its old set's pairs)."""
+        return self.neighbours.in_set(self.last_boundary_set_id).order_by("name")
+
 
 class SeatAdjacency(models.Model):
     """One direction of a neighbour pair; the import writes both directions."""

@@ -20,7 +20,7 @@ from core.errors import NotFound
 from core.geo import bounding_box, haversine_km
 from dispatch.services.common import availability_filter, busy_spans, open_slots, travel_limit_km
 from dispatch.solver import BAND_KM, LOWEST_PRIORITY
-from seats.models import SeatAdjacency
+from seats.models import Seat, SeatAdjacency
 from sessions.locations import public_distance_km
 from sessions.models import Slot
 from sessions.selectors import sessions_near
@@ -149,7 +149,8 @@ def slot_alternatives(*, slot: Slot, lat: float | None = None, lng: float | None
     of it, ranked by suggestion_score from the volunteer's point (or the session's). Read-only."""
     session = slot.session
     lat, lng = (lat, lng) if lat is not None and lng is not None else (session.lat, session.lng)
-    seats = {session.seat_id, *SeatAdjacency.objects.filter(from_seat_id=session.seat_id)
+    seats = {session.seat_id, *SeatAdjacency.objects.filter(from_seat_id=session.seat_id,
+                                                            to_seat__in=Seat.objects.current())
              .values_list("to_seat_id", flat=True)}
     candidates = (
         open_slots().filter(session__seat_id__in=seats, starts_at__lt=slot.starts_at + timedelta(days=7))

@@ -17,7 +17,7 @@ from seats.importers.common import (
     _float,
     _rows,
 )
-from seats.models import BoundarySet, Seat, SeatAdjacency
+from seats.models import DEFAULT_BOUNDARY_SET, BoundarySet, Seat, SeatAdjacency
 from seats.services import seat_effective_priority, seat_priority_compute
 
 RESULT_COLUMNS = {name: (name,) for name in ("ons_id", "constituency_name", "first_party", "second_party",
@@ -100,7 +100,7 @@ def _notional_read(path: Path, report: ImportReport, progress: bool) -> dict[str
 
 
 def seats_import(*, results: Path, centroids: Path, adjacency: Path | None = None, year: int | None = None,
-                 boundary_set: str = "2010", notional: Path | None = None, strict: bool = False,
+                 boundary_set: str = DEFAULT_BOUNDARY_SET, notional: Path | None = None, strict: bool = False,
                  progress: bool = False) -> ImportReport:
     """Upsert one boundary set's seats from a HoC results CSV (GE2017/GE2019/GE2024 columns or ge2024_summary),
     their centres, notional results and the set's adjacency graph.
