@@ -64,7 +64,7 @@ def test_the_2024_import_joins_every_seat_neighbour_hexagon_and_boundary(seats_2
 
 
 def test_priority_comes_from_the_2024_majority_with_the_notional_2019_beside_it(seats_2024):
-    hendon = Seat.objects.get(pk=HENDON)  # Labour by 15 votes of 37,693 in 2024; notionally Con by 4,465 in 2019
+    hendon = Seat.objects.get(pk=HENDON)  # Labour by 15 votes of 37,693 in 2024; notionally Con by 3,661 in 2019
     assert (hendon.election_year, hendon.winner, hendon.majority) == (2024, "Lab", 15)
     assert hendon.majority_pct == pytest.approx(100 * 15 / hendon.valid_votes) and hendon.priority == 1
     assert (hendon.notional_year, hendon.notional_winner) == (2019, "Con") and hendon.notional_majority_pct > 5
@@ -186,3 +186,20 @@ def _main_seats():
     from seats.models import PostcodeDistrict
 
     return PostcodeDistrict.objects.filter(boundary_set="2024").values("seat_id")
+
+
+def test_the_seat_page_shows_the_notional_result_and_an_old_seat_says_it_is_history(seats_2024, shared_data,
+                                                                                      client):
+    from tests.factories import UserFactory
+
+    seats_import(results=shared_data / "elections" / "HoC-GE2017-constituency-results.csv",
+                 centroids=shared_data / "geo" / "constituency_centroids_2010set.csv", boundary_set="2010")
+    client.force_login(UserFactory(is_staff=True))
+
+    page = client.get(f"/coordinate/seats/{HENDON}/").content.decode()
+    assert "Notional 2019 result on these boundaries: Con by 3,661 votes (8.0%)" in page
+    assert "Boundaries: the 2024 set" in page and "its history only" not in page
+    old = client.get(f"/coordinate/seats/{HALLAM_2010}/")
+    assert old.status_code == 200 and "not a seat of the current boundary set: its history only" in old.content.decode()
+    unchanged = client.get("/coordinate/seats/S14000051/").content.decode()  # Orkney and Shetland, both sets
+    assert "(unchanged in the 2024 set)" in unchanged and "its history only" not in unchanged
