@@ -19,6 +19,8 @@ from django.utils.translation import gettext
 from tqdm import tqdm
 
 from core.errors import InvalidInput
+from dispatch.models import CoordinatorAction
+from dispatch.services.common import action_record
 from seats.importers import shared_data_dir
 from seats.models import BoundarySet, Postcode, PostcodeDistrict, Seat
 from seats.postcodes import outcode_of
@@ -138,6 +140,12 @@ def boundary_set_move(*, to_set: str, dry_run: bool = False, successors: Path | 
             move.switched = True
         if dry_run:
             transaction.set_rollback(True)
+        else:
+            # The audit log keeps what moved and, for coordinators, the overrides left to set by hand.
+            action_record(actor=None, kind=CoordinatorAction.Kind.BOUNDARY_SET_MOVED,
+                          params={"from_set": from_set, "to_set": to_set},
+                          result={"counts": dict(move.counts), "carried": move.carried, "to_review": move.to_review,
+                                  "unresolved": move.unresolved, "switched": move.switched})
     return move
 
 
@@ -183,8 +191,9 @@ def _sessions_move(finder: _SeatFinder, move: BoundaryMove, now: datetime, progr
                 seat = point_new
                 move.to_review.append({"from": old, "from_name": "", "to": seat, "to_name": "",
                                        "priority_override": None, "is_target": False,
-                                       "reason": f"session #{pk} {title!r}: its seat has no clear successor; "
-                                                 f"put in its meeting point's seat"})
+                                       "reason": gettext("session #%(pk)s %(title)s: its seat has no clear "
+                                                         "successor; put in its meeting point's seat")
+                                       % {"pk": pk, "title": title}})
         if seat is None:
             move.unresolved.append(f"session #{pk} {title!r}, seat {old}")
             move.counts["sessions_unresolved"] += 1

@@ -84,6 +84,18 @@ def test_a_dry_run_changes_nothing_then_the_move_moves_the_live_data(installatio
     assert croydon.is_target and croydon.priority == max(1, croydon.computed_priority - 1)
     assert not Seat.objects.in_set("2024").filter(priority_override=2).exists()
     assert "For a coordinator to set by hand (1)" in report
+    # and in the coordinators' audit log, once (the dry run left none)
+    from dispatch.models import CoordinatorAction
+
+    logged = CoordinatorAction.objects.get(kind=CoordinatorAction.Kind.BOUNDARY_SET_MOVED)
+    assert [row["from"] for row in logged.result["to_review"]] == [LEEDS_NW_2010]
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True))
+    page = client.get(f"/coordinate/audit/{logged.pk}/").content.decode()
+    assert "Priority overrides and targets to set by hand" in page
+    assert f'href="/coordinate/seats/{LEEDS_NW_2010}/">Leeds North West</a>' in page
+    client.logout()
     # searches now see the 2024 seats only
     found = client.get("/api/seats/", {"q": "Sheffield Hallam"}).json()["results"]
     assert [seat["ons_code"] for seat in found] == [HALLAM_2024]
