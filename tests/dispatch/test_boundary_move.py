@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 
 HALLAM_2010, HALLAM_2024 = "E14000922", "E14001468"
 CROYDON_CENTRAL, CROYDON_EAST = "E14000654", "E14001186"
-LEEDS_NW_2010 = "E14000780"  # split about 50/50: no clear successor
+LEEDS_NW_2010 = "E14000780"
+S10_MAIN_2024 = "E14001468"  # Sheffield Hallam holds most of S10's postcodes  # split about 50/50: no clear successor
 
 
 @pytest.fixture
@@ -33,6 +34,9 @@ def installation_2010(shared_data):
     CanvassSession.objects.filter(pk=held.pk).update(starts_at=yesterday - timedelta(hours=2), ends_at=yesterday)
     Volunteer.objects.create(phone="+447400900001", name="Val", postcode="S10 5XZ", lat=53.37, lng=-1.52,
                              seat_id=HALLAM_2010)
+    # erased: only the district is kept
+    Volunteer.objects.create(phone="+447400900002", name="", postcode="S10", lat=53.37, lng=-1.52,
+                             seat_id=HALLAM_2010, anonymised_at=timezone.now())
     call_command("import_seats", "--no-progress", stdout=io.StringIO())
     postcodes_import(path=shared_data / "postcodes" / "postcode_sample_pcon2024.csv", boundary_set="2024")
     districts_import(path=shared_data / "postcodes" / "outcode_centroids_2024set.csv", boundary_set="2024")
@@ -75,7 +79,9 @@ def test_a_dry_run_changes_nothing_then_the_move_moves_the_live_data(installatio
     upcoming = CanvassSession.objects.filter(ends_at__gt=timezone.now())
     assert upcoming.count() == 20 and set(upcoming.values_list("seat_id", flat=True)) <= current
     assert MeetingPoint.objects.get(postcode="S10 5XZ").seat_id == HALLAM_2024
-    assert Volunteer.objects.get().seat_id == HALLAM_2024
+    assert Volunteer.objects.get(postcode="S10 5XZ").seat_id == HALLAM_2024
+    assert Volunteer.objects.get(postcode="S10").seat_id == S10_MAIN_2024  # the district's main seat
+    assert "Volunteers moved: 2 (by postcode 1, district 1, successor 0, not found 0)" in report
     # the session already held keeps its old seat: the old seat's coverage history
     assert CanvassSession.objects.get(pk=held.pk).seat_id == HALLAM_2010
     # overrides and targets go to the clear successors; the split seat's override is left for a coordinator
