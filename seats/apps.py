@@ -9,9 +9,11 @@ def boundary_sets_ensure(sender=None, using="default", **kwargs) -> None:
     database was emptied since (`flush`, which the test suite's transactional tests use, emits post_migrate)."""
     from seats.models import DEFAULT_BOUNDARY_SET
 
-    try:  # the models as migrated so far (a partial `migrate seats 0001` has no BoundarySet yet)
-        BoundarySet = kwargs["apps"].get_model("seats", "BoundarySet")
-    except (KeyError, LookupError):
+    from django.apps import apps as installed
+
+    try:  # the models as migrated so far (a partial `migrate seats 0001` has no BoundarySet yet); flush sends none
+        BoundarySet = (kwargs.get("apps") or installed).get_model("seats", "BoundarySet")
+    except LookupError:
         return
     for code, name in BOUNDARY_SETS:
         BoundarySet.objects.using(using).get_or_create(code=code, defaults={"name": name})
