@@ -139,8 +139,14 @@ def sequence_reset(model) -> None:
 
 
 def reference_data_load(data_dir: Path, *, log=print) -> None:
-    """Seats (via the project's importer when it exists) plus the sample postcodes and districts."""
-    from seats.models import Postcode, PostcodeDistrict, Seat
+    """Seats (via the project's importer when it exists) plus the sample postcodes and districts.
+
+    The benchmarks' figures and seat codes are the 2010 set's (GE2017 results, postcode_sample_pcon2010.csv), so
+    the bench database holds that set and makes it current; bench/import_postcodes.py --sets measures 2024."""
+    from seats.models import BoundarySet, Postcode, PostcodeDistrict, Seat
+
+    BoundarySet.objects.exclude(code="2010").update(is_current=False)
+    BoundarySet.objects.filter(code="2010").update(is_current=True)
 
     if Seat.objects.count() < 650:
         how = _seats_import_with_command(data_dir)
@@ -162,7 +168,7 @@ def _seats_import_with_command(data_dir: Path) -> str:
     if "import_seats" not in get_commands():
         return "nobody (no import_seats command yet)"
     out = io.StringIO()
-    for args in ((), ("--data-dir", str(data_dir))):
+    for args in (("--set", "2010"), ()):
         try:
             call_command("import_seats", *args, stdout=out, stderr=out)
             return "manage.py import_seats" + (" " + " ".join(args) if args else "")
@@ -195,7 +201,7 @@ def _seats_bulk_insert(data_dir: Path) -> None:
             election_year=2017, winner=row["first_party_2017"][:20], runner_up=row["second_party_2017"][:20],
             result=row["result_2017"], valid_votes=int(row["valid_votes_2017"] or 0) or None,
             majority=int(row["majority_2017"] or 0) or None, majority_pct=majority_pct,
-            computed_priority=priority, priority=priority,
+            computed_priority=priority, priority=priority, boundary_set_id="2010", last_boundary_set_id="2010",
         ))
     pairs = []
     for row in _read_csv(data_dir / "geo" / "constituency_adjacency_2010set.csv"):
@@ -212,7 +218,7 @@ def _districts_insert(data_dir: Path) -> None:
 
     known = set(Seat.objects.values_list("ons_code", flat=True))
     PostcodeDistrict.objects.bulk_create(
-        [PostcodeDistrict(outcode=row["outcode"], lat=float(row["lat"]), lng=float(row["long"]),
+        [PostcodeDistrict(boundary_set="2010", outcode=row["outcode"], lat=float(row["lat"]), lng=float(row["long"]),
                           seat_id=row["pcon_main"] if row["pcon_main"] in known else None,
                           postcode_count=int(row["n_postcodes"]))
          for row in _read_csv(data_dir / "postcodes" / "outcode_centroids.csv") if len(row["outcode"]) <= 4],
@@ -227,9 +233,12 @@ def _postcodes_insert(data_dir: Path) -> None:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("CREATE TEMP TABLE bench_postcode (LIKE seats_postcode INCLUDING DEFAULTS) ON COMMIT DROP")
-        copy_rows("bench_postcode", ["postcode", "lat", "lng", "seat_id"], rows)
+        copy_rows("bench_postcode", ["boundary_set", "postcode", "lat", "lng", "seat_id"],
+                  [("2010", *row) for row in rows])
         with connection.cursor() as cursor:
-            cursor.execute("INSERT INTO seats_postcode SELECT * FROM bench_postcode ON CONFLICT (postcode) DO NOTHING")
+            cursor.execute("INSERT INTO seats_postcode (boundary_set, postcode, lat, lng, seat_id) "
+                           "SELECT boundary_set, postcode, lat, lng, seat_id FROM bench_postcode "
+                           "ON CONFLICT (boundary_set, postcode) DO NOTHING")
 
 
 class SamplePostcode:

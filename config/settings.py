@@ -317,14 +317,17 @@ AXES_VERBOSE = False
 POSTCODE_REMOTE_LOOKUP = env_bool("POSTCODE_REMOTE_LOOKUP", False)
 POSTCODE_REMOTE_URL = env_str("POSTCODE_REMOTE_URL", "https://api.postcodes.io")
 POSTCODE_REMOTE_TIMEOUT = env_float("POSTCODE_REMOTE_TIMEOUT", 3.0)
-# The coordinators' maps read the reference data by path (never copied into the repository):
-# the hex cartogram and the generalised 2010-set boundaries (TopoJSON). Projected paths are cached on disk.
+# The coordinators' maps read the reference data by path (never copied into the repository): for each
+# boundary set, a hex cartogram and the boundaries (2024: ONS's ultra-generalised GeoJSON; 2010: a
+# generalised TopoJSON). The maps draw the current set's files. Projected paths are cached on disk.
 # Where: FRONTROOM_SHARED_DATA (as the tests use), else ../shared/data beside the checkout.
 GEO_DATA_DIR = Path(env_str("GEO_DATA_DIR", str(
     Path(env_str("FRONTROOM_SHARED_DATA") or str(BASE_DIR.parent / "shared" / "data")) / "geo")))
-GEO_HEXJSON_PATH = Path(env_str("GEO_HEXJSON_PATH", str(GEO_DATA_DIR / "constituencies.hexjson")))
-GEO_BOUNDARIES_PATH = Path(env_str("GEO_BOUNDARIES_PATH",
-                                   str(GEO_DATA_DIR / "pcon_2010set_boundaries_generalised.topo.json")))
+GEO_HEXJSON_PATH = Path(env_str("GEO_HEXJSON_PATH", str(GEO_DATA_DIR / "uk-constituencies-2024.hexjson")))
+GEO_BOUNDARIES_PATH = Path(env_str("GEO_BOUNDARIES_PATH", str(GEO_DATA_DIR / "pcon_2024set_boundaries_BUC.geojson")))
+GEO_HEXJSON_2010_PATH = Path(env_str("GEO_HEXJSON_2010_PATH", str(GEO_DATA_DIR / "constituencies.hexjson")))
+GEO_BOUNDARIES_2010_PATH = Path(env_str("GEO_BOUNDARIES_2010_PATH",
+                                        str(GEO_DATA_DIR / "pcon_2010set_boundaries_generalised.topo.json")))
 MAP_CACHE_DIR = Path(env_str("MAP_CACHE_DIR", str(VAR_DIR / "cache")))
 
 # --- Bookings -----------------------------------------------------------------

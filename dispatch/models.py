@@ -82,6 +82,7 @@ class CoordinatorAction(models.Model):
         PERSONAL_DATA = "personal_data", "Personal data viewed, exported or erased"
         SEAT_PRIORITY_SET = "seat_priority_set", "Seat priority or target changed"
         SMS_RETRIED = "sms_retried", "SMS sent again"
+        BOUNDARY_SET_MOVED = "boundary_set_moved", "Moved to another boundary set"
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from seats.models import Postcode, PostcodeDistrict, Seat, SeatAdjacency
+from seats.models import BoundarySet, Seat, SeatAdjacency
 
 
 class AdjacencyInline(admin.TabularInline):
@@ -13,11 +13,12 @@ class AdjacencyInline(admin.TabularInline):
 
 @admin.register(Seat)
 class SeatAdmin(admin.ModelAdmin):
-    list_display = ["name", "ons_code", "region", "winner", "runner_up", "majority", "majority_pct", "priority", "is_target"]
-    list_filter = ["priority", "is_target", "nation", "region", "winner"]
+    list_display = ["name", "ons_code", "boundary_set", "last_boundary_set", "region", "winner", "runner_up", "majority", "majority_pct", "priority", "is_target"]
+    list_filter = ["boundary_set", "last_boundary_set", "priority", "is_target", "nation", "region", "winner"]
     list_editable = ["is_target"]
     search_fields = ["name", "ons_code"]
-    readonly_fields = ["computed_priority", "priority", "updated_at"]
+    readonly_fields = ["boundary_set", "last_boundary_set", "computed_priority", "priority", "notional_year",
+                       "notional_winner", "notional_majority", "notional_majority_pct", "updated_at"]
     inlines = [AdjacencyInline]
 
     def save_model(self, request, obj, form, change):
@@ -27,19 +28,24 @@ class SeatAdmin(admin.ModelAdmin):
         seat_priority_set(ons_code=obj.pk, priority_override=obj.priority_override, is_target=obj.is_target)
 
 
-@admin.register(PostcodeDistrict)
-class PostcodeDistrictAdmin(admin.ModelAdmin):
-    list_display = ["outcode", "seat", "lat", "lng", "postcode_count"]
-    search_fields = ["outcode"]
-    raw_id_fields = ["seat"]
+# Postcodes and districts have a (boundary set, code) key, which the admin cannot edit; they are reference data
+# that `import_postcodes` loads, never hand-edited.
 
 
-@admin.register(Postcode)
-class PostcodeAdmin(admin.ModelAdmin):
-    list_display = ["postcode", "seat", "lat", "lng"]
-    search_fields = ["=postcode"]
-    raw_id_fields = ["seat"]
-    show_full_result_count = False
+@admin.register(BoundarySet)
+class BoundarySetAdmin(admin.ModelAdmin):
+    """Read-only: switching the current set moves live data, which `manage.py move_to_boundary_set` does."""
+
+    list_display = ["code", "name", "is_current"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(SeatAdjacency)

@@ -13,7 +13,9 @@ from seats.serializers import SeatDetailSerializer, SeatListQuerySerializer, Sea
 
 
 class SeatViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Westminster seats with their last result and priority (1 = most important)."""
+    """Westminster seats of the current boundary set with their last result and priority (1 = most important).
+
+    Each seat's notional result (the previous election recomputed on its boundaries) is shown beside it."""
 
     queryset = Seat.objects.all()
     lookup_field = "ons_code"
@@ -27,11 +29,10 @@ class SeatViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return SeatSerializer
 
     def get_queryset(self):
-        query = Seat.objects.all()
-        if self.action == "retrieve":
-            return query.prefetch_related("neighbours")
+        # One seat by its code, whatever its set (an old seat keeps its history); lists and searches: the current set.
         if self.action != "list":
-            return query
+            return Seat.objects.all()
+        query = Seat.objects.current()
         params = SeatListQuerySerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
         filters = params.validated_data
@@ -64,4 +65,4 @@ class SeatViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         serializer = SeatPrioritySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         seat = services.seat_priority_set(ons_code=ons_code.upper(), **serializer.validated_data)
-        return Response(SeatDetailSerializer(Seat.objects.prefetch_related("neighbours").get(pk=seat.pk)).data)
+        return Response(SeatDetailSerializer(Seat.objects.get(pk=seat.pk)).data)

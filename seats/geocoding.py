@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils.translation import gettext
 
 from core.errors import InvalidInput
-from seats.models import Postcode, PostcodeDistrict
+from seats.models import BoundarySet, Postcode, PostcodeDistrict, Seat, current_boundary_set_code
 from seats.postcodes import outcode_of, postcode_normalise
 
 logger = logging.getLogger(__name__)
@@ -39,11 +39,16 @@ class Geocoder(Protocol):
         """Return the location of a canonical postcode, or None when this geocoder does not know it."""
 
 
+# The postcode in the current boundary set: a subquery, so switching sets needs no cache to be cleared.
+_LOCATE_SQL = (f"SELECT lat, lng, seat_id FROM {Postcode._meta.db_table} WHERE boundary_set = "
+               f"(SELECT code FROM {BoundarySet._meta.db_table} WHERE is_current) AND postcode = %s")
+
+
 class LocalPostcodeGeocoder:
     def locate(self, postcode: str) -> Location | None:
         # Raw SQL: every booking and search geocodes, and the ORM's query compilation costs more than the lookup.
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT lat, lng, seat_id FROM {Postcode._meta.db_table} WHERE postcode = %s", [postcode])
+            cursor.execute(_LOCATE_SQL, [postcode])
             row = cursor.fetchone()
         if row is None:
             return None
@@ -52,7 +57,8 @@ class LocalPostcodeGeocoder:
 
 class LocalDistrictGeocoder:
     def locate(self, postcode: str) -> Location | None:
-        row = PostcodeDistrict.objects.filter(outcode=outcode_of(postcode)).values_list("lat", "lng", "seat_id").first()
+        row = (PostcodeDistrict.objects.filter(boundary_set=current_boundary_set_code(), outcode=outcode_of(postcode))
+               .values_list("lat", "lng", "seat_id").first())
         if row is None:
             return None
         return Location(postcode, row[0], row[1], row[2], "district")
@@ -80,9 +86,7 @@ class PostcodesIoGeocoder:
         except (ValueError, KeyError, TypeError):
             return None
         seat_code = (result.get("codes") or {}).get("parliamentary_constituency")
-        from seats.models import Seat
-
-        seat_id = seat_code if seat_code and Seat.objects.filter(pk=seat_code).exists() else None
+        seat_id = seat_code if seat_code and Seat.objects.current().filter(pk=seat_code).exists() else None
         return Location(postcode, lat, lng, seat_id, "remote")
 
 

@@ -1,10 +1,64 @@
 from django.db import models
 
+DEFAULT_BOUNDARY_SET = "2024"
+
+
+class BoundarySet(models.Model):
+    """A set of Westminster boundaries ("2010": the 2010–2024 seats, "2024": the seats of the 2023 review).
+
+    Exactly one set is current: new sessions, searches, suggestions, overflow, assignment, coverage and the maps
+    use its seats only. It is a row, not a setting, so `manage.py move_to_boundary_set` can move the live data
+    and switch the set in one transaction. Codes are years, so they sort in the order the sets were drawn.
+    """
+
+    code = models.CharField(max_length=4, primary_key=True)
+    name = models.CharField(max_length=80)
+    is_current = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_current"], condition=models.Q(is_current=True),
+                                    name="boundary_set_one_current"),
+            models.CheckConstraint(condition=models.Q(code__regex=r"^[0-9]{4}$"), name="boundary_set_code_year"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.code
+
+
+def current_boundary_set_code():
+    """A subquery for the current set's code, so a filter on it never reads a stale cached value."""
+    return models.Subquery(BoundarySet.objects.filter(is_current=True).values("code")[:1])
+
+
+def boundary_set_current() -> str:
+    """The current set's code (the default set when the table is empty, as before the first migration ran)."""
+    return BoundarySet.objects.filter(is_current=True).values_list("code", flat=True).first() or DEFAULT_BOUNDARY_SET
+
+
+class SeatQuerySet(models.QuerySet):
+    def in_set(self, code):
+        """Seats of one boundary set. A seat the review left unchanged keeps its ONS code and belongs to both."""
+        return self.filter(boundary_set__lte=code, last_boundary_set__gte=code)
+
+    def current(self):
+        return self.in_set(current_boundary_set_code())
+
 
 class Seat(models.Model):
-    """A Westminster constituency (2010–2024 boundary set) with its last general-election result."""
+    """A Westminster constituency with the last general-election result fought on its boundaries.
+
+    A GSS code names one geography for good: a seat drawn in one review and left unchanged by the next (five
+    Scottish seats in 2023) keeps its code, so a seat belongs to the sets from `boundary_set` to
+    `last_boundary_set`, and `ons_code` is unique in every set.
+    """
 
     ons_code = models.CharField(max_length=9, primary_key=True)
+    boundary_set = models.ForeignKey(BoundarySet, on_delete=models.PROTECT, default=DEFAULT_BOUNDARY_SET,
+                                     related_name="+", help_text="The first boundary set this seat belongs to.")
+    last_boundary_set = models.ForeignKey(BoundarySet, on_delete=models.PROTECT, default=DEFAULT_BOUNDARY_SET,
+                                          related_name="+", help_text="The last boundary set this seat belongs to.")
     name = models.CharField(max_length=120, db_index=True)
     nation = models.CharField(max_length=40, blank=True)
     region = models.CharField(max_length=60, blank=True, db_index=True)
@@ -21,6 +75,12 @@ class Seat(models.Model):
     valid_votes = models.PositiveIntegerField(null=True, blank=True)
     majority = models.PositiveIntegerField(null=True, blank=True)
     majority_pct = models.FloatField(null=True, blank=True)
+    # The notional result of the previous election recomputed on these boundaries (Rallings & Thrasher's
+    # GE2019 notionals for the 2024 set): shown beside the real one, never used for priority.
+    notional_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    notional_winner = models.CharField(max_length=20, blank=True)
+    notional_majority = models.PositiveIntegerField(null=True, blank=True)
+    notional_majority_pct = models.FloatField(null=True, blank=True)
 
     # Priority 1 is the most important seat. See seats.services.seat_priority_compute.
     computed_priority = models.PositiveSmallIntegerField(default=5)
@@ -32,9 +92,13 @@ class Seat(models.Model):
 
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = SeatQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.CheckConstraint(condition=models.Q(boundary_set__lte=models.F("last_boundary_set")),
+                                   name="seat_boundary_sets_in_order"),
             models.CheckConstraint(condition=models.Q(priority__gte=1, priority__lte=5), name="seat_priority_1_to_5"),
             models.CheckConstraint(
                 condition=models.Q(priority_override__isnull=True)
@@ -46,6 +110,11 @@ class Seat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.ons_code})"
+
+    @property
+    def neighbours_in_set(self):
+        """Its neighbours in the latest set it belongs to (an unchanged seat also keeps its old set's pairs)."""
+        return self.neighbours.in_set(self.last_boundary_set_id).order_by("name")
 
 
 class SeatAdjacency(models.Model):
@@ -73,25 +142,34 @@ class SeatAdjacency(models.Model):
 
 
 class PostcodeDistrict(models.Model):
-    """An outcode (e.g. SW11) with the centre of its postcodes: the fallback when a full postcode is unknown."""
+    """An outcode (e.g. SW11) with the centre of its postcodes and its main seat in one boundary set: the
+    fallback when a full postcode is unknown."""
 
-    outcode = models.CharField(max_length=4, primary_key=True)
+    pk = models.CompositePrimaryKey("boundary_set", "outcode")
+    boundary_set = models.CharField(max_length=4, default=DEFAULT_BOUNDARY_SET)
+    outcode = models.CharField(max_length=4)
     lat = models.FloatField()
     lng = models.FloatField()
     seat = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     postcode_count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["outcode"]
+        ordering = ["boundary_set", "outcode"]
 
     def __str__(self) -> str:
         return self.outcode
 
 
 class Postcode(models.Model):
-    """A full postcode in canonical form ("SW11 1AA") with its coordinates and seat."""
+    """A full postcode in canonical form ("SW11 1AA") with its coordinates and its seat in one boundary set.
 
-    postcode = models.CharField(max_length=8, primary_key=True)
+    One row per set and postcode: the next set's postcodes are imported beside the current set's, and
+    `move_to_boundary_set` reads them before the switch."""
+
+    # The key's first column is the set: lookups are (set, postcode) and an import touches one set's range.
+    pk = models.CompositePrimaryKey("boundary_set", "postcode")
+    boundary_set = models.CharField(max_length=4, default=DEFAULT_BOUNDARY_SET)
+    postcode = models.CharField(max_length=8)
     lat = models.FloatField()
     lng = models.FloatField()
     # No database FK: the bulk loader COPYs millions of rows and the seat table is the authority.
@@ -100,7 +178,7 @@ class Postcode(models.Model):
     )
 
     class Meta:
-        ordering = ["postcode"]
+        ordering = ["boundary_set", "postcode"]
 
     def __str__(self) -> str:
         return self.postcode

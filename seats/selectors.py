@@ -5,16 +5,16 @@ import math
 from django.db import connection
 
 from core.geo import bounding_box, haversine_km
-from seats.models import Seat
+from seats.models import BoundarySet, Seat
 
 SEAT_SEARCH_RADIUS_KM = 60.0
 
 
 def seats_near(*, lat: float, lng: float, limit: int, radius_km: float = SEAT_SEARCH_RADIUS_KM,
                among=None) -> list[tuple[Seat, float]]:
-    """Seats (of the queryset `among`, default all) by distance from the point to each seat's population centre,
+    """Seats (of the queryset `among`, default the current set's) by distance from the point to each seat's population centre,
     nearest first."""
-    among = Seat.objects.all() if among is None else among
+    among = Seat.objects.current() if among is None else among
     min_lat, max_lat, min_lng, max_lng = bounding_box(lat, lng, radius_km)
     candidates = list(among.filter(lat__range=(min_lat, max_lat), lng__range=(min_lng, max_lng)))
     if len(candidates) < limit:  # sparse areas (Highlands, islands): widen to every seat
@@ -30,7 +30,9 @@ _LAT, _LNG, _PRIORITY = (_SEAT_SUMMARY_FIELDS.index(name) for name in ("lat", "l
 # Every seat (~650) ordered by an equirectangular distance: exact enough to pick the nearest few, and one
 # statement with no ORM compilation (the results page runs it on every search).
 _NEAREST_SEATS_SQL = (
-    f"SELECT {', '.join(_SEAT_SUMMARY_FIELDS)} FROM {Seat._meta.db_table} "
+    f"SELECT {', '.join(_SEAT_SUMMARY_FIELDS)} FROM {Seat._meta.db_table}, "
+    f"(SELECT code FROM {BoundarySet._meta.db_table} WHERE is_current) current_set "
+    "WHERE boundary_set_id <= current_set.code AND last_boundary_set_id >= current_set.code "
     "ORDER BY (lat - %s) * (lat - %s) + (lng - %s) * (lng - %s) * %s, ons_code LIMIT %s"
 )
 
@@ -50,10 +52,11 @@ def seats_that_matter_near(*, lat: float, lng: float, limit: int = 3, among: int
 
 
 def seats_name_priority() -> dict[str, tuple[str, int]]:
-    """Every seat's name and effective priority by ONS code (the coverage maps colour all of them)."""
-    return {code: (name, priority) for code, name, priority in Seat.objects.values_list("ons_code", "name", "priority")}
+    """Every current seat's name and effective priority by ONS code (the coverage maps colour all of them)."""
+    return {code: (name, priority)
+            for code, name, priority in Seat.objects.current().values_list("ons_code", "name", "priority")}
 
 
 def seat_regions() -> list[str]:
-    """The regions seats are in, for filters."""
-    return list(Seat.objects.exclude(region="").order_by("region").values_list("region", flat=True).distinct())
+    """The regions the current set's seats are in, for filters."""
+    return list(Seat.objects.current().exclude(region="").order_by("region").values_list("region", flat=True).distinct())

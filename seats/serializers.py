@@ -17,7 +17,8 @@ class SeatSerializer(serializers.ModelSerializer):
         model = Seat
         fields = [
             "ons_code", "name", "nation", "region", "lat", "lng", "distance_km", "priority", "is_target",
-            "winner", "runner_up", "majority", "majority_pct", "electorate", "election_year",
+            "winner", "runner_up", "majority", "majority_pct", "electorate", "election_year", "boundary_set",
+            "notional_year", "notional_winner", "notional_majority", "notional_majority_pct",
         ]
 
     def get_distance_km(self, seat) -> float | None:
@@ -32,7 +33,7 @@ class NeighbourSerializer(serializers.ModelSerializer):
 
 
 class SeatDetailSerializer(SeatSerializer):
-    neighbours = NeighbourSerializer(many=True, read_only=True)
+    neighbours = NeighbourSerializer(many=True, read_only=True, source="neighbours_in_set")
     computed_priority = serializers.IntegerField(read_only=True)
     priority_override = serializers.IntegerField(read_only=True, allow_null=True)
 

@@ -280,10 +280,11 @@ NEARBY_WITHIN = timedelta(days=7)
 def slots_nearby(*, slot: Slot, now: datetime | None = None):
     """Upcoming slots of published sessions in `slot`'s seat or a seat bordering it, starting within NEARBY_WITHIN
     of it, `slot` itself left out; full ones included. A queryset."""
-    from seats.models import SeatAdjacency
+    from seats.models import Seat, SeatAdjacency
 
     seat_id = slot.session.seat_id
-    seats = {seat_id, *SeatAdjacency.objects.filter(from_seat_id=seat_id).values_list("to_seat_id", flat=True)}
+    seats = {seat_id, *SeatAdjacency.objects.filter(from_seat_id=seat_id, to_seat__in=Seat.objects.current())
+             .values_list("to_seat_id", flat=True)}
     return (Slot.objects.filter(starts_at__gt=now or timezone.now(), session__status=CanvassSession.Status.PUBLISHED,
                                 session__seat_id__in=seats, starts_at__lt=slot.starts_at + NEARBY_WITHIN)
             .exclude(pk=slot.pk))

@@ -99,7 +99,7 @@ def meeting_point_update(*, user, meeting_point: MeetingPoint, **changes) -> Mee
 
 def _resolve_seat(*, seat_code: str | None, meeting_point: MeetingPoint) -> Seat:
     if seat_code:
-        seat = Seat.objects.filter(pk=seat_code.strip().upper()).first()
+        seat = Seat.objects.current().filter(pk=seat_code.strip().upper()).first()
         if seat is None:
             raise InvalidInput(gettext("Unknown seat %(seat_code)s.") % {"seat_code": seat_code}, code="unknown_seat", fields={"seat": [gettext("Unknown ONS code.")]})
         return seat

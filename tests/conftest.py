@@ -57,6 +57,10 @@ def pytest_sessionstart(session):
         settings.GEO_DATA_DIR = SHARED_DATA / "geo"
         settings.GEO_HEXJSON_PATH = SHARED_DATA / "geo" / "constituencies.hexjson"
         settings.GEO_BOUNDARIES_PATH = SHARED_DATA / "geo" / "pcon_2010set_boundaries_generalised.topo.json"
+        # The suite's seats carry 2010-set codes in the current set (factories default to it), so the current
+        # set's maps are the 2010 files here; tests/seats/test_boundary_sets.py draws the real 2024 ones.
+        settings.GEO_HEXJSON_2010_PATH = settings.GEO_HEXJSON_PATH
+        settings.GEO_BOUNDARIES_2010_PATH = settings.GEO_BOUNDARIES_PATH
     if not problems:
         # Pages use hashed, compressed static file names (whitenoise's manifest), as in production.
         from django.core.management import call_command

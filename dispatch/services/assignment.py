@@ -59,10 +59,11 @@ def run_start(*, user, date_from: datetime, date_to: datetime, region: str | Non
     """Create a queued run and (after commit) enqueue the solve task. Records a coordinator action. Not idempotent."""
     if date_to <= date_from:
         raise InvalidInput(gettext("date_to must be after date_from."), code="date_order", fields={"date_to": [gettext("Must be after date_from.")]})
-    if region and not Seat.objects.filter(region=region).exists():
+    if region and not Seat.objects.current().filter(region=region).exists():
         raise InvalidInput(gettext("Unknown region %(region)s.") % {"region": region}, code="unknown_region", fields={"region": [gettext("Unknown region.")]})
     seat_codes = sorted({code.strip().upper() for code in seat_codes or []})
-    unknown = sorted(set(seat_codes) - set(Seat.objects.filter(pk__in=seat_codes).values_list("pk", flat=True)))
+    unknown = sorted(set(seat_codes) - set(Seat.objects.current().filter(pk__in=seat_codes)
+                                           .values_list("pk", flat=True)))
     if unknown:
         raise InvalidInput(gettext("Unknown seat %(names)s.") % {"names": ', '.join(unknown)}, code="unknown_seat",
                            fields={"seats": [f"Unknown ONS code {code}." for code in unknown]})

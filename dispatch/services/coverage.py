@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from core.errors import InvalidInput
-from seats.models import Seat
+from seats.models import BoundarySet, Seat
 from sessions.models import CanvassSession, Slot
 from volunteers.models import Booking
 
@@ -27,15 +27,17 @@ def coverage_period(*, date_from: datetime | None = None, date_to: datetime | No
     return date_from, date_to
 
 
-def coverage_by_seat(*, date_from: datetime, date_to: datetime, region: str | None = None) -> list[dict]:
-    """One row per seat with published slots in [date_from, date_to), highest priority and emptiest first. Read-only.
+def coverage_by_seat(*, date_from: datetime, date_to: datetime, region: str | None = None,
+                     all_sets: bool = False) -> list[dict]:
+    """One row per seat of the current boundary set (of any set with all_sets: an old seat's page shows its
+    history) with published slots in [date_from, date_to), highest priority and emptiest first. Read-only.
 
     One statement: the period's slots, their bookings counted per seat, and the seats' names, so the dashboard
     with 650 seats costs one round trip whatever the number of slots."""
     if date_to <= date_from:
         raise InvalidInput(gettext("date_to must be after date_from."), code="date_order",
                            fields={"date_to": [gettext("Must be after date_from.")]})
-    sql, params = _coverage_statement(region=bool(region))
+    sql, params = _coverage_statement(region=bool(region), all_sets=all_sets)
     values = [CanvassSession.Status.PUBLISHED, date_to, date_from, *([region] if region else []),
               Booking.Status.WAITLISTED, Booking.Status.REDIRECTED, Booking.Source.REDIRECT, *RECEIVED_STATUSES,
               *params]
@@ -55,19 +57,21 @@ def coverage_by_seat(*, date_from: datetime, date_to: datetime, region: str | No
 
 
 @functools.cache
-def _coverage_statement(*, region: bool) -> tuple[str, tuple]:
+def _coverage_statement(*, region: bool, all_sets: bool = False) -> tuple[str, tuple]:
     quote = connection.ops.quote_name
     slot, session, seat, booking = (model._meta for model in (Slot, CanvassSession, Seat, Booking))
     seat_pk = quote(seat.pk.column)
     counted = (Booking.Status.WAITLISTED, Booking.Status.REDIRECTED, *RECEIVED_STATUSES)
     in_region = f" AND se0.{quote('region')} = %s" if region else ""
+    current = f"(SELECT code FROM {quote(BoundarySet._meta.db_table)} WHERE is_current)"
+    in_set = "" if all_sets else (f" AND se0.boundary_set_id <= {current} AND se0.last_boundary_set_id >= {current}")
     received = ", ".join(["%s"] * len(RECEIVED_STATUSES))
     sql = f"""
         WITH s AS (
             SELECT sl.id, sl.capacity, sl.confirmed_count, cs.seat_id
             FROM {quote(slot.db_table)} sl JOIN {quote(session.db_table)} cs ON cs.id = sl.session_id
             JOIN {quote(seat.db_table)} se0 ON se0.{seat_pk} = cs.seat_id
-            WHERE cs.status = %s AND sl.starts_at < %s AND sl.ends_at > %s{in_region}
+            WHERE cs.status = %s AND sl.starts_at < %s AND sl.ends_at > %s{in_set}{in_region}
         ), b AS (
             SELECT s.seat_id,
                    SUM(CASE WHEN bk.status = %s THEN 1 ELSE 0 END) AS waitlisted,

@@ -90,7 +90,9 @@ def seat_rings(*, source_seats: set[str], max_rings: int) -> dict[str, int]:
     rings: dict[str, int] = {}
     frontier = set(source_seats)
     for ring in range(1, max_rings + 1):
-        found = set(SeatAdjacency.objects.filter(from_seat_id__in=frontier).values_list("to_seat_id", flat=True))
+        # Neighbours in the current set only: a seat the review left unchanged keeps its old set's pairs too.
+        found = set(SeatAdjacency.objects.filter(from_seat_id__in=frontier, to_seat__in=Seat.objects.current())
+                    .values_list("to_seat_id", flat=True))
         frontier = found - source_seats - set(rings)
         for code in frontier:
             rings[code] = ring
@@ -125,7 +127,7 @@ def source_slots_resolve(*, seat_code: str | None = None, session_id: int | None
     query = Slot.objects.filter(starts_at__gt=timezone.now(), session__status=CanvassSession.Status.PUBLISHED)
     if seat_code:
         seat_code = seat_code.strip().upper()
-        if not Seat.objects.filter(pk=seat_code).exists():
+        if not Seat.objects.current().filter(pk=seat_code).exists():
             raise InvalidInput(gettext("Unknown seat %(seat_code)s.") % {"seat_code": seat_code}, code="unknown_seat", fields={"seat": [gettext("Unknown ONS code.")]})
         query, seats = query.filter(session__seat_id=seat_code), {seat_code}
     else:
@@ -155,7 +157,7 @@ def overflow_run(*, source_slots: list[Slot], source_seats: set[str], target_sea
     action when an actor is given."""
     if target_seats:
         codes = sorted({code.strip().upper() for code in target_seats})
-        known = set(Seat.objects.filter(pk__in=codes).values_list("pk", flat=True))
+        known = set(Seat.objects.current().filter(pk__in=codes).values_list("pk", flat=True))
         unknown = [code for code in codes if code not in known]
         if unknown:
             raise InvalidInput(gettext("Unknown seat %(names)s.") % {"names": ', '.join(unknown)}, code="unknown_seat",

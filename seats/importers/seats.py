@@ -17,7 +17,7 @@ from seats.importers.common import (
     _float,
     _rows,
 )
-from seats.models import Seat, SeatAdjacency
+from seats.models import DEFAULT_BOUNDARY_SET, BoundarySet, Seat, SeatAdjacency
 from seats.services import seat_effective_priority, seat_priority_compute
 
 RESULT_COLUMNS = {name: (name,) for name in ("ons_id", "constituency_name", "first_party", "second_party",
@@ -26,7 +26,10 @@ CENTROID_PAIRS = (("postcode_weighted_lat", "postcode_weighted_long"), ("centroi
                   ("label_lat", "label_long"))
 SEAT_UPDATE_FIELDS = ["name", "nation", "region", "county", "lat", "lng", "area_km2", "electorate", "election_year",
                       "winner", "runner_up", "result", "valid_votes", "majority", "majority_pct",
-                      "computed_priority", "priority", "updated_at"]
+                      "computed_priority", "priority", "boundary_set", "last_boundary_set", "notional_year",
+                      "notional_winner", "notional_majority", "notional_majority_pct", "updated_at"]
+# What a seat keeps when a later election's result is already stored (an unchanged seat imported for its older set).
+KEPT_FIELDS = [name for name in SEAT_UPDATE_FIELDS if name not in ("boundary_set", "last_boundary_set", "updated_at")]
 SEAT_TEXT_FIELDS = {"constituency_name": "name", "country_name": "nation", "region_name": "region",
                     "county_name": "county", "first_party": "winner", "second_party": "runner_up", "result": "result"}
 
@@ -70,18 +73,51 @@ def _result_parse(row: dict[str, str], report: ImportReport) -> tuple[str, dict]
     return code, {**fields, **numbers, "majority_pct": majority_pct}
 
 
-def seats_import(*, results: Path, centroids: Path, adjacency: Path | None = None, year: int | None = None,
-                 strict: bool = False, progress: bool = False) -> ImportReport:
-    """Upsert seats from a HoC results CSV (GE2017 or GE2019 columns), their centres and the adjacency graph.
+NOTIONAL_COLUMNS = {"ons_id": ("ons_id",), "winner": ("first_party_2019n", "first_party"),
+                    "majority": ("majority_2019n", "majority"), "valid_votes": ("valid_votes_2019n", "valid_votes")}
 
-    One transaction; idempotent. Keeps coordinator overrides and target flags. The adjacency file is the
-    whole graph: pairs missing from it are removed. Raises ImportRejected (rolled back) in strict mode.
+
+def _notional_read(path: Path, report: ImportReport, progress: bool) -> dict[str, dict]:
+    """Notional results by ONS code: winner, majority and its share of valid votes."""
+    notional = {}
+    year = election_year_from_name(path) or (int(m.group(1)) if (m := re.search(r"((?:19|20)\d\d)n?", path.name))
+                                              else None)
+    for line, row in _rows(path, progress, {"ons_id": ("ons_id",)}):
+        code = (row.get("ons_id") or "").strip().upper()
+        try:
+            majority = int((row.get("majority_2019n") or row.get("majority") or "").replace(",", ""))
+            valid = int((row.get("valid_votes_2019n") or row.get("valid_votes") or "").replace(",", ""))
+        except ValueError:
+            report.reject(path.name, line, code, "notional majority or valid votes not a number")
+            continue
+        if not ONS_CODE_RE.match(code) or valid <= 0 or not 0 <= majority <= valid:
+            report.reject(path.name, line, code, "bad notional row")
+            continue
+        winner = (row.get("first_party_2019n") or row.get("first_party") or "").strip()[:20]
+        notional[code] = {"notional_year": year, "notional_winner": winner, "notional_majority": majority,
+                          "notional_majority_pct": 100.0 * majority / valid}
+    return notional
+
+
+def seats_import(*, results: Path, centroids: Path, adjacency: Path | None = None, year: int | None = None,
+                 boundary_set: str = DEFAULT_BOUNDARY_SET, notional: Path | None = None, strict: bool = False,
+                 progress: bool = False) -> ImportReport:
+    """Upsert one boundary set's seats from a HoC results CSV (GE2017/GE2019/GE2024 columns or ge2024_summary),
+    their centres, notional results and the set's adjacency graph.
+
+    One transaction; idempotent. Keeps coordinator overrides and target flags. A seat the file shares with
+    another set (same ONS code, unchanged boundaries) joins this set too, and keeps the newer of the two
+    results. The adjacency file is the whole graph of this set: its pairs missing from the file are removed.
+    Raises ImportRejected (rolled back) in strict mode, InvalidInput for an unknown set.
     """
     results, centroids = Path(results), Path(centroids)
     year = year or election_year_from_name(results)
     if year is None:
         raise InvalidInput(gettext("Cannot tell the election year from %(name)s; pass --year.") % {"name": results.name},
                            code="bad_file", fields={"year": [gettext("Required.")]})
+    if not BoundarySet.objects.filter(code=boundary_set).exists():
+        raise InvalidInput(gettext("No boundary set %(code)s.") % {"code": boundary_set}, code="unknown_set",
+                           fields={"set": [gettext("Unknown boundary set.")]})
     report = ImportReport()
     with transaction.atomic():
         parsed: dict[str, tuple[int, dict]] = {}
@@ -94,9 +130,10 @@ def seats_import(*, results: Path, centroids: Path, adjacency: Path | None = Non
             else:
                 parsed[outcome[0]] = (line, outcome[1])
         report.counts["result_rows"] = len(parsed)
+        notionals = _notional_read(Path(notional), report, progress) if notional else {}
 
-        existing = {code: rest for code, *rest in Seat.objects.select_for_update().values_list(
-            "ons_code", "lat", "lng", "area_km2", "priority_override", "is_target")}
+        existing = {row["ons_code"]: row for row in Seat.objects.select_for_update().values(
+            "ons_code", "priority_override", "is_target", "boundary_set", "last_boundary_set", *KEPT_FIELDS)}
         centres: dict[str, tuple[float, float, float | None]] = {}
         for line, row in _rows(centroids, progress, {"ons_id": ("ons_id",)}):
             code = (row.get("ons_id") or "").strip().upper()
@@ -110,13 +147,26 @@ def seats_import(*, results: Path, centroids: Path, adjacency: Path | None = Non
 
         seats = []
         for code, (line, fields) in parsed.items():
-            lat, lng, area = centres.get(code) or existing.get(code, (None, None, None))[:3]
+            old = existing.get(code)
+            lat, lng, area = centres.get(code) or ((old["lat"], old["lng"], old["area_km2"]) if old else (None,) * 3)
             if lat is None:
                 report.reject(results.name, line, code, "new seat without a centre in the centroids file")
                 continue
-            override, is_target = existing.get(code, (None, None, None, None, False))[3:]
+            first, last = boundary_set, boundary_set
+            if old:
+                first, last = min(old["boundary_set"], first), max(old["last_boundary_set"], last)
+                if (old["election_year"] or 0) > year:
+                    # An unchanged seat already holds a later election's result: keep it, and its centre.
+                    report.counts["newer_result_kept"] += 1
+                    keep = {name: old[name] for name in KEPT_FIELDS}
+                    seats.append(Seat(**{**keep, "boundary_set_id": first, "last_boundary_set_id": last,
+                                         "ons_code": code, "priority_override": old["priority_override"],
+                                         "is_target": old["is_target"]}))
+                    continue
+            override, is_target = (old["priority_override"], old["is_target"]) if old else (None, False)
             computed = seat_priority_compute(majority_pct=fields["majority_pct"])
-            seats.append(Seat(ons_code=code, **fields, lat=lat, lng=lng, area_km2=area, election_year=year,
+            seats.append(Seat(ons_code=code, **fields, **notionals.get(code, {}), lat=lat, lng=lng, area_km2=area,
+                              election_year=year, boundary_set_id=first, last_boundary_set_id=last,
                               computed_priority=computed, priority_override=override, is_target=is_target,
                               priority=seat_effective_priority(computed=computed, override=override,
                                                                is_target=is_target)))
@@ -124,15 +174,17 @@ def seats_import(*, results: Path, centroids: Path, adjacency: Path | None = Non
                                  update_fields=SEAT_UPDATE_FIELDS)
         report.counts["seats_created"] = sum(seat.ons_code not in existing for seat in seats)
         report.counts["seats_updated"] = len(seats) - report.counts["seats_created"]
+        if notional:
+            report.counts["notional_results"] = sum(seat.ons_code in notionals for seat in seats)
         if adjacency is not None:
-            _adjacency_import(Path(adjacency), report, progress)
+            _adjacency_import(Path(adjacency), report, progress, boundary_set)
         if strict and report.rejected:
             raise ImportRejected(report)
     return report
 
 
-def _adjacency_import(path: Path, report: ImportReport, progress: bool) -> None:
-    known = set(Seat.objects.values_list("ons_code", flat=True))
+def _adjacency_import(path: Path, report: ImportReport, progress: bool, boundary_set: str) -> None:
+    known = set(Seat.objects.in_set(boundary_set).values_list("ons_code", flat=True))
     kinds = set(SeatAdjacency.Kind.values)
     edges: dict[tuple[str, str], tuple[str, float]] = {}
     for line, row in _rows(path, progress, {name: (name,) for name in ("ons_id_a", "ons_id_b", "adjacency_type")}):
@@ -150,8 +202,9 @@ def _adjacency_import(path: Path, report: ImportReport, progress: bool) -> None:
          for (a, b), (kind, km) in edges.items()],
         update_conflicts=True, unique_fields=["from_seat", "to_seat"], update_fields=["kind", "shared_border_km"],
     )
-    stale = [pk for pk, a, b in SeatAdjacency.objects.values_list("pk", "from_seat_id", "to_seat_id")
-             if (a, b) not in edges]
+    # Only this set's graph: pairs between two of its seats. An unchanged seat keeps its other set's neighbours.
+    stale = [pk for pk, a, b in SeatAdjacency.objects.filter(from_seat__in=known, to_seat__in=known)
+             .values_list("pk", "from_seat_id", "to_seat_id") if (a, b) not in edges]
     SeatAdjacency.objects.filter(pk__in=stale).delete()
     report.counts["neighbour_pairs"] = len(edges) // 2
     report.counts["adjacency_rows_removed"] = len(stale)

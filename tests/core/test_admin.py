@@ -10,7 +10,9 @@ PROJECT_APPS = {"seats", "canvass", "volunteers", "dispatch", "sms", "webhooks"}
 
 
 def test_every_project_model_has_an_admin():
-    missing = [m.__name__ for m in apps.get_models() if m._meta.app_label in PROJECT_APPS and m not in admin.site._registry]
+    # Postcodes and districts have a (boundary set, code) key, which the admin cannot edit (they are imported).
+    missing = [m.__name__ for m in apps.get_models() if m._meta.app_label in PROJECT_APPS
+               and m not in admin.site._registry and not m._meta.is_composite_pk]
     assert missing == []
 
 

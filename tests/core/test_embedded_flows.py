@@ -31,7 +31,7 @@ coordinator = get_user_model().objects.get(username="coordinator")
 from core.geo import haversine_km
 from seats.models import Postcode
 
-# The demo has no two sessions at the same time in neighbouring seats, so a host opens one the way a host
+# A host opens one more session next door the way a host
 # would, through the API: a front room in the nearest neighbouring seat, a session at the full slot's time.
 slot = Slot.objects.filter(starts_at__gt=timezone.now()).order_by("starts_at", "id").first()
 here = slot.session.meeting_point

@@ -41,9 +41,9 @@ def test_sample_file_loads_every_valid_postcode_with_its_seat(seats_2017, sample
     assert report.counts["created"] == Postcode.objects.count() == 91_623
     assert report.counts["seat_unknown"] == 0 and "empty table" in report.method
     assert Postcode.objects.filter(seat_id=HALLAM).count() == 2_921
-    s10 = Postcode.objects.get(pk="S10 1AA")
+    s10 = Postcode.objects.get(postcode="S10 1AA")
     assert (s10.lat, s10.lng, s10.seat_id) == (53.37173, -1.52501, HALLAM)
-    assert Postcode.objects.get(pk="AB10 1BG").seat_id == "S14000001"  # spelt "AB101BG" in the file
+    assert Postcode.objects.get(postcode="AB10 1BG").seat_id == "S14000001"  # spelt "AB101BG" in the file
     assert _indexes() == indexes  # the primary key and every index are back after the load
 
 
@@ -141,7 +141,7 @@ def test_a_rewrite_keeps_postcodes_that_are_not_in_the_new_file(seats_2017, writ
     assert "rewritten" in report.method
     assert list(Postcode.objects.values_list("postcode", "seat_id")) == [
         ("S10 1AA", HALLAM), ("S10 1AB", None), ("S10 1AD", None)]
-    assert Postcode.objects.get(pk="S10 1AB").lat == 53.0
+    assert Postcode.objects.get(postcode="S10 1AB").lat == 53.0
     assert (report.counts["created"], report.counts["updated"], report.counts["unchanged"]) == (1, 1, 0)
 
 
@@ -170,7 +170,7 @@ def test_districts_load_from_the_outcode_file_and_reload_in_place(seats_2017, sh
     assert (first.counts["created"], second.counts["created"], second.counts["updated"]) == (3076, 0, 3076)
     assert dict(first.rejects) == {"invalid outcode": 1}  # "NPT"
     assert PostcodeDistrict.objects.count() == 3076
-    sw11 = PostcodeDistrict.objects.get(pk="SW11")
+    sw11 = PostcodeDistrict.objects.get(outcode="SW11")
     assert (sw11.lat, sw11.lng, sw11.seat_id, sw11.postcode_count) == (51.46722, -0.16376, BATTERSEA, 2541)
 
 

@@ -154,9 +154,9 @@ def test_a_results_file_missing_columns_is_refused(write_csv, ge2017):
 
 
 def test_the_command_loads_the_reference_files_by_default(capsys):
-    call_command("import_seats", "--no-progress")
+    call_command("import_seats", "--no-progress")  # the 2024 set
 
-    assert Seat.objects.count() == 650 and SeatAdjacency.objects.count() == 3438
+    assert Seat.objects.in_set("2024").count() == 650 and SeatAdjacency.objects.count() == 2 * 1723
     assert "seats_created 650" in capsys.readouterr().out
 
 

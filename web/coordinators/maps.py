@@ -1,11 +1,13 @@
 """The coverage dashboard's two maps, drawn on the server as SVG path data.
 
-The reference files (settings.GEO_HEXJSON_PATH, settings.GEO_BOUNDARIES_PATH) are read by path, never
-copied into the repository. Both use 2010-set constituency codes (E14000530-E14001062, W07..., S14...,
-N06...), the codes the seats table holds after `import_seats` or `load_demo`. The boundaries are a
-TopoJSON topology: its quantised arcs are decoded here (delta-encoded integers times the transform),
-projected, simplified per arc with Douglas-Peucker (shared arcs stay shared, so neighbours still meet)
-and stitched into one path per seat. That costs about a second, so the result is kept in memory for the
+The reference files of the current boundary set (MAP_SETTINGS: GEO_HEXJSON_PATH and
+GEO_BOUNDARIES_PATH for 2024, the *_2010_PATH pair for the 2010 set) are read by path, never copied into the
+repository; their codes are the codes the seats table holds after `import_seats --set` or `load_demo`. The 2010
+boundaries are a TopoJSON topology: its quantised arcs are decoded here (delta-encoded integers times the
+transform), projected, simplified per arc with Douglas-Peucker (shared arcs stay shared, so neighbours still
+meet) and stitched into one path per seat. The 2024 boundaries are ONS's ultra-generalised (BUC) GeoJSON,
+already coarse (37,000 vertices): each ring is projected and simplified on its own, so a shared border may
+differ by under half a view unit, less than a pixel. That costs about a second, so the result is kept in memory for the
 process and on disk under MAP_CACHE_DIR, keyed by the source file's size and mtime.
 """
 
@@ -173,28 +175,71 @@ def topology_paths(topology: dict, *, tolerance: float = SIMPLIFY_TOLERANCE) -> 
     return paths
 
 
+def geojson_paths(collection: dict, *, tolerance: float = SIMPLIFY_TOLERANCE) -> tuple[dict[str, str], dict[str, str]]:
+    """SVG path data and names per seat code from a GeoJSON FeatureCollection (ONS PCONyyCD/PCONyyNM properties)."""
+    paths, names = {}, {}
+    for feature in collection["features"]:
+        properties = feature["properties"]
+        code_key = next(key for key in properties if key.startswith("PCON") and key.endswith("CD"))
+        code = properties[code_key]
+        names[code] = properties.get(code_key[:-2] + "NM", "")
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        parts: list[tuple[float, str]] = []
+        for polygon in polygons:
+            for ring_coordinates in polygon:
+                raw = np.asarray(ring_coordinates, dtype=np.float64)[:, :2]
+                ring = np.round(_simplify(_project(raw[:, 0], raw[:, 1]), tolerance), 1)
+                moved = np.ones(len(ring), dtype=bool)
+                moved[1:] = np.any(ring[1:] != ring[:-1], axis=1)
+                ring = ring[moved]
+                if len(ring) < 4:
+                    continue
+                parts.append((_ring_area(ring), f"M{_fmt(ring[:-1])}Z"))
+        parts.sort(key=lambda part: -part[0])
+        paths[code] = "".join(d for n, (area, d) in enumerate(parts) if n == 0 or area >= 0.5)
+    return paths, names
+
+
 def _boundaries_build(path: Path) -> dict:
     with path.open(encoding="utf-8") as handle:
         topology = json.load(handle)
+    width = (_LNG_MAX - _LNG_MIN) * math.cos(_LAT0) * VIEW_HEIGHT / (_LAT_MAX - _LAT_MIN)
+    if topology.get("type") == "FeatureCollection":
+        paths, names = geojson_paths(topology)
+        return {"paths": paths, "names": names, "width": width, "height": VIEW_HEIGHT}
     names = {g["properties"]["PCON13CD"]: g["properties"].get("PCON13NM", "")
              for g in next(iter(topology["objects"].values()))["geometries"]}
-    width = (_LNG_MAX - _LNG_MIN) * math.cos(_LAT0) * VIEW_HEIGHT / (_LAT_MAX - _LAT_MIN)
     return {"paths": topology_paths(topology), "names": names, "width": width, "height": VIEW_HEIGHT}
 
 
-_BUILDERS = {"hex": ("GEO_HEXJSON_PATH", _hex_build), "boundaries": ("GEO_BOUNDARIES_PATH", _boundaries_build)}
+_BUILDERS = {"hex": _hex_build, "boundaries": _boundaries_build}
+# The settings naming each boundary set's two map files.
+MAP_SETTINGS = {"2024": {"hex": "GEO_HEXJSON_PATH", "boundaries": "GEO_BOUNDARIES_PATH"},
+                "2010": {"hex": "GEO_HEXJSON_2010_PATH", "boundaries": "GEO_BOUNDARIES_2010_PATH"}}
 
 
 @functools.cache
 def _shapes(kind: str, path: str, key: str) -> MapShapes:
-    data = _disk_cached(kind, Path(path), lambda: _BUILDERS[kind][1](Path(path)))
+    data = _disk_cached(kind, Path(path), lambda: _BUILDERS[kind](Path(path)))
     return MapShapes(paths=data["paths"], names=data["names"], width=data["width"], height=data["height"])
 
 
-def map_shapes(kind: str) -> MapShapes | None:
-    """The shapes of one map ("hex" or "boundaries"), or None when its reference file is missing or broken."""
-    setting, _ = _BUILDERS[kind]
-    path = Path(getattr(settings, setting))
+def map_file(kind: str, boundary_set: str | None = None) -> Path | None:
+    """The reference file of one map ("hex" or "boundaries") for a boundary set (default: the current one)."""
+    from seats.models import boundary_set_current
+
+    names = MAP_SETTINGS.get(boundary_set or boundary_set_current())
+    return Path(getattr(settings, names[kind])) if names else None
+
+
+def map_shapes(kind: str, boundary_set: str | None = None) -> MapShapes | None:
+    """The shapes of one map ("hex" or "boundaries") of a boundary set (default: the current one), or None when
+    its reference file is missing or broken."""
+    path = map_file(kind, boundary_set)
+    if path is None:
+        logger.warning("map %s: no files for boundary set %s in MAP_SETTINGS", kind, boundary_set)
+        return None
     try:
         return _shapes(kind, str(path), _file_key(path))
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:

@@ -17,6 +17,10 @@ def seat_for_page(*, ons_code: str) -> Seat | None:
     return Seat.objects.filter(pk=ons_code.strip().upper()).first()
 
 
+def seat_is_current(*, seat: Seat) -> bool:
+    return Seat.objects.current().filter(pk=seat.pk).exists()
+
+
 def seat_sessions(*, seat: Seat, date_from: datetime | None = None) -> list[CanvassSession]:
     """The seat's sessions that have not ended, soonest first, with their slots."""
     date_from = date_from or timezone.now()
@@ -28,7 +32,9 @@ def seat_sessions(*, seat: Seat, date_from: datetime | None = None) -> list[Canv
 
 
 def seat_neighbours(*, seat: Seat) -> list[SeatAdjacency]:
-    return list(SeatAdjacency.objects.filter(from_seat=seat).select_related("to_seat")
+    """Its neighbours in the latest set it belongs to (an unchanged seat also keeps its old set's pairs)."""
+    return list(SeatAdjacency.objects.filter(from_seat=seat, to_seat__in=Seat.objects.in_set(seat.last_boundary_set_id))
+                .select_related("to_seat")
                 .order_by("to_seat__priority", "to_seat__name"))
 
 

@@ -174,10 +174,10 @@ def seat(request, ons_code: str):
     period = PeriodForm(request.GET or None)
     period.is_valid()
     (day_from, day_to), (date_from, date_to) = period.days(), period.period()
-    rows = {row["seat"]: row for row in coverage.coverage_by_seat(date_from=date_from, date_to=date_to)}
+    rows = {row["seat"]: row for row in coverage.coverage_by_seat(date_from=date_from, date_to=date_to, all_sets=True)}
     neighbours = selectors.seat_neighbours(seat=seat_obj)
     return render(request, "web/coordinators/seat.html", {
-        "seat": seat_obj, "form": form, "period": period, "day_from": day_from, "day_to": day_to,
+        "seat": seat_obj, "seat_is_current": selectors.seat_is_current(seat=seat_obj), "form": form, "period": period, "day_from": day_from, "day_to": day_to,
         "coverage": rows.get(seat_obj.pk), "sessions": selectors.seat_sessions(seat=seat_obj),
         "neighbours": [(adjacency, rows.get(adjacency.to_seat_id)) for adjacency in neighbours],
     }, status=400 if form.errors else 200)
