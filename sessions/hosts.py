@@ -129,6 +129,25 @@ def host_email_verification_resend(*, host) -> None:
     _verification_enqueue(host)
 
 
+def host_email_change(*, host, email: str) -> str:
+    """Give the host a new address: checked (InvalidInput naming `email` if it is not one or another account has
+    it), unproven until they follow the link emailed to it after commit (rate-limited per account, as resends are:
+    RateLimited). The caller saves it. Returns the address; the same address again changes and sends nothing."""
+    if email.lower() == (host.email or "").lower():
+        return email
+    email = host_email_check(email, exclude_id=host.pk)
+    if not _proven_address(host_id=host.pk, email=email):
+        rate_limit(scope="host_verify_email", key=str(host.pk), fields={"email": [gettext("Try again later.")]},
+                   message=gettext("We have sent several links already. Check your spam folder, or try again later."))
+        _verification_enqueue(host)
+    return email
+
+
+def _proven_address(*, host_id: int, email: str) -> bool:
+    proven = HostStanding.objects.filter(host_id=host_id).values_list("email_verified", flat=True).first()
+    return bool(proven) and proven.lower() == email.lower()
+
+
 def _verification_enqueue(host) -> None:
     from sessions.tasks import host_verification_email_send
 

@@ -205,3 +205,25 @@ def test_a_coordinator_trusts_a_host_from_the_queue(client, coordinator, waiting
     client.post(f"/coordinate/hosts/{new_host.pk}/trust/", {"trusted": "1"})
     assert HostStanding.objects.get(host=new_host).trusted
     assert VettingDecision.objects.get(host=new_host).kind == "trusted"
+
+
+def test_a_new_address_on_the_notifications_page_is_unproven_until_its_link_is_followed(
+        outbox, django_capture_on_commit_callbacks):
+    host = UserFactory(username="moving", email="old@example.org")
+    client = Client()
+    client.force_login(host)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/host/notifications/", {"each": "email", "email": "new@example.org"})
+    assert response.status_code == 302
+    assert [message.to for message in outbox] == [["new@example.org"]]
+    assert "Confirm your email address" in client.get("/host/").content.decode()
+    client.post(_link(outbox[0]))
+    assert HostStanding.objects.get(host=host).email_verified == "new@example.org"
+
+
+def test_the_notifications_page_refuses_another_accounts_address(client):
+    UserFactory(username="owner", email="taken@example.org")
+    host = UserFactory(username="moving")
+    client.force_login(host)
+    response = client.post("/host/notifications/", {"each": "email", "email": "TAKEN@example.org"})
+    assert response.status_code == 200 and "Another account uses" in response.content.decode()

@@ -13,7 +13,7 @@ from core.db import copy_insert_new
 from dispatch.email.conf import email_setting
 from dispatch.email.models import EmailMessage, HostEmailPreference
 from dispatch.email.services import content
-from sessions.hosts import host_ids_email_verified
+from sessions.hosts import host_email_change, host_ids_email_verified
 from volunteers.models import BookingEvent
 
 Notify = HostEmailPreference.Notify
@@ -37,6 +37,8 @@ def host_email_preference_set(*, host, notify: str, email: str | None = None) ->
     if notify != Notify.OFF and not address:
         raise InvalidInput(gettext("Give the address to email."), fields={"email": [gettext("Required for emails.")]})
     if email is not None and address != host.email:
+        if address:  # a new address is checked, and proven by a link before anything else is sent to it
+            address = host_email_change(host=host, email=address)
         get_user_model().objects.filter(pk=host.pk).update(email=address)
         host.email = address
     preference, _ = HostEmailPreference.objects.update_or_create(host=host, defaults={"notify": notify})
