@@ -59,6 +59,13 @@ def sessions_in_review(*, user) -> QuerySet:
     return query.exclude(meeting_point__host=user)
 
 
+def vetting_decisions_recent(*, user, limit: int = 20) -> QuerySet:
+    """The latest approvals, refusals and changes of trust, for coordinators (the audit; the admin has them all)."""
+    if not user.is_staff:
+        return VettingDecision.objects.none()
+    return VettingDecision.objects.select_related("host", "by", "session").order_by("-created_at", "-id")[:limit]
+
+
 def _in_review_for(*, user, session_id) -> CanvassSession:
     """The session, locked, if it is in `user`'s queue. Otherwise NotFound (the ids of others' sessions are not
     confirmed), or for a coordinator InvalidState when it has been answered already."""

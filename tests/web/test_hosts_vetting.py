@@ -181,6 +181,7 @@ def test_a_coordinator_approves_and_the_host_is_trusted_after(client, coordinato
     assert Client().get(f"/s/{waiting.pk}/").status_code == 200
     later = client.post(f"/coordinate/reviews/{waiting.pk}/approve/", follow=True)
     assert b"answered already" in later.content
+    assert "Latest decisions" in later.content.decode() and "Session approved" in later.content.decode()
 
 
 def test_a_coordinator_refuses_with_a_reason_the_host_sees(client, coordinator, waiting, new_host):

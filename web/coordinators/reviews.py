@@ -15,7 +15,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import DomainError, NotFound
-from sessions.vetting import REASON_MAX, host_trust_set, session_approve, session_refuse, sessions_in_review
+from sessions.vetting import (
+    REASON_MAX,
+    host_trust_set,
+    session_approve,
+    session_refuse,
+    sessions_in_review,
+    vetting_decisions_recent,
+)
 from web.coordinators.views import _page_number, _pager_urls, staff_required
 
 REVIEWS_PAGE_SIZE = 20
@@ -31,7 +38,9 @@ def _queue(request, *, refusing: int | None = None, refuse_form: RefuseForm | No
     for session in page.object_list:
         session.refuse_form = (refuse_form if session.pk == refusing and refuse_form is not None
                                else RefuseForm(auto_id=f"refuse-{session.pk}-%s"))
-    return render(request, "web/coordinators/reviews.html", {"page": page, **_pager_urls(page)}, status=status)
+    return render(request, "web/coordinators/reviews.html", {
+        "page": page, **_pager_urls(page), "decisions": vetting_decisions_recent(user=request.user),
+    }, status=status)
 
 
 @staff_required
