@@ -220,34 +220,41 @@ class ReviewRefuseSerializer(StrictSerializer):
 
 class ReviewViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """New hosts' sessions waiting for an organiser's check (sessions.vetting): every one for a coordinator, those in
-    their own seats for a trusted host, none for anyone else."""
+    their own seats for a trusted host, none for anyone else. A trusted host is another host: they see what the
+    public would (title, description, seat, postcode district), never the room, its address or its host."""
 
     permission_classes = [IsAuthenticated]
-    serializer_class = SessionHostSerializer
     pagination_class = SessionPagination
     lookup_value_regex = ID_PATTERN
     http_method_names = ["get", "post", "head", "options"]
+
+    def get_serializer_class(self):
+        user = getattr(self.request, "user", None)
+        return SessionHostSerializer if user is not None and user.is_staff else SessionPublicSerializer
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return CanvassSession.objects.none()
         return vetting.sessions_in_review(user=self.request.user)
 
-    @extend_schema(request=None, responses=SessionHostSerializer, summary="Reviewer: approve and publish a session")
+    def _answer(self, session) -> Response:
+        fresh = CanvassSession.objects.select_related("seat", "meeting_point").prefetch_related("slots").get(
+            pk=session.pk)
+        return Response(self.get_serializer_class()(fresh).data)
+
+    @extend_schema(request=None, responses=SessionPublicSerializer, summary="Reviewer: approve and publish a session")
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        session = vetting.session_approve(user=request.user, session_id=int(pk))
-        return Response(SessionHostSerializer(CanvassSession.objects.get(pk=session.pk)).data)
+        return self._answer(vetting.session_approve(user=request.user, session_id=int(pk)))
 
-    @extend_schema(request=ReviewRefuseSerializer, responses=SessionHostSerializer,
+    @extend_schema(request=ReviewRefuseSerializer, responses=SessionPublicSerializer,
                    summary="Reviewer: refuse a session, with a reason its host sees")
     @action(detail=True, methods=["post"])
     def refuse(self, request, pk=None):
         serializer = ReviewRefuseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        session = vetting.session_refuse(user=request.user, session_id=int(pk),
-                                         reason=serializer.validated_data["reason"])
-        return Response(SessionHostSerializer(CanvassSession.objects.get(pk=session.pk)).data)
+        return self._answer(vetting.session_refuse(user=request.user, session_id=int(pk),
+                                                   reason=serializer.validated_data["reason"]))
 
 
 class SlotViewSet(mixins.UpdateModelMixin, viewsets.GenericViewSet):

@@ -121,7 +121,10 @@ def test_a_trusted_host_of_the_seat_may_approve_others_may_not(waiting, new_host
         assert api.get("/api/reviews/").json()["results"] == []
         assert api.post(f"/api/reviews/{waiting.pk}/approve/").status_code == 404
     api = api_client_for(trusted_here)
-    assert [row["id"] for row in api.get("/api/reviews/").json()["results"]] == [waiting.pk]
+    listed = api.get("/api/reviews/").json()["results"]
+    assert [row["id"] for row in listed] == [waiting.pk]
+    # Another host sees what the public would: never the room, its address or postcode, or its host.
+    assert "meeting_point" not in listed[0] and "1 Road" not in str(listed[0]) and "S10 1AA" not in str(listed[0])
     response = api.post(f"/api/reviews/{waiting.pk}/approve/")
     assert response.status_code == 200 and response.json()["status"] == "published"
     assert HostStanding.objects.get(host=new_host).trusted
@@ -134,6 +137,7 @@ def test_refusing_through_the_api_needs_a_reason(waiting):
     api = api_client_for(UserFactory(username="coord", is_staff=True))
     missing = api.post(f"/api/reviews/{waiting.pk}/refuse/", {"reason": ""}, format="json")
     assert missing.status_code == 400 and "reason" in missing.json()["error"]["fields"]
+    assert api.get("/api/reviews/").json()["results"][0]["meeting_point"]["postcode"] == "S10 1AA"  # coordinators
     refused = api.post(f"/api/reviews/{waiting.pk}/refuse/", {"reason": "Not a canvass."}, format="json")
     assert refused.status_code == 200 and refused.json()["review_reason"] == "Not a canvass."
     again = api.post(f"/api/reviews/{waiting.pk}/approve/")
