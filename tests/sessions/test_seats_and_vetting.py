@@ -142,3 +142,18 @@ def test_refusing_through_the_api_needs_a_reason(waiting):
     assert refused.status_code == 200 and refused.json()["review_reason"] == "Not a canvass."
     again = api.post(f"/api/reviews/{waiting.pk}/approve/")
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_reviewed"
+
+
+def test_trust_changed_in_the_admin_is_recorded_and_the_action_approves(client, waiting, new_host):
+    coordinator = UserFactory(username="admin-coord", is_staff=True, is_superuser=True)
+    client.force_login(coordinator)
+    response = client.post("/admin/canvass/canvasssession/", {
+        "action": "approve_sessions", "_selected_action": [waiting.pk]})
+    assert response.status_code == 302
+    waiting.refresh_from_db()
+    assert waiting.status == CanvassSession.Status.PUBLISHED and waiting.reviewed_by == coordinator
+    page = client.get(f"/admin/canvass/hoststanding/{new_host.pk}/change/")
+    assert page.status_code == 200
+    client.post(f"/admin/canvass/hoststanding/{new_host.pk}/change/", {"trusted": ""})
+    assert not HostStanding.objects.get(host=new_host).trusted
+    assert VettingDecision.objects.filter(host=new_host, kind="untrusted", by=coordinator).exists()
