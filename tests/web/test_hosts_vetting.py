@@ -228,3 +228,29 @@ def test_the_notifications_page_refuses_another_accounts_address(client):
     client.force_login(host)
     response = client.post("/host/notifications/", {"each": "email", "email": "TAKEN@example.org"})
     assert response.status_code == 200 and "Another account uses" in response.content.decode()
+
+
+def test_a_trusted_host_checks_sessions_in_their_seat_and_sees_no_room(waiting, seat, postcode):
+    local = UserFactory(username="local")
+    MeetingPointFactory(host=local, seat=seat, postcode=postcode.postcode)
+    client = Client()
+    client.force_login(local)
+    assert "wait for a check" in client.get("/host/").content.decode() or \
+        "waits for a check" in client.get("/host/").content.decode()
+    page = client.get("/host/reviews/").content.decode()
+    assert "Newbie" in page and waiting.meeting_point.address not in page and waiting.meeting_point.name not in page
+    assert "newbie" not in page  # nor the host's username
+    refused = client.post(f"/host/reviews/{waiting.pk}/refuse/", {"reason": ""})
+    assert refused.status_code == 400
+    client.post(f"/host/reviews/{waiting.pk}/approve/")
+    waiting.refresh_from_db()
+    assert waiting.status == CanvassSession.Status.PUBLISHED and waiting.reviewed_by == local
+
+
+def test_hosts_who_are_not_trusted_have_nothing_to_check(waiting, new_host):
+    client = Client()
+    client.force_login(UserFactory(username="stranger", standing=False))
+    assert "Newbie" not in client.get("/host/reviews/").content.decode()
+    assert client.post(f"/host/reviews/{waiting.pk}/approve/").status_code == 404
+    waiting.refresh_from_db()
+    assert waiting.status == CanvassSession.Status.REVIEW

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.hosts import views
+from web.hosts import reviews, views
 
 app_name = "hosts"
 urlpatterns = [
@@ -18,6 +18,9 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/code/", views.notifications_code, name="notifications_code"),
     path("notifications/code/new/", views.notifications_code_new, name="notifications_code_new"),
+    path("reviews/", reviews.reviews, name="reviews"),
+    path("reviews/<int:session_id>/approve/", reviews.review_approve, name="review_approve"),
+    path("reviews/<int:session_id>/refuse/", reviews.review_refuse, name="review_refuse"),
     path("rooms/new/", views.room_new, name="room_new"),
     path("rooms/<int:room_id>/edit/", views.room_edit, name="room_edit"),
     path("sessions/new/", views.session_new, name="session_new"),

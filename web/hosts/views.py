@@ -31,6 +31,7 @@ from sessions import services as session_services
 from sessions.hosts import host_email_verification_resend, host_email_verified, host_email_verify, host_signup
 from sessions.models import CanvassSession, MeetingPoint
 from sessions.selectors import session_managed
+from sessions.vetting import sessions_in_review
 from volunteers import exports, feeds
 from volunteers.identity import phone_mask
 from volunteers.models import Booking
@@ -157,6 +158,7 @@ def home(request):
         "upcoming": [_with_places(session) for session in upcoming],
         "recent": list(recent), "rooms": rooms, "feed_url": _feed_url(request.user),
         "email_unverified": not host_email_verified(host=request.user),
+        "reviews_waiting": sessions_in_review(user=request.user).count(),
     })
 
 
