@@ -22,6 +22,7 @@ from sessions.signals import (
     slot_capacity_raised,
     slot_rescheduled,
 )
+from sessions.vetting import session_needs_review
 
 MEETING_POINT_FIELDS = ("name", "address", "postcode", "capacity", "accessibility_notes", "host_first_name", "host_phone",
                         "is_active")
@@ -156,8 +157,6 @@ def session_create(*, user, meeting_point: MeetingPoint, title: str, slots: list
         raise InvalidInput(gettext("A session has at most %(max_slots_per_session)s slots.") % {"max_slots_per_session": settings.MAX_SLOTS_PER_SESSION}, code="too_many_slots",
                            fields={"slots": [gettext("At most %(max_slots_per_session)s.") % {"max_slots_per_session": settings.MAX_SLOTS_PER_SESSION}]})
     _validate_slots(slots=slots, meeting_point=meeting_point, now=timezone.now())
-    from sessions.vetting import session_needs_review
-
     session = CanvassSession(
         meeting_point=meeting_point, seat=seat, seat_set_by=seat_set_by or None, title=title, description=description,
         status=(CanvassSession.Status.REVIEW if session_needs_review(user=user, meeting_point=meeting_point)
