@@ -291,6 +291,8 @@ RATE_LIMITS = {
         # Codes a host asks to have texted to a mobile (a new mobile, a new code), whatever the numbers.
         "host_code_send": "5/h,10/d",
         "host_signup_ip": "10/h,20/d",
+        # Verification emails a host asks to be sent again (a new host's address, per account).
+        "host_verify_email": "3/h,6/d",
         "login_ip": "60/h",
         "password_reset_ip": "10/h,30/d",
         # Calendar apps poll every few minutes to hours, and one provider fetches many people's feeds.
@@ -336,6 +338,12 @@ API_MAX_OFFSET = env_int("API_MAX_OFFSET", 10000)  # deepest offset / page numbe
 DEFAULT_SEARCH_RADIUS_KM = env_float("DEFAULT_SEARCH_RADIUS_KM", 25.0)
 MAX_SEARCH_RADIUS_KM = env_float("MAX_SEARCH_RADIUS_KM", 200.0)
 DIRECT_BOOKING_TRAVEL_KM = env_float("DIRECT_BOOKING_TRAVEL_KM", 15.0)
+
+# --- Hosts (docs/pages-hosts.md) ----------------------------------------------------
+# A new host's sessions wait for an organiser's check until one is approved (sessions.vetting); false: at once.
+HOST_VETTING = env_bool("HOST_VETTING", True)
+# How long the link emailed to a new host to prove their address works.
+HOST_EMAIL_VERIFY_DAYS = env_int("HOST_EMAIL_VERIFY_DAYS", 3)
 
 # --- Proof of phone (docs/identity.md) -------------------------------------------
 PHONE_CODE_TTL_MINUTES = env_int("PHONE_CODE_TTL_MINUTES", 15)  # how long a texted code works

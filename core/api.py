@@ -1,8 +1,7 @@
-"""Host accounts: sign up and obtain an API token."""
+"""Host accounts: obtain an API token. Signing up is sessions.api's (a new host has an address to prove)."""
 
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
 from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -13,7 +12,6 @@ from rest_framework.views import APIView
 
 from core.auth import raise_if_locked_out
 from core.errors import InvalidInput, NotAuthenticated
-from core.ratelimit import ip_throttle
 from core.serializers import StrictSerializer
 
 User = get_user_model()
@@ -30,6 +28,13 @@ class SignupSerializer(StrictSerializer):
             raise InvalidInput(gettext("This username is taken."), code="username_taken",
                                fields={"username": [gettext("This username is taken.")]})
         return value
+
+    def validate_email(self, value: str) -> str:
+        if User.objects.filter(email__iexact=value.strip()).exists():
+            raise InvalidInput(gettext("Another account uses that email address."), code="email_taken",
+                               fields={"email": [gettext("Another account uses this address: sign in, or reset "
+                                                         "its password.")]})
+        return value.strip()
 
     def validate(self, attrs):
         candidate = User(username=attrs["username"], email=attrs["email"])
@@ -52,30 +57,12 @@ class TokenSerializer(serializers.Serializer):
     is_coordinator = serializers.BooleanField()
 
 
-def _token_response(user, status_code=status.HTTP_200_OK) -> Response:
+def token_response(user, status_code=status.HTTP_200_OK) -> Response:
     token, _ = Token.objects.get_or_create(user=user)
     return Response(
         TokenSerializer({"token": token.key, "username": user.username, "is_coordinator": user.is_staff}).data,
         status=status_code,
     )
-
-
-class SignupView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    throttle_classes = [ip_throttle("host_signup_ip")]
-
-    @extend_schema(request=SignupSerializer, responses={201: TokenSerializer}, summary="Create a host account")
-    def post(self, request):
-        serializer = SignupSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        with transaction.atomic():
-            user = User.objects.create_user(
-                username=data["username"], email=data["email"], password=data["password"],
-                first_name=data.get("first_name", ""),
-            )
-        return _token_response(user, status.HTTP_201_CREATED)
 
 
 class TokenView(APIView):
@@ -92,4 +79,4 @@ class TokenView(APIView):
         if user is None:
             raise_if_locked_out(request)
             raise NotAuthenticated(gettext("Wrong username or password."), code="invalid_credentials")
-        return _token_response(user)
+        return token_response(user)

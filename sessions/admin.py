@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from core.admin import ReadOnlyInline
 from core.errors import DomainError
 from seats.geocoding import postcode_locate
-from sessions.models import CanvassSession, MeetingPoint, Slot
+from sessions.models import CanvassSession, HostStanding, MeetingPoint, Slot, VettingDecision
 from sessions.services import (
     MEETING_POINT_FIELDS,
     meeting_point_create,
@@ -12,6 +12,7 @@ from sessions.services import (
     session_cancel,
     slot_update,
 )
+from sessions.vetting import host_trust_set, session_approve
 
 
 class SlotInline(ReadOnlyInline):
@@ -69,9 +70,23 @@ class CanvassSessionAdmin(admin.ModelAdmin):
     # Status changes through the action (session_cancel cancels the bookings and tells the volunteers). The
     # meeting point is fixed: a new address reaches volunteers by editing the meeting point, which texts them.
     readonly_fields = ["meeting_point", "status", "lat", "lng", "postcode_district", "starts_at", "ends_at",
-                       "cancelled_at"]
+                       "cancelled_at", "seat_set_by", "reviewed_at", "reviewed_by", "review_reason"]
     inlines = [SlotInline]
-    actions = ["cancel_sessions"]
+    actions = ["cancel_sessions", "approve_sessions"]
+
+    def save_model(self, request, obj, form, change):
+        # The seat is the room's postcode's unless a coordinator chooses another here: recorded as theirs.
+        if "seat" in form.changed_data:
+            obj.seat_set_by = None if obj.seat_id == obj.meeting_point.seat_id else request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Approve and publish the selected sessions waiting for a check")
+    def approve_sessions(self, request, queryset):
+        approved = 0
+        for session in queryset.filter(status=CanvassSession.Status.REVIEW):
+            session_approve(user=request.user, session_id=session.pk)
+            approved += 1
+        messages.success(request, f"Approved {approved} session(s).")
 
     def has_add_permission(self, request) -> bool:
         return False  # sessions are published through the API (POST /api/sessions/), which checks their slots
@@ -118,3 +133,40 @@ class SlotAdmin(admin.ModelAdmin):
             slot_update(user=request.user, slot_id=obj.pk, **changed)
         except DomainError as exc:  # a booking came in between the form's check and the locked update
             messages.error(request, exc.message)
+
+
+@admin.register(HostStanding)
+class HostStandingAdmin(admin.ModelAdmin):
+    """Whom we trust (their sessions publish at once) and which address each host proved. Trust changes through
+    host_trust_set, which records who changed it (VettingDecision)."""
+
+    list_display = ["host", "trusted", "email_verified", "email_verified_at", "trusted_at", "trusted_by"]
+    list_filter = ["trusted"]
+    search_fields = ["host__username", "host__email", "email_verified"]
+    fields = ["host", "trusted", "trusted_at", "trusted_by", "email_verified", "email_verified_at"]
+    readonly_fields = ["host", "trusted_at", "trusted_by", "email_verified", "email_verified_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a row is made at sign-up, or by trusting a host from the review queue
+
+    def save_model(self, request, obj, form, change):
+        if "trusted" in form.changed_data:
+            host_trust_set(user=request.user, host_id=obj.host_id, trusted=obj.trusted)
+
+
+@admin.register(VettingDecision)
+class VettingDecisionAdmin(admin.ModelAdmin):
+    """The audit of vetting: read-only."""
+
+    list_display = ["created_at", "kind", "host", "session", "by", "reason"]
+    list_filter = ["kind"]
+    search_fields = ["host__username", "by__username", "reason"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -2,17 +2,21 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import APIView
 
+from core.api import SignupSerializer, TokenSerializer, token_response
 from core.errors import InvalidInput, NotAuthenticated
 from core.pagination import LimitOffsetPagination
+from core.ratelimit import ip_throttle
+from core.serializers import StrictSerializer
 from seats.geocoding import postcode_locate
-from sessions import selectors, services
+from sessions import hosts, selectors, services, vetting
 from sessions.models import CanvassSession, MeetingPoint, Slot
 from sessions.serializers import (
     MeetingPointSerializer,
@@ -26,6 +30,25 @@ from sessions.serializers import (
     SlotUpdateSerializer,
     session_search_rows_data,
 )
+
+
+class SignupView(APIView):
+    """A new host account: a link to prove the email address is emailed to it (sessions.hosts), and the host's first
+    session waits for an organiser's check (sessions.vetting)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [ip_throttle("host_signup_ip")]
+
+    @extend_schema(request=SignupSerializer, responses={201: TokenSerializer}, summary="Create a host account")
+    def post(self, request):
+        serializer = SignupSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = hosts.host_signup(username=data["username"], email=data["email"], password=data["password"],
+                                 first_name=data.get("first_name", ""))
+        return token_response(user, status.HTTP_201_CREATED)
+
 
 # Ids in URLs are digits: anything else is an unknown URL (404), never a lookup that fails with a 500.
 ID_PATTERN = "[0-9]+"
@@ -189,6 +212,49 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def _managed_session_id(self, pk) -> int:
         return selectors.session_managed(user=self.request.user, session_id=pk).pk
+
+
+class ReviewRefuseSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=1000, help_text="Why not: the host sees it.")
+
+
+class ReviewViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """New hosts' sessions waiting for an organiser's check (sessions.vetting): every one for a coordinator, those in
+    their own seats for a trusted host, none for anyone else. A trusted host is another host: they see what the
+    public would (title, description, seat, postcode district), never the room, its address or its host."""
+
+    permission_classes = [IsAuthenticated]
+    pagination_class = SessionPagination
+    lookup_value_regex = ID_PATTERN
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_serializer_class(self):
+        user = getattr(self.request, "user", None)
+        return SessionHostSerializer if user is not None and user.is_staff else SessionPublicSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return CanvassSession.objects.none()
+        return vetting.sessions_in_review(user=self.request.user)
+
+    def _answer(self, session) -> Response:
+        fresh = CanvassSession.objects.select_related("seat", "meeting_point").prefetch_related("slots").get(
+            pk=session.pk)
+        return Response(self.get_serializer_class()(fresh).data)
+
+    @extend_schema(request=None, responses=SessionPublicSerializer, summary="Reviewer: approve and publish a session")
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._answer(vetting.session_approve(user=request.user, session_id=int(pk)))
+
+    @extend_schema(request=ReviewRefuseSerializer, responses=SessionPublicSerializer,
+                   summary="Reviewer: refuse a session, with a reason its host sees")
+    @action(detail=True, methods=["post"])
+    def refuse(self, request, pk=None):
+        serializer = ReviewRefuseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._answer(vetting.session_refuse(user=request.user, session_id=int(pk),
+                                                   reason=serializer.validated_data["reason"]))
 
 
 class SlotViewSet(mixins.UpdateModelMixin, viewsets.GenericViewSet):

@@ -8,8 +8,11 @@ each request would average out to the door after a few hundred searches, a store
 least-squares fix on any number of reported distances finds the public point, which is at least
 300 m from the door, and not the door.
 
-Meeting points at the same postcode share one public point: independent draws around the same centre
-would average to it.
+Each meeting point has a point of its own, drawn independently, even where another room has the same
+postcode. A shared point was an oracle: a host opening a probe room at a postcode was handed the public
+point of the front room already there, so stepping a probe through the postcodes around a least-squares fix
+named the victim's postcode. Independent draws around one postcode average to that postcode's centre, which
+whoever opened the probe rooms already knows; they say nothing about anyone else's room.
 """
 
 import math

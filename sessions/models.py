@@ -15,10 +15,12 @@ class MeetingPoint(models.Model):
     # The geocoded postcode: for the host, coordinators and the admin only.
     lat = models.FloatField()
     lng = models.FloatField()
-    # What the public sees (sessions.locations): drawn once, 300-600 m from (lat, lng), when the meeting point
-    # is created or its postcode changes. Sessions copy it; every public distance is measured from it.
+    # What the public sees (sessions.locations): drawn once for this room alone, 300-600 m from (lat, lng), when
+    # the meeting point is created or its postcode changes; never shared with another room, even at the same
+    # postcode. Sessions copy it; every public distance is measured from it. Not shown to hosts.
     public_lat = models.FloatField()
     public_lng = models.FloatField()
+    # The seat the postcode belongs to (seats.geocoding), set whenever the postcode is; hosts cannot choose it.
     seat = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.SET_NULL, related_name="meeting_points")
     capacity = models.PositiveSmallIntegerField(help_text="How many people the room holds at once.")
     accessibility_notes = models.TextField(blank=True)
@@ -42,9 +44,15 @@ class CanvassSession(models.Model):
     class Status(models.TextChoices):
         PUBLISHED = "published", "Published"
         CANCELLED = "cancelled", "Cancelled"
+        # A host's session before an organiser's check (HOST_VETTING): seen by its host and coordinators only.
+        REVIEW = "review", "Waiting for an organiser's check"
+        REFUSED = "refused", "Not published by an organiser"
 
     meeting_point = models.ForeignKey(MeetingPoint, on_delete=models.PROTECT, related_name="sessions")
+    # The meeting point's seat, unless a coordinator chose another (seat_set_by).
     seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="sessions")
+    seat_set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", help_text="The coordinator who chose the seat, if one did.")
     title = models.CharField(max_length=140)
     description = models.TextField(blank=True)
     what_to_bring = models.CharField(max_length=200, blank=True, default="Comfortable shoes and a charged phone")
@@ -59,6 +67,11 @@ class CanvassSession(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The organiser's answer to a session in review (sessions.vetting); the reason is shown to the host.
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    review_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -70,6 +83,7 @@ class CanvassSession(models.Model):
             models.Index(fields=["lat", "lng"], include=["starts_at", "ends_at", "id", "seat"],
                          name="session_search_lat_lng", condition=Q(status="published")),
             models.Index(fields=["seat", "starts_at"], name="session_seat_starts"),
+            models.Index(fields=["created_at"], name="session_in_review", condition=Q(status="review")),
         ]
         constraints = [models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="session_ends_after_start")]
 
@@ -107,3 +121,44 @@ class Slot(models.Model):
     @property
     def places_left(self) -> int:
         return max(0, self.capacity - self.confirmed_count)
+
+
+class HostStanding(models.Model):
+    """What the site knows of a host account beyond Django's user: the email address they proved (sessions.hosts),
+    and whether their sessions publish without an organiser's check (sessions.vetting). No row: neither."""
+
+    host = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="host_standing")
+    # The address the host proved by following the emailed link; a changed address is unproven until proved.
+    email_verified = models.EmailField(blank=True)
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    trusted = models.BooleanField(default=False, help_text="Their new sessions publish without an organiser's check.")
+    trusted_at = models.DateTimeField(null=True, blank=True)
+    trusted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.host_id}: {'trusted' if self.trusted else 'new'}"
+
+
+class VettingDecision(models.Model):
+    """The audit of vetting: every approval, refusal and change of trust, by whom and why. Append-only."""
+
+    class Kind(models.TextChoices):
+        APPROVED = "approved", "Session approved"
+        REFUSED = "refused", "Session refused"
+        TRUSTED = "trusted", "Host trusted"
+        UNTRUSTED = "untrusted", "Host no longer trusted"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vetting_decisions")
+    session = models.ForeignKey(CanvassSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.host_id})"

@@ -23,9 +23,10 @@ class MeetingPointSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializ
         model = MeetingPoint
         fields = [
             "id", "name", "address", "postcode", "capacity", "accessibility_notes", "host_first_name", "host_phone",
-            "lat", "lng", "public_lat", "public_lng", "seat", "is_active", "created_at",
+            "lat", "lng", "seat", "is_active", "created_at",
         ]
-        read_only_fields = ["id", "lat", "lng", "public_lat", "public_lng", "seat", "created_at"]
+        # Not the public point: the host has no use for it, and the public see it rounded (sessions.locations).
+        read_only_fields = ["id", "lat", "lng", "seat", "created_at"]
         extra_kwargs = {"capacity": {"min_value": 1, "max_value": 500}, }
 
 
@@ -98,7 +99,7 @@ class SessionHostSerializer(SessionPublicSerializer):
 
     class Meta(SessionPublicSerializer.Meta):
         fields = SessionPublicSerializer.Meta.fields + ["requires_approval", "meeting_point", "cancelled_at",
-                                                        "created_at"]
+                                                        "review_reason", "created_at"]
 
 
 class SessionCreateSerializer(StrictSerializer):

@@ -10,11 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from core.errors import Conflict, InvalidInput, InvalidState, NotFound, PermissionDenied
-from core.geo import haversine_km
 from seats.geocoding import postcode_locate
 from seats.models import Seat
 from seats.postcodes import outcode_of
-from sessions.locations import PUBLIC_OFFSET_MAX_KM, PUBLIC_OFFSET_MIN_KM, public_point_draw
+from sessions.locations import public_point_draw
 from sessions.models import CanvassSession, MeetingPoint, Slot
 from sessions.signals import (
     meeting_point_moved,
@@ -23,6 +22,7 @@ from sessions.signals import (
     slot_capacity_raised,
     slot_rescheduled,
 )
+from sessions.vetting import session_needs_review
 
 MEETING_POINT_FIELDS = ("name", "address", "postcode", "capacity", "accessibility_notes", "host_first_name", "host_phone",
                         "is_active")
@@ -38,17 +38,6 @@ def _require_owner(*, user, meeting_point: MeetingPoint) -> None:
         raise PermissionDenied(gettext("You can only manage your own meeting points and sessions."))
 
 
-def meeting_point_public_point(*, postcode: str, lat: float, lng: float,
-                               exclude_id: int | None = None) -> tuple[float, float]:
-    """The public point for a meeting point at `postcode`: the one another meeting point there already has (so
-    that several draws around one door cannot be averaged), or a fresh draw (sessions.locations)."""
-    others = MeetingPoint.objects.filter(postcode=postcode).exclude(pk=exclude_id).values_list("public_lat", "public_lng")
-    for public_lat, public_lng in others[:5]:
-        if PUBLIC_OFFSET_MIN_KM - 0.01 <= haversine_km(lat, lng, public_lat, public_lng) <= PUBLIC_OFFSET_MAX_KM + 0.01:
-            return public_lat, public_lng
-    return public_point_draw(lat=lat, lng=lng)
-
-
 @transaction.atomic
 def meeting_point_create(*, host, name: str, address: str, postcode: str, capacity: int,
                          accessibility_notes: str = "", host_first_name: str = "", host_phone: str = "",
@@ -56,7 +45,9 @@ def meeting_point_create(*, host, name: str, address: str, postcode: str, capaci
     """Create a front room for `host`, geocoding its postcode (InvalidInput if unknown). An inactive room
     takes no new sessions."""
     location = postcode_locate(postcode)
-    public_lat, public_lng = meeting_point_public_point(postcode=location.postcode, lat=location.lat, lng=location.lng)
+    # A point of this room's own, even where another room has the same postcode: a shared point would tell
+    # whoever opens a room at a postcode whether, and where, somebody else hosts there.
+    public_lat, public_lng = public_point_draw(lat=location.lat, lng=location.lng)
     return MeetingPoint.objects.create(
         host=host, name=name, address=address, postcode=location.postcode, lat=location.lat, lng=location.lng,
         public_lat=public_lat, public_lng=public_lng,
@@ -68,8 +59,8 @@ def meeting_point_create(*, host, name: str, address: str, postcode: str, capaci
 
 @transaction.atomic
 def meeting_point_update(*, user, meeting_point: MeetingPoint, **changes) -> MeetingPoint:
-    """Edit a meeting point; a new postcode is geocoded, gets a new public point, and that is copied to its
-    upcoming sessions. A new address or
+    """Edit a meeting point; a new postcode is geocoded, gets a new public point and the seat it belongs to, and
+    both are copied to its upcoming sessions (bar a seat a coordinator chose). A new address or
     postcode is announced (meeting_point_moved): volunteers booked there are told where to go now."""
     _require_owner(user=user, meeting_point=meeting_point)
     unknown = set(changes) - set(MEETING_POINT_FIELDS)
@@ -79,36 +70,53 @@ def meeting_point_update(*, user, meeting_point: MeetingPoint, **changes) -> Mee
         location = postcode_locate(changes["postcode"])
         changes.update(postcode=location.postcode, lat=location.lat, lng=location.lng, seat_id=location.seat_id)
         if location.postcode != meeting_point.postcode:
-            changes["public_lat"], changes["public_lng"] = meeting_point_public_point(
-                postcode=location.postcode, lat=location.lat, lng=location.lng, exclude_id=meeting_point.pk)
+            changes["public_lat"], changes["public_lng"] = public_point_draw(lat=location.lat, lng=location.lng)
     moved = any(changes.get(field, getattr(meeting_point, field)) != getattr(meeting_point, field)
                 for field in ("address", "postcode"))
     for field, value in changes.items():
         setattr(meeting_point, field, value)
     meeting_point.save()
     if "postcode" in changes:
-        CanvassSession.objects.filter(meeting_point=meeting_point, ends_at__gt=timezone.now()).update(
-            lat=meeting_point.public_lat, lng=meeting_point.public_lng,
-            postcode_district=outcode_of(meeting_point.postcode),
-            updated_at=timezone.now(),  # a new version: link previews and the host's feed show the new district
-        )
+        upcoming = CanvassSession.objects.filter(meeting_point=meeting_point, ends_at__gt=timezone.now())
+        upcoming.update(lat=meeting_point.public_lat, lng=meeting_point.public_lng,
+                        postcode_district=outcode_of(meeting_point.postcode),
+                        updated_at=timezone.now())  # a new version: link previews and the host's feed show it
+        if meeting_point.seat_id is not None:
+            upcoming.filter(seat_set_by__isnull=True).exclude(seat_id=meeting_point.seat_id).update(
+                seat_id=meeting_point.seat_id)
     if moved:
         meeting_point_moved.send(sender=MeetingPoint, meeting_point=meeting_point)
     return meeting_point
 
 
-def _resolve_seat(*, seat_code: str | None, meeting_point: MeetingPoint) -> Seat:
-    if seat_code:
-        seat = Seat.objects.current().filter(pk=seat_code.strip().upper()).first()
-        if seat is None:
-            raise InvalidInput(gettext("Unknown seat %(seat_code)s.") % {"seat_code": seat_code}, code="unknown_seat", fields={"seat": [gettext("Unknown ONS code.")]})
-        return seat
-    if meeting_point.seat_id is None:
-        raise InvalidInput(
-            gettext("The meeting point's postcode has no seat; give the seat's ONS code."),
-            code="seat_required", fields={"seat": [gettext("Required for this meeting point.")]},
-        )
-    return meeting_point.seat
+def _resolve_seat(*, user, seat_code: str | None, meeting_point: MeetingPoint,
+                  current: Seat | None = None) -> tuple[Seat, object | None]:
+    """The session's seat and the coordinator who chose it (None: the seat the room's postcode belongs to). Only
+    coordinators may choose another: a host labelling a Croydon room as a marginal seat elsewhere would rank it
+    first for that seat's volunteers."""
+    derived = meeting_point.seat
+    if not seat_code:
+        if derived is None:
+            raise InvalidInput(
+                gettext("The meeting point's postcode has no seat; an organiser has to set it."),
+                code="seat_required", fields={"seat": [gettext("Ask an organiser to set the seat.")]},
+            )
+        return derived, None
+    seat = Seat.objects.current().filter(pk=seat_code.strip().upper()).first()
+    if seat is None:
+        raise InvalidInput(gettext("Unknown seat %(seat_code)s.") % {"seat_code": seat_code}, code="unknown_seat",
+                           fields={"seat": [gettext("Unknown ONS code.")]})
+    if derived is not None and seat.pk == derived.pk:
+        return seat, None
+    if user.is_staff:
+        return seat, user
+    if current is not None and seat.pk == current.pk:
+        return seat, False  # unchanged: whatever set it stays
+    raise InvalidInput(
+        gettext("The seat comes from the meeting point's postcode; only an organiser can change it."),
+        code="seat_not_choosable",
+        fields={"seat": [gettext("Set by the postcode (%(seat)s).") % {"seat": derived.name if derived else "-"}]},
+    )
 
 
 def _validate_slots(*, slots: list[dict], meeting_point: MeetingPoint, now: datetime) -> None:
@@ -138,18 +146,22 @@ def _refresh_session_span(session: CanvassSession) -> None:
 def session_create(*, user, meeting_point: MeetingPoint, title: str, slots: list[dict], seat_code: str | None = None,
                    description: str = "", what_to_bring: str | None = None,
                    requires_approval: bool = False) -> CanvassSession:
-    """Publish a session with its slots in one transaction; the seat defaults to the meeting point's. With
-    requires_approval the host approves each volunteer before the address is released to them."""
+    """Publish a session with its slots in one transaction, in the seat its meeting point's postcode belongs to
+    (a coordinator may give another). A host not yet trusted (sessions.vetting) gets it in review, seen by nobody
+    else until an organiser approves it. With requires_approval the host approves each volunteer before the
+    address is released to them."""
     _require_owner(user=user, meeting_point=meeting_point)
     if not meeting_point.is_active:
         raise InvalidState(gettext("This meeting point is no longer active."), fields={"meeting_point": [gettext("Inactive.")]})
-    seat = _resolve_seat(seat_code=seat_code, meeting_point=meeting_point)
+    seat, seat_set_by = _resolve_seat(user=user, seat_code=seat_code, meeting_point=meeting_point)
     if len(slots) > settings.MAX_SLOTS_PER_SESSION:
         raise InvalidInput(gettext("A session has at most %(max_slots_per_session)s slots.") % {"max_slots_per_session": settings.MAX_SLOTS_PER_SESSION}, code="too_many_slots",
                            fields={"slots": [gettext("At most %(max_slots_per_session)s.") % {"max_slots_per_session": settings.MAX_SLOTS_PER_SESSION}]})
     _validate_slots(slots=slots, meeting_point=meeting_point, now=timezone.now())
     session = CanvassSession(
-        meeting_point=meeting_point, seat=seat, title=title, description=description,
+        meeting_point=meeting_point, seat=seat, seat_set_by=seat_set_by or None, title=title, description=description,
+        status=(CanvassSession.Status.REVIEW if session_needs_review(user=user, meeting_point=meeting_point)
+                else CanvassSession.Status.PUBLISHED),
         lat=meeting_point.public_lat, lng=meeting_point.public_lng, postcode_district=outcode_of(meeting_point.postcode),
         starts_at=min(s["starts_at"] for s in slots), ends_at=max(s["ends_at"] for s in slots),
         requires_approval=requires_approval,
@@ -188,7 +200,10 @@ def session_update(*, user, session_id: int, title: str | None = None, descripti
         if value is not None:
             setattr(session, field, value)
     if seat_code is not None:
-        session.seat = _resolve_seat(seat_code=seat_code, meeting_point=session.meeting_point)
+        seat, seat_set_by = _resolve_seat(user=user, seat_code=seat_code, meeting_point=session.meeting_point,
+                                          current=session.seat)
+        if seat_set_by is not False:
+            session.seat, session.seat_set_by = seat, seat_set_by
     new_slots = list(new_slots)
     if new_slots:
         limit = settings.MAX_SLOTS_PER_SESSION
@@ -283,11 +298,15 @@ def session_copy(*, user, session_id: int, new_date: date) -> CanvassSession:
         raise InvalidState(gettext("This session has no slots to copy."), code="no_slots")
     days = (new_date - timezone.localtime(slots[0].starts_at).date()).days
     copy = session_create(
-        user=user, meeting_point=original.meeting_point, title=original.title, seat_code=original.seat_id,
+        user=user, meeting_point=original.meeting_point, title=original.title,
         description=original.description, what_to_bring=original.what_to_bring,
         slots=[{"starts_at": _same_wall_clock(slot.starts_at, days), "ends_at": _same_wall_clock(slot.ends_at, days),
                 "capacity": min(slot.capacity, original.meeting_point.capacity), "turf": slot.turf} for slot in slots],
     )
+    # A seat a coordinator chose is kept; otherwise the room's postcode decides, as for any new session.
+    if original.seat_set_by_id and copy.seat_id != original.seat_id:
+        copy.seat_id, copy.seat_set_by_id = original.seat_id, original.seat_set_by_id
+        copy.save(update_fields=["seat", "seat_set_by", "updated_at"])
     return copy
 
 
@@ -321,7 +340,9 @@ def slot_release_place(*, slot_id: int) -> None:
 def slot_is_bookable(slot: Slot, *, now: datetime | None = None) -> None:
     """Raise InvalidState if the slot's session is cancelled or the slot has started."""
     now = now or timezone.now()
-    if slot.session.status != CanvassSession.Status.PUBLISHED:
+    if slot.session.status == CanvassSession.Status.CANCELLED:
         raise InvalidState(gettext("This session has been cancelled."), code="session_cancelled", fields={"slot": [gettext("Cancelled.")]})
+    if slot.session.status != CanvassSession.Status.PUBLISHED:
+        raise NotFound(gettext("No such slot."), code="not_found", fields={"slot": [gettext("Unknown slot.")]})
     if slot.starts_at <= now:
         raise InvalidState(gettext("This slot has already started."), code="slot_in_past", fields={"slot": [gettext("Already started.")]})

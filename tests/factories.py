@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from seats.models import Postcode, PostcodeDistrict, Seat, SeatAdjacency
-from sessions.models import CanvassSession, MeetingPoint, Slot
+from sessions.models import CanvassSession, HostStanding, MeetingPoint, Slot
 
 _phones = count(100000)
 
@@ -55,11 +55,19 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"host{n}")
     first_name = "Hana"
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
     password = factory.django.Password("a-long-password-9")
+
+    @factory.post_generation
+    def standing(obj, create, extracted, **kwargs):
+        """A host who proved their address and is trusted (their sessions publish at once), as most tests need;
+        `UserFactory(standing=False)` is a host just signed up: nothing proven, sessions vetted."""
+        if create and extracted is not False:
+            HostStanding.objects.get_or_create(host=obj, defaults={"email_verified": obj.email, "trusted": True})
 
 
 class MeetingPointFactory(factory.django.DjangoModelFactory):

@@ -94,11 +94,51 @@ def test_a_new_meeting_point_gets_a_public_point_300_to_600_m_from_its_postcode(
     assert (session.lat, session.lng) == (point.public_lat, point.public_lng)
 
 
-def test_front_rooms_at_one_postcode_share_their_public_point():
+def test_front_rooms_at_one_postcode_each_get_a_public_point_of_their_own():
     seat = SeatFactory()
     first, _ = _front_room(seat)
     second, _ = _front_room(seat)
-    assert (second.public_lat, second.public_lng) == (first.public_lat, first.public_lng)
+    assert (second.public_lat, second.public_lng) != (first.public_lat, first.public_lng)
+    for point in (first, second):
+        assert PUBLIC_OFFSET_MIN_KM - 1e-6 <= haversine_km(*DOOR, point.public_lat, point.public_lng) \
+            <= PUBLIC_OFFSET_MAX_KM + 1e-6
+
+
+def test_moving_a_room_to_a_postcode_with_a_front_room_draws_a_point_of_its_own():
+    seat = SeatFactory()
+    victim, _ = _front_room(seat)
+    probe, _ = _front_room(seat, postcode="S11 8UX", at=(53.3700, -1.5100))
+    meeting_point_update(user=probe.host, meeting_point=probe, postcode=DOOR_POSTCODE)
+    probe.refresh_from_db()
+    assert (probe.public_lat, probe.public_lng) != (victim.public_lat, victim.public_lng)
+
+
+def test_a_host_reads_back_no_public_point_of_their_room(api):
+    seat = SeatFactory()
+    point, _ = _front_room(seat)
+    from tests.factories import api_client_for
+
+    body = api_client_for(point.host).get(f"/api/meeting-points/{point.pk}/").json()
+    assert "public_lat" not in body and "public_lng" not in body
+    assert repr(point.public_lat) not in str(body) and repr(point.public_lng) not in str(body)
+
+
+def test_the_data_migration_gives_rooms_sharing_a_public_point_their_own():
+    first = MeetingPointFactory(lat=DOOR[0], lng=DOOR[1], public_lat=53.3850, public_lng=-1.4900)
+    probe = MeetingPointFactory(lat=DOOR[0], lng=DOOR[1], public_lat=53.3850, public_lng=-1.4900)
+    third = MeetingPointFactory(lat=DOOR[0], lng=DOOR[1], public_lat=53.3850, public_lng=-1.4900)
+    alone = MeetingPointFactory(lat=53.40, lng=-1.45, public_lat=53.4040, public_lng=-1.45)
+    probe_session = CanvassSessionFactory(meeting_point=probe)
+    migration = importlib.import_module("sessions.migrations.0005_hosts_vetting_and_verification")
+    migration.redraw_shared_public_points(apps, None)
+    points = {room.pk: (room.public_lat, room.public_lng) for room in MeetingPoint.objects.all()}
+    assert points[first.pk] == (53.3850, -1.4900)  # the earliest keeps its point: its distances do not jump
+    assert points[alone.pk] == (53.4040, -1.45)
+    assert len({points[first.pk], points[probe.pk], points[third.pk]}) == 3
+    for room in (probe, third):
+        assert PUBLIC_OFFSET_MIN_KM - 1e-6 <= haversine_km(*DOOR, *points[room.pk]) <= PUBLIC_OFFSET_MAX_KM + 1e-6
+    probe_session.refresh_from_db()
+    assert (probe_session.lat, probe_session.lng) == points[probe.pk]
 
 
 def test_a_new_postcode_draws_a_new_public_point_and_moves_upcoming_sessions():

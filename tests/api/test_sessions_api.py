@@ -98,9 +98,18 @@ def test_host_publishes_a_session_with_slots_in_one_request(host_api, meeting_po
     assert session.status == "published" and session.slots.count() == 2
 
 
-def test_session_can_target_another_seat_by_ons_code(host_api, meeting_point):
-    other = SeatFactory(ons_code="E14000919", name="Sheffield Central")
+def test_a_host_cannot_put_a_session_in_another_seat(host_api, meeting_point):
+    SeatFactory(ons_code="E14000919", name="Sheffield Central")
     response = host_api.post("/api/sessions/", _session_body(meeting_point.id, seat="e14000919"), format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "seat_not_choosable" and "seat" in response.json()["error"]["fields"]
+    assert not CanvassSession.objects.exists()
+
+
+def test_a_coordinator_can_put_a_session_in_another_seat(coordinator_api, meeting_point):
+    other = SeatFactory(ons_code="E14000919", name="Sheffield Central")
+    response = coordinator_api.post("/api/sessions/", _session_body(meeting_point.id, seat="e14000919"),
+                                    format="json")
     assert response.status_code == 201
     assert response.json()["seat"]["ons_code"] == other.ons_code
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from dispatch.email import services
 from dispatch.email.models import EmailMessage, HostEmailPreference
 from dispatch.email.services.unsubscribe import host_token
+from sessions.models import HostStanding
 from tests.email.conftest import booking_make, slot_make, volunteer_make
 from tests.factories import PostcodeFactory, booking_ask, next_mobile
 from volunteers.identity import booking_prove_by_link
@@ -18,11 +19,13 @@ from volunteers.services import booking_cancel
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _hosted_slot(*, notify: str | None = None, email: str = "aisha@example.org", **kwargs):
+def _hosted_slot(*, notify: str | None = None, email: str = "aisha@example.org", verified: bool = True, **kwargs):
     slot = slot_make(**kwargs)
     host = slot.session.meeting_point.host
     host.email = email
     host.save(update_fields=["email"])
+    if verified:  # the host followed the link emailed at sign-up (sessions.hosts)
+        HostStanding.objects.update_or_create(host=host, defaults={"email_verified": email})
     if notify:
         HostEmailPreference.objects.create(host=host, notify=notify)
     return slot, host
@@ -61,6 +64,31 @@ def test_a_host_who_chose_nothing_or_the_digest_gets_no_email_per_booking(mail_o
     slot, host = _hosted_slot(email="")  # no address: nothing written
     booking_make(slot=slot, volunteer=volunteer_make())
     assert not EmailMessage.objects.filter(host=host).exists() and not mail_outbox
+
+
+def test_a_host_whose_address_is_unproven_gets_no_booking_email_nor_digest(mail_outbox):
+    slot, host = _hosted_slot(verified=False)
+    booking = booking_make(slot=slot, volunteer=volunteer_make(name="Jo Bloggs"))
+    booking_cancel(manage_token=booking.manage_token)
+    daily_slot, daily_host = _hosted_slot(notify="daily", verified=False)
+    booking_make(slot=daily_slot, volunteer=volunteer_make())
+    morning = timezone.make_aware(datetime.combine(timezone.localdate() + timedelta(days=1), time(8, 0)))
+    assert services.host_digests_enqueue(now=morning) == 0
+    assert not EmailMessage.objects.filter(host__in=[host, daily_host]).exists() and not mail_outbox
+
+
+def test_a_notice_queued_before_the_host_changed_to_an_unproven_address_is_skipped(mail_outbox):
+    from tests.email.conftest import held
+
+    slot, host = _hosted_slot()
+    with held():
+        booking_make(slot=slot, volunteer=volunteer_make())
+    message = EmailMessage.objects.get(host=host)
+    host.email = "someone-else@example.org"
+    host.save(update_fields=["email"])
+    assert services.message_send(message_id=message.pk) == "skipped"
+    message.refresh_from_db()
+    assert message.skip_reason == "host_unverified" and not mail_outbox
 
 
 def test_a_notice_already_queued_is_skipped_once_the_host_turns_them_off(mail_outbox):

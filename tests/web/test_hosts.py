@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
@@ -93,10 +94,13 @@ def test_sign_up_errors_sit_next_to_their_field(client, host):
     assert 'id="id_email_error"' in html and 'id="id_password2_error"' in html
 
 
-def test_sign_up_never_says_an_email_address_is_known(client, host):
-    response = client.post("/host/signup/", {"username": "second", "first_name": "Sam", "email": host.email,
+def test_sign_up_with_a_taken_email_says_so_next_to_the_email(client, host):
+    response = client.post("/host/signup/", {"username": "second", "first_name": "Sam", "email": host.email.upper(),
                                              "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase"})
-    assert response.status_code == 302
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="id_email_error"' in html and "Another account uses this address" in html
+    assert not get_user_model().objects.filter(username="second").exists()
 
 
 def test_sign_up_is_rate_limited_per_ip(client, settings):

@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 
 from dispatch.sms.models import SmsMessage
 from sessions.models import CanvassSession, Slot
-from tests.factories import PostcodeFactory, SeatFactory
+from sessions.vetting import session_approve
+from tests.factories import PostcodeFactory, SeatFactory, UserFactory
 from tests.web.conftest import axe_violations, screenshot
 from tests.web.host_data import book
 from volunteers.models import Booking
@@ -81,7 +82,13 @@ def test_host_journey_from_sign_up_to_attendance(page, live_server, only_local_r
     page.get_by_role("button", name="Publish the session").click()
 
     expect(page.get_by_role("heading", name="Saturday in Crookes")).to_be_visible()
+    # A new host's first session waits for an organiser's check (HOST_VETTING); one approves it.
+    expect(page.get_by_text("Waiting for an organiser's check")).to_be_visible()
     session = CanvassSession.objects.get(title="Saturday in Crookes")
+    assert session.status == CanvassSession.Status.REVIEW
+    session_approve(user=UserFactory(username="organiser", is_staff=True), session_id=session.pk)
+    page.reload()
+    expect(page.get_by_text("Waiting for an organiser's check")).to_have_count(0)
     slots = list(session.slots.order_by("starts_at"))
     assert len(slots) == 3
 

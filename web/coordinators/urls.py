@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from web.coordinators import exports, views
+from web.coordinators import exports, reviews, views
 
 
 class RowId:
@@ -35,6 +35,10 @@ urlpatterns = [
     path("exports/volunteers.csv", exports.volunteers_csv, name="export-volunteers"),
     path("exports/coverage.csv", exports.coverage_csv, name="export-coverage"),
     path("exports/sms-failures.csv", exports.sms_failures_csv, name="export-sms-failures"),
+    path("reviews/", reviews.reviews, name="reviews"),
+    path("reviews/<rowid:session_id>/approve/", reviews.review_approve, name="review-approve"),
+    path("reviews/<rowid:session_id>/refuse/", reviews.review_refuse, name="review-refuse"),
+    path("hosts/<rowid:host_id>/trust/", reviews.host_trust, name="host-trust"),
     path("audit/", views.audit, name="audit"),
     path("audit/<rowid:action_id>/", views.audit_action, name="audit-action"),
 ]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
+from sessions.hosts import host_email_taken, host_email_verified
 from web.dates import DateField
 
 User = get_user_model()
@@ -23,12 +24,15 @@ def _time_input():
 
 
 class HostSignupForm(UserCreationForm):
-    """A host account. Usernames are unique whatever their case, so a taken one has to be said (sign-up is
-    rate-limited per IP); an email address may be shared and is never said to be known."""
+    """A host account. Usernames and email addresses are unique whatever their case, so a taken one has to be said
+    (sign-up is rate-limited per IP). Saved by sessions.hosts.host_signup, which emails the link to prove the
+    address."""
 
     first_name = forms.CharField(label=_("Your first name"), max_length=60,
                                  help_text=_("Volunteers see it once their place is confirmed."))
-    email = forms.EmailField(label=_("Email address"), help_text=_("Only for resetting your password."))
+    email = forms.EmailField(label=_("Email address"),
+                             help_text=_("We email you a link to confirm it; then bookings and password resets."),
+                             error_messages={"invalid": _("Enter an address like name@example.org.")})
 
     class Meta(UserCreationForm.Meta):
         model = User
@@ -42,6 +46,13 @@ class HostSignupForm(UserCreationForm):
         self.fields["email"].widget.attrs.update(autocomplete="email")
         self.fields["password1"].widget.attrs.update(autocomplete="new-password")
         self.fields["password2"].widget.attrs.update(autocomplete="new-password")
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip()
+        if host_email_taken(email):
+            raise forms.ValidationError(_("Another account uses this address: sign in, or reset its password."),
+                                        code="email_taken")
+        return email
 
 
 class HostLoginForm(AuthenticationForm):
@@ -59,6 +70,10 @@ class HostPasswordResetForm(PasswordResetForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].label = _("The email address of your account")
+
+    def get_users(self, email):
+        # Only to an address its account proved (sessions.hosts): an unproven one may be a stranger's.
+        return (user for user in super().get_users(email) if host_email_verified(host=user))
 
 
 class HostSetPasswordForm(SetPasswordForm):

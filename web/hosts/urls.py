@@ -1,12 +1,14 @@
 from django.urls import path
 
-from web.hosts import views
+from web.hosts import reviews, views
 
 app_name = "hosts"
 urlpatterns = [
     path("", views.home, name="home"),
     path("signup/", views.signup, name="signup"),
     path("login/", views.LoginView.as_view(), name="login"),
+    path("email/confirm/<str:token>/", views.email_verify, name="email_verify"),
+    path("email/confirm-again/", views.email_verify_resend, name="email_verify_resend"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
@@ -16,6 +18,9 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/code/", views.notifications_code, name="notifications_code"),
     path("notifications/code/new/", views.notifications_code_new, name="notifications_code_new"),
+    path("reviews/", reviews.reviews, name="reviews"),
+    path("reviews/<int:session_id>/approve/", reviews.review_approve, name="review_approve"),
+    path("reviews/<int:session_id>/refuse/", reviews.review_refuse, name="review_refuse"),
     path("rooms/new/", views.room_new, name="room_new"),
     path("rooms/<int:room_id>/edit/", views.room_edit, name="room_edit"),
     path("sessions/new/", views.session_new, name="session_new"),

@@ -28,8 +28,10 @@ from core.ratelimit import client_ip, limit_ip
 from dispatch.services.host_notifications import host_notifications_get, host_notifications_set
 from dispatch.sms.services import host_mobile_code_resend, host_mobile_verify
 from sessions import services as session_services
+from sessions.hosts import host_email_verification_resend, host_email_verified, host_email_verify, host_signup
 from sessions.models import CanvassSession, MeetingPoint
 from sessions.selectors import session_managed
+from sessions.vetting import sessions_in_review
 from volunteers import exports, feeds
 from volunteers.identity import phone_mask
 from volunteers.models import Booking
@@ -63,12 +65,43 @@ def signup(request):
         return redirect("hosts:home")
     form = forms.HostSignupForm(_posted(request))
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend=MODEL_BACKEND)
-        messages.success(request, _("Welcome, %(name)s. Open your front room to post a session.")
-                         % {"name": user.first_name})
-        return redirect("hosts:room_new")
+        data = form.cleaned_data
+        try:
+            user = host_signup(username=data["username"], email=data["email"], password=data["password1"],
+                               first_name=data["first_name"])
+        except DomainError as error:
+            form_errors_from(error, form, field_map={"password": "password2"})
+        else:
+            login(request, user, backend=MODEL_BACKEND)
+            messages.success(request, _("Welcome, %(name)s. We have emailed you a link to confirm your address. "
+                                        "Meanwhile, open your front room.") % {"name": user.first_name})
+            return redirect("hosts:room_new")
     return render(request, "web/hosts/signup.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def email_verify(request, token: str):
+    """The link emailed to a new host. GET asks (a mail scanner opening links proves nothing); the button POSTs."""
+    if request.method == "POST":
+        try:
+            host = host_email_verify(token=token)
+        except DomainError as error:
+            return render(request, "web/hosts/email_verify.html", {"problem": error.message}, status=400)
+        messages.success(request, _("Thank you: your email address %(email)s is confirmed.") % {"email": host.email})
+        return redirect("hosts:home" if request.user.is_authenticated else "hosts:login")
+    return render(request, "web/hosts/email_verify.html", {"token": token})
+
+
+@login_required
+@require_POST
+def email_verify_resend(request):
+    try:
+        host_email_verification_resend(host=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("We have emailed a new link to %(email)s.") % {"email": request.user.email})
+    return redirect("hosts:home")
 
 
 class LoginView(auth_views.LoginView):
@@ -116,12 +149,16 @@ def home(request):
     now = timezone.now()
     mine = (CanvassSession.objects.filter(meeting_point__host=request.user)
             .select_related("meeting_point", "seat").prefetch_related("slots"))
-    upcoming = mine.filter(ends_at__gt=now, status=CanvassSession.Status.PUBLISHED).order_by("starts_at")
+    upcoming = mine.filter(ends_at__gt=now, status__in=(
+        CanvassSession.Status.PUBLISHED, CanvassSession.Status.REVIEW, CanvassSession.Status.REFUSED,
+    )).order_by("starts_at")
     recent = mine.filter(ends_at__lte=now, ends_at__gt=now - timedelta(days=30)).order_by("-starts_at")
     rooms = MeetingPoint.objects.filter(host=request.user).order_by("name")
     return render(request, "web/hosts/home.html", {
         "upcoming": [_with_places(session) for session in upcoming],
         "recent": list(recent), "rooms": rooms, "feed_url": _feed_url(request.user),
+        "email_unverified": not host_email_verified(host=request.user),
+        "reviews_waiting": sessions_in_review(user=request.user).count(),
     })
 
 
@@ -301,7 +338,11 @@ def session_new(request):
         except DomainError as error:
             form_errors_from(error, form, slot_forms=filled)
         else:
-            messages.success(request, _("Your session is published. Share its page with volunteers."))
+            if session.status == CanvassSession.Status.REVIEW:
+                messages.success(request, _("Thank you. An organiser checks a new host's first session before it is "
+                                            "published; we will publish it as soon as they have."))
+            else:
+                messages.success(request, _("Your session is published. Share its page with volunteers."))
             return redirect("hosts:session_detail", session_id=session.pk)
     return render(request, "web/hosts/session_form.html", {"form": form, "formset": formset})
 
@@ -325,6 +366,8 @@ def session_detail(request, session_id: int):
         })
     return render(request, "web/hosts/session_detail.html", {
         "session": session, "slots": slots, "cancelled": session.status == CanvassSession.Status.CANCELLED,
+        "in_review": session.status == CanvassSession.Status.REVIEW,
+        "refused": session.status == CanvassSession.Status.REFUSED,
         "needs_approval": session.requires_approval, "waiting": waiting, "shows_proof": True,
     })
 

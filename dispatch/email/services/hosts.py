@@ -13,6 +13,7 @@ from core.db import copy_insert_new
 from dispatch.email.conf import email_setting
 from dispatch.email.models import EmailMessage, HostEmailPreference
 from dispatch.email.services import content
+from sessions.hosts import host_email_change, host_ids_email_verified
 from volunteers.models import BookingEvent
 
 Notify = HostEmailPreference.Notify
@@ -36,6 +37,8 @@ def host_email_preference_set(*, host, notify: str, email: str | None = None) ->
     if notify != Notify.OFF and not address:
         raise InvalidInput(gettext("Give the address to email."), fields={"email": [gettext("Required for emails.")]})
     if email is not None and address != host.email:
+        if address:  # a new address is checked, and proven by a link before anything else is sent to it
+            address = host_email_change(host=host, email=address)
         get_user_model().objects.filter(pk=host.pk).update(email=address)
         host.email = address
     preference, _ = HostEmailPreference.objects.update_or_create(host=host, defaults={"notify": notify})
@@ -75,7 +78,8 @@ def host_digests_enqueue(*, now: datetime | None = None) -> int:
     if local.time() < email_setting("EMAIL_HOST_DIGEST_AT"):
         return 0
     day = local.date() - timedelta(days=1)
-    daily = HostEmailPreference.objects.filter(notify=Notify.DAILY).values_list("host_id", flat=True)
+    daily = host_ids_email_verified(
+        HostEmailPreference.objects.filter(notify=Notify.DAILY).values_list("host_id", flat=True))
     hosts = set(_digest_events(day).filter(booking__slot__session__meeting_point__host_id__in=daily)
                 .values_list("booking__slot__session__meeting_point__host_id", flat=True).distinct())
     if not hosts:

@@ -39,6 +39,7 @@ from dispatch.email.models import EmailMessage, HostEmailPreference
 from dispatch.email.services import content
 from dispatch.email.services.unsubscribe import host_token, volunteer_token
 from dispatch.host_notices import BOOKED, BOOKED_EVENTS, CANCELLED, CANCELLED_EVENTS, host_notice
+from sessions.hosts import host_email_verified
 from volunteers.models import Booking, BookingEvent
 
 logger = logging.getLogger(__name__)
@@ -88,10 +89,12 @@ def host_notify(host_id: int) -> str:
 
 
 def _hosts_told_each(host_ids) -> set[int]:
-    """Of these hosts, those to email at each booking and cancellation: active, with an address, and not having
-    chosen the digest or nothing (one query)."""
-    return set(get_user_model().objects.filter(pk__in=host_ids, is_active=True).exclude(email="").filter(
-        Q(email_preference__isnull=True) | Q(email_preference__notify=Notify.EACH)).values_list("pk", flat=True))
+    """Of these hosts, those to email at each booking and cancellation: active, with an address they proved
+    (sessions.hosts), and not having chosen the digest or nothing (one query)."""
+    rows = get_user_model().objects.filter(pk__in=host_ids, is_active=True).exclude(email="").filter(
+        Q(email_preference__isnull=True) | Q(email_preference__notify=Notify.EACH)).values_list(
+        "pk", "email", "host_standing__email_verified")
+    return {pk for pk, email, proven in rows if proven and proven.lower() == email.lower()}
 
 
 def message_enqueue(message_id: int, *, countdown: float | None = None) -> None:
@@ -415,6 +418,8 @@ def _compose_for_host(claim: _Claim) -> _Composed:
         return _Composed(skip_reason="host_inactive")
     if not host.email:
         return _Composed(skip_reason="no_address")
+    if not host_email_verified(host=host):  # the address may be a stranger's: nothing until it is proven
+        return _Composed(skip_reason="host_unverified")
     wanted = Notify.DAILY if claim.kind == Kind.HOST_DIGEST else Notify.EACH
     if host_notify(host.pk) != wanted:
         return _Composed(skip_reason="host_preference")

@@ -1,0 +1,101 @@
+"""The review queue (HOST_VETTING): new hosts' sessions waiting for an organiser's check, oldest first, each with
+approve, refuse (with a reason the host sees) and "trust this host".
+
+The queue is sessions.vetting.sessions_in_review(user=...), the one place that decides who sees which sessions
+(a regional organiser's scope is a filter there), and the answers are its services.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from core.errors import DomainError, NotFound
+from sessions.vetting import (
+    REASON_MAX,
+    host_trust_set,
+    session_approve,
+    session_refuse,
+    sessions_in_review,
+    vetting_decisions_recent,
+)
+from web.coordinators.views import _page_number, _pager_urls, staff_required
+
+REVIEWS_PAGE_SIZE = 20
+
+
+class RefuseForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Why not (the host sees this)"), max_length=REASON_MAX,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def _queue(request, *, refusing: int | None = None, refuse_form: RefuseForm | None = None, status: int = 200):
+    page = Paginator(sessions_in_review(user=request.user), REVIEWS_PAGE_SIZE).get_page(_page_number(request))
+    for session in page.object_list:
+        session.refuse_form = (refuse_form if session.pk == refusing and refuse_form is not None
+                               else RefuseForm(auto_id=f"refuse-{session.pk}-%s"))
+    return render(request, "web/coordinators/reviews.html", {
+        "page": page, **_pager_urls(page), "decisions": vetting_decisions_recent(user=request.user),
+    }, status=status)
+
+
+@staff_required
+@require_GET
+def reviews(request):
+    return _queue(request)
+
+
+@staff_required
+@require_POST
+def review_approve(request, session_id: int):
+    try:
+        session = session_approve(user=request.user, session_id=session_id)
+    except NotFound:
+        raise Http404 from None
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Published: %(title)s. Its host's next sessions publish at once.")
+                         % {"title": session.title})
+    return redirect("coordinators:reviews")
+
+
+@staff_required
+@require_POST
+def review_refuse(request, session_id: int):
+    form = RefuseForm(request.POST, auto_id=f"refuse-{session_id}-%s")
+    if form.is_valid():
+        try:
+            session = session_refuse(user=request.user, session_id=session_id, reason=form.cleaned_data["reason"])
+        except NotFound:
+            raise Http404 from None
+        except DomainError as error:
+            if error.fields and "reason" in error.fields:
+                form.add_error("reason", error.message)
+            else:
+                messages.error(request, error.message)
+                return redirect("coordinators:reviews")
+        else:
+            messages.success(request, _("Not published: %(title)s. Its host sees your reason.")
+                             % {"title": session.title})
+            return redirect("coordinators:reviews")
+    return _queue(request, refusing=session_id, refuse_form=form, status=400)
+
+
+@staff_required
+@require_POST
+def host_trust(request, host_id: int):
+    """Trust a host (trusted=1): their sessions publish at once from now on; their waiting ones stay in the queue.
+    trusted=0 stops trusting them."""
+    trusted = request.POST.get("trusted") == "1"
+    try:
+        host_trust_set(user=request.user, host_id=host_id, trusted=trusted)
+    except NotFound:
+        raise Http404 from None
+    messages.success(request, _("This host's new sessions now publish at once.") if trusted
+                     else _("This host's new sessions now wait for an organiser's check."))
+    return redirect("coordinators:reviews")
