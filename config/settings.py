@@ -271,6 +271,13 @@ RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 TRUSTED_PROXY_IP_HEADER = env_str("TRUSTED_PROXY_IP_HEADER", "")
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)  # proxies of ours that append to that header
 RATE_LIMIT_IPV6_PREFIX = env_int("RATE_LIMIT_IPV6_PREFIX", 64)  # an IPv6 client counts as its /64
+# ... and every /64 of one /48 counts together as well, allowed this many times one client's count: a /48 is
+# what one customer or site can be given (65,536 /64s), so per-/64 counts alone multiply by 65,536 (docs/limits.md).
+RATE_LIMIT_IPV6_AGGREGATE_PREFIX = env_int("RATE_LIMIT_IPV6_AGGREGATE_PREFIX", 48)
+RATE_LIMIT_IPV6_AGGREGATE_FACTOR = env_int("RATE_LIMIT_IPV6_AGGREGATE_FACTOR", 4)
+if RATE_LIMIT_IPV6_AGGREGATE_FACTOR < 1 or not 0 <= RATE_LIMIT_IPV6_AGGREGATE_PREFIX <= 128:
+    raise ImproperlyConfigured("RATE_LIMIT_IPV6_AGGREGATE_FACTOR must be 1 or more and "
+                               "RATE_LIMIT_IPV6_AGGREGATE_PREFIX 0 (off) to 128")
 # scope -> "count/period" (s, m, h, d), several windows joined by commas, or "off".
 # The defaults let a family (or a group sharing one address) book from one home IP.
 RATE_LIMITS = {
