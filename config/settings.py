@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "web.middleware.PrivateLinkHeadersMiddleware",
+    "web.middleware.PrivateCacheControlMiddleware",  # private, no-store on every private answer
     "web.middleware.RateLimitedMiddleware",
     "web.middleware.ServiceUnavailableMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
