@@ -236,6 +236,12 @@ def personal_data_accessed_record(*, actor, action: str, volunteer_ids: Iterable
                                 detail=detail)
 
 
+def mask_token(token: str) -> str:
+    """A private link's token as staff pages show it: its first four characters (enough to match a link someone
+    reads out), never enough to open it. The link itself is only ever texted to its owner."""
+    return f"{token[:4]}••••" if token else ""
+
+
 def mask_phone(phone: str) -> str:
     """+447400123456 -> +44 7••• •••456: enough to tell two people apart in a list, not to call them."""
     if not phone or not phone.startswith("+") or len(phone) < 8:
