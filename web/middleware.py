@@ -43,11 +43,11 @@ class PrivateLinkHeadersMiddleware:
 
 
 # Every answer under these is someone's: a private link's booking or challenge, a host's or coordinator's page,
-# the admin, a roster, an export, a token. None may be kept by a shared cache (a proxy, a CDN) nor stored by the
+# the admin, a roster, an export, a token, a reply to a text. None may be kept by a shared cache (a proxy, a CDN) nor stored by the
 # browser after the tab closes: `private, no-store`. Under /api/ only the public catalogue, asked anonymously, is
 # not (PUBLIC_API_URL_NAMES); a new API route is private until it is listed there. Public pages are untouched.
 PRIVATE_PREFIXES = ("/b/", "/check/", "/host/", "/coordinate/", "/admin/", "/api/", "/email/unsubscribe/",
-                    "/feeds/", "/my/")
+                    "/feeds/", "/my/", "/twilio/")  # a reply to a text can hold an address
 PUBLIC_API_URL_NAMES = frozenset({"api-index", "schema", "docs", "redoc", "seat-list", "seat-detail",
                                   "session-list", "session-detail", "slot-detail"})
 PRIVATE_CACHE_CONTROL = "private, no-store"
