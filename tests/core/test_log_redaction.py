@@ -87,3 +87,11 @@ def test_sentry_events_lose_the_tokens_of_private_links():
     event = {"request": {"url": f"https://frontroom.example/b/{UNKNOWN}/prove/"},
              "exception": {"values": [{"value": f"no booking at /api/bookings/{UNKNOWN}/"}]}}
     assert UNKNOWN not in json.dumps(before_send(event, {}))
+
+
+def test_a_gunicorn_access_line_loses_the_token(caplog):
+    # gunicorn's access log (when switched on) logs a format with a dict of atoms, in a worker where Django is set up.
+    with caplog.at_level(logging.INFO, logger="gunicorn.access"):
+        logging.getLogger("gunicorn.access").info('%(h)s "%(r)s" %(s)s', {
+            "h": "203.0.113.9", "r": f"GET /b/{UNKNOWN}/calendar.ics HTTP/1.1", "s": "200"})
+    assert caplog.messages == ['203.0.113.9 "GET /b/[redacted]/calendar.ics HTTP/1.1" 200']
