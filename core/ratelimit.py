@@ -105,8 +105,9 @@ def rate_limit(*, scope: str, key: str, message: str | None = None, fields: dict
     """Count one hit of `scope` by `key`; raise RateLimited (429) once any of the scope's windows is over its count.
 
     Every call counts, refused ones too. A scope named ``*_ip`` takes a client address (``client_ip(request)``)
-    and counts IPv6 clients by network (``ip_key``), and against their wider network too (``ip_aggregate_key``). An unknown scope is a programming error (ImproperlyConfigured);
-    a scope set to "off", or RATE_LIMITS_ENABLED=false, counts nothing. Fails open when the cache is down.
+    and counts IPv6 clients by network (``ip_key``), and against their wider network too (``ip_aggregate_key``).
+    An unknown scope is a programming error (ImproperlyConfigured); a scope set to "off", or
+    RATE_LIMITS_ENABLED=false, counts nothing. Fails open when the cache is down.
     """
     global _cache_unavailable_until
     if not settings.RATE_LIMITS_ENABLED:
@@ -120,20 +121,19 @@ def rate_limit(*, scope: str, key: str, message: str | None = None, fields: dict
         return
     now = _now()
     windows = [(allowed, period, now - now % period) for allowed, period in rates]
-    keys = []
+    aggregate = None
     if scope.endswith("_ip"):
         aggregate = ip_aggregate_key(key)
         key = ip_key(key)  # whoever passes client_ip(request), an IPv6 client counts as its /64
-        if aggregate is not None:
-            # The client's /48 counts too, allowed RATE_LIMIT_IPV6_AGGREGATE_FACTOR times as many: whoever holds a
-            # /48 could otherwise take 65,536 /64s and as many allowances (docs/limits.md).
-            factor = settings.RATE_LIMIT_IPV6_AGGREGATE_FACTOR
-            windows += [(allowed * factor, period, start) for allowed, period, start in windows]
-            keys = [(_cache_key(f"{scope}:net", aggregate, period, start), period + 1)
-                    for _, period, start in windows[len(rates):]]
     if _cache_unavailable_until and time.monotonic() < _cache_unavailable_until:
         return
-    keys = [(_cache_key(scope, key, period, start), period + 1) for _, period, start in windows[:len(rates)]] + keys
+    keys = [(_cache_key(scope, key, period, start), period + 1) for _, period, start in windows]
+    if aggregate is not None:
+        # The client's /48 counts too, allowed RATE_LIMIT_IPV6_AGGREGATE_FACTOR times as many: whoever holds a /48
+        # could otherwise take 65,536 /64s and as many allowances (docs/limits.md). Same round trip.
+        factor = settings.RATE_LIMIT_IPV6_AGGREGATE_FACTOR
+        keys += [(_cache_key(f"{scope}:net", aggregate, period, start), period + 1) for _, period, start in windows]
+        windows += [(allowed * factor, period, start) for allowed, period, start in windows]
     try:
         counts = _count_hits(caches[settings.RATE_LIMIT_CACHE], keys)
     except (RedisError, OSError) as exc:
