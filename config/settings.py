@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "web.middleware.PrivateLinkHeadersMiddleware",
+    "web.middleware.PrivateCacheControlMiddleware",  # private, no-store on every private answer
     "web.middleware.RateLimitedMiddleware",
     "web.middleware.ServiceUnavailableMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
@@ -271,6 +272,13 @@ RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 TRUSTED_PROXY_IP_HEADER = env_str("TRUSTED_PROXY_IP_HEADER", "")
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)  # proxies of ours that append to that header
 RATE_LIMIT_IPV6_PREFIX = env_int("RATE_LIMIT_IPV6_PREFIX", 64)  # an IPv6 client counts as its /64
+# ... and every /64 of one /48 counts together as well, allowed this many times one client's count: a /48 is
+# what one customer or site can be given (65,536 /64s), so per-/64 counts alone multiply by 65,536 (docs/limits.md).
+RATE_LIMIT_IPV6_AGGREGATE_PREFIX = env_int("RATE_LIMIT_IPV6_AGGREGATE_PREFIX", 48)
+RATE_LIMIT_IPV6_AGGREGATE_FACTOR = env_int("RATE_LIMIT_IPV6_AGGREGATE_FACTOR", 4)
+if RATE_LIMIT_IPV6_AGGREGATE_FACTOR < 1 or not 0 <= RATE_LIMIT_IPV6_AGGREGATE_PREFIX <= 128:
+    raise ImproperlyConfigured("RATE_LIMIT_IPV6_AGGREGATE_FACTOR must be 1 or more and "
+                               "RATE_LIMIT_IPV6_AGGREGATE_PREFIX 0 (off) to 128")
 # scope -> "count/period" (s, m, h, d), several windows joined by commas, or "off".
 # The defaults let a family (or a group sharing one address) book from one home IP.
 RATE_LIMITS = {
@@ -310,6 +318,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]  # core.aut
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_RESET_ON_SUCCESS = False  # else an attacker with an account of their own clears their IP's failures
 AXES_CLIENT_IP_CALLABLE = "core.ratelimit.axes_client_ip"
+AXES_USERNAME_CALLABLE = "core.auth.axes_username"  # cut to axes' column: a 300-character name is no 500
 AXES_LOCKOUT_CALLABLE = "web.errors.login_locked_out"
 AXES_DISABLE_ACCESS_LOG = not env_bool("LOGIN_ACCESS_LOG", False)  # successful logins are not personal-data logged
 AXES_VERBOSE = False
@@ -393,7 +402,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "core.logs.RequestIdFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "plain": {"()": "core.logs.PlainFormatter",
+                  "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "core.logs.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},

@@ -45,6 +45,20 @@ class LoginLockoutHandler(AxesDatabaseHandler):
         return by_user_and_ip
 
 
+# AccessAttempt.username is a varchar(255): a longer name typed at any login (the form and the API take any
+# length, and no account's name is that long) would fail axes' INSERT and answer 500 on every try.
+AXES_USERNAME_MAX_LENGTH = 255
+
+
+def axes_username(request, credentials: dict | None = None) -> str | None:
+    """AXES_USERNAME_CALLABLE: the username axes records, cut to fit its column (as axes cuts the user agent)."""
+    if credentials:
+        username = credentials.get(settings.AXES_USERNAME_FORM_FIELD)
+    else:
+        username = getattr(request, "data", request.POST).get(settings.AXES_USERNAME_FORM_FIELD)
+    return username[:AXES_USERNAME_MAX_LENGTH] if isinstance(username, str) else username
+
+
 def lockout_seconds(request=None) -> int:
     """How long a lockout lasts from the last failure (every failure during a lockout starts it again)."""
     cool_off = get_cool_off(request)

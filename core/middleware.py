@@ -12,7 +12,7 @@ from web.errors import wants_json
 _STATUS_CODES = {400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
                  405: "method_not_allowed", 406: "not_acceptable", 413: "too_large",
                  415: "unsupported_media_type", 429: "rate_limited", 500: "server_error", 503: "unavailable"}
-_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary")
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary", "Cache-Control")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 

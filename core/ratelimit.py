@@ -105,8 +105,9 @@ def rate_limit(*, scope: str, key: str, message: str | None = None, fields: dict
     """Count one hit of `scope` by `key`; raise RateLimited (429) once any of the scope's windows is over its count.
 
     Every call counts, refused ones too. A scope named ``*_ip`` takes a client address (``client_ip(request)``)
-    and counts IPv6 clients by network (``ip_key``). An unknown scope is a programming error (ImproperlyConfigured);
-    a scope set to "off", or RATE_LIMITS_ENABLED=false, counts nothing. Fails open when the cache is down.
+    and counts IPv6 clients by network (``ip_key``), and against their wider network too (``ip_aggregate_key``).
+    An unknown scope is a programming error (ImproperlyConfigured); a scope set to "off", or
+    RATE_LIMITS_ENABLED=false, counts nothing. Fails open when the cache is down.
     """
     global _cache_unavailable_until
     if not settings.RATE_LIMITS_ENABLED:
@@ -118,13 +119,21 @@ def rate_limit(*, scope: str, key: str, message: str | None = None, fields: dict
     rates = _rates(raw)
     if not rates:
         return
+    now = _now()
+    windows = [(allowed, period, now - now % period) for allowed, period in rates]
+    aggregate = None
     if scope.endswith("_ip"):
+        aggregate = ip_aggregate_key(key)
         key = ip_key(key)  # whoever passes client_ip(request), an IPv6 client counts as its /64
     if _cache_unavailable_until and time.monotonic() < _cache_unavailable_until:
         return
-    now = _now()
-    windows = [(allowed, period, now - now % period) for allowed, period in rates]
     keys = [(_cache_key(scope, key, period, start), period + 1) for _, period, start in windows]
+    if aggregate is not None:
+        # The client's /48 counts too, allowed RATE_LIMIT_IPV6_AGGREGATE_FACTOR times as many: whoever holds a /48
+        # could otherwise take 65,536 /64s and as many allowances (docs/limits.md). Same round trip.
+        factor = settings.RATE_LIMIT_IPV6_AGGREGATE_FACTOR
+        keys += [(_cache_key(f"{scope}:net", aggregate, period, start), period + 1) for _, period, start in windows]
+        windows += [(allowed * factor, period, start) for allowed, period, start in windows]
     try:
         counts = _count_hits(caches[settings.RATE_LIMIT_CACHE], keys)
     except (RedisError, OSError) as exc:
@@ -231,6 +240,18 @@ def ip_key(ip: str) -> str:
         network = ipaddress.ip_network(f"{parsed}/{settings.RATE_LIMIT_IPV6_PREFIX}", strict=False)
         return str(network.network_address)
     return str(parsed)
+
+
+def ip_aggregate_key(ip: str) -> str | None:
+    """The IPv6 network of RATE_LIMIT_IPV6_AGGREGATE_PREFIX bits (default /48) an address's limits also count
+    against, or None for IPv4 (and IPv4-mapped) addresses, anything unparsable, or when it is no wider than
+    the per-client prefix."""
+    parsed = _parse_ip(ip)
+    prefix = settings.RATE_LIMIT_IPV6_AGGREGATE_PREFIX
+    if (not isinstance(parsed, ipaddress.IPv6Address) or parsed.ipv4_mapped
+            or not prefix or prefix >= settings.RATE_LIMIT_IPV6_PREFIX):
+        return None
+    return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False).network_address)
 
 
 def client_ip_key(request) -> str:

@@ -2,13 +2,15 @@
 
 ``send_default_pii`` stays off (no cookies, user, IP address or request bodies sent by the SDK itself), and
 ``before_send`` / ``before_breadcrumb`` replace anything shaped like a phone number, and the values of fields
-named like one (phone, to, from, body: Twilio's webhooks), wherever it appears in the event: messages,
-exception values, local variables, breadcrumbs, request data.
+named like one (phone, to, from, body: Twilio's webhooks), and the tokens of private links (/b/<token>...),
+wherever they appear in the event: messages, exception values, local variables, breadcrumbs, request data.
 """
 
 from __future__ import annotations
 
 import re
+
+from core.logs import redact_private_links
 
 # A UK mobile in any common spelling, or any international number: 9 to 15 digits, with separators, inside other
 # text too ("%2B447400123456" in a query string). It catches other long numbers as well: better too much than a phone.
@@ -22,7 +24,7 @@ def scrub(value, depth: int = 0):
     if depth > 20:
         return value
     if isinstance(value, str):
-        return PHONE.sub(REPLACEMENT, value)
+        return redact_private_links(PHONE.sub(REPLACEMENT, value))  # the request's URL is often a private link
     if isinstance(value, dict):
         return {key: (REPLACEMENT if isinstance(key, str) and key.lower() in SENSITIVE_KEYS and value[key]
                       else scrub(value[key], depth + 1)) for key in value}

@@ -54,7 +54,9 @@ class VolunteerAdmin(admin.ModelAdmin):
     list_filter = ["consent_sms", "sms_opted_out", "phone_invalid", ("anonymised_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "phone", "email", "postcode"]
     raw_id_fields = ["seat"]
-    readonly_fields = ["token", "consent_sms_at", "consent_sms_version", "phone_verified_at", "anonymised_at",
+    # The dispatch token (/api/volunteers/<token>/) is a private link: masked here as everywhere in the admin.
+    exclude = ["token"]
+    readonly_fields = ["masked_token", "consent_sms_at", "consent_sms_version", "phone_verified_at", "anonymised_at",
                        "created_at", "updated_at"]
     inlines = [AvailabilityInline, BookingInline]
     actions = ["export_csv", "export_personal_data", "erase_personal_data"]
@@ -67,6 +69,10 @@ class VolunteerAdmin(admin.ModelAdmin):
     @admin.display(description="phone")
     def masked_phone(self, obj) -> str:
         return privacy.mask_phone(obj.phone) if obj.anonymised_at is None else ""
+
+    @admin.display(description="private link token")
+    def masked_token(self, obj) -> str:
+        return privacy.mask_token(obj.token)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if request.method == "GET" and str(object_id).isdigit():
@@ -111,14 +117,18 @@ class BookingEventInline(ReadOnlyInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(ViewingIsAudited, admin.ModelAdmin):
     """Read-only, with actions: a booking changes only through the services, which count the slot's places,
-    version the booking and text the volunteer."""
+    version the booking and text the volunteer. Its private link is masked (searching by it still works), and
+    opening a booking's page is audited, as a volunteer's is."""
+
+    audit_where, audit_key = "admin booking", "booking"
 
     list_display = ["volunteer", "slot", "status", "source", "created_at"]
     list_filter = ["status", "source", "slot__session__seat__region"]
     search_fields = ["volunteer__name", "volunteer__phone", "slot__session__title", "manage_token"]
-    readonly_fields = ["volunteer", "slot", "status", "source", "proven_at", "approval", "manage_token", "version",
+    exclude = ["manage_token"]
+    readonly_fields = ["volunteer", "slot", "status", "source", "proven_at", "approval", "masked_manage_token", "version",
                        "redirected_to",
                        "attendance_confirmed_at", "waitlisted_at", "cancelled_at", "created_at", "updated_at"]
     inlines = [BookingEventInline]
@@ -131,6 +141,10 @@ class BookingAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # volunteers book through the API; coordinators move people with the overflow
+
+    @admin.display(description="private link token")
+    def masked_manage_token(self, obj) -> str:
+        return privacy.mask_token(obj.manage_token)
 
     def delete_model(self, request, obj):
         bookings_delete(booking_ids=[obj.pk])  # a confirmed place is given back first
@@ -213,8 +227,12 @@ class AvailabilityWindowAdmin(admin.ModelAdmin):
 
 
 @admin.register(PhoneChallenge)
-class PhoneChallengeAdmin(admin.ModelAdmin):
-    """Read-only: who asked for a code, for which booking, and whether it was typed. The code is never stored."""
+class PhoneChallengeAdmin(ViewingIsAudited, admin.ModelAdmin):
+    """Read-only: who asked for a code, for which booking, and whether it was typed. The code is never stored, the
+    challenge's private link (/check/<token>) never shown; the full number is on its own page, whose opening is
+    audited."""
+
+    audit_where, audit_key = "admin phone challenge", "challenge"
 
     list_display = ["created_at", "purpose", "volunteer", "booking", "attempts", "sends", "expires_at", "verified_at"]
     list_filter = ["purpose"]

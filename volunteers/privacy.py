@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 # Inside the transaction that erased a volunteer: erase your copies of their personal data.
 personal_data_erased = Signal()  # sender=Volunteer, volunteer_id=int
+# Building a volunteer's export: receivers return {key: [rows]} of what their app holds about the volunteer without
+# pointing at them (webhook deliveries point at bookings), each row plain data with no secret in it.
+personal_data_export_collect = Signal()  # sender=Volunteer, volunteer_id=int
 # A coordinator (or host) read, exported or erased personal data: record it.
 personal_data_accessed = Signal()  # sender=Volunteer, actor=User, action=str, volunteer_ids=list[int], detail=dict
 
@@ -69,7 +72,8 @@ def volunteer_data_export(*, volunteer: Volunteer) -> dict:
 
     The volunteer record (consent and its time and version among its fields), availability, bookings with their
     session and history, and every other row that points at the volunteer, whatever app holds it (SMS messages,
-    phone challenges, overflow moves), found through the model's reverse relations so nothing new is missed.
+    phone challenges, overflow moves), found through the model's reverse relations so nothing new is missed; and
+    what apps above hold about them through their bookings (webhook deliveries: personal_data_export_collect).
     """
     bookings = []
     for booking in (Booking.objects.filter(volunteer=volunteer).select_related("slot__session__seat")
@@ -92,6 +96,8 @@ def volunteer_data_export(*, volunteer: Volunteer) -> dict:
         rows = relation.related_model._default_manager.filter(**{relation.field.name: volunteer}).order_by("pk")
         export[key] = [_row(row, exclude=(relation.field.name,)) for row in rows]
     export.update(_exports_by_phone(volunteer))
+    for _receiver, found in personal_data_export_collect.send(sender=Volunteer, volunteer_id=volunteer.pk):
+        export.update(found or {})
     return export
 
 
@@ -234,6 +240,12 @@ def personal_data_accessed_record(*, actor, action: str, volunteer_ids: Iterable
     """Announce that `actor` read, exported or erased personal data, for the audit log (dispatch writes it)."""
     personal_data_accessed.send(sender=Volunteer, actor=actor, action=action, volunteer_ids=sorted(volunteer_ids),
                                 detail=detail)
+
+
+def mask_token(token: str) -> str:
+    """A private link's token as staff pages show it: its first four characters (enough to match a link someone
+    reads out), never enough to open it. The link itself is only ever texted to its owner."""
+    return f"{token[:4]}••••" if token else ""
 
 
 def mask_phone(phone: str) -> str:

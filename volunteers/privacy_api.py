@@ -21,7 +21,7 @@ class MyDataDeletedSerializer(serializers.Serializer):
 
 
 def _private(response: Response) -> Response:
-    response["Cache-Control"] = "no-store"
+    response["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -23,7 +23,7 @@ def feed(request, kind: str, token: str):
     response = HttpResponse(calendar_feed_body(found), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="frontroom-{kind}.ics"'
     # The URL is the credential: no shared cache keeps a copy, and no referrer carries it on.
-    response["Cache-Control"] = "private, max-age=300"
+    response["Cache-Control"] = "private, no-store"
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response

@@ -42,6 +42,42 @@ class PrivateLinkHeadersMiddleware:
         return response
 
 
+# Every answer under these is someone's: a private link's booking or challenge, a host's or coordinator's page,
+# the admin, a roster, an export, a token, a reply to a text. None may be kept by a shared cache (a proxy, a CDN) nor stored by the
+# browser after the tab closes: `private, no-store`. Under /api/ only the public catalogue, asked anonymously, is
+# not (PUBLIC_API_URL_NAMES); a new API route is private until it is listed there. Public pages are untouched.
+PRIVATE_PREFIXES = ("/b/", "/check/", "/host/", "/coordinate/", "/admin/", "/api/", "/email/unsubscribe/",
+                    "/feeds/", "/my/", "/twilio/")  # a reply to a text can hold an address
+PUBLIC_API_URL_NAMES = frozenset({"api-index", "schema", "docs", "redoc", "seat-list", "seat-detail",
+                                  "session-list", "session-detail", "slot-detail"})
+PRIVATE_CACHE_CONTROL = "private, no-store"
+
+
+def response_is_private(request) -> bool:
+    if not request.path.startswith(PRIVATE_PREFIXES):
+        return False
+    match = request.resolver_match
+    public = (request.path.startswith("/api/") and match is not None and match.url_name in PUBLIC_API_URL_NAMES
+              and "HTTP_AUTHORIZATION" not in request.META)  # a host's token may see their own rows there
+    return not public
+
+
+class PrivateCacheControlMiddleware:
+    """`Cache-Control: private, no-store` on every private answer (response_is_private), errors included, unless
+    the view already said as much (Django's never_cache says more: no-cache, must-revalidate too)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response_is_private(request):
+            directives = {d.strip().split("=")[0].lower() for d in response.get("Cache-Control", "").split(",")}
+            if not {"private", "no-store"} <= directives or directives & {"public", "s-maxage"}:
+                response["Cache-Control"] = PRIVATE_CACHE_CONTROL
+        return response
+
+
 class ServiceUnavailableMiddleware:
     """PostgreSQL unreachable (or the broker a view needed) while a view runs: 503 with Retry-After, never a 500.
 

@@ -56,7 +56,8 @@ class ConsoleBackend(BaseBackend):
     """Logs messages instead of sending them."""
 
     def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult:
-        logger.info("SMS to %s: %s", to, body)
+        # The line is the text itself, its links included (make run's stand-in for a phone): core.logs keeps them.
+        logger.info("SMS to %s: %s", to, body, extra={"private_links": True})
         return SendResult(sid="SM" + uuid.uuid4().hex, status="sent")
 
     def find(self, *, to: str, body: str, since: datetime) -> list[str]:

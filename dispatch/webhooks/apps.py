@@ -9,7 +9,7 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         from volunteers.events import booking_event_recorded, booking_events_recorded, booking_proven
         from volunteers.models import Booking, BookingEvent, Volunteer
-        from volunteers.privacy import personal_data_erased
+        from volunteers.privacy import personal_data_erased, personal_data_export_collect
 
         def record_delivery(sender, event, **kwargs):
             # Inside the booking change's transaction: the delivery rows commit or roll back with it.
@@ -38,3 +38,11 @@ class WebhooksConfig(AppConfig):
                                         dispatch_uid="webhooks.outbox_bulk")
         booking_proven.connect(record_proven, sender=Booking, weak=False, dispatch_uid="webhooks.proven")
         personal_data_erased.connect(erase_deliveries, sender=Volunteer, weak=False, dispatch_uid="webhooks.erase")
+
+        def export_deliveries(sender, volunteer_id, **kwargs):
+            from dispatch.webhooks.services import deliveries_export_for_volunteer
+
+            return {"webhook_deliveries": deliveries_export_for_volunteer(volunteer_id=volunteer_id)}
+
+        personal_data_export_collect.connect(export_deliveries, sender=Volunteer, weak=False,
+                                             dispatch_uid="webhooks.export")

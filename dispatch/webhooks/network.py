@@ -19,12 +19,37 @@ class AddressNotAllowed(Exception):
     retry it as a connection error."""
 
 
+# IPv6 forms that carry an IPv4 address the packet ends up at (a NAT64 gateway or a 6to4 relay translates it):
+# judged by that IPv4 address, so 64:ff9b::a00:1 is 10.0.0.1. Python's is_global calls most of them public.
+# RFC 6052's NAT64 well-known prefix and SIIT's IPv4-translated addresses: the IPv4 address is the last 32 bits.
+_LAST_32_BITS = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("::ffff:0:0:0/96"))
+# Never a webhook receiver's public address, whatever IPv4 address (if any) they embed: local-use NAT64 (RFC 8215,
+# the IPv4 address sits where the operator's prefix length puts it), Teredo (2001::/32, its client address is
+# obfuscated and its server an arbitrary relay), site-local (fec0::/10, deprecated but still routed by some
+# stacks), and IPv4-compatible ::a.b.c.d (deprecated; some stacks send it as IPv4).
+_REFUSED_V6 = tuple(ipaddress.ip_network(net) for net in ("64:ff9b:1::/48", "2001::/32", "fec0::/10", "::/96"))
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:  # 2002:AABB:CCDD::/48 is AA.BB.CC.DD's 6to4 network
+        return ip.sixtofour
+    if any(ip in network for network in _LAST_32_BITS):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def address_allowed(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
     if any(ip in network for network in webhook_setting("WEBHOOK_ALLOWED_NETWORKS")):
         return True
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            return address_allowed(str(embedded))
+        if any(ip in network for network in _REFUSED_V6):
+            return False
     # is_global is False for private, loopback, link-local (cloud metadata), shared (CGNAT), reserved and
     # unspecified addresses; multicast is no place for a POST either.
     return ip.is_global and not ip.is_multicast

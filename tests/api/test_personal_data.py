@@ -44,7 +44,7 @@ def test_a_volunteer_downloads_everything_stored_about_them_without_any_link(api
     booking = booking_make(slot=slot_make(title="Saturday doors"), volunteer=volunteer)
     other = booking_make(slot=slot_make(starts_in=timedelta(days=6), title="Sunday doors"), volunteer=volunteer)
     response = api.get(f"/api/bookings/{booking.manage_token}/my-data/")
-    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    assert response.status_code == 200 and response["Cache-Control"] == "private, no-store"
     assert "attachment" in response["Content-Disposition"]
     body = response.json()
     assert {k: body["volunteer"][k] for k in ("name", "phone", "email", "postcode", "consent_sms")} == {

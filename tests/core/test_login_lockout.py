@@ -109,3 +109,19 @@ def test_coordinators_see_lockouts_in_the_admin(client, admin_user):
     client.force_login(admin_user)
     page = client.get("/admin/axes/accessattempt/")
     assert page.status_code == 200 and "mallory" in page.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/admin/login/?next=/admin/", "/host/login/"])
+def test_a_username_longer_than_axes_column_is_a_failed_login_not_a_500(client, admin_user, path):
+    long_name = "x" * 300
+    for _ in range(4):
+        response = client.post(path, {"username": long_name, "password": "wrong"}, REMOTE_ADDR="203.0.113.50")
+        assert response.status_code == 200  # the form again, with its error
+    assert client.post(path, {"username": long_name, "password": "wrong"},
+                       REMOTE_ADDR="203.0.113.50").status_code == 429  # the fifth locks out, as any name does
+    assert AccessAttempt.objects.get().username == long_name[:255]
+
+
+def test_a_username_longer_than_axes_column_at_the_token_api_is_a_401_not_a_500(admin_user):
+    response = token_login("wrong", username="y" * 1000)
+    assert response.status_code == 401 and response.json()["error"]["code"] == "invalid_credentials"

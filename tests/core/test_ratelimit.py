@@ -301,3 +301,24 @@ def test_rate_limit_once_counts_a_named_hit_once_and_repeats_its_answer(limits):
     with pytest.raises(RateLimited):
         rate_limit(scope="sms_phone_day", key="+447400111222")  # 3 counted before this 4th: rows 1, 2, 3
     assert hits_until_refused("sms_phone_day", "+447400111333") == 2  # another number: its own count
+
+
+def test_the_64s_of_one_48_share_an_allowance_of_a_few_clients_not_65536(limits, settings):
+    assert settings.RATE_LIMIT_IPV6_AGGREGATE_PREFIX == 48 and settings.RATE_LIMIT_IPV6_AGGREGATE_FACTOR == 4
+    limits(booking_ip="3/h")
+    # Each hit from a fresh /64 of 2001:db8:7::/48: per /64 it is the first, yet the /48 has its 4 x 3.
+    for n in range(12):
+        rate_limit(scope="booking_ip", key=f"2001:db8:7:{n:x}::1")
+    with pytest.raises(RateLimited) as refused:
+        rate_limit(scope="booking_ip", key="2001:db8:7:ff::1")
+    assert refused.value.retry_after == 3000
+    rate_limit(scope="booking_ip", key="2001:db8:8::1")  # the next /48 is someone else
+    assert hits_until_refused("booking_ip", "2001:db8:8:1::1") == 3  # and one /64 still gets the per-client count
+
+
+def test_ipv4_clients_have_no_aggregate(limits):
+    limits(booking_ip="3/h")
+    for n in range(12):  # IPv4 addresses are scarce: 12 addresses of one /24 are 12 clients
+        assert hits_until_refused("booking_ip", f"198.51.100.{n}") == 3
+    assert core.ratelimit.ip_aggregate_key("::ffff:198.51.100.4") is None
+    assert core.ratelimit.ip_aggregate_key("2001:db8:1:2::9") == "2001:db8:1::"

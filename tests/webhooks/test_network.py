@@ -28,6 +28,27 @@ def test_private_loopback_link_local_and_mapped_addresses_are_refused(settings, 
     assert not address_allowed(address)
 
 
+@pytest.mark.parametrize("address", [
+    "64:ff9b::a00:1", "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe",  # NAT64 of 10.0.0.1, 127.0.0.1, the metadata address
+    "64:ff9b:1::a00:1", "64:ff9b:1:ffff::808:808",  # local-use NAT64: whatever it embeds
+    "2002:a00:1::1", "2002:7f00:1::", "2002:a9fe:a9fe::1", "2002:c0a8:101::1",  # 6to4 of private IPv4 networks
+    "::ffff:169.254.169.254", "::ffff:0:7f00:1",  # IPv4-mapped (and its translated form, ::ffff:0:0:0/96)
+    "::10.0.0.1", "::127.0.0.1", "::8.8.8.8",  # IPv4-compatible (deprecated): never a receiver
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001::1",  # Teredo
+    "fec0::1", "feff::1",  # site-local (deprecated)
+])
+def test_ipv6_forms_of_private_ipv4_and_tunnel_addresses_are_refused(settings, address):
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    assert not address_allowed(address)
+
+
+def test_ipv6_forms_of_a_public_ipv4_address_are_judged_by_it(settings):
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    assert address_allowed("64:ff9b::808:808") and address_allowed("2002:808:808::1")
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["10.0.0.0/8"]
+    assert address_allowed("64:ff9b::a00:1")  # an allowed private network is allowed whichever way it is written
+
+
 def test_public_addresses_are_allowed_and_allowed_networks_open_a_private_one(settings):
     settings.WEBHOOK_ALLOWED_NETWORKS = []
     assert address_allowed("8.8.8.8") and address_allowed("2606:4700:4700::1111")
@@ -52,6 +73,7 @@ def test_https_is_required_unless_http_is_allowed_or_debug(settings, dns):
     ("https://v6.example.org/", "::1"),
     ("https://127.0.0.1/", "127.0.0.1"),
     ("https://[::1]:8443/", "::1"),
+    ("https://[64:ff9b::a9fe:a9fe]/", "64:ff9b::a9fe:a9fe"),
     ("https://nowhere.example.org/", "cannot be resolved"),
     ("https://user:pass@crm.example.org/", "Credentials"),
     ("https:///path", "no host"),

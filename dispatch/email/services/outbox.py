@@ -527,8 +527,13 @@ def message_retry(*, message_id: int) -> bool:
 
 def messages_erase_for_volunteer(*, volunteer_id: int) -> int:
     """Inside the erasing transaction: blank the address and subject of every email to the volunteer, and never send
-    the ones still waiting. Safe to repeat."""
+    the ones still waiting; blank the subject of every email to a host about the volunteer's bookings ("Priya S.
+    booked: ..."), and never send those still waiting either, as dispatch.sms does with its texts to hosts (the
+    host's roster shows the place freed). Safe to repeat."""
     messages = EmailMessage.objects.filter(volunteer_id=volunteer_id)
-    messages.filter(status__in=[Status.PENDING, Status.SENDING]).update(
-        status=Status.SKIPPED, skip_reason="personal_data_erased", next_attempt_at=None)
+    about = EmailMessage.objects.filter(host__isnull=False, booking__volunteer_id=volunteer_id)
+    for rows in (messages, about):
+        rows.filter(status__in=[Status.PENDING, Status.SENDING]).update(
+            status=Status.SKIPPED, skip_reason="personal_data_erased", next_attempt_at=None)
+    about.exclude(subject="").update(subject="")
     return messages.update(to="", subject="")

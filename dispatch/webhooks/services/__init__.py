@@ -10,6 +10,7 @@ from dispatch.webhooks.services.endpoints import (  # noqa: F401
 )
 from dispatch.webhooks.services.outbox import (  # noqa: F401
     deliveries_erase_for_volunteer,
+    deliveries_export_for_volunteer,
     deliveries_record_for_event,
     deliveries_record_for_events,
     deliveries_record_for_proof,

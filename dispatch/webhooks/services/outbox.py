@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -403,6 +404,24 @@ def delivery_redeliver(*, delivery_id: int) -> bool:
     if changed:
         transaction.on_commit(lambda: delivery_enqueue(delivery_id))
     return bool(changed)
+
+
+def deliveries_export_for_volunteer(*, volunteer_id: int) -> list[dict]:
+    """For the volunteer's data export: each delivery about their bookings, with what it carried (the body) and to
+    whom (the receiver's host name only: a URL's path can be a secret, as the signing secret is). Read-only."""
+    mine = Q(event__booking__volunteer_id=volunteer_id) | Q(booking__volunteer_id=volunteer_id)
+    rows = []
+    for delivery in WebhookDelivery.objects.filter(mine).select_related("endpoint").order_by("pk"):
+        try:
+            body = json.loads(delivery.body) if delivery.body else None
+        except ValueError:
+            body = delivery.body
+        rows.append({"id": delivery.pk, "event_type": delivery.event_type, "booking_id": delivery.booking_id,
+                     "event_id": delivery.event_id, "receiver": urlsplit(delivery.endpoint.url).hostname,
+                     "status": delivery.status, "attempts": delivery.attempts,
+                     "response_status": delivery.response_status, "created_at": delivery.created_at,
+                     "delivered_at": delivery.delivered_at, "body": body})
+    return rows
 
 
 def deliveries_erase_for_volunteer(*, volunteer_id: int) -> int:
