@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
@@ -12,6 +13,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from core.errors import InvalidInput, NotAuthenticated
 from core.pagination import LimitOffsetPagination
 from seats.geocoding import postcode_locate
+from seats.scopes import seat_scope_for
 from sessions import selectors, services
 from sessions.models import CanvassSession, MeetingPoint, Slot
 from sessions.serializers import (
@@ -44,7 +46,10 @@ class MeetingPointViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return MeetingPoint.objects.none()
         query = MeetingPoint.objects.select_related("seat").order_by("id")
-        return query if self.request.user.is_staff else query.filter(host=self.request.user)
+        if not self.request.user.is_staff:
+            return query.filter(host=self.request.user)
+        scope = seat_scope_for(self.request.user)
+        return query if scope.national else query.filter(scope.q("seat") | Q(host=self.request.user))
 
     def perform_create(self, serializer):
         serializer.instance = services.meeting_point_create(host=self.request.user, **serializer.validated_data)
@@ -181,6 +186,8 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         query = MeetingPoint.objects.all()
         if not self.request.user.is_staff:
             query = query.filter(host=self.request.user)
+        elif not (scope := seat_scope_for(self.request.user)).national:
+            query = query.filter(scope.q("seat") | Q(host=self.request.user))
         meeting_point = query.filter(pk=meeting_point_id).first()
         if meeting_point is None:
             raise InvalidInput(gettext("Unknown meeting point."), code="unknown_meeting_point",

@@ -1,6 +1,7 @@
 """Coverage per seat for a period: places, bookings, fill and overflow sent and received."""
 
 import functools
+import math
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.utils.translation import gettext
 
 from core.errors import InvalidInput
 from seats.models import Seat
+from seats.scopes import NATIONAL, SeatScope
 from sessions.models import CanvassSession, Slot
 from volunteers.models import Booking
 
@@ -27,59 +29,106 @@ def coverage_period(*, date_from: datetime | None = None, date_to: datetime | No
     return date_from, date_to
 
 
-def coverage_by_seat(*, date_from: datetime, date_to: datetime, region: str | None = None) -> list[dict]:
-    """One row per seat with published slots in [date_from, date_to), highest priority and emptiest first. Read-only.
+def period_days(date_from: datetime, date_to: datetime) -> int:
+    """Whole days in [date_from, date_to), a part day counting as one: what a seat's daily need is multiplied by."""
+    return max(1, math.ceil((date_to - date_from).total_seconds() / 86400 - 1e-9))
 
-    One statement: the period's slots, their bookings counted per seat, and the seats' names, so the dashboard
-    with 650 seats costs one round trip whatever the number of slots."""
+
+def need_for(*, priority: int, need_per_day: int | None, days: int) -> int:
+    """Proven places the seat needs over `days`: its own daily figure, else SEAT_NEED_BY_PRIORITY's for its band."""
+    if need_per_day is None:
+        bands = settings.SEAT_NEED_BY_PRIORITY
+        need_per_day = int(bands[min(max(priority, 1), len(bands)) - 1])
+    return need_per_day * days
+
+
+def shortfall_weight(row: dict) -> int:
+    """Shortfall x priority weight (priority 1 weighs 5, priority 5 weighs 1): the dashboard's default order."""
+    return row["shortfall"] * (6 - min(max(row["priority"], 1), 5))
+
+
+def coverage_by_seat(*, date_from: datetime, date_to: datetime, region: str | None = None,
+                     scope: SeatScope = NATIONAL, every_seat: bool = False) -> list[dict]:
+    """One row per seat of the caller's scope with published slots in [date_from, date_to) (with `every_seat`,
+    also each seat that needs volunteers and has none), largest shortfall x priority first. Read-only.
+
+    need: proven places the seat needs over the period; proven: confirmed (or attended) places whose phone is
+    proven; unproven: places held by phones not yet proven (shown, never counted against the need);
+    shortfall = max(0, need - proven). One statement: the period's slots and their bookings counted per seat
+    next to every seat's name, so the dashboard with 650 seats costs one round trip whatever the number of slots."""
     if date_to <= date_from:
         raise InvalidInput(gettext("date_to must be after date_from."), code="date_order",
                            fields={"date_to": [gettext("Must be after date_from.")]})
-    sql, params = _coverage_statement(region=bool(region))
-    values = [CanvassSession.Status.PUBLISHED, date_to, date_from, *([region] if region else []),
+    scope.check_region(region)
+    codes = None if scope.national else sorted(scope.seat_codes)
+    if codes is not None and not codes:
+        return []
+    sql, params = _coverage_statement(region=bool(region), scoped=len(codes) if codes is not None else None)
+    values = [CanvassSession.Status.PUBLISHED, date_to, date_from, *([region] if region else []), *(codes or []),
               Booking.Status.WAITLISTED, Booking.Status.REDIRECTED, Booking.Source.REDIRECT, *RECEIVED_STATUSES,
-              *params]
+              *PROVEN_STATUSES, Booking.Status.CONFIRMED, *params, *([region] if region else []), *(codes or [])]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         rows = cursor.fetchall()
+    days = period_days(date_from, date_to)
     result = []
-    for seat_id, name, seat_region, priority, n, places, confirmed, waitlisted, sent, received in rows:
+    for (seat_id, name, seat_region, priority, need_per_day, n, places, confirmed, waitlisted, sent, received,
+         proven, unproven) in rows:
+        need = need_for(priority=priority, need_per_day=need_per_day, days=days)
+        if not n and not (every_seat and need):
+            continue
+        places, confirmed, proven = int(places or 0), int(confirmed or 0), int(proven or 0)
         result.append({
             "seat": seat_id, "name": name, "region": seat_region, "priority": priority,
-            "slots": n, "places": int(places), "confirmed": int(confirmed), "waitlisted": int(waitlisted),
+            "slots": int(n or 0), "places": places, "confirmed": confirmed, "waitlisted": int(waitlisted or 0),
             "fill_pct": round(100.0 * confirmed / places, 1) if places else 0.0,
-            "overflow_sent": int(sent), "overflow_received": int(received),
+            "overflow_sent": int(sent or 0), "overflow_received": int(received or 0),
+            "need": need, "proven": proven, "unproven": int(unproven or 0), "shortfall": max(0, need - proven),
         })
-    result.sort(key=lambda r: (r["priority"], r["fill_pct"], r["seat"]))
+    result.sort(key=lambda r: (-shortfall_weight(r), r["priority"], r["fill_pct"], r["seat"]))
     return result
 
 
+# Bookings that hold a place and whose phone is proven: what a seat can count on.
+PROVEN_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED)
+
+
 @functools.cache
-def _coverage_statement(*, region: bool) -> tuple[str, tuple]:
+def _coverage_statement(*, region: bool, scoped: int | None) -> tuple[str, tuple]:
     quote = connection.ops.quote_name
     slot, session, seat, booking = (model._meta for model in (Slot, CanvassSession, Seat, Booking))
     seat_pk = quote(seat.pk.column)
     counted = (Booking.Status.WAITLISTED, Booking.Status.REDIRECTED, *RECEIVED_STATUSES)
     in_region = f" AND se0.{quote('region')} = %s" if region else ""
+    in_scope = f" AND se0.{seat_pk} IN ({', '.join(['%s'] * scoped)})" if scoped is not None else ""
     received = ", ".join(["%s"] * len(RECEIVED_STATUSES))
+    proven = ", ".join(["%s"] * len(PROVEN_STATUSES))
+    seats_where = " AND ".join(filter(None, [
+        f"se.{quote('region')} = %s" if region else "",
+        f"se.{seat_pk} IN ({', '.join(['%s'] * scoped)})" if scoped is not None else ""])) or "TRUE"
     sql = f"""
         WITH s AS (
             SELECT sl.id, sl.capacity, sl.confirmed_count, cs.seat_id
             FROM {quote(slot.db_table)} sl JOIN {quote(session.db_table)} cs ON cs.id = sl.session_id
             JOIN {quote(seat.db_table)} se0 ON se0.{seat_pk} = cs.seat_id
-            WHERE cs.status = %s AND sl.starts_at < %s AND sl.ends_at > %s{in_region}
+            WHERE cs.status = %s AND sl.starts_at < %s AND sl.ends_at > %s{in_region}{in_scope}
         ), b AS (
             SELECT s.seat_id,
                    SUM(CASE WHEN bk.status = %s THEN 1 ELSE 0 END) AS waitlisted,
                    SUM(CASE WHEN bk.status = %s THEN 1 ELSE 0 END) AS sent,
-                   SUM(CASE WHEN bk.source = %s AND bk.status IN ({received}) THEN 1 ELSE 0 END) AS received
+                   SUM(CASE WHEN bk.source = %s AND bk.status IN ({received}) THEN 1 ELSE 0 END) AS received,
+                   SUM(CASE WHEN bk.status IN ({proven}) AND bk.proven_at IS NOT NULL THEN 1 ELSE 0 END) AS proven,
+                   SUM(CASE WHEN bk.status = %s AND bk.proven_at IS NULL THEN 1 ELSE 0 END) AS unproven
             FROM s JOIN {quote(booking.db_table)} bk ON bk.slot_id = s.id
             WHERE bk.status IN ({", ".join(["%s"] * len(counted))})
             GROUP BY s.seat_id
+        ), t AS (
+            SELECT s.seat_id, COUNT(*) AS n, SUM(s.capacity) AS places, SUM(s.confirmed_count) AS confirmed
+            FROM s GROUP BY s.seat_id
         )
-        SELECT se.{seat_pk}, se.{quote("name")}, se.{quote("region")}, se.{quote("priority")}, COUNT(*),
-               SUM(s.capacity), SUM(s.confirmed_count), COALESCE(MAX(b.waitlisted), 0), COALESCE(MAX(b.sent), 0),
-               COALESCE(MAX(b.received), 0)
-        FROM s JOIN {quote(seat.db_table)} se ON se.{seat_pk} = s.seat_id LEFT JOIN b ON b.seat_id = s.seat_id
-        GROUP BY se.{seat_pk}, se.{quote("name")}, se.{quote("region")}, se.{quote("priority")}"""
+        SELECT se.{seat_pk}, se.{quote("name")}, se.{quote("region")}, se.{quote("priority")},
+               se.{quote("need_per_day")}, t.n, t.places, t.confirmed, b.waitlisted, b.sent, b.received,
+               b.proven, b.unproven
+        FROM {quote(seat.db_table)} se LEFT JOIN t ON t.seat_id = se.{seat_pk} LEFT JOIN b ON b.seat_id = se.{seat_pk}
+        WHERE {seats_where}"""
     return sql, counted

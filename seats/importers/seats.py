@@ -96,7 +96,7 @@ def seats_import(*, results: Path, centroids: Path, adjacency: Path | None = Non
         report.counts["result_rows"] = len(parsed)
 
         existing = {code: rest for code, *rest in Seat.objects.select_for_update().values_list(
-            "ons_code", "lat", "lng", "area_km2", "priority_override", "is_target")}
+            "ons_code", "lat", "lng", "area_km2", "priority_override", "is_target", "target_list_priority")}
         centres: dict[str, tuple[float, float, float | None]] = {}
         for line, row in _rows(centroids, progress, {"ons_id": ("ons_id",)}):
             code = (row.get("ons_id") or "").strip().upper()
@@ -114,12 +114,12 @@ def seats_import(*, results: Path, centroids: Path, adjacency: Path | None = Non
             if lat is None:
                 report.reject(results.name, line, code, "new seat without a centre in the centroids file")
                 continue
-            override, is_target = existing.get(code, (None, None, None, None, False))[3:]
+            override, is_target, listed = existing.get(code, (None, None, None, None, False, None))[3:]
             computed = seat_priority_compute(majority_pct=fields["majority_pct"])
             seats.append(Seat(ons_code=code, **fields, lat=lat, lng=lng, area_km2=area, election_year=year,
                               computed_priority=computed, priority_override=override, is_target=is_target,
                               priority=seat_effective_priority(computed=computed, override=override,
-                                                               is_target=is_target)))
+                                                               is_target=is_target, listed=listed)))
         Seat.objects.bulk_create(seats, update_conflicts=True, unique_fields=["ons_code"],
                                  update_fields=SEAT_UPDATE_FIELDS)
         report.counts["seats_created"] = sum(seat.ons_code not in existing for seat in seats)

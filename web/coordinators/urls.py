@@ -35,6 +35,7 @@ urlpatterns = [
     path("exports/volunteers.csv", exports.volunteers_csv, name="export-volunteers"),
     path("exports/coverage.csv", exports.coverage_csv, name="export-coverage"),
     path("exports/sms-failures.csv", exports.sms_failures_csv, name="export-sms-failures"),
+    path("targets/", views.targets, name="targets"),
     path("audit/", views.audit, name="audit"),
     path("audit/<rowid:action_id>/", views.audit_action, name="audit-action"),
 ]
