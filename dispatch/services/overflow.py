@@ -138,7 +138,9 @@ def source_slots_resolve(*, seat_code: str | None = None, session_id: int | None
             raise InvalidInput(gettext("Unknown seat %(seat_code)s.") % {"seat_code": seat_code}, code="unknown_seat", fields={"seat": [gettext("Unknown ONS code.")]})
         query, seats = query.filter(session__seat_id=seat_code), {seat_code}
     else:
-        session = scope.filter(CanvassSession.objects.filter(pk=session_id), "seat").first()
+        session = CanvassSession.objects.filter(pk=session_id).first()
+        if session is not None:
+            scope.check_seat(session.seat_id)
         if session is None:
             raise NotFound(gettext("No such session."), fields={"session": [gettext("Unknown session.")]})
         query, seats = query.filter(session=session), {session.seat_id}

@@ -22,7 +22,7 @@ from web.coordinators.views import staff_required
 
 def _page(request, *, status: int = 200, **forms):
     context = {"bookings_form": BookingsExportForm(), "volunteers_form": VolunteersExportForm(),
-               "coverage_form": PeriodForm(), "sms_form": ExportPeriodForm(prefix="sms"), **forms}
+               "coverage_form": PeriodForm(scope=seat_scope_for(request.user)), "sms_form": ExportPeriodForm(prefix="sms"), **forms}
     context["exports"] = {
         "bookings": volunteer_exports.BOOKINGS, "volunteers": volunteer_exports.VOLUNTEERS,
         "coverage": dispatch_exports.COVERAGE, "sms": dispatch_exports.SMS_FAILURES}
