@@ -182,7 +182,7 @@ def test_every_coordinator_page_keeps_a_regional_organiser_to_their_seats(client
     names = {pattern.name for pattern in coordinator_urls.urlpatterns}
     assert names == set(PAGES), "a new coordinator page: say here how a regional organiser is kept out"
     client.force_login(organiser)
-    for name, check in PAGES.items():
+    for check in PAGES.values():
         check(client, world)
     assert not CoordinatorAction.objects.filter(actor=organiser).exclude(
         kind=CoordinatorAction.Kind.PERSONAL_DATA).exists()  # nothing was done outside North
