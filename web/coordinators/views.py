@@ -462,6 +462,7 @@ def targets(request):
             return redirect("coordinators:targets")
     return render(request, "web/coordinators/targets.html", {
         "form": form, "listed": selectors.target_list(),
+        "example": ("ons_code,priority,target,note", "E14000921,1,true,Held by 422 votes"),  # a file, not prose
         "last": selectors.audit_log(user=request.user, scope=seat_scope_for(request.user))
         .filter(kind=CoordinatorAction.Kind.TARGET_LIST_IMPORTED).first(),
     }, status=400 if form.errors else 200)
