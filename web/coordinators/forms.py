@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
 from dispatch.sms.models import SmsMessage
+from seats.models import Seat
 from seats.selectors import seat_regions
 from web.dates import DateField
 
@@ -124,13 +125,20 @@ class TargetListForm(forms.Form):
 
 
 class OverflowForm(forms.Form):
-    seat = forms.CharField(label=_("Full seat (ONS code)"), required=False, max_length=9,
-                           help_text=_("For example E14000654. Or give a session number instead."))
+    seat = forms.CharField(label=_("Full seat"), required=False, max_length=120,
+                           help_text=_("Its name (for example Croydon Central) or ONS code. Or give a session "
+                                       "number instead."))
     session = forms.IntegerField(label=_("Or one session (number)"), required=False, min_value=1,
                                  max_value=2**63 - 1)
 
     def clean_seat(self):
-        return (self.cleaned_data.get("seat") or "").strip().upper()
+        """The ONS code of the seat named (by its exact name or its code); unknown names go on as typed, for the
+        service to refuse on the field."""
+        value = (self.cleaned_data.get("seat") or "").strip()
+        if not value:
+            return ""
+        code = Seat.objects.filter(name__iexact=value).values_list("pk", flat=True).first()
+        return code or value.upper()[:9]
 
     def clean(self):
         cleaned = super().clean()

@@ -80,3 +80,7 @@ def sms_log(*, status: str = "", kind: str = "", opted_out: bool = False, retrie
 def sms_message(*, message_id: int, scope: SeatScope = NATIONAL) -> SmsMessage | None:
     query = SmsMessage.objects.select_related("volunteer", "booking__slot__session__seat").filter(pk=message_id)
     return scope.filter(query, "booking__slot__session__seat").first()
+
+
+def seat_names(codes) -> dict[str, str]:
+    return dict(Seat.objects.filter(pk__in=[code for code in codes if isinstance(code, str)]).values_list("pk", "name"))

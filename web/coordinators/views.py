@@ -425,6 +425,9 @@ def email_failures(request):
 @require_GET
 def audit(request):
     page = Paginator(selectors.audit_log(user=request.user, scope=seat_scope_for(request.user)), AUDIT_PAGE_SIZE).get_page(_page_number(request))
+    names = selectors.seat_names({(action.params or {}).get("seat") for action in page.object_list} - {None})
+    for action in page.object_list:  # a seat's name, never its bare code
+        action.seat_name = names.get((action.params or {}).get("seat"))
     return render(request, "web/coordinators/audit.html", {
         "page": page, **_pager_urls(page),
     })
