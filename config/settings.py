@@ -348,6 +348,8 @@ COVERAGE_DEFAULT_DAYS = env_int("COVERAGE_DEFAULT_DAYS", 7)  # coverage without 
 DISPATCH_NEAREST_K = env_int("DISPATCH_NEAREST_K", 10)  # arcs kept per volunteer: K best-valued and K nearest
 # Proven places a day a seat needs, by priority band 1..5 (five numbers); a seat's own need_per_day wins.
 SEAT_NEED_BY_PRIORITY = env_int_list("SEAT_NEED_BY_PRIORITY", [40, 25, 12, 4, 0], length=5)
+# The dashboard's national figures are kept this long (seconds; 0: read afresh every time). docs/pages-coordinators.md
+COVERAGE_CACHE_SECONDS = env_int("COVERAGE_CACHE_SECONDS", 15)
 
 # --- SMS ----------------------------------------------------------------------
 SMS_BACKEND = env_str("SMS_BACKEND")

@@ -22,6 +22,7 @@ from dispatch import conf
 from dispatch.models import AssignmentRun, CoordinatorAction, ProposedAssignment
 from dispatch.services.candidates import ASSIGNED_HOLDING, REASON_OUTBID, local_day, problem_build
 from dispatch.services.common import action_record
+from dispatch.services.coverage import coverage_cache_invalidate
 from dispatch.solver import assignment_solve
 from seats.models import Seat
 from seats.scopes import NATIONAL, SeatScope
@@ -298,6 +299,7 @@ def run_commit_execute(*, run_id: int, progress: Progress | None = None) -> Assi
         state=AssignmentRun.State.COMMITTED, committed_at=timezone.now(), totals=totals, progress=100,
         progress_message="Committed",
     )
+    coverage_cache_invalidate()
     if progress:
         progress(100, "Committed")
     return run_get(run_id=run_id)

@@ -1,6 +1,7 @@
 """Coverage per seat for a period: places, bookings, fill and overflow sent and received."""
 
 import functools
+import logging
 import math
 from datetime import datetime, timedelta
 
@@ -15,6 +16,7 @@ from seats.scopes import NATIONAL, SeatScope
 from sessions.models import CanvassSession, Slot
 from volunteers.models import Booking
 
+logger = logging.getLogger(__name__)
 RECEIVED_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED, Booking.Status.NO_SHOW)
 
 
@@ -66,31 +68,28 @@ def coverage_by_seat(*, date_from: datetime, date_to: datetime, region: str | No
     sql, params = _coverage_statement(region=bool(region), scoped=len(codes) if codes is not None else None)
     values = [CanvassSession.Status.PUBLISHED, date_to, date_from, *([region] if region else []), *(codes or []),
               Booking.Status.WAITLISTED, Booking.Status.REDIRECTED, Booking.Source.REDIRECT, *RECEIVED_STATUSES,
-              *PROVEN_STATUSES, Booking.Status.CONFIRMED, *params, *([region] if region else []), *(codes or [])]
+              Booking.Status.CONFIRMED, *params, *([region] if region else []), *(codes or [])]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         rows = cursor.fetchall()
     days = period_days(date_from, date_to)
     result = []
     for (seat_id, name, seat_region, priority, need_per_day, n, places, confirmed, waitlisted, sent, received,
-         proven, unproven) in rows:
+         unproven) in rows:
         need = need_for(priority=priority, need_per_day=need_per_day, days=days)
         if not n and not (every_seat and need):
             continue
-        places, confirmed, proven = int(places or 0), int(confirmed or 0), int(proven or 0)
+        places, confirmed, unproven = int(places or 0), int(confirmed or 0), int(unproven or 0)
+        proven = max(0, confirmed - unproven)
         result.append({
             "seat": seat_id, "name": name, "region": seat_region, "priority": priority,
             "slots": int(n or 0), "places": places, "confirmed": confirmed, "waitlisted": int(waitlisted or 0),
             "fill_pct": round(100.0 * confirmed / places, 1) if places else 0.0,
             "overflow_sent": int(sent or 0), "overflow_received": int(received or 0),
-            "need": need, "proven": proven, "unproven": int(unproven or 0), "shortfall": max(0, need - proven),
+            "need": need, "proven": proven, "unproven": unproven, "shortfall": max(0, need - proven),
         })
     result.sort(key=lambda r: (-shortfall_weight(r), r["priority"], r["fill_pct"], r["seat"]))
     return result
-
-
-# Bookings that hold a place and whose phone is proven: what a seat can count on.
-PROVEN_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED)
 
 
 @functools.cache
@@ -98,11 +97,13 @@ def _coverage_statement(*, region: bool, scoped: int | None) -> tuple[str, tuple
     quote = connection.ops.quote_name
     slot, session, seat, booking = (model._meta for model in (Slot, CanvassSession, Seat, Booking))
     seat_pk = quote(seat.pk.column)
-    counted = (Booking.Status.WAITLISTED, Booking.Status.REDIRECTED, *RECEIVED_STATUSES)
+    # Proven places are the slots' confirmed_count less the unproven holds, so only the few bookings that are
+    # waitlisted, moved or unproven are read, not every confirmed one: 1.0 s -> see BENCHMARKS.md for 200,000
+    # bookings in the week (bench/coordinator_dashboard.py).
+    counted = (Booking.Status.WAITLISTED, Booking.Status.REDIRECTED, Booking.Source.REDIRECT, Booking.Status.CONFIRMED)
     in_region = f" AND se0.{quote('region')} = %s" if region else ""
     in_scope = f" AND se0.{seat_pk} IN ({', '.join(['%s'] * scoped)})" if scoped is not None else ""
     received = ", ".join(["%s"] * len(RECEIVED_STATUSES))
-    proven = ", ".join(["%s"] * len(PROVEN_STATUSES))
     seats_where = " AND ".join(filter(None, [
         f"se.{quote('region')} = %s" if region else "",
         f"se.{seat_pk} IN ({', '.join(['%s'] * scoped)})" if scoped is not None else ""])) or "TRUE"
@@ -112,15 +113,15 @@ def _coverage_statement(*, region: bool, scoped: int | None) -> tuple[str, tuple
             FROM {quote(slot.db_table)} sl JOIN {quote(session.db_table)} cs ON cs.id = sl.session_id
             JOIN {quote(seat.db_table)} se0 ON se0.{seat_pk} = cs.seat_id
             WHERE cs.status = %s AND sl.starts_at < %s AND sl.ends_at > %s{in_region}{in_scope}
+              AND cs.starts_at < sl.ends_at AND cs.ends_at > sl.starts_at
         ), b AS (
             SELECT s.seat_id,
                    SUM(CASE WHEN bk.status = %s THEN 1 ELSE 0 END) AS waitlisted,
                    SUM(CASE WHEN bk.status = %s THEN 1 ELSE 0 END) AS sent,
                    SUM(CASE WHEN bk.source = %s AND bk.status IN ({received}) THEN 1 ELSE 0 END) AS received,
-                   SUM(CASE WHEN bk.status IN ({proven}) AND bk.proven_at IS NOT NULL THEN 1 ELSE 0 END) AS proven,
                    SUM(CASE WHEN bk.status = %s AND bk.proven_at IS NULL THEN 1 ELSE 0 END) AS unproven
             FROM s JOIN {quote(booking.db_table)} bk ON bk.slot_id = s.id
-            WHERE bk.status IN ({", ".join(["%s"] * len(counted))})
+            WHERE bk.status IN (%s, %s) OR bk.source = %s OR (bk.status = %s AND bk.proven_at IS NULL)
             GROUP BY s.seat_id
         ), t AS (
             SELECT s.seat_id, COUNT(*) AS n, SUM(s.capacity) AS places, SUM(s.confirmed_count) AS confirmed
@@ -128,7 +129,61 @@ def _coverage_statement(*, region: bool, scoped: int | None) -> tuple[str, tuple
         )
         SELECT se.{seat_pk}, se.{quote("name")}, se.{quote("region")}, se.{quote("priority")},
                se.{quote("need_per_day")}, t.n, t.places, t.confirmed, b.waitlisted, b.sent, b.received,
-               b.proven, b.unproven
+               b.unproven
         FROM {quote(seat.db_table)} se LEFT JOIN t ON t.seat_id = se.{seat_pk} LEFT JOIN b ON b.seat_id = se.{seat_pk}
         WHERE {seats_where}"""
     return sql, counted
+
+
+# ---- the dashboard's cached figures ------------------------------------------------------------------------------
+
+_VERSION_KEY = "coverage:version"
+
+
+def _cache():
+    from django.core.cache import cache
+
+    return cache
+
+
+def coverage_cache_invalidate() -> None:
+    """After a coordinator changes what the dashboard shows (priorities, needs, the target list, an overflow, a
+    committed run): the next dashboard reads afresh. Safe to call anywhere; a cache that is down is ignored."""
+    try:
+        cache = _cache()
+        if cache.add(_VERSION_KEY, 1, timeout=None) is False:
+            cache.incr(_VERSION_KEY)
+    except Exception:  # noqa: BLE001 - the cache is an optimisation: without it every read is fresh anyway
+        logger.warning("coverage cache not invalidated", exc_info=True)
+
+
+def coverage_for_dashboard(*, date_from: datetime, date_to: datetime, region: str | None = None,
+                           scope: SeatScope = NATIONAL, now: datetime | None = None) -> tuple[list[dict], datetime]:
+    """coverage_by_seat(every_seat=True) for the dashboard, and when the figures were read. The national figures
+    of a period are kept COVERAGE_CACHE_SECONDS (a coordinator's own changes read afresh: see
+    coverage_cache_invalidate), then cut to the region and the caller's scope, so every organiser shares them.
+    A statement over every slot and hold of the week cost 0.5-1 s on a busy machine with 100,000 sessions
+    (bench/coordinator_dashboard.py); the page says how old its figures are."""
+    scope.check_region(region)
+    if date_to <= date_from:
+        coverage_by_seat(date_from=date_from, date_to=date_to)  # raises the same error as the API
+    ttl = int(getattr(settings, "COVERAGE_CACHE_SECONDS", 0))
+    cached = None
+    key = None
+    if ttl > 0:
+        try:
+            cache = _cache()
+            key = f"coverage:{cache.get(_VERSION_KEY) or 0}:{date_from.isoformat()}:{date_to.isoformat()}"
+            cached = cache.get(key)
+        except Exception:  # noqa: BLE001 - as in coverage_cache_invalidate
+            logger.warning("coverage cache unavailable", exc_info=True)
+            key = None
+    if cached is None:
+        cached = (coverage_by_seat(date_from=date_from, date_to=date_to, every_seat=True), now or timezone.now())
+        if key is not None:
+            try:
+                _cache().set(key, cached, ttl)
+            except Exception:  # noqa: BLE001
+                logger.warning("coverage cache not written", exc_info=True)
+    rows, read_at = cached
+    return [dict(row) for row in rows if (not region or row["region"] == region) and scope.allows(row["seat"])], read_at

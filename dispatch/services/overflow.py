@@ -28,6 +28,7 @@ from core.geo import haversine_km
 from dispatch import conf
 from dispatch.models import CoordinatorAction, OverflowMove
 from dispatch.services.common import action_record, open_slots, travel_limit_km
+from dispatch.services.coverage import coverage_cache_invalidate
 from seats.models import Seat, SeatAdjacency
 from seats.scopes import NATIONAL, SeatScope
 from sessions.locations import public_distance_km
@@ -210,6 +211,8 @@ def overflow_run(*, source_slots: list[Slot], source_seats: set[str], target_sea
                 result.moves.append(outcome)
             else:
                 result.unplaced.append(Unplaced(booking.pk, booking.volunteer_id, source.pk, outcome))
+    if result.moves and not dry_run:
+        coverage_cache_invalidate()
     if action is not None:
         summary = result.as_dict()
         action.result = {k: summary[k] for k in ("moved", "not_placed", "moves", "unplaced")}

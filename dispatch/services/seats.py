@@ -4,6 +4,7 @@ from django.db import transaction
 
 from dispatch.models import CoordinatorAction
 from dispatch.services.common import action_record
+from dispatch.services.coverage import coverage_cache_invalidate
 from seats.models import Seat
 from seats.scopes import NATIONAL, SeatScope
 from seats.services import UNSET, seat_need_set, seat_priority_set
@@ -21,6 +22,7 @@ def seat_priority_change(*, actor, ons_code: str, priority_override=UNSET, is_ta
     action_record(actor=actor, kind=CoordinatorAction.Kind.SEAT_PRIORITY_SET, params={"seat": seat.pk},
                   result={"before": before, "after": {"priority_override": seat.priority_override,
                                                       "is_target": seat.is_target, "priority": seat.priority}})
+    transaction.on_commit(coverage_cache_invalidate)
     return seat
 
 
@@ -32,6 +34,7 @@ def seat_need_change(*, actor, ons_code: str, need_per_day: int | None, scope: S
     seat = seat_need_set(ons_code=ons_code, need_per_day=need_per_day)
     action_record(actor=actor, kind=CoordinatorAction.Kind.SEAT_NEED_SET, params={"seat": seat.pk},
                   result={"before": before, "after": seat.need_per_day})
+    transaction.on_commit(coverage_cache_invalidate)
     return seat
 
 
@@ -45,4 +48,5 @@ def target_list_import(*, actor, data: bytes, filename: str = "", scope: SeatSco
     result = target_list_apply(rows=rows)
     action_record(actor=actor, kind=CoordinatorAction.Kind.TARGET_LIST_IMPORTED,
                   params={"file": filename[:200], "rows": len(rows)}, result=result.as_dict())
+    transaction.on_commit(coverage_cache_invalidate)
     return result

@@ -150,3 +150,30 @@ def test_a_second_run_never_gives_a_volunteer_a_second_slot_that_day():
     assert ProposedAssignment.objects.get(run=second, volunteer=vol).slot_id is None
     # the volunteer may still book the afternoon themselves
     assert f.book(vol, afternoon).status == Booking.Status.CONFIRMED
+
+
+def test_the_dashboard_figures_are_shared_briefly_and_a_coordinators_change_reads_afresh(
+        needs, settings, django_capture_on_commit_callbacks):
+    from dispatch.services.coverage import coverage_for_dashboard
+    from seats.models import OrganiserScope
+    from seats.scopes import seat_scope_for
+
+    settings.COVERAGE_CACHE_SECONDS = 60
+    first, read_at = coverage_for_dashboard(date_from=needs[0], date_to=needs[1])
+    slot_a = Booking.objects.filter(slot__session__seat_id=A).first().slot
+    f.book(f.volunteer(lat=51.372, lng=-0.090), slot_a)  # a volunteer books: shown within the minute, not at once
+    again, again_at = coverage_for_dashboard(date_from=needs[0], date_to=needs[1])
+    assert again == first and again_at == read_at
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_need_change(actor=None, ons_code=A, need_per_day=9)  # a coordinator's own change is seen at once
+    fresh, _ = coverage_for_dashboard(date_from=needs[0], date_to=needs[1])
+    assert {row["seat"]: (row["need"], row["proven"]) for row in fresh}[A] == (9, 3)
+    # a regional organiser gets the same figures cut to their seats
+    organiser = f.user("regional")
+    OrganiserScope.objects.create(user=organiser).seats.set([B])
+    mine, _ = coverage_for_dashboard(date_from=needs[0], date_to=needs[1], scope=seat_scope_for(organiser))
+    assert [row["seat"] for row in mine] == [B]
+    settings.COVERAGE_CACHE_SECONDS = 0
+    f.book(f.volunteer(lat=51.372, lng=-0.090), slot_a)
+    assert {row["seat"]: row["proven"] for row in coverage_for_dashboard(
+        date_from=needs[0], date_to=needs[1])[0]}[A] == 4

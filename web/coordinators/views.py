@@ -131,11 +131,11 @@ def dashboard(request):
     form.initial.update(date_from=day_from, date_to=day_to)  # shown when the page is opened without a query
     region = form.region_value()
     try:
-        rows = coverage.coverage_by_seat(date_from=date_from, date_to=date_to, region=region, scope=scope,
-                                         every_seat=True)
+        rows, read_at = coverage.coverage_for_dashboard(date_from=date_from, date_to=date_to, region=region,
+                                                        scope=scope)
     except DomainError as error:
         apply_domain_error(form, error)
-        rows = []
+        rows, read_at = [], None
     by_code = {row["seat"]: row for row in rows}
     seats = seats_name_priority()
     shapes = map_shapes(kind)
@@ -177,7 +177,7 @@ def dashboard(request):
     return render(request, "web/coordinators/dashboard.html", {
         "form": form, "rows": rows, "rows_html": board.table_rows_html(rows), "headings": headings, "svg": svg, "legend": legend,
         "kind": kind, "colouring": colouring, "day_from": day_from, "day_to": day_to, "totals": totals,
-        "short_seats": sum(1 for row in rows if row["shortfall"]),
+        "short_seats": sum(1 for row in rows if row["shortfall"]), "read_at": read_at,
         "unmapped": unmapped, "seat_count": len(seats), "map_missing": shapes is None,
         "csv_url": reverse("coordinators:export-coverage") + _query(
             {"date_from": params["date_from"], "date_to": params["date_to"], "region": params["region"]}),
