@@ -28,7 +28,7 @@ from dispatch.services.common import action_record
 from dispatch.services.seats import seat_need_change, seat_priority_change, target_list_import
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.services import message_retry
-from seats.scopes import seat_scope_for
+from seats.scopes import SeatScope, seat_scope_for
 from seats.selectors import seats_name_priority
 from seats.services import seat_need_per_day
 from volunteers.privacy import Access
@@ -226,15 +226,17 @@ def seat(request, ons_code: str):
     period = PeriodForm(request.GET or None)
     period.is_valid()
     (day_from, day_to), (date_from, date_to) = period.days(), period.period()
-    rows = {row["seat"]: row for row in coverage.coverage_by_seat(date_from=date_from, date_to=date_to, scope=scope,
+    neighbours = [adjacency for adjacency in selectors.seat_neighbours(seat=seat_obj)
+                  if scope.allows(adjacency.to_seat_id)]
+    # The figures of this seat and its neighbours only (a scope of those seats), not the country's.
+    these = SeatScope(national=False, seat_codes=frozenset([seat_obj.pk, *(a.to_seat_id for a in neighbours)]))
+    rows = {row["seat"]: row for row in coverage.coverage_by_seat(date_from=date_from, date_to=date_to, scope=these,
                                                                   every_seat=True)}
-    neighbours = selectors.seat_neighbours(seat=seat_obj)
     return render(request, "web/coordinators/seat.html", {
         "seat": seat_obj, "form": form, "need_form": need_form, "period": period, "day_from": day_from,
         "day_to": day_to, "coverage": rows.get(seat_obj.pk), "sessions": selectors.seat_sessions(seat=seat_obj),
         "priority_why": priority_why(seat_obj), "need_per_day": seat_need_per_day(seat_obj),
-        "neighbours": [(adjacency, rows.get(adjacency.to_seat_id)) for adjacency in neighbours
-                       if scope.allows(adjacency.to_seat_id)],
+        "neighbours": [(adjacency, rows.get(adjacency.to_seat_id)) for adjacency in neighbours],
     }, status=400 if form.errors or need_form.errors else 200)
 
 
