@@ -371,3 +371,14 @@ def test_projected_boundaries_are_cached_on_disk(settings, tmp_path):
         assert list(tmp_path.glob("map-hex-*.json"))
     finally:
         maps._shapes.cache_clear()
+
+
+def test_seats_are_named_not_coded_in_the_overflow_form_and_the_audit_log(client, coordinator, area):
+    from urllib.parse import quote
+
+    page = client.get(f"/coordinate/overflow/?seat={quote('croydon central')}")
+    assert page.status_code == 200 and "Waiting Person0" in page.content.decode()
+    client.post(f"/coordinate/seats/{data.NEAR}/", {"priority_override": "2"})
+    audit = client.get("/coordinate/audit/").content.decode()
+    row = audit.split("Seat priority or target changed", 1)[1].split("</tr>", 1)[0]
+    assert "Croydon North" in row and data.NEAR not in row
