@@ -177,3 +177,15 @@ def test_the_dashboard_figures_are_shared_briefly_and_a_coordinators_change_read
     f.book(f.volunteer(lat=51.372, lng=-0.090), slot_a)
     assert {row["seat"]: row["proven"] for row in coverage_for_dashboard(
         date_from=needs[0], date_to=needs[1])[0]}[A] == 4
+
+
+def test_a_regional_organisers_map_greys_the_other_seats_and_opens_on_theirs(client, needs):
+    from seats.models import OrganiserScope
+
+    organiser = f.user("regional")
+    OrganiserScope.objects.create(user=organiser).seats.set([B])
+    client.force_login(organiser)
+    page = client.get("/coordinate/?map=boundaries").content.decode()
+    assert f'fill="#f7f7f7" data-seat="{A}" aria-hidden="true"><title>' in page  # greyed, no link, no figures
+    assert f'href="/coordinate/seats/{A}/"' not in page and f'href="/coordinate/seats/{B}/"' in page
+    assert "map-boundaries zoomed" in page  # opens on their seats

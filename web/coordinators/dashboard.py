@@ -205,7 +205,8 @@ def table_rows_html(rows: list[dict]) -> SafeString:
 
 
 def map_svg(*, shapes: MapShapes, kind: str, colours: dict[str, str], seats: dict[str, tuple[str, int]],
-            coverage: dict[str, dict], title: str, description: str, zoom=None, labels=()) -> SafeString:
+            coverage: dict[str, dict], title: str, description: str, zoom=None, labels=(),
+            in_scope=None) -> SafeString:
     """The map as inline SVG: one <path> per seat of the reference file; seats in Frontroom are links.
 
     Built as one string rather than a template loop: ~650 seats each time the dashboard is drawn.
@@ -215,6 +216,7 @@ def map_svg(*, shapes: MapShapes, kind: str, colours: dict[str, str], seats: dic
     decoration for assistive technology (aria-hidden), with a tooltip for the eye.
     `zoom` (a zoom_box) shows only that part of the map; `labels` names those seats (the ones with sessions) on
     it, as decoration (aria-hidden): the links' titles and the table carry the names for assistive technology.
+    For a regional organiser (`in_scope`, a callable), the other seats are greyed decoration without links.
     """
     stroke = "0.4" if kind == "boundaries" else "1"
     view_box, zoomed = shapes.view_box, ""
@@ -232,12 +234,18 @@ def map_svg(*, shapes: MapShapes, kind: str, colours: dict[str, str], seats: dic
                  "(%(proven)d proven, %(unproven)d held unproven); %(confirmed)d of %(places)d places taken, "
                  "%(waitlisted)d waitlisted"))
     not_loaded = escape(_("not loaded"))
+    not_yours = escape(_("not one of your seats"))
+    no_data_fill, out_of_scope_fill = f'fill="{NO_DATA}"', f'fill="{OUT_OF_SCOPE}"'
     for code, link_open, path_open, path_close, unloaded_open, unloaded_name in _drawn(shapes):
         seat = seats.get(code)
         if seat is None:
             parts.append(f'{unloaded_open}{unloaded_name}: {not_loaded}</title></path>')
             continue
         name, priority = seat
+        if in_scope is not None and not in_scope(code):
+            grey = unloaded_open.replace(no_data_fill, out_of_scope_fill, 1)
+            parts.append(f"{grey}{unloaded_name}: {not_yours}</title></path>")
+            continue
         parts.append(f'{link_open}{escape(_seat_title(name, priority, coverage.get(code), formats))}</title>'
                      f'{path_open}{colours.get(code, NO_DATA)}{path_close}')
     parts.append("</g>")

@@ -156,7 +156,8 @@ def dashboard(request):
             labelled = []
         svg = board.map_svg(shapes=shapes, kind=kind, colours=colours, seats=seats, coverage=by_code, title=title,
                             description=_("The table of seats on this page holds the same figures, with links."),
-                            zoom=zoom, labels=labelled[:LABEL_MAX * 4])
+                            zoom=zoom, labels=labelled[:LABEL_MAX * 4],
+                            in_scope=None if scope.national else scope.allows)
         legend = board.legend(colouring, colours, set(shapes.paths))
         unmapped = sorted(seats[code][0] for code in seats if code not in shapes.paths and scope.allows(code))
     headings = []
