@@ -9,11 +9,12 @@ with it, so the rule holds in the services whichever page or API endpoint calls 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext
 
 from core.errors import NotFound, PermissionDenied
-from seats.models import OrganiserScope, Seat
+from seats.models import Seat
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,10 @@ def seat_scope_for(user) -> SeatScope:
     cached = getattr(user, "_seat_scope", None)
     if cached is not None:
         return cached
-    row = OrganiserScope.objects.filter(user_id=user.pk).first()
+    try:  # the reverse one-to-one, cached on the user: core.permissions.is_scoped_organiser read it already
+        row = user.organiser_scope
+    except ObjectDoesNotExist:
+        row = None
     if row is None:
         scope = NATIONAL
     else:
