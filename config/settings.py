@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from core.env import env_bool, env_float, env_int, env_list, env_rate, env_str
+from core.env import env_bool, env_float, env_int, env_int_list, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FRONTROOM_VAR_DIR", str(BASE_DIR / "var")))
@@ -369,6 +369,10 @@ OVERFLOW_DELAY_SECONDS = env_int("OVERFLOW_DELAY_SECONDS", 0)  # grace before th
 OVERFLOW_MAX_RINGS = env_int("OVERFLOW_MAX_RINGS", 2)  # 1 = adjacent seats only, 2 = their neighbours too
 COVERAGE_DEFAULT_DAYS = env_int("COVERAGE_DEFAULT_DAYS", 7)  # coverage without dates: the next this many days
 DISPATCH_NEAREST_K = env_int("DISPATCH_NEAREST_K", 10)  # arcs kept per volunteer: K best-valued and K nearest
+# Proven places a day a seat needs, by priority band 1..5 (five numbers); a seat's own need_per_day wins.
+SEAT_NEED_BY_PRIORITY = env_int_list("SEAT_NEED_BY_PRIORITY", [40, 25, 12, 4, 0], length=5)
+# The dashboard's national figures are kept this long (seconds; 0: read afresh every time). docs/pages-coordinators.md
+COVERAGE_CACHE_SECONDS = env_int("COVERAGE_CACHE_SECONDS", 15)
 
 # --- SMS ----------------------------------------------------------------------
 SMS_BACKEND = env_str("SMS_BACKEND")

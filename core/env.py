@@ -73,6 +73,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_int_list(name: str, default: list[int], *, length: int | None = None) -> list[int]:
+    """Whole numbers >= 0 separated by commas, such as "40,25,12,4,0"; `length` of them when given."""
+    raw = env_list(name, [str(item) for item in default])
+    try:
+        values = [int(item) for item in raw]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be whole numbers separated by commas, got {raw!r}") from exc
+    if any(value < 0 for value in values) or (length is not None and len(values) != length):
+        raise ImproperlyConfigured(f"{name} must be {length or 'some'} whole numbers >= 0, got {raw!r}")
+    return values
+
+
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _OFF = {"off", "none", ""}
 

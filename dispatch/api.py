@@ -18,6 +18,7 @@ from dispatch.serializers import (
     VolunteerRegisterSerializer,
 )
 from dispatch.services import assignment, coverage, overflow, suggestions
+from seats.scopes import seat_scope_for
 from volunteers.api import booking_by_token
 from volunteers.identity import volunteer_signup_request
 from volunteers.serializers import BookingSerializer, ChallengeSerializer
@@ -64,6 +65,7 @@ class VolunteerSuggestionsView(APIView):
 
 class RunListView(APIView):
     permission_classes = [IsCoordinator]
+    seat_scoped = True  # regional organisers: their region or seats only (seats.scopes)
 
     @extend_schema(request=RunCreateSerializer, responses={202: RunSerializer}, summary="Start an assignment run",
                    description="Solved by a Celery task; poll the run for progress. Nothing is booked until commit.")
@@ -72,31 +74,35 @@ class RunListView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         run = assignment.run_start(user=request.user, date_from=data["date_from"], date_to=data["date_to"],
-                                   region=data.get("region") or None, seat_codes=data.get("seats"), k=data.get("k"))
+                                   region=data.get("region") or None, seat_codes=data.get("seats"), k=data.get("k"),
+                                   scope=seat_scope_for(request.user))
         return Response(RunSerializer(assignment.run_get(run_id=run.pk)).data, status=status.HTTP_202_ACCEPTED)
 
 
 class RunDetailView(APIView):
     permission_classes = [IsCoordinator]
+    seat_scoped = True
 
     @extend_schema(responses=RunSerializer, summary="An assignment run: state, progress and totals")
     def get(self, request, run_id: int):
-        return Response(RunSerializer(assignment.run_get(run_id=run_id)).data)
+        return Response(RunSerializer(assignment.run_get(run_id=run_id, scope=seat_scope_for(request.user))).data)
 
 
 class RunCommitView(APIView):
     permission_classes = [IsCoordinator]
+    seat_scoped = True
 
     @extend_schema(request=None, responses={202: RunSerializer}, summary="Commit a solved run: book everyone",
                    description="Books by a Celery task. Committing again does nothing. Anyone who no longer fits "
                    "(slot filled by hand, clashing booking) is skipped and counted in totals.skipped_at_commit.")
     def post(self, request, run_id: int):
-        run = assignment.run_commit(run_id=run_id, user=request.user)
+        run = assignment.run_commit(run_id=run_id, user=request.user, scope=seat_scope_for(request.user))
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
 class OverflowView(APIView):
     permission_classes = [IsCoordinator]
+    seat_scoped = True
     schema_error_statuses = {"POST": ["404"]}  # the seat or session named in the body does not exist
 
     @extend_schema(request=OverflowRequestSerializer, responses=OverflowResultSerializer,
@@ -105,17 +111,19 @@ class OverflowView(APIView):
         serializer = OverflowRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        scope = seat_scope_for(request.user)
         source_slots, source_seats = overflow.source_slots_resolve(seat_code=data.get("seat"),
-                                                                    session_id=data.get("session"))
+                                                                    session_id=data.get("session"), scope=scope)
         params = {key: value for key, value in data.items() if value not in (None, "", [])}
         result = overflow.overflow_run(source_slots=source_slots, source_seats=source_seats,
                                        target_seats=data.get("target_seats"), dry_run=data["dry_run"],
-                                       actor=request.user, params=params)
+                                       actor=request.user, params=params, scope=scope)
         return Response(OverflowResultSerializer(result.as_dict()).data)
 
 
 class CoverageView(APIView):
     permission_classes = [IsCoordinator]
+    seat_scoped = True
 
     @extend_schema(parameters=[CoverageQuerySerializer], responses=CoverageRowSerializer(many=True),
                    summary="Coverage per seat for a period")
@@ -124,7 +132,8 @@ class CoverageView(APIView):
         query.is_valid(raise_exception=True)
         data = query.validated_data
         date_from, date_to = coverage.coverage_period(date_from=data.get("date_from"), date_to=data.get("date_to"))
-        rows = coverage.coverage_by_seat(date_from=date_from, date_to=date_to, region=data.get("region") or None)
+        rows = coverage.coverage_by_seat(date_from=date_from, date_to=date_to, region=data.get("region") or None,
+                                         scope=seat_scope_for(request.user))
         return Response(CoverageRowSerializer(rows, many=True).data)
 
 

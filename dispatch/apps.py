@@ -8,9 +8,14 @@ class DispatchConfig(AppConfig):
     def ready(self) -> None:
         from dispatch.services.overflow import overflow_after_waitlisting
         from volunteers.events import on_booking_event
-        from volunteers.models import BookingEvent
+        from volunteers.models import Booking, BookingEvent
 
         on_booking_event(overflow_after_waitlisting, kinds=[BookingEvent.Kind.WAITLISTED])
+
+        from dispatch.services.overflow import overflow_after_proof
+        from volunteers.events import booking_proven
+
+        booking_proven.connect(overflow_after_proof, sender=Booking, weak=False, dispatch_uid="dispatch.overflow_after_proof")
 
         from volunteers.models import Volunteer
         from volunteers.privacy import personal_data_accessed

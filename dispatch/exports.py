@@ -6,6 +6,7 @@ from datetime import datetime
 from core.exports import ITERATOR_CHUNK, Export
 from dispatch.services.coverage import coverage_by_seat
 from dispatch.sms.models import SmsMessage
+from seats.scopes import NATIONAL, SeatScope
 from volunteers.privacy import Access, mask_phone, personal_data_accessed_record
 
 COVERAGE = Export("coverage", "coverage-{date_from}-{date_to}.csv", (
@@ -39,10 +40,11 @@ SMS_FAILURES = Export("sms_failures", "sms-failures.csv", (
 FAILED = (SmsMessage.Status.FAILED, SmsMessage.Status.UNDELIVERED)
 
 
-def coverage_export_rows(*, date_from: datetime, date_to: datetime, region: str | None = None) -> Iterator[tuple]:
-    """One row per seat with slots in the period, as the coverage API (at most one per constituency: no cursor
+def coverage_export_rows(*, date_from: datetime, date_to: datetime, region: str | None = None,
+                         scope: SeatScope = NATIONAL) -> Iterator[tuple]:
+    """One row per seat in the caller's scope, as the coverage API (at most one per constituency: no cursor
     needed). No personal data. Raises InvalidInput before the first row for a bad period."""
-    rows = coverage_by_seat(date_from=date_from, date_to=date_to, region=region)
+    rows = coverage_by_seat(date_from=date_from, date_to=date_to, region=region, scope=scope)
     return (tuple(row[name] for name in COVERAGE.header) for row in rows)
 
 
@@ -56,10 +58,12 @@ def sms_failures_query(*, since: datetime | None = None, until: datetime | None 
 
 
 def sms_failures_export_rows(*, actor, selection=None, since: datetime | None = None,
-                             until: datetime | None = None) -> Iterator[tuple]:
+                             until: datetime | None = None, scope: SeatScope = NATIONAL) -> Iterator[tuple]:
     """Failed and undelivered texts, newest first, numbers masked and without their bodies (which carry names and
     addresses); audited like the SMS log (an admin `selection` keeps only its failures)."""
     query = sms_failures_query(since=since, until=until)
+    if not scope.national:  # texts about a booking in the organiser's seats; none about a bare phone
+        query = scope.filter(query, "booking__slot__session__seat")
     if selection is not None:
         query = query.filter(pk__in=selection.values("pk"))
     personal_data_accessed_record(actor=actor, action=Access.EXPORTED, export=SMS_FAILURES.name, filters={

@@ -83,6 +83,8 @@ class CoordinatorAction(models.Model):
         SEAT_PRIORITY_SET = "seat_priority_set", "Seat priority or target changed"
         SMS_RETRIED = "sms_retried", "SMS sent again"
         BOUNDARY_SET_MOVED = "boundary_set_moved", "Moved to another boundary set"
+        TARGET_LIST_IMPORTED = "target_list_imported", "Campaign target list imported"
+        SEAT_NEED_SET = "seat_need_set", "Seat's need for volunteers changed"
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")

@@ -143,3 +143,7 @@ class CoverageRowSerializer(serializers.Serializer):
     fill_pct = serializers.FloatField()
     overflow_sent = serializers.IntegerField()
     overflow_received = serializers.IntegerField()
+    need = serializers.IntegerField(help_text="Proven places the seat needs over the period.")
+    proven = serializers.IntegerField(help_text="Confirmed places whose phone is proven.")
+    unproven = serializers.IntegerField(help_text="Places held by phones not yet proven (not counted).")
+    shortfall = serializers.IntegerField(help_text="max(0, need - proven).")

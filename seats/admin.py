@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from seats.models import BoundarySet, Seat, SeatAdjacency
+from seats.models import BoundarySet, OrganiserScope, Seat, SeatAdjacency
 
 
 class AdjacencyInline(admin.TabularInline):
@@ -54,3 +54,12 @@ class SeatAdjacencyAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["from_seat__name", "to_seat__name", "from_seat__ons_code"]
     raw_id_fields = ["from_seat", "to_seat"]
+
+
+@admin.register(OrganiserScope)
+class OrganiserScopeAdmin(admin.ModelAdmin):
+    """A regional organiser: a staff user kept to these regions and seats (seats.scopes). No row: national."""
+
+    list_display = ["user", "regions", "updated_at"]
+    search_fields = ["user__username"]
+    autocomplete_fields = ["user", "seats"]

@@ -8,6 +8,7 @@ from core.permissions import IsCoordinator
 from seats import services
 from seats.geocoding import postcode_locate
 from seats.models import Seat
+from seats.scopes import seat_scope_for
 from seats.selectors import seats_near
 from seats.serializers import SeatDetailSerializer, SeatListQuerySerializer, SeatPrioritySerializer, SeatSerializer
 
@@ -18,6 +19,7 @@ class SeatViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     Each seat's notional result (the previous election recomputed on its boundaries) is shown beside it."""
 
     queryset = Seat.objects.all()
+    seat_scoped = True  # the one coordinator action (priority) checks the caller's scope
     lookup_field = "ons_code"
     lookup_value_regex = "[A-Za-z][0-9]{8}"
 
@@ -64,5 +66,6 @@ class SeatViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def priority(self, request, ons_code=None):
         serializer = SeatPrioritySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        seat_scope_for(request.user).check_seat(ons_code)
         seat = services.seat_priority_set(ons_code=ons_code.upper(), **serializer.validated_data)
         return Response(SeatDetailSerializer(Seat.objects.get(pk=seat.pk)).data)

@@ -7,9 +7,9 @@ def boundary_sets_ensure(sender=None, using="default", **kwargs) -> None:
 
     Migration 0002 decides the current set of an existing installation; this puts the rows back wherever a
     database was emptied since (`flush`, which the test suite's transactional tests use, emits post_migrate)."""
-    from seats.models import DEFAULT_BOUNDARY_SET
-
     from django.apps import apps as installed
+
+    from seats.models import DEFAULT_BOUNDARY_SET
 
     try:  # the models as migrated so far (a partial `migrate seats 0001` has no BoundarySet yet); flush sends none
         BoundarySet = (kwargs.get("apps") or installed).get_model("seats", "BoundarySet")

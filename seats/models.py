@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 DEFAULT_BOUNDARY_SET = "2024"
@@ -86,7 +87,12 @@ class Seat(models.Model):
     computed_priority = models.PositiveSmallIntegerField(default=5)
     priority_override = models.PositiveSmallIntegerField(null=True, blank=True)
     is_target = models.BooleanField(default=False)
+    # Set by the campaign's own target list (import_targets): wins over marginality, loses to a coordinator override.
+    target_list_priority = models.PositiveSmallIntegerField(null=True, blank=True)
+    target_note = models.CharField(max_length=200, blank=True)
     priority = models.PositiveSmallIntegerField(default=5, db_index=True)
+    # Proven places a day this seat needs; None: SEAT_NEED_BY_PRIORITY for its priority band.
+    need_per_day = models.PositiveIntegerField(null=True, blank=True)
 
     neighbours = models.ManyToManyField("self", through="SeatAdjacency", symmetrical=True, blank=True)
 
@@ -104,6 +110,11 @@ class Seat(models.Model):
                 condition=models.Q(priority_override__isnull=True)
                 | models.Q(priority_override__gte=1, priority_override__lte=5),
                 name="seat_priority_override_1_to_5",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(target_list_priority__isnull=True)
+                | models.Q(target_list_priority__gte=1, target_list_priority__lte=5),
+                name="seat_target_list_priority_1_to_5",
             ),
         ]
         indexes = [models.Index(fields=["lat", "lng"], name="seat_lat_lng")]
@@ -182,3 +193,16 @@ class Postcode(models.Model):
 
     def __str__(self) -> str:
         return self.postcode
+
+
+class OrganiserScope(models.Model):
+    """A regional organiser: a coordinator who sees and acts only on the seats of these regions and these seats.
+    A coordinator without a scope row is national (sees everything). See seats.scopes."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="organiser_scope")
+    regions = models.JSONField(default=list, blank=True, help_text="Region names, as in the seats table.")
+    seats = models.ManyToManyField(Seat, blank=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {', '.join(self.regions) or '-'} (+{self.seats.count()} seats)"

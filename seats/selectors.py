@@ -25,7 +25,8 @@ def seats_near(*, lat: float, lng: float, limit: int, radius_km: float = SEAT_SE
 
 
 
-_SEAT_SUMMARY_FIELDS = ("ons_code", "name", "lat", "lng", "majority", "majority_pct", "priority", "is_target")
+_SEAT_SUMMARY_FIELDS = ("ons_code", "name", "lat", "lng", "majority", "majority_pct", "priority", "is_target",
+                        "priority_override", "target_list_priority", "election_year")
 _LAT, _LNG, _PRIORITY = (_SEAT_SUMMARY_FIELDS.index(name) for name in ("lat", "lng", "priority"))
 # Every seat (~650) ordered by an equirectangular distance: exact enough to pick the nearest few, and one
 # statement with no ORM compilation (the results page runs it on every search).

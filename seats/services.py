@@ -1,5 +1,6 @@
 """Seat priority and other writes to seats."""
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext
 
@@ -23,11 +24,40 @@ def seat_priority_compute(*, majority_pct: float | None) -> int:
     return LOWEST_PRIORITY
 
 
-def seat_effective_priority(*, computed: int, override: int | None, is_target: bool) -> int:
-    """A coordinator override wins; otherwise a target seat ranks one band higher than its marginality."""
+def seat_effective_priority(*, computed: int, override: int | None, is_target: bool, listed: int | None = None) -> int:
+    """A coordinator override wins, then the campaign's target list; otherwise a target seat ranks one band
+    higher than its marginality."""
     if override is not None:
         return override
+    if listed is not None:
+        return listed
     return max(1, computed - 1) if is_target else computed
+
+
+class PriorityBasis:
+    """Which rule set a seat's priority (seat_priority_basis)."""
+
+    COORDINATOR = "coordinator"
+    TARGET_LIST = "target_list"
+    RESULT = "result"
+    NO_RESULT = "no_result"
+
+
+def seat_priority_basis(seat: Seat) -> str:
+    """The rule that set the seat's effective priority, in the order seat_effective_priority applies them."""
+    if seat.priority_override is not None:
+        return PriorityBasis.COORDINATOR
+    if seat.target_list_priority is not None:
+        return PriorityBasis.TARGET_LIST
+    return PriorityBasis.RESULT if seat.majority is not None and seat.majority_pct is not None else PriorityBasis.NO_RESULT
+
+
+def seat_need_per_day(seat: Seat) -> int:
+    """Proven places a day the seat needs: its own figure, else SEAT_NEED_BY_PRIORITY for its band."""
+    if seat.need_per_day is not None:
+        return seat.need_per_day
+    bands = settings.SEAT_NEED_BY_PRIORITY
+    return int(bands[min(max(seat.priority, 1), len(bands)) - 1])
 
 
 @transaction.atomic
@@ -43,7 +73,19 @@ def seat_priority_set(*, ons_code: str, priority_override=UNSET, is_target: bool
     if is_target is not None:
         seat.is_target = is_target
     seat.priority = seat_effective_priority(
-        computed=seat.computed_priority, override=seat.priority_override, is_target=seat.is_target
+        computed=seat.computed_priority, override=seat.priority_override, is_target=seat.is_target,
+        listed=seat.target_list_priority,
     )
     seat.save(update_fields=["priority_override", "is_target", "priority", "updated_at"])
     return seat
+
+
+@transaction.atomic
+def seat_need_set(*, ons_code: str, need_per_day: int | None) -> Seat:
+    """Set (or clear, with None) the proven places a day the seat needs. Idempotent."""
+    if need_per_day is not None and not 0 <= need_per_day <= 10000:
+        raise InvalidInput(gettext("need_per_day must be between 0 and 10000."),
+                           fields={"need_per_day": [gettext("Must be 0–10000.")]})
+    if not Seat.objects.filter(pk=ons_code).update(need_per_day=need_per_day):
+        raise NotFound(gettext("No seat %(ons_code)s.") % {"ons_code": ons_code}, fields={"ons_code": [gettext("Unknown seat.")]})
+    return Seat.objects.get(pk=ons_code)

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
@@ -16,6 +17,7 @@ from core.pagination import LimitOffsetPagination
 from core.ratelimit import ip_throttle
 from core.serializers import StrictSerializer
 from seats.geocoding import postcode_locate
+from seats.scopes import seat_scope_for
 from sessions import hosts, selectors, services, vetting
 from sessions.models import CanvassSession, MeetingPoint, Slot
 from sessions.serializers import (
@@ -67,7 +69,10 @@ class MeetingPointViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return MeetingPoint.objects.none()
         query = MeetingPoint.objects.select_related("seat").order_by("id")
-        return query if self.request.user.is_staff else query.filter(host=self.request.user)
+        if not self.request.user.is_staff:
+            return query.filter(host=self.request.user)
+        scope = seat_scope_for(self.request.user)
+        return query if scope.national else query.filter(scope.q("seat") | Q(host=self.request.user))
 
     def perform_create(self, serializer):
         serializer.instance = services.meeting_point_create(host=self.request.user, **serializer.validated_data)
@@ -204,6 +209,8 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         query = MeetingPoint.objects.all()
         if not self.request.user.is_staff:
             query = query.filter(host=self.request.user)
+        elif not (scope := seat_scope_for(self.request.user)).national:
+            query = query.filter(scope.q("seat") | Q(host=self.request.user))
         meeting_point = query.filter(pk=meeting_point_id).first()
         if meeting_point is None:
             raise InvalidInput(gettext("Unknown meeting point."), code="unknown_meeting_point",

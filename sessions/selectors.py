@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from core.db import get_with_related, instance_from_row, pk_in_range
 from core.errors import NotFound
 from core.geo import EARTH_RADIUS_KM, bounding_box
+from seats.scopes import seat_scope_for
 from sessions.models import CanvassSession, Slot
 from sessions.services import meeting_point_managed_by
 
@@ -239,8 +240,9 @@ def _aware(value):
 
 def sessions_for_host(*, user):
     query = CanvassSession.objects.select_related("seat", "meeting_point").prefetch_related("slots")
-    if user.is_staff:
-        return query
+    if user.is_staff:  # a regional organiser: their seats' sessions, and their own as a host
+        scope = seat_scope_for(user)
+        return query if scope.national else query.filter(scope.q("seat") | Q(meeting_point__host=user))
     return query.filter(meeting_point__host=user)
 
 

@@ -13,6 +13,7 @@ from core.errors import Conflict, InvalidInput, InvalidState, NotFound, Permissi
 from seats.geocoding import postcode_locate
 from seats.models import Seat
 from seats.postcodes import outcode_of
+from seats.scopes import seat_scope_for
 from sessions.locations import public_point_draw
 from sessions.models import CanvassSession, MeetingPoint, Slot
 from sessions.signals import (
@@ -29,8 +30,13 @@ MEETING_POINT_FIELDS = ("name", "address", "postcode", "capacity", "accessibilit
 
 
 def meeting_point_managed_by(*, user, meeting_point: MeetingPoint) -> bool:
-    """Hosts manage their own meeting points and the sessions there; coordinators (staff) manage all."""
-    return bool(user.is_authenticated and (user.is_staff or meeting_point.host_id == user.pk))
+    """Hosts manage their own meeting points and the sessions there; coordinators (staff) manage all, a regional
+    organiser those in their seats (seats.scopes)."""
+    if not user.is_authenticated:
+        return False
+    if meeting_point.host_id == user.pk:
+        return True
+    return bool(user.is_staff and seat_scope_for(user).allows(meeting_point.seat_id))
 
 
 def _require_owner(*, user, meeting_point: MeetingPoint) -> None:

@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from core.exports import ITERATOR_CHUNK, Export
+from seats.scopes import NATIONAL, SeatScope
 from volunteers.models import Booking, Volunteer
 from volunteers.privacy import Access, mask_phone, personal_data_accessed_record
 from volunteers.selectors import session_roster
@@ -107,15 +108,19 @@ def bookings_export_query(*, date_from: datetime | None = None, date_to: datetim
     return query.order_by("pk")
 
 
-def bookings_export_rows(*, actor, selection: QuerySet[Booking] | None = None, **filters) -> Iterator[tuple]:
+def bookings_export_rows(*, actor, selection: QuerySet[Booking] | None = None, scope: SeatScope = NATIONAL,
+                         **filters) -> Iterator[tuple]:
     """Coordinators' bookings export (masked numbers), one row per booking in id order, audited as an export:
-    with its filters (bookings_export_query's), or, for the admin's picked `selection`, the volunteers in it."""
+    with its filters (bookings_export_query's), or, for the admin's picked `selection`, the volunteers in it.
+    Only the bookings of sessions in the caller's seat scope."""
+    if filters.get("seat"):
+        scope.check_seat(filters["seat"])
     if selection is not None:
         _audit_export(actor=actor, export=BOOKINGS, filters={"selection": "admin"},
                       volunteer_ids=set(selection.values_list("volunteer_id", flat=True)))
         return _bookings_rows(selection)
     _audit_export(actor=actor, export=BOOKINGS, filters=filters)
-    return _bookings_rows(bookings_export_query(**filters))
+    return _bookings_rows(scope.filter(bookings_export_query(**filters), "slot__session__seat"))
 
 
 def _bookings_rows(query: QuerySet[Booking]) -> Iterator[tuple]:
@@ -138,15 +143,19 @@ def volunteers_export_query(*, consent_sms: bool | None = None, seat: str | None
     return query.order_by("pk")
 
 
-def volunteers_export_rows(*, actor, selection: QuerySet[Volunteer] | None = None, **filters) -> Iterator[tuple]:
+def volunteers_export_rows(*, actor, selection: QuerySet[Volunteer] | None = None, scope: SeatScope = NATIONAL,
+                           **filters) -> Iterator[tuple]:
     """Coordinators' volunteers export: masked numbers, no email, SMS consent with its time and wording version;
-    audited as an export (with the volunteer ids of an admin `selection`)."""
+    audited as an export (with the volunteer ids of an admin `selection`). Only volunteers whose postcode is in
+    the caller's seat scope."""
+    if filters.get("seat"):
+        scope.check_seat(filters["seat"])
     if selection is not None:
         _audit_export(actor=actor, export=VOLUNTEERS, filters={"selection": "admin"},
                       volunteer_ids=selection.values_list("pk", flat=True))
         return _volunteers_rows(selection)
     _audit_export(actor=actor, export=VOLUNTEERS, filters=filters)
-    return _volunteers_rows(volunteers_export_query(**filters))
+    return _volunteers_rows(scope.filter(volunteers_export_query(**filters), "seat"))
 
 
 def _volunteers_rows(query: QuerySet[Volunteer]) -> Iterator[tuple]:

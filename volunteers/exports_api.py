@@ -8,6 +8,7 @@ from core.errors import InvalidInput
 from core.exports import CsvExportView, csv_schema, export_response
 from core.permissions import IsCoordinator
 from core.serializers import QuerySerializer
+from seats.scopes import seat_scope_for
 from volunteers import exports
 from volunteers.models import Booking
 
@@ -36,6 +37,7 @@ class VolunteersExportQuerySerializer(QuerySerializer):
 
 class BookingsExportView(CsvExportView):
     permission_classes = [IsCoordinator]
+    seat_scoped = True
 
     @extend_schema(summary="Coordinators: every booking as CSV", parameters=[BookingsExportQuerySerializer],
                    responses=csv_schema(exports.BOOKINGS, description="Numbers masked; the export is audited."))
@@ -45,12 +47,13 @@ class BookingsExportView(CsvExportView):
         data = query.validated_data
         rows = exports.bookings_export_rows(actor=request.user, date_from=data.get("date_from"),
                                             date_to=data.get("date_to"), statuses=data.get("status"),
-                                            seat=data.get("seat") or None)
+                                            seat=data.get("seat") or None, scope=seat_scope_for(request.user))
         return export_response(exports.BOOKINGS, rows)
 
 
 class VolunteersExportView(CsvExportView):
     permission_classes = [IsCoordinator]
+    seat_scoped = True
 
     @extend_schema(summary="Coordinators: every volunteer, with SMS consent, as CSV",
                    parameters=[VolunteersExportQuerySerializer],
@@ -60,5 +63,6 @@ class VolunteersExportView(CsvExportView):
         query.is_valid(raise_exception=True)
         consent = query.validated_data.get("consent_sms")
         rows = exports.volunteers_export_rows(actor=request.user, consent_sms=None if consent is None else consent == "yes",
-                                              seat=query.validated_data.get("seat") or None)
+                                              seat=query.validated_data.get("seat") or None,
+                                              scope=seat_scope_for(request.user))
         return export_response(exports.VOLUNTEERS, rows)

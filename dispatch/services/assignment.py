@@ -20,10 +20,12 @@ from core.db import any_of, copy_insert, copy_update, ids_reserve
 from core.errors import InvalidInput, InvalidState, NotFound
 from dispatch import conf
 from dispatch.models import AssignmentRun, CoordinatorAction, ProposedAssignment
-from dispatch.services.candidates import REASON_OUTBID, problem_build
+from dispatch.services.candidates import ASSIGNED_HOLDING, REASON_OUTBID, local_day, problem_build
 from dispatch.services.common import action_record
+from dispatch.services.coverage import coverage_cache_invalidate
 from dispatch.solver import assignment_solve
 from seats.models import Seat
+from seats.scopes import NATIONAL, SeatScope
 from sessions.models import CanvassSession, Slot
 from volunteers.events import booking_events_record_bulk
 from volunteers.models import Booking, BookingEvent, Volunteer
@@ -35,6 +37,7 @@ SKIP_SLOT_UNAVAILABLE = "slot_unavailable"
 SKIP_SLOT_FULL = "slot_full"
 SKIP_OVERLAP = "overlapping_booking"
 SKIP_ALREADY = "already_booked"
+SKIP_ASSIGNED_THAT_DAY = "assigned_that_day_by_another_run"
 
 # Shown on the run while its task could not be published (the broker is down); the sweep publishes it later.
 WAITING_FOR_QUEUE = "Waiting for the task queue: the run goes on once it is reachable again"
@@ -46,17 +49,46 @@ def _default_k() -> int:
     return conf.nearest_k()
 
 
-def run_get(*, run_id: int) -> AssignmentRun:
+def run_in_scope(run: AssignmentRun, scope: SeatScope) -> bool:
+    """A run belongs to a regional organiser's scope when its region is one of theirs or every seat it named is
+    theirs; a run over the whole country is national."""
+    if scope.national:
+        return True
+    params = run.params or {}
+    if params.get("region"):
+        return scope.allows_region(params["region"])
+    return bool(params.get("seats")) and scope.allows_all(params["seats"])
+
+
+def run_get(*, run_id: int, scope: SeatScope = NATIONAL) -> AssignmentRun:
+    """The run, or NotFound (also for a run outside the caller's scope)."""
     run = AssignmentRun.objects.select_related("created_by", "committed_by").filter(pk=run_id).first()
-    if run is None:
+    if run is None or not run_in_scope(run, scope):
         raise NotFound(gettext("No such assignment run."))
     return run
 
 
+def runs_recent(*, scope: SeatScope = NATIONAL, limit: int = 20) -> list[AssignmentRun]:
+    """The newest runs the caller may see."""
+    query = AssignmentRun.objects.select_related("created_by")
+    if scope.national:
+        return list(query[:limit])
+    return [run for run in query[:limit * 20] if run_in_scope(run, scope)][:limit]
+
+
 @transaction.atomic
 def run_start(*, user, date_from: datetime, date_to: datetime, region: str | None = None,
-              seat_codes: list[str] | None = None, k: int | None = None, enqueue: bool = True) -> AssignmentRun:
-    """Create a queued run and (after commit) enqueue the solve task. Records a coordinator action. Not idempotent."""
+              seat_codes: list[str] | None = None, k: int | None = None, enqueue: bool = True,
+              scope: SeatScope = NATIONAL) -> AssignmentRun:
+    """Create a queued run and (after commit) enqueue the solve task. Records a coordinator action. Not idempotent.
+    A regional organiser's run covers their region or seats only (all of their seats when they name none)."""
+    scope.check_region(region)
+    for code in seat_codes or []:
+        scope.check_seat(code)
+    if not scope.national and not region and not seat_codes:
+        seat_codes = sorted(scope.seat_codes)
+        if not seat_codes:
+            raise InvalidInput(gettext("You have no seats to run."), code="no_seats", fields={"seats": [gettext("No seats.")]})
     if date_to <= date_from:
         raise InvalidInput(gettext("date_to must be after date_from."), code="date_order", fields={"date_to": [gettext("Must be after date_from.")]})
     if region and not Seat.objects.current().filter(region=region).exists():
@@ -212,9 +244,10 @@ def _chosen_arcs(vol: np.ndarray, slot: np.ndarray, n_slots: int, choice: np.nda
 
 
 @transaction.atomic
-def run_commit(*, run_id: int, user, enqueue: bool = True) -> AssignmentRun:
-    """Move a ready run to committing and enqueue the booking task. A second commit does nothing."""
-    run = run_get(run_id=run_id)
+def run_commit(*, run_id: int, user, enqueue: bool = True, scope: SeatScope = NATIONAL) -> AssignmentRun:
+    """Move a ready run to committing and enqueue the booking task. A second commit does nothing. NotFound for a
+    run outside the caller's scope."""
+    run = run_get(run_id=run_id, scope=scope)
     if run.state in (AssignmentRun.State.COMMITTING, AssignmentRun.State.COMMITTED):
         return run
     claimed = AssignmentRun.objects.filter(pk=run_id, state=AssignmentRun.State.READY).update(
@@ -267,6 +300,7 @@ def run_commit_execute(*, run_id: int, progress: Progress | None = None) -> Assi
         state=AssignmentRun.State.COMMITTED, committed_at=timezone.now(), totals=totals, progress=100,
         progress_message="Committed",
     )
+    coverage_cache_invalidate()
     if progress:
         progress(100, "Committed")
     return run_get(run_id=run_id)
@@ -313,6 +347,13 @@ def _commit_chunk(*, run_id: int, slot_ids: list[int], proposal_ids: list[int]) 
     ).values_list("volunteer_id", "slot__starts_at", "slot__ends_at"):
         busy[volunteer_id].append((starts_at, ends_at))
 
+    # One assigned slot a day each: a run committed meanwhile (or an earlier one) may have placed them that day.
+    assigned_days: dict[int, set[int]] = defaultdict(set)
+    for volunteer_id, starts_at in Booking.objects.filter(
+        any_of("volunteer_id", volunteer_ids), source=Booking.Source.ASSIGNED, status__in=ASSIGNED_HOLDING,
+        slot__starts_at__lt=span_to + timedelta(days=1), slot__starts_at__gte=span_from - timedelta(days=1),
+    ).values_list("volunteer_id", "slot__starts_at"):
+        assigned_days[volunteer_id].add(local_day(starts_at))
     free = {pk: slot.free for pk, slot in slots.items()}
     skipped, granted_new, granted_again = [], [], []
     for proposal_id, volunteer_id, slot_id in proposals:
@@ -324,11 +365,14 @@ def _commit_chunk(*, run_id: int, slot_ids: list[int], proposal_ids: list[int]) 
             reason = SKIP_ALREADY
         elif any(s < slot.ends_at and e > slot.starts_at for s, e in busy[volunteer_id]):
             reason = SKIP_OVERLAP
+        elif local_day(slot.starts_at) in assigned_days[volunteer_id]:
+            reason = SKIP_ASSIGNED_THAT_DAY
         elif free[slot_id] <= 0:
             reason = SKIP_SLOT_FULL
         else:
             free[slot_id] -= 1
             busy[volunteer_id].append((slot.starts_at, slot.ends_at))
+            assigned_days[volunteer_id].add(local_day(slot.starts_at))
             if previous is None:
                 granted_new.append((proposal_id, volunteer_id, slot_id))
             else:

@@ -1,11 +1,12 @@
 """Feasible (volunteer, slot) pairs for a batch assignment, built with numpy from a few bulk reads."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 
 from core.db import any_of
 from core.geo import EARTH_RADIUS_KM
@@ -13,6 +14,8 @@ from dispatch.services.common import open_slots
 from dispatch.solver import best_k_mask, pair_value
 from volunteers.models import AvailabilityWindow, Booking, Volunteer
 
+# A booking an earlier run made that still counts against "one assigned slot a day".
+ASSIGNED_HOLDING = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED, Booking.Status.PENDING)
 CELL_DEG = 0.25  # volunteers are handled in grid cells of about 28 km so each distance block stays small
 
 REASON_NO_WINDOW = "no_availability_in_period"
@@ -131,6 +134,7 @@ def problem_build(*, date_from: datetime, date_to: datetime, region: str | None 
         taken_codes = (b_vol * len(rows) + slot_index)[known]
         already = np.isin(vol * len(rows) + slot, taken_codes)
         ok &= ~clash & ~already
+    ok &= ~_assigned_that_day(vol, slot, volunteer_ids, rows, date_from=date_from, date_to=date_to)
 
     near = np.zeros(n, dtype=bool)
     near[vol] = True
@@ -146,6 +150,32 @@ def problem_build(*, date_from: datetime, date_to: datetime, region: str | None 
             | best_k_mask(vol=vol, slot=slot, value=-np.rint(dist * 1000).astype(np.int64), k=k))
     problem.vol, problem.slot, problem.value, problem.distance = vol[kept], slot[kept], value[kept], dist[kept]
     return problem
+
+
+def local_day(moment) -> int:
+    """The local calendar day of a moment, as an ordinal (a run's "one slot a day" is in local days)."""
+    return timezone.localtime(moment).date().toordinal()
+
+
+def _assigned_that_day(vol, slot, volunteer_ids, rows, *, date_from: datetime, date_to: datetime) -> np.ndarray:
+    """For each pair, whether an earlier run already placed the volunteer on a slot the same local day: one
+    assigned slot a day each, however many runs cover that day (a volunteer may still book more themselves)."""
+    result = np.zeros(len(vol), dtype=bool)
+    if len(vol) == 0:
+        return result
+    margin = timedelta(days=1)
+    placed = list(
+        Booking.objects.filter(any_of("volunteer_id", volunteer_ids.tolist()), source=Booking.Source.ASSIGNED,
+                               status__in=ASSIGNED_HOLDING, slot__starts_at__lt=date_to + margin,
+                               slot__starts_at__gte=date_from - margin)
+        .values_list("volunteer_id", "slot__starts_at")
+    )
+    if not placed:
+        return result
+    days = np.array([local_day(row[1]) for row in rows], dtype=np.int64)
+    taken = np.array([int(np.searchsorted(volunteer_ids, v)) * 10_000_000 + local_day(starts) for v, starts in placed],
+                     dtype=np.int64)
+    return np.isin(vol * 10_000_000 + days[slot], taken)
 
 
 def _spatial_pairs(v_lat, v_lng, v_limit, s_lat, s_lng):

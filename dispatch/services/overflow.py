@@ -1,9 +1,12 @@
 """Overflow: send waitlisted volunteers of a full slot to slots in neighbouring seats.
 
-Order of preference for each volunteer (first come, first served along the waitlist): seats adjacent
-to the full one (ring 1) before their neighbours (ring 2), then higher seat priority, then shorter
-travel. A target slot must overlap the full slot's time, have a free place and lie within the
-volunteer's travel limit (their own, or DIRECT_BOOKING_TRAVEL_KM for people who only booked).
+Order of preference for each volunteer (first come, first served along the waitlist): first another
+slot with room in the same seat at the same time (ring 0); then the neighbouring seats (ring 1: adjacent,
+ring 2: their neighbours) by seat priority, highest first, so nobody is sent to a lower-priority seat
+while a higher-priority one within their reach has room; among equal priorities the nearer ring, then
+shorter travel. A target slot must overlap the full slot's time, have a free place and lie within the
+volunteer's travel limit (their own, or DIRECT_BOOKING_TRAVEL_KM for people who only booked). A regional
+organiser's overflow moves people only between seats of their scope.
 
 Each move is its own transaction: lock the volunteer, lock the waitlisted booking and check it is
 still waitlisted and never moved (OverflowMove is unique per booking), then book the target through
@@ -25,7 +28,9 @@ from core.geo import haversine_km
 from dispatch import conf
 from dispatch.models import CoordinatorAction, OverflowMove
 from dispatch.services.common import action_record, open_slots, travel_limit_km
+from dispatch.services.coverage import coverage_cache_invalidate
 from seats.models import Seat, SeatAdjacency
+from seats.scopes import NATIONAL, SeatScope
 from sessions.locations import public_distance_km
 from sessions.models import CanvassSession, Slot
 from volunteers.events import booking_event_record
@@ -105,7 +110,7 @@ def _targets(*, source: Slot, rings: dict[str, int]) -> list[_Target]:
     slots = (
         open_slots().filter(session__seat_id__in=list(rings), starts_at__lt=source.ends_at, ends_at__gt=source.starts_at,
                             session__requires_approval=False)
-        .select_related("session__seat").order_by("starts_at", "id")
+        .exclude(pk=source.pk).select_related("session__seat").order_by("starts_at", "id")
     )
     return [_Target(slot, slot.session.seat, rings[slot.session.seat_id]) for slot in slots]
 
@@ -117,21 +122,28 @@ def _ranked(volunteer: Volunteer, targets: list[_Target]) -> list[tuple[_Target,
         distance = haversine_km(volunteer.lat, volunteer.lng, target.slot.session.lat, target.slot.session.lng)
         if distance <= limit:
             reachable.append((target, distance))
-    reachable.sort(key=lambda pair: (pair[0].ring, pair[0].seat.priority, pair[1], pair[0].slot.starts_at,
-                                     pair[0].slot.pk))
+    # The same seat first (ring 0); then priority before nearness of ring, so a higher-priority seat in reach
+    # always comes before a lower-priority one.
+    reachable.sort(key=lambda pair: (pair[0].ring > 0, pair[0].seat.priority, pair[0].ring, pair[1],
+                                     pair[0].slot.starts_at, pair[0].slot.pk))
     return reachable
 
 
-def source_slots_resolve(*, seat_code: str | None = None, session_id: int | None = None) -> tuple[list[Slot], set[str]]:
-    """The upcoming full slots (with a waitlist) of a seat or a session, and the seats they are in."""
+def source_slots_resolve(*, seat_code: str | None = None, session_id: int | None = None,
+                         scope: SeatScope = NATIONAL) -> tuple[list[Slot], set[str]]:
+    """The upcoming full slots (with a waitlist) of a seat or a session, and the seats they are in. NotFound for
+    a seat or session outside the caller's scope."""
     query = Slot.objects.filter(starts_at__gt=timezone.now(), session__status=CanvassSession.Status.PUBLISHED)
     if seat_code:
         seat_code = seat_code.strip().upper()
+        scope.check_seat(seat_code)
         if not Seat.objects.current().filter(pk=seat_code).exists():
             raise InvalidInput(gettext("Unknown seat %(seat_code)s.") % {"seat_code": seat_code}, code="unknown_seat", fields={"seat": [gettext("Unknown ONS code.")]})
         query, seats = query.filter(session__seat_id=seat_code), {seat_code}
     else:
         session = CanvassSession.objects.filter(pk=session_id).first()
+        if session is not None:
+            scope.check_seat(session.seat_id)
         if session is None:
             raise NotFound(gettext("No such session."), fields={"session": [gettext("Unknown session.")]})
         query, seats = query.filter(session=session), {session.seat_id}
@@ -151,12 +163,16 @@ def _waitlist(slot: Slot) -> list[Booking]:
 
 def overflow_run(*, source_slots: list[Slot], source_seats: set[str], target_seats: list[str] | None = None,
                  dry_run: bool = False, trigger: str = OverflowMove.Trigger.COORDINATOR, actor=None,
-                 params: dict | None = None) -> OverflowResult:
+                 params: dict | None = None, scope: SeatScope = NATIONAL) -> OverflowResult:
     """Plan (dry_run) or carry out the overflow of the given full slots. Idempotent: a moved booking is never
     moved again, and concurrent runs serialise on the volunteer and booking rows. Records a coordinator
-    action when an actor is given."""
+    action when an actor is given. Only from and to seats of the caller's scope."""
+    for code in source_seats:
+        scope.check_seat(code)
     if target_seats:
         codes = sorted({code.strip().upper() for code in target_seats})
+        for code in codes:
+            scope.check_seat(code)
         known = set(Seat.objects.current().filter(pk__in=codes).values_list("pk", flat=True))
         unknown = [code for code in codes if code not in known]
         if unknown:
@@ -165,6 +181,9 @@ def overflow_run(*, source_slots: list[Slot], source_seats: set[str], target_sea
         rings = {code: 1 for code in codes if code not in source_seats}
     else:
         rings = seat_rings(source_seats=source_seats, max_rings=conf.overflow_max_rings())
+    rings.update(dict.fromkeys(source_seats, 0))  # the same seat at the same time comes first
+    if not scope.national:
+        rings = {code: ring for code, ring in rings.items() if scope.allows(code)}
     action = None
     if actor is not None:
         kind = CoordinatorAction.Kind.OVERFLOW_PLANNED if dry_run else CoordinatorAction.Kind.OVERFLOW_EXECUTED
@@ -194,6 +213,8 @@ def overflow_run(*, source_slots: list[Slot], source_seats: set[str], target_sea
                 result.moves.append(outcome)
             else:
                 result.unplaced.append(Unplaced(booking.pk, booking.volunteer_id, source.pk, outcome))
+    if result.moves and not dry_run:
+        coverage_cache_invalidate()
     if action is not None:
         summary = result.as_dict()
         action.result = {k: summary[k] for k in ("moved", "not_placed", "moves", "unplaced")}
@@ -249,8 +270,14 @@ def _move_one(*, booking_id: int, source: Slot, ranked: list[tuple[_Target, floa
             continue  # already on that slot's list: not a move
         free[target.slot.pk] -= 1
         _set_status(old, Booking.Status.REDIRECTED, redirected_to=new)
-        reason = (f"{source.session.seat.name} is full at that time; {target.seat.name} (priority "
-                  f"{target.seat.priority}) needs volunteers, {public_distance_km(distance):.1f} km from you")
+        # Only what is true: the slot was full and this one has room. Not "needed most": that is a claim about
+        # every other seat, which overflow does not check.
+        if target.ring == 0:
+            reason = (f"{source.session.seat.name} is full at that time in your session; another session in "
+                      f"{target.seat.name} has room, {public_distance_km(distance):.1f} km from you")
+        else:
+            reason = (f"{source.session.seat.name} is full at that time; {target.seat.name} (priority "
+                      f"{target.seat.priority}) has room, {public_distance_km(distance):.1f} km from you")
         booking_event_record(booking=old, kind=BookingEvent.Kind.REDIRECTED, payload={
             "to_booking": new.pk, "from_slot": source.pk, "to_slot": slot.pk,
             "from_seat": source.session.seat_id, "from_seat_name": source.session.seat.name,
@@ -295,6 +322,17 @@ def overflow_after_waitlisting(event: BookingEvent) -> None:
 
     slot_id = event.booking.slot_id
     # A lost overflow is found again by the overflow sweep.
+    transaction.on_commit(lambda: enqueue(overflow_slot, (slot_id,), countdown=conf.overflow_delay_seconds()))
+
+
+def overflow_after_proof(sender=None, *, booking: Booking, **kwargs) -> None:
+    """booking_proven receiver, in the proof's transaction: a waitlisted phone just proven is now movable, so
+    enqueue its slot's overflow after commit rather than leave it to the next sweep."""
+    if booking.status != Booking.Status.WAITLISTED or not conf.overflow_auto():
+        return
+    from dispatch.tasks import overflow_slot
+
+    slot_id = booking.slot_id
     transaction.on_commit(lambda: enqueue(overflow_slot, (slot_id,), countdown=conf.overflow_delay_seconds()))
 
 

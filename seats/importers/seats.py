@@ -133,7 +133,7 @@ def seats_import(*, results: Path, centroids: Path, adjacency: Path | None = Non
         notionals = _notional_read(Path(notional), report, progress) if notional else {}
 
         existing = {row["ons_code"]: row for row in Seat.objects.select_for_update().values(
-            "ons_code", "priority_override", "is_target", "boundary_set", "last_boundary_set", *KEPT_FIELDS)}
+            "ons_code", "priority_override", "is_target", "target_list_priority", "boundary_set", "last_boundary_set", *KEPT_FIELDS)}
         centres: dict[str, tuple[float, float, float | None]] = {}
         for line, row in _rows(centroids, progress, {"ons_id": ("ons_id",)}):
             code = (row.get("ons_id") or "").strip().upper()
@@ -161,15 +161,17 @@ def seats_import(*, results: Path, centroids: Path, adjacency: Path | None = Non
                     keep = {name: old[name] for name in KEPT_FIELDS}
                     seats.append(Seat(**{**keep, "boundary_set_id": first, "last_boundary_set_id": last,
                                          "ons_code": code, "priority_override": old["priority_override"],
-                                         "is_target": old["is_target"]}))
+                                         "is_target": old["is_target"],
+                                         "target_list_priority": old["target_list_priority"]}))
                     continue
-            override, is_target = (old["priority_override"], old["is_target"]) if old else (None, False)
+            override, is_target, listed = ((old["priority_override"], old["is_target"], old["target_list_priority"])
+                                           if old else (None, False, None))
             computed = seat_priority_compute(majority_pct=fields["majority_pct"])
             seats.append(Seat(ons_code=code, **fields, **notionals.get(code, {}), lat=lat, lng=lng, area_km2=area,
                               election_year=year, boundary_set_id=first, last_boundary_set_id=last,
                               computed_priority=computed, priority_override=override, is_target=is_target,
                               priority=seat_effective_priority(computed=computed, override=override,
-                                                               is_target=is_target)))
+                                                               is_target=is_target, listed=listed)))
         Seat.objects.bulk_create(seats, update_conflicts=True, unique_fields=["ons_code"],
                                  update_fields=SEAT_UPDATE_FIELDS)
         report.counts["seats_created"] = sum(seat.ons_code not in existing for seat in seats)

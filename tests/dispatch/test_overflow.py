@@ -45,14 +45,16 @@ def _waitlist(area, n):
             for _ in range(n)]
 
 
-def test_a_waitlist_overflows_to_neighbours_by_ring_then_priority_then_travel(area, django_capture_on_commit_callbacks):
+def test_a_waitlist_overflows_to_neighbours_by_priority_then_ring_then_travel(area, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         waiting = _waitlist(area, 3)
     for booking in waiting:
         booking.refresh_from_db()
         assert booking.status == Booking.Status.REDIRECTED
     targets = [b.redirected_to.slot_id for b in waiting]
-    assert targets == [area["slot_n2"].pk, area["slot_n1"].pk, area["slot_n1"].pk]
+    # N2 (priority 1, ring 1) takes one; then R (priority 1, ring 2, in reach) before N1 (priority 3, ring 1):
+    # nobody goes to a lower-priority seat while a higher-priority one within their reach has room.
+    assert targets == [area["slot_n2"].pk, area["slot_r"].pk, area["slot_r"].pk]
     new = waiting[0].redirected_to
     assert new.status == Booking.Status.CONFIRMED and new.source == Booking.Source.REDIRECT
     event = BookingEvent.objects.get(booking=waiting[0], kind=BookingEvent.Kind.REDIRECTED)
@@ -63,7 +65,7 @@ def test_a_waitlist_overflows_to_neighbours_by_ring_then_priority_then_travel(ar
     assert OverflowMove.objects.filter(trigger=OverflowMove.Trigger.WAITLIST).count() == 3
 
 
-def test_ring_two_takes_over_when_ring_one_is_full_and_travel_limits_hold(area, manual):
+def test_a_higher_priority_seat_in_ring_two_comes_before_a_lower_one_and_travel_limits_hold(area, manual):
     from sessions.models import Slot
 
     Slot.objects.filter(pk__in=[area["slot_n1"].pk]).update(capacity=1)
@@ -71,8 +73,9 @@ def test_ring_two_takes_over_when_ring_one_is_full_and_travel_limits_hold(area, 
     far_away = f.book(f.volunteer(lat=54.2, lng=-1.55, max_travel_km=None), area["slot_f"])
     overflow_slot.delay(area["slot_f"].pk)
     slots = [Booking.objects.get(pk=b.pk).redirected_to.slot_id for b in waiting[:3]]
-    assert slots == [area["slot_n2"].pk, area["slot_n1"].pk, area["slot_r"].pk]
-    # ring 2 is about 6.7 km away: the 4th also goes there; the one living 90 km away stays waitlisted
+    assert slots == [area["slot_n2"].pk, area["slot_r"].pk, area["slot_r"].pk]
+    # ring 2 (priority 1) is about 6.7 km away: the 4th also goes there, not to N1 (priority 3) next door; the
+    # one living 90 km away stays waitlisted
     assert Booking.objects.get(pk=waiting[3].pk).redirected_to.slot_id == area["slot_r"].pk
     assert Booking.objects.get(pk=far_away.pk).status == Booking.Status.WAITLISTED
     assert not Booking.objects.filter(slot__in=[area["slot_late"], area["slot_far"]]).exists()
@@ -124,7 +127,7 @@ def test_coordinator_dry_run_plans_without_changes_and_is_audited(area, manual):
     assert response.status_code == 200, response.json()
     plan = response.json()
     assert plan["dry_run"] is True and plan["moved"] == 3
-    assert [m["to_slot"] for m in plan["moves"]] == [area["slot_n2"].pk, area["slot_n1"].pk, area["slot_n1"].pk]
+    assert [m["to_slot"] for m in plan["moves"]] == [area["slot_n2"].pk, area["slot_r"].pk, area["slot_r"].pk]
     assert all(Booking.objects.get(pk=b.pk).status == Booking.Status.WAITLISTED for b in waiting)
     action = CoordinatorAction.objects.get(pk=plan["action"])
     assert action.actor == coordinator and action.kind == CoordinatorAction.Kind.OVERFLOW_PLANNED
@@ -188,9 +191,10 @@ def test_coverage_reports_places_fill_and_overflow_per_seat(area, manual):
     assert rows["E14000201"] | {} == rows["E14000201"]
     assert (rows["E14000201"]["places"], rows["E14000201"]["confirmed"], rows["E14000201"]["waitlisted"]) == (2, 2, 1)
     assert rows["E14000201"]["fill_pct"] == 100.0 and rows["E14000201"]["overflow_sent"] == 3
-    assert rows["E14000203"]["overflow_received"] == 1 and rows["E14000202"]["overflow_received"] == 2
+    assert rows["E14000203"]["overflow_received"] == 1 and rows["E14000204"]["overflow_received"] == 2
     assert rows["E14000202"]["slots"] == 2 and rows["E14000202"]["places"] == 10
-    assert [r["priority"] for r in response.json()] == sorted(r["priority"] for r in response.json())
+    weights = [r["shortfall"] * (6 - r["priority"]) for r in response.json()]
+    assert weights == sorted(weights, reverse=True)  # largest shortfall x priority first
     bad = client.get("/api/dispatch/coverage/", {"date_from": "yesterday"})
     assert bad.status_code == 400 and set(bad.json()["error"]["fields"]) == {"date_from"}
     backwards = client.get("/api/dispatch/coverage/", {"date_from": f.day_at(23).isoformat(),

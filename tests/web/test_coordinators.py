@@ -143,21 +143,24 @@ def test_the_colour_toggle_is_a_link_and_colours_by_fill(client, coordinator, ar
     assert "full (1)" in filled
 
 
-def test_the_table_sorts_by_each_column_and_matches_the_coverage_service(client, coordinator, area):
+def test_the_table_sorts_by_each_column_and_matches_the_coverage_service(client, coordinator, area, settings):
+    settings.SEAT_NEED_BY_PRIORITY = [0, 0, 0, 0, 0]  # only the seats with slots
     page = client.get("/coordinate/?sort=-waitlisted").content.decode()
     rows = re.findall(r'<th scope="row"><a href="/coordinate/seats/(E\d+)/">', page)
     assert rows == [data.FULL, data.NEAR]
     assert 'aria-sort="descending"' in page
     page = client.get("/coordinate/?sort=places").content.decode()
     assert re.findall(r'<th scope="row"><a href="/coordinate/seats/(E\d+)/">', page) == [data.FULL, data.NEAR]
-    for key in ("priority", "places", "confirmed", "waitlisted", "overflow_sent", "overflow_received"):
+    for key in ("priority", "shortfall", "need", "proven", "unproven", "places", "waitlisted", "overflow_sent",
+                "overflow_received"):
         assert f"sort={key}" in page or f"sort=-{key}" in page
 
 
 def test_seats_not_in_the_reference_map_are_listed_not_lost(client, coordinator, area):
     f.seat("E14001100", lat=52.0, lng=-1.0, name="A 2024 seat")
     page = client.get("/coordinate/").content.decode()
-    assert "1 seat in Frontroom is not on this map" in page and "E14001100" in page
+    unmapped = page.split("1 seat in Frontroom is not on this map", 1)[1].split("</p>", 1)[0]
+    assert "A 2024 seat" in unmapped and "E14001100" not in unmapped  # its name, not a bare code
 
 
 def test_a_missing_reference_file_leaves_the_table(client, coordinator, area, settings, tmp_path):
@@ -377,3 +380,14 @@ def test_projected_boundaries_are_cached_on_disk(settings, tmp_path):
         assert list(tmp_path.glob("map-hex-*.json"))
     finally:
         maps._shapes.cache_clear()
+
+
+def test_seats_are_named_not_coded_in_the_overflow_form_and_the_audit_log(client, coordinator, area):
+    from urllib.parse import quote
+
+    page = client.get(f"/coordinate/overflow/?seat={quote('croydon central')}")
+    assert page.status_code == 200 and "Waiting Person0" in page.content.decode()
+    client.post(f"/coordinate/seats/{data.NEAR}/", {"priority_override": "2"})
+    audit = client.get("/coordinate/audit/").content.decode()
+    row = audit.split("Seat priority or target changed", 1)[1].split("</tr>", 1)[0]
+    assert "Croydon North" in row and data.NEAR not in row

@@ -41,7 +41,7 @@ def _journey(page, live_server, area, *, shots: bool, prove: str = "code") -> Bo
     page.get_by_label("Your postcode").fill(VOLUNTEER_POSTCODE.lower())
     page.get_by_role("button", name="Find sessions").click()
     expect(page.get_by_role("heading", name="Sessions near S10 2TN")).to_be_visible()
-    expect(page.get_by_text("Sheffield Hallam was won by 2,353 votes: 4.2%.")).to_be_visible()
+    expect(page.get_by_text("Sheffield Hallam: Won by 2,353 votes (4.2%).")).to_be_visible()
     page.get_by_role("link", name="Crookes Saturday doors").click()
     expect(page.get_by_role("heading", name="Crookes Saturday doors")).to_be_visible()
     assert "Secret Gardens" not in page.content()

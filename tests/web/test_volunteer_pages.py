@@ -38,7 +38,7 @@ def test_results_explain_the_seat_and_list_slots_in_plain_words(client, area):
     page = _text(response)
     assert response.status_code == 200
     assert "Sessions near S10 2TN" in page
-    assert "Sheffield Hallam was won by 2,353 votes: 4.2%." in page
+    assert "Sheffield Hallam: Won by 2,353 votes (4.2%)." in page
     assert "Crookes Saturday doors" in page and "City centre evening" in page
     assert "3 places left" in page and "full: waitlist open" in page
     assert " km" in page

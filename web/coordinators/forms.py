@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
 from dispatch.sms.models import SmsMessage
+from seats.models import Seat
 from seats.selectors import seat_regions
 from web.dates import DateField
 
@@ -21,8 +22,16 @@ def default_days() -> int:
     return max(1, int(settings.COVERAGE_DEFAULT_DAYS))
 
 
+# A service refusing something outside a regional organiser's scope: not a mistake in the form but a 404/403,
+# raised on to the view's decorator (staff_required).
+SCOPE_ERRORS = ("out_of_scope", "national_only")
+
+
 def apply_domain_error(form: forms.Form, error: DomainError) -> None:
-    """Put a service's error on the fields it names (or on the whole form): the same words the API uses."""
+    """Put a service's error on the fields it names (or on the whole form): the same words the API uses. Scope
+    refusals are raised again."""
+    if error.code in SCOPE_ERRORS:
+        raise error
     placed = False
     for field, messages in (error.fields or {}).items():
         if field in form.fields:
@@ -46,9 +55,13 @@ class PeriodForm(forms.Form):
     date_to = DateField(label=_("To (inclusive)"), required=False)
     region = forms.ChoiceField(label=_("Region"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, scope=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].choices = [("", _("All regions"))] + [(r, r) for r in seat_regions()]
+        if scope is not None and not scope.national:
+            # Offered: their own regions. Every region still parses, so that asking for another one reaches the
+            # service, which refuses it (a 403), rather than quietly showing something else.
+            self.fields["region"].widget.choices = [("", _("All my seats"))] + [(r, r) for r in scope.regions]
 
     def clean(self):
         cleaned = super().clean()
@@ -82,7 +95,8 @@ class PeriodForm(forms.Form):
 
 class DashboardForm(PeriodForm):
     map = forms.ChoiceField(choices=[("hex", _("Hex map")), ("boundaries", _("Boundaries"))], required=False)
-    colour = forms.ChoiceField(choices=[("priority", _("Priority")), ("fill", _("How full"))], required=False)
+    colour = forms.ChoiceField(choices=[("shortfall", _("Shortfall")), ("priority", _("Priority")),
+                                        ("fill", _("How full"))], required=False)
     sort = forms.CharField(required=False, max_length=30)
 
 
@@ -95,14 +109,36 @@ class SeatPriorityForm(forms.Form):
     is_target = forms.BooleanField(label=_("Target seat (one band higher than its marginality)"), required=False)
 
 
+class SeatNeedForm(forms.Form):
+    need_per_day = forms.IntegerField(
+        label=_("Proven places needed a day"), required=False, min_value=0, max_value=10000,
+        help_text=_("Empty: the default for the seat's priority band (SEAT_NEED_BY_PRIORITY)."),
+    )
+
+
+class TargetListForm(forms.Form):
+    file = forms.FileField(
+        label=_("Target list (CSV)"),
+        help_text=_("Columns: ons_code, priority (1–5, 1 the most important), optionally target (true or false) and "
+                    "note. The file replaces the whole list; one bad row and nothing changes."),
+    )
+
+
 class OverflowForm(forms.Form):
-    seat = forms.CharField(label=_("Full seat (ONS code)"), required=False, max_length=9,
-                           help_text=_("For example E14000654. Or give a session number instead."))
+    seat = forms.CharField(label=_("Full seat"), required=False, max_length=120,
+                           help_text=_("Its name (for example Croydon Central) or ONS code. Or give a session "
+                                       "number instead."))
     session = forms.IntegerField(label=_("Or one session (number)"), required=False, min_value=1,
                                  max_value=2**63 - 1)
 
     def clean_seat(self):
-        return (self.cleaned_data.get("seat") or "").strip().upper()
+        """The ONS code of the seat named (by its exact name or its code); unknown names go on as typed, for the
+        service to refuse on the field."""
+        value = (self.cleaned_data.get("seat") or "").strip()
+        if not value:
+            return ""
+        code = Seat.objects.filter(name__iexact=value).values_list("pk", flat=True).first()
+        return code or value.upper()[:9]
 
     def clean(self):
         cleaned = super().clean()

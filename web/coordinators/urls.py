@@ -39,6 +39,7 @@ urlpatterns = [
     path("reviews/<rowid:session_id>/approve/", reviews.review_approve, name="review-approve"),
     path("reviews/<rowid:session_id>/refuse/", reviews.review_refuse, name="review-refuse"),
     path("hosts/<rowid:host_id>/trust/", reviews.host_trust, name="host-trust"),
+    path("targets/", views.targets, name="targets"),
     path("audit/", views.audit, name="audit"),
     path("audit/<rowid:action_id>/", views.audit_action, name="audit-action"),
 ]

@@ -10,6 +10,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from web.priority import priority_why
+
 register = template.Library()
 
 
@@ -67,13 +69,9 @@ def priority_badge(priority: int) -> str:
 
 @register.simple_tag
 def seat_reason(seat) -> str:
-    """Why a seat matters, from its last result: "Sheffield Hallam was won by 2,353 votes: 4.2%." """
-    name, majority, share = seat.name, seat.majority, seat.majority_pct
-    if majority and share is not None:
-        text = _("%(name)s was won by %(votes)s votes: %(share)s%%.") % {
-            "name": name, "votes": thousands(majority), "share": pct(share)}
-    else:
-        text = _("%(name)s: no recent result on record.") % {"name": name}
+    """Why a seat matters and which rule set its priority: "Sheffield Hallam: won by 2,353 votes in 2024 (4.2%)."
+    or "Sheffield Hallam: campaign target list." (web.priority.priority_why)."""
+    text = _("%(name)s: %(why)s.") % {"name": seat.name, "why": priority_why(seat)}
     if seat.is_target:
         text += " " + _("A target seat.")
     return text
