@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 
 from core.db import pk_in_range
 from core.errors import InvalidInput, InvalidState, NotFound, PermissionDenied
+from seats.scopes import seat_scope_for
 from sessions.models import CanvassSession, HostStanding, MeetingPoint, VettingDecision
 
 REASON_MAX = 1000
@@ -35,12 +36,14 @@ def session_needs_review(*, user, meeting_point: MeetingPoint) -> bool:
 
 
 def reviewer_seat_ids(*, user) -> set[str] | None:
-    """The seats whose sessions `user` may review: None for every seat (a coordinator), else the seats where this
-    trusted host has an active room (an empty set for anyone else)."""
+    """The seats whose sessions `user` may review: None for every seat (a national coordinator), a regional
+    organiser's seats (seats.scopes), else the seats where this trusted host has an active room (an empty set for
+    anyone else)."""
     if not user.is_authenticated:
         return set()
     if user.is_staff:
-        return None
+        scope = seat_scope_for(user)
+        return None if scope.national else set(scope.seat_codes)
     if not host_trusted(host_id=user.pk):
         return set()
     return set(MeetingPoint.objects.filter(host=user, is_active=True).exclude(seat=None)
@@ -63,7 +66,11 @@ def vetting_decisions_recent(*, user, limit: int = 20) -> QuerySet:
     """The latest approvals, refusals and changes of trust, for coordinators (the audit; the admin has them all)."""
     if not user.is_staff:
         return VettingDecision.objects.none()
-    return VettingDecision.objects.select_related("host", "by", "session").order_by("-created_at", "-id")[:limit]
+    decisions = VettingDecision.objects.select_related("host", "by", "session")
+    scope = seat_scope_for(user)
+    if not scope.national:  # a regional organiser sees the decisions on sessions in their seats
+        decisions = decisions.filter(session__seat_id__in=sorted(scope.seat_codes))
+    return decisions.order_by("-created_at", "-id")[:limit]
 
 
 def _in_review_for(*, user, session_id) -> CanvassSession:
@@ -128,6 +135,8 @@ def host_trust_set(*, user, host_id: int, trusted: bool, reason: str = "") -> Ho
     """A coordinator trusts a host (their sessions publish at once) or stops trusting them; recorded. Idempotent."""
     if not user.is_staff:
         raise PermissionDenied(gettext("Only organisers can change whom we trust."))
+    # A trusted host publishes in every seat, so trusting is for national coordinators.
+    seat_scope_for(user).check_national()
     host = get_user_model().objects.filter(pk=host_id).first() if pk_in_range(get_user_model(), host_id) else None
     if host is None:
         raise NotFound(gettext("No such host."), code="not_found")

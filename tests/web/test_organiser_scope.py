@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from core.permissions import IsCoordinator
 from dispatch.models import AssignmentRun, CoordinatorAction
 from seats.models import OrganiserScope, Seat
-from sessions.models import CanvassSession
+from sessions.models import CanvassSession, HostStanding
 from tests.dispatch import factories as f
 from tests.web import coordinator_data as data
 from volunteers.models import Booking
@@ -34,6 +34,8 @@ class World:
     north_run: AssignmentRun
     south_sms: int
     others_action: int
+    south_review: CanvassSession
+    north_review: CanvassSession
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +59,13 @@ def world() -> World:
     sms = data.sms(booking, status="failed", error_code=30003)
     action = CoordinatorAction.objects.create(actor=national, kind=CoordinatorAction.Kind.SEAT_PRIORITY_SET,
                                               params={"seat": south.pk})
-    return World(north, south, session, booking, waiting, south_run, north_run, sms.pk, action.pk)
+    south_review = f.session(south, slots=[(f.day_at(14), f.day_at(16), 3)])
+    north_review = f.session(north, slots=[(f.day_at(14), f.day_at(16), 3)])
+    for new, title in ((south_review, "Southern newcomer"), (north_review, "Northern newcomer")):
+        CanvassSession.objects.filter(pk=new.pk).update(status=CanvassSession.Status.REVIEW, title=title)
+        new.refresh_from_db()
+    return World(north, south, session, booking, waiting, south_run, north_run, sms.pk, action.pk, south_review,
+                 north_review)
 
 
 @pytest.fixture
@@ -168,13 +176,31 @@ def _audit_action(c, w):
     refused(c.get(f"/coordinate/audit/{w.others_action}/"), "audit action")
 
 
+def _reviews(c, w):
+    page = c.get("/coordinate/reviews/").content.decode()
+    assert w.south_review.title not in page and w.north_review.title in page
+
+
+def _review_answer(action):
+    def check(c, w):
+        refused(c.post(f"/coordinate/reviews/{w.south_review.pk}/{action}/", {"reason": "Not here"}), action)
+        assert CanvassSession.objects.get(pk=w.south_review.pk).status == CanvassSession.Status.REVIEW
+    return check
+
+
+def _host_trust(c, w):
+    refused(c.post(f"/coordinate/hosts/{w.south_review.meeting_point.host_id}/trust/", {"trusted": "1"}), "trust")
+    assert not HostStanding.objects.filter(host_id=w.south_review.meeting_point.host_id, trusted=True).exists()
+
+
 PAGES = {
     "dashboard": _dashboard, "seat": _seat, "overflow": _overflow, "runs": _runs, "run": _run,
     "run-progress": _run_progress, "run-commit": _run_commit, "sms": _sms, "sms-message": _sms_message,
     "sms-retry": _sms_retry, "email": _national_only("/coordinate/email/"), "exports": _exports,
     "export-bookings": _export_bookings, "export-volunteers": _export_volunteers, "export-coverage": _export_coverage,
     "export-sms-failures": _export_sms_failures, "targets": _national_only("/coordinate/targets/"),
-    "audit": _audit, "audit-action": _audit_action,
+    "audit": _audit, "audit-action": _audit_action, "reviews": _reviews, "review-approve": _review_answer("approve"),
+    "review-refuse": _review_answer("refuse"), "host-trust": _host_trust,
 }
 
 
@@ -187,6 +213,21 @@ def test_every_coordinator_page_keeps_a_regional_organiser_to_their_seats(client
     assert not CoordinatorAction.objects.filter(actor=organiser).exclude(
         kind=CoordinatorAction.Kind.PERSONAL_DATA).exists()  # nothing was done outside North
     assert Booking.objects.get(pk=world.south_waiting.pk).status == Booking.Status.WAITLISTED
+
+
+def test_a_regional_organiser_answers_the_reviews_in_their_seats(client, world, organiser):
+    client.force_login(organiser)
+    response = client.post(f"/coordinate/reviews/{world.north_review.pk}/approve/")
+    assert response.status_code == 302
+    assert CanvassSession.objects.get(pk=world.north_review.pk).status == CanvassSession.Status.PUBLISHED
+
+
+def test_a_regional_organisers_review_api_lists_only_their_seats(world, organiser):
+    api = APIClient()
+    api.force_authenticate(organiser)
+    ids = [row["id"] for row in api.get("/api/reviews/").json()["results"]]
+    assert ids == [world.north_review.pk]
+    refused(api.post(f"/api/reviews/{world.south_review.pk}/approve/"), "api approve")
 
 
 def test_a_national_coordinator_still_sees_everything(client, world):

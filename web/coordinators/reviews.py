@@ -2,7 +2,8 @@
 approve, refuse (with a reason the host sees) and "trust this host".
 
 The queue is sessions.vetting.sessions_in_review(user=...), the one place that decides who sees which sessions
-(a regional organiser's scope is a filter there), and the answers are its services.
+(a regional organiser's scope is a filter there), and the answers are its services. Trusting a host is for
+national coordinators only (a trusted host publishes in every seat).
 """
 
 from django import forms
@@ -43,13 +44,13 @@ def _queue(request, *, refusing: int | None = None, refuse_form: RefuseForm | No
     }, status=status)
 
 
-@staff_required
+@staff_required(scoped=True)
 @require_GET
 def reviews(request):
     return _queue(request)
 
 
-@staff_required
+@staff_required(scoped=True)
 @require_POST
 def review_approve(request, session_id: int):
     try:
@@ -64,7 +65,7 @@ def review_approve(request, session_id: int):
     return redirect("coordinators:reviews")
 
 
-@staff_required
+@staff_required(scoped=True)
 @require_POST
 def review_refuse(request, session_id: int):
     form = RefuseForm(request.POST, auto_id=f"refuse-{session_id}-%s")
