@@ -340,6 +340,13 @@ UNPROVEN_BOOKING_HOLD_HOURS = env_float("UNPROVEN_BOOKING_HOLD_HOURS", 24.0)
 UNPROVEN_RELEASE_BEFORE_START_HOURS = env_float("UNPROVEN_RELEASE_BEFORE_START_HOURS", 2.0)
 UNPROVEN_MIN_HOLD_MINUTES = env_int("UNPROVEN_MIN_HOLD_MINUTES", 15)
 
+# --- Metered disclosure of front rooms (docs/privacy.md) ----------------------------
+# Distinct front rooms (exact address, host's first name, turf) one phone may be shown in a rolling day and week;
+# rooms it was shown before don't count again. Past either, the booking stands but shows only the district until
+# a coordinator or the host lets that phone through for that room.
+DISCLOSURE_MAX_ROOMS_PER_DAY = env_int("DISCLOSURE_MAX_ROOMS_PER_DAY", 3)
+DISCLOSURE_MAX_ROOMS_PER_WEEK = env_int("DISCLOSURE_MAX_ROOMS_PER_WEEK", 6)
+
 # --- Dispatch -----------------------------------------------------------------
 OVERFLOW_AUTO = env_bool("OVERFLOW_AUTO", True)  # overflow a full slot after commit when a waitlist forms
 OVERFLOW_DELAY_SECONDS = env_int("OVERFLOW_DELAY_SECONDS", 0)  # grace before that overflow (< visibility timeout)

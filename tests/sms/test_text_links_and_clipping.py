@@ -17,6 +17,7 @@ from dispatch.sms.texts import (
     text_render,
 )
 from tests.sms.factories import booking_make, slot_make, volunteer_make
+from volunteers.disclosure import front_rooms_disclose_slot
 from volunteers.links import manage_url
 from volunteers.models import PhoneChallenge
 
@@ -58,8 +59,10 @@ def _texts_of_every_kind(settings) -> list[tuple[str, str, str]]:
     slot = _booking("booking_confirmed").slot
     bookings = [booking_make(slot=slot, volunteer=volunteer_make(name=name)) for name in ("Ann Lee", "Bo Diddley")]
     for kind in BULK_KINDS:
+        rooms = front_rooms_disclose_slot(slot=slot, volunteer_ids=[b.volunteer_id for b in bookings],
+                                          booking_ids=[b.pk for b in bookings], path=f"sms.{kind}")
         texts = booking_texts(kind=kind, slot=slot, volunteer_names=[b.volunteer.name for b in bookings],
-                              manage_tokens=[b.manage_token for b in bookings])
+                              manage_tokens=[b.manage_token for b in bookings], rooms=rooms)
         found += [(f"bulk {kind}", text, manage_url(b.manage_token)) for text, b in zip(texts, bookings, strict=True)]
     for situation in ("booked", "already_booked", "clash"):
         booking = _booking("booking_confirmed")
