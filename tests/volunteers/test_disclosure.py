@@ -144,11 +144,12 @@ def test_two_concurrent_requests_for_two_rooms_never_both_take_the_last_allowanc
         rooms = _rooms(4)
         for room in rooms[:2]:
             assert front_room_meter(volunteer_id=volunteer.pk, meeting_point_id=room.pk, path="page.manage")
-        results = []
-        errors = run_together(*[
-            lambda room=room: results.append(front_room_meter(volunteer_id=volunteer.pk, meeting_point_id=room.pk,
-                                                              path="api.booking"))
-            for room in rooms[2:]])
+        results: list[bool] = []
+
+        def ask(room, volunteer=volunteer, results=results):
+            results.append(front_room_meter(volunteer_id=volunteer.pk, meeting_point_id=room.pk, path="api.booking"))
+
+        errors = run_together(*[lambda room=room: ask(room) for room in rooms[2:]])
         assert errors == []
         assert sorted(results) == [False, True]
         assert FrontRoomDisclosure.objects.filter(volunteer=volunteer).count() == 3
