@@ -255,7 +255,8 @@ def front_room_release_for_booking(*, booking_id: int, user, meeting_point_ids) 
 def front_room_holds_open():
     """The coordinators' alerts: open holds, newest first, with the phone and room (for a masked list)."""
     return (FrontRoomHold.objects.filter(released_at__isnull=True)
-            .select_related("volunteer", "meeting_point", "booking__slot__session").order_by("-created_at", "-id"))
+            .select_related("volunteer", "meeting_point", "booking__slot__session")
+            .annotate(shown_count=Count("volunteer__front_rooms_shown")).order_by("-created_at", "-id"))
 
 
 def front_room_held_bookings(*, booking_ids) -> set[int]:
