@@ -15,21 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from core.errors import InvalidState, NotFound
-from volunteers.models import Booking, FrontRoomDisclosure, FrontRoomHold
+from volunteers.models import Booking, FrontRoomDisclosure, FrontRoomHold, Volunteer
 
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
 # A room shown again refreshes last_shown_at (what the retention purge reads) at most this often: no write per view.
 _TOUCH_EVERY = timedelta(days=1)
-# pg_advisory_xact_lock(_LOCK_CLASS, volunteer_id) serialises one phone's meter; no other code takes it, so it
-# cannot join a lock-order cycle with the booking locks. The number is arbitrary ("FR" in ASCII).
-_LOCK_CLASS = 0x4652
 
 SHOWING_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED)
 APPROVALS_SHOWN = (Booking.Approval.NOT_REQUIRED, Booking.Approval.APPROVED)
@@ -91,19 +88,20 @@ def _refused(booking: Booking, *, path: str, now: datetime, automatic: bool) -> 
 
 
 def front_room_disclose(*, booking: Booking, path: str, now: datetime | None = None, automatic: bool = False,
-                        known_rooms: frozenset[int] | None = None) -> FrontRoomShown:
+                        known_rooms: frozenset[int] | None = None, phone_locked: bool = False) -> FrontRoomShown:
     """The front room of `booking` as `path` (page.manage, api.booking, sms.<kind>, email.<kind>, ics, feed.*)
     may show it: the booking's rules, then the meter. A first showing is recorded in the ledger; past the meter an
     open hold is recorded (idempotent: one per phone and room) and only the district is returned. A room shown
     before costs one indexed query and no write (none when `known_rooms`, front_rooms_known_to's answer for a
-    list of the phone's bookings, names it); a booking its rules refuse costs none."""
+    list of the phone's bookings, names it); a booking its rules refuse costs none. `phone_locked`: the caller's
+    transaction holds the volunteer row (front_room_meter)."""
     now = now or timezone.now()
     session = booking.slot.session
     reason = _refused(booking, path=path, now=now, automatic=automatic)
     known = known_rooms is not None and session.meeting_point_id in known_rooms
     if not reason and not known and not front_room_meter(
             volunteer_id=booking.volunteer_id, meeting_point_id=session.meeting_point_id, booking_id=booking.pk,
-            path=path, now=now):
+            path=path, now=now, phone_locked=phone_locked):
         reason = Hidden.AWAITING_RELEASE
     if reason:
         return FrontRoomShown(shown=False, district=session.postcode_district, reason=reason)
@@ -127,48 +125,83 @@ def _touch(*, volunteer_id: int, meeting_point_id: int, last: datetime | None, p
 
 
 def _phone_lock(volunteer_id: int) -> None:
-    """Serialise the meter of one phone until the transaction ends (PostgreSQL). SQLite, the embedded default,
-    runs one writer at a time already."""
+    """Serialise the meter of one phone until the transaction ends: the volunteer row, which every booking change
+    locks first too (so the booking paths, already holding it, wait for nothing and no lock order is reversed).
+    SQLite, the embedded default, ignores FOR UPDATE and runs one writer at a time."""
+    list(Volunteer.objects.select_for_update().filter(pk=volunteer_id).values_list("pk"))
+
+
+# Count this phone's rooms and, if it may see one more, record this one: one statement on PostgreSQL (the booking
+# request's code text and the proof's answer both pay for it, so it is kept to one round trip after the lock).
+_COUNT_AND_RECORD = """
+WITH mine AS (
+    SELECT count(*) FILTER (WHERE meeting_point_id = %(point)s) AS known,
+           max(last_shown_at) FILTER (WHERE meeting_point_id = %(point)s) AS last,
+           count(*) FILTER (WHERE first_shown_at >= %(day)s) AS day,
+           count(*) FILTER (WHERE first_shown_at >= %(week)s) AS week
+    FROM volunteers_frontroomdisclosure
+    WHERE volunteer_id = %(volunteer)s AND (first_shown_at >= %(week)s OR meeting_point_id = %(point)s)
+), added AS (
+    INSERT INTO volunteers_frontroomdisclosure
+        (volunteer_id, meeting_point_id, first_path, last_path, first_shown_at, last_shown_at)
+    SELECT %(volunteer)s, %(point)s, %(path)s, %(path)s, %(now)s, %(now)s FROM mine
+    WHERE mine.known = 0 AND mine.day < %(per_day)s AND mine.week < %(per_week)s
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT mine.known, mine.last, (SELECT count(*) FROM added) FROM mine
+"""
+
+
+def _count_and_record(*, volunteer_id: int, meeting_point_id: int, path: str,
+                      now: datetime) -> tuple[bool, bool, datetime | None]:
+    """(shown, known before, last shown) for the phone and room, the showing recorded if allowed. Call it with the
+    phone locked."""
+    per_day, per_week = settings.DISCLOSURE_MAX_ROOMS_PER_DAY, settings.DISCLOSURE_MAX_ROOMS_PER_WEEK
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, volunteer_id])
+            cursor.execute(_COUNT_AND_RECORD, {
+                "volunteer": volunteer_id, "point": meeting_point_id, "path": path[:40], "now": now,
+                "day": now - DAY, "week": now - WEEK, "per_day": per_day, "per_week": per_week})
+            known, last, added = cursor.fetchone()
+        return bool(known or added), bool(known), last
+    counts = _counts(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id, now=now)
+    if counts["known"]:
+        return True, True, counts["last"]
+    if counts["day"] >= per_day or counts["week"] >= per_week:
+        return False, False, None
+    FrontRoomDisclosure.objects.bulk_create([FrontRoomDisclosure(
+        volunteer_id=volunteer_id, meeting_point_id=meeting_point_id, first_path=path[:40], last_path=path[:40],
+        first_shown_at=now, last_shown_at=now)], ignore_conflicts=True)
+    return True, False, None
 
 
 def front_room_meter(*, volunteer_id: int, meeting_point_id: int, path: str, now: datetime | None = None,
-                     booking_id: int | None = None) -> bool:
+                     booking_id: int | None = None, phone_locked: bool = False) -> bool:
     """Whether the phone may be shown this room now; True records the showing, False records an open hold.
-    Race-safe: a new room is counted and written under a per-phone lock, so two concurrent requests from one
-    phone for two rooms never both take the last allowance."""
+    Race-safe: a new room is counted and written under the phone's lock (the volunteer row), so two concurrent
+    requests from one phone for two rooms never both take the last allowance. A room shown before costs one read
+    and no lock. `phone_locked`: the caller's transaction holds the volunteer row already (a booking change
+    writing its texts), so the first read, which would only spare a lock, is skipped."""
     now = now or timezone.now()
-    counts = _counts(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id, now=now)
-    if counts["known"]:
-        _touch(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id, last=counts["last"], path=path, now=now)
-        return True
-    with transaction.atomic():
-        _phone_lock(volunteer_id)
+    if not phone_locked:
         counts = _counts(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id, now=now)
         if counts["known"]:
+            _touch(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id, last=counts["last"], path=path,
+                   now=now)
             return True
-        if (counts["day"] >= settings.DISCLOSURE_MAX_ROOMS_PER_DAY
-                or counts["week"] >= settings.DISCLOSURE_MAX_ROOMS_PER_WEEK):
-            _hold_open(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id, booking_id=booking_id, path=path)
-            return False
-        FrontRoomDisclosure.objects.create(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id,
-                                           first_path=path[:40], last_path=path[:40], first_shown_at=now,
-                                           last_shown_at=now)
-    return True
-
-
-def _hold_open(*, volunteer_id: int, meeting_point_id: int, booking_id: int | None, path: str) -> None:
-    if FrontRoomHold.objects.filter(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id,
-                                    released_at__isnull=True).exists():
-        return
-    try:
-        with transaction.atomic():
-            FrontRoomHold.objects.create(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id,
-                                         booking_id=booking_id, path=path[:40])
-    except IntegrityError:  # opened meanwhile (SQLite has no per-phone lock): one open hold either way
-        pass
+    with transaction.atomic(savepoint=False):
+        _phone_lock(volunteer_id)
+        shown, known, last = _count_and_record(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id,
+                                               path=path, now=now)
+        if known:
+            _touch(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id, last=last, path=path, now=now)
+        elif not shown:
+            # One open hold per phone and room (the partial unique key): the coordinators' alert.
+            FrontRoomHold.objects.bulk_create([FrontRoomHold(
+                volunteer_id=volunteer_id, meeting_point_id=meeting_point_id, booking_id=booking_id, path=path[:40])],
+                ignore_conflicts=True)
+    return shown
 
 
 def front_rooms_known_to(*, volunteer_id: int) -> frozenset[int]:

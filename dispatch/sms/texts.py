@@ -113,12 +113,13 @@ def _held_template(name: str) -> str:
     return "code_booked_held" if name.startswith("code_") else "booking_address_held"
 
 
-def booking_render(name: str, booking: Booking, **extra) -> str:
+def booking_render(name: str, booking: Booking, *, phone_locked: bool = False, **extra) -> str:
     """Render templates/sms/<name>.txt about `booking`; a text that says where asks volunteers.disclosure first
-    (path sms.<name>), and a room held back from the phone turns it into the held-back text."""
+    (path sms.<name>), and a room held back from the phone turns it into the held-back text. `phone_locked`: the
+    caller's transaction holds the volunteer row (a booking change writing its text)."""
     context = {**booking_context(booking), **extra}
     if says_where(name):
-        room = front_room_disclose(booking=booking, path=f"sms.{name}")
+        room = front_room_disclose(booking=booking, path=f"sms.{name}", phone_locked=phone_locked)
         context.update(room_context(room))
         if not room.shown and room.reason != Hidden.NOT_CONFIRMED:
             name = _held_template(name)
@@ -133,9 +134,11 @@ def booking_text(*, kind: str, booking: Booking, minutes: int = 30) -> str:
     """The SMS for `kind` about `booking`; a redirect describes the new booking it points to."""
     if kind in ADDRESS_KINDS and booking.approval == Booking.Approval.PENDING:
         return text_render("booking_awaiting_approval", booking_context(booking))
+    # Written with the booking change, whose transaction locked the volunteer first (volunteers.services).
     if kind == "booking_redirected" and booking.redirected_to_id:
-        return booking_render(kind, booking.redirected_to, old_title=booking.slot.session.title, minutes=minutes)
-    return booking_render(kind, booking, minutes=minutes)
+        return booking_render(kind, booking.redirected_to, old_title=booking.slot.session.title, minutes=minutes,
+                              phone_locked=True)
+    return booking_render(kind, booking, minutes=minutes, phone_locked=True)
 
 
 def host_session_url(session_id: int) -> str:
@@ -237,4 +240,4 @@ def challenge_text(*, challenge: PhoneChallenge, code: str, situation: str) -> s
         template = "code_booked_approval"
     else:
         template = "code_booked"
-    return booking_render(template, booking, **extra)
+    return booking_render(template, booking, phone_locked=True, **extra)  # booking_hold locked the volunteer
