@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from core.errors import InvalidState, NotFound
-from volunteers.models import Booking, FrontRoomDisclosure, FrontRoomHold, Volunteer
+from volunteers.models import Booking, FrontRoomDisclosure, FrontRoomHold
 
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
@@ -124,11 +124,26 @@ def _touch(*, volunteer_id: int, meeting_point_id: int, last: datetime | None, p
             last_shown_at=now, last_path=path[:40])
 
 
+# The meter runs on the booking request and the proof, whose cost is benchmarked: its statements are written once
+# here rather than compiled by the ORM on every call (the compilation cost more than the queries; bench/booking.py).
+_KNOWN = "SELECT last_shown_at FROM volunteers_frontroomdisclosure WHERE volunteer_id = %s AND meeting_point_id = %s"
+_LOCK = "SELECT id FROM volunteers_volunteer WHERE id = %s FOR UPDATE"
+
+
+def _known(*, volunteer_id: int, meeting_point_id: int) -> tuple[bool, datetime | None]:
+    with connection.cursor() as cursor:
+        cursor.execute(_KNOWN, [volunteer_id, meeting_point_id])
+        row = cursor.fetchone()
+    return (True, row[0]) if row else (False, None)
+
+
 def _phone_lock(volunteer_id: int) -> None:
     """Serialise the meter of one phone until the transaction ends: the volunteer row, which every booking change
     locks first too (so the booking paths, already holding it, wait for nothing and no lock order is reversed).
-    SQLite, the embedded default, ignores FOR UPDATE and runs one writer at a time."""
-    list(Volunteer.objects.select_for_update().filter(pk=volunteer_id).values_list("pk"))
+    SQLite, the embedded default, has no FOR UPDATE and runs one writer at a time."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK, [volunteer_id])
 
 
 # Count this phone's rooms and, if it may see one more, record this one: one statement on PostgreSQL (the booking
@@ -181,17 +196,17 @@ def front_room_meter(*, volunteer_id: int, meeting_point_id: int, path: str, now
     """Whether the phone may be shown this room now; True records the showing, False records an open hold.
     Race-safe: a new room is counted and written under the phone's lock (the volunteer row), so two concurrent
     requests from one phone for two rooms never both take the last allowance. A room shown before costs one read
-    and no lock. `phone_locked`: the caller's transaction holds the volunteer row already (a booking change
-    writing its texts), so the first read, which would only spare a lock, is skipped."""
+    and no lock. `phone_locked`: the caller's transaction holds the volunteer row lock already (a booking request
+    writing its code text: volunteer_get_or_create locked it), so one statement does it all."""
     now = now or timezone.now()
     if not phone_locked:
-        counts = _counts(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id, now=now)
-        if counts["known"]:
-            _touch(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id, last=counts["last"], path=path,
-                   now=now)
+        known, last = _known(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id)
+        if known:
+            _touch(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id, last=last, path=path, now=now)
             return True
     with transaction.atomic(savepoint=False):
-        _phone_lock(volunteer_id)
+        if not phone_locked:
+            _phone_lock(volunteer_id)
         shown, known, last = _count_and_record(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id,
                                                path=path, now=now)
         if known:

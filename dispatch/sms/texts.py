@@ -116,7 +116,7 @@ def _held_template(name: str) -> str:
 def booking_render(name: str, booking: Booking, *, phone_locked: bool = False, **extra) -> str:
     """Render templates/sms/<name>.txt about `booking`; a text that says where asks volunteers.disclosure first
     (path sms.<name>), and a room held back from the phone turns it into the held-back text. `phone_locked`: the
-    caller's transaction holds the volunteer row (a booking change writing its text)."""
+    caller's transaction holds the volunteer row lock (volunteers.disclosure.front_room_meter)."""
     context = {**booking_context(booking), **extra}
     if says_where(name):
         room = front_room_disclose(booking=booking, path=f"sms.{name}", phone_locked=phone_locked)
@@ -134,11 +134,9 @@ def booking_text(*, kind: str, booking: Booking, minutes: int = 30) -> str:
     """The SMS for `kind` about `booking`; a redirect describes the new booking it points to."""
     if kind in ADDRESS_KINDS and booking.approval == Booking.Approval.PENDING:
         return text_render("booking_awaiting_approval", booking_context(booking))
-    # Written with the booking change, whose transaction locked the volunteer first (volunteers.services).
     if kind == "booking_redirected" and booking.redirected_to_id:
-        return booking_render(kind, booking.redirected_to, old_title=booking.slot.session.title, minutes=minutes,
-                              phone_locked=True)
-    return booking_render(kind, booking, minutes=minutes, phone_locked=True)
+        return booking_render(kind, booking.redirected_to, old_title=booking.slot.session.title, minutes=minutes)
+    return booking_render(kind, booking, minutes=minutes)
 
 
 def host_session_url(session_id: int) -> str:
@@ -240,4 +238,5 @@ def challenge_text(*, challenge: PhoneChallenge, code: str, situation: str) -> s
         template = "code_booked_approval"
     else:
         template = "code_booked"
-    return booking_render(template, booking, phone_locked=True, **extra)  # booking_hold locked the volunteer
+    # Written in booking_hold's transaction, which locked the volunteer row (volunteer_get_or_create).
+    return booking_render(template, booking, phone_locked=True, **extra)
