@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -27,6 +28,9 @@ DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
 # A room shown again refreshes last_shown_at (what the retention purge reads) at most this often: no write per view.
 _TOUCH_EVERY = timedelta(days=1)
+
+# Inside the transaction that let a phone through for a room: tell the volunteer (dispatch.sms texts the address).
+front_room_released = Signal()  # sender=FrontRoomHold, hold=FrontRoomHold, booking=Booking | None
 
 SHOWING_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED)
 APPROVALS_SHOWN = (Booking.Approval.NOT_REQUIRED, Booking.Approval.APPROVED)
@@ -284,6 +288,12 @@ def front_room_release(*, hold_id: int, user, meeting_point_ids=None) -> FrontRo
         volunteer_id=hold.volunteer_id, meeting_point_id=hold.meeting_point_id,
         defaults={"first_path": "release", "last_path": "release", "first_shown_at": now, "last_shown_at": now,
                   "released_by": user})
+    # The place the phone holds in that room now (it may have moved since the hold opened), if still to come.
+    booking = (Booking.objects.filter(volunteer_id=hold.volunteer_id, status__in=SHOWING_STATUSES,
+                                      slot__session__meeting_point_id=hold.meeting_point_id, slot__ends_at__gt=now)
+               .select_related("volunteer", "slot__session__meeting_point", "slot__session__seat")
+               .order_by("slot__starts_at", "pk").first())
+    front_room_released.send(sender=FrontRoomHold, hold=hold, booking=booking)
     return hold
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from dispatch.models import CoordinatorAction
+from dispatch.sms.models import SmsMessage
 from tests.factories import UserFactory
 from tests.sms.factories import booking_make, slot_make
 from volunteers.disclosure import front_room_disclose
@@ -47,6 +48,10 @@ def test_a_coordinator_lets_the_phone_through(held):
     assert answer.status_code == 302
     assert front_room_disclose(booking=held, path="page.manage").shown
     assert "No addresses held back" in client.get("/coordinate/held-addresses/").content.decode()
+    [text] = SmsMessage.objects.filter(booking=held, kind="address_released").values_list("body", flat=True)
+    assert "27 Psalter Lane" in text and "Aisha" in text
+    client.post(f"/coordinate/held-addresses/{hold.pk}/release/")  # again: nothing more is sent
+    assert SmsMessage.objects.filter(booking=held, kind="address_released").count() == 1
     page = Client().get(f"/b/{held.manage_token}", HTTP_USER_AGENT="Mozilla/5.0 Safari/604.1")
     assert "27 Psalter Lane" in page.content.decode()
 
