@@ -135,6 +135,10 @@ _LOCK = "SELECT id FROM volunteers_volunteer WHERE id = %s FOR UPDATE"
 
 
 def _known(*, volunteer_id: int, meeting_point_id: int) -> tuple[bool, datetime | None]:
+    if connection.vendor != "postgresql":  # SQLite hands raw datetimes back naive: the ORM converts them
+        rows = list(FrontRoomDisclosure.objects.filter(volunteer_id=volunteer_id, meeting_point_id=meeting_point_id)
+                    .values_list("last_shown_at", flat=True))
+        return (True, rows[0]) if rows else (False, None)
     with connection.cursor() as cursor:
         cursor.execute(_KNOWN, [volunteer_id, meeting_point_id])
         row = cursor.fetchone()
