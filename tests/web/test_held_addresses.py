@@ -95,3 +95,26 @@ def test_the_room_page_counts_the_phones_shown_the_address(settings, locmem_sms)
     host.force_login(point.host)
     page = host.get(f"/host/rooms/{point.pk}/edit/").content.decode()
     assert "2 phones have been shown this address." in page
+
+
+def test_the_coordinators_list_costs_the_same_queries_for_one_hold_or_many(settings, locmem_sms):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.DISCLOSURE_MAX_ROOMS_PER_DAY = 0
+    client = _staff_client()
+
+    def hold_one():
+        booking = booking_make(slot=slot_make())
+        assert front_room_disclose(booking=booking, path="page.manage").held
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/coordinate/held-addresses/").status_code == 200
+        return len(captured)
+
+    hold_one()
+    one = queries()
+    for _ in range(3):
+        hold_one()
+    assert queries() == one
