@@ -363,6 +363,13 @@ PHONE_CODE_MAX_ATTEMPTS = env_int("PHONE_CODE_MAX_ATTEMPTS", 5)  # wrong tries b
 UNPROVEN_HOLD_MINUTES = env_int("UNPROVEN_HOLD_MINUTES", PHONE_CODE_TTL_MINUTES)
 UNPROVEN_HOLD_MAX_MINUTES = env_int("UNPROVEN_HOLD_MAX_MINUTES", 2 * UNPROVEN_HOLD_MINUTES)
 
+# --- Metered disclosure of front rooms (docs/privacy.md) ----------------------------
+# Distinct front rooms (exact address, host's first name, turf) one phone may be shown in a rolling day and week;
+# rooms it was shown before don't count again. Past either, the booking stands but shows only the district until
+# a coordinator or the host lets that phone through for that room.
+DISCLOSURE_MAX_ROOMS_PER_DAY = env_int("DISCLOSURE_MAX_ROOMS_PER_DAY", 3)
+DISCLOSURE_MAX_ROOMS_PER_WEEK = env_int("DISCLOSURE_MAX_ROOMS_PER_WEEK", 6)
+
 # --- Dispatch -----------------------------------------------------------------
 OVERFLOW_AUTO = env_bool("OVERFLOW_AUTO", True)  # overflow a full slot after commit when a waitlist forms
 OVERFLOW_DELAY_SECONDS = env_int("OVERFLOW_DELAY_SECONDS", 0)  # grace before that overflow (< visibility timeout)

@@ -10,7 +10,16 @@ from core.exports import export_response
 from sessions.admin import SlotAdmin
 from sessions.models import Slot
 from volunteers import exports, privacy
-from volunteers.models import AvailabilityWindow, Booking, BookingEvent, CalendarFeed, PhoneChallenge, Volunteer
+from volunteers.models import (
+    AvailabilityWindow,
+    Booking,
+    BookingEvent,
+    CalendarFeed,
+    FrontRoomDisclosure,
+    FrontRoomHold,
+    PhoneChallenge,
+    Volunteer,
+)
 from volunteers.services import booking_attendance_record, booking_cancel, bookings_delete, volunteer_delete
 
 
@@ -268,3 +277,42 @@ class CalendarFeedAdmin(admin.ModelAdmin):
         for feed in queryset.select_related("host", "volunteer"):
             calendar_feed_reset(host=feed.host, volunteer=feed.volunteer)
         messages.success(request, f"{queryset.count()} feed link(s) reset.")
+
+
+@admin.register(FrontRoomDisclosure)
+class FrontRoomDisclosureAdmin(ViewingIsAudited, admin.ModelAdmin):
+    """The metered-disclosure ledger (volunteers.disclosure): which phone was shown which front room, read-only."""
+
+    audit_where = "admin front room disclosure"
+    audit_key = "front_room_disclosure"
+    list_display = ["__str__", "volunteer", "meeting_point", "first_path", "first_shown_at", "last_shown_at",
+                    "released_by"]
+    list_select_related = ["volunteer", "meeting_point", "released_by"]
+    fields = ["volunteer", "meeting_point", "first_path", "last_path", "first_shown_at", "last_shown_at",
+              "released_by"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(FrontRoomHold)
+class FrontRoomHoldAdmin(ViewingIsAudited, admin.ModelAdmin):
+    """Front rooms held back from phones past the meter; released on /coordinate/held-addresses/ or by the host."""
+
+    audit_where = "admin front room hold"
+    audit_key = "front_room_hold"
+    list_display = ["__str__", "volunteer", "meeting_point", "path", "created_at", "released_at", "released_by"]
+    list_filter = [("released_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["volunteer", "meeting_point", "released_by"]
+    fields = ["volunteer", "meeting_point", "booking", "path", "created_at", "released_at", "released_by"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

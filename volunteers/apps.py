@@ -64,3 +64,8 @@ class VolunteersConfig(AppConfig):
                 transaction.on_commit(metrics.BOOKINGS.labels(status=status).inc)
 
         booking_event_recorded.connect(count_booking, sender=BookingEvent, weak=False, dispatch_uid="volunteers.metrics")
+
+        from core.retention import retention_purge
+        from volunteers.disclosure import disclosures_purge
+
+        retention_purge.connect(disclosures_purge, weak=False, dispatch_uid="volunteers.disclosures_purge")

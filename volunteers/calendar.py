@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from volunteers.identity import booking_shows_address
+from volunteers.disclosure import FrontRoomShown, front_room_disclose
 from volunteers.links import manage_url
 from volunteers.models import Booking
 
@@ -72,18 +72,22 @@ def _organizer_address() -> str:
     return parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or f"noreply@{calendar_domain()}"
 
 
-def _event_properties(booking: Booking, *, now: datetime, shows_address: bool | None, invitation: bool,
-                      cancelled: bool | None) -> tuple[tuple, list]:
+def _event_properties(booking: Booking, *, now: datetime, room: FrontRoomShown | None, path: str,
+                      invitation: bool, cancelled: bool | None,
+                      known_rooms: frozenset[int] | None = None) -> tuple[tuple, list]:
     """The booking's VEVENT as (name, value) pairs in two parts: what follows from the slot and whether the
-    address is shown (the same for every booking on the slot), and the booking's own properties."""
+    address is shown (the same for every booking on the slot), and the booking's own properties. The address
+    only as volunteers.disclosure allows it (`room`, or asked here for `path`)."""
     slot = booking.slot
     session = slot.session
     gone = booking_is_gone(booking) if cancelled is None else cancelled
-    if shows_address is None:
-        shows_address = not gone and booking_shows_address(booking, now=now)
-    if shows_address:
-        point = session.meeting_point
-        location = f"{' '.join(point.address.split())}, {point.postcode}"
+    if room is None and not gone:
+        room = front_room_disclose(booking=booking, path=path, now=now, known_rooms=known_rooms)
+    if room is not None and room.shown and not gone:
+        location = room.one_line
+    elif room is not None and room.held and not gone:
+        location = (_("%(district)s (an organiser will check and send the address)")
+                    % {"district": session.postcode_district})
     else:
         location = (_("%(district)s (the address comes once your place is confirmed)")
                     % {"district": session.postcode_district})
@@ -124,13 +128,15 @@ def _event(properties) -> Event:
     return event
 
 
-def booking_event(booking: Booking, *, now: datetime | None = None, shows_address: bool | None = None,
-                  invitation: bool = False, cancelled: bool | None = None) -> Event:
-    """The booking's VEVENT. LOCATION is the exact address only when volunteers.identity.booking_shows_address
-    allows it (a proven place, approved if the host asks), else the postcode district. The private link is the
-    URL and ends the DESCRIPTION. ``invitation`` adds ORGANIZER and ATTENDEE, which iTIP requires; ``cancelled`` True forces the cancelled form (None: from the booking)."""
-    shared, own = _event_properties(booking, now=now or timezone.now(), shows_address=shows_address,
-                                    invitation=invitation, cancelled=cancelled)
+def booking_event(booking: Booking, *, now: datetime | None = None, room: FrontRoomShown | None = None,
+                  path: str = "feed.volunteer", invitation: bool = False, cancelled: bool | None = None,
+                  known_rooms: frozenset[int] | None = None) -> Event:
+    """The booking's VEVENT. LOCATION is the exact address only when volunteers.disclosure.front_room_disclose
+    allows it (a proven place, approved if the host asks, within the phone's allowance), else the postcode
+    district. The private link is the URL and ends the DESCRIPTION. ``invitation`` adds ORGANIZER and ATTENDEE,
+    which iTIP requires; ``cancelled`` True forces the cancelled form (None: from the booking)."""
+    shared, own = _event_properties(booking, now=now or timezone.now(), room=room, path=path,
+                                    invitation=invitation, cancelled=cancelled, known_rooms=known_rooms)
     event = _event(shared + tuple(own))
     if invitation:
         event.add("organizer", _organizer(_organizer_address()))
@@ -155,7 +161,8 @@ def _calendar_head(method: str, shared: tuple, organizer: str | None) -> bytes:
     return text.removesuffix(_EVENT_END + _CALENDAR_END)
 
 
-def booking_calendar(booking: Booking, *, method: str | None = None, now: datetime | None = None) -> bytes:
+def booking_calendar(booking: Booking, *, method: str | None = None, now: datetime | None = None,
+                     room: FrontRoomShown | None = None, path: str = "ics") -> bytes:
     """The booking as one VCALENDAR, bytes ready to attach or serve as text/calendar.
 
     ``method`` None picks the invitation method from the booking: REQUEST while it holds or waits for a place,
@@ -168,7 +175,7 @@ def booking_calendar(booking: Booking, *, method: str | None = None, now: dateti
     if method is None:
         method = "CANCEL" if booking_is_gone(booking) else "REQUEST"
     invitation = method in ("REQUEST", "CANCEL")
-    shared, own = _event_properties(booking, now=now or timezone.now(), shows_address=None, invitation=invitation,
+    shared, own = _event_properties(booking, now=now or timezone.now(), room=room, path=path, invitation=invitation,
                                     cancelled=True if method == "CANCEL" else None)
     event = _event(own).to_ical()
     begin = b"BEGIN:VEVENT\r\n"

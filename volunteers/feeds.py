@@ -19,6 +19,7 @@ from icalendar import Event
 from core.errors import NotFound
 from sessions.models import CanvassSession, Slot
 from volunteers.calendar import BOOKING_RELATED, booking_event, calendar_domain, calendar_new
+from volunteers.disclosure import front_rooms_known_to
 from volunteers.models import Booking, CalendarFeed, Volunteer
 
 # Tokens are 43 url-safe characters (256 bits); anything else in the URL is not looked up at all.
@@ -114,8 +115,9 @@ def volunteer_feed_calendar(*, volunteer: Volunteer, now: datetime | None = None
     cal = calendar_new(method="PUBLISH", name=_("Frontroom: my canvassing"))
     bookings = (Booking.objects.filter(volunteer=volunteer, slot__ends_at__gt=_since(now))
                 .select_related(*BOOKING_RELATED).order_by("slot__starts_at", "id"))
+    known = front_rooms_known_to(volunteer_id=volunteer.pk)  # one query, not one per booking
     for booking in bookings.iterator(chunk_size=CHUNK):
-        cal.add_component(booking_event(booking, now=now))
+        cal.add_component(booking_event(booking, now=now, path="feed.volunteer", known_rooms=known))
     return cal.to_ical()
 
 

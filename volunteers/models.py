@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from seats.models import Seat
-from sessions.models import Slot
+from sessions.models import MeetingPoint, Slot
 
 
 def new_token() -> str:
@@ -250,3 +250,57 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} feed #{self.pk}"
+
+
+class FrontRoomDisclosure(models.Model):
+    """The ledger of metered disclosure (volunteers.disclosure): a phone (its volunteer) was shown a front room's
+    exact address, host's first name and turf.
+
+    One row per (volunteer, meeting point), not per view or per path: the meter asks how many DISTINCT rooms a
+    phone was first shown in a rolling day and week, which is then a count over the phone's own few rows (index
+    disclosure_volunteer_first), and a room shown again is one indexed lookup with no write (last_shown_at is
+    refreshed at most daily). The unique key makes "shown once" a fact the database keeps. The first and last
+    path say how it was shown (page.manage, api.booking, sms.booking_confirmed, ...). Personal data: exported
+    and erased with the volunteer, purged with the retention period (volunteers.privacy)."""
+
+    volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="front_rooms_shown",
+                                  db_index=False)  # the unique key and the index below lead with it
+    meeting_point = models.ForeignKey(MeetingPoint, on_delete=models.CASCADE, related_name="disclosures")
+    first_path = models.CharField(max_length=40)
+    last_path = models.CharField(max_length=40)
+    first_shown_at = models.DateTimeField()
+    last_shown_at = models.DateTimeField()
+    # Set when a coordinator or the host let the phone through past the meter.
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["volunteer", "meeting_point"], name="disclosure_once_per_room")]
+        indexes = [models.Index(fields=["volunteer", "first_shown_at"], name="disclosure_volunteer_first")]
+
+    def __str__(self) -> str:
+        return f"Room {self.meeting_point_id} shown to volunteer {self.volunteer_id}"
+
+
+class FrontRoomHold(models.Model):
+    """A front room held back from a phone past the meter: the coordinators' alert and the host's "address held
+    back", open until someone lets the phone through (released_at) for that room."""
+
+    volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="front_rooms_held")
+    meeting_point = models.ForeignKey(MeetingPoint, on_delete=models.CASCADE, related_name="holds")
+    booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    path = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["volunteer", "meeting_point"], condition=Q(released_at__isnull=True),
+                                               name="front_room_hold_open_once")]
+        indexes = [models.Index(fields=["created_at"], name="front_room_hold_open",
+                                condition=Q(released_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"Room {self.meeting_point_id} held from volunteer {self.volunteer_id}"

@@ -24,7 +24,15 @@ from django.utils.translation import gettext
 
 from core.errors import InvalidInput, NotFound
 from seats.postcodes import outcode_of
-from volunteers.models import AvailabilityWindow, Booking, CalendarFeed, Volunteer, new_token
+from volunteers.models import (
+    AvailabilityWindow,
+    Booking,
+    CalendarFeed,
+    FrontRoomDisclosure,
+    FrontRoomHold,
+    Volunteer,
+    new_token,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +182,9 @@ def volunteer_personal_data_erase(*, volunteer_id: int, actor=None) -> bool:
         Booking.objects.filter(pk=booking.pk).update(manage_token=new_token(), updated_at=now)
     AvailabilityWindow.objects.filter(volunteer=volunteer).delete()
     CalendarFeed.objects.filter(volunteer=volunteer).delete()  # a private link too
+    # Which front rooms the phone was shown or held back from (volunteers.disclosure): personal data too.
+    FrontRoomDisclosure.objects.filter(volunteer=volunteer).delete()
+    FrontRoomHold.objects.filter(volunteer=volunteer).delete()
     _phone_rows_delete(volunteer)
     volunteer.name, volunteer.email = "", ""
     volunteer.phone = _ERASED_PHONE.format(pk=volunteer.pk)

@@ -3,7 +3,8 @@ from rest_framework import serializers
 
 from core.serializers import StrictSerializer, phone_field, postcode_field
 from volunteers.consent import CONSENT_EMAIL_TEXT, CONSENT_EMAIL_VERSION, CONSENT_SMS_TEXT, CONSENT_SMS_VERSION
-from volunteers.identity import booking_shows_address, phone_mask
+from volunteers.disclosure import FrontRoomShown, front_room_disclose
+from volunteers.identity import phone_mask
 from volunteers.models import Booking
 
 _CONSENT_HELP = (f"The volunteer agrees to texts about their bookings, worded (version {CONSENT_SMS_VERSION}): "
@@ -113,8 +114,9 @@ class MeetingPlaceSerializer(serializers.Serializer):
 
 class BookingSerializer(serializers.Serializer):
     """A volunteer's view of their booking, through its private link. The exact address, meeting place, host's
-    first name and turf appear only when booking_shows_address: a confirmed place, the phone proven, the host's
-    approval if the session asks for it, and the slot not over. Until then: district, time, what to bring."""
+    first name and turf appear only when volunteers.disclosure.front_room_disclose allows: a confirmed place, the
+    phone proven, the host's approval if the session asks for it, the slot not over, and the phone within its
+    allowance of front rooms. Until then: district, time, what to bring."""
 
     # A plain Serializer with the model's fields spelt out: a ModelSerializer rebuilds its fields from
     # the model on every instance, which every booking request would pay for.
@@ -127,6 +129,9 @@ class BookingSerializer(serializers.Serializer):
     session = serializers.SerializerMethodField()
     slot = serializers.SerializerMethodField()
     address = serializers.SerializerMethodField()
+    address_held = serializers.SerializerMethodField(
+        help_text="The place is confirmed but this phone has been shown its limit of front rooms for now "
+        "(docs/privacy.md, metered disclosure): an organiser will check and send the address.")
     meeting_place = serializers.SerializerMethodField()
     waitlist_position = serializers.SerializerMethodField()
     redirected_to = serializers.SerializerMethodField()
@@ -137,24 +142,26 @@ class BookingSerializer(serializers.Serializer):
         # Built directly: DRF would deep-copy every declared field, and the nested serializers' fields,
         # for each booking, and this answers every booking request. The declared fields document the
         # shape (OpenAPI); tests check that this returns exactly what they would.
-        confirmed = self._confirmed(booking)
+        room = self._room(booking)
         return {
             "id": booking.id, "status": booking.status, "approval": booking.approval,
             "proven": booking.proven_at is not None, "manage_token": booking.manage_token,
             "volunteer_name": booking.volunteer.name,
             "session": self.get_session(booking),
-            "slot": self._slot(booking, confirmed),
-            "address": booking.slot.session.meeting_point.address if confirmed else None,
-            "meeting_place": self._meeting_place(booking, confirmed),
+            "slot": self._slot(booking, room),
+            "address": room.address if room.shown else None,
+            "address_held": room.held,
+            "meeting_place": self._meeting_place(room),
             "waitlist_position": self.get_waitlist_position(booking),
             "redirected_to": self.get_redirected_to(booking),
             "attendance_confirmed_at": _datetime(booking.attendance_confirmed_at),
             "created_at": _datetime(booking.created_at),
         }
 
-    def _confirmed(self, booking) -> bool:
-        # context["automatic"]: a link preview or scanner opened the link (volunteers.links): never the address.
-        return not self.context.get("automatic") and booking_shows_address(booking)
+    def _room(self, booking) -> FrontRoomShown:
+        # Metered (volunteers.disclosure). context["automatic"]: a link preview or scanner opened the link
+        # (volunteers.links): never the address.
+        return front_room_disclose(booking=booking, path="api.booking", automatic=bool(self.context.get("automatic")))
 
     def get_proven(self, booking) -> bool:
         return booking.proven_at is not None
@@ -167,26 +174,29 @@ class BookingSerializer(serializers.Serializer):
 
     @extend_schema_field(BookingSlotSerializer)
     def get_slot(self, booking) -> dict:
-        return self._slot(booking, self._confirmed(booking))
+        return self._slot(booking, self._room(booking))
 
-    def _slot(self, booking, confirmed: bool) -> dict:
+    def _slot(self, booking, room: FrontRoomShown) -> dict:
         slot = booking.slot
         return {"id": slot.id, "starts_at": _datetime(slot.starts_at), "ends_at": _datetime(slot.ends_at),
-                "turf": slot.turf if confirmed else None}
+                "turf": room.turf if room.shown else None}
 
     def get_address(self, booking) -> str | None:
-        return booking.slot.session.meeting_point.address if self._confirmed(booking) else None
+        room = self._room(booking)
+        return room.address if room.shown else None
+
+    def get_address_held(self, booking) -> bool:
+        return self._room(booking).held
 
     @extend_schema_field(MeetingPlaceSerializer(allow_null=True))
     def get_meeting_place(self, booking) -> dict | None:
-        return self._meeting_place(booking, self._confirmed(booking))
+        return self._meeting_place(self._room(booking))
 
-    def _meeting_place(self, booking, confirmed: bool) -> dict | None:
-        if not confirmed:
+    def _meeting_place(self, room: FrontRoomShown) -> dict | None:
+        if not room.shown:
             return None
-        point = booking.slot.session.meeting_point
-        return {"name": point.name, "address": point.address, "postcode": point.postcode,
-                "host_first_name": point.host_first_name, "accessibility_notes": point.accessibility_notes}
+        return {"name": room.place_name, "address": room.address, "postcode": room.postcode,
+                "host_first_name": room.host_first_name, "accessibility_notes": room.accessibility_notes}
 
     def get_waitlist_position(self, booking) -> int | None:
         if booking.status != Booking.Status.WAITLISTED:

@@ -39,6 +39,17 @@ class SmsConfig(AppConfig):
 
             challenge_message_record(challenge=challenge, code=code, situation=situation)
 
+        def record_release(sender, hold, booking, **kwargs):
+            # A coordinator or the host let the phone through for a room: text it the address, once per booking version.
+            from dispatch.sms.services import message_record
+
+            if booking is not None:
+                message_record(booking=booking, kind="address_released", version=booking.version)
+
+        from volunteers.disclosure import front_room_released
+        from volunteers.models import FrontRoomHold
+
+        front_room_released.connect(record_release, sender=FrontRoomHold, weak=False, dispatch_uid="sms.address_released")
         phone_challenge_issued.connect(record_code, sender=PhoneChallenge, weak=False, dispatch_uid="sms.code")
         booking_event_recorded.connect(record_message, sender=BookingEvent, weak=False, dispatch_uid="sms.outbox")
         booking_events_recorded.connect(record_messages, sender=BookingEvent, weak=False, dispatch_uid="sms.outbox_bulk")

@@ -27,6 +27,7 @@ class SmsMessage(models.Model):
         HOST_CANCELLED = "host_cancelled", "Host told: a volunteer cancelled"
         HOST_CODE = "host_code", "Code to prove a host's mobile"
         HOST_DIGEST = "host_digest", "Host's daily digest"
+        ADDRESS_RELEASED = "address_released", "Address let through by an organiser or the host"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"

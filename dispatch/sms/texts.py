@@ -12,13 +12,15 @@ from django.utils import timezone
 
 from dispatch.sms.segments import gsm7_fold
 from sessions.models import Slot
+from volunteers.disclosure import FrontRoomShown, Hidden, front_room_disclose
 from volunteers.links import manage_url
 from volunteers.models import Booking, PhoneChallenge
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 # Field limits keep every template within two segments (see tests/sms/test_texts.py).
-LIMITS = {"first_name": 16, "title": 34, "old_title": 24, "address": 56, "host": 16, "bring": 26, "seat": 30}
+LIMITS = {"first_name": 16, "title": 34, "old_title": 24, "address": 56, "host": 16, "bring": 26, "seat": 30,
+          "district": 4}
 
 
 @cache
@@ -74,25 +76,54 @@ def _when(slot) -> str:
 
 def booking_context(booking: Booking) -> dict:
     """What a text about `booking` may say, its private link (volunteers.links.manage_url) included: every text
-    about a booking carries it."""
+    about a booking carries it. Never the front room: booking_render adds it, through the disclosure check."""
     return {"first_name": _first_name(booking.volunteer.name), **slot_context(booking.slot),
             "confirmed": booking.status in (Booking.Status.CONFIRMED, Booking.Status.ATTENDED),
             "link": manage_url(booking.manage_token)}
 
 
 def slot_context(slot: Slot) -> dict:
-    """The part of a booking's message that is the same for everyone on the slot."""
+    """The part of a booking's message that is the same for everyone on the slot (the public district, never the
+    address: room_context adds that for the people it may be shown to)."""
     session = slot.session
-    point = session.meeting_point
     return {
         "title": session.title,
         "when": _when(slot),
         "start_time": f"{timezone.localtime(slot.starts_at):%H:%M}",
-        "address": f"{point.address}, {point.postcode}",
-        "host": point.host_first_name or "your host",
         "bring": session.what_to_bring or "a charged phone",
         "seat": session.seat.name,
+        "district": session.postcode_district,
     }
+
+
+def room_context(room: FrontRoomShown) -> dict:
+    """The front room's part of a text, as volunteers.disclosure allowed it (empty when not shown)."""
+    return {"address": room.one_line, "host": (room.host_first_name or "your host") if room.shown else ""}
+
+
+@cache
+def says_where(name: str) -> bool:
+    """Whether templates/sms/<name>.txt carries the front room (its address or host)."""
+    source = (TEMPLATE_DIR / "sms" / f"{name}.txt").read_text()
+    return "{{ address }}" in source or "{{ host }}" in source
+
+
+def _held_template(name: str) -> str:
+    # Past the meter (volunteers.disclosure) the text says where in general and that an organiser will send it.
+    return "code_booked_held" if name.startswith("code_") else "booking_address_held"
+
+
+def booking_render(name: str, booking: Booking, *, phone_locked: bool = False, **extra) -> str:
+    """Render templates/sms/<name>.txt about `booking`; a text that says where asks volunteers.disclosure first
+    (path sms.<name>), and a room held back from the phone turns it into the held-back text. `phone_locked`: the
+    caller's transaction holds the volunteer row lock (volunteers.disclosure.front_room_meter)."""
+    context = {**booking_context(booking), **extra}
+    if says_where(name):
+        room = front_room_disclose(booking=booking, path=f"sms.{name}", phone_locked=phone_locked)
+        context.update(room_context(room))
+        if not room.shown and room.reason != Hidden.NOT_CONFIRMED:
+            name = _held_template(name)
+    return text_render(name, context)
 
 
 # Texts that carry the address; while the host has still to approve the volunteer they say so instead.
@@ -104,12 +135,8 @@ def booking_text(*, kind: str, booking: Booking, minutes: int = 30) -> str:
     if kind in ADDRESS_KINDS and booking.approval == Booking.Approval.PENDING:
         return text_render("booking_awaiting_approval", booking_context(booking))
     if kind == "booking_redirected" and booking.redirected_to_id:
-        context = booking_context(booking.redirected_to)
-        context["old_title"] = booking.slot.session.title
-    else:
-        context = booking_context(booking)
-    context["minutes"] = minutes
-    return text_render(kind, context)
+        return booking_render(kind, booking.redirected_to, old_title=booking.slot.session.title, minutes=minutes)
+    return booking_render(kind, booking, minutes=minutes)
 
 
 def host_session_url(session_id: int) -> str:
@@ -135,11 +162,21 @@ def host_text(*, kind: str, booking: Booking, taken: int | str | None = None) ->
 
 
 def booking_texts(*, kind: str, slot: Slot, volunteer_names: list[str], manage_tokens: list[str],
-                  minutes: int = 30) -> list[str]:
+                  minutes: int = 30, rooms: list[FrontRoomShown] | None = None) -> list[str]:
     """booking_text for many bookings of one slot, by volunteer name and booking manage token (not for redirects,
     whose text is about another booking). The same texts, about ten times faster: the slot's part is clipped and
     rendered once, and the template, when it is plain text and variables, becomes a str.format pattern."""
     context = {**slot_context(slot), "minutes": minutes}
+    if says_where(kind):
+        # Each person's room as volunteers.disclosure allowed it (front_room_disclose_slot); the held back get the
+        # held-back text, one at a time (few).
+        if rooms is None:
+            raise ValueError(f"{kind} says where: pass the rooms volunteers.disclosure allowed")
+        shown = next((room for room in rooms if room.shown), None)
+        if shown is None or not all(room.shown for room in rooms):
+            return [_one_text(kind, context, name, token, room)
+                    for name, token, room in zip(volunteer_names, manage_tokens, rooms, strict=True)]
+        context.update(room_context(shown))
     pattern = _format_pattern(kind)
     people = list(zip(volunteer_names, manage_tokens, strict=True))
     if pattern is None:
@@ -154,6 +191,12 @@ def booking_texts(*, kind: str, slot: Slot, volunteer_names: list[str], manage_t
         values["link"] = render_value_in_context(manage_url(token), plain)
         texts.append(_tidy(" ".join(pattern.format_map(values).split())))
     return texts
+
+
+def _one_text(kind: str, context: dict, name: str, token: str, room: FrontRoomShown) -> str:
+    template = kind if room.shown or room.reason == Hidden.NOT_CONFIRMED else _held_template(kind)
+    return text_render(template, {**context, **room_context(room), "first_name": _first_name(name),
+                                  "link": manage_url(token)})
 
 
 class _Blank(dict):
@@ -184,8 +227,7 @@ def challenge_text(*, challenge: PhoneChallenge, code: str, situation: str) -> s
     booking = challenge.booking
     if situation == "signup" or booking is None:
         return text_render("code_signup", {"code": code})
-    context = {**booking_context(booking), "code": code, "link": manage_url(booking.manage_token),
-               "waitlisted": booking.status == Booking.Status.WAITLISTED}
+    extra = {"code": code, "waitlisted": booking.status == Booking.Status.WAITLISTED}
     if situation in ("already_booked", "clash"):
         template = f"code_{situation}"
     elif booking.status == Booking.Status.WAITLISTED:
@@ -196,4 +238,5 @@ def challenge_text(*, challenge: PhoneChallenge, code: str, situation: str) -> s
         template = "code_booked_approval"
     else:
         template = "code_booked"
-    return text_render(template, context)
+    # Written in booking_hold's transaction, which locked the volunteer row (volunteer_get_or_create).
+    return booking_render(template, booking, phone_locked=True, **extra)

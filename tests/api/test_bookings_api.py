@@ -198,7 +198,7 @@ def test_booking_representation_is_what_the_declared_fields_give(slot, state):
     by_fields = serializers.Serializer.to_representation(serializer, booking)
     assert serializer.data == by_fields
     assert list(serializer.data) == list(BookingSerializer().fields)
-    confirmed = serializer._confirmed(booking)
+    confirmed = serializer._room(booking).shown
     assert serializer.data["session"] == BookingSessionSerializer(booking.slot.session).data
     assert serializer.data["slot"] == BookingSlotSerializer(booking.slot, context={"confirmed": confirmed}).data
     point = booking.slot.session.meeting_point

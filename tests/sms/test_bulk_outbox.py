@@ -88,15 +88,18 @@ def test_bulk_rows_match_the_single_path_message_for_message(locmem_sms):
 
 def test_bulk_texts_match_booking_text_for_every_kind():
     from dispatch.sms.texts import booking_text, booking_texts
+    from volunteers.disclosure import front_rooms_disclose_slot
 
     slot = slot_make(title="A {braced} title & more", what_to_bring="")
     names = ["D'Arcy O'Brien", "", "Ana-María", "Featherstonehaugh-Smythe-Wellington"]
     volunteers = [volunteer_make(name=name) for name in names]
-    bookings = [Booking(volunteer=v, slot=slot) for v in volunteers]
+    bookings = [Booking(volunteer=v, slot=slot, status=Booking.Status.CONFIRMED) for v in volunteers]
     for kind in ("booking_confirmed", "booking_waitlisted", "booking_promoted", "booking_cancelled",
                  "session_cancelled"):
+        rooms = front_rooms_disclose_slot(slot=slot, volunteer_ids=[v.pk for v in volunteers],
+                                          booking_ids=[None] * len(volunteers), path=f"sms.{kind}")
         assert booking_texts(kind=kind, slot=slot, volunteer_names=names, manage_tokens=[b.manage_token for b in bookings],
-                             minutes=45) == [
+                             minutes=45, rooms=rooms) == [
             booking_text(kind=kind, booking=b, minutes=45) for b in bookings]
 
 

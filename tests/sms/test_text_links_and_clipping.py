@@ -17,6 +17,7 @@ from dispatch.sms.texts import (
     text_render,
 )
 from tests.sms.factories import booking_make, slot_make, volunteer_make
+from volunteers.disclosure import front_rooms_disclose_slot
 from volunteers.links import manage_url
 from volunteers.models import PhoneChallenge
 
@@ -24,8 +25,9 @@ pytestmark = pytest.mark.django_db
 
 TEMPLATE_KINDS = ["booking_confirmed", "booking_waitlisted", "booking_promoted", "booking_redirected",
                   "session_cancelled", "booking_cancelled", "reminder_day_before", "reminder_soon", "venue_moved",
-                  "slot_rescheduled", "booking_released", "booking_approved", "booking_refused"]
-REPLY_KINDS = ["reply_ok", "reply_no", "reply_where", "reply_where_waitlisted", "booking_awaiting_approval"]
+                  "slot_rescheduled", "booking_released", "booking_approved", "booking_refused", "address_released"]
+REPLY_KINDS = ["reply_ok", "reply_no", "reply_where", "reply_where_waitlisted", "booking_awaiting_approval",
+               "booking_address_held"]
 BULK_KINDS = ["booking_confirmed", "booking_waitlisted", "booking_promoted", "booking_cancelled", "session_cancelled",
               "reminder_day_before", "reminder_soon", "venue_moved", "slot_rescheduled"]
 # Long, full of full stops, and each word longer than the last: any cut inside a word would show.
@@ -58,20 +60,25 @@ def _texts_of_every_kind(settings) -> list[tuple[str, str, str]]:
     slot = _booking("booking_confirmed").slot
     bookings = [booking_make(slot=slot, volunteer=volunteer_make(name=name)) for name in ("Ann Lee", "Bo Diddley")]
     for kind in BULK_KINDS:
+        rooms = front_rooms_disclose_slot(slot=slot, volunteer_ids=[b.volunteer_id for b in bookings],
+                                          booking_ids=[b.pk for b in bookings], path=f"sms.{kind}")
         texts = booking_texts(kind=kind, slot=slot, volunteer_names=[b.volunteer.name for b in bookings],
-                              manage_tokens=[b.manage_token for b in bookings])
+                              manage_tokens=[b.manage_token for b in bookings], rooms=rooms)
         found += [(f"bulk {kind}", text, manage_url(b.manage_token)) for text, b in zip(texts, bookings, strict=True)]
     for situation in ("booked", "already_booked", "clash"):
         booking = _booking("booking_confirmed")
         challenge = PhoneChallenge(booking=booking, volunteer=booking.volunteer)
         found.append((f"code {situation}", challenge_text(challenge=challenge, code="042917", situation=situation),
                       manage_url(booking.manage_token)))
+    booking = _booking("booking_confirmed")  # past the front-room meter (volunteers.disclosure)
+    found.append(("code held", text_render("code_booked_held", {**booking_context(booking), "code": "042917"}),
+                  manage_url(booking.manage_token)))
     return found
 
 
 def test_every_text_about_a_booking_carries_its_link_within_two_gsm7_segments(settings, locmem_sms):
     texts = _texts_of_every_kind(settings)
-    assert len({kind for kind, _, _ in texts}) == len(TEMPLATE_KINDS) + len(REPLY_KINDS) + len(BULK_KINDS) + 3
+    assert len({kind for kind, _, _ in texts}) == len(TEMPLATE_KINDS) + len(REPLY_KINDS) + len(BULK_KINDS) + 4
     for kind, text, link in texts:
         assert link in text, (kind, text)
         count = segments_count(text)

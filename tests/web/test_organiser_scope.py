@@ -201,6 +201,8 @@ PAGES = {
     "export-sms-failures": _export_sms_failures, "targets": _national_only("/coordinate/targets/"),
     "audit": _audit, "audit-action": _audit_action, "reviews": _reviews, "review-approve": _review_answer("approve"),
     "review-refuse": _review_answer("refuse"), "host-trust": _host_trust,
+    "held-addresses": _national_only("/coordinate/held-addresses/"),
+    "held-address-release": _national_only("/coordinate/held-addresses/1/release/"),
 }
 
 

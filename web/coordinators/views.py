@@ -422,6 +422,45 @@ def email_failures(request):
     })
 
 
+# ---- front rooms held back (volunteers.disclosure) ----------------------------------------------------------
+
+HOLDS_PAGE_SIZE = 50
+
+
+@staff_required
+@require_GET
+def held_addresses(request):
+    """Phones that reached their allowance of front rooms (metered disclosure), newest first, numbers masked, each
+    with "let through" for that room. Reading the list is recorded in the audit log."""
+    from volunteers.disclosure import front_room_holds_open
+    from volunteers.privacy import mask_phone
+
+    page = Paginator(front_room_holds_open(), HOLDS_PAGE_SIZE).get_page(_page_number(request))
+    for hold in page.object_list:
+        hold.masked_phone = mask_phone(hold.volunteer.phone)
+    if page.object_list:
+        personal_data_access_log(actor=request.user, action=Access.VIEWED,
+                                 volunteer_ids=sorted({hold.volunteer_id for hold in page.object_list}),
+                                 detail={"where": "coordinator held addresses", "fields": ["phone (masked)"]})
+    return render(request, "web/coordinators/held_addresses.html", {"page": page, **_pager_urls(page)})
+
+
+@staff_required
+@require_POST
+def held_address_release(request, hold_id: int):
+    """Let the phone see this front room's address: the hold closes and every path shows it from now on."""
+    from volunteers.disclosure import front_room_release
+
+    try:
+        hold = front_room_release(hold_id=hold_id, user=request.user)
+    except NotFound as exc:
+        raise Http404 from exc
+    personal_data_access_log(actor=request.user, action="address_released", volunteer_ids=[hold.volunteer_id],
+                             detail={"where": "coordinator held addresses", "meeting_point": hold.meeting_point_id})
+    messages.success(request, _("Done: this phone can now see the address."))
+    return redirect("coordinators:held-addresses")
+
+
 # ---- audit log ---------------------------------------------------------------------------------------------
 
 @staff_required(scoped=True)

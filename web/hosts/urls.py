@@ -34,4 +34,6 @@ urlpatterns = [
          name="booking_approve"),
     path("sessions/<int:session_id>/bookings/<int:booking_id>/refuse/", views.booking_refuse_view,
          name="booking_refuse"),
+    path("sessions/<int:session_id>/bookings/<int:booking_id>/address/", views.booking_address_release,
+         name="booking_address_release"),
 ]

@@ -33,6 +33,11 @@ from sessions.models import CanvassSession, MeetingPoint
 from sessions.selectors import session_managed
 from sessions.vetting import sessions_in_review
 from volunteers import exports, feeds
+from volunteers.disclosure import (
+    front_room_held_bookings,
+    front_room_phones_shown,
+    front_room_release_for_booking,
+)
 from volunteers.identity import phone_mask
 from volunteers.models import Booking
 from volunteers.selectors import session_roster
@@ -297,7 +302,8 @@ def room_edit(request, room_id: int):
         else:
             messages.success(request, _("Saved. If you changed the address, booked volunteers are being texted it."))
             return redirect("hosts:home")
-    return render(request, "web/hosts/room_form.html", {"form": form, "room": room})
+    return render(request, "web/hosts/room_form.html", {
+        "form": form, "room": room, "phones_shown": front_room_phones_shown(meeting_point_id=room.pk)})
 
 
 # ---- sessions -----------------------------------------------------------------------------------------------
@@ -369,7 +375,25 @@ def session_detail(request, session_id: int):
         "in_review": session.status == CanvassSession.Status.REVIEW,
         "refused": session.status == CanvassSession.Status.REFUSED,
         "needs_approval": session.requires_approval, "waiting": waiting, "shows_proof": True,
+        "address_held": front_room_held_bookings(booking_ids=[booking.pk for booking in bookings]),
     })
+
+
+@login_required
+@require_POST
+def booking_address_release(request, session_id: int, booking_id: int):
+    """The host lets a volunteer whose phone reached its allowance of front rooms see this room's address."""
+    session = _managed(request, session_id)
+    try:
+        front_room_release_for_booking(booking_id=booking_id, user=request.user,
+                                       meeting_point_ids=[session.meeting_point_id])
+    except NotFound:
+        raise Http404 from None
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Done: they can now see your address."))
+    return redirect("hosts:session_detail", session_id=session.pk)
 
 
 @login_required

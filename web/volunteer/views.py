@@ -27,6 +27,7 @@ from seats.selectors import seats_that_matter_near
 from sessions.models import Slot
 from sessions.selectors import session_public, slot_move_choices
 from volunteers.calendar import booking_calendar
+from volunteers.disclosure import front_room_disclose
 from volunteers.feeds import calendar_feed_ensure, calendar_feed_for, calendar_feed_reset, feed_url
 from volunteers.links import opened_automatically
 from volunteers.models import Booking, BookingEvent
@@ -214,11 +215,12 @@ def manage(request, token: str):
     booking = _booking_or_404(token)
     now = timezone.now()
     private = booking.proven_at is not None and not automatic
-    shows_address = private and identity.booking_shows_address(booking)
+    room = front_room_disclose(booking=booking, path="page.manage", now=now, automatic=automatic)
+    shows_address = room.shown
     slot = booking.slot
     return render(request, "web/volunteer/manage.html", {
         "booking": booking, "slot": slot, "session": slot.session, "shows_address": shows_address,
-        "point": slot.session.meeting_point if shows_address else None,
+        "point": room if shows_address else None, "address_held": room.held,
         "can_cancel": booking.status in HOLDING and slot.ends_at > now,
         "can_prove": booking.proven_at is None and booking.status in HOLDING and slot.ends_at > now,
         "proof_shows_address": booking.status == Booking.Status.CONFIRMED and booking.approval in (

@@ -1,6 +1,6 @@
 """What an email says, rendered when it is sent from templates/email/: a plain-text and an HTML body, the private
 link, the unsubscribe link and (for bookings) the calendar file. The exact address, the host's first name and
-the turf only when the volunteer may see them (volunteers.identity.booking_shows_address), as in the texts."""
+the turf only when volunteers.disclosure.front_room_disclose allows them (metered), as in the texts."""
 
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from volunteers.identity import booking_shows_address
+from volunteers.disclosure import FrontRoomShown, front_room_disclose
 from volunteers.links import manage_url
 from volunteers.models import Booking
 
@@ -86,17 +86,18 @@ def booking_rendered(*, booking: Booking, kind: str, unsubscribe: str) -> Render
     subject_booking = booking.redirected_to if kind == "booking_redirected" and booking.redirected_to_id else booking
     slot = subject_booking.slot
     session = slot.session
-    point = session.meeting_point
     cancelled = kind in CANCELLING_KINDS
-    shows = not cancelled and booking_shows_address(subject_booking)
+    room = FrontRoomShown(shown=False, district=session.postcode_district) if cancelled else front_room_disclose(
+        booking=subject_booking, path=f"email.{kind}")
+    shows = room.shown
     awaiting = subject_booking.approval == Booking.Approval.PENDING and not cancelled
     subject, lead = BOOKING_WORDS[kind]
     context = {
         "kind": kind, "lead": lead, "first_name": _first_name(booking.volunteer.name), "title": session.title,
         "when": _when(slot), "seat": session.seat.name, "bring": session.what_to_bring, "shows_address": shows,
-        "address": f"{' '.join(point.address.split())}, {point.postcode}" if shows else "",
-        "host": (point.host_first_name or _("your host")) if shows else "",
-        "turf": slot.turf if shows and getattr(slot, "turf", "") else "",
+        "address": room.one_line, "address_held": room.held,
+        "host": (room.host_first_name or _("your host")) if shows else "",
+        "turf": room.turf if shows else "",
         "district": session.postcode_district, "awaiting_approval": awaiting, "cancelled": cancelled,
         "old_title": booking.slot.session.title if subject_booking is not booking else "",
         "link": manage_url(subject_booking.manage_token), "unsubscribe": unsubscribe,
@@ -106,17 +107,17 @@ def booking_rendered(*, booking: Booking, kind: str, unsubscribe: str) -> Render
     calendar, method = None, ""
     if kind not in NO_CALENDAR_KINDS:
         method = "CANCEL" if cancelled else "REQUEST"
-        calendar = booking_calendar(subject_booking, method=method)
+        calendar = booking_calendar(subject_booking, method=method, room=room)
     return Rendered(subject=str(subject).format(title=session.title)[:200], text=text, html=html, calendar=calendar,
                     calendar_method=method)
 
 
-def booking_calendar(booking: Booking, *, method: str) -> bytes:
+def booking_calendar(booking: Booking, *, method: str, room: FrontRoomShown | None = None) -> bytes:
     """The booking's .ics as an invitation (REQUEST) or its withdrawal (CANCEL), with the same UID every time and
     the address only when the volunteer may see it (volunteers.calendar)."""
     from volunteers.calendar import booking_calendar as build
 
-    return build(booking, method=method)
+    return build(booking, method=method, room=room, path="email.ics")
 
 
 def host_name(volunteer_name: str) -> str:

@@ -37,8 +37,9 @@ from dispatch.sms.services.hosts import (
     host_text_defer,
     quiet_hours_end,
 )
-from dispatch.sms.texts import booking_text, booking_texts, challenge_text
+from dispatch.sms.texts import booking_text, booking_texts, challenge_text, says_where
 from sessions.models import Slot
+from volunteers.disclosure import front_rooms_disclose_slot
 from volunteers.events import RecordedEvent
 from volunteers.models import Booking, BookingEvent, PhoneChallenge, Volunteer
 from volunteers.services import volunteer_sms_flags_set
@@ -226,8 +227,16 @@ def _message_rows_by_slot(events: list, minutes: int) -> list[tuple]:
     rows = []
     for (kind, slot_id), group in groups.items():
         people = [recipients[event.booking_id][2] for event in group]
+        rooms = None
+        if says_where(kind):  # the front room, as volunteers.disclosure allows it to each phone
+            rooms = front_rooms_disclose_slot(
+                slot=slots[slot_id], volunteer_ids=[p.id for p in people], path=f"sms.{kind}",
+                booking_ids=[event.booking_id for event in group],
+                assigned=all(getattr(event, "payload", None) and event.payload.get("source") == Booking.Source.ASSIGNED
+                             for event in group))
         texts = booking_texts(kind=kind, slot=slots[slot_id], volunteer_names=[p.name for p in people],
-                              manage_tokens=[recipients[event.booking_id][1] for event in group], minutes=minutes)
+                              manage_tokens=[recipients[event.booking_id][1] for event in group], minutes=minutes,
+                              rooms=rooms)
         for event, person, body in zip(group, people, texts, strict=True):
             count = segments_count(body)
             reason = volunteer_skip_reason(person)

@@ -6,7 +6,7 @@ import re
 from core.errors import DomainError
 from dispatch.sms.services.hosts import host_sms_flags_set
 from dispatch.sms.services.outbox import answered_by_reply
-from dispatch.sms.texts import booking_context, text_render
+from dispatch.sms.texts import booking_render, text_render
 from volunteers import services as volunteer_services
 from volunteers.models import Booking, Volunteer
 
@@ -27,9 +27,7 @@ def keyword_normalise(body: str) -> str:
 
 
 def _reply_for_booking(template: str, booking: Booking, count: int) -> str:
-    context = booking_context(booking)
-    context.update(others=count > 1, count=count)
-    return text_render(template, context)
+    return booking_render(template, booking, others=count > 1, count=count)
 
 
 def _confirm(volunteer: Volunteer) -> str:
