@@ -113,6 +113,9 @@ class Booking(models.Model):
     # Until the phone is proven (the texted code typed, or the texted link opened) the place is held but the
     # address stays hidden, and an unproven booking is released after UNPROVEN_BOOKING_HOLD.
     proven_at = models.DateTimeField(null=True, blank=True)
+    # The first name typed by the request that holds this place: all that its session's host is shown until the
+    # phone is proven (volunteers.selectors.session_roster). The phone's stored volunteer may be somebody else.
+    said_name = models.CharField(max_length=40, blank=True)
     approval = models.CharField(max_length=12, choices=Approval.choices, default=Approval.NOT_REQUIRED)
     attendance_confirmed_at = models.DateTimeField(null=True, blank=True)
     waitlisted_at = models.DateTimeField(null=True, blank=True)

@@ -33,7 +33,7 @@ from sessions.selectors import session_managed
 from volunteers import exports, feeds
 from volunteers.identity import phone_mask
 from volunteers.models import Booking
-from volunteers.selectors import session_roster
+from volunteers.selectors import roster_person, session_roster
 from volunteers.services import booking_approve, booking_attendance_record, booking_refuse
 from web.hosts import forms
 from web.hosts.forms import form_errors_from
@@ -310,6 +310,8 @@ def session_new(request):
 def session_detail(request, session_id: int):
     session = _managed(request, session_id)
     bookings = list(session_roster(user=request.user, session_id=session.pk))
+    for booking in bookings:
+        booking.person = roster_person(booking)
     now = timezone.now()
     slots = []
     waiting = [booking for booking in bookings
@@ -456,7 +458,7 @@ def attendance(request, session_id: int):
         messages.error(request, error.message)
         return redirect("hosts:session_detail", session_id=session.pk)
     messages.success(request, _("Recorded: %(name)s %(what)s.") % {
-        "name": booking.volunteer.name,
+        "name": roster_person(booking).name or _("A volunteer"),
         "what": _("came") if booking.status == Booking.Status.ATTENDED else _("did not come")})
     return redirect(reverse("hosts:session_detail", kwargs={"session_id": session.pk}) + f"#booking-{booking.pk}")
 
@@ -486,7 +488,12 @@ def booking_approve_view(request, session_id: int, booking_id: int):
     except DomainError as error:
         messages.error(request, error.message)
         return _roster_at(session.pk)
-    messages.success(request, _("Approved: %(name)s is being texted the address.") % {"name": booking.volunteer.name})
+    person = roster_person(booking)
+    if person.proven:
+        messages.success(request, _("Approved: %(name)s is being texted the address.") % {"name": person.name})
+    else:  # texts caused by a host go only to proven phones (dispatch.sms)
+        messages.success(request, _("Approved: %(name)s sees the address once they prove their phone.")
+                         % {"name": person.name or _("A volunteer")})
     return _roster_at(session.pk, booking)
 
 
@@ -501,6 +508,7 @@ def booking_refuse_view(request, session_id: int, booking_id: int):
     if booking is None:
         messages.info(request, _("That volunteer is no longer waiting for your answer."))
         return _roster_at(session.pk)
+    booking.person = roster_person(booking)
     form = forms.RefuseBookingForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -509,6 +517,8 @@ def booking_refuse_view(request, session_id: int, booking_id: int):
             messages.error(request, error.message)
         else:
             messages.success(request, _("Refused: %(name)s is being texted that you can't take them.")
-                             % {"name": booking.volunteer.name})
+                             % {"name": booking.person.name} if booking.person.proven else
+                             _("Refused: %(name)s's place is given back.") % {"name": booking.person.name
+                                                                               or _("A volunteer")})
         return _roster_at(session.pk)
     return render(request, "web/hosts/booking_refuse.html", {"session": session, "booking": booking, "form": form})
