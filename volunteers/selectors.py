@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
 from sessions.selectors import session_managed
 from volunteers.models import Booking
@@ -73,3 +73,28 @@ def booking_clash(*, booking: Booking) -> Booking | None:
                                    proven_at__isnull=False, slot__starts_at__lt=slot.ends_at,
                                    slot__ends_at__gt=slot.starts_at)
             .exclude(pk=booking.pk).select_related("slot__session").order_by("slot__starts_at", "pk").first())
+
+
+PLACE_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED, Booking.Status.NO_SHOW)
+
+
+@dataclass(frozen=True)
+class Places:
+    """Places taken on a slot (or a session), counted apart: by a proven phone, and held by a request whose phone
+    is not proven yet (perhaps a stranger's number; released in time if nobody proves it)."""
+
+    proven: int = 0
+    unproven: int = 0
+
+
+def places_by_slot(*, slot_ids) -> dict[int, Places]:
+    """Places of each slot, proven and unproven apart, in one query (slots with none are left out)."""
+    rows = (Booking.objects.filter(slot_id__in=list(slot_ids), status__in=PLACE_STATUSES).values("slot_id")
+            .annotate(proven=Count("pk", filter=Q(proven_at__isnull=False)),
+                      unproven=Count("pk", filter=Q(proven_at__isnull=True))).order_by())
+    return {row["slot_id"]: Places(proven=row["proven"], unproven=row["unproven"]) for row in rows}
+
+
+def places_total(places) -> Places:
+    places = list(places)
+    return Places(proven=sum(p.proven for p in places), unproven=sum(p.unproven for p in places))

@@ -33,7 +33,14 @@ from sessions.selectors import session_managed
 from volunteers import exports, feeds
 from volunteers.identity import phone_mask
 from volunteers.models import Booking
-from volunteers.selectors import roster_person, session_roster
+from volunteers.selectors import (
+    PLACE_STATUSES,
+    Places,
+    places_by_slot,
+    places_total,
+    roster_person,
+    session_roster,
+)
 from volunteers.services import booking_approve, booking_attendance_record, booking_refuse
 from web.hosts import forms
 from web.hosts.forms import form_errors_from
@@ -119,8 +126,10 @@ def home(request):
     upcoming = mine.filter(ends_at__gt=now, status=CanvassSession.Status.PUBLISHED).order_by("starts_at")
     recent = mine.filter(ends_at__lte=now, ends_at__gt=now - timedelta(days=30)).order_by("-starts_at")
     rooms = MeetingPoint.objects.filter(host=request.user).order_by("name")
+    upcoming = list(upcoming)
+    places = places_by_slot(slot_ids=[slot.pk for session in upcoming for slot in session.slots.all()])
     return render(request, "web/hosts/home.html", {
-        "upcoming": [_with_places(session) for session in upcoming],
+        "upcoming": [_with_places(session, places) for session in upcoming],
         "recent": list(recent), "rooms": rooms, "feed_url": _feed_url(request.user),
     })
 
@@ -213,8 +222,9 @@ def calendar_feed(request):
     return redirect(reverse("hosts:home") + "#calendar-feed")
 
 
-def _with_places(session):
+def _with_places(session, places: dict | None = None):
     slots = list(session.slots.all())
+    session.places = places_total((places or {}).get(slot.pk, Places()) for slot in slots)
     session.places_left = sum(slot.places_left for slot in slots)
     session.capacity_total = sum(slot.capacity for slot in slots)
     session.slot_list = slots
@@ -318,8 +328,11 @@ def session_detail(request, session_id: int):
                if booking.approval == Booking.Approval.PENDING and booking.status in ANSWERABLE]
     for slot in session.slots.all():
         mine = [booking for booking in bookings if booking.slot_id == slot.pk]
+        held = [booking for booking in mine if booking.status in PLACE_STATUSES]
         slots.append({
             "slot": slot, "started": slot.starts_at <= now,
+            "places": Places(proven=sum(b.proven_at is not None for b in held),
+                             unproven=sum(b.proven_at is None for b in held)),
             "coming": [b for b in mine if b.status in COMING],
             "pending": [b for b in mine if b.status == Booking.Status.PENDING],
             "waitlist": [b for b in mine if b.status == Booking.Status.WAITLISTED],
