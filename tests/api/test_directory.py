@@ -151,3 +151,27 @@ def test_erasure_forgets_the_typed_first_name_too(api, slot, stranger_elsewhere)
     volunteer_personal_data_erase(volunteer_id=stranger_elsewhere.volunteer_id)
     assert set(Booking.objects.filter(volunteer_id=stranger_elsewhere.volunteer_id)
                .values_list("said_name", flat=True)) == {""}
+
+
+def test_the_prover_is_told_of_the_clash_on_their_page_and_may_cancel_either(api, client, slot, stranger_elsewhere):
+    other = stranger_elsewhere.slot
+    clashing = SlotFactory(session=slot.session, starts_at=other.starts_at, ends_at=other.ends_at, capacity=3)
+    _ask(api, clashing)
+    held = Booking.objects.get(slot=clashing)
+    before = client.get(f"/b/{held.manage_token}").content.decode()
+    assert "Is this your phone?" in before  # the page, unproven: nothing of the clash before the proof
+    assert "already booked then" not in before and "Victoria" not in before
+    client.post(f"/b/{held.manage_token}/prove/")
+    page = client.get(f"/b/{held.manage_token}").content.decode()
+    assert "already booked then" in page and "Victoria&#x27;s street party" in page
+    assert f"/b/{held.manage_token}/cancel/" in page and f"/b/{stranger_elsewhere.manage_token}/cancel/" in page
+
+
+def test_my_sessions_counts_proven_places_and_unproven_holds_apart(api, client, host, slot):
+    book(slot, next_mobile(), proven=True)
+    _ask(api, slot)
+    client.force_login(host)
+    home = client.get("/host/").content.decode()
+    assert "1 place taken by a proven phone" in home and "1 held, phone not proven yet" in home
+    detail = client.get(f"/host/sessions/{slot.session_id}/").content.decode()
+    assert "1 place taken by a proven phone" in detail and "1 held, phone not proven yet" in detail
