@@ -92,3 +92,16 @@ def test_texts_a_host_causes_count_in_the_numbers_daily_limit(settings, daytime,
     assert SmsMessage.objects.get(pk=texts[-1].pk).skip_reason == "daily_limit"
     # A retried send of a counted row counts nothing more.
     assert services.message_send(message_id=texts[0].pk) == "not_due"
+
+
+def test_a_promotion_a_host_can_cause_texts_only_a_proven_phone(locmem_sms, django_capture_on_commit_callbacks):
+    from volunteers.services import booking_cancel
+
+    slot = slot_make(capacity=1)
+    decoy = booking_make(slot=slot)  # the host's own place, given up to promote whoever waits
+    stranger = booking_make(slot=slot, volunteer=volunteer_make(name="Sam Stranger"), proven=False)
+    assert stranger.status == "waitlisted"
+    with django_capture_on_commit_callbacks(execute=True):  # the promotion runs after the cancellation's commit
+        booking_cancel(manage_token=decoy.manage_token)
+    [promoted] = _texts(stranger, "booking_promoted")
+    assert (promoted.status, promoted.skip_reason) == ("skipped", "unproven")

@@ -57,12 +57,14 @@ EVENT_KINDS = {
 }
 REMINDER_KINDS = {SmsMessage.Kind.REMINDER_DAY_BEFORE, SmsMessage.Kind.REMINDER_SOON}
 # Texts a host's act causes (an address or meeting-point edit, a reschedule, a cancelled session, an approval or a
-# refusal): they carry the host's own words (title, address, what to bring). A host can put any number on their own
-# session, so these go only to a phone that proved it holds the booking (Booking.proven_at), written skipped
-# ("unproven") otherwise; and each counts in the number's daily limit (sms_phone_day) at its send.
+# refusal, and a promotion from the waitlist, which a host can cause by cancelling places they hold themselves):
+# they carry the host's own words (title, address, what to bring). A host can put any number on their own session,
+# so these go only to a phone that proved it holds the booking (Booking.proven_at), written skipped ("unproven")
+# otherwise (its page says it all once proven); and each counts in the number's daily limit (sms_phone_day) at
+# its send.
 HOST_CAUSED_KINDS = frozenset({
     BookingEvent.Kind.VENUE_MOVED, BookingEvent.Kind.SLOT_RESCHEDULED, BookingEvent.Kind.SESSION_CANCELLED,
-    BookingEvent.Kind.APPROVED, BookingEvent.Kind.REFUSED,
+    BookingEvent.Kind.APPROVED, BookingEvent.Kind.REFUSED, BookingEvent.Kind.PROMOTED,
 })
 
 
