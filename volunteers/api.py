@@ -10,6 +10,7 @@ from core.errors import InvalidInput, NotFound
 from core.exports import CSVRenderer, JsonErrorsMixin, csv_schema, export_response, wants_csv
 from core.pagination import LimitOffsetPagination
 from core.ratelimit import client_ip, ip_throttle
+from sessions.models import Slot
 from volunteers import exports, identity, selectors, services
 from volunteers.exports import ROSTER
 from volunteers.models import Booking, Volunteer
@@ -181,6 +182,18 @@ class RosterPagination(LimitOffsetPagination):
     default_limit = 500  # a front room's whole roster in one page
     max_limit = 1000
 
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["properties"]["places"] = {
+            "type": "object", "required": ["proven", "unproven"],
+            "description": "The session's places taken (confirmed, attended, no-show), counted apart: by proven "
+                           "phones, and held by requests whose phone is not proven yet.",
+            "properties": {"proven": {"type": "integer"}, "unproven": {"type": "integer"}}}
+        paginated.setdefault("required", [])
+        if "places" not in paginated["required"]:
+            paginated["required"].append("places")
+        return paginated
+
 
 @extend_schema(
     summary="Host: who is booked on your session",
@@ -215,7 +228,11 @@ class SessionRosterView(JsonErrorsMixin, generics.ListAPIView):
 
     def list(self, request, *args, **kwargs):
         if not wants_csv(request):
-            return super().list(request, *args, **kwargs)
+            response = super().list(request, *args, **kwargs)  # the roster checks the session is the user's
+            slots = Slot.objects.filter(session_id=self.kwargs["session_id"]).values_list("pk", flat=True)
+            places = selectors.places_total(selectors.places_by_slot(slot_ids=slots).values())
+            response.data["places"] = {"proven": places.proven, "unproven": places.unproven}
+            return response
         # The CSV is the whole roster, not a page; paging parameters are still checked as the schema states them.
         self.paginator.get_limit(request)
         self.paginator.get_offset(request)

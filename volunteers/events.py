@@ -96,7 +96,7 @@ def booking_event_announce(event: BookingEvent) -> None:
 
 def phone_challenge_announce(*, challenge: PhoneChallenge, code: str, situation: str) -> None:
     """After a challenge is written or given a new code: receivers (the SMS outbox) text the code now, in the
-    caller's transaction. `situation` says what the text is about: booked, already_booked, clash or signup."""
+    caller's transaction. `situation` says what the text is about: booked, already_booked or signup."""
     phone_challenge_issued.send(sender=PhoneChallenge, challenge=challenge, code=code, situation=situation)
 
 

@@ -1,7 +1,8 @@
 """CSV exports of bookings and volunteers (docs/exports.md): the columns, the rows as a generator over a
 server-side cursor, and the privacy rules (docs/privacy.md) applied here, once, for the pages, the API and the admin.
 
-- A host's roster of their own session: full numbers and emails (they call people on the day).
+- A host's roster of their own session: full numbers and emails (they call people on the day) of proven phones;
+  an unproven booking is only the first name its request typed (volunteers.selectors.roster_person).
 - Coordinators' bookings and volunteers: masked numbers and no emails, as the admin's lists show them; each
   export is written to the coordinator audit log (volunteers.privacy.personal_data_accessed_record).
 """
@@ -15,7 +16,7 @@ from core.exports import ITERATOR_CHUNK, Export
 from seats.scopes import NATIONAL, SeatScope
 from volunteers.models import Booking, Volunteer
 from volunteers.privacy import Access, mask_phone, personal_data_accessed_record
-from volunteers.selectors import session_roster
+from volunteers.selectors import roster_person_of, session_roster
 
 ROSTER = Export("roster", "roster-session-{session}.csv", (
     ("booking_id", "The booking's id."),
@@ -24,9 +25,9 @@ ROSTER = Export("roster", "roster-session-{session}.csv", (
     ("status", "pending, confirmed, waitlisted, cancelled, redirected, attended or no_show."),
     ("approval", "not_required, pending, approved or refused (sessions that ask for the host's approval)."),
     ("proven", "yes once the volunteer proved their phone."),
-    ("name", "The volunteer's name (empty once erased)."),
-    ("phone", "Full number, E.164 (empty once erased)."),
-    ("email", "Email, if given."),
+    ("name", "The volunteer's name; until the phone is proven only the first name typed (empty once erased)."),
+    ("phone", "Full number, E.164 (empty until the phone is proven, and once erased)."),
+    ("email", "Email, if given (empty until the phone is proven)."),
     ("attendance_confirmed_at", "When the volunteer texted OK to say they are coming."),
     ("waitlisted_at", "When they joined the waitlist."),
     ("booked_at", "When the booking was made."),
@@ -85,12 +86,14 @@ def roster_export_rows(*, user, session_id: int, statuses: list[str] | None = No
 
 def _roster_rows(bookings: QuerySet[Booking]) -> Iterator[tuple]:
     rows = bookings.values_list(
-        "pk", "slot__starts_at", "slot__ends_at", "status", "approval", "proven_at", "volunteer__name",
+        "pk", "slot__starts_at", "slot__ends_at", "status", "approval", "proven_at", "said_name", "volunteer__name",
         "volunteer__phone", "volunteer__email", "volunteer__anonymised_at", "attendance_confirmed_at",
         "waitlisted_at", "created_at")
-    for (pk, starts, ends, status, approval, proven_at, name, phone, email, erased, confirmed_at, waitlisted_at,
-         created) in rows.iterator(chunk_size=ITERATOR_CHUNK):
-        yield (pk, starts, ends, status, approval, proven_at is not None, name, "" if erased else phone, email,
+    for (pk, starts, ends, status, approval, proven_at, said_name, name, phone, email, erased, confirmed_at,
+         waitlisted_at, created) in rows.iterator(chunk_size=ITERATOR_CHUNK):
+        person = roster_person_of(proven_at=proven_at, said_name=said_name, name=name, phone=phone, email=email,
+                                  erased_at=erased)
+        yield (pk, starts, ends, status, approval, person.proven, person.name, person.phone, person.email,
                confirmed_at, waitlisted_at, created)
 
 

@@ -104,8 +104,8 @@ def booking_request(*, slot_id: int, name: str, phone: str, postcode: str, email
 
     A new phone's volunteer is written with the name, postcode and SMS consent (what a held place needs), but
     not the email (_email_said: it waits on the challenge). A known phone's details are not changed (they wait
-    on the challenge until the code is typed) and its
-    bookings are only named in the text ("you already have a place ..."). Raises InvalidInput naming the
+    on the challenge until the code is typed), its other bookings are not looked at (a clash is settled once the
+    phone is proven), and the session's host sees only the typed first name, marked unproven. Raises InvalidInput naming the
     field for a bad phone or postcode, NotFound/InvalidState for a slot that can't be booked (whatever the
     phone), RateLimited (429) past booking_phone, code_send_phone or sms_phone_day, which count every phone
     alike, so a limit says nothing about who holds a number. booking_ip is counted by the callers (the API's
@@ -120,7 +120,7 @@ def booking_request(*, slot_id: int, name: str, phone: str, postcode: str, email
     challenge, code = _challenge_new(phone=phone, purpose=PhoneChallenge.Purpose.BOOKING, pending_details=_said(
         name=name, location=location, email=email, consent_sms=consent_sms, consent_email=consent_email, now=now))
     return booking_hold(slot_id=slot_id, phone=phone, fields=fields, challenge=challenge, code=code,
-                        pending_if_new=_email_said(email=email, consent_email=consent_email)).challenge
+                        pending_if_new=_email_said(email=email, consent_email=consent_email), said_name=name).challenge
 
 
 def volunteer_signup_request(*, name: str, phone: str, postcode: str, max_travel_km: float, availability: list[dict],

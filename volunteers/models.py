@@ -118,6 +118,9 @@ class Booking(models.Model):
     proven_at = models.DateTimeField(null=True, blank=True)
     held_since = models.DateTimeField(null=True, blank=True)
     held_until = models.DateTimeField(null=True, blank=True)
+    # The first name typed by the request that holds this place: all that its session's host is shown until the
+    # phone is proven (volunteers.selectors.session_roster). The phone's stored volunteer may be somebody else.
+    said_name = models.CharField(max_length=40, blank=True)
     approval = models.CharField(max_length=12, choices=Approval.choices, default=Approval.NOT_REQUIRED)
     attendance_confirmed_at = models.DateTimeField(null=True, blank=True)
     waitlisted_at = models.DateTimeField(null=True, blank=True)

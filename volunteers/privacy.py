@@ -179,7 +179,7 @@ def volunteer_personal_data_erase(*, volunteer_id: int, actor=None) -> bool:
     now = timezone.now()
     _release_before_delete(Booking.objects.filter(volunteer=volunteer, slot__starts_at__gt=now))
     for booking in Booking.objects.filter(volunteer=volunteer).only("pk"):
-        Booking.objects.filter(pk=booking.pk).update(manage_token=new_token(), updated_at=now)
+        Booking.objects.filter(pk=booking.pk).update(manage_token=new_token(), said_name="", updated_at=now)
     AvailabilityWindow.objects.filter(volunteer=volunteer).delete()
     CalendarFeed.objects.filter(volunteer=volunteer).delete()  # a private link too
     # Which front rooms the phone was shown or held back from (volunteers.disclosure): personal data too.

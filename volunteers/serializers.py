@@ -6,6 +6,7 @@ from volunteers.consent import CONSENT_EMAIL_TEXT, CONSENT_EMAIL_VERSION, CONSEN
 from volunteers.disclosure import FrontRoomShown, front_room_disclose
 from volunteers.identity import phone_mask
 from volunteers.models import Booking
+from volunteers.selectors import booking_clash, roster_person
 
 _CONSENT_HELP = (f"The volunteer agrees to texts about their bookings, worded (version {CONSENT_SMS_VERSION}): "
                  f"\"{CONSENT_SMS_TEXT}\" The code and link a request asks for are texted either way.")
@@ -112,6 +113,13 @@ class MeetingPlaceSerializer(serializers.Serializer):
     accessibility_notes = serializers.CharField()
 
 
+class BookingClashSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    manage_token = serializers.CharField(help_text="The other booking's private link token.")
+
+
 class BookingSerializer(serializers.Serializer):
     """A volunteer's view of their booking, through its private link. The exact address, meeting place, host's
     first name and turf appear only when volunteers.disclosure.front_room_disclose allows: a confirmed place, the
@@ -137,6 +145,9 @@ class BookingSerializer(serializers.Serializer):
     redirected_to = serializers.SerializerMethodField()
     attendance_confirmed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
+    clash = serializers.SerializerMethodField(
+        help_text="Once the phone is proven: another of its confirmed places at an overlapping time (keep one, "
+                  "cancel the other through its link); null otherwise.")
 
     def to_representation(self, booking) -> dict:
         # Built directly: DRF would deep-copy every declared field, and the nested serializers' fields,
@@ -156,7 +167,18 @@ class BookingSerializer(serializers.Serializer):
             "redirected_to": self.get_redirected_to(booking),
             "attendance_confirmed_at": _datetime(booking.attendance_confirmed_at),
             "created_at": _datetime(booking.created_at),
+            "clash": self.get_clash(booking),
         }
+
+    @extend_schema_field(BookingClashSerializer(allow_null=True))
+    def get_clash(self, booking) -> dict | None:
+        if self.context.get("automatic"):
+            return None
+        other = booking_clash(booking=booking)
+        if other is None:
+            return None
+        return {"title": other.slot.session.title, "starts_at": _datetime(other.slot.starts_at),
+                "ends_at": _datetime(other.slot.ends_at), "manage_token": other.manage_token}
 
     def _room(self, booking) -> FrontRoomShown:
         # Metered (volunteers.disclosure). context["automatic"]: a link preview or scanner opened the link
@@ -210,12 +232,12 @@ class BookingSerializer(serializers.Serializer):
 
 
 class RosterVolunteerSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    phone = serializers.SerializerMethodField(help_text="E.164, to reach the volunteer on the day (empty once erased).")
-    email = serializers.CharField()
+    """volunteers.selectors.roster_person: until the phone is proven, only the first name its request typed."""
 
-    def get_phone(self, volunteer) -> str:
-        return "" if volunteer.anonymised_at is not None else volunteer.phone
+    name = serializers.CharField(help_text="Until the phone is proven: only the first name typed in the request.")
+    phone = serializers.CharField(
+        help_text="E.164, to reach the volunteer on the day (empty until the phone is proven, and once erased).")
+    email = serializers.CharField(help_text="Empty until the phone is proven.")
 
 
 class RosterSlotSerializer(serializers.Serializer):
@@ -234,7 +256,7 @@ class RosterBookingSerializer(serializers.Serializer):
     approval = serializers.ChoiceField(choices=Booking.Approval.choices)
     source = serializers.ChoiceField(choices=Booking.Source.choices)
     slot = RosterSlotSerializer()
-    volunteer = RosterVolunteerSerializer()
+    volunteer = serializers.SerializerMethodField()
     attendance_confirmed_at = serializers.DateTimeField(
         allow_null=True, help_text="When the volunteer replied OK to say they are coming.")
     waitlisted_at = serializers.DateTimeField(allow_null=True)
@@ -242,6 +264,11 @@ class RosterBookingSerializer(serializers.Serializer):
 
     def get_proven(self, booking) -> bool:
         return booking.proven_at is not None
+
+    @extend_schema_field(RosterVolunteerSerializer)
+    def get_volunteer(self, booking) -> dict:
+        person = roster_person(booking)
+        return {"name": person.name, "phone": person.phone, "email": person.email}
 
 
 class AttendanceSerializer(StrictSerializer):

@@ -104,7 +104,8 @@ def consent_email_fields(*, consent_email: bool, now=None, version: str = CONSEN
 
 def _overlapping_confirmed(*, volunteer: Volunteer, slot: Slot, exclude_booking_id: int | None = None):
     query = Booking.objects.filter(
-        volunteer=volunteer, status__in=HOLDING_STATUSES, slot__starts_at__lt=slot.ends_at, slot__ends_at__gt=slot.starts_at
+        volunteer=volunteer, status__in=HOLDING_STATUSES, proven_at__isnull=False, slot__starts_at__lt=slot.ends_at,
+        slot__ends_at__gt=slot.starts_at,
     ).exclude(slot_id=slot.pk)
     if exclude_booking_id:
         query = query.exclude(pk=exclude_booking_id)
@@ -112,7 +113,9 @@ def _overlapping_confirmed(*, volunteer: Volunteer, slot: Slot, exclude_booking_
 
 
 def _existing_and_clashing(*, volunteer: Volunteer, slot: Slot) -> tuple[Booking | None, bool]:
-    """The volunteer's booking of this slot (locked), and whether a confirmed booking elsewhere overlaps it."""
+    """The volunteer's booking of this slot (locked), and whether a confirmed booking elsewhere overlaps it. Only a
+    proven booking counts: an unproven hold may have been made by somebody else with this number, and must not
+    stand in the way of the phone's owner (nor, through an error, say where they are)."""
     meta = Booking._meta
     columns = ", ".join(f'b."{field.column}"' for field in meta.concrete_fields)
     statuses = ", ".join(["%s"] * len(HOLDING_STATUSES))
@@ -120,7 +123,8 @@ def _existing_and_clashing(*, volunteer: Volunteer, slot: Slot) -> tuple[Booking
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT {columns}, b.slot_id = %s FROM {meta.db_table} b JOIN {Slot._meta.db_table} s ON s.id = b.slot_id
-                WHERE b.volunteer_id = %s AND (b.slot_id = %s OR (b.status IN ({statuses}) AND s.starts_at < %s
+                WHERE b.volunteer_id = %s AND (b.slot_id = %s OR (b.status IN ({statuses}) AND b.proven_at IS NOT NULL
+                                                                  AND s.starts_at < %s
                                                                   AND s.ends_at > %s)){lock}""",
             [slot.pk, volunteer.pk, slot.pk, *HOLDING_STATUSES, slot.ends_at, slot.starts_at],
         )
@@ -151,7 +155,10 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
     when given, replaces the slot's own (approval_for), e.g. a host's approval carried to another slot.
     """
     slot_is_bookable(slot)
-    existing, clashes = (None, False) if volunteer_is_new else _existing_and_clashing(volunteer=volunteer, slot=slot)
+    if looked_up is not None:  # the caller read the volunteer's row for this slot, and settled the clash, itself
+        existing, clashes = looked_up
+    else:
+        existing, clashes = (None, False) if volunteer_is_new else _existing_and_clashing(volunteer=volunteer, slot=slot)
     if existing is not None:
         existing.volunteer, existing.slot = volunteer, slot  # already loaded: spare the serializer the queries
     if existing is not None and existing.status in ACTIVE_STATUSES:
@@ -241,97 +248,109 @@ SLOT_RELATED = ("session__meeting_point", "session__seat")
 BY_REQUEST = {"by_request": True}  # the event's payload: the request's code text tells the phone, no second SMS
 
 
+def first_name_said(name: str) -> str:
+    """The first word of a typed name, as much as Booking.said_name keeps: what a host sees of an unproven place."""
+    parts = (name or "").split()
+    return parts[0][:Booking._meta.get_field("said_name").max_length] if parts else ""
+
+
 @dataclass(frozen=True)
 class BookingHeld:
     """What a booking request did for a phone, and the challenge that texts the phone about it."""
 
     booking: Booking
     challenge: PhoneChallenge
-    # "booked": a new place or waitlist place; "already_booked": the phone holds this slot already;
-    # "clash": the phone holds another place at that time (booking is that one).
+    # "booked": a new place or waitlist place; "already_booked": the phone holds this very slot already.
     situation: str
-    volunteer_created: bool
 
 
 def booking_hold(*, slot_id: int, phone: str, fields: dict, challenge: PhoneChallenge, code: str,
-                 pending_if_new: dict | None = None) -> BookingHeld:
+                 pending_if_new: dict | None = None, said_name: str = "") -> BookingHeld:
     """Hold a place (or a waitlist place) on a slot for an E.164 phone, unproven, and write the challenge
     whose code text tells the phone about it (phone_challenge_issued, in the same transaction).
 
     A new phone gets a volunteer made of `fields`, and its challenge keeps only `pending_if_new` (what must
     wait for the code even so: the email). A known phone's stored details are left alone (the
-    challenge keeps what was said in pending_details) and nothing of theirs is returned to the caller:
-    an active booking of this slot, or a confirmed one elsewhere at that time, is only named in the text.
+    challenge keeps what was said in pending_details) and nothing of theirs is returned to the caller, nor
+    shown to the session's host: the hold carries only `said_name` (the typed first name) until it is proven.
+    The phone's other bookings are never read here: a request at the time of a place the phone holds
+    elsewhere holds this one too, exactly as for a phone with no bookings (the clash is the prover's to settle,
+    volunteers.selectors.booking_clash), and a known phone costs the same statements as a new one (the
+    answer's timing says nothing of who holds a number). Only the phone's own row for this slot is read
+    (re-booking a cancelled place reuses it; an active one is only named in the text).
     Raises NotFound for an unknown slot and InvalidState for a cancelled or started one, whatever the
     phone. Idempotent per (phone, slot): a repeat holds nothing new.
     """
     if not pk_in_range(Slot, slot_id):
         raise NotFound(gettext("No such slot."), fields={"slot": [gettext("Unknown slot.")]})
+    said_name = first_name_said(said_name or fields.get("name", ""))
     if connection.vendor == "postgresql":
         try:
             with transaction.atomic():
-                slot, held = _booking_first_of_new_volunteer(
+                slot, held = _booking_first_hold(
                     slot_id=slot_id, volunteer=Volunteer(phone=phone, **fields), challenge=challenge, code=code,
-                    pending_if_new=pending_if_new or {})
+                    pending_if_new=pending_if_new or {}, said_name=said_name)
                 return held or _booking_hold_in(slot=slot, phone=phone, fields=fields, challenge=challenge, code=code,
-                                                pending_if_new=pending_if_new or {})
+                                                pending_if_new=pending_if_new or {}, said_name=said_name)
         except _SlotFilledMeanwhile:
             challenge.pk = None  # everything rolled back: hold again the general way, which waitlists
             challenge._state.adding = True
     with transaction.atomic():
         return _booking_hold_in(slot=get_with_related(Slot, slot_id, related=SLOT_RELATED), phone=phone,
-                                fields=fields, challenge=challenge, code=code, pending_if_new=pending_if_new or {})
+                                fields=fields, challenge=challenge, code=code, pending_if_new=pending_if_new or {},
+                                said_name=said_name)
 
 
 def _booking_hold_in(*, slot: Slot | None, phone: str, fields: dict, challenge: PhoneChallenge,
-                     code: str, pending_if_new: dict) -> BookingHeld:
+                     code: str, pending_if_new: dict, said_name: str) -> BookingHeld:
     if slot is None:
         raise NotFound(gettext("No such slot."), fields={"slot": [gettext("Unknown slot.")]})
     slot_is_bookable(slot)  # before the phone is looked at: the same answer for every phone
     volunteer, created = volunteer_get_or_create(phone=phone, fields=fields)
+    # This slot's row only, for every phone alike (a new phone finds none): never the phone's other bookings.
+    existing = Booking.objects.select_for_update().filter(volunteer=volunteer, slot=slot).first()
     situation = "booked"
-    if created:
-        booking = booking_place(volunteer=volunteer, slot=slot, volunteer_is_new=True, event_payload=BY_REQUEST).booking
-        challenge.pending_details = pending_if_new
+    if existing is not None and existing.status in ACTIVE_STATUSES:
+        booking, situation = existing, "already_booked"
+        booking.volunteer, booking.slot = volunteer, slot
+        hold_extend(booking=booking)  # a new code: its place is held while it works, up to the cap
     else:
-        existing, clashes = _existing_and_clashing(volunteer=volunteer, slot=slot)
-        if existing is not None and existing.status in ACTIVE_STATUSES:
-            booking, situation = existing, "already_booked"
-            booking.volunteer, booking.slot = volunteer, slot
-            hold_extend(booking=booking)  # a new code: its place is held while it works, up to the cap
-        elif clashes:
-            booking, situation = _overlapping_confirmed(volunteer=volunteer, slot=slot), "clash"
-            booking.volunteer = volunteer
-        else:
-            booking = booking_place(volunteer=volunteer, slot=slot, event_payload=BY_REQUEST,
-                                    looked_up=(existing, False)).booking
+        booking = booking_place(volunteer=volunteer, slot=slot, event_payload=BY_REQUEST,
+                                looked_up=(existing, False)).booking
+        if booking.said_name != said_name:
+            booking.said_name = said_name
+            Booking.objects.filter(pk=booking.pk).update(said_name=said_name)
+    challenge.pending_details = pending_if_new if created else challenge.pending_details
     challenge.volunteer, challenge.booking = volunteer, booking
     challenge.save(force_insert=True)
     phone_challenge_announce(challenge=challenge, code=code, situation=situation)
-    return BookingHeld(booking=booking, challenge=challenge, situation=situation, volunteer_created=created)
+    return BookingHeld(booking=booking, challenge=challenge, situation=situation)
 
 
-def _booking_first_of_new_volunteer(*, slot_id: int, volunteer: Volunteer, challenge: PhoneChallenge,
-                                    code: str, pending_if_new: dict) -> tuple[Slot | None, BookingHeld | None]:
-    """The common booking in one statement (PostgreSQL): a phone never seen before, on a slot with room
-    as read. That statement reads the slot with its session, meeting point and seat, and, if the slot
-    has room, inserts the volunteer, the confirmed (unproven) booking, its event and the phone challenge;
-    the code text's outbox row follows (phone_challenge_issued) and the place is taken last, as in
-    booking_place.
+def _booking_first_hold(*, slot_id: int, volunteer: Volunteer, challenge: PhoneChallenge, code: str,
+                        pending_if_new: dict, said_name: str) -> tuple[Slot | None, BookingHeld | None]:
+    """The common booking in one statement (PostgreSQL): a phone with no row for this slot, on a slot with room
+    as read. That statement reads the slot with its session, meeting point and seat, and, if the slot has room,
+    inserts the volunteer (or, for a known phone, locks and returns the stored row, unchanged: ON CONFLICT DO
+    UPDATE of nothing but the phone), the confirmed (unproven) booking, its event and the phone challenge; the
+    code text's outbox row follows (phone_challenge_issued) and the place is taken last, as in booking_place.
+    A known phone and a new one cost the same statements.
 
-    Returns the slot (None if there is none) and the result, or no result when the phone is known or
-    the slot looked full: _booking_hold_in then decides, in the same transaction, with nothing written.
-    Raises _SlotFilledMeanwhile, for the caller to roll back, if the place went in the meantime.
+    Returns the slot (None if there is none) and the result, or no result when the phone has a row for this slot
+    or the slot looked full: _booking_hold_in then decides, in the same transaction. Raises _SlotFilledMeanwhile,
+    for the caller to roll back, if the place went in the meantime.
     """
     sql, plan, parts = _first_booking_statement()
     booking = Booking(slot_id=slot_id, status=Booking.Status.CONFIRMED, source=Booking.Source.DIRECT,
-                      **hold_new(timezone.now()))
+                      said_name=said_name, **hold_new(timezone.now()))
     event = booking_event_new(booking=booking, kind=BookingEvent.Kind.CONFIRMED, payload=BY_REQUEST)
-    # A new volunteer is made of what was said, but for what must wait on the code even so (pending_if_new).
-    pending, challenge.pending_details = challenge.pending_details, pending_if_new
+    # A new volunteer is made of what was said, and its challenge keeps only what must wait on the code even so
+    # (pending_if_new); a known phone's challenge keeps all that was said. The statement picks one.
+    pending_field = PhoneChallenge._meta.get_field("pending_details")
+    pending = [pending_field.get_db_prep_save(pending_if_new, connection),
+               pending_field.get_db_prep_save(challenge.pending_details, connection)]
     params = [slot_id, *insert_values(volunteer, parts["volunteer"]), *insert_values(booking, parts["booking"]),
-              *insert_values(event, parts["event"]), *insert_values(challenge, parts["challenge"]), slot_id]
-    challenge.pending_details = pending
+              *insert_values(event, parts["event"]), *insert_values(challenge, parts["challenge"]), *pending, slot_id]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -345,7 +364,7 @@ def _booking_first_of_new_volunteer(*, slot_id: int, volunteer: Volunteer, chall
         count = len(model._meta.concrete_fields)
         values[name] = row[offset:offset + count]
         offset += count
-    if values["volunteer"][0] is None:
+    if values["booking"][0] is None:
         return slot, None
     slot_is_bookable(slot)  # raising rolls the inserts back
     volunteer = instance_from_row(Volunteer, Volunteer._meta.concrete_fields, values["volunteer"])
@@ -361,7 +380,7 @@ def _booking_first_of_new_volunteer(*, slot_id: int, volunteer: Volunteer, chall
     phone_challenge_announce(challenge=challenge, code=code, situation="booked")
     if not slot_claim_place(slot_id=slot.pk):
         raise _SlotFilledMeanwhile
-    return slot, BookingHeld(booking=booking, challenge=challenge, situation="booked", volunteer_created=True)
+    return slot, BookingHeld(booking=booking, challenge=challenge, situation="booked")
 
 
 @functools.cache
@@ -373,8 +392,9 @@ def _first_booking_statement() -> tuple[str, tuple, dict[str, list]]:
         "booking": [f for f in Booking._meta.concrete_fields if not f.primary_key and f.name != "volunteer"],
         "event": [f for f in BookingEvent._meta.concrete_fields if not f.primary_key and f.name != "booking"],
         "challenge": [f for f in PhoneChallenge._meta.concrete_fields
-                      if not f.primary_key and f.name not in ("volunteer", "booking")],
+                      if not f.primary_key and f.name not in ("volunteer", "booking", "pending_details")],
     }
+    pending_column = quote(PhoneChallenge._meta.get_field("pending_details").column)
 
     def columns(fields) -> str:
         return ", ".join(quote(f.column) for f in fields)
@@ -389,17 +409,24 @@ def _first_booking_statement() -> tuple[str, tuple, dict[str, list]]:
         return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
 
     select, _, joins = slot_sql.partition(" FROM ")
+    phone = quote("phone")
+    # v: a known phone's row is returned (and locked) by a no-op update, so both kinds of phone write one row
+    # version here and go on through the same inserts; (xmax = 0) tells a row inserted by this statement.
     sql = f"""
         WITH room AS (SELECT 1 FROM {quote(Slot._meta.db_table)} WHERE id = %s AND confirmed_count < capacity),
         v AS (INSERT INTO {quote(Volunteer._meta.db_table)} ({columns(parts["volunteer"])})
               SELECT {placeholders(parts["volunteer"])} WHERE EXISTS (SELECT 1 FROM room)
-              ON CONFLICT ({quote("phone")}) DO NOTHING RETURNING {returning(Volunteer)}),
+              ON CONFLICT ({phone}) DO UPDATE SET {phone} = EXCLUDED.{phone}
+              RETURNING {returning(Volunteer)}, (xmax = 0) AS created),
         b AS (INSERT INTO {quote(Booking._meta.db_table)} (volunteer_id, {columns(parts["booking"])})
-              SELECT v.id, {placeholders(parts["booking"])} FROM v RETURNING {returning(Booking)}),
+              SELECT v.id, {placeholders(parts["booking"])} FROM v
+              ON CONFLICT (volunteer_id, slot_id) DO NOTHING RETURNING {returning(Booking)}),
         e AS (INSERT INTO {quote(BookingEvent._meta.db_table)} (booking_id, {columns(parts["event"])})
               SELECT b.id, {placeholders(parts["event"])} FROM b RETURNING {returning(BookingEvent)}),
-        c AS (INSERT INTO {quote(PhoneChallenge._meta.db_table)} (volunteer_id, booking_id, {columns(parts["challenge"])})
-              SELECT b.volunteer_id, b.id, {placeholders(parts["challenge"])} FROM b
+        c AS (INSERT INTO {quote(PhoneChallenge._meta.db_table)}
+                     (volunteer_id, booking_id, {columns(parts["challenge"])}, {pending_column})
+              SELECT b.volunteer_id, b.id, {placeholders(parts["challenge"])},
+                     CASE WHEN (SELECT created FROM v) THEN %s::jsonb ELSE %s::jsonb END FROM b
               RETURNING {returning(PhoneChallenge)})
         {select}, {selected("v", Volunteer)}, {selected("b", Booking)}, {selected("e", BookingEvent)},
         {selected("c", PhoneChallenge)}

@@ -15,12 +15,13 @@ from sessions.models import Slot
 from volunteers.disclosure import FrontRoomShown, Hidden, front_room_disclose
 from volunteers.links import manage_url
 from volunteers.models import Booking, PhoneChallenge
+from volunteers.selectors import roster_person
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 # Field limits keep every template within two segments (see tests/sms/test_texts.py).
 LIMITS = {"first_name": 16, "title": 34, "old_title": 24, "address": 56, "host": 16, "bring": 26, "seat": 30,
-          "district": 4}
+          "district": 4, "code_title": 24}
 
 
 @cache
@@ -88,6 +89,9 @@ def slot_context(slot: Slot) -> dict:
     session = slot.session
     return {
         "title": session.title,
+        # The title as a text to a phone not proven yet gives it (code texts, a release): a host can type any number
+        # into their own session's form, so that text carries no more of a host's words than this.
+        "code_title": session.title,
         "when": _when(slot),
         "start_time": f"{timezone.localtime(slot.starts_at):%H:%M}",
         "bring": session.what_to_bring or "a charged phone",
@@ -110,7 +114,8 @@ def says_where(name: str) -> bool:
 
 def _held_template(name: str) -> str:
     # Past the meter (volunteers.disclosure) the text says where in general and that an organiser will send it.
-    return "code_booked_held" if name.startswith("code_") else "booking_address_held"
+    # (No code text says where: the address waits for the proof.)
+    return "booking_address_held"
 
 
 def booking_render(name: str, booking: Booking, *, phone_locked: bool = False, **extra) -> str:
@@ -153,7 +158,7 @@ def host_text(*, kind: str, booking: Booking, taken: int | str | None = None) ->
     only (never their number: the roster behind the link has the rest), the session, the places taken (`taken`,
     as the change left them; the loaded slot's count if not given) and the link to the session's host page."""
     slot = booking.slot
-    parts = (booking.volunteer.name or "").split()
+    parts = (roster_person(booking).name or "").split()  # an unproven booking: only its typed first name
     return text_render(kind, {
         "first_name": parts[0] if parts else "A volunteer", "title": slot.session.title, "when": _when(slot),
         "taken": slot.confirmed_count if taken is None else taken, "capacity": slot.capacity,
@@ -223,13 +228,16 @@ def _format_pattern(name: str) -> str | None:
 def challenge_text(*, challenge: PhoneChallenge, code: str, situation: str) -> str:
     """The text that carries a challenge's code: for a booking, what the phone now holds and its private link.
     No code text (nor the text releasing a place never proven) names the volunteer: the name is whatever the
-    requester typed for a phone they need not hold, and would put their words in a text to a stranger."""
+    requester typed for a phone they need not hold, and would put their words in a text to a stranger. Nor does it
+    carry a host's words beyond the session's title cut to LIMITS["code_title"] characters (no address, no host's
+    name, no what-to-bring): anybody can post a session and book it with a stranger's number. The address waits
+    for the proof, on the booking's page."""
     booking = challenge.booking
     if situation == "signup" or booking is None:
         return text_render("code_signup", {"code": code})
     extra = {"code": code, "waitlisted": booking.status == Booking.Status.WAITLISTED}
-    if situation in ("already_booked", "clash"):
-        template = f"code_{situation}"
+    if situation == "already_booked":
+        template = "code_already_booked"
     elif booking.status == Booking.Status.WAITLISTED:
         template = "code_waitlisted"
     elif booking.status not in (Booking.Status.CONFIRMED, Booking.Status.PENDING):

@@ -88,7 +88,11 @@ def _attendance(booking: Booking, *, status: str, attended: bool | None, at: dat
         "action_date": _time(at),
         "status": status,
         "attended": attended,
-        "person": _person(booking.volunteer, personal=personal),
+        # An unproven booking may carry a stranger's number (whoever typed it need not hold it), and its volunteer
+        # is whoever that number belongs to: nothing about the person leaves until the phone is proven (the
+        # booking.proven delivery carries them then), not even the volunteer's id.
+        "person": (_person(booking.volunteer, personal=personal) if booking.proven_at is not None
+                   else {"identifiers": []}),
         "event": _session(booking.slot),
         "frontroom:booking": {
             "id": booking.pk, "status": booking.status, "source": booking.source, "version": version,

@@ -58,7 +58,7 @@ def test_the_same_volunteer_booking_at_once_from_many_threads_gets_one_booking(n
 
 
 @pytest.mark.django_db(transaction=True)
-def test_one_volunteer_racing_for_two_overlapping_slots_holds_only_one(no_rate_limits):
+def test_one_phone_racing_for_two_overlapping_slots_holds_one_place_on_each(no_rate_limits):
     seat = SeatFactory()
     PostcodeFactory(postcode="S10 1AA", seat=seat)
     meeting_point = MeetingPointFactory(seat=seat)
@@ -70,5 +70,8 @@ def test_one_volunteer_racing_for_two_overlapping_slots_holds_only_one(no_rate_l
 
     results, errors = _run_at_once(book, [(first.id,), (second.id,)] * 5)
     assert errors == [] and len(results) == 10
-    assert Booking.objects.count() == 1 and Booking.objects.filter(status="confirmed").count() == 1
-    assert {r.booking.pk for r in results} == {Booking.objects.get().pk}  # the clash is only named in the text
+    # The request path never reads the phone's other bookings (its timing and answer would tell where they are):
+    # one unproven hold per slot, whichever came first; the clash is the prover's to settle.
+    assert Booking.objects.count() == 2 and Booking.objects.filter(status="confirmed", proven_at=None).count() == 2
+    assert {r.booking.slot_id for r in results} == {first.pk, second.pk}
+    assert [Slot.objects.get(pk=s.pk).confirmed_count for s in (first, second)] == [1, 1]

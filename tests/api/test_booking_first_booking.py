@@ -29,7 +29,7 @@ def _book(slot, phone: str, **extra) -> PhoneChallenge:
 def _general_path_only(monkeypatch):
     from core.db import get_with_related
 
-    monkeypatch.setattr(services, "_booking_first_of_new_volunteer", lambda *, slot_id, volunteer, challenge, code, **_: (
+    monkeypatch.setattr(services, "_booking_first_hold", lambda *, slot_id, volunteer, challenge, code, **_: (
         get_with_related(Slot, slot_id, related=services.SLOT_RELATED), None))
 
 

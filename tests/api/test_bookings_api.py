@@ -69,7 +69,7 @@ def test_asking_for_the_same_slot_twice_holds_nothing_new_and_texts_the_link_aga
     assert "already have a place" in text and manage_url(first["manage_token"]) in text
 
 
-def test_an_overlapping_booking_is_not_named_to_the_caller_only_texted_to_the_phone(api, slot):
+def test_an_overlapping_request_holds_its_own_place_and_the_clash_waits_for_the_proof(api, slot):
     overlapping = SlotFactory(session__meeting_point=slot.session.meeting_point,
                               starts_at=slot.starts_at + timedelta(minutes=30),
                               ends_at=slot.ends_at + timedelta(minutes=30))
@@ -77,9 +77,26 @@ def test_an_overlapping_booking_is_not_named_to_the_caller_only_texted_to_the_ph
     response = _book(api, overlapping)
     assert response.status_code == 202
     assert slot.session.title not in response.content.decode()
-    assert Booking.objects.count() == 1
+    # Held like any request: the phone's other bookings are not looked at before the phone is proven.
+    held = Booking.objects.get(slot=overlapping)
+    assert held.status == "confirmed" and held.proven_at is None
     text = SmsMessage.objects.get(challenge__token=response.json()["challenge"]).body
-    assert "already have a place at that time" in text and manage_url(first["manage_token"]) in text
+    assert "already" not in text and manage_url(first["manage_token"]) not in text
+    assert manage_url(held.manage_token) in text
+    detail = api.post(f"/api/challenges/{response.json()['challenge']}/verify/",
+                      {"code": texted_code(response.json()["challenge"])}, format="json").json()
+    # Proven: now the prover is told, and may keep either (each link cancels its own).
+    assert detail["clash"]["manage_token"] == first["manage_token"]
+    assert detail["clash"]["title"] == slot.session.title
+    assert api.get(f"/api/bookings/{first['manage_token']}/").json()["clash"]["manage_token"] == held.manage_token
+
+
+def test_an_unproven_hold_at_that_time_is_no_clash(api, slot):
+    overlapping = SlotFactory(session__meeting_point=slot.session.meeting_point,
+                              starts_at=slot.starts_at, ends_at=slot.ends_at)
+    _book(api, slot)  # a hold nobody proved (it may be a stranger's decoy)
+    mine = _proven(api, overlapping)
+    assert mine["status"] == "confirmed" and mine["clash"] is None
 
 
 def test_back_to_back_slots_do_not_overlap(api, slot):

@@ -53,7 +53,9 @@ def test_an_attacker_and_the_holder_on_one_phone_at_once_never_merge_or_steal(se
     assert Volunteer.objects.count() == 1  # never two people on one number
     assert Volunteer.objects.values("name", "email", "consent_sms", "postcode").get() == before  # never Mallory's
     bookings = Booking.objects.all()
-    assert sorted(b.slot_id for b in bookings) == sorted([held.pk, wanted.pk])  # one per slot, no clash booked
+    assert sorted(b.slot_id for b in bookings) == sorted([held.pk, wanted.pk, overlapping.pk])  # one per slot
+    decoy = Booking.objects.get(slot=overlapping)  # held like any request, unproven, and only "Mallory" to its host
+    assert decoy.proven_at is None and decoy.said_name == "Mallory"
     assert Booking.objects.get(pk=mine.pk).status == "confirmed"
     # Whatever the attacker's request held is the holder's booking, and only the holder's code proved it.
     assert all(c.verified_at is None for c in PhoneChallenge.objects.filter(

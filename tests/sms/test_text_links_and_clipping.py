@@ -65,20 +65,17 @@ def _texts_of_every_kind(settings) -> list[tuple[str, str, str]]:
         texts = booking_texts(kind=kind, slot=slot, volunteer_names=[b.volunteer.name for b in bookings],
                               manage_tokens=[b.manage_token for b in bookings], rooms=rooms)
         found += [(f"bulk {kind}", text, manage_url(b.manage_token)) for text, b in zip(texts, bookings, strict=True)]
-    for situation in ("booked", "already_booked", "clash"):
+    for situation in ("booked", "already_booked"):
         booking = _booking("booking_confirmed")
         challenge = PhoneChallenge(booking=booking, volunteer=booking.volunteer)
         found.append((f"code {situation}", challenge_text(challenge=challenge, code="042917", situation=situation),
                       manage_url(booking.manage_token)))
-    booking = _booking("booking_confirmed")  # past the front-room meter (volunteers.disclosure)
-    found.append(("code held", text_render("code_booked_held", {**booking_context(booking), "code": "042917"}),
-                  manage_url(booking.manage_token)))
     return found
 
 
 def test_every_text_about_a_booking_carries_its_link_within_two_gsm7_segments(settings, locmem_sms):
     texts = _texts_of_every_kind(settings)
-    assert len({kind for kind, _, _ in texts}) == len(TEMPLATE_KINDS) + len(REPLY_KINDS) + len(BULK_KINDS) + 4
+    assert len({kind for kind, _, _ in texts}) == len(TEMPLATE_KINDS) + len(REPLY_KINDS) + len(BULK_KINDS) + 2
     for kind, text, link in texts:
         assert link in text, (kind, text)
         count = segments_count(text)

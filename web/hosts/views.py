@@ -40,7 +40,14 @@ from volunteers.disclosure import (
 )
 from volunteers.identity import phone_mask
 from volunteers.models import Booking
-from volunteers.selectors import session_roster
+from volunteers.selectors import (
+    PLACE_STATUSES,
+    Places,
+    places_by_slot,
+    places_total,
+    roster_person,
+    session_roster,
+)
 from volunteers.services import booking_approve, booking_attendance_record, booking_refuse
 from web.hosts import forms
 from web.hosts.forms import form_errors_from
@@ -159,8 +166,10 @@ def home(request):
     )).order_by("starts_at")
     recent = mine.filter(ends_at__lte=now, ends_at__gt=now - timedelta(days=30)).order_by("-starts_at")
     rooms = MeetingPoint.objects.filter(host=request.user).order_by("name")
+    upcoming = list(upcoming)
+    places = places_by_slot(slot_ids=[slot.pk for session in upcoming for slot in session.slots.all()])
     return render(request, "web/hosts/home.html", {
-        "upcoming": [_with_places(session) for session in upcoming],
+        "upcoming": [_with_places(session, places) for session in upcoming],
         "recent": list(recent), "rooms": rooms, "feed_url": _feed_url(request.user),
         "email_unverified": not host_email_verified(host=request.user),
         "reviews_waiting": sessions_in_review(user=request.user).count(),
@@ -255,8 +264,9 @@ def calendar_feed(request):
     return redirect(reverse("hosts:home") + "#calendar-feed")
 
 
-def _with_places(session):
+def _with_places(session, places: dict | None = None):
     slots = list(session.slots.all())
+    session.places = places_total((places or {}).get(slot.pk, Places()) for slot in slots)
     session.places_left = sum(slot.places_left for slot in slots)
     session.capacity_total = sum(slot.capacity for slot in slots)
     session.slot_list = slots
@@ -357,14 +367,19 @@ def session_new(request):
 def session_detail(request, session_id: int):
     session = _managed(request, session_id)
     bookings = list(session_roster(user=request.user, session_id=session.pk))
+    for booking in bookings:
+        booking.person = roster_person(booking)
     now = timezone.now()
     slots = []
     waiting = [booking for booking in bookings
                if booking.approval == Booking.Approval.PENDING and booking.status in ANSWERABLE]
     for slot in session.slots.all():
         mine = [booking for booking in bookings if booking.slot_id == slot.pk]
+        held = [booking for booking in mine if booking.status in PLACE_STATUSES]
         slots.append({
             "slot": slot, "started": slot.starts_at <= now,
+            "places": Places(proven=sum(b.proven_at is not None for b in held),
+                             unproven=sum(b.proven_at is None for b in held)),
             "coming": [b for b in mine if b.status in COMING],
             "pending": [b for b in mine if b.status == Booking.Status.PENDING],
             "waitlist": [b for b in mine if b.status == Booking.Status.WAITLISTED],
@@ -523,7 +538,7 @@ def attendance(request, session_id: int):
         messages.error(request, error.message)
         return redirect("hosts:session_detail", session_id=session.pk)
     messages.success(request, _("Recorded: %(name)s %(what)s.") % {
-        "name": booking.volunteer.name,
+        "name": roster_person(booking).name or _("A volunteer"),
         "what": _("came") if booking.status == Booking.Status.ATTENDED else _("did not come")})
     return redirect(reverse("hosts:session_detail", kwargs={"session_id": session.pk}) + f"#booking-{booking.pk}")
 
@@ -553,7 +568,12 @@ def booking_approve_view(request, session_id: int, booking_id: int):
     except DomainError as error:
         messages.error(request, error.message)
         return _roster_at(session.pk)
-    messages.success(request, _("Approved: %(name)s is being texted the address.") % {"name": booking.volunteer.name})
+    person = roster_person(booking)
+    if person.proven:
+        messages.success(request, _("Approved: %(name)s is being texted the address.") % {"name": person.name})
+    else:  # texts caused by a host go only to proven phones (dispatch.sms)
+        messages.success(request, _("Approved: %(name)s sees the address once they prove their phone.")
+                         % {"name": person.name or _("A volunteer")})
     return _roster_at(session.pk, booking)
 
 
@@ -568,6 +588,7 @@ def booking_refuse_view(request, session_id: int, booking_id: int):
     if booking is None:
         messages.info(request, _("That volunteer is no longer waiting for your answer."))
         return _roster_at(session.pk)
+    booking.person = roster_person(booking)
     form = forms.RefuseBookingForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -576,6 +597,8 @@ def booking_refuse_view(request, session_id: int, booking_id: int):
             messages.error(request, error.message)
         else:
             messages.success(request, _("Refused: %(name)s is being texted that you can't take them.")
-                             % {"name": booking.volunteer.name})
+                             % {"name": booking.person.name} if booking.person.proven else
+                             _("Refused: %(name)s's place is given back.") % {"name": booking.person.name
+                                                                               or _("A volunteer")})
         return _roster_at(session.pk)
     return render(request, "web/hosts/booking_refuse.html", {"session": session, "booking": booking, "form": form})

@@ -31,6 +31,7 @@ from volunteers.disclosure import front_room_disclose
 from volunteers.feeds import calendar_feed_ensure, calendar_feed_for, calendar_feed_reset, feed_url
 from volunteers.links import opened_automatically
 from volunteers.models import Booking, BookingEvent
+from volunteers.selectors import booking_clash
 from volunteers.services import SWAPPABLE_STATUSES, booking_cancel, booking_swap
 from web.preview import preview_version, session_preview_png
 from web.volunteer import identity
@@ -210,7 +211,8 @@ HOLDING = (Booking.Status.CONFIRMED, Booking.Status.WAITLISTED, Booking.Status.P
 def manage(request, token: str):
     """A booking's private page. Opening it proves nothing: an unproven booking shows one button, "this is my
     phone" (prove, a POST), and until then neither the address nor anything of the volunteer's. A link preview,
-    scanner or HEAD (opened_automatically) never sees those either, even for a proven booking."""
+    scanner or HEAD (opened_automatically) never sees those either, even for a proven booking. Once proven, a
+    place the phone also holds at that time (booking_clash) is named, with the choice of which to cancel."""
     automatic = _by_machine(request)
     booking = _booking_or_404(token)
     now = timezone.now()
@@ -230,7 +232,7 @@ def manage(request, token: str):
         "moved_to": None if automatic else _moved_to(booking),
         "postcode_query": urlencode({"postcode": booking.volunteer.postcode}) if private else "",
         "Status": Booking.Status, "feed_url": _feed_url(booking) if private else None,
-        "private": private,
+        "private": private, "clash": booking_clash(booking=booking) if private else None,
     })
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from volunteers.disclosure import FrontRoomShown, front_room_disclose
 from volunteers.links import manage_url
 from volunteers.models import Booking
+from volunteers.selectors import roster_person
 
 
 def message_id_domain() -> str:
@@ -148,7 +149,7 @@ def host_notice_rendered(*, booking: Booking, kind: str, unsubscribe: str) -> Re
     slot = booking.slot
     session = slot.session
     booked = kind == "host_booked"
-    who = host_name(booking.volunteer.name)
+    who = host_name(roster_person(booking).name)  # an unproven booking: only its typed first name
     context = {
         "booked": booked, "who": who, "title": session.title, "when": _when(slot),
         "taken": slot.confirmed_count, "capacity": slot.capacity, "roster": roster_url(session.pk),

@@ -15,6 +15,7 @@ from dispatch.email.models import EmailMessage, HostEmailPreference
 from dispatch.email.services import content
 from sessions.hosts import host_email_change, host_ids_email_verified
 from volunteers.models import BookingEvent
+from volunteers.selectors import roster_person
 
 Notify = HostEmailPreference.Notify
 DIGEST_EVENTS = (BookingEvent.Kind.CONFIRMED, BookingEvent.Kind.PROMOTED, BookingEvent.Kind.CANCELLED)
@@ -66,7 +67,7 @@ def digest_lines(*, host_id: int, day) -> list[dict]:
             continue
         slot = event.booking.slot
         lines.append({"booked": event.kind != BookingEvent.Kind.CANCELLED,
-                      "who": content.host_name(event.booking.volunteer.name), "title": slot.session.title,
+                      "who": content.host_name(roster_person(event.booking).name), "title": slot.session.title,
                       "when": content._when(slot), "roster": content.roster_url(slot.session_id)})
     return lines
 

@@ -57,6 +57,21 @@ EVENT_KINDS = {
     BookingEvent.Kind.APPROVED, BookingEvent.Kind.REFUSED,
 }
 REMINDER_KINDS = {SmsMessage.Kind.REMINDER_DAY_BEFORE, SmsMessage.Kind.REMINDER_SOON}
+# Texts a host's act causes (an address or meeting-point edit, a reschedule, a cancelled session, an approval or a
+# refusal, and a promotion from the waitlist, which a host can cause by cancelling places they hold themselves):
+# they carry the host's own words (title, address, what to bring). A host can put any number on their own session,
+# so these go only to a phone that proved it holds the booking (Booking.proven_at), written skipped ("unproven")
+# otherwise (its page says it all once proven); and each counts in the number's daily limit (sms_phone_day) at
+# its send.
+HOST_CAUSED_KINDS = frozenset({
+    BookingEvent.Kind.VENUE_MOVED, BookingEvent.Kind.SLOT_RESCHEDULED, BookingEvent.Kind.SESSION_CANCELLED,
+    BookingEvent.Kind.APPROVED, BookingEvent.Kind.REFUSED, BookingEvent.Kind.PROMOTED,
+})
+
+
+def host_caused_skip_reason(*, kind: str, proven: bool) -> str:
+    """"unproven" for a text a host's act caused about a booking whose phone is not proven, else ""."""
+    return "unproven" if kind in HOST_CAUSED_KINDS and not proven else ""
 
 BOOKING_RELATED = (
     "volunteer", "slot__session__meeting_point", "slot__session__seat",
@@ -131,7 +146,8 @@ def _message_row(*, booking: Booking, kind: str, version: int, skip_reason: str 
     body = booking_text(kind=kind, booking=booking, minutes=sms_setting("SMS_REMINDER_SOON_MINUTES"))
     count = segments_count(body)
     volunteer = booking.volunteer
-    reason = skip_reason or volunteer_skip_reason(volunteer)
+    reason = (skip_reason or host_caused_skip_reason(kind=kind, proven=booking.proven_at is not None)
+              or volunteer_skip_reason(volunteer))
     status = Status.SKIPPED if reason else Status.PENDING
     return SmsMessage(
         booking=booking, kind=kind, version=version, volunteer=volunteer, to=volunteer.phone, body=body,
@@ -213,11 +229,12 @@ class _Recipient(NamedTuple):
 def _message_rows_by_slot(events: list, minutes: int) -> list[tuple]:
     """Rows for MESSAGE_ROW_FIELDS, from column reads rather than a model instance per booking."""
     recipients = {
-        booking_id: (slot_id, manage_token, _Recipient(*volunteer))
-        for booking_id, slot_id, manage_token, *volunteer in Booking.objects.filter(
+        booking_id: (slot_id, manage_token, _Recipient(*volunteer), proven_at is not None)
+        for booking_id, slot_id, manage_token, proven_at, *volunteer in Booking.objects.filter(
             any_of("pk", (event.booking_id for event in events))
-        ).values_list("pk", "slot_id", "manage_token", "volunteer_id", "volunteer__name", "volunteer__phone",
-                      "volunteer__consent_sms", "volunteer__sms_opted_out", "volunteer__phone_invalid")
+        ).values_list("pk", "slot_id", "manage_token", "proven_at", "volunteer_id", "volunteer__name",
+                      "volunteer__phone", "volunteer__consent_sms", "volunteer__sms_opted_out",
+                      "volunteer__phone_invalid")
     }
     groups: dict[tuple[str, int], list] = defaultdict(list)
     for event in events:
@@ -239,7 +256,8 @@ def _message_rows_by_slot(events: list, minutes: int) -> list[tuple]:
                               rooms=rooms)
         for event, person, body in zip(group, people, texts, strict=True):
             count = segments_count(body)
-            reason = volunteer_skip_reason(person)
+            reason = (host_caused_skip_reason(kind=kind, proven=recipients[event.booking_id][3])
+                      or volunteer_skip_reason(person))
             status = Status.SKIPPED if reason else Status.PENDING
             rows.append((event.booking_id, kind, event.version, person.id, person.phone, body, count.encoding,
                          count.segments, status, RANK[status], reason))
@@ -493,7 +511,8 @@ def message_send(*, message_id: int) -> str:
             if host_text and in_quiet_hours():  # a host's text waits for the morning rather than being dropped
                 host_text_defer(message_id=message_id, until=quiet_hours_end(timezone.now()))
                 return "deferred"
-            if host_text and not host_text_allowed_today(claim.to, message_id=message_id):
+            if ((host_text or claim.kind in HOST_CAUSED_KINDS)
+                    and not host_text_allowed_today(claim.to, message_id=message_id)):
                 _finish(message_id, status=Status.SKIPPED, skip_reason="daily_limit")
                 return "skipped"
             send_slot_wait(sender=sender_key(), per_second=sms_setting("SMS_RATE_PER_SECOND"))
