@@ -9,7 +9,7 @@ from django.utils import timezone
 from dispatch.email.models import EmailMessage
 from dispatch.sms.models import SmsMessage
 from dispatch.webhooks.models import WebhookDelivery, WebhookEndpoint
-from sessions.models import Slot
+from sessions.models import HostStanding, Slot
 from tests.email.conftest import booking_make, held, slot_make, volunteer_make
 from volunteers.models import Volunteer
 from volunteers.privacy import personal_data_purge, volunteer_personal_data_erase
@@ -22,6 +22,7 @@ def _hosted_slot():
     host = slot.session.meeting_point.host
     host.email = "aisha@example.org"
     host.save(update_fields=["email"])
+    HostStanding.objects.update_or_create(host=host, defaults={"email_verified": host.email})  # proven address
     return slot, host
 
 
