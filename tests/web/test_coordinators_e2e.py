@@ -106,6 +106,8 @@ def test_coordinator_journey_from_the_dashboard_to_a_carried_out_overflow(deskto
     for name in ("Battersea", "Croydon South", "Croydon West"):
         expect(page.locator("svg.map text.seat-label", has_text=re.compile(f"^{name}$"))).to_be_visible()
     expect(page.locator("svg.map text.seat-label", has_text="Canterbury")).to_have_count(0)
+    label = page.locator("svg.map text.seat-label", has_text="Croydon South").bounding_box()
+    assert label["height"] >= 16, label  # readable: sized from the box's height, London's names were 13 px boxes
     screenshot(page, "coordinator-dashboard-region")
     assert_accessible(page)
 
