@@ -65,7 +65,7 @@ def test_a_coordinator_downloads_bookings_from_the_exports_page(browser, live_se
     page.goto(f"{live_server.url}/coordinate/exports/")
     page.get_by_label("Username").fill("coord")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/coordinate/exports/$"))
     assert axe_violations(page) == [], page.url
     page.get_by_role("region", name="Bookings").get_by_label("Status").select_option("confirmed")

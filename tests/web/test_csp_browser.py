@@ -67,7 +67,7 @@ def test_the_main_pages_work_under_the_content_security_policy(watched, live_ser
     page.goto(base + "/coordinate/")  # to the sign-in page, and back here once signed in
     page.get_by_label("Username").fill("coord")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/coordinate/$"))
     for path in ("/coordinate/", "/coordinate/?colouring=fill", f"/coordinate/seats/{coordinated.full.pk}/",
                  f"/coordinate/overflow/?seat={coordinated.full.pk}", "/coordinate/sms/", "/coordinate/runs/",
