@@ -55,12 +55,11 @@ def pytest_sessionstart(session):
     if not problems and not os.environ.get("GEO_DATA_DIR"):
         # The coordinators' maps read the same reference data the tests found, wherever the checkout is.
         settings.GEO_DATA_DIR = SHARED_DATA / "geo"
-        settings.GEO_HEXJSON_PATH = SHARED_DATA / "geo" / "constituencies.hexjson"
-        settings.GEO_BOUNDARIES_PATH = SHARED_DATA / "geo" / "pcon_2010set_boundaries_generalised.topo.json"
-        # The suite's seats carry 2010-set codes in the current set (factories default to it), so the current
-        # set's maps are the 2010 files here; tests/seats/test_boundary_sets.py draws the real 2024 ones.
-        settings.GEO_HEXJSON_2010_PATH = settings.GEO_HEXJSON_PATH
-        settings.GEO_BOUNDARIES_2010_PATH = settings.GEO_BOUNDARIES_PATH
+        # Each set's maps are its real files: the tests that look at the maps use real 2024 seats, the current set.
+        settings.GEO_HEXJSON_PATH = SHARED_DATA / "geo" / "uk-constituencies-2024.hexjson"
+        settings.GEO_BOUNDARIES_PATH = SHARED_DATA / "geo" / "pcon_2024set_boundaries_BUC.geojson"
+        settings.GEO_HEXJSON_2010_PATH = SHARED_DATA / "geo" / "constituencies.hexjson"
+        settings.GEO_BOUNDARIES_2010_PATH = SHARED_DATA / "geo" / "pcon_2010set_boundaries_generalised.topo.json"
     if not problems:
         # Pages use hashed, compressed static file names (whitenoise's manifest), as in production.
         from django.core.management import call_command

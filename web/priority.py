@@ -1,5 +1,7 @@
 """Why a seat has its priority, in words (the seat page, the public "seats that matter")."""
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.utils import formats
 from django.utils.translation import gettext as _
 
@@ -16,7 +18,8 @@ def priority_why(seat: Seat) -> str:
         return _("Campaign target list")
     if basis == PriorityBasis.RESULT:
         votes = formats.number_format(int(seat.majority), 0, force_grouping=True)
-        share = formats.number_format(float(seat.majority_pct), 1)
+        # number_format cuts a float's digits (4.68 -> "4.6"); rounded as the seat page's floatformat does
+        share = formats.number_format(Decimal(repr(float(seat.majority_pct))).quantize(Decimal("0.1"), ROUND_HALF_UP), 1)
         if seat.election_year:
             return _("Won by %(votes)s votes in %(year)d (%(share)s%%)") % {
                 "votes": votes, "year": seat.election_year, "share": share}

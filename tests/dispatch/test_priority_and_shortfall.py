@@ -17,17 +17,18 @@ from volunteers.models import Booking, BookingEvent
 
 pytestmark = pytest.mark.django_db
 
-A, B, C, D = "E14000654", "E14000655", "E14000656", "E14000657"  # real 2010-set codes: drawn on the maps
+# Real seats of the 2024 set, the current one: drawn on its maps (the priorities are the tests' own)
+A, B, C, D = "E14001188", "E14001527", "E14001187", "E14001153"
 
 
 @pytest.fixture
 def needs(settings):
     settings.SEAT_NEED_BY_PRIORITY = [4, 3, 2, 1, 0]
     settings.OVERFLOW_AUTO = False
-    a = f.seat(A, lat=51.372, lng=-0.090, priority=1, name="Croydon Central")
-    b = f.seat(B, lat=51.395, lng=-0.100, priority=3, name="Croydon North")
-    f.seat(C, lat=51.330, lng=-0.080, priority=5, name="Croydon South")
-    f.seat(D, lat=51.30, lng=-0.20, priority=2, name="Carshalton")
+    a = f.seat(A, lat=51.38172, lng=-0.10034, priority=1, name="Croydon West")
+    b = f.seat(B, lat=51.42125, lng=-0.11291, priority=3, name="Streatham and Croydon North")
+    f.seat(C, lat=51.33156, lng=-0.11298, priority=5, name="Croydon South")
+    f.seat(D, lat=51.36368, lng=-0.15552, priority=2, name="Carshalton and Wallington")
     slot_a = f.session(a, slots=[(f.day_at(10), f.day_at(12), 5)]).slots.get()
     for _ in range(2):
         f.book(f.volunteer(lat=a.lat, lng=a.lng), slot_a)
@@ -59,15 +60,15 @@ def test_the_dashboard_leads_with_shortfall_and_colours_both_maps_by_it(client, 
     page = client.get(f"/coordinate/?date_from={needs[0].date().isoformat()}&date_to={needs[0].date().isoformat()}")
     html = page.content.decode()
     table = html.split('id="seats-table"', 1)[1]
-    assert table.index("Croydon North") < table.index("Carshalton") < table.index("Croydon Central")
+    assert table.index("Streatham and Croydon North") < table.index("Carshalton") < table.index("Croydon West")
     assert "14 proven places missing of 17 needed" in html and "1 more held by phones not yet proven" in html
     assert f'fill="#7f0000" data-seat="{B}"' in html  # short of 90% of its need: the darkest band
     boundaries = client.get(f"/coordinate/?map=boundaries&region=Test&date_from={needs[0].date().isoformat()}"
                             f"&date_to={needs[0].date().isoformat()}").content.decode()
     assert f'fill="#7f0000" data-seat="{B}"' in boundaries
     assert "zoomed" in boundaries and 'viewBox="0 0' not in boundaries.split('class="map map-boundaries', 1)[1][:80]
-    assert '<text class="seat-label"' in boundaries and ">Croydon Central</text>" in boundaries
-    assert ">Carshalton</text>" not in boundaries  # no sessions there: no label
+    assert '<text class="seat-label"' in boundaries and ">Croydon West</text>" in boundaries
+    assert ">Carshalton and Wallington</text>" not in boundaries  # no sessions there: no label
 
 
 def _overflow_area():
@@ -161,7 +162,7 @@ def test_the_dashboard_figures_are_shared_briefly_and_a_coordinators_change_read
     settings.COVERAGE_CACHE_SECONDS = 60
     first, read_at = coverage_for_dashboard(date_from=needs[0], date_to=needs[1])
     slot_a = Booking.objects.filter(slot__session__seat_id=A).first().slot
-    f.book(f.volunteer(lat=51.372, lng=-0.090), slot_a)  # a volunteer books: shown within the minute, not at once
+    f.book(f.volunteer(lat=51.38172, lng=-0.10034), slot_a)  # a volunteer books: shown within the minute, not at once
     again, again_at = coverage_for_dashboard(date_from=needs[0], date_to=needs[1])
     assert again == first and again_at == read_at
     with django_capture_on_commit_callbacks(execute=True):
@@ -174,7 +175,7 @@ def test_the_dashboard_figures_are_shared_briefly_and_a_coordinators_change_read
     mine, _ = coverage_for_dashboard(date_from=needs[0], date_to=needs[1], scope=seat_scope_for(organiser))
     assert [row["seat"] for row in mine] == [B]
     settings.COVERAGE_CACHE_SECONDS = 0
-    f.book(f.volunteer(lat=51.372, lng=-0.090), slot_a)
+    f.book(f.volunteer(lat=51.38172, lng=-0.10034), slot_a)
     assert {row["seat"]: row["proven"] for row in coverage_for_dashboard(
         date_from=needs[0], date_to=needs[1])[0]}[A] == 4
 

@@ -37,9 +37,6 @@ def seats_2024(files_2024):
 
 def test_the_2024_import_joins_every_seat_neighbour_hexagon_and_boundary(seats_2024, shared_data, settings,
                                                                         tmp_path):
-    # the suite points the current set's maps at the 2010 files (its factories' seats have 2010 codes)
-    settings.GEO_HEXJSON_PATH = shared_data / "geo" / "uk-constituencies-2024.hexjson"
-    settings.GEO_BOUNDARIES_PATH = shared_data / "geo" / "pcon_2024set_boundaries_BUC.geojson"
     settings.MAP_CACHE_DIR = tmp_path
     assert seats_2024.rejected == 0
     assert seats_2024.counts["seats_created"] == 650 and seats_2024.counts["notional_results"] == 650

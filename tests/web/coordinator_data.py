@@ -1,4 +1,5 @@
-"""Data for the coordinators' page tests: real 2010-set codes, a full seat with a waitlist and open neighbours."""
+"""Data for the coordinators' page tests: real 2024-set seats (the current set, drawn on its maps), a full seat
+with a waitlist and open neighbours."""
 
 from dataclasses import dataclass
 
@@ -10,7 +11,9 @@ from sessions.models import Slot
 from tests.dispatch import factories as f
 from volunteers.models import Booking
 
-FULL, NEAR, FAR = "E14000654", "E14000655", "E14000656"  # Croydon Central, North, South
+# Croydon South, Croydon West and Croydon East: each borders the other two (constituency_adjacency_2024set.csv);
+# their centres are the postcode-weighted ones of constituency_centroids_2024set.csv.
+FULL, NEAR, FAR = "E14001187", "E14001188", "E14001186"
 
 
 @dataclass
@@ -30,12 +33,13 @@ def staff(username: str = "coord", password: str = "a-long-password-9"):
 
 
 def area(*, waiting: int = 2, settings=None) -> Area:
-    """Croydon Central full (capacity 2) with `waiting` waitlisted; Croydon North open next door."""
-    full = f.seat(FULL, lat=51.372, lng=-0.090, priority=2, name="Croydon Central")
-    near = f.seat(NEAR, lat=51.395, lng=-0.100, priority=1, name="Croydon North")
-    far = f.seat(FAR, lat=51.330, lng=-0.080, priority=4, name="Croydon South")
-    Seat.objects.filter(pk=FULL).update(winner="Lab", runner_up="Con", majority=5652, valid_votes=57000,
-                                        majority_pct=9.9, election_year=2017, result="Lab gain from Con")
+    """Croydon South full (capacity 2) with `waiting` waitlisted; Croydon West open next door; Croydon East,
+    also next door, has no sessions. Priorities and Croydon South's result are the real GE2024 ones."""
+    full = f.seat(FULL, lat=51.33156, lng=-0.11298, priority=1, name="Croydon South", region="London")
+    near = f.seat(NEAR, lat=51.38172, lng=-0.10034, priority=5, name="Croydon West", region="London")
+    far = f.seat(FAR, lat=51.37043, lng=-0.05344, priority=4, name="Croydon East", region="London")
+    Seat.objects.filter(pk=FULL).update(winner="Con", runner_up="Lab", majority=2313, valid_votes=49378,
+                                        majority_pct=4.68, election_year=2024, result="Con hold")
     f.adjacent(full, near)
     f.adjacent(full, far)
     full_slot = f.session(full, slots=[(f.day_at(10), f.day_at(12), 2)]).slots.get()

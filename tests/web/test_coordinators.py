@@ -128,7 +128,7 @@ def test_both_maps_draw_one_shape_per_seat_and_link_the_seats_in_frontroom(clien
     # each seat in Frontroom is a link to its page with a title naming it
     link = re.search(rb'<a href="/coordinate/seats/' + data.FULL.encode() + rb'/" tabindex="-1">'
                      rb'<title>([^<]+)</title><path [^>]*data-seat="' + data.FULL.encode() + rb'"', response.content)
-    assert link and b"Croydon Central: priority 2" in link.group(1)
+    assert link and b"Croydon South: priority 1" in link.group(1)
     assert b'role="group" aria-labelledby="map-title" aria-describedby="map-desc"' in response.content
 
 
@@ -137,7 +137,7 @@ def test_the_colour_toggle_is_a_link_and_colours_by_fill(client, coordinator, ar
     toggle = re.search(r'<a href="([^"]+)"[^>]*>How full</a>', page).group(1).replace("&amp;", "&")
     assert "colour=fill" in toggle
     filled = client.get("/coordinate/" + toggle).content.decode()
-    # Croydon Central's slot is full: drawn in the "full" colour; Croydon South has no slots
+    # Croydon South's slot is full: drawn in the "full" colour; Croydon East has no slots
     assert re.search(rf'fill="#2166ac" data-seat="{data.FULL}"', filled)
     assert re.search(rf'fill="#d4d4d4" data-seat="{data.FAR}"', filled)
     assert "full (1)" in filled
@@ -157,23 +157,24 @@ def test_the_table_sorts_by_each_column_and_matches_the_coverage_service(client,
 
 
 def test_seats_not_in_the_reference_map_are_listed_not_lost(client, coordinator, area):
-    f.seat("E14001100", lat=52.0, lng=-1.0, name="A 2024 seat")
+    f.seat("E14000654", lat=51.372, lng=-0.090, name="Croydon Central")  # a 2010-set code: not on the 2024 map
     page = client.get("/coordinate/").content.decode()
     unmapped = page.split("1 seat in Frontroom is not on this map", 1)[1].split("</p>", 1)[0]
-    assert "A 2024 seat" in unmapped and "E14001100" not in unmapped  # its name, not a bare code
+    assert "Croydon Central" in unmapped and "E14000654" not in unmapped  # its name, not a bare code
 
 
 def test_a_missing_reference_file_leaves_the_table(client, coordinator, area, settings, tmp_path):
     settings.GEO_HEXJSON_PATH = tmp_path / "missing.hexjson"
     response = client.get("/coordinate/")
     assert response.status_code == 200
-    assert b"could not be read" in response.content and b"Croydon Central" in response.content
+    assert b"could not be read" in response.content and b"Croydon South" in response.content
 
 
 def test_the_seat_page_shows_result_sessions_neighbours_and_coverage(client, coordinator, area):
     page = client.get(f"/coordinate/seats/{data.FULL}/").content.decode()
-    assert "Lab won by 5,652 votes (9.9%) over Con" in page
-    assert "Croydon North" in page and "Croydon South" in page
+    assert "Con won by 2,313 votes (4.7%) over Lab" in page
+    assert "Won by 2,313 votes in 2024 (4.7%)" in page  # the priority's reason rounds the same share alike
+    assert "Croydon West" in page and "Croydon East" in page
     assert f"Session {area.full_slot.session_id}" in page
     assert "Waitlisted" in page and "Preview the overflow of this seat" in page
 
@@ -200,7 +201,7 @@ def test_a_bad_priority_is_refused_on_the_field(client, coordinator, area):
 def test_overflow_preview_then_carry_out_lands_in_the_audit_log(client, coordinator, area):
     preview = client.get(f"/coordinate/overflow/?seat={data.FULL}")
     page = preview.content.decode()
-    assert "Waiting Person0" in page and "Croydon North" in page and " km" in page
+    assert "Waiting Person0" in page and "Croydon West" in page and " km" in page
     assert not OverflowMove.objects.exists()
     assert CoordinatorAction.objects.filter(kind=CoordinatorAction.Kind.OVERFLOW_PLANNED).count() == 1
     done = client.post("/coordinate/overflow/", {"seat": data.FULL, "session": ""})
@@ -385,9 +386,9 @@ def test_projected_boundaries_are_cached_on_disk(settings, tmp_path):
 def test_seats_are_named_not_coded_in_the_overflow_form_and_the_audit_log(client, coordinator, area):
     from urllib.parse import quote
 
-    page = client.get(f"/coordinate/overflow/?seat={quote('croydon central')}")
+    page = client.get(f"/coordinate/overflow/?seat={quote('croydon south')}")
     assert page.status_code == 200 and "Waiting Person0" in page.content.decode()
     client.post(f"/coordinate/seats/{data.NEAR}/", {"priority_override": "2"})
     audit = client.get("/coordinate/audit/").content.decode()
     row = audit.split("Seat priority or target changed", 1)[1].split("</tr>", 1)[0]
-    assert "Croydon North" in row and data.NEAR not in row
+    assert "Croydon West" in row and data.NEAR not in row

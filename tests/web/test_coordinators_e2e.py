@@ -1,6 +1,7 @@
 """The coordinator's journey in Chromium on a laptop-sized window: dashboard, a seat, an overflow preview,
 carrying it out, and the moved volunteer's manage page (/b/<token>) showing the redirect; assignment runs and the SMS log.
-Every coordinator page is scanned with axe, and the main ones are saved to docs/screenshots/."""
+It runs on the real 2024 seats (the current boundary set: its GE2024 results and neighbours) and the real 2024
+maps. Every coordinator page is scanned with axe, and the main ones are saved to docs/screenshots/."""
 
 import re
 
@@ -9,7 +10,9 @@ from playwright.sync_api import expect
 
 from dispatch.models import AssignmentRun, CoordinatorAction
 from dispatch.sms.models import SmsMessage
-from seats.models import Seat
+from seats.importers import seats_import
+from seats.models import Seat, boundary_set_current
+from seats.services import seat_need_set
 from tests.dispatch import factories as f
 from tests.web import coordinator_data as data
 from tests.web.conftest import axe_violations, screenshot
@@ -19,19 +22,25 @@ pytestmark = pytest.mark.e2e
 
 DESKTOP = {"width": 1280, "height": 900}
 PASSWORD = "a-long-password-9"
-# Seats with slots at different levels of fill, so the "how full" colouring shows every band.
-FILLED_SEATS = {"E14000549": 0, "E14000922": 1, "E14000662": 2, "E14000780": 3, "E14000597": 4, "E14000619": 4}
+# Seats with a slot of 4 places at different levels of fill, and a need a day that leaves them short by different
+# shares, so the "how full" and the "shortfall" colourings of that day show every band: code: (booked, need).
+# Battersea, Sheffield Hallam, Derby North, Leeds North West, Brighton Pavilion and Canterbury, by 2024-set codes.
+FILLED_SEATS = {"E14001081": (0, 4), "E14001468": (1, 2), "E14001193": (2, 3), "E14001322": (3, 5),
+                "E14001130": (4, 5), "E14001151": (4, 4)}
 
 
 @pytest.fixture
 def journey_data(settings, shared_data):
     settings.OVERFLOW_AUTO = False  # the coordinator moves the waitlist, not the after-commit trigger
-    f.gb_seats_load(shared_data)
+    seats_import(results=shared_data / "elections" / "ge2024_summary.csv",
+                 centroids=shared_data / "geo" / "constituency_centroids_2024set.csv",
+                 adjacency=shared_data / "geo" / "constituency_adjacency_2024set.csv", boundary_set="2024")
+    assert boundary_set_current() == "2024" and Seat.objects.current().count() == 650
     area = data.area(waiting=2)
-    for code, n in FILLED_SEATS.items():
-        seat = Seat.objects.get(pk=code)
+    for code, (booked, need) in FILLED_SEATS.items():
+        seat = seat_need_set(ons_code=code, need_per_day=need)
         slot = f.session(seat, slots=[(f.day_at(10), f.day_at(12), 4)]).slots.get()
-        f.fill(slot, near=seat, n=n)
+        f.fill(slot, near=seat, n=booked)
     data.staff(password=PASSWORD)
     return area
 
@@ -67,9 +76,20 @@ def test_coordinator_journey_from_the_dashboard_to_a_carried_out_overflow(deskto
     page = desktop
     foreign = foreign_requests(page)
     sign_in(page, live_server)
-    expect(page.get_by_role("heading", name=re.compile("^Coverage from"))).to_be_visible()
+    day = f.day_at(0).date()  # the day of every session: each seat's need is for that one day
+    page.get_by_label("From").fill(day.isoformat())
+    page.get_by_label("To (inclusive)").fill(day.isoformat())
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("heading", name=f"Coverage from {day:%a} {day.day} {day:%b} to {day:%a} {day.day} {day:%b %Y}")).to_be_visible()
     expect(page.get_by_role("group", name=re.compile("Hex map of the constituencies"))).to_be_visible()
+    legend = page.get_by_role("list").filter(has_text="need met")
+    for band in ("short of 75% or more of its need", "short of 50–74% (1)", "short of 25–49% (2)",
+                 "short of under 25% (1)", "need met (1)"):
+        expect(legend).to_contain_text(band)
     assert page.locator("svg.map path[data-seat]").count() == 650
+    for seat in Seat.objects.filter(sessions__isnull=False).distinct():  # each seat with sessions: a hex, a label
+        expect(page.locator(f'svg.map path[data-seat="{seat.pk}"]')).to_have_count(1)
+        expect(page.locator("svg.map text.seat-label", has_text=re.compile(f"^{re.escape(seat.name)}$"))).to_have_count(1)
     screenshot(page, "coordinator-dashboard-hex")
     assert_accessible(page)
 
@@ -80,19 +100,30 @@ def test_coordinator_journey_from_the_dashboard_to_a_carried_out_overflow(deskto
     screenshot(page, "coordinator-dashboard-boundaries")
     assert_accessible(page)
 
+    page.get_by_label("Region").select_option("London")  # the map zooms to the region: the names can be read
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("svg.map-boundaries.zoomed")).to_have_count(1)
+    for name in ("Battersea", "Croydon South", "Croydon West"):
+        expect(page.locator("svg.map text.seat-label", has_text=re.compile(f"^{name}$"))).to_be_visible()
+    expect(page.locator("svg.map text.seat-label", has_text="Canterbury")).to_have_count(0)
+    label = page.locator("svg.map text.seat-label", has_text="Croydon South").bounding_box()
+    assert label["height"] >= 16, label  # readable: sized from the box's height, London's names were 13 px boxes
+    screenshot(page, "coordinator-dashboard-region")
+    assert_accessible(page)
+
     page.get_by_role("link", name="Waitlisted", exact=True).click()  # sort: the busiest waitlist first
     first_row = page.get_by_role("table").get_by_role("row").nth(1)
-    expect(first_row.get_by_role("rowheader")).to_have_text("Croydon Central")
-    first_row.get_by_role("link", name="Croydon Central").click()
+    expect(first_row.get_by_role("rowheader")).to_have_text("Croydon South")
+    first_row.get_by_role("link", name="Croydon South").click()
 
-    expect(page.get_by_role("heading", level=1, name="Croydon Central")).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="Croydon South")).to_be_visible()
     expect(page.get_by_label("Priority override")).to_be_visible()
     screenshot(page, "coordinator-seat")
     assert_accessible(page)
 
     page.get_by_role("link", name="Preview the overflow of this seat").click()
     plan = page.get_by_role("table")
-    expect(plan.get_by_role("row", name=re.compile("Waiting Person0"))).to_contain_text("Croydon North")
+    expect(plan.get_by_role("row", name=re.compile("Waiting Person0"))).to_contain_text("Croydon West")
     expect(plan).to_contain_text("km")
     screenshot(page, "coordinator-overflow")
     assert_accessible(page)
@@ -105,7 +136,7 @@ def test_coordinator_journey_from_the_dashboard_to_a_carried_out_overflow(deskto
     assert action.result["moved"] == 2 and action.actor.username == "coord"
 
     # The moved volunteer opens the private link from their text (a browser of their own, not signed in):
-    # the manage page says they were moved and leads to the new place in Croydon North.
+    # the manage page says they were moved and leads to the new place in Croydon West.
     moved = Booking.objects.get(pk=journey_data.waiting[0].pk)
     assert moved.status == Booking.Status.REDIRECTED
     volunteer_page = page.context.browser.new_context(viewport={"width": 375, "height": 812}).new_page()
@@ -113,7 +144,7 @@ def test_coordinator_journey_from_the_dashboard_to_a_carried_out_overflow(deskto
     expect(volunteer_page.get_by_role("status")).to_contain_text("Moved")
     expect(volunteer_page.get_by_role("status")).to_contain_text("we offered you a place at a session nearby that has room")
     volunteer_page.get_by_role("link", name="See your new place").click()
-    expect(volunteer_page.get_by_text("Croydon North").first).to_be_visible()
+    expect(volunteer_page.get_by_text("Croydon West").first).to_be_visible()
     assert volunteer_page.url.endswith(f"/b/{moved.redirected_to.manage_token}")
     volunteer_page.context.close()
 

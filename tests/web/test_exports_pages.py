@@ -83,7 +83,7 @@ def test_the_exports_page_offers_the_four_downloads(coordinator):
 def test_exports_are_for_staff_only(url, slot):
     assert _client(slot.session.meeting_point.host).get(url).status_code == 403
     anonymous = Client().get(url)
-    assert anonymous.status_code == 302 and "/host/login/" in anonymous["Location"]
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/host/login/?next=/coordinate/exports/")
 
 
 def test_each_download_streams_its_rows_and_exports_of_people_are_audited(coordinator, slot, bookings):

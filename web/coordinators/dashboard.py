@@ -251,7 +251,9 @@ def map_svg(*, shapes: MapShapes, kind: str, colours: dict[str, str], seats: dic
     parts.append("</g>")
     if labels:
         boxes = _boxes(shapes)
-        size = (zoom[3] if zoom is not None else shapes.height) / 55
+        # A zoomed box is drawn as wide as the whole map (a tall one as high): sized from its height alone, a
+        # wide region's names came out half the whole map's on screen (about 8 px for London), hard to read.
+        size = max(zoom[2] / 40, zoom[3] / 55) if zoom is not None else shapes.height / 55
         parts.append(f'<g aria-hidden="true" font-size="{size:.1f}" text-anchor="middle">')
         for code in labels:
             box = boxes.get(code)

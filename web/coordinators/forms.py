@@ -126,7 +126,7 @@ class TargetListForm(forms.Form):
 
 class OverflowForm(forms.Form):
     seat = forms.CharField(label=_("Full seat"), required=False, max_length=120,
-                           help_text=_("Its name (for example Croydon Central) or ONS code. Or give a session "
+                           help_text=_("Its name (for example Croydon South) or ONS code. Or give a session "
                                        "number instead."))
     session = forms.IntegerField(label=_("Or one session (number)"), required=False, min_value=1,
                                  max_value=2**63 - 1)
