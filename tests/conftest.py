@@ -92,8 +92,14 @@ def _celery_eager_by_default():
     """Tasks run in-process unless a test starts a real worker (see the `celery_worker` fixture)."""
     from celery_app import app
 
+    from celery._state import _set_task_join_will_block
+
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True
+    # Celery marks "a task is running here, never wait on a result" in one process-wide flag, set and restored
+    # around each eager task; two eager tasks in two live-server threads at once can leave it set, and a later
+    # test's `.delay().get()` then raises "Never call result.get() within a task".
+    _set_task_join_will_block(False)
     yield
     app.conf.task_always_eager = previous
 
