@@ -90,9 +90,9 @@ def postcode(seat):
 @pytest.fixture(autouse=True)
 def _celery_eager_by_default():
     """Tasks run in-process unless a test starts a real worker (see the `celery_worker` fixture)."""
-    from celery_app import app
-
     from celery._state import _set_task_join_will_block
+
+    from celery_app import app
 
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True
