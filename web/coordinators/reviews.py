@@ -34,11 +34,49 @@ class RefuseForm(forms.Form):
                              widget=forms.Textarea(attrs={"rows": 2}))
 
 
-def _queue(request, *, refusing: int | None = None, refuse_form: RefuseForm | None = None, status: int = 200):
-    page = Paginator(sessions_in_review(user=request.user), REVIEWS_PAGE_SIZE).get_page(_page_number(request))
-    for session in page.object_list:
+def refuse_forms_attach(sessions, *, refusing: int | None = None, refuse_form: RefuseForm | None = None) -> None:
+    """Give each session of a review queue its refuse form: the one just posted (with its errors) for `refusing`."""
+    for session in sessions:
         session.refuse_form = (refuse_form if session.pk == refusing and refuse_form is not None
                                else RefuseForm(auto_id=f"refuse-{session.pk}-%s"))
+
+
+def review_approve_answer(request, session_id: int, *, published: str, back: str):
+    """Approve for a reviewer's page (coordinator or trusted host): a message, then back to their queue."""
+    try:
+        session = session_approve(user=request.user, session_id=session_id)
+    except NotFound:
+        raise Http404 from None
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, published % {"title": session.title})
+    return redirect(back)
+
+
+def review_refuse_answer(request, session_id: int, *, back: str, queue):
+    """Refuse with the posted reason for a reviewer's page; a bad reason shows the queue again with its error."""
+    form = RefuseForm(request.POST, auto_id=f"refuse-{session_id}-%s")
+    if form.is_valid():
+        try:
+            session = session_refuse(user=request.user, session_id=session_id, reason=form.cleaned_data["reason"])
+        except NotFound:
+            raise Http404 from None
+        except DomainError as error:
+            if not (error.fields and "reason" in error.fields):
+                messages.error(request, error.message)
+                return redirect(back)
+            form.add_error("reason", error.message)
+        else:
+            messages.success(request, _("Not published: %(title)s. Its host sees your reason.")
+                             % {"title": session.title})
+            return redirect(back)
+    return queue(request, refusing=session_id, refuse_form=form, status=400)
+
+
+def _queue(request, *, refusing: int | None = None, refuse_form: RefuseForm | None = None, status: int = 200):
+    page = Paginator(sessions_in_review(user=request.user), REVIEWS_PAGE_SIZE).get_page(_page_number(request))
+    refuse_forms_attach(page.object_list, refusing=refusing, refuse_form=refuse_form)
     return render(request, "web/coordinators/reviews.html", {
         "page": page, **_pager_urls(page), "decisions": vetting_decisions_recent(user=request.user),
     }, status=status)
@@ -53,38 +91,14 @@ def reviews(request):
 @staff_required(scoped=True)
 @require_POST
 def review_approve(request, session_id: int):
-    try:
-        session = session_approve(user=request.user, session_id=session_id)
-    except NotFound:
-        raise Http404 from None
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Published: %(title)s. Its host's next sessions publish at once.")
-                         % {"title": session.title})
-    return redirect("coordinators:reviews")
+    return review_approve_answer(request, session_id, back="coordinators:reviews",
+                                 published=_("Published: %(title)s. Its host's next sessions publish at once."))
 
 
 @staff_required(scoped=True)
 @require_POST
 def review_refuse(request, session_id: int):
-    form = RefuseForm(request.POST, auto_id=f"refuse-{session_id}-%s")
-    if form.is_valid():
-        try:
-            session = session_refuse(user=request.user, session_id=session_id, reason=form.cleaned_data["reason"])
-        except NotFound:
-            raise Http404 from None
-        except DomainError as error:
-            if error.fields and "reason" in error.fields:
-                form.add_error("reason", error.message)
-            else:
-                messages.error(request, error.message)
-                return redirect("coordinators:reviews")
-        else:
-            messages.success(request, _("Not published: %(title)s. Its host sees your reason.")
-                             % {"title": session.title})
-            return redirect("coordinators:reviews")
-    return _queue(request, refusing=session_id, refuse_form=form, status=400)
+    return review_refuse_answer(request, session_id, back="coordinators:reviews", queue=_queue)
 
 
 @staff_required
