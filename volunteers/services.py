@@ -865,8 +865,13 @@ def slot_lapsed_release(*, slot_id: int, now=None) -> int:
     offer them to the slot's waitlist first. Inside the caller's transaction; returns how many were released.
     Rows being proven or released meanwhile are skipped (SKIP LOCKED)."""
     now = now or timezone.now()
-    lapsed = list(Booking.objects.select_for_update(of=("self",), skip_locked=True).select_related(*LAPSED_RELATED)
-                  .filter(_lapsed(now), slot_id=slot_id, status=Booking.Status.CONFIRMED).order_by("id"))
+    due = Booking.objects.filter(_lapsed(now), slot_id=slot_id, status=Booking.Status.CONFIRMED)
+    # Most full slots have nothing lapsed: a plain EXISTS on the partial hold index first, before the locked
+    # read with its joins (that read cost a request to a full slot most of its time: BENCHMARKS.md, issue 20).
+    if not due.exists():
+        return 0
+    lapsed = list(due.select_for_update(of=("self",), skip_locked=True).select_related(*LAPSED_RELATED)
+                  .order_by("id"))
     for booking in lapsed:
         _booking_end(booking, kind=BookingEvent.Kind.RELEASED)
     if lapsed:
