@@ -33,7 +33,7 @@ def _load_before_forking(**kwargs) -> None:
     per child, measured), and the email templates, compiled into the cached loader."""
     from django.urls import reverse
 
-    from dispatch.email.services.content import templates_load
+    from notify.email.services.content import templates_load
 
     reverse("health")
     templates_load()

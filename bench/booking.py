@@ -226,7 +226,7 @@ def texted_codes(tokens: list[str]) -> dict[str, str]:
     """challenge token -> the code texted for it, read from the SMS outbox (what the phone would show)."""
     import re
 
-    from dispatch.sms.models import SmsMessage
+    from notify.sms.models import SmsMessage
 
     codes = {}
     rows = SmsMessage.objects.filter(challenge__token__in=tokens).values_list("challenge__token", "body")

@@ -53,7 +53,7 @@ MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>]+>)", re.I | re.M)
 def noop(index: int) -> None:
     from django.conf import settings
 
-    from dispatch.sms.ratelimit import _client
+    from notify.sms.ratelimit import _client
 
     _client(settings.REDIS_URL).incr(NOOP_KEY)
 
@@ -106,7 +106,7 @@ def _outbox_fill(count: int) -> list[int]:
     from django.db import connection
     from django.utils import timezone
 
-    from dispatch.email.models import EmailMessage
+    from notify.email.models import EmailMessage
     from volunteers.models import Booking, Volunteer
 
     with connection.cursor() as cursor:
@@ -133,9 +133,9 @@ def _outbox_run(ids: list[int], smtp, env: dict, args) -> dict:
 
     from _common import SweptWhenStalled, wait_until, worker_run_timed
 
-    from dispatch.email.models import EmailMessage
-    from dispatch.email.services import message_enqueue, messages_requeue_stuck
-    from dispatch.email.services.outbox import messages_enqueue_batches
+    from notify.email.models import EmailMessage
+    from notify.email.services import message_enqueue, messages_requeue_stuck
+    from notify.email.services.outbox import messages_enqueue_batches
 
     done = SweptWhenStalled(lambda: smtp.ask("count"), len(ids),
                             lambda: messages_requeue_stuck(grace=timedelta(seconds=10)))
@@ -197,7 +197,7 @@ def main() -> None:
     from django.conf import settings
 
     sys.path.insert(0, str(REPO_ROOT))
-    from dispatch.sms.ratelimit import _client
+    from notify.sms.ratelimit import _client
 
     redis = _client(settings.REDIS_URL)
     redis.flushdb()

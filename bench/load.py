@@ -742,7 +742,7 @@ def outbox_settle(timeout: float) -> tuple[float, int]:
     """Wait until no text is waiting or being sent (beat's sweep re-enqueues what outages lost)."""
     from django.db import connection
 
-    from dispatch.sms.models import SmsMessage
+    from notify.sms.models import SmsMessage
 
     started = time.monotonic()
     left = -1

@@ -99,8 +99,8 @@ def baseline_write(*, count: int, saturday: datetime) -> float:
     """The earlier implementation: a transaction and message_record per due booking, loaded with its relations."""
     from django.db import transaction
 
-    from dispatch.sms.models import SmsMessage
-    from dispatch.sms.services.outbox import BOOKING_RELATED, message_record
+    from notify.sms.models import SmsMessage
+    from notify.sms.services.outbox import BOOKING_RELATED, message_record
     from volunteers.models import Booking
 
     due = (Booking.objects.filter(status="confirmed", slot__starts_at__gte=saturday,
@@ -120,9 +120,9 @@ def main(argv=None) -> int:
     from django.conf import settings
     from django.utils import timezone
 
-    from dispatch.sms.models import SmsMessage
-    from dispatch.sms.services import reminders_enqueue_due
-    from dispatch.sms.texts import booking_text
+    from notify.sms.models import SmsMessage
+    from notify.sms.services import reminders_enqueue_due
+    from notify.sms.texts import booking_text
     from volunteers.models import Booking
 
     log = lambda message: print(f"[reminders] {message}", file=sys.stderr, flush=True)  # noqa: E731

@@ -34,7 +34,7 @@ NOOP_KEY = "bench:sms:noop"
 def noop(index: int) -> None:
     from django.conf import settings
 
-    from dispatch.sms.ratelimit import _client
+    from notify.sms.ratelimit import _client
 
     _client(settings.REDIS_URL).incr(NOOP_KEY)
 
@@ -79,9 +79,9 @@ def _outbox_fill(count: int) -> list[int]:
     from _common import bench_slot, uk_mobile
     from django.db import connection
 
-    from dispatch.sms.models import SmsMessage
-    from dispatch.sms.segments import segments_count
-    from dispatch.sms.texts import booking_text
+    from notify.sms.models import SmsMessage
+    from notify.sms.segments import segments_count
+    from notify.sms.texts import booking_text
     from volunteers.models import Booking, Volunteer
 
     with connection.cursor() as cursor:
@@ -107,8 +107,8 @@ def _outbox_run(ids: list[int], fake, env: dict, args) -> dict:
 
     from _common import SweptWhenStalled, wait_until, worker_run_timed
 
-    from dispatch.sms.models import SmsMessage
-    from dispatch.sms.services import message_enqueue, messages_requeue_stuck
+    from notify.sms.models import SmsMessage
+    from notify.sms.services import message_enqueue, messages_requeue_stuck
 
     done = SweptWhenStalled(lambda: fake.ask("count"), len(ids),
                             lambda: messages_requeue_stuck(grace=timedelta(seconds=10)))
@@ -166,7 +166,7 @@ def main() -> None:
     from django.conf import settings
 
     sys.path.insert(0, str(REPO_ROOT))
-    from dispatch.sms.ratelimit import _client
+    from notify.sms.ratelimit import _client
 
     redis = _client(settings.REDIS_URL)
     redis.flushdb()

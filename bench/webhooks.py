@@ -38,7 +38,7 @@ CPU_CATEGORIES_TEXT = "Celery worker / PostgreSQL / Redis / this script, which e
 def noop(index: int) -> None:
     from django.conf import settings
 
-    from dispatch.sms.ratelimit import _client
+    from notify.sms.ratelimit import _client
 
     _client(settings.REDIS_URL).incr(NOOP_KEY)
 
@@ -49,7 +49,7 @@ def _receiver_serve(secret: str, control) -> None:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     sys.path.insert(0, str(REPO_ROOT))
-    from dispatch.webhooks.signing import SignatureError, verify
+    from notify.webhooks.signing import SignatureError, verify
 
     received: list[tuple[str, float]] = []
     bad = [0]
@@ -124,7 +124,7 @@ def _fill(endpoint, count: int) -> list[int]:
     from django.db import transaction
     from django.utils import timezone
 
-    from dispatch.webhooks.models import WebhookDelivery
+    from notify.webhooks.models import WebhookDelivery
     from seats.models import Seat
     from sessions.models import CanvassSession, MeetingPoint, Slot
     from volunteers.models import Booking, BookingEvent, Volunteer
@@ -168,7 +168,7 @@ def _booking_cost(endpoints: int, count: int, tag: str) -> dict:
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
-    from dispatch.webhooks.models import WebhookDelivery, WebhookEndpoint
+    from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
     from sessions.models import Slot
     from volunteers.models import Volunteer
     from volunteers.services import booking_place
@@ -212,8 +212,8 @@ class _nothing:
 def _deliveries_run(ids: list[int], receiver, env: dict, args, redis) -> dict:
     from _common import wait_until, worker_run_timed
 
-    from dispatch.webhooks.models import WebhookDelivery
-    from dispatch.webhooks.services import delivery_enqueue
+    from notify.webhooks.models import WebhookDelivery
+    from notify.webhooks.services import delivery_enqueue
 
     with worker_run_timed(lambda: _worker(env, args), warmup=args.warmup, ready=lambda: _ready(redis)) as run:
         for delivery_id in ids:
@@ -266,9 +266,9 @@ def main() -> None:
     from django.conf import settings
 
     sys.path.insert(0, str(REPO_ROOT))
-    from dispatch.sms.ratelimit import _client
-    from dispatch.webhooks.models import WebhookEndpoint
-    from dispatch.webhooks.signing import secret_generate
+    from notify.sms.ratelimit import _client
+    from notify.webhooks.models import WebhookEndpoint
+    from notify.webhooks.signing import secret_generate
 
     redis = _client(settings.REDIS_URL)
     redis.flushdb()

@@ -9,6 +9,6 @@ urlpatterns = [
     path("", include("sessions.urls")),
     path("", include("volunteers.urls")),
     path("", include("dispatch.urls")),
-    path("", include("dispatch.sms.api_urls")),
-    path("", include("dispatch.webhooks.urls")),
+    path("", include("notify.sms.api_urls")),
+    path("", include("notify.webhooks.urls")),
 ]

@@ -37,9 +37,10 @@ INSTALLED_APPS = [
     "sessions.apps.CanvassSessionsConfig",
     "volunteers",
     "dispatch",
-    "dispatch.sms",
-    "dispatch.webhooks",
-    "dispatch.email",
+    "notify",
+    "notify.sms",
+    "notify.webhooks",
+    "notify.email",
     "web",
     "axes",
     "csp",
@@ -135,7 +136,7 @@ LOGIN_REDIRECT_URL = "/host/"
 LOGOUT_REDIRECT_URL = "/"
 # Hosts' password-reset emails: printed to the log by default (make run); set an SMTP backend in production.
 # EMAIL_BACKEND (the variable) names the backend that sends; Django's setting is its counted wrapper (core/mail.py).
-# Volunteers' and hosts' emails (dispatch.email, docs/email.md) go through it too: SMTP as soon as EMAIL_HOST is
+# Volunteers' and hosts' emails (notify.email, docs/email.md) go through it too: SMTP as soon as EMAIL_HOST is
 # set, or any backend by dotted path, e.g. django-anymail's anymail.backends.mailgun.EmailBackend with its
 # settings as ANYMAIL_<NAME> variables (ANYMAIL_MAILGUN_API_KEY=... becomes ANYMAIL["MAILGUN_API_KEY"]).
 EMAIL_DELIVERY_BACKEND = env_str("EMAIL_BACKEND") or (
@@ -231,11 +232,9 @@ CELERY_BEAT_SCHEDULER = "core.heartbeat:BeatScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Safety nets for work whose on-commit enqueue was lost (broker down, worker killed).
     "booking-event-sweep": {"task": "volunteers.booking_event_sweep", "schedule": 60.0},
-    "sms-outbox-sweep": {"task": "sms.outbox_sweep", "schedule": 60.0},
+    "outbox-sweep": {"task": "notify.sweep", "schedule": 60.0},  # every channel's (notify.outbox)
     "sms-reminders": {"task": "sms.reminders_enqueue_due", "schedule": 300.0},
     "sms-host-digests": {"task": "sms.host_digests_enqueue", "schedule": 3600.0},
-    "webhooks-sweep": {"task": "webhooks.deliveries_sweep", "schedule": 60.0},
-    "email-outbox-sweep": {"task": "email.outbox_sweep", "schedule": 60.0},
     "email-reminders": {"task": "email.reminders_enqueue_due", "schedule": 300.0},
     "email-host-digests": {"task": "email.host_digests_enqueue", "schedule": 3600.0},
     "overflow-sweep": {"task": "dispatch.overflow_sweep", "schedule": 300.0},

@@ -19,8 +19,8 @@ urlpatterns = [
     path("api/docs/", _docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="docs"),
     path("api/redoc/", _docs_csp(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
     path("api/", include("config.api_urls")),
-    path("twilio/", include("dispatch.sms.urls")),
-    path("email/", include("dispatch.email.urls")),
+    path("twilio/", include("notify.sms.urls")),
+    path("email/", include("notify.email.urls")),
     path("", include("web.urls")),
 ]
 

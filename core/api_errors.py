@@ -15,6 +15,14 @@ from core.errors import UNAVAILABLE_ERRORS, DomainError, RateLimited
 logger = logging.getLogger(__name__)
 
 
+# The paths whose errors are answered in JSON (the one error shape), whoever produced them.
+_JSON_PREFIXES = ("/api/", "/twilio/")
+
+
+def wants_json(request) -> bool:
+    return request.path.startswith(_JSON_PREFIXES)
+
+
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 

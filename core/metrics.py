@@ -39,18 +39,28 @@ class RequestMetricsMiddleware:
 # --- Scrape time: what the database and Redis say, whichever process did the work ---------------------------
 
 
+# What the apps above core read from the database at each scrape (core imports none of them): each app registers a
+# reader in its AppConfig.ready, called with the time of the scrape, that returns its gauges.
+_STATE_READERS: list = []
+
+
+def state_reader_register(reader) -> None:
+    """Add reader(now) -> [GaugeMetricFamily, ...] to every scrape of /metrics; registering it twice adds it once."""
+    if reader not in _STATE_READERS:
+        _STATE_READERS.append(reader)
+
+
 class StateCollector:
-    """Gauges read when /metrics is scraped: the SMS outbox (by status, and the age of the oldest message still
-    waiting to be sent), booking events not yet processed, and the Celery queue's depth in Redis.
+    """Gauges read when /metrics is scraped: what the apps registered (the SMS outbox by status and the age of the
+    oldest message still waiting to be sent, notify; booking events not yet processed, volunteers), and the Celery
+    queue's depth in Redis.
 
     A few indexed queries per scrape (the outbox by its (status, next_attempt_at) index); any part that is down
     is reported as frontroom_up{part=...} 0 rather than failing the scrape.
     """
 
     def collect(self):
-        from django.apps import apps
         from django.conf import settings
-        from django.db.models import Count, Min
         from django.utils import timezone
         from prometheus_client.core import GaugeMetricFamily
 
@@ -58,27 +68,12 @@ class StateCollector:
                                labels=["part"])
         now = timezone.now()
         try:
-            sms = apps.get_model("sms", "SmsMessage")
-            events = apps.get_model("volunteers", "BookingEvent")
-            by_status = dict(sms.objects.order_by().values_list("status").annotate(n=Count("id")))
-            oldest = sms.objects.filter(status="pending").aggregate(t=Min("created_at"))["t"]
-            oldest_event = events.objects.filter(processed_at__isnull=True).aggregate(t=Min("created_at"))["t"]
+            families = [family for reader in _STATE_READERS for family in reader(now)]
         except Exception:  # noqa: BLE001 - the database is down: say so, keep the rest of the scrape
             up.add_metric(["database"], 0)
         else:
             up.add_metric(["database"], 1)
-            messages = GaugeMetricFamily(
-                "frontroom_sms_messages", "SMS messages in the outbox by status (sent, delivered, failed, ...).",
-                labels=["status"])
-            for status in sms.Status.values:
-                messages.add_metric([status], by_status.get(status, 0))
-            yield messages
-            yield GaugeMetricFamily("frontroom_sms_outbox_oldest_pending_age_seconds",
-                                    "Age of the oldest SMS still waiting to be sent (0 when none).",
-                                    value=(now - oldest).total_seconds() if oldest else 0.0)
-            yield GaugeMetricFamily("frontroom_booking_events_oldest_unprocessed_age_seconds",
-                                    "Age of the oldest booking event whose handlers have not finished (0 when none).",
-                                    value=(now - oldest_event).total_seconds() if oldest_event else 0.0)
+            yield from families
         url = settings.CELERY_BROKER_URL
         if url.startswith(("redis://", "rediss://")):
             from core import heartbeat

@@ -6,8 +6,7 @@ from http import HTTPStatus
 from django.conf import settings
 from django.http import JsonResponse
 
-from core.api_errors import error_body
-from web.errors import wants_json
+from core.api_errors import error_body, wants_json
 
 _STATUS_CODES = {400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
                  405: "method_not_allowed", 406: "not_acceptable", 413: "too_large",

@@ -1,5 +1,5 @@
 """The retention purge's hook for personal data that no volunteer row points at: login attempts and records
-(django-axes, core.auth). (Twilio webhook receipts, dispatch.sms, are not purged: they hold no personal data and
+(django-axes, core.auth). (Twilio webhook receipts, notify.sms, are not purged: they hold no personal data and
 are the only guard against a replayed signed webhook.) volunteers.privacy's purge, run by
 `manage.py purge_personal_data` and its beat task, sends `retention_purge`; each app that keeps such rows
 connects a receiver that deletes (or, on a dry run, counts) its rows older than the cutoff and returns

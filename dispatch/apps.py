@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class DispatchConfig(AppConfig):
     name = "dispatch"
-    verbose_name = "Dispatch, overflow and SMS"
+    verbose_name = "Dispatch and overflow"
 
     def ready(self) -> None:
         from dispatch.services.overflow import overflow_after_waitlisting

@@ -115,7 +115,7 @@ def redis_client():
 @pytest.fixture
 def locmem_sms(settings):
     """Texts kept in memory (the locmem SMS backend), unthrottled; the fixture is the outbox, empty at the start."""
-    from dispatch.sms.backends import LocmemBackend
+    from notify.sms.backends import LocmemBackend
 
     settings.SMS_BACKEND = "locmem"
     settings.SMS_RATE_PER_SECOND = 0

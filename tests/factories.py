@@ -140,7 +140,7 @@ def texted_code(challenge_token: str) -> str:
     """The code the phone was texted for this challenge (the latest send), read from the SMS outbox."""
     import re
 
-    from dispatch.sms.models import SmsMessage
+    from notify.sms.models import SmsMessage
 
     body = SmsMessage.objects.filter(challenge__token=challenge_token).order_by("-version").values_list(
         "body", flat=True).first()

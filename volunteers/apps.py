@@ -69,3 +69,7 @@ class VolunteersConfig(AppConfig):
         from volunteers.disclosure import disclosures_purge
 
         retention_purge.connect(disclosures_purge, weak=False, dispatch_uid="volunteers.disclosures_purge")
+
+        from volunteers.metrics import booking_events_gauges
+
+        metrics.state_reader_register(booking_events_gauges)

@@ -12,7 +12,7 @@ CONSENT_SMS_TEXT = _(
     "Reply STOP at any time to stop the texts. Frontroom always texts a code or a link you ask for."
 )
 
-# Email, a second channel with its own consent (dispatch.email); every email carries a one-click unsubscribe link.
+# Email, a second channel with its own consent (notify.email); every email carries a one-click unsubscribe link.
 CONSENT_EMAIL_VERSION = "2026-12-email-1"
 CONSENT_EMAIL_TEXT = _(
     "Email me about my bookings too: confirmations, changes, cancellations and reminders, with a calendar file. "

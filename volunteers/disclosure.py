@@ -29,7 +29,7 @@ WEEK = timedelta(days=7)
 # A room shown again refreshes last_shown_at (what the retention purge reads) at most this often: no write per view.
 _TOUCH_EVERY = timedelta(days=1)
 
-# Inside the transaction that let a phone through for a room: tell the volunteer (dispatch.sms texts the address).
+# Inside the transaction that let a phone through for a room: tell the volunteer (notify.sms texts the address).
 front_room_released = Signal()  # sender=FrontRoomHold, hold=FrontRoomHold, booking=Booking | None
 
 SHOWING_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED)

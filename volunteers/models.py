@@ -36,7 +36,7 @@ class Volunteer(models.Model):
     # When the volunteer last agreed to texts and which wording (volunteers.consent) they were shown.
     consent_sms_at = models.DateTimeField(null=True, blank=True)
     consent_sms_version = models.CharField(max_length=20, blank=True)
-    # Email is a channel of its own (dispatch.email): its consent, the time and wording version
+    # Email is a channel of its own (notify.email): its consent, the time and wording version
     # (volunteers.consent), and when the volunteer unsubscribed through a link in an email.
     consent_email = models.BooleanField(default=False)
     consent_email_at = models.DateTimeField(null=True, blank=True)

@@ -3,7 +3,7 @@ access (issue 11; docs/privacy.md).
 
 Erasing keeps the volunteer's row and bookings, anonymised: coverage per seat (dispatch.services.coverage) counts
 bookings by seat, slot and status, and those stay. Names, numbers, emails, the full postcode, availability and
-the private links go. Higher layers hold copies (dispatch.sms keeps the texts sent): they receive
+the private links go. Higher layers hold copies (notify.sms keeps the texts sent): they receive
 `personal_data_erased` inside the erasing transaction and erase theirs. Rows that point at no volunteer but say
 something about a person (login attempts) are purged after the retention period through core.retention's hook;
 Twilio webhook receipts are kept (no personal data, and the only replay guard). Coordinators' access is announced with
@@ -171,13 +171,13 @@ def volunteer_personal_data_erase(*, volunteer_id: int, actor=None) -> bool:
     """Anonymise a volunteer: upcoming bookings are released (waitlists promoted in this transaction, the hosts'
     rosters show the place free), then the name, number, email, full postcode, availability and private links are
     removed; past bookings stay, anonymous, for the coverage counts. Idempotent: False if already erased."""
-    from volunteers.services import _release_before_delete
+    from volunteers.services import bookings_release_before_delete
 
     volunteer = Volunteer.objects.select_for_update().filter(pk=volunteer_id).first()
     if volunteer is None or volunteer.anonymised_at is not None:
         return False
     now = timezone.now()
-    _release_before_delete(Booking.objects.filter(volunteer=volunteer, slot__starts_at__gt=now))
+    bookings_release_before_delete(bookings=Booking.objects.filter(volunteer=volunteer, slot__starts_at__gt=now))
     for booking in Booking.objects.filter(volunteer=volunteer).only("pk"):
         Booking.objects.filter(pk=booking.pk).update(manage_token=new_token(), said_name="", updated_at=now)
     AvailabilityWindow.objects.filter(volunteer=volunteer).delete()

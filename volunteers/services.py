@@ -141,6 +141,12 @@ def _set_status(booking: Booking, status: str, **extra) -> None:
     booking.save()
 
 
+def booking_status_set(*, booking: Booking, status: str, **extra) -> None:
+    """Give a locked booking a new status (and these fields), bumping its version; in the caller's transaction,
+    which records the event. For dispatch's overflow, which moves bookings between slots."""
+    _set_status(booking, status, **extra)
+
+
 def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Source.DIRECT,
                   waitlist_when_full: bool = True, event_payload: dict | None = None,
                   volunteer_is_new: bool = False, proven: bool = False,
@@ -653,6 +659,12 @@ def _release_before_delete(bookings) -> None:
         booking_cancel_locked(booking=booking)
     for slot_id in sorted(freed):
         booking_waitlist_promote(slot_id=slot_id)
+
+
+def bookings_release_before_delete(*, bookings) -> None:
+    """Cancel the active bookings of this queryset about to be deleted and promote their slots' waitlists, in the
+    caller's transaction (volunteers.privacy's erasure)."""
+    _release_before_delete(bookings)
 
 
 def bookings_tell_of_move(*, meeting_point) -> int:

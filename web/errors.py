@@ -10,14 +10,8 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from core.api_errors import error_body, unavailable_json
+from core.api_errors import error_body, unavailable_json, wants_json
 from core.errors import UNAVAILABLE_ERRORS, RateLimited
-
-_JSON_PREFIXES = ("/api/", "/twilio/")
-
-
-def wants_json(request) -> bool:
-    return request.path.startswith(_JSON_PREFIXES)
 
 
 def _answer(request, status: int, code: str, message: str, *, title: str):

@@ -35,7 +35,7 @@ from sessions.locations import public_distance_km
 from sessions.models import CanvassSession, Slot
 from volunteers.events import booking_event_record
 from volunteers.models import Booking, BookingEvent, Volunteer
-from volunteers.services import _set_status, booking_cancel_locked, booking_place
+from volunteers.services import booking_cancel_locked, booking_place, booking_status_set
 
 logger = logging.getLogger(__name__)
 
@@ -269,7 +269,7 @@ def _move_one(*, booking_id: int, source: Slot, ranked: list[tuple[_Target, floa
         if not placed.created or new.status != Booking.Status.CONFIRMED:
             continue  # already on that slot's list: not a move
         free[target.slot.pk] -= 1
-        _set_status(old, Booking.Status.REDIRECTED, redirected_to=new)
+        booking_status_set(booking=old, status=Booking.Status.REDIRECTED, redirected_to=new)
         # Only what is true: the slot was full and this one has room. Not "needed most": that is a claim about
         # every other seat, which overflow does not check.
         if target.ring == 0:
@@ -358,7 +358,7 @@ def booking_redirect_decline(*, manage_token: str) -> Booking:
     if new.status == Booking.Status.CONFIRMED:
         booking_cancel_locked(booking=new)
     # waitlisted_at is left as it was, so they return to their original place in the queue.
-    _set_status(old, Booking.Status.WAITLISTED, redirected_to=None)
+    booking_status_set(booking=old, status=Booking.Status.WAITLISTED, redirected_to=None)
     booking_event_record(booking=old, kind=BookingEvent.Kind.WAITLISTED,
                          payload={"redirect_declined": True, "declined_booking": new.pk})
     move.declined_at = timezone.now()

@@ -7,7 +7,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from sessions import services as session_services
 from tests.factories import SlotFactory, book_via_api
 from volunteers.models import Booking, BookingEvent

@@ -1,23 +1,14 @@
 """Booking events reach a real Celery worker over the Redis broker after commit."""
 
-import time
 
 import pytest
 
 from tests.conftest import without_metrics
 from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory, booking_ask
+from tests.waiting import wait_until
 from volunteers.events import off_booking_event, on_booking_event
 from volunteers.models import BookingEvent
 from volunteers.services import booking_cancel, booking_event_dispatch
-
-
-def _wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture
@@ -42,7 +33,7 @@ def test_booking_events_are_processed_by_a_real_worker_after_commit(celery_worke
     booking_cancel(manage_token=first.booking.manage_token)
 
     # An event is claimed (processed_at set) before its handlers run, so wait for the handlers themselves.
-    assert _wait_until(lambda: len(recorded_events) >= 4)
+    wait_until(lambda: len(recorded_events) >= 4, interval=0.05, message="the four events handled")
     assert not BookingEvent.objects.filter(processed_at__isnull=True, kind__in=[
         "booking_confirmed", "booking_waitlisted", "booking_cancelled"]).exists()
     kinds = [kind for kind, _ in recorded_events]
@@ -50,7 +41,8 @@ def test_booking_events_are_processed_by_a_real_worker_after_commit(celery_worke
     assert kinds.count("booking_waitlisted") == 1
     assert kinds.count("booking_cancelled") == 1
     # The cancellation freed the place; the worker's promotion handler gave it to the waitlisted volunteer.
-    assert _wait_until(lambda: BookingEvent.objects.filter(kind="booking_promoted", booking=second.booking).exists())
+    wait_until(lambda: BookingEvent.objects.filter(kind="booking_promoted", booking=second.booking).exists(),
+               interval=0.05, message="the promotion")
     second.booking.refresh_from_db()
     assert second.booking.status == "confirmed"
 

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
-from dispatch.sms.models import SmsMessage
-from dispatch.sms.services import outbox
+from notify.sms.models import SmsMessage
+from notify.sms.services import outbox
 from sessions.models import Slot
 from tests.factories import texted_code
 from volunteers import events, identity, services

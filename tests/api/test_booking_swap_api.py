@@ -93,7 +93,7 @@ def test_moves_count_against_the_phones_limits_like_new_requests(api, slots, rat
 
 def test_a_move_within_a_session_tells_its_host_nothing_and_between_sessions_one_notice_each(
         api, slots, django_capture_on_commit_callbacks):
-    from dispatch.email.models import EmailMessage
+    from notify.email.models import EmailMessage
 
     first, second = slots
     old = book_slot(first, "07400 400001", proven=True)

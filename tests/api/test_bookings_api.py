@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import serializers
 
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from seats.geocoding import postcode_locate
 from sessions.models import Slot
 from tests.api.conftest import booking_body

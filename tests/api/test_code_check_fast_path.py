@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from tests.factories import book, texted_code
 from tests.threads import run_together
 from volunteers import code_check, identity
@@ -90,7 +90,7 @@ def test_the_right_code_is_one_statement_after_the_challenge_is_read(slot):
     assert statements[1] == "SAVEPOINT" and statements[-1] == "RELEASE", statements
     statements = statements[:1] + statements[2:-1]
     # The challenge, the one-statement proof; then the receivers of booking_proven, in app order: the SMS
-    # outbox's one INSERT ... SELECT of the host's text over the host's choice (dispatch.sms.services.hosts; it
+    # outbox's one INSERT ... SELECT of the host's text over the host's choice (notify.sms.services.hosts; it
     # runs whether or not the host chose texts: not here, so it writes nothing), the webhook outbox's one
     # INSERT ... SELECT of a booking.proven delivery per endpoint that wants it (no endpoint here), and the email
     # channel's, which reads whether the host is emailed at each booking and writes the host's notice.

@@ -10,8 +10,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dispatch.sms.models import SmsMessage
-from dispatch.webhooks.payloads import payload_build
+from notify.sms.models import SmsMessage
+from notify.webhooks.payloads import payload_build
 from tests.api.conftest import booking_body
 from tests.factories import MeetingPointFactory, SlotFactory, UserFactory, book, next_mobile, texted_code
 from volunteers import identity

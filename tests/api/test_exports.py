@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from dispatch.models import CoordinatorAction
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from tests.factories import book_via_api
 from volunteers.models import Booking, Volunteer
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from sessions.models import Slot
 from tests.api.conftest import booking_body
 from tests.factories import SlotFactory, book, book_via_api, texted_code

@@ -5,8 +5,8 @@ phone by the link, must not receive the stranger's bookings (their emails carry 
 import pytest
 from django.core import mail
 
-from dispatch.email.backends import transport_reset
-from dispatch.email.models import EmailMessage
+from notify.email.backends import transport_reset
+from notify.email.models import EmailMessage
 from tests.api.conftest import booking_body
 from tests.factories import SlotFactory, texted_code
 from volunteers.models import Volunteer

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from dispatch.models import CoordinatorAction
 from dispatch.services.coverage import coverage_by_seat
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from sessions.models import Slot
 from tests.factories import SlotFactory, UserFactory, api_client_for
 from tests.sms.factories import booking_make, slot_make, volunteer_make
@@ -225,8 +225,8 @@ def test_the_admin_masks_numbers_in_lists_and_audits_views_exports_and_erasures(
 
 
 def test_opening_a_volunteers_text_email_or_webhook_delivery_in_the_admin_is_audited(client):
-    from dispatch.email.models import EmailMessage
-    from dispatch.webhooks.models import WebhookDelivery, WebhookEndpoint
+    from notify.email.models import EmailMessage
+    from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
     from tests.email.conftest import emailable
 
     WebhookEndpoint.objects.create(url="https://crm.example.org/hooks", secret="whsec_" + "A" * 32)

@@ -7,7 +7,7 @@ import pytest
 from django.db.models import Q
 from rest_framework.test import APIClient
 
-from dispatch.webhooks.models import WebhookDelivery, WebhookEndpoint
+from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 
 pytestmark = pytest.mark.django_db

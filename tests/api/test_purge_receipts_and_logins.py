@@ -2,7 +2,7 @@
 login attempts and records (core), older than the retention period, through core.retention's hook (volunteers
 never imports dispatch). A lockout still in force is never lifted; a dry run changes nothing.
 
-Twilio webhook receipts (dispatch.sms) are kept whatever their age: they hold no personal data, and Twilio's
+Twilio webhook receipts (notify.sms) are kept whatever their age: they hold no personal data, and Twilio's
 signature has no timestamp, so a receipt is the only thing that stops a captured signed webhook, replayed after
 the purge, from being handled again."""
 
@@ -14,7 +14,7 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.core.management import call_command
 from django.utils import timezone
 
-from dispatch.sms.models import WebhookReceipt
+from notify.sms.models import WebhookReceipt
 from volunteers.privacy import personal_data_purge, personal_data_purge_all
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +101,7 @@ def test_the_command_and_the_beat_task_purge_them_too(rows, settings):
 
 
 def test_a_receipt_within_the_retention_still_stops_a_replay(rows):
-    from dispatch.sms.services.webhooks import webhook_receipt_claim
+    from notify.sms.services.webhooks import webhook_receipt_claim
 
     assert not webhook_receipt_claim(kind=WebhookReceipt.Kind.INBOUND, message_sid="SM" + "3" * 32)
     personal_data_purge_all(older_than_days=90)
@@ -112,7 +112,7 @@ def test_a_signed_webhook_replayed_after_the_purge_does_nothing_and_the_personal
     from django.test import Client
     from twilio.request_validator import RequestValidator
 
-    from dispatch.sms.models import SmsMessage
+    from notify.sms.models import SmsMessage
     from tests.sms.conftest import AUTH_TOKEN
     from tests.sms.factories import booking_make, slot_make, volunteer_make
     from volunteers.models import Booking, Volunteer

@@ -18,9 +18,9 @@ from rest_framework.test import APIClient
 import core.broker
 from dispatch.models import AssignmentRun, CoordinatorAction
 from dispatch.services.assignment import WAITING_FOR_QUEUE
-from dispatch.sms.models import SmsMessage
-from dispatch.sms.tasks import message_send, outbox_sweep
 from dispatch.tasks import assignment_runs_sweep
+from notify.sms.models import SmsMessage
+from notify.sms.tasks import message_send, outbox_sweep
 from tests.api.conftest import booking_body
 from tests.dispatch import factories as f
 from tests.factories import texted_code

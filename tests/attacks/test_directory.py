@@ -11,7 +11,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from sessions.vetting import session_approve
 from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory, UserFactory, book
 

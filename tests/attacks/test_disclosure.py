@@ -11,7 +11,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from tests.factories import (
     CanvassSessionFactory,
     MeetingPointFactory,

@@ -12,8 +12,8 @@ import pytest
 import requests
 from django.utils import timezone
 
-from dispatch.email.models import EmailMessage
-from dispatch.sms.models import SmsMessage
+from notify.email.models import EmailMessage
+from notify.sms.models import SmsMessage
 from sessions.models import Slot
 from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory, texted_code
 from volunteers.models import Booking

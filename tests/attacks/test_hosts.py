@@ -8,7 +8,7 @@ import requests
 from django.core import mail
 from django.utils import timezone
 
-from dispatch.email.models import EmailMessage
+from notify.email.models import EmailMessage
 from seats.models import Postcode
 from sessions.models import CanvassSession, MeetingPoint
 from sessions.services import meeting_point_create, session_create

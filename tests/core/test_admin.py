@@ -39,7 +39,7 @@ def _meeting_point_form(point, **changes) -> dict:
 @pytest.mark.django_db(transaction=True)
 def test_a_coordinator_moving_a_front_room_in_the_admin_texts_the_volunteers_booked_there(client, settings):
     settings.SMS_BACKEND, settings.SMS_RATE_PER_SECOND = "locmem", 0
-    from dispatch.sms.models import SmsMessage
+    from notify.sms.models import SmsMessage
     from sessions.models import MeetingPoint
     from tests.factories import PostcodeFactory
     from tests.sms.factories import booking_make, seat_make, slot_make

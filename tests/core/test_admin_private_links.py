@@ -5,7 +5,7 @@ volunteer's, a text's or an email's is (volunteers.privacy.personal_data_accesse
 import pytest
 
 from dispatch.models import CoordinatorAction
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from tests.factories import UserFactory
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers.feeds import calendar_feed_ensure, feed_token

@@ -8,7 +8,6 @@ A private PostgreSQL (initdb on a free port, tests/pgserver.py) serves a real gu
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
@@ -17,6 +16,7 @@ from twilio.request_validator import RequestValidator
 from tests.conftest import REPO_ROOT
 from tests.pgserver import PrivatePostgres
 from tests.sms.conftest import free_port
+from tests.waiting import wait_until
 
 AUTH_TOKEN = "database-down-test-token"
 WEBHOOK_BASE = "https://frontroom.example.org"
@@ -53,15 +53,17 @@ def app_on_private_postgres(private_postgres, tmp_path_factory):
              f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "gthread", "--threads", "2", "--timeout", "60"],
             cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited: {log.read_text()[-3000:]}")
         try:
             requests.get(f"{base}/health/", timeout=10)
-            break
         except requests.RequestException:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not start: {log.read_text()[-3000:]}")
-            time.sleep(0.2)
+            return False
+        return True
+
+    wait_until(answers, timeout=120, message="gunicorn to answer", detail=lambda: log.read_text()[-3000:])
     yield base
     process.terminate()
     process.wait(timeout=20)

@@ -24,7 +24,7 @@ slot = Slot.objects.filter(starts_at__gt=timezone.now(), capacity__gte=2).order_
 postcode = slot.session.meeting_point.postcode
 out = {"search": client.get(f"/api/sessions/?near={postcode}").status_code, "bookings": []}
 log = io.StringIO()
-logging.getLogger("dispatch.sms.backends").addHandler(logging.StreamHandler(log))  # where the console backend writes
+logging.getLogger("notify.sms.backends").addHandler(logging.StreamHandler(log))  # where the console backend writes
 for phone in ("07400 111111", "07400 111111", "07400 222222"):
     response = client.post(f"/api/slots/{slot.id}/bookings/", {"name": "Sam Example", "phone": phone,
                            "postcode": postcode, "consent_sms": True}, content_type="application/json")
@@ -41,8 +41,8 @@ out["confirmed_count"] = slot.confirmed_count
 # (the claim statement runs on SQLite too).
 from datetime import time, timedelta
 from django.conf import settings
-from dispatch.sms.models import SmsMessage
-from dispatch.sms.services import reminders_enqueue_due
+from notify.sms.models import SmsMessage
+from notify.sms.services import reminders_enqueue_due
 settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = time(0, 0)  # the test may run at night
 lead = timedelta(minutes=30)  # SMS_REMINDER_SOON_MINUTES, by default
 written = reminders_enqueue_due(now=slot.starts_at - lead + timedelta(minutes=2))

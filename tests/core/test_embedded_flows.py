@@ -18,7 +18,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from sessions.models import Slot
 from sessions.services import slot_update
 from volunteers.models import Booking

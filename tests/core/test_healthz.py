@@ -8,7 +8,8 @@ import pytest
 
 from core import heartbeat
 from tests.conftest import REPO_ROOT
-from tests.sms.conftest import broker, free_port, wait_until
+from tests.sms.conftest import broker, free_port
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 

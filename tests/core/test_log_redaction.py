@@ -66,7 +66,7 @@ def test_any_logger_and_a_traceback_lose_the_tokens(caplog):
 
 
 def test_the_console_sms_backend_still_prints_the_texted_link(caplog, settings):
-    from dispatch.sms.backends import ConsoleBackend
+    from notify.sms.backends import ConsoleBackend
 
     with caplog.at_level(logging.INFO):
         ConsoleBackend().send(to="+447400111222", body=f"Your booking: https://x.example/b/{UNKNOWN}")

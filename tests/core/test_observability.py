@@ -19,7 +19,7 @@ from celery_app import app
 from core import logs
 from core.sentry import REPLACEMENT, scrub
 from tests.conftest import REPO_ROOT
-from tests.sms.conftest import wait_until
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +144,7 @@ def test_metrics_count_requests_bookings_emails_and_read_the_outbox_and_queue(
     mail.send_mail("Subject", "Body", "from@example.org", ["to@example.org"])
     assert len(mail.outbox) == 1
 
-    from dispatch.sms.models import SmsMessage
+    from notify.sms.models import SmsMessage
 
     SmsMessage.objects.update(status="pending")  # as if the broker had been down: waiting to be sent
     redis_client.rpush(settings.CELERY_TASK_DEFAULT_QUEUE, "a", "b", "c")

@@ -7,7 +7,7 @@ from django.db.models import Count
 from core.errors import Conflict
 from dispatch.models import AssignmentRun, ProposedAssignment
 from dispatch.services import assignment
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from tests.dispatch import factories as f
 from tests.factories import booking_ask
 from tests.threads import run_together

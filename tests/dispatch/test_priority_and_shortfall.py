@@ -9,8 +9,8 @@ from dispatch.models import OverflowMove, ProposedAssignment
 from dispatch.services import assignment
 from dispatch.services.coverage import coverage_by_seat
 from dispatch.services.seats import seat_need_change
-from dispatch.sms.texts import booking_text
 from dispatch.tasks import overflow_slot
+from notify.sms.texts import booking_text
 from tests.dispatch import factories as f
 from volunteers.identity import booking_prove_by_link
 from volunteers.models import Booking, BookingEvent

@@ -1,12 +1,12 @@
 """The run, its commit and the overflow task on a real Celery worker over Redis."""
 
-import time
 
 import pytest
 from rest_framework.test import APIClient
 
 from dispatch.models import AssignmentRun, OverflowMove
 from tests.dispatch import factories as f
+from tests.waiting import wait_until
 from volunteers.models import Booking
 
 pytestmark = pytest.mark.worker
@@ -15,12 +15,7 @@ DEADLINE_S = 60  # only so a broken worker cannot hang the suite; nothing assert
 
 
 def _wait_for(predicate, what: str):
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    wait_until(predicate, timeout=DEADLINE_S, interval=0.1, message=what)
 
 
 def test_run_and_commit_go_through_the_worker(celery_worker):

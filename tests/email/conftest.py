@@ -10,7 +10,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
-from dispatch.email.backends import transport_reset
+from notify.email.backends import transport_reset
 from tests.sms.conftest import free_port, worker_factory  # noqa: F401 - the fixture, for test_faults
 from tests.sms.factories import booking_make, next_mobile, slot_make, volunteer_make  # noqa: F401 - re-exported
 from volunteers.models import Volunteer
@@ -128,6 +128,6 @@ def held():
     from unittest import mock
 
     stack = ExitStack()
-    stack.enter_context(mock.patch("dispatch.email.services.outbox.message_enqueue"))
-    stack.enter_context(mock.patch("dispatch.email.services.outbox.messages_enqueue_batches"))
+    stack.enter_context(mock.patch("notify.email.services.outbox.message_enqueue"))
+    stack.enter_context(mock.patch("notify.email.services.outbox.messages_enqueue_batches"))
     return stack

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from dispatch.email.models import EmailMessage
+from notify.email.models import EmailMessage
 from tests.email.conftest import booking_make, emailable, held, slot_make
 
 pytestmark = pytest.mark.django_db(transaction=True)

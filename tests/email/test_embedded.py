@@ -15,8 +15,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
-from dispatch.email.models import EmailMessage
-from dispatch.sms.models import SmsMessage
+from notify.email.models import EmailMessage
+from notify.sms.models import SmsMessage
 from sessions.models import Slot
 
 assert connection.vendor == "sqlite"

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dispatch.email.models import EmailMessage
-from dispatch.sms.models import SmsMessage
-from dispatch.webhooks.models import WebhookDelivery, WebhookEndpoint
+from notify.email.models import EmailMessage
+from notify.sms.models import SmsMessage
+from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
 from sessions.models import HostStanding, Slot
 from tests.email.conftest import booking_make, held, slot_make, volunteer_make
 from volunteers.models import Volunteer

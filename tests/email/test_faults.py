@@ -1,17 +1,17 @@
 """Fault tests with real Celery worker processes on Redis and a real SMTP server: a worker killed with SIGKILL in
 the middle of a batch loses no email and sends none twice, counted by the Message-IDs the server received."""
 
-import time
 from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
 
-from dispatch.email.models import EmailMessage
-from dispatch.email.services import messages_requeue_stuck
-from dispatch.email.services.outbox import messages_enqueue_batches
+from notify.email.models import EmailMessage
+from notify.email.services import messages_requeue_stuck
+from notify.email.services.outbox import messages_enqueue_batches
 from tests.email.conftest import booking_make, emailable, held, slot_make
-from tests.sms.conftest import broker, wait_until
+from tests.sms.conftest import broker
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -23,13 +23,10 @@ def _smtp_env(server) -> dict:
 
 
 def _sweep_until_settled(timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not EmailMessage.objects.filter(status__in=["pending", "sending"]).exists():
-            return
-        messages_requeue_stuck(grace=timedelta(0), stale_after=timedelta(seconds=3))
-        time.sleep(1.0)
-    pytest.fail(f"emails not settled: {list(EmailMessage.objects.values_list('status', 'error_message'))}")
+    wait_until(lambda: not EmailMessage.objects.filter(status__in=["pending", "sending"]).exists(), timeout=timeout,
+               interval=1.0, message="emails settled",
+               between=lambda: messages_requeue_stuck(grace=timedelta(0), stale_after=timedelta(seconds=3)),
+               detail=lambda: list(EmailMessage.objects.values_list("status", "error_message")))
 
 
 def test_killing_a_worker_mid_batch_loses_nothing_and_doubles_nothing(smtp_server, worker_factory):

@@ -6,9 +6,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from dispatch.email import services
-from dispatch.email.models import EmailMessage, HostEmailPreference
-from dispatch.email.services.unsubscribe import host_token
+from notify.email import services
+from notify.email.models import EmailMessage, HostEmailPreference
+from notify.email.services.unsubscribe import host_token
 from sessions.models import HostStanding
 from tests.email.conftest import booking_make, slot_make, volunteer_make
 from tests.factories import PostcodeFactory, booking_ask, next_mobile
@@ -129,12 +129,12 @@ def test_the_daily_digest_is_written_once_per_host_and_day_and_lists_the_day(mai
 
 
 def test_the_digest_task_run_twice_writes_one_digest(mail_outbox, monkeypatch):
-    from dispatch.email.tasks import host_digests_enqueue
+    from notify.email.tasks import host_digests_enqueue
 
     slot, host = _hosted_slot(notify="daily")
     booking_make(slot=slot, volunteer=volunteer_make())
     tomorrow = timezone.make_aware(datetime.combine(timezone.localdate() + timedelta(days=1), time(9, 0)))
-    monkeypatch.setattr("dispatch.email.services.hosts.timezone.now", lambda: tomorrow)
+    monkeypatch.setattr("notify.email.services.hosts.timezone.now", lambda: tomorrow)
     assert host_digests_enqueue.apply().get() == 1
     assert host_digests_enqueue.apply().get() == 0
     assert EmailMessage.objects.filter(kind="host_digest").count() == 1 and len(mail_outbox) == 1

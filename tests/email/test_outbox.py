@@ -4,13 +4,12 @@ change, what is sent, to whom, and what is not."""
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from dispatch.email import services
-from dispatch.email.models import EmailMessage
-from dispatch.email.services.unsubscribe import volunteer_token
+from notify.email import services
+from notify.email.models import EmailMessage
+from notify.email.services.unsubscribe import volunteer_token
 from tests.email.conftest import booking_make, emailable, held, slot_make, volunteer_make
 from tests.factories import PostcodeFactory, booking_ask, next_mobile
 from volunteers.identity import booking_prove_by_link
@@ -37,14 +36,6 @@ def test_a_booking_emails_its_confirmation_with_text_html_link_and_unsubscribe_h
     assert mimetype == "text/html" and link in html and "27 Psalter Lane" in html
 
 
-def test_a_rolled_back_booking_leaves_no_email(mail_outbox):
-    volunteer = emailable()
-    with pytest.raises(RuntimeError), transaction.atomic():
-        booking_make(slot=slot_make(), volunteer=volunteer)
-        raise RuntimeError("the request failed after booking")
-    assert not EmailMessage.objects.exists() and not mail_outbox
-
-
 def test_no_email_without_an_address_or_without_the_email_consent(mail_outbox):
     booking_make(slot=slot_make(), volunteer=volunteer_make(email="no-consent@example.org"))
     booking_make(slot=slot_make(), volunteer=volunteer_make())
@@ -64,27 +55,6 @@ def test_an_opted_out_volunteer_gets_nothing_even_what_was_already_queued(mail_o
     booking_cancel(manage_token=booking.manage_token)  # and nothing new is written for them
     assert not EmailMessage.objects.filter(volunteer=volunteer, kind="booking_cancelled").exists()
     assert not mail_outbox
-
-
-def test_sending_twice_sends_once(mail_outbox):
-    booking = booking_make(slot=slot_make(), volunteer=emailable())
-    message = EmailMessage.objects.get(booking=booking, volunteer__isnull=False)
-    assert services.message_send(message_id=message.pk) == "not_due"
-    assert services.message_send(message_id=message.pk) == "not_due"
-    assert len(mail_outbox) == 1
-
-
-def test_the_task_run_twice_sends_once(mail_outbox):
-    from dispatch.email.tasks import message_send, messages_send_batch
-
-    with held():
-        booking = booking_make(slot=slot_make(), volunteer=emailable())
-    message = EmailMessage.objects.get(booking=booking, volunteer__isnull=False)
-    # disable_sync_subtasks: an earlier test's in-process worker leaves Celery's "inside a task" flag set.
-    assert message_send.apply(args=(message.pk,)).get(disable_sync_subtasks=False) == "sent"
-    assert message_send.apply(args=(message.pk,)).get(disable_sync_subtasks=False) == "not_due"
-    assert messages_send_batch.apply(args=([message.pk],)).get(disable_sync_subtasks=False) == 0
-    assert len(mail_outbox) == 1
 
 
 def test_an_email_about_an_older_state_is_skipped(mail_outbox):
@@ -154,15 +124,6 @@ def test_the_address_is_not_emailed_while_the_host_has_to_approve(mail_outbox):
     [email] = mail_outbox
     assert "27 Psalter Lane" not in email.body and "Aisha" not in email.body and "host confirms" in email.body
     assert "27 Psalter Lane" not in email.alternatives[0][0]
-
-
-def test_the_sweep_sends_what_the_broker_lost_and_a_second_sweep_sends_nothing(mail_outbox):
-    with held():
-        booking_make(slot=slot_make(), volunteer=emailable())
-    assert EmailMessage.objects.filter(status="pending").count() == 1
-    assert services.messages_requeue_stuck(grace=timedelta(0)) == 1
-    assert services.messages_requeue_stuck(grace=timedelta(0)) == 0
-    assert len(mail_outbox) == 1
 
 
 def test_a_worker_that_died_after_the_hand_over_is_not_sent_again(mail_outbox):
@@ -268,7 +229,7 @@ def test_the_calendar_file_has_no_address_while_the_host_has_to_approve(mail_out
 def test_typing_the_code_sends_the_confirmation_once(mail_outbox, known_phone):
     import re
 
-    from dispatch.sms.models import SmsMessage
+    from notify.sms.models import SmsMessage
     from volunteers.identity import booking_request, challenge_verify
 
     slot = slot_make()

@@ -4,15 +4,15 @@ from datetime import timedelta
 
 import pytest
 
-from dispatch.email.models import EmailMessage
-from dispatch.email.services import reminders_enqueue_due
+from notify.email.models import EmailMessage
+from notify.email.services import reminders_enqueue_due
 from tests.email.conftest import booking_make, emailable, held, slot_make, volunteer_make
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_reminders_are_emailed_once_in_chunks_to_those_who_may_be_emailed(monkeypatch):
-    from dispatch.sms.services import reminders as sms_reminders
+    from notify import reminders as sms_reminders
 
     monkeypatch.setattr(sms_reminders, "REMINDER_CHUNK", 2)  # several chunks, each its own transaction
     slot = slot_make(starts_in=timedelta(hours=3), capacity=10)

@@ -5,19 +5,17 @@ import time
 
 import pytest
 
-from dispatch.email.models import EmailMessage
+from notify.email.models import EmailMessage
 from tests.email.conftest import booking_make, emailable, slot_make
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
 def _settled(timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not EmailMessage.objects.filter(status__in=["pending", "sending"]).exists():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"emails not settled: {list(EmailMessage.objects.values_list('status', 'error_message'))}")
+    wait_until(lambda: not EmailMessage.objects.filter(status__in=["pending", "sending"]).exists(), timeout=timeout,
+               interval=0.1, message="emails settled",
+               detail=lambda: list(EmailMessage.objects.values_list("status", "error_message")))
 
 
 def test_every_email_reaches_the_server_exactly_once(smtp_server, celery_worker):

@@ -4,9 +4,9 @@ import socket
 
 import pytest
 
-from dispatch.email import services
-from dispatch.email.backends import transport
-from dispatch.email.models import EmailMessage
+from notify.email import services
+from notify.email.backends import transport
+from notify.email.models import EmailMessage
 from tests.email.conftest import booking_make, emailable, held, slot_make
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from core.errors import InvalidInput, InvalidState, NotFound, PermissionDenied
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from sessions.models import CanvassSession
 from sessions.services import session_cancel, session_copy, slot_reschedule
 from tests.factories import MeetingPointFactory, PostcodeFactory, SlotFactory, UserFactory

@@ -234,11 +234,3 @@ def broker(url: str):
         reset_pools()
 
 
-def wait_until(predicate, *, timeout: float = 60.0, interval: float = 0.2, message: str = "condition",
-               detail=None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    pytest.fail(f"timed out waiting for {message}" + (f": {detail()}" if detail else ""))

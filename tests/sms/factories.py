@@ -64,7 +64,7 @@ def host_code_texted(host) -> str:
     """The code in the newest code text to the host's mobile (read from its outbox row, as the phone would)."""
     import re
 
-    from dispatch.sms.models import SmsMessage
+    from notify.sms.models import SmsMessage
 
     body = SmsMessage.objects.filter(host=host, kind=SmsMessage.Kind.HOST_CODE).order_by("-id").values_list(
         "body", flat=True).first()
@@ -73,6 +73,6 @@ def host_code_texted(host) -> str:
 
 def host_mobile_prove(host) -> None:
     """Type the code texted to the host's saved mobile, as the host would on their settings page."""
-    from dispatch.sms.services import host_mobile_verify
+    from notify.sms.services import host_mobile_verify
 
     host_mobile_verify(host=host, code=host_code_texted(host), client_ip="127.0.0.1")

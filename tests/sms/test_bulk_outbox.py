@@ -3,7 +3,7 @@
 import pytest
 from django.db import transaction
 
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from tests.sms.factories import slot_make, volunteer_make
 from volunteers.events import booking_events_record_bulk
 from volunteers.models import Booking, BookingEvent
@@ -56,7 +56,7 @@ MESSAGE_COLUMNS = ("volunteer_id", "to", "body", "encoding", "segments", "skip_r
 
 def test_bulk_rows_match_the_single_path_message_for_message(locmem_sms):
     """Texts rendered once per slot must equal what message_record renders for each booking alone."""
-    from dispatch.sms.services.outbox import _message_row
+    from notify.sms.services.outbox import _message_row
 
     slots = [
         slot_make(),
@@ -87,7 +87,7 @@ def test_bulk_rows_match_the_single_path_message_for_message(locmem_sms):
 
 
 def test_bulk_texts_match_booking_text_for_every_kind():
-    from dispatch.sms.texts import booking_text, booking_texts
+    from notify.sms.texts import booking_text, booking_texts
     from volunteers.disclosure import front_rooms_disclose_slot
 
     slot = slot_make(title="A {braced} title & more", what_to_bring="")
@@ -104,7 +104,7 @@ def test_bulk_texts_match_booking_text_for_every_kind():
 
 
 def test_a_repeated_bulk_event_adds_no_second_message_and_sends_nothing_again(locmem_sms, monkeypatch):
-    from dispatch.sms.services import outbox
+    from notify.sms.services import outbox
 
     slot = slot_make()
     bookings = _bulk_confirm(slot, [volunteer_make(), volunteer_make()])
@@ -130,8 +130,8 @@ def test_recording_the_same_bulk_event_twice_is_refused_as_an_integrity_error(lo
 
 
 def test_a_bulk_redirect_event_is_worded_about_the_new_booking(locmem_sms):
-    from dispatch.sms.services.outbox import messages_record_for_events
-    from dispatch.sms.texts import booking_text
+    from notify.sms.services.outbox import messages_record_for_events
+    from notify.sms.texts import booking_text
     from volunteers.events import RecordedEvent
 
     full, elsewhere = slot_make(title="Full session"), slot_make(title="Where help is needed")

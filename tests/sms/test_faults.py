@@ -1,17 +1,17 @@
 """Fault tests with real Celery worker processes on Redis: every outbox message reaches the
 (loopback) Twilio exactly once, counted by the requests the mock received."""
 
-import time
 from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
 
-from dispatch.sms import services
-from dispatch.sms.models import SmsMessage
+from notify.sms import services
+from notify.sms.models import SmsMessage
 from tests.factories import PostcodeFactory, booking_ask, next_mobile
-from tests.sms.conftest import broker, wait_until
+from tests.sms.conftest import broker
 from tests.sms.factories import booking_make, slot_make, volunteer_make
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -31,14 +31,9 @@ def _all_accepted() -> bool:
 
 
 def _sweep_until_all_accepted(timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if _all_accepted():
-            return
-        services.messages_requeue_stuck(grace=timedelta(0), stale_after=timedelta(seconds=3))
-        time.sleep(1.0)
-    states = list(SmsMessage.objects.values_list("status", "error_message"))
-    pytest.fail(f"messages not all accepted: {states}")
+    wait_until(_all_accepted, timeout=timeout, interval=1.0, message="messages all accepted",
+               between=lambda: services.messages_requeue_stuck(grace=timedelta(0), stale_after=timedelta(seconds=3)),
+               detail=lambda: list(SmsMessage.objects.values_list("status", "error_message")))
 
 
 def _assert_exactly_once(fake, expected: int) -> None:

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 
-from dispatch.sms import services
-from dispatch.sms.models import SmsMessage
+from notify.sms import services
+from notify.sms.models import SmsMessage
 from sessions import services as session_services
 from tests.factories import next_mobile
 from tests.sms.factories import booking_make, slot_make, volunteer_make
@@ -74,8 +74,8 @@ def test_an_approval_or_refusal_of_an_unproven_booking_texts_nobody(locmem_sms):
 
 
 def test_texts_a_host_causes_count_in_the_numbers_daily_limit(settings, daytime, monkeypatch, ratelimit_clock):
-    monkeypatch.setattr("dispatch.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
-    monkeypatch.setattr("dispatch.sms.services.outbox.message_enqueue", lambda *a, **k: None)
+    monkeypatch.setattr("notify.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
+    monkeypatch.setattr("notify.sms.services.outbox.message_enqueue", lambda *a, **k: None)
     settings.RATE_LIMITS_ENABLED = True
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_phone_day": "2/d"}
     phone = next_mobile()

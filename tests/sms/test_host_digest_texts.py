@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 
 from core.errors import InvalidInput
-from dispatch.services.host_notifications import host_notifications_get, host_notifications_set
-from dispatch.sms import services
-from dispatch.sms.models import SmsMessage
-from dispatch.sms.services import host_text_digests_enqueue
+from notify.host_notifications import host_notifications_get, host_notifications_set
+from notify.sms import services
+from notify.sms.models import SmsMessage
+from notify.sms.services import host_text_digests_enqueue
 from tests.factories import next_mobile
 from tests.sms.factories import booking_make, host_mobile_prove, slot_make, volunteer_make
 from volunteers.models import BookingEvent
@@ -87,7 +87,7 @@ def test_an_unproven_mobile_gets_no_digest(daytime):
 
 
 def test_a_digest_waits_out_quiet_hours_and_is_skipped_if_turned_off_meanwhile(settings, monkeypatch):
-    monkeypatch.setattr("dispatch.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
+    monkeypatch.setattr("notify.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
     slot, host = _digest_host()
     _yesterday_happened(slot, booked=1, cancelled=0)
     host_text_digests_enqueue(now=_morning())
@@ -104,7 +104,7 @@ def test_a_digest_waits_out_quiet_hours_and_is_skipped_if_turned_off_meanwhile(s
 
 
 def test_the_digest_task_run_twice_writes_one_text(settings):
-    from dispatch.sms.tasks import host_digests_enqueue
+    from notify.sms.tasks import host_digests_enqueue
 
     settings.SMS_HOST_DIGEST_AT = time(0, 0)  # whatever the time the suite runs at
     slot, host = _digest_host()

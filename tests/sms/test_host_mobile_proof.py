@@ -9,11 +9,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import InvalidInput, InvalidState, RateLimited
-from dispatch.services.host_notifications import host_notifications_get, host_notifications_set
-from dispatch.sms import services
-from dispatch.sms.models import HostMobileProof, HostSmsPreference, SmsMessage
-from dispatch.sms.serializers import body_redacted
-from dispatch.sms.services import host_mobile_code_resend, host_mobile_verify
+from notify.host_notifications import host_notifications_get, host_notifications_set
+from notify.sms import services
+from notify.sms.models import HostMobileProof, HostSmsPreference, SmsMessage
+from notify.sms.serializers import body_redacted
+from notify.sms.services import host_mobile_code_resend, host_mobile_verify
 from tests.factories import next_mobile
 from tests.sms.factories import booking_make, host_code_texted, host_mobile_prove, slot_make, volunteer_make
 from volunteers.events import booking_events_record_bulk
@@ -110,7 +110,7 @@ def test_an_expired_code_is_refused():
 def test_a_new_code_stops_the_old_one_and_its_unsent_text(daytime, monkeypatch):
     slot, host, mobile = _host_slot()
     old = host_code_texted(host)
-    monkeypatch.setattr("dispatch.sms.services.outbox.message_enqueue", lambda *args, **kwargs: None)
+    monkeypatch.setattr("notify.sms.services.outbox.message_enqueue", lambda *args, **kwargs: None)
     host_mobile_code_resend(host=host, client_ip=IP)
     proof = HostMobileProof.objects.get(host=host)
     assert (proof.sends, proof.attempts) == (2, 0)
@@ -224,7 +224,7 @@ def test_a_number_that_replied_stop_gets_no_code(daytime):
 
 
 def test_a_pending_text_is_not_sent_if_the_mobile_lost_its_proof(daytime, monkeypatch):
-    monkeypatch.setattr("dispatch.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
+    monkeypatch.setattr("notify.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
     slot, host, mobile = _host_slot()
     host_mobile_prove(host)
     booking_make(slot=slot)

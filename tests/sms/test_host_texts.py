@@ -9,10 +9,10 @@ from django.test import Client
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
-from dispatch.services.host_notifications import host_notifications_get, host_notifications_set
-from dispatch.sms import services
-from dispatch.sms.models import HostSmsPreference, SmsMessage
-from dispatch.sms.services.hosts import host_text_record_for_proof, quiet_hours_end
+from notify.host_notifications import host_notifications_get, host_notifications_set
+from notify.sms import services
+from notify.sms.models import HostSmsPreference, SmsMessage
+from notify.sms.services.hosts import host_text_record_for_proof, quiet_hours_end
 from sessions.services import session_cancel
 from tests.embedded import embedded_run
 from tests.factories import PostcodeFactory, booking_ask, next_mobile
@@ -113,7 +113,7 @@ def test_stop_from_the_hosts_mobile_stops_their_texts_and_start_brings_them_back
 
 
 def test_a_text_already_written_is_skipped_once_the_host_turns_texts_off_or_changes_mobile(daytime, monkeypatch):
-    monkeypatch.setattr("dispatch.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
+    monkeypatch.setattr("notify.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
     slot, host = _hosted_slot()
     booking_make(slot=slot)
     booking_make(slot=slot)
@@ -126,7 +126,7 @@ def test_a_text_already_written_is_skipped_once_the_host_turns_texts_off_or_chan
 
 
 def test_in_quiet_hours_a_host_text_waits_for_the_morning(settings, daytime, monkeypatch):
-    monkeypatch.setattr("dispatch.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
+    monkeypatch.setattr("notify.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
     slot, host = _hosted_slot()
     booking_make(slot=slot)
     [text] = _host_texts(host)
@@ -153,7 +153,7 @@ def test_quiet_hours_end_is_the_next_morning(settings):
 
 
 def test_the_numbers_daily_limit_caps_the_hosts_texts(settings, daytime, monkeypatch, ratelimit_clock):
-    monkeypatch.setattr("dispatch.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
+    monkeypatch.setattr("notify.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
     settings.RATE_LIMITS_ENABLED = True
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_phone_day": "3/d"}
     mobile = next_mobile()
@@ -166,10 +166,10 @@ def test_the_numbers_daily_limit_caps_the_hosts_texts(settings, daytime, monkeyp
 
 def test_a_host_text_retried_after_a_transient_error_counts_once_in_the_daily_limit(settings, daytime, monkeypatch,
                                                                                       ratelimit_clock):
-    from dispatch.sms.backends import LocmemBackend, SendError
+    from notify.sms.backends import LocmemBackend, SendError
 
-    monkeypatch.setattr("dispatch.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
-    monkeypatch.setattr("dispatch.sms.services.outbox.message_enqueue", lambda *args, **kwargs: None)
+    monkeypatch.setattr("notify.sms.services.outbox.messages_enqueue_batches", lambda ids: None)
+    monkeypatch.setattr("notify.sms.services.outbox.message_enqueue", lambda *args, **kwargs: None)
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms_phone_day": "3/d"}
     mobile = next_mobile()
     slot, host = _hosted_slot(mobile=mobile)  # its code: the day's first text to the number
@@ -266,8 +266,8 @@ def test_erasing_the_volunteer_blanks_the_hosts_text_about_them(daytime):
 
 @pytest.mark.parametrize("kind", ["host_booked", "host_cancelled"])
 def test_a_hosts_text_stays_within_two_gsm7_segments_for_realistic_data(kind, settings):
-    from dispatch.sms.segments import segments_count
-    from dispatch.sms.texts import host_text
+    from notify.sms.segments import segments_count
+    from notify.sms.texts import host_text
 
     settings.PUBLIC_BASE_URL = "https://frontroom.momentum-campaigns.example.org"
     slot = slot_make(title="Saturday morning doorstep session \u2013 Crookes, Walkley & Upperthorpe (bring a friend!)")
@@ -287,8 +287,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
-from dispatch.services.host_notifications import host_notifications_set
-from dispatch.sms.models import SmsMessage
+from notify.host_notifications import host_notifications_set
+from notify.sms.models import SmsMessage
 from sessions.models import Slot
 
 assert connection.vendor == "sqlite"
@@ -297,7 +297,7 @@ call_command("load_demo", verbosity=0)
 slot = Slot.objects.filter(starts_at__gt=timezone.now(), session__requires_approval=False).order_by("starts_at").first()
 host = slot.session.meeting_point.host
 host_notifications_set(host=host, each="text", digest=False, mobile="07400 555551")
-from dispatch.sms.services import host_mobile_verify
+from notify.sms.services import host_mobile_verify
 texted = SmsMessage.objects.get(host=host, kind="host_code")
 assert texted.status == "queued", texted.status
 host_mobile_verify(host=host, code=re.search(r"code (\d{6})", texted.body).group(1), client_ip="127.0.0.1")

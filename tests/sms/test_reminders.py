@@ -4,8 +4,8 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from dispatch.sms import services
-from dispatch.sms.models import SmsMessage
+from notify.sms import services
+from notify.sms.models import SmsMessage
 from tests.sms.factories import booking_make, slot_make
 from volunteers.models import BookingEvent
 
@@ -92,8 +92,8 @@ def test_the_beat_tasks_are_registered_under_their_scheduled_names():
 
 
 def test_reminders_are_written_in_bulk_with_the_texts_a_single_write_gives(locmem_sms, never_quiet, monkeypatch):
-    from dispatch.sms.services import reminders as reminders_module
-    from dispatch.sms.texts import booking_text
+    from notify import reminders as reminders_module
+    from notify.sms.texts import booking_text
     from tests.sms.factories import volunteer_make
 
     monkeypatch.setattr(reminders_module, "REMINDER_CHUNK", 4)  # several chunks, each its own transaction
@@ -130,7 +130,7 @@ def test_a_reminder_for_a_booking_cancelled_while_it_waited_is_not_sent(slot_day
 
     _, booking = slot_day_after_tomorrow_plus_one
     other = booking_make(slot=booking.slot)
-    with mock.patch("dispatch.sms.services.outbox.message_enqueue"), transaction.atomic():  # queued, not sent yet
+    with mock.patch("notify.sms.services.outbox.message_enqueue"), transaction.atomic():  # queued, not sent yet
         waiting = [services.message_record(booking=b, kind="reminder_soon", version=b.version) for b in (booking, other)]
     booking_cancel(manage_token=booking.manage_token)
     sent_before = len(locmem_sms)

@@ -17,9 +17,9 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from celery_app import _database_connections_recycle
-from dispatch.sms import services
-from dispatch.sms.backends import TwilioBackend, backend_get
-from dispatch.sms.models import SmsMessage
+from notify.sms import services
+from notify.sms.backends import TwilioBackend, backend_get
+from notify.sms.models import SmsMessage
 from tests.sms.factories import slot_make, volunteer_make
 from volunteers.models import Booking
 
@@ -252,7 +252,7 @@ def test_the_record_of_twilios_sid_commits_without_waiting_for_the_disk_only_as_
 
 
 def test_a_sid_record_lost_in_a_crash_is_recovered_from_twilio_without_a_second_send(twilio_fake):
-    from dispatch.sms.conf import sms_setting
+    from notify.sms.conf import sms_setting
 
     [message] = _pending_messages(1)
     assert services.message_send(message_id=message.pk) == "sent"
@@ -270,7 +270,7 @@ def _queued_not_sent(booking_change):
     """Run a booking change whose messages are written and enqueued, but not sent yet (a busy queue)."""
     from unittest import mock
 
-    with mock.patch("dispatch.sms.services.outbox.message_enqueue"), transaction.atomic():
+    with mock.patch("notify.sms.services.outbox.message_enqueue"), transaction.atomic():
         return booking_change()
 
 

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from dispatch.sms.segments import is_gsm7, segments_count
-from dispatch.sms.texts import (
+from notify.sms.segments import is_gsm7, segments_count
+from notify.sms.texts import (
     ELLIPSIS,
     LIMITS,
     _clip,
@@ -123,8 +123,8 @@ def test_the_limits_leave_room_for_the_ellipsis():
 
 
 def test_staff_never_read_the_private_link_of_any_text(settings, locmem_sms):
-    from dispatch.sms.models import SmsMessage
-    from dispatch.sms.serializers import body_redacted
+    from notify.sms.models import SmsMessage
+    from notify.sms.serializers import body_redacted
 
     settings.PUBLIC_BASE_URL = LONG_BASE
     booking = _booking("booking_confirmed")

@@ -1,7 +1,7 @@
 import pytest
 
-from dispatch.sms.segments import gsm7_fold, segments_count
-from dispatch.sms.texts import booking_text, text_render
+from notify.sms.segments import gsm7_fold, segments_count
+from notify.sms.texts import booking_text, text_render
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers.models import Booking
 
@@ -57,7 +57,7 @@ def test_every_message_stays_within_two_segments_for_realistic_data(kind, locmem
 @pytest.mark.parametrize("name", ["reply_ok", "reply_no", "reply_none", "reply_help", "reply_where",
                                   "reply_where_waitlisted"])
 def test_every_reply_stays_within_two_segments(name, locmem_sms):
-    from dispatch.sms.texts import booking_context
+    from notify.sms.texts import booking_context
 
     context = booking_context(_realistic_booking("booking_confirmed"))
     context.update(others=True, count=12, action="give up")
@@ -86,7 +86,7 @@ def test_the_identity_and_approval_texts_stay_within_two_segments(kind, locmem_s
 
 @pytest.mark.parametrize("situation", ["booked", "approval", "waitlisted", "already_booked", "gone", "signup"])
 def test_every_code_text_carries_the_code_and_link_within_two_segments(situation, locmem_sms, settings):
-    from dispatch.sms.texts import challenge_text
+    from notify.sms.texts import challenge_text
     from volunteers.links import manage_url
     from volunteers.models import PhoneChallenge
 
@@ -106,7 +106,7 @@ def test_every_code_text_carries_the_code_and_link_within_two_segments(situation
 
 
 def test_a_text_to_a_phone_not_proven_carries_no_more_of_the_hosts_words_than_a_short_title(locmem_sms):
-    from dispatch.sms.texts import challenge_text
+    from notify.sms.texts import challenge_text
     from volunteers.models import PhoneChallenge
 
     booking = _realistic_booking("booking_confirmed")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from dispatch.sms import services
-from dispatch.sms.backends import backend_get
-from dispatch.sms.models import SmsMessage
+from notify.sms import services
+from notify.sms.backends import backend_get
+from notify.sms.models import SmsMessage
 from tests.sms.conftest import TWILIO_SPEC, twilio_configure
 from tests.sms.factories import booking_make, slot_make
 from tests.sms.fake_twilio import FakeTwilio

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
-from dispatch.sms.models import SmsMessage, WebhookReceipt
+from notify.sms.models import SmsMessage, WebhookReceipt
 from tests.sms.conftest import AUTH_TOKEN
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from tests.threads import run_together
@@ -83,7 +83,7 @@ def test_a_signed_request_without_message_sid_is_a_400_naming_it(signed, path):
 
 
 def test_a_replayed_error_callback_is_applied_once_and_each_status_once(signed, monkeypatch):
-    from dispatch.sms.services import outbox
+    from notify.sms.services import outbox
 
     booking = booking_make(slot=slot_make())
     message = SmsMessage.objects.get(booking=booking)

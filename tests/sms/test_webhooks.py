@@ -6,7 +6,7 @@ from itertools import count
 import pytest
 from twilio.request_validator import RequestValidator
 
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from tests.sms.conftest import AUTH_TOKEN
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers.models import Booking

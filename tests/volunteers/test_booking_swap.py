@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from core.errors import Conflict, InvalidInput, InvalidState, NotFound
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from sessions.models import Slot
 from sessions.services import session_cancel
 from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory

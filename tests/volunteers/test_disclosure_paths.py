@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from sessions.models import Slot
 from tests.factories import PostcodeFactory, booking_ask, texted_code
 from tests.sms.factories import booking_make, slot_make, volunteer_make
@@ -86,7 +86,7 @@ def test_the_code_text_and_the_proven_api_answer(allowance, locmem_sms, settings
 
 
 def test_the_reminders_written_in_bulk(allowance, locmem_sms):
-    from dispatch.sms.services.outbox import MessageKey, messages_record_bulk
+    from notify.sms.services.outbox import MessageKey, messages_record_bulk
 
     booking = _booking()
     messages_record_bulk(keys=[MessageKey(booking.pk, "reminder_day_before", booking.version)])
@@ -95,14 +95,14 @@ def test_the_reminders_written_in_bulk(allowance, locmem_sms):
 
 
 def test_the_where_reply(allowance, locmem_sms):
-    from dispatch.sms.services.replies import inbound_handle
+    from notify.sms.services.replies import inbound_handle
 
     booking = _booking()
     _check(inbound_handle(from_phone=booking.volunteer.phone, body="where"), allowance, turf=False)
 
 
 def test_the_email_and_its_calendar(allowance):
-    from dispatch.email.services.content import booking_rendered
+    from notify.email.services.content import booking_rendered
 
     booking = _booking()
     rendered = booking_rendered(booking=booking, kind="booking_confirmed", unsubscribe="https://example.org/u")
@@ -126,7 +126,7 @@ def test_the_calendar_feed(allowance):
 
 
 def test_webhooks_never_carry_the_front_room(allowance):
-    from dispatch.webhooks.payloads import payload_render, proven_payload_render
+    from notify.webhooks.payloads import payload_render, proven_payload_render
 
     booking = _booking()
     event = BookingEvent.objects.filter(booking=booking).first()

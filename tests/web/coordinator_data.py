@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from seats.models import Seat
 from sessions.models import Slot
 from tests.dispatch import factories as f

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from dispatch.models import AssignmentRun, CoordinatorAction, OverflowMove
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from seats.models import Seat
 from tests.dispatch import factories as f
 from tests.web import coordinator_data as data

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from dispatch.models import AssignmentRun, CoordinatorAction
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from seats.importers import seats_import
 from seats.models import Seat, boundary_set_current
 from seats.services import seat_need_set

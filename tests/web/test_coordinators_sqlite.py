@@ -17,7 +17,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from dispatch.models import AssignmentRun, CoordinatorAction
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from sessions.models import Slot
 from volunteers.models import Booking
 

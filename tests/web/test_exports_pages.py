@@ -9,7 +9,7 @@ from django.http import StreamingHttpResponse
 from django.test import Client
 
 from dispatch.models import CoordinatorAction
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from tests.factories import UserFactory
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers.models import Booking, Volunteer

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from dispatch.models import CoordinatorAction
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from tests.factories import UserFactory
 from tests.sms.factories import booking_make, slot_make
 from volunteers.disclosure import front_room_disclose

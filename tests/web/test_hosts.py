@@ -9,7 +9,7 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from sessions.models import CanvassSession, MeetingPoint, Slot
 from tests.factories import MeetingPointFactory, SlotFactory, UserFactory
 from tests.web.host_data import book as book_slot
@@ -563,8 +563,8 @@ def test_approving_a_booking_no_longer_waiting_is_a_message_not_a_500(host_clien
 # ---- how the host hears of bookings -------------------------------------------------------------------------
 
 def test_the_settings_page_offers_email_text_both_or_none_and_saves_the_mobile(host_client, host):
-    from dispatch.email.models import HostEmailPreference
-    from dispatch.sms.models import HostSmsPreference
+    from notify.email.models import HostEmailPreference
+    from notify.sms.models import HostSmsPreference
 
     page = host_client.get("/host/notifications/").content.decode()
     for label in ("By email", "By text", "By email and by text", "Not each time", "Your mobile number"):
@@ -590,8 +590,8 @@ def test_the_settings_page_offers_email_text_both_or_none_and_saves_the_mobile(h
     ({"each": "email", "digest": "on"}, "digest", "The daily email replaces the emails each time: choose one of them."),
 ])
 def test_the_settings_page_names_the_field_that_is_wrong_and_saves_nothing(host_client, host, posted, field, message):
-    from dispatch.email.models import HostEmailPreference
-    from dispatch.sms.models import HostSmsPreference
+    from notify.email.models import HostEmailPreference
+    from notify.sms.models import HostSmsPreference
 
     response = host_client.post("/host/notifications/", {"email": host.email, **posted})
     assert response.status_code == 200
@@ -614,7 +614,7 @@ def _save_texts(host_client, host, mobile="07400 900123"):
 
 
 def test_a_new_mobile_is_texted_a_code_and_the_page_asks_for_it(host_client, host):
-    from dispatch.sms.models import HostSmsPreference
+    from notify.sms.models import HostSmsPreference
 
     page = _save_texts(host_client, host).content.decode()
     assert "We have texted a code to 07*** ***123" in page
@@ -634,7 +634,7 @@ def test_an_unproven_mobile_gets_no_text_when_someone_books(host_client, host, s
 
 
 def test_a_wrong_code_is_shown_by_its_field_and_counts_a_try(host_client, host):
-    from dispatch.sms.models import HostMobileProof
+    from notify.sms.models import HostMobileProof
 
     _save_texts(host_client, host)
     wrong = "000000" if _code_texted(host) != "000000" else "111111"
@@ -648,7 +648,7 @@ def test_a_wrong_code_is_shown_by_its_field_and_counts_a_try(host_client, host):
 
 
 def test_an_expired_code_is_refused_on_the_page(host_client, host):
-    from dispatch.sms.models import HostMobileProof, HostSmsPreference
+    from notify.sms.models import HostMobileProof, HostSmsPreference
 
     _save_texts(host_client, host)
     HostMobileProof.objects.filter(host=host).update(expires_at=timezone.now() - timedelta(minutes=1))
@@ -694,7 +694,7 @@ def test_the_code_pages_are_for_signed_in_hosts_and_posts_only(host, host_client
 
 
 def test_the_settings_page_offers_the_daily_digest_by_text(host_client, host):
-    from dispatch.sms.models import HostSmsPreference
+    from notify.sms.models import HostSmsPreference
 
     page = host_client.get("/host/notifications/").content.decode()
     assert "One text a day instead" in page

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from sessions.models import CanvassSession, Slot
 from sessions.vetting import session_approve
 from tests.factories import PostcodeFactory, SeatFactory, UserFactory

@@ -9,7 +9,7 @@ import pytest
 from icalendar import Calendar
 from playwright.sync_api import expect
 
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from tests.web.conftest import screenshot
 from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
 from volunteers.models import Booking

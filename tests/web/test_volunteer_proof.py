@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
 from volunteers.models import Booking, Volunteer
 

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from dispatch.webhooks.models import WebhookDelivery, WebhookEndpoint
-from dispatch.webhooks.services import outbox
+from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
+from notify.webhooks.services import outbox
 from tests.factories import UserFactory
 from tests.sms.factories import booking_make, slot_make
 

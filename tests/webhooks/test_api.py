@@ -3,8 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from dispatch.webhooks.models import WebhookDelivery, WebhookEndpoint
-from dispatch.webhooks.services import outbox
+from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
+from notify.webhooks.services import outbox
 from tests.factories import UserFactory, api_client_for
 from tests.sms.factories import booking_make, slot_make
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from dispatch.webhooks import network
-from dispatch.webhooks.network import address_allowed, url_problem
+from notify.webhooks import network
+from notify.webhooks.network import address_allowed, url_problem
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import time
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from dispatch.webhooks.signing import (
+from notify.webhooks.signing import (
     SignatureError,
     headers_sign,
     secret_generate,

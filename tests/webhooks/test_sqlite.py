@@ -17,7 +17,7 @@ from standardwebhooks.webhooks import Webhook
 call_command("migrate", verbosity=0)
 from tests.webhooks.receiver import Receiver
 from tests.sms.factories import booking_make, slot_make
-from dispatch.webhooks.models import WebhookDelivery
+from notify.webhooks.models import WebhookDelivery
 from volunteers.services import booking_cancel
 
 receiver = Receiver().start()

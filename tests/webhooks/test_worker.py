@@ -10,11 +10,12 @@ import pytest
 from django.conf import settings as django_settings
 from standardwebhooks.webhooks import Webhook
 
-from dispatch.webhooks import services
-from dispatch.webhooks.models import WebhookDelivery
-from dispatch.webhooks.signing import verify
-from tests.sms.conftest import broker, wait_until
+from notify.webhooks import services
+from notify.webhooks.models import WebhookDelivery
+from notify.webhooks.signing import verify
+from tests.sms.conftest import broker
 from tests.sms.factories import booking_make, slot_make
+from tests.waiting import wait_until
 from volunteers.models import BookingEvent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from seats.models import Seat
 from seats.selectors import seat_regions
 from web.dates import DateField

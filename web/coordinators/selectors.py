@@ -6,7 +6,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from dispatch.models import AssignmentRun, CoordinatorAction, ProposedAssignment
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from seats.models import Seat, SeatAdjacency
 from seats.scopes import NATIONAL, SeatScope
 from sessions.models import CanvassSession, Slot

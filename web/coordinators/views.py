@@ -26,8 +26,8 @@ from dispatch.services import assignment, coverage, overflow
 from dispatch.services.audit import personal_data_access_log
 from dispatch.services.common import action_record
 from dispatch.services.seats import seat_need_change, seat_priority_change, target_list_import
-from dispatch.sms.models import SmsMessage
-from dispatch.sms.services import message_retry
+from notify.sms.models import SmsMessage
+from notify.sms.services import message_retry
 from seats.scopes import SeatScope, seat_scope_for
 from seats.selectors import seats_name_priority
 from seats.services import seat_need_per_day
@@ -410,8 +410,8 @@ EMAIL_PROBLEMS = ("failed", "assumed")
 def email_failures(request):
     """Emails that failed or whose outcome is unknown (handed over, no answer), newest first, addresses masked; the
     admin's email log has every row and sends chosen ones again."""
-    from dispatch.email.admin import mask_email
-    from dispatch.email.models import EmailMessage
+    from notify.email.admin import mask_email
+    from notify.email.models import EmailMessage
 
     rows = EmailMessage.objects.filter(status__in=EMAIL_PROBLEMS).order_by("-created_at", "-id")
     page = Paginator(rows, SMS_PAGE_SIZE).get_page(_page_number(request))

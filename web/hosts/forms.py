@@ -257,7 +257,7 @@ def has_errors(form, formset=None) -> bool:
 
 
 class NotificationsForm(forms.Form):
-    """How the host hears of bookings and cancellations on their sessions (dispatch.services.host_notifications)."""
+    """How the host hears of bookings and cancellations on their sessions (notify.host_notifications)."""
 
     each = forms.ChoiceField(label=_("Each time someone books or cancels, tell me"), widget=forms.RadioSelect,
                              choices=[("email", _("By email")), ("text", _("By text")),
@@ -277,7 +277,7 @@ class NotificationsForm(forms.Form):
 
 
 class MobileCodeForm(forms.Form):
-    """The code texted to the host's mobile (dispatch.sms.services.host_mobile), which proves they hold it."""
+    """The code texted to the host's mobile (notify.sms.services.host_mobile), which proves they hold it."""
 
     code = forms.CharField(
         label=_("The 6-digit code we texted to your mobile"), max_length=12,

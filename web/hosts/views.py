@@ -25,8 +25,8 @@ from core.db import pk_in_range
 from core.errors import DomainError, NotFound
 from core.exports import export_response
 from core.ratelimit import client_ip, limit_ip
-from dispatch.services.host_notifications import host_notifications_get, host_notifications_set
-from dispatch.sms.services import host_mobile_code_resend, host_mobile_verify
+from notify.host_notifications import host_notifications_get, host_notifications_set
+from notify.sms.services import host_mobile_code_resend, host_mobile_verify
 from sessions import services as session_services
 from sessions.hosts import host_email_verification_resend, host_email_verified, host_email_verify, host_signup
 from sessions.models import CanvassSession, MeetingPoint
@@ -571,7 +571,7 @@ def booking_approve_view(request, session_id: int, booking_id: int):
     person = roster_person(booking)
     if person.proven:
         messages.success(request, _("Approved: %(name)s is being texted the address.") % {"name": person.name})
-    else:  # texts caused by a host go only to proven phones (dispatch.sms)
+    else:  # texts caused by a host go only to proven phones (notify.sms)
         messages.success(request, _("Approved: %(name)s sees the address once they prove their phone.")
                          % {"name": person.name or _("A volunteer")})
     return _roster_at(session.pk, booking)

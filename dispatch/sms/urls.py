@@ -1,8 +1,0 @@
-from django.urls import path
-
-from dispatch.sms import webhooks
-
-urlpatterns = [
-    path("inbound/", webhooks.inbound, name="sms-inbound"),
-    path("status/", webhooks.status, name="sms-status"),
-]

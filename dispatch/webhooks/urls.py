@@ -1,8 +1,0 @@
-from rest_framework.routers import SimpleRouter
-
-from dispatch.webhooks.api import WebhookDeliveryViewSet, WebhookEndpointViewSet
-
-router = SimpleRouter()
-router.register("webhooks/endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
-router.register("webhooks/deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
-urlpatterns = router.urls

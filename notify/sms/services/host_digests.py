@@ -1,0 +1,102 @@
+"""A host's daily digest by text (HostSmsPreference.digest): one short text the morning after, with how many places
+were taken and given back on their sessions the day before, through the outbox like every host text.
+
+- Written by the hourly beat (sms.host_digests_enqueue) from SMS_HOST_DIGEST_AT, once per host and day: the unique
+  (host, digest_date) key, however often it runs. Only hosts with something to tell, a place taken by a proven
+  phone or given back (notify.audience' rule, as the email digest counts them).
+- Sent as a host text: only to a proven mobile (else written skipped, mobile_unproven), never in quiet hours (it
+  waits for their end), once in the number's daily limit, skipped if the host turned the digest off meanwhile.
+- It names nobody: the counts and the link to the host's sessions, where the roster has the rest.
+"""
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from notify.audience import BOOKED_EVENTS, CANCELLED_EVENTS
+from notify.sms.conf import sms_setting
+from notify.sms.models import HostSmsPreference, SmsMessage
+from notify.sms.segments import segments_count
+from notify.sms.texts import text_render
+from volunteers.models import BookingEvent
+
+Status = SmsMessage.Status
+
+
+def _hosts_url() -> str:
+    from django.conf import settings
+
+    try:
+        path = reverse("hosts:home")
+    except NoReverseMatch:  # the pages (web) are not installed
+        path = "/host/"
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{path}"
+
+
+def host_digest_counts(*, host_ids, day) -> dict[int, tuple[int, int]]:
+    """(places taken, places given back) on each host's sessions during local `day`, by proven phones."""
+    start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
+    events = (BookingEvent.objects.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1),
+                                          kind__in=BOOKED_EVENTS | CANCELLED_EVENTS, booking__proven_at__isnull=False,
+                                          booking__slot__session__meeting_point__host_id__in=host_ids)
+              .values_list("booking__slot__session__meeting_point__host_id", "kind", "payload"))
+    booked, cancelled = Counter(), Counter()
+    for host_id, kind, payload in events:
+        if kind in BOOKED_EVENTS:
+            booked[host_id] += 1
+        elif payload.get("released_place"):
+            cancelled[host_id] += 1
+    return {host_id: (booked[host_id], cancelled[host_id]) for host_id in booked.keys() | cancelled.keys()}
+
+
+def host_text_digests_enqueue(*, now: datetime | None = None) -> int:
+    """Beat task body: from SMS_HOST_DIGEST_AT, write yesterday's digest text for each host who chose it and had
+    something to tell, once per host and day (a unique key), whatever how often it runs; their sends are enqueued
+    on commit. Returns how many were written."""
+    local = timezone.localtime(now or timezone.now())
+    if local.time() < sms_setting("SMS_HOST_DIGEST_AT"):
+        return 0
+    day = local.date() - timedelta(days=1)
+    wanted = {host_id: flags for host_id, *flags in HostSmsPreference.objects.filter(
+        digest=True, host__is_active=True).exclude(mobile="").values_list(
+        "host_id", "mobile", "sms_opted_out", "phone_invalid", "mobile_proven_at")}
+    counts = host_digest_counts(host_ids=list(wanted), day=day) if wanted else {}
+    rows = []
+    for host_id, (booked, cancelled) in sorted(counts.items()):
+        mobile, opted_out, invalid, proven_at = wanted[host_id]
+        body = text_render("host_digest", {"day": f"{day:%a %d %b}", "booked": booked, "cancelled": cancelled,
+                                           "link": _hosts_url()})
+        count = segments_count(body)
+        reason = ("opted_out" if opted_out else "phone_invalid" if invalid
+                  else "mobile_unproven" if proven_at is None else "")
+        status = Status.SKIPPED if reason else Status.PENDING
+        rows.append((host_id, SmsMessage.Kind.HOST_DIGEST, day, 1, mobile, body, count.encoding, count.segments,
+                     status, SmsMessage.RANK[status], reason))
+    if not rows:
+        return 0
+    now_db = connection.ops.adapt_datetimefield_value(timezone.now())
+    ids = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        for row in rows:  # a few hundred hosts at most: a statement each, against the partial unique index
+            cursor.execute(_INSERT_SQL, [*row[:2], connection.ops.adapt_datefield_value(row[2]), *row[3:], now_db,
+                                         now_db])
+            ids += [(pk, status) for pk, status in cursor.fetchall()]
+        pending = [pk for pk, status in ids if status == Status.PENDING]
+        if pending:
+            from notify.sms.services.outbox import messages_enqueue_batches
+
+            transaction.on_commit(lambda: messages_enqueue_batches(pending))
+    return len(ids)
+
+
+# The partial unique index (host, digest_date) is the once-per-day key; ON CONFLICT names it by its predicate.
+_INSERT_SQL = """
+INSERT INTO sms_smsmessage (host_id, kind, digest_date, version, "to", body, encoding, segments, status, status_rank,
+                            skip_reason, error_message, attempts, created_at, updated_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '', 0, %s, %s)
+ON CONFLICT (host_id, digest_date) WHERE digest_date IS NOT NULL DO NOTHING
+RETURNING id, status
+"""

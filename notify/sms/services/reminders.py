@@ -1,0 +1,32 @@
+"""Reminders, enqueued by Celery beat: the day before (asking to confirm) and shortly before the slot."""
+
+import logging
+from datetime import datetime
+
+from django.utils import timezone
+
+from notify.reminders import reminders_due, reminders_write_in_chunks
+from notify.sms.models import SmsMessage
+from notify.sms.services.outbox import MessageKey, messages_record_bulk
+from notify.sms.services.sending import in_quiet_hours
+
+logger = logging.getLogger(__name__)
+
+
+def _record_all(bookings, kind: str) -> int:
+    # By slot: a chunk then covers few slots, and each slot's text is rendered once for all its bookings.
+    keys = [MessageKey(booking_id, kind, version)
+            for booking_id, version in bookings.order_by("slot_id", "pk").values_list("pk", "version")]
+    written = reminders_write_in_chunks(keys, record_bulk=messages_record_bulk)
+    if keys:
+        logger.info("reminders: %d %s messages written for %d due bookings", written, kind, len(keys))
+    return written
+
+
+def reminders_enqueue_due(*, now: datetime | None = None) -> int:
+    """Write due reminder texts to the outbox (each once per booking version); none in quiet hours. Returns how
+    many (which bookings are due: reminders_due)."""
+    now = now or timezone.now()
+    if in_quiet_hours(now):
+        return 0
+    return sum(_record_all(bookings, kind) for kind, bookings in reminders_due(now=now, outbox=SmsMessage))

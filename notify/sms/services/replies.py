@@ -1,0 +1,88 @@
+"""Inbound SMS: reply keywords from volunteers."""
+
+import logging
+import re
+
+from core.errors import DomainError
+from notify.sms.services.hosts import host_sms_flags_set
+from notify.sms.services.outbox import answered_by_reply
+from notify.sms.texts import booking_render, text_render
+from volunteers import services as volunteer_services
+from volunteers.models import Booking, Volunteer
+
+logger = logging.getLogger(__name__)
+
+# Twilio answers these itself (Advanced Opt-Out), so we record them and send no second reply.
+OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "REVOKE", "OPTOUT", "CANCEL"}
+OPT_IN_WORDS = {"START", "YES", "UNSTOP"}
+CONFIRM_WORDS = {"OK", "OKAY"}
+DECLINE_WORDS = {"NO"}
+# The confirmation text gets lost; the address is one reply away (sent only to the booked number).
+WHERE_WORDS = {"WHERE", "WHEN", "ADDRESS", "INFO"}
+
+
+def keyword_normalise(body: str) -> str:
+    """'  o k! ' → 'OK': case, spaces and punctuation do not matter."""
+    return re.sub(r"[^A-Z0-9]", "", (body or "").upper())
+
+
+def _reply_for_booking(template: str, booking: Booking, count: int) -> str:
+    return booking_render(template, booking, others=count > 1, count=count)
+
+
+def _confirm(volunteer: Volunteer) -> str:
+    upcoming = [b for b in volunteer_services.bookings_for_volunteer_upcoming(volunteer=volunteer)
+                if b.status == Booking.Status.CONFIRMED]
+    if not upcoming:
+        return text_render("reply_none", {"action": "confirm"})
+    booking = upcoming[0]
+    volunteer_services.booking_attendance_confirm(booking_id=booking.pk)
+    return _reply_for_booking("reply_ok", booking, len(upcoming))
+
+
+def _decline(volunteer: Volunteer) -> str:
+    upcoming = list(volunteer_services.bookings_for_volunteer_upcoming(volunteer=volunteer))
+    if not upcoming:
+        return text_render("reply_none", {"action": "give up"})
+    booking = upcoming[0]
+    with answered_by_reply(booking.pk):  # the TwiML reply is the confirmation; no second SMS
+        volunteer_services.booking_cancel(manage_token=booking.manage_token)
+    return _reply_for_booking("reply_no", booking, len(upcoming))
+
+
+def _where(volunteer: Volunteer) -> str:
+    upcoming = list(volunteer_services.bookings_for_volunteer_upcoming(volunteer=volunteer))
+    confirmed = [b for b in upcoming if b.status == Booking.Status.CONFIRMED]
+    if confirmed and confirmed[0].approval == Booking.Approval.PENDING:
+        return _reply_for_booking("booking_awaiting_approval", confirmed[0], len(upcoming))  # no address yet
+    if confirmed:
+        return _reply_for_booking("reply_where", confirmed[0], len(upcoming))
+    if upcoming:
+        return _reply_for_booking("reply_where_waitlisted", upcoming[0], len(upcoming))
+    return text_render("reply_none", {"action": "show"})
+
+
+def inbound_handle(*, from_phone: str, body: str) -> str | None:
+    """Act on a volunteer's reply and return the text to answer with (None: no answer).
+
+    OK confirms attendance of the next upcoming booking, NO gives it up (which frees the place and
+    promotes the waitlist), WHERE answers with its time and address, STOP words opt out, START words
+    opt back in (the volunteer and any host texted at that number). Repeats are harmless:
+    confirming is idempotent and a second NO applies to the next booking, as the answer says.
+    """
+    keyword = keyword_normalise(body)
+    volunteer = Volunteer.objects.filter(phone=from_phone).first()
+    if keyword in OPT_OUT_WORDS or keyword in OPT_IN_WORDS:
+        if volunteer is not None:
+            volunteer_services.volunteer_sms_flags_set(volunteer_id=volunteer.pk, opted_out=keyword in OPT_OUT_WORDS)
+        # A host texted at this number (notify.sms.services.hosts) opts out of, or back into, their texts too.
+        host_sms_flags_set(phone=from_phone, opted_out=keyword in OPT_OUT_WORDS)
+        return None
+    if volunteer is not None and keyword in WHERE_WORDS:
+        return _where(volunteer)
+    if volunteer is not None and keyword in CONFIRM_WORDS | DECLINE_WORDS:
+        try:
+            return _confirm(volunteer) if keyword in CONFIRM_WORDS else _decline(volunteer)
+        except DomainError as exc:
+            logger.info("reply %s from volunteer %s not applied: %s", keyword, volunteer.pk, exc.message)
+    return text_render("reply_help", {})
