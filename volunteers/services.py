@@ -964,8 +964,8 @@ def booking_proven_place(*, booking_id: int) -> bool:
 def _waiting_behind_proven_places(*, booking_id: int) -> bool:
     """Whether the booking is waitlisted on a slot where no place is held by an unproven request. Then
     booking_proven_place can do nothing for it: a lapsed hold (slot_lapsed_release) and a place that gives way
-    (_unproven_hold_give_way) are both such places. Unlocked, like the reads it spares: a hold written meanwhile
-    by another transaction was invisible to them too."""
+    (_unproven_hold_give_way) are both such places. Unlocked: a hold another transaction writes meanwhile is
+    invisible to the locked reads it spares too (the proof's transaction holds the booking's own row already)."""
     # One statement built once: a slot that fills is soon full of proven places, and each proof of its waitlist
     # (900 of the 1,000 proofs of bench/booking.py's fill run) paid a locked read and three ORM queries for
     # nothing, which took that proof from 3.9 to 12.7 ms of gunicorn CPU (BENCHMARKS.md, issue 20).
