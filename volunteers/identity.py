@@ -27,6 +27,7 @@ from core.ratelimit import rate_limit
 from seats.geocoding import Location, postcode_locate
 from volunteers import code_check
 from volunteers.code_check import LINK_RELATED
+from volunteers.disclosure import front_room_disclose
 from volunteers.events import booking_email_proven_announce, booking_proven_announce, phone_challenge_announce
 from volunteers.models import AvailabilityWindow, Booking, PhoneChallenge, Volunteer
 from volunteers.phones import phone_normalise
@@ -290,7 +291,8 @@ def _proof_announce(*, booking: Booking, proven: bool, said: dict) -> Booking:
     had proven it already and the request said an email (applied only now), booking_email_proven, so the
     confirmation that waited for a proven address goes (its receivers write it once, whichever code is typed).
     Then a proven booking still waiting, or released because its hold lapsed, asks for its place
-    (booking_proven_place). Returns the booking as it stands."""
+    (booking_proven_place), and its front room is metered for the answer (volunteers.disclosure). Call it with the
+    phone (the volunteer row) locked. Returns the booking as it stands."""
     if proven:
         booking_proven_announce(booking=booking)
     elif said.get("email"):
@@ -298,6 +300,11 @@ def _proof_announce(*, booking: Booking, proven: bool, said: dict) -> Booking:
     # Only a booking without a place has anything to ask (the common proof costs no statement more).
     if booking.status in PLACELESS and booking_proven_place(booking_id=booking.pk):
         booking = get_with_related(Booking, booking.pk, related=LINK_RELATED)
+    # The proof's answer (the API's, or the page it leads to) shows the front room: it is metered here, where the
+    # phone is locked already, in one statement (after the commit the answer's own front_room_disclose needed a
+    # read, a lock and the count in a transaction of their own: BENCHMARKS.md, issue 20); the answer then finds
+    # the room shown before, in one read.
+    front_room_disclose(booking=booking, path="proof", phone_locked=True)
     return booking
 
 

@@ -1,10 +1,14 @@
 """Reads of bookings for the people who run a session."""
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
+from core.db import instances_from_related_row, related_select
+from sessions.models import Slot
 from sessions.selectors import session_managed
 from volunteers.models import Booking
 from volunteers.privacy import Access, personal_data_accessed_record
@@ -69,10 +73,30 @@ def booking_clash(*, booking: Booking) -> Booking | None:
     if booking.proven_at is None or booking.status != Booking.Status.CONFIRMED:
         return None
     slot = booking.slot
-    return (Booking.objects.filter(volunteer_id=booking.volunteer_id, status=Booking.Status.CONFIRMED,
-                                   proven_at__isnull=False, slot__starts_at__lt=slot.ends_at,
-                                   slot__ends_at__gt=slot.starts_at)
-            .exclude(pk=booking.pk).select_related("slot__session").order_by("slot__starts_at", "pk").first())
+    sql, plan = _clash_statement()
+    when = connection.ops.adapt_datetimefield_value  # as the ORM writes them (SQLite compares text)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [booking.volunteer_id, Booking.Status.CONFIRMED, when(slot.ends_at), when(slot.starts_at),
+                             booking.pk])
+        row = cursor.fetchone()
+    return None if row is None else instances_from_related_row(plan, row)
+
+
+@functools.cache
+def _clash_statement() -> tuple[str, tuple]:
+    # Every proof's answer asks this (BookingSerializer.get_clash). Built by the ORM (select_related, order_by,
+    # first) its compilation cost 1.5-2 ms of CPU per proof, a third of a proof before issue 20; the same
+    # statement built once costs a few tenths (BENCHMARKS.md, "Safety checks: the cost to a booking and a proof").
+    quote = connection.ops.quote_name
+    select, plan = related_select(Booking, ("slot__session",))  # t0 the booking, t1 its slot, t2 the session
+    column = Booking._meta.get_field
+    slot_column = Slot._meta.get_field
+    sql = (f"{select} WHERE t0.{quote(column('volunteer').column)} = %s AND t0.{quote(column('status').column)} = %s"
+           f" AND t0.{quote(column('proven_at').column)} IS NOT NULL"
+           f" AND t1.{quote(slot_column('starts_at').column)} < %s AND t1.{quote(slot_column('ends_at').column)} > %s"
+           f" AND t0.{quote(column('id').column)} <> %s"
+           f" ORDER BY t1.{quote(slot_column('starts_at').column)}, t0.{quote(column('id').column)} LIMIT 1")
+    return sql, plan
 
 
 PLACE_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED, Booking.Status.NO_SHOW)

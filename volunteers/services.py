@@ -150,7 +150,8 @@ def booking_status_set(*, booking: Booking, status: str, **extra) -> None:
 def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Source.DIRECT,
                   waitlist_when_full: bool = True, event_payload: dict | None = None,
                   volunteer_is_new: bool = False, proven: bool = False,
-                  looked_up: tuple[Booking | None, bool] | None = None, approval: str | None = None) -> BookingResult:
+                  looked_up: tuple[Booking | None, bool] | None = None, approval: str | None = None,
+                  said_name: str = "") -> BookingResult:
     """Book a locked volunteer onto a slot: confirmed if there is room, otherwise waitlisted.
 
     Must run inside a transaction with the volunteer row locked. Returns the existing active
@@ -158,7 +159,8 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
     confirmed booking, InvalidState for a cancelled or started slot. With waitlist_when_full
     False a full slot raises Conflict (code slot_full) instead of waitlisting. volunteer_is_new (the
     volunteer row was created in this transaction) spares the lookup of their other bookings. approval,
-    when given, replaces the slot's own (approval_for), e.g. a host's approval carried to another slot.
+    when given, replaces the slot's own (approval_for), e.g. a host's approval carried to another slot. said_name:
+    the first name a booking request typed (Booking.said_name), written with the place.
     """
     slot_is_bookable(slot)
     if looked_up is not None:  # the caller read the volunteer's row for this slot, and settled the clash, itself
@@ -179,7 +181,7 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
 
     if existing is None and slot.confirmed_count < slot.capacity:
         booking = _booking_confirm_then_claim(volunteer=volunteer, slot=slot, source=source, event_payload=event_payload,
-                                              proven=proven, approval=approval)
+                                              proven=proven, approval=approval, said_name=said_name)
         if booking is not None:
             return BookingResult(booking, created=True)
 
@@ -199,6 +201,7 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
         raise Conflict(gettext("This slot is full."), code="slot_full", fields={"slot": [gettext("Full.")]})
 
     extra.update(proven_at=now if proven else None, approval=approval or approval_for(slot),
+                 **({"said_name": said_name} if said_name else {}),
                  **({"held_since": None, "held_until": None} if proven else hold_new(now)))
     if existing is None:
         booking, _ = insert_or_get(Booking(volunteer=volunteer, slot=slot, status=status, source=source, **extra),
@@ -223,7 +226,7 @@ def approval_for(slot: Slot) -> str:
 
 def _booking_confirm_then_claim(*, volunteer: Volunteer, slot: Slot, source: str,
                                 event_payload: dict | None, proven: bool = False,
-                                approval: str | None = None) -> Booking | None:
+                                approval: str | None = None, said_name: str = "") -> Booking | None:
     """Write the confirmed booking, its event and outbox rows first and take the place last; None,
     with nothing written, if the slot filled up since it was read.
 
@@ -237,7 +240,7 @@ def _booking_confirm_then_claim(*, volunteer: Volunteer, slot: Slot, source: str
             booking, _ = insert_or_get(Booking(volunteer=volunteer, slot=slot, status=Booking.Status.CONFIRMED,
                                                source=source, waitlisted_at=None,
                                                approval=approval or approval_for(slot),
-                                               proven_at=now if proven else None,
+                                               proven_at=now if proven else None, said_name=said_name,
                                                **({} if proven else hold_new(now))),
                                        unique_fields=("volunteer", "slot"))
             booking_event_record(booking=booking, kind=BookingEvent.Kind.CONFIRMED, payload=event_payload)
@@ -314,7 +317,7 @@ def _booking_hold_in(*, slot: Slot | None, phone: str, fields: dict, challenge: 
     slot_is_bookable(slot)  # before the phone is looked at: the same answer for every phone
     volunteer, created = volunteer_get_or_create(phone=phone, fields=fields)
     # This slot's row only, for every phone alike (a new phone finds none): never the phone's other bookings.
-    existing = Booking.objects.select_for_update().filter(volunteer=volunteer, slot=slot).first()
+    existing = _own_row_locked(volunteer=volunteer, slot=slot)
     situation = "booked"
     if existing is not None and existing.status in ACTIVE_STATUSES:
         booking, situation = existing, "already_booked"
@@ -322,15 +325,24 @@ def _booking_hold_in(*, slot: Slot | None, phone: str, fields: dict, challenge: 
         hold_extend(booking=booking)  # a new code: its place is held while it works, up to the cap
     else:
         booking = booking_place(volunteer=volunteer, slot=slot, event_payload=BY_REQUEST,
-                                looked_up=(existing, False)).booking
-        if booking.said_name != said_name:
-            booking.said_name = said_name
-            Booking.objects.filter(pk=booking.pk).update(said_name=said_name)
+                                looked_up=(existing, False), said_name=said_name).booking
     challenge.pending_details = pending_if_new if created else challenge.pending_details
     challenge.volunteer, challenge.booking = volunteer, booking
     challenge.save(force_insert=True)
     phone_challenge_announce(challenge=challenge, code=code, situation=situation)
     return BookingHeld(booking=booking, challenge=challenge, situation=situation)
+
+
+def _own_row_locked(*, volunteer: Volunteer, slot: Slot) -> Booking | None:
+    """The volunteer's booking of this slot, locked, or None."""
+    # A statement built once: every request to a full slot reads this, and the ORM's compilation of it cost that
+    # request about 0.5 ms of CPU (BENCHMARKS.md, "Safety checks: the cost to a booking and a proof").
+    sql, plan = related_select(Booking, ())
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} WHERE t0.volunteer_id = %s AND t0.slot_id = %s{lock}", [volunteer.pk, slot.pk])
+        row = cursor.fetchone()
+    return None if row is None else instances_from_related_row(plan, row)
 
 
 def _booking_first_hold(*, slot_id: int, volunteer: Volunteer, challenge: PhoneChallenge, code: str,
@@ -877,11 +889,9 @@ def slot_lapsed_release(*, slot_id: int, now=None) -> int:
     offer them to the slot's waitlist first. Inside the caller's transaction; returns how many were released.
     Rows being proven or released meanwhile are skipped (SKIP LOCKED)."""
     now = now or timezone.now()
-    due = Booking.objects.filter(_lapsed(now), slot_id=slot_id, status=Booking.Status.CONFIRMED)
-    # Most full slots have nothing lapsed: a plain EXISTS on the partial hold index first, before the locked
-    # read with its joins (that read cost a request to a full slot most of its time: BENCHMARKS.md, issue 20).
-    if not due.exists():
+    if not _lapsed_on_slot(slot_id=slot_id, now=now):
         return 0
+    due = Booking.objects.filter(_lapsed(now), slot_id=slot_id, status=Booking.Status.CONFIRMED)
     lapsed = list(due.select_for_update(of=("self",), skip_locked=True).select_related(*LAPSED_RELATED)
                   .order_by("id"))
     for booking in lapsed:
@@ -889,6 +899,19 @@ def slot_lapsed_release(*, slot_id: int, now=None) -> int:
     if lapsed:
         booking_waitlist_promote(slot_id=slot_id)
     return len(lapsed)
+
+
+def _lapsed_on_slot(*, slot_id: int, now) -> bool:
+    """Whether a confirmed place on the slot is held by an unproven request whose hold has lapsed (_lapsed)."""
+    # Most full slots have nothing lapsed: a plain EXISTS first, before the locked read with its joins (that read
+    # cost a request to a full slot most of its time), as a statement built once (the ORM's exists() still cost
+    # that request about 0.5 ms of CPU): BENCHMARKS.md, "Safety checks: the cost to a booking and a proof".
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT 1 FROM {Booking._meta.db_table} WHERE slot_id = %s AND status = %s AND proven_at IS NULL
+                AND held_until <= %s LIMIT 1""",
+            [slot_id, Booking.Status.CONFIRMED, connection.ops.adapt_datetimefield_value(now)])
+        return cursor.fetchone() is not None
 
 
 def _unproven_hold_give_way(*, slot_id: int) -> Booking | None:
@@ -916,6 +939,8 @@ def booking_proven_place(*, booking_id: int) -> bool:
     a lapsed or unproven request (the newest unproven goes back to waiting); a booking released because its hold
     lapsed asks for its slot again, as a proven volunteer (a place if one is free or held unproven, else the
     waitlist). Returns whether the booking changed. Idempotent; a slot that can't be booked is left alone."""
+    if _waiting_behind_proven_places(booking_id=booking_id):
+        return False  # nothing below could seat it: no locks taken, nothing written
     booking = Booking.objects.select_for_update(of=("self",)).select_related(*LAPSED_RELATED).get(pk=booking_id)
     slot = booking.slot
     try:
@@ -946,6 +971,23 @@ def booking_proven_place(*, booking_id: int) -> bool:
     booking_event_record(booking=booking, kind=BookingEvent.Kind.PROMOTED)
     _gave_way_record(gave_way, to=booking)
     return True
+
+
+def _waiting_behind_proven_places(*, booking_id: int) -> bool:
+    """Whether the booking is waitlisted on a slot where no place is held by an unproven request. Then
+    booking_proven_place can do nothing for it: a lapsed hold (slot_lapsed_release) and a place that gives way
+    (_unproven_hold_give_way) are both such places. Unlocked: a hold another transaction writes meanwhile is
+    invisible to the locked reads it spares too (the proof's transaction holds the booking's own row already)."""
+    # One statement built once: a slot that fills is soon full of proven places, and each proof of its waitlist
+    # (900 of the 1,000 proofs of bench/booking.py's fill run) paid a locked read and three ORM queries for
+    # nothing, which took that proof from 3.9 to 12.7 ms of gunicorn CPU (BENCHMARKS.md, issue 20).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT 1 FROM {Booking._meta.db_table} b WHERE b.id = %s AND b.status = %s AND NOT EXISTS (
+                    SELECT 1 FROM {Booking._meta.db_table} h WHERE h.slot_id = b.slot_id AND h.status = %s
+                    AND h.proven_at IS NULL AND h.held_until IS NOT NULL)""",
+            [booking_id, Booking.Status.WAITLISTED, Booking.Status.CONFIRMED])
+        return cursor.fetchone() is not None
 
 
 def unproven_release_due(*, now=None):

@@ -93,8 +93,9 @@ def test_the_right_code_is_one_statement_after_the_challenge_is_read(slot):
     # outbox's one INSERT ... SELECT of the host's text over the host's choice (notify.sms.services.hosts; it
     # runs whether or not the host chose texts: not here, so it writes nothing), the webhook outbox's one
     # INSERT ... SELECT of a booking.proven delivery per endpoint that wants it (no endpoint here), and the email
-    # channel's, which reads whether the host is emailed at each booking and writes the host's notice.
-    assert statements == ["SELECT", "WITH", "INSERT", "INSERT", "SELECT", "INSERT"], statements
+    # channel's, which reads whether the host is emailed at each booking and writes the host's notice. Last, the
+    # ledger's one count-and-record of the front room the answer shows, under the phone's lock the proof holds.
+    assert statements == ["SELECT", "WITH", "INSERT", "INSERT", "SELECT", "INSERT", "WITH"], statements
 
 
 @pytest.mark.django_db
