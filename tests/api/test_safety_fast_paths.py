@@ -162,7 +162,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
-from dispatch.sms.models import SmsMessage
+from notify.sms.models import SmsMessage
 from sessions.models import Slot
 from volunteers.models import Booking
 
