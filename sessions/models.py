@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from core.languages import LANGUAGE_MAX_LENGTH, language_current
 from seats.models import Seat
 
 
@@ -136,6 +137,8 @@ class HostStanding(models.Model):
     trusted_at = models.DateTimeField(null=True, blank=True)
     trusted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
+    # The language the host signed up in, or last chose with the language switch: their emails and texts use it.
+    language = models.CharField(max_length=LANGUAGE_MAX_LENGTH, default=language_current, db_default="en-gb")
 
     def __str__(self) -> str:
         return f"{self.host_id}: {'trusted' if self.trusted else 'new'}"

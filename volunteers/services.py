@@ -30,6 +30,7 @@ from core.db import (
     upsert_returning,
 )
 from core.errors import Conflict, InvalidInput, InvalidState, NotFound
+from core.languages import language_current
 from core.ratelimit import rate_limit
 from seats.geocoding import Location
 from sessions.models import CanvassSession, Slot
@@ -144,7 +145,8 @@ def _set_status(booking: Booking, status: str, **extra) -> None:
 def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Source.DIRECT,
                   waitlist_when_full: bool = True, event_payload: dict | None = None,
                   volunteer_is_new: bool = False, proven: bool = False,
-                  looked_up: tuple[Booking | None, bool] | None = None, approval: str | None = None) -> BookingResult:
+                  looked_up: tuple[Booking | None, bool] | None = None, approval: str | None = None,
+                  language: str | None = None) -> BookingResult:
     """Book a locked volunteer onto a slot: confirmed if there is room, otherwise waitlisted.
 
     Must run inside a transaction with the volunteer row locked. Returns the existing active
@@ -173,7 +175,7 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
 
     if existing is None and slot.confirmed_count < slot.capacity:
         booking = _booking_confirm_then_claim(volunteer=volunteer, slot=slot, source=source, event_payload=event_payload,
-                                              proven=proven, approval=approval)
+                                              proven=proven, approval=approval, language=language)
         if booking is not None:
             return BookingResult(booking, created=True)
 
@@ -192,6 +194,8 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
     else:
         raise Conflict(gettext("This slot is full."), code="slot_full", fields={"slot": [gettext("Full.")]})
 
+    if language or existing is not None:  # a new row takes the active language as its default; a re-used one too
+        extra["language"] = language or language_current()
     extra.update(proven_at=now if proven else None, approval=approval or approval_for(slot),
                  **({"held_since": None, "held_until": None} if proven else hold_new(now)))
     if existing is None:
@@ -217,7 +221,7 @@ def approval_for(slot: Slot) -> str:
 
 def _booking_confirm_then_claim(*, volunteer: Volunteer, slot: Slot, source: str,
                                 event_payload: dict | None, proven: bool = False,
-                                approval: str | None = None) -> Booking | None:
+                                approval: str | None = None, language: str | None = None) -> Booking | None:
     """Write the confirmed booking, its event and outbox rows first and take the place last; None,
     with nothing written, if the slot filled up since it was read.
 
@@ -232,6 +236,7 @@ def _booking_confirm_then_claim(*, volunteer: Volunteer, slot: Slot, source: str
                                                source=source, waitlisted_at=None,
                                                approval=approval or approval_for(slot),
                                                proven_at=now if proven else None,
+                                               **({"language": language} if language else {}),
                                                **({} if proven else hold_new(now))),
                                        unique_fields=("volunteer", "slot"))
             booking_event_record(booking=booking, kind=BookingEvent.Kind.CONFIRMED, payload=event_payload)

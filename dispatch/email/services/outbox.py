@@ -33,13 +33,14 @@ from core.db import (
     instances_from_related_row,
     related_select,
 )
+from core.languages import language_override
 from dispatch.email.backends import SendError, transport
 from dispatch.email.conf import email_setting
 from dispatch.email.models import EmailMessage, HostEmailPreference
 from dispatch.email.services import content
 from dispatch.email.services.unsubscribe import host_token, volunteer_token
 from dispatch.host_notices import BOOKED, BOOKED_EVENTS, CANCELLED, CANCELLED_EVENTS, host_notice
-from sessions.hosts import host_email_verified
+from sessions.hosts import host_email_verified, host_language
 from volunteers.models import Booking, BookingEvent
 
 logger = logging.getLogger(__name__)
@@ -395,8 +396,17 @@ def _email(*, claim: _Claim, to: str, rendered: content.Rendered, unsubscribe: s
 
 
 def _compose(claim: _Claim) -> _Composed:
+    """The email for `claim`, in its reader's language (core.languages): a worker has no request to take it from."""
     if claim.kind in HOST_KINDS:
-        return _compose_for_host(claim)
+        with language_override(host_language(host_id=claim.host_id)):
+            return _compose_for_host(claim)
+    if claim.booking is None:
+        return _compose_for_volunteer(claim)
+    with language_override(claim.booking.language):
+        return _compose_for_volunteer(claim)
+
+
+def _compose_for_volunteer(claim: _Claim) -> _Composed:
     booking = claim.booking
     if booking is None:
         return _Composed(skip_reason="booking_deleted")
