@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext
 
 from core.broker import enqueue
@@ -169,7 +169,7 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
     if clashes:
         clash = _overlapping_confirmed(volunteer=volunteer, slot=slot)
         raise Conflict(
-            gettext("You are already booked on '%(title)s' at %(when)s, which overlaps this slot.") % {"title": clash.slot.session.title, "when": format(timezone.localtime(clash.slot.starts_at), "%a %d %b %H:%M")},
+            gettext("You are already booked on '%(title)s' at %(when)s, which overlaps this slot.") % {"title": clash.slot.session.title, "when": dateformat.format(timezone.localtime(clash.slot.starts_at), "D d M H:i")},
             code="overlapping_booking", fields={"slot": [gettext("Overlaps another confirmed booking.")]},
         )
 
