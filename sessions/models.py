@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from core.languages import LANGUAGE_MAX_LENGTH, language_current
 from seats.models import Seat
@@ -42,12 +43,12 @@ class MeetingPoint(models.Model):
 class CanvassSession(models.Model):
     """A canvass session at a meeting point, made of one or more door-knocking slots."""
 
-    class Status(models.TextChoices):
-        PUBLISHED = "published", "Published"
-        CANCELLED = "cancelled", "Cancelled"
+    class Status(models.TextChoices):  # the labels show on hosts' pages: translated
+        PUBLISHED = "published", _("Published")
+        CANCELLED = "cancelled", _("Cancelled")
         # A host's session before an organiser's check (HOST_VETTING): seen by its host and coordinators only.
-        REVIEW = "review", "Waiting for an organiser's check"
-        REFUSED = "refused", "Not published by an organiser"
+        REVIEW = "review", _("Waiting for an organiser's check")
+        REFUSED = "refused", _("Not published by an organiser")
 
     meeting_point = models.ForeignKey(MeetingPoint, on_delete=models.PROTECT, related_name="sessions")
     # The meeting point's seat, unless a coordinator chose another (seat_set_by).

@@ -3,6 +3,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from core.languages import LANGUAGE_MAX_LENGTH, language_current
 from seats.models import Seat
@@ -79,14 +80,14 @@ class AvailabilityWindow(models.Model):
 
 
 class Booking(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        CONFIRMED = "confirmed", "Confirmed"
-        WAITLISTED = "waitlisted", "Waitlisted"
-        CANCELLED = "cancelled", "Cancelled"
-        REDIRECTED = "redirected", "Redirected"
-        ATTENDED = "attended", "Attended"
-        NO_SHOW = "no_show", "No-show"
+    class Status(models.TextChoices):  # the labels show on volunteers' and hosts' pages: translated
+        PENDING = "pending", _("Pending")
+        CONFIRMED = "confirmed", _("Confirmed")
+        WAITLISTED = "waitlisted", _("Waitlisted")
+        CANCELLED = "cancelled", _("Cancelled")
+        REDIRECTED = "redirected", _("Redirected")
+        ATTENDED = "attended", _("Attended")
+        NO_SHOW = "no_show", _("No-show")
 
     class Source(models.TextChoices):
         DIRECT = "direct", "Booked directly"
