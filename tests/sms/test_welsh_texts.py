@@ -130,3 +130,23 @@ def test_a_hosts_text_is_in_the_hosts_language_not_the_volunteers(locmem_sms):
     assert host_text(kind="host_booked", booking=booking).startswith("Frontroom: Jo booked")
     host_language_set(host=host, language="cy")
     assert host_text(kind="host_booked", booking=booking).startswith("Frontroom: archebodd Jo")
+
+
+def test_the_fast_bulk_texts_say_in_welsh_exactly_what_one_text_says(locmem_sms):
+    from dispatch.sms.texts import booking_texts
+    from volunteers.disclosure import front_rooms_disclose_slot
+
+    slot = slot_make(title="A {braced} title & 100% more", what_to_bring="")
+    names = ["D'Arcy O'Brien", "", "Siân Wyn"]
+    volunteers = [volunteer_make(name=name) for name in names]
+    bookings = [Booking(volunteer=v, slot=slot, status=Booking.Status.CONFIRMED, language="cy") for v in volunteers]
+    for kind in ("booking_confirmed", "booking_waitlisted", "reminder_soon", "session_cancelled"):
+        rooms = front_rooms_disclose_slot(slot=slot, volunteer_ids=[v.pk for v in volunteers],
+                                          booking_ids=[None] * len(volunteers), path=f"sms.{kind}")
+        with translation.override("cy"):  # as the outbox groups them: one language a group
+            fast = booking_texts(kind=kind, slot=slot, volunteer_names=names,
+                                 manage_tokens=[b.manage_token for b in bookings], minutes=45, rooms=rooms)
+        assert fast == [booking_text(kind=kind, booking=b, minutes=45) for b in bookings]
+        english = Booking(volunteer=volunteers[0], slot=slot, status=Booking.Status.CONFIRMED, language="en-gb",
+                          manage_token=bookings[0].manage_token)
+        assert fast[0] != booking_text(kind=kind, booking=english, minutes=45)  # Welsh, not English
