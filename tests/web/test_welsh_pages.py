@@ -22,7 +22,7 @@ def test_english_is_the_default_and_the_switch_offers_welsh(client):
     response = client.get("/")
     page = _text(response)
     assert '<html lang="en-GB">' in page and "Your postcode" in page
-    assert '<a href="/language/cy/?next=/" lang="cy" hreflang="cy" rel="nofollow">Cymraeg</a>' in page
+    assert '<a href="/language/cy/" lang="cy" hreflang="cy" rel="nofollow">Cymraeg</a>' in page
     assert response["Content-Language"] == "en-gb"
 
 
@@ -44,26 +44,28 @@ def test_every_page_varies_by_cookie_and_accept_language_so_no_cache_mixes_them(
 def test_the_switch_sets_the_cookie_and_goes_back_without_javascript(client):
     area = neighbourhood()
     back = f"/s/{area.session.pk}/?postcode=S10+2TN"
-    response = client.get("/language/cy/", {"next": back})
-    assert response.status_code == 302 and response["Location"] == back
+    # The link carries no path (every page's HTML stays the same whatever its URL): the browser's Referer says it.
+    response = client.get("/language/cy/", headers={"referer": f"http://testserver{back}"})
+    assert response.status_code == 302 and response["Location"] == f"http://testserver{back}"
     cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
     assert cookie.value == "cy" and cookie["max-age"] == settings.LANGUAGE_COOKIE_AGE and cookie["samesite"] == "Lax"
     assert "no-store" in response["Cache-Control"]
     page = _text(client.get(back))  # the cookie wins over the browser's English
     assert '<html lang="cy">' in page and "Rhannu'r sesiwn hon" in page
-    response = client.get("/language/en-gb/", {"next": back})
-    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en-gb"
+    response = client.get("/language/en-gb/", {"next": back})  # or an explicit next
+    assert response["Location"] == back and response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en-gb"
     assert "Share this session" in _text(client.get(back))
 
 
 @pytest.mark.parametrize("back", ["https://evil.example/", "//evil.example/x", ""])
 def test_the_switch_never_sends_anyone_to_another_site(client, back):
-    response = client.get("/language/cy/", {"next": back})
+    response = client.get("/language/cy/", {"next": back}, headers={"referer": back})
     assert response.status_code == 302 and response["Location"] == "/"
 
 
 def test_the_switch_knows_only_our_languages_and_only_answers_get(client):
-    assert client.get("/language/fr/", {"next": "/"}).status_code == 404
+    response = client.get("/language/fr/", {"next": "/"})
+    assert response.status_code == 302 and settings.LANGUAGE_COOKIE_NAME not in response.cookies
     assert client.post("/language/cy/", {"next": "/"}).status_code == 405
 
 
@@ -97,6 +99,11 @@ def test_a_signed_in_host_who_switches_keeps_the_language_for_their_emails(clien
     client.get("/language/cy/", {"next": "/host/"})
     assert HostStanding.objects.get(host=host).language == "cy"
     assert "Fy sesiynau" in _text(client.get("/host/"))
+    # A link on another site switches the page, not the language of the host's emails.
+    client.get("/language/en-gb/", {"next": "/host/"}, headers={"sec-fetch-site": "cross-site"})
+    assert HostStanding.objects.get(host=host).language == "cy"
+    client.get("/language/en-gb/", {"next": "/host/"}, headers={"sec-fetch-site": "same-origin"})
+    assert HostStanding.objects.get(host=host).language == "en-gb"
 
 
 def test_a_host_who_signs_up_in_welsh_is_written_to_in_welsh(client, mailoutbox,
