@@ -172,13 +172,14 @@ def host_session_url(session_id: int) -> str:
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{path}"
 
 
-def host_text(*, kind: str, booking: Booking, taken: int | str | None = None) -> str:
+def host_text(*, kind: str, booking: Booking, taken: int | str | None = None, language: str | None = None) -> str:
     """A host's text (host_booked, host_cancelled) about a booking on their session: the volunteer's first name
     only (never their number: the roster behind the link has the rest), the session, the places taken (`taken`,
-    as the change left them; the loaded slot's count if not given) and the link to the session's host page."""
+    as the change left them; the loaded slot's count if not given) and the link to the session's host page; in
+    `language`, else the host's (HostStanding.language)."""
     slot = booking.slot
     parts = (roster_person(booking).name or "").split()  # an unproven booking: only its typed first name
-    with language_override(host_language(host_id=slot.session.meeting_point.host_id)):
+    with language_override(language or host_language(host_id=slot.session.meeting_point.host_id)):
         return text_render(kind, {
             "first_name": parts[0] if parts else gettext("A volunteer"), "title": slot.session.title,
             "when": _when(slot), "taken": slot.confirmed_count if taken is None else taken, "capacity": slot.capacity,
