@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/frontroom
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: help run test screenshots install install-dev tools migrate lint clean
+.PHONY: help run test screenshots messages install install-dev tools migrate lint clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ test: install-dev tools ## Install and run the whole test suite against PostgreS
 
 screenshots: install-dev tools ## Retake docs/screenshots/ from the browser tests (make test never writes them)
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) FRONTROOM_SCREENSHOTS=docs $(PY) tools/run_tests.py -m e2e tests/web
+
+messages: install ## Extract new strings into locale/cy/LC_MESSAGES/django.po, list those without Welsh, compile (docs/languages.md)
+	$(PY) manage.py messages
 
 lint: install-dev ## Ruff
 	$(VENV)/bin/ruff check .

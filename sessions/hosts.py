@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from core.errors import InvalidInput, InvalidState, NotFound
+from core.languages import language_override, language_supported
 from core.ratelimit import rate_limit
 from sessions.models import HostStanding
 
@@ -64,6 +65,17 @@ def host_signup(*, username: str, email: str, password: str, first_name: str = "
     HostStanding.objects.create(host=user)
     _verification_enqueue(user)
     return user
+
+
+def host_language(*, host_id: int) -> str:
+    """The language a host reads their emails and texts in (HostStanding.language; no row: the default)."""
+    stored = HostStanding.objects.filter(host_id=host_id).values_list("language", flat=True).first()
+    return language_supported(stored)
+
+
+def host_language_set(*, host, language: str) -> None:
+    """Remember the language a signed-in host chose with the language switch (idempotent)."""
+    HostStanding.objects.update_or_create(host=host, defaults={"language": language_supported(language)})
 
 
 def host_standing(*, host) -> HostStanding:
@@ -160,6 +172,12 @@ def host_verification_email_send(*, host_id: int) -> bool:
     host = get_user_model().objects.filter(pk=host_id, is_active=True).exclude(email="").first()
     if host is None or host_email_verified(host=host):
         return False
+    with language_override(host_language(host_id=host.pk)):
+        _verification_email_send(host)
+    return True
+
+
+def _verification_email_send(host) -> None:
     subject = gettext("Confirm your email address for %(site)s") % {"site": settings.SITE_NAME}
     body = gettext(
         "Someone signed up to host canvass sessions on %(site)s with this email address.\n\n"
@@ -168,4 +186,3 @@ def host_verification_email_send(*, host_id: int) -> bool:
     ) % {"site": settings.SITE_NAME, "days": settings.HOST_EMAIL_VERIFY_DAYS,
          "url": host_email_verify_url(host=host)}
     send_mail(subject, body, None, [host.email])
-    return True

@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
+from core.languages import LANGUAGE_MAX_LENGTH, language_current
 from seats.models import Seat
 
 
@@ -41,12 +43,12 @@ class MeetingPoint(models.Model):
 class CanvassSession(models.Model):
     """A canvass session at a meeting point, made of one or more door-knocking slots."""
 
-    class Status(models.TextChoices):
-        PUBLISHED = "published", "Published"
-        CANCELLED = "cancelled", "Cancelled"
+    class Status(models.TextChoices):  # the labels show on hosts' pages: translated
+        PUBLISHED = "published", _("Published")
+        CANCELLED = "cancelled", _("Cancelled")
         # A host's session before an organiser's check (HOST_VETTING): seen by its host and coordinators only.
-        REVIEW = "review", "Waiting for an organiser's check"
-        REFUSED = "refused", "Not published by an organiser"
+        REVIEW = "review", _("Waiting for an organiser's check")
+        REFUSED = "refused", _("Not published by an organiser")
 
     meeting_point = models.ForeignKey(MeetingPoint, on_delete=models.PROTECT, related_name="sessions")
     # The meeting point's seat, unless a coordinator chose another (seat_set_by).
@@ -136,6 +138,8 @@ class HostStanding(models.Model):
     trusted_at = models.DateTimeField(null=True, blank=True)
     trusted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
+    # The language the host signed up in, or last chose with the language switch: their emails and texts use it.
+    language = models.CharField(max_length=LANGUAGE_MAX_LENGTH, default=language_current, db_default="en-gb")
 
     def __str__(self) -> str:
         return f"{self.host_id}: {'trusted' if self.trusted else 'new'}"

@@ -157,6 +157,17 @@ def ratelimit_clock(monkeypatch) -> int:
 
 
 @pytest.fixture(autouse=True)
+def _language_reset():
+    """Each test starts in the default language: LocaleMiddleware activates a request's language in the thread and
+    leaves it there (each request activates its own), so a Welsh page in one test would make the next one Welsh."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _rate_limits_start_empty():
     """Every test starts with no hits counted (the counters live in the shared cache), the cache taken as up."""
     from django.core.cache import caches

@@ -17,10 +17,13 @@ from django.utils.translation import gettext as _
 from icalendar import Event
 
 from core.errors import NotFound
+from core.languages import language_override
+from sessions.hosts import host_language
 from sessions.models import CanvassSession, Slot
 from volunteers.calendar import BOOKING_RELATED, booking_event, calendar_domain, calendar_new
 from volunteers.disclosure import front_rooms_known_to
 from volunteers.models import Booking, CalendarFeed, Volunteer
+from volunteers.selectors import volunteer_language
 
 # Tokens are 43 url-safe characters (256 bits); anything else in the URL is not looked up at all.
 TOKEN_LENGTH = 43
@@ -110,7 +113,13 @@ def _since(now: datetime) -> datetime:
 
 def volunteer_feed_calendar(*, volunteer: Volunteer, now: datetime | None = None) -> bytes:
     """Every booking of the volunteer on a slot that ended at most CALENDAR_FEED_PAST_DAYS ago, one event each
-    (volunteers.calendar.booking_event: the address only where the booking shows it, cancelled ones cancelled)."""
+    (volunteers.calendar.booking_event: the address only where the booking shows it, cancelled ones cancelled), in
+    the phone's language: a calendar app fetching the feed says nothing of it."""
+    with language_override(volunteer_language(phone=volunteer.phone)):
+        return _volunteer_feed_calendar(volunteer=volunteer, now=now)
+
+
+def _volunteer_feed_calendar(*, volunteer: Volunteer, now: datetime | None) -> bytes:
     now = now or timezone.now()
     cal = calendar_new(method="PUBLISH", name=_("Frontroom: my canvassing"))
     bookings = (Booking.objects.filter(volunteer=volunteer, slot__ends_at__gt=_since(now))
@@ -130,7 +139,12 @@ def _slot_sequence(session: CanvassSession) -> int:
 def host_feed_calendar(*, user, now: datetime | None = None) -> bytes:
     """Every slot of the host's sessions that ended at most CALENDAR_FEED_PAST_DAYS ago: one event per slot, with
     the places booked and the waitlist, the host's own address, and a link to the session's page. No volunteer's
-    name or number: a feed URL can end up shared with a calendar."""
+    name or number: a feed URL can end up shared with a calendar. In the host's language."""
+    with language_override(host_language(host_id=user.pk)):
+        return _host_feed_calendar(user=user, now=now)
+
+
+def _host_feed_calendar(*, user, now: datetime | None) -> bytes:
     now = now or timezone.now()
     base = settings.PUBLIC_BASE_URL.rstrip("/")
     cal = calendar_new(method="PUBLISH", name=_("Frontroom: my sessions"))

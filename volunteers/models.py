@@ -3,7 +3,9 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
+from core.languages import LANGUAGE_MAX_LENGTH, language_current
 from seats.models import Seat
 from sessions.models import MeetingPoint, Slot
 
@@ -78,14 +80,14 @@ class AvailabilityWindow(models.Model):
 
 
 class Booking(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        CONFIRMED = "confirmed", "Confirmed"
-        WAITLISTED = "waitlisted", "Waitlisted"
-        CANCELLED = "cancelled", "Cancelled"
-        REDIRECTED = "redirected", "Redirected"
-        ATTENDED = "attended", "Attended"
-        NO_SHOW = "no_show", "No-show"
+    class Status(models.TextChoices):  # the labels show on volunteers' and hosts' pages: translated
+        PENDING = "pending", _("Pending")
+        CONFIRMED = "confirmed", _("Confirmed")
+        WAITLISTED = "waitlisted", _("Waitlisted")
+        CANCELLED = "cancelled", _("Cancelled")
+        REDIRECTED = "redirected", _("Redirected")
+        ATTENDED = "attended", _("Attended")
+        NO_SHOW = "no_show", _("No-show")
 
     class Source(models.TextChoices):
         DIRECT = "direct", "Booked directly"
@@ -122,6 +124,9 @@ class Booking(models.Model):
     # phone is proven (volunteers.selectors.session_roster). The phone's stored volunteer may be somebody else.
     said_name = models.CharField(max_length=40, blank=True)
     approval = models.CharField(max_length=12, choices=Approval.choices, default=Approval.NOT_REQUIRED)
+    # The language the booking was made in (core.languages): its texts and emails are in it. The database default
+    # covers rows written by COPY without the column.
+    language = models.CharField(max_length=LANGUAGE_MAX_LENGTH, default=language_current, db_default="en-gb")
     attendance_confirmed_at = models.DateTimeField(null=True, blank=True)
     waitlisted_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -210,6 +215,8 @@ class PhoneChallenge(models.Model):
     expires_at = models.DateTimeField()
     verified_at = models.DateTimeField(null=True, blank=True)
     pending_details = models.JSONField(default=dict, blank=True)
+    # The language of the request (core.languages): its code text is in it, and a sign-up's texts after it.
+    language = models.CharField(max_length=LANGUAGE_MAX_LENGTH, default=language_current, db_default="en-gb")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

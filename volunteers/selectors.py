@@ -9,8 +9,9 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
 from core.db import instances_from_related_row, related_select
 from sessions.models import Slot
+from core.languages import language_supported
 from sessions.selectors import session_managed
-from volunteers.models import Booking
+from volunteers.models import Booking, PhoneChallenge
 from volunteers.privacy import Access, personal_data_accessed_record
 
 # Who is coming first, then the waitlist in its order, then those who are not coming any more.
@@ -122,3 +123,25 @@ def places_by_slot(*, slot_ids) -> dict[int, Places]:
 def places_total(places) -> Places:
     places = list(places)
     return Places(proven=sum(p.proven for p in places), unproven=sum(p.unproven for p in places))
+
+
+def volunteer_language(*, phone: str) -> str:
+    """The language a phone last used with us: that of its latest booking or code request (core.languages), for
+    texts that answer the phone rather than a booking (replies) and for bookings nobody asked for (assignments)."""
+    booked = Booking.objects.filter(volunteer__phone=phone).order_by("-created_at", "-id").values_list(
+        "language", "created_at").first()
+    asked = PhoneChallenge.objects.filter(phone=phone).order_by("-created_at", "-id").values_list(
+        "language", "created_at").first()
+    latest = max((row for row in (booked, asked) if row), key=lambda row: row[1], default=None)
+    return language_supported(latest[0] if latest else None)
+
+
+def volunteer_languages(*, volunteer_ids) -> dict[int, str]:
+    """Each volunteer's language as their latest code request gave it (a sign-up's or a booking's), in one query."""
+    from django.db.models import OuterRef, Subquery
+
+    from volunteers.models import Volunteer
+
+    latest = PhoneChallenge.objects.filter(volunteer=OuterRef("pk")).order_by("-created_at", "-id").values("language")
+    return {pk: language_supported(language) for pk, language in Volunteer.objects.filter(
+        pk__in=list(volunteer_ids)).annotate(language=Subquery(latest[:1])).values_list("pk", "language")}

@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext
 
 from core.broker import enqueue
@@ -30,6 +30,7 @@ from core.db import (
     upsert_returning,
 )
 from core.errors import Conflict, InvalidInput, InvalidState, NotFound
+from core.languages import language_current
 from core.ratelimit import rate_limit
 from seats.geocoding import Location
 from sessions.models import CanvassSession, Slot
@@ -151,7 +152,7 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
                   waitlist_when_full: bool = True, event_payload: dict | None = None,
                   volunteer_is_new: bool = False, proven: bool = False,
                   looked_up: tuple[Booking | None, bool] | None = None, approval: str | None = None,
-                  said_name: str = "") -> BookingResult:
+                  said_name: str = "", language: str | None = None) -> BookingResult:
     """Book a locked volunteer onto a slot: confirmed if there is room, otherwise waitlisted.
 
     Must run inside a transaction with the volunteer row locked. Returns the existing active
@@ -175,13 +176,14 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
     if clashes:
         clash = _overlapping_confirmed(volunteer=volunteer, slot=slot)
         raise Conflict(
-            gettext("You are already booked on '%(title)s' at %(when)s, which overlaps this slot.") % {"title": clash.slot.session.title, "when": format(timezone.localtime(clash.slot.starts_at), "%a %d %b %H:%M")},
+            gettext("You are already booked on '%(title)s' at %(when)s, which overlaps this slot.") % {"title": clash.slot.session.title, "when": dateformat.format(timezone.localtime(clash.slot.starts_at), "D d M H:i")},
             code="overlapping_booking", fields={"slot": [gettext("Overlaps another confirmed booking.")]},
         )
 
     if existing is None and slot.confirmed_count < slot.capacity:
         booking = _booking_confirm_then_claim(volunteer=volunteer, slot=slot, source=source, event_payload=event_payload,
-                                              proven=proven, approval=approval, said_name=said_name)
+                                              proven=proven, approval=approval, said_name=said_name,
+                                              language=language)
         if booking is not None:
             return BookingResult(booking, created=True)
 
@@ -200,6 +202,8 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
     else:
         raise Conflict(gettext("This slot is full."), code="slot_full", fields={"slot": [gettext("Full.")]})
 
+    if language or existing is not None:  # a new row takes the active language as its default; a re-used one too
+        extra["language"] = language or language_current()
     extra.update(proven_at=now if proven else None, approval=approval or approval_for(slot),
                  **({"said_name": said_name} if said_name else {}),
                  **({"held_since": None, "held_until": None} if proven else hold_new(now)))
@@ -226,7 +230,8 @@ def approval_for(slot: Slot) -> str:
 
 def _booking_confirm_then_claim(*, volunteer: Volunteer, slot: Slot, source: str,
                                 event_payload: dict | None, proven: bool = False,
-                                approval: str | None = None, said_name: str = "") -> Booking | None:
+                                approval: str | None = None, said_name: str = "",
+                                language: str | None = None) -> Booking | None:
     """Write the confirmed booking, its event and outbox rows first and take the place last; None,
     with nothing written, if the slot filled up since it was read.
 
@@ -241,6 +246,7 @@ def _booking_confirm_then_claim(*, volunteer: Volunteer, slot: Slot, source: str
                                                source=source, waitlisted_at=None,
                                                approval=approval or approval_for(slot),
                                                proven_at=now if proven else None, said_name=said_name,
+                                               **({"language": language} if language else {}),
                                                **({} if proven else hold_new(now))),
                                        unique_fields=("volunteer", "slot"))
             booking_event_record(booking=booking, kind=BookingEvent.Kind.CONFIRMED, payload=event_payload)

@@ -4,6 +4,9 @@ DRF views answer RateLimited themselves (core.api_errors); this catches the rest
 page, /api/ and /twilio/ the JSON error body, both with Retry-After. And the private-link pages' headers.
 """
 
+from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
+from django.utils.cache import patch_vary_headers
+
 from core.errors import UNAVAILABLE_ERRORS, RateLimited
 from web.errors import rate_limited, service_unavailable
 
@@ -95,3 +98,13 @@ class ServiceUnavailableMiddleware:
         if isinstance(exception, UNAVAILABLE_ERRORS):
             return service_unavailable(request, exception)
         return None
+
+
+class LocaleMiddleware(DjangoLocaleMiddleware):
+    """Django's: the language of the switch's cookie, else of Accept-Language, else English (URLs unprefixed). Every
+    answer varies by both, so no cache serves an English page for Welsh or the other way round."""
+
+    def process_response(self, request, response):
+        response = super().process_response(request, response)  # Vary: Accept-Language, Content-Language
+        patch_vary_headers(response, ("Cookie",))
+        return response

@@ -29,6 +29,7 @@ from seats.scopes import NATIONAL, SeatScope
 from sessions.models import CanvassSession, Slot
 from volunteers.events import booking_events_record_bulk
 from volunteers.models import Booking, BookingEvent, Volunteer
+from volunteers.selectors import volunteer_languages
 
 Progress = Callable[[int, str], None]
 COMMIT_CHUNK_SLOTS = 200
@@ -384,8 +385,10 @@ def _commit_chunk(*, run_id: int, slot_ids: list[int], proposal_ids: list[int]) 
     if wanted:
         _claim_places(dict(wanted))
     booking_ids = ids_reserve(Booking, len(granted_new))
-    copy_insert(Booking, ("id", "volunteer", "slot"),
-                ((booking_id, volunteer_id, slot_id)
+    # Each booking in its volunteer's language (their sign-up's), not the coordinator's: its texts use it.
+    languages = volunteer_languages(volunteer_ids={volunteer_id for _, volunteer_id, _ in granted_new})
+    copy_insert(Booking, ("id", "volunteer", "slot", "language"),
+                ((booking_id, volunteer_id, slot_id, languages[volunteer_id])
                  for booking_id, (_, volunteer_id, slot_id) in zip(booking_ids, granted_new, strict=True)),
                 same={"status": Booking.Status.CONFIRMED, "source": Booking.Source.ASSIGNED, "proven_at": now})
     versions = dict.fromkeys(booking_ids, 1)

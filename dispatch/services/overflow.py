@@ -255,7 +255,7 @@ def _move_one(*, booking_id: int, source: Slot, ranked: list[tuple[_Target, floa
         try:
             with transaction.atomic():
                 placed = booking_place(volunteer=volunteer, slot=slot, source=Booking.Source.REDIRECT,
-                                       waitlist_when_full=False, proven=True,
+                                       waitlist_when_full=False, proven=True, language=old.language,
                                        event_payload={"source": Booking.Source.REDIRECT, "redirected_from": old.pk})
         except Conflict as exc:
             if exc.code == "overlapping_booking":

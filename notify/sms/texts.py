@@ -7,10 +7,15 @@ from pathlib import Path
 from django.conf import settings
 from django.template import Context, Engine
 from django.template.base import TextNode, Variable, VariableNode, render_value_in_context
+from django.template.defaulttags import LoadNode
+from django.templatetags.i18n import BlockTranslateNode
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone, translation
+from django.utils.translation import gettext
 
+from core.languages import language_override
 from notify.sms.segments import gsm7_fold
+from sessions.hosts import host_language
 from sessions.models import Slot
 from volunteers.disclosure import FrontRoomShown, Hidden, front_room_disclose
 from volunteers.links import manage_url
@@ -26,8 +31,9 @@ LIMITS = {"first_name": 16, "title": 34, "old_title": 24, "address": 56, "host":
 
 @cache
 def _engine() -> Engine:
-    # Plain text, not HTML: no escaping of apostrophes or ampersands.
-    return Engine(dirs=[str(TEMPLATE_DIR)], autoescape=False)
+    # Plain text, not HTML: no escaping of apostrophes or ampersands. Each template is one {% blocktranslate %}
+    # (or a few behind {% if %}), rendered in the active language: the booking's, the challenge's or the host's.
+    return Engine(dirs=[str(TEMPLATE_DIR)], autoescape=False, libraries={"i18n": "django.templatetags.i18n"})
 
 
 # Three full stops, not "…": that character is not in GSM-7 (notify.sms.segments), and one would send the whole
@@ -67,12 +73,13 @@ def _tidy(text: str) -> str:
 
 def _first_name(name: str) -> str:
     parts = (name or "").split()
-    return parts[0] if parts else "there"
+    return parts[0] if parts else gettext("there")
 
 
 def _when(slot) -> str:
     start, end = timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at)
-    return f"{start:%a %d %b} {start:%H:%M}-{end:%H:%M}"
+    # Django's date format, not strftime: the day and month names are in the active language ("Sad 07 Rhag").
+    return f"{dateformat.format(start, 'D d M')} {start:%H:%M}-{end:%H:%M}"
 
 
 def booking_context(booking: Booking) -> dict:
@@ -94,7 +101,7 @@ def slot_context(slot: Slot) -> dict:
         "code_title": session.title,
         "when": _when(slot),
         "start_time": f"{timezone.localtime(slot.starts_at):%H:%M}",
-        "bring": session.what_to_bring or "a charged phone",
+        "bring": session.what_to_bring or gettext("a charged phone"),
         "seat": session.seat.name,
         "district": session.postcode_district,
     }
@@ -102,7 +109,7 @@ def slot_context(slot: Slot) -> dict:
 
 def room_context(room: FrontRoomShown) -> dict:
     """The front room's part of a text, as volunteers.disclosure allowed it (empty when not shown)."""
-    return {"address": room.one_line, "host": (room.host_first_name or "your host") if room.shown else ""}
+    return {"address": room.one_line, "host": (room.host_first_name or gettext("your host")) if room.shown else ""}
 
 
 @cache
@@ -112,16 +119,27 @@ def says_where(name: str) -> bool:
     return "{{ address }}" in source or "{{ host }}" in source
 
 
+def booking_language(booking: Booking):
+    """Render in the language `booking` was made in (Booking.language), wherever this runs."""
+    return language_override(booking.language)
+
+
 def _held_template(name: str) -> str:
     # Past the meter (volunteers.disclosure) the text says where in general and that an organiser will send it.
     # (No code text says where: the address waits for the proof.)
     return "booking_address_held"
 
 
-def booking_render(name: str, booking: Booking, *, phone_locked: bool = False, **extra) -> str:
+def booking_render(name: str, booking: Booking, *, phone_locked: bool = False, language: str | None = None,
+                   **extra) -> str:
     """Render templates/sms/<name>.txt about `booking`; a text that says where asks volunteers.disclosure first
     (path sms.<name>), and a room held back from the phone turns it into the held-back text. `phone_locked`: the
     caller's transaction holds the volunteer row lock (volunteers.disclosure.front_room_meter)."""
+    with language_override(language or booking.language):
+        return _booking_render(name, booking, phone_locked=phone_locked, **extra)
+
+
+def _booking_render(name: str, booking: Booking, *, phone_locked: bool, **extra) -> str:
     context = {**booking_context(booking), **extra}
     if says_where(name):
         room = front_room_disclose(booking=booking, path=f"sms.{name}", phone_locked=phone_locked)
@@ -138,7 +156,8 @@ ADDRESS_KINDS = {"booking_confirmed", "booking_promoted", "venue_moved", "remind
 def booking_text(*, kind: str, booking: Booking, minutes: int = 30) -> str:
     """The SMS for `kind` about `booking`; a redirect describes the new booking it points to."""
     if kind in ADDRESS_KINDS and booking.approval == Booking.Approval.PENDING:
-        return text_render("booking_awaiting_approval", booking_context(booking))
+        with booking_language(booking):
+            return text_render("booking_awaiting_approval", booking_context(booking))
     if kind == "booking_redirected" and booking.redirected_to_id:
         return booking_render(kind, booking.redirected_to, old_title=booking.slot.session.title, minutes=minutes)
     return booking_render(kind, booking, minutes=minutes)
@@ -153,17 +172,19 @@ def host_session_url(session_id: int) -> str:
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{path}"
 
 
-def host_text(*, kind: str, booking: Booking, taken: int | str | None = None) -> str:
+def host_text(*, kind: str, booking: Booking, taken: int | str | None = None, language: str | None = None) -> str:
     """A host's text (host_booked, host_cancelled) about a booking on their session: the volunteer's first name
     only (never their number: the roster behind the link has the rest), the session, the places taken (`taken`,
-    as the change left them; the loaded slot's count if not given) and the link to the session's host page."""
+    as the change left them; the loaded slot's count if not given) and the link to the session's host page; in
+    `language`, else the host's (HostStanding.language)."""
     slot = booking.slot
     parts = (roster_person(booking).name or "").split()  # an unproven booking: only its typed first name
-    return text_render(kind, {
-        "first_name": parts[0] if parts else "A volunteer", "title": slot.session.title, "when": _when(slot),
-        "taken": slot.confirmed_count if taken is None else taken, "capacity": slot.capacity,
-        "link": host_session_url(slot.session_id),
-    })
+    with language_override(language or host_language(host_id=slot.session.meeting_point.host_id)):
+        return text_render(kind, {
+            "first_name": parts[0] if parts else gettext("A volunteer"), "title": slot.session.title,
+            "when": _when(slot), "taken": slot.confirmed_count if taken is None else taken, "capacity": slot.capacity,
+            "link": host_session_url(slot.session_id),
+        })
 
 
 def booking_texts(*, kind: str, slot: Slot, volunteer_names: list[str], manage_tokens: list[str],
@@ -182,7 +203,7 @@ def booking_texts(*, kind: str, slot: Slot, volunteer_names: list[str], manage_t
             return [_one_text(kind, context, name, token, room)
                     for name, token, room in zip(volunteer_names, manage_tokens, rooms, strict=True)]
         context.update(room_context(shown))
-    pattern = _format_pattern(kind)
+    pattern = _format_pattern(kind, translation.get_language())
     people = list(zip(volunteer_names, manage_tokens, strict=True))
     if pattern is None:
         return [text_render(kind, {**context, "first_name": _first_name(name), "link": manage_url(token)})
@@ -209,12 +230,25 @@ class _Blank(dict):
         return ""  # an unknown variable renders empty, as Engine's default string_if_invalid
 
 
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
 @cache
-def _format_pattern(name: str) -> str | None:
-    """templates/sms/<name>.txt as a str.format pattern, or None if it uses more than text and plain {{ names }}."""
+def _format_pattern(name: str, language: str) -> str | None:
+    """templates/sms/<name>.txt in `language` (the active one) as a str.format pattern, or None if it uses more than
+    text, plain {{ names }} and a simple {% blocktranslate %}."""
     parts = []
     for node in _engine().get_template(f"sms/{name}.txt").nodelist:
-        if isinstance(node, TextNode):
+        if isinstance(node, LoadNode):
+            continue
+        if isinstance(node, BlockTranslateNode):
+            if node.plural or node.counter or node.asvar or node.extra_context or node.message_context:
+                return None
+            msgid, _ = node.render_token_list(node.singular)
+            # As BlockTranslateNode renders: the catalogue's text with %(name)s for each variable, %% for %.
+            translated = gettext(msgid).replace("{", "{{").replace("}", "}}")
+            parts.append(_PLACEHOLDER.sub(r"{\1}", translated).replace("%%", "%"))
+        elif isinstance(node, TextNode):
             parts.append(node.s.replace("{", "{{").replace("}", "}}"))
         elif (isinstance(node, VariableNode) and not node.filter_expression.filters
               and isinstance(node.filter_expression.var, Variable) and node.filter_expression.var.lookups is not None
@@ -234,7 +268,8 @@ def challenge_text(*, challenge: PhoneChallenge, code: str, situation: str) -> s
     for the proof, on the booking's page."""
     booking = challenge.booking
     if situation == "signup" or booking is None:
-        return text_render("code_signup", {"code": code})
+        with language_override(challenge.language):
+            return text_render("code_signup", {"code": code})
     extra = {"code": code, "waitlisted": booking.status == Booking.Status.WAITLISTED}
     if situation == "already_booked":
         template = "code_already_booked"
@@ -247,4 +282,5 @@ def challenge_text(*, challenge: PhoneChallenge, code: str, situation: str) -> s
     else:
         template = "code_booked"
     # Written in booking_hold's transaction, which locked the volunteer row (volunteer_get_or_create).
-    return booking_render(template, booking, phone_locked=True, **extra)
+    # In the language of the request that asked for the code (it may differ from an older booking's).
+    return booking_render(template, booking, phone_locked=True, language=challenge.language, **extra)

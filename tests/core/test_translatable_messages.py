@@ -131,8 +131,9 @@ TEMPLATES = REPO_ROOT / "web" / "templates"
 _TAG = re.compile(r"<(script|style)\b.*?</\1>|<!--.*?-->|<[^>]*>", re.S)
 _DJANGO = re.compile(r"{%.*?%}|{{.*?}}|{#.*?#}", re.S)
 _READ_ATTRS = re.compile(r'\b(?:aria-label|title|alt|placeholder)="([^"{]*[A-Za-z][^"{]*)"')
-# Symbols that read the same in every language the pages may be translated to, and class names.
-_NOT_WORDS = re.compile(r"^\(?\.ics\)?$|^km\b[\s–-]*$")
+# Symbols that read the same in every language the pages may be translated to, and class names; and the language
+# switch's names, each written in its own language (docs/languages.md).
+_NOT_WORDS = re.compile(r"^\(?\.ics\)?$|^km\b[\s–-]*$|^(English|Cymraeg)$")
 _BLOCKS_NOT_READ = re.compile(r"{%\s*block\s+body_class\s*%}.*?{%\s*endblock\s*%}", re.S)
 
 

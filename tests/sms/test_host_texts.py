@@ -12,6 +12,7 @@ from twilio.request_validator import RequestValidator
 from notify.host_notifications import host_notifications_get, host_notifications_set
 from notify.sms import services
 from notify.sms.models import HostSmsPreference, SmsMessage
+from notify.sms.segments import segments_count
 from notify.sms.services.hosts import host_text_record_for_proof, quiet_hours_end
 from sessions.services import session_cancel
 from tests.embedded import embedded_run
@@ -322,3 +323,15 @@ def test_hosts_texts_work_on_the_embedded_sqlite_defaults(tmp_path):
                           SMS_QUIET_HOURS_END="00:00", RATE_LIMITS_ENABLED="false")
     assert result == {"before": 0, "rows": [["host_booked", "+447400555551", "queued"],
                                             ["host_cancelled", "+447400555551", "queued"]]}
+
+
+def test_a_host_who_reads_welsh_is_texted_in_welsh_by_the_one_statement(daytime):
+    from sessions.hosts import host_language_set
+
+    slot, host = _hosted_slot()
+    host_language_set(host=host, language="cy")
+    booking = _asked(slot)
+    booking_prove_by_link(manage_token=booking.manage_token)  # in English: the volunteer's language is not the host's
+    [text] = _host_texts(host)
+    assert text.body.startswith("Frontroom: archebodd Sam ") and "(1 o " in text.body, text.body
+    assert text.encoding == "GSM-7" and text.segments == segments_count(text.body).segments <= 2

@@ -82,7 +82,7 @@ class HostSetPasswordForm(SetPasswordForm):
 
 class MeetingPointForm(forms.Form):
     name = forms.CharField(label=_("Name of the room"), max_length=120,
-                           help_text=_("For you and the volunteers, e.g. \u201cPriya's front room\u201d."))
+                           help_text=_("For you and the volunteers, e.g. “Priya's front room”."))
     address = forms.CharField(label=_("Street address"), widget=forms.Textarea(attrs={"rows": 3}), max_length=500,
                               help_text=_("Private: only volunteers with a confirmed place see it."))
     postcode = forms.CharField(label=_("Postcode"), max_length=10,
@@ -105,7 +105,7 @@ class MeetingPointEditForm(MeetingPointForm):
 class SessionForm(forms.Form):
     meeting_point = forms.TypedChoiceField(label=_("Front room"), coerce=int)
     title = forms.CharField(label=_("Title"), max_length=140,
-                            help_text=_("E.g. \u201cSaturday door-knocking in Crookes\u201d."))
+                            help_text=_("E.g. “Saturday door-knocking in Crookes”."))
     description = forms.CharField(label=_("Description"), required=False, max_length=4000,
                                   widget=forms.Textarea(attrs={"rows": 3}))
     what_to_bring = forms.CharField(label=_("What to bring"), required=False, max_length=200,

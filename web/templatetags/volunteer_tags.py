@@ -83,8 +83,9 @@ def field_row(field) -> str:
     input's aria-describedby (Django sets it). A checkbox comes before its label. A tag rather than an included
     template: each of the template's dozen lookups on a bound field cost more than the input itself."""
     errors = field.errors
+    said = _("Error:")  # outside the f-string: xgettext does not look inside one
     error = (f'<p class="field-error" id="{escape(field.auto_id)}_error"><span class="visually-hidden">'
-             f'{escape(_("Error:"))} </span>{" ".join(conditional_escape(e) for e in errors)}</p>') if errors else ""
+             f'{escape(said)} </span>{" ".join(conditional_escape(e) for e in errors)}</p>') if errors else ""
     hint = (f'<span class="hint" id="{escape(field.auto_id)}_helptext">{conditional_escape(field.help_text)}</span>'
             if field.help_text else "")
     label = f'<label for="{escape(field.id_for_label)}">{conditional_escape(field.label)}</label>'
@@ -104,13 +105,14 @@ def slot_rows(session, slots, book_query: str) -> str:
     here for the cards' reason: a template loop cost about 0.2 ms per slot."""
     book_url = escape(reverse("volunteer:book", args=[session.pk]))
     query = f"&amp;{html.escape(book_query)}" if book_query else ""
+    book, join = html.escape(_("Book")), html.escape(_("Join the waitlist"))  # xgettext skips f-strings' insides
     rows = []
     for slot in slots:
         when, left = html.escape(slot_when(slot.starts_at, slot.ends_at)), slot.places_left
         rows.append(
             f'<li class="slot-row"><span>{when} · {html.escape(places(left))}</span>\n'
             f'<a class="button{"" if left else " secondary"}" href="{book_url}?slot={slot.pk}{query}">'
-            f'{html.escape(_("Book") if left else _("Join the waitlist"))}<span class="visually-hidden"> {when}</span>'
+            f'{book if left else join}<span class="visually-hidden"> {when}</span>'
             '</a></li>')
     return mark_safe("".join(rows))  # noqa: S308 - every value in it was escaped above
 

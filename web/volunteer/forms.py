@@ -29,7 +29,7 @@ FRIENDLY = {
     "slot_in_past": _("This slot has already started. Choose another one."),
     "not_found": _("We couldn't find that slot. It may have been removed."),
     "overlapping_booking": _("You already have a place at that time."),
-    "slot_full": _("That slot has just filled up. Tick \u201cput me on its waitlist\u201d to wait for a place there, "
+    "slot_full": _("That slot has just filled up. Tick “put me on its waitlist” to wait for a place there, "
                    "or choose another slot."),
     "same_slot": _("That's the slot you have already: choose another one."),
     "already_booked": _("You're already booked or waitlisted on that slot."),

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -60,7 +60,8 @@ def _first_name(name: str) -> str:
 
 def _when(slot) -> str:
     start, end = timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at)
-    return f"{start:%A %d %B}, {start:%H:%M}–{end:%H:%M}"
+    # Django's date format, not strftime: the day and month names are in the active language.
+    return f"{dateformat.format(start, 'l d F')}, {start:%H:%M}–{end:%H:%M}"
 
 
 def unsubscribe_url(token: str) -> str:
@@ -162,10 +163,10 @@ def host_notice_rendered(*, booking: Booking, kind: str, unsubscribe: str) -> Re
 
 
 def host_digest_rendered(*, day, lines: list[dict], unsubscribe: str) -> Rendered:
-    context = {"day": f"{day:%A %d %B}", "lines": lines, "settings_url": host_settings_url(),
+    context = {"day": dateformat.format(day, "l d F"), "lines": lines, "settings_url": host_settings_url(),
                "unsubscribe": unsubscribe, "site": settings.SITE_NAME,
                "booked": sum(line["booked"] for line in lines), "cancelled": sum(not line["booked"] for line in lines)}
     text, html = _render("host_digest", context)
     subject = _("Your sessions on {day}: {booked} booked, {cancelled} cancelled").format(
-        day=f"{day:%a %d %b}", booked=context["booked"], cancelled=context["cancelled"])
+        day=dateformat.format(day, "D d M"), booked=context["booked"], cancelled=context["cancelled"])
     return Rendered(subject=subject[:200], text=text, html=html)

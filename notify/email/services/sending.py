@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.db import get_with_related, instances_from_related_row, related_select
+from core.languages import language_override
 from notify.email.backends import SendError, transport
 from notify.email.conf import email_setting
 from notify.email.models import EmailMessage, HostEmailPreference
@@ -25,7 +26,7 @@ from notify.email.services.outbox import BOOKING_RELATED, HOST_KINDS, host_notif
 from notify.email.services.unsubscribe import host_token, volunteer_token
 from notify.outbox import attempt_failed, row_finish
 from notify.registry import channel_get
-from sessions.hosts import host_email_verified
+from sessions.hosts import host_email_verified, host_language
 from volunteers.models import Booking
 
 logger = logging.getLogger(__name__)
@@ -198,8 +199,17 @@ def _email(*, claim: _Claim, to: str, rendered: content.Rendered, unsubscribe: s
 
 
 def _compose(claim: _Claim) -> _Composed:
+    """The email for `claim`, in its reader's language (core.languages): a worker has no request to take it from."""
     if claim.kind in HOST_KINDS:
-        return _compose_for_host(claim)
+        with language_override(host_language(host_id=claim.host_id)):
+            return _compose_for_host(claim)
+    if claim.booking is None:
+        return _compose_for_volunteer(claim)
+    with language_override(claim.booking.language):
+        return _compose_for_volunteer(claim)
+
+
+def _compose_for_volunteer(claim: _Claim) -> _Composed:
     booking = claim.booking
     if booking is None:
         return _Composed(skip_reason="booking_deleted")

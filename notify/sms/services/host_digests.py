@@ -14,13 +14,15 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
+from core.languages import language_override
 from notify.audience import BOOKED_EVENTS, CANCELLED_EVENTS
 from notify.sms.conf import sms_setting
 from notify.sms.models import HostSmsPreference, SmsMessage
 from notify.sms.segments import segments_count
 from notify.sms.texts import text_render
+from sessions.hosts import host_language
 from volunteers.models import BookingEvent
 
 Status = SmsMessage.Status
@@ -67,8 +69,9 @@ def host_text_digests_enqueue(*, now: datetime | None = None) -> int:
     rows = []
     for host_id, (booked, cancelled) in sorted(counts.items()):
         mobile, opted_out, invalid, proven_at = wanted[host_id]
-        body = text_render("host_digest", {"day": f"{day:%a %d %b}", "booked": booked, "cancelled": cancelled,
-                                           "link": _hosts_url()})
+        with language_override(host_language(host_id=host_id)):
+            body = text_render("host_digest", {"day": dateformat.format(day, "D d M"), "booked": booked,
+                                               "cancelled": cancelled, "link": _hosts_url()})
         count = segments_count(body)
         reason = ("opted_out" if opted_out else "phone_invalid" if invalid
                   else "mobile_unproven" if proven_at is None else "")

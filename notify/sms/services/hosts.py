@@ -24,12 +24,14 @@ from django.utils.translation import gettext
 
 from core.db import any_of, copy_insert_new
 from core.errors import InvalidInput, RateLimited
+from core.languages import language_supported
 from core.ratelimit import rate_limit_once
 from notify.audience import BOOKED, CANCELLED, EVENTS, host_notice
 from notify.sms.conf import sms_setting
 from notify.sms.models import HostSmsPreference, SmsMessage
 from notify.sms.segments import segments_count
 from notify.sms.texts import host_text
+from sessions.models import HostStanding
 from volunteers.models import Booking
 from volunteers.phones import phone_normalise
 
@@ -119,10 +121,12 @@ _RECORD_SQL = """
 INSERT INTO sms_smsmessage (host_id, booking_id, kind, version, "to", body, encoding, segments, status, status_rank,
                             skip_reason, error_message, attempts, created_at, updated_at)
 SELECT p.host_id, %(booking)s, %(kind)s, %(version)s, p.mobile,
-       REPLACE(%(body)s, %(mark)s, CAST((SELECT COUNT(*) FROM volunteers_booking b
-                                          WHERE b.slot_id = %(slot)s
-                                            AND b.status IN (%(confirmed)s, %(attended)s, %(no_show)s)) AS TEXT)),
-       %(encoding)s, %(segments)s,
+       REPLACE(CASE WHEN hs.language = %(welsh)s THEN %(body_cy)s ELSE %(body)s END, %(mark)s,
+               CAST((SELECT COUNT(*) FROM volunteers_booking b
+                      WHERE b.slot_id = %(slot)s
+                        AND b.status IN (%(confirmed)s, %(attended)s, %(no_show)s)) AS TEXT)),
+       CASE WHEN hs.language = %(welsh)s THEN %(encoding_cy)s ELSE %(encoding)s END,
+       CASE WHEN hs.language = %(welsh)s THEN %(segments_cy)s ELSE %(segments)s END,
        CASE WHEN p.sms_opted_out OR p.phone_invalid OR p.mobile_proven_at IS NULL THEN %(skipped)s
             ELSE %(pending)s END,
        CASE WHEN p.sms_opted_out OR p.phone_invalid OR p.mobile_proven_at IS NULL THEN %(skipped_rank)s
@@ -131,6 +135,7 @@ SELECT p.host_id, %(booking)s, %(kind)s, %(version)s, p.mobile,
             WHEN p.mobile_proven_at IS NULL THEN 'mobile_unproven' ELSE '' END,
        '', 0, %(now)s, %(now)s
   FROM sms_hostsmspreference p JOIN {users} u ON u.id = p.host_id
+       LEFT JOIN {standings} hs ON hs.host_id = p.host_id
  WHERE p.host_id = %(host)s AND p.texts AND p.mobile <> '' AND u.is_active
 ON CONFLICT (booking_id, kind, version) DO NOTHING
 RETURNING id, status
@@ -141,13 +146,19 @@ def host_text_record(*, booking: Booking, kind: str, version: int) -> int:
     """The host's text `kind` about `booking` at `version`, in the caller's transaction, if the host wants texts;
     its send is enqueued on commit. One INSERT ... SELECT. Idempotent per key. Returns how many rows were written."""
     prefetch_related_objects([booking], "volunteer", "slot__session__meeting_point")  # loaded already, usually
-    body = host_text(kind=kind, booking=booking, taken=TAKEN_MARK)
+    # Both languages rendered, and the statement picks the host's (HostStanding.language): cheaper than a query for
+    # the language of a host who, nearly always, wants no texts.
+    body = host_text(kind=kind, booking=booking, taken=TAKEN_MARK, language="en-gb")
+    body_cy = host_text(kind=kind, booking=booking, taken=TAKEN_MARK, language="cy")
     # Counted with the capacity for the places taken: as many digits or more, so never fewer segments.
     count = segments_count(body.replace(TAKEN_MARK, str(booking.slot.capacity)))
-    sql = _RECORD_SQL.format(users=connection.ops.quote_name(get_user_model()._meta.db_table))
+    count_cy = segments_count(body_cy.replace(TAKEN_MARK, str(booking.slot.capacity)))
+    sql = _RECORD_SQL.format(users=connection.ops.quote_name(get_user_model()._meta.db_table),
+                             standings=connection.ops.quote_name(HostStanding._meta.db_table))
     with connection.cursor() as cursor:
         cursor.execute(sql, {
             "booking": booking.pk, "kind": kind, "version": version, "body": body, "mark": TAKEN_MARK,
+            "welsh": "cy", "body_cy": body_cy, "encoding_cy": count_cy.encoding, "segments_cy": count_cy.segments,
             "slot": booking.slot_id, "confirmed": Booking.Status.CONFIRMED.value,
             "attended": Booking.Status.ATTENDED.value, "no_show": Booking.Status.NO_SHOW.value,
             "encoding": count.encoding,
@@ -197,10 +208,11 @@ def host_texts_record_for_events(*, events: list) -> int:
             notices.append((event, host_id, KIND_BY_NOTICE[notice]))
     if not notices:
         return 0
-    wanted = {host_id: (mobile, opted_out, invalid, proven_at) for host_id, mobile, opted_out, invalid, proven_at in
+    wanted = {host_id: flags for host_id, *flags in
               HostSmsPreference.objects.filter(host_id__in={host_id for _, host_id, _ in notices}, texts=True,
                                                host__is_active=True).exclude(mobile="")
-              .values_list("host_id", "mobile", "sms_opted_out", "phone_invalid", "mobile_proven_at")}
+              .values_list("host_id", "mobile", "sms_opted_out", "phone_invalid", "mobile_proven_at",
+                           "host__host_standing__language")}
     notices = [notice for notice in notices if notice[1] in wanted]
     if not notices:
         return 0
@@ -213,9 +225,10 @@ def host_texts_record_for_events(*, events: list) -> int:
                  .values("slot_id").annotate(n=Count("id")).values_list("slot_id", "n"))
     rows = []
     for event, host_id, kind in notices:
-        mobile, opted_out, invalid, proven_at = wanted[host_id]
+        mobile, opted_out, invalid, proven_at, language = wanted[host_id]
         booking = bookings[event.booking_id]
-        body = host_text(kind=kind, booking=booking, taken=taken.get(booking.slot_id, 0))
+        body = host_text(kind=kind, booking=booking, taken=taken.get(booking.slot_id, 0),
+                         language=language_supported(language))
         count = segments_count(body)
         reason = ("opted_out" if opted_out else "phone_invalid" if invalid
                   else "mobile_unproven" if proven_at is None else "")

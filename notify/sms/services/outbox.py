@@ -14,6 +14,7 @@ from django.db.models import Q, prefetch_related_objects
 from django.urls import reverse
 
 from core.db import any_of, copy_insert_new, insert_or_get
+from core.languages import language_override
 from notify.audience import TEXTED
 from notify.outbox import (
     Outbox,
@@ -213,20 +214,21 @@ class _Recipient(NamedTuple):
 def _message_rows_by_slot(events: list, minutes: int) -> list[tuple]:
     """Rows for MESSAGE_ROW_FIELDS, from column reads rather than a model instance per booking."""
     recipients = {
-        booking_id: (slot_id, manage_token, _Recipient(*volunteer), proven_at is not None)
-        for booking_id, slot_id, manage_token, proven_at, *volunteer in Booking.objects.filter(
+        booking_id: (slot_id, manage_token, _Recipient(*volunteer), proven_at is not None, language)
+        for booking_id, slot_id, manage_token, proven_at, language, *volunteer in Booking.objects.filter(
             any_of("pk", (event.booking_id for event in events))
-        ).values_list("pk", "slot_id", "manage_token", "proven_at", "volunteer_id", "volunteer__name",
+        ).values_list("pk", "slot_id", "manage_token", "proven_at", "language", "volunteer_id", "volunteer__name",
                       "volunteer__phone", "volunteer__consent_sms", "volunteer__sms_opted_out",
                       "volunteer__phone_invalid")
     }
-    groups: dict[tuple[str, int], list] = defaultdict(list)
+    # One group per kind, slot and language: each booking's text is in the language it was made in.
+    groups: dict[tuple[str, int, str], list] = defaultdict(list)
     for event in events:
-        groups[(event.kind, recipients[event.booking_id][0])].append(event)
+        groups[(event.kind, recipients[event.booking_id][0], recipients[event.booking_id][4])].append(event)
     slots = Slot.objects.select_related("session__meeting_point", "session__seat").in_bulk(
-        {slot_id for _, slot_id in groups})
+        {slot_id for _, slot_id, _ in groups})
     rows = []
-    for (kind, slot_id), group in groups.items():
+    for (kind, slot_id, language), group in groups.items():
         people = [recipients[event.booking_id][2] for event in group]
         rooms = None
         if says_where(kind):  # the front room, as volunteers.disclosure allows it to each phone
@@ -235,9 +237,10 @@ def _message_rows_by_slot(events: list, minutes: int) -> list[tuple]:
                 booking_ids=[event.booking_id for event in group],
                 assigned=all(getattr(event, "payload", None) and event.payload.get("source") == Booking.Source.ASSIGNED
                              for event in group))
-        texts = booking_texts(kind=kind, slot=slots[slot_id], volunteer_names=[p.name for p in people],
-                              manage_tokens=[recipients[event.booking_id][1] for event in group], minutes=minutes,
-                              rooms=rooms)
+        with language_override(language):
+            texts = booking_texts(kind=kind, slot=slots[slot_id], volunteer_names=[p.name for p in people],
+                                  manage_tokens=[recipients[event.booking_id][1] for event in group],
+                                  minutes=minutes, rooms=rooms)
         for event, person, body in zip(group, people, texts, strict=True):
             count = segments_count(body)
             reason = (host_caused_skip_reason(kind=kind, proven=recipients[event.booking_id][3])

@@ -4,21 +4,24 @@ import logging
 import re
 
 from core.errors import DomainError
+from core.languages import language_override
 from notify.sms.services.hosts import host_sms_flags_set
 from notify.sms.services.outbox import answered_by_reply
 from notify.sms.texts import booking_render, text_render
 from volunteers import services as volunteer_services
 from volunteers.models import Booking, Volunteer
+from volunteers.selectors import volunteer_language
 
 logger = logging.getLogger(__name__)
 
 # Twilio answers these itself (Advanced Opt-Out), so we record them and send no second reply.
 OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "REVOKE", "OPTOUT", "CANCEL"}
 OPT_IN_WORDS = {"START", "YES", "UNSTOP"}
-CONFIRM_WORDS = {"OK", "OKAY"}
-DECLINE_WORDS = {"NO"}
+# The texts ask for the English words in both languages; the Welsh ones work too ("iawn", "na", "ble", "pryd").
+CONFIRM_WORDS = {"OK", "OKAY", "IAWN"}
+DECLINE_WORDS = {"NO", "NA"}
 # The confirmation text gets lost; the address is one reply away (sent only to the booked number).
-WHERE_WORDS = {"WHERE", "WHEN", "ADDRESS", "INFO"}
+WHERE_WORDS = {"WHERE", "WHEN", "ADDRESS", "INFO", "BLE", "PRYD", "CYFEIRIAD"}
 
 
 def keyword_normalise(body: str) -> str:
@@ -43,7 +46,7 @@ def _confirm(volunteer: Volunteer) -> str:
 def _decline(volunteer: Volunteer) -> str:
     upcoming = list(volunteer_services.bookings_for_volunteer_upcoming(volunteer=volunteer))
     if not upcoming:
-        return text_render("reply_none", {"action": "give up"})
+        return text_render("reply_none", {"action": "give_up"})
     booking = upcoming[0]
     with answered_by_reply(booking.pk):  # the TwiML reply is the confirmation; no second SMS
         volunteer_services.booking_cancel(manage_token=booking.manage_token)
@@ -63,6 +66,12 @@ def _where(volunteer: Volunteer) -> str:
 
 
 def inbound_handle(*, from_phone: str, body: str) -> str | None:
+    """_inbound_handle, answering in the language of the phone's latest booking or code (core.languages)."""
+    with language_override(volunteer_language(phone=from_phone)):
+        return _inbound_handle(from_phone=from_phone, body=body)
+
+
+def _inbound_handle(*, from_phone: str, body: str) -> str | None:
     """Act on a volunteer's reply and return the text to answer with (None: no answer).
 
     OK confirms attendance of the next upcoming booking, NO gives it up (which frees the place and
