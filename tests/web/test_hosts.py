@@ -71,53 +71,92 @@ def test_anonymous_hosts_are_sent_to_sign_in(client, slot):
         assert response.status_code == 302 and response["Location"].startswith("/host/login/?next="), url
 
 
-def test_sign_up_creates_a_host_who_is_not_staff_and_is_signed_in(client):
-    response = client.post("/host/signup/", {"username": "newhost", "first_name": "Nia", "email": "nia@example.org",
-                                             "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase"})
-    assert response.status_code == 302 and response["Location"] == "/host/rooms/new/"
-    from django.contrib.auth import get_user_model
+def signup_data(**changes) -> dict:
+    return {"first_name": "Nia", "email": "Nia.Jones@Example.org", "password1": "a-long-pass-phrase",
+            "password2": "a-long-pass-phrase", **changes}
 
-    user = get_user_model().objects.get(username="newhost")
-    assert not user.is_staff and user.first_name == "Nia"
+
+def test_sign_up_with_an_email_creates_a_host_who_is_not_staff_and_is_signed_in(client):
+    page = client.get("/host/signup/").content.decode()
+    assert 'name="username"' not in page and 'type="email"' in page
+    assert "only for resetting" not in page and "How you hear of bookings" in page
+    response = client.post("/host/signup/", signup_data())
+    assert response.status_code == 302 and response["Location"] == "/host/rooms/new/"
+    user = get_user_model().objects.get(email__iexact="nia.jones@example.org")
+    assert not user.is_staff and user.first_name == "Nia" and user.username == "nia.jones@example.org"
     assert client.get("/host/").status_code == 200
 
 
-def test_sign_up_errors_sit_next_to_their_field(client, host):
-    response = client.post("/host/signup/", {"username": "AISHA", "first_name": "", "email": "not-an-email",
-                                             "password1": "short", "password2": "other"})
+def test_sign_up_errors_are_all_said_at_once_in_plain_words_next_to_their_field(client, host):
+    response = client.post("/host/signup/", {"first_name": "", "email": "not-an-email", "password1": "short",
+                                             "password2": "other"})
     assert response.status_code == 200
     html = response.content.decode()
     assert 'role="alert"' in html
-    assert 'id="id_username_error"' in html and "already exists" in html
-    assert re.search(r'<input[^>]*name="username"[^>]*aria-invalid="true"', html)
-    assert re.search(r'<input[^>]*name="username"[^>]*aria-describedby="[^"]*id_username_error', html)
-    assert 'id="id_email_error"' in html and 'id="id_password2_error"' in html
+    assert re.search(r'id="id_first_name_error"[^>]*>.*Type your first name', html, re.S)
+    assert re.search(r'id="id_email_error"[^>]*>.*name@example.org', html, re.S)
+    assert re.search(r'id="id_password2_error"[^>]*>.*Not the same as the password above', html, re.S)
+    assert re.search(r'<input[^>]*name="email"[^>]*aria-invalid="true"', html)
+    assert re.search(r'<input[^>]*name="email"[^>]*aria-describedby="[^"]*id_email_error', html)
+    weak = client.post("/host/signup/", signup_data(password1="12345678", password2="12345678")).content.decode()
+    assert re.search(r'id="id_password1_error"[^>]*>.*digits only', weak, re.S)
+    assert "didn’t match" not in html and "This password" not in weak
 
 
 def test_sign_up_with_a_taken_email_says_so_next_to_the_email(client, host):
-    response = client.post("/host/signup/", {"username": "second", "first_name": "Sam", "email": host.email.upper(),
-                                             "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase"})
+    response = client.post("/host/signup/", signup_data(email=host.email.upper()))
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'id="id_email_error"' in html and "Another account uses this address" in html
-    assert not get_user_model().objects.filter(username="second").exists()
+    assert re.search(r'id="id_email_error"[^>]*>.*already has an account: sign in, or reset your password', html,
+                     re.S)
+    assert get_user_model().objects.filter(email__iexact=host.email).count() == 1
 
 
 def test_sign_up_is_rate_limited_per_ip(client, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "host_signup_ip": "2/h"}
     for _ in range(2):
-        assert client.post("/host/signup/", {"username": ""}).status_code == 200
-    response = client.post("/host/signup/", {"username": ""})
+        assert client.post("/host/signup/", {"email": ""}).status_code == 200
+    response = client.post("/host/signup/", {"email": ""})
     assert response.status_code == 429
 
 
-def test_sign_in_with_the_username_and_password(client, host):
-    page = client.get("/host/login/")
-    assert page.status_code == 200 and b'autocomplete="current-password"' in page.content
-    wrong = client.post("/host/login/", {"username": "aisha", "password": "nope"})
-    assert wrong.status_code == 200 and b"do not match" in wrong.content and b'role="alert"' in wrong.content
-    right = client.post("/host/login/", {"username": "aisha", "password": "a-long-password-9"})
+def test_an_existing_account_signs_in_with_its_email_whatever_its_case(client, host):
+    page = client.get("/host/login/").content.decode()
+    assert 'autocomplete="current-password"' in page and "Email address" in page
+    wrong = client.post("/host/login/", {"username": host.email, "password": "nope"})
+    html = wrong.content.decode()
+    assert wrong.status_code == 200 and 'role="alert"' in html
+    assert re.search(r'id="id_password_error"[^>]*>.*do not match an account', html, re.S)
+    unknown = client.post("/host/login/", {"username": "nobody@example.org", "password": "nope"}).content.decode()
+    assert "do not match an account" in unknown  # the same answer: no sign of which addresses have accounts
+    right = client.post("/host/login/", {"username": f"  {host.email.upper()} ", "password": "a-long-password-9"})
     assert right.status_code == 302 and right["Location"] == "/host/"
+    assert client.session["_auth_user_id"] == str(host.pk)
+
+
+def test_an_address_two_old_accounts_share_signs_in_the_one_whose_password_it_is(client, host):
+    old = UserFactory(username="aisha-old", email=host.email.upper())
+    old.set_password("another-long-one")
+    old.save()
+    response = client.post("/host/login/", {"username": host.email, "password": "another-long-one"})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(get_user_model().objects.get(username="aisha-old").pk)
+
+
+def test_a_username_still_signs_in_staff_without_an_address(client):
+    UserFactory(username="coordinator", email="", is_staff=True)
+    response = client.post("/host/login/", {"username": "coordinator", "password": "a-long-password-9"})
+    assert response.status_code == 302
+
+
+@pytest.mark.usefixtures("ratelimit_clock")
+def test_failed_sign_ins_by_email_lock_out_whatever_the_case(client, host, settings):
+    for n in range(settings.AXES_FAILURE_LIMIT - 1):
+        email = host.email.upper() if n % 2 else host.email
+        assert client.post("/host/login/", {"username": email, "password": "wrong"}).status_code == 200
+    assert client.post("/host/login/", {"username": host.email.title(), "password": "wrong"}).status_code == 429
+    locked = client.post("/host/login/", {"username": host.email, "password": "a-long-password-9"})
+    assert locked.status_code == 429 and "_auth_user_id" not in client.session
 
 
 def test_sign_out_is_a_post(host_client):
@@ -132,7 +171,7 @@ def test_password_reset_mails_a_link_built_from_the_public_address(client, host,
     response = client.post("/host/password-reset/", {"email": host.email}, HTTP_HOST="localhost")
     assert response.status_code == 302 and response["Location"] == "/host/password-reset/sent/"
     assert len(mail.outbox) == 1
-    assert "Hello Aisha" in mail.outbox[0].body and "(aisha)" in mail.outbox[0].body
+    assert "Hello Aisha" in mail.outbox[0].body and f"sign in to with {host.email}" in mail.outbox[0].body
     link = re.search(r"https://frontroom\.example(/host/reset/\S+/)", mail.outbox[0].body).group(1)
     form = client.get(link, follow=True)
     assert form.status_code == 200 and b"new_password1" in form.content
@@ -141,6 +180,18 @@ def test_password_reset_mails_a_link_built_from_the_public_address(client, host,
     assert done.status_code == 302 and done["Location"] == "/host/reset/done/"
     host.refresh_from_db()
     assert host.check_password("another-long-phrase")
+    assert client.post("/host/login/", {"username": host.email, "password": "another-long-phrase"}).status_code == 302
+
+
+def test_a_new_password_that_is_too_weak_or_not_repeated_is_said_in_plain_words(client, host, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    client.post("/host/password-reset/", {"email": host.email})
+    link = re.search(r"https?://[^/]+(/host/reset/\S+/)", mail.outbox[0].body).group(1)
+    form_url = client.get(link, follow=True).redirect_chain[-1][0]
+    html = client.post(form_url, {"new_password1": "password", "new_password2": "password"}).content.decode()
+    assert re.search(r'id="id_new_password1_error"[^>]*>.*among the first tried', html, re.S)
+    html = client.post(form_url, {"new_password1": "a-long-pass-phrase", "new_password2": "x"}).content.decode()
+    assert re.search(r'id="id_new_password2_error"[^>]*>.*Not the same', html, re.S)
 
 
 def test_password_reset_answers_the_same_for_an_unknown_address_and_is_rate_limited(client, settings):

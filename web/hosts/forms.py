@@ -5,13 +5,13 @@ from datetime import datetime, time
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm, UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.forms.utils import ErrorDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
-from sessions.hosts import host_email_taken, host_email_verified
+from sessions.hosts import email_taken_message, host_email_taken, host_email_verified, host_password_problems
 from web.dates import DateField
 
 User = get_user_model()
@@ -23,61 +23,120 @@ def _time_input():
     return forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 
 
-class HostSignupForm(UserCreationForm):
-    """A host account. Usernames and email addresses are unique whatever their case, so a taken one has to be said
-    (sign-up is rate-limited per IP). Saved by sessions.hosts.host_signup, which emails the link to prove the
-    address."""
+class HostPasswordMixin:
+    """Password errors in plain words (sessions.hosts.host_password_problems), each on its own field."""
 
-    first_name = forms.CharField(label=_("Your first name"), max_length=60,
-                                 help_text=_("Volunteers see it once their place is confirmed."))
-    email = forms.EmailField(label=_("Email address"),
-                             help_text=_("We email you a link to confirm it; then bookings and password resets."),
-                             error_messages={"invalid": _("Enter an address like name@example.org.")})
+    def _password_check(self, name: str, user) -> None:
+        password = self.cleaned_data.get(name)
+        if password:
+            for problem in host_password_problems(password, user):
+                self.add_error(name, problem)
 
-    class Meta(UserCreationForm.Meta):
-        model = User
-        fields = ("username", "first_name", "email")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["username"].help_text = _("Letters, digits and @ . + - _ only. You sign in with it.")
-        self.fields["username"].widget.attrs.update(autocomplete="username", autocapitalize="none")
-        self.fields["first_name"].widget.attrs.update(autocomplete="given-name")
-        self.fields["email"].widget.attrs.update(autocomplete="email")
-        self.fields["password1"].widget.attrs.update(autocomplete="new-password")
-        self.fields["password2"].widget.attrs.update(autocomplete="new-password")
+class HostSignupForm(HostPasswordMixin, forms.Form):
+    """A host account, signed in with its email address. An address another account has is said on its field: the
+    sign-up signs the new host in at once, so it cannot pretend; it is rate-limited per IP instead (docs/pages-hosts.md,
+    "Enumeration"). Saved by sessions.hosts.host_signup, which emails the link to prove the address."""
+
+    first_name = forms.CharField(
+        label=_("Your first name"), max_length=60, help_text=_("Volunteers see it once their place is confirmed."),
+        error_messages={"required": _("Type your first name.")},
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
+    email = forms.EmailField(
+        label=_("Email address"), max_length=254,
+        help_text=_("You sign in with it. Once you confirm it, we email you each booking and cancellation on your "
+                    "sessions, and password resets if you ask. You can switch to one email a day, or to none, on "
+                    "\u201cHow you hear of bookings\u201d."),
+        error_messages={"required": _("Type your email address."),
+                        "invalid": _("Enter an address like name@example.org.")},
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autocapitalize": "none", "spellcheck": "false"}))
+    password1 = forms.CharField(
+        label=_("Choose a password"), strip=False, help_text=_("At least 8 characters; a few words together are "
+                                                                "long and easy to remember."),
+        error_messages={"required": _("Choose a password.")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(
+        label=_("The same password again"), strip=False,
+        error_messages={"required": _("Type the password again, to be sure of it.")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip()
         if host_email_taken(email):
-            raise forms.ValidationError(_("Another account uses this address: sign in, or reset its password."),
-                                        code="email_taken")
+            raise forms.ValidationError(email_taken_message(), code="email_taken")
         return email
+
+    def clean(self):
+        data = super().clean()
+        first, second = data.get("password1"), data.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("Not the same as the password above: type it again."))
+        elif first:
+            self._password_check("password1", User(email=data.get("email", ""),
+                                                   first_name=data.get("first_name", "")))
+        return data
 
 
 class HostLoginForm(AuthenticationForm):
+    """Sign in with the email address (core.auth.EmailBackend; a username still works for staff). A wrong pair
+    gets one message, on the password, whether or not the address has an account."""
+
     error_messages = {
-        "invalid_login": _("That username and password do not match. Both are case-sensitive."),
+        "invalid_login": _("That email address and password do not match an account. Check both: the password is "
+                           "case-sensitive."),
         "inactive": _("This account is switched off."),
     }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["username"].widget.attrs.update(autocapitalize="none")
+        username = self.fields["username"]
+        username.label = _("Email address")
+        username.max_length = 254
+        username.error_messages["required"] = _("Type the email address you signed up with.")
+        username.widget = forms.EmailInput(attrs={"autocomplete": "username", "autocapitalize": "none",
+                                                  "spellcheck": "false", "autofocus": True})
+        self.fields["password"].error_messages["required"] = _("Type your password.")
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError as error:
+            if error.code != "invalid_login":
+                raise
+            self.add_error("password", error)
+            return self.cleaned_data
 
 
 class HostPasswordResetForm(PasswordResetForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["email"].label = _("The email address of your account")
+        self.fields["email"].label = _("The email address you sign in with")
+        self.fields["email"].error_messages.update(required=_("Type your email address."),
+                                                   invalid=_("Enter an address like name@example.org."))
 
     def get_users(self, email):
         # Only to an address its account proved (sessions.hosts): an unproven one may be a stranger's.
         return (user for user in super().get_users(email) if host_email_verified(host=user))
 
 
-class HostSetPasswordForm(SetPasswordForm):
-    pass
+class HostSetPasswordForm(HostPasswordMixin, SetPasswordForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].error_messages["required"] = _("Choose a new password.")
+        self.fields["new_password1"].help_text = _("At least 8 characters; a few words together are long and easy "
+                                                   "to remember.")
+        self.fields["new_password2"].label = _("The same password again")
+        self.fields["new_password2"].help_text = ""
+        self.fields["new_password2"].error_messages["required"] = _("Type the new password again, to be sure of it.")
+
+    def clean(self):
+        # Django's checks (the two alike, its validators) said in plain words, on the fields they are about.
+        first, second = self.cleaned_data.get("new_password1"), self.cleaned_data.get("new_password2")
+        if first and second and first != second:
+            self.add_error("new_password2", _("Not the same as the password above: type it again."))
+        elif first:
+            self._password_check("new_password1", self.user)
+        return self.cleaned_data
 
 
 class MeetingPointForm(forms.Form):

@@ -79,10 +79,9 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            user = host_signup(username=data["username"], email=data["email"], password=data["password1"],
-                               first_name=data["first_name"])
+            user = host_signup(email=data["email"], password=data["password1"], first_name=data["first_name"])
         except DomainError as error:
-            form_errors_from(error, form, field_map={"password": "password2"})
+            form_errors_from(error, form, field_map={"password": "password1"})
         else:
             login(request, user, backend=MODEL_BACKEND)
             messages.success(request, _("Welcome, %(name)s. We have emailed you a link to confirm your address. "
