@@ -1,16 +1,17 @@
 """Hosts' forms: field checks a person can fix on the page. Rules live in the services; their domain errors are
 mapped back onto these fields by ``form_errors_from``."""
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.forms.utils import ErrorDict
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
+from sessions.services import COPIES_MAX
 from sessions.hosts import email_taken_message, host_email_taken, host_email_verified, host_password_problems
 from web.dates import DateField
 
@@ -162,13 +163,19 @@ class MeetingPointEditForm(MeetingPointForm):
 
 
 class SessionForm(forms.Form):
+    """The session's details and its one date; its slots are the rows of a SlotFormSet, times on that date."""
+
     meeting_point = forms.TypedChoiceField(label=_("Front room"), coerce=int)
-    title = forms.CharField(label=_("Title"), max_length=140,
-                            help_text=_("E.g. \u201cSaturday door-knocking in Crookes\u201d."))
-    description = forms.CharField(label=_("Description"), required=False, max_length=4000,
-                                  widget=forms.Textarea(attrs={"rows": 3}))
-    what_to_bring = forms.CharField(label=_("What to bring"), required=False, max_length=200,
-                                    initial=_("Comfortable shoes and a charged phone"))
+    title = forms.CharField(label=_("Title"), max_length=140, error_messages={"required": _("Give the session a title.")},
+                            widget=forms.TextInput(attrs={"placeholder": _("Saturday door-knocking in Crookes")}))
+    date = DateField(label=_("Date"), error_messages={"required": _("Choose the day of the session.")})
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("A briefing over tea, then out on the doors. New "
+                                                                  "canvassers welcome.")}))
+    what_to_bring = forms.CharField(
+        label=_("What to bring"), required=False, max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("Comfortable shoes and a charged phone")}))
 
     def __init__(self, *args, meeting_points=(), with_approval=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -176,6 +183,12 @@ class SessionForm(forms.Form):
         if with_approval:
             self.fields["requires_approval"] = forms.BooleanField(
                 label=_("I approve each volunteer before they see my address"), required=False)
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        if day < timezone.localdate() and not self.fields["date"].disabled:
+            raise forms.ValidationError(_("That day has passed: choose today or a later day."), code="in_the_past")
+        return day
 
 
 class SessionEditForm(SessionForm):
@@ -185,30 +198,40 @@ class SessionEditForm(SessionForm):
 
 
 class SlotForm(forms.Form):
-    """One door-knocking window. An untouched extra row is skipped."""
+    """One door-knocking window on the session's date. An untouched extra row is skipped."""
 
-    date = DateField(label=_("Date"))
-    starts = forms.TimeField(label=_("Starts"), widget=_time_input())
-    ends = forms.TimeField(label=_("Ends"), widget=_time_input())
-    capacity = forms.IntegerField(label=_("Places"), min_value=1, max_value=200)
+    starts = forms.TimeField(label=_("Starts"), widget=_time_input(),
+                             error_messages={"required": _("Give a start time."), "invalid": _("Enter a time like 10:00.")})
+    ends = forms.TimeField(label=_("Ends"), widget=_time_input(),
+                           error_messages={"required": _("Give an end time."), "invalid": _("Enter a time like 12:00.")})
+    capacity = forms.IntegerField(label=_("Places"), min_value=1, max_value=200,
+                                  error_messages={"required": _("How many volunteers can come?"),
+                                                  "min_value": _("At least 1."), "max_value": _("At most 200."),
+                                                  "invalid": _("A number, like 8.")})
     turf = forms.CharField(label=_("Doors or streets"), required=False, max_length=2000,
-                           widget=forms.Textarea(attrs={"rows": 2}))
-
+                           widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("Crookes Road, odd numbers")}))
     def clean(self):
         data = super().clean()
         if data.get("starts") and data.get("ends") and data["ends"] <= data["starts"]:
             self.add_error("ends", _("Must be later than the start."))
         return data
 
-    def slot(self) -> dict:
-        """The cleaned row as a service takes a slot."""
+    def slot(self, day) -> dict:
+        """The cleaned row on `day`, as a service takes a slot."""
         data = self.cleaned_data
-        return {"starts_at": local_datetime(data["date"], data["starts"]), "ends_at": local_datetime(data["date"], data["ends"]),
+        day = day + timedelta(days=data.get("day_offset") or 0)
+        return {"starts_at": local_datetime(day, data["starts"]), "ends_at": local_datetime(day, data["ends"]),
                 "capacity": data["capacity"], "turf": data.get("turf", "")}
 
 
 class SlotEditForm(SlotForm):
-    slot_id = forms.IntegerField(widget=forms.HiddenInput)
+    """A row of the edit form: an existing slot (slot_id), or a new one (no slot_id). A row marked for removal
+    (DELETE, set by its "Remove" button) with volunteers booked asks for a tick first."""
+
+    slot_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # Days after the session's date: 0, but for a slot of an older session that ran past midnight or over days.
+    day_offset = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0, max_value=31)
+    confirm_remove = forms.BooleanField(required=False, label=_("Yes, remove it"))
 
 
 def local_datetime(day, at: time) -> datetime:
@@ -219,34 +242,96 @@ class BaseSlotFormSet(forms.BaseFormSet):
     def clean(self):
         if any(self.errors):
             return
-        if not self.filled_forms():
+        if not self.kept_forms():
             raise forms.ValidationError(_("Add at least one slot."), code="no_slots")
 
     def filled_forms(self) -> list[forms.Form]:
-        return [form for form in self.forms if form.has_changed() and getattr(form, "cleaned_data", None)]
+        return [form for form in self.forms if form.has_changed() and getattr(form, "cleaned_data", None)
+                and not self._should_delete_form(form)]
+
+    def kept_forms(self) -> list[forms.Form]:
+        return [form for form in self.filled_forms() if not form.cleaned_data.get("slot_id")] + [
+            form for form in self.forms if getattr(form, "cleaned_data", None) and form.cleaned_data.get("slot_id")
+            and not self._should_delete_form(form)]
 
 
 SlotFormSet = forms.formset_factory(SlotForm, formset=BaseSlotFormSet, extra=3, max_num=MAX_SLOTS, absolute_max=MAX_SLOTS,
                                     validate_max=True)
 
 
-class BaseSlotEditFormSet(forms.BaseFormSet):
-    pass
+class BaseSlotEditFormSet(BaseSlotFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].widget = forms.HiddenInput()
+
+    def total_error_count(self) -> int:
+        # Django leaves out the rows marked for removal; a removal waiting for its tick is an error all the same.
+        return len(self.non_form_errors()) + sum(len(form.errors) for form in self.forms if form.is_bound)
+
+    def removed_forms(self) -> list[forms.Form]:
+        return [form for form in self.forms if form.cleaned_data.get("slot_id") and self._should_delete_form(form)]
 
 
 SlotEditFormSet = forms.formset_factory(SlotEditForm, formset=BaseSlotEditFormSet, extra=0, max_num=MAX_SLOTS,
-                                        absolute_max=MAX_SLOTS)
+                                        absolute_max=MAX_SLOTS, can_delete=True)
 
 
-def slot_initial(slot) -> dict:
+def slot_initial(slot, day) -> dict:
     start, end = timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at)
-    return {"slot_id": slot.pk, "date": start.date(), "starts": start.time().replace(second=0, microsecond=0),
+    return {"slot_id": slot.pk, "day_offset": max(0, (start.date() - day).days),
+            "starts": start.time().replace(second=0, microsecond=0),
             "ends": end.time().replace(second=0, microsecond=0), "capacity": slot.capacity, "turf": slot.turf}
 
 
+COPY_DATE_FIELDS = 4
+
+
 class CopySessionForm(forms.Form):
-    new_date = DateField(label=_("New date"),
-                               help_text=_("The first slot's day; the others keep their times and spacing."))
+    """Copies on several dates at once: every week on the session's weekday until a day, and/or chosen dates."""
+
+    weekly_until = DateField(label=_("Every week on the same day, until"), required=False)
+
+    def __init__(self, *args, first_day=None, limit: int = COPIES_MAX, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.first_day, self.limit = first_day or timezone.localdate(), limit
+        self.fields["weekly_until"].help_text = _("Every %(weekday)s, from a week after this session.") % {
+            "weekday": formats.date_format(self.first_day, "l")}
+        for n in range(1, COPY_DATE_FIELDS + 1):
+            self.fields[f"date_{n}"] = DateField(label=_("Another date (%(n)s)") % {"n": n}, required=False)
+
+    def date_fields(self) -> list:
+        return [self[f"date_{n}"] for n in range(1, COPY_DATE_FIELDS + 1)]
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        chosen: dict = {}  # date -> the field it came from, in order
+        until = data.get("weekly_until")
+        if until is not None:
+            if until <= self.first_day:
+                self.add_error("weekly_until", _("Choose a day after the session's own date."))
+            else:
+                day = self.first_day + timedelta(days=7)
+                while day <= until and len(chosen) <= self.limit:
+                    if day >= today:
+                        chosen.setdefault(day, "weekly_until")
+                    day += timedelta(days=7)
+        for n in range(1, COPY_DATE_FIELDS + 1):
+            day = data.get(f"date_{n}")
+            if day is None:
+                continue
+            if day < today:
+                self.add_error(f"date_{n}", _("That day has passed: choose today or a later day."))
+            else:
+                chosen.setdefault(day, f"date_{n}")
+        if not chosen and not self.errors:
+            self.add_error("weekly_until", _("Choose an end date for weekly copies, or at least one date below."))
+        elif len(chosen) > self.limit:
+            self.add_error("weekly_until", _("That makes more than %(limit)s copies: at most %(limit)s at once. "
+                                             "Choose an earlier end date or fewer dates.") % {"limit": self.limit})
+        self.chosen = chosen
+        return data
 
 
 class CancelSessionForm(forms.Form):
@@ -263,16 +348,49 @@ class AttendanceForm(forms.Form):
                                       coerce=lambda value: value == "yes")
 
 
-def add_row(formset_class, data, *, prefix: str):
+def add_row(formset_class, data, *, prefix: str, **kwargs):
     """The formset as posted, with one more empty row and its errors left unsaid (the host is still typing)."""
     data = data.copy()
     key = f"{prefix}-TOTAL_FORMS"
+    data[key] = str(min(_int(data.get(key)) + 1, MAX_SLOTS))
+    return quiet(formset_class(data, prefix=prefix, **kwargs))
+
+
+def remove_row(formset_class, data, *, prefix: str, index: int, **kwargs):
+    """The formset as posted without row `index`: a row not saved yet is dropped (the rows after it move up); an
+    existing slot (below INITIAL_FORMS) is only marked for removal (DELETE), or unmarked with keep=True."""
+    data = data.copy()
+    total, initial = _int(data.get(f"{prefix}-TOTAL_FORMS")), _int(data.get(f"{prefix}-INITIAL_FORMS"))
+    if 0 <= index < initial:
+        data[f"{prefix}-{index}-DELETE"] = "on"
+    elif initial <= index < total:
+        rows = []
+        for n in range(total):
+            row_prefix = f"{prefix}-{n}-"
+            rows.append({key[len(row_prefix):]: data.getlist(key) for key in list(data) if key.startswith(row_prefix)})
+            for key in [key for key in list(data) if key.startswith(row_prefix)]:
+                del data[key]
+        del rows[index]
+        for n, row in enumerate(rows):
+            for name, values in row.items():
+                data.setlist(f"{prefix}-{n}-{name}", values)
+        data[f"{prefix}-TOTAL_FORMS"] = str(total - 1)
+    return quiet(formset_class(data, prefix=prefix, **kwargs))
+
+
+def keep_row(formset_class, data, *, prefix: str, index: int, **kwargs):
+    """The formset as posted, with row `index` no longer marked for removal."""
+    data = data.copy()
+    data.pop(f"{prefix}-{index}-DELETE", None)
+    data.pop(f"{prefix}-{index}-confirm_remove", None)
+    return quiet(formset_class(data, prefix=prefix, **kwargs))
+
+
+def _int(value) -> int:
     try:
-        total = int(data.get(key, 0))
-    except ValueError:
-        total = 0
-    data[key] = str(min(total + 1, MAX_SLOTS))
-    return quiet(formset_class(data, prefix=prefix))
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return 0
 
 
 def quiet(form_or_formset):
