@@ -402,8 +402,11 @@ def slot_release_place(*, slot_id: int) -> None:
 
 
 def slot_is_bookable(slot: Slot, *, now: datetime | None = None) -> None:
-    """Raise InvalidState if the slot's session is cancelled or the slot has started."""
+    """Raise InvalidState if the slot's session is cancelled or the slot has started; NotFound if its host removed
+    it or the session is not published."""
     now = now or timezone.now()
+    if slot.removed_at is not None:  # read by raw statements too, which the default manager does not filter
+        raise NotFound(gettext("No such slot."), code="not_found", fields={"slot": [gettext("Unknown slot.")]})
     if slot.session.status == CanvassSession.Status.CANCELLED:
         raise InvalidState(gettext("This session has been cancelled."), code="session_cancelled", fields={"slot": [gettext("Cancelled.")]})
     if slot.session.status != CanvassSession.Status.PUBLISHED:

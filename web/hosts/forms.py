@@ -11,8 +11,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
-from sessions.services import COPIES_MAX
 from sessions.hosts import email_taken_message, host_email_taken, host_email_verified, host_password_problems
+from sessions.services import COPIES_MAX
 from web.dates import DateField
 
 User = get_user_model()
