@@ -316,7 +316,9 @@ RATE_LIMITS = {
 }
 
 # Failed logins (admin, API token, host pages) lock out through django-axes, state in PostgreSQL (core/auth.py).
-AUTHENTICATION_BACKENDS = ["core.auth.LoginGuardBackend", "django.contrib.auth.backends.ModelBackend"]
+# Hosts sign in with their email address (core.auth.EmailBackend); a username still works (admin, API token).
+AUTHENTICATION_BACKENDS = ["core.auth.LoginGuardBackend", "core.auth.EmailBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
 AXES_ENABLED = env_bool("LOGIN_LOCKOUT_ENABLED", True)
 AXES_HANDLER = "core.auth.LoginLockoutHandler"
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)  # per (username, IP)

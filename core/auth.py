@@ -10,6 +10,8 @@ from axes.backends import AxesStandaloneBackend
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_cool_off, get_failure_limit
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
@@ -26,6 +28,22 @@ class LoginGuardBackend(AxesStandaloneBackend):
         rate_limit(scope="login_ip", key=client_ip_key(request),
                    message=_("Too many login attempts from your network. Please wait a little and try again."))
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+class EmailBackend(ModelBackend):
+    """Sign in with the account's email address, whatever its case (hosts sign in by email: docs/pages-hosts.md).
+
+    Before ModelBackend, which still takes a username (the admin, the API's token, staff without an address). An
+    address two old accounts share signs in the one whose password it is, and neither if both match."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if not isinstance(username, str) or "@" not in username or password is None:
+            return None
+        users = [user for user in get_user_model().objects.filter(email__iexact=username.strip())
+                 if user.check_password(password) and self.user_can_authenticate(user)]
+        if not users:
+            get_user_model()().set_password(password)  # as long as a wrong password, so the time says nothing
+        return users[0] if len(users) == 1 else None
 
 
 class LoginLockoutHandler(AxesDatabaseHandler):
@@ -51,12 +69,14 @@ AXES_USERNAME_MAX_LENGTH = 255
 
 
 def axes_username(request, credentials: dict | None = None) -> str | None:
-    """AXES_USERNAME_CALLABLE: the username axes records, cut to fit its column (as axes cuts the user agent)."""
+    """AXES_USERNAME_CALLABLE: the username (or email address) axes records, cut to fit its column (as axes cuts
+    the user agent)."""
     if credentials:
         username = credentials.get(settings.AXES_USERNAME_FORM_FIELD)
     else:
         username = getattr(request, "data", request.POST).get(settings.AXES_USERNAME_FORM_FIELD)
-    return username[:AXES_USERNAME_MAX_LENGTH] if isinstance(username, str) else username
+    # Lowercased: an address signs in whatever its case, so its failures count together whatever their case.
+    return username.strip().lower()[:AXES_USERNAME_MAX_LENGTH] if isinstance(username, str) else username
 
 
 def lockout_seconds(request=None) -> int:

@@ -116,6 +116,9 @@ def _slots_for(day, capacity: int, first_capacity: int | None = None) -> list[di
             for n, (start, end, turf) in enumerate(windows)]
 
 
+DEMO_COORDINATOR_EMAIL = "coordinator@example.org"
+
+
 @transaction.atomic
 def demo_load(*, stdout=None, boundary_set: str = "2024") -> dict:
     """Load the demo geography of a boundary set (and make it current), hosts, a coordinator and next weekend's
@@ -124,11 +127,15 @@ def demo_load(*, stdout=None, boundary_set: str = "2024") -> dict:
     _upsert_geography(data, boundary_set)
     User = get_user_model()
     coordinator, created = User.objects.get_or_create(
-        username="coordinator", defaults={"is_staff": True, "is_superuser": True, "first_name": "Coordinator"}
+        username="coordinator", defaults={"is_staff": True, "is_superuser": True, "first_name": "Coordinator",
+                                          "email": DEMO_COORDINATOR_EMAIL}
     )
     if created:
         coordinator.set_password(DEMO_PASSWORD)
         coordinator.save()
+    elif not coordinator.email and not User.objects.filter(email__iexact=DEMO_COORDINATOR_EMAIL).exists():
+        coordinator.email = DEMO_COORDINATOR_EMAIL  # a demo loaded before sign-in by email
+        coordinator.save(update_fields=["email"])
     postcodes_by_seat: dict[str, list[str]] = {}
     for row in data["postcodes"]:
         postcodes_by_seat.setdefault(row["seat"], []).append(postcode_normalise(row["postcode"]))

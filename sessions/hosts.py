@@ -6,6 +6,8 @@ goes only to a proven address (`host_email_verified`), so a stranger whose addre
 one email, with no words of the attacker's in it, and then nothing. A changed address is unproven until proved.
 """
 
+import secrets
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -26,6 +28,11 @@ from sessions.models import HostStanding
 _SALT = "frontroom.hosts.email-verify"
 
 
+def email_taken_message() -> str:
+    return gettext("That email address already has an account: sign in, or reset your password if you have "
+                   "forgotten it.")
+
+
 def host_email_taken(email: str, *, exclude_id: int | None = None) -> bool:
     """Whether another account already has this address (whatever its case)."""
     query = get_user_model().objects.filter(email__iexact=email.strip())
@@ -41,26 +48,65 @@ def host_email_check(email: str, *, field: str = "email", exclude_id: int | None
         raise InvalidInput(gettext("That is not an email address."), code="invalid_email",
                            fields={field: [gettext("Enter an address like name@example.org.")]}) from None
     if host_email_taken(email, exclude_id=exclude_id):
-        raise InvalidInput(gettext("Another account uses that email address."), code="email_taken",
-                           fields={field: [gettext("Another account uses this address: sign in, or reset its "
-                                                   "password.")]})
+        # On sign-up, where to go instead; on a change of address, only that it is taken.
+        message = email_taken_message() if exclude_id is None else gettext("Another account has this address.")
+        raise InvalidInput(message, code="email_taken", fields={field: [message]})
     return email
 
 
+# Django's password validators, said as a person would (by the validator's error code); an unknown code keeps
+# Django's own words.
+def _password_messages() -> dict[str, str]:
+    return {
+        "password_too_short": gettext("Use at least 8 characters: a few words together are long and easy to "
+                                      "remember."),
+        "password_too_common": gettext("So many people use this password that it is among the first tried: choose "
+                                       "another."),
+        "password_entirely_numeric": gettext("Add some letters: a password of digits only is quick to guess."),
+        "password_too_similar": gettext("Too close to your name or email address: choose something else."),
+    }
+
+
+def host_password_problems(password: str, user) -> list[str]:
+    """What is wrong with this password for this account, in plain words (empty: nothing)."""
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        said = _password_messages()
+        return list(dict.fromkeys(said.get(error.code, " ".join(error.messages)) for error in exc.error_list))
+    return []
+
+
+def host_username_for(email: str) -> str:
+    """A username for an account that signs in by email: the address, lowercased, if no account has it as its
+    username and it fits; otherwise the address's first part with a random tail. Nobody types it."""
+    User = get_user_model()
+    limit = User._meta.get_field(User.USERNAME_FIELD).max_length
+    candidate = email.strip().lower()
+    if len(candidate) <= limit and not User.objects.filter(username__iexact=candidate).exists():
+        return candidate
+    while True:
+        candidate = f"{candidate.split('@')[0][:limit - 13]}.{secrets.token_hex(6)}"
+        if not User.objects.filter(username__iexact=candidate).exists():
+            return candidate
+
+
 @transaction.atomic
-def host_signup(*, username: str, email: str, password: str, first_name: str = ""):
+def host_signup(*, email: str, password: str, first_name: str = "", username: str | None = None):
     """A new host account, its address not yet proven and its sessions vetted; the verification email is sent after
-    commit. InvalidInput naming the field for a taken username or email, or a weak password."""
+    commit. The host signs in with the email address (core.auth.EmailBackend); without `username` (the API's) one is
+    made from it. InvalidInput naming the field for a taken username or email, or a weak password."""
     User = get_user_model()
     email = host_email_check(email)
-    if User.objects.filter(username__iexact=username).exists():
+    if username is None:
+        username = host_username_for(email)
+    elif User.objects.filter(username__iexact=username).exists():
         raise InvalidInput(gettext("That username is taken."), code="username_taken",
                            fields={"username": [gettext("Someone already has this username: choose another.")]})
-    try:
-        validate_password(password, User(username=username, email=email, first_name=first_name))
-    except ValidationError as exc:
+    problems = host_password_problems(password, User(username=username, email=email, first_name=first_name))
+    if problems:
         raise InvalidInput(gettext("Choose a stronger password."), code="weak_password",
-                           fields={"password": list(exc.messages)}) from None
+                           fields={"password": problems})
     user = User.objects.create_user(username=username, email=email, password=password, first_name=first_name)
     HostStanding.objects.create(host=user)
     _verification_enqueue(user)

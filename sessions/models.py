@@ -97,6 +97,14 @@ class CanvassSession(models.Model):
         return self.meeting_point.host
 
 
+class LiveSlotManager(models.Manager):
+    """Slots still part of their session: every query through Slot.objects and session.slots leaves out a slot its
+    host removed (sessions.services.slot_remove), whose bookings are kept, cancelled, for their history."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(removed_at__isnull=True)
+
+
 class Slot(models.Model):
     """A door-knocking window with a capacity. confirmed_count is the guard against overbooking."""
 
@@ -106,8 +114,14 @@ class Slot(models.Model):
     capacity = models.PositiveSmallIntegerField()
     turf = models.TextField(blank=True, help_text="Streets or doors to cover.")
     confirmed_count = models.PositiveIntegerField(default=0)
+    # Removed by its host after volunteers had booked it (a slot nobody booked is deleted instead).
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LiveSlotManager()
+    all_objects = models.Manager()  # noqa: DJ012 - removed slots too: a cancelled booking reads its slot
 
     class Meta:
+        base_manager_name = "all_objects"
         ordering = ["starts_at", "id"]
         indexes = [models.Index(fields=["starts_at"], name="slot_starts_at")]
         constraints = [

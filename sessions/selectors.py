@@ -62,7 +62,7 @@ LEFT JOIN LATERAL (
     SELECT array_agg(id) AS ids, array_agg((1000000 * extract(epoch FROM starts_at))::bigint) AS starts,
            array_agg((1000000 * extract(epoch FROM ends_at))::bigint) AS ends,
            array_agg(capacity) AS capacities, array_agg(confirmed_count) AS confirmed
-    FROM (SELECT * FROM canvass_slot WHERE session_id = s.id AND starts_at > %(now)s{slot_filters}
+    FROM (SELECT * FROM canvass_slot WHERE session_id = s.id AND starts_at > %(now)s AND removed_at IS NULL{slot_filters}
           ORDER BY starts_at, id) ordered
 ) sl ON true
 WHERE f.ring = (SELECT max(ring) FROM found)
@@ -91,7 +91,8 @@ LIMIT %(wanted)s
 """
 _SQLITE_SLOTS_SQL = """
 SELECT id, session_id, starts_at, ends_at, capacity, confirmed_count
-FROM canvass_slot WHERE session_id IN ({ids}) AND starts_at > %(now)s{slot_filters} ORDER BY starts_at, id
+FROM canvass_slot WHERE session_id IN ({ids}) AND starts_at > %(now)s AND removed_at IS NULL{slot_filters}
+ORDER BY starts_at, id
 """
 
 
@@ -114,6 +115,7 @@ def _filters(date_from: bool, date_to: bool, seat: bool) -> str:
     if date_from or date_to:
         # The session's span is the cheap first cut; a slot inside the dates decides.
         filters.append("AND EXISTS (SELECT 1 FROM canvass_slot x WHERE x.session_id = s.id AND x.starts_at > %(now)s"
+                       " AND x.removed_at IS NULL"
                        f"{_slot_filters(date_from, date_to, alias='x.')})")
     if seat:
         filters.append("AND s.seat_id = %(seat)s")
@@ -270,7 +272,7 @@ def session_public(*, session_id, now: datetime | None = None) -> CanvassSession
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {columns} FROM {Slot._meta.db_table} WHERE session_id = %s AND starts_at > %s "
-                       "ORDER BY starts_at, id", [session.pk, now or timezone.now()])
+                       "AND removed_at IS NULL ORDER BY starts_at, id", [session.pk, now or timezone.now()])
         session.upcoming_slots = [instance_from_row(Slot, fields, row) for row in cursor.fetchall()]
     return session
 

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -21,6 +21,7 @@ from sessions.signals import (
     session_approval_dropped,
     session_cancelled,
     slot_capacity_raised,
+    slot_removed,
     slot_rescheduled,
 )
 from sessions.vetting import session_needs_review
@@ -286,6 +287,40 @@ def slot_reschedule(*, user, slot_id: int, starts_at: datetime, ends_at: datetim
     return slot
 
 
+@transaction.atomic
+def slot_remove(*, user, slot_id: int) -> Slot:
+    """Take a slot that has not started out of its session. A slot nobody ever booked is deleted; one with bookings
+    (kept for their history) is marked removed and announced (slot_removed): volunteers cancels its active bookings
+    in this transaction, each volunteer told as for a cancelled session. InvalidState for a started slot, a
+    cancelled session or the session's last slot (cancel the session instead). Removing it again changes nothing."""
+    slot = Slot.all_objects.select_for_update().select_related("session__meeting_point").filter(pk=slot_id).first()
+    if slot is None:
+        raise NotFound(gettext("No such slot."))
+    _require_owner(user=user, meeting_point=slot.session.meeting_point)
+    if slot.removed_at is not None:
+        return slot
+    session = CanvassSession.objects.select_for_update().get(pk=slot.session_id)
+    if session.status == CanvassSession.Status.CANCELLED:
+        raise InvalidState(gettext("This session has been cancelled."), code="session_cancelled")
+    if slot.starts_at <= timezone.now():
+        raise InvalidState(gettext("A slot that has started cannot be removed."), code="slot_started",
+                           fields={"slot": [gettext("Already started: it stays.")]})
+    if not session.slots.exclude(pk=slot.pk).exists():
+        raise InvalidState(gettext("A session needs at least one slot: cancel the session instead."),
+                           code="last_slot", fields={"slot": [gettext("The only slot: cancel the session instead.")]})
+    try:
+        with transaction.atomic():
+            slot.delete()
+    except ProtectedError:  # booked at some time: kept, out of every list, its bookings cancelled
+        slot.removed_at = timezone.now()
+        slot.confirmed_count = 0
+        slot.save(update_fields=["removed_at", "confirmed_count"])
+        slot_removed.send(sender=Slot, slot=slot, removed_by=user)
+    _refresh_session_span(session)
+    session.save(update_fields=["starts_at", "ends_at", "updated_at"])
+    return slot
+
+
 def _same_wall_clock(moment: datetime, days: int) -> datetime:
     # Shift by calendar days in local time, so 10:00 stays 10:00 across a clock change.
     local = timezone.localtime(moment)
@@ -316,6 +351,29 @@ def session_copy(*, user, session_id: int, new_date: date) -> CanvassSession:
     return copy
 
 
+COPIES_MAX = 12  # copies of a session made at once: a season of Saturdays, not a flood of sessions
+
+
+@transaction.atomic
+def session_copies_create(*, user, session_id: int, dates: list[date]) -> list[CanvassSession]:
+    """A copy of the session (session_copy) on each of `dates`, all or none: InvalidInput naming `dates.<i>` (the
+    i-th date given) for the first date refused, or `dates` for more than COPIES_MAX. The same date twice makes
+    one copy."""
+    dates = list(dict.fromkeys(dates))
+    if not dates:
+        raise InvalidInput(gettext("Choose at least one date."), code="no_dates", fields={"dates": [gettext("Required.")]})
+    if len(dates) > COPIES_MAX:
+        raise InvalidInput(gettext("At most %(limit)s copies at once.") % {"limit": COPIES_MAX}, code="too_many_copies",
+                           fields={"dates": [gettext("At most %(limit)s.") % {"limit": COPIES_MAX}]})
+    copies = []
+    for index, day in enumerate(dates):
+        try:
+            copies.append(session_copy(user=user, session_id=session_id, new_date=day))
+        except (InvalidInput, InvalidState) as error:
+            raise type(error)(error.message, code=error.code, fields={f"dates.{index}": [error.message]}) from error
+    return copies
+
+
 @transaction.atomic
 def session_cancel(*, user, session_id: int) -> CanvassSession:
     """Cancel a session and (via the session_cancelled signal) all its bookings. Idempotent."""
@@ -344,8 +402,11 @@ def slot_release_place(*, slot_id: int) -> None:
 
 
 def slot_is_bookable(slot: Slot, *, now: datetime | None = None) -> None:
-    """Raise InvalidState if the slot's session is cancelled or the slot has started."""
+    """Raise InvalidState if the slot's session is cancelled or the slot has started; NotFound if its host removed
+    it or the session is not published."""
     now = now or timezone.now()
+    if slot.removed_at is not None:  # read by raw statements too, which the default manager does not filter
+        raise NotFound(gettext("No such slot."), code="not_found", fields={"slot": [gettext("Unknown slot.")]})
     if slot.session.status == CanvassSession.Status.CANCELLED:
         raise InvalidState(gettext("This session has been cancelled."), code="session_cancelled", fields={"slot": [gettext("Cancelled.")]})
     if slot.session.status != CanvassSession.Status.PUBLISHED:

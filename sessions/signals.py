@@ -16,3 +16,7 @@ slot_rescheduled = Signal()  # sender=Slot, slot=Slot
 # Sent inside the transaction that turned a session's requires_approval off; volunteers approves (and texts) the
 # bookings still waiting for the host's approval in it.
 session_approval_dropped = Signal()  # sender=CanvassSession, session=CanvassSession, by=User|None
+
+# Sent inside the transaction that removed a slot volunteers had booked; volunteers cancels its bookings in it (each
+# told as for a cancelled session).
+slot_removed = Signal()  # sender=Slot, slot=Slot, removed_by=User|None

@@ -11,6 +11,7 @@ class VolunteersConfig(AppConfig):
             session_approval_dropped,
             session_cancelled,
             slot_capacity_raised,
+            slot_removed,
             slot_rescheduled,
         )
         from volunteers import services
@@ -21,6 +22,11 @@ class VolunteersConfig(AppConfig):
 
         session_cancelled.connect(cancel_bookings, sender=CanvassSession, weak=False,
                                   dispatch_uid="volunteers.cancel_bookings")
+
+        def cancel_slot_bookings(sender, slot, **kwargs):
+            services.bookings_cancel_for_slot(slot=slot)
+
+        slot_removed.connect(cancel_slot_bookings, sender=Slot, weak=False, dispatch_uid="volunteers.slot_removed")
 
         def approve_waiting(sender, session, by=None, **kwargs):
             services.bookings_approve_for_session(session=session, by=by)

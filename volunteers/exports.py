@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from core.exports import ITERATOR_CHUNK, Export
 from seats.scopes import NATIONAL, SeatScope
@@ -20,8 +21,8 @@ from volunteers.selectors import roster_person_of, session_roster
 
 ROSTER = Export("roster", "roster-session-{session}.csv", (
     ("booking_id", "The booking's id."),
-    ("slot_starts_at", "The slot's start (ISO 8601, UTC)."),
-    ("slot_ends_at", "The slot's end."),
+    ("slot_starts_at", "The slot's start, local time (TIME_ZONE) to the minute: 2026-03-28 10:00."),
+    ("slot_ends_at", "The slot's end, the same way."),
     ("status", "pending, confirmed, waitlisted, cancelled, redirected, attended or no_show."),
     ("approval", "not_required, pending, approved or refused (sessions that ask for the host's approval)."),
     ("proven", "yes once the volunteer proved their phone."),
@@ -93,8 +94,14 @@ def _roster_rows(bookings: QuerySet[Booking]) -> Iterator[tuple]:
          waitlisted_at, created) in rows.iterator(chunk_size=ITERATOR_CHUNK):
         person = roster_person_of(proven_at=proven_at, said_name=said_name, name=name, phone=phone, email=email,
                                   erased_at=erased)
-        yield (pk, starts, ends, status, approval, person.proven, person.name, person.phone, person.email,
-               confirmed_at, waitlisted_at, created)
+        yield (pk, _local_minute(starts), _local_minute(ends), status, approval, person.proven, person.name,
+               person.phone, person.email, _local_minute(confirmed_at), _local_minute(waitlisted_at),
+               _local_minute(created))
+
+
+def _local_minute(moment: datetime | None) -> str | None:
+    # The roster is read by a host in a spreadsheet on the day: their clock's time, not UTC to the microsecond.
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment is not None else None
 
 
 def bookings_export_query(*, date_from: datetime | None = None, date_to: datetime | None = None,

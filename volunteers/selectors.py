@@ -145,3 +145,35 @@ def volunteer_languages(*, volunteer_ids) -> dict[int, str]:
     latest = PhoneChallenge.objects.filter(volunteer=OuterRef("pk")).order_by("-created_at", "-id").values("language")
     return {pk: language_supported(language) for pk, language in Volunteer.objects.filter(
         pk__in=list(volunteer_ids)).annotate(language=Subquery(latest[:1])).values_list("pk", "language")}
+
+
+@dataclass(frozen=True)
+class BookingCounts:
+    """A slot's (or a session's) bookings as its host counts them: booked (a place held by a proven phone and not
+    waiting for the host's answer), pending (a place held by a phone not proven yet, or waiting for the host's
+    answer) and waiting (on the waitlist)."""
+
+    booked: int = 0
+    pending: int = 0
+    waiting: int = 0
+
+    @property
+    def active(self) -> int:
+        return self.booked + self.pending + self.waiting
+
+    def __add__(self, other: "BookingCounts") -> "BookingCounts":
+        return BookingCounts(self.booked + other.booked, self.pending + other.pending, self.waiting + other.waiting)
+
+
+_HELD = (*PLACE_STATUSES, Booking.Status.PENDING)
+_SURE = Q(proven_at__isnull=False) & ~Q(approval=Booking.Approval.PENDING)
+
+
+def booking_counts_by_slot(*, slot_ids) -> dict[int, BookingCounts]:
+    """Booked, pending and waiting on each slot, in one query (slots with none are left out)."""
+    rows = (Booking.objects.filter(slot_id__in=list(slot_ids), status__in=(*_HELD, Booking.Status.WAITLISTED))
+            .values("slot_id")
+            .annotate(booked=Count("pk", filter=Q(status__in=PLACE_STATUSES) & _SURE),
+                      pending=Count("pk", filter=Q(status__in=_HELD) & ~(Q(status__in=PLACE_STATUSES) & _SURE)),
+                      waiting=Count("pk", filter=Q(status=Booking.Status.WAITLISTED))).order_by())
+    return {row["slot_id"]: BookingCounts(row["booked"], row["pending"], row["waiting"]) for row in rows}

@@ -725,6 +725,18 @@ def bookings_cancel_for_session(*, session, cancelled_by=None) -> int:
     return count
 
 
+def bookings_cancel_for_slot(*, slot) -> int:
+    """Cancel every active booking of a slot its host removed (inside its transaction), each told as for a
+    cancelled session (a session_cancelled event: the same text, host-caused, to proven phones only)."""
+    now = timezone.now()
+    count = 0
+    for booking in Booking.objects.select_for_update().filter(slot=slot, status__in=ACTIVE_STATUSES):
+        _set_status(booking, Booking.Status.CANCELLED, cancelled_at=now)
+        booking_event_record(booking=booking, kind=BookingEvent.Kind.SESSION_CANCELLED)
+        count += 1
+    return count
+
+
 def booking_event_dispatch(*, event_id: int) -> bool:
     """Run the asynchronous handlers for one event, then mark it processed; False if it already was.
 

@@ -172,6 +172,6 @@ def test_my_sessions_counts_proven_places_and_unproven_holds_apart(api, client, 
     _ask(api, slot)
     client.force_login(host)
     home = client.get("/host/").content.decode()
-    assert "1 place taken by a proven phone" in home and "1 held, phone not proven yet" in home
+    assert "<dt>Booked</dt><dd>1</dd>" in home and "<dt>Pending</dt><dd>1</dd>" in home
     detail = client.get(f"/host/sessions/{slot.session_id}/").content.decode()
     assert "1 place taken by a proven phone" in detail and "1 held, phone not proven yet" in detail

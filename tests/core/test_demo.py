@@ -42,3 +42,16 @@ def test_the_2010_demo_is_an_installation_before_the_boundary_change():
     assert boundary_set_current() == "2010" and Seat.objects.current().count() == Seat.objects.count() == 45
     assert CanvassSession.objects.count() == 21
     assert set(Postcode.objects.values_list("boundary_set", flat=True)) == {"2010"}
+
+
+def test_the_demo_hosts_and_coordinator_sign_in_with_the_email_the_command_names(client):
+    from io import StringIO
+
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    said = out.getvalue()
+    assert "/host/login/" in said and "priya@example.org" in said and "coordinator@example.org" in said
+    for email in ("priya@example.org", "coordinator@example.org"):
+        fresh = type(client)()
+        response = fresh.post("/host/login/", {"username": email, "password": "frontroom-demo"})
+        assert response.status_code == 302, email

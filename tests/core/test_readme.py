@@ -99,7 +99,7 @@ def demo_accounts() -> dict[str, list[str]]:
     """{'hosts': [...], 'coordinators': [...]} from the README's table of demo accounts."""
     accounts = {}
     for who, where, names in re.findall(r"^\| (hosts|coordinators) \| (.+?) \| (.+?) \|$", readme_text(), flags=re.M):
-        accounts[who] = re.findall(r"`([a-z]+)`", names)
+        accounts[who] = re.findall(r"`([a-z]+@example\.org)`", names)  # hosts sign in with their email
         assert "`/host/login/`" in where
     return accounts
 

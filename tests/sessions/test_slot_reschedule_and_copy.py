@@ -108,3 +108,69 @@ def test_copy_is_refused_to_other_hosts_and_into_the_past(slot):
         session_copy(user=slot.session.meeting_point.host, session_id=slot.session_id,
                      new_date=timezone.localdate() - timedelta(days=1))
     assert CanvassSession.objects.count() == 1
+
+
+# ---- removing a slot, copying to several dates ----
+
+def _second(slot, capacity=2):
+    return SlotFactory(session=slot.session, starts_at=slot.starts_at + timedelta(hours=3),
+                       ends_at=slot.ends_at + timedelta(hours=3), capacity=capacity)
+
+
+def test_a_removed_booked_slot_leaves_every_public_list_and_refuses_bookings(slot, client):
+    from sessions.models import Slot
+    from sessions.selectors import session_public
+    from sessions.services import slot_remove
+
+    other = _second(slot)
+    booking = _book(other, 1)
+    slot_remove(user=slot.session.meeting_point.host, slot_id=other.pk)
+    assert slot_remove(user=slot.session.meeting_point.host, slot_id=other.pk).removed_at is not None  # again: same
+    assert list(slot.session.slots.all()) == [slot] and not Slot.objects.filter(pk=other.pk).exists()
+    assert [s.pk for s in session_public(session_id=slot.session_id).upcoming_slots] == [slot.pk]
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CANCELLED and booking.slot == Slot.all_objects.get(pk=other.pk)
+    assert BookingEvent.objects.filter(booking=booking, kind=BookingEvent.Kind.SESSION_CANCELLED).count() == 1
+    session = CanvassSession.objects.get(pk=slot.session_id)
+    assert (session.starts_at, session.ends_at) == (slot.starts_at, slot.ends_at)
+    page = client.get(f"/s/{slot.session_id}/").content.decode()
+    assert f"{timezone.localtime(other.starts_at):%H:%M}" not in page
+    with pytest.raises((NotFound, InvalidState)):
+        from tests.factories import book as request_booking
+
+        request_booking(other, "07400 300077")
+
+
+def test_a_started_slot_the_last_slot_and_another_hosts_slot_are_not_removed(slot):
+    from sessions.services import slot_remove
+
+    host = slot.session.meeting_point.host
+    with pytest.raises(InvalidState) as last:
+        slot_remove(user=host, slot_id=slot.pk)
+    assert last.value.code == "last_slot"
+    other = _second(slot)
+    with pytest.raises(PermissionDenied):
+        slot_remove(user=UserFactory(), slot_id=other.pk)
+    CanvassSession.objects.filter(pk=slot.session_id).update(starts_at=timezone.now() - timedelta(hours=1))
+    type(slot).objects.filter(pk=slot.pk).update(starts_at=timezone.now() - timedelta(hours=1))
+    with pytest.raises(InvalidState) as started:
+        slot_remove(user=host, slot_id=slot.pk)
+    assert started.value.code == "slot_started"
+
+
+def test_copies_on_several_dates_are_all_or_nothing(slot):
+    from sessions.services import COPIES_MAX, session_copies_create
+
+    host = slot.session.meeting_point.host
+    day = timezone.localtime(slot.starts_at).date()
+    copies = session_copies_create(user=host, session_id=slot.session_id,
+                                   dates=[day + timedelta(days=7), day + timedelta(days=14), day + timedelta(days=7)])
+    assert len(copies) == 2 and CanvassSession.objects.count() == 3
+    with pytest.raises(InvalidInput) as past:
+        session_copies_create(user=host, session_id=slot.session_id,
+                              dates=[day + timedelta(days=21), timezone.localdate() - timedelta(days=2)])
+    assert set(past.value.fields) == {"dates.1"} and CanvassSession.objects.count() == 3
+    with pytest.raises(InvalidInput) as many:
+        session_copies_create(user=host, session_id=slot.session_id,
+                              dates=[day + timedelta(days=n) for n in range(1, COPIES_MAX + 2)])
+    assert many.value.code == "too_many_copies" and CanvassSession.objects.count() == 3

@@ -44,7 +44,7 @@ def test_a_volunteer_and_a_host_subscribe_and_reset_their_feeds(page, live_serve
     host.set_password(PASSWORD)
     host.save()
     page.goto(f"{live_server.url}/host/login/")
-    page.get_by_label("Username").fill(host.username)
+    page.get_by_label("Email address").fill(host.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name=re.compile("Sign in|Log in")).click()
     page.goto(f"{live_server.url}/host/")
@@ -63,7 +63,7 @@ def test_a_coordinator_downloads_bookings_from_the_exports_page(browser, live_se
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", accept_downloads=True)
     page = context.new_page()
     page.goto(f"{live_server.url}/coordinate/exports/")
-    page.get_by_label("Username").fill("coord")
+    page.get_by_label("Email address").fill("coord")  # staff: a username works too
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/coordinate/exports/$"))

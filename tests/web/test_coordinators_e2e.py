@@ -55,7 +55,7 @@ def desktop(browser, live_server):
 
 def sign_in(page, live_server, next_path: str = "/coordinate/"):
     page.goto(live_server.url + next_path)
-    page.get_by_label("Username").fill("coord")
+    page.get_by_label("Email address").fill("coord")  # staff: a username works too
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(re.escape(next_path) + "$"))

@@ -65,7 +65,7 @@ def test_the_main_pages_work_under_the_content_security_policy(watched, live_ser
     violations["/api/docs/"] = page.evaluate("window.__cspViolations")
 
     page.goto(base + "/coordinate/")  # to the sign-in page, and back here once signed in
-    page.get_by_label("Username").fill("coord")
+    page.get_by_label("Email address").fill("coord")  # staff: a username works too
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/coordinate/$"))

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from web.coordinators.forms import ExportPeriodForm, PeriodForm
-from web.hosts.forms import CopySessionForm, SlotForm
+from web.hosts.forms import CopySessionForm, SessionForm
 from web.volunteer.forms import NeededForm, SearchForm
 
 
@@ -15,8 +15,8 @@ def test_the_site_speaks_british_english(client, db, settings):
 
 
 @pytest.mark.parametrize(("form_class", "field"), [
-    (SearchForm, "date_from"), (SearchForm, "date_to"), (NeededForm, "day_0"), (SlotForm, "date"),
-    (CopySessionForm, "new_date"), (PeriodForm, "date_from"), (ExportPeriodForm, "date_to"),
+    (SearchForm, "date_from"), (SearchForm, "date_to"), (NeededForm, "day_0"), (SessionForm, "date"),
+    (CopySessionForm, "weekly_until"), (CopySessionForm, "date_1"), (PeriodForm, "date_from"), (ExportPeriodForm, "date_to"),
 ])
 def test_date_fields_render_iso_for_the_picker_and_take_uk_dates(form_class, field, db):
     # A type=date input must be given an ISO value whatever the language; "06/12/2026" would leave it empty.

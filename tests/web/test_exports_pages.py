@@ -142,3 +142,25 @@ def test_admin_export_selected_sms_keeps_only_failures(coordinator, bookings):
                                                         "_selected_action": texts}))
     assert [int(row["message_id"]) for row in rows] == [texts[0]] and rows[0]["error_code"] == "21614"
     assert Booking.objects.count() == 2  # nothing else happened
+
+
+def test_the_roster_gives_local_times_to_the_minute_across_a_clock_change():
+    """Europe/London: 10:00 on the Saturday before the clocks go forward is 10:00 UTC, on the Sunday 09:00 UTC."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from sessions.models import Slot
+
+    london = ZoneInfo("Europe/London")
+    saturday = slot_make(capacity=5)
+    session = saturday.session
+    for slot, day in ((saturday, 27), (Slot.objects.create(session=session, starts_at=saturday.starts_at,
+                                                           ends_at=saturday.ends_at, capacity=5), 28)):
+        slot.starts_at = datetime(2027, 3, day, 10, 0, 0, 123456, tzinfo=london)
+        slot.ends_at = datetime(2027, 3, day, 12, 30, tzinfo=london)
+        slot.save()
+        booking_make(slot=slot)
+    rows = _rows(_client(session.meeting_point.host).get(f"/host/sessions/{session.pk}/roster.csv"))
+    assert [(row["slot_starts_at"], row["slot_ends_at"]) for row in rows] == [
+        ("2027-03-27 10:00", "2027-03-27 12:30"), ("2027-03-28 10:00", "2027-03-28 12:30")]
+    assert all(len(row["booked_at"]) == len("2027-03-27 10:00") for row in rows)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from notify.sms.models import SmsMessage
 from sessions.models import CanvassSession, MeetingPoint, Slot
 from tests.factories import MeetingPointFactory, SlotFactory, UserFactory
+from tests.factories import book as book_and_prove
 from tests.web.host_data import book as book_slot
 from volunteers.models import Booking, BookingEvent
 
@@ -53,10 +54,10 @@ def book(slot, n: int, name: str | None = None) -> Booking:
 
 def tomorrow_slots(count=3) -> dict:
     day = (timezone.localtime() + timedelta(days=2)).date()
-    data = {"slots-TOTAL_FORMS": str(count), "slots-INITIAL_FORMS": "0", "slots-MIN_NUM_FORMS": "0",
-            "slots-MAX_NUM_FORMS": "20"}
+    data = {"date": day.isoformat(), "slots-TOTAL_FORMS": str(count), "slots-INITIAL_FORMS": "0",
+            "slots-MIN_NUM_FORMS": "0", "slots-MAX_NUM_FORMS": "20"}
     for i in range(count):
-        data.update({f"slots-{i}-date": day.isoformat(), f"slots-{i}-starts": f"{10 + 2 * i:02d}:00",
+        data.update({f"slots-{i}-starts": f"{10 + 2 * i:02d}:00",
                      f"slots-{i}-ends": f"{11 + 2 * i:02d}:30", f"slots-{i}-capacity": "4",
                      f"slots-{i}-turf": f"Street {i}"})
     return data
@@ -71,53 +72,92 @@ def test_anonymous_hosts_are_sent_to_sign_in(client, slot):
         assert response.status_code == 302 and response["Location"].startswith("/host/login/?next="), url
 
 
-def test_sign_up_creates_a_host_who_is_not_staff_and_is_signed_in(client):
-    response = client.post("/host/signup/", {"username": "newhost", "first_name": "Nia", "email": "nia@example.org",
-                                             "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase"})
-    assert response.status_code == 302 and response["Location"] == "/host/rooms/new/"
-    from django.contrib.auth import get_user_model
+def signup_data(**changes) -> dict:
+    return {"first_name": "Nia", "email": "Nia.Jones@Example.org", "password1": "a-long-pass-phrase",
+            "password2": "a-long-pass-phrase", **changes}
 
-    user = get_user_model().objects.get(username="newhost")
-    assert not user.is_staff and user.first_name == "Nia"
+
+def test_sign_up_with_an_email_creates_a_host_who_is_not_staff_and_is_signed_in(client):
+    page = client.get("/host/signup/").content.decode()
+    assert 'name="username"' not in page and 'type="email"' in page
+    assert "only for resetting" not in page and "How you hear of bookings" in page
+    response = client.post("/host/signup/", signup_data())
+    assert response.status_code == 302 and response["Location"] == "/host/rooms/new/"
+    user = get_user_model().objects.get(email__iexact="nia.jones@example.org")
+    assert not user.is_staff and user.first_name == "Nia" and user.username == "nia.jones@example.org"
     assert client.get("/host/").status_code == 200
 
 
-def test_sign_up_errors_sit_next_to_their_field(client, host):
-    response = client.post("/host/signup/", {"username": "AISHA", "first_name": "", "email": "not-an-email",
-                                             "password1": "short", "password2": "other"})
+def test_sign_up_errors_are_all_said_at_once_in_plain_words_next_to_their_field(client, host):
+    response = client.post("/host/signup/", {"first_name": "", "email": "not-an-email", "password1": "short",
+                                             "password2": "other"})
     assert response.status_code == 200
     html = response.content.decode()
     assert 'role="alert"' in html
-    assert 'id="id_username_error"' in html and "already exists" in html
-    assert re.search(r'<input[^>]*name="username"[^>]*aria-invalid="true"', html)
-    assert re.search(r'<input[^>]*name="username"[^>]*aria-describedby="[^"]*id_username_error', html)
-    assert 'id="id_email_error"' in html and 'id="id_password2_error"' in html
+    assert re.search(r'id="id_first_name_error"[^>]*>.*Type your first name', html, re.S)
+    assert re.search(r'id="id_email_error"[^>]*>.*name@example.org', html, re.S)
+    assert re.search(r'id="id_password2_error"[^>]*>.*Not the same as the password above', html, re.S)
+    assert re.search(r'<input[^>]*name="email"[^>]*aria-invalid="true"', html)
+    assert re.search(r'<input[^>]*name="email"[^>]*aria-describedby="[^"]*id_email_error', html)
+    weak = client.post("/host/signup/", signup_data(password1="12345678", password2="12345678")).content.decode()
+    assert re.search(r'id="id_password1_error"[^>]*>.*digits only', weak, re.S)
+    assert "didn’t match" not in html and "This password" not in weak
 
 
 def test_sign_up_with_a_taken_email_says_so_next_to_the_email(client, host):
-    response = client.post("/host/signup/", {"username": "second", "first_name": "Sam", "email": host.email.upper(),
-                                             "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase"})
+    response = client.post("/host/signup/", signup_data(email=host.email.upper()))
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'id="id_email_error"' in html and "Another account uses this address" in html
-    assert not get_user_model().objects.filter(username="second").exists()
+    assert re.search(r'id="id_email_error"[^>]*>.*already has an account: sign in, or reset your password', html,
+                     re.S)
+    assert get_user_model().objects.filter(email__iexact=host.email).count() == 1
 
 
 def test_sign_up_is_rate_limited_per_ip(client, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "host_signup_ip": "2/h"}
     for _ in range(2):
-        assert client.post("/host/signup/", {"username": ""}).status_code == 200
-    response = client.post("/host/signup/", {"username": ""})
+        assert client.post("/host/signup/", {"email": ""}).status_code == 200
+    response = client.post("/host/signup/", {"email": ""})
     assert response.status_code == 429
 
 
-def test_sign_in_with_the_username_and_password(client, host):
-    page = client.get("/host/login/")
-    assert page.status_code == 200 and b'autocomplete="current-password"' in page.content
-    wrong = client.post("/host/login/", {"username": "aisha", "password": "nope"})
-    assert wrong.status_code == 200 and b"do not match" in wrong.content and b'role="alert"' in wrong.content
-    right = client.post("/host/login/", {"username": "aisha", "password": "a-long-password-9"})
+def test_an_existing_account_signs_in_with_its_email_whatever_its_case(client, host):
+    page = client.get("/host/login/").content.decode()
+    assert 'autocomplete="current-password"' in page and "Email address" in page
+    wrong = client.post("/host/login/", {"username": host.email, "password": "nope"})
+    html = wrong.content.decode()
+    assert wrong.status_code == 200 and 'role="alert"' in html
+    assert re.search(r'id="id_password_error"[^>]*>.*do not match an account', html, re.S)
+    unknown = client.post("/host/login/", {"username": "nobody@example.org", "password": "nope"}).content.decode()
+    assert "do not match an account" in unknown  # the same answer: no sign of which addresses have accounts
+    right = client.post("/host/login/", {"username": f"  {host.email.upper()} ", "password": "a-long-password-9"})
     assert right.status_code == 302 and right["Location"] == "/host/"
+    assert client.session["_auth_user_id"] == str(host.pk)
+
+
+def test_an_address_two_old_accounts_share_signs_in_the_one_whose_password_it_is(client, host):
+    old = UserFactory(username="aisha-old", email=host.email.upper())
+    old.set_password("another-long-one")
+    old.save()
+    response = client.post("/host/login/", {"username": host.email, "password": "another-long-one"})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(get_user_model().objects.get(username="aisha-old").pk)
+
+
+def test_a_username_still_signs_in_staff_without_an_address(client):
+    UserFactory(username="coordinator", email="", is_staff=True)
+    response = client.post("/host/login/", {"username": "coordinator", "password": "a-long-password-9"})
+    assert response.status_code == 302
+
+
+@pytest.mark.usefixtures("ratelimit_clock")
+def test_failed_sign_ins_by_email_lock_out_whatever_the_case(client, host, settings):
+    for n in range(settings.AXES_FAILURE_LIMIT - 1):
+        email = host.email.upper() if n % 2 else host.email
+        assert client.post("/host/login/", {"username": email, "password": "wrong"}).status_code == 200
+    assert client.post("/host/login/", {"username": host.email.title(), "password": "wrong"}).status_code == 429
+    locked = client.post("/host/login/", {"username": host.email, "password": "a-long-password-9"})
+    assert locked.status_code == 429 and "_auth_user_id" not in client.session
 
 
 def test_sign_out_is_a_post(host_client):
@@ -132,7 +172,7 @@ def test_password_reset_mails_a_link_built_from_the_public_address(client, host,
     response = client.post("/host/password-reset/", {"email": host.email}, HTTP_HOST="localhost")
     assert response.status_code == 302 and response["Location"] == "/host/password-reset/sent/"
     assert len(mail.outbox) == 1
-    assert "Hello Aisha" in mail.outbox[0].body and "(aisha)" in mail.outbox[0].body
+    assert "Hello Aisha" in mail.outbox[0].body and f"sign in to with {host.email}" in mail.outbox[0].body
     link = re.search(r"https://frontroom\.example(/host/reset/\S+/)", mail.outbox[0].body).group(1)
     form = client.get(link, follow=True)
     assert form.status_code == 200 and b"new_password1" in form.content
@@ -141,6 +181,18 @@ def test_password_reset_mails_a_link_built_from_the_public_address(client, host,
     assert done.status_code == 302 and done["Location"] == "/host/reset/done/"
     host.refresh_from_db()
     assert host.check_password("another-long-phrase")
+    assert client.post("/host/login/", {"username": host.email, "password": "another-long-phrase"}).status_code == 302
+
+
+def test_a_new_password_that_is_too_weak_or_not_repeated_is_said_in_plain_words(client, host, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    client.post("/host/password-reset/", {"email": host.email})
+    link = re.search(r"https?://[^/]+(/host/reset/\S+/)", mail.outbox[0].body).group(1)
+    form_url = client.get(link, follow=True).redirect_chain[-1][0]
+    html = client.post(form_url, {"new_password1": "password", "new_password2": "password"}).content.decode()
+    assert re.search(r'id="id_new_password1_error"[^>]*>.*among the first tried', html, re.S)
+    html = client.post(form_url, {"new_password1": "a-long-pass-phrase", "new_password2": "x"}).content.decode()
+    assert re.search(r'id="id_new_password2_error"[^>]*>.*Not the same', html, re.S)
 
 
 def test_password_reset_answers_the_same_for_an_unknown_address_and_is_rate_limited(client, settings):
@@ -187,16 +239,29 @@ def test_another_hosts_room_is_not_found(other_client, room):
 
 # ---- posting a session ----
 
-def test_post_a_session_with_three_slots_in_one_form(host_client, room):
-    page = host_client.get(f"/host/sessions/new/?room={room.pk}")
-    assert page.status_code == 200 and page.content.count(b'name="slots-') >= 15
+def test_post_a_session_with_one_date_and_three_slots_in_one_form(host_client, room):
+    page = host_client.get(f"/host/sessions/new/?room={room.pk}").content.decode()
+    assert page.count('name="date"') == 1 and 'name="slots-0-date"' not in page
+    assert page.count('name="slots-') >= 12
     data = {"meeting_point": str(room.pk), "title": "Saturday in Crookes", "description": "", "what_to_bring": "Shoes",
             **tomorrow_slots(3)}
     response = host_client.post("/host/sessions/new/", data)
     session = CanvassSession.objects.get(title="Saturday in Crookes")
     assert response.status_code == 302 and response["Location"] == f"/host/sessions/{session.pk}/"
     assert [(s.capacity, s.turf) for s in session.slots.all()] == [(4, "Street 0"), (4, "Street 1"), (4, "Street 2")]
-    assert timezone.localtime(session.slots.first().starts_at).hour == 10
+    starts = [timezone.localtime(slot.starts_at) for slot in session.slots.all()]
+    assert [start.hour for start in starts] == [10, 12, 14]
+    assert {start.date().isoformat() for start in starts} == {data["date"]}
+
+
+def test_what_to_bring_and_the_others_are_placeholders_not_text_to_type_after(host_client, room):
+    page = host_client.get(f"/host/sessions/new/?room={room.pk}").content.decode()
+    field = re.search(r'<input[^>]*name="what_to_bring"[^>]*>', page).group(0)
+    assert 'placeholder="Comfortable shoes and a charged phone"' in field and "value=" not in field
+    assert re.search(r'<textarea[^>]*name="description"[^>]*placeholder="[^"]+"[^>]*>\s*</textarea>', page)
+    data = {"meeting_point": str(room.pk), "title": "Plain", "what_to_bring": "A raincoat", **tomorrow_slots(1)}
+    host_client.post("/host/sessions/new/", data)
+    assert CanvassSession.objects.get(title="Plain").what_to_bring == "A raincoat"
 
 
 def test_empty_slot_rows_are_skipped_and_add_row_keeps_what_was_typed(host_client, room):
@@ -205,36 +270,55 @@ def test_empty_slot_rows_are_skipped_and_add_row_keeps_what_was_typed(host_clien
     response = host_client.post("/host/sessions/new/", data)
     assert response.status_code == 200 and not CanvassSession.objects.exists()
     html = response.content.decode()
-    assert 'name="slots-TOTAL_FORMS" value="4"' in html and 'name="slots-3-date"' in html
+    assert 'name="slots-TOTAL_FORMS" value="4"' in html and 'name="slots-3-starts"' in html
     assert 'value="Typed"' in html and 'role="alert"' not in html
     data.pop("add_row")
     assert host_client.post("/host/sessions/new/", data).status_code == 302
     assert CanvassSession.objects.get(title="Typed").slots.count() == 1
 
 
-def test_slot_errors_sit_next_to_the_slot_field_and_nothing_is_written(host_client, room):
-    data = {"meeting_point": str(room.pk), "title": "Bad", "what_to_bring": "", **tomorrow_slots(2)}
-    data["slots-1-ends"] = "09:00"  # before its start
-    response = host_client.post("/host/sessions/new/", data)
-    html = response.content.decode()
-    assert response.status_code == 200 and 'id="id_slots-1-ends_error"' in html
-    assert re.search(r'name="slots-1-ends"[^>]*aria-invalid="true"', html)
-    assert not CanvassSession.objects.exists()
+def test_remove_takes_a_row_out_of_a_new_session_and_keeps_the_others(host_client, room):
+    data = {"meeting_point": str(room.pk), "title": "Three", "what_to_bring": "", **tomorrow_slots(3),
+            "remove_row": "1"}
+    html = host_client.post("/host/sessions/new/", data).content.decode()
+    assert 'name="slots-TOTAL_FORMS" value="2"' in html and 'role="alert"' not in html
+    assert "Street 0</textarea>" in html and "Street 2</textarea>" in html and "Street 1" not in html
+    assert re.search(r'name="slots-1-starts"[^>]*value="14:00"', html)
+    data = {key: value for key, value in data.items() if not key.startswith("slots-1-") and key != "remove_row"}
+    data.update({f"slots-1-{key.split('-', 2)[2]}": value for key, value in list(data.items())
+                 if key.startswith("slots-2-")})
+    data = {key: value for key, value in data.items() if not key.startswith("slots-2-")}
+    data["slots-TOTAL_FORMS"] = "2"
+    assert host_client.post("/host/sessions/new/", data).status_code == 302
+    assert [slot.turf for slot in CanvassSession.objects.get(title="Three").slots.all()] == ["Street 0", "Street 2"]
 
 
-def test_a_service_refusal_lands_on_the_slot_row_it_names(host_client, room):
-    data = {"meeting_point": str(room.pk), "title": "Too big", "what_to_bring": "", **tomorrow_slots(2)}
+def test_every_error_of_the_form_is_said_at_once_on_its_field(host_client, room):
+    data = {"meeting_point": str(room.pk), "title": "", "what_to_bring": "", **tomorrow_slots(3)}
+    data["slots-0-ends"] = "09:00"  # before its start
     data["slots-1-capacity"] = "50"  # the room holds 12
+    data["slots-2-starts"] = ""
     response = host_client.post("/host/sessions/new/", data)
     html = response.content.decode()
-    assert response.status_code == 200 and 'id="id_slots-1-capacity_error"' in html
-    assert "cannot hold more people than the room" in html
+    assert response.status_code == 200
+    assert re.search(r'id="id_title_error"[^>]*>.*Give the session a title', html, re.S)
+    assert re.search(r'id="id_slots-0-ends_error"[^>]*>.*later than the start', html, re.S)
+    assert re.search(r'name="slots-0-ends"[^>]*aria-invalid="true"', html)
+    assert 'id="id_slots-2-starts_error"' in html and "Give a start time" in html
+    assert not CanvassSession.objects.exists()
+    data.update(title="Now titled", **{"slots-0-ends": "11:30", "slots-2-starts": "14:00"})
+    html = host_client.post("/host/sessions/new/", data).content.decode()
+    assert re.search(r'id="id_slots-1-capacity_error"[^>]*>.*the room holds 12', html, re.S)
     assert not CanvassSession.objects.exists() and not Slot.objects.exists()
 
 
-def test_a_slot_in_the_past_is_refused_on_its_row(host_client, room):
+def test_a_past_date_or_time_is_refused_on_its_field(host_client, room):
     data = {"meeting_point": str(room.pk), "title": "Past", "what_to_bring": "", **tomorrow_slots(1)}
-    data["slots-0-date"] = (timezone.localdate() - timedelta(days=3)).isoformat()
+    data["date"] = (timezone.localdate() - timedelta(days=3)).isoformat()
+    response = host_client.post("/host/sessions/new/", data)
+    assert response.status_code == 200 and b'id="id_date_error"' in response.content
+    data["date"] = timezone.localdate().isoformat()
+    data["slots-0-starts"], data["slots-0-ends"] = "00:00", "00:01"
     response = host_client.post("/host/sessions/new/", data)
     assert response.status_code == 200 and b'id="id_slots-0-starts_error"' in response.content
     assert not CanvassSession.objects.exists()
@@ -262,11 +346,30 @@ def test_without_a_room_posting_a_session_starts_by_opening_one(host_client):
 
 # ---- my sessions and the roster ----
 
-def test_my_sessions_lists_upcoming_sessions_with_places_left(host_client, slot, other_client):
+def test_my_sessions_counts_booked_pending_and_waiting_with_the_capacity(host_client, slot, other_client):
     book(slot, 1)
+    book_and_prove(slot, "07400 200098", name="Unproven", proven=False)  # a place held, phone not proven
+    small = SlotFactory(session=slot.session, starts_at=slot.starts_at + timedelta(hours=3),
+                        ends_at=slot.ends_at + timedelta(hours=3), capacity=1)
+    book(small, 2)
+    book(small, 3)  # full: the waitlist
     SlotFactory(session__title="Someone else's")
     html = host_client.get("/host/").content.decode()
-    assert "Saturday on the doors" in html and "2 places left" in html and "Someone else" not in html
+    assert "Saturday on the doors" in html and "Someone else" not in html
+    counts = dict(re.findall(r"<dt>(\w+)</dt><dd>(\d+)</dd>", html))
+    assert counts == {"Booked": "2", "Pending": "1", "Waitlist": "1", "Places": "4"}
+    assert "2 of 4 places booked" in html
+
+
+def test_the_session_heading_gives_the_date_and_every_slot(host_client, future_slot):
+    SlotFactory(session=future_slot.session, starts_at=future_slot.starts_at + timedelta(hours=3),
+                ends_at=future_slot.starts_at + timedelta(hours=4, minutes=30), capacity=3)
+    day = timezone.localtime(future_slot.starts_at)
+    start, end = timezone.localtime(future_slot.starts_at), timezone.localtime(future_slot.ends_at)
+    expected = (f"<strong>{day:%A} {day.day} {day:%B}</strong>: {start:%H:%M}–{end:%H:%M}, "
+                f"{start + timedelta(hours=3):%H:%M}–{start + timedelta(hours=4, minutes=30):%H:%M}")
+    assert expected in host_client.get(f"/host/sessions/{future_slot.session_id}/").content.decode()
+    assert expected in host_client.get("/host/").content.decode()
 
 
 def test_the_roster_shows_names_mobiles_and_the_waitlist(host_client, slot):
@@ -297,10 +400,11 @@ def test_another_host_gets_404_for_my_session_roster_attendance_and_cancel(other
 def _edit_data(session) -> dict:
     slots = list(session.slots.all())
     data = {"title": session.title, "description": session.description, "what_to_bring": session.what_to_bring,
+            "date": timezone.localtime(slots[0].starts_at).date().isoformat(),
             "slots-TOTAL_FORMS": str(len(slots)), "slots-INITIAL_FORMS": str(len(slots))}
     for i, slot in enumerate(slots):
         start, end = timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at)
-        data.update({f"slots-{i}-slot_id": slot.pk, f"slots-{i}-date": start.date().isoformat(),
+        data.update({f"slots-{i}-slot_id": slot.pk, f"slots-{i}-day_offset": "0",
                      f"slots-{i}-starts": f"{start:%H:%M}", f"slots-{i}-ends": f"{end:%H:%M}",
                      f"slots-{i}-capacity": slot.capacity, f"slots-{i}-turf": slot.turf})
     return data
@@ -348,10 +452,89 @@ def test_a_refused_slot_change_rolls_back_the_whole_edit(host_client, future_slo
     assert not SmsMessage.objects.filter(kind="slot_rescheduled").exists()
 
 
-def test_copy_a_session_to_another_date(host_client, future_slot):
+def test_changing_the_date_moves_every_slot_and_texts_their_volunteers(host_client, future_slot):
+    second = SlotFactory(session=future_slot.session, starts_at=future_slot.starts_at + timedelta(hours=3),
+                         ends_at=future_slot.ends_at + timedelta(hours=3), capacity=3)
+    booking = book(second, 1)
+    data = _edit_data(future_slot.session)
+    new_day = timezone.localdate() + timedelta(days=5)
+    data["date"] = new_day.isoformat()
+    assert host_client.post(f"/host/sessions/{future_slot.session_id}/edit/", data).status_code == 302
+    for slot in (future_slot, second):
+        slot.refresh_from_db()
+        assert timezone.localtime(slot.starts_at).date() == new_day
+    assert timezone.localtime(second.starts_at).hour == 13
+    assert SmsMessage.objects.filter(booking=booking, kind="slot_rescheduled").exists()
+
+
+def test_editing_adds_a_slot_with_the_add_button_then_saves_it(host_client, future_slot):
+    data = _edit_data(future_slot.session)
+    html = host_client.post(f"/host/sessions/{future_slot.session_id}/edit/", {**data, "add_row": "1"}).content.decode()
+    assert 'name="slots-TOTAL_FORMS" value="2"' in html and 'name="slots-1-starts"' in html
+    assert 'role="alert"' not in html
+    data.update({"slots-TOTAL_FORMS": "2", "slots-1-starts": "14:00", "slots-1-ends": "16:00", "slots-1-capacity": "6",
+                 "slots-1-turf": "Walkley Road", "slots-1-slot_id": "", "slots-1-day_offset": "0"})
+    assert host_client.post(f"/host/sessions/{future_slot.session_id}/edit/", data).status_code == 302
+    slots = list(future_slot.session.slots.all())
+    assert [(timezone.localtime(s.starts_at).hour, s.capacity, s.turf) for s in slots][1] == (14, 6, "Walkley Road")
+    assert timezone.localtime(CanvassSession.objects.get(pk=future_slot.session_id).ends_at).hour == 16
+
+
+def test_removing_an_unbooked_slot_deletes_it(host_client, future_slot):
+    spare = SlotFactory(session=future_slot.session, starts_at=future_slot.starts_at + timedelta(hours=3),
+                        ends_at=future_slot.ends_at + timedelta(hours=3), capacity=3)
+    data = _edit_data(future_slot.session)
+    html = host_client.post(f"/host/sessions/{future_slot.session_id}/edit/",
+                            {**data, "remove_row": "1"}).content.decode()
+    assert "will be removed when you save" in html and 'name="slots-1-DELETE"' in html and "Keep slot 2" in html
+    kept = host_client.post(f"/host/sessions/{future_slot.session_id}/edit/",
+                            {**data, "slots-1-DELETE": "on", "keep_row": "1"}).content.decode()
+    assert "will be removed" not in kept
+    assert host_client.post(f"/host/sessions/{future_slot.session_id}/edit/",
+                            {**data, "slots-1-DELETE": "on"}).status_code == 302
+    assert not Slot.all_objects.filter(pk=spare.pk).exists()
+    assert list(future_slot.session.slots.all()) == [future_slot]
+
+
+def test_removing_a_booked_slot_asks_first_then_tells_its_volunteers(host_client, future_slot):
+    other = SlotFactory(session=future_slot.session, starts_at=future_slot.starts_at + timedelta(hours=3),
+                        ends_at=future_slot.ends_at + timedelta(hours=3), capacity=1)
+    proven, waiting = book(other, 1), book(other, 2)
+    unproven = book_and_prove(other, "07400 200099", name="Unproven", proven=False)
+    data = {**_edit_data(future_slot.session), "slots-1-DELETE": "on"}
+    page = host_client.post(f"/host/sessions/{future_slot.session_id}/edit/", {**data, "remove_row": "1"})
+    assert "3 volunteers are booked on it" in page.content.decode()
+    refused = host_client.post(f"/host/sessions/{future_slot.session_id}/edit/", data)
+    html = refused.content.decode()
+    assert refused.status_code == 200
+    assert re.search(r'id="id_slots-1-confirm_remove_error"[^>]*>.*3 volunteers are booked', html, re.S)
+    assert Booking.objects.get(pk=proven.pk).status == "confirmed"
+    done = host_client.post(f"/host/sessions/{future_slot.session_id}/edit/", {**data, "slots-1-confirm_remove": "on"})
+    assert done.status_code == 302
+    assert list(future_slot.session.slots.all()) == [future_slot]
+    assert Slot.all_objects.get(pk=other.pk).removed_at is not None
+    assert set(Booking.objects.filter(slot=other).values_list("status", flat=True)) == {"cancelled"}
+    assert BookingEvent.objects.filter(booking__slot=other, kind="session_cancelled").count() == 3
+    # The existing rule for texts a host causes: only to proven phones.
+    texted = SmsMessage.objects.filter(kind="session_cancelled")
+    assert set(texted.exclude(status="skipped").values_list("booking_id", flat=True)) == {proven.pk, waiting.pk}
+    assert not texted.filter(booking=unproven).exclude(status="skipped").exists()
+    detail = host_client.get(f"/host/sessions/{future_slot.session_id}/").content.decode()
+    assert "telling the 3 volunteers booked on removed slots" in detail
+    assert f'id="slot-{other.pk}"' not in detail and f'id="slot-{future_slot.pk}"' in detail
+
+
+def test_the_last_slot_cannot_be_removed(host_client, future_slot):
+    data = {**_edit_data(future_slot.session), "slots-0-DELETE": "on"}
+    response = host_client.post(f"/host/sessions/{future_slot.session_id}/edit/", data)
+    assert response.status_code == 200 and b"Add at least one slot" in response.content
+    assert future_slot.session.slots.count() == 1
+
+
+def test_copy_a_session_to_one_other_date(host_client, future_slot):
     book(future_slot, 1)
     new_date = timezone.localdate() + timedelta(days=10)
-    response = host_client.post(f"/host/sessions/{future_slot.session_id}/copy/", {"new_date": new_date.isoformat()})
+    response = host_client.post(f"/host/sessions/{future_slot.session_id}/copy/", {"date_1": new_date.isoformat()})
     copy = CanvassSession.objects.exclude(pk=future_slot.session_id).get()
     assert response.status_code == 302 and response["Location"] == f"/host/sessions/{copy.pk}/"
     slot = copy.slots.get()
@@ -359,10 +542,41 @@ def test_copy_a_session_to_another_date(host_client, future_slot):
     assert slot.turf == future_slot.turf and slot.confirmed_count == 0 and not slot.bookings.exists()
 
 
-def test_copying_to_a_past_date_is_a_form_error(host_client, future_slot):
-    response = host_client.post(f"/host/sessions/{future_slot.session_id}/copy/",
-                                {"new_date": (timezone.localdate() - timedelta(days=1)).isoformat()})
-    assert response.status_code == 200 and b'id="id_new_date_error"' in response.content
+def test_copy_every_week_until_a_date_and_on_chosen_dates_at_once(host_client, future_slot):
+    first = timezone.localtime(future_slot.starts_at).date()
+    extra = first + timedelta(days=2)
+    response = host_client.post(f"/host/sessions/{future_slot.session_id}/copy/", {
+        "weekly_until": (first + timedelta(days=21)).isoformat(), "date_1": extra.isoformat(),
+        "date_2": (first + timedelta(days=7)).isoformat()})  # also a weekly one: copied once
+    assert response.status_code == 302 and response["Location"] == "/host/"
+    days = sorted(timezone.localtime(s.starts_at).date() for s in CanvassSession.objects.exclude(
+        pk=future_slot.session_id))
+    assert days == sorted([first + timedelta(days=7), first + timedelta(days=14), first + timedelta(days=21), extra])
+    assert "Copied to 4 dates" in host_client.get("/host/").content.decode()
+
+
+def test_copies_are_all_or_nothing_and_limited(host_client, future_slot, room):
+    first = timezone.localtime(future_slot.starts_at).date()
+    too_many = host_client.post(f"/host/sessions/{future_slot.session_id}/copy/",
+                                {"weekly_until": (first + timedelta(days=7 * 13)).isoformat()})
+    html = too_many.content.decode()
+    assert too_many.status_code == 200 and re.search(r'id="id_weekly_until_error"[^>]*>.*at most 12 at once', html,
+                                                     re.S)
+    past = host_client.post(f"/host/sessions/{future_slot.session_id}/copy/", {
+        "date_1": (first + timedelta(days=7)).isoformat(),
+        "date_2": (timezone.localdate() - timedelta(days=1)).isoformat()})
+    assert past.status_code == 200 and b'id="id_date_2_error"' in past.content
+    room.is_active = False  # the service refuses every date: nothing is written
+    room.save()
+    refused = host_client.post(f"/host/sessions/{future_slot.session_id}/copy/", {
+        "date_1": (first + timedelta(days=7)).isoformat(), "date_2": (first + timedelta(days=14)).isoformat()})
+    assert refused.status_code == 200 and b'id="id_date_1_error"' in refused.content
+    assert CanvassSession.objects.count() == 1
+
+
+def test_copying_needs_a_date(host_client, future_slot):
+    response = host_client.post(f"/host/sessions/{future_slot.session_id}/copy/", {})
+    assert response.status_code == 200 and b'id="id_weekly_until_error"' in response.content
     assert CanvassSession.objects.count() == 1
 
 
@@ -433,8 +647,8 @@ def test_junk_in_ids_and_counts_is_a_form_answer_never_a_500(host_client, room, 
     url = f"/host/sessions/{future_slot.session_id}/attendance/"
     assert host_client.post(url, {"booking": "99999999999999999999", "attended": "yes"}).status_code == 404
     assert host_client.post(url, {"booking": "x", "attended": "maybe"}).status_code == 302
-    copy = host_client.post(f"/host/sessions/{future_slot.session_id}/copy/", {"new_date": "31/02/2026"})
-    assert copy.status_code == 200 and b'id="id_new_date_error"' in copy.content
+    copy = host_client.post(f"/host/sessions/{future_slot.session_id}/copy/", {"date_1": "31/02/2026"})
+    assert copy.status_code == 200 and b'id="id_date_1_error"' in copy.content
 
 
 # ---- approvals ----
