@@ -9,6 +9,7 @@ from core.serializers import (
     RejectUnknownFieldsMixin,
     StrictSerializer,
     postcode_field,
+    postcode_or_district_field,
 )
 from seats.serializers import SeatSummarySerializer
 from sessions.locations import approximate, public_distance_km
@@ -123,7 +124,7 @@ class SessionUpdateSerializer(StrictSerializer):
 
 
 class SessionSearchSerializer(QuerySerializer):
-    near = postcode_field(required=False, help_text="Postcode: nearest sessions first.")
+    near = postcode_or_district_field(required=False, help_text="Postcode or postcode district (e.g. SW11, its centre): nearest sessions first.")
     radius_km = serializers.FloatField(required=False, min_value=0.1, max_value=settings.MAX_SEARCH_RADIUS_KM,
                                        help_text="With near: search radius in km (default 25).")
     date_from = serializers.DateTimeField(required=False)
