@@ -38,6 +38,15 @@ class VolunteerRegisterSerializer(StrictSerializer):
         return attrs
 
 
+class VolunteerChangeSerializer(StrictSerializer):
+    """A sign-up's new availability (it replaces the old), and optionally its travel limit and postcode."""
+
+    availability = AvailabilityWindowSerializer(many=True, allow_empty=False, min_length=1, max_length=MAX_WINDOWS)
+    max_travel_km = serializers.FloatField(min_value=0.5, max_value=MAX_TRAVEL_KM, required=False,
+                                           help_text="How far the volunteer will travel, in km.")
+    postcode = postcode_or_district_field(required=False)
+
+
 class SuggestionSerializer(serializers.Serializer):
     slot_id = serializers.IntegerField(source="slot.pk")
     starts_at = serializers.DateTimeField(source="slot.starts_at")

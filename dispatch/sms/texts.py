@@ -13,7 +13,7 @@ from django.utils import timezone
 from dispatch.sms.segments import gsm7_fold
 from sessions.models import Slot
 from volunteers.disclosure import FrontRoomShown, Hidden, front_room_disclose
-from volunteers.links import manage_url
+from volunteers.links import manage_url, needed_url
 from volunteers.models import Booking, PhoneChallenge
 from volunteers.selectors import roster_person
 
@@ -234,7 +234,7 @@ def challenge_text(*, challenge: PhoneChallenge, code: str, situation: str) -> s
     for the proof, on the booking's page."""
     booking = challenge.booking
     if situation == "signup" or booking is None:
-        return text_render("code_signup", {"code": code})
+        return text_render("code_signup", {"code": code, "link": needed_url(challenge.link_token)})
     extra = {"code": code, "waitlisted": booking.status == Booking.Status.WAITLISTED}
     if situation == "already_booked":
         template = "code_already_booked"
