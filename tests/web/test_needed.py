@@ -114,7 +114,7 @@ def test_the_code_text_carries_the_private_link_which_before_the_code_asks_for_i
     assert done["Location"] == link
     page = client.get(link)
     text = _text(page)
-    assert "You're on the list" in text and "You're signed up. Nothing is booked yet" in text
+    assert "You're on the list" in text and "You're signed up." in text and "Nothing is booked yet." in text
     assert "your place is held" not in text.lower()
     assert f'href="{link}/change/"' in text and f'href="{link}/stop/"' in text
     assert page["Cache-Control"] == "private, no-store" and "noindex" in page["X-Robots-Tag"]

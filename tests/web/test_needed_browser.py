@@ -36,8 +36,15 @@ def _code() -> str:
     return re.search(r"\b(\d{6})\b", body).group(1)
 
 
-def _no_problems(page) -> None:
-    assert axe_violations(page) == []
+def _no_problems(page, script: bool) -> None:
+    """axe runs in the page, so only with script on; the same pages are checked in that run."""
+    if script:
+        assert axe_violations(page) == []
+
+
+# Each tick's cell (its label): the tap target.
+_TAP_TARGETS = """() => Array.from(document.querySelectorAll('fieldset.when input[type=checkbox]'))
+    .map(input => { const box = input.parentElement.getBoundingClientRect(); return [box.width, box.height]; })"""
 
 
 @pytest.mark.parametrize("script", [True, False], ids=["script", "no-script"])
@@ -50,12 +57,11 @@ def test_sign_up_with_a_district_then_change_then_stop(browser, live_server, are
     height = page.evaluate("document.documentElement.scrollHeight")
     print(f"\n/needed/ at 375 px: {height} px tall (was {OLD_FORM_HEIGHT})")
     assert height < OLD_FORM_HEIGHT * 0.85
-    _no_problems(page)
+    _no_problems(page, script)
     grid = page.get_by_role("group", name="When are you free?")
-    ticks = grid.get_by_role("checkbox")
-    for index in range(ticks.count()):  # every tick's tap target is at least 24 px square (WCAG 2.5.8)
-        box = ticks.nth(index).locator("xpath=..").bounding_box()
-        assert box["width"] >= 24 and box["height"] >= 24, box
+    if script:  # every tick's tap target is at least 24 px square (WCAG 2.5.8)
+        targets = page.evaluate(_TAP_TARGETS)
+        assert len(targets) >= 39 and all(width >= 24 and height >= 24 for width, height in targets), targets
     if script:
         screenshot(page, "volunteer-needed")
 
@@ -70,7 +76,7 @@ def test_sign_up_with_a_district_then_change_then_stop(browser, live_server, are
 
     expect(page.get_by_role("heading", name="Check your phone")).to_be_visible()
     expect(page.get_by_text("Nothing is booked yet")).to_be_visible()
-    _no_problems(page)
+    _no_problems(page, script)
     page.get_by_label("The 6-digit code from the text").fill(_code())
     page.get_by_role("button", name="Confirm").click()
 
@@ -79,7 +85,7 @@ def test_sign_up_with_a_district_then_change_then_stop(browser, live_server, are
     expect(page.get_by_text("From S10, up to 25 km away.")).to_be_visible()
     volunteer = Volunteer.objects.get(phone=E164)
     assert page.url.endswith(f"/n/{volunteer.token}") and volunteer.availability.count() == 1
-    _no_problems(page)
+    _no_problems(page, script)
     if script:
         screenshot(page, "volunteer-needed-done")
 
@@ -87,16 +93,16 @@ def test_sign_up_with_a_district_then_change_then_stop(browser, live_server, are
     expect(page.get_by_role("checkbox", name=f"{_tick_label(day)}, Morning")).to_be_checked()
     page.get_by_role("checkbox", name=f"{_tick_label(day)}, Afternoon").uncheck()
     page.get_by_role("checkbox", name=f"{_tick_label(day + timedelta(days=1))}, Evening").check()
-    _no_problems(page)
+    _no_problems(page, script)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_contain_text("Saved")
     assert volunteer.availability.count() == 2
 
     page.get_by_role("link", name="Stop sending me").click()
     expect(page.get_by_role("heading", name="Stop sending you?")).to_be_visible()
-    _no_problems(page)
+    _no_problems(page, script)
     page.get_by_role("button", name="Yes, stop").click()
     expect(page.get_by_role("heading", name="You're not on the list")).to_be_visible()
     assert not volunteer.availability.exists()
-    _no_problems(page)
+    _no_problems(page, script)
     context.close()

@@ -419,8 +419,7 @@ def check(request, token: str):
         else:
             if isinstance(proven, Booking):
                 return redirect("volunteer:manage", token=proven.manage_token)
-            messages.success(request, _("You're signed up. Nothing is booked yet: we text you when we find you a "
-                                        "place."))
+            messages.success(request, _("You're signed up."))
             return redirect("volunteer:signup", token=proven.token)
     return render(request, "web/volunteer/check.html", {"form": form, "token": token,
                                                         "signup": signup_challenge_is(challenge_token=token)})
