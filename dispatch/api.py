@@ -66,7 +66,8 @@ class VolunteerSignupView(APIView):
 
     @extend_schema(request=VolunteerChangeSerializer, responses=VolunteerRegisteredSerializer,
                    summary="Change a sign-up's availability (and travel limit, postcode or district)",
-                   description="The availability given replaces the old; a stopped sign-up is back on the list.")
+                   description="Only what is given changes. An availability replaces the old one; a stopped sign-up "
+                   "is back on the list.")
     def patch(self, request, token: str):
         serializer = VolunteerChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

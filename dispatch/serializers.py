@@ -39,9 +39,10 @@ class VolunteerRegisterSerializer(StrictSerializer):
 
 
 class VolunteerChangeSerializer(StrictSerializer):
-    """A sign-up's new availability (it replaces the old), and optionally its travel limit and postcode."""
+    """What a sign-up changes: its availability (replacing the old), travel limit, postcode or district."""
 
-    availability = AvailabilityWindowSerializer(many=True, allow_empty=False, min_length=1, max_length=MAX_WINDOWS)
+    availability = AvailabilityWindowSerializer(many=True, allow_empty=False, min_length=1, max_length=MAX_WINDOWS,
+                                                required=False)
     max_travel_km = serializers.FloatField(min_value=0.5, max_value=MAX_TRAVEL_KM, required=False,
                                            help_text="How far the volunteer will travel, in km.")
     postcode = postcode_or_district_field(required=False)

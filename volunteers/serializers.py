@@ -64,7 +64,8 @@ class AvailabilityWindowSerializer(StrictSerializer):
 class VolunteerRegisteredSerializer(serializers.Serializer):
     """A sign-up for dispatch, once the phone is proven."""
 
-    token = serializers.CharField(help_text="Private: the volunteer's key to their suggestions. Keep it secret.")
+    token = serializers.CharField(help_text="Private: the volunteer's key to their sign-up (/api/volunteers/{token}/, "
+                                  "its suggestions, and the page /n/{token} texted with the code). Keep it secret.")
     name = serializers.CharField()
     phone = serializers.CharField()
     postcode = serializers.CharField()

@@ -50,15 +50,15 @@ def signup_windows(volunteer: Volunteer) -> list[tuple]:
                 .order_by("starts_at").values_list("starts_at", "ends_at"))
 
 
-def signup_change(*, token: str, availability: list[dict], max_travel_km: float | None = None,
+def signup_change(*, token: str, availability: list[dict] | None = None, max_travel_km: float | None = None,
                   postcode: str | None = None) -> Volunteer:
-    """Replace the sign-up's availability (and, when given, its travel limit and postcode or district). A stopped
-    sign-up is back on the list. Raises NotFound, InvalidInput naming the field; writes nothing on error.
-    Idempotent: the same change again leaves the same rows."""
+    """Change what is given (None: unchanged): the availability is replaced (a stopped sign-up is back on the
+    list), the travel limit and the postcode or district set. Raises NotFound, InvalidInput naming the field;
+    writes nothing on error. Idempotent: the same change again leaves the same rows."""
     volunteer = signup_by_link(token=token)
     if max_travel_km is not None:
         travel_validate(max_travel_km)
-    spans = availability_validate(availability)
+    spans = availability_validate(availability) if availability is not None else None
     location = postcode_locate(postcode) if postcode else None
     with transaction.atomic():
         volunteer = Volunteer.objects.select_for_update().get(pk=volunteer.pk)
@@ -72,9 +72,10 @@ def signup_change(*, token: str, availability: list[dict], max_travel_km: float 
             changed += ["postcode", "lat", "lng", "seat"]
         if changed:
             volunteer.save(update_fields=[*changed, "updated_at"])
-        AvailabilityWindow.objects.filter(volunteer=volunteer).delete()
-        AvailabilityWindow.objects.bulk_create(AvailabilityWindow(volunteer=volunteer, starts_at=start, ends_at=end)
-                                               for start, end in spans)
+        if spans is not None:
+            AvailabilityWindow.objects.filter(volunteer=volunteer).delete()
+            AvailabilityWindow.objects.bulk_create(
+                AvailabilityWindow(volunteer=volunteer, starts_at=start, ends_at=end) for start, end in spans)
     return volunteer
 
 

@@ -66,7 +66,7 @@ def test_the_form_asks_only_what_dispatch_needs_with_a_grid_of_days_and_parts(cl
     page = _text(client.get("/needed/"))
     names = set(re.findall(r"<(?:input|select)[^>]* name=\"([a-z_]+)\"", page))
     assert names == {"csrfmiddlewaretoken", "name", "phone", "postcode", "max_travel_km", "when", "consent_sms"}
-    assert "<legend>When are you free?</legend>" in page and '<th scope="col">Morning</th>' in page
+    assert "<legend>When are you free?</legend>" in page and '<th scope="col">Morning<small>9am–1pm</small></th>' in page
     ticks = re.findall(r'<label class="tick"><input type="checkbox" name="when" value="([0-9-]+:[a-z]+)">'
                        r'<span class="visually-hidden">([^<]+)</span></label>', page)
     # 14 days of three parts, bar today's parts that have ended; each tick named by its day and part.
@@ -185,3 +185,17 @@ def test_a_booking_takes_a_district(client, area):
     response = client.post(f"/s/{area.slot.session_id}/book/?slot={area.slot.pk}",
                            {"name": "Ada", "phone": PHONE, "postcode": "S10", "consent_sms": "on"})
     assert response.status_code == 302 and Volunteer.objects.get(phone=E164).postcode == "S10"
+
+
+def test_staff_and_exports_never_read_the_sign_up_link(client, area):
+    from dispatch.sms.serializers import body_redacted
+    from volunteers.privacy import volunteer_data_export
+    from web.templatetags.coordinator_tags import redact_links
+
+    link = _signed_up(client, area)
+    token = link.removeprefix("/n/")
+    message = SmsMessage.objects.get(to=E164, kind=SmsMessage.Kind.PHONE_CODE)
+    assert token in message.body
+    assert token not in body_redacted(message) and "/n/<private link>" in body_redacted(message)
+    assert token not in redact_links(message.body)
+    assert token not in str(volunteer_data_export(volunteer=Volunteer.objects.get(phone=E164)))
