@@ -356,6 +356,8 @@ API_MAX_OFFSET = env_int("API_MAX_OFFSET", 10000)  # deepest offset / page numbe
 DEFAULT_SEARCH_RADIUS_KM = env_float("DEFAULT_SEARCH_RADIUS_KM", 25.0)
 MAX_SEARCH_RADIUS_KM = env_float("MAX_SEARCH_RADIUS_KM", 200.0)
 DIRECT_BOOKING_TRAVEL_KM = env_float("DIRECT_BOOKING_TRAVEL_KM", 15.0)
+# "Send me where I'm needed" offers this many days, from today, as morning/afternoon/evening choices.
+NEEDED_DAYS = env_int("NEEDED_DAYS", 14)
 
 # --- Hosts (docs/pages-hosts.md) ----------------------------------------------------
 # A new host's sessions wait for an organiser's check until one is approved (sessions.vetting); false: at once.

@@ -39,10 +39,10 @@ class RequestIdFilter(logging.Filter):
 
 
 # Paths whose next segment is a bearer token: bookings (/b/, /api/bookings/), code challenges (/check/,
-# /api/challenges/), dispatch sign-ups, unsubscribe links, calendar feeds and password resets. Any text passes
+# /api/challenges/), dispatch sign-ups (/n/, /api/volunteers/), unsubscribe links, calendar feeds and password resets. Any text passes
 # through, so a full URL, a quoted repr of a request or a traceback loses its token too.
 _PRIVATE_LINK = re.compile(
-    r"(/(?:b|check|api/bookings|api/challenges|api/volunteers|email/unsubscribe|feeds/[a-z]+|host/reset/[\w-]+)/)"
+    r"(/(?:b|n|check|api/bookings|api/challenges|api/volunteers|email/unsubscribe|feeds/[a-z]+|host/reset/[\w-]+)/)"
     r"[A-Za-z0-9_.:=-]{8,}")  # signed tokens (unsubscribe) hold "." and ":"; a feed's ".ics" goes with its token
 REDACTED = "[redacted]"
 

@@ -76,6 +76,7 @@ class AutoSchema(openapi.AutoSchema):
 # (tests/api/test_schema_fuzz.py) holds the API to that, and the schema lists them on every 400.
 SEMANTIC_ERROR_CODES = {
     "unknown_postcode": "a well-formed postcode that is not in the postcode tables",
+    "unknown_district": "a well-formed postcode district (e.g. SW11) that is not in the postcode tables",
     "invalid_phone": "a well-formed mobile number in a range that is not allocated",
     "unknown_seat": "no seat has that ONS code",
     "unknown_meeting_point": "not one of your meeting points",
@@ -98,7 +99,8 @@ SEMANTIC_ERROR_CODES = {
 
 
 # drf-spectacular does not state a nested list serializer's allow_empty=False.
-NON_EMPTY_LISTS = {"SessionCreateRequest": ["slots"], "VolunteerRegisterRequest": ["availability"]}
+NON_EMPTY_LISTS = {"SessionCreateRequest": ["slots"], "VolunteerRegisterRequest": ["availability"],
+                   "PatchedVolunteerChangeRequest": ["availability"]}
 
 
 def postprocess(result, generator, request, public):

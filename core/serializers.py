@@ -11,6 +11,8 @@ from core.errors import InvalidInput
 PHONE_PATTERN = r"^(\+44 ?|0)7[1-57-9][0-9]{2} ?[0-9]{6}$"
 SEAT_CODE_PATTERN = r"^[A-Za-z][0-9]{8}$"
 POSTCODE_PATTERN = r"^[A-Za-z]{1,2}[0-9][0-9A-Za-z]? ?[0-9][A-Za-z]{2}$"
+# Where a volunteer says where they are, a postcode district alone ("SW11") will do (seats.geocoding).
+POSTCODE_OR_DISTRICT_PATTERN = r"^ *[A-Za-z]{1,2}[0-9][0-9A-Za-z]?( ?[0-9][A-Za-z]{2})? *$"
 
 
 class PatternField(serializers.RegexField):
@@ -38,6 +40,12 @@ def phone_field(**kwargs) -> PatternField:
 def postcode_field(**kwargs) -> PatternField:
     return PatternField(POSTCODE_PATTERN, error_code="invalid_postcode", message="Not a valid UK postcode.",
                         max_length=10, **kwargs)
+
+
+def postcode_or_district_field(**kwargs) -> PatternField:
+    kwargs.setdefault("help_text", "A UK postcode, or only its district (e.g. SW11): then its centre is used.")
+    return PatternField(POSTCODE_OR_DISTRICT_PATTERN, error_code="invalid_postcode",
+                        message="Not a valid UK postcode or postcode district.", max_length=10, **kwargs)
 
 
 class RejectUnknownFieldsMixin:

@@ -15,13 +15,20 @@ from dispatch.serializers import (
     RunSerializer,
     SuggestionQuerySerializer,
     SuggestionSerializer,
+    VolunteerChangeSerializer,
     VolunteerRegisterSerializer,
 )
 from dispatch.services import assignment, coverage, overflow, suggestions
 from seats.scopes import seat_scope_for
+from volunteers import signup
 from volunteers.api import booking_by_token
 from volunteers.identity import volunteer_signup_request
-from volunteers.serializers import BookingSerializer, ChallengeSerializer
+from volunteers.serializers import (
+    BookingSerializer,
+    ChallengeSerializer,
+    VolunteerRegisteredSerializer,
+    volunteer_registered_data,
+)
 
 
 class VolunteerRegisterView(APIView):
@@ -43,6 +50,41 @@ class VolunteerRegisterView(APIView):
         serializer.is_valid(raise_exception=True)
         challenge = volunteer_signup_request(client_ip=client_ip(request), **serializer.validated_data)
         return Response(ChallengeSerializer(challenge).data, status=status.HTTP_202_ACCEPTED)
+
+
+class VolunteerSignupView(APIView):
+    """A proven sign-up through its private token (the one the code's verify answers with, and the sign-up's
+    texted link /n/{token}): read it, or change its availability."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses=VolunteerRegisteredSerializer, summary="A sign-up: its availability and travel limit",
+                   description="404 for an unknown token, or one a newer proven sign-up or a data erasure replaced.")
+    def get(self, request, token: str):
+        return Response(volunteer_registered_data(signup.signup_by_link(token=token)))
+
+    @extend_schema(request=VolunteerChangeSerializer, responses=VolunteerRegisteredSerializer,
+                   summary="Change a sign-up's availability (and travel limit, postcode or district)",
+                   description="Only what is given changes. An availability replaces the old one; a stopped sign-up "
+                   "is back on the list.")
+    def patch(self, request, token: str):
+        serializer = VolunteerChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        volunteer = signup.signup_change(token=token, **serializer.validated_data)
+        return Response(volunteer_registered_data(volunteer))
+
+
+class VolunteerStopView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=None, responses=VolunteerRegisteredSerializer,
+                   summary="Stop a sign-up: no longer sent anywhere",
+                   description="Removes the availability: no assignment run or suggestion uses the volunteer until "
+                   "a PATCH gives some again. Bookings stay. Idempotent.")
+    def post(self, request, token: str):
+        return Response(volunteer_registered_data(signup.signup_stop(token=token)))
 
 
 class VolunteerSuggestionsView(APIView):

@@ -7,7 +7,7 @@ from core.serializers import (
     QuerySerializer,
     StrictSerializer,
     phone_field,
-    postcode_field,
+    postcode_or_district_field,
 )
 from dispatch.models import AssignmentRun
 from volunteers.registration import MAX_TRAVEL_KM, MAX_WINDOWS
@@ -19,7 +19,7 @@ class VolunteerRegisterSerializer(StrictSerializer):
     mobile = phone_field(required=False,
                                    help_text="UK mobile number, e.g. 07400 123456. `phone` is accepted too.")
     phone = phone_field(required=False, help_text="Alias of `mobile`.")
-    postcode = postcode_field()
+    postcode = postcode_or_district_field()
     max_travel_km = serializers.FloatField(min_value=0.5, max_value=MAX_TRAVEL_KM,
                                            help_text="How far the volunteer will travel, in km.")
     availability = AvailabilityWindowSerializer(many=True, allow_empty=False, min_length=1, max_length=MAX_WINDOWS)
@@ -36,6 +36,16 @@ class VolunteerRegisterSerializer(StrictSerializer):
                                fields={"mobile": [gettext("This field is required.")]})
         attrs["phone"] = mobile or phone
         return attrs
+
+
+class VolunteerChangeSerializer(StrictSerializer):
+    """What a sign-up changes: its availability (replacing the old), travel limit, postcode or district."""
+
+    availability = AvailabilityWindowSerializer(many=True, allow_empty=False, min_length=1, max_length=MAX_WINDOWS,
+                                                required=False)
+    max_travel_km = serializers.FloatField(min_value=0.5, max_value=MAX_TRAVEL_KM, required=False,
+                                           help_text="How far the volunteer will travel, in km.")
+    postcode = postcode_or_district_field(required=False)
 
 
 class SuggestionSerializer(serializers.Serializer):

@@ -8,12 +8,16 @@ from dispatch.api import (
     RunDetailView,
     RunListView,
     VolunteerRegisterView,
+    VolunteerSignupView,
+    VolunteerStopView,
     VolunteerSuggestionsView,
 )
 from dispatch.exports_api import CoverageExportView, SmsFailuresExportView
 
 urlpatterns = [
     path("volunteers/", VolunteerRegisterView.as_view(), name="volunteer-register"),
+    path("volunteers/<str:token>/", VolunteerSignupView.as_view(), name="volunteer-signup"),
+    path("volunteers/<str:token>/stop/", VolunteerStopView.as_view(), name="volunteer-signup-stop"),
     path("volunteers/<str:token>/suggestions/", VolunteerSuggestionsView.as_view(), name="volunteer-suggestions"),
     path("dispatch/runs/", RunListView.as_view(), name="dispatch-runs"),
     path("dispatch/runs/<int:run_id>/", RunDetailView.as_view(), name="dispatch-run"),

@@ -3,6 +3,12 @@
 Lookup order: the full postcode in the local table, then (if enabled) a remote geocoder
 such as postcodes.io, then the postcode district's centre. Unknown postcodes raise a clear
 InvalidInput naming the field, which the API turns into a 400.
+
+A postcode district on its own ("SW11") is accepted where a volunteer says where they are (a search, a booking,
+a sign-up): it resolves to the district's centre and main seat (PostcodeDistrict: the district file's figures,
+or the mean of its postcodes' points worked out at import, seats.importers.postcodes.districts_from_postcodes).
+That is no finer than what any full postcode of the district gives. A front room needs its exact place, so
+its callers pass exact=True and a district alone is refused.
 """
 
 import logging
@@ -16,7 +22,7 @@ from django.utils.translation import gettext
 
 from core.errors import InvalidInput
 from seats.models import BoundarySet, Postcode, PostcodeDistrict, Seat, current_boundary_set_code
-from seats.postcodes import outcode_of, postcode_normalise
+from seats.postcodes import district_normalise, outcode_of, postcode_normalise
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +104,29 @@ def default_geocoders() -> list[Geocoder]:
     return chain
 
 
-def postcode_locate(raw: str, *, field: str = "postcode", geocoders: list[Geocoder] | None = None) -> Location:
-    """Normalise and geocode a postcode; raise InvalidInput (code unknown_postcode) naming `field`."""
+def district_locate(district: str, *, field: str = "postcode") -> Location:
+    """The centre and main seat of a canonical postcode district ("SW11") in the current boundary set; raise
+    InvalidInput (code unknown_district) naming `field`."""
+    location = LocalDistrictGeocoder().locate(district)
+    if location is None:
+        raise InvalidInput(gettext("Unknown postcode district %(district)s.") % {"district": district},
+                           code="unknown_district", fields={field: [gettext("Unknown postcode district.")]})
+    return location
+
+
+def postcode_locate(raw: str, *, field: str = "postcode", geocoders: list[Geocoder] | None = None,
+                    exact: bool = False) -> Location:
+    """Normalise and geocode a postcode, or (unless `exact`) a postcode district such as "SW11" (its centre, with
+    precision "district" and the district as the postcode); raise InvalidInput naming `field`: unknown_postcode,
+    unknown_district, or full_postcode_required for a district where `exact` asks for a full postcode."""
+    district = district_normalise(raw)
+    if district is not None:
+        if exact:
+            raise InvalidInput(
+                gettext("Give the full postcode, like S10 2TN: a district such as %(district)s is not enough here.")
+                % {"district": district}, code="full_postcode_required",
+                fields={field: [gettext("A full postcode is needed, not only the district.")]})
+        return district_locate(district, field=field)
     try:
         postcode = postcode_normalise(raw)
     except InvalidInput as exc:

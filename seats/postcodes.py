@@ -21,6 +21,12 @@ def postcode_normalise(raw: str) -> str:
     return f"{compact[:-3]} {compact[-3:]}"
 
 
+def district_normalise(raw: str) -> str | None:
+    """The canonical postcode district ("SW11") if `raw` is one ("sw11", " SW1A "), else None."""
+    compact = re.sub(r"\s+", "", str(raw or "")).upper()
+    return compact if _OUTCODE_RE.match(compact) else None
+
+
 def outcode_of(postcode: str) -> str:
     return postcode.split(" ")[0]
 

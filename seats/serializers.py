@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from core.serializers import QuerySerializer, StrictSerializer, postcode_field
+from core.serializers import QuerySerializer, StrictSerializer, postcode_or_district_field
 from seats.models import Seat
 
 
@@ -42,7 +42,7 @@ class SeatDetailSerializer(SeatSerializer):
 
 
 class SeatListQuerySerializer(QuerySerializer):
-    near = postcode_field(required=False, help_text="A UK postcode: seats nearest first.")
+    near = postcode_or_district_field(required=False, help_text="A UK postcode or postcode district (e.g. SW11): seats nearest first.")
     q = serializers.CharField(required=False, max_length=100, help_text="Name contains, or an exact ONS code.")
     region = serializers.CharField(required=False, max_length=60, help_text="Exactly this region (any case).")
     max_priority = serializers.IntegerField(required=False, min_value=1, max_value=5,

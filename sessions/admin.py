@@ -31,7 +31,7 @@ class MeetingPointAdminForm(forms.ModelForm):
 
     def clean_postcode(self):
         try:
-            return postcode_locate(self.cleaned_data["postcode"]).postcode
+            return postcode_locate(self.cleaned_data["postcode"], exact=True).postcode
         except DomainError as exc:
             raise forms.ValidationError(exc.message) from None
 

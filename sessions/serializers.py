@@ -9,6 +9,7 @@ from core.serializers import (
     RejectUnknownFieldsMixin,
     StrictSerializer,
     postcode_field,
+    postcode_or_district_field,
 )
 from seats.serializers import SeatSummarySerializer
 from sessions.locations import approximate, public_distance_km
@@ -16,7 +17,8 @@ from sessions.models import CanvassSession, MeetingPoint, Slot
 
 
 class MeetingPointSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
-    postcode = postcode_field()
+    # A room needs its exact place: a district alone (e.g. SW11), which volunteers may give, is refused here.
+    postcode = postcode_field(help_text="The room's full postcode, e.g. S10 2TN (a district alone is not enough).")
     seat = serializers.CharField(source="seat_id", read_only=True, allow_null=True)
 
     class Meta:
@@ -123,7 +125,7 @@ class SessionUpdateSerializer(StrictSerializer):
 
 
 class SessionSearchSerializer(QuerySerializer):
-    near = postcode_field(required=False, help_text="Postcode: nearest sessions first.")
+    near = postcode_or_district_field(required=False, help_text="Postcode or postcode district (e.g. SW11, its centre): nearest sessions first.")
     radius_km = serializers.FloatField(required=False, min_value=0.1, max_value=settings.MAX_SEARCH_RADIUS_KM,
                                        help_text="With near: search radius in km (default 25).")
     date_from = serializers.DateTimeField(required=False)

@@ -51,7 +51,7 @@ def meeting_point_create(*, host, name: str, address: str, postcode: str, capaci
                          is_active: bool = True) -> MeetingPoint:
     """Create a front room for `host`, geocoding its postcode (InvalidInput if unknown). An inactive room
     takes no new sessions."""
-    location = postcode_locate(postcode)
+    location = postcode_locate(postcode, exact=True)  # a room needs its exact place, not a district's centre
     # A point of this room's own, even where another room has the same postcode: a shared point would tell
     # whoever opens a room at a postcode whether, and where, somebody else hosts there.
     public_lat, public_lng = public_point_draw(lat=location.lat, lng=location.lng)
@@ -74,7 +74,7 @@ def meeting_point_update(*, user, meeting_point: MeetingPoint, **changes) -> Mee
     if unknown:
         raise InvalidInput(gettext("Cannot change %(names)s.") % {"names": ', '.join(sorted(unknown))}, fields={k: ["Not editable."] for k in unknown})
     if "postcode" in changes:
-        location = postcode_locate(changes["postcode"])
+        location = postcode_locate(changes["postcode"], exact=True)
         changes.update(postcode=location.postcode, lat=location.lat, lng=location.lng, seat_id=location.seat_id)
         if location.postcode != meeting_point.postcode:
             changes["public_lat"], changes["public_lng"] = public_point_draw(lat=location.lat, lng=location.lng)

@@ -29,7 +29,7 @@ from volunteers import code_check
 from volunteers.code_check import LINK_RELATED
 from volunteers.disclosure import front_room_disclose
 from volunteers.events import booking_email_proven_announce, booking_proven_announce, phone_challenge_announce
-from volunteers.models import AvailabilityWindow, Booking, PhoneChallenge, Volunteer
+from volunteers.models import AvailabilityWindow, Booking, PhoneChallenge, Volunteer, new_manage_token, new_token
 from volunteers.phones import phone_normalise
 from volunteers.services import (
     booking_hold,
@@ -129,8 +129,9 @@ def volunteer_signup_request(*, name: str, phone: str, postcode: str, max_travel
                              consent_email: bool = False) -> PhoneChallenge:
     """Sign up to be dispatched: a new phone's volunteer is written with its availability, unproven (its email
     waits on the challenge, as a booking request's does: _email_said); a known phone's details and windows wait
-    on the challenge until the code is typed. Either way the phone is
-    texted a code and the caller gets only the challenge. Raises InvalidInput naming the field, RateLimited
+    on the challenge until the code is typed. Either way the phone is texted a code and the sign-up's private
+    link (challenge.link_token: volunteers.signup, to change the choices or stop), and the caller gets only the
+    challenge. Raises InvalidInput naming the field, RateLimited
     past signup_phone, code_send_phone or sms_phone_day (the same for every phone); signup_ip is the callers'
     (the API's throttle, the page's limit_ip)."""
     from volunteers.registration import signup_validate
@@ -147,6 +148,7 @@ def volunteer_signup_request(*, name: str, phone: str, postcode: str, max_travel
         name=name, location=location, email=email, consent_sms=consent_sms, consent_email=consent_email, now=now,
         max_travel_km=max_travel_km,
         availability=windows))
+    challenge.link_token = new_manage_token()  # texted with the code; the volunteer's token once proven
     with transaction.atomic():
         volunteer, created = volunteer_get_or_create(phone=phone, fields=fields)
         if created:
@@ -271,9 +273,9 @@ def _challenge_accept(*, challenge: PhoneChallenge, code_hash_tried: str, now: d
     if challenge.purpose == PhoneChallenge.Purpose.SIGNUP:
         if challenge.pending_details.get("availability") is not None:
             _windows_replace(volunteer=volunteer, windows=challenge.pending_details["availability"])
-        from volunteers.models import new_token
-
-        volunteer.token = new_token()  # a fresh private token per proven sign-up: an older one stops working
+        # The link texted with this code becomes the private token: a fresh one per proven sign-up, so an older
+        # one stops working.
+        volunteer.token = challenge.link_token or new_token()
         changed.append("token")
     if changed:
         volunteer.save(update_fields=[*changed, "updated_at"])

@@ -10,6 +10,11 @@ def manage_url(token: str) -> str:
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/b/{token}"
 
 
+def needed_url(token: str) -> str:
+    """A sign-up's private page, PUBLIC_BASE_URL + /n/<token>: its choices, to change or stop (volunteers.signup)."""
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/n/{token}"
+
+
 # Machines that open a link as soon as it is pasted or received: chat apps' link previews, mail and SMS link
 # scanners, search engines. Their opening proves nothing about who holds the phone. Matched case-insensitively
 # anywhere in the User-Agent. (iMessage previews as "facebookexternalhit ... Twitterbot".)

@@ -217,11 +217,16 @@ class PhoneChallenge(models.Model):
     pending_details = models.JSONField(default=dict, blank=True)
     # The language of the request (core.languages): its code text is in it, and a sign-up's texts after it.
     language = models.CharField(max_length=LANGUAGE_MAX_LENGTH, default=language_current, db_default="en-gb")
+    # A sign-up's private link (/n/<link_token>), texted with the code: it becomes the volunteer's token once the
+    # code proves the phone (volunteers.signup). Empty for a booking request.
+    link_token = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["volunteer", "created_at"], name="challenge_volunteer")]
+        indexes = [models.Index(fields=["volunteer", "created_at"], name="challenge_volunteer"),
+                   # Partial: booking requests, the busy path, write no entry.
+                   models.Index(fields=["link_token"], name="challenge_link_token", condition=~Q(link_token=""))]
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} challenge for volunteer {self.volunteer_id}"

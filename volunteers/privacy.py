@@ -64,14 +64,14 @@ def _is_secret(field: models.Field) -> bool:
 
 
 # The private links inside stored texts (every text about a booking carries its own): masked in an export too.
-_PRIVATE_LINK = re.compile(r"/b/[A-Za-z0-9_-]+")
+_PRIVATE_LINK = re.compile(r"/([bn])/[A-Za-z0-9_-]+")  # a booking's link, a sign-up's (volunteers.signup)
 
 
 def _row(instance: models.Model, *, exclude: Iterable[str] = ()) -> dict:
     skip = set(exclude)
     row = {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields
            if field.name not in skip and not _is_secret(field)}
-    return {key: _PRIVATE_LINK.sub("/b/<private link>", value) if isinstance(value, str) else value
+    return {key: _PRIVATE_LINK.sub(r"/\1/<private link>", value) if isinstance(value, str) else value
             for key, value in row.items()}
 
 

@@ -29,13 +29,23 @@ def _validate_windows(windows: list[dict], *, now: datetime) -> list[tuple[datet
     return sorted(spans)
 
 
+def availability_validate(availability: list[dict]) -> list[tuple[datetime, datetime]]:
+    """Check availability windows ({"starts_at", "ends_at"}); return them sorted. Raises InvalidInput naming the
+    field."""
+    return _validate_windows(availability, now=timezone.now())
+
+
 def signup_validate(*, max_travel_km: float, availability: list[dict]) -> list[tuple[datetime, datetime]]:
     """Check a sign-up's travel limit and windows; return the windows sorted. Raises InvalidInput naming the field.
 
     The sign-up itself is volunteers.identity.volunteer_signup_request: it proves the phone before a known
     volunteer's details or windows change.
     """
+    travel_validate(max_travel_km)
+    return availability_validate(availability)
+
+
+def travel_validate(max_travel_km: float) -> None:
     if not 0 < max_travel_km <= MAX_TRAVEL_KM:
         raise InvalidInput(gettext("Travel limit must be between 0 and %(max_travel_km)s km.") % {"max_travel_km": format(MAX_TRAVEL_KM, "g")},
                            fields={"max_travel_km": [gettext("Between 0 and %(max_travel_km)s.") % {"max_travel_km": format(MAX_TRAVEL_KM, "g")}]})
-    return _validate_windows(availability, now=timezone.now())

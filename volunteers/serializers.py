@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.serializers import StrictSerializer, phone_field, postcode_field
+from core.serializers import StrictSerializer, phone_field, postcode_or_district_field
 from volunteers.consent import CONSENT_EMAIL_TEXT, CONSENT_EMAIL_VERSION, CONSENT_SMS_TEXT, CONSENT_SMS_VERSION
 from volunteers.disclosure import FrontRoomShown, front_room_disclose
 from volunteers.identity import phone_mask
@@ -18,7 +18,7 @@ _CONSENT_EMAIL_HELP = (f"The volunteer agrees to emails about their bookings at 
 class BookingCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=120)
     phone = phone_field(help_text="UK mobile number, e.g. 07400 123456 or +447400123456.")
-    postcode = postcode_field()
+    postcode = postcode_or_district_field()
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     consent_sms = serializers.BooleanField(help_text=_CONSENT_HELP)
     consent_email = serializers.BooleanField(required=False, default=False, help_text=_CONSENT_EMAIL_HELP)
@@ -43,7 +43,7 @@ class ChallengeVerifySerializer(StrictSerializer):
 class BookingDetailsSerializer(StrictSerializer):
     name = serializers.CharField(max_length=120, required=False)
     email = serializers.EmailField(required=False, allow_blank=True)
-    postcode = postcode_field(required=False)
+    postcode = postcode_or_district_field(required=False)
     consent_sms = serializers.BooleanField(required=False, help_text=_CONSENT_HELP)
     consent_email = serializers.BooleanField(required=False, help_text=_CONSENT_EMAIL_HELP)
 
@@ -64,7 +64,8 @@ class AvailabilityWindowSerializer(StrictSerializer):
 class VolunteerRegisteredSerializer(serializers.Serializer):
     """A sign-up for dispatch, once the phone is proven."""
 
-    token = serializers.CharField(help_text="Private: the volunteer's key to their suggestions. Keep it secret.")
+    token = serializers.CharField(help_text="Private: the volunteer's key to their sign-up (/api/volunteers/{token}/, "
+                                  "its suggestions, and the page /n/{token} texted with the code). Keep it secret.")
     name = serializers.CharField()
     phone = serializers.CharField()
     postcode = serializers.CharField()

@@ -7,13 +7,13 @@ from notify.sms.models import SmsMessage
 from volunteers.privacy import mask_phone
 
 _CODE = re.compile(r"\b\d{6}\b")
-_LINK = re.compile(r"/b/[A-Za-z0-9_-]+")
+_LINK = re.compile(r"/([bn])/[A-Za-z0-9_-]+")  # a booking's link, a sign-up's
 
 
 def body_redacted(message: SmsMessage) -> str:
     """What staff may read of a text: the private link every text about a booking carries, and a code text's code,
     are masked (either proves the phone and opens the booking)."""
-    body = _LINK.sub("/b/<private link>", message.body)
+    body = _LINK.sub(r"/\1/<private link>", message.body)
     if message.kind in (SmsMessage.Kind.PHONE_CODE, SmsMessage.Kind.HOST_CODE):
         body = _CODE.sub("******", body)
     return body

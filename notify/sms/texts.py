@@ -18,7 +18,7 @@ from notify.sms.segments import gsm7_fold
 from sessions.hosts import host_language
 from sessions.models import Slot
 from volunteers.disclosure import FrontRoomShown, Hidden, front_room_disclose
-from volunteers.links import manage_url
+from volunteers.links import manage_url, needed_url
 from volunteers.models import Booking, PhoneChallenge
 from volunteers.selectors import roster_person
 
@@ -269,7 +269,7 @@ def challenge_text(*, challenge: PhoneChallenge, code: str, situation: str) -> s
     booking = challenge.booking
     if situation == "signup" or booking is None:
         with language_override(challenge.language):
-            return text_render("code_signup", {"code": code})
+            return text_render("code_signup", {"code": code, "link": needed_url(challenge.link_token)})
     extra = {"code": code, "waitlisted": booking.status == Booking.Status.WAITLISTED}
     if situation == "already_booked":
         template = "code_already_booked"

@@ -6,10 +6,16 @@ ImportReport that counts what happened and says why rows were rejected.
 """
 
 from seats.importers.common import ImportRejected, ImportReport, shared_data_dir
-from seats.importers.postcodes import districts_import, postcode_fast_normalise, postcode_file_kind, postcodes_import
+from seats.importers.postcodes import (
+    districts_from_postcodes,
+    districts_import,
+    postcode_fast_normalise,
+    postcode_file_kind,
+    postcodes_import,
+)
 from seats.importers.seats import election_year_from_name, seats_import
 
 __all__ = [
-    "ImportRejected", "ImportReport", "districts_import", "election_year_from_name", "postcode_fast_normalise",
-    "postcode_file_kind", "postcodes_import", "seats_import", "shared_data_dir",
+    "ImportRejected", "ImportReport", "districts_from_postcodes", "districts_import", "election_year_from_name",
+    "postcode_fast_normalise", "postcode_file_kind", "postcodes_import", "seats_import", "shared_data_dir",
 ]

@@ -202,6 +202,14 @@ def test_the_seats_volunteer_and_coordinator_flows_match_the_schema(schema, api,
     check("POST", "/api/volunteers/", api.post("/api/volunteers/", {"name": "Sam"}, format="json"))
     check("GET", "/api/volunteers/{token}/suggestions/", api.get(f"/api/volunteers/{volunteer['token']}/suggestions/"))
     check("GET", "/api/volunteers/{token}/suggestions/", api.get("/api/volunteers/nope/suggestions/"))
+    check("GET", "/api/volunteers/{token}/", api.get(f"/api/volunteers/{volunteer['token']}/"))
+    check("GET", "/api/volunteers/{token}/", api.get("/api/volunteers/nope/"))
+    check("PATCH", "/api/volunteers/{token}/", api.patch(f"/api/volunteers/{volunteer['token']}/", {
+        "availability": [{"starts_at": _future(22), "ends_at": _future(26)}], "postcode": "S10 1AA"}, format="json"))
+    check("PATCH", "/api/volunteers/{token}/", api.patch(f"/api/volunteers/{volunteer['token']}/",
+                                                         {"availability": []}, format="json"))
+    check("POST", "/api/volunteers/{token}/stop/", api.post(f"/api/volunteers/{volunteer['token']}/stop/"))
+    check("POST", "/api/volunteers/{token}/stop/", api.post("/api/volunteers/nope/stop/"))
 
     check("GET", "/api/dispatch/coverage/", coordinator_api.get("/api/dispatch/coverage/"))
     check("GET", "/api/dispatch/coverage/", host_api.get("/api/dispatch/coverage/"))

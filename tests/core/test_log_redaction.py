@@ -76,6 +76,7 @@ def test_the_console_sms_backend_still_prints_the_texted_link(caplog, settings):
 @pytest.mark.parametrize(("text", "kept"), [
     ("/s/12/book/", "/s/12/book/"), ("/api/volunteers/", "/api/volunteers/"), ("/static/web/app.1234abcd.css", None),
     ("/host/reset/MQ/c1x2y3-0123456789abcdef/", "/host/reset/MQ/[redacted]/"),
+    ("/n/kMNR_bYT0GahJnGnyYnd2A/change/", "/n/[redacted]/change/"),  # a dispatch sign-up's private link
 ])
 def test_only_tokens_are_redacted(text, kept):
     assert redact_private_links(text) == (kept or text)

@@ -1,8 +1,9 @@
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.dispatch import factories as f
-from tests.factories import texted_code
+from tests.factories import district, texted_code
 from volunteers.models import AvailabilityWindow, Volunteer
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +116,43 @@ def test_suggestions_respect_availability_travel_and_free_places(sheffield):
     token = _signed_up(APIClient())["token"]
     assert APIClient().get(f"/api/volunteers/{token}/suggestions/").json() == []
     assert APIClient().get(f"/api/volunteers/{token}/suggestions/?limit=0").status_code == 400
+
+
+def test_a_district_will_do_for_the_postcode(sheffield):
+    hallam, _ = sheffield
+    district("S10", hallam, lat=53.38, lng=-1.50)
+    body = _signed_up(APIClient(), postcode="s10")
+    volunteer = Volunteer.objects.get()
+    assert (body["postcode"], volunteer.postcode, volunteer.seat_id, volunteer.lat) == ("S10", "S10", hallam.pk, 53.38)
+    unknown = _signup(APIClient(), mobile="07400 654321", postcode="ZZ9")
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "unknown_district"
+    assert "postcode" in unknown.json()["error"]["fields"]
+
+
+def test_the_private_token_reads_changes_and_stops_the_sign_up(sheffield):
+    client = APIClient()
+    token = _signed_up(client)["token"]
+    assert len(client.get(f"/api/volunteers/{token}/").json()["availability"]) == 1
+    windows = [{"starts_at": f.day_at(17, days=5).isoformat(), "ends_at": f.day_at(21, days=5).isoformat()}]
+    changed = client.patch(f"/api/volunteers/{token}/", {"availability": windows, "max_travel_km": 25},
+                           format="json")
+    assert changed.status_code == 200 and changed.json()["max_travel_km"] == 25
+    assert [timezone.localtime(w.starts_at).hour for w in AvailabilityWindow.objects.all()] == [17]
+    assert len(changed.json()["availability"]) == 1
+    refused = client.patch(f"/api/volunteers/{token}/", {"availability": []}, format="json")
+    assert refused.status_code == 400 and "availability" in refused.json()["error"]["fields"]
+    assert AvailabilityWindow.objects.count() == 1  # nothing written on error
+    stopped = client.post(f"/api/volunteers/{token}/stop/")
+    assert stopped.status_code == 200 and stopped.json()["availability"] == []
+    assert client.post(f"/api/volunteers/{token}/stop/").status_code == 200  # again: the same
+    assert not AvailabilityWindow.objects.exists()
+    assert client.get(f"/api/volunteers/{token}/suggestions/").json() == []
+    assert client.get("/api/volunteers/not-a-token/").status_code == 404
+    assert client.post("/api/volunteers/not-a-token/stop/").status_code == 404
+
+
+def test_an_unproven_sign_up_has_no_private_token_yet(sheffield):
+    client = APIClient()
+    _signup(client)
+    volunteer = Volunteer.objects.get()
+    assert client.get(f"/api/volunteers/{volunteer.token}/").status_code == 404

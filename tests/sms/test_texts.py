@@ -87,20 +87,23 @@ def test_the_identity_and_approval_texts_stay_within_two_segments(kind, locmem_s
 @pytest.mark.parametrize("situation", ["booked", "approval", "waitlisted", "already_booked", "gone", "signup"])
 def test_every_code_text_carries_the_code_and_link_within_two_segments(situation, locmem_sms, settings):
     from notify.sms.texts import challenge_text
-    from volunteers.links import manage_url
-    from volunteers.models import PhoneChallenge
+    from volunteers.links import manage_url, needed_url
+    from volunteers.models import PhoneChallenge, new_manage_token
 
     settings.PUBLIC_BASE_URL = "https://frontroom.example.org.uk"
     booking = _realistic_booking("booking_confirmed")
     booking.status = {"waitlisted": "waitlisted", "gone": "cancelled"}.get(situation, "confirmed")
     booking.approval = "pending" if situation == "approval" else "not_required"
-    challenge = PhoneChallenge(booking=None if situation == "signup" else booking, volunteer=booking.volunteer)
+    challenge = PhoneChallenge(booking=None if situation == "signup" else booking, volunteer=booking.volunteer,
+                               link_token=new_manage_token() if situation == "signup" else "")
     text = challenge_text(challenge=challenge, code="042917",
                           situation=situation if situation in ("already_booked", "signup") else "booked")
     count = segments_count(text)
     assert count.encoding == "GSM-7" and count.segments <= 2, (count, text)
     assert "042917" in text
-    if situation != "signup":
+    if situation == "signup":  # the sign-up's own page, to change the choices or stop
+        assert needed_url(challenge.link_token) in text
+    else:
         assert manage_url(booking.manage_token) in text
         assert "Psalter Lane" not in text  # the address waits for the proof: a code text may reach a stranger
 

@@ -6,7 +6,7 @@ import pytest
 
 from web.coordinators.forms import ExportPeriodForm, PeriodForm
 from web.hosts.forms import CopySessionForm, SessionForm
-from web.volunteer.forms import NeededForm, SearchForm
+from web.volunteer.forms import SearchForm
 
 
 def test_the_site_speaks_british_english(client, db, settings):
@@ -15,7 +15,7 @@ def test_the_site_speaks_british_english(client, db, settings):
 
 
 @pytest.mark.parametrize(("form_class", "field"), [
-    (SearchForm, "date_from"), (SearchForm, "date_to"), (NeededForm, "day_0"), (SessionForm, "date"),
+    (SearchForm, "date_from"), (SearchForm, "date_to"), (SessionForm, "date"),
     (CopySessionForm, "weekly_until"), (CopySessionForm, "date_1"), (PeriodForm, "date_from"), (ExportPeriodForm, "date_to"),
 ])
 def test_date_fields_render_iso_for_the_picker_and_take_uk_dates(form_class, field, db):

@@ -26,7 +26,7 @@ FORMS = [
     ("BookingForm, bound", lambda: BookingForm({"name": "", "phone": "x", "postcode": "S10 2TN", "consent_email": "on",
                                                 "email": "not an email"})),
     ("NeededForm", lambda: NeededForm()),
-    ("NeededForm, bound", lambda: NeededForm({"name": "A & B", "phone": "07700900123", "day_0": "junk"})),
+    ("NeededForm, bound", lambda: NeededForm({"name": "A & B", "phone": "07700900123", "when": ["junk"]})),
     ("CodeForm, bound", lambda: CodeForm({"code": "12"})),
     ("EmailForm, bound", lambda: EmailForm({"email": "x", "consent_email": "on"})),
 ]

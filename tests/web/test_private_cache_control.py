@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 # Pages and resources anyone may see, and that a cache may keep as before.
 PUBLIC = {"volunteer:home", "volunteer:find", "volunteer:session", "volunteer:book", "volunteer:needed",
-          "volunteer:needed_done", "volunteer:privacy", "health", "healthz", "metrics", "api-index", "schema", "docs",
+          "volunteer:privacy", "health", "healthz", "metrics", "api-index", "schema", "docs",
           "redoc", "seat-list", "seat-detail", "session-list", "session-detail", "slot-detail",
           "set_language", "javascript-catalog", "robots", "volunteer:session_preview"}
 TOKEN = "Tok_" + "x" * 30

@@ -270,13 +270,13 @@ def test_privacy_page_says_what_why_how_long_and_how_to_delete(client):
         assert heading in page
 
 
-def test_needed_form_errors_sit_next_to_their_fields(client, area):
-    response = client.post("/needed/", {"name": "Ada", "phone": "07700900123", "postcode": "S10 2TN",
-                                        "max_travel_km": "10", "day_0": "2026-12-06", "from_0": "16:00",
-                                        "to_0": "10:00", "consent_sms": "on"})
+def test_needed_form_errors_sit_next_to_their_fields_all_at_once(client, area):
+    response = client.post("/needed/", {"name": "", "phone": "07700900123", "postcode": "S10 2TN",
+                                        "max_travel_km": "10", "when": ["1999-01-01:morning"]})
     page = _text(response)
-    assert response.status_code == 200 and "The end time must be after the start time." in page
-    assert 'id="id_to_0_error"' in page
+    assert response.status_code == 200
+    assert 'id="id_name_error"' in page and 'id="when-error"' in page and 'id="id_consent_sms_error"' in page
+    assert "Choose among the days and times shown." in page and 'href="#id_when"' in page
 
 
 @pytest.mark.parametrize("method, path", [("post", "/"), ("post", "/find/"), ("put", "/s/1/"),

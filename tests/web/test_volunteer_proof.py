@@ -4,6 +4,7 @@ import html
 import re
 
 import pytest
+from django.utils import timezone
 
 from notify.sms.models import SmsMessage
 from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
@@ -76,16 +77,20 @@ def test_resend_sends_a_new_code(client, area):
     assert SmsMessage.objects.filter(to=E164, kind=SmsMessage.Kind.PHONE_CODE).count() == sent + 1
 
 
+def _day_of(area) -> str:
+    return timezone.localtime(area.slot.starts_at).date().isoformat()
+
+
 def test_needed_sign_up_is_proven_by_the_code_too(client, area):
-    day = area.slot.starts_at.date().isoformat()
+    day = _day_of(area)
     response = client.post("/needed/", {"name": "Grace Hopper", "phone": PHONE, "postcode": VOLUNTEER_POSTCODE,
-                                        "max_travel_km": "10", "day_0": day, "from_0": "09:00", "to_0": "17:00",
+                                        "max_travel_km": "10", "when": [f"{day}:morning", f"{day}:afternoon"],
                                         "consent_sms": "on"})
     assert response.status_code == 302 and response["Location"].startswith("/check/")
     done = client.post(response["Location"], {"code": _code_texted_to(E164)})
-    assert done.status_code == 302 and done["Location"] == "/needed/done/"
     volunteer = Volunteer.objects.get(phone=E164)
-    assert volunteer.max_travel_km == 10 and volunteer.availability.count() == 1
+    assert done.status_code == 302 and done["Location"] == f"/n/{volunteer.token}"
+    assert volunteer.max_travel_km == 10 and volunteer.availability.count() == 1  # morning and afternoon: one window
 
 
 def _prove_by_link(client, booking) -> str:
@@ -144,13 +149,12 @@ def test_the_right_code_sent_again_after_a_lost_answer_goes_to_the_same_page(cli
 
 
 def test_a_sign_up_code_sent_again_goes_to_the_same_page(client, area):
-    day = area.slot.starts_at.date().isoformat()
     location = client.post("/needed/", {"name": "Grace Hopper", "phone": PHONE, "postcode": VOLUNTEER_POSTCODE,
-                                        "max_travel_km": "10", "day_0": day, "from_0": "09:00", "to_0": "17:00",
+                                        "max_travel_km": "10", "when": [f"{_day_of(area)}:morning"],
                                         "consent_sms": "on"})["Location"]
     code = _code_texted_to(E164)
     first = client.post(location, {"code": code})
     token = Volunteer.objects.get(phone=E164).token
     again = client.post(location, {"code": code})
-    assert first.status_code == again.status_code == 302 and again["Location"] == "/needed/done/"
+    assert first.status_code == again.status_code == 302 and again["Location"] == f"/n/{token}"
     assert Volunteer.objects.get(phone=E164).token == token

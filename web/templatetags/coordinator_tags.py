@@ -9,7 +9,7 @@ from volunteers import privacy
 
 register = template.Library()
 
-_MANAGE_LINK = re.compile(r"(/b/)[A-Za-z0-9_\-]{8,}")
+_MANAGE_LINK = re.compile(r"(/[bn]/)[A-Za-z0-9_\-]{8,}")  # a booking's private link, a sign-up's
 _TOKEN = re.compile(r"\b[A-Za-z0-9_\-]{24,}\b")
 
 

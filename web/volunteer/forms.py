@@ -10,16 +10,20 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
+from volunteers import availability
 from volunteers.consent import CONSENT_EMAIL_TEXT, CONSENT_SMS_TEXT
 from web.dates import DateField
 
 # What the services' error codes mean to a volunteer, keyed by code (the service's own message otherwise).
 FRIENDLY = {
-    "invalid_postcode": _("That doesn't look like a UK postcode. Check it and try again (for example S10 2TN)."),
+    "invalid_postcode": _("That doesn't look like a UK postcode. Check it and try again (for example S10 2TN, or "
+                          "only S10)."),
     "unknown_postcode": _("We couldn't find that postcode. Check it, or try a neighbour's."),
+    "unknown_district": _("We couldn't find that postcode district. Check it, or give your full postcode."),
     "invalid_phone": _("Enter a UK mobile number, like 07700 900123: we text you your place."),
     "invalid_code": _("The code has 6 digits: type the one from the text."),
     "code_expired": _("That code has expired. Ask for a new one below."),
@@ -142,50 +146,100 @@ class BookingForm(ContactForm):
     pass
 
 
-AVAILABILITY_ROWS = 3
+class WhenField(forms.MultipleChoiceField):
+    """Days x morning/afternoon/evening (volunteers.availability): the choices offered now, as keys such as
+    "2026-12-08:morning". Rendered as a grid by the template (_when_grid.html), one labelled checkbox per cell."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("When are you free?"))
+        kwargs.setdefault("error_messages", {"required": _("Tick at least one time you are free."),
+                                             "invalid_choice": _("Choose among the days and times shown.")})
+        super().__init__(**kwargs)
 
 
-class NeededForm(ContactForm):
-    """Sign up for dispatch: up to AVAILABILITY_ROWS windows (a date and two times each) without any script."""
+class WhenMixin:
+    """A form with a `when` grid: its rows for the template, and the windows its ticks make ("availability")."""
 
+    def when_init(self, *, chosen=()):
+        now = timezone.now()
+        self.when_now = now
+        offered = [(day, part) for day in availability.days_offered(now=now) for part in availability.PARTS
+                   if availability.choice_offered((day, part), now=now)]
+        self.fields["when"].choices = [(availability.choice_key(choice), availability.choice_key(choice))
+                                       for choice in offered]
+        if chosen and not self.is_bound:
+            self.initial["when"] = [availability.choice_key(choice) for choice in chosen if choice in offered]
+
+    def when_rows(self) -> list[dict]:
+        """One row per day: its label and a cell per part (None for a part that has ended)."""
+        ticked = set(self["when"].value() or [])
+        offered = {key for key, _label in self.fields["when"].choices}
+        rows = []
+        for day in availability.days_offered(now=self.when_now):
+            day_label = date_format(day, "l j F")
+            cells = []
+            for part, part_label in availability.PART_LABELS.items():
+                key = availability.choice_key((day, part))
+                label = _("%(day)s, %(part)s") % {"day": day_label, "part": part_label}
+                cells.append({"key": key, "checked": key in ticked, "label": label} if key in offered else None)
+            if any(cells):
+                rows.append({"label": date_format(day, "D j M"), "day": day_label, "cells": cells})
+        return rows
+
+    def clean_availability(self, data: dict) -> None:
+        keys = data.get("when") or []
+        if "when" in self.errors or not keys:
+            return
+        try:
+            data["availability"] = availability.windows_from_choices(
+                [availability.choice_parse(key) for key in keys], field="when")
+        except DomainError as exc:
+            add_domain_error(self, exc, default_field="when")
+
+
+class NeededForm(WhenMixin, forms.Form):
+    """Sign up for dispatch: who, where from, how far, and when (a grid of ticks). Only what dispatch needs: an
+    email can be given later on a booking's page."""
+
+    name = ContactForm.base_fields["name"]
+    phone = forms.CharField(label=_("Mobile number"), max_length=20,
+                            help_text=_("We text you a code to prove it's yours, then any place we find you."),
+                            widget=ContactForm.base_fields["phone"].widget,
+                            error_messages={"required": _("Enter your mobile number.")})
+    postcode = PostcodeField(label=_("Your postcode"), help_text=_("Or only its first part, like SW11."),
+                             error_messages={"required": _("Enter your postcode.")})
     max_travel_km = forms.TypedChoiceField(label=_("How far will you travel?"), choices=TRAVEL_CHOICES, coerce=int,
                                            initial=10)
+    when = WhenField()
+    consent_sms = forms.BooleanField(
+        label=CONSENT_SMS_TEXT,
+        error_messages={"required": _("We can only send you somewhere if we may text you: tick the box.")})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for index in range(AVAILABILITY_ROWS):
-            required = index == 0
-            self.fields[f"day_{index}"] = DateField(
-                label=_("Day"), required=required, error_messages={"required": _("Give at least one day you are free.")})
-            self.fields[f"from_{index}"] = forms.TimeField(
-                label=_("From"), required=required, widget=forms.TimeInput(attrs={"type": "time"}),
-                error_messages={"required": _("Give the time you are free from."),
-                                "invalid": _("Enter a time, like 10:00.")})
-            self.fields[f"to_{index}"] = forms.TimeField(
-                label=_("Until"), required=required, widget=forms.TimeInput(attrs={"type": "time"}),
-                error_messages={"required": _("Give the time you are free until."),
-                                "invalid": _("Enter a time, like 16:00.")})
-
-    def windows(self):
-        return [(self[f"day_{i}"], self[f"from_{i}"], self[f"to_{i}"]) for i in range(AVAILABILITY_ROWS)]
+        self.when_init()
 
     def clean(self):
         data = super().clean()
-        tz = timezone.get_current_timezone()
-        spans = []
-        for index in range(AVAILABILITY_ROWS):
-            day, start, end = data.get(f"day_{index}"), data.get(f"from_{index}"), data.get(f"to_{index}")
-            if not (day or start or end):
-                continue
-            if not (day and start and end):
-                if f"day_{index}" not in self.errors and f"to_{index}" not in self.errors:
-                    self.add_error(f"day_{index}", _("Give the day and both times, or leave the row empty."))
-                continue
-            if end <= start:
-                self.add_error(f"to_{index}", _("The end time must be after the start time."))
-                continue
-            spans.append({"starts_at": datetime.combine(day, start, tz), "ends_at": datetime.combine(day, end, tz)})
-        data["availability"] = spans
+        self.clean_availability(data)
+        return data
+
+
+class NeededChangeForm(WhenMixin, forms.Form):
+    """The holder of a sign-up's link changes when they are free, how far they travel, and from where."""
+
+    when = WhenField()
+    max_travel_km = NeededForm.base_fields["max_travel_km"]
+    postcode = PostcodeField(label=_("Your postcode"), help_text=_("Or only its first part, like SW11."),
+                             error_messages={"required": _("Enter your postcode.")})
+
+    def __init__(self, *args, chosen=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.when_init(chosen=chosen)
+
+    def clean(self):
+        data = super().clean()
+        self.clean_availability(data)
         return data
 
 

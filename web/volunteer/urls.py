@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from web.volunteer import views
+from web.volunteer import needed, views
 
 app_name = "volunteer"
 
@@ -15,8 +15,10 @@ urlpatterns = [
     path("s/<int:session_id>/book/", views.book, name="book"),
     re_path(rf"^check/{TOKEN}/$", views.check, name="check"),
     re_path(rf"^check/{TOKEN}/resend/$", views.resend, name="resend"),
-    path("needed/", views.needed, name="needed"),
-    path("needed/done/", views.needed_done, name="needed_done"),
+    path("needed/", needed.needed, name="needed"),
+    re_path(rf"^n/{TOKEN}$", needed.signup_page, name="signup"),
+    re_path(rf"^n/{TOKEN}/change/$", needed.signup_change, name="signup_change"),
+    re_path(rf"^n/{TOKEN}/stop/$", needed.signup_stop, name="signup_stop"),
     re_path(rf"^b/{TOKEN}$", views.manage, name="manage"),
     re_path(rf"^b/{TOKEN}/prove/$", views.prove, name="prove"),
     re_path(rf"^b/{TOKEN}/cancel/$", views.cancel, name="cancel"),

@@ -33,6 +33,7 @@ from volunteers.links import opened_automatically
 from volunteers.models import Booking, BookingEvent
 from volunteers.selectors import booking_clash
 from volunteers.services import SWAPPABLE_STATUSES, booking_cancel, booking_swap
+from volunteers.signup import signup_challenge_is
 from web.preview import preview_version, session_preview_png
 from web.volunteer import identity
 from web.volunteer.forms import (
@@ -40,7 +41,6 @@ from web.volunteer.forms import (
     CodeForm,
     ConfirmForm,
     EmailForm,
-    NeededForm,
     SearchForm,
     SwapForm,
     add_domain_error,
@@ -419,8 +419,10 @@ def check(request, token: str):
         else:
             if isinstance(proven, Booking):
                 return redirect("volunteer:manage", token=proven.manage_token)
-            return redirect("volunteer:needed_done")
-    return render(request, "web/volunteer/check.html", {"form": form, "token": token})
+            messages.success(request, _("You're signed up."))
+            return redirect("volunteer:signup", token=proven.token)
+    return render(request, "web/volunteer/check.html", {"form": form, "token": token,
+                                                        "signup": signup_challenge_is(challenge_token=token)})
 
 
 @require_POST
@@ -436,32 +438,6 @@ def resend(request, token: str):
     else:
         messages.success(request, _("We've sent a new code. It replaces the old one."))
     return redirect("volunteer:check", token=token)
-
-
-@require_http_methods(["GET", "POST"])
-@limit_ip("signup_ip")
-def needed(request):
-    """'Send me where I'm needed': availability and travel distance for dispatch, proven by the same code."""
-    form = NeededForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            challenge = identity.volunteer_signup_request(
-                name=data["name"], phone=data["phone"], postcode=data["postcode"], email=data["email"],
-                max_travel_km=float(data["max_travel_km"]), availability=data["availability"],
-                consent_sms=data["consent_sms"], consent_email=data["consent_email"], client_ip=client_ip(request))
-        except RateLimited as exc:
-            return _rate_limited(request, exc)
-        except DomainError as exc:
-            add_domain_error(form, exc, default_field=None)
-        else:
-            return redirect("volunteer:check", token=challenge.token)
-    return render(request, "web/volunteer/needed.html", {"form": form})
-
-
-@require_GET
-def needed_done(request):
-    return render(request, "web/volunteer/needed_done.html")
 
 
 @require_http_methods(["GET", "POST"])
