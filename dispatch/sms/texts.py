@@ -233,8 +233,13 @@ def challenge_text(*, challenge: PhoneChallenge, code: str, situation: str) -> s
     name, no what-to-bring): anybody can post a session and book it with a stranger's number. The address waits
     for the proof, on the booking's page."""
     booking = challenge.booking
+    if situation == "my_bookings":
+        return text_render("code_my_bookings", {"code": code})
     if situation == "signup" or booking is None:
         return text_render("code_signup", {"code": code})
+    if situation == "booked_several":
+        count = 1 + len(challenge.pending_details.get("also_booking_ids", []))
+        return booking_render("code_booked_several", booking, phone_locked=True, code=code, count=count)
     extra = {"code": code, "waitlisted": booking.status == Booking.Status.WAITLISTED}
     if situation == "already_booked":
         template = "code_already_booked"
