@@ -176,9 +176,11 @@ def volunteer_signup_request(*, name: str, phone: str, postcode: str, max_travel
 def my_bookings_request(*, phone: str, client_ip: str) -> PhoneChallenge:
     """Text the phone a code that opens its list of bookings (/my/); the caller gets only the challenge.
 
-    The answer and the work are the same whether or not Frontroom knows the number: a challenge is written and a
-    code texted either way (a number with no volunteer gets one that opens an empty list), so neither the answer
-    nor its timing says whether a phone has bookings. Limited as a resent code is: per IP (code_send_ip) and per
+    The answer is the same whether or not Frontroom knows the number, and so is the work but for one row: the
+    limits are counted and a challenge written either way (its code page, tries and resends behave alike), but only
+    a number Frontroom has written to before (it has a volunteer) is texted: /my/ must not let anyone text a
+    stranger's phone, and a number with no volunteer has no bookings to show. The page says "if this number has
+    bookings with us, we've texted it a code". Limited as a resent code is: per IP (code_send_ip) and per
     phone (code_send_phone, sms_phone_day), counted before anything is looked up. One exception, told honestly: a
     number that replied STOP gets no text, so it is told to text START first (InvalidState texts_stopped naming
     "phone"), rather than to wait for a code that never comes. Raises InvalidInput for a bad phone, RateLimited."""
@@ -196,7 +198,8 @@ def my_bookings_request(*, phone: str, client_ip: str) -> PhoneChallenge:
                 fields={"phone": [gettext("Texts to this number are stopped: text START first.")]})
         challenge.volunteer = volunteer
         challenge.save(force_insert=True)
-        phone_challenge_announce(challenge=challenge, code=code, situation="my_bookings")
+        if volunteer is not None:  # a number we never wrote to is not texted by a stranger's request
+            phone_challenge_announce(challenge=challenge, code=code, situation="my_bookings")
     return challenge
 
 
@@ -437,7 +440,8 @@ def challenge_resend(*, challenge_token: str, client_ip: str) -> PhoneChallenge:
             for booking in Booking.objects.select_for_update(of=("self",)).filter(
                     pk__in=[challenge.booking_id, *challenge.pending_details.get(ALSO, [])]).order_by("pk"):
                 hold_extend(booking=booking)
-        phone_challenge_announce(challenge=challenge, code=code, situation=_situation(challenge))
+        if challenge.volunteer_id is not None:  # as my_bookings_request: a number we never wrote to is not texted
+            phone_challenge_announce(challenge=challenge, code=code, situation=_situation(challenge))
     return challenge
 
 

@@ -304,17 +304,16 @@ def challenge_message_record(*, challenge: PhoneChallenge, code: str, situation:
     """Signal receiver body: write the text carrying a challenge's code, once per (challenge, send), in the
     challenge's transaction; its send is enqueued on commit.
 
-    It was asked for, so it goes without consent_sms, but never to a number that opted out or is invalid. A "my
-    bookings" code for a number with no volunteer goes to the number the challenge names.
+    It was asked for, so it goes without consent_sms, but never to a number that opted out or is invalid.
     """
     volunteer = challenge.volunteer
     body = challenge_text(challenge=challenge, code=code, situation=situation)
     count = segments_count(body)
     reason = skip_reason_for(opted_out=volunteer.sms_opted_out, phone_invalid=volunteer.phone_invalid,
-                             consent_sms=True) if volunteer is not None else ""
+                             consent_sms=True)
     status = Status.SKIPPED if reason else Status.PENDING
     message = SmsMessage(challenge=challenge, kind=SmsMessage.Kind.PHONE_CODE, version=challenge.sends,
-                         volunteer=volunteer, to=challenge.phone, body=body, encoding=count.encoding,
+                         volunteer=volunteer, to=volunteer.phone, body=body, encoding=count.encoding,
                          segments=count.segments, status=status, status_rank=RANK[status], skip_reason=reason)
     message.save(force_insert=True)
     if status == Status.PENDING:
