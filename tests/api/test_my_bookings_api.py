@@ -104,7 +104,7 @@ def test_a_device_token_books_its_phone_without_a_code_and_never_another(api, sl
 
 
 def test_the_device_table_holds_no_token(api, slots):
-    asked = api.post("/api/slots/%d/bookings/" % slots[0].pk, booking_body(), format="json").json()["challenge"]
+    asked = api.post(f"/api/slots/{slots[0].pk}/bookings/", booking_body(), format="json").json()["challenge"]
     _verify(api, asked, texted_code(asked))
     my = api.post("/api/my/code/", {"phone": PHONE}, format="json").json()["challenge"]
     device = _verify(api, my, texted_code(my)).json()["device_token"]
