@@ -69,3 +69,7 @@ class VolunteersConfig(AppConfig):
         from volunteers.disclosure import disclosures_purge
 
         retention_purge.connect(disclosures_purge, weak=False, dispatch_uid="volunteers.disclosures_purge")
+
+        from volunteers.devices import devices_purge
+
+        retention_purge.connect(devices_purge, weak=False, dispatch_uid="volunteers.devices_purge")

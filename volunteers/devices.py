@@ -11,12 +11,12 @@ HttpOnly, SameSite=Lax cookie (web.volunteer.devices); the API hands it to the c
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
-from volunteers.models import RememberedDevice, Volunteer
+from volunteers.models import PhoneChallenge, RememberedDevice, Volunteer
 
 _TOKEN_MAX = 64  # what secrets.token_urlsafe(32) makes, with room: anything longer names no device
 # last_used_at is refreshed at most this often: no write per page view.
@@ -77,6 +77,15 @@ def devices_forget_for(*, volunteer_id: int) -> int:
     return RememberedDevice.objects.filter(volunteer_id=volunteer_id).delete()[0]
 
 
-def devices_purge_expired(*, now=None) -> int:
-    """Delete the rows of devices whose time is over (the retention purge): they open nothing any more."""
-    return RememberedDevice.objects.filter(expires_at__lte=now or timezone.now()).delete()[0]
+def devices_purge(sender, *, cutoff: datetime, dry_run: bool = False, **kwargs) -> dict[str, int]:
+    """core.retention receiver: devices whose time is over (they open nothing any more, whatever the cutoff), and
+    "my bookings" codes for numbers with no volunteer made before the cutoff (they name a number and nobody's
+    erasure would find them through a volunteer)."""
+    from core.retention import rows_older_purge
+
+    return {
+        "remembered devices": rows_older_purge(RememberedDevice.objects.filter(expires_at__lte=timezone.now()),
+                                               dry_run=dry_run),
+        "codes for unknown numbers": rows_older_purge(
+            PhoneChallenge.objects.filter(volunteer__isnull=True, created_at__lt=cutoff), dry_run=dry_run),
+    }

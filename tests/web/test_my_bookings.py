@@ -253,3 +253,15 @@ def test_device_remember_replaces_the_devices_earlier_phone(area):
     token = device_remember(volunteer_id=first.pk)
     device_remember(volunteer_id=second.pk, replacing=token)
     assert list(RememberedDevice.objects.values_list("volunteer_id", flat=True)) == [second.pk]
+
+
+def test_the_retention_purge_drops_expired_devices_and_old_codes_for_unknown_numbers(client, area):
+    from volunteers.privacy import personal_data_purge_all
+
+    _prove(client, _book(client, [area.slot])["Location"])
+    client.post("/my/", {"phone": OTHER_PHONE})
+    RememberedDevice.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    PhoneChallenge.objects.filter(volunteer__isnull=True).update(created_at=timezone.now() - timedelta(days=400))
+    done = personal_data_purge_all()
+    assert done["remembered devices"] == 1 and done["codes for unknown numbers"] == 1
+    assert not RememberedDevice.objects.exists() and not PhoneChallenge.objects.filter(volunteer__isnull=True).exists()
