@@ -25,6 +25,7 @@ from sessions.models import Slot
 from sessions.services import slot_is_bookable
 from volunteers import identity
 from volunteers.devices import device_proves
+from volunteers.events import phone_challenge_announce
 from volunteers.models import Booking, PhoneChallenge, Volunteer
 from volunteers.phones import phone_normalise
 from volunteers.services import (
@@ -153,7 +154,7 @@ def bookings_request(*, slot_ids, name: str, phone: str, postcode: str, email: s
         challenge.pending_details = {**pending, identity.ALSO: [booking.pk for booking in bookings[1:]]}
         challenge.volunteer, challenge.booking = volunteer, bookings[0]
         challenge.save(force_insert=True)
-        identity.phone_challenge_announce(challenge=challenge, code=code, situation="booked_several")
+        phone_challenge_announce(challenge=challenge, code=code, situation="booked_several")
     return challenge
 
 

@@ -1,5 +1,5 @@
-"""Several slots with one code, and "my bookings" on a remembered device, in Chromium at 375 px, script off and on,
-axe clean at every step."""
+"""Several slots with one code, and "my bookings" on a remembered device, in Chromium at 375 px, script off and on
+(axe clean at every step of the run with script on: axe is a script)."""
 
 import re
 from datetime import timedelta
@@ -15,7 +15,7 @@ from volunteers.models import Booking
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PHONE, E164 = "07700 900123", "+447700900123"
+PHONE, E164 = "07400 900123", "+447400900123"  # not 07700 900123: issue 22 (volpages)
 
 
 @pytest.fixture
@@ -50,7 +50,9 @@ def _code() -> str:
 
 
 def _accessible(page) -> None:
-    assert axe_violations(page) == [], page.url
+    # axe runs as a script: with JavaScript off the same pages are checked in the run with it on.
+    if page.javascript:
+        assert axe_violations(page) == [], page.url
 
 
 def _fill_contact(page) -> None:
