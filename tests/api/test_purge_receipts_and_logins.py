@@ -83,11 +83,13 @@ def test_a_purge_of_everything_keeps_a_lockout_still_in_force_and_the_receipts(r
 def test_the_command_and_the_beat_task_purge_them_too(rows, settings):
     out = StringIO()
     call_command("purge_personal_data", "--older-than", "90", "--dry-run", stdout=out)
-    assert "would delete 0 front room disclosures, 0 front room holds, 1 login attempts, 2 login records older than that" in out.getvalue()
+    assert ("would delete 0 codes for unknown numbers, 0 front room disclosures, 0 front room holds, 1 login "
+            "attempts, 2 login records, 0 remembered devices older than that") in out.getvalue()
     assert "receipts" not in out.getvalue()
     out = StringIO()
     call_command("purge_personal_data", "--older-than", "90", stdout=out, stderr=StringIO())
-    assert "deleted 0 front room disclosures, 0 front room holds, 1 login attempts, 2 login records older than that" in out.getvalue()
+    assert ("deleted 0 codes for unknown numbers, 0 front room disclosures, 0 front room holds, 1 login attempts, "
+            "2 login records, 0 remembered devices older than that") in out.getvalue()
     assert WebhookReceipt.objects.count() == 3
 
     from volunteers.tasks import personal_data_purge as task

@@ -208,6 +208,7 @@ def book(request, session_id: int):
     response = render(request, "web/volunteer/book.html", {
         "session": session, "slot": slot, "slots": slots, "several": len(slots) > 1, "form": form,
         "alternatives": alternatives, "remembered": remembered,
+        "remembered_phone": phone_mask(remembered.phone) if remembered else "",
         "full": [s for s in slots if not s.places_left] if len(slots) > 1 else [],
         "postcode_query": urlencode({"postcode": form["postcode"].value() or ""}),
     })
