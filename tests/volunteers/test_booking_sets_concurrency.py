@@ -33,8 +33,9 @@ def test_sets_racing_for_the_last_places_are_all_or_nothing(settings):
             refused.append(exc.code)
 
     orders = [[first.pk, second.pk], [second.pk, first.pk]]
-    errors = run_together(*[lambda phone=next_mobile(), order=orders[i % 2]: ask(phone, order)
-                            for i in range(THREADS)], timeout=None)
+    phones = [next_mobile() for _ in range(THREADS)]
+    errors = run_together(*[lambda phone=phone, order=orders[i % 2]: ask(phone, order)
+                            for i, phone in enumerate(phones)], timeout=None)
     assert errors == []
     assert len(done) == 3 and refused == ["slot_full"] * (THREADS - 3)
     # Each set that won holds both its places; no set holds one without the other.
