@@ -49,6 +49,12 @@ def _code() -> str:
     return re.search(r"code (\d{6})", body).group(1)
 
 
+def _shot(page, name: str) -> None:
+    # One picture per page, from the run with script on (the pages are the same without it).
+    if page.javascript:
+        screenshot(page, name)
+
+
 def _accessible(page) -> None:
     # axe runs as a script: with JavaScript off the same pages are checked in the run with it on.
     if page.javascript:
@@ -64,17 +70,16 @@ def _fill_contact(page) -> None:
 
 def test_three_slots_booked_at_once_with_one_code(phone_page, live_server, area):
     page = phone_page
-    suffix = "js" if page.javascript else "no-js"
     page.goto(f"{live_server.url}/s/{area.session.pk}/")
     _accessible(page)
     for slot in (area.slot, area.late, area.later):
         page.locator(f"#tick-{slot.pk}").check()
-    screenshot(page, f"volunteer-session-ticked-{suffix}")
+    _shot(page, "volunteer-session-ticked")
     page.get_by_role("button", name="Book the slots I ticked").click()
     expect(page.get_by_role("heading", name="Book 3 slots")).to_be_visible()
     _accessible(page)
     _fill_contact(page)
-    screenshot(page, f"volunteer-book-several-{suffix}")
+    _shot(page, "volunteer-book-several")
     page.get_by_role("button", name="Book these slots").click()
     expect(page.get_by_role("heading", name="Check your phone")).to_be_visible()
     assert _codes() == 1
@@ -84,14 +89,13 @@ def test_three_slots_booked_at_once_with_one_code(phone_page, live_server, area)
     expect(page.get_by_role("link", name=re.compile("^Manage this booking"))).to_have_count(3)
     expect(page.get_by_text("14 Secret Gardens").first).to_be_visible()
     _accessible(page)
-    screenshot(page, f"volunteer-my-bookings-{suffix}")
+    _shot(page, "volunteer-my-bookings")
     assert Booking.objects.filter(volunteer__phone=E164, proven_at__isnull=False).count() == 3
     assert _codes() == 1
 
 
 def test_my_bookings_after_a_second_booking_on_a_remembered_device(phone_page, live_server, area):
     page = phone_page
-    suffix = "js" if page.javascript else "no-js"
     page.goto(f"{live_server.url}/s/{area.session.pk}/book/?slot={area.slot.pk}")
     _fill_contact(page)
     page.get_by_role("button", name="Book my place").click()
@@ -104,7 +108,7 @@ def test_my_bookings_after_a_second_booking_on_a_remembered_device(phone_page, l
     expect(page.get_by_label("Your name")).to_have_value("Ada Lovelace")
     expect(page.get_by_label("Mobile number")).to_have_value(PHONE)
     _accessible(page)
-    screenshot(page, f"volunteer-book-remembered-{suffix}")
+    _shot(page, "volunteer-book-remembered")
     page.get_by_role("button", name="Book my place").click()
     expect(page.get_by_role("heading", name="Your place")).to_be_visible()
     expect(page.get_by_text("2 Other Street")).to_be_visible()
@@ -114,7 +118,7 @@ def test_my_bookings_after_a_second_booking_on_a_remembered_device(phone_page, l
     expect(page.get_by_role("heading", name="Crookes Saturday doors")).to_be_visible()
     expect(page.get_by_role("heading", name="City centre evening")).to_be_visible()
     _accessible(page)
-    screenshot(page, f"volunteer-my-remembered-{suffix}")
+    _shot(page, "volunteer-my-remembered")
     # Forgetting the device: /my/ asks for a number again.
     page.get_by_role("button", name="Forget this device").click()
     expect(page.get_by_role("button", name="Text me a code")).to_be_visible()
