@@ -265,3 +265,23 @@ def test_the_retention_purge_drops_expired_devices_and_old_codes_for_unknown_num
     done = personal_data_purge_all()
     assert done["remembered devices"] == 1 and done["codes for unknown numbers"] == 1
     assert not RememberedDevice.objects.exists() and not PhoneChallenge.objects.filter(volunteer__isnull=True).exists()
+
+
+def test_a_remembered_device_keeps_the_clash_rule_and_the_limits(client, area, settings):
+    _prove(client, _book(client, [area.slot])["Location"])
+    overlapping = SlotFactory(session=area.other_session, starts_at=area.slot.starts_at,
+                              ends_at=area.slot.ends_at, capacity=3)
+    response = _book(client, [overlapping])
+    assert response.status_code == 200 and "You already have a place at that time" in _text(response)
+    assert not Booking.objects.filter(volunteer__phone=E164, slot=overlapping).exists()
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "booking_phone": "2/h"}  # the first booking and the clash
+    assert _book(client, [area.late]).status_code == 429
+    assert not Booking.objects.filter(volunteer__phone=E164, slot=area.late).exists()
+
+
+def test_a_full_single_slot_on_a_remembered_device_waitlists_as_proven(client, area):
+    _prove(client, _book(client, [area.slot])["Location"])
+    response = _book(client, [area.full_slot])
+    booking = Booking.objects.get(volunteer__phone=E164, slot=area.full_slot)
+    assert response["Location"] == f"/b/{booking.manage_token}"
+    assert booking.status == Booking.Status.WAITLISTED and booking.proven_at is not None
