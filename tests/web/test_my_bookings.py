@@ -285,3 +285,11 @@ def test_a_full_single_slot_on_a_remembered_device_waitlists_as_proven(client, a
     booking = Booking.objects.get(volunteer__phone=E164, slot=area.full_slot)
     assert response["Location"] == f"/b/{booking.manage_token}"
     assert booking.status == Booking.Status.WAITLISTED and booking.proven_at is not None
+
+
+def test_a_bookings_code_typed_on_the_my_code_page_opens_its_booking(client, area):
+    token = _book(client, [area.slot])["Location"].split("/")[2]
+    response = client.post(f"/my/check/{token}/", {"code": _code_texted_to(E164)})
+    booking = Booking.objects.get(volunteer__phone=E164)
+    assert response["Location"] == f"/b/{booking.manage_token}" and booking.proven_at is not None
+    assert client.post("/my/check/no-such-challenge-token/", {"code": "123456"}).status_code == 404

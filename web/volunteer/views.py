@@ -586,12 +586,15 @@ def my_check(request, token: str):
         except DomainError as exc:
             add_domain_error(form, exc, default_field="code")
         else:
-            volunteer = getattr(proven, "volunteer", None) if isinstance(proven, identity.PhoneProven) else None
-            if volunteer is None:
-                messages.info(request, _("There are no bookings for %(phone)s.") % {
-                    "phone": phone_mask(getattr(proven, "phone", ""))})
+            if isinstance(proven, Booking):  # a booking's code typed here: its page, as /check/ would
+                return _remembered(request, redirect("volunteer:manage", token=proven.manage_token),
+                                   volunteer_id=proven.volunteer_id)
+            if not isinstance(proven, identity.PhoneProven):
+                return redirect("volunteer:needed_done")
+            if proven.volunteer is None:
+                messages.info(request, _("There are no bookings for %(phone)s.") % {"phone": phone_mask(proven.phone)})
                 return redirect("volunteer:my")
-            return _remembered(request, redirect("volunteer:my"), volunteer_id=volunteer.pk)
+            return _remembered(request, redirect("volunteer:my"), volunteer_id=proven.volunteer.pk)
     return render(request, "web/volunteer/my_check.html", {"form": form, "token": token})
 
 
