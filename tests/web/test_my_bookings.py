@@ -293,3 +293,13 @@ def test_a_bookings_code_typed_on_the_my_code_page_opens_its_booking(client, are
     booking = Booking.objects.get(volunteer__phone=E164)
     assert response["Location"] == f"/b/{booking.manage_token}" and booking.proven_at is not None
     assert client.post("/my/check/no-such-challenge-token/", {"code": "123456"}).status_code == 404
+
+
+def test_the_cookie_is_secure_on_https_and_absent_when_remembering_is_off(client, area, settings):
+    settings.SESSION_COOKIE_SECURE = True
+    response = _prove(client, _book(client, [area.slot])["Location"])
+    assert response.cookies[COOKIE]["secure"]
+    settings.DEVICE_REMEMBER_DAYS = 0
+    client.cookies.clear()
+    response = _prove(client, _book(client, [area.late])["Location"])
+    assert COOKIE not in response.cookies and RememberedDevice.objects.count() == 1
