@@ -220,7 +220,8 @@ class PhoneChallenge(models.Model):
         indexes = [models.Index(fields=["volunteer", "created_at"], name="challenge_volunteer")]
 
     def __str__(self) -> str:
-        return f"{self.get_purpose_display()} challenge for volunteer {self.volunteer_id}"
+        whose = f"volunteer {self.volunteer_id}" if self.volunteer_id is not None else "a number with no volunteer"
+        return f"{self.get_purpose_display()} challenge for {whose}"
 
 
 class CalendarFeed(models.Model):
