@@ -159,10 +159,10 @@ def bookings_request(*, slot_ids, name: str, phone: str, postcode: str, email: s
 
 
 def bookings_book_on_device(*, volunteer_id: int, slot_ids, name: str, postcode: str, email: str = "",
-                            consent_sms: bool, consent_email: bool = False, **_ignored) -> list[Booking]:
+                            consent_sms: bool, consent_email: bool = False) -> list[Booking]:
     """Book a set of slots for a volunteer whose phone the caller's remembered device proved (bookings_ask checks
     the device): proven at once, all or nothing, what was said applied as a typed code applies it. Counted against
-    booking_phone per slot and sms_phone_day (the confirmation texts). A single slot waitlists when full; in a set a
+    booking_phone and sms_phone_day (its confirmation text) per slot. A single slot waitlists when full; in a set a
     full slot is refused. Raises as bookings_request does, and Conflict overlapping_booking for a clash with a
     proven place the phone holds."""
     ids = _slot_ids_clean(slot_ids)
@@ -170,8 +170,9 @@ def bookings_book_on_device(*, volunteer_id: int, slot_ids, name: str, postcode:
     phone = Volunteer.objects.filter(pk=volunteer_id).values_list("phone", flat=True).get()
     for _ in ids:
         rate_limit(scope="booking_phone", key=phone)
-    rate_limit(scope="sms_phone_day", key=phone,
-               message=gettext("Too many texts to this phone today. Please try tomorrow."))
+    for _ in ids:  # each booking's confirmation is a text
+        rate_limit(scope="sms_phone_day", key=phone,
+                   message=gettext("Too many texts to this phone today. Please try tomorrow."))
     now = timezone.now()
     with transaction.atomic():
         volunteer = Volunteer.objects.select_for_update().get(pk=volunteer_id)
