@@ -373,6 +373,9 @@ PHONE_CODE_MAX_ATTEMPTS = env_int("PHONE_CODE_MAX_ATTEMPTS", 5)  # wrong tries b
 # as free at once (volunteers.holds), and the beat sweep tidies it up.
 UNPROVEN_HOLD_MINUTES = env_int("UNPROVEN_HOLD_MINUTES", PHONE_CODE_TTL_MINUTES)
 UNPROVEN_HOLD_MAX_MINUTES = env_int("UNPROVEN_HOLD_MAX_MINUTES", 2 * UNPROVEN_HOLD_MINUTES)
+# A device (browser or API client) that proved a phone with a code is remembered this long (volunteers.devices):
+# that phone's next booking there needs no second code, and /my/ opens without one. 0: never remember.
+DEVICE_REMEMBER_DAYS = env_int("DEVICE_REMEMBER_DAYS", 90)
 
 # --- Metered disclosure of front rooms (docs/privacy.md) ----------------------------
 # Distinct front rooms (exact address, host's first name, turf) one phone may be shown in a rolling day and week;

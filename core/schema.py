@@ -95,6 +95,7 @@ SEMANTIC_ERROR_CODES = {
     "code_expired": "a code past its time",
     "code_used": "a code typed once already",
     "code_attempts": "a code after too many wrong tries",
+    "slots_overlap": "two slots of a set whose times overlap",
 }
 
 

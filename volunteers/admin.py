@@ -18,6 +18,7 @@ from volunteers.models import (
     FrontRoomDisclosure,
     FrontRoomHold,
     PhoneChallenge,
+    RememberedDevice,
     Volunteer,
 )
 from volunteers.services import booking_attendance_record, booking_cancel, bookings_delete, volunteer_delete
@@ -255,6 +256,20 @@ class PhoneChallengeAdmin(ViewingIsAudited, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(RememberedDevice)
+class RememberedDeviceAdmin(admin.ModelAdmin):
+    """Devices remembered for a phone (volunteers.devices): whose, since and until when; never the token's hash.
+    Deleting one is "forget this device" for its owner: its cookie stops working at once."""
+
+    list_display = ["__str__", "volunteer", "created_at", "last_used_at", "expires_at"]
+    fields = ["volunteer", "user_agent", "created_at", "last_used_at", "expires_at"]
+    readonly_fields = fields
+    list_select_related = ["volunteer"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # made only by a right code
 
 
 @admin.register(CalendarFeed)

@@ -14,6 +14,7 @@ from sessions.models import Slot
 from volunteers import exports, identity, selectors, services
 from volunteers.exports import ROSTER
 from volunteers.models import Booking, Volunteer
+from volunteers.my_api import proven_data
 from volunteers.serializers import (
     AttendanceSerializer,
     BookingCreateSerializer,
@@ -22,6 +23,7 @@ from volunteers.serializers import (
     BookingSwapSerializer,
     ChallengeSerializer,
     ChallengeVerifySerializer,
+    PhoneBookingsSerializer,
     RosterBookingSerializer,
     VolunteerRegisteredSerializer,
     volunteer_registered_data,
@@ -69,10 +71,12 @@ class ChallengeVerifyView(APIView):
     @extend_schema(
         request=ChallengeVerifySerializer,
         responses=PolymorphicProxySerializer(component_name="ProvenSubject", resource_type_field_name=None,
-                                             serializers=[BookingSerializer, VolunteerRegisteredSerializer]),
+                                             serializers=[BookingSerializer, VolunteerRegisteredSerializer,
+                                                          PhoneBookingsSerializer]),
         summary="Prove the phone with the texted code",
         description="A booking request's code answers with the booking (its manage_token is the private link); a "
-        "sign-up's with the volunteer. A code proves once, for a few tries, until expires_at. The same right code "
+        "sign-up's with the volunteer; a \"my bookings\" code (POST /api/my/code/) or a code for several slots "
+        "(POST /api/bookings/) with the phone's bookings and a device token. A code proves once, for a few tries, until expires_at. The same right code "
         "sent again before expires_at (a retry after a lost answer) answers the same again, counting no try and "
         "doing nothing twice; any other code for a used challenge is 400 code_used.",
     )
@@ -83,6 +87,8 @@ class ChallengeVerifyView(APIView):
                                            client_ip=client_ip(request))
         if isinstance(proven, Volunteer):
             return Response(volunteer_registered_data(proven))
+        if isinstance(proven, identity.PhoneProven):
+            return Response(proven_data(proven, request))
         return Response(BookingSerializer(proven).data)
 
 

@@ -79,3 +79,7 @@ class VolunteersConfig(AppConfig):
         from volunteers.metrics import booking_events_gauges
 
         metrics.state_reader_register(booking_events_gauges)
+
+        from volunteers.devices import devices_purge
+
+        retention_purge.connect(devices_purge, weak=False, dispatch_uid="volunteers.devices_purge")

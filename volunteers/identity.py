@@ -13,6 +13,7 @@ ever returns an existing booking or volunteer to a caller who has not proven the
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -45,6 +46,21 @@ CODE_DIGITS = 6
 _TOKEN_MAX = 32  # PhoneChallenge.token's column: anything longer names no challenge
 # A proof of a booking in these states asks for its place (booking_proven_place).
 PLACELESS = (Booking.Status.WAITLISTED, Booking.Status.CANCELLED)
+
+# pending_details' key for the other bookings a request for several slots holds (volunteers.booking_sets): the
+# challenge's own booking is the first; one code proves them all.
+ALSO = "also_booking_ids"
+
+
+@dataclass(frozen=True)
+class PhoneProven:
+    """What a code proved that is not one booking or a sign-up: the phone (E.164), its volunteer if Frontroom has
+    one (a "my bookings" code), and the bookings a request for several slots held (each proven now)."""
+
+    phone: str
+    volunteer: Volunteer | None
+    bookings: tuple[Booking, ...] = ()
+
 
 def code_new() -> str:
     return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
@@ -160,6 +176,36 @@ def volunteer_signup_request(*, name: str, phone: str, postcode: str, max_travel
     return challenge
 
 
+def my_bookings_request(*, phone: str, client_ip: str) -> PhoneChallenge:
+    """Text the phone a code that opens its list of bookings (/my/); the caller gets only the challenge.
+
+    The answer is the same whether or not Frontroom knows the number, and so is the work but for one row: the
+    limits are counted and a challenge written either way (its code page, tries and resends behave alike), but only
+    a number Frontroom has written to before (it has a volunteer) is texted: /my/ must not let anyone text a
+    stranger's phone, and a number with no volunteer has no bookings to show. The page says "if this number has
+    bookings with us, we've texted it a code". Limited as a resent code is: per IP (code_send_ip) and per
+    phone (code_send_phone, sms_phone_day), counted before anything is looked up. One exception, told honestly: a
+    number that replied STOP gets no text, so it is told to text START first (InvalidState texts_stopped naming
+    "phone"), rather than to wait for a code that never comes. Raises InvalidInput for a bad phone, RateLimited."""
+    phone = phone_normalise(phone)
+    rate_limit(scope="code_send_ip", key=client_ip)
+    rate_limit(scope="code_send_phone", key=phone, message=gettext("Too many codes sent to this phone. Please wait a little."))
+    rate_limit(scope="sms_phone_day", key=phone, message=gettext("Too many texts to this phone today. Please try tomorrow."))
+    challenge, code = _challenge_new(phone=phone, purpose=PhoneChallenge.Purpose.MY_BOOKINGS, pending_details={})
+    with transaction.atomic():
+        volunteer = Volunteer.objects.filter(phone=phone).first()
+        if volunteer is not None and volunteer.sms_opted_out:
+            raise InvalidState(
+                gettext("This number replied STOP to our texts, so we can't text it a code. Text START to the number "
+                        "our texts come from, then try again."), code="texts_stopped",
+                fields={"phone": [gettext("Texts to this number are stopped: text START first.")]})
+        challenge.volunteer = volunteer
+        challenge.save(force_insert=True)
+        if volunteer is not None:  # a number we never wrote to is not texted by a stranger's request
+            phone_challenge_announce(challenge=challenge, code=code, situation="my_bookings")
+    return challenge
+
+
 def _windows_replace(*, volunteer: Volunteer, windows: list[list[str]]) -> None:
     AvailabilityWindow.objects.filter(volunteer=volunteer).delete()
     AvailabilityWindow.objects.bulk_create(
@@ -199,9 +245,10 @@ def _refused_why(challenge: PhoneChallenge, now: datetime) -> InvalidInput:
                         fields={"code": [gettext("Too many wrong tries: ask for a new code.")]})
 
 
-def challenge_verify(*, challenge_token: str, code: str, client_ip: str) -> Booking | Volunteer:
+def challenge_verify(*, challenge_token: str, code: str, client_ip: str) -> Booking | Volunteer | PhoneProven:
     """Prove the phone with the code texted to it: the challenge's booking (a booking request) or volunteer
-    (a sign-up) is returned, proven; what the requester said is applied to a volunteer who existed before.
+    (a sign-up) is returned, proven; what the requester said is applied to a volunteer who existed before. A
+    "my bookings" code, or a request for several slots (all proven), answers with a PhoneProven.
 
     Each try is counted before the code is compared (in constant time), and kept even when it fails, so
     call it outside a transaction. A code proves once, for PHONE_CODE_TTL_MINUTES and
@@ -252,10 +299,13 @@ def challenge_verify(*, challenge_token: str, code: str, client_ip: str) -> Book
 
 
 @transaction.atomic
-def _challenge_accept(*, challenge: PhoneChallenge, code_hash_tried: str, now: datetime) -> Booking | Volunteer:
+def _challenge_accept(*, challenge: PhoneChallenge, code_hash_tried: str,
+                      now: datetime) -> Booking | Volunteer | PhoneProven:
     # The volunteer first, as every booking change locks it: concurrent requests for the phone wait here.
     # (A challenge's volunteer, purpose, booking and pending details never change after it is written.)
-    volunteer = Volunteer.objects.select_for_update().get(pk=challenge.volunteer_id)
+    # Only a "my bookings" code for a number Frontroom does not know has none.
+    volunteer = (Volunteer.objects.select_for_update().get(pk=challenge.volunteer_id)
+                 if challenge.volunteer_id is not None else None)
     # One conditional UPDATE both claims the code and checks it is still the current one: a concurrent try
     # with the same code, or a resend that replaced it, leaves no row to update.
     won = PhoneChallenge.objects.filter(pk=challenge.pk, verified_at__isnull=True,
@@ -266,6 +316,8 @@ def _challenge_accept(*, challenge: PhoneChallenge, code_hash_tried: str, now: d
             return _proof_repeated(challenge, code_hash_tried=code_hash_tried, now=now)
         raise _newer_code()
     challenge.verified_at = now
+    if volunteer is None:
+        return PhoneProven(phone=challenge.phone, volunteer=None)
     changed = _details_apply(volunteer=volunteer, said=challenge.pending_details, said_at=challenge.created_at)
     if volunteer.phone_verified_at is None:
         volunteer.phone_verified_at = now
@@ -279,13 +331,27 @@ def _challenge_accept(*, challenge: PhoneChallenge, code_hash_tried: str, now: d
         changed.append("token")
     if changed:
         volunteer.save(update_fields=[*changed, "updated_at"])
+    if challenge.purpose == PhoneChallenge.Purpose.MY_BOOKINGS:
+        return PhoneProven(phone=challenge.phone, volunteer=volunteer)
     if challenge.purpose == PhoneChallenge.Purpose.SIGNUP or challenge.booking_id is None:
         return volunteer
     proven = Booking.objects.filter(pk=challenge.booking_id, proven_at__isnull=True).update(proven_at=now,
                                                                                             updated_at=now)
     # One statement whose SQL is built once (the ORM's select_related compilation cost more than the query).
     booking = get_with_related(Booking, challenge.booking_id, related=LINK_RELATED)
-    return _proof_announce(booking=booking, proven=bool(proven), said=challenge.pending_details)
+    booking = _proof_announce(booking=booking, proven=bool(proven), said=challenge.pending_details)
+    if not challenge.pending_details.get(ALSO):
+        return booking
+    # A request for several slots: the one code proves every place it held (the email, if said, was applied above
+    # and announced with the first).
+    bookings = [booking]
+    for other_id in challenge.pending_details[ALSO]:
+        other_proven = Booking.objects.filter(pk=other_id, volunteer_id=volunteer.pk, proven_at__isnull=True).update(
+            proven_at=now, updated_at=now)
+        other = get_with_related(Booking, other_id, related=LINK_RELATED)
+        if other is not None:
+            bookings.append(_proof_announce(booking=other, proven=bool(other_proven), said={}))
+    return PhoneProven(phone=challenge.phone, volunteer=volunteer, bookings=tuple(bookings))
 
 
 def _proof_announce(*, booking: Booking, proven: bool, said: dict) -> Booking:
@@ -310,16 +376,25 @@ def _proof_announce(*, booking: Booking, proven: bool, said: dict) -> Booking:
     return booking
 
 
-def _proof_repeated(challenge: PhoneChallenge, *, code_hash_tried: str, now: datetime) -> Booking | Volunteer:
+def _proof_repeated(challenge: PhoneChallenge, *, code_hash_tried: str,
+                    now: datetime) -> Booking | Volunteer | PhoneProven:
     """The answer to a code tried on a challenge that counted no try (as read after that): when this code verified
     the challenge and has not expired, the first success's answer again (its reply was lost and the client
     retries), read afresh and with no side effect (no try counted, no signal, nothing applied or texted again);
     otherwise raises why the code is refused."""
     if (challenge.verified_at is not None and challenge.expires_at > now
             and hmac.compare_digest(code_hash_tried, challenge.code_hash)):
+        if challenge.purpose == PhoneChallenge.Purpose.MY_BOOKINGS:
+            return PhoneProven(phone=challenge.phone,
+                               volunteer=Volunteer.objects.filter(pk=challenge.volunteer_id).first())
         if challenge.purpose == PhoneChallenge.Purpose.SIGNUP or challenge.booking_id is None:
             return Volunteer.objects.get(pk=challenge.volunteer_id)
-        return get_with_related(Booking, challenge.booking_id, related=LINK_RELATED)
+        booking = get_with_related(Booking, challenge.booking_id, related=LINK_RELATED)
+        if not challenge.pending_details.get(ALSO):
+            return booking
+        others = [get_with_related(Booking, pk, related=LINK_RELATED) for pk in challenge.pending_details[ALSO]]
+        return PhoneProven(phone=challenge.phone, volunteer=booking.volunteer,
+                           bookings=(booking, *[other for other in others if other is not None]))
     raise _refused_why(challenge, now)
 
 
@@ -371,13 +446,20 @@ def challenge_resend(*, challenge_token: str, client_ip: str) -> PhoneChallenge:
         challenge.expires_at = timezone.now() + timedelta(minutes=settings.PHONE_CODE_TTL_MINUTES)
         challenge.save(update_fields=["code_hash", "sends", "attempts", "expires_at"])
         if challenge.booking is not None:
-            hold_extend(booking=Booking.objects.select_for_update(of=("self",)).get(pk=challenge.booking_id))
-        phone_challenge_announce(challenge=challenge, code=code, situation=_situation(challenge))
+            for booking in Booking.objects.select_for_update(of=("self",)).filter(
+                    pk__in=[challenge.booking_id, *challenge.pending_details.get(ALSO, [])]).order_by("pk"):
+                hold_extend(booking=booking)
+        if challenge.volunteer_id is not None:  # as my_bookings_request: a number we never wrote to is not texted
+            phone_challenge_announce(challenge=challenge, code=code, situation=_situation(challenge))
     return challenge
 
 
 def _situation(challenge: PhoneChallenge) -> str:
     """What a resent text says: the booking as it stands now."""
+    if challenge.purpose == PhoneChallenge.Purpose.MY_BOOKINGS:
+        return "my_bookings"
+    if challenge.pending_details.get(ALSO):
+        return "booked_several"
     if challenge.purpose == PhoneChallenge.Purpose.SIGNUP or challenge.booking is None:
         return "signup"
     return "booked"

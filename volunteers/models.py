@@ -201,10 +201,13 @@ class PhoneChallenge(models.Model):
     class Purpose(models.TextChoices):
         BOOKING = "booking", "Booking"
         SIGNUP = "signup", "Sign-up for dispatch"
+        MY_BOOKINGS = "my", "My bookings"
 
     token = models.CharField(max_length=32, unique=True, default=new_challenge_token)
     phone = models.CharField(max_length=16)
-    volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="challenges")
+    # Empty only for a "my bookings" code texted to a number Frontroom has no volunteer for: the answer to the
+    # requester (and the text) is the same as for a known number (volunteers.devices).
+    volunteer = models.ForeignKey(Volunteer, null=True, blank=True, on_delete=models.CASCADE, related_name="challenges")
     booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.SET_NULL, related_name="challenges")
     purpose = models.CharField(max_length=8, choices=Purpose.choices)
     code_hash = models.CharField(max_length=64)
@@ -229,7 +232,8 @@ class PhoneChallenge(models.Model):
                    models.Index(fields=["link_token"], name="challenge_link_token", condition=~Q(link_token=""))]
 
     def __str__(self) -> str:
-        return f"{self.get_purpose_display()} challenge for volunteer {self.volunteer_id}"
+        whose = f"volunteer {self.volunteer_id}" if self.volunteer_id is not None else "a number with no volunteer"
+        return f"{self.get_purpose_display()} challenge for {whose}"
 
 
 class CalendarFeed(models.Model):
@@ -319,3 +323,25 @@ class FrontRoomHold(models.Model):
 
     def __str__(self) -> str:
         return f"Room {self.meeting_point_id} held from volunteer {self.volunteer_id}"
+
+
+class RememberedDevice(models.Model):
+    """A browser (or API client) that proved a phone with a texted code, remembered for DEVICE_REMEMBER_DAYS so
+    that phone's next booking needs no second code (volunteers.devices). The device holds a random token (in a
+    signed, HttpOnly cookie); only its SHA-256 is stored, so the table alone opens nothing. Tied to one volunteer
+    (the phone proven): it never proves another number. Expiry is checked here, not trusted to the cookie; forgetting
+    the device or erasing the volunteer deletes the row, and the cookie stops working."""
+
+    volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="remembered_devices")
+    token_hash = models.CharField(max_length=64, unique=True)
+    # What the device said it is (cut short): enough for "an Android phone, remembered on 3 May" in an export.
+    user_agent = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="remembered_device_expiry")]
+
+    def __str__(self) -> str:
+        return f"Device remembered for volunteer {self.volunteer_id}"

@@ -30,6 +30,7 @@ from volunteers.models import (
     CalendarFeed,
     FrontRoomDisclosure,
     FrontRoomHold,
+    RememberedDevice,
     Volunteer,
     new_token,
 )
@@ -182,6 +183,7 @@ def volunteer_personal_data_erase(*, volunteer_id: int, actor=None) -> bool:
         Booking.objects.filter(pk=booking.pk).update(manage_token=new_token(), said_name="", updated_at=now)
     AvailabilityWindow.objects.filter(volunteer=volunteer).delete()
     CalendarFeed.objects.filter(volunteer=volunteer).delete()  # a private link too
+    RememberedDevice.objects.filter(volunteer=volunteer).delete()  # the devices that skip the code: forgotten
     # Which front rooms the phone was shown or held back from (volunteers.disclosure): personal data too.
     FrontRoomDisclosure.objects.filter(volunteer=volunteer).delete()
     FrontRoomHold.objects.filter(volunteer=volunteer).delete()

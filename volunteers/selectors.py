@@ -177,3 +177,25 @@ def booking_counts_by_slot(*, slot_ids) -> dict[int, BookingCounts]:
                       pending=Count("pk", filter=Q(status__in=_HELD) & ~(Q(status__in=PLACE_STATUSES) & _SURE)),
                       waiting=Count("pk", filter=Q(status=Booking.Status.WAITLISTED))).order_by())
     return {row["slot_id"]: BookingCounts(row["booked"], row["pending"], row["waiting"]) for row in rows}
+
+
+@dataclass(frozen=True)
+class PhoneBookings:
+    """A phone's own list of its bookings (/my/): those still to come (by start), then the past (newest first)."""
+
+    upcoming: list[Booking]
+    past: list[Booking]
+
+
+def phone_bookings(*, volunteer_id: int, now: datetime | None = None) -> PhoneBookings:
+    """Every booking of the volunteer, for whoever proved their phone (a texted code or a device remembered for
+    it), with slot, session, meeting point and seat; show each front room through front_room_disclose."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    bookings = list(Booking.objects.filter(volunteer_id=volunteer_id)
+                    .select_related("volunteer", "slot__session__meeting_point", "slot__session__seat")
+                    .order_by("slot__starts_at", "pk"))
+    upcoming = [booking for booking in bookings if booking.slot.ends_at > now]
+    past = [booking for booking in reversed(bookings) if booking.slot.ends_at <= now]
+    return PhoneBookings(upcoming=upcoming, past=past)

@@ -24,6 +24,18 @@ class BookingCreateSerializer(StrictSerializer):
     consent_email = serializers.BooleanField(required=False, default=False, help_text=_CONSENT_EMAIL_HELP)
 
 
+class BookingsCreateSerializer(BookingCreateSerializer):
+    slot_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=12,
+        help_text="The slots to book together, all or nothing (at most 12; repeats count once). A full slot in a "
+        "set of several is refused (409 slot_full naming it), never waitlisted; overlapping slots are 400 "
+        "slots_overlap.")
+
+
+class PhoneSerializer(StrictSerializer):
+    phone = phone_field(help_text="UK mobile number, e.g. 07400 123456 or +447400123456.")
+
+
 class ChallengeSerializer(serializers.Serializer):
     """A code was texted to the phone (whatever the phone: the answer never says whether it is known)."""
 
@@ -274,3 +286,17 @@ class RosterBookingSerializer(serializers.Serializer):
 
 class AttendanceSerializer(StrictSerializer):
     attended = serializers.BooleanField(help_text="true: the volunteer came; false: a no-show.")
+
+
+class PhoneBookingsSerializer(serializers.Serializer):
+    """The bookings of a proven phone: what a "my bookings" code, a code for several slots, or a remembered
+    device's token opens."""
+
+    phone = serializers.CharField(help_text="The phone, masked, e.g. 07*** ***456.")
+    device_token = serializers.CharField(
+        required=False, allow_null=True,
+        help_text="Only in the answer to a right code: a secret that proves this phone from this client for "
+        "DEVICE_REMEMBER_DAYS. Send it as the X-Device-Token header to GET /api/my/bookings/ or to book without "
+        "a code; POST /api/my/forget/ revokes it. Null when the number has no bookings (nothing to remember).")
+    upcoming = BookingSerializer(many=True, help_text="Bookings still to come, by start.")
+    past = BookingSerializer(many=True, help_text="Bookings over, newest first.")

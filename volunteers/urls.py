@@ -15,10 +15,15 @@ from volunteers.api import (
     SlotBookingView,
 )
 from volunteers.exports_api import BookingsExportView, VolunteersExportView
+from volunteers.my_api import BookingsCreateView, MyBookingsView, MyCodeView, MyForgetView
 from volunteers.privacy_api import DeleteMyDataView, MyDataView
 
 urlpatterns = [
     path("slots/<int:slot_id>/bookings/", SlotBookingView.as_view(), name="slot-bookings"),
+    path("bookings/", BookingsCreateView.as_view(), name="bookings-create"),
+    path("my/code/", MyCodeView.as_view(), name="my-code"),
+    path("my/bookings/", MyBookingsView.as_view(), name="my-bookings"),
+    path("my/forget/", MyForgetView.as_view(), name="my-forget"),
     path("bookings/<str:token>/", BookingDetailView.as_view(), name="booking-detail"),
     path("bookings/<str:token>/prove/", BookingProveView.as_view(), name="booking-prove"),
     path("bookings/<str:token>/cancel/", BookingCancelView.as_view(), name="booking-cancel"),

@@ -28,7 +28,7 @@ class RateLimitedMiddleware:
 # never indexed, and never named to another site in a Referer header. "same-origin", not "no-referrer": under
 # no-referrer a browser sends `Origin: null` with the page's own form POSTs (Fetch spec), and Django's CSRF check
 # refuses them (cancel, decline, the calendar feed buttons).
-PRIVATE_LINK_PREFIXES = ("/b/", "/check/", "/n/")
+PRIVATE_LINK_PREFIXES = ("/b/", "/check/", "/n/", "/my/")
 PRIVATE_LINK_HEADERS = {"Referrer-Policy": "same-origin", "X-Robots-Tag": "noindex, nofollow",
                         "Cache-Control": "private, no-store"}
 

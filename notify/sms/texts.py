@@ -267,9 +267,15 @@ def challenge_text(*, challenge: PhoneChallenge, code: str, situation: str) -> s
     name, no what-to-bring): anybody can post a session and book it with a stranger's number. The address waits
     for the proof, on the booking's page."""
     booking = challenge.booking
+    if situation == "my_bookings":
+        with language_override(challenge.language):
+            return text_render("code_my_bookings", {"code": code})
     if situation == "signup" or booking is None:
         with language_override(challenge.language):
             return text_render("code_signup", {"code": code, "link": needed_url(challenge.link_token)})
+    if situation == "booked_several":
+        count = 1 + len(challenge.pending_details.get("also_booking_ids", []))
+        return booking_render("code_booked_several", booking, phone_locked=True, code=code, count=count)
     extra = {"code": code, "waitlisted": booking.status == Booking.Status.WAITLISTED}
     if situation == "already_booked":
         template = "code_already_booked"

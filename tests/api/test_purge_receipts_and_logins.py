@@ -64,7 +64,7 @@ def test_the_purge_deletes_login_rows_older_than_the_retention_and_keeps_every_r
     before = _left()
     dry = personal_data_purge_all(older_than_days=90, dry_run=True)
     assert dry == {"volunteers": 0, "login attempts": 1, "login records": 2, "front room disclosures": 0,
-                   "front room holds": 0}
+                   "front room holds": 0, "remembered devices": 0, "codes for unknown numbers": 0}
     assert _left() == before  # a dry run only counts
     done = personal_data_purge_all(older_than_days=90)
     assert done == dry
@@ -72,7 +72,7 @@ def test_the_purge_deletes_login_rows_older_than_the_retention_and_keeps_every_r
                        "logs": {"203.0.113.5"}}
     assert personal_data_purge_all(older_than_days=90) == {
         "volunteers": 0, "login attempts": 0, "login records": 0, "front room disclosures": 0,
-        "front room holds": 0}  # twice is once
+        "front room holds": 0, "remembered devices": 0, "codes for unknown numbers": 0}  # twice is once
 
 
 def test_a_purge_of_everything_keeps_a_lockout_still_in_force_and_the_receipts(rows, settings):
@@ -83,11 +83,13 @@ def test_a_purge_of_everything_keeps_a_lockout_still_in_force_and_the_receipts(r
 def test_the_command_and_the_beat_task_purge_them_too(rows, settings):
     out = StringIO()
     call_command("purge_personal_data", "--older-than", "90", "--dry-run", stdout=out)
-    assert "would delete 0 front room disclosures, 0 front room holds, 1 login attempts, 2 login records older than that" in out.getvalue()
+    assert ("would delete 0 codes for unknown numbers, 0 front room disclosures, 0 front room holds, 1 login "
+            "attempts, 2 login records, 0 remembered devices older than that") in out.getvalue()
     assert "receipts" not in out.getvalue()
     out = StringIO()
     call_command("purge_personal_data", "--older-than", "90", stdout=out, stderr=StringIO())
-    assert "deleted 0 front room disclosures, 0 front room holds, 1 login attempts, 2 login records older than that" in out.getvalue()
+    assert ("deleted 0 codes for unknown numbers, 0 front room disclosures, 0 front room holds, 1 login attempts, "
+            "2 login records, 0 remembered devices older than that") in out.getvalue()
     assert WebhookReceipt.objects.count() == 3
 
     from volunteers.tasks import personal_data_purge as task

@@ -287,3 +287,18 @@ class SwapForm(forms.Form):
     def __init__(self, *args, slots=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["slot"].choices = [(slot.pk, str(slot.pk)) for slot in slots]
+
+
+def national_phone(phone: str) -> str:
+    """"+447700900123" -> "07700 900123": a stored number as the form shows it (and takes it back)."""
+    national = "0" + phone.removeprefix("+44") if phone.startswith("+44") else phone
+    return f"{national[:5]} {national[5:]}" if len(national) == 11 else national
+
+
+class PhoneForm(forms.Form):
+    """'My bookings': the number to text a code to."""
+
+    phone = forms.CharField(label=_("Your mobile number"), max_length=20,
+                            help_text=_("We text it a code. Type the code and you see every booking of that number."),
+                            widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+                            error_messages={"required": _("Enter your mobile number.")})

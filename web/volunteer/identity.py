@@ -2,6 +2,7 @@
 volunteers.identity, under the names the pages use."""
 
 from volunteers.identity import (  # noqa: F401 - the pages' names for the services
+    PhoneProven,
     booking_by_link,
     booking_details_update,
     booking_prove_by_link,
@@ -9,6 +10,7 @@ from volunteers.identity import (  # noqa: F401 - the pages' names for the servi
     booking_shows_address,
     challenge_resend,
     challenge_verify,
+    my_bookings_request,
     volunteer_signup_request,
 )
 

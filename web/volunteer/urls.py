@@ -29,4 +29,8 @@ urlpatterns = [
     re_path(rf"^b/{TOKEN}/data/$", views.my_data, name="my_data"),
     re_path(rf"^b/{TOKEN}/email/$", views.email, name="email"),
     path("privacy/", views.privacy, name="privacy"),
+    path("my/", views.my, name="my"),
+    re_path(rf"^my/check/{TOKEN}/$", views.my_check, name="my_check"),
+    re_path(rf"^my/check/{TOKEN}/resend/$", views.my_resend, name="my_resend"),
+    path("my/forget/", views.forget_device, name="forget_device"),
 ]

@@ -12,9 +12,10 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import get_conditional_response
-from django.utils.http import http_date
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.http import http_date, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from core.db import pk_in_range
@@ -26,24 +27,30 @@ from seats.geocoding import postcode_locate
 from seats.selectors import seats_that_matter_near
 from sessions.models import Slot
 from sessions.selectors import session_public, slot_move_choices
+from volunteers import devices
+from volunteers.booking_sets import MAX_SLOTS_AT_ONCE, bookings_ask
 from volunteers.calendar import booking_calendar
-from volunteers.disclosure import front_room_disclose
+from volunteers.disclosure import front_room_disclose, front_rooms_known_to
 from volunteers.feeds import calendar_feed_ensure, calendar_feed_for, calendar_feed_reset, feed_url
+from volunteers.identity import phone_mask
 from volunteers.links import opened_automatically
-from volunteers.models import Booking, BookingEvent
-from volunteers.selectors import booking_clash
+from volunteers.models import Booking, BookingEvent, PhoneChallenge
+from volunteers.selectors import booking_clash, phone_bookings
 from volunteers.services import SWAPPABLE_STATUSES, booking_cancel, booking_swap
 from volunteers.signup import signup_challenge_is
 from web.preview import preview_version, session_preview_png
 from web.volunteer import identity
+from web.volunteer.devices import device_cookie_delete, device_cookie_set, device_token
 from web.volunteer.forms import (
     BookingForm,
     CodeForm,
     ConfirmForm,
     EmailForm,
+    PhoneForm,
     SearchForm,
     SwapForm,
     add_domain_error,
+    national_phone,
 )
 
 PAGE_SIZE = 10  # divides RANKED_POOL: no results page straddles the ranked pool and the nearest-first rest
@@ -115,8 +122,10 @@ def _session_or_404(session_id: int):
 def session_detail(request, session_id: int):
     session = _session_or_404(session_id)
     postcode = request.GET.get("postcode", "")[:10]
+    slots = session.upcoming_slots
     return render(request, "web/volunteer/session.html", {
-        "session": session, "slots": session.upcoming_slots,
+        "session": session, "slots": slots, "postcode": postcode,
+        "free_slots": sum(1 for slot in slots if slot.places_left),
         "book_query": urlencode({"postcode": postcode}) if postcode else "",
         "share_url": request.build_absolute_uri(reverse("volunteer:session", args=[session.pk])),
     })
@@ -152,32 +161,61 @@ def _slot_of(session, raw_slot_id):
 @require_http_methods(["GET", "POST"])
 @limit_ip("booking_ip")  # per client address, as the API's; the services count per phone
 def book(request, session_id: int):
+    """One slot, or several ticked on the session page (?slot=1&slot=2): one form and one code for them all, all or
+    nothing (volunteers.booking_sets). On a device remembered for the phone typed, no code: booked at once."""
     session = _session_or_404(session_id)
-    slot = _slot_of(session, request.GET.get("slot"))
-    if slot is None:
-        messages.error(request, _("That slot is no longer offered. Choose one of these."))
+    raw = request.GET.getlist("slot")[:MAX_SLOTS_AT_ONCE + 1]
+    slots = [_slot_of(session, value) for value in dict.fromkeys(raw)]
+    if not slots or None in slots or len(slots) > MAX_SLOTS_AT_ONCE:
+        messages.error(request, _("That slot is no longer offered. Choose one of these.") if len(raw) < 2
+                       else _("One of those slots is no longer offered. Choose again."))
         return redirect("volunteer:session", session_id=session.pk)
-    slot.session = session
+    for slot in slots:
+        slot.session = session
+    slot = slots[0]
+    token = device_token(request)
+    remembered = devices.device_volunteer(token=token) if token else None
     if request.method == "POST":
         form = BookingForm(request.POST)
         if form.is_valid():
             try:
-                challenge = identity.booking_request(slot_id=slot.pk, client_ip=client_ip(request), **form.cleaned_data)
+                asked = bookings_ask(slot_ids=[s.pk for s in slots], client_ip=client_ip(request),
+                                     device_token=token if remembered else None, **form.cleaned_data)
             except RateLimited as exc:
                 return _rate_limited(request, exc)
             except DomainError as exc:
                 add_domain_error(form, exc)
             else:
-                return redirect("volunteer:check", token=challenge.token)
+                if isinstance(asked, PhoneChallenge):
+                    return redirect("volunteer:check", token=asked.token)
+                messages.success(request, ngettext(
+                    "Booked on this device without a code: it remembers your phone.",
+                    "All %(count)s booked on this device without a code: it remembers your phone.",
+                    len(asked)) % {"count": len(asked)})
+                if len(asked) == 1:
+                    return redirect("volunteer:manage", token=asked[0].manage_token)
+                return redirect("volunteer:my")
     else:
-        form = BookingForm(initial={"postcode": request.GET.get("postcode", "")[:10]})
+        initial = {"postcode": request.GET.get("postcode", "")[:10]}
+        if remembered is not None:  # this device proved the phone: its details, as the form would take them
+            initial.update(name=remembered.name, phone=national_phone(remembered.phone), email=remembered.email,
+                           postcode=remembered.postcode, consent_sms=remembered.consent_sms,
+                           consent_email=remembered.consent_email and remembered.email_opted_out_at is None)
+        form = BookingForm(initial=initial)
     alternatives = []
-    if slot.places_left == 0:
+    if len(slots) == 1 and slot.places_left == 0:
         alternatives = slot_alternatives(slot=slot, **_point_of(form))
-    return render(request, "web/volunteer/book.html", {
-        "session": session, "slot": slot, "form": form, "alternatives": alternatives,
+    response = render(request, "web/volunteer/book.html", {
+        "session": session, "slot": slot, "slots": slots, "several": len(slots) > 1, "form": form,
+        "alternatives": alternatives, "remembered": remembered,
+        "remembered_phone": phone_mask(remembered.phone) if remembered else "",
+        "full": [s for s in slots if not s.places_left] if len(slots) > 1 else [],
         "postcode_query": urlencode({"postcode": form["postcode"].value() or ""}),
     })
+    if token:  # a remembered device's page carries its volunteer's details: for this browser only
+        response["Cache-Control"] = "private, no-store"
+        patch_vary_headers(response, ["Cookie"])
+    return response
 
 
 def _point_of(form) -> dict:
@@ -233,6 +271,7 @@ def manage(request, token: str):
         "postcode_query": urlencode({"postcode": booking.volunteer.postcode}) if private else "",
         "Status": Booking.Status, "feed_url": _feed_url(booking) if private else None,
         "private": private, "clash": booking_clash(booking=booking) if private else None,
+        "remembered": not automatic and devices.device_volunteer(token=device_token(request)) is not None,
     })
 
 
@@ -404,7 +443,9 @@ def privacy(request):
 
 @require_http_methods(["GET", "POST"])
 def check(request, token: str):
-    """'Check your phone': what happens next, and the code from the text (PRG to the booking's private page)."""
+    """'Check your phone': what happens next, and the code from the text (PRG to the booking's private page, or to
+    the list of bookings for a request for several slots). The device that typed the right code is remembered for
+    the phone (volunteers.devices): its next booking needs no code."""
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -418,11 +459,24 @@ def check(request, token: str):
             add_domain_error(form, exc, default_field="code")
         else:
             if isinstance(proven, Booking):
-                return redirect("volunteer:manage", token=proven.manage_token)
+                return _remembered(request, redirect("volunteer:manage", token=proven.manage_token),
+                                   volunteer_id=proven.volunteer_id)
+            if isinstance(proven, identity.PhoneProven):
+                volunteer_id = proven.volunteer.pk if proven.volunteer else None
+                return _remembered(request, redirect("volunteer:my"), volunteer_id=volunteer_id)
             messages.success(request, _("You're signed up."))
-            return redirect("volunteer:signup", token=proven.token)
+            return _remembered(request, redirect("volunteer:signup", token=proven.token), volunteer_id=proven.pk)
     return render(request, "web/volunteer/check.html", {"form": form, "token": token,
                                                         "signup": signup_challenge_is(challenge_token=token)})
+
+
+def _remembered(request, response, *, volunteer_id: int | None):
+    """Remember this device for the phone it has just proven (replacing whatever phone it remembered)."""
+    if volunteer_id is not None:
+        device_cookie_set(response, request, devices.device_remember(
+            volunteer_id=volunteer_id, user_agent=request.headers.get("User-Agent", ""),
+            replacing=device_token(request)))
+    return response
 
 
 @require_POST
@@ -456,3 +510,94 @@ def my_data(request, token: str):
         "booking": booking, "volunteer": booking.volunteer, "delete_form": delete_form,
         "can_delete": identity.can_delete_data, "export_url": identity.data_export_url(token),
     })
+
+
+def _my_context(request, volunteer) -> dict:
+    now = timezone.now()
+    listed = phone_bookings(volunteer_id=volunteer.pk, now=now)
+    known = front_rooms_known_to(volunteer_id=volunteer.pk)
+    rows = []
+    for booking in listed.upcoming:
+        room = front_room_disclose(booking=booking, path="page.my", now=now, known_rooms=known)
+        rows.append({"booking": booking, "room": room, "can_cancel": booking.status in HOLDING,
+                     "calendar": booking.status != Booking.Status.CANCELLED and booking.proven_at is not None})
+    return {"volunteer": volunteer, "upcoming": rows, "past": listed.past, "phone": phone_mask(volunteer.phone),
+            "Status": Booking.Status}
+
+
+@require_http_methods(["GET", "POST"])
+def my(request):
+    """'My bookings': on a device remembered for a phone, every booking of that phone with its actions; otherwise
+    a phone number, then a texted code (my_check). The answer to "send me a code" is the same for every number
+    (volunteers.identity.my_bookings_request)."""
+    token = device_token(request)
+    volunteer = devices.device_volunteer(token=token) if token else None
+    if volunteer is not None and request.method == "GET":
+        return render(request, "web/volunteer/my.html", _my_context(request, volunteer))
+    form = PhoneForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            challenge = identity.my_bookings_request(phone=form.cleaned_data["phone"], client_ip=client_ip(request))
+        except RateLimited as exc:
+            return _rate_limited(request, exc)
+        except DomainError as exc:
+            add_domain_error(form, exc, default_field="phone")
+        else:
+            return redirect("volunteer:my_check", token=challenge.token)
+    return render(request, "web/volunteer/my_phone.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def my_check(request, token: str):
+    """The code texted for "my bookings": the right one remembers this device for the phone and shows its list."""
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            proven = identity.challenge_verify(challenge_token=token, code=form.cleaned_data["code"],
+                                               client_ip=client_ip(request))
+        except RateLimited as exc:
+            return _rate_limited(request, exc)
+        except NotFound:
+            raise _not_found() from None
+        except DomainError as exc:
+            add_domain_error(form, exc, default_field="code")
+        else:
+            if isinstance(proven, Booking):  # a booking's code typed here: its page, as /check/ would
+                return _remembered(request, redirect("volunteer:manage", token=proven.manage_token),
+                                   volunteer_id=proven.volunteer_id)
+            if not isinstance(proven, identity.PhoneProven):
+                return redirect("volunteer:needed_done")
+            if proven.volunteer is None:
+                messages.info(request, _("There are no bookings for %(phone)s.") % {"phone": phone_mask(proven.phone)})
+                return redirect("volunteer:my")
+            return _remembered(request, redirect("volunteer:my"), volunteer_id=proven.volunteer.pk)
+    return render(request, "web/volunteer/my_check.html", {"form": form, "token": token})
+
+
+@require_POST
+def my_resend(request, token: str):
+    try:
+        identity.challenge_resend(challenge_token=token, client_ip=client_ip(request))
+    except RateLimited as exc:
+        return _rate_limited(request, exc)
+    except NotFound:
+        raise _not_found() from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("We've sent a new code. It replaces the old one."))
+    return redirect("volunteer:my_check", token=token)
+
+
+@require_POST
+def forget_device(request):
+    """"Forget this device" (a POST with CSRF): its token stops working at once, here and wherever it was copied."""
+    devices.device_forget(token=device_token(request))
+    messages.success(request, _("This device no longer remembers your phone. Next time we text you a code."))
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = reverse("volunteer:my")
+    response = redirect(next_url)
+    device_cookie_delete(response)
+    return response
