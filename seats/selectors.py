@@ -52,6 +52,19 @@ def seats_that_matter_near(*, lat: float, lng: float, limit: int = 3, among: int
     return [(Seat(**dict(zip(_SEAT_SUMMARY_FIELDS, row, strict=True))), distance) for row, distance in near]
 
 
+def seats_summary(*, codes) -> dict[str, Seat]:
+    """The seats with these ONS codes, summary fields only (as seats_that_matter_near's), by code: why each
+    matters, for the results page's cards. One statement with no ORM compilation; unknown codes are left out."""
+    codes = sorted(set(codes))
+    if not codes:
+        return {}
+    placeholders = ", ".join(["%s"] * len(codes))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(_SEAT_SUMMARY_FIELDS)} FROM {Seat._meta.db_table} "
+                       f"WHERE ons_code IN ({placeholders})", codes)
+        return {row[0]: Seat(**dict(zip(_SEAT_SUMMARY_FIELDS, row, strict=True))) for row in cursor.fetchall()}
+
+
 def seats_name_priority() -> dict[str, tuple[str, int]]:
     """Every current seat's name and effective priority by ONS code (the coverage maps colour all of them)."""
     return {code: (name, priority)

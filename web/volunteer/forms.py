@@ -73,6 +73,9 @@ class SearchForm(forms.Form):
     date_to = DateField(label=_("Until"), required=False)
     within = forms.TypedChoiceField(label=_("Within"), choices=RADIUS_CHOICES, coerce=int, required=False,
                                     error_messages={"invalid_choice": _("Choose one of the distances.")})
+    # One seat's sessions (the links under "the seats that matter"): an ONS code such as E14001234. Ours too:
+    # anything else searches every seat.
+    seat = forms.CharField(required=False, widget=forms.HiddenInput)
     # Paging links are ours; a hand-edited page number falls back to the first page rather than an error.
     page = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -98,6 +101,10 @@ class SearchForm(forms.Form):
     def page_number(self) -> int:
         raw = self.cleaned_data.get("page") or ""
         return min(int(raw), MAX_PAGE) if re.fullmatch(r"[0-9]{1,4}", raw) and int(raw) >= 1 else 1
+
+    def seat_code(self) -> str | None:
+        raw = self.cleaned_data.get("seat") or ""
+        return raw if re.fullmatch(r"[EWSN][0-9]{8}", raw) else None
 
     def date_range(self) -> tuple[datetime | None, datetime | None]:
         """The chosen dates as local midnights: from the start of the first day to the end of the last."""

@@ -23,7 +23,7 @@ from core.ratelimit import client_ip, limit_ip
 from dispatch.services.overflow import booking_redirect_decline
 from dispatch.services.suggestions import RANKED_POOL, sessions_ranked_near, slot_alternatives
 from seats.geocoding import postcode_locate
-from seats.selectors import seats_that_matter_near
+from seats.selectors import seats_summary, seats_that_matter_near
 from sessions.models import Slot
 from sessions.selectors import session_public, slot_move_choices
 from volunteers.calendar import booking_calendar
@@ -69,7 +69,9 @@ def home(request):
 
 @require_GET
 def find(request):
-    """Results for a postcode: the seats that matter near it and why, then sessions ranked as suggestions are."""
+    """Results for a postcode, first thing on the screen: a one-line summary of the search (with "change", a link
+    to the form below it), the sessions ranked as suggestions are, each with why its seat matters, then the
+    seats that matter near the postcode, each a link to its own sessions."""
     form = SearchForm(request.GET) if "postcode" in request.GET else SearchForm()
     context = {"form": form}
     if form.is_bound and form.is_valid():
@@ -80,19 +82,29 @@ def find(request):
         else:
             date_from, date_to = form.date_range()
             page_number = form.page_number()
+            seat_code = form.seat_code()
             ranked = sessions_ranked_near(
                 lat=location.lat, lng=location.lng, radius_km=form.radius_km(), limit=PAGE_SIZE,
-                offset=(page_number - 1) * PAGE_SIZE, date_from=date_from, date_to=date_to,
+                offset=(page_number - 1) * PAGE_SIZE, date_from=date_from, date_to=date_to, seat_code=seat_code,
             )
-            query = {key: value for key, value in form.cleaned_data.items() if value and key != "page"}
+            query = {key: value for key, value in form.cleaned_data.items() if value and key not in ("page", "seat")}
             query["postcode"] = location.postcode
+            seats = seats_that_matter_near(lat=location.lat, lng=location.lng)
+            if seat_code:
+                query["seat"] = seat_code
+            card_seats = seats_summary(codes={row["seat"]["ons_code"] for row in ranked.sessions} | (
+                {seat_code} if seat_code else set()))
             context.update({
-                "location": location,
-                "seats": seats_that_matter_near(lat=location.lat, lng=location.lng) if page_number == 1 else [],
-                "sessions": ranked.sessions, "page_number": page_number,
+                "location": location, "sessions": ranked.sessions, "page_number": page_number,
+                "count": ranked.count, "count_exact": ranked.count_exact, "card_seats": card_seats,
+                "seat_code": seat_code, "seat_filter": card_seats.get(seat_code) if seat_code else None,
+                "seats": [(seat, distance, _find_url({**query, "seat": seat.ons_code}, 1)) for seat, distance in seats],
+                "all_seats_url": _find_url({k: v for k, v in query.items() if k != "seat"}, 1),
                 "next_url": _find_url(query, page_number + 1) if ranked.has_more else None,
                 "previous_url": _find_url(query, page_number - 1) if page_number > 1 else None,
                 "postcode_query": urlencode({"postcode": location.postcode}),
+                "date_from": form.cleaned_data.get("date_from"), "date_to": form.cleaned_data.get("date_to"),
+                "radius": int(form.radius_km()),
             })
     return render(request, "web/volunteer/results.html", context)
 
