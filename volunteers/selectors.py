@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
 from sessions.selectors import session_managed
-from volunteers.models import Booking
+from volunteers.models import Booking, BookingEvent
 from volunteers.privacy import Access, personal_data_accessed_record
 
 # Who is coming first, then the waitlist in its order, then those who are not coming any more.
@@ -98,3 +98,16 @@ def places_by_slot(*, slot_ids) -> dict[int, Places]:
 def places_total(places) -> Places:
     places = list(places)
     return Places(proven=sum(p.proven for p in places), unproven=sum(p.unproven for p in places))
+
+
+ENDING_KINDS = (BookingEvent.Kind.CANCELLED, BookingEvent.Kind.SESSION_CANCELLED, BookingEvent.Kind.RELEASED,
+                BookingEvent.Kind.REFUSED)
+
+
+def booking_ending_kind(*, booking: Booking) -> str | None:
+    """Why a cancelled booking ended: the kind of the event that cancelled it (cancelled by the volunteer, the
+    session cancelled, released unproven, refused by the host), None for a booking still going."""
+    if booking.status != Booking.Status.CANCELLED:
+        return None
+    return (BookingEvent.objects.filter(booking=booking, kind__in=ENDING_KINDS, version=booking.version)
+            .order_by("-id").values_list("kind", flat=True).first())
