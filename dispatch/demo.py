@@ -159,3 +159,23 @@ def demo_load(*, stdout=None, boundary_set: str = "2024") -> dict:
             )
             sessions_created += 1
     return {"seats": len(data["seats"]), "postcodes": len(data["postcodes"]), "sessions_created": sessions_created}
+
+
+def demo_sign_in_lines() -> list[str]:
+    """Where each demo account signs in and what it reaches there, read from the accounts themselves (a host is
+    no staff user, so Django's admin refuses them): the load_demo command prints these."""
+    User = get_user_model()
+    accounts = {user.username: user for user in User.objects.filter(
+        username__in=["coordinator"] + [host[0] for host in DEMO_HOSTS + DEMO_HOSTS_2010])}
+    hosts = [name for name, user in accounts.items() if name != "coordinator" and not user.is_staff]
+    lines = [f"Every demo account's password is '{DEMO_PASSWORD}'."]
+    if hosts:
+        example = "priya" if "priya" in hosts else hosts[0]
+        lines.append(f"Hosts (such as '{example}') sign in at /host/login/ and run their sessions at /host/ "
+                     "(not /admin/: hosts are not staff).")
+    coordinator = accounts.get("coordinator")
+    if coordinator is not None and coordinator.is_staff:
+        lines.append("The coordinator ('coordinator') signs in at /host/login/ and watches coverage at /coordinate/; "
+                     + ("Django's admin is at /admin/." if coordinator.is_superuser else "it is staff."))
+    lines.append("Volunteers need no account: give a postcode at / and book.")
+    return lines

@@ -14,13 +14,16 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
 from volunteers.consent import CONSENT_EMAIL_TEXT, CONSENT_SMS_TEXT
+from volunteers.identity import contact_validate
 from web.dates import DateField
 
 # What the services' error codes mean to a volunteer, keyed by code (the service's own message otherwise).
 FRIENDLY = {
     "invalid_postcode": _("That doesn't look like a UK postcode. Check it and try again (for example S10 2TN)."),
     "unknown_postcode": _("We couldn't find that postcode. Check it, or try a neighbour's."),
-    "invalid_phone": _("Enter a UK mobile number, like 07700 900123: we text you your place."),
+    # No example number: the ones reserved for examples (Ofcom's 07700 900xxx) are refused as not real mobiles.
+    "invalid_phone": _("Enter a UK mobile number: 11 digits starting 07, or +44 7 then 9 digits. We text you your "
+                       "place."),
     "invalid_code": _("The code has 6 digits: type the one from the text."),
     "code_expired": _("That code has expired. Ask for a new one below."),
     "code_attempts": _("Too many wrong codes. Ask for a new one below."),
@@ -43,7 +46,8 @@ MAX_PAGE = 100
 
 
 def add_domain_error(form: forms.Form, exc: DomainError, *, default_field: str | None = None) -> None:
-    """Attach a service's error to the form's fields it names (or to `default_field`, else the whole form)."""
+    """Attach a service's error to the form's fields it names (or to `default_field`, else the whole form); an
+    error naming several fields puts each field's own words on it (exc.field_codes)."""
     named_messages = [messages[0] for messages in exc.fields.values() if messages] if exc.fields else []
     # A wrong code's own field message says how many tries are left; other codes have words of our own.
     message = FRIENDLY.get(exc.code) or (named_messages[0] if exc.code == "code_wrong" and named_messages
@@ -51,7 +55,8 @@ def add_domain_error(form: forms.Form, exc: DomainError, *, default_field: str |
     named = [name.split(".")[0] for name in exc.fields] if exc.fields else []
     targets = [name for name in named if name in form.fields] or ([default_field] if default_field else [None])
     for name in dict.fromkeys(targets):
-        form.add_error(name, message)
+        own = exc.field_codes.get(name)
+        form.add_error(name, (FRIENDLY.get(own) or message) if own else message)
 
 
 class PostcodeField(forms.CharField):
@@ -126,10 +131,14 @@ class EmailConsentMixin:
 
 
 class ContactForm(EmailConsentMixin, forms.Form):
+    """Name, phone, postcode, email and consents. Every field's error shows at once: the phone and the postcode
+    are checked by the services' own contact_validate even when another field is missing."""
+
     name = forms.CharField(label=_("Your name"), max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"}),
                            error_messages={"required": _("Enter your name.")})
     phone = forms.CharField(label=_("Mobile number"), max_length=20,
-                            help_text=_("We text you a code to prove it's yours, then your place and the address."),
+                            help_text=_("A UK mobile (11 digits starting 07). We text you a code to prove it's "
+                                        "yours, then your place and the address."),
                             widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
                             error_messages={"required": _("Enter your mobile number.")})
     postcode = PostcodeField(label=_("Your postcode"), help_text=_("So we can tell you how far you'll travel."),
@@ -143,6 +152,17 @@ class ContactForm(EmailConsentMixin, forms.Form):
         error_messages={"required": _("We can only book you if we may text you: tick the box.")},
     )
     consent_email = forms.BooleanField(label=CONSENT_EMAIL_TEXT, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            contact_validate(phone=cleaned.get("phone", ""), postcode=cleaned.get("postcode", ""))
+        except DomainError as exc:
+            fresh = [name for name in exc.fields if name in self.fields and name not in self.errors]
+            if fresh:
+                add_domain_error(self, DomainError(exc.message, code=exc.code, field_codes=exc.field_codes,
+                                                   fields={name: exc.fields[name] for name in fresh}))
+        return cleaned
 
 
 class BookingForm(ContactForm):

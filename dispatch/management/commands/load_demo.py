@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from dispatch.demo import DEMO_PASSWORD, demo_load
+from dispatch.demo import demo_load, demo_sign_in_lines
 
 
 class Command(BaseCommand):
@@ -23,4 +23,5 @@ class Command(BaseCommand):
             f"Demo data ready on the {options['boundary_set']} boundaries: {summary['seats']} seats, "
             f"{summary['postcodes']} postcodes, {summary['sessions_created']} new sessions."
         ))
-        self.stdout.write(f"Sign in at /admin/ as 'coordinator' (or a host such as 'priya') with password '{DEMO_PASSWORD}'.")
+        for line in demo_sign_in_lines():
+            self.stdout.write(line)
