@@ -42,7 +42,8 @@ def test_the_first_card_is_above_the_fold_and_change_needs_no_script(phone, live
     expect(first.get_by_role("heading")).to_be_in_viewport()
     expect(first.get_by_text("Top priority: won by 2,353 votes")).to_be_in_viewport()
     expect(page.get_by_text("14 sessions within 25 km, any day")).to_be_in_viewport()
-    assert axe_violations(page) == []
+    if javascript:  # axe runs as a script in the page: with script off the layout above is the point
+        assert axe_violations(page) == []
     screenshot(page, f"volunteer-results-first-{'js' if javascript else 'no-js'}")
     page.get_by_role("link", name="Change the search").click()
     assert page.url.endswith("#search")
@@ -51,7 +52,8 @@ def test_the_first_card_is_above_the_fold_and_change_needs_no_script(phone, live
     seats = page.get_by_role("region", name="The seats that matter near you")
     seats.get_by_role("link", name="Sessions in Sheffield Hallam").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sessions in Sheffield Hallam near S10 2TN")
-    assert axe_violations(page) == []
+    if javascript:
+        assert axe_violations(page) == []
 
 
 def test_the_consent_checkbox_is_a_tap_target_its_label_ticks(page, live_server, area):
