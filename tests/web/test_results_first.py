@@ -146,3 +146,13 @@ def test_the_results_page_stays_light(client, area):
         SlotFactory(session=session)
         SlotFactory(session=session, starts_at=area.full_slot.starts_at, ends_at=area.full_slot.ends_at)
     assert len(_find(client).content) < 30 * 1024
+
+
+def test_the_cards_reuse_the_nearby_seats_instead_of_reading_them_again(client, area):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        page = _text(_find(client))
+    assert "Top priority: won by 2,353 votes" in page
+    assert not [q for q in captured.captured_queries if "WHERE ons_code IN" in q["sql"]]

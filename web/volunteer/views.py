@@ -90,11 +90,12 @@ def find(request):
             )
             query = {key: value for key, value in form.cleaned_data.items() if value and key not in ("page", "seat")}
             query["postcode"] = location.postcode
-            seats = seats_that_matter_near(lat=location.lat, lng=location.lng)
+            nearby: dict = {}
+            seats = seats_that_matter_near(lat=location.lat, lng=location.lng, nearby=nearby)
             if seat_code:
                 query["seat"] = seat_code
             card_seats = seats_summary(codes={row["seat"]["ons_code"] for row in ranked.sessions} | (
-                {seat_code} if seat_code else set()))
+                {seat_code} if seat_code else set()), nearby=nearby)
             context.update({
                 "location": location, "sessions": ranked.sessions, "page_number": page_number,
                 "count": ranked.count, "count_exact": ranked.count_exact, "card_seats": card_seats,
