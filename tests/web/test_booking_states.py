@@ -150,6 +150,11 @@ def test_each_state_says_what_is_true_and_offers_the_action_that_fits(client, ar
         assert "Cancel my place" not in page and "Leave the waitlist" not in page
 
 
+def test_a_held_place_waiting_for_the_host_says_so(client, area):
+    booking = _booking(area.slot, Status.PENDING, approval=Booking.Approval.PENDING)
+    assert 'class="status status-awaiting_host"' in _text(client.get(f"/b/{booking.manage_token}"))
+
+
 def test_declining_a_redirect_removes_the_button_from_both_places(client, area):
     old, new = _redirect(area)
     response = client.post(f"/b/{new.manage_token}/decline/", follow=True)

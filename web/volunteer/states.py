@@ -88,10 +88,10 @@ def booking_state(*, booking: Booking, now: datetime, address_shown: bool, addre
         return State.REQUESTED_WAITLIST if status == Status.WAITLISTED else State.REQUESTED
     if status == Status.WAITLISTED:
         return State.WAITLISTED
-    if status == Status.PENDING:
-        return State.HELD
     if booking.approval == Booking.Approval.PENDING:
         return State.AWAITING_HOST
+    if status == Status.PENDING:
+        return State.HELD
     if move is not None and move.to_booking_id == booking.pk and move.declined_at is None:
         return State.REDIRECT_OFFERED
     if address_held and not address_shown:
