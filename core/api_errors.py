@@ -53,9 +53,12 @@ def _flatten(detail) -> dict:
 
 def _validation_code(detail) -> str:
     """`invalid`, or `date_out_of_range` when every refusal is a date-time DRF cannot take to UTC (a
-    well-formed 0001-01-01T00:00+01:00): the schema allows those, so they have a code of their own
+    well-formed 0001-01-01T00:00+01:00), or the first field's code when every refusal is one the schema allows
+    (a serializer running a service's check, e.g. unknown_postcode): those have codes of their own
     (core.schema.SEMANTIC_ERROR_CODES)."""
-    codes: set = set()
+    from core.schema import SEMANTIC_ERROR_CODES
+
+    codes: dict = {}
 
     def walk(value) -> None:
         if isinstance(value, dict):
@@ -65,10 +68,14 @@ def _validation_code(detail) -> str:
             for sub in value:
                 walk(sub)
         else:
-            codes.add(getattr(value, "code", None))
+            codes[getattr(value, "code", None)] = True
 
     walk(detail)
-    return "date_out_of_range" if codes == {"overflow"} else "invalid"
+    if set(codes) == {"overflow"}:
+        return "date_out_of_range"
+    if codes and all(code in SEMANTIC_ERROR_CODES for code in codes):
+        return next(iter(codes))
+    return "invalid"
 
 
 UNAVAILABLE_MESSAGE = "The service is busy or restarting. Please try again in a moment."

@@ -13,11 +13,14 @@ class DomainError(Exception):
     status_code = 400
     default_code = "invalid"
 
-    def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None):
+    def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None,
+                 field_codes: dict | None = None):
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
         self.fields = fields or {}
+        # The code of each field's own error when one error names several (the first one's is `code`).
+        self.field_codes = field_codes or {}
 
 
 class InvalidInput(DomainError):

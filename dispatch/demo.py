@@ -166,3 +166,25 @@ def demo_load(*, stdout=None, boundary_set: str = "2024") -> dict:
             )
             sessions_created += 1
     return {"seats": len(data["seats"]), "postcodes": len(data["postcodes"]), "sessions_created": sessions_created}
+
+
+def demo_sign_in_lines() -> list[str]:
+    """Where each demo account signs in and what it reaches there, read from the accounts themselves (a host is
+    no staff user, so Django's admin refuses them): the load_demo command prints these."""
+    User = get_user_model()
+    accounts = {user.username: user for user in User.objects.filter(
+        username__in=["coordinator"] + [host[0] for host in DEMO_HOSTS + DEMO_HOSTS_2010])}
+    hosts = [user for name, user in accounts.items() if name != "coordinator" and not user.is_staff]
+    lines = [f"Every demo account's password is '{DEMO_PASSWORD}'."]
+    if hosts:
+        example = accounts.get("priya") if "priya" in accounts else hosts[0]
+        lines.append(f"Hosts sign in at /host/login/ with their email address (such as {example.email}) and run their "
+                     "sessions at /host/ (not /admin/: hosts are not staff).")
+    coordinator = accounts.get("coordinator")
+    if coordinator is not None and coordinator.is_staff:
+        lines.append(f"The coordinator signs in at /host/login/ with {coordinator.email or 'coordinator'} and watches "
+                     "coverage at /coordinate/; "
+                     + ("Django's admin, /admin/, takes the username 'coordinator'." if coordinator.is_superuser
+                        else "it is staff."))
+    lines.append("Volunteers need no account: give a postcode at / and book.")
+    return lines

@@ -38,18 +38,39 @@ _NEAREST_SEATS_SQL = (
 )
 
 
-def seats_that_matter_near(*, lat: float, lng: float, limit: int = 3, among: int = 8) -> list[tuple[Seat, float]]:
+def seats_that_matter_near(*, lat: float, lng: float, limit: int = 3, among: int = 8,
+                           nearby: dict | None = None) -> list[tuple[Seat, float]]:
     """Of the `among` seats nearest the point, the `limit` that matter most: highest priority first, then nearest.
 
-    The seats come with their summary fields only (name, result, priority, target); distances are haversine."""
+    The seats come with their summary fields only (name, result, priority, target); distances are haversine.
+    `nearby`, if given, is filled with all `among` of them by ONS code (seats_summary's shape), so the results
+    page's cards need no second statement for the seats around the point."""
     cos2 = math.cos(math.radians(lat)) ** 2
     with connection.cursor() as cursor:
         cursor.execute(_NEAREST_SEATS_SQL, [lat, lat, lng, lng, cos2, among])
         rows = cursor.fetchall()
+    if nearby is not None:
+        nearby.update((row[0], row) for row in rows)
     near = sorted(((row, haversine_km(lat, lng, row[_LAT], row[_LNG])) for row in rows),
                   key=lambda pair: (pair[0][_PRIORITY], pair[1]))[:limit]
     # Instances for the seats shown only: a model instance costs more to build than its row costs to fetch.
     return [(Seat(**dict(zip(_SEAT_SUMMARY_FIELDS, row, strict=True))), distance) for row, distance in near]
+
+
+def seats_summary(*, codes, nearby: dict | None = None) -> dict[str, Seat]:
+    """The seats with these ONS codes, summary fields only (as seats_that_matter_near's), by code: why each
+    matters, for the results page's cards. Rows already in `nearby` (seats_that_matter_near's) cost nothing; the
+    rest one statement with no ORM compilation. Unknown codes are left out."""
+    nearby = nearby or {}
+    rows = [nearby[code] for code in codes if code in nearby]
+    missing = sorted(set(codes) - set(nearby))
+    if missing:
+        placeholders = ", ".join(["%s"] * len(missing))
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(_SEAT_SUMMARY_FIELDS)} FROM {Seat._meta.db_table} "
+                           f"WHERE ons_code IN ({placeholders})", missing)
+            rows += cursor.fetchall()
+    return {row[0]: Seat(**dict(zip(_SEAT_SUMMARY_FIELDS, row, strict=True))) for row in rows}
 
 
 def seats_name_priority() -> dict[str, tuple[str, int]]:

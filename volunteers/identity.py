@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from core.db import get_by, get_with_related
-from core.errors import InvalidInput, InvalidState, NotFound
+from core.errors import Conflict, InvalidInput, InvalidState, NotFound
 from core.ratelimit import rate_limit
 from seats.geocoding import Location, postcode_locate
 from volunteers import code_check
@@ -114,6 +114,42 @@ def _email_said(*, email: str, consent_email: bool) -> dict:
     return {"email": email, "consent_email": bool(consent_email)} if email else {}
 
 
+def contact_validate(*, phone: str, postcode: str) -> tuple[str, Location]:
+    """The phone in E.164 and the postcode's location; InvalidInput naming every bad field at once (its
+    field_codes say which error each has), so a form and the API show them together. Reads only."""
+    fields, codes, first = {}, {}, None
+    normalised = location = None
+    try:
+        normalised = phone_normalise(phone)
+    except InvalidInput as exc:
+        fields.update(exc.fields)
+        codes.update(dict.fromkeys(exc.fields, exc.code))
+        first = exc
+    try:
+        location = postcode_locate(postcode)
+    except InvalidInput as exc:
+        fields.update(exc.fields)
+        codes.update(dict.fromkeys(exc.fields, exc.code))
+        first = first or exc
+    if first is not None:
+        raise InvalidInput(first.message, code=first.code, fields=fields, field_codes=codes)
+    return normalised, location
+
+
+def texts_stopped_check(phone: str) -> None:
+    """Refuse, before anything is held or texted, a request for a phone that replied STOP: Twilio sends it
+    nothing until it replies START, so a code would never arrive. Says so, and how to restart (Conflict on the
+    phone field). Telling this to whoever typed the number says only that it stopped our texts (threat model)."""
+    if not Volunteer.objects.filter(phone=phone, sms_opted_out=True).exists():
+        return
+    sender = settings.TWILIO_FROM
+    restart = (gettext("Text START to %(number)s from this phone, then try again.") % {"number": sender} if sender
+               else gettext("Text START from this phone to the number our texts come from, then try again."))
+    message = gettext("Texts to this number are stopped: it replied STOP to one of our texts, so we can't send "
+                      "it a code.") + " " + restart
+    raise Conflict(message, code="texts_stopped", fields={"phone": [message]})
+
+
 def booking_request(*, slot_id: int, name: str, phone: str, postcode: str, email: str = "", consent_sms: bool,
                     client_ip: str, consent_email: bool = False) -> PhoneChallenge:
     """Ask for a place on a slot: hold it (or a waitlist place) for the phone, unproven, and text the phone a
@@ -123,15 +159,16 @@ def booking_request(*, slot_id: int, name: str, phone: str, postcode: str, email
     not the email (_email_said: it waits on the challenge). A known phone's details are not changed (they wait
     on the challenge until the code is typed), its other bookings are not looked at (a clash is settled once the
     phone is proven), and the session's host sees only the typed first name, marked unproven. Raises InvalidInput naming the
-    field for a bad phone or postcode, NotFound/InvalidState for a slot that can't be booked (whatever the
+    field for a bad phone or postcode (both at once: contact_validate), Conflict texts_stopped for a phone that
+    replied STOP (texts_stopped_check: nothing held, nothing sent), NotFound/InvalidState for a slot that can't be booked (whatever the
     phone), RateLimited (429) past booking_phone, code_send_phone or sms_phone_day, which count every phone
     alike, so a limit says nothing about who holds a number. booking_ip is counted by the callers (the API's
     throttle, the page's limit_ip), before the request reaches this.
     Idempotent per (phone, slot): asking again holds nothing new and sends a new code.
     """
-    phone = phone_normalise(phone)
-    location = postcode_locate(postcode)
+    phone, location = contact_validate(phone=phone, postcode=postcode)
     _limit_texts_to(phone, scope="booking_phone")
+    texts_stopped_check(phone)
     now = timezone.now()
     fields = volunteer_fields(name=name, location=location, consent_sms=consent_sms, now=now)
     challenge, code = _challenge_new(phone=phone, purpose=PhoneChallenge.Purpose.BOOKING, pending_details=_said(
@@ -152,10 +189,10 @@ def volunteer_signup_request(*, name: str, phone: str, postcode: str, max_travel
     (the API's throttle, the page's limit_ip)."""
     from volunteers.registration import signup_validate
 
-    phone = phone_normalise(phone)
+    phone, location = contact_validate(phone=phone, postcode=postcode)
     spans = signup_validate(max_travel_km=max_travel_km, availability=availability)
-    location = postcode_locate(postcode)
     _limit_texts_to(phone, scope="signup_phone")
+    texts_stopped_check(phone)
     now = timezone.now()
     fields = volunteer_fields(name=name, location=location, consent_sms=consent_sms, max_travel_km=max_travel_km,
                               now=now)

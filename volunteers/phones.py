@@ -10,7 +10,8 @@ _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
 def phone_normalise(raw: str, *, field: str = "phone") -> str:
-    """Return the E.164 form of a UK mobile number ("07700 900123" → "+447700900123") or raise InvalidInput."""
+    """Return the E.164 form of a UK mobile number ("07400 123456" → "+447400123456"; Ofcom's
+    drama range 07700 900xxx is refused: no real phone has it) or raise InvalidInput."""
     try:
         number = phonenumbers.parse(str(raw or ""), "GB")
     except phonenumbers.NumberParseException:

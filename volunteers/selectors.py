@@ -8,10 +8,10 @@ from django.db import connection
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
 from core.db import instances_from_related_row, related_select
-from sessions.models import Slot
 from core.languages import language_supported
+from sessions.models import Slot
 from sessions.selectors import session_managed
-from volunteers.models import Booking, PhoneChallenge
+from volunteers.models import Booking, BookingEvent, PhoneChallenge
 from volunteers.privacy import Access, personal_data_accessed_record
 
 # Who is coming first, then the waitlist in its order, then those who are not coming any more.
@@ -199,3 +199,16 @@ def phone_bookings(*, volunteer_id: int, now: datetime | None = None) -> PhoneBo
     upcoming = [booking for booking in bookings if booking.slot.ends_at > now]
     past = [booking for booking in reversed(bookings) if booking.slot.ends_at <= now]
     return PhoneBookings(upcoming=upcoming, past=past)
+
+
+ENDING_KINDS = (BookingEvent.Kind.CANCELLED, BookingEvent.Kind.SESSION_CANCELLED, BookingEvent.Kind.RELEASED,
+                BookingEvent.Kind.REFUSED)
+
+
+def booking_ending_kind(*, booking: Booking) -> str | None:
+    """Why a cancelled booking ended: the kind of the event that cancelled it (cancelled by the volunteer, the
+    session cancelled, released unproven, refused by the host), None for a booking still going."""
+    if booking.status != Booking.Status.CANCELLED:
+        return None
+    return (BookingEvent.objects.filter(booking=booking, kind__in=ENDING_KINDS, version=booking.version)
+            .order_by("-id").values_list("kind", flat=True).first())

@@ -1,11 +1,14 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.errors import InvalidInput
 from core.serializers import StrictSerializer, phone_field, postcode_or_district_field
+from seats.geocoding import postcode_locate
 from volunteers.consent import CONSENT_EMAIL_TEXT, CONSENT_EMAIL_VERSION, CONSENT_SMS_TEXT, CONSENT_SMS_VERSION
 from volunteers.disclosure import FrontRoomShown, front_room_disclose
 from volunteers.identity import phone_mask
 from volunteers.models import Booking
+from volunteers.phones import phone_normalise
 from volunteers.selectors import booking_clash, roster_person
 
 _CONSENT_HELP = (f"The volunteer agrees to texts about their bookings, worded (version {CONSENT_SMS_VERSION}): "
@@ -22,6 +25,21 @@ class BookingCreateSerializer(StrictSerializer):
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     consent_sms = serializers.BooleanField(help_text=_CONSENT_HELP)
     consent_email = serializers.BooleanField(required=False, default=False, help_text=_CONSENT_EMAIL_HELP)
+
+    # The services' own checks, field by field, so one answer names every bad field (with a missing name too).
+    def validate_phone(self, value: str) -> str:
+        try:
+            phone_normalise(value)
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.fields["phone"], code=exc.code) from None
+        return value
+
+    def validate_postcode(self, value: str) -> str:
+        try:
+            postcode_locate(value)
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.fields["postcode"], code=exc.code) from None
+        return value
 
 
 class BookingsCreateSerializer(BookingCreateSerializer):

@@ -4,6 +4,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from seats.models import Seat
 from seats.services import PriorityBasis, seat_priority_basis
@@ -25,3 +26,28 @@ def priority_why(seat: Seat) -> str:
                 "votes": votes, "year": seat.election_year, "share": share}
         return _("Won by %(votes)s votes (%(share)s%%)") % {"votes": votes, "share": share}
     return _("No result on record")
+
+
+def priority_label(priority: int) -> str:
+    """"Top priority" (1), "High priority" (2), "Priority 3"."""
+    if priority == 1:
+        return _("Top priority")
+    if priority == 2:
+        return _("High priority")
+    return _("Priority %(priority)d") % {"priority": priority}
+
+
+def priority_in_short(seat: Seat) -> str:
+    """A card's line: "Top priority: won by 15 votes", "High priority: campaign target list", or the label alone
+    for a seat with no result on record."""
+    basis = seat_priority_basis(seat)
+    label = priority_label(seat.priority)
+    if basis == PriorityBasis.RESULT:
+        votes = formats.number_format(int(seat.majority), 0, force_grouping=True)
+        return ngettext("%(priority)s: won by %(votes)s vote", "%(priority)s: won by %(votes)s votes",
+                        int(seat.majority)) % {"priority": label, "votes": votes}
+    if basis == PriorityBasis.TARGET_LIST:
+        return _("%(priority)s: campaign target list") % {"priority": label}
+    if basis == PriorityBasis.COORDINATOR:
+        return _("%(priority)s: coordinators' choice") % {"priority": label}
+    return label

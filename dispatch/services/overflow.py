@@ -337,6 +337,25 @@ def overflow_after_proof(sender=None, *, booking: Booking, **kwargs) -> None:
 
 
 @transaction.atomic
+def booking_redirect_move(*, booking: Booking) -> OverflowMove | None:
+    """The overflow move this booking is either end of (the place it was moved from, or the place found for it),
+    for its page to say so. Read-only."""
+    if booking.status != Booking.Status.REDIRECTED and booking.source != Booking.Source.REDIRECT:
+        return None
+    return (OverflowMove.objects.filter(from_booking=booking).first()
+            or OverflowMove.objects.filter(to_booking=booking).first())
+
+
+def redirect_declinable(move: OverflowMove | None) -> bool:
+    """Whether booking_redirect_decline would still undo this move (its own test, read without locks)."""
+    if move is None or move.declined_at is not None:
+        return False
+    statuses = dict(Booking.objects.filter(pk__in=[move.from_booking_id, move.to_booking_id])
+                    .values_list("pk", "status"))
+    return (statuses.get(move.from_booking_id) == Booking.Status.REDIRECTED
+            and statuses.get(move.to_booking_id) in (Booking.Status.CONFIRMED, Booking.Status.CANCELLED))
+
+
 def booking_redirect_decline(*, manage_token: str) -> Booking:
     """The volunteer turns the redirect down: cancel the new booking (its place is freed and offered to that
     slot's waitlist) and put the old one back on its waitlist at its original position. Idempotent."""

@@ -105,6 +105,9 @@ RANKED_POOL = 40
 class RankedPage:
     sessions: list[dict]
     has_more: bool
+    # How many sessions the search found, as far as it looked: exactly `count`, or (count_exact False) more.
+    count: int = 0
+    count_exact: bool = True
 
 
 def session_row_score(row: dict) -> float:
@@ -118,23 +121,26 @@ def session_row_score(row: dict) -> float:
 
 
 def sessions_ranked_near(*, lat: float, lng: float, radius_km: float, limit: int, offset: int = 0,
-                         date_from=None, date_to=None, now=None) -> RankedPage:
+                         date_from=None, date_to=None, seat_code: str | None = None, now=None) -> RankedPage:
     """Sessions for a volunteer's search: the RANKED_POOL nearest ordered by suggestion_score (priority traded
     against distance and shortage, as for suggestions), then the rest nearest first. Slots that have started
     are dropped, and sessions left with none. `limit` must divide RANKED_POOL so no page straddles the two.
-    Read-only; one sessions_near query."""
+    `seat_code` keeps one seat's sessions. The count is exact within the pool, "more than" beyond it (counting
+    every session in a city's radius would cost more than the page). Read-only; one sessions_near query."""
     now = now or timezone.now()
-    common = {"lat": lat, "lng": lng, "radius_km": radius_km, "date_from": date_from, "date_to": date_to, "now": now}
+    common = {"lat": lat, "lng": lng, "radius_km": radius_km, "date_from": date_from, "date_to": date_to,
+              "seat_code": seat_code, "now": now}
     if offset < RANKED_POOL:
         rows = sessions_near(limit=RANKED_POOL + 1, offset=0, **common)
         has_more_beyond = len(rows) > RANKED_POOL
         pool = [row for row in (_upcoming_slots_only(row, now) for row in rows[:RANKED_POOL]) if row["slots"]]
         pool.sort(key=lambda row: (-session_row_score(row), row["distance_km"], row["starts_at"], row["id"]))
         page = pool[offset:offset + limit]
-        return RankedPage(page, has_more=offset + limit < len(pool) or has_more_beyond)
+        return RankedPage(page, has_more=offset + limit < len(pool) or has_more_beyond, count=len(pool),
+                          count_exact=not has_more_beyond)
     rows = sessions_near(limit=limit + 1, offset=offset, **common)
     page = [row for row in (_upcoming_slots_only(row, now) for row in rows[:limit]) if row["slots"]]
-    return RankedPage(page, has_more=len(rows) > limit)
+    return RankedPage(page, has_more=len(rows) > limit, count=offset + len(page), count_exact=len(rows) <= limit)
 
 
 def _upcoming_slots_only(row: dict, now) -> dict:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_noop
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
@@ -44,6 +45,9 @@ class SendError(Exception):
 
 
 class BaseBackend:
+    # What a send this backend accepted means (the log's words for a message stored as "queued").
+    accepted = gettext_noop("Accepted by the SMS backend")
+
     def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult:
         raise NotImplementedError
 
@@ -54,6 +58,8 @@ class BaseBackend:
 
 class ConsoleBackend(BaseBackend):
     """Logs messages instead of sending them."""
+
+    accepted = gettext_noop("Written to the log (not sent: no SMS provider is configured)")
 
     def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult:
         # The line is the text itself, its links included (make run's stand-in for a phone): core.logs keeps them.
@@ -67,6 +73,7 @@ class ConsoleBackend(BaseBackend):
 class LocmemBackend(BaseBackend):
     """Keeps messages in `LocmemBackend.outbox` (for tests), like Django's locmem email backend."""
 
+    accepted = gettext_noop("Kept in memory (test backend: not sent)")
     outbox: list[dict] = []
     _lock = threading.Lock()
 
@@ -94,6 +101,8 @@ def _send_error(exc: Exception) -> SendError:
 
 class TwilioBackend(BaseBackend):
     """Sends through Twilio's REST API with the official SDK."""
+
+    accepted = gettext_noop("Accepted by Twilio")
 
     def __init__(self, *, account_sid: str, auth_token: str, from_: str | None, messaging_service_sid: str | None,
                  api_url: str, timeout: float):
@@ -151,6 +160,13 @@ def twilio_configured() -> bool:
 def sender_key() -> str:
     """Identifies the sender whose send rate is limited."""
     return settings.TWILIO_MESSAGING_SERVICE_SID or settings.TWILIO_FROM or "console"
+
+
+def backend_accepted_words() -> str:
+    """What "queued" (a send the backend accepted) means with the configured backend, for people reading the log:
+    the console backend writes to the log, it never reaches Twilio."""
+    path = settings.SMS_BACKEND or (_ALIASES["twilio"] if twilio_configured() else _ALIASES["console"])
+    return import_string(_ALIASES.get(path, path)).accepted
 
 
 def backend_get() -> BaseBackend:

@@ -75,10 +75,11 @@ def test_the_first_booking_is_one_statement_then_the_outbox_row_and_the_claim(sl
     with CaptureQueriesContext(connection) as captured:
         _book(slot, PHONES[0])
     verbs = [query["sql"].split()[0].upper() for query in captured.captured_queries]
-    # postcode lookup; the slot, volunteer, booking, event and challenge; the code text; the webhook deliveries (one
-    # INSERT ... SELECT over the enabled endpoints, none here); the claim (savepoints in tests)
+    # postcode lookup; whether the phone replied STOP (texts_stopped_check, the same for every phone); the slot,
+    # volunteer, booking, event and challenge; the code text; the webhook deliveries (one INSERT ... SELECT over
+    # the enabled endpoints, none here); the claim (savepoints in tests)
     assert verbs.count("WITH") == 1 and verbs.count("INSERT") == 2 and verbs.count("UPDATE") == 1, verbs
-    assert len([v for v in verbs if v not in ("SAVEPOINT", "RELEASE")]) == 5, verbs
+    assert len([v for v in verbs if v not in ("SAVEPOINT", "RELEASE")]) == 6, verbs
     assert "canvass_slot" in captured.captured_queries[-2]["sql"] or "canvass_slot" in captured.captured_queries[-1]["sql"]
 
 

@@ -40,6 +40,16 @@ def test_a_family_books_several_places_from_one_home_address_with_the_defaults(a
     assert 429 not in answers and max(answers) < 400, answers  # five people, three sessions each, one IP
 
 
+def test_one_phone_makes_five_booking_requests_an_hour_with_the_defaults(meeting_point):
+    """docs/limits.md: each request texts a code, so code_send_phone (5/h) binds before booking_phone (10/h)."""
+    slots = [SlotFactory(session__meeting_point=meeting_point, session__starts_at=timezone.now() + timedelta(days=day))
+             for day in range(1, 7)]
+    answers = [APIClient(REMOTE_ADDR=f"198.51.100.{n}").post(
+        f"/api/slots/{slot.pk}/bookings/", booking_body(phone="07400 100001"), format="json").status_code
+        for n, slot in enumerate(slots)]
+    assert answers[:5] == [202] * 5 and answers[5] == 429, answers
+
+
 def test_bookings_past_the_per_ip_limit_are_429_and_write_nothing(api, slot, limits):
     limits(booking_ip="3/h")
     for n in range(3):

@@ -297,6 +297,20 @@ def test_the_sms_log_filters_and_masks_numbers(client, coordinator, messages_log
     assert f"/coordinate/sms/{failed.pk}/" not in opted
 
 
+@pytest.mark.parametrize("backend, words, not_words", [
+    ("console", "Written to the log", "Accepted by Twilio"),
+    ("locmem", "Kept in memory", "Accepted by Twilio"),
+    ("twilio", "Accepted by Twilio", "Written to the log"),
+])
+def test_the_sms_log_says_what_the_configured_backend_did(client, coordinator, area, settings, backend, words,
+                                                           not_words):
+    settings.SMS_BACKEND = backend
+    queued = data.sms(area.waiting[0], status=SmsMessage.Status.QUEUED, attempts=1)
+    for page in (client.get("/coordinate/sms/").content.decode(),
+                 client.get(f"/coordinate/sms/{queued.pk}/").content.decode()):
+        assert words in page and not_words not in page
+
+
 def test_the_sms_log_pages(client, coordinator, area, monkeypatch):
     from web.coordinators import views
 

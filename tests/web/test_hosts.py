@@ -1,5 +1,6 @@
 """Hosts' pages through Django's test client: account, front rooms, sessions, roster, attendance, cancel."""
 
+import html
 import re
 from datetime import timedelta
 
@@ -688,7 +689,7 @@ def test_a_session_without_approval_has_nobody_waiting(host_client, slot):
 
 def test_approve_texts_the_address_and_the_volunteers_page_shows_it(host_client, approval_slot, client):
     booking = book(approval_slot, 1)
-    page = client.get(f"/b/{booking.manage_token}").content.decode()
+    page = html.unescape(client.get(f"/b/{booking.manage_token}").content.decode())
     assert "Waiting for the host's answer" in page and approval_slot.session.meeting_point.address not in page
     response = host_client.post(f"/host/sessions/{approval_slot.session_id}/bookings/{booking.pk}/approve/")
     assert response.status_code == 302 and response["Location"].endswith(f"#booking-{booking.pk}")

@@ -96,7 +96,7 @@ def _journey(page, live_server, area, *, shots: bool, prove: str = "code") -> Bo
 
     page.get_by_role("link", name="Cancel my place").click()
     page.get_by_role("button", name="Yes, cancel my place").click()
-    expect(page.get_by_text("This booking is cancelled.")).to_be_visible()
+    expect(page.get_by_text("You cancelled this place.")).to_be_visible()
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
     return booking

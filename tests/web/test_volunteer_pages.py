@@ -212,7 +212,7 @@ def test_manage_page_shows_the_address_host_and_turf_of_a_confirmed_booking(clie
 
 def test_manage_page_of_a_waitlisted_booking_hides_the_address(client, area):
     booking = _booking(area, status=Booking.Status.WAITLISTED)
-    assert "This is my phone: keep my place" in _text(client.get(f"/b/{booking.manage_token}"))
+    assert "This is my phone: keep my turn" in _text(client.get(f"/b/{booking.manage_token}"))
     client.post(f"/b/{booking.manage_token}/prove/")
     page = _text(client.get(f"/b/{booking.manage_token}"))
     assert "On the waitlist" in page
@@ -253,7 +253,7 @@ def test_cancel_asks_first_then_cancels_and_shows_it(client, area):
     done = client.post(f"/b/{booking.manage_token}/cancel/", {"confirm": "True"}, follow=True)
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
-    assert "Your place is cancelled" in _text(done) and "This booking is cancelled." in _text(done)
+    assert "Your place is cancelled" in _text(done) and "You cancelled this place." in _text(done)
     again = client.post(f"/b/{booking.manage_token}/cancel/", {"confirm": "True"})
     assert again.status_code == 302
 

@@ -6,9 +6,11 @@ from datetime import date, datetime, time, timedelta
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
+from notify.sms.backends import backend_accepted_words
 from notify.sms.models import SmsMessage
 from seats.models import Seat
 from seats.selectors import seat_regions
@@ -158,6 +160,13 @@ class SmsFilterForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("Any")), *SmsMessage.Kind.choices])
     opted_out = forms.BooleanField(label=_("Only opted-out numbers"), required=False)
     retried = forms.BooleanField(label=_("Only retried (more than one attempt)"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # "queued" in the configured backend's words: the console backend writes to the log, it never reaches Twilio.
+        accepted = gettext(backend_accepted_words())
+        self.fields["status"].choices = [(value, accepted if value == SmsMessage.Status.QUEUED else label)
+                                         for value, label in self.fields["status"].choices]
 
 
 # ---- exports (docs/exports.md) -------------------------------------------------------------------------------

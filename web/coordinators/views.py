@@ -26,6 +26,7 @@ from dispatch.services import assignment, coverage, overflow
 from dispatch.services.audit import personal_data_access_log
 from dispatch.services.common import action_record
 from dispatch.services.seats import seat_need_change, seat_priority_change, target_list_import
+from notify.sms.backends import backend_accepted_words
 from notify.sms.models import SmsMessage
 from notify.sms.services import message_retry
 from seats.scopes import SeatScope, seat_scope_for
@@ -362,7 +363,7 @@ def sms_log(request):
         .get_page(_page_number(request))
     params = {k: ("1" if v is True else v) for k, v in filters.items() if v}
     return render(request, "web/coordinators/sms_log.html", {
-        "form": form, "page": page, **_pager_urls(page, params),
+        "form": form, "page": page, **_pager_urls(page, params), "accepted_words": _(backend_accepted_words()),
     })
 
 
@@ -384,7 +385,8 @@ def sms_message(request, message_id: int):
                                  volunteer_ids=[message.volunteer_id] if message.volunteer_id else [],
                                  detail={"where": "coordinator sms message", "message": message.pk,
                                          "fields": ["to", "name", "body"]})
-    return render(request, "web/coordinators/sms_message.html", {"message": message, "revealed": revealed})
+    return render(request, "web/coordinators/sms_message.html", {"message": message, "revealed": revealed,
+                                                                 "accepted_words": _(backend_accepted_words())})
 
 
 @staff_required(scoped=True)

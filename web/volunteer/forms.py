@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import DomainError
 from volunteers import availability
 from volunteers.consent import CONSENT_EMAIL_TEXT, CONSENT_SMS_TEXT
+from volunteers.identity import contact_validate
 from web.dates import DateField
 
 # What the services' error codes mean to a volunteer, keyed by code (the service's own message otherwise).
@@ -24,7 +25,9 @@ FRIENDLY = {
                           "only S10)."),
     "unknown_postcode": _("We couldn't find that postcode. Check it, or try a neighbour's."),
     "unknown_district": _("We couldn't find that postcode district. Check it, or give your full postcode."),
-    "invalid_phone": _("Enter a UK mobile number, like 07700 900123: we text you your place."),
+    # No example number: the ones reserved for examples (Ofcom's 07700 900xxx) are refused as not real mobiles.
+    "invalid_phone": _("Enter a UK mobile number: 11 digits starting 07, or +44 7 then 9 digits. We text you your "
+                       "place."),
     "invalid_code": _("The code has 6 digits: type the one from the text."),
     "code_expired": _("That code has expired. Ask for a new one below."),
     "code_attempts": _("Too many wrong codes. Ask for a new one below."),
@@ -47,7 +50,8 @@ MAX_PAGE = 100
 
 
 def add_domain_error(form: forms.Form, exc: DomainError, *, default_field: str | None = None) -> None:
-    """Attach a service's error to the form's fields it names (or to `default_field`, else the whole form)."""
+    """Attach a service's error to the form's fields it names (or to `default_field`, else the whole form); an
+    error naming several fields puts each field's own words on it (exc.field_codes)."""
     named_messages = [messages[0] for messages in exc.fields.values() if messages] if exc.fields else []
     # A wrong code's own field message says how many tries are left; other codes have words of our own.
     message = FRIENDLY.get(exc.code) or (named_messages[0] if exc.code == "code_wrong" and named_messages
@@ -55,7 +59,8 @@ def add_domain_error(form: forms.Form, exc: DomainError, *, default_field: str |
     named = [name.split(".")[0] for name in exc.fields] if exc.fields else []
     targets = [name for name in named if name in form.fields] or ([default_field] if default_field else [None])
     for name in dict.fromkeys(targets):
-        form.add_error(name, message)
+        own = exc.field_codes.get(name)
+        form.add_error(name, (FRIENDLY.get(own) or message) if own else message)
 
 
 class PostcodeField(forms.CharField):
@@ -77,6 +82,9 @@ class SearchForm(forms.Form):
     date_to = DateField(label=_("Until"), required=False)
     within = forms.TypedChoiceField(label=_("Within"), choices=RADIUS_CHOICES, coerce=int, required=False,
                                     error_messages={"invalid_choice": _("Choose one of the distances.")})
+    # One seat's sessions (the links under "the seats that matter"): an ONS code such as E14001234. Ours too:
+    # anything else searches every seat.
+    seat = forms.CharField(required=False, widget=forms.HiddenInput)
     # Paging links are ours; a hand-edited page number falls back to the first page rather than an error.
     page = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -103,6 +111,10 @@ class SearchForm(forms.Form):
         raw = self.cleaned_data.get("page") or ""
         return min(int(raw), MAX_PAGE) if re.fullmatch(r"[0-9]{1,4}", raw) and int(raw) >= 1 else 1
 
+    def seat_code(self) -> str | None:
+        raw = self.cleaned_data.get("seat") or ""
+        return raw if re.fullmatch(r"[EWSN][0-9]{8}", raw) else None
+
     def date_range(self) -> tuple[datetime | None, datetime | None]:
         """The chosen dates as local midnights: from the start of the first day to the end of the last."""
         tz = timezone.get_current_timezone()
@@ -123,10 +135,14 @@ class EmailConsentMixin:
 
 
 class ContactForm(EmailConsentMixin, forms.Form):
+    """Name, phone, postcode, email and consents. Every field's error shows at once: the phone and the postcode
+    are checked by the services' own contact_validate even when another field is missing."""
+
     name = forms.CharField(label=_("Your name"), max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"}),
                            error_messages={"required": _("Enter your name.")})
     phone = forms.CharField(label=_("Mobile number"), max_length=20,
-                            help_text=_("We text you a code to prove it's yours, then your place and the address."),
+                            help_text=_("A UK mobile (11 digits starting 07). We text you a code to prove it's "
+                                        "yours, then your place and the address."),
                             widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
                             error_messages={"required": _("Enter your mobile number.")})
     postcode = PostcodeField(label=_("Your postcode"), help_text=_("So we can tell you how far you'll travel."),
@@ -140,6 +156,17 @@ class ContactForm(EmailConsentMixin, forms.Form):
         error_messages={"required": _("We can only book you if we may text you: tick the box.")},
     )
     consent_email = forms.BooleanField(label=CONSENT_EMAIL_TEXT, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            contact_validate(phone=cleaned.get("phone", ""), postcode=cleaned.get("postcode", ""))
+        except DomainError as exc:
+            fresh = [name for name in exc.fields if name in self.fields and name not in self.errors]
+            if fresh:
+                add_domain_error(self, DomainError(exc.message, code=exc.code, field_codes=exc.field_codes,
+                                                   fields={name: exc.fields[name] for name in fresh}))
+        return cleaned
 
 
 class BookingForm(ContactForm):

@@ -21,10 +21,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.db import pk_in_range
 from core.errors import DomainError, InvalidInput, NotFound, RateLimited
 from core.ratelimit import client_ip, limit_ip
-from dispatch.services.overflow import booking_redirect_decline
+from dispatch.services.overflow import booking_redirect_decline, booking_redirect_move, redirect_declinable
 from dispatch.services.suggestions import RANKED_POOL, sessions_ranked_near, slot_alternatives
 from seats.geocoding import postcode_locate
-from seats.selectors import seats_that_matter_near
+from seats.selectors import seats_summary, seats_that_matter_near
 from sessions.models import Slot
 from sessions.selectors import session_public, slot_move_choices
 from volunteers import devices
@@ -35,7 +35,7 @@ from volunteers.feeds import calendar_feed_ensure, calendar_feed_for, calendar_f
 from volunteers.identity import phone_mask
 from volunteers.links import opened_automatically
 from volunteers.models import Booking, BookingEvent, PhoneChallenge
-from volunteers.selectors import booking_clash, phone_bookings
+from volunteers.selectors import booking_clash, booking_ending_kind, phone_bookings
 from volunteers.services import SWAPPABLE_STATUSES, booking_cancel, booking_swap
 from volunteers.signup import signup_challenge_is
 from web.preview import preview_version, session_preview_png
@@ -52,6 +52,7 @@ from web.volunteer.forms import (
     add_domain_error,
     national_phone,
 )
+from web.volunteer.states import Action, State, booking_state, booking_told
 
 PAGE_SIZE = 10  # divides RANKED_POOL: no results page straddles the ranked pool and the nearest-first rest
 assert RANKED_POOL % PAGE_SIZE == 0
@@ -76,7 +77,9 @@ def home(request):
 
 @require_GET
 def find(request):
-    """Results for a postcode: the seats that matter near it and why, then sessions ranked as suggestions are."""
+    """Results for a postcode, first thing on the screen: a one-line summary of the search (with "change", a link
+    to the form below it), the sessions ranked as suggestions are, each with why its seat matters, then the
+    seats that matter near the postcode, each a link to its own sessions."""
     form = SearchForm(request.GET) if "postcode" in request.GET else SearchForm()
     context = {"form": form}
     if form.is_bound and form.is_valid():
@@ -87,19 +90,30 @@ def find(request):
         else:
             date_from, date_to = form.date_range()
             page_number = form.page_number()
+            seat_code = form.seat_code()
             ranked = sessions_ranked_near(
                 lat=location.lat, lng=location.lng, radius_km=form.radius_km(), limit=PAGE_SIZE,
-                offset=(page_number - 1) * PAGE_SIZE, date_from=date_from, date_to=date_to,
+                offset=(page_number - 1) * PAGE_SIZE, date_from=date_from, date_to=date_to, seat_code=seat_code,
             )
-            query = {key: value for key, value in form.cleaned_data.items() if value and key != "page"}
+            query = {key: value for key, value in form.cleaned_data.items() if value and key not in ("page", "seat")}
             query["postcode"] = location.postcode
+            nearby: dict = {}
+            seats = seats_that_matter_near(lat=location.lat, lng=location.lng, nearby=nearby)
+            if seat_code:
+                query["seat"] = seat_code
+            card_seats = seats_summary(codes={row["seat"]["ons_code"] for row in ranked.sessions} | (
+                {seat_code} if seat_code else set()), nearby=nearby)
             context.update({
-                "location": location,
-                "seats": seats_that_matter_near(lat=location.lat, lng=location.lng) if page_number == 1 else [],
-                "sessions": ranked.sessions, "page_number": page_number,
+                "location": location, "sessions": ranked.sessions, "page_number": page_number,
+                "count": ranked.count, "count_exact": ranked.count_exact, "card_seats": card_seats,
+                "seat_code": seat_code, "seat_filter": card_seats.get(seat_code) if seat_code else None,
+                "seats": [(seat, distance, _find_url({**query, "seat": seat.ons_code}, 1)) for seat, distance in seats],
+                "all_seats_url": _find_url({k: v for k, v in query.items() if k != "seat"}, 1),
                 "next_url": _find_url(query, page_number + 1) if ranked.has_more else None,
                 "previous_url": _find_url(query, page_number - 1) if page_number > 1 else None,
                 "postcode_query": urlencode({"postcode": location.postcode}),
+                "date_from": form.cleaned_data.get("date_from"), "date_to": form.cleaned_data.get("date_to"),
+                "radius": int(form.radius_km()),
             })
     return render(request, "web/volunteer/results.html", context)
 
@@ -250,7 +264,8 @@ def manage(request, token: str):
     """A booking's private page. Opening it proves nothing: an unproven booking shows one button, "this is my
     phone" (prove, a POST), and until then neither the address nor anything of the volunteer's. A link preview,
     scanner or HEAD (opened_automatically) never sees those either, even for a proven booking. Once proven, a
-    place the phone also holds at that time (booking_clash) is named, with the choice of which to cancel."""
+    place the phone also holds at that time (booking_clash) is named, with the choice of which to cancel.
+    The page says which state the booking is in (web.volunteer.states) and offers the one action that fits."""
     automatic = _by_machine(request)
     booking = _booking_or_404(token)
     now = timezone.now()
@@ -258,16 +273,24 @@ def manage(request, token: str):
     room = front_room_disclose(booking=booking, path="page.manage", now=now, automatic=automatic)
     shows_address = room.shown
     slot = booking.slot
+    move = booking_redirect_move(booking=booking)
+    moved_to = _moved_to(booking)
+    state = booking_state(booking=booking, now=now, address_shown=shows_address, address_held=room.held, move=move,
+                          ending_kind=booking_ending_kind(booking=booking), moved_to=moved_to)
+    told = booking_told(state, approval_needed=booking.approval == Booking.Approval.PENDING)
+    active = booking.status in HOLDING and slot.ends_at > now
     return render(request, "web/volunteer/manage.html", {
         "booking": booking, "slot": slot, "session": slot.session, "shows_address": shows_address,
-        "point": room if shows_address else None, "address_held": room.held,
-        "can_cancel": booking.status in HOLDING and slot.ends_at > now,
-        "can_prove": booking.proven_at is None and booking.status in HOLDING and slot.ends_at > now,
-        "proof_shows_address": booking.status == Booking.Status.CONFIRMED and booking.approval in (
+        "point": room if shows_address else None, "address_held": room.held, "told": told, "State": State,
+        "Action": Action, "can_cancel": active,
+        "can_prove": told.action == Action.PROVE and booking.proven_at is None and slot.ends_at > now,
+        "proof_shows_address": state == State.REQUESTED and booking.approval in (
             Booking.Approval.NOT_REQUIRED, Booking.Approval.APPROVED),
-        "can_decline": _redirect_declinable(booking), "slot_ended": slot.ends_at <= now,
+        "can_decline": redirect_declinable(move), "slot_ended": slot.ends_at <= now,
         "can_swap": private and _swappable(booking),
-        "moved_to": None if automatic else _moved_to(booking),
+        "new_place": None if automatic else (moved_to or booking.redirected_to),
+        "first_choice": None if automatic or move is None or move.to_booking_id != booking.pk
+        else move.from_booking,
         "postcode_query": urlencode({"postcode": booking.volunteer.postcode}) if private else "",
         "Status": Booking.Status, "feed_url": _feed_url(booking) if private else None,
         "private": private, "clash": booking_clash(booking=booking) if private else None,
@@ -362,11 +385,6 @@ def swap(request, token: str):
     })
 
 
-def _redirect_declinable(booking: Booking) -> bool:
-    # Shown on both ends of a redirect; the service decides whether it can still be declined.
-    return booking.source == Booking.Source.REDIRECT or booking.status == Booking.Status.REDIRECTED
-
-
 @require_http_methods(["GET", "POST"])
 def cancel(request, token: str):
     """Cancel with a confirmation step: GET asks, POST does (idempotent), then back to the manage page."""
@@ -379,7 +397,7 @@ def cancel(request, token: str):
             except DomainError as exc:
                 messages.error(request, exc.message)
             else:
-                messages.success(request, _("Your place is cancelled. Thank you for letting the host know."))
+                messages.success(request, _("Your place is cancelled."))
             return redirect("volunteer:manage", token=token)
     return render(request, "web/volunteer/cancel.html", {"booking": booking, "slot": booking.slot,
                                                            "session": booking.slot.session, "form": ConfirmForm()})
@@ -387,16 +405,24 @@ def cancel(request, token: str):
 
 @require_POST
 def decline(request, token: str):
+    """Turn an overflow move down, then show the first choice's page, saying where it stands now: a repeated
+    press after a place opened there says so rather than "back on the waitlist"."""
     _booking_or_404(token)
     try:
-        booking_redirect_decline(manage_token=token)
+        first_choice = booking_redirect_decline(manage_token=token)
     except NotFound:
         raise _not_found() from None
     except DomainError as exc:
         messages.error(request, exc.message)
-    else:
+        return redirect("volunteer:manage", token=token)
+    if first_choice.status == Booking.Status.WAITLISTED:
         messages.success(request, _("Done: you are back on the waitlist of your first choice."))
-    return redirect("volunteer:manage", token=token)
+    elif first_choice.status == Booking.Status.CONFIRMED:
+        messages.success(request, _("You turned the move down, and a place has opened on your first choice since: "
+                                    "you're booked there."))
+    else:
+        messages.info(request, _("You turned the move down already. This is your first choice as it stands."))
+    return redirect("volunteer:manage", token=first_choice.manage_token)
 
 
 @require_GET

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from dispatch.demo import DEMO_COORDINATOR_EMAIL, DEMO_PASSWORD, demo_load
+from dispatch.demo import demo_load, demo_sign_in_lines
 
 
 class Command(BaseCommand):
@@ -23,7 +23,5 @@ class Command(BaseCommand):
             f"Demo data ready on the {options['boundary_set']} boundaries: {summary['seats']} seats, "
             f"{summary['postcodes']} postcodes, {summary['sessions_created']} new sessions."
         ))
-        self.stdout.write(
-            f"Sign in at /host/login/ with an email address and the password '{DEMO_PASSWORD}': a host such as "
-            f"priya@example.org, or the coordinator, {DEMO_COORDINATOR_EMAIL} (then /coordinate/). The admin, "
-            f"/admin/, takes the username 'coordinator'.")
+        for line in demo_sign_in_lines():
+            self.stdout.write(line)
