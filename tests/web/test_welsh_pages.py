@@ -111,9 +111,9 @@ def test_a_host_who_signs_up_in_welsh_is_written_to_in_welsh(client, mailoutbox,
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "cy"
     assert '<html lang="cy">' in _text(client.get("/host/signup/"))
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/host/signup/", {"username": "nia", "first_name": "Nia", "email": "nia@example.org",
+        response = client.post("/host/signup/", {"first_name": "Nia", "email": "nia@example.org",
                                                  "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase"})
     assert response.status_code == 302
-    assert HostStanding.objects.get(host__username="nia").language == "cy"
+    assert HostStanding.objects.get(host__email="nia@example.org").language == "cy"
     [email] = mailoutbox  # sent by the Celery task after commit, in the host's language
     assert email.subject.startswith("Cadarnhewch eich cyfeiriad e-bost") and "Cofrestrodd rhywun" in email.body
