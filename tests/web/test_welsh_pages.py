@@ -156,7 +156,7 @@ def test_the_needed_sign_up_is_welsh_with_welsh_days_and_a_welsh_code_text(clien
     with translation.override("cy"):
         welsh_day = date_format(day, "l j F")
     with translation.override("en-gb"):
-        assert f"{welsh_day}, Noswaith" in page and welsh_day != date_format(day, "l j F")
+        assert f"{welsh_day}, Gyda'r nos" in page and welsh_day != date_format(day, "l j F")
     response = client.post("/needed/", {"name": "Gwen", "phone": "07400 900778", "postcode": "S10",
                                         "max_travel_km": "10", "when": [f"{day.isoformat()}:evening"],
                                         "consent_sms": "on"})
