@@ -15,7 +15,7 @@ then shows. A device never proves another number: that takes the code.
 """
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext
 
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -43,8 +43,9 @@ MAX_SLOTS_AT_ONCE = 12
 
 
 def _when(slot: Slot) -> str:
-    start = timezone.localtime(slot.starts_at)
-    return f"{format(start, '%a %d %b %H:%M')}-{format(timezone.localtime(slot.ends_at), '%H:%M')}"
+    """The slot's day and times in the active language ("Sat 12 Dec 10:00-12:00", "Sad 12 Rhag 10:00-12:00")."""
+    start, end = timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at)
+    return f"{dateformat.format(start, 'D d M H:i')}-{dateformat.format(end, 'H:i')}"
 
 
 def _slot_ids_clean(slot_ids) -> list[int]:

@@ -275,7 +275,8 @@ def challenge_text(*, challenge: PhoneChallenge, code: str, situation: str) -> s
             return text_render("code_signup", {"code": code, "link": needed_url(challenge.link_token)})
     if situation == "booked_several":
         count = 1 + len(challenge.pending_details.get("also_booking_ids", []))
-        return booking_render("code_booked_several", booking, phone_locked=True, code=code, count=count)
+        return booking_render("code_booked_several", booking, phone_locked=True, language=challenge.language, code=code,
+                              count=count)
     extra = {"code": code, "waitlisted": booking.status == Booking.Status.WAITLISTED}
     if situation == "already_booked":
         template = "code_already_booked"

@@ -145,3 +145,18 @@ def test_every_field_of_the_volunteers_and_hosts_forms_is_labelled_for_translati
                     if value and not isinstance(value, Promise):
                         untranslated.append(f"{name}.{field_name}.{what}: {value!r}")
     assert untranslated == []
+
+
+def test_the_check_extracts_into_its_copy_and_leaves_the_real_catalogue_alone(tmp_path, monkeypatch):
+    from core.management.commands.messages import Command
+
+    monkeypatch.chdir(ROOT)  # where `make messages` runs: plain makemessages would also pick ./locale
+    real = (LOCALE / "cy" / "LC_MESSAGES" / "django.po").read_bytes()
+    copy = tmp_path / "locale"
+    shutil.copytree(LOCALE, copy)
+    po = copy / "cy" / "LC_MESSAGES" / "django.po"
+    header = po.read_text(encoding="utf-8").split("\n\n")[0]
+    po.write_text(header + "\n", encoding="utf-8")  # a catalogue that has lost every string
+    Command()._extract(copy)
+    assert 'msgid "My bookings"' in po.read_text(encoding="utf-8")
+    assert (LOCALE / "cy" / "LC_MESSAGES" / "django.po").read_bytes() == real

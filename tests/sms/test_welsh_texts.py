@@ -60,15 +60,19 @@ def test_the_welsh_confirmation_names_the_day_in_welsh(locmem_sms):
     assert welsh_day in text and welsh_day != dateformat.format(day, "D d M")  # "Sad 12 Rhag", not "Sat 12 Dec"
 
 
-@pytest.mark.parametrize("situation", ["booked", "waitlisted", "already_booked", "signup"])
+@pytest.mark.parametrize("situation", ["booked", "waitlisted", "already_booked", "signup", "my_bookings",
+                                       "booked_several"])
 def test_the_code_text_is_in_the_language_of_the_request_that_asked_for_it(situation, locmem_sms):
     booking = _realistic_booking("booking_confirmed")  # an English booking asked about again in Welsh
     booking.status = "waitlisted" if situation == "waitlisted" else "confirmed"
-    challenge = PhoneChallenge(booking=None if situation == "signup" else booking, volunteer=booking.volunteer,
-                               language="cy")
+    several = {"also_booking_ids": [booking.pk + 1, booking.pk + 2]} if situation == "booked_several" else {}
+    challenge = PhoneChallenge(booking=None if situation in ("signup", "my_bookings") else booking,
+                               volunteer=booking.volunteer, language="cy", pending_details=several,
+                               link_token="a" * 32 if situation == "signup" else "")
     text = challenge_text(challenge=challenge, code="042917",
-                          situation=situation if situation in ("already_booked", "signup") else "booked")
+                          situation="booked" if situation == "waitlisted" else situation)
     assert text.startswith("Cod Frontroom 042917.")
+    assert translation.get_language() == "en-gb"
     count = segments_count(text)
     assert count.encoding == "GSM-7" and count.segments <= 2, (count, text)
 

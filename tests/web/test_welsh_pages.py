@@ -2,12 +2,16 @@
 Accept-Language, English by default, unprefixed URLs, caches kept apart, and the language kept on what is booked."""
 
 import html
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.utils import dateformat, timezone, translation
+from django.utils.formats import date_format
 
 from notify.sms.models import SmsMessage
 from sessions.models import HostStanding
+from tests.factories import SlotFactory
 from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
 from volunteers.models import Booking, PhoneChallenge
 
@@ -111,9 +115,69 @@ def test_a_host_who_signs_up_in_welsh_is_written_to_in_welsh(client, mailoutbox,
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "cy"
     assert '<html lang="cy">' in _text(client.get("/host/signup/"))
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/host/signup/", {"username": "nia", "first_name": "Nia", "email": "nia@example.org",
+        response = client.post("/host/signup/", {"first_name": "Nia", "email": "nia@example.org",
                                                  "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase"})
     assert response.status_code == 302
-    assert HostStanding.objects.get(host__username="nia").language == "cy"
+    assert HostStanding.objects.get(host__email="nia@example.org").language == "cy"
     [email] = mailoutbox  # sent by the Celery task after commit, in the host's language
     assert email.subject.startswith("Cadarnhewch eich cyfeiriad e-bost") and "Cofrestrodd rhywun" in email.body
+
+
+def test_the_host_sign_up_form_is_welsh_down_to_its_help_text(client):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "cy"
+    page = _text(client.get("/host/signup/"))
+    assert "Dewiswch gyfrinair" in page and "Yr un cyfrinair eto" in page
+    # The help text's quotation marks are the characters themselves, so its Welsh is found.
+    assert "“Sut rydych yn clywed am archebion”" in page and "How you hear of bookings" not in page
+
+
+def test_my_bookings_is_welsh_and_its_code_is_texted_in_welsh(client, locmem_sms):
+    area = neighbourhood()
+    booked = client.post(f"/s/{area.session.pk}/book/?slot={area.slot.pk}",
+                         {"name": "Dafydd", "phone": "07400 900777", "postcode": "S10 2TN", "consent_sms": "on"})
+    assert booked.status_code == 302  # booked in English
+    client.cookies.clear()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "cy"
+    page = _text(client.get("/my/"))
+    assert '<html lang="cy">' in page and "Fy archebion" in page and "Tecstiwch god ataf" in page
+    response = client.post("/my/", {"phone": "07400 900777"})
+    assert response.status_code == 302
+    assert "Teipiwch ef isod i weld eich archebion" in _text(client.get(response["Location"]))
+    body = SmsMessage.objects.filter(to="+447400900777").order_by("-id").values_list("body", flat=True).first()
+    assert body.startswith("Cod Frontroom ") and "i weld eich archebion" in body
+
+
+def test_the_needed_sign_up_is_welsh_with_welsh_days_and_a_welsh_code_text(client, locmem_sms):
+    area = neighbourhood()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "cy"
+    page = _text(client.get("/needed/"))
+    assert '<html lang="cy">' in page and "<th scope=\"col\">Bore<small>9yb–1yp</small></th>" in page
+    day = timezone.localtime(area.slot.starts_at).date()
+    with translation.override("cy"):
+        welsh_day = date_format(day, "l j F")
+    with translation.override("en-gb"):
+        assert f"{welsh_day}, Gyda'r nos" in page and welsh_day != date_format(day, "l j F")
+    response = client.post("/needed/", {"name": "Gwen", "phone": "07400 900778", "postcode": "S10",
+                                        "max_travel_km": "10", "when": [f"{day.isoformat()}:evening"],
+                                        "consent_sms": "on"})
+    assert response.status_code == 302
+    assert PhoneChallenge.objects.get(phone="+447400900778").language == "cy"
+    body = SmsMessage.objects.filter(to="+447400900778").values_list("body", flat=True).get()
+    assert body.startswith("Cod Frontroom ") and "I newid neu stopio wedyn" in body
+
+
+def test_a_welsh_several_slots_error_names_the_day_in_welsh(client):
+    area = neighbourhood()
+    overlapping = SlotFactory(session=area.session, starts_at=area.slot.starts_at + timedelta(minutes=30),
+                              ends_at=area.slot.ends_at + timedelta(minutes=30), capacity=3)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "cy"
+    response = client.post(f"/s/{area.session.pk}/book/?slot={area.slot.pk}&slot={overlapping.pk}",
+                           {"name": "Dafydd", "phone": "07400 900777", "postcode": "S10 2TN", "consent_sms": "on"})
+    page = _text(response)
+    start = timezone.localtime(area.slot.starts_at)
+    with translation.override("cy"):
+        welsh = dateformat.format(start, "D d M H:i")
+    with translation.override("en-gb"):
+        assert welsh != dateformat.format(start, "D d M H:i")  # "Iau 10 Rhag", not "Thu 10 Dec"
+    assert response.status_code == 200 and "yn gorgyffwrdd â" in page and welsh in page
+    assert not Booking.objects.exists()

@@ -47,7 +47,7 @@ class HostSignupForm(HostPasswordMixin, forms.Form):
         label=_("Email address"), max_length=254,
         help_text=_("You sign in with it. Once you confirm it, we email you each booking and cancellation on your "
                     "sessions, and password resets if you ask. You can switch to one email a day, or to none, on "
-                    "\u201cHow you hear of bookings\u201d."),
+                    "“How you hear of bookings”."),
         error_messages={"required": _("Type your email address."),
                         "invalid": _("Enter an address like name@example.org.")},
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autocapitalize": "none", "spellcheck": "false"}))

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.core.management.commands import makemessages
 from django.test.utils import override_settings
 
 from core.catalogue import CATALOGUE_LANGUAGES, MESSAGES_IGNORE, catalogue_problems
@@ -46,5 +47,21 @@ class Command(BaseCommand):
 
     def _extract(self, locale_dir: Path) -> None:
         with override_settings(LOCALE_PATHS=[locale_dir]):
-            call_command("makemessages", locale=CATALOGUE_LANGUAGES, ignore_patterns=MESSAGES_IGNORE,
+            call_command(_Extract(locale_dir), locale=CATALOGUE_LANGUAGES, ignore_patterns=MESSAGES_IGNORE,
                          add_location="file", no_obsolete=True, verbosity=0)
+
+
+class _Extract(makemessages.Command):
+    """makemessages writing every string into `locale_dir`. Plain makemessages also adds the `locale/` of the
+    working directory and writes each file's strings to the locale folder of its own tree: run from the project,
+    the check would have updated the real django.po and checked an untouched copy."""
+
+    def __init__(self, locale_dir: Path):
+        super().__init__()
+        self.target = str(locale_dir)
+
+    def find_files(self, root):
+        files = super().find_files(root)
+        for found in files:
+            found.locale_dir = self.target
+        return files
