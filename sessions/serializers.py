@@ -18,7 +18,7 @@ from sessions.models import CanvassSession, MeetingPoint, Slot
 
 class MeetingPointSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     # A room needs its exact place: a district alone (e.g. SW11), which volunteers may give, is refused here.
-    postcode = postcode_field(help_text="The room's full postcode, e.g. S10 2TN (a district alone is not enough).")
+    postcode = postcode_field(help_text="The room's full postcode, e.g. SW1A 1AA (a district alone is not enough).")
     seat = serializers.CharField(source="seat_id", read_only=True, allow_null=True)
 
     class Meta:
