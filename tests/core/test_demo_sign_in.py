@@ -19,15 +19,16 @@ def test_load_demo_sends_each_account_where_it_can_sign_in(client):
     call_command("load_demo", stdout=out)
     said = out.getvalue()
     assert "Sign in at /admin/ as 'coordinator' (or a host" not in said
-    host_line = next(line for line in said.splitlines() if "'priya'" in line)
-    assert "/host/login/" in host_line and "not /admin/" in host_line
-    # What it says holds: priya signs in at /host/login/ and reaches /host/, but Django's admin refuses her.
-    assert _sign_in(client, "/host/login/", "priya").status_code == 302
+    host_line = next(line for line in said.splitlines() if "priya@example.org" in line)
+    assert "/host/login/" in host_line and "email address" in host_line and "not /admin/" in host_line
+    # What it says holds: priya signs in at /host/login/ with her email and reaches /host/; the admin refuses her.
+    assert _sign_in(client, "/host/login/", "priya@example.org").status_code == 302
     assert client.get("/host/").status_code == 200
     assert client.get("/admin/").status_code == 302  # back to the admin's own login: not staff
     client.logout()
     coordinator_line = next(line for line in said.splitlines() if "'coordinator'" in line)
     assert "/host/login/" in coordinator_line and "/coordinate/" in coordinator_line and "/admin/" in coordinator_line
-    assert _sign_in(client, "/host/login/", "coordinator").status_code == 302
+    assert "coordinator@example.org" in coordinator_line
+    assert _sign_in(client, "/host/login/", "coordinator@example.org").status_code == 302
     assert client.get("/coordinate/").status_code == 200
     assert client.get("/admin/").status_code == 200

@@ -142,7 +142,7 @@ def test_coordinator_journey_from_the_dashboard_to_a_carried_out_overflow(deskto
     volunteer_page = page.context.browser.new_context(viewport={"width": 375, "height": 812}).new_page()
     volunteer_page.goto(f"{live_server.url}/b/{moved.manage_token}")
     expect(volunteer_page.get_by_role("status")).to_contain_text("Moved")
-    expect(volunteer_page.get_by_role("status")).to_contain_text("we offered you a place at a session nearby that has room")
+    expect(volunteer_page.get_by_role("status")).to_contain_text("we booked you a place at a session nearby that has room")
     volunteer_page.get_by_role("link", name="See your new place").click()
     expect(volunteer_page.get_by_text("Croydon West").first).to_be_visible()
     assert volunteer_page.url.endswith(f"/b/{moved.redirected_to.manage_token}")
