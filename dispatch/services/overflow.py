@@ -18,7 +18,8 @@ import time
 from contextlib import suppress
 from dataclasses import asdict, dataclass
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -356,7 +357,7 @@ def overflow_enqueue_once(*, slot_id: int) -> bool:
     delay = conf.overflow_delay_seconds()
     key = _overflow_pending_key(slot_id)
     try:
-        if not cache.add(key, 1, timeout=delay + OVERFLOW_PENDING_GRACE_SECONDS):
+        if not _cache_add(key, delay + OVERFLOW_PENDING_GRACE_SECONDS):
             return False
     except (RedisError, OSError):
         key = None  # no cache: enqueue every time, as before
@@ -366,6 +367,19 @@ def overflow_enqueue_once(*, slot_id: int) -> bool:
         with suppress(RedisError, OSError):
             cache.delete(key)  # not queued: let the next proof try again
     return False
+
+
+def _cache_add(key: str, ttl: int) -> bool:
+    """cache.add(key, 1, timeout=ttl). On Redis through one client per cache instance (per thread): Django builds
+    a new redis.Redis per operation, whose table of reply callbacks cost more than the SET NX (core.ratelimit)."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return backend.add(key, 1, timeout=ttl)
+    client = getattr(backend._cache, "_overflow_client", None)
+    if client is None:
+        client = backend._cache._overflow_client = backend._cache.get_client(write=True)
+    # Django's Redis serializer stores ints raw: the key reads back as 1 with cache.get().
+    return bool(client.set(backend.make_and_validate_key(key), 1, nx=True, ex=ttl))
 
 
 def overflow_pending_clear(*, slot_id: int) -> None:
