@@ -23,6 +23,7 @@ def assignment_runs_sweep() -> int:
 
 @shared_task(name="dispatch.overflow_slot", acks_late=True, time_limit=300, soft_time_limit=280)
 def overflow_slot(slot_id: int) -> int:
+    overflow.overflow_pending_clear(slot_id=slot_id)
     return len(overflow.overflow_for_slot(slot_id=slot_id, trigger=OverflowMove.Trigger.WAITLIST).moves)
 
 

@@ -83,6 +83,22 @@ def booking_clash(*, booking: Booking) -> Booking | None:
     return None if row is None else instances_from_related_row(plan, row)
 
 
+def booking_waitlist_position(*, booking: Booking) -> int | None:
+    """A waitlisted booking's place in its slot's queue (1 = next), by waitlisted_at then id; None otherwise."""
+    if booking.status != Booking.Status.WAITLISTED or booking.waitlisted_at is None:
+        return None
+    # Every answer to a waitlisted request and its proof counts this. Through the ORM (filter, exclude, count) its
+    # compilation was a fifth of a waitlisted proof's CPU, before and after issue 20 (bench/proof_cases.py
+    # full_proof, BENCHMARKS.md "Safety checks ... (issue 20)"): the statement is written out instead.
+    when = connection.ops.adapt_datetimefield_value(booking.waitlisted_at)  # as the ORM writes it (SQLite: text)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT COUNT(*) FROM {Booking._meta.db_table} WHERE slot_id = %s AND status = %s
+                AND (waitlisted_at < %s OR (waitlisted_at = %s AND id <= %s))""",
+            [booking.slot_id, Booking.Status.WAITLISTED, when, when, booking.pk])
+        return cursor.fetchone()[0]
+
+
 @functools.cache
 def _clash_statement() -> tuple[str, tuple]:
     # Every proof's answer asks this (BookingSerializer.get_clash). Built by the ORM (select_related, order_by,

@@ -9,7 +9,7 @@ from volunteers.disclosure import FrontRoomShown, front_room_disclose
 from volunteers.identity import phone_mask
 from volunteers.models import Booking
 from volunteers.phones import phone_normalise
-from volunteers.selectors import booking_clash, roster_person
+from volunteers.selectors import booking_clash, booking_waitlist_position, roster_person
 
 _CONSENT_HELP = (f"The volunteer agrees to texts about their bookings, worded (version {CONSENT_SMS_VERSION}): "
                  f"\"{CONSENT_SMS_TEXT}\" The code and link a request asks for are texted either way.")
@@ -252,11 +252,7 @@ class BookingSerializer(serializers.Serializer):
                 "host_first_name": room.host_first_name, "accessibility_notes": room.accessibility_notes}
 
     def get_waitlist_position(self, booking) -> int | None:
-        if booking.status != Booking.Status.WAITLISTED:
-            return None
-        return Booking.objects.filter(
-            slot_id=booking.slot_id, status=Booking.Status.WAITLISTED, waitlisted_at__lte=booking.waitlisted_at
-        ).exclude(waitlisted_at=booking.waitlisted_at, id__gt=booking.id).count()
+        return booking_waitlist_position(booking=booking)
 
     def get_redirected_to(self, booking) -> str | None:
         return booking.redirected_to.manage_token if booking.redirected_to_id else None

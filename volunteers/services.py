@@ -959,7 +959,7 @@ def booking_proven_place(*, booking_id: int) -> bool:
     waitlist). Returns whether the booking changed. Idempotent; a slot that can't be booked is left alone."""
     if _waiting_behind_proven_places(booking_id=booking_id):
         return False  # nothing below could seat it: no locks taken, nothing written
-    booking = Booking.objects.select_for_update(of=("self",)).select_related(*LAPSED_RELATED).get(pk=booking_id)
+    booking = _booking_locked_for_place(booking_id)
     slot = booking.slot
     try:
         slot_is_bookable(slot)
@@ -976,7 +976,7 @@ def booking_proven_place(*, booking_id: int) -> bool:
         return True
     if booking.status != Booking.Status.WAITLISTED or booking.proven_at is None:
         return False
-    if _overlapping_confirmed(volunteer=booking.volunteer, slot=slot) is not None:
+    if _overlaps_proven_place(volunteer_id=booking.volunteer_id, slot=slot):
         return False
     if slot_lapsed_release(slot_id=slot.pk) > 0:  # promotes the waitlist, proven first
         booking.refresh_from_db(fields=["status", "version", "waitlisted_at"])
@@ -989,6 +989,35 @@ def booking_proven_place(*, booking_id: int) -> bool:
     booking_event_record(booking=booking, kind=BookingEvent.Kind.PROMOTED)
     _gave_way_record(gave_way, to=booking)
     return True
+
+
+# The two reads below are statements built once: in bench/request_cpu.py's proofs (bookings requested before they
+# are proven, so slots fill with unproven holds) about one proof in ten is a proven waiter taking such a place, and
+# the ORM's compilation of this locked read with its joins and of _overlapping_confirmed was over a third of that
+# proof's CPU (BENCHMARKS.md, "Safety checks: the cost to a booking and a proof (issue 20)").
+def _booking_locked_for_place(booking_id: int) -> Booking:
+    """``Booking.objects.select_for_update(of=("self",)).select_related(*LAPSED_RELATED).get(pk=booking_id)``."""
+    sql, plan = related_select(Booking, LAPSED_RELATED)
+    lock = " FOR UPDATE OF t0" if connection.features.has_select_for_update_of else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} WHERE t0.id = %s{lock}", [booking_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Booking.DoesNotExist(f"no booking {booking_id}")
+    return instances_from_related_row(plan, row)
+
+
+def _overlaps_proven_place(*, volunteer_id: int, slot: Slot) -> bool:
+    """Whether ``_overlapping_confirmed(volunteer=..., slot=slot)`` would find a booking."""
+    statuses = ", ".join(["%s"] * len(HOLDING_STATUSES))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT 1 FROM {Booking._meta.db_table} b JOIN {Slot._meta.db_table} s ON s.id = b.slot_id
+                WHERE b.volunteer_id = %s AND b.status IN ({statuses}) AND b.proven_at IS NOT NULL
+                AND s.starts_at < %s AND s.ends_at > %s AND b.slot_id <> %s LIMIT 1""",
+            [volunteer_id, *HOLDING_STATUSES, connection.ops.adapt_datetimefield_value(slot.ends_at),
+             connection.ops.adapt_datetimefield_value(slot.starts_at), slot.pk])
+        return cursor.fetchone() is not None
 
 
 def _waiting_behind_proven_places(*, booking_id: int) -> bool:

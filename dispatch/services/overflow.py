@@ -15,12 +15,16 @@ volunteers.services.booking_place (conditional UPDATE on the slot, check constra
 
 import logging
 import time
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
+from redis.exceptions import RedisError
 
 from core.broker import enqueue
 from core.errors import Conflict, InvalidInput, InvalidState, NotFound
@@ -318,11 +322,9 @@ def overflow_after_waitlisting(event: BookingEvent) -> None:
         return
     if event.payload.get("redirect_declined"):
         return  # they chose this waitlist; do not send them away again
-    from dispatch.tasks import overflow_slot
-
     slot_id = event.booking.slot_id
     # A lost overflow is found again by the overflow sweep.
-    transaction.on_commit(lambda: enqueue(overflow_slot, (slot_id,), countdown=conf.overflow_delay_seconds()))
+    transaction.on_commit(lambda: overflow_enqueue_once(slot_id=slot_id))
 
 
 def overflow_after_proof(sender=None, *, booking: Booking, **kwargs) -> None:
@@ -330,10 +332,61 @@ def overflow_after_proof(sender=None, *, booking: Booking, **kwargs) -> None:
     enqueue its slot's overflow after commit rather than leave it to the next sweep."""
     if booking.status != Booking.Status.WAITLISTED or not conf.overflow_auto():
         return
+    slot_id = booking.slot_id
+    transaction.on_commit(lambda: overflow_enqueue_once(slot_id=slot_id))
+
+
+def _overflow_pending_key(slot_id: int) -> str:
+    return f"dispatch:overflow-pending:{slot_id}"
+
+
+# How long a queued overflow keeps others of its slot from being enqueued, past its countdown: a task lost with its
+# worker blocks the next enqueue no longer than this, and the overflow sweep (every 5 minutes) finds the slot anyway.
+OVERFLOW_PENDING_GRACE_SECONDS = 300
+
+
+def overflow_enqueue_once(*, slot_id: int) -> bool:
+    """After commit: enqueue the overflow of this slot unless one is queued and not started yet (it will read what
+    was just committed). False if none was enqueued. Never raises.
+
+    Every proof of a waitlisted booking asks for its slot's overflow: 900 proofs of one slot in bench/booking.py's
+    fill run, each a Celery publish, 16% of such a proof's CPU (bench/proof_cases.py full_proof, BENCHMARKS.md
+    issue 20). A SET NX in the cache (one round trip) lets the first through; the task clears it as it starts."""
     from dispatch.tasks import overflow_slot
 
-    slot_id = booking.slot_id
-    transaction.on_commit(lambda: enqueue(overflow_slot, (slot_id,), countdown=conf.overflow_delay_seconds()))
+    delay = conf.overflow_delay_seconds()
+    key = _overflow_pending_key(slot_id)
+    try:
+        if not _cache_add(key, delay + OVERFLOW_PENDING_GRACE_SECONDS):
+            return False
+    except (RedisError, OSError):
+        key = None  # no cache: enqueue every time, as before
+    if enqueue(overflow_slot, (slot_id,), countdown=delay):
+        return True
+    if key is not None:
+        with suppress(RedisError, OSError):
+            cache.delete(key)  # not queued: let the next proof try again
+    return False
+
+
+def _cache_add(key: str, ttl: int) -> bool:
+    """cache.add(key, 1, timeout=ttl). On Redis through one client per cache instance (per thread): Django builds
+    a new redis.Redis per operation, whose table of reply callbacks cost more than the SET NX (core.ratelimit)."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return backend.add(key, 1, timeout=ttl)
+    client = getattr(backend._cache, "_overflow_client", None)
+    if client is None:
+        client = backend._cache._overflow_client = backend._cache.get_client(write=True)
+    # Django's Redis serializer stores ints raw: the key reads back as 1 with cache.get().
+    return bool(client.set(backend.make_and_validate_key(key), 1, nx=True, ex=ttl))
+
+
+def overflow_pending_clear(*, slot_id: int) -> None:
+    """The slot's queued overflow starts: a waitlisting or proof committed from now on enqueues another, since
+    this run may read the slot before it. Never raises."""
+    with suppress(RedisError, OSError):
+        cache.delete(_overflow_pending_key(slot_id))
 
 
 @transaction.atomic

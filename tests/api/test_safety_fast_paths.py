@@ -197,7 +197,29 @@ squatted = slot_at(base.starts_at + timedelta(days=32), capacity=1)
 squatter = ask(squatted, "07400 555567")
 late = ask(squatted, "07400 555568")
 Booking.objects.filter(challenges__token=squatter).update(held_until=timezone.now() - timedelta(minutes=1))
+second_waiter = prove(ask(full, "07400 555569"))
+held = slot_at(base.starts_at + timedelta(days=33), capacity=1)
+holder = ask(held, "07400 555570")
+taker = prove(ask(held, "07400 555571"))
+# The hosts told of each booking by email: the statement written out against the ORM's query it replaced.
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from notify.email.models import HostEmailPreference
+from notify.email.services.outbox import _hosts_told_each
+from sessions.models import HostStanding
+users = get_user_model().objects.all()
+for i, user in enumerate(users):
+    if i % 3 == 0:
+        HostEmailPreference.objects.update_or_create(host=user, defaults={"notify": ["each", "digest"][i % 2]})
+    if i % 4 != 3:
+        HostStanding.objects.update_or_create(host=user, defaults={"email_verified": user.email.upper()})
+orm = {pk for pk, email, proven in users.filter(is_active=True).exclude(email="").filter(
+    Q(email_preference__isnull=True) | Q(email_preference__notify="each")).values_list(
+    "pk", "email", "host_standing__email_verified") if proven and proven.lower() == email.lower()}
 print("RESULT " + json.dumps({
+    "positions": [waiter["waitlist_position"], second_waiter["waitlist_position"]],
+    "taker": taker["status"], "holder": Booking.objects.get(challenges__token=holder).status,
+    "hosts": [sorted(_hosts_told_each([u.pk for u in users])), sorted(orm)],
     "clashes": [c["manage_token"] if c else None for c in clashes],
     "tokens": [a["manage_token"] for a in answers],
     "waiter": waiter["status"],
@@ -212,3 +234,7 @@ def test_the_fast_paths_keep_their_answers_on_the_embedded_sqlite_defaults(tmp_p
     mine, touching, overlapping = result["tokens"]
     assert result["clashes"] == [overlapping, None, mine]
     assert (result["waiter"], result["late"], result["squatter"]) == ("waitlisted", "confirmed", "cancelled")
+    assert result["positions"] == [1, 2]
+    assert (result["taker"], result["holder"]) == ("confirmed", "waitlisted")
+    told, orm = result["hosts"]
+    assert told == orm and told  # some hosts are told, and the same ones as the ORM's query found

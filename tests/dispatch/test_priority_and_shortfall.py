@@ -131,6 +131,52 @@ def test_a_waitlisted_phone_is_overflowed_as_soon_as_it_is_proven(settings, djan
     assert waiting.status == Booking.Status.REDIRECTED and waiting.redirected_to.slot_id == low_slot.pk
 
 
+def _waiting_unproven(full, slot_f, n):
+    return [f.book(f.volunteer(lat=full.lat, lng=full.lng, max_travel_km=None, proven=False), slot_f, proven=False)
+            for _ in range(n)]
+
+
+def test_proofs_on_one_slot_enqueue_one_overflow_until_it_starts(settings, monkeypatch,
+                                                                  django_capture_on_commit_callbacks):
+    from dispatch.services.overflow import overflow_pending_clear
+
+    settings.OVERFLOW_AUTO = True
+    full, _, _, slot_f = _overflow_area()  # nowhere to overflow to: the waiters stay
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting = _waiting_unproven(full, slot_f, 4)
+    queued = []
+    monkeypatch.setattr("dispatch.services.overflow.enqueue",
+                        lambda task, args=(), **kwargs: queued.append((task.name, args)) or True)
+    overflow_pending_clear(slot_id=slot_f.pk)  # whatever the waitlistings queued has started
+    for booking in waiting[:3]:
+        with django_capture_on_commit_callbacks(execute=True):
+            booking_prove_by_link(manage_token=booking.manage_token)
+    assert queued == [("dispatch.overflow_slot", (slot_f.pk,))]  # one queued, not started: it will see all three
+    assert overflow_slot.run(slot_f.pk) == 0  # it starts: a proof from now on may be newer than what it reads
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_prove_by_link(manage_token=waiting[3].manage_token)
+    assert queued == [("dispatch.overflow_slot", (slot_f.pk,))] * 2
+    assert {b.status for b in Booking.objects.filter(pk__in=[b.pk for b in waiting])} == {Booking.Status.WAITLISTED}
+
+
+def test_an_overflow_that_could_not_be_queued_is_asked_for_again(settings, monkeypatch,
+                                                                 django_capture_on_commit_callbacks):
+    from dispatch.services.overflow import overflow_pending_clear
+
+    settings.OVERFLOW_AUTO = True
+    full, _, _, slot_f = _overflow_area()
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting = _waiting_unproven(full, slot_f, 2)
+    tried = []
+    monkeypatch.setattr("dispatch.services.overflow.enqueue",
+                        lambda task, args=(), **kwargs: tried.append(args) and False)  # the broker is down
+    overflow_pending_clear(slot_id=slot_f.pk)
+    for booking in waiting:
+        with django_capture_on_commit_callbacks(execute=True):
+            booking_prove_by_link(manage_token=booking.manage_token)
+    assert tried == [(slot_f.pk,)] * 2
+
+
 def _run_and_commit():
     run = assignment.run_start(user=None, date_from=f.day_at(0), date_to=f.day_at(23), enqueue=False)
     assignment.run_execute(run_id=run.pk)

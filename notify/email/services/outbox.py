@@ -15,8 +15,8 @@ import logging
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import Q, prefetch_related_objects
+from django.db import connection, transaction
+from django.db.models import prefetch_related_objects
 
 from core.db import (
     any_of,
@@ -82,9 +82,22 @@ def host_notify(host_id: int) -> str:
 def _hosts_told_each(host_ids) -> set[int]:
     """Of these hosts, those to email at each booking and cancellation: active, with an address they proved
     (sessions.hosts), and not having chosen the digest or nothing (one query)."""
-    rows = get_user_model().objects.filter(pk__in=host_ids, is_active=True).exclude(email="").filter(
-        Q(email_preference__isnull=True) | Q(email_preference__notify=Notify.EACH)).values_list(
-        "pk", "email", "host_standing__email_verified")
+    host_ids = list(host_ids)
+    if not host_ids:
+        return set()
+    # A statement built once: every proof asks this of its session's host, and the ORM's compilation of the two
+    # joins was the largest single piece of a proof's CPU after the view (about 0.6 ms in process; 24% of a
+    # profiled proof, bench/proof_cases.py room_proof, BENCHMARKS.md "Safety checks ... (issue 20)").
+    user, preference = get_user_model()._meta, HostEmailPreference._meta
+    standing = user.get_field("host_standing").related_model._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT u.id, u.email, s.email_verified FROM {user.db_table} u
+                LEFT JOIN {preference.db_table} p ON p.host_id = u.id LEFT JOIN {standing.db_table} s ON s.host_id = u.id
+                WHERE u.id IN ({", ".join(["%s"] * len(host_ids))}) AND u.is_active AND u.email <> ''
+                AND (p.id IS NULL OR p.notify = %s)""",
+            [*host_ids, Notify.EACH])
+        rows = cursor.fetchall()
     return {pk for pk, email, proven in rows if proven and proven.lower() == email.lower()}
 
 
