@@ -1,5 +1,6 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from core.errors import InvalidInput
 from core.serializers import StrictSerializer, phone_field, postcode_or_district_field
@@ -34,12 +35,22 @@ class BookingCreateSerializer(StrictSerializer):
             raise serializers.ValidationError(exc.fields["phone"], code=exc.code) from None
         return value
 
-    def validate_postcode(self, value: str) -> str:
+    def to_internal_value(self, data):
+        # Locating the postcode is a read the service repeats (identity.contact_validate), so it is done here only
+        # when another field is already wrong. Done on every request, it put bench/request_cpu.py's booking request
+        # at 115% of d838a8f's CPU (median of 4 pairs); done like this, 104% (BENCHMARKS.md, issue 20).
         try:
-            postcode_locate(value)
-        except InvalidInput as exc:
-            raise serializers.ValidationError(exc.fields["postcode"], code=exc.code) from None
-        return value
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            errors = dict(exc.detail)
+            postcode = data.get("postcode") if hasattr(data, "get") else None
+            if "postcode" not in errors and isinstance(postcode, str) and postcode.strip():
+                try:
+                    postcode_locate(postcode)
+                except InvalidInput as problem:
+                    errors["postcode"] = [ErrorDetail(message, code=problem.code)
+                                          for message in problem.fields["postcode"]]
+            raise serializers.ValidationError(errors) from None
 
 
 class BookingsCreateSerializer(BookingCreateSerializer):

@@ -505,8 +505,8 @@ def _remembered(request, response, *, volunteer_id: int | None):
     return response
 
 
-@require_POST
-def resend(request, token: str):
+def _code_resent(request, token: str, *, back_to: str) -> HttpResponse:
+    """"Send me a new code" on a code page (a booking's, a sign-up's or My bookings'), then back to that page."""
     try:
         identity.challenge_resend(challenge_token=token, client_ip=client_ip(request))
     except RateLimited as exc:
@@ -517,7 +517,12 @@ def resend(request, token: str):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("We've sent a new code. It replaces the old one."))
-    return redirect("volunteer:check", token=token)
+    return redirect(back_to, token=token)
+
+
+@require_POST
+def resend(request, token: str):
+    return _code_resent(request, token, back_to="volunteer:check")
 
 
 @require_http_methods(["GET", "POST"])
@@ -602,17 +607,7 @@ def my_check(request, token: str):
 
 @require_POST
 def my_resend(request, token: str):
-    try:
-        identity.challenge_resend(challenge_token=token, client_ip=client_ip(request))
-    except RateLimited as exc:
-        return _rate_limited(request, exc)
-    except NotFound:
-        raise _not_found() from None
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("We've sent a new code. It replaces the old one."))
-    return redirect("volunteer:my_check", token=token)
+    return _code_resent(request, token, back_to="volunteer:my_check")
 
 
 @require_POST
