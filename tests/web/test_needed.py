@@ -199,3 +199,12 @@ def test_staff_and_exports_never_read_the_sign_up_link(client, area):
     assert token not in body_redacted(message) and "/n/<private link>" in body_redacted(message)
     assert token not in redact_links(message.body)
     assert token not in str(volunteer_data_export(volunteer=Volunteer.objects.get(phone=E164)))
+
+
+def test_a_sign_ups_code_typed_on_the_my_bookings_code_page_leads_to_its_page(client, area):
+    # Both code pages share where a right code leads: a sign-up's code typed at /my/check/ once pointed at a page
+    # that no longer exists (a 500).
+    check = _sign_up(client, area)
+    token = check["Location"].rstrip("/").rsplit("/", 1)[-1]
+    done = client.post(f"/my/check/{token}/", {"code": _code()})
+    assert done.status_code == 302 and done["Location"].startswith("/n/")

@@ -472,6 +472,11 @@ def check(request, token: str):
     """'Check your phone': what happens next, and the code from the text (PRG to the booking's private page, or to
     the list of bookings for a request for several slots). The device that typed the right code is remembered for
     the phone (volunteers.devices): its next booking needs no code."""
+    return _code_page(request, token, template="web/volunteer/check.html")
+
+
+def _code_page(request, token: str, *, template: str) -> HttpResponse:
+    """A code page (/check/ or /my/check/): the form, then wherever the right code leads (_proven_page)."""
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -484,16 +489,24 @@ def check(request, token: str):
         except DomainError as exc:
             add_domain_error(form, exc, default_field="code")
         else:
-            if isinstance(proven, Booking):
-                return _remembered(request, redirect("volunteer:manage", token=proven.manage_token),
-                                   volunteer_id=proven.volunteer_id)
-            if isinstance(proven, identity.PhoneProven):
-                volunteer_id = proven.volunteer.pk if proven.volunteer else None
-                return _remembered(request, redirect("volunteer:my"), volunteer_id=volunteer_id)
-            messages.success(request, _("You're signed up."))
-            return _remembered(request, redirect("volunteer:signup", token=proven.token), volunteer_id=proven.pk)
-    return render(request, "web/volunteer/check.html", {"form": form, "token": token,
-                                                        "signup": signup_challenge_is(challenge_token=token)})
+            return _proven_page(request, proven)
+    return render(request, template, {"form": form, "token": token,
+                                      "signup": signup_challenge_is(challenge_token=token)})
+
+
+def _proven_page(request, proven) -> HttpResponse:
+    """Where a right code leads, whichever page it was typed on: a booking's page, My bookings, or a sign-up's
+    page; the device is remembered for the phone."""
+    if isinstance(proven, Booking):
+        return _remembered(request, redirect("volunteer:manage", token=proven.manage_token),
+                           volunteer_id=proven.volunteer_id)
+    if isinstance(proven, identity.PhoneProven):
+        if proven.volunteer is None:
+            messages.info(request, _("There are no bookings for %(phone)s.") % {"phone": phone_mask(proven.phone)})
+            return redirect("volunteer:my")
+        return _remembered(request, redirect("volunteer:my"), volunteer_id=proven.volunteer.pk)
+    messages.success(request, _("You're signed up."))
+    return _remembered(request, redirect("volunteer:signup", token=proven.token), volunteer_id=proven.pk)
 
 
 def _remembered(request, response, *, volunteer_id: int | None):
@@ -581,28 +594,7 @@ def my(request):
 @require_http_methods(["GET", "POST"])
 def my_check(request, token: str):
     """The code texted for "my bookings": the right one remembers this device for the phone and shows its list."""
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            proven = identity.challenge_verify(challenge_token=token, code=form.cleaned_data["code"],
-                                               client_ip=client_ip(request))
-        except RateLimited as exc:
-            return _rate_limited(request, exc)
-        except NotFound:
-            raise _not_found() from None
-        except DomainError as exc:
-            add_domain_error(form, exc, default_field="code")
-        else:
-            if isinstance(proven, Booking):  # a booking's code typed here: its page, as /check/ would
-                return _remembered(request, redirect("volunteer:manage", token=proven.manage_token),
-                                   volunteer_id=proven.volunteer_id)
-            if not isinstance(proven, identity.PhoneProven):
-                return redirect("volunteer:needed_done")
-            if proven.volunteer is None:
-                messages.info(request, _("There are no bookings for %(phone)s.") % {"phone": phone_mask(proven.phone)})
-                return redirect("volunteer:my")
-            return _remembered(request, redirect("volunteer:my"), volunteer_id=proven.volunteer.pk)
-    return render(request, "web/volunteer/my_check.html", {"form": form, "token": token})
+    return _code_page(request, token, template="web/volunteer/my_check.html")
 
 
 @require_POST
