@@ -9,6 +9,9 @@ class NotifyConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
+        import notify.email.services.outbox
+        import notify.sms.services.outbox
+        import notify.webhooks.services.outbox  # noqa: F401 - each registers its channel (notify.registry)
         from core.metrics import state_reader_register
         from notify.metrics import sms_outbox_gauges
         from notify.wiring import signals_connect

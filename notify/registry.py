@@ -1,4 +1,5 @@
-"""The channels: each adapter registers its Outbox when its module is imported (notify.apps imports them all)."""
+"""The channels: each adapter registers its Outbox when its module is imported (NotifyConfig.ready imports them
+all, so this module imports no channel and the channels stay independent of each other)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,6 @@ def channel_register(outbox: Outbox) -> Outbox:
 
 def channel_get(name: str) -> Outbox:
     """The channel of that name; KeyError for an unknown one (a task from a newer release, say)."""
-    if name not in _CHANNELS:
-        _channels_load()
     return _CHANNELS[name]
 
 
@@ -26,12 +25,6 @@ ORDER = ("sms", "webhooks", "email")
 
 def channels() -> list[Outbox]:
     """Every channel, SMS, webhooks and email first, then any other in the order it registered."""
-    _channels_load()
     rank = {name: index for index, name in enumerate(ORDER)}
     return sorted(_CHANNELS.values(), key=lambda outbox: rank.get(outbox.name, len(ORDER)))
 
-
-def _channels_load() -> None:
-    import notify.email.services.outbox
-    import notify.sms.services.outbox
-    import notify.webhooks.services.outbox  # noqa: F401 - each registers its Outbox when imported
