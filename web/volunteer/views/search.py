@@ -20,8 +20,6 @@ from web.volunteer.forms import SearchForm, add_domain_error
 from web.volunteer.views.common import not_found
 
 PAGE_SIZE = 10  # divides RANKED_POOL: no results page straddles the ranked pool and the nearest-first rest
-
-
 assert RANKED_POOL % PAGE_SIZE == 0
 
 
