@@ -29,9 +29,7 @@ import argparse
 import gzip
 import itertools
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +38,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+
+from bench import reporting  # noqa: E402
+
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/frontroom_bench_import")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -162,8 +163,7 @@ def main() -> None:
         f"Run on {date.today().isoformat()} with `.venv/bin/python bench/import_postcodes.py --repeat {args.repeat}` "
         f"against PostgreSQL {pg_version} on the same machine (default settings: shared_buffers 128MB, fsync on).",
         "",
-        f"- Machine: `{subprocess.run(['uname', '-a'], capture_output=True, text=True).stdout.strip()}`, "
-        f"`nproc` = {os.cpu_count()}; Python {platform.python_version()}, psycopg {psycopg.__version__}.",
+        f"- {reporting.machine_line(reporting.machine_info())} psycopg {psycopg.__version__}.",
         f"- Load average (1/5/15 min) {'/'.join(f'{x:.1f}' for x in load_before)} before and "
         f"{'/'.join(f'{x:.1f}' for x in load_after)} after (the machine is shared with other work, "
         "which can move these figures by up to ±30% between runs).",
@@ -261,8 +261,7 @@ def main_sets(args) -> None:
         "machine (default settings). The postcode table is keyed by (boundary set, postcode): the 2024 set is "
         "imported beside the 2010 set, which is its baseline in the same run. Goal: at least 100,000 rows/s.",
         "",
-        f"- Machine: `{subprocess.run(['uname', '-a'], capture_output=True, text=True).stdout.strip()}`, "
-        f"`nproc` = {os.cpu_count()}; Python {platform.python_version()}.",
+        f"- {reporting.machine_line(reporting.machine_info())}",
         f"- Load average (1/5/15 min) {'/'.join(f'{x:.1f}' for x in load_before)} before and "
         f"{'/'.join(f'{x:.1f}' for x in load_after)} after: the machine's 2 cores were shared with other "
         "sessions' tests and benchmarks during the run, so these figures are lower than on a quiet machine.",

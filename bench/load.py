@@ -77,7 +77,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _common as common  # noqa: E402
+from bench import dataset, reporting, stack  # noqa: E402
 
 SECTION = "Election-weekend load and faults (issue 14)"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/frontroom_bench_load"
@@ -157,7 +157,7 @@ class PrivatePostgres:
     def __init__(self, root: Path):
         self.dir = root / "pgdata"
         self.run_dir = root / "pgrun"
-        self.port = common.free_port()
+        self.port = stack.free_port()
         self.log_path = self.run_dir / "postgres.log"
         self.as_postgres = os.geteuid() == 0  # PostgreSQL refuses to run as root
 
@@ -200,7 +200,7 @@ class PrivateRedis:
     docker-compose.yml runs it; stop() is SIGKILL, a crash, so what the last second wrote may be lost."""
 
     def __init__(self, root: Path):
-        self.port = common.free_port()
+        self.port = stack.free_port()
         self.root = root
         self.process: subprocess.Popen | None = None
 
@@ -246,7 +246,7 @@ class CpuAccount:
         self.me = os.getpid()
 
     def sample(self) -> dict[int, tuple[str, float]]:
-        table = common.process_table()
+        table = stack.process_table()
         found = {}
         for pid, (_ppid, command, cpu) in table.items():
             category = None
@@ -279,7 +279,7 @@ class CpuAccount:
 
 def _fake_serve(spec: str, delay: float, control) -> None:
     """Child process: the loopback Twilio, which also says which client ports have a send in flight."""
-    sys.path.insert(0, str(common.REPO_ROOT))
+    sys.path.insert(0, str(dataset.REPO_ROOT))
     from tests.sms import fake_twilio
 
     peer = threading.local()
@@ -375,7 +375,7 @@ class Stack:
 
     def _spawn(self, command: list[str], category: str, log_name: str) -> subprocess.Popen:
         log_file = open(self.root / log_name, "ab")  # noqa: SIM115 - lives as long as the process
-        process = subprocess.Popen(command, cwd=common.REPO_ROOT, env=self.env, stdout=log_file,
+        process = subprocess.Popen(command, cwd=dataset.REPO_ROOT, env=self.env, stdout=log_file,
                                    stderr=subprocess.STDOUT, start_new_session=True)
         self.processes.append(process)
         self.cpu.roots[process.pid] = category
@@ -383,7 +383,7 @@ class Stack:
 
     def start(self) -> str:
         celery = str(Path(sys.executable).with_name("celery"))
-        port = common.free_port()
+        port = stack.free_port()
         self.commands = {
             "worker": ([celery, "-A", "celery_app", "worker", "-P", "prefork", "-c", str(self.args.celery_concurrency),
                         "-l", "WARNING", "--without-gossip", "--without-mingle", "-n", f"load{os.getpid()}@%h"],
@@ -429,11 +429,11 @@ class Stack:
         return notes
 
     def children(self, process: subprocess.Popen) -> list[int]:
-        return [pid for pid, (ppid, _, _) in common.process_table().items() if ppid == process.pid]
+        return [pid for pid, (ppid, _, _) in stack.process_table().items() if ppid == process.pid]
 
     def stop(self) -> None:
         for process in reversed(self.processes):
-            common.process_group_stop(process, timeout=15)
+            stack.process_group_stop(process, timeout=15)
 
 
 # --- The client ----------------------------------------------------------------------------------
@@ -550,7 +550,7 @@ class Client:
         return hit, payload
 
     async def booking(self, tag: str, due: float) -> None:
-        phone = common.uk_mobile(self.next_phone)
+        phone = dataset.uk_mobile(self.next_phone)
         self.next_phone += 1
         record = BookingRecord(phone=phone, slot_id=self.rng.choice(self.booking_slots), tag=tag)
         self.bookings.append(record)
@@ -599,7 +599,7 @@ class Client:
                 next_report += 5
                 done = [h for h in self.hits if h.tag == tag]
                 late = [h.latency for h in done[-500:]]
-                p95 = common.percentile(late, 95) * 1000 if late else 0.0
+                p95 = reporting.percentile(late, 95) * 1000 if late else 0.0
                 log(f"  {tag}: {time.monotonic() - started:4.0f}/{seconds:.0f} s, {len(done)} answered, "
                     f"{self.in_flight} in flight, recent p95 {p95:.0f} ms")
         elapsed = time.monotonic() - started
@@ -673,7 +673,7 @@ def hits_summary(hits: list[Hit]) -> dict:
         "connection": sum(h.status is None for h in hits),
     }
     if latencies:
-        out.update({f"p{p}": common.percentile(latencies, p) * 1000 for p in (50, 95, 99)})
+        out.update({f"p{p}": reporting.percentile(latencies, p) * 1000 for p in (50, 95, 99)})
         out["max"] = max(latencies) * 1000
     else:
         out.update(p50=0.0, p95=0.0, p99=0.0, max=0.0)
@@ -698,7 +698,7 @@ def error_samples(hits: list[Hit], limit: int = 3) -> list[str]:
 
 def distinct_postcodes(data_dir: Path, count: int, rng: random.Random) -> list[str]:
     """`count` distinct GB postcodes, each a seat picked uniformly then a postcode in it (bench/search.py's way)."""
-    by_seat = common.postcodes_by_seat(data_dir)
+    by_seat = dataset.postcodes_by_seat(data_dir)
     seats = sorted(by_seat)
     chosen: dict[str, None] = {}
     for _ in range(count * 50):
@@ -717,7 +717,7 @@ def data_prepare(args, data_dir: Path) -> dict:
 
     # Pages use whitenoise's manifest (hashed, compressed names), as in production after collectstatic.
     call_command("collectstatic", "--noinput", verbosity=0)
-    common.reference_data_load(data_dir, log=log)
+    dataset.reference_data_load(data_dir, log=log)
     seed_args = argparse.Namespace(sessions=args.sessions, slots_per_session=2, sessions_per_room=2, seed=args.seed)
     seeded = 0.0
     if not (args.reuse and CanvassSession.objects.filter(status="published").count() == args.sessions):
@@ -908,7 +908,7 @@ def health_run(base: str, args, cpu: CpuAccount) -> dict:
     n, elapsed, latencies, statuses = asyncio.run(health_closed_loop(base, args.health_requests, args.health_clients))
     split = CpuAccount.delta(before, cpu.sample())
     result = {"n": n, "rate": n / elapsed, "statuses": dict(statuses), "cpu_ms": cpu_ms(split, n),
-              **{f"p{p}": common.percentile(latencies, p) * 1000 for p in (50, 95, 99)}}
+              **{f"p{p}": reporting.percentile(latencies, p) * 1000 for p in (50, 95, 99)}}
     log(f"/health/ closed loop, {args.health_clients} clients: {result['rate']:.0f} req/s, p95 {result['p95']:.1f} ms, "
         f"statuses {result['statuses']}, CPU ms/request {cpu_text(result['cpu_ms'])}")
     return result
@@ -1026,10 +1026,10 @@ def main(argv=None) -> int:
             log(f"private PostgreSQL on port {pg.port} ({pg.dir}), private Redis on port {redis_server.port}")
         database_name = database_url.rsplit("/", 1)[1]
         os.environ.update({**RAISED_LIMITS, "RATE_LIMITS_ENABLED": "true"})
-        common.django_setup(database_url=database_url, redis_url=redis_server.url())
-        data_dir = common.shared_data_dir()
+        dataset.django_setup(database_url=database_url, redis_url=redis_server.url())
+        data_dir = dataset.shared_data_dir()
         data = data_prepare(args, data_dir)
-        info = common.machine_info()
+        info = reporting.machine_info()
         lscpu = common_lscpu()
         cpu = CpuAccount(database_name)
         if pg:
@@ -1041,7 +1041,7 @@ def main(argv=None) -> int:
                "CELERY_TASK_ALWAYS_EAGER": "false", "RATE_LIMITS_ENABLED": "true", **RAISED_LIMITS,
                "SMS_RATE_PER_SECOND": "0", "TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_AUTH_TOKEN": "bench-token",
                "TWILIO_FROM": "+447700900000", "TWILIO_API_URL": fake.url, "LOG_LEVEL": "WARNING",
-               "PYTHONPATH": str(common.REPO_ROOT), "DATABASE_CONN_MAX_AGE": "60"}
+               "PYTHONPATH": str(dataset.REPO_ROOT), "DATABASE_CONN_MAX_AGE": "60"}
         env.pop("SMS_BACKEND", None)
         stack = Stack(args, root, env, cpu)
         base = stack.start()
@@ -1086,7 +1086,7 @@ def main(argv=None) -> int:
         print(text)
         if args.write:
             section_part_write("faults" if args.faults else "load", text)
-            log(f"wrote the {'faults' if args.faults else 'load'} part of '{SECTION}' in {common.BENCHMARKS_MD}")
+            log(f"wrote the {'faults' if args.faults else 'load'} part of '{SECTION}' in {reporting.BENCHMARKS_MD}")
         return 0 if not verification_problems(v) else 1
     finally:
         if stack:
@@ -1165,7 +1165,7 @@ def report(args, info, lscpu, data, health, steps, client, episodes, fault_rate,
             "Steps, open loop (Poisson arrivals; latency from the moment each request was due): "
             f"{args.step_seconds if not args.faults else args.fault_ramp_seconds:g} s each.",
             "",
-            common.markdown_table(["step", "offered req/s", "answered req/s", "requests", "p50 / p95 / p99 ms",
+            reporting.markdown_table(["step", "offered req/s", "answered req/s", "requests", "p50 / p95 / p99 ms",
                                    "p95 ms: results page / API search / session page / book / proof", "errors",
                                    "CPU ms/request: all (gunicorn / PostgreSQL / Redis / Celery / Twilio mock / client)",
                                    ""], rows),
@@ -1198,7 +1198,7 @@ def report(args, info, lscpu, data, health, steps, client, episodes, fault_rate,
             f"{cores * 1000 / health_cpu:,.0f} req/s. The ratio of the two costs bounds the share of /health/'s rate "
             f"the mix can reach on a saturated machine: {health_cpu / mix_cpu * 100:.1f}% "
             f"({health_server / mix_server * 100:.1f}% server side).",
-            f"- The client sent its requests {common.percentile(client.lag, 95) * 1000:.1f} ms late at p95 over the "
+            f"- The client sent its requests {reporting.percentile(client.lag, 95) * 1000:.1f} ms late at p95 over the "
             "run (its own load on the same cores), included in the latencies.",
         ]
     elif not args.faults:
@@ -1220,7 +1220,7 @@ def report(args, info, lscpu, data, health, steps, client, episodes, fault_rate,
             "fault until 3 s after the part served again (5 s after a kill); latency from the moment each request "
             "was due, so under overload it includes the queue.",
             "",
-            common.markdown_table(["fault", "window", "length", "requests", "2xx as expected", "503 + Retry-After",
+            reporting.markdown_table(["fault", "window", "length", "requests", "2xx as expected", "503 + Retry-After",
                                    "503 without", "500", "other 5xx", "4xx", "connection errors",
                                    "p50 / p95 / max ms", "first success after"],
                                   episode_rows(client, episodes, args.window_seconds)),
@@ -1242,7 +1242,7 @@ def report(args, info, lscpu, data, health, steps, client, episodes, fault_rate,
 def section_part_write(part: str, text: str) -> None:
     """Keep the load and the faults results side by side in one section: replace only this part, between its
     markers, so notes written beside the parts (other subsections, earlier runs) stay as they are."""
-    path = common.BENCHMARKS_MD
+    path = reporting.BENCHMARKS_MD
     current = path.read_text(encoding="utf-8") if path.exists() else ""
     match = re.search(rf"^## {re.escape(SECTION)}[ \t]*\n(.*?)(?=^## |\Z)", current, re.S | re.M)
     body = match.group(1) if match else ""
@@ -1253,7 +1253,7 @@ def section_part_write(part: str, text: str) -> None:
     else:
         intro = "Scripts: `bench/load.py` (load mode, then `--faults`); see docs/load.md for what they measure."
         new_body = (body.strip() or intro) + f"\n\n### {'Load' if part == 'load' else 'Faults'}\n\n{replacement}"
-    common.benchmarks_section_write(SECTION, new_body)
+    reporting.benchmarks_section_write(SECTION, new_body)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.getcwd())  # the checkout it is run from, whose code it measures
 
-from bench import _common as common  # noqa: E402
+from bench import dataset  # noqa: E402
 from bench import request_cpu as rc  # noqa: E402
 
 CASES = ("room_req", "room_proof", "full_req", "full_proof")
@@ -42,9 +42,9 @@ def main() -> None:
     os.environ.update({**RAISED_LIMITS, "RATE_LIMITS_ENABLED": "true", "DEBUG": "false", "SMS_RATE_PER_SECOND": "0",
                        "CELERY_TASK_ALWAYS_EAGER": "false", "DATABASE_CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING"})
     os.environ.pop("SMS_BACKEND", None)
-    common.django_setup(database_url=database_url, redis_url=redis_url)
+    dataset.django_setup(database_url=database_url, redis_url=redis_url)
     data = data_prepare(argparse.Namespace(sessions=2000, reuse=True, seed=2017, booking_sessions=50, postcodes=500),
-                        common.shared_data_dir())
+                        dataset.shared_data_dir())
     from django.db import connection
     from django.db.models import F
 

@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _common as common  # noqa: E402
+from bench import dataset, reporting  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/frontroom_bench_request_cpu"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/2"
@@ -135,7 +135,7 @@ class Mix:
         elif kind == "session_page":
             status, body = self.wsgi.call("GET", f"/s/{self.rng.choice(self.data['session_ids'])}/")
         elif kind == "book":
-            phone = common.uk_mobile(self.next_phone)
+            phone = dataset.uk_mobile(self.next_phone)
             self.next_phone += 1
             payload = {"name": f"Volunteer {phone[-6:]}", "phone": phone,
                        "postcode": self.rng.choice(self.data["postcodes"]), "consent_sms": True}
@@ -201,14 +201,14 @@ def main(argv=None) -> int:
                        "SMS_RATE_PER_SECOND": "0", "CELERY_TASK_ALWAYS_EAGER": "false",
                        "DATABASE_CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING"})
     os.environ.pop("SMS_BACKEND", None)
-    common.django_setup(database_url=args.database_url, redis_url=args.redis_url)
+    dataset.django_setup(database_url=args.database_url, redis_url=args.redis_url)
     data = data_prepare(argparse.Namespace(sessions=args.sessions, reuse=args.reuse, seed=args.seed,
                                            booking_sessions=args.booking_sessions, postcodes=args.postcodes),
-                        common.shared_data_dir())
+                        dataset.shared_data_dir())
     from django.db import connection
 
     connection.close()  # the application's requests open their own, as under gunicorn
-    info = common.machine_info()
+    info = reporting.machine_info()
     wsgi = Wsgi()
     mix = Mix(wsgi, data, args.seed)
     try:
@@ -226,7 +226,7 @@ def main(argv=None) -> int:
         profiled = profile(mix, args.profile, args.requests, args.top) if args.profile else ""
     finally:
         queue_empty(args.redis_url)
-    print(common.machine_line(info))
+    print(reporting.machine_line(info))
     print()
     print(f"`python bench/request_cpu.py --sessions {args.sessions} --requests {args.requests} --rounds {args.rounds}`")
     print()
@@ -238,7 +238,7 @@ def main(argv=None) -> int:
     median = {kind: sorted(c for c, _ in results[kind])[len(results[kind]) // 2] for kind in KINDS}
     weighted = sum(median[k] * w for k, w in MIX_WEIGHTS.items()) / sum(MIX_WEIGHTS.values())
     rows.append(["**mix** (load.py's weights)", f"**{weighted:.2f}**", "", ""])
-    print(common.markdown_table(["kind", "CPU ms/request (median of rounds)", "wall ms/request", "errors"], rows))
+    print(reporting.markdown_table(["kind", "CPU ms/request (median of rounds)", "wall ms/request", "errors"], rows))
     for kind, errors in mix.errors.items():
         if errors:
             log(f"{kind}: {len(errors)} unexpected answers, e.g. {errors[0]}")

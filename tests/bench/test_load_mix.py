@@ -17,7 +17,7 @@ from django.utils import timezone
 from bench import load
 from tests.factories import CanvassSessionFactory, MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory
 from tests.sms.conftest import TWILIO_SPEC, twilio_configure
-from tests.sms.fake_twilio import FakeTwilio
+from tools.fake_twilio import FakeTwilio
 
 
 def _args(**overrides) -> argparse.Namespace:
