@@ -11,9 +11,9 @@ service), a new phone each time, to slots with room, alternating rounds of
   orm         the same request with the statement skipped (the slot read with the ORM, then the general path the
               code takes on SQLite, when the slot is full, or when the phone already has a row)
 
-in the order A B B A A B ..., so both sides see the same load. CPU is this process's (time.process_time): the
-Django side of the request, which is what the statement was written to save; PostgreSQL's own CPU is reported as
-wall time per request. Data as bench/request_cpu.py prepares it, on a database of this script's own.
+in the order A B B A A B ..., so both sides see the same load. CPU per booking request is this process's
+(time.process_time: middleware, DRF, the service, psycopg) plus that of the PostgreSQL backend serving its
+connection (/proc, on the same machine): what a booking costs the two cores, whatever else runs. Data as bench/request_cpu.py prepares it, on a database of this script's own.
 
   .venv/bin/python bench/first_booking.py --rounds 8 --requests 150
 """
@@ -67,6 +67,12 @@ def orm_path(monkeypatch_target) -> tuple[object, object]:
     return original, replacement
 
 
+def backend_cpu(pid: int) -> float:
+    """user + system CPU seconds of a PostgreSQL backend on this machine (/proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from bench.load import RAISED_LIMITS, data_prepare
@@ -74,7 +80,7 @@ def main(argv=None) -> int:
 
     os.environ.update({**RAISED_LIMITS, "RATE_LIMITS_ENABLED": "true", "DEBUG": "false",
                        "SMS_RATE_PER_SECOND": "0", "CELERY_TASK_ALWAYS_EAGER": "false",
-                       "DATABASE_CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING"})
+                       "DATABASE_CONN_MAX_AGE": "3600", "LOG_LEVEL": "WARNING"})
     os.environ.pop("SMS_BACKEND", None)
     dataset.django_setup(database_url=args.database_url, redis_url=args.redis_url)
     data = data_prepare(argparse.Namespace(sessions=args.sessions, reuse=args.reuse, seed=args.seed,
@@ -91,15 +97,21 @@ def main(argv=None) -> int:
     info = reporting.machine_info()
     original, replacement = orm_path(services)
     mix = Mix(Wsgi(), data, args.seed)
-    results: dict[str, list[tuple[float, float]]] = {v: [] for v in VARIANTS}
+    results: dict[str, list[tuple[float, float, float]]] = {v: [] for v in VARIANTS}
     progress = reporting.Progress("first_booking", total=args.rounds * len(VARIANTS))
 
-    def run(variant: str, n: int) -> tuple[float, float]:
+    def run(variant: str, n: int) -> tuple[float, float, float]:
         services._booking_first_hold = original if variant == "statement" else replacement
+        mix.request("book")  # opens (or keeps) the connection whose backend is measured
+        backend = connection.connection.info.backend_pid
+        before = backend_cpu(backend)
         cpu, wall = time.process_time(), time.perf_counter()
         for _ in range(n):
             mix.request("book")
-        return (time.process_time() - cpu) / n * 1000, (time.perf_counter() - wall) / n * 1000
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        if connection.connection.info.backend_pid != backend:
+            raise SystemExit("the connection changed backend during a round")
+        return cpu / n * 1000, wall / n * 1000, (backend_cpu(backend) - before) / n * 1000
 
     try:
         for variant in VARIANTS:
@@ -108,27 +120,33 @@ def main(argv=None) -> int:
             order = VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]
             for variant in order:
                 results[variant].append(run(variant, args.requests))
-                progress.step(f"round {round_ + 1} {variant}: {results[variant][-1][0]:.2f} ms CPU")
+                cpu, _, pg = results[variant][-1]
+                progress.step(f"round {round_ + 1} {variant}: {cpu:.2f} ms CPU here, {pg:.2f} ms in PostgreSQL")
     finally:
         services._booking_first_hold = original
         queue_empty(args.redis_url)
     errors = mix.errors["book"]
-    ratios = [o[0] / s[0] for s, o in zip(results["statement"], results["orm"], strict=True)]
-    cpu = {v: statistics.median(c for c, _ in results[v]) for v in VARIANTS}
-    wall = {v: statistics.median(w for _, w in results[v]) for v in VARIANTS}
-    saving = 1 - cpu["statement"] / cpu["orm"]
+    total = {v: [c + pg for c, _, pg in results[v]] for v in VARIANTS}
+    ratios = [o / s for s, o in zip(total["statement"], total["orm"], strict=True)]
+    median = {v: {"cpu": statistics.median(c for c, _, _ in results[v]), "wall": statistics.median(w for _, w, _ in results[v]),
+                  "pg": statistics.median(p for _, _, p in results[v]), "total": statistics.median(total[v])}
+              for v in VARIANTS}
+    saving = 1 - median["statement"]["total"] / median["orm"]["total"]
     print(reporting.machine_line(info))
     print()
     print(f"`python bench/first_booking.py --rounds {args.rounds} --requests {args.requests}` "
           f"({args.sessions} sessions; booking requests to slots with room, a new phone each)")
     print()
     print(reporting.markdown_table(
-        ["variant", "CPU ms/booking request (median of rounds)", "wall ms/request", "rounds (CPU ms)"],
-        [[v, f"{cpu[v]:.2f}", f"{wall[v]:.2f}", ", ".join(f"{c:.2f}" for c, _ in results[v])] for v in VARIANTS]))
+        ["variant", "CPU ms/booking: Django + PostgreSQL backend", "Django process", "PostgreSQL backend",
+         "wall ms/request", "rounds (total CPU ms)"],
+        [[v, f"**{median[v]['total']:.2f}**", f"{median[v]['cpu']:.2f}", f"{median[v]['pg']:.2f}",
+          f"{median[v]['wall']:.2f}", ", ".join(f"{t:.2f}" for t in total[v])] for v in VARIANTS]))
     print()
-    print(f"The statement saves {saving:.1%} of the ORM path's CPU per booking request (median of medians); "
-          f"ORM / statement per pair: {', '.join(f'{r:.2f}' for r in ratios)} (median {statistics.median(ratios):.2f}). "
-          f"Unexpected answers: {len(errors)}{' e.g. ' + errors[0] if errors else ''}.")
+    print(f"The statement saves {saving:.1%} of the ORM path's CPU per booking request (medians of rounds, the Django "
+          f"process and its PostgreSQL backend); ORM / statement per pair: {', '.join(f'{r:.2f}' for r in ratios)} "
+          f"(median {statistics.median(ratios):.2f}). Unexpected answers: {len(errors)}"
+          f"{' e.g. ' + errors[0] if errors else ''}.")
     return 1 if errors else 0
 
 

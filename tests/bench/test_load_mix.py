@@ -1,4 +1,4 @@
-"""bench/load.py's client and its verification, at a tiny scale, so the benchmark cannot rot unnoticed.
+"""bench/load/'s client and its verification, at a tiny scale, so the benchmark cannot rot unnoticed.
 
 Not a benchmark: nothing here is timed. The mix (results pages, API searches, session pages, bookings in two
 steps with the code read from the outbox) runs open-loop for a few seconds against the live server, with a
