@@ -147,11 +147,6 @@ def instances_from_related_row(plan, row) -> models.Model:
     return instances[""]
 
 
-def related_select_columns(model: type[models.Model], related: tuple[str, ...]) -> int:
-    """How many columns a ``related_select`` row starts with."""
-    return sum(len(fields) for _, _, fields in related_select(model, related)[1])
-
-
 def get_by(model: type[models.Model], field: str, value, *, related: tuple[str, ...] = ()) -> models.Model | None:
     """``model.objects.select_related(*related).filter(<field>=value).first()`` for a unique `field`, as one raw
     statement whose SQL is built once (see get_with_related)."""
