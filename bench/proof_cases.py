@@ -34,8 +34,14 @@ CASES = ("room_req", "room_proof", "full_req", "full_proof")
 
 
 def main() -> None:
-    database_url, redis_url, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    extra = sys.argv[4] if len(sys.argv) > 4 else ""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("database_url", help="A database bench/request_cpu.py prepared (--sessions 2000).")
+    parser.add_argument("redis_url", help="Broker the requests publish to (no worker consumes it).")
+    parser.add_argument("n", type=int, help="Requests per case and round.")
+    parser.add_argument("extra", nargs="?", default="", choices=["", "show", *CASES],
+                        help='"show" prints each case\'s statements; a case name profiles it.')
+    args = parser.parse_args()
+    database_url, redis_url, n, extra = args.database_url, args.redis_url, args.n, args.extra
     show, profiled = extra == "show", extra if extra in CASES else None
     from bench.load import RAISED_LIMITS, data_prepare
 

@@ -18,6 +18,10 @@ alternating round by round (A B B A ...) on the same data, inside transactions t
                      vs Slot.objects.filter(pk=id, confirmed_count__lt=F("capacity")).update(...)
   receipt_claim      notify.sms.services.webhooks.webhook_receipt_claim (every Twilio callback): INSERT ... ON
                      CONFLICT DO NOTHING vs create() in a savepoint, IntegrityError meaning "already handled"
+  locate             seats.geocoding.LocalPostcodeGeocoder.locate (every booking and search)
+                     vs Postcode.objects.filter(boundary_set=<current>, postcode=...).values_list(...).first()
+  seats_summary      seats.selectors.seats_summary (the results page's cards)
+                     vs Seat.objects.filter(ons_code__in=...).values_list(<the summary fields>)
 
 CPU per call: this process (time.process_time) plus the PostgreSQL backend serving its connection (/proc), so a
 statement that moves work into PostgreSQL is charged for it.
@@ -38,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import dataset, reporting  # noqa: E402
 
-CASES = ("get_with_related", "get_by", "insert_or_get", "upsert_returning", "slot_claim_place", "receipt_claim")
+CASES = ("get_with_related", "get_by", "insert_or_get", "upsert_returning", "slot_claim_place", "receipt_claim",
+         "locate", "seats_summary")
 
 
 def parse_args(argv=None):
@@ -102,6 +107,24 @@ def sides(case: str, fixture: dict):
             except IntegrityError:
                 return False
         return (lambda i: webhook_receipt_claim(kind="status", message_sid=f"SM{i:032d}", message_status="sent"), orm)
+    if case == "locate":
+        from seats.geocoding import LocalPostcodeGeocoder
+        from seats.models import Postcode, current_boundary_set_code
+
+        geocoder = LocalPostcodeGeocoder()
+        return (lambda i: geocoder.locate("S10 1AA"),
+                lambda i: Postcode.objects.filter(boundary_set=current_boundary_set_code(), postcode="S10 1AA")
+                .values_list("lat", "lng", "seat_id").first())
+    if case == "seats_summary":
+        from seats.models import Seat
+        from seats.selectors import _SEAT_SUMMARY_FIELDS, seats_summary
+
+        codes = [slot.session.seat_id]
+
+        def orm(i):
+            return {row[0]: Seat(**dict(zip(_SEAT_SUMMARY_FIELDS, row, strict=True)))
+                    for row in Seat.objects.filter(ons_code__in=codes).values_list(*_SEAT_SUMMARY_FIELDS)}
+        return (lambda i: seats_summary(codes=codes), orm)
     raise SystemExit(f"unknown case {case}")
 
 
@@ -116,7 +139,10 @@ def fixture_make(calls: int) -> dict:
     Booking.objects.all().delete()
     WebhookReceipt.objects.all().delete()
     Volunteer.objects.filter(phone__startswith="+447400").delete()
+    from seats.models import Postcode
+
     slot = dataset.bench_slot(host_username="bench-sql-host", capacity=30000)
+    Postcode.objects.get_or_create(postcode="S10 1AA", defaults={"lat": 53.38, "lng": -1.5, "seat": slot.session.seat})
     volunteers = Volunteer.objects.bulk_create(
         [Volunteer(phone=dataset.uk_mobile(i), name=f"Volunteer {i}", postcode="S10 1AA", lat=53.38, lng=-1.5)
          for i in range(calls)])

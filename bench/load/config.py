@@ -11,7 +11,7 @@ CLI_DOC = """Election-weekend load and faults (issue 14).
 
 Serves the app as production does (gunicorn gthread, 2 workers x 4 threads, DEBUG off) on PostgreSQL and a
 redis-server of this script's own, with a real Celery worker (prefork, 8 children) and Celery beat running,
-and SMS through the `twilio` SDK to a loopback Twilio (tests/sms/fake_twilio.py, its own process, answering
+and SMS through the `twilio` SDK to a loopback Twilio (tools/fake_twilio.py, its own process, answering
 after --twilio-latency seconds as the real one does). Then drives it with an open-loop asyncio client
 (aiohttp): requests are sent on a Poisson schedule whatever the server's answers, so a slow server
 cannot slow the client down, and each latency counts from the moment the request was due.
