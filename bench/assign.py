@@ -215,7 +215,7 @@ def main() -> None:
     body = "\n".join(lines)
     print(body)
     if not args.no_write:
-        setup.benchmarks_md_update("## Assignment (issue 3)", body)
+        setup.benchmarks_md_update("## Assignment", body)
 
 
 if __name__ == "__main__":

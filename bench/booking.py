@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import dataset, reporting, stack  # noqa: E402
 
-SECTION = "Booking throughput (issue 2)"
+SECTION = "Booking throughput"
 TITLE_PREFIX = "[bench-booking]"
 GOAL_SPREAD = 0.20
 GOAL_HOT = 0.10

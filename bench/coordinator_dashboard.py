@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import dataset, reporting  # noqa: E402
 
-HEADING = "## Coordinators' coverage dashboard (bench/coordinator_dashboard.py)"
+HEADING = "Coordinators' coverage dashboard"
 
 
 def main() -> None:

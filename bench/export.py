@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import dataset, reporting, stack  # noqa: E402
 
-SECTION = "CSV export (issue 13)"
+SECTION = "CSV export"
 VARIANTS = {
     "streamed": ("/api/exports/bookings/", "/api/exports/bookings/?seat=E00000000"),
     "materialised": ("/bench/export-list/", "/bench/export-list/?seat=E00000000"),

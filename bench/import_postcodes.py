@@ -13,7 +13,7 @@ migrated if needed, seats imported first so every postcode gets its seat):
    file (same parsing and normalisation), into the empty table and again over those rows; extrapolated as rows/s.
 
 Rows/s counts every data row read from the file, rejected ones included. Prints a markdown block; --write puts it
-into BENCHMARKS.md under "## Postcode import (issue 2)", leaving the other sections alone.
+into BENCHMARKS.md under "## Postcode import", leaving the other sections alone.
 
     .venv/bin/python bench/import_postcodes.py --sets [--repeat 1] [--write]
 
@@ -44,8 +44,8 @@ from bench import reporting  # noqa: E402
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/frontroom_bench_import")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-HEADING = "## Postcode import (issue 2)"
-SETS_HEADING = "## Postcode import per boundary set (next general election)"
+HEADING = "## Postcode import"
+SETS_HEADING = "## Postcode import per boundary set"
 
 
 def database_ensure() -> None:
@@ -284,16 +284,8 @@ def main_sets(args) -> None:
 
 
 def benchmarks_write(block: str, heading: str = HEADING) -> None:
-    """Replace (or append) only this benchmark's section of BENCHMARKS.md."""
-    target = REPO_ROOT / "BENCHMARKS.md"
-    text = target.read_text(encoding="utf-8") if target.exists() else "# Benchmarks\n"
-    start = text.find(heading)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + block
-    else:
-        end = text.find("\n## ", start + len(heading))
-        text = text[:start] + block + (text[end:] if end != -1 else "")
-    target.write_text(text, encoding="utf-8")
+    """Replace (or append) only this benchmark's section of BENCHMARKS.md (`block` starts with its heading)."""
+    reporting.benchmarks_section_write(heading.removeprefix("## "), block.removeprefix(heading).lstrip("\n"))
 
 
 if __name__ == "__main__":

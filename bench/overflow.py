@@ -164,7 +164,7 @@ def main() -> None:
     body = "\n".join(lines)
     print(body)
     if not args.no_write:
-        setup.benchmarks_md_update("## Overflow (issue 3)", body)
+        setup.benchmarks_md_update("## Overflow", body)
 
 
 if __name__ == "__main__":

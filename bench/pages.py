@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import dataset, reporting, stack  # noqa: E402
 
 GOAL_P95_MS = 25.0
-SECTION = "Volunteers' pages (issue 12)"
+SECTION = "Volunteers' pages"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/frontroom_bench_pages"
 
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import dataset, reporting  # noqa: E402
 
-SECTION = "Session link previews (sharing)"
+SECTION = "Session link previews"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/frontroom_bench_preview"
 
 

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import dataset, reporting, stack  # noqa: E402
 
-SECTION = "Rate-limit overhead (issue 11)"
+SECTION = "Rate-limit overhead"
 PATH = "/api/volunteers/"
 
 

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import dataset, reporting, stack  # noqa: E402
 
-SECTION = "Redis unreachable: booking latency (issue 14)"
+SECTION = "Redis unreachable: booking latency"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/frontroom_bench_redis_down"
 RAISED_LIMITS = {f"RATE_LIMIT_{scope.upper()}": "100000000/h" for scope in (
     "booking_ip", "booking_phone", "code_send_phone", "code_send_ip", "sms_phone_day")}

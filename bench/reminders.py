@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _dispatch_setup as setup  # noqa: E402
 
-SECTION = "## Reminders (issue 4)"
+SECTION = "## Reminders (COPY)"
 
 
 def parse_args(argv=None):

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import dataset, reporting, stack  # noqa: E402
 
 GOAL_P95_MS = 25.0
-SECTION = "Results page, before and after (issue 22)"
+SECTION = "Results page, before and after"
 
 SEED_SNIPPET = """
 import sys, types

@@ -34,7 +34,7 @@ from bench import dataset, reporting, stack  # noqa: E402
 GOAL_SERVICE_P95_MS = 3.0
 GOAL_HTTP_P95_MS = 15.0
 GOAL_SPEEDUP = 20.0
-SECTION = "Search (issue 2)"
+SECTION = "Search"
 TITLES = ("Doorstep Saturday", "Weekday evening canvass", "Sunday afternoon session", "Leaflets and doors")
 
 

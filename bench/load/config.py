@@ -63,7 +63,7 @@ BENCHMARKS.md. The exit status is 1 if the verification finds a lost or doubled 
 capacity or a text not sent exactly once.
 """
 
-SECTION = "Election-weekend load and faults (issue 14)"
+SECTION = "Election-weekend load and faults"
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/frontroom_bench_load"
 
