@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
-import subprocess
 import time
 
 from bench import reporting
@@ -36,24 +34,14 @@ def episode_rows(client: Client, episodes: list[Episode], window: float) -> list
                          (f"{first_ok - e.started:.1f} s" if phase == "during" and first_ok else "")])
     return rows
 
-def common_lscpu() -> str:
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout.splitlines():
-            if line.startswith("Model name"):
-                return line.split(":", 1)[1].strip()
-    return "unknown"
-
-def report(args, info, lscpu, data, health, steps, client, episodes, fault_rate, v, settled_s, left) -> str:
+def report(args, info, data, health, steps, client, episodes, fault_rate, v, settled_s, left) -> str:
     cores = int(info["nproc"])
     health_cpu = sum(health["cpu_ms"].values())
     health_server = sum(health["cpu_ms"][c] for c in SERVER_CATEGORIES)
     passed = [s for s in steps if s["passed"]]
     best = passed[-1] if passed else None
     lines = [
-        f"Machine: `lscpu` model name {lscpu}, nproc {cores}, {info['memory']} RAM, `{info['uname']}`; PostgreSQL "
-        f"{info['postgresql']}, Python {info['python']}. Date: {info['date']} "
-        f"({time.strftime('%H:%M:%S %Z')} at the end). Load average at start: {info['load']} (the machine is shared "
-        "with other work).",
+        f"{reporting.machine_line(info)} The run ended at {time.strftime('%H:%M:%S %Z')}.",
         "",
         "Stack: gunicorn gthread "
         f"{args.workers} workers x {args.threads} threads (DEBUG off, `DATABASE_CONN_MAX_AGE` 60), PostgreSQL "

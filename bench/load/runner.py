@@ -19,7 +19,7 @@ from bench.load.client import Client, Episode, error_samples, health_closed_loop
 from bench.load.config import CPU_CATEGORIES, DATABASE_NAME, KINDS, RAISED_LIMITS, SECTION, log, parse_args
 from bench.load.mixes import data_prepare
 from bench.load.processes import Stack, _pid_with_local_port
-from bench.load.report import common_lscpu, cpu_ms, cpu_text, report, section_part_write
+from bench.load.report import cpu_ms, cpu_text, report, section_part_write
 
 
 async def ramp(client: Client, rates: list[float], seconds: float, p95_ms: float, cpu: stack.CpuAccount,
@@ -148,7 +148,6 @@ def main(argv=None) -> int:
         data_dir = dataset.shared_data_dir()
         data = data_prepare(args, data_dir)
         info = reporting.machine_info()
-        lscpu = common_lscpu()
         cpu = stack.CpuAccount(database_name, CPU_CATEGORIES)
         if pg:
             cpu.roots[pg.pid()] = "postgres"
@@ -200,7 +199,7 @@ def main(argv=None) -> int:
         v = verify(client, fake.ask("messages"), fake.ask("violations"))
         for line in verification_lines(v):
             log(line)
-        text = report(args, info, lscpu, data, health, client_steps, client, episodes, fault_rate, v, settled_s, left)
+        text = report(args, info, data, health, client_steps, client, episodes, fault_rate, v, settled_s, left)
         print(text)
         if args.write:
             section_part_write("faults" if args.faults else "load", text)
