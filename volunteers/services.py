@@ -297,7 +297,7 @@ def booking_hold(*, slot_id: int, phone: str, fields: dict, challenge: PhoneChal
         raise NotFound(gettext("No such slot."), fields={"slot": [gettext("Unknown slot.")]})
     said_name = first_name_said(said_name or fields.get("name", ""))
     # bench/first_booking.py: the one-statement first booking saved 10-14% of a booking's CPU, under the 15% a
-    # hand-written statement must pay (BENCHMARKS.md "Booking request: one statement vs the ORM"), so the ORM path.
+    # hand-written statement must pay (BENCHMARKS.md "First booking: one statement vs the ORM"), so the ORM path.
     with transaction.atomic():
         return _booking_hold_in(slot=get_with_related(Slot, slot_id, related=SLOT_RELATED), phone=phone,
                                 fields=fields, challenge=challenge, code=code, pending_if_new=pending_if_new or {},
