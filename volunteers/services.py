@@ -296,8 +296,8 @@ def booking_hold(*, slot_id: int, phone: str, fields: dict, challenge: PhoneChal
     if not pk_in_range(Slot, slot_id):
         raise NotFound(gettext("No such slot."), fields={"slot": [gettext("Unknown slot.")]})
     said_name = first_name_said(said_name or fields.get("name", ""))
-    # bench/first_booking.py (at ced0a4b): the one-statement first booking saved 10-14% of a booking's CPU, under the 15% a
-    # hand-written statement must pay (BENCHMARKS.md "First booking: one statement vs the ORM"), so the ORM path.
+    # bench/first_booking.py (at ced0a4b): the one-statement first booking saved 10-14% of a booking's CPU, under
+    # the 15% a hand-written statement must pay (BENCHMARKS.md "First booking: one statement vs the ORM"): the ORM.
     with transaction.atomic():
         return _booking_hold_in(slot=get_with_related(Slot, slot_id, related=SLOT_RELATED), phone=phone,
                                 fields=fields, challenge=challenge, code=code, pending_if_new=pending_if_new or {},
