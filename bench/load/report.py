@@ -46,7 +46,7 @@ def report(args, info, data, health, steps, client, episodes, fault_rate, v, set
         "Stack: gunicorn gthread "
         f"{args.workers} workers x {args.threads} threads (DEBUG off, `DATABASE_CONN_MAX_AGE` 60), PostgreSQL "
         + ("(a private server of this script's own, initdb'd under /tmp)" if args.faults or args.private_postgres
-           else "(the shared server, database `frontroom_bench_load`)")
+           else f"(the shared server, database `{args.database_url.rsplit('/', 1)[1]}`)")
         + f", a redis-server of the script's own, a Celery worker (prefork, {args.celery_concurrency} children) "
         "and Celery beat, SMS through the `twilio` SDK to the loopback Twilio (its own process, every request "
         f"checked against Twilio's spec, {args.twilio_latency * 1000:.0f} ms per send). All on the same 2 cores "
