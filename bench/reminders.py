@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _dispatch_setup as setup  # noqa: E402
 
-SECTION = "## Reminders (issue 4)"
+SECTION = "## Reminders (COPY)"
 
 
 def parse_args(argv=None):
@@ -158,8 +158,7 @@ def main(argv=None) -> int:
 
     speedup = (written / bulk_s) / (baseline_n / baseline_s)
     body = "\n".join([
-        f"Measured {timezone.localtime():%Y-%m-%d %H:%M %Z} on {setup.machine()}; PostgreSQL and Redis on the same "
-        "machine.",
+        setup.machine(),
         f"`bench/reminders.py --bookings {args.bookings} --slots {args.slots} --baseline {args.baseline}`: "
         f"{args.bookings:,} confirmed bookings over {args.slots:,} slots (one session each, at real seat centres) on "
         f"{saturday:%a %d %b}; the beat task runs at 11:05 the day before. Real Redis broker, no worker: each write "

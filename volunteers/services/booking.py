@@ -31,6 +31,8 @@ def _existing_and_clashing(*, volunteer: Volunteer, slot: Slot) -> tuple[Booking
     columns = ", ".join(f'b."{field.column}"' for field in meta.concrete_fields)
     statuses = ", ".join(["%s"] * len(HOLDING_STATUSES))
     lock = " FOR UPDATE OF b" if connection.features.has_select_for_update_of else ""
+    # bench/booking.py: part of the booking path cut to 6 statements (commit 40d0a85, BENCHMARKS.md "Booking
+    # throughput"); no side-by-side figure of its own yet (issue 23).
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT {columns}, b.slot_id = %s FROM {meta.db_table} b JOIN {Slot._meta.db_table} s ON s.id = b.slot_id

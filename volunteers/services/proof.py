@@ -73,6 +73,8 @@ def _booking_locked_for_place(booking_id: int) -> Booking:
 def _overlaps_proven_place(*, volunteer_id: int, slot: Slot) -> bool:
     """Whether ``overlapping_confirmed(volunteer=..., slot=slot)`` would find a booking."""
     statuses = ", ".join(["%s"] * len(HOLDING_STATUSES))
+    # bench/proof_cases.py: with _booking_locked_for_place, a proven waiter taking a place fell from 1.72 s to
+    # 0.72 s per 300 proofs profiled (BENCHMARKS.md "Safety checks").
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT 1 FROM {Booking._meta.db_table} b JOIN {Slot._meta.db_table} s ON s.id = b.slot_id

@@ -90,6 +90,8 @@ def _claim(message_id: int) -> _Claim | None:
     now = timezone.now()
     stale = now - timedelta(seconds=sms_setting("SMS_SENDING_STALE_SECONDS"))
     adapt = connection.ops.adapt_datetimefield_value
+    # bench/outbox.py --channel sms: the one-statement claim and accept (with kept connections) took SMS from 14% to
+    # 41% of a no-op task (commit 40d0a85; now BENCHMARKS.md "Outbox throughput"); not measured apart from the rest.
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM_SQL, {
             "id": message_id, "now": adapt(now), "stale": adapt(stale), "pending": Status.PENDING.value,
@@ -148,6 +150,7 @@ def _accepted(message_id: int, sid: str) -> bool:
     # Only as a transaction of its own: inside a caller's transaction it would relax that one's commit too.
     alone = connection.vendor == "postgresql" and connection.get_autocommit()
     sql = _ACCEPTED_SQL.format(async_commit=_ACCEPTED_ASYNC_COMMIT if alone else "")
+    # bench/outbox.py --channel sms: see _claim (BENCHMARKS.md "Outbox throughput").
     with connection.cursor() as cursor:
         cursor.execute(sql, {"id": message_id, "sid": sid, "now": now, "queued": Status.QUEUED.value,
                              "queued_rank": RANK[Status.QUEUED], "sending": Status.SENDING.value})
