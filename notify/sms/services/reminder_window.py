@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone
 
 from notify.reminders import DAY_BEFORE, SOON
@@ -29,8 +29,8 @@ from notify.sms.models import SmsMessage
 Status = SmsMessage.Status
 DROPPED_LATE = "dropped_late"
 RELEASE_AHEAD = timedelta(seconds=60)  # the release sweep runs every minute (CELERY_BEAT_SCHEDULE)
-_HORIZON_KEY = "sms:reminders:released-until"
-_MEASURED_KEY = "sms:sender:measured-rate:{sender}"
+HORIZON_KEY = "sms:reminders:released-until"
+MEASURED_KEY = "sms:sender:measured-rate:{sender}"
 MEASURE_SPAN = timedelta(seconds=60)
 # The rate is only a measurement of the sender when texts were waiting for it (a backlog this old).
 BACKLOG_AGE = timedelta(seconds=60)
@@ -68,7 +68,7 @@ def reminder_window(day: date) -> tuple[datetime, datetime]:
 
 def rate_measured() -> float | None:
     """Texts a second the sender managed the last time texts were waiting for it (None: never measured)."""
-    value = cache.get(_MEASURED_KEY.format(sender=sender_key()))
+    value = cache.get(MEASURED_KEY.format(sender=sender_key()))
     return float(value) if value else None
 
 
@@ -154,7 +154,7 @@ def _rate_measure(*, now: datetime) -> float | None:
     if not accepted:
         return None  # nothing went at all: an outage (workers, Twilio), not a capacity
     rate = accepted / MEASURE_SPAN.total_seconds()
-    cache.set(_MEASURED_KEY.format(sender=sender_key()), rate, timeout=7 * 24 * 3600)
+    cache.set(MEASURED_KEY.format(sender=sender_key()), rate, timeout=7 * 24 * 3600)
     return rate
 
 
@@ -167,17 +167,19 @@ def reminders_release(*, now: datetime | None = None, enqueue: Callable[..., Non
     now = now or timezone.now()
     enqueue = enqueue or message_enqueue
     dropped = messages_drop_late(now=now)
-    since = cache.get(_HORIZON_KEY)
+    since = cache.get(HORIZON_KEY)
     if not isinstance(since, datetime) or since > now + RELEASE_AHEAD or since < now - RELEASE_AHEAD:
         since = now - RELEASE_AHEAD
     until = now + RELEASE_AHEAD
+    # Not those planned past their window's end (they do not fit): the drop above marks them when it comes.
     rows = SmsMessage.objects.filter(status=Status.PENDING, send_after__isnull=False, next_attempt_at__gte=since,
-                                     next_attempt_at__lt=until).order_by("next_attempt_at", "id")
+                                     next_attempt_at__lt=until).filter(
+        next_attempt_at__lt=F("send_by")).order_by("next_attempt_at", "id")
     released = 0
     for row_id, due in rows.values_list("id", "next_attempt_at"):
         enqueue(row_id, countdown=max(0.0, (due - now).total_seconds()))
         released += 1
-    cache.set(_HORIZON_KEY, until, timeout=24 * 3600)
+    cache.set(HORIZON_KEY, until, timeout=24 * 3600)
     return {"dropped": dropped, "released": released, "measured": _rate_measure(now=now)}
 
 
