@@ -37,11 +37,11 @@ class Clock:
 
 @pytest.fixture(autouse=True)
 def plan_state_forgotten():
-    """The release horizon and the measured rate live in the shared cache: every test starts without them."""
-    keys = (reminder_window.HORIZON_KEY, reminder_window.MEASURED_KEY.format(sender="console"))
-    cache.delete_many(keys)
+    """The release horizon, the plan's rate and the measured rate live in the shared cache: every test starts
+    without them (tests/conftest.py empties the same Redis database for the rate limits; this says it here too)."""
+    cache.clear()
     yield
-    cache.delete_many(keys)
+    cache.clear()
 
 
 @pytest.fixture
@@ -244,6 +244,34 @@ def test_the_rate_measured_in_a_backlog_slows_the_next_plan(evening, settings, m
     assert result["measured"] == pytest.approx(confirmations / 60)
     assert reminder_window.rate_measured() == pytest.approx(confirmations / 60)
     assert reminder_window.rate_for_plan() == pytest.approx(confirmations / 60)  # lower than the setting's 10
+    # Raising the capacity setting (more senders) starts afresh rather than keep the slower measurement.
+    settings.SMS_SENDER_CAPACITY_PER_SECOND = 20
+    assert reminder_window.rate_measured() is None
+
+
+def test_a_plan_made_at_one_rate_is_made_again_at_a_new_one_for_those_not_yet_handed_over(evening, settings,
+                                                                                          monkeypatch):
+    eve, bookings = evening
+    settings.SMS_SENDER_CAPACITY_PER_SECOND = 1
+    settings.SMS_REMINDER_WINDOW_END = time(17, 0, 4)  # room for four at one a second
+    clock = Clock(monkeypatch)
+    clock.set(_local(eve, 11, 5))
+    services.reminders_enqueue_due()
+    assert reminder_plan_summary()["wont_fit"] == 5
+
+    # Before the window, more senders: the operator raises the capacity to 3 a second; the next sweep replans.
+    settings.SMS_SENDER_CAPACITY_PER_SECOND = 3
+    clock.set(_local(eve, 16, 0))
+    assert reminders_release(enqueue=lambda row_id, countdown: None)["replanned"] == 9
+    planned = _planned()
+    assert [m.booking_id for m in planned] == [b.pk for b in bookings]  # the same order
+    assert max(Counter(m.send_after for m in planned).values()) == 3
+    assert planned[0].send_after == _local(eve, 17) and planned[-1].send_after == _local(eve, 17, 0, 2)
+    assert all(m.next_attempt_at == m.send_after for m in planned)
+    assert reminder_plan_summary()["wont_fit"] == 0
+    # The same rate again: nothing moves.
+    clock.set(_local(eve, 16, 1))
+    assert reminders_release(enqueue=lambda row_id, countdown: None)["replanned"] == 0
 
 
 def test_the_release_task_is_registered_and_scheduled():

@@ -30,7 +30,11 @@ Status = SmsMessage.Status
 DROPPED_LATE = "dropped_late"
 RELEASE_AHEAD = timedelta(seconds=60)  # the release sweep runs every minute (CELERY_BEAT_SCHEDULE)
 HORIZON_KEY = "sms:reminders:released-until"
-MEASURED_KEY = "sms:sender:measured-rate:{sender}"
+# Keyed by the configured capacity too: an operator who adds senders and raises the setting starts afresh, rather
+# than keeping last week's slower measurement (the plan never goes fast enough to measure it again).
+MEASURED_KEY = "sms:sender:measured-rate:{sender}:{capacity}"
+PLAN_RATE_KEY = "sms:reminders:plan-rate:{end}"
+REPLAN_CHUNK = 2000
 MEASURE_SPAN = timedelta(seconds=60)
 # The rate is only a measurement of the sender when texts were waiting for it (a backlog this old).
 BACKLOG_AGE = timedelta(seconds=60)
@@ -68,8 +72,12 @@ def reminder_window(day: date) -> tuple[datetime, datetime]:
 
 def rate_measured() -> float | None:
     """Texts a second the sender managed the last time texts were waiting for it (None: never measured)."""
-    value = cache.get(MEASURED_KEY.format(sender=sender_key()))
+    value = cache.get(_measured_key())
     return float(value) if value else None
+
+
+def _measured_key() -> str:
+    return MEASURED_KEY.format(sender=sender_key(), capacity=sms_setting("SMS_SENDER_CAPACITY_PER_SECOND"))
 
 
 def rate_for_plan() -> float:
@@ -110,7 +118,9 @@ def reminder_timing(*, kind: str, now: datetime, starts: dict[int, datetime]) ->
             last = SmsMessage.objects.filter(send_by=window_end, send_after__isnull=False).aggregate(
                 last=Max("send_after"))["last"]
             start = max(window_start, _ceil_second(now), last + timedelta(seconds=1) if last else window_start)
-            times = iter(plan_times(pending, start=start, rate=rate_for_plan()))
+            rate = rate_for_plan()
+            cache.set(PLAN_RATE_KEY.format(end=window_end.isoformat()), rate, timeout=2 * 24 * 3600)
+            times = iter(plan_times(pending, start=start, rate=rate))
             return [(next(times), window_end) if status == Status.PENDING else (None, None) for _, status in items]
 
         return day_before
@@ -154,7 +164,7 @@ def _rate_measure(*, now: datetime) -> float | None:
     if not accepted:
         return None  # nothing went at all: an outage (workers, Twilio), not a capacity
     rate = accepted / MEASURE_SPAN.total_seconds()
-    cache.set(MEASURED_KEY.format(sender=sender_key()), rate, timeout=7 * 24 * 3600)
+    cache.set(_measured_key(), rate, timeout=7 * 24 * 3600)
     return rate
 
 
@@ -180,7 +190,37 @@ def reminders_release(*, now: datetime | None = None, enqueue: Callable[..., Non
         enqueue(row_id, countdown=max(0.0, (due - now).total_seconds()))
         released += 1
     cache.set(HORIZON_KEY, until, timeout=24 * 3600)
-    return {"dropped": dropped, "released": released, "measured": _rate_measure(now=now)}
+    measured = _rate_measure(now=now)
+    return {"dropped": dropped, "released": released, "measured": measured,
+            "replanned": reminders_replan(now=now, after=until)}
+
+
+def reminders_replan(*, now: datetime, after: datetime) -> int:
+    """If the plan's rate changed since today's reminders were planned (more senders and a higher capacity
+    setting, or a slower sender measured), plan again those not yet handed over (due from `after` on), in the same
+    order, from `after` at the new rate. Returns how many were moved (0: the rate is the same)."""
+    if not window_on():
+        return 0
+    window_start, window_end = reminder_window(timezone.localtime(now).date())
+    key = PLAN_RATE_KEY.format(end=window_end.isoformat())
+    planned_at, rate = cache.get(key), rate_for_plan()
+    if not planned_at or now >= window_end or abs(rate - planned_at) <= 0.05 * planned_at:
+        return 0
+    waiting = SmsMessage.objects.filter(kind=DAY_BEFORE, status=Status.PENDING, attempts=0, send_by=window_end,
+                                        send_after__isnull=False, next_attempt_at__gte=after)
+    ids = list(waiting.order_by("send_after", "id").values_list("id", flat=True))
+    released = SmsMessage.objects.filter(kind=DAY_BEFORE, send_by=window_end, send_after__isnull=False,
+                                         send_after__lt=after).aggregate(last=Max("send_after"))["last"]
+    start = max(window_start, _ceil_second(after), released + timedelta(seconds=1) if released else window_start)
+    # Rows due after `after` are neither handed over nor due, so no send claims one while they move.
+    moved = 0
+    for first in range(0, len(ids), REPLAN_CHUNK):
+        rows = [SmsMessage(pk=pk, send_after=moment, next_attempt_at=moment, updated_at=now)
+                for index, pk in enumerate(ids[first:first + REPLAN_CHUNK], start=first)
+                for moment in [start + timedelta(seconds=math.floor(index / rate))]]
+        moved += SmsMessage.objects.bulk_update(rows, ["send_after", "next_attempt_at", "updated_at"])
+    cache.set(key, rate, timeout=2 * 24 * 3600)
+    return moved
 
 
 # --- The coordinators' view of it -----------------------------------------------------------------------------
