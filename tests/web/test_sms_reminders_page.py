@@ -63,3 +63,13 @@ def test_before_any_reminder_is_written_the_page_says_so(client):
     client.force_login(data.staff())
     page = client.get(URL).content.decode()
     assert "No day-before reminders are planned for today yet" in page
+
+
+def test_a_text_dropped_late_says_why_and_is_not_offered_again(client, tonight):
+    client.force_login(data.staff())
+    dropped = SmsMessage.objects.get(skip_reason="dropped_late")
+    page = client.get(f"/coordinate/sms/{dropped.pk}/").content.decode()
+    assert "It cannot be sent again." in page and "Send it again" not in page
+    client.post(f"/coordinate/sms/{dropped.pk}/retry/")
+    dropped.refresh_from_db()
+    assert (dropped.status, dropped.skip_reason) == ("skipped", "dropped_late")

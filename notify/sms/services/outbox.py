@@ -353,9 +353,11 @@ def messages_requeue_stuck(*, grace: timedelta = timedelta(seconds=30), stale_af
 def message_retry(*, message_id: int) -> bool:
     """Coordinator action: send a failed or skipped message again (a lookup first avoids a double send)."""
     SmsMessage.objects.select_for_update(of=("self",)).get(pk=message_id)  # DoesNotExist for an unknown id
-    # Never one Twilio accepted already (a coordinator would text the volunteer twice).
+    # Never one Twilio accepted already (a coordinator would text the volunteer twice), nor one dropped late (its
+    # latest useful time has passed: it would only be dropped again).
     return row_retry(OUTBOX, row_id=message_id, statuses=[Status.FAILED, Status.SKIPPED],
-                     match=Q(twilio_sid__isnull=True) | Q(twilio_sid=""), clear={"skip_reason": ""})
+                     match=(Q(twilio_sid__isnull=True) | Q(twilio_sid="")) & ~Q(skip_reason="dropped_late"),
+                     clear={"skip_reason": ""})
 
 
 def _send(message_id: int) -> str:
