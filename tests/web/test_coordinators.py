@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 PAGES = ["/coordinate/", "/coordinate/?map=boundaries&colour=fill", f"/coordinate/seats/{data.FULL}/",
          "/coordinate/overflow/", f"/coordinate/overflow/?seat={data.FULL}", "/coordinate/runs/",
-         "/coordinate/sms/", "/coordinate/audit/"]
+         "/coordinate/sms/", "/coordinate/sms/reminders/", "/coordinate/audit/"]
 
 
 @pytest.fixture(autouse=True)

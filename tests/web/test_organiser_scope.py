@@ -203,6 +203,7 @@ PAGES = {
     "review-refuse": _review_answer("refuse"), "host-trust": _host_trust,
     "held-addresses": _national_only("/coordinate/held-addresses/"),
     "held-address-release": _national_only("/coordinate/held-addresses/1/release/"),
+    "sms-reminders": _national_only("/coordinate/sms/reminders/"),
 }
 
 
