@@ -14,6 +14,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Exists, Value
 from django.utils import timezone
 
 from volunteers.models import PhoneChallenge, RememberedDevice, Volunteer
@@ -89,3 +90,13 @@ def devices_purge(sender, *, cutoff: datetime, dry_run: bool = False, **kwargs) 
         "codes for unknown numbers": rows_older_purge(
             PhoneChallenge.objects.filter(volunteer__isnull=True, created_at__lt=cutoff), dry_run=dry_run),
     }
+
+
+def device_of(*, token: str | None, volunteer_id, now: datetime | None = None):
+    """Whether the device's token still works for that volunteer, as an expression a booking's read can carry (the
+    manage page, volunteers.manage_read): read-only, no last_used_at touch. False for junk or no token."""
+    if not token or len(token) > _TOKEN_MAX:
+        return Value(False)
+    return Exists(RememberedDevice.objects.filter(
+        token_hash=_hash(token), expires_at__gt=now or timezone.now(), volunteer_id=volunteer_id,
+        volunteer__anonymised_at__isnull=True))

@@ -34,6 +34,7 @@ from volunteers.disclosure import front_room_disclose, front_rooms_known_to
 from volunteers.feeds import calendar_feed_ensure, calendar_feed_for, calendar_feed_reset, feed_url
 from volunteers.identity import phone_mask
 from volunteers.links import opened_automatically
+from volunteers.manage_read import booking_page_read
 from volunteers.models import Booking, BookingEvent, PhoneChallenge
 from volunteers.selectors import booking_clash, booking_ending_kind, phone_bookings
 from volunteers.services import SWAPPABLE_STATUSES, booking_cancel, booking_swap
@@ -270,10 +271,16 @@ def manage(request, token: str):
     place the phone also holds at that time (booking_clash) is named, with the choice of which to cancel.
     The page says which state the booking is in (web.volunteer.states) and offers the one action that fits."""
     automatic = _by_machine(request)
-    booking = _booking_or_404(token)
+    try:  # one indexed read for the texted-link surge (volunteers.manage_read); no write unless first shown
+        page = booking_page_read(manage_token=token, device_token=None if automatic else device_token(request))
+    except NotFound:
+        raise _not_found() from None
+    booking = page.booking
     now = timezone.now()
     private = booking.proven_at is not None and not automatic
-    room = front_room_disclose(booking=booking, path="page.manage", now=now, automatic=automatic)
+    room = front_room_disclose(booking=booking, path="page.manage", now=now, automatic=automatic,
+                               known_rooms=frozenset({booking.slot.session.meeting_point_id}) if page.room_known
+                               else None)
     shows_address = room.shown
     slot = booking.slot
     move = booking_redirect_move(booking=booking)
@@ -295,9 +302,9 @@ def manage(request, token: str):
         "first_choice": None if automatic or move is None or move.to_booking_id != booking.pk
         else move.from_booking,
         "postcode_query": urlencode({"postcode": booking.volunteer.postcode}) if private else "",
-        "Status": Booking.Status, "feed_url": _feed_url(booking) if private else None,
-        "private": private, "clash": booking_clash(booking=booking) if private else None,
-        "remembered": not automatic and devices.device_volunteer(token=device_token(request)) is not None,
+        "Status": Booking.Status, "feed_url": feed_url(page.feed) if private and page.feed else None,
+        "private": private, "clash": booking_clash(booking=booking) if private and page.clash_id else None,
+        "remembered": page.device_remembered,
     })
 
 
