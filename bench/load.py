@@ -78,6 +78,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as common  # noqa: E402
+from bench import load_cache  # noqa: E402
 
 SECTION = "Election-weekend load and faults (issue 14)"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/frontroom_bench_load"
@@ -118,6 +119,8 @@ def parse_args(argv=None):
     load.add_argument("--p95-ms", type=float, default=200.0, help="The p95 a step must stay under (default: %(default)s).")
     load.add_argument("--health-requests", type=int, default=10_000, help="Requests of the /health/ baseline.")
     load.add_argument("--health-clients", type=int, default=64, help="Concurrent clients of the /health/ baseline.")
+    load.add_argument("--page-cache", choices=("on", "off", "both"), default="on",
+                      help="The shared page cache: on, off, or both side by side (bench/load_cache.py).")
     load.add_argument("--timeout", type=float, default=30.0, help="Client timeout per request, s (default: %(default)s).")
     load.add_argument("--retries", type=int, default=3,
                       help="Retries of a booking step after a 503/5xx/connection error (default: %(default)s).")
@@ -450,6 +453,7 @@ class Hit:
     error: str = ""
     retry_after: bool = False
     retry_after_s: float = 0.0
+    cache: str = ""  # X-Frontroom-Cache: HIT, MISS, STALE, BYPASS (issue 26; bench/load_cache.py)
 
     @property
     def latency(self) -> float:
@@ -511,7 +515,8 @@ class Client:
             async with self.session.request(method, path, json=body, allow_redirects=False) as response:
                 payload = await response.read()
                 hit = Hit(kind, tag, due, sent, time.monotonic(), response.status,
-                          retry_after="Retry-After" in response.headers)
+                          retry_after="Retry-After" in response.headers,
+                          cache=response.headers.get("X-Frontroom-Cache", ""))
                 with contextlib.suppress(ValueError):
                     hit.retry_after_s = float(response.headers.get("Retry-After", "0"))
                 if response.status >= 500 or response.status != EXPECTED[kind]:
@@ -1043,6 +1048,7 @@ def main(argv=None) -> int:
                "TWILIO_FROM": "+447700900000", "TWILIO_API_URL": fake.url, "LOG_LEVEL": "WARNING",
                "PYTHONPATH": str(common.REPO_ROOT), "DATABASE_CONN_MAX_AGE": "60"}
         env.pop("SMS_BACKEND", None)
+        env["PAGE_CACHE_ENABLED"] = "false" if args.page_cache == "off" else "true"
         stack = Stack(args, root, env, cpu)
         base = stack.start()
         log(f"serving {base}: gunicorn gthread {args.workers}x{args.threads}, Celery prefork "
@@ -1057,7 +1063,18 @@ def main(argv=None) -> int:
             nonlocal client_steps, episodes, fault_rate
             async with Client(args, base, data["postcodes"], data["session_ids"], data["booking_slots"]) as client:
                 await client.open_loop(20, 5, "warm-up", progress=False)
-                if not args.faults:
+                if not args.faults and args.page_cache == "both":
+                    async with Client(args, load_cache.gunicorn_without_cache(stack), data["postcodes"],
+                                      data["session_ids"], data["booking_slots"]) as off:
+                        off.next_phone = 500_000  # phones of their own: no request repeats the other's
+                        await off.open_loop(20, 5, "warm-up off", progress=False)
+                        by_mode = await load_cache.ramp_side_by_side({"on": client, "off": off}, args.rate_list,
+                                                                     args.step_seconds, args.p95_ms, cpu, ramp)
+                    client_steps = by_mode["on"]
+                    client.hits += off.hits
+                    client.bookings += off.bookings
+                    print(load_cache.side_by_side_text(by_mode, health, args.p95_ms))
+                elif not args.faults:
                     client_steps = await ramp(client, args.rate_list, args.step_seconds, args.p95_ms, cpu)
                 else:
                     if fault_rate is None:

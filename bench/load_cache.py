@@ -1,0 +1,89 @@
+"""bench/load.py's page-cache switch (issue 26): the mix with the shared page cache on and off, side by side.
+
+With --page-cache both, the stack runs a second gunicorn (same size, same PostgreSQL, Redis, worker and beat)
+started with PAGE_CACHE_ENABLED=false, and the ramp alternates the two at each offered rate (cache on, then off),
+so both halves see the same machine load and the same booked state; each stops at its first failed step. The
+share of requests answered from the cache is counted from the X-Frontroom-Cache header of every answer.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+from bench import _common as common
+
+
+def gunicorn_without_cache(stack) -> str:
+    """A second gunicorn on its own port, as the stack's but with the page cache off; its base URL."""
+    port = common.free_port()
+    command, category, log_name = stack.commands["gunicorn"]
+    command = [*command]
+    command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
+    env = {**stack.env, "PAGE_CACHE_ENABLED": "false"}
+    saved, stack.env = stack.env, env
+    try:
+        stack.gunicorn_nocache = stack._spawn(command, category, "gunicorn-nocache.log")
+    finally:
+        stack.env = saved
+    base = f"http://127.0.0.1:{port}"
+    _wait(base)
+    return base
+
+
+def _wait(base: str, timeout: float = 60.0) -> None:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{base}/health/", timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn without the page cache did not answer at {base}")
+
+
+async def ramp_side_by_side(clients: dict, rates: list[float], seconds: float, p95_ms: float, cpu, ramp) -> dict:
+    """{"on": steps, "off": steps}: each rate offered to the cache-on server, then the same to the cache-off one."""
+    steps: dict[str, list[dict]] = {mode: [] for mode in clients}
+    for rate in rates:
+        for mode, client in clients.items():
+            if steps[mode] and not steps[mode][-1]["passed"]:
+                continue
+            (step,) = await ramp(client, [rate], seconds, p95_ms, cpu, tag_prefix=f"cache {mode} {rate:g}")
+            hits = [h for h in client.hits if h.tag == step["tag"]]
+            step["cache"] = Counter(getattr(h, "cache", "") or "-" for h in hits)
+            steps[mode].append(step)
+        if all(s and not s[-1]["passed"] for s in steps.values()):
+            break
+    return steps
+
+
+def side_by_side_text(steps: dict, health: dict, p95_ms: float) -> str:
+    """The table for bench/results: per offered rate, each mode's answered rate, p95, errors and cache share."""
+    lines = ["| offered req/s | mode | answered req/s | p50 ms | p95 ms | errors | from cache (HIT) | passed |",
+             "|---|---|---|---|---|---|---|---|"]
+    rates = sorted({s["rate"] for mode in steps.values() for s in mode})
+    for rate in rates:
+        for mode, mode_steps in steps.items():
+            step = next((s for s in mode_steps if s["rate"] == rate), None)
+            if step is None:
+                continue
+            n = sum(step["cache"].values()) or 1
+            share = step["cache"].get("HIT", 0) / n
+            lines.append(f"| {rate:g} | cache {mode} | {step['achieved']:.0f} | {step['p50']:.0f} | {step['p95']:.0f} | "
+                         f"{step['errors'] + step['dropped']} | {share:.0%} | {'yes' if step['passed'] else 'no'} |")
+    lines.append("")
+    for mode, mode_steps in steps.items():
+        passed = [s for s in mode_steps if s["passed"]]
+        best = passed[-1]["rate"] if passed else 0
+        lines.append(f"- cache {mode}: sustained {best:g} req/s with p95 under {p95_ms:g} ms and no errors = "
+                     f"{best / health['rate']:.1%} of /health/'s {health['rate']:.0f} req/s (same run)")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover - a module of bench/load.py
+    sys.exit(f"run bench/load.py --page-cache both (this is {Path(__file__).name}, its helper)")
