@@ -3,8 +3,8 @@
 to them all at once (a reminder), within two minutes, against gunicorn (gthread 2 x 4, DEBUG off) on PostgreSQL.
 
 Side by side in the same run, interleaved in halves so both see the same machine: this checkout ("after": the
-page in one indexed read, volunteers.manage_read) and another checkout given by --before (default /work/main:
-"before"), each serving the same database on its own port. Each opens every link once, at the same offered rate
+page in one indexed read, volunteers.manage_read) and the commit given by --before (default main: "before",
+extracted with `git archive` into a temporary directory), each serving the same database on its own port. Each opens every link once, at the same offered rate
 (--volunteers / --seconds, Poisson arrivals, open loop: latency counts from when the request was due). The
 bookings are proven and confirmed and their phones were shown the front room before (the reminder's case), so
 every page shows the address; a phone browser's User-Agent. Recorded: p50/p95/p99, errors, CPU per request of
@@ -22,8 +22,10 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -57,7 +59,8 @@ print(json.dumps({"status": status, "statements": sql}))
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_SURGE_DATABASE_URL", DEFAULT_DATABASE_URL))
-    parser.add_argument("--before", default="/work/main", help="The checkout to compare with (default: %(default)s).")
+    parser.add_argument("--before", default="main",
+                        help="The commit to compare with, served from a `git archive` of it (default: %(default)s).")
     parser.add_argument("--volunteers", type=int, default=10_000, help="Links opened (default: %(default)s).")
     parser.add_argument("--seconds", type=float, default=120.0, help="Within this long (default: %(default)s).")
     parser.add_argument("--sessions", type=int, default=400, help="Sessions the bookings are on.")
@@ -106,9 +109,22 @@ def data_prepare(args) -> list[str]:
     return tokens
 
 
+def before_checkout(ref: str, root: Path) -> Path:
+    """The app as of `ref`, extracted (not checked out: no git state changes), with its static files collected."""
+    target = root / "before"
+    target.mkdir()
+    archive = subprocess.run(["git", "archive", ref], cwd=common.REPO_ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=target, check=True,
+                   env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    return target
+
+
 def statements(cwd: Path, token: str, env: dict) -> list[str]:
     done = subprocess.run([sys.executable, "-c", _COUNT_STATEMENTS, token, PHONE_BROWSER], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120, check=True)
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode:
+        raise SystemExit(f"counting the statements in {cwd} failed: {done.stderr[-2000:]}")
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     assert answer["status"] == 200, answer
     return [sql for sql in answer["statements"] if "SAVEPOINT" not in sql]
@@ -195,8 +211,12 @@ def main(argv=None) -> int:
     tokens = data_prepare(args)
     log(f"{len(tokens)} bookings ready")
     env = {**os.environ, "DEBUG": "false", "DATABASE_URL": args.database_url, "LOG_LEVEL": "WARNING",
-           "PYTHONDONTWRITEBYTECODE": "1", "DATABASE_CONN_MAX_AGE": "60", "ALLOWED_HOSTS": "127.0.0.1,localhost"}
-    checkouts = {"after": common.REPO_ROOT, "before": Path(args.before)}
+           "PYTHONDONTWRITEBYTECODE": "1", "DATABASE_CONN_MAX_AGE": "60", "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver"}
+    from django.core.management import call_command
+
+    call_command("collectstatic", "--noinput", verbosity=0)  # DEBUG off: whitenoise's manifest, as in production
+    root = Path(tempfile.mkdtemp(prefix="frontroom-surge-"))
+    checkouts = {"after": common.REPO_ROOT, "before": before_checkout(args.before, root)}
     counted = {name: statements(cwd, tokens[0], env) for name, cwd in checkouts.items()}
     for name, sql in counted.items():
         log(f"{name}: {len(sql)} statements per GET of a link")
@@ -226,6 +246,7 @@ def main(argv=None) -> int:
                 results[name]["postgres_s"] += sum(v - pg_before.get(pid, 0.0) for pid, v in pg_now.items())
                 results[name]["hits"] += hits
         health_after = asyncio.run(health_closed_loop(bases["after"], args.health_requests))
+    shutil.rmtree(root, ignore_errors=True)
     rows = []
     for name in checkouts:
         hits = results[name]["hits"]

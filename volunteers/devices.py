@@ -14,7 +14,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, Value
 from django.utils import timezone
 
 from volunteers.models import PhoneChallenge, RememberedDevice, Volunteer
@@ -92,11 +91,10 @@ def devices_purge(sender, *, cutoff: datetime, dry_run: bool = False, **kwargs) 
     }
 
 
-def device_of(*, token: str | None, volunteer_id, now: datetime | None = None):
-    """Whether the device's token still works for that volunteer, as an expression a booking's read can carry (the
-    manage page, volunteers.manage_read): read-only, no last_used_at touch. False for junk or no token."""
+
+def device_token_hash(token: str | None) -> str | None:
+    """What a device's token is stored as (RememberedDevice.token_hash), for a read that checks it in its own
+    statement (volunteers.manage_read; read-only, no last_used_at touch); None for junk or no token."""
     if not token or len(token) > _TOKEN_MAX:
-        return Value(False)
-    return Exists(RememberedDevice.objects.filter(
-        token_hash=_hash(token), expires_at__gt=now or timezone.now(), volunteer_id=volunteer_id,
-        volunteer__anonymised_at__isnull=True))
+        return None
+    return _hash(token)

@@ -7,17 +7,22 @@ calendar feed, whether another proven place of the phone clashes in time, and wh
 for it. Each subquery is an index lookup (the ledger's unique key, the feed's owner key, the phone's bookings,
 the device's token hash). Read-only: no ledger touch, no last_used_at touch (both are refreshed by other paths;
 a first showing is still recorded, once, by volunteers.disclosure when the page is the first to show the room).
+The statement is written once (core.db.related_select): built by the ORM, its compilation was 40% of the page's
+CPU (bench/results/cache26.md).
 """
 
+import functools
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Subquery
+from django.db import connection
 from django.utils import timezone
 
+from core.db import instances_from_related_row, related_select
 from core.errors import NotFound
+from sessions.models import CanvassSession, Slot
 from volunteers.code_check import LINK_RELATED
-from volunteers.devices import device_of
-from volunteers.models import Booking, CalendarFeed, FrontRoomDisclosure
+from volunteers.devices import device_token_hash
+from volunteers.models import Booking, CalendarFeed, FrontRoomDisclosure, RememberedDevice, Volunteer
 
 MAX_TOKEN = 64
 
@@ -31,27 +36,62 @@ class BookingPage:
     device_remembered: bool
 
 
+@functools.cache
+def _statement(with_device: bool) -> tuple[str, tuple]:
+    quote = connection.ops.quote_name
+    select, plan = related_select(Booking, LINK_RELATED)
+    alias = {path: f"t{n}" for n, (path, _, _) in enumerate(plan)}  # related_select names them in plan order
+    slot, session = alias["slot"], alias["slot__session"]
+
+    def table(model) -> str:
+        return quote(model._meta.db_table)
+
+    def column(model, name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    volunteer_id, meeting_point_id = column(Booking, "volunteer"), column(CanvassSession, "meeting_point")
+    starts, ends = column(Slot, "starts_at"), column(Slot, "ends_at")
+    feed = (f"FROM {table(CalendarFeed)} f WHERE f.{column(CalendarFeed, 'volunteer')} = t0.{volunteer_id} "
+            f"AND f.{column(CalendarFeed, 'kind')} = %s")
+    device = "false"
+    if with_device:
+        device = (f"EXISTS (SELECT 1 FROM {table(RememberedDevice)} r JOIN {table(Volunteer)} rv "
+                  f"ON rv.id = r.{column(RememberedDevice, 'volunteer')} "
+                  f"WHERE r.{column(RememberedDevice, 'token_hash')} = %s AND r.{column(RememberedDevice, 'expires_at')} > %s "
+                  f"AND r.{column(RememberedDevice, 'volunteer')} = t0.{volunteer_id} "
+                  f"AND rv.{column(Volunteer, 'anonymised_at')} IS NULL)")
+    sql = f"""{select.replace(" FROM ", f''', EXISTS (SELECT 1 FROM {table(FrontRoomDisclosure)} d
+            WHERE d.{column(FrontRoomDisclosure, 'volunteer')} = t0.{volunteer_id}
+              AND d.{column(FrontRoomDisclosure, 'meeting_point')} = {session}.{meeting_point_id}),
+        (SELECT f.id {feed}), (SELECT f.{column(CalendarFeed, 'secret')} {feed}),
+        (SELECT b.id FROM {table(Booking)} b JOIN {table(Slot)} s ON s.id = b.{column(Booking, 'slot')}
+            WHERE b.{volunteer_id} = t0.{volunteer_id} AND b.{column(Booking, 'status')} = %s
+              AND b.{column(Booking, 'proven_at')} IS NOT NULL AND s.{starts} < {slot}.{ends}
+              AND s.{ends} > {slot}.{starts} AND b.id <> t0.id ORDER BY s.{starts}, b.id LIMIT 1),
+        {device}
+        FROM ''', 1)} WHERE t0.{column(Booking, 'manage_token')} = %s"""
+    return sql, plan
+
+
 def booking_page_read(*, manage_token: str, device_token: str | None = None) -> BookingPage:
     """The booking behind a private link and what its page needs, in one statement. Raises NotFound."""
     if not manage_token or len(manage_token) > MAX_TOKEN:
         raise NotFound("No booking with this link.")
-    feeds = CalendarFeed.objects.filter(volunteer_id=OuterRef("volunteer_id"), kind=CalendarFeed.Kind.VOLUNTEER)
-    clash = (Booking.objects.filter(
-        volunteer_id=OuterRef("volunteer_id"), status=Booking.Status.CONFIRMED, proven_at__isnull=False,
-        slot__starts_at__lt=OuterRef("slot__ends_at"), slot__ends_at__gt=OuterRef("slot__starts_at"),
-    ).exclude(pk=OuterRef("pk")).order_by("slot__starts_at", "id").values("id")[:1])
-    booking = (Booking.objects.select_related(*LINK_RELATED).filter(manage_token=manage_token).annotate(
-        page_room_known=Exists(FrontRoomDisclosure.objects.filter(
-            volunteer_id=OuterRef("volunteer_id"), meeting_point_id=OuterRef("slot__session__meeting_point_id"))),
-        page_feed_id=Subquery(feeds.values("id")[:1]), page_feed_secret=Subquery(feeds.values("secret")[:1]),
-        page_clash_id=Subquery(clash),
-        page_device=device_of(token=device_token, volunteer_id=OuterRef("volunteer_id"), now=timezone.now()),
-    ).first())
-    if booking is None:
+    token_hash = device_token_hash(device_token)
+    sql, plan = _statement(token_hash is not None)
+    kind = CalendarFeed.Kind.VOLUNTEER
+    params = [kind, kind, Booking.Status.CONFIRMED]
+    if token_hash is not None:
+        params += [token_hash, connection.ops.adapt_datetimefield_value(timezone.now())]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, manage_token])
+        row = cursor.fetchone()
+    if row is None:
         raise NotFound("No booking with this link.")
+    booking = instances_from_related_row(plan, row[:-5])
+    room_known, feed_id, feed_secret, clash_id, device = row[-5:]
     feed = None
-    if booking.page_feed_id is not None:
-        feed = CalendarFeed(pk=booking.page_feed_id, kind=CalendarFeed.Kind.VOLUNTEER, secret=booking.page_feed_secret,
-                            volunteer_id=booking.volunteer_id)
-    return BookingPage(booking=booking, room_known=booking.page_room_known, feed=feed,
-                       clash_id=booking.page_clash_id, device_remembered=bool(booking.page_device))
+    if feed_id is not None:
+        feed = CalendarFeed(pk=feed_id, kind=kind, secret=feed_secret, volunteer_id=booking.volunteer_id)
+    return BookingPage(booking=booking, room_known=bool(room_known), feed=feed, clash_id=clash_id,
+                       device_remembered=bool(device))
