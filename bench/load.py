@@ -121,6 +121,8 @@ def parse_args(argv=None):
     load.add_argument("--health-clients", type=int, default=64, help="Concurrent clients of the /health/ baseline.")
     load.add_argument("--page-cache", choices=("on", "off", "both"), default="on",
                       help="The shared page cache: on, off, or both side by side (bench/load_cache.py).")
+    load.add_argument("--zipf", type=float, default=0.0,
+                      help="Skew the postcodes and session pages asked for (Zipf exponent; 0: uniform, as issue 14).")
     load.add_argument("--timeout", type=float, default=30.0, help="Client timeout per request, s (default: %(default)s).")
     load.add_argument("--retries", type=int, default=3,
                       help="Retries of a booking step after a 503/5xx/connection error (default: %(default)s).")
@@ -1034,6 +1036,9 @@ def main(argv=None) -> int:
         common.django_setup(database_url=database_url, redis_url=redis_server.url())
         data_dir = common.shared_data_dir()
         data = data_prepare(args, data_dir)
+        skew_rng = random.Random(args.seed + 26)
+        data["postcodes"] = load_cache.skewed(data["postcodes"], args.zipf, skew_rng)
+        data["session_ids"] = load_cache.skewed(data["session_ids"], args.zipf, skew_rng)
         info = common.machine_info()
         lscpu = common_lscpu()
         cpu = CpuAccount(database_name)

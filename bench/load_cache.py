@@ -15,6 +15,18 @@ from pathlib import Path
 from bench import _common as common
 
 
+def skewed(values: list, exponent: float, rng) -> list:
+    """`values` as a list to draw from uniformly whose draws follow Zipf's law (the k-th most asked for drawn in
+    proportion to 1/k**exponent): a few districts and sessions asked for much more than the rest, as a texted or
+    shared link makes them. Exponent 0: `values` unchanged (the issue-14 mix, every value as likely)."""
+    if exponent <= 0:
+        return values
+    order = list(values)
+    rng.shuffle(order)
+    weights = [1 / (rank ** exponent) for rank in range(1, len(order) + 1)]
+    return rng.choices(order, weights, k=max(100_000, len(order)))
+
+
 def gunicorn_without_cache(stack) -> str:
     """A second gunicorn on its own port, as the stack's but with the page cache off; its base URL."""
     port = common.free_port()
