@@ -58,26 +58,34 @@ def _wait(base: str, timeout: float = 60.0) -> None:
     raise RuntimeError(f"gunicorn without the page cache did not answer at {base}")
 
 
-async def ramp_side_by_side(clients: dict, rates: list[float], seconds: float, p95_ms: float, cpu, ramp) -> dict:
-    """{"on": steps, "off": steps}: each rate offered to the cache-on server, then the same to the cache-off one."""
+async def ramp_side_by_side(clients: dict, rates: list[float], seconds: float, p95_ms: float, cpu, ramp,
+                            min_steps: int = 3) -> dict:
+    """{"on": steps, "off": steps}: each rate offered to the cache-on server, then the same to the cache-off one;
+    each mode goes on to its first failed step, and at least `min_steps` rates either way (on a loaded machine
+    the first step may fail both: the costs side by side are still worth recording)."""
     steps: dict[str, list[dict]] = {mode: [] for mode in clients}
     for rate in rates:
         for mode, client in clients.items():
-            if steps[mode] and not steps[mode][-1]["passed"]:
+            if steps[mode] and not steps[mode][-1]["passed"] and len(steps[mode]) >= min_steps:
                 continue
             (step,) = await ramp(client, [rate], seconds, p95_ms, cpu, tag_prefix=f"cache {mode} {rate:g}")
             hits = [h for h in client.hits if h.tag == step["tag"]]
             step["cache"] = Counter(getattr(h, "cache", "") or "-" for h in hits)
             steps[mode].append(step)
-        if all(s and not s[-1]["passed"] for s in steps.values()):
+        if all(s and not s[-1]["passed"] for s in steps.values()) and len(steps["on"]) >= min_steps:
             break
     return steps
 
 
+def server_ms(step: dict) -> float:
+    """CPU per request of the server side (gunicorn, PostgreSQL, Redis, Celery) in the step."""
+    return sum(step["cpu_ms"].get(part, 0.0) for part in ("gunicorn", "postgres", "redis", "celery"))
+
+
 def side_by_side_text(steps: dict, health: dict, p95_ms: float) -> str:
     """The table for bench/results: per offered rate, each mode's answered rate, p95, errors and cache share."""
-    lines = ["| offered req/s | mode | answered req/s | p50 ms | p95 ms | errors | from cache (HIT) | passed |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| offered req/s | mode | answered req/s | p50 ms | p95 ms | errors | from cache (HIT) | "
+             "server CPU ms/request | passed |", "|---|---|---|---|---|---|---|---|---|"]
     rates = sorted({s["rate"] for mode in steps.values() for s in mode})
     for rate in rates:
         for mode, mode_steps in steps.items():
@@ -87,7 +95,8 @@ def side_by_side_text(steps: dict, health: dict, p95_ms: float) -> str:
             n = sum(step["cache"].values()) or 1
             share = step["cache"].get("HIT", 0) / n
             lines.append(f"| {rate:g} | cache {mode} | {step['achieved']:.0f} | {step['p50']:.0f} | {step['p95']:.0f} | "
-                         f"{step['errors'] + step['dropped']} | {share:.0%} | {'yes' if step['passed'] else 'no'} |")
+                         f"{step['errors'] + step['dropped']} | {share:.0%} | {server_ms(step):.2f} | "
+                         f"{'yes' if step['passed'] else 'no'} |")
     lines.append("")
     for mode, mode_steps in steps.items():
         passed = [s for s in mode_steps if s["passed"]]

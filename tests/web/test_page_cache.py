@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from sessions import services as session_services
 from tests.factories import SlotFactory, book
+from tests.web.test_private_cache_control import _private, private_routes  # noqa: F401 - the fixture
 from volunteers.services import booking_approve, booking_cancel
 from web import cache, page_cache
 from web.page_cache import HEADER
@@ -238,3 +239,22 @@ def test_a_new_session_drops_the_results_lists(client, page_cache_on, slot, post
         SlotFactory(capacity=2, session__meeting_point__postcode=postcode.postcode,
                     session__starts_at=timezone.now() + timedelta(days=3))
     assert _get(client, url)[HEADER] == "MISS"
+
+
+def test_every_private_route_stays_private_no_store_with_the_cache_on(client, page_cache_on,
+                                                                      private_routes):  # noqa: F811 - the fixture
+    """tests/web/test_private_cache_control.py's walk of the URL conf, with the shared cache on: nothing private
+    is answered from it, stored in it, or marked cacheable."""
+    leaks = []
+    for name, path in private_routes:
+        response = client.get(path)
+        if response.has_header(HEADER) or not _private(response):
+            leaks.append((name, path, response.status_code, response.get("Cache-Control")))
+    assert leaks == []
+    assert cache.clear() == 0  # nothing was stored
+
+
+@override_settings(PAGE_CACHE_URL="redis://127.0.0.1:1/0", PAGE_CACHE_SOCKET_TIMEOUT=0.05)
+def test_healthz_says_no_cache_when_the_page_cache_is_unreachable(client, page_cache_on):
+    cache.reset()
+    assert client.get("/healthz?only=database").json()["mode"] == "no-cache"
