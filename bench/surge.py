@@ -56,6 +56,26 @@ print(json.dumps({"status": status, "statements": sql}))
 """
 
 
+# The same, timing this process's CPU over repeated GETs of one link (the app's share of a request, no network).
+_CPU_PER_GET = """
+import json, os, sys, time
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+from django.test import Client
+client = Client(HTTP_USER_AGENT=sys.argv[2])
+for _ in range(30):
+    client.get("/b/" + sys.argv[1])
+rounds = []
+for _ in range(5):
+    started = time.process_time()
+    for _ in range(100):
+        client.get("/b/" + sys.argv[1])
+    rounds.append((time.process_time() - started) * 10)
+print(json.dumps(sorted(rounds)))
+"""
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_SURGE_DATABASE_URL", DEFAULT_DATABASE_URL))
@@ -69,6 +89,8 @@ def parse_args(argv=None):
     parser.add_argument("--health-requests", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=26)
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--cpu-only", action="store_true",
+                        help="Only the statements and in-process CPU per GET of each checkout, no surge.")
     return parser.parse_args(argv)
 
 
@@ -118,6 +140,15 @@ def before_checkout(ref: str, root: Path) -> Path:
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=target, check=True,
                    env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     return target
+
+
+def cpu_per_get(cwd: Path, token: str, env: dict) -> list[float]:
+    """ms of CPU per GET of a link in `cwd`'s app, in-process: five rounds of 100, sorted."""
+    done = subprocess.run([sys.executable, "-c", _CPU_PER_GET, token, PHONE_BROWSER], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode:
+        raise SystemExit(f"timing {cwd} failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def statements(cwd: Path, token: str, env: dict) -> list[str]:
@@ -220,6 +251,19 @@ def main(argv=None) -> int:
     counted = {name: statements(cwd, tokens[0], env) for name, cwd in checkouts.items()}
     for name, sql in counted.items():
         log(f"{name}: {len(sql)} statements per GET of a link")
+    timed: dict[str, list[float]] = {name: [] for name in checkouts}
+    for _ in range(2):  # interleaved: after, before, after, before
+        for name, cwd in checkouts.items():
+            timed[name] += cpu_per_get(cwd, tokens[1], env)
+    for name, rounds in timed.items():
+        log(f"{name}: {common.percentile(rounds, 50):.2f} ms of CPU per GET in-process (median of {len(rounds)} rounds)")
+    if args.cpu_only:
+        print("\n" + common.markdown_table(
+            ["checkout", "statements per GET", "CPU ms per GET, in-process (median / min of rounds of 100)"],
+            [[name, len(counted[name]), f"{common.percentile(timed[name], 50):.2f} / {min(timed[name]):.2f}"]
+             for name in checkouts]))
+        shutil.rmtree(root, ignore_errors=True)
+        return 0
     rate = args.volunteers / args.seconds
     halves = [tokens[: len(tokens) // 2], tokens[len(tokens) // 2:]]
     results: dict[str, dict] = {name: {"hits": [], "gunicorn_s": 0.0, "postgres_s": 0.0} for name in checkouts}
@@ -262,6 +306,8 @@ def main(argv=None) -> int:
     info = common.machine_line(common.machine_info())
     print(f"\n{info}\n/health/ closed loop (64 clients), same run: {health:.0f} req/s before, "
           f"{health_after:.0f} req/s after the surges\n\n{table}\n")
+    print("CPU per GET in-process (median / min of rounds of 100): " + ", ".join(
+        f"{name} {common.percentile(rounds, 50):.2f} / {min(rounds):.2f} ms" for name, rounds in timed.items()))
     for name, sql in counted.items():
         print(f"{name}: " + " | ".join(s[:90] for s in sql))
     return 0
