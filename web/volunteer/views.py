@@ -31,7 +31,7 @@ from volunteers import devices
 from volunteers.booking_sets import MAX_SLOTS_AT_ONCE, bookings_ask
 from volunteers.calendar import booking_calendar
 from volunteers.disclosure import front_room_disclose, front_rooms_known_to
-from volunteers.feeds import calendar_feed_ensure, calendar_feed_for, calendar_feed_reset, feed_url
+from volunteers.feeds import calendar_feed_ensure, calendar_feed_reset, feed_url
 from volunteers.identity import phone_mask
 from volunteers.links import opened_automatically
 from volunteers.manage_read import booking_page_read
@@ -318,11 +318,6 @@ def prove(request, token: str):
         raise _not_found() from None
     messages.success(request, _("Thank you: your phone is confirmed."))
     return redirect("volunteer:manage", token=token)
-
-
-def _feed_url(booking: Booking) -> str | None:
-    feed = calendar_feed_for(volunteer=booking.volunteer)
-    return feed_url(feed) if feed else None
 
 
 @require_POST
