@@ -282,6 +282,8 @@ PAGE_CACHE_KEY_PREFIX = env_str("PAGE_CACHE_KEY_PREFIX", "frontroom-pages")
 PAGE_CACHE_FRESH_SECONDS = env_int("PAGE_CACHE_FRESH_SECONDS", 60)  # without a bump; the bound for a lost one
 # Kept this much longer for degraded mode: served, marked as possibly out of date, while PostgreSQL is unreachable.
 PAGE_CACHE_STALE_SECONDS = env_int("PAGE_CACHE_STALE_SECONDS", 3600)
+# Stored on the n-th time a page is asked for within PAGE_CACHE_FRESH_SECONDS: a URL asked for once is not kept.
+PAGE_CACHE_ADMIT_AFTER = env_int("PAGE_CACHE_ADMIT_AFTER", 2)
 PAGE_CACHE_SHARED_MAX_AGE = env_int("PAGE_CACHE_SHARED_MAX_AGE", 5)  # s-maxage: a CDN cannot hear the bumps
 PAGE_CACHE_STALE_WHILE_REVALIDATE = env_int("PAGE_CACHE_STALE_WHILE_REVALIDATE", 30)
 PAGE_CACHE_SOCKET_TIMEOUT = env_float("PAGE_CACHE_SOCKET_TIMEOUT", 0.1)

@@ -52,7 +52,7 @@ class Entry:
 
     def encode(self) -> bytes:
         meta = {"s": self.status, "h": self.headers, "l": self.language, "t": self.tags, "c": self.computed_ms}
-        return json.dumps(meta, separators=(",", ":")).encode() + b"\n" + zlib.compress(self.body, 3)
+        return json.dumps(meta, separators=(",", ":")).encode() + b"\n" + zlib.compress(self.body, 1)
 
     @classmethod
     def decode(cls, raw: bytes) -> Entry:
@@ -70,6 +70,7 @@ class Lookup:
     now_ms: int
     entry: Entry | None = None
     good: bool = False
+    asked: int = 1  # times this key was asked for within PAGE_CACHE_FRESH_SECONDS (admission: web.page_cache)
 
     @property
     def age_s(self) -> int:
@@ -143,9 +144,11 @@ def lookup(key: str) -> Lookup | None:
     if client is None:
         return None
     try:
+        asked_key = f"{key}:asked"
         with client.pipeline(transaction=False) as pipe:
-            raw, (seconds, micros) = pipe.get(key).time().execute()
-        found = Lookup(now_ms=seconds * 1000 + micros // 1000)
+            raw, (seconds, micros), asked, _ = (pipe.get(key).time().incr(asked_key)
+                                                .expire(asked_key, settings.PAGE_CACHE_FRESH_SECONDS).execute())
+        found = Lookup(now_ms=seconds * 1000 + micros // 1000, asked=asked)
         if raw is None:
             return found
         found.entry = Entry.decode(raw)
@@ -176,7 +179,7 @@ def bump(tags: set[str] | list[str]) -> bool:
         return False
     try:
         # A tag outlives every entry that could carry it: a missing tag means "not bumped since they were made".
-        client.eval(_BUMP, len(tags), *[tag_key(tag) for tag in sorted(tags)], entry_lifetime() + 60)
+        client.register_script(_BUMP)(keys=[tag_key(tag) for tag in sorted(tags)], args=[entry_lifetime() + 60])
     except redis.RedisError as exc:
         _failed(exc)
         return False
@@ -189,7 +192,7 @@ def clear() -> int:
     if client is None:
         return 0
     removed = 0
-    for pattern in (f"{_prefix()}:page:*", f"{_prefix()}:tag:*"):
+    for pattern in (f"{_prefix()}:page:*", f"{_prefix()}:tag:*"):  # a page's ":asked" counter included
         keys = list(client.scan_iter(match=pattern, count=1000))
         if keys:
             removed += client.delete(*keys)

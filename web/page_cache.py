@@ -6,6 +6,8 @@ host's pages name them and hold a CSRF token), no messages cookie (a one-off not
 Such a request is answered as before with `Cache-Control: private, no-store`. A response is stored only if it
 is a 200 that set no cookie, used no CSRF token and showed no message: a cached page can never hold one person's
 token, details or notice. The language is part of the key (request.LANGUAGE_CODE), not the cookie header.
+A page is stored once it has been asked for PAGE_CACHE_ADMIT_AFTER times within its freshness: most search URLs
+are asked for once, and storing them cost more than it saved (bench/results/cache26.md).
 
 Degraded mode: PostgreSQL unreachable while a view runs (core.errors.UNAVAILABLE_ERRORS), the entry Redis still
 holds is served however old (up to PAGE_CACHE_STALE_SECONDS past its freshness) with a banner saying it may be
@@ -186,6 +188,9 @@ class PublicPageCacheMiddleware:
             return response
         if not _storable(request, response):
             return _private(response) if response.status_code == 200 else response
+        if found.asked < settings.PAGE_CACHE_ADMIT_AFTER:  # a URL asked once is not worth compressing and storing
+            _public_headers(response, computed_ms=found.now_ms, status="MISS")
+            return _conditional(request, response)
         tags = {cache.CATALOGUE} | getattr(request, "page_cache_tags", set()) | tags_of(request, response, view_kwargs)
         entry = cache.Entry(status=response.status_code, body=response.content,
                             headers={name: response[name] for name in _KEPT_HEADERS if response.has_header(name)},

@@ -45,7 +45,7 @@ def app(private_postgres, tmp_path_factory):
            "SECRET_KEY": "degraded-mode-test-secret-key-" + "x" * 40, "ALLOWED_HOSTS": "127.0.0.1",
            "DATABASE_CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING", "RATE_LIMITS_ENABLED": "false",
            "REDIS_URL": settings.REDIS_URL, "CELERY_TASK_ALWAYS_EAGER": "true", "PAGE_CACHE_ENABLED": "true",
-           "PAGE_CACHE_KEY_PREFIX": PREFIX, "PAGE_CACHE_FRESH_SECONDS": "60", "PAGE_CACHE_STALE_SECONDS": "600"}
+           "PAGE_CACHE_KEY_PREFIX": PREFIX, "PAGE_CACHE_ADMIT_AFTER": "1", "PAGE_CACHE_FRESH_SECONDS": "60", "PAGE_CACHE_STALE_SECONDS": "600"}
     log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -24,6 +24,7 @@ def page_cache_on(settings):
     settings.PAGE_CACHE_ENABLED = True
     settings.PAGE_CACHE_URL = settings.REDIS_URL
     settings.PAGE_CACHE_KEY_PREFIX = f"test-pages-{uuid.uuid4().hex[:8]}"
+    settings.PAGE_CACHE_ADMIT_AFTER = 1  # stored on the first miss (test_a_page_asked_for_once_is_not_stored)
     cache.reset()
     page_cache.reset()
     yield
@@ -258,3 +259,12 @@ def test_every_private_route_stays_private_no_store_with_the_cache_on(client, pa
 def test_healthz_says_no_cache_when_the_page_cache_is_unreachable(client, page_cache_on):
     cache.reset()
     assert client.get("/healthz?only=database").json()["mode"] == "no-cache"
+
+
+def test_a_page_asked_for_once_is_not_stored_until_asked_again(client, page_cache_on, slot, settings):
+    settings.PAGE_CACHE_ADMIT_AFTER = 2
+    url = f"/s/{slot.session_id}/"
+    first = _get(client, url)
+    assert first[HEADER] == "MISS" and "public" in first["Cache-Control"]
+    assert _get(client, url)[HEADER] == "MISS"  # asked twice: stored now
+    assert _get(client, url)[HEADER] == "HIT"
