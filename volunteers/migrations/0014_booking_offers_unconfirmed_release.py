@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('canvass', '0008_booking_offers_unconfirmed_release'),
+        ('canvass', '0008_session_confirm_required_series'),
         ('volunteers', '0013_merge_remembered_devices'),
     ]
 
