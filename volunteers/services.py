@@ -36,6 +36,7 @@ from seats.geocoding import Location
 from sessions.models import CanvassSession, Slot
 from sessions.selectors import slot_move_choices
 from sessions.services import meeting_point_managed_by, slot_claim_place, slot_is_bookable, slot_release_place
+from volunteers.confirmations import offer_deadline
 from volunteers.consent import CONSENT_EMAIL_VERSION, CONSENT_SMS_VERSION
 from volunteers.events import (
     async_handlers,
@@ -137,6 +138,7 @@ def _existing_and_clashing(*, volunteer: Volunteer, slot: Slot) -> tuple[Booking
 def _set_status(booking: Booking, status: str, **extra) -> None:
     booking.status = status
     booking.version += 1
+    booking.offer_expires_at = None  # an offer (volunteers.confirmations) ends with any change, unless renewed
     for field, value in extra.items():
         setattr(booking, field, value)
     booking.save()
@@ -643,8 +645,10 @@ def booking_waitlist_promote(*, slot_id: int) -> list[Booking]:
             if not slot_claim_place(slot_id=slot.pk):
                 break
             slot.confirmed_count += 1
-            _set_status(booking, Booking.Status.CONFIRMED, waitlisted_at=None)
-            booking_event_record(booking=booking, kind=BookingEvent.Kind.PROMOTED)
+            # Close to the start the place is offered, held until a deadline (volunteers.confirmations).
+            until = offer_deadline(slot=slot, now=timezone.now())
+            _set_status(booking, Booking.Status.CONFIRMED, waitlisted_at=None, offer_expires_at=until)
+            booking_event_record(booking=booking, kind=BookingEvent.Kind.OFFERED if until else BookingEvent.Kind.PROMOTED)
             promoted.append(booking)
     return promoted
 
