@@ -40,6 +40,7 @@ from volunteers.services import SWAPPABLE_STATUSES, booking_cancel, booking_swap
 from volunteers.signup import signup_challenge_is
 from web.preview import preview_version, session_preview_png
 from web.volunteer import identity
+from web.volunteer.confirmations import told_times
 from web.volunteer.devices import device_cookie_delete, device_cookie_set, device_token
 from web.volunteer.forms import (
     BookingForm,
@@ -52,7 +53,7 @@ from web.volunteer.forms import (
     add_domain_error,
     national_phone,
 )
-from web.volunteer.states import Action, State, booking_state, booking_told
+from web.volunteer.states import Action, State, booking_state, booking_told, confirm_asked
 
 PAGE_SIZE = 10  # divides RANKED_POOL: no results page straddles the ranked pool and the nearest-first rest
 assert RANKED_POOL % PAGE_SIZE == 0
@@ -277,7 +278,7 @@ def manage(request, token: str):
     moved_to = _moved_to(booking)
     state = booking_state(booking=booking, now=now, address_shown=shows_address, address_held=room.held, move=move,
                           ending_kind=booking_ending_kind(booking=booking), moved_to=moved_to)
-    told = booking_told(state, approval_needed=booking.approval == Booking.Approval.PENDING)
+    told = booking_told(state, approval_needed=booking.approval == Booking.Approval.PENDING, **told_times(booking))
     active = booking.status in HOLDING and slot.ends_at > now
     return render(request, "web/volunteer/manage.html", {
         "booking": booking, "slot": slot, "session": slot.session, "shows_address": shows_address,
@@ -295,6 +296,7 @@ def manage(request, token: str):
         "Status": Booking.Status, "feed_url": _feed_url(booking) if private else None,
         "private": private, "clash": booking_clash(booking=booking) if private else None,
         "remembered": not automatic and devices.device_volunteer(token=device_token(request)) is not None,
+        "can_confirm": not automatic and confirm_asked(booking, now),  # web.volunteer.confirmations
     })
 
 
