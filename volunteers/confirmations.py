@@ -92,9 +92,9 @@ def booking_confirm_by_link(*, manage_token: str) -> Booking:
     """"I'm coming": the button on the booking's page (the texted link) confirms attendance as a reply OK does,
     or takes an open offer. Idempotent. InvalidState for a booking that is not a proven place."""
     booking = _locked(manage_token=manage_token or "")
-    if offer_is_open(booking):
-        return booking_offer_accept(booking_id=booking.pk)
-    if booking.status != Booking.Status.CONFIRMED or booking.proven_at is None or booking.offer_expires_at:
+    if booking.status == Booking.Status.CONFIRMED and booking.offer_expires_at is not None:
+        return booking_offer_accept(booking_id=booking.pk)  # offer_lapsed once its time has passed
+    if booking.status != Booking.Status.CONFIRMED or booking.proven_at is None:
         raise InvalidState(gettext("Only a booked place can be confirmed."), code="not_confirmed")
     if booking.attendance_confirmed_at is None:
         booking.attendance_confirmed_at = timezone.now()

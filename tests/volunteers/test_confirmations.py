@@ -203,3 +203,17 @@ def test_the_day_before_reminder_names_the_deadline_where_places_are_released(re
         pk=ann.pk)
     text = booking_text(kind="reminder_day_before", booking=ann)
     assert f"by {deadline:%H:%M} to keep your place" in text
+
+
+def test_places_freed_at_once_close_to_the_start_are_offered_once_each_and_never_overbook(locmem_sms, never_quiet):
+    """Real threads: three holders cancel at the same moment; each place is offered to one waiter, in turn."""
+    slot = slot_make(starts_in=timedelta(hours=5), capacity=3)
+    holders = [booking_make(slot=slot) for _ in range(3)]
+    waiters = [booking_make(slot=slot) for _ in range(5)]
+    assert run_together(*(lambda b=b: booking_cancel(manage_token=b.manage_token) for b in holders)) == []
+    slot.refresh_from_db()
+    offered = Booking.objects.filter(slot=slot, status="confirmed")
+    assert slot.confirmed_count == offered.count() == 3
+    assert set(offered.values_list("pk", flat=True)) == {b.pk for b in waiters[:3]}  # first come, first offered
+    assert all(b.offer_expires_at is not None for b in offered)
+    assert BookingEvent.objects.filter(kind="booking_offered").count() == 3

@@ -41,6 +41,7 @@ def _confirm(volunteer: Volunteer) -> str:
     if offered:
         booking_offer_accept(booking_id=offered[0].pk)
         return _reply_for_booking("reply_offer_taken", offered[0], len(upcoming))
+    upcoming = [b for b in upcoming if b.offer_expires_at is None]  # an offer past its time is not a place
     if not upcoming:
         return text_render("reply_none", {"action": "confirm"})
     booking = upcoming[0]
