@@ -47,7 +47,7 @@ def repeat_dates(*, session: CanvassSession, dates: list[date] | None = None, we
     for index, day in enumerate(dates):
         field = f"dates.{index}"
         if day < today:
-            raise InvalidInput(gettext("That day has passed: choose today or a later day."), code="date_in_past",
+            raise InvalidInput(gettext("That day has passed: choose today or a later day."), code="in_the_past",
                                fields={field: [gettext("In the past.")]})
         if day in dates[:index]:
             raise InvalidInput(gettext("The same date is given twice."), code="duplicate_date",
