@@ -252,6 +252,8 @@ CELERY_BEAT_SCHEDULE = {
     "assignment-runs-sweep": {"task": "dispatch.assignment_runs_sweep", "schedule": 60.0},
     "personal-data-purge": {"task": "volunteers.personal_data_purge", "schedule": 6 * 3600.0},
     "unproven-bookings-release": {"task": "volunteers.bookings_release_unproven", "schedule": 60.0},
+    "offers-lapse": {"task": "volunteers.offers_lapse", "schedule": 60.0},
+    "unconfirmed-release": {"task": "notify.unconfirmed_release", "schedule": 300.0},
 }
 # Personal data (docs/privacy.md): volunteers are anonymised this many days after their last session ends.
 PERSONAL_DATA_RETENTION_DAYS = env_int("PERSONAL_DATA_RETENTION_DAYS", 90)
@@ -391,6 +393,13 @@ PHONE_CODE_MAX_ATTEMPTS = env_int("PHONE_CODE_MAX_ATTEMPTS", 5)  # wrong tries b
 # as free at once (volunteers.holds), and the beat sweep tidies it up.
 UNPROVEN_HOLD_MINUTES = env_int("UNPROVEN_HOLD_MINUTES", PHONE_CODE_TTL_MINUTES)
 UNPROVEN_HOLD_MAX_MINUTES = env_int("UNPROVEN_HOLD_MAX_MINUTES", 2 * UNPROVEN_HOLD_MINUTES)
+# Confirm or release (docs/confirm-or-release.md): where the host or the seat asks for it, a place not confirmed
+# (reply OK, or the link) this many hours before the start goes to the waitlist.
+CONFIRM_DEADLINE_HOURS = env_int("CONFIRM_DEADLINE_HOURS", 3)
+# A place freed this close to the start is offered to the first waiter, held for them PROMOTION_OFFER_MINUTES (never
+# past the start), then offered to the next; further from the start the waitlist is promoted at once.
+PROMOTION_OFFER_WINDOW_HOURS = env_int("PROMOTION_OFFER_WINDOW_HOURS", 24)
+PROMOTION_OFFER_MINUTES = env_int("PROMOTION_OFFER_MINUTES", 60)
 # A device (browser or API client) that proved a phone with a code is remembered this long (volunteers.devices):
 # that phone's next booking there needs no second code, and /my/ opens without one. 0: never remember.
 DEVICE_REMEMBER_DAYS = env_int("DEVICE_REMEMBER_DAYS", 90)

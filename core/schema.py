@@ -96,6 +96,12 @@ SEMANTIC_ERROR_CODES = {
     "code_used": "a code typed once already",
     "code_attempts": "a code after too many wrong tries",
     "slots_overlap": "two slots of a set whose times overlap",
+    # A session's repeats (sessions.recurrence):
+    "no_dates": "neither `weekly_until` nor `dates`, or none of the weekly days is new and still to come",
+    "until_too_early": "a `weekly_until` that is not after the session's own day",
+    "duplicate_date": "the same date twice in `dates`",
+    "date_taken": "a date the session's series has a session on already",
+    "too_many_copies": "more repeats at once than COPIES_MAX",
 }
 
 

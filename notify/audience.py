@@ -19,6 +19,7 @@ Kind = BookingEvent.Kind
 TEXTED = frozenset({
     Kind.CONFIRMED, Kind.WAITLISTED, Kind.PROMOTED, Kind.REDIRECTED, Kind.SESSION_CANCELLED, Kind.CANCELLED,
     Kind.VENUE_MOVED, Kind.SLOT_RESCHEDULED, Kind.RELEASED, Kind.APPROVED, Kind.REFUSED,
+    Kind.OFFERED, Kind.OFFER_LAPSED, Kind.UNCONFIRMED,  # volunteers.confirmations
 })
 # The booking events a volunteer is emailed about: the texted ones but a release (a released booking never had a
 # proven phone, so it is never emailed).

@@ -55,8 +55,9 @@ def reminders_due(*, now: datetime, outbox) -> list[tuple[str, object]]:
     local = timezone.localtime(now)
     # Not for places whose phone was never proven (released before long) nor for those the host has still to
     # approve (a reminder carries the address).
-    confirmed = Booking.objects.filter(status=Booking.Status.CONFIRMED, proven_at__isnull=False).exclude(
-        approval=Booking.Approval.PENDING)
+    # Nor for a place offered and not yet taken (volunteers.confirmations): its offer text asks already.
+    confirmed = Booking.objects.filter(status=Booking.Status.CONFIRMED, proven_at__isnull=False,
+                                       offer_expires_at__isnull=True).exclude(approval=Booking.Approval.PENDING)
     due = []
 
     def not_yet(kind: str):

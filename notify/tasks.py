@@ -27,3 +27,11 @@ def sweep() -> int:
     from notify.outbox import rows_requeue_stuck
 
     return sum(rows_requeue_stuck(outbox) for outbox in channels())
+
+
+@shared_task(name="notify.unconfirmed_release", time_limit=280, soft_time_limit=250)
+def unconfirmed_release() -> int:
+    """Beat: release places not confirmed by their deadline (notify.confirmations); one effect however often."""
+    from notify.confirmations import unconfirmed_release as release
+
+    return release()

@@ -93,6 +93,10 @@ class Seat(models.Model):
     priority = models.PositiveSmallIntegerField(default=5, db_index=True)
     # Proven places a day this seat needs; None: SEAT_NEED_BY_PRIORITY for its priority band.
     need_per_day = models.PositiveIntegerField(null=True, blank=True)
+    # A coordinator's setting (docs/confirm-or-release.md): every session in the seat asks its volunteers to confirm
+    # the day before, and releases places not confirmed by CONFIRM_DEADLINE_HOURS before the start to the waitlist.
+    confirm_required = models.BooleanField(default=False, db_default=False, help_text=(
+        "Release places whose volunteers did not confirm (reply OK or the link) by the deadline to the waitlist."))
 
     neighbours = models.ManyToManyField("self", through="SeatAdjacency", symmetrical=True, blank=True)
 

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -18,7 +19,7 @@ from core.ratelimit import ip_throttle
 from core.serializers import StrictSerializer
 from seats.geocoding import postcode_locate
 from seats.scopes import seat_scope_for
-from sessions import hosts, selectors, services, vetting
+from sessions import hosts, recurrence, selectors, services, vetting
 from sessions.models import CanvassSession, MeetingPoint, Slot
 from sessions.serializers import (
     MeetingPointSerializer,
@@ -181,6 +182,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             user=request.user, meeting_point=meeting_point, title=data["title"], slots=data["slots"],
             seat_code=data.get("seat") or None, description=data.get("description", ""),
             what_to_bring=data.get("what_to_bring"), requires_approval=data.get("requires_approval", False),
+            confirm_required=data.get("confirm_required", False),
         )
         return Response(SessionHostSerializer(self.get_queryset().get(pk=session.pk)).data, status=status.HTTP_201_CREATED)
 
@@ -190,12 +192,13 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         serializer = SessionUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        session = services.session_update(
-            user=request.user, session_id=self._managed_session_id(kwargs["pk"]), title=data.get("title"),
-            description=data.get("description"), what_to_bring=data.get("what_to_bring"),
-            seat_code=data.get("seat"), new_slots=data.get("add_slots", ()),
-            requires_approval=data.get("requires_approval"),
-        )
+        details = {name: data.get(name) for name in recurrence.DETAILS}
+        session_id = self._managed_session_id(kwargs["pk"])
+        with transaction.atomic():
+            session = services.session_update(user=request.user, session_id=session_id, seat_code=data.get("seat"),
+                                              new_slots=data.get("add_slots", ()), **details)
+            if data["apply_to"] == "later":
+                recurrence.series_details_update(user=request.user, session_id=session_id, **details)
         return Response(SessionHostSerializer(self.get_queryset().get(pk=session.pk)).data)
 
     @extend_schema(request=None, responses=SessionHostSerializer,

@@ -61,6 +61,11 @@ class CanvassSession(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PUBLISHED)
     # The host approves each volunteer before the address is released to them (texted either way).
     requires_approval = models.BooleanField(default=False)
+    # Volunteers are asked the day before to confirm; a place not confirmed by CONFIRM_DEADLINE_HOURS before the
+    # start goes to the waitlist (volunteers.confirmations). The seat's coordinators can ask it for every session.
+    confirm_required = models.BooleanField(default=False, db_default=False)
+    # The occurrences of a repeated session share it (sessions.recurrence); each is a session of its own.
+    series = models.UUIDField(null=True, blank=True, db_index=True)
     # The meeting point's public point (never its exact location) and the slots' span, copied so the
     # nearest-sessions search is one indexed query.
     lat = models.FloatField()

@@ -100,8 +100,8 @@ class SessionHostSerializer(SessionPublicSerializer):
     slots = SlotSerializer(many=True, read_only=True)
 
     class Meta(SessionPublicSerializer.Meta):
-        fields = SessionPublicSerializer.Meta.fields + ["requires_approval", "meeting_point", "cancelled_at",
-                                                        "review_reason", "created_at"]
+        fields = SessionPublicSerializer.Meta.fields + ["requires_approval", "confirm_required", "series",
+                                                        "meeting_point", "cancelled_at", "review_reason", "created_at"]
 
 
 class SessionCreateSerializer(StrictSerializer):
@@ -112,6 +112,8 @@ class SessionCreateSerializer(StrictSerializer):
     what_to_bring = serializers.CharField(required=False, allow_blank=True, max_length=200)
     requires_approval = serializers.BooleanField(
         required=False, default=False, help_text="The host approves each volunteer before the address is released.")
+    confirm_required = serializers.BooleanField(required=False, default=False, help_text=(
+        "Places not confirmed (reply OK, or the link) CONFIRM_DEADLINE_HOURS before the start go to the waitlist."))
     slots = SlotInputSerializer(many=True, allow_empty=False, min_length=1, max_length=settings.MAX_SLOTS_PER_SESSION)
 
 
@@ -121,6 +123,9 @@ class SessionUpdateSerializer(StrictSerializer):
     description = serializers.CharField(required=False, allow_blank=True, max_length=4000)
     what_to_bring = serializers.CharField(required=False, allow_blank=True, max_length=200)
     requires_approval = serializers.BooleanField(required=False)
+    confirm_required = serializers.BooleanField(required=False)
+    apply_to = serializers.ChoiceField(choices=["this", "later"], required=False, default="this", help_text=(
+        "later: the details (not add_slots) go to this and every later session of its series as well."))
     add_slots = SlotInputSerializer(many=True, required=False, max_length=settings.MAX_SLOTS_PER_SESSION)
 
 

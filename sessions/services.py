@@ -153,7 +153,7 @@ def _refresh_session_span(session: CanvassSession) -> None:
 @transaction.atomic
 def session_create(*, user, meeting_point: MeetingPoint, title: str, slots: list[dict], seat_code: str | None = None,
                    description: str = "", what_to_bring: str | None = None,
-                   requires_approval: bool = False) -> CanvassSession:
+                   requires_approval: bool = False, confirm_required: bool = False) -> CanvassSession:
     """Publish a session with its slots in one transaction, in the seat its meeting point's postcode belongs to
     (a coordinator may give another). A host not yet trusted (sessions.vetting) gets it in review, seen by nobody
     else until an organiser approves it. With requires_approval the host approves each volunteer before the
@@ -172,7 +172,7 @@ def session_create(*, user, meeting_point: MeetingPoint, title: str, slots: list
                 else CanvassSession.Status.PUBLISHED),
         lat=meeting_point.public_lat, lng=meeting_point.public_lng, postcode_district=outcode_of(meeting_point.postcode),
         starts_at=min(s["starts_at"] for s in slots), ends_at=max(s["ends_at"] for s in slots),
-        requires_approval=requires_approval,
+        requires_approval=requires_approval, confirm_required=confirm_required,
     )
     if what_to_bring is not None:
         session.what_to_bring = what_to_bring
@@ -195,7 +195,8 @@ def _editable_session(*, user, session_id: int) -> CanvassSession:
 @transaction.atomic
 def session_update(*, user, session_id: int, title: str | None = None, description: str | None = None,
                    what_to_bring: str | None = None, seat_code: str | None = None,
-                   new_slots: Iterable[dict] = (), requires_approval: bool | None = None) -> CanvassSession:
+                   new_slots: Iterable[dict] = (), requires_approval: bool | None = None,
+                   confirm_required: bool | None = None) -> CanvassSession:
     """Edit a session's details and add slots; cancelled sessions cannot be edited. Turning requires_approval
     on applies to bookings made from then on; turning it off approves, in the same transaction, the bookings
     still waiting for approval (session_approval_dropped: each is texted, as a host's approval is)."""
@@ -204,7 +205,7 @@ def session_update(*, user, session_id: int, title: str | None = None, descripti
         raise InvalidState(gettext("This session has been cancelled."), code="session_cancelled")
     approval_dropped = session.requires_approval and requires_approval is False
     for field, value in (("title", title), ("description", description), ("what_to_bring", what_to_bring),
-                         ("requires_approval", requires_approval)):
+                         ("requires_approval", requires_approval), ("confirm_required", confirm_required)):
         if value is not None:
             setattr(session, field, value)
     if seat_code is not None:

@@ -80,7 +80,7 @@ def _delivered_to_phone(path: str) -> bool:
 def _refused(booking: Booking, *, path: str, now: datetime, automatic: bool) -> str:
     if automatic:
         return Hidden.AUTOMATIC
-    if booking.status not in SHOWING_STATUSES:
+    if booking.status not in SHOWING_STATUSES or booking.offer_expires_at is not None:  # an offer not yet taken
         return Hidden.NOT_CONFIRMED
     if booking.approval not in APPROVALS_SHOWN:
         return Hidden.AWAITING_APPROVAL

@@ -128,6 +128,10 @@ class Booking(models.Model):
     # covers rows written by COPY without the column.
     language = models.CharField(max_length=LANGUAGE_MAX_LENGTH, default=language_current, db_default="en-gb")
     attendance_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # A place offered from the waitlist close to the start (volunteers.confirmations): held (counted) for this
+    # booking until then; accepted (OK or the link) it becomes an ordinary place, lapsed it goes to the next waiter.
+    # Cleared by every status change (volunteers.services._set_status).
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
     waitlisted_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -142,6 +146,9 @@ class Booking(models.Model):
             # The release sweep's scan: only the (few) active bookings whose phone is still unproven.
             models.Index(fields=["held_until"], name="booking_unproven_hold",
                          condition=Q(proven_at__isnull=True, status__in=["pending", "confirmed", "waitlisted"])),
+            # The offer sweep's scan: only the (few) open offers.
+            models.Index(fields=["offer_expires_at"], name="booking_open_offer",
+                         condition=Q(offer_expires_at__isnull=False, status="confirmed")),
         ]
 
     def __str__(self) -> str:
@@ -171,6 +178,9 @@ class BookingEvent(models.Model):
         RELEASED = "booking_released", "Released: the phone was never proven"
         APPROVED = "booking_approved", "Approved by the host"
         REFUSED = "booking_refused", "Refused by the host"
+        OFFERED = "booking_offered", "Offered a place from the waitlist"
+        OFFER_LAPSED = "booking_offer_lapsed", "Offer lapsed: not taken in time"
+        UNCONFIRMED = "booking_unconfirmed", "Released: not confirmed by the deadline"
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events", db_index=False)  # see Meta
     kind = models.CharField(max_length=24, choices=Kind.choices)

@@ -220,7 +220,7 @@ def phone_bookings(*, volunteer_id: int, now: datetime | None = None) -> PhoneBo
 
 
 ENDING_KINDS = (BookingEvent.Kind.CANCELLED, BookingEvent.Kind.SESSION_CANCELLED, BookingEvent.Kind.RELEASED,
-                BookingEvent.Kind.REFUSED)
+                BookingEvent.Kind.REFUSED, BookingEvent.Kind.OFFER_LAPSED, BookingEvent.Kind.UNCONFIRMED)
 
 
 def booking_ending_kind(*, booking: Booking) -> str | None:

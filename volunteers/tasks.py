@@ -38,3 +38,12 @@ def personal_data_purge() -> int:
 def bookings_release_unproven() -> int:
     """Beat: release bookings whose phone was never proven (one effect however often it runs)."""
     return services.bookings_release_unproven()
+
+
+@shared_task(name="volunteers.offers_lapse", time_limit=280, soft_time_limit=250)
+def offers_lapse() -> int:
+    """Beat: end the waitlist offers not taken in time and offer each place to the next waiter (one effect however
+    often it runs: volunteers.confirmations)."""
+    from volunteers.confirmations import bookings_offers_lapse
+
+    return bookings_offers_lapse()

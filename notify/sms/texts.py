@@ -17,6 +17,7 @@ from core.languages import language_override
 from notify.sms.segments import gsm7_fold
 from sessions.hosts import host_language
 from sessions.models import Slot
+from volunteers.confirmations import confirm_deadline, confirm_required
 from volunteers.disclosure import FrontRoomShown, Hidden, front_room_disclose
 from volunteers.links import manage_url, needed_url
 from volunteers.models import Booking, PhoneChallenge
@@ -87,7 +88,9 @@ def booking_context(booking: Booking) -> dict:
     about a booking carries it. Never the front room: booking_render adds it, through the disclosure check."""
     return {"first_name": _first_name(booking.volunteer.name), **slot_context(booking.slot),
             "confirmed": booking.status in (Booking.Status.CONFIRMED, Booking.Status.ATTENDED),
-            "link": manage_url(booking.manage_token)}
+            "link": manage_url(booking.manage_token),
+            # An offer from the waitlist (volunteers.confirmations): the time it lapses.
+            "until": f"{timezone.localtime(booking.offer_expires_at):%H:%M}" if booking.offer_expires_at else ""}
 
 
 def slot_context(slot: Slot) -> dict:
@@ -104,6 +107,8 @@ def slot_context(slot: Slot) -> dict:
         "bring": session.what_to_bring or gettext("a charged phone"),
         "seat": session.seat.name,
         "district": session.postcode_district,
+        # The day-before reminder's deadline where the session releases places not confirmed in time.
+        "confirm_by": f"{timezone.localtime(confirm_deadline(slot)):%H:%M}" if confirm_required(session) else "",
     }
 
 

@@ -10,9 +10,10 @@ import pytest
 from django.utils import timezone
 
 from dispatch.models import OverflowMove
-from tests.factories import SlotFactory
+from tests.factories import CanvassSessionFactory, SlotFactory
 from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
 from volunteers.models import Booking, BookingEvent, Volunteer
+from web.volunteer.confirmations import told_times
 from web.volunteer.states import Action, State, booking_told
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +87,19 @@ def _address_held(area, settings) -> Booking:
     return _booking(area.slot)
 
 
+def _asked_to_confirm(area) -> Booking:
+    """A place tomorrow on a session that gives places nobody confirmed to the waitlist (issue 25)."""
+    start = timezone.now() + timedelta(hours=20)
+    session = CanvassSessionFactory(meeting_point=area.session.meeting_point, title="Tomorrow's doors",
+                                    starts_at=start, ends_at=start + timedelta(hours=2), confirm_required=True)
+    return _booking(SlotFactory(session=session, capacity=3))
+
+
 BUILD = {
+    State.OFFERED: lambda area, settings: _booking(area.slot, offer_expires_at=timezone.now() + timedelta(minutes=40)),
+    State.OFFER_LAPSED: lambda area, settings: _ended(_booking(area.slot), BookingEvent.Kind.OFFER_LAPSED),
+    State.CONFIRM_ASKED: lambda area, settings: _asked_to_confirm(area),
+    State.UNCONFIRMED: lambda area, settings: _ended(_booking(area.slot), BookingEvent.Kind.UNCONFIRMED),
     State.REQUESTED: lambda area, settings: _booking(area.slot, proven=False),
     State.REQUESTED_WAITLIST: lambda area, settings: _booking(area.full_slot, Status.WAITLISTED, proven=False),
     State.LAPSED: lambda area, settings: _ended(_booking(area.slot, proven=False), BookingEvent.Kind.RELEASED),
@@ -111,7 +124,7 @@ BUILD = {
 
 # Where the address note is true: the place may still become theirs and show its address here.
 ADDRESS_NOTES = {State.REQUESTED, State.REQUESTED_WAITLIST, State.HELD, State.AWAITING_HOST, State.ADDRESS_HELD,
-                 State.WAITLISTED}
+                 State.WAITLISTED, State.OFFERED}
 
 
 def test_every_state_is_covered():
@@ -122,7 +135,7 @@ def test_every_state_is_covered():
 def test_each_state_says_what_is_true_and_offers_the_action_that_fits(client, area, settings, state):
     booking = BUILD[state](area, settings)
     page = _text(client.get(f"/b/{booking.manage_token}"))
-    told = booking_told(state, approval_needed=booking.approval == Booking.Approval.PENDING)
+    told = booking_told(state, approval_needed=booking.approval == Booking.Approval.PENDING, **told_times(booking))
     assert f'class="status status-{state}"' in page, page[page.find('class="status'):][:300]
     assert told.says in page and told.badge in page
     if state not in ADDRESS_NOTES:
@@ -136,6 +149,10 @@ def test_each_state_says_what_is_true_and_offers_the_action_that_fits(client, ar
         assert f'action="/b/{token}/prove/"' not in page
     if told.action == Action.NOTHING and state != State.PAST:
         assert "Nothing to do" in page
+    if told.action in (Action.ACCEPT_OFFER, Action.CONFIRM):
+        assert f'action="/b/{token}/confirm/"' in page
+    if told.action == Action.REBOOK:
+        assert f'href="/s/{booking.slot.session_id}/"' in page and "Book again" in page
     if told.action == Action.LEAVE_WAITLIST:
         assert "Leave the waitlist" in page and "Cancel my place" not in page
     # Either end of an open move may turn it down.

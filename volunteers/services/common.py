@@ -22,6 +22,7 @@ def overlapping_confirmed(*, volunteer: Volunteer, slot: Slot, exclude_booking_i
 def status_set(booking: Booking, status: str, **extra) -> None:
     booking.status = status
     booking.version += 1
+    booking.offer_expires_at = None  # an offer (volunteers.confirmations) ends with any change, unless renewed
     for field, value in extra.items():
         setattr(booking, field, value)
     booking.save()

@@ -7,6 +7,7 @@ from django.utils import timezone
 from core.errors import InvalidState
 from sessions.models import Slot
 from sessions.services import slot_claim_place, slot_is_bookable
+from volunteers.confirmations import offer_deadline
 from volunteers.events import booking_event_record
 from volunteers.models import Booking, BookingEvent
 from volunteers.services.common import hold_lapsed, overlapping_confirmed, status_set
@@ -41,8 +42,10 @@ def booking_waitlist_promote(*, slot_id: int) -> list[Booking]:
             if not slot_claim_place(slot_id=slot.pk):
                 break
             slot.confirmed_count += 1
-            status_set(booking, Booking.Status.CONFIRMED, waitlisted_at=None)
-            booking_event_record(booking=booking, kind=BookingEvent.Kind.PROMOTED)
+            # Close to the start the place is offered, held until a deadline (volunteers.confirmations).
+            until = offer_deadline(slot=slot, now=timezone.now())
+            status_set(booking, Booking.Status.CONFIRMED, waitlisted_at=None, offer_expires_at=until)
+            booking_event_record(booking=booking, kind=BookingEvent.Kind.OFFERED if until else BookingEvent.Kind.PROMOTED)
             promoted.append(booking)
     return promoted
 

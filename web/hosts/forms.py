@@ -4,6 +4,7 @@ mapped back onto these fields by ``form_errors_from``."""
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.forms.utils import ErrorDict
@@ -183,6 +184,10 @@ class SessionForm(forms.Form):
         if with_approval:
             self.fields["requires_approval"] = forms.BooleanField(
                 label=_("I approve each volunteer before they see my address"), required=False)
+        self.fields["confirm_required"] = forms.BooleanField(  # volunteers.confirmations
+            label=_("Give places nobody confirmed to the waitlist"), required=False,
+            help_text=_("The day before, we ask each volunteer to confirm. Places not confirmed %(hours)s hours "
+                        "before the start go to the people waiting.") % {"hours": settings.CONFIRM_DEADLINE_HOURS})
 
     def clean_date(self):
         day = self.cleaned_data["date"]
@@ -192,9 +197,14 @@ class SessionForm(forms.Form):
 
 
 class SessionEditForm(SessionForm):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, in_series=False, **kwargs):
         super().__init__(*args, **kwargs)
         del self.fields["meeting_point"]
+        if in_series:  # a repeated session (sessions.recurrence): its details can go to the later ones too
+            self.fields["apply_to"] = forms.ChoiceField(
+                label=_("Change"), widget=forms.RadioSelect, initial="this", choices=[
+                    ("this", _("This session only")),
+                    ("later", _("This and later ones (their details; each keeps its own slots and bookings)"))])
 
 
 class SlotForm(forms.Form):

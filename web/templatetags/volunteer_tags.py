@@ -222,6 +222,8 @@ def booking_state(booking) -> str:
             return _("Held: confirm it's your phone")
         if booking.approval == Booking.Approval.PENDING:
             return _("Waiting for the host")
+        if booking.offer_expires_at is not None:  # volunteers.confirmations
+            return _("Offered: take it by %(time)s") % {"time": f"{timezone.localtime(booking.offer_expires_at):%H:%M}"}
         return _("Booked")
     return {
         Booking.Status.WAITLISTED: _("On the waitlist"), Booking.Status.PENDING: _("Waiting"),

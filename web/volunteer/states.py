@@ -4,11 +4,13 @@ and its overflow move (dispatch.services.overflow.booking_redirect_move); nothin
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import TextChoices
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from volunteers.confirmations import confirm_required
 from volunteers.models import Booking, BookingEvent
 
 Status = Booking.Status
@@ -34,6 +36,11 @@ class State(TextChoices):  # TextChoices: templates may name its members (State.
     PAST_NO_PLACE = "past_no_place"          # the slot is over and no place opened for them
     ATTENDED = "attended"                    # the host recorded them there
     NO_SHOW = "no_show"                      # the host recorded them missing
+    # volunteers.confirmations (issue 25)
+    OFFERED = "offered"                      # a place offered from the waitlist, theirs if taken by a deadline
+    OFFER_LAPSED = "offer_lapsed"            # the offer was not taken in time: it went to the next waiter
+    CONFIRM_ASKED = "confirm_asked"          # booked, starting by tomorrow, not yet confirmed "I'm coming"
+    UNCONFIRMED = "unconfirmed"              # not confirmed by the deadline: the place went to the waitlist
 
 
 class Action(TextChoices):
@@ -44,6 +51,9 @@ class Action(TextChoices):
     SEE_NEW_PLACE = "see_new_place"
     SEE_FIRST_CHOICE = "see_first_choice"
     FIND_ANOTHER = "find_another"
+    ACCEPT_OFFER = "accept_offer"  # "Take the place"
+    CONFIRM = "confirm"            # "I'm coming"
+    REBOOK = "rebook"              # back to the session's page, to book again
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,10 @@ def booking_state(*, booking: Booking, now: datetime, address_shown: bool, addre
             return State.SESSION_CANCELLED
         if ending_kind == BookingEvent.Kind.RELEASED:
             return State.LAPSED
+        if ending_kind == BookingEvent.Kind.OFFER_LAPSED:
+            return State.OFFER_LAPSED
+        if ending_kind == BookingEvent.Kind.UNCONFIRMED:
+            return State.UNCONFIRMED
         return State.CANCELLED
     if ended:
         return State.PAST if status == Status.CONFIRMED and booking.proven_at is not None else State.PAST_NO_PLACE
@@ -94,13 +108,31 @@ def booking_state(*, booking: Booking, now: datetime, address_shown: bool, addre
         return State.HELD
     if move is not None and move.to_booking_id == booking.pk and move.declined_at is None:
         return State.REDIRECT_OFFERED
+    if booking.offer_expires_at is not None:
+        return State.OFFERED
     if address_held and not address_shown:
         return State.ADDRESS_HELD
+    if confirm_asked(booking, now) and confirm_required(booking.slot.session):
+        return State.CONFIRM_ASKED  # the place goes to the waitlist if not confirmed: the page says so first
     return State.CONFIRMED
 
 
-def booking_told(state: State, *, approval_needed: bool = False) -> Told:
-    """What the page says for a state, in words, and the one action that fits it."""
+def confirm_asked(booking: Booking, now: datetime) -> bool:
+    """Whether the page offers "I'm coming": a proven place, not confirmed yet, from the day before (when the
+    reminder asks for it)."""
+    day = timezone.localtime(now).date() + timedelta(days=2)
+    return (booking.status == Status.CONFIRMED and booking.proven_at is not None and booking.offer_expires_at is None
+            and booking.attendance_confirmed_at is None and booking.slot.ends_at > now
+            and booking.slot.starts_at < timezone.make_aware(datetime.combine(day, datetime.min.time())))
+
+
+def booking_told(state: State, *, approval_needed: bool = False, until: str = "", confirm_by: str = "") -> Told:
+    """What the page says for a state, in words, and the one action that fits it. `until`: when an offer lapses;
+    `confirm_by`: the deadline of a session that releases places not confirmed (both as the page shows a time)."""
+    please_confirm = _("You're booked. Please confirm you're still coming.")
+    if confirm_by:
+        please_confirm = _("You're booked. Please confirm you're still coming by %(time)s: places not confirmed by "
+                           "then go to people on the waitlist.") % {"time": confirm_by}
     address_on_proof = _("The exact address shows here once you confirm this is your phone.")
     if approval_needed:
         address_on_proof = _("The exact address shows here once you confirm this is your phone and the host "
@@ -153,5 +185,16 @@ def booking_told(state: State, *, approval_needed: bool = False) -> Told:
         State.ATTENDED: (_("Thank you"), "ok", _("You came: thank you!"), "", Action.FIND_ANOTHER),
         State.NO_SHOW: (_("Missed"), "", _("The host recorded that you couldn't make it. There are other sessions "
                                            "that need you."), "", Action.FIND_ANOTHER),
+        State.OFFERED: (_("Place offered"), "warn", _(
+            "A place opened up for you. It's yours if you take it by %(time)s; after that it goes to the next person "
+            "waiting.") % {"time": until}, _("The exact address shows here once you take the place."),
+            Action.ACCEPT_OFFER),
+        State.OFFER_LAPSED: (_("Gone to someone else"), "", _(
+            "The place we offered you wasn't taken in time, so it went to the next person waiting. There are other "
+            "sessions that need you."), "", Action.FIND_ANOTHER),
+        State.CONFIRM_ASKED: (_("Booked"), "ok", please_confirm, "", Action.CONFIRM),
+        State.UNCONFIRMED: (_("Released"), "bad", _(
+            "Your place wasn't confirmed in time, so it went to someone on the waitlist. If you can still come, book "
+            "again: if the slot is full you join its waitlist."), "", Action.REBOOK),
     }[state]
     return Told(state, *told)

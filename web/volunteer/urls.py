@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from web.volunteer import needed, views
+from web.volunteer import confirmations, needed, views
 
 app_name = "volunteer"
 
@@ -23,6 +23,7 @@ urlpatterns = [
     re_path(rf"^b/{TOKEN}/prove/$", views.prove, name="prove"),
     re_path(rf"^b/{TOKEN}/cancel/$", views.cancel, name="cancel"),
     re_path(rf"^b/{TOKEN}/decline/$", views.decline, name="decline"),
+    re_path(rf"^b/{TOKEN}/confirm/$", confirmations.confirm, name="confirm"),
     re_path(rf"^b/{TOKEN}/move/$", views.swap, name="swap"),
     re_path(rf"^b/{TOKEN}/calendar\.ics$", views.calendar_file, name="calendar"),
     re_path(rf"^b/{TOKEN}/feed/$", views.calendar_feed, name="calendar_feed"),

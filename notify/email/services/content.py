@@ -45,12 +45,22 @@ BOOKING_WORDS = {
     "slot_rescheduled": (gettext_lazy("New times: {title}"), gettext_lazy("The session has moved to new times.")),
     "booking_approved": (gettext_lazy("The host confirmed your place: {title}"), gettext_lazy("The host has confirmed your place.")),
     "booking_refused": (gettext_lazy("No place this time: {title}"), gettext_lazy("Sorry: the host could not take you this time.")),
-    "reminder_day_before": (gettext_lazy("Tomorrow: {title}"), gettext_lazy("A reminder: you are canvassing tomorrow.")),
+    "reminder_day_before": (gettext_lazy("Tomorrow: {title}"), gettext_lazy(
+        "A reminder: you are canvassing tomorrow. Please confirm you're coming: open your booking and press "
+        "\"I'm coming\", or reply OK to our text.")),
+    # volunteers.confirmations: an offer from the waitlist, an offer not taken in time, a place not confirmed.
+    "booking_offered": (gettext_lazy("A place is yours if you want it: {title}"), gettext_lazy(
+        "A place opened up. Open your booking and take it before the time shown there; after that it goes to the "
+        "next person waiting.")),
+    "booking_offer_lapsed": (gettext_lazy("The place went to someone else: {title}"), gettext_lazy(
+        "The place we offered you wasn't taken in time, so it went to the next person waiting.")),
+    "booking_unconfirmed": (gettext_lazy("Your place was released: {title}"), gettext_lazy(
+        "Your place wasn't confirmed in time, so it went to someone waiting. If you can still come, book again.")),
     "reminder_soon": (gettext_lazy("Starting soon: {title}"), gettext_lazy("A reminder: your session starts soon.")),
 }
 # The calendar event is withdrawn (METHOD:CANCEL) by these; the others send it as it now stands (REQUEST).
-CANCELLING_KINDS = {"session_cancelled", "booking_cancelled", "booking_refused"}
-NO_CALENDAR_KINDS = {"booking_waitlisted"}
+CANCELLING_KINDS = {"session_cancelled", "booking_cancelled", "booking_refused", "booking_unconfirmed"}
+NO_CALENDAR_KINDS = {"booking_waitlisted", "booking_offered", "booking_offer_lapsed"}
 
 
 def _first_name(name: str) -> str:

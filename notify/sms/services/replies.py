@@ -9,6 +9,7 @@ from notify.sms.services.hosts import host_sms_flags_set
 from notify.sms.services.outbox import answered_by_reply
 from notify.sms.texts import booking_render, text_render
 from volunteers import services as volunteer_services
+from volunteers.confirmations import booking_offer_accept, offer_is_open
 from volunteers.models import Booking, Volunteer
 from volunteers.selectors import volunteer_language
 
@@ -36,6 +37,11 @@ def _reply_for_booking(template: str, booking: Booking, count: int) -> str:
 def _confirm(volunteer: Volunteer) -> str:
     upcoming = [b for b in volunteer_services.bookings_for_volunteer_upcoming(volunteer=volunteer)
                 if b.status == Booking.Status.CONFIRMED]
+    offered = [b for b in upcoming if offer_is_open(b)]  # OK takes an open offer first (volunteers.confirmations)
+    if offered:
+        booking_offer_accept(booking_id=offered[0].pk)
+        return _reply_for_booking("reply_offer_taken", offered[0], len(upcoming))
+    upcoming = [b for b in upcoming if b.offer_expires_at is None]  # an offer past its time is not a place
     if not upcoming:
         return text_render("reply_none", {"action": "confirm"})
     booking = upcoming[0]

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from core.errors import DomainError
 from sessions import services as session_services
 from sessions.models import CanvassSession, MeetingPoint
+from sessions.recurrence import series_details_update, session_repeat
 from volunteers.disclosure import front_room_held_bookings
 from volunteers.models import Booking
 from volunteers.selectors import (
@@ -90,6 +91,7 @@ def session_new(request):
         _rows_check(filled, day, room, timezone.now())
         if not formset.total_error_count():
             extra = {"requires_approval": form.cleaned_data["requires_approval"]} if with_approval else {}
+            extra["confirm_required"] = form.cleaned_data["confirm_required"]
             try:
                 session = session_services.session_create(
                     user=request.user, meeting_point=room, title=form.cleaned_data["title"],
@@ -155,7 +157,9 @@ def session_edit(request, session_id: int):
                "what_to_bring": session.what_to_bring}
     if with_approval:
         initial["requires_approval"] = session.requires_approval
-    form = forms.SessionEditForm(posted(request), initial=initial, with_approval=with_approval)
+    initial["confirm_required"] = session.confirm_required
+    form = forms.SessionEditForm(posted(request), initial=initial, with_approval=with_approval,
+                                 in_series=session.series is not None)
     if started:  # a started slot keeps its times, so the day they are on stays too
         form.fields["date"].disabled = True
     rows_kwargs = {"initial": [forms.slot_initial(slot, day) for slot in slots]}
@@ -259,7 +263,12 @@ def _session_edit_save(user, session, details: dict, day, kept, removed, by_id) 
     extra = {"requires_approval": details["requires_approval"]} if "requires_approval" in details else {}
     session_services.session_update(user=user, session_id=session.pk, title=details["title"],
                                     description=details["description"], what_to_bring=details["what_to_bring"],
-                                    new_slots=[row.slot(day) for row in new_rows], **extra)
+                                    new_slots=[row.slot(day) for row in new_rows],
+                                    confirm_required=details["confirm_required"], **extra)
+    if details.get("apply_to") == "later":  # sessions.recurrence: the details, never the slots
+        series_details_update(user=user, session_id=session.pk, title=details["title"],
+                              description=details["description"], what_to_bring=details["what_to_bring"],
+                              confirm_required=details["confirm_required"], **extra)
     return told
 
 
@@ -272,7 +281,7 @@ def session_copy(request, session_id: int):
     if request.method == "POST" and form.is_valid():
         dates = list(form.chosen)
         try:
-            copies = session_services.session_copies_create(user=request.user, session_id=session.pk, dates=dates)
+            copies = session_repeat(user=request.user, session_id=session.pk, dates=dates)  # linked: a series
         except DomainError as error:
             fields = list((error.fields or {}).keys())
             index = int(fields[0].split(".")[1]) if fields and fields[0].startswith("dates.") else None

@@ -19,9 +19,10 @@ from volunteers.manage_read import booking_page_read
 from volunteers.models import Booking
 from volunteers.selectors import booking_clash, booking_ending_kind
 from web.volunteer import identity
+from web.volunteer.confirmations import told_times
 from web.volunteer.devices import device_token
 from web.volunteer.forms import EmailForm, add_domain_error
-from web.volunteer.states import Action, State, booking_state, booking_told
+from web.volunteer.states import Action, State, booking_state, booking_told, confirm_asked
 from web.volunteer.views.changes import booking_moved_to, swappable
 from web.volunteer.views.common import booking_or_404, by_machine, not_found
 
@@ -52,7 +53,7 @@ def manage(request, token: str):
     moved_to = booking_moved_to(booking)
     state = booking_state(booking=booking, now=now, address_shown=shows_address, address_held=room.held, move=move,
                           ending_kind=booking_ending_kind(booking=booking), moved_to=moved_to)
-    told = booking_told(state, approval_needed=booking.approval == Booking.Approval.PENDING)
+    told = booking_told(state, approval_needed=booking.approval == Booking.Approval.PENDING, **told_times(booking))
     active = booking.status in HOLDING and slot.ends_at > now
     return render(request, "web/volunteer/manage.html", {
         "booking": booking, "slot": slot, "session": slot.session, "shows_address": shows_address,
@@ -70,6 +71,7 @@ def manage(request, token: str):
         "Status": Booking.Status, "feed_url": feed_url(page.feed) if private and page.feed else None,
         "private": private, "clash": booking_clash(booking=booking) if private and page.clash_id else None,
         "remembered": page.device_remembered,
+        "can_confirm": not automatic and confirm_asked(booking, now),  # web.volunteer.confirmations
     })
 
 
