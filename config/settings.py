@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "seats",
     "sessions.apps.CanvassSessionsConfig",
     "volunteers",
+    "travel",
     "dispatch",
     "notify",
     "notify.sms",
