@@ -103,9 +103,8 @@ class LiftDisclosure(models.Model):
     volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="lift_disclosures")
     shown = models.CharField(max_length=8, choices=Shown.choices)
     path = models.CharField(max_length=40)
+    # Recorded once, the first time (a page view after that writes nothing: private links must stay cheap to open).
     first_at = models.DateTimeField()
-    last_at = models.DateTimeField()
-    count = models.PositiveIntegerField(default=1)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["request", "volunteer", "shown", "path"],

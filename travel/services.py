@@ -9,7 +9,7 @@ relay); every act counts against the same per-phone limits as bookings; a blocke
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -97,10 +97,13 @@ def seats_taken(offer: LiftOffer) -> int:
 
 
 def request_create(*, manage_token: str, offer_token: str, invite_token: str = "") -> LiftRequest:
-    """Ask for a seat in an open offer to the rider's own slot. An invite-only offer needs its invite token; a
+    """Ask for a seat in an open offer to the rider's own slot (named by its token, or by its invite token alone:
+    the code a driver gives riders they know). An invite-only offer needs its invite token; a
     driver cannot ask for their own lift; one seat asked for or held per place."""
     booking = _place(manage_token, for_what=gettext("ask for a lift"))
-    offer = LiftOffer.objects.filter(token=offer_token, status=LiftOffer.Status.OPEN).first()
+    open_offers = LiftOffer.objects.filter(status=LiftOffer.Status.OPEN)
+    offer = (open_offers.filter(token=offer_token).first() if offer_token
+             else open_offers.filter(invite_token=invite_token).first() if invite_token else None)
     if offer is None or offer.slot_id != booking.slot_id or (
             offer.invite_only and invite_token != offer.invite_token):
         raise NotFound(gettext("This lift is not offered any more."), code="lift_not_found")
@@ -208,17 +211,16 @@ def volunteer_unblock(*, volunteer_id: int) -> None:
 
 
 def lift_disclosure_record(*, request: LiftRequest, volunteer_id: int, shown: str, path: str) -> None:
-    """Ledger: `volunteer_id` was shown `shown` of accepted lift `request` on `path` (first, last, how often)."""
-    now = timezone.now()
-    updated = LiftDisclosure.objects.filter(request=request, volunteer_id=volunteer_id, shown=shown,
-                                            path=path).update(last_at=now, count=F("count") + 1)
-    if not updated:
-        try:
-            with transaction.atomic():
-                LiftDisclosure.objects.create(request=request, volunteer_id=volunteer_id, shown=shown, path=path,
-                                              first_at=now, last_at=now)
-        except IntegrityError:  # the same first view twice at once: counted by the other
-            pass
+    """Ledger: `volunteer_id` was first shown `shown` of accepted lift `request` on `path` now (once: later views
+    only read)."""
+    if LiftDisclosure.objects.filter(request=request, volunteer_id=volunteer_id, shown=shown, path=path).exists():
+        return
+    try:
+        with transaction.atomic():
+            LiftDisclosure.objects.create(request=request, volunteer_id=volunteer_id, shown=shown, path=path,
+                                          first_at=timezone.now())
+    except IntegrityError:  # the same first view twice at once: recorded by the other
+        pass
 
 
 def offers_stats(slot_ids: list[int]) -> dict[int, dict]:
