@@ -109,3 +109,39 @@ def lift_of_booking(*, booking: Booking, path: str, automatic: bool = False) -> 
         lift_disclosure_record(request=request, volunteer_id=booking.volunteer_id,
                                shown=LiftDisclosure.Shown.PICKUP, path=path)
     return seen
+
+
+@dataclass
+class SeatLifts:
+    seat_code: str
+    seat_name: str
+    offers: int = 0
+    seats: int = 0
+    taken: int = 0
+    waiting: int = 0
+    by_lift: int = 0  # places that arrive by lift: riders accepted, and their drivers
+
+    @property
+    def seats_left(self) -> int:
+        return self.seats - self.taken
+
+
+def lifts_on_day(*, day, seat_filter: Q | None = None) -> tuple[list[SeatLifts], list[LiftOffer]]:
+    """Coordinators' view of a day's lifts, per seat (most arriving by lift first), and the open offers themselves
+    (for blocking a driver or rider). `seat_filter`: a Q on the seat's code (an organiser's scope)."""
+    offers = (LiftOffer.objects.filter(status=LiftOffer.Status.OPEN, slot__starts_at__date=day)
+              .filter(seat_filter or Q())
+              .select_related("slot__session__seat", "booking__volunteer")
+              .annotate(taken=Count("requests", filter=Q(requests__status=LiftRequest.Status.ACCEPTED)),
+                        waiting=Count("requests", filter=Q(requests__status=LiftRequest.Status.REQUESTED)))
+              .order_by("slot__starts_at", "departs_at"))
+    seats: dict[str, SeatLifts] = {}
+    for offer in offers:
+        seat = offer.slot.session.seat
+        row = seats.setdefault(seat.pk, SeatLifts(seat_code=seat.pk, seat_name=seat.name))
+        row.offers += 1
+        row.seats += offer.seats
+        row.taken += offer.taken
+        row.waiting += offer.waiting
+        row.by_lift += offer.taken + (1 if offer.taken else 0)
+    return sorted(seats.values(), key=lambda row: (-row.by_lift, row.seat_name)), list(offers)

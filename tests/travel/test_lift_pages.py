@@ -99,3 +99,26 @@ def test_a_link_preview_of_the_riders_page_shows_no_pickup_point(client, slot):
     client.post(f"/b/{driver.manage_token}/lift/answer/", {"request": LiftRequest.objects.get().token, "accept": "yes"})
     preview = client.get(f"/b/{rider.manage_token}", HTTP_USER_AGENT="WhatsApp/2.23").content.decode()
     assert "Sheffield station" not in preview
+
+
+def test_coordinators_see_lifts_per_seat_and_block_a_driver(client, slot):
+    from tests.factories import UserFactory
+    from travel.models import LiftBlock
+
+    driver = book(slot, postcode="S10 1AA", proven=True)
+    rider = book(slot, postcode="S6 2AB", proven=True)
+    _offer(client, driver)
+    client.post(f"/b/{rider.manage_token}/lift/ask/", {"offer": LiftOffer.objects.get().token})
+    client.post(f"/b/{driver.manage_token}/lift/answer/", {"request": LiftRequest.objects.get().token, "accept": "yes"})
+    coordinator = UserFactory(username="coord", is_staff=True)
+    client.force_login(coordinator)
+    day = timezone.localtime(slot.starts_at).date().isoformat()
+    page = html.unescape(client.get(f"/coordinate/lifts/?date={day}").content.decode())
+    row = re.search(r"<td>" + re.escape(slot.session.seat.name) + r"</td>(.*?)</tr>", page, re.S).group(1)
+    assert re.findall(r'class="num">(\d+)<', row) == ["2", "1", "1", "0"]  # by lift, offered, seats left, waiting
+    assert driver.volunteer.phone not in page
+    response = client.post("/coordinate/lifts/block/", {"offer": LiftOffer.objects.get().token, "reason": "Reported",
+                                                        "date": day})
+    assert response.status_code == 302
+    assert LiftBlock.objects.get().volunteer_id == driver.volunteer_id
+    assert SmsMessage.objects.filter(booking=rider, kind="lift_cancelled").exists()
