@@ -10,6 +10,8 @@ ENDING = frozenset({Kind.CANCELLED, Kind.SESSION_CANCELLED, Kind.REDIRECTED, Kin
 def receivers_connect() -> None:
     from travel.services import lifts_end_for_bookings
     from volunteers.events import booking_event_recorded, booking_events_recorded
+    from volunteers.models import Volunteer
+    from volunteers.privacy import personal_data_export_collect
 
     def on_event(sender, event, **kwargs):
         if event.kind in ENDING:
@@ -23,5 +25,21 @@ def receivers_connect() -> None:
         for kind, booking_ids in by_kind.items():
             lifts_end_for_bookings(booking_ids=booking_ids, reason=kind)
 
+    def on_export(sender, volunteer_id, **kwargs):
+        return lifts_export_for_volunteer(volunteer_id=volunteer_id)
+
+    personal_data_export_collect.connect(on_export, sender=Volunteer, weak=False, dispatch_uid="travel.export")
     booking_event_recorded.connect(on_event, sender=BookingEvent, weak=False, dispatch_uid="travel.event")
     booking_events_recorded.connect(on_events, sender=BookingEvent, weak=False, dispatch_uid="travel.events")
+
+
+def lifts_export_for_volunteer(*, volunteer_id: int) -> dict:
+    """A volunteer's lifts for their data export: offered and asked for, without the links' tokens."""
+    from travel.models import LiftOffer, LiftRequest
+
+    offers = LiftOffer.objects.filter(booking__volunteer_id=volunteer_id).values(
+        "booking_id", "seats", "pickup_kind", "pickup_label", "pickup_postcode", "departs_at", "invite_only",
+        "woman_driver", "status", "created_at", "cancelled_at")
+    requests = LiftRequest.objects.filter(booking__volunteer_id=volunteer_id).values(
+        "booking_id", "status", "created_at", "answered_at", "ended_at")
+    return {"lift_offers": list(offers), "lift_requests": list(requests)}

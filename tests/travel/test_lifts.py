@@ -210,3 +210,13 @@ def test_lift_acts_count_against_the_phones_booking_limit(slot, settings):
     services.offer_cancel(manage_token=driver.manage_token)
     with pytest.raises(RateLimited):
         _offer(driver)
+
+
+def test_a_volunteers_data_export_has_their_lifts_without_the_links_tokens(slot):
+    from volunteers.privacy import volunteer_data_export
+
+    driver = book(slot, postcode="S10 1AA", proven=True)
+    offer = _offer(driver)
+    export = volunteer_data_export(volunteer=driver.volunteer)
+    assert export["lift_offers"][0]["pickup_label"] == "Sheffield station, front entrance"
+    assert offer.token not in str(export) and offer.invite_token not in str(export)
