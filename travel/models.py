@@ -55,6 +55,9 @@ class LiftOffer(models.Model):
         ]
         indexes = [models.Index(fields=["slot", "status"], name="travel_offer_slot_status")]
 
+    def __str__(self) -> str:
+        return f"Lift to slot {self.slot_id} from {self.pickup_district} ({self.status})"
+
 
 class LiftRequest(models.Model):
     class Status(models.TextChoices):
@@ -81,6 +84,9 @@ class LiftRequest(models.Model):
                                     name="travel_one_active_request"),
         ]
 
+    def __str__(self) -> str:
+        return f"Seat in lift {self.offer_id} ({self.status})"
+
 
 class LiftBlock(models.Model):
     """A coordinator stopped this volunteer offering or asking for lifts; their open lifts ended with it."""
@@ -89,6 +95,9 @@ class LiftBlock(models.Model):
     blocked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     reason = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Lifts blocked for volunteer {self.volunteer_id}"
 
 
 class LiftDisclosure(models.Model):
@@ -109,3 +118,6 @@ class LiftDisclosure(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["request", "volunteer", "shown", "path"],
                                                name="travel_disclosure_once")]
+
+    def __str__(self) -> str:
+        return f"{self.shown} of lift request {self.request_id} shown on {self.path}"
