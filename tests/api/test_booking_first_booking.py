@@ -14,6 +14,9 @@ from sessions.models import Slot
 from tests.factories import texted_code
 from volunteers import events, identity, services
 from volunteers.models import Booking, BookingEvent, PhoneChallenge, Volunteer
+from volunteers.services import booking as booking_services
+from volunteers.services import requests as request_services
+from volunteers.services import waitlist as waitlist_services
 
 PHONES = ("+447400000101", "+447400000102")
 SKIP = {"id", "phone", "token", "manage_token", "created_at", "updated_at", "held_since", "held_until", "processed_at", "volunteer", "booking", "to",
@@ -29,7 +32,7 @@ def _book(slot, phone: str, **extra) -> PhoneChallenge:
 def _general_path_only(monkeypatch):
     from core.db import get_with_related
 
-    monkeypatch.setattr(services, "_booking_first_hold", lambda *, slot_id, volunteer, challenge, code, **_: (
+    monkeypatch.setattr(request_services, "_booking_first_hold", lambda *, slot_id, volunteer, challenge, code, **_: (
         get_with_related(Slot, slot_id, related=services.SLOT_RELATED), None))
 
 
@@ -106,7 +109,7 @@ def test_a_known_phone_or_a_full_slot_falls_back_to_the_general_path_with_nothin
 @pytest.mark.django_db(transaction=True)
 def test_a_place_taken_before_the_claim_undoes_the_first_booking_and_waitlists(slot, monkeypatch):
     Slot.objects.filter(pk=slot.pk).update(capacity=1)
-    real_claim = services.slot_claim_place
+    real_claim = request_services.slot_claim_place
 
     def someone_else_takes_the_last_place():
         Slot.objects.filter(pk=slot.pk).update(confirmed_count=1)
@@ -118,7 +121,8 @@ def test_a_place_taken_before_the_claim_undoes_the_first_booking_and_waitlists(s
         thread.join()
         return real_claim(slot_id=slot_id)
 
-    monkeypatch.setattr(services, "slot_claim_place", claim_after_the_race)
+    for module in (request_services, booking_services, waitlist_services):  # wherever a booking claims a place
+        monkeypatch.setattr(module, "slot_claim_place", claim_after_the_race)
     enqueued = []
     monkeypatch.setattr(outbox, "message_enqueue", lambda message_id, **kwargs: enqueued.append(("sms", message_id)))
     monkeypatch.setattr(events, "_enqueue", lambda task, argument: enqueued.append(("event", argument)))

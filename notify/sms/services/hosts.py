@@ -111,7 +111,7 @@ PLACE_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED, Booking.Sta
 TAKEN_MARK = "§taken§"
 
 # "x of y places taken" is the slot after the change, counted from its bookings by the INSERT itself: the event
-# is recorded before the place is claimed (volunteers.services._booking_confirm_then_claim claims last, to hold
+# is recorded before the place is claimed (volunteers.services.booking._booking_confirm_then_claim claims last, to hold
 # the slot's row lock briefly), and a caller's slot may have been loaded before the change (a promotion's, a
 # swap's), so neither the loaded slot nor its confirmed_count at this moment says what the change left.
 # One statement whatever the host chose (nearly always nothing): the row is written only for a host who wants
