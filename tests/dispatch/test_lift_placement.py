@@ -88,3 +88,22 @@ def test_committing_a_run_books_the_riders_with_their_driver(seat):
     run_commit_execute(run_id=run.pk)
     slots = dict(Booking.objects.values_list("volunteer_id", "slot_id"))
     assert slots[rider.pk] == slots[driver.pk]
+
+
+def test_the_api_signup_and_change_say_how_a_volunteer_travels(seat):
+    from rest_framework.test import APIClient
+
+    from tests.factories import PostcodeFactory, texted_code
+
+    PostcodeFactory(postcode="S10 2TN", lat=53.38, lng=-1.50)
+    body = {"name": "Dana", "mobile": "07400 111222", "postcode": "S10 2TN", "max_travel_km": 20,
+            "availability": [{"starts_at": f.day_at(9).isoformat(), "ends_at": f.day_at(16).isoformat()}],
+            "travel": "driver", "car_seats": 3}
+    api = APIClient()
+    challenge = api.post("/api/volunteers/", body, format="json").json()["challenge"]
+    signed = api.post(f"/api/challenges/{challenge}/verify/", {"code": texted_code(challenge)}, format="json").json()
+    assert (signed["travel"], signed["car_seats"]) == ("driver", 3)
+    changed = api.patch(f"/api/volunteers/{signed['token']}/", {"travel": "needs_lift"}, format="json").json()
+    assert (changed["travel"], changed["car_seats"]) == ("needs_lift", 0)
+    bad = api.post("/api/volunteers/", {**body, "mobile": "07400 111333", "car_seats": 0}, format="json")
+    assert bad.status_code == 400 and "car_seats" in bad.json()["error"]["fields"]
