@@ -11,7 +11,7 @@ def receivers_connect() -> None:
     from travel.services import lifts_end_for_bookings
     from volunteers.events import booking_event_recorded, booking_events_recorded
     from volunteers.models import Volunteer
-    from volunteers.privacy import personal_data_export_collect
+    from volunteers.privacy import personal_data_erased, personal_data_export_collect
 
     def on_event(sender, event, **kwargs):
         if event.kind in ENDING:
@@ -29,6 +29,12 @@ def receivers_connect() -> None:
         return lifts_export_for_volunteer(volunteer_id=volunteer_id)
 
     personal_data_export_collect.connect(on_export, sender=Volunteer, weak=False, dispatch_uid="travel.export")
+
+    # Erased: their lifts end (the other side told), and what their rows said of where they leave from is blanked.
+    def on_erase(sender, volunteer_id, **kwargs):
+        lifts_erase_for_volunteer(volunteer_id=volunteer_id)
+
+    personal_data_erased.connect(on_erase, sender=Volunteer, weak=False, dispatch_uid="travel.erase")
     booking_event_recorded.connect(on_event, sender=BookingEvent, weak=False, dispatch_uid="travel.event")
     booking_events_recorded.connect(on_events, sender=BookingEvent, weak=False, dispatch_uid="travel.events")
 
@@ -43,3 +49,14 @@ def lifts_export_for_volunteer(*, volunteer_id: int) -> dict:
     requests = LiftRequest.objects.filter(booking__volunteer_id=volunteer_id).values(
         "booking_id", "status", "created_at", "answered_at", "ended_at")
     return {"lift_offers": list(offers), "lift_requests": list(requests)}
+
+
+def lifts_erase_for_volunteer(*, volunteer_id: int) -> None:
+    from travel.models import LiftDisclosure, LiftOffer
+    from travel.services import lifts_end_for_bookings
+    from volunteers.models import Booking
+
+    booking_ids = list(Booking.objects.filter(volunteer_id=volunteer_id).values_list("pk", flat=True))
+    lifts_end_for_bookings(booking_ids=booking_ids, reason="erased")
+    LiftOffer.objects.filter(booking_id__in=booking_ids).update(pickup_label="", pickup_postcode="")
+    LiftDisclosure.objects.filter(volunteer_id=volunteer_id).delete()  # what they were shown: theirs, erased too

@@ -220,3 +220,16 @@ def test_a_volunteers_data_export_has_their_lifts_without_the_links_tokens(slot)
     export = volunteer_data_export(volunteer=driver.volunteer)
     assert export["lift_offers"][0]["pickup_label"] == "Sheffield station, front entrance"
     assert offer.token not in str(export) and offer.invite_token not in str(export)
+
+
+def test_erasing_a_driver_ends_their_lift_and_blanks_its_pickup(slot):
+    from volunteers.privacy import volunteer_personal_data_erase
+
+    driver = book(slot, postcode="S10 1AA", proven=True)
+    rider = book(slot, postcode="S6 2AB", proven=True)
+    offer = _offer(driver)
+    services.request_create(manage_token=rider.manage_token, offer_token=offer.token)
+    volunteer_personal_data_erase(volunteer_id=driver.volunteer_id)
+    offer.refresh_from_db()
+    assert offer.status == LiftOffer.Status.CANCELLED and offer.pickup_label == ""
+    assert SmsMessage.objects.filter(booking=rider, kind="lift_cancelled").exists()
