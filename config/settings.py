@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "seats",
     "sessions.apps.CanvassSessionsConfig",
     "volunteers",
+    "travel",
     "dispatch",
     "notify",
     "notify.sms",
@@ -431,6 +432,10 @@ TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID")
 TWILIO_API_URL = env_str("TWILIO_API_URL", "https://api.twilio.com")
 TWILIO_TIMEOUT = env_float("TWILIO_TIMEOUT", 10.0)
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# Lifts (travel): volunteers with a place offer seats in their car from public pickup points (docs/travel.md).
+LIFTS_ENABLED = env_bool("LIFTS_ENABLED", True)
+# An assignment run puts a rider who needs a lift in the car of a driver whose home is at most this far from theirs.
+LIFT_PICKUP_KM = env_float("LIFT_PICKUP_KM", 5.0)
 # The domain in calendar UIDs (booking-<id>@<domain>, docs/calendars.md); empty: PUBLIC_BASE_URL's host. Keep it
 # stable once calendars hold events.
 FRONTROOM_DOMAIN = env_str("FRONTROOM_DOMAIN", "")

@@ -61,6 +61,9 @@ class ProposedAssignment(models.Model):
     reason = models.CharField(max_length=40, blank=True, help_text="Why no slot (or why commit skipped it).")
     outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
     booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A rider placed in this driver's car (dispatch.services.lift_placement): the same slot as the driver.
+    lift_driver = models.ForeignKey(Volunteer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    db_index=False)
 
     class Meta:
         ordering = ["id"]

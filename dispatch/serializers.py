@@ -12,6 +12,7 @@ from core.serializers import (
 )
 from dispatch.models import AssignmentRun
 from seats.geocoding import postcode_locate
+from volunteers.models import Volunteer
 from volunteers.phones import phone_normalise
 from volunteers.registration import MAX_TRAVEL_KM, MAX_WINDOWS, availability_validate
 from volunteers.serializers import AvailabilityWindowSerializer, VolunteerRegisteredSerializer  # noqa: F401 - re-exported
@@ -31,6 +32,11 @@ class VolunteerRegisterSerializer(StrictSerializer):
                                            help_text="The volunteer agrees to receive texts about dispatch.")
     consent_email = serializers.BooleanField(default=False, help_text="The volunteer agrees to emails at `email` "
                                              "about their bookings (volunteers.consent.CONSENT_EMAIL_TEXT).")
+    travel = serializers.ChoiceField(choices=Volunteer.Travel.choices, default=Volunteer.Travel.OWN,
+                                     help_text="How they get to a session: on their own, as a driver with `car_seats` "
+                                     "for others, or needing a lift (assignment runs put riders in drivers' cars).")
+    car_seats = serializers.IntegerField(min_value=0, max_value=7, default=0,
+                                         help_text="A driver's seats for other volunteers (1-7).")
 
     def validate_mobile(self, value: str) -> str:
         return _phone_checked(value, field="mobile")
@@ -86,6 +92,8 @@ class VolunteerChangeSerializer(StrictSerializer):
     max_travel_km = serializers.FloatField(min_value=0.5, max_value=MAX_TRAVEL_KM, required=False,
                                            help_text="How far the volunteer will travel, in km.")
     postcode = postcode_or_district_field(required=False)
+    travel = serializers.ChoiceField(choices=Volunteer.Travel.choices, required=False)
+    car_seats = serializers.IntegerField(min_value=0, max_value=7, required=False, default=0)
 
 
 class SuggestionSerializer(serializers.Serializer):

@@ -10,7 +10,10 @@ def signals_connect() -> None:
     """Connect every channel's receivers (notify.apps.NotifyConfig.ready); safe to call twice (dispatch_uid)."""
     from notify.email import services as email
     from notify.sms import services as sms
+    from notify.sms.services.lifts import lift_messages_record
     from notify.webhooks import services as webhooks
+    from travel.events import lift_changed
+    from travel.models import LiftRequest
     from volunteers.disclosure import front_room_released
     from volunteers.events import (
         booking_email_proven,
@@ -62,6 +65,11 @@ def signals_connect() -> None:
     def on_export(sender, volunteer_id, **kwargs):
         return {"webhook_deliveries": webhooks.deliveries_export_for_volunteer(volunteer_id=volunteer_id)}
 
+    # A lift changed: the rider or the driver is texted (relayed: neither sees the other's number).
+    def on_lift(sender, request, change, **kwargs):
+        lift_messages_record(request=request, change=change)
+
+    lift_changed.connect(on_lift, sender=LiftRequest, weak=False, dispatch_uid="notify.lift")
     booking_event_recorded.connect(on_event, sender=BookingEvent, weak=False, dispatch_uid="notify.event")
     booking_events_recorded.connect(on_events, sender=BookingEvent, weak=False, dispatch_uid="notify.events")
     booking_proven.connect(on_proven, sender=Booking, weak=False, dispatch_uid="notify.proven")

@@ -34,6 +34,16 @@ class Volunteer(models.Model):
     lng = models.FloatField()
     seat = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     max_travel_km = models.FloatField(null=True, blank=True, help_text="Empty: the direct-booking default.")
+
+    # How a "send me where I'm needed" sign-up gets to a session (docs/travel.md): an assignment run puts riders who
+    # need a lift into the cars of drivers near them (dispatch.services.lift_placement).
+    class Travel(models.TextChoices):
+        OWN = "own", _("On my own (on foot, by bike, bus, train or car)")
+        DRIVER = "driver", _("I drive and can take other volunteers")
+        NEEDS_LIFT = "needs_lift", _("I have no car: a lift would help")
+
+    travel = models.CharField(max_length=10, choices=Travel.choices, default=Travel.OWN, db_default=Travel.OWN)
+    car_seats = models.PositiveSmallIntegerField(default=0, db_default=0, help_text="Seats for other volunteers.")
     consent_sms = models.BooleanField(default=False)
     # When the volunteer last agreed to texts and which wording (volunteers.consent) they were shown.
     consent_sms_at = models.DateTimeField(null=True, blank=True)

@@ -45,6 +45,22 @@ def signup_validate(*, max_travel_km: float, availability: list[dict]) -> list[t
     return availability_validate(availability)
 
 
+def travel_mode_validate(travel: str, car_seats: int) -> tuple[str, int]:
+    """How a sign-up gets to a session (Volunteer.Travel) and, for a driver, the seats for others (1-7; none for
+    anyone else). Raises InvalidInput naming the field."""
+    from volunteers.models import Volunteer
+
+    if travel not in Volunteer.Travel.values:
+        raise InvalidInput(gettext("Choose how you get there."), code="invalid_travel",
+                           fields={"travel": [gettext("Choose how you get there.")]})
+    if travel != Volunteer.Travel.DRIVER:
+        return travel, 0
+    if not 1 <= car_seats <= 7:
+        raise InvalidInput(gettext("Say how many other volunteers your car can take (1 to 7)."), code="invalid_seats",
+                           fields={"car_seats": [gettext("Between 1 and 7.")]})
+    return travel, car_seats
+
+
 def travel_validate(max_travel_km: float) -> None:
     if not 0 < max_travel_km <= MAX_TRAVEL_KM:
         raise InvalidInput(gettext("Travel limit must be between 0 and %(max_travel_km)s km.") % {"max_travel_km": format(MAX_TRAVEL_KM, "g")},

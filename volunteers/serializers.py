@@ -111,13 +111,15 @@ class VolunteerRegisteredSerializer(serializers.Serializer):
     phone = serializers.CharField()
     postcode = serializers.CharField()
     max_travel_km = serializers.FloatField(allow_null=True)
+    travel = serializers.CharField(help_text="own, driver or needs_lift")
+    car_seats = serializers.IntegerField()
     availability = AvailabilityWindowSerializer(many=True)
 
 
 def volunteer_registered_data(volunteer) -> dict:
     return VolunteerRegisteredSerializer({
         "token": volunteer.token, "name": volunteer.name, "phone": volunteer.phone, "postcode": volunteer.postcode,
-        "max_travel_km": volunteer.max_travel_km,
+        "max_travel_km": volunteer.max_travel_km, "travel": volunteer.travel, "car_seats": volunteer.car_seats,
         "availability": list(volunteer.availability.order_by("starts_at").values("starts_at", "ends_at")),
     }).data
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 from core.errors import NotFound
 from seats.geocoding import postcode_locate
 from volunteers.models import AvailabilityWindow, PhoneChallenge, Volunteer
-from volunteers.registration import availability_validate, travel_validate
+from volunteers.registration import availability_validate, travel_mode_validate, travel_validate
 
 _TOKEN_MAX = 64  # Volunteer.token's column
 
@@ -51,7 +51,7 @@ def signup_windows(volunteer: Volunteer) -> list[tuple]:
 
 
 def signup_change(*, token: str, availability: list[dict] | None = None, max_travel_km: float | None = None,
-                  postcode: str | None = None) -> Volunteer:
+                  postcode: str | None = None, travel: str | None = None, car_seats: int = 0) -> Volunteer:
     """Change what is given (None: unchanged): the availability is replaced (a stopped sign-up is back on the
     list), the travel limit and the postcode or district set. Raises NotFound, InvalidInput naming the field;
     writes nothing on error. Idempotent: the same change again leaves the same rows."""
@@ -59,6 +59,7 @@ def signup_change(*, token: str, availability: list[dict] | None = None, max_tra
     if max_travel_km is not None:
         travel_validate(max_travel_km)
     spans = availability_validate(availability) if availability is not None else None
+    mode = travel_mode_validate(travel, car_seats) if travel is not None else None
     location = postcode_locate(postcode) if postcode else None
     with transaction.atomic():
         volunteer = Volunteer.objects.select_for_update().get(pk=volunteer.pk)
@@ -66,6 +67,9 @@ def signup_change(*, token: str, availability: list[dict] | None = None, max_tra
         if max_travel_km is not None:
             volunteer.max_travel_km = max_travel_km
             changed.append("max_travel_km")
+        if mode is not None:
+            volunteer.travel, volunteer.car_seats = mode
+            changed += ["travel", "car_seats"]
         if location is not None:
             volunteer.postcode, volunteer.lat, volunteer.lng = location.postcode, location.lat, location.lng
             volunteer.seat_id = location.seat_id

@@ -23,6 +23,7 @@ from dispatch.models import AssignmentRun, CoordinatorAction, ProposedAssignment
 from dispatch.services.candidates import ASSIGNED_HOLDING, REASON_OUTBID, local_day, problem_build
 from dispatch.services.common import action_record
 from dispatch.services.coverage import coverage_cache_invalidate
+from dispatch.services.lift_placement import rides_place
 from dispatch.solver import assignment_solve
 from seats.models import Seat
 from seats.scopes import NATIONAL, SeatScope
@@ -186,6 +187,10 @@ def _run_solve(run: AssignmentRun, progress: Progress | None) -> None:
     solved = time.perf_counter()
     _progress_set(run.pk, 75, "Saving the proposals", progress)
 
+    rides = rides_place(problem, solution.choice)  # riders who need a lift, into the cars just placed
+    ride_of = {int(r): (int(d), int(s), float(km), int(v))
+               for r, d, s, km, v in zip(rides.rider, rides.driver, rides.slot, rides.distance, rides.value,
+                                         strict=True)}
     chosen_arc = _chosen_arcs(problem.vol, problem.slot, len(problem.slot_ids), solution.choice)
     distance_of, value_of = problem.distance[chosen_arc].tolist(), problem.value[chosen_arc].tolist()
     proposals, distances = [], []
@@ -197,16 +202,24 @@ def _run_solve(run: AssignmentRun, progress: Progress | None) -> None:
         entry["free_places"] += int(problem.slot_free[index])
     for index, volunteer_id in enumerate(problem.volunteer_ids.tolist()):
         chosen = int(solution.choice[index])
+        if chosen < 0 and index in ride_of:
+            driver, ride_slot, km, value = ride_of[index]
+            seat = problem.slot_seat[ride_slot]
+            per_seat[seat]["assigned"] += 1
+            distances.append(km)
+            proposals.append((volunteer_id, int(problem.slot_ids[ride_slot]), seat, round(km, 3), value, "",
+                              int(problem.volunteer_ids[driver])))
+            continue
         if chosen < 0:
             reason = problem.reason[index] or REASON_OUTBID
             reasons[reason] += 1
-            proposals.append((volunteer_id, None, None, None, 0, reason))
+            proposals.append((volunteer_id, None, None, None, 0, reason, None))
             continue
         seat = problem.slot_seat[chosen]
         per_seat[seat]["assigned"] += 1
         distances.append(distance_of[index])
         proposals.append((volunteer_id, int(problem.slot_ids[chosen]), seat, round(distance_of[index], 3),
-                          value_of[index], ""))
+                          value_of[index], "", None))
     seats = {s.pk: s for s in Seat.objects.filter(pk__in=list(per_seat)).only("pk", "name", "priority")}
     totals = {
         "volunteers": len(problem.volunteer_ids), "slots": len(problem.slot_ids),
@@ -214,7 +227,9 @@ def _run_solve(run: AssignmentRun, progress: Progress | None) -> None:
         "assigned": len(distances), "unassigned": sum(reasons.values()), "unassigned_by_reason": dict(reasons),
         "travel_km_total": round(sum(distances), 1),
         "travel_km_median": round(statistics.median(distances), 2) if distances else None,
-        "objective": solution.objective,
+        "objective": solution.objective + int(rides.value.sum()),
+        # Riders who need a lift: placed in a car (dispatch.services.lift_placement), and those left out.
+        "by_lift": len(ride_of), "needs_lift_unplaced": _needs_lift_unplaced(problem, solution.choice, len(ride_of)),
         "seats": sorted(
             ({"seat": code, "name": seats[code].name, "priority": seats[code].priority, **entry}
              for code, entry in per_seat.items()),
@@ -224,7 +239,8 @@ def _run_solve(run: AssignmentRun, progress: Progress | None) -> None:
     }
     with transaction.atomic():
         ProposedAssignment.objects.filter(run_id=run.pk).delete()
-        copy_insert(ProposedAssignment, ("volunteer", "slot", "seat", "distance_km", "value", "reason"), proposals,
+        copy_insert(ProposedAssignment, ("volunteer", "slot", "seat", "distance_km", "value", "reason", "lift_driver"),
+                    proposals,
                     same={"run": run.pk})
         totals["timings_s"]["save"] = round(time.perf_counter() - solved, 3)
         AssignmentRun.objects.filter(pk=run.pk, state=AssignmentRun.State.RUNNING).update(
@@ -233,6 +249,12 @@ def _run_solve(run: AssignmentRun, progress: Progress | None) -> None:
         )
     if progress:
         progress(100, "Ready to commit")
+
+
+def _needs_lift_unplaced(problem, choice: np.ndarray, by_lift: int) -> int:
+    if len(problem.v_needs_lift) != len(choice):  # no slot in the period: nobody was read
+        return 0
+    return int((problem.v_needs_lift & (choice < 0)).sum()) - by_lift
 
 
 def _chosen_arcs(vol: np.ndarray, slot: np.ndarray, n_slots: int, choice: np.ndarray) -> np.ndarray:

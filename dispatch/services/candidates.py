@@ -39,6 +39,37 @@ class Problem:
     value: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     reason: list[str] = field(default_factory=list)  # why a volunteer has no arc ("" if they have some)
     all_arcs: tuple = ()  # every feasible arc before the K cut (vol, slot, distance, value): the greedy baseline
+    # Per volunteer: where they are, how far they go, how they travel (dispatch.services.lift_placement).
+    v_lat: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    v_lng: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    v_limit: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    v_driver_seats: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # 0: not a driver
+    v_needs_lift: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    slot_lat: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    slot_lng: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    feasible: "Feasibility | None" = None
+
+
+@dataclass
+class Feasibility:
+    """Whether (volunteer, slot) pairs fit the volunteers' time: inside a window, clear of their confirmed places,
+    not a slot they hold, not a day an earlier run placed them. Distance is the caller's."""
+
+    slot_start: np.ndarray
+    slot_end: np.ndarray
+    n: int
+    windows: tuple  # (volunteer index, start, end) arrays
+    confirmed: tuple  # (volunteer index, start, end) arrays of confirmed places
+    held_codes: np.ndarray  # volunteer index * n_slots + slot index of places they hold
+    placed_codes: np.ndarray  # volunteer index * 10,000,000 + local day of an earlier run's placement
+    slot_day: np.ndarray
+
+    def ok(self, vol: np.ndarray, slot: np.ndarray) -> np.ndarray:
+        start, end = self.slot_start[slot], self.slot_end[slot]
+        ok = _any_span(vol, start, end, *self.windows, self.n, inside=True)
+        ok &= ~_any_span(vol, start, end, *self.confirmed, self.n, inside=False)
+        ok &= ~np.isin(vol * len(self.slot_start) + slot, self.held_codes)
+        return ok & ~np.isin(vol * 10_000_000 + self.slot_day[slot], self.placed_codes)
 
 
 def _epoch(values) -> np.ndarray:
@@ -97,25 +128,28 @@ def problem_build(*, date_from: datetime, date_to: datetime, region: str | None 
         return problem
 
     vols = {
-        pk: (lat, lng, travel)
-        for pk, lat, lng, travel in Volunteer.objects.filter(any_of("pk", volunteer_ids.tolist()))
-        .values_list("pk", "lat", "lng", "max_travel_km").iterator(chunk_size=10000)
+        pk: (lat, lng, travel, mode, seats)
+        for pk, lat, lng, travel, mode, seats in Volunteer.objects.filter(any_of("pk", volunteer_ids.tolist()))
+        .values_list("pk", "lat", "lng", "max_travel_km", "travel", "car_seats").iterator(chunk_size=10000)
     }
-    v_lat = np.array([vols[v][0] for v in volunteer_ids.tolist()])
-    v_lng = np.array([vols[v][1] for v in volunteer_ids.tolist()])
+    ordered = [vols[v] for v in volunteer_ids.tolist()]
+    v_lat = np.array([v[0] for v in ordered])
+    v_lng = np.array([v[1] for v in ordered])
     default_km = settings.DIRECT_BOOKING_TRAVEL_KM
-    v_limit = np.array([vols[v][2] or default_km for v in volunteer_ids.tolist()])
+    v_limit = np.array([v[2] or default_km for v in ordered])
+    problem.v_lat, problem.v_lng, problem.v_limit = v_lat, v_lng, v_limit
+    problem.v_driver_seats = np.array([v[4] if v[3] == Volunteer.Travel.DRIVER else 0 for v in ordered],
+                                      dtype=np.int64)
+    problem.v_needs_lift = np.array([v[3] == Volunteer.Travel.NEEDS_LIFT for v in ordered], dtype=bool)
 
     s_lat = np.array([r[5] for r in rows])
     s_lng = np.array([r[6] for r in rows])
+    problem.slot_lat, problem.slot_lng = s_lat, s_lng
     vol, slot, dist = _spatial_pairs(v_lat, v_lng, v_limit, s_lat, s_lng)
 
     # Availability: the slot must fit inside one of the volunteer's windows.
     w_vol = np.searchsorted(volunteer_ids, window_vol_ids)
-    w_start = _epoch(w[1] for w in windows)
-    w_end = _epoch(w[2] for w in windows)
-    ok = _any_span(vol, problem.slot_start[slot], problem.slot_end[slot], w_vol, w_start, w_end, n, inside=True)
-
+    windows_spans = (w_vol, _epoch(w[1] for w in windows), _epoch(w[2] for w in windows))
     # Not while holding a confirmed booking that overlaps, and not a slot they are already on.
     busy = list(
         Booking.objects.filter(any_of("volunteer_id", volunteer_ids.tolist()), slot__starts_at__lt=date_to,
@@ -123,18 +157,18 @@ def problem_build(*, date_from: datetime, date_to: datetime, region: str | None 
         .filter(Q(status=Booking.Status.CONFIRMED) | Q(status__in=[Booking.Status.PENDING, Booking.Status.WAITLISTED]))
         .values_list("volunteer_id", "slot_id", "status", "slot__starts_at", "slot__ends_at")
     )
-    if busy:
-        b_vol = np.searchsorted(volunteer_ids, np.array([b[0] for b in busy]))
-        confirmed = np.array([b[2] == Booking.Status.CONFIRMED for b in busy])
-        clash = _any_span(vol, problem.slot_start[slot], problem.slot_end[slot], b_vol[confirmed],
-                          _epoch(b[3] for b in busy)[confirmed], _epoch(b[4] for b in busy)[confirmed], n, inside=False)
-        slot_index = np.searchsorted(problem.slot_ids, np.array([b[1] for b in busy]))
-        slot_index = np.minimum(slot_index, len(problem.slot_ids) - 1)
-        known = problem.slot_ids[slot_index] == np.array([b[1] for b in busy])
-        taken_codes = (b_vol * len(rows) + slot_index)[known]
-        already = np.isin(vol * len(rows) + slot, taken_codes)
-        ok &= ~clash & ~already
-    ok &= ~_assigned_that_day(vol, slot, volunteer_ids, rows, date_from=date_from, date_to=date_to)
+    b_vol = np.searchsorted(volunteer_ids, np.array([b[0] for b in busy], dtype=np.int64))
+    confirmed = np.array([b[2] == Booking.Status.CONFIRMED for b in busy], dtype=bool)
+    confirmed_spans = (b_vol[confirmed], _epoch(b[3] for b in busy)[confirmed], _epoch(b[4] for b in busy)[confirmed])
+    slot_index = np.minimum(np.searchsorted(problem.slot_ids, np.array([b[1] for b in busy], dtype=np.int64)),
+                            len(problem.slot_ids) - 1)
+    known = problem.slot_ids[slot_index] == np.array([b[1] for b in busy], dtype=np.int64)
+    problem.feasible = Feasibility(
+        slot_start=problem.slot_start, slot_end=problem.slot_end, n=n, windows=windows_spans,
+        confirmed=confirmed_spans, held_codes=(b_vol * len(rows) + slot_index)[known],
+        placed_codes=_placed_codes(volunteer_ids, date_from=date_from, date_to=date_to),
+        slot_day=np.array([local_day(row[1]) for row in rows], dtype=np.int64))
+    ok = problem.feasible.ok(vol, slot)
 
     near = np.zeros(n, dtype=bool)
     near[vol] = True
@@ -157,12 +191,9 @@ def local_day(moment) -> int:
     return timezone.localtime(moment).date().toordinal()
 
 
-def _assigned_that_day(vol, slot, volunteer_ids, rows, *, date_from: datetime, date_to: datetime) -> np.ndarray:
-    """For each pair, whether an earlier run already placed the volunteer on a slot the same local day: one
-    assigned slot a day each, however many runs cover that day (a volunteer may still book more themselves)."""
-    result = np.zeros(len(vol), dtype=bool)
-    if len(vol) == 0:
-        return result
+def _placed_codes(volunteer_ids, *, date_from: datetime, date_to: datetime) -> np.ndarray:
+    """volunteer index * 10,000,000 + local day of each place an earlier run gave: one assigned slot a day each,
+    however many runs cover that day (a volunteer may still book more themselves)."""
     margin = timedelta(days=1)
     placed = list(
         Booking.objects.filter(any_of("volunteer_id", volunteer_ids.tolist()), source=Booking.Source.ASSIGNED,
@@ -170,12 +201,8 @@ def _assigned_that_day(vol, slot, volunteer_ids, rows, *, date_from: datetime, d
                                slot__starts_at__gte=date_from - margin)
         .values_list("volunteer_id", "slot__starts_at")
     )
-    if not placed:
-        return result
-    days = np.array([local_day(row[1]) for row in rows], dtype=np.int64)
-    taken = np.array([int(np.searchsorted(volunteer_ids, v)) * 10_000_000 + local_day(starts) for v, starts in placed],
-                     dtype=np.int64)
-    return np.isin(vol * 10_000_000 + days[slot], taken)
+    return np.array([int(np.searchsorted(volunteer_ids, v)) * 10_000_000 + local_day(starts) for v, starts in placed],
+                    dtype=np.int64)
 
 
 def _spatial_pairs(v_lat, v_lng, v_limit, s_lat, s_lng):

@@ -32,6 +32,12 @@ class SmsMessage(OutboxRow):
         HOST_CODE = "host_code", "Code to prove a host's mobile"
         HOST_DIGEST = "host_digest", "Host's daily digest"
         ADDRESS_RELEASED = "address_released", "Address let through by an organiser or the host"
+        LIFT_REQUESTED = "lift_requested", "Driver told: a rider asks for a seat"
+        LIFT_ACCEPTED = "lift_accepted", "Rider told: lift accepted, where to meet"
+        LIFT_RIDER_JOINED = "lift_rider_joined", "Driver told: who is riding"
+        LIFT_DECLINED = "lift_declined", "Rider told: lift declined"
+        LIFT_CANCELLED = "lift_cancelled", "Rider told: the driver cancelled"
+        LIFT_RIDER_LEFT = "lift_rider_left", "Driver told: a rider cancelled"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"

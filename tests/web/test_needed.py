@@ -65,7 +65,8 @@ def test_the_form_asks_only_what_dispatch_needs_with_a_grid_of_days_and_parts(cl
     settings.NEEDED_DAYS = 14
     page = _text(client.get("/needed/"))
     names = set(re.findall(r"<(?:input|select)[^>]* name=\"([a-z_]+)\"", page))
-    assert names == {"csrfmiddlewaretoken", "name", "phone", "postcode", "max_travel_km", "when", "consent_sms"}
+    assert names == {"csrfmiddlewaretoken", "name", "phone", "postcode", "max_travel_km", "travel", "car_seats", "when",
+                     "consent_sms"}
     assert "<legend>When are you free?</legend>" in page and '<th scope="col">Morning<small>9am–1pm</small></th>' in page
     ticks = re.findall(r'<label class="tick"><input type="checkbox" name="when" value="([0-9-]+:[a-z]+)">'
                        r'<span class="visually-hidden">([^<]+)</span></label>', page)
@@ -208,3 +209,17 @@ def test_a_sign_ups_code_typed_on_the_my_bookings_code_page_leads_to_its_page(cl
     token = check["Location"].rstrip("/").rsplit("/", 1)[-1]
     done = client.post(f"/my/check/{token}/", {"code": _code()})
     assert done.status_code == 302 and done["Location"].startswith("/n/")
+
+
+def test_a_driver_says_so_and_a_rider_can_change_to_needing_a_lift(client, area):
+    link = _signed_up(client, area, travel="driver", car_seats="3")
+    volunteer = Volunteer.objects.get(phone=E164)
+    assert (volunteer.travel, volunteer.car_seats) == ("driver", 3)
+    client.post(link + "/change/", {"when": [f"{_day(area, 2)}:evening"], "max_travel_km": "25", "postcode": "s10",
+                                    "travel": "needs_lift", "car_seats": "0"})
+    volunteer.refresh_from_db()
+    assert (volunteer.travel, volunteer.car_seats) == ("needs_lift", 0)
+    no_seats = client.post("/needed/", {"name": "Sam", "phone": "07400 111444", "postcode": "S10 2TN",
+                                        "max_travel_km": "10", "when": [f"{_day(area)}:morning"],
+                                        "consent_sms": "on", "travel": "driver", "car_seats": "0"})
+    assert no_seats.status_code == 200 and "your car can take (1 to 7)" in _text(no_seats)

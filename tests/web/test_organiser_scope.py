@@ -124,6 +124,29 @@ def _run_commit(c, w):
     refused(c.post(f"/coordinate/runs/{w.south_run.pk}/commit/"), "run commit")
 
 
+def _south_lift(w):
+    from travel.models import LiftOffer
+
+    slot = w.south_booking.slot
+    return LiftOffer.objects.get_or_create(
+        booking=w.south_booking, defaults={"slot": slot, "seats": 2, "pickup_kind": "station", "pickup_label": "Croydon",
+                                           "pickup_postcode": "CR0", "pickup_district": "CR0", "pickup_lat": 51.37,
+                                           "pickup_lng": -0.09, "departs_at": slot.starts_at})[0]
+
+
+def _lifts(c, w):
+    offer = _south_lift(w)
+    page = c.get(f"/coordinate/lifts/?date={offer.slot.starts_at.date().isoformat()}").content.decode()
+    assert "Southville" not in page and offer.token not in page
+
+
+def _lift_block(c, w):
+    from travel.models import LiftBlock
+
+    refused(c.post("/coordinate/lifts/block/", {"offer": _south_lift(w).token, "reason": "x"}), "lift block")
+    assert not LiftBlock.objects.exists()
+
+
 def _sms(c, w):
     page = c.get("/coordinate/sms/").content.decode()
     assert f"/coordinate/sms/{w.south_sms}/" not in page
@@ -204,6 +227,8 @@ PAGES = {
     "held-addresses": _national_only("/coordinate/held-addresses/"),
     "held-address-release": _national_only("/coordinate/held-addresses/1/release/"),
     "sms-reminders": _national_only("/coordinate/sms/reminders/"),
+    "lifts": _lifts,
+    "lift-block": _lift_block,
 }
 
 

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from web.coordinators import exports, reviews, sms_reminders, views
+from web.coordinators import exports, lifts, reviews, sms_reminders, views
 
 
 class RowId:
@@ -43,6 +43,8 @@ urlpatterns = [
     path("reviews/<rowid:session_id>/refuse/", reviews.review_refuse, name="review-refuse"),
     path("hosts/<rowid:host_id>/trust/", reviews.host_trust, name="host-trust"),
     path("targets/", views.targets, name="targets"),
+    path("lifts/", lifts.lifts, name="lifts"),
+    path("lifts/block/", lifts.lift_block, name="lift-block"),
     path("audit/", views.audit, name="audit"),
     path("audit/<rowid:action_id>/", views.audit_action, name="audit-action"),
 ]

@@ -17,6 +17,7 @@ from core.errors import DomainError
 from volunteers import availability
 from volunteers.consent import CONSENT_EMAIL_TEXT, CONSENT_SMS_TEXT
 from volunteers.identity import contact_validate
+from volunteers.models import Volunteer
 from web.dates import DateField
 
 # What the services' error codes mean to a volunteer, keyed by code (the service's own message otherwise).
@@ -237,6 +238,12 @@ class NeededForm(WhenMixin, forms.Form):
                              error_messages={"required": _("Enter your postcode.")})
     max_travel_km = forms.TypedChoiceField(label=_("How far will you travel?"), choices=TRAVEL_CHOICES, coerce=int,
                                            initial=10)
+    travel = forms.ChoiceField(label=_("How do you get there?"), choices=Volunteer.Travel.choices,
+                               initial=Volunteer.Travel.OWN, required=False,
+                               help_text=_("If you drive, we may send volunteers who live near you and need a lift "
+                                           "with you; if you need one, we look for a driver near you."))
+    car_seats = forms.TypedChoiceField(label=_("If you drive: seats for other volunteers"), coerce=int, initial=0,
+                                       choices=[(n, str(n)) for n in range(0, 8)], required=False)
     when = WhenField()
     consent_sms = forms.BooleanField(
         label=CONSENT_SMS_TEXT,
@@ -249,6 +256,7 @@ class NeededForm(WhenMixin, forms.Form):
     def clean(self):
         data = super().clean()
         self.clean_availability(data)
+        data["travel"] = data.get("travel") or Volunteer.Travel.OWN  # not asked: on their own
         return data
 
 
@@ -257,6 +265,8 @@ class NeededChangeForm(WhenMixin, forms.Form):
 
     when = WhenField()
     max_travel_km = NeededForm.base_fields["max_travel_km"]
+    travel = NeededForm.base_fields["travel"]
+    car_seats = NeededForm.base_fields["car_seats"]
     postcode = PostcodeField(label=_("Your postcode"), help_text=_("Or only its first part, like SW11."),
                              error_messages={"required": _("Enter your postcode.")})
 

@@ -38,7 +38,8 @@ def needed(request):
             challenge = identity.volunteer_signup_request(
                 name=data["name"], phone=data["phone"], postcode=data["postcode"],
                 max_travel_km=float(data["max_travel_km"]), availability=data["availability"],
-                consent_sms=data["consent_sms"], client_ip=client_ip(request))
+                consent_sms=data["consent_sms"], client_ip=client_ip(request), travel=data["travel"],
+                car_seats=data["car_seats"] or 0)
         except RateLimited as exc:
             return rate_limited(request, exc)
         except DomainError as exc:
@@ -71,12 +72,14 @@ def signup_page(request, token: str):
 def signup_change(request, token: str):
     volunteer = _signup_or_404(token)
     form = NeededChangeForm(request.POST or None, chosen=choices_from_windows(signup.signup_windows(volunteer)),
-                            initial={"max_travel_km": int(volunteer.max_travel_km or 10), "postcode": volunteer.postcode})
+                            initial={"max_travel_km": int(volunteer.max_travel_km or 10), "postcode": volunteer.postcode,
+                                     "travel": volunteer.travel, "car_seats": volunteer.car_seats})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             signup.signup_change(token=token, availability=data["availability"],
-                                 max_travel_km=float(data["max_travel_km"]), postcode=data["postcode"])
+                                 max_travel_km=float(data["max_travel_km"]), postcode=data["postcode"],
+                                 travel=data.get("travel") or None, car_seats=data.get("car_seats") or 0)
         except NotFound:
             raise Http404(_("Not found.")) from None
         except DomainError as exc:

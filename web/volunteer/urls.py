@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from web.volunteer import confirmations, needed, views
+from web.volunteer import confirmations, lifts, needed, views
 
 app_name = "volunteer"
 
@@ -29,6 +29,11 @@ urlpatterns = [
     re_path(rf"^b/{TOKEN}/feed/$", views.calendar_feed, name="calendar_feed"),
     re_path(rf"^b/{TOKEN}/data/$", views.my_data, name="my_data"),
     re_path(rf"^b/{TOKEN}/email/$", views.email, name="email"),
+    re_path(rf"^b/{TOKEN}/lift/offer/$", lifts.offer, name="lift_offer"),
+    re_path(rf"^b/{TOKEN}/lift/ask/$", lifts.ask, name="lift_ask"),
+    re_path(rf"^b/{TOKEN}/lift/answer/$", lifts.answer, name="lift_answer"),
+    re_path(rf"^b/{TOKEN}/lift/cancel/$", lifts.cancel, name="lift_cancel"),
+    re_path(rf"^b/{TOKEN}/lift/withdraw/$", lifts.withdraw, name="lift_withdraw"),
     path("privacy/", views.privacy, name="privacy"),
     path("my/", views.my, name="my"),
     re_path(rf"^my/check/{TOKEN}/$", views.my_check, name="my_check"),

@@ -109,26 +109,32 @@ def message_enqueue(message_id: int, *, countdown: float | None = None) -> None:
     row_enqueue(OUTBOX, message_id, countdown=countdown)
 
 
-def message_record(*, booking: Booking, kind: str, version: int, skip_reason: str = "") -> SmsMessage:
+def message_record(*, booking: Booking, kind: str, version: int, skip_reason: str = "",
+                   body: str | None = None) -> SmsMessage:
     """Write the outbox row for (booking, kind, version) in the caller's transaction; its send is enqueued on commit.
 
     Idempotent: the same key never produces a second row. A volunteer who cannot be texted gets a
     row with status "skipped" and the reason, so coordinators can see why nothing was sent.
     """
-    return _message_insert(booking=booking, kind=kind, version=version, skip_reason=skip_reason)[0]
+    return _message_insert(booking=booking, kind=kind, version=version, skip_reason=skip_reason, body=body)[0]
 
 
-def _message_insert(*, booking: Booking, kind: str, version: int, skip_reason: str = "") -> tuple[SmsMessage, bool]:
-    message, created = insert_or_get(_message_row(booking=booking, kind=kind, version=version, skip_reason=skip_reason),
+def _message_insert(*, booking: Booking, kind: str, version: int, skip_reason: str = "",
+                    body: str | None = None) -> tuple[SmsMessage, bool]:
+    message, created = insert_or_get(_message_row(booking=booking, kind=kind, version=version, skip_reason=skip_reason,
+                                                  body=body),
                                      unique_fields=("booking", "kind", "version"))
     if created and message.status == Status.PENDING:
         transaction.on_commit(lambda: message_enqueue(message.pk))
     return message, created
 
 
-def _message_row(*, booking: Booking, kind: str, version: int, skip_reason: str = "") -> SmsMessage:
-    """The unsaved outbox row for (booking, kind, version): rendered text, segments, and why it is skipped, if it is."""
-    body = booking_text(kind=kind, booking=booking, minutes=sms_setting("SMS_REMINDER_SOON_MINUTES"))
+def _message_row(*, booking: Booking, kind: str, version: int, skip_reason: str = "",
+                 body: str | None = None) -> SmsMessage:
+    """The unsaved outbox row for (booking, kind, version): rendered text (`body` if the caller rendered it),
+    segments, and why it is skipped, if it is."""
+    if body is None:
+        body = booking_text(kind=kind, booking=booking, minutes=sms_setting("SMS_REMINDER_SOON_MINUTES"))
     count = segments_count(body)
     volunteer = booking.volunteer
     reason = (skip_reason or host_caused_skip_reason(kind=kind, proven=booking.proven_at is not None)
