@@ -28,6 +28,7 @@ from core.ratelimit import rate_limit
 from seats.geocoding import Location, postcode_locate
 from volunteers import code_check
 from volunteers.code_check import LINK_RELATED
+from volunteers.consent_ledger import said_consent_apply
 from volunteers.disclosure import front_room_disclose
 from volunteers.events import booking_email_proven_announce, booking_proven_announce, phone_challenge_announce
 from volunteers.models import AvailabilityWindow, Booking, PhoneChallenge, Volunteer, new_manage_token, new_token
@@ -439,7 +440,7 @@ def _details_apply(*, volunteer: Volunteer, said: dict, said_at: datetime) -> li
     """Set what a proven requester said on their volunteer; return the fields changed (for save). `said` is
     everything a known phone's request said, or only the email a new phone's request said (_email_said)."""
     if not said:
-        return []
+        said = {}  # a new phone's request without an email: the ledger still records its first proof
     changes = {}
     if "postcode" in said:
         changes.update(name=said["name"], postcode=said["postcode"], lat=said["lat"], lng=said["lng"],
@@ -455,6 +456,8 @@ def _details_apply(*, volunteer: Volunteer, said: dict, said_at: datetime) -> li
         wants = bool(said["consent_email"])
         if wants != volunteer.consent_email or (wants and volunteer.email_opted_out_at is not None):
             changes.update(consent_email_fields(consent_email=wants, now=said_at))
+    # Campaign consent counts only now the phone is proven; the ledger records what this proof changed.
+    changes.update(said_consent_apply(volunteer=volunteer, said=said, said_at=said_at, changes=changes))
     for field, value in changes.items():
         setattr(volunteer, field, value)
     return list(changes)
