@@ -95,3 +95,13 @@ def campaign_footer(*, withdraw_url: str) -> str:
 
 def campaign_sender() -> str:
     return getattr(settings, "CAMPAIGN_SENDER_NAME", "") or settings.SITE_NAME
+
+
+def withdraw_url(volunteer_id: int) -> str:
+    """The link in a campaign message that withdraws campaign consent (web.volunteer.campaign)."""
+    from django.urls import reverse
+
+    from volunteers.consent_ledger import campaign_token
+
+    path = reverse("volunteer:campaign_withdraw", args=[campaign_token(volunteer_id)])
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{path}"
