@@ -10,6 +10,7 @@ from core.serializers import (
     postcode_or_district_field,
 )
 from dispatch.models import AssignmentRun
+from volunteers.serializers import CAMPAIGN_HELP
 from volunteers.registration import MAX_TRAVEL_KM, MAX_WINDOWS
 from volunteers.serializers import AvailabilityWindowSerializer, VolunteerRegisteredSerializer  # noqa: F401 - re-exported
 
@@ -28,6 +29,7 @@ class VolunteerRegisterSerializer(StrictSerializer):
                                            help_text="The volunteer agrees to receive texts about dispatch.")
     consent_email = serializers.BooleanField(default=False, help_text="The volunteer agrees to emails at `email` "
                                              "about their bookings (volunteers.consent.CONSENT_EMAIL_TEXT).")
+    consent_campaign = serializers.BooleanField(default=False, help_text=CAMPAIGN_HELP)
 
     def validate(self, attrs):
         mobile, phone = attrs.pop("mobile", None), attrs.pop("phone", None)
