@@ -21,8 +21,8 @@ from dispatch.serializers import (
 from dispatch.services import assignment, coverage, overflow, suggestions
 from seats.scopes import seat_scope_for
 from volunteers import signup
-from volunteers.consent_ledger import challenge_campaign_said
 from volunteers.api import booking_by_token
+from volunteers.consent_ledger import challenge_campaign_said
 from volunteers.identity import volunteer_signup_request
 from volunteers.serializers import (
     BookingSerializer,

@@ -10,9 +10,8 @@ from core.serializers import (
     postcode_or_district_field,
 )
 from dispatch.models import AssignmentRun
-from volunteers.serializers import CAMPAIGN_HELP
 from volunteers.registration import MAX_TRAVEL_KM, MAX_WINDOWS
-from volunteers.serializers import AvailabilityWindowSerializer, VolunteerRegisteredSerializer  # noqa: F401 - re-exported
+from volunteers.serializers import CAMPAIGN_HELP, AvailabilityWindowSerializer, VolunteerRegisteredSerializer  # noqa: F401 - re-exported
 
 
 class VolunteerRegisterSerializer(StrictSerializer):

@@ -24,9 +24,9 @@ from seats.geocoding import postcode_locate
 from sessions.models import Slot
 from sessions.services import slot_is_bookable
 from volunteers import identity
+from volunteers.consent_ledger import campaign_consent_set, challenge_campaign_said
 from volunteers.devices import device_proves
 from volunteers.events import phone_challenge_announce
-from volunteers.consent_ledger import campaign_consent_set, challenge_campaign_said
 from volunteers.models import Booking, PhoneChallenge, Volunteer
 from volunteers.phones import phone_normalise
 from volunteers.services import (

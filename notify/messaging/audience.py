@@ -31,6 +31,7 @@ class Audience:
     day: date | None = None
     seat: Seat | None = None
     region: str = ""
+    seat_codes: frozenset[str] | None = None  # a regional organiser's "all my seats"
 
     def bookings(self):
         query = Booking.objects.filter(status__in=PLACED, proven_at__isnull=False,
@@ -42,12 +43,15 @@ class Audience:
             query = query.filter(slot__session__seat=self.seat)
         if self.region:
             query = query.filter(slot__session__seat__region=self.region)
+        if self.seat_codes is not None:
+            query = query.filter(slot__session__seat_id__in=sorted(self.seat_codes))
         return query
 
     def describe(self) -> str:
         if self.session is not None:
             return self.session.title
-        where = self.seat.name if self.seat else (self.region or gettext("everywhere"))
+        where = self.seat.name if self.seat else (self.region or (
+            gettext("all my seats") if self.seat_codes is not None else gettext("everywhere")))
         return f"{where}, {self.day:%Y-%m-%d}"
 
 
@@ -89,8 +93,8 @@ def audience_for_host(*, user, session_id) -> Audience:
 
 
 def audience_for_coordinator(*, user, day: date | None, seat_code: str = "", region: str = "") -> Audience:
-    """Everyone booked on `day`, in a seat or a region or (national coordinators only) everywhere; a scoped
-    organiser only within their scope. InvalidInput naming the field, NotFound/PermissionDenied out of scope."""
+    """Everyone booked on `day`, in a seat or a region or everywhere (a regional organiser: everywhere in their
+    scope). InvalidInput naming the field, NotFound/PermissionDenied for a seat or region out of scope."""
     if day is None:
         raise InvalidInput(gettext("Choose a day."), code="invalid", fields={"day": [gettext("Choose a day.")]})
     if seat_code and region:
@@ -107,6 +111,6 @@ def audience_for_coordinator(*, user, day: date | None, seat_code: str = "", reg
         scope.check_region(region)
         if not Seat.objects.filter(Q(region=region)).exists():
             raise InvalidInput(gettext("No such region."), code="invalid", fields={"region": [gettext("Unknown region.")]})
-    else:
-        scope.check_national()
+    elif not scope.national:
+        return Audience(day=day, seat_codes=scope.seat_codes)
     return Audience(day=day, seat=seat, region=region)

@@ -153,7 +153,8 @@ def message_send(*, sender, audience: Audience, purpose: str, body: str) -> Broa
         rows.append((person.id, person.phone, text, count.encoding, count.segments))
     broadcast = Broadcast.objects.create(
         sender=sender, purpose=purpose, session=audience.session, seat=audience.seat, region=audience.region,
-        day=audience.day, body=body, recipients=len(people), texts=len(rows), emails=len(emails), segments=segments)
+        day=audience.day, body=body, recipients=len(people), texts=len(rows), emails=len(emails), segments=segments,
+        reached=len({person.id for person, _ in texts} | set(emails)))
     if rows:
         copy_insert(SmsMessage, ("volunteer", "to", "body", "encoding", "segments"), rows, same={
             "broadcast": broadcast.pk, "kind": kind, "version": 0, "status": SmsMessage.Status.PENDING,

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from web.coordinators import exports, reviews, views
+from web.coordinators import exports, messages, reviews, views
 
 
 class RowId:
@@ -42,6 +42,8 @@ urlpatterns = [
     path("reviews/<rowid:session_id>/refuse/", reviews.review_refuse, name="review-refuse"),
     path("hosts/<rowid:host_id>/trust/", reviews.host_trust, name="host-trust"),
     path("targets/", views.targets, name="targets"),
+    path("messages/", messages.broadcast, name="messages"),
+    path("exports/consent-ledger.csv", messages.consent_ledger_csv, name="export-consent-ledger"),
     path("audit/", views.audit, name="audit"),
     path("audit/<rowid:action_id>/", views.audit_action, name="audit-action"),
 ]
