@@ -172,6 +172,6 @@ def test_an_overflow_redirect_is_a_service_text_about_the_volunteers_own_booking
     overflow_for_slot(slot_id=full.pk)  # (again: nothing left to move)
     texts = [m["body"] for m in locmem_sms if m["to"] == only.phone]
     assert SmsMessage.objects.get(volunteer=only, kind="booking_redirected").status == "queued"
-    assert len(texts) == 1
+    assert len(texts) == 2 and "you're booked at a session nearby" in texts[1]  # waitlisted, then moved
     assert SmsMessage.objects.filter(volunteer=only, kind__in=["come_again", "broadcast_campaign"]).count() == 0
     assert all("/c/c" not in body for body in texts)
