@@ -71,9 +71,11 @@ def said_consent_apply(*, volunteer: Volunteer, said: dict, said_at: datetime, c
     return extra
 
 
-def ledger_note_changes(*, volunteer_id: int, after: dict, how: str, at: datetime | None = None) -> int:
-    """Write a ledger row for each tracked consent whose state in `after` differs from the ledger's latest (or that
-    the ledger has never seen given). Returns how many rows were written."""
+def ledger_note_changes(*, volunteer_id: int, after: dict, how: str, at: datetime | None = None,
+                        before: dict | None = None) -> int:
+    """Write a ledger row for each tracked consent whose state in `after` differs from the ledger's latest (for one
+    the ledger has not seen: from `before`, the volunteer's state, if given; else taken as never given). Returns
+    how many rows were written."""
     latest = {}
     for kind, channel, action in (ConsentRecord.objects.filter(volunteer_id=volunteer_id).order_by("at", "id")
                                   .values_list("kind", "channel", "action")):
@@ -83,7 +85,9 @@ def ledger_note_changes(*, volunteer_id: int, after: dict, how: str, at: datetim
         if flag not in after:
             continue
         state = Action.GIVEN if after[flag] else Action.WITHDRAWN
-        if latest.get(key, Action.WITHDRAWN) != state:
+        known = latest.get(key) or (
+            (Action.GIVEN if before.get(flag) else Action.WITHDRAWN) if before is not None else Action.WITHDRAWN)
+        if known != state:
             consent_record(volunteer_id=volunteer_id, kind=key[0], channel=key[1], action=state, how=how,
                            version=after.get(version_field) or "", at=at)
             written += 1

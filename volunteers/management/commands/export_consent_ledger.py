@@ -1,7 +1,5 @@
 """Write the consent ledger (every grant and withdrawal: volunteers.consent_ledger) as CSV, for an ICO request."""
 
-import sys
-
 from django.core.management.base import BaseCommand
 
 from volunteers.consent_ledger import ledger_csv_write
@@ -20,5 +18,5 @@ class Command(BaseCommand):
             with open(output, "w", newline="", encoding="utf-8") as out:
                 count = ledger_csv_write(out, volunteer_ids=volunteers)
         else:
-            count = ledger_csv_write(sys.stdout, volunteer_ids=volunteers)
+            count = ledger_csv_write(self.stdout, volunteer_ids=volunteers)
         self.stderr.write(f"{count} ledger rows written.")
