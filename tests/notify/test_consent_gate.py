@@ -15,9 +15,8 @@ from notify.messaging import message_send
 from notify.messaging.audience import Audience
 from notify.sms import services as sms
 from notify.sms.models import SmsMessage
-from tests.email.conftest import mail_outbox  # noqa: F401 - the fixture
-from tests.sms.factories import booking_make, slot_make, volunteer_make
 from tests.factories import UserFactory
+from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers.models import Booking, Volunteer
 from volunteers.services import booking_attendance_record
 
