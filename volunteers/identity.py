@@ -26,9 +26,8 @@ from core.db import get_by, get_with_related
 from core.errors import Conflict, InvalidInput, InvalidState, NotFound
 from core.ratelimit import rate_limit
 from seats.geocoding import Location, postcode_locate
-from volunteers import code_check
+from volunteers import code_check, consent_ledger
 from volunteers.code_check import LINK_RELATED
-from volunteers.consent_ledger import said_consent_apply
 from volunteers.disclosure import front_room_disclose
 from volunteers.events import booking_email_proven_announce, booking_proven_announce, phone_challenge_announce
 from volunteers.models import AvailabilityWindow, Booking, PhoneChallenge, Volunteer, new_manage_token, new_token
@@ -439,8 +438,7 @@ def _proof_repeated(challenge: PhoneChallenge, *, code_hash_tried: str,
 def _details_apply(*, volunteer: Volunteer, said: dict, said_at: datetime) -> list[str]:
     """Set what a proven requester said on their volunteer; return the fields changed (for save). `said` is
     everything a known phone's request said, or only the email a new phone's request said (_email_said)."""
-    if not said:
-        said = {}  # a new phone's request without an email: the ledger still records its first proof
+    said = said or {}  # a new phone's request without an email: its first proof still reaches the ledger
     changes = {}
     if "postcode" in said:
         changes.update(name=said["name"], postcode=said["postcode"], lat=said["lat"], lng=said["lng"],
@@ -456,8 +454,7 @@ def _details_apply(*, volunteer: Volunteer, said: dict, said_at: datetime) -> li
         wants = bool(said["consent_email"])
         if wants != volunteer.consent_email or (wants and volunteer.email_opted_out_at is not None):
             changes.update(consent_email_fields(consent_email=wants, now=said_at))
-    # Campaign consent counts only now the phone is proven; the ledger records what this proof changed.
-    changes.update(said_consent_apply(volunteer=volunteer, said=said, said_at=said_at, changes=changes))
+    changes.update(consent_ledger.said_consent_apply(volunteer=volunteer, said=said, said_at=said_at, changes=changes))
     for field, value in changes.items():
         setattr(volunteer, field, value)
     return list(changes)

@@ -175,3 +175,20 @@ def test_a_broadcast_through_a_real_worker_sends_each_text_exactly_once(celery_w
     wait_until(lambda: sum("Thank you all" in m["body"] for m in locmem_sms) >= 30, message="texts in the outbox")
     bodies = [m["to"] for m in locmem_sms if "Thank you all" in m["body"]]
     assert len(bodies) == len(set(bodies)) == 30
+
+
+def test_the_messages_endpoint_answers_what_its_schema_says(locmem_sms, settings):
+    from tests.api.test_openapi_conformance import Schema
+
+    settings.MESSAGES_PER_SENDER_DAY = 1
+    schema = Schema()
+    path = "/api/sessions/{session_id}/messages/"
+    slot = _session_with()
+    url = f"/api/sessions/{slot.session_id}/messages/"
+    host = api_client_for(slot.session.meeting_point.host)
+    schema.check("POST", path, host.post(url, {"body": "Hi", "preview": True}, format="json"))
+    schema.check("POST", path, host.post(url, {"body": "Hi"}, format="json"))
+    schema.check("POST", path, host.post(url, {"body": "Hi"}, format="json"))  # 429
+    schema.check("POST", path, host.post(url, {}, format="json"))
+    schema.check("POST", path, api_client_for(UserFactory()).post(url, {"body": "Hi"}, format="json"))
+    assert {code for _, _, code in schema.checked} == {"200", "201", "429", "400", "404"}
