@@ -40,6 +40,7 @@ class SessionMessageResultSerializer(serializers.Serializer):
 
 class SessionMessageView(APIView):
     permission_classes = [IsAuthenticated]
+    schema_error_statuses = {"POST": ["429"]}  # the sender's daily cap
 
     @extend_schema(request=SessionMessageSerializer, responses={201: SessionMessageResultSerializer,
                                                                 200: SessionMessageResultSerializer},
