@@ -4,6 +4,7 @@ request, and pseudonymous after erasure."""
 
 import csv
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -137,3 +138,49 @@ def test_a_regional_organiser_cannot_export_the_ledger(client, seat):
     OrganiserScope.objects.create(user=organiser, regions=[seat.region])
     client.force_login(organiser)
     assert client.get("/coordinate/exports/consent-ledger.csv").status_code == 403
+
+
+def _code_for(phone: str) -> str:
+    from notify.sms.models import SmsMessage
+
+    body = SmsMessage.objects.filter(to=phone, kind="phone_code").order_by("-id").values_list("body", flat=True)[0]
+    return re.search(r"code (\d{6})", body).group(1)
+
+
+def test_the_booking_page_box_is_unticked_and_a_ticked_one_counts_after_the_code(client, slot, locmem_sms):
+    page = client.get(f"/s/{slot.session_id}/book/?slot={slot.pk}").content.decode()
+    assert 'name="consent_campaign"' in page and "Also send me calls to action" in page
+    assert not re.search(r'name="consent_campaign"[^>]*checked', page)
+    asked = client.post(f"/s/{slot.session_id}/book/?slot={slot.pk}", {
+        "name": "Ada Lovelace", "phone": "07400 900555", "postcode": "S10 1AA", "consent_sms": "on",
+        "consent_campaign": "on"})
+    assert asked.status_code == 302, asked.content.decode()[:500]
+    volunteer = Volunteer.objects.get(phone="+447400900555")
+    assert not volunteer.consent_campaign
+    assert client.post(asked["Location"], {"code": _code_for(volunteer.phone)}).status_code == 302
+    volunteer.refresh_from_db()
+    assert volunteer.consent_campaign
+    assert ("campaign", "all", "given", "form") in ledger(volunteer)
+
+
+def test_my_messages_gives_and_withdraws_campaign_consent_on_a_remembered_device(client, locmem_sms):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from volunteers.devices import device_remember
+    from web.volunteer.devices import COOKIE, device_cookie_set
+
+    volunteer = Volunteer.objects.create(phone="+447400100204", name="Jo", postcode="S10 1AA", lat=53.38, lng=-1.5,
+                                         consent_sms=True)
+    assert client.get("/my/messages/").status_code == 302  # no remembered device: to /my/
+    minted = HttpResponse()  # the cookie as the code page sets it
+    device_cookie_set(minted, RequestFactory().get("/"), device_remember(volunteer_id=volunteer.pk))
+    client.cookies[COOKIE] = minted.cookies[COOKIE].value
+    assert b"Also send me calls to action" in client.get("/my/messages/").content
+    assert client.post("/my/messages/", {"consent_campaign": "on"}).status_code == 302
+    volunteer.refresh_from_db()
+    assert volunteer.consent_campaign
+    client.post("/my/messages/", {})
+    volunteer.refresh_from_db()
+    assert not volunteer.consent_campaign
+    assert ledger(volunteer) == [("campaign", "all", "given", "form"), ("campaign", "all", "withdrawn", "form")]
