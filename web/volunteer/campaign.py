@@ -43,7 +43,8 @@ def my_messages(request):
     volunteer = devices.device_volunteer(token=token) if token else None
     if volunteer is None:
         return redirect("volunteer:my")
-    form = CampaignForm(request.POST if request.method == "POST" else None, initial={"consent_campaign": volunteer.consent_campaign})
+    bound = request.POST if request.method == "POST" else None  # an unticked box posts nothing: still a POST
+    form = CampaignForm(bound, initial={"consent_campaign": volunteer.consent_campaign})
     if request.method == "POST" and form.is_valid():
         campaign_consent_set(volunteer_id=volunteer.pk, given=form.cleaned_data["consent_campaign"], how="form")
         messages.success(request, _("Saved.") if form.cleaned_data["consent_campaign"]
