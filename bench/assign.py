@@ -122,7 +122,6 @@ def main() -> None:
         booking_event_recorded.disconnect(sender=BookingEvent, dispatch_uid="sms.outbox")
         booking_events_recorded.disconnect(sender=BookingEvent, dispatch_uid="sms.outbox_bulk")
     import numpy as np
-    from django.utils import timezone
 
     from dispatch import conf
     from dispatch.services import assignment
@@ -179,7 +178,7 @@ def main() -> None:
         print(f"instance {instance + 1}: {result}", flush=True)
 
     lines = [
-        f"Measured {timezone.localtime():%Y-%m-%d %H:%M %Z} on {setup.machine()}; PostgreSQL on the same machine.",
+        setup.machine(),
         f"`bench/assign.py --volunteers {args.volunteers} --slots {args.slots} --instances {args.instances}`: real "
         "seat centres (650 seats), slots of capacity 20–40 on one weekend, volunteers with 5–30 km travel limits "
         f"and one or two availability windows; each volunteer keeps their K = {conf.nearest_k()} best-valued and K "
@@ -216,7 +215,7 @@ def main() -> None:
     body = "\n".join(lines)
     print(body)
     if not args.no_write:
-        setup.benchmarks_md_update("## Assignment (issue 3)", body)
+        setup.benchmarks_md_update("## Assignment", body)
 
 
 if __name__ == "__main__":

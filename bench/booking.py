@@ -46,9 +46,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _common as common  # noqa: E402
+from bench import dataset, reporting, stack  # noqa: E402
 
-SECTION = "Booking throughput (issue 2)"
+SECTION = "Booking throughput"
 TITLE_PREFIX = "[bench-booking]"
 GOAL_SPREAD = 0.20
 GOAL_HOT = 0.10
@@ -60,7 +60,7 @@ RAISED_LIMITS = {f"RATE_LIMIT_{scope.upper()}": "100000000/h" for scope in (
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    common.add_common_args(parser)
+    reporting.add_common_args(parser)
     parser.add_argument("--clients", type=int, default=64, help="Concurrent clients (default: %(default)s).")
     parser.add_argument("--bookings", type=int, default=1000, help="Bookings per run (default: %(default)s).")
     parser.add_argument("--health-requests", type=int, default=10000,
@@ -193,11 +193,11 @@ async def _drive(base: str, n: int, clients: int, request_for, keep: list | None
         await asyncio.gather(*(client() for _ in range(clients)))
         elapsed = time.perf_counter() - started
     return {"n": n, "seconds": elapsed, "rate": n / elapsed, "statuses": dict(statuses), "errors": errors,
-            "latency": common.summary_ms(latencies)}
+            "latency": reporting.summary_ms(latencies)}
 
 
 def drive(base: str, n: int, clients: int, request_for, keep: list | None = None) -> dict:
-    with common.cpu_split() as cpu:
+    with stack.cpu_split() as cpu:
         outcome = asyncio.run(_drive(base, n, clients, request_for, keep))
     outcome["cpu_ms"] = {category: seconds * 1000 / n for category, seconds in cpu.items()}
     return outcome
@@ -214,7 +214,7 @@ class Bookers:
     def batch(self, n: int, slot_for) -> list[tuple[str, str, dict]]:
         requests = []
         for i in range(n):
-            phone = common.uk_mobile(self.next_phone)
+            phone = dataset.uk_mobile(self.next_phone)
             self.next_phone += 1
             body = {"name": f"Volunteer {phone[-6:]}", "phone": phone, "postcode": self.rng.choice(self.postcodes),
                     "consent_sms": True}
@@ -255,7 +255,7 @@ def run_config(args, config: str, fixture: Fixture, bookers: Bookers, env: dict,
     name = f"{worker_class}" + (f" x {threads} threads" if threads > 1 else "")
     result = {"config": name, "runs": {}}
     log_path = Path("/tmp") / f"bench-booking-gunicorn-{worker_class}-{threads}.log"
-    with common.gunicorn_running(workers=2, worker_class=worker_class, threads=threads, env=env,
+    with stack.gunicorn_running(workers=2, worker_class=worker_class, threads=threads, env=env,
                                  log_path=log_path) as base:
         health = ("GET", "/health/", None)
         drive(base, min(1000, args.health_requests), args.clients, lambda i: health)  # warm-up
@@ -310,7 +310,7 @@ def booking_anatomy(slot_id: int, phone: str, postcode: str) -> dict:
     # Python CPU in this process per request (process_time, so other load on the machine barely moves it).
     cpu_started = time.process_time()
     for i in range(50):
-        client.post(f"/api/slots/{slot_id}/bookings/", {"name": "Anatomy", "phone": common.uk_mobile(999_900 + i),
+        client.post(f"/api/slots/{slot_id}/bookings/", {"name": "Anatomy", "phone": dataset.uk_mobile(999_900 + i),
                     "postcode": postcode, "consent_sms": True}, content_type="application/json")
     booking_cpu = (time.process_time() - cpu_started) / 50
     cpu_started = time.process_time()
@@ -391,7 +391,7 @@ def report(args, info, results, anatomy) -> tuple[str, bool]:
         f"Run: `python bench/booking.py --bookings {args.bookings} --clients {args.clients} --configs {args.configs}"
         + (" --celery eager" if args.celery == "eager" else "") + "`",
         "",
-        common.machine_line(info),
+        reporting.machine_line(info),
         "",
         f"Server: gunicorn, 2 workers, on the same machine as PostgreSQL and the client; `DEBUG=false`, persistent "
         f"database connections (`DATABASE_CONN_MAX_AGE` 60). Celery: {celery}. Client: {args.clients} concurrent "
@@ -400,7 +400,7 @@ def report(args, info, results, anatomy) -> tuple[str, bool]:
         "per request under that load. The database is audited after every run. gunicorn's sync workers close "
         "the connection after every response (no keep-alive), which is why their `/health/` rate is lower.",
         "",
-        common.markdown_table(["gunicorn", "run", "requests", "req/s", "of health", "p50 / p95 ms",
+        reporting.markdown_table(["gunicorn", "run", "requests", "req/s", "of health", "p50 / p95 ms",
                                "CPU ms per request: gunicorn / PostgreSQL / Redis / client / other", "goal",
                                "verified in the database"], rows),
         "",
@@ -431,15 +431,15 @@ def report(args, info, results, anatomy) -> tuple[str, bool]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    log = common.progress_log("booking")
+    log = reporting.progress_log("booking")
     redis_url = args.redis_url if args.celery == "broker" else None
     os.environ.update(RAISED_LIMITS)  # the in-process anatomy books too
-    common.django_setup(database_url=args.database_url, redis_url=redis_url)
-    data_dir = common.shared_data_dir()
-    common.reference_data_load(data_dir, log=log)
+    dataset.django_setup(database_url=args.database_url, redis_url=redis_url)
+    data_dir = dataset.shared_data_dir()
+    dataset.reference_data_load(data_dir, log=log)
     rng = random.Random(args.seed)
     fixture = Fixture(rng)
-    postcodes = [p.postcode for p in common.postcodes_pick(data_dir, 2000, rng)]
+    postcodes = [p.postcode for p in dataset.postcodes_pick(data_dir, 2000, rng)]
     bookers = Bookers(postcodes, rng)
     runs_needed = len(args.configs.split(",")) * (3 * args.bookings + min(300, args.bookings))
     if runs_needed > 1_000_000:
@@ -450,7 +450,7 @@ def main(argv=None) -> int:
         env["CELERY_TASK_ALWAYS_EAGER"] = "false"
     else:
         env["CELERY_TASK_ALWAYS_EAGER"] = "true"
-    info = common.machine_info()
+    info = reporting.machine_info()
     results = []
     try:
         for config in args.configs.split(","):
@@ -461,14 +461,14 @@ def main(argv=None) -> int:
 
             redis.Redis.from_url(redis_url).flushdb()
     anatomy_slot = fixture.slots(count=1, capacity=args.hot_capacity, label="anatomy")[0]
-    anatomy = booking_anatomy(anatomy_slot, common.uk_mobile(999_999), postcodes[0])
+    anatomy = booking_anatomy(anatomy_slot, dataset.uk_mobile(999_999), postcodes[0])
     log(f"anatomy: {len(anatomy['statements'])} statements, {anatomy['locked']} under the slot lock, "
         f"CPU booking {anatomy['booking_cpu_ms']:.1f} ms vs health {anatomy['health_cpu_ms']:.2f} ms")
     text, all_ok = report(args, info, results, anatomy)
     print(text)
     if args.write:
-        common.benchmarks_section_write(SECTION, text)
-        log(f"wrote section '{SECTION}' of {common.BENCHMARKS_MD}")
+        reporting.benchmarks_section_write(SECTION, text)
+        log(f"wrote section '{SECTION}' of {reporting.BENCHMARKS_MD}")
     return 0 if all_ok else 1
 
 

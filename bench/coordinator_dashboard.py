@@ -18,14 +18,15 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import _common as common  # noqa: E402  (bench/ is not a package)
 
-HEADING = "## Coordinators' coverage dashboard (bench/coordinator_dashboard.py)"
+from bench import dataset, reporting  # noqa: E402
+
+HEADING = "Coordinators' coverage dashboard"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    common.add_common_args(parser)
+    reporting.add_common_args(parser)
     parser.add_argument("--sessions", type=int, default=100_000, help="Sessions in all (default %(default)s).")
     parser.add_argument("--days", type=int, default=42,
                         help="Days the sessions are spread over, from tomorrow (default %(default)s: six weeks).")
@@ -35,7 +36,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="Leave the data for a --reuse run (of other code).")
     parser.add_argument("--label", default="", help="What code this is, for the table (default: the git HEAD).")
     args = parser.parse_args()
-    common.django_setup(database_url=args.database_url, redis_url=None)
+    dataset.django_setup(database_url=args.database_url, redis_url=None)
 
     from django.conf import settings
     from django.contrib.auth import get_user_model
@@ -46,9 +47,9 @@ def main() -> None:
 
     settings.ALLOWED_HOSTS = ["*"]
     rng = random.Random(args.seed)
-    data_dir = common.shared_data_dir()
+    data_dir = dataset.shared_data_dir()
     if Seat.objects.count() < 650:
-        common.reference_data_load(data_dir)
+        dataset.reference_data_load(data_dir)
     user = get_user_model().objects.filter(username="bench-coordinator").first() or get_user_model().objects.create_user(
         username="bench-coordinator", password="x-bench-password-1", is_staff=True)
     seats = sorted(Seat.objects.all(), key=lambda seat: seat.pk)
@@ -94,26 +95,26 @@ def main() -> None:
             cpu.append(time.process_time() - started_cpu)
             assert response.status_code == 200, (url, response.status_code)
         sizes[label] = len(response.content)
-        s = common.summary_ms(samples)
+        s = reporting.summary_ms(samples)
         rows.append([label_code, label, f"{statistics.median(samples) * 1000:.1f}", f"{s['p95']:.1f}",
                      f"{statistics.median(cpu) * 1000:.1f}", f"{sizes[label] / 1024:.0f} KB"])
     if not args.keep:
         _clear()
 
-    info = common.machine_info()
+    info = reporting.machine_info()
     body = "\n".join([
-        common.machine_line(info), "",
+        reporting.machine_line(info), "",
         f"650 seats; {counts['sessions']} sessions ({counts['slots']} slots) in {counts['seats']} seats over "
         f"{args.days} days, {counts['bookings']} bookings on the slots of the first week (about 85% proven, the "
         f"rest unproven holds). {args.requests} requests per page through Django's test client (server time, no "
         "network), after one warm-up request; the dashboard's default period is the next "
         f"{settings.COVERAGE_DEFAULT_DAYS} days.", "",
-        common.markdown_table(["code", "page", "median ms", "p95 ms", "Python CPU ms (median)", "HTML"], rows), "",
-        common.markdown_table(["map paths", "seconds"], [[k, f"{v:.2f}"] for k, v in build.items()]),
+        reporting.markdown_table(["code", "page", "median ms", "p95 ms", "Python CPU ms (median)", "HTML"], rows), "",
+        reporting.markdown_table(["map paths", "seconds"], [[k, f"{v:.2f}"] for k, v in build.items()]),
     ])
     print(HEADING + "\n\n" + body)
     if args.write:
-        common.benchmarks_section_write(HEADING, body)
+        reporting.benchmarks_section_write(HEADING, body)
 
 
 def _head() -> str:

@@ -33,9 +33,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _common as common  # noqa: E402
+from bench import dataset, reporting, stack  # noqa: E402
 
-SECTION = "CSV export (issue 13)"
+SECTION = "CSV export"
 VARIANTS = {
     "streamed": ("/api/exports/bookings/", "/api/exports/bookings/?seat=E00000000"),
     "materialised": ("/bench/export-list/", "/bench/export-list/?seat=E00000000"),
@@ -45,7 +45,7 @@ VARIANTS = {
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    common.add_common_args(parser)
+    reporting.add_common_args(parser)
     parser.add_argument("--bookings", type=int, default=100_000, help="Bookings in the export (default: %(default)s).")
     parser.add_argument("--rounds", type=int, default=3, help="Rounds of the three variants (default: %(default)s).")
     return parser.parse_args(argv)
@@ -84,15 +84,15 @@ def seed(count: int, rng: random.Random) -> None:
             slots.append(Slot.objects.create(session=session, starts_at=begins, ends_at=begins + timedelta(hours=2),
                                              capacity=600))
         base = (Volunteer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
-        volunteers = [Volunteer(pk=base + i, phone=common.uk_mobile(i), name=f"Volunteer {i}", postcode="S10 1AA",
+        volunteers = [Volunteer(pk=base + i, phone=dataset.uk_mobile(i), name=f"Volunteer {i}", postcode="S10 1AA",
                                 lat=53.38, lng=-1.5, consent_sms=True) for i in range(count)]
-        common.copy_models(Volunteer, volunteers)
-        common.sequence_reset(Volunteer)
+        dataset.copy_models(Volunteer, volunteers)
+        dataset.sequence_reset(Volunteer)
         statuses = ["confirmed"] * 7 + ["waitlisted", "cancelled", "pending"]
         first = (Booking.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
-        common.copy_models(Booking, (Booking(pk=first + i, volunteer_id=v.pk, slot=slots[i % len(slots)],
+        dataset.copy_models(Booking, (Booking(pk=first + i, volunteer_id=v.pk, slot=slots[i % len(slots)],
                                              status=rng.choice(statuses)) for i, v in enumerate(volunteers)))
-        common.sequence_reset(Booking)
+        dataset.sequence_reset(Booking)
     with transaction.atomic():
         from django.db import connection
 
@@ -131,12 +131,12 @@ def measure(variant: str, *, token: str, log_path: Path) -> dict:
     import requests
 
     path, warm = VARIANTS[variant]
-    port = common.free_port()
+    port = stack.free_port()
     command = [str(Path(sys.executable).with_name("gunicorn")), "bench.export_wsgi:application", "--bind",
                f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "sync", "--timeout", "300",
                "--log-level", "warning"]
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(command, cwd=common.REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(command, cwd=dataset.REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True, env=os.environ.copy())
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Token {token}", "Accept": "text/csv, */*"}
@@ -172,23 +172,22 @@ def measure(variant: str, *, token: str, log_path: Path) -> dict:
         return {"variant": variant, "bytes": size, "ttfb_s": first or total, "total_s": total,
                 "cpu_s": _cpu(worker) - cpu_before, "rss_before": before, "peak_growth": max(0, peak - before)}
     finally:
-        common.process_group_stop(process, timeout=20)
+        stack.process_group_stop(process, timeout=20)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    common.django_setup(database_url=args.database_url, redis_url=args.redis_url)
+    dataset.django_setup(database_url=args.database_url, redis_url=args.redis_url)
     from django.contrib.auth import get_user_model
-
-    from tests.factories import token_for
+    from rest_framework.authtoken.models import Token
 
     rng = random.Random(args.seed)
     print(f"seeding {args.bookings:,} bookings ...", file=sys.stderr)
     seed(args.bookings, rng)
     coordinator = get_user_model().objects.update_or_create(username="bench-coordinator",
                                                             defaults={"is_staff": True})[0]
-    token = token_for(coordinator)
-    info = common.machine_info()
+    token = Token.objects.get_or_create(user=coordinator)[0].key
+    info = reporting.machine_info()
     log_path = Path("/tmp") / f"bench-export-{os.getpid()}.log"
     results: dict[str, list[dict]] = {name: [] for name in VARIANTS}
     for round_no in range(args.rounds):
@@ -210,12 +209,12 @@ def main(argv=None) -> int:
                      f"{med(variant, 'peak_growth') / 2**20:.1f} MiB"])
     streamed, listed = med("streamed", "peak_growth"), med("materialised", "peak_growth")
     body = "\n\n".join([
-        common.machine_line(info),
+        reporting.machine_line(info),
         f"`.venv/bin/python bench/export.py --bookings {args.bookings} --rounds {args.rounds}`: "
         f"{args.bookings:,} bookings exported as CSV (`GET /api/exports/bookings/`) by one gunicorn sync worker, "
         "a fresh one per measurement; medians of the rounds. Peak growth: the worker's peak RSS during the request "
         "minus its RSS before (VmHWM after `clear_refs`), in the serving process.",
-        common.markdown_table(["variant", "file", "first byte", "whole file", "worker CPU", "worker RSS before",
+        reporting.markdown_table(["variant", "file", "first byte", "whole file", "worker CPU", "worker RSS before",
                                "peak RSS growth"], rows),
         f"Streaming keeps the export's peak memory at {streamed / 2**20:.1f} MiB over the worker's idle size, "
         f"against {listed / 2**20:.0f} MiB when the same rows are materialised in a list and the file built in "
@@ -224,7 +223,7 @@ def main(argv=None) -> int:
     ])
     print(f"## {SECTION}\n\n{body}")
     if args.write:
-        common.benchmarks_section_write(SECTION, body)
+        reporting.benchmarks_section_write(SECTION, body)
     return 0
 
 

@@ -13,7 +13,7 @@ migrated if needed, seats imported first so every postcode gets its seat):
    file (same parsing and normalisation), into the empty table and again over those rows; extrapolated as rows/s.
 
 Rows/s counts every data row read from the file, rejected ones included. Prints a markdown block; --write puts it
-into BENCHMARKS.md under "## Postcode import (issue 2)", leaving the other sections alone.
+into BENCHMARKS.md under "## Postcode import", leaving the other sections alone.
 
     .venv/bin/python bench/import_postcodes.py --sets [--repeat 1] [--write]
 
@@ -29,9 +29,7 @@ import argparse
 import gzip
 import itertools
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,11 +38,14 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+
+from bench import reporting  # noqa: E402
+
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/frontroom_bench_import")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-HEADING = "## Postcode import (issue 2)"
-SETS_HEADING = "## Postcode import per boundary set (next general election)"
+HEADING = "## Postcode import"
+SETS_HEADING = "## Postcode import per boundary set"
 
 
 def database_ensure() -> None:
@@ -162,8 +163,7 @@ def main() -> None:
         f"Run on {date.today().isoformat()} with `.venv/bin/python bench/import_postcodes.py --repeat {args.repeat}` "
         f"against PostgreSQL {pg_version} on the same machine (default settings: shared_buffers 128MB, fsync on).",
         "",
-        f"- Machine: `{subprocess.run(['uname', '-a'], capture_output=True, text=True).stdout.strip()}`, "
-        f"`nproc` = {os.cpu_count()}; Python {platform.python_version()}, psycopg {psycopg.__version__}.",
+        f"- {reporting.machine_line(reporting.machine_info())} psycopg {psycopg.__version__}.",
         f"- Load average (1/5/15 min) {'/'.join(f'{x:.1f}' for x in load_before)} before and "
         f"{'/'.join(f'{x:.1f}' for x in load_after)} after (the machine is shared with other work, "
         "which can move these figures by up to ±30% between runs).",
@@ -261,8 +261,7 @@ def main_sets(args) -> None:
         "machine (default settings). The postcode table is keyed by (boundary set, postcode): the 2024 set is "
         "imported beside the 2010 set, which is its baseline in the same run. Goal: at least 100,000 rows/s.",
         "",
-        f"- Machine: `{subprocess.run(['uname', '-a'], capture_output=True, text=True).stdout.strip()}`, "
-        f"`nproc` = {os.cpu_count()}; Python {platform.python_version()}.",
+        f"- {reporting.machine_line(reporting.machine_info())}",
         f"- Load average (1/5/15 min) {'/'.join(f'{x:.1f}' for x in load_before)} before and "
         f"{'/'.join(f'{x:.1f}' for x in load_after)} after: the machine's 2 cores were shared with other "
         "sessions' tests and benchmarks during the run, so these figures are lower than on a quiet machine.",
@@ -285,16 +284,8 @@ def main_sets(args) -> None:
 
 
 def benchmarks_write(block: str, heading: str = HEADING) -> None:
-    """Replace (or append) only this benchmark's section of BENCHMARKS.md."""
-    target = REPO_ROOT / "BENCHMARKS.md"
-    text = target.read_text(encoding="utf-8") if target.exists() else "# Benchmarks\n"
-    start = text.find(heading)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + block
-    else:
-        end = text.find("\n## ", start + len(heading))
-        text = text[:start] + block + (text[end:] if end != -1 else "")
-    target.write_text(text, encoding="utf-8")
+    """Replace (or append) only this benchmark's section of BENCHMARKS.md (`block` starts with its heading)."""
+    reporting.benchmarks_section_write(heading.removeprefix("## "), block.removeprefix(heading).lstrip("\n"))
 
 
 if __name__ == "__main__":

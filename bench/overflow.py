@@ -137,7 +137,6 @@ def main() -> None:
     args = parser.parse_args()
     setup.django_setup()
     from django.conf import settings
-    from django.utils import timezone
 
     settings.OVERFLOW_AUTO = False  # the bench drives the overflow itself
     setup.seats_load()
@@ -149,7 +148,7 @@ def main() -> None:
         rows.append((parallel, places, elapsed, result))
         print(parallel, places, f"{elapsed:.1f}s", result, flush=True)
     lines = [
-        f"Measured {timezone.localtime():%Y-%m-%d %H:%M %Z} on {setup.machine()}; PostgreSQL on the same machine.",
+        setup.machine(),
         f"`bench/overflow.py --waitlisted {args.waitlisted} --slots {args.slots}`: Sheffield, Hallam (E14000922) "
         f"full with {args.waitlisted:,} waitlisted direct bookers (15 km default limit), {args.slots} slots in its "
         "real neighbouring seats at the same time. Each move: volunteer + booking locked, booking_place with the "
@@ -165,7 +164,7 @@ def main() -> None:
     body = "\n".join(lines)
     print(body)
     if not args.no_write:
-        setup.benchmarks_md_update("## Overflow (issue 3)", body)
+        setup.benchmarks_md_update("## Overflow", body)
 
 
 if __name__ == "__main__":

@@ -32,16 +32,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _common as common  # noqa: E402
+from bench import dataset, reporting, stack  # noqa: E402
 
 GOAL_P95_MS = 25.0
-SECTION = "Volunteers' pages (issue 12)"
+SECTION = "Volunteers' pages"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/frontroom_bench_pages"
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    common.add_common_args(parser)
+    reporting.add_common_args(parser)
     parser.set_defaults(database_url=DEFAULT_DATABASE_URL)
     parser.add_argument("--sessions", type=int, default=100_000, help="Published upcoming sessions (default: %(default)s).")
     parser.add_argument("--slots-per-session", type=int, default=2)
@@ -98,7 +98,7 @@ def run(args, points, session_ids, log) -> dict[str, dict]:
     sizes: dict[str, list[int]] = {name: [] for name in pages}
     log_path = Path("/tmp") / "bench-pages-gunicorn.log"
     env = {"DEBUG": "false", "RATE_LIMITS_ENABLED": "false"}
-    with common.gunicorn_running(workers=2, worker_class="sync", env=env, log_path=log_path) as base:
+    with stack.gunicorn_running(workers=2, worker_class="sync", env=env, log_path=log_path) as base:
         # Volunteers come without a session cookie (the pages then read no session or user); only the
         # dashboard is asked for as a signed-in coordinator.
         anonymous, staff = requests.Session(), requests.Session()
@@ -119,7 +119,7 @@ def run(args, points, session_ids, log) -> dict[str, dict]:
                     errors[name] += 1
     results = {}
     for name in pages:
-        summary = common.summary_ms(times[name])
+        summary = reporting.summary_ms(times[name])
         results[name] = {"summary": summary, "errors": errors[name],
                          "bytes": sorted(sizes[name])[len(sizes[name]) // 2]}
         log(f"{name}: p50 {summary['p50']:.2f} ms p95 {summary['p95']:.2f} ms errors {errors[name]}")
@@ -159,7 +159,7 @@ def report(args, info, seeded_s, results, cpu) -> str:
     return "\n".join([
         f"Run: `python bench/pages.py --sessions {args.sessions} --requests {args.requests}`",
         "",
-        common.machine_line(info),
+        reporting.machine_line(info),
         "",
         f"Data: {args.sessions:,} published upcoming sessions ({args.slots_per_session} slots each) at random real GB "
         "postcodes (bench/search.py's seeding, "
@@ -169,7 +169,7 @@ def report(args, info, seeded_s, results, cpu) -> str:
         "that matter, 40 nearest sessions ranked by the suggestions' score, 10 shown). Session: a random one. "
         "Volunteers' pages are requested without a session cookie, as a volunteer comes; the dashboard signed in as staff, the default period (COVERAGE_DEFAULT_DAYS), hex map by priority, 650 seats.",
         "",
-        common.markdown_table(["page", "n", "p50 ms", "p95 ms", "p99 ms", "CPU ms/request (in-process)",
+        reporting.markdown_table(["page", "n", "p50 ms", "p95 ms", "p99 ms", "CPU ms/request (in-process)",
                                "HTML KiB (uncompressed, median)", "errors", "goal"], rows),
         "",
         "Time from sending the request to the last byte of the HTML, seen by the client: the server's time plus "
@@ -181,26 +181,26 @@ def report(args, info, seeded_s, results, cpu) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    log = common.progress_log("pages")
-    common.django_setup(database_url=args.database_url, redis_url=args.redis_url)
-    data_dir = common.shared_data_dir()
-    common.reference_data_load(data_dir, log=log)
+    log = reporting.progress_log("pages")
+    dataset.django_setup(database_url=args.database_url, redis_url=args.redis_url)
+    data_dir = dataset.shared_data_dir()
+    dataset.reference_data_load(data_dir, log=log)
     from bench.search import seed
     from sessions.models import CanvassSession
 
     seeded_s = 0.0
     if not (args.reuse and CanvassSession.objects.filter(status="published").count() == args.sessions):
         seeded_s = seed(args, data_dir, log)
-    points = common.postcodes_pick(data_dir, args.requests, random.Random(args.seed + 1))
+    points = dataset.postcodes_pick(data_dir, args.requests, random.Random(args.seed + 1))
     session_ids = list(CanvassSession.objects.filter(status="published").values_list("id", flat=True))
-    info = common.machine_info()
+    info = reporting.machine_info()
     results = run(args, points, session_ids, log)
     cpu = run_in_process(args, points, session_ids, log)
     text = report(args, info, seeded_s, results, cpu)
     print(text)
     if args.write:
-        common.benchmarks_section_write(SECTION, text)
-        log(f"wrote section '{SECTION}' of {common.BENCHMARKS_MD}")
+        reporting.benchmarks_section_write(SECTION, text)
+        log(f"wrote section '{SECTION}' of {reporting.BENCHMARKS_MD}")
     return 0
 
 

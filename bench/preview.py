@@ -24,15 +24,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _common as common  # noqa: E402
+from bench import dataset, reporting  # noqa: E402
 
-SECTION = "Session link previews (sharing)"
+SECTION = "Session link previews"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/frontroom_bench_preview"
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    common.add_common_args(parser)
+    reporting.add_common_args(parser)
     parser.set_defaults(database_url=DEFAULT_DATABASE_URL)
     parser.add_argument("--rounds", type=int, default=40, help="Interleaved rounds (default: %(default)s).")
     parser.add_argument("--per-round", type=int, default=10, help="Requests per case per round (default: %(default)s).")
@@ -63,13 +63,13 @@ def session_make():
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    common.django_setup(database_url=args.database_url, redis_url=args.redis_url)
+    dataset.django_setup(database_url=args.database_url, redis_url=args.redis_url)
     from django.core.cache import caches
     from django.test import Client
 
     from web import preview
 
-    info = common.machine_info()
+    info = reporting.machine_info()
     session = session_make()
     client = Client(HTTP_HOST="127.0.0.1")
     png = preview.preview_png(preview.preview_text(session))
@@ -113,18 +113,18 @@ def main(argv=None) -> None:
     names = {"draw": "draw the PNG (a cache miss)", "full_colour": "the same in full colour (baseline)", "cached": "`/s/<id>/preview.png` from the cache",
              "not_modified": "the same, `If-None-Match` → 304", "page": "`/s/<id>/` (baseline)"}
     for key, label in names.items():
-        s = common.summary_ms(samples[key])
+        s = reporting.summary_ms(samples[key])
         rows.append([label, s["n"], f"{s['p50']:.2f}", f"{s['p95']:.2f}"])
     body = "\n\n".join([
         "`bench/preview.py`, in process through Django's test client (no HTTP server), interleaved rounds.",
-        common.machine_line(info),
+        reporting.machine_line(info),
         f"Cache: {cache_backend}. PNG size: {len(png):,} bytes (1200×630, 16 colours); in full colour "
         f"{len(full_colour):,} bytes.",
-        common.markdown_table(["case", "n", "p50 ms", "p95 ms"], rows),
+        reporting.markdown_table(["case", "n", "p50 ms", "p95 ms"], rows),
     ])
     print(f"## {SECTION}\n\n{body}")
     if args.write:
-        common.benchmarks_section_write(SECTION, body)
+        reporting.benchmarks_section_write(SECTION, body)
 
 
 if __name__ == "__main__":

@@ -27,24 +27,30 @@ import time
 
 sys.path.insert(0, os.getcwd())  # the checkout it is run from, whose code it measures
 
-from bench import _common as common  # noqa: E402
+from bench import dataset  # noqa: E402
 from bench import request_cpu as rc  # noqa: E402
 
 CASES = ("room_req", "room_proof", "full_req", "full_proof")
 
 
 def main() -> None:
-    database_url, redis_url, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    extra = sys.argv[4] if len(sys.argv) > 4 else ""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("database_url", help="A database bench/request_cpu.py prepared (--sessions 2000).")
+    parser.add_argument("redis_url", help="Broker the requests publish to (no worker consumes it).")
+    parser.add_argument("n", type=int, help="Requests per case and round.")
+    parser.add_argument("extra", nargs="?", default="", choices=["", "show", *CASES],
+                        help='"show" prints each case\'s statements; a case name profiles it.')
+    args = parser.parse_args()
+    database_url, redis_url, n, extra = args.database_url, args.redis_url, args.n, args.extra
     show, profiled = extra == "show", extra if extra in CASES else None
     from bench.load import RAISED_LIMITS, data_prepare
 
     os.environ.update({**RAISED_LIMITS, "RATE_LIMITS_ENABLED": "true", "DEBUG": "false", "SMS_RATE_PER_SECOND": "0",
                        "CELERY_TASK_ALWAYS_EAGER": "false", "DATABASE_CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING"})
     os.environ.pop("SMS_BACKEND", None)
-    common.django_setup(database_url=database_url, redis_url=redis_url)
+    dataset.django_setup(database_url=database_url, redis_url=redis_url)
     data = data_prepare(argparse.Namespace(sessions=2000, reuse=True, seed=2017, booking_sessions=50, postcodes=500),
-                        common.shared_data_dir())
+                        dataset.shared_data_dir())
     from django.db import connection
     from django.db.models import F
 

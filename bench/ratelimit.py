@@ -24,25 +24,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _common as common  # noqa: E402
+from bench import dataset, reporting, stack  # noqa: E402
 
-SECTION = "Rate-limit overhead (issue 11)"
+SECTION = "Rate-limit overhead"
 PATH = "/api/volunteers/"
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    common.add_common_args(parser)
+    reporting.add_common_args(parser)
     parser.add_argument("--requests", type=int, default=5000, help="Requests per round (default: %(default)s).")
     parser.add_argument("--rounds", type=int, default=3, help="Rounds, each one on and one off (default: %(default)s).")
     parser.add_argument("--clients", type=int, default=16, help="Concurrent clients (default: %(default)s).")
@@ -84,32 +81,6 @@ class Meter:
         return totals
 
 
-@contextlib.contextmanager
-def redis_running() -> Iterator[tuple[str, int]]:
-    """A redis-server of our own on a free loopback port, no persistence; yields (url, pid)."""
-    import redis
-
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not installed")
-    port = common.free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(redis.RedisError):
-                if redis.Redis.from_url(url, socket_timeout=1).ping():
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.1)
-        yield url, process.pid
-    finally:
-        common.process_group_stop(process, timeout=10)
-
-
 def in_process(calls: int, redis_pid: int) -> dict:
     """Wall and CPU of one rate_limit() against Redis, and of the same call with the limits off."""
     from django.conf import settings
@@ -134,22 +105,23 @@ def in_process(calls: int, redis_pid: int) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    log = common.progress_log("ratelimit")
-    with redis_running() as (redis_url, redis_pid):
-        common.django_setup(database_url=args.database_url, redis_url=redis_url)
+    log = reporting.progress_log("ratelimit")
+    with stack.PrivateRedis() as server:
+        redis_url, redis_pid = server.url(), server.pid()
+        dataset.django_setup(database_url=args.database_url, redis_url=redis_url)
         from bench.booking import drive
 
-        info = common.machine_info()
+        info = reporting.machine_info()
         calls = in_process(args.calls, redis_pid)
         log(f"in process: on {calls['on']['wall_us']:.0f} us wall, {calls['on']['cpu_us']:.0f} us CPU per call")
         base_env = {"DEBUG": "false", "DATABASE_URL": args.database_url, "REDIS_URL": redis_url,
                     "CELERY_TASK_ALWAYS_EAGER": "false", "RATE_LIMIT_SIGNUP_IP": "1000000000/h"}
         request = ("POST", PATH, {})
         rounds: list[dict] = []
-        with common.gunicorn_running(workers=2, worker_class="gthread", threads=args.threads,
+        with stack.gunicorn_running(workers=2, worker_class="gthread", threads=args.threads,
                                      env={**base_env, "RATE_LIMITS_ENABLED": "true"},
                                      log_path=Path("/tmp/bench-ratelimit-on.log")) as on_url, \
-             common.gunicorn_running(workers=2, worker_class="gthread", threads=args.threads,
+             stack.gunicorn_running(workers=2, worker_class="gthread", threads=args.threads,
                                      env={**base_env, "RATE_LIMITS_ENABLED": "false"},
                                      log_path=Path("/tmp/bench-ratelimit-off.log")) as off_url:
             servers = {label: Meter(server=_pids_with(url.removeprefix("http://")), redis=[redis_pid])
@@ -170,8 +142,8 @@ def main(argv=None) -> int:
     text = report(args, info, calls, rounds)
     print(f"## {SECTION}\n\n{text}")
     if args.write:
-        common.benchmarks_section_write(SECTION, text)
-        log(f"wrote section '{SECTION}' of {common.BENCHMARKS_MD}")
+        reporting.benchmarks_section_write(SECTION, text)
+        log(f"wrote section '{SECTION}' of {reporting.BENCHMARKS_MD}")
     return 0
 
 
@@ -203,9 +175,9 @@ def report(args, info: dict, calls: dict, rounds: list[dict]) -> str:
         "That is the cheapest limited request, so the overhead is as large a share as it gets; a booking "
         "costs several ms of CPU more (booking section).",
         "",
-        common.machine_line(info),
+        reporting.machine_line(info),
         "",
-        common.markdown_table(["round", "limits", "requests/s", "p50 ms", "p95 ms", "CPU ms/request: gunicorn",
+        reporting.markdown_table(["round", "limits", "requests/s", "p50 ms", "p95 ms", "CPU ms/request: gunicorn",
                                "redis-server", "both"], rows),
         "",
         f"- Overhead per request (median of rounds, on − off): CPU of gunicorn and Redis {1000 * (cpu_on - cpu_off):+.0f} µs "

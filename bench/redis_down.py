@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -34,9 +33,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _common as common  # noqa: E402
+from bench import dataset, reporting, stack  # noqa: E402
 
-SECTION = "Redis unreachable: booking latency (issue 14)"
+SECTION = "Redis unreachable: booking latency"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/frontroom_bench_redis_down"
 RAISED_LIMITS = {f"RATE_LIMIT_{scope.upper()}": "100000000/h" for scope in (
     "booking_ip", "booking_phone", "code_send_phone", "code_send_ip", "sms_phone_day")}
@@ -56,30 +55,6 @@ def parse_args(argv=None):
 
 
 @contextmanager
-def redis_server():
-    binary = shutil.which("redis-server")
-    if not binary:
-        raise SystemExit("redis-server is not installed")
-    port = common.free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.kill()
-        process.wait()
-
-
-@contextmanager
 def hung_redis():
     """Accepts TCP connections (the kernel's backlog) and never answers: every command waits for a timeout."""
     sock = socket.socket()
@@ -94,29 +69,27 @@ def hung_redis():
 @contextmanager
 def worktree(ref: str):
     path = Path(tempfile.mkdtemp(prefix="frontroom-before-"))
-    subprocess.run(["git", "-C", str(common.REPO_ROOT), "worktree", "add", "--detach", str(path), ref], check=True,
+    subprocess.run(["git", "-C", str(dataset.REPO_ROOT), "worktree", "add", "--detach", str(path), ref], check=True,
                    capture_output=True)
     try:
         yield path
     finally:
-        subprocess.run(["git", "-C", str(common.REPO_ROOT), "worktree", "remove", "--force", str(path)],
+        subprocess.run(["git", "-C", str(dataset.REPO_ROOT), "worktree", "remove", "--force", str(path)],
                        capture_output=True)
 
 
 def fixture() -> int:
     """One open slot with room for every booking of every run (made once, then reused); earlier bookings deleted."""
+    from seats.models import Postcode
     from sessions.models import Slot
-    from tests.factories import MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory
     from volunteers.models import Booking, Volunteer
 
     Booking.objects.all().delete()
     Volunteer.objects.all().delete()
     slot = Slot.objects.filter(capacity=1_000_000).first()
     if slot is None:
-        seat = SeatFactory(ons_code="E14000922", name="Sheffield, Hallam", priority=1)
-        PostcodeFactory(postcode="S10 1AA", seat=seat)
-        slot = SlotFactory(session__meeting_point=MeetingPointFactory(seat=seat, postcode="S10 1AA"),
-                           capacity=1_000_000)
+        slot = dataset.bench_slot(host_username="bench-redis-down-host", capacity=1_000_000)
+        Postcode.objects.get_or_create(postcode="S10 1AA", defaults={"lat": 53.38, "lng": -1.50, "seat": slot.session.seat})
     return slot.pk
 
 
@@ -143,14 +116,14 @@ def drive(base: str, slot_id: int, phones: list[str], clients: int) -> dict:
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(one, phones))
     wall = time.perf_counter() - started
-    return {"latency": common.summary_ms(latencies), "statuses": statuses, "rate": len(phones) / wall,
+    return {"latency": reporting.summary_ms(latencies), "statuses": statuses, "rate": len(phones) / wall,
             "over_1s": sum(1 for x in latencies if x > 1.0)}
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    common.django_setup(database_url=args.database_url, redis_url=None)
-    info = common.machine_info()
+    dataset.django_setup(database_url=args.database_url, redis_url=None)
+    info = reporting.machine_info()
     slot_id = fixture()
     env = {"DATABASE_URL": args.database_url, "RATE_LIMITS_ENABLED": "true", "LOG_LEVEL": "ERROR",
            "CELERY_TASK_ALWAYS_EAGER": "false", **RAISED_LIMITS}
@@ -158,17 +131,17 @@ def main(argv=None) -> int:
     phone_numbers = iter(range(10_000_000))
 
     def run(name: str, redis_url: str, cwd: Path | None = None) -> None:
-        phones = [common.uk_mobile(next(phone_numbers)) for _ in range(args.bookings)]
+        phones = [dataset.uk_mobile(next(phone_numbers)) for _ in range(args.bookings)]
         print(f"{name}: {args.bookings} bookings, {args.clients} clients ...", flush=True)
-        with common.gunicorn_running(workers=2, worker_class="gthread", threads=4, cwd=cwd,
+        with stack.gunicorn_running(workers=2, worker_class="gthread", threads=4, cwd=cwd,
                                      env={**env, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url}) as base:
             outcome = drive(base, slot_id, phones, args.clients)
         print(f"  {outcome}", flush=True)
         runs.append((name, outcome))
 
-    with redis_server() as url:
-        run("redis up (baseline)", url)
-    dead = f"redis://127.0.0.1:{common.free_port()}/0"
+    with stack.PrivateRedis() as server:
+        run("redis up (baseline)", server.url())
+    dead = f"redis://127.0.0.1:{stack.free_port()}/0"
     run("redis down (refused)", dead)
     with hung_redis() as url:
         run("redis hung (no answer)", url)
@@ -181,13 +154,13 @@ def main(argv=None) -> int:
              f"{o['latency']['max']:.0f}", o["over_1s"], f"{o['rate']:.1f}",
              ", ".join(f"{k}: {v}" for k, v in sorted(o["statuses"].items()))] for name, o in runs]
     body = "\n".join([
-        common.machine_line(info), "",
+        reporting.machine_line(info), "",
         f"`bench/redis_down.py --bookings {args.bookings} --clients {args.clients}"
         f"{' --before-ref ' + args.before_ref if args.before_ref else ''}`: the first step of a booking "
         f"(`POST /api/slots/<id>/bookings/`) through gunicorn (2 gthread workers, 4 threads) on PostgreSQL, "
         f"{args.clients} concurrent clients, rate limits on (raised for one address; counted in Redis, so they "
         f"fail open when it is down). Broker and rate-limit cache are one Redis, as in docker-compose.", "",
-        common.markdown_table(["run", "p50 ms", "p95 ms", "p99 ms", "max ms", "requests > 1 s", "bookings/s",
+        reporting.markdown_table(["run", "p50 ms", "p95 ms", "p99 ms", "max ms", "requests > 1 s", "bookings/s",
                                "answers"], rows), "",
         "No worker consumes in any run: each booking pays for its publish (or its failed attempt), not for the "
         "send. In the down runs the texts wait in the outbox for the sweep (tests/api/test_redis_down.py shows "
@@ -195,7 +168,7 @@ def main(argv=None) -> int:
     ])
     print(body)
     if args.write:
-        common.benchmarks_section_write(SECTION, body)
+        reporting.benchmarks_section_write(SECTION, body)
     return 0 if ok else 1
 
 

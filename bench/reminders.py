@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _dispatch_setup as setup  # noqa: E402
 
-SECTION = "## Reminders (issue 4)"
+SECTION = "## Reminders (COPY)"
 
 
 def parse_args(argv=None):
@@ -57,15 +57,17 @@ def instance_load(*, bookings: int, n_slots: int, saturday: datetime) -> None:
         start = saturday + timedelta(hours=rng.choice((10, 11, 13, 14, 16)))
         places.append((ons_code, lat + rng.uniform(-0.02, 0.02), lng + rng.uniform(-0.03, 0.03), start))
     setup.copy_rows(MeetingPoint._meta.db_table,
-                    ["id", "host_id", "name", "address", "postcode", "lat", "lng", "seat_id", "capacity",
-                     "accessibility_notes", "host_first_name", "host_phone", "is_active", "created_at", "updated_at"],
-                    ((i + 1, host.pk, f"Front room {i}", f"{i % 200 + 1} Bench Street", "S1 1AA", lat, lng, seat, 60, "",
-                      "Aisha", "", True, now, now) for i, (seat, lat, lng, _) in enumerate(places)))
+                    ["id", "host_id", "name", "address", "postcode", "lat", "lng", "public_lat", "public_lng", "seat_id",
+                     "capacity", "accessibility_notes", "host_first_name", "host_phone", "is_active", "created_at",
+                     "updated_at"],
+                    ((i + 1, host.pk, f"Front room {i}", f"{i % 200 + 1} Bench Street", "S1 1AA", lat, lng, lat, lng,
+                      seat, 60, "", "Aisha", "", True, now, now) for i, (seat, lat, lng, _) in enumerate(places)))
     setup.copy_rows(CanvassSession._meta.db_table,
                     ["id", "meeting_point_id", "seat_id", "title", "description", "what_to_bring", "status", "lat",
-                     "lng", "postcode_district", "starts_at", "ends_at", "created_at", "updated_at"],
+                     "lng", "postcode_district", "starts_at", "ends_at", "created_at", "updated_at", "requires_approval",
+                     "review_reason"],
                     ((i + 1, i + 1, seat, f"Saturday doorstep {i}", "", "Good shoes", "published", lat, lng, "S1", start,
-                      start + timedelta(hours=2), now, now) for i, (seat, lat, lng, start) in enumerate(places)))
+                      start + timedelta(hours=2), now, now, False, "") for i, (seat, lat, lng, start) in enumerate(places)))
     per_slot = -(-bookings // n_slots)
     slot_of = [i % n_slots for i in range(bookings)]
     filled = [0] * n_slots
@@ -77,14 +79,15 @@ def instance_load(*, bookings: int, n_slots: int, saturday: datetime) -> None:
                      for i, (_, _, _, start) in enumerate(places)))
     setup.copy_rows(Volunteer._meta.db_table,
                     ["id", "phone", "name", "email", "postcode", "lat", "lng", "seat_id", "max_travel_km",
-                     "consent_sms", "sms_opted_out", "phone_invalid", "token", "created_at", "updated_at"],
+                     "consent_sms", "sms_opted_out", "phone_invalid", "token", "created_at", "updated_at",
+                     "consent_sms_version", "consent_email", "consent_email_version"],
                     ((i + 1, f"+4474{i:08d}", f"Volunteer {i}", "", "S10 1AA", 53.38, -1.5, None, None, True, False,
-                      False, f"bench-{i}", booked_at, booked_at) for i in range(bookings)))
+                      False, f"bench-{i}", booked_at, booked_at, "", False, "") for i in range(bookings)))
     setup.copy_rows(Booking._meta.db_table,
                     ["id", "volunteer_id", "slot_id", "status", "source", "manage_token", "version", "created_at",
-                     "updated_at"],
-                    ((i + 1, i + 1, slot_of[i] + 1, "confirmed", "direct", f"bench-b-{i}", 1, booked_at, booked_at)
-                     for i in range(bookings)))
+                     "updated_at", "approval", "said_name", "proven_at"],
+                    ((i + 1, i + 1, slot_of[i] + 1, "confirmed", "direct", f"bench-b-{i}", 1, booked_at, booked_at,
+                      "not_required", "", booked_at) for i in range(bookings)))
     setup.copy_rows(BookingEvent._meta.db_table,
                     ["id", "booking_id", "kind", "version", "payload", "created_at", "processed_at"],
                     ((i + 1, i + 1, "booking_confirmed", 1, "{}", booked_at, booked_at) for i in range(bookings)))
@@ -158,8 +161,7 @@ def main(argv=None) -> int:
 
     speedup = (written / bulk_s) / (baseline_n / baseline_s)
     body = "\n".join([
-        f"Measured {timezone.localtime():%Y-%m-%d %H:%M %Z} on {setup.machine()}; PostgreSQL and Redis on the same "
-        "machine.",
+        setup.machine(),
         f"`bench/reminders.py --bookings {args.bookings} --slots {args.slots} --baseline {args.baseline}`: "
         f"{args.bookings:,} confirmed bookings over {args.slots:,} slots (one session each, at real seat centres) on "
         f"{saturday:%a %d %b}; the beat task runs at 11:05 the day before. Real Redis broker, no worker: each write "

@@ -1,11 +1,11 @@
 #!/usr/bin/env python
 """CPU per request of the election-weekend mix, in process (issue 14).
 
-bench/load.py measures the mix against gunicorn, Celery and PostgreSQL together; this script measures what the
+bench/load/ measures the mix against gunicorn, Celery and PostgreSQL together; this script measures what the
 Django side of each request kind costs, in one process, so a change to a page can be judged in seconds and
 with little noise from other load (time.process_time counts this process's CPU only).
 
-Data as bench/load.py prepares it (collectstatic, the reference data, --sessions published sessions at real GB
+Data as bench/load/ prepares it (collectstatic, the reference data, --sessions published sessions at real GB
 postcodes, --postcodes distinct postcodes, bookings to the slots of --booking-sessions sessions), on a database
 of this script's own. Each request is a WSGI call of config.wsgi.application (the production middleware stack,
 DEBUG off, rate limits on and raised for one address as in load.py), the body read and the response closed as
@@ -20,7 +20,7 @@ gunicorn does; nothing else runs in between. Kinds:
   proof         POST /api/challenges/<token>/verify/ with the code read from the outbox (not timed)
 
 For each kind: CPU ms per request (process_time, mean over --requests after --warm-up), the same in wall time,
-and the mix's weighted CPU per request (load.py's weights: 35/35/20 and 10% bookings of two requests).
+and the mix's weighted CPU per request (bench.load's weights: 35/35/20 and 10% bookings of two requests).
 --rounds alternates the kinds round by round; --profile KIND prints cProfile's top functions for that kind.
 
   .venv/bin/python bench/request_cpu.py --sessions 100000 --requests 300
@@ -42,12 +42,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _common as common  # noqa: E402
+from bench import dataset, reporting  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/frontroom_bench_request_cpu"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/2"
 KINDS = ("health", "search_page", "search_api", "session_page", "book", "proof")
-# Requests per user action of load.py's mix: 0.35 + 0.35 + 0.20 + 0.10 bookings of two requests = 1.1.
+# Requests per user action of bench.load's mix: 0.35 + 0.35 + 0.20 + 0.10 bookings of two requests = 1.1.
 MIX_WEIGHTS = {"search_page": 0.35, "search_api": 0.35, "session_page": 0.20, "book": 0.10, "proof": 0.10}
 
 
@@ -135,7 +135,7 @@ class Mix:
         elif kind == "session_page":
             status, body = self.wsgi.call("GET", f"/s/{self.rng.choice(self.data['session_ids'])}/")
         elif kind == "book":
-            phone = common.uk_mobile(self.next_phone)
+            phone = dataset.uk_mobile(self.next_phone)
             self.next_phone += 1
             payload = {"name": f"Volunteer {phone[-6:]}", "phone": phone,
                        "postcode": self.rng.choice(self.data["postcodes"]), "consent_sms": True}
@@ -150,7 +150,7 @@ class Mix:
             self.errors[kind].append(f"{status} {body[:200]!r}")
 
     def proofs_prepare(self, count: int) -> None:
-        """Codes for `count` proofs from the outbox (untimed: load.py's client reads them from the database)."""
+        """Codes for `count` proofs from the outbox (untimed: bench.load's client reads them from the database)."""
         from bench.booking import texted_codes
 
         while len(self.tokens) < count:
@@ -201,14 +201,14 @@ def main(argv=None) -> int:
                        "SMS_RATE_PER_SECOND": "0", "CELERY_TASK_ALWAYS_EAGER": "false",
                        "DATABASE_CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING"})
     os.environ.pop("SMS_BACKEND", None)
-    common.django_setup(database_url=args.database_url, redis_url=args.redis_url)
+    dataset.django_setup(database_url=args.database_url, redis_url=args.redis_url)
     data = data_prepare(argparse.Namespace(sessions=args.sessions, reuse=args.reuse, seed=args.seed,
                                            booking_sessions=args.booking_sessions, postcodes=args.postcodes),
-                        common.shared_data_dir())
+                        dataset.shared_data_dir())
     from django.db import connection
 
     connection.close()  # the application's requests open their own, as under gunicorn
-    info = common.machine_info()
+    info = reporting.machine_info()
     wsgi = Wsgi()
     mix = Mix(wsgi, data, args.seed)
     try:
@@ -226,7 +226,7 @@ def main(argv=None) -> int:
         profiled = profile(mix, args.profile, args.requests, args.top) if args.profile else ""
     finally:
         queue_empty(args.redis_url)
-    print(common.machine_line(info))
+    print(reporting.machine_line(info))
     print()
     print(f"`python bench/request_cpu.py --sessions {args.sessions} --requests {args.requests} --rounds {args.rounds}`")
     print()
@@ -237,8 +237,8 @@ def main(argv=None) -> int:
         rows.append([kind, f"{cpu:.2f}", f"{wall:.2f}", len(mix.errors[kind])])
     median = {kind: sorted(c for c, _ in results[kind])[len(results[kind]) // 2] for kind in KINDS}
     weighted = sum(median[k] * w for k, w in MIX_WEIGHTS.items()) / sum(MIX_WEIGHTS.values())
-    rows.append(["**mix** (load.py's weights)", f"**{weighted:.2f}**", "", ""])
-    print(common.markdown_table(["kind", "CPU ms/request (median of rounds)", "wall ms/request", "errors"], rows))
+    rows.append(["**mix** (bench.load's weights)", f"**{weighted:.2f}**", "", ""])
+    print(reporting.markdown_table(["kind", "CPU ms/request (median of rounds)", "wall ms/request", "errors"], rows))
     for kind, errors in mix.errors.items():
         if errors:
             log(f"{kind}: {len(errors)} unexpected answers, e.g. {errors[0]}")

@@ -26,18 +26,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _common as common  # noqa: E402
+from bench import dataset, reporting, stack  # noqa: E402
 
 GOAL_P95_MS = 25.0
-SECTION = "Results page, before and after (issue 22)"
+SECTION = "Results page, before and after"
 
 SEED_SNIPPET = """
 import sys, types
 sys.path.insert(0, '.')
-from bench import _common as common
-common.django_setup(database_url=sys.argv[1], redis_url=sys.argv[2])
-data_dir = common.shared_data_dir()
-common.reference_data_load(data_dir, log=lambda message: None)
+try:
+    from bench import dataset
+except ImportError:  # a checkout from before bench/data.py
+    from bench import _common as data
+dataset.django_setup(database_url=sys.argv[1], redis_url=sys.argv[2])
+data_dir = dataset.shared_data_dir()
+dataset.reference_data_load(data_dir, log=lambda message: None)
 from django.core.management import call_command
 call_command("collectstatic", interactive=False, verbosity=0)  # the pages name the hashed stylesheet
 from sessions.models import CanvassSession
@@ -82,30 +85,30 @@ def seed_side(path: Path, database_url: str, redis_url: str, args, log) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    log = common.progress_log("results_page")
+    log = reporting.progress_log("results_page")
     before_path = args.before.resolve()
     seeded = {
         "before": seed_side(before_path, args.before_database_url, args.before_redis_url, args, log),
-        "after": seed_side(common.REPO_ROOT, args.after_database_url, args.after_redis_url, args, log),
+        "after": seed_side(dataset.REPO_ROOT, args.after_database_url, args.after_redis_url, args, log),
     }
-    common.django_setup(database_url=args.after_database_url, redis_url=args.after_redis_url)
-    info = common.machine_info()
-    data_dir = common.shared_data_dir()
-    points = common.postcodes_pick(data_dir, args.requests, random.Random(args.seed + 1))
+    dataset.django_setup(database_url=args.after_database_url, redis_url=args.after_redis_url)
+    info = reporting.machine_info()
+    data_dir = dataset.shared_data_dir()
+    points = dataset.postcodes_pick(data_dir, args.requests, random.Random(args.seed + 1))
 
     import requests
 
     base_env = {"DEBUG": "false", "RATE_LIMITS_ENABLED": "false", "LOG_LEVEL": "WARNING"}
     sides = {"before": (before_path, args.before_database_url, args.before_redis_url),
-             "after": (common.REPO_ROOT, args.after_database_url, args.after_redis_url)}
+             "after": (dataset.REPO_ROOT, args.after_database_url, args.after_redis_url)}
     times = {f"{side} {page}": [] for side in sides for page in ("health", "results")}
     sizes: dict[str, list[int]] = {side: [] for side in sides}
     cards: dict[str, list[int]] = {side: [] for side in sides}
     errors = dict.fromkeys(times, 0)
-    with common.gunicorn_running(workers=2, cwd=sides["before"][0], log_path=Path("/tmp/bench-results-before.log"),
+    with stack.gunicorn_running(workers=2, cwd=sides["before"][0], log_path=Path("/tmp/bench-results-before.log"),
                                  env={**base_env, "DATABASE_URL": sides["before"][1], "REDIS_URL": sides["before"][2],
                                       "CACHE_URL": sides["before"][2]}) as before_url, \
-            common.gunicorn_running(workers=2, cwd=sides["after"][0], log_path=Path("/tmp/bench-results-after.log"),
+            stack.gunicorn_running(workers=2, cwd=sides["after"][0], log_path=Path("/tmp/bench-results-after.log"),
                                     env={**base_env, "DATABASE_URL": sides["after"][1], "REDIS_URL": sides["after"][2],
                                          "CACHE_URL": sides["after"][2]}) as after_url:
         bases = {"before": before_url, "after": after_url}
@@ -130,7 +133,7 @@ def main(argv=None) -> int:
     rows = []
     for name, samples in times.items():
         side, page = name.split()
-        s = common.summary_ms(samples)
+        s = reporting.summary_ms(samples)
         goal = ""
         if name == "after results":
             goal = f"p95 < {GOAL_P95_MS:g} ms: " + ("met" if s["p95"] < GOAL_P95_MS else "**missed**")
@@ -145,7 +148,7 @@ def main(argv=None) -> int:
         f"Run: `python bench/results_page.py --before <worktree of main> --sessions {args.sessions} "
         f"--requests {args.requests}`",
         "",
-        common.machine_line(info),
+        reporting.machine_line(info),
         "",
         f"Data: {args.sessions:,} published upcoming sessions (2 slots each) at random real GB postcodes in each "
         f"side's own database, the same rows on both (bench/search.py's seeding, seed {args.seed}; "
@@ -154,7 +157,7 @@ def main(argv=None) -> int:
         "asks both for the same random GB postcode in turn (alternating which goes first), and each one's "
         "`/health/` as the floor.",
         "",
-        common.markdown_table(["side (commit)", "page", "n", "p50 ms", "p95 ms", "p99 ms",
+        reporting.markdown_table(["side (commit)", "page", "n", "p50 ms", "p95 ms", "p99 ms",
                                "HTML bytes (median, uncompressed)", "cards (median)", "errors", "goal"], rows),
         "",
         "Time from sending the request to the last byte of the HTML, as the client saw it (server time plus "
@@ -165,8 +168,8 @@ def main(argv=None) -> int:
     if any(errors.values()):
         raise SystemExit(f"some requests failed: {errors} (see /tmp/bench-results-*.log)")
     if args.write:
-        common.benchmarks_section_write(SECTION, text)
-        log(f"wrote section '{SECTION}' of {common.BENCHMARKS_MD}")
+        reporting.benchmarks_section_write(SECTION, text)
+        log(f"wrote section '{SECTION}' of {reporting.BENCHMARKS_MD}")
     return 0
 
 

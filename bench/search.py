@@ -29,18 +29,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _common as common  # noqa: E402
+from bench import dataset, reporting, stack  # noqa: E402
 
 GOAL_SERVICE_P95_MS = 3.0
 GOAL_HTTP_P95_MS = 15.0
 GOAL_SPEEDUP = 20.0
-SECTION = "Search (issue 2)"
+SECTION = "Search"
 TITLES = ("Doorstep Saturday", "Weekday evening canvass", "Sunday afternoon session", "Leaflets and doors")
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    common.add_common_args(parser)
+    reporting.add_common_args(parser)
     parser.add_argument("--sessions", type=int, default=100_000, help="Published upcoming sessions to seed (default: %(default)s).")
     parser.add_argument("--slots-per-session", type=int, default=2, help="Slots per session (default: %(default)s).")
     parser.add_argument("--sessions-per-room", type=int, default=2,
@@ -65,7 +65,7 @@ def seed(args, data_dir: Path, log) -> float:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from bench._common import copy_models, postcodes_pick, sequence_reset
+    from bench.dataset import copy_models, postcodes_pick, sequence_reset
     from sessions.models import CanvassSession, MeetingPoint, Slot
 
     rng = random.Random(args.seed)
@@ -257,9 +257,9 @@ def run_service(args, points, log) -> dict:
         baseline_times.append(time.perf_counter() - started)
         mismatches += expected != ids[i]
     return {
-        "radius": radius, "service": common.summary_ms(times), "baseline": common.summary_ms(baseline_times),
-        "with_geocode": common.summary_ms(geo_times), "n_baseline": n_baseline, "mismatches": mismatches,
-        "found_p50": common.percentile(found_counts, 50), "found_min": min(found_counts),
+        "radius": radius, "service": reporting.summary_ms(times), "baseline": reporting.summary_ms(baseline_times),
+        "with_geocode": reporting.summary_ms(geo_times), "n_baseline": n_baseline, "mismatches": mismatches,
+        "found_p50": reporting.percentile(found_counts, 50), "found_min": min(found_counts),
         "full_pages": sum(1 for c in found_counts if c == args.limit),
         "statements": {k: statements.count(k) for k in sorted(set(statements))},
         "rings": {k: rings_run.count(k) for k in sorted(set(rings_run))},
@@ -297,7 +297,7 @@ def api_breakdown(args, points) -> dict:
         t3 = time.perf_counter()
         for key, value in (("geocode", t1 - t0), ("search", t2 - t1), ("serialise", t3 - t2)):
             parts[key].append(value)
-    return {key: common.summary_ms(values) for key, values in parts.items()}
+    return {key: reporting.summary_ms(values) for key, values in parts.items()}
 
 
 class StatementRecorder:
@@ -360,7 +360,7 @@ def run_http(args, points, service_ids, log) -> list[dict]:
         worker_class, _, threads = config.partition(":")
         threads = int(threads or 1)
         log_path = Path("/tmp") / f"bench-search-gunicorn-{worker_class}.log"
-        with common.gunicorn_running(app="config.wsgi:application", workers=2, worker_class=worker_class,
+        with stack.gunicorn_running(app="config.wsgi:application", workers=2, worker_class=worker_class,
                                      threads=threads, env={"DEBUG": "false"}, log_path=log_path) as base:
             session = requests.Session()
             for point in points[:50]:
@@ -375,7 +375,7 @@ def run_http(args, points, service_ids, log) -> list[dict]:
                     errors += 1
                 elif [row["id"] for row in response.json()["results"]] != service_ids[i]:
                     mismatches += 1
-        summary = common.summary_ms(times)
+        summary = reporting.summary_ms(times)
         name = f"{worker_class}, 2 workers" + (f" x {threads} threads" if threads > 1 else "")
         results.append({"config": name, "summary": summary, "errors": errors, "mismatches": mismatches})
         log(f"http {config}: p50 {summary['p50']:.2f} ms p95 {summary['p95']:.2f} ms errors {errors}")
@@ -413,7 +413,7 @@ def report(args, info, seeded_s, svc, breakdown, plans, http) -> str:
         f"Run: `python bench/search.py --sessions {args.sessions} --queries {args.queries}"
         + (f" --baseline-queries {args.baseline_queries}" if args.baseline_queries else "") + "`",
         "",
-        common.machine_line(info),
+        reporting.machine_line(info),
         "",
         f"Data: {args.sessions:,} published upcoming sessions ({args.slots_per_session} slots each, "
         f"{args.sessions_per_room} per meeting point) at random real GB postcodes from "
@@ -423,7 +423,7 @@ def report(args, info, seeded_s, svc, breakdown, plans, http) -> str:
         f"radius {svc['radius']:g} km (`DEFAULT_SEARCH_RADIUS_KM`), slots and seat loaded, single client, warm "
         "cache.",
         "",
-        common.markdown_table(["what", "n", "p50 ms", "p95 ms", "p99 ms", "goal"], rows),
+        reporting.markdown_table(["what", "n", "p50 ms", "p95 ms", "p99 ms", "goal"], rows),
         "",
         f"- Speed-up over the baseline: {b['p50'] / s['p50']:.0f}x at p50, {b['p95'] / s['p95']:.0f}x at p95 "
         f"(goal >= {GOAL_SPEEDUP:g}x).",
@@ -453,18 +453,18 @@ def report(args, info, seeded_s, svc, breakdown, plans, http) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    log = common.progress_log("search")
-    common.django_setup(database_url=args.database_url, redis_url=args.redis_url)
-    data_dir = common.shared_data_dir()
-    common.reference_data_load(data_dir, log=log)
+    log = reporting.progress_log("search")
+    dataset.django_setup(database_url=args.database_url, redis_url=args.redis_url)
+    data_dir = dataset.shared_data_dir()
+    dataset.reference_data_load(data_dir, log=log)
     from sessions.models import CanvassSession
 
     seeded_s = 0.0
     seeded = CanvassSession.objects.filter(status="published").exclude(title__startswith="[bench-booking]")
     if not (args.reuse and seeded.count() == args.sessions):
         seeded_s = seed(args, data_dir, log)
-    points = common.postcodes_pick(data_dir, args.queries, random.Random(args.seed + 1))
-    info = common.machine_info()
+    points = dataset.postcodes_pick(data_dir, args.queries, random.Random(args.seed + 1))
+    info = reporting.machine_info()
     svc = run_service(args, points, log)
     log(f"service p50 {svc['service']['p50']:.2f} ms p95 {svc['service']['p95']:.2f} ms; "
         f"baseline p50 {svc['baseline']['p50']:.2f} ms p95 {svc['baseline']['p95']:.2f} ms")
@@ -474,8 +474,8 @@ def main(argv=None) -> int:
     text = report(args, info, seeded_s, svc, breakdown, plans, http)
     print(text)
     if args.write:
-        common.benchmarks_section_write(SECTION, text)
-        log(f"wrote section '{SECTION}' of {common.BENCHMARKS_MD}")
+        reporting.benchmarks_section_write(SECTION, text)
+        log(f"wrote section '{SECTION}' of {reporting.BENCHMARKS_MD}")
     return 0
 
 

@@ -247,6 +247,8 @@ CELERY_BEAT_SCHEDULE = {
     "booking-event-sweep": {"task": "volunteers.booking_event_sweep", "schedule": 60.0},
     "outbox-sweep": {"task": "notify.sweep", "schedule": 60.0},  # every channel's (notify.outbox)
     "sms-reminders": {"task": "sms.reminders_enqueue_due", "schedule": 300.0},
+    # The planned day-before reminders due in the next minute (notify/sms/services/reminder_window.py).
+    "sms-reminders-release": {"task": "sms.reminders_release", "schedule": 60.0},
     "sms-host-digests": {"task": "sms.host_digests_enqueue", "schedule": 3600.0},
     "email-reminders": {"task": "email.reminders_enqueue_due", "schedule": 300.0},
     "email-host-digests": {"task": "email.host_digests_enqueue", "schedule": 3600.0},

@@ -33,6 +33,8 @@ def insert_or_get(instance: models.Model, *, unique_fields: tuple[str, ...]) -> 
         f"ON CONFLICT ({', '.join(quote(meta.get_field(name).column) for name in unique_fields)}) DO NOTHING "
         f"RETURNING {quote(meta.pk.column)}"
     )
+    # bench/sql_vs_orm.py insert_or_get: get_or_create cost 3.9x this statement's CPU (BENCHMARKS.md "Hand-written
+    # statements vs the ORM").
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
@@ -76,6 +78,8 @@ def upsert_returning(instance: models.Model, *, unique_fields: tuple[str, ...],
         + ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in updated)
         + f" RETURNING {', '.join(quote(c) for c in columns)}, (xmax = 0)"
     )
+    # bench/sql_vs_orm.py upsert_returning: the ORM's upsert and locked read (the SQLite twin above) cost 3.3x this
+    # statement's CPU (BENCHMARKS.md "Hand-written statements vs the ORM").
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         *row, created = cursor.fetchone()
@@ -117,6 +121,8 @@ def get_with_related(model: type[models.Model], pk, *, related: tuple[str, ...])
     if not pk_in_range(model, pk):
         return None  # as the ORM does: no row can have it, and PostgreSQL would raise
     sql, plan = related_select(model, related)
+    # bench/sql_vs_orm.py get_with_related: select_related().filter(pk=).first() cost 4.1x this statement's CPU
+    # (BENCHMARKS.md "Hand-written statements vs the ORM").
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} WHERE t0.{connection.ops.quote_name(model._meta.pk.column)} = %s", [pk])
         row = cursor.fetchone()
@@ -147,15 +153,12 @@ def instances_from_related_row(plan, row) -> models.Model:
     return instances[""]
 
 
-def related_select_columns(model: type[models.Model], related: tuple[str, ...]) -> int:
-    """How many columns a ``related_select`` row starts with."""
-    return sum(len(fields) for _, _, fields in related_select(model, related)[1])
-
-
 def get_by(model: type[models.Model], field: str, value, *, related: tuple[str, ...] = ()) -> models.Model | None:
     """``model.objects.select_related(*related).filter(<field>=value).first()`` for a unique `field`, as one raw
     statement whose SQL is built once (see get_with_related)."""
     sql, plan = related_select(model, related)
+    # bench/sql_vs_orm.py get_by: filter().first() cost 2.4x this statement's CPU (BENCHMARKS.md "Hand-written
+    # statements vs the ORM").
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} WHERE t0.{connection.ops.quote_name(model._meta.get_field(field).column)} = %s",
                        [value])
@@ -223,6 +226,8 @@ def any_of(field: str, ids: Iterable[int]) -> Lookup | Q:
     """
     if not _postgres():
         return Q(**{f"{field}__in": [int(pk) for pk in ids]})
+    # bench/assign.py: the commit of 91,000 bookings in 13.3 s (BENCHMARKS.md "Assignment") filters by id arrays this
+    # way; IN with a parameter per id fails past 65,535 ids, and a bound array hashes nothing (seconds per statement).
     literal = "'{" + ",".join(str(int(pk)) for pk in ids) + "}'::bigint[]"
     return _EqualsAny(F(field), RawSQL(literal, []))
 
@@ -233,6 +238,7 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
         return []
     if not _postgres():
         return _sqlite_ids_reserve(model, count)
+    # bench/reminders.py: rows written by COPY, 25x the one-transaction-per-booking way (BENCHMARKS.md "Reminders").
     with connection.cursor() as cursor:
         # The sequence is looked up first: pg_get_serial_sequence in the same SELECT runs once per row,
         # and costs ten times the nextval.
@@ -246,6 +252,7 @@ def _sqlite_ids_reserve(model: type[models.Model], count: int) -> list[int]:
     """SQLite's AUTOINCREMENT keeps the highest id handed out in sqlite_sequence: move it on by `count`
     (the UPDATE takes the database's write lock, so two transactions cannot reserve the same ids)."""
     table = model._meta.db_table
+    # SQLite twin of ids_reserve (the embedded default): no figure, no ORM call moves a sequence.
     with connection.cursor() as cursor:
         cursor.execute("UPDATE sqlite_sequence SET seq = seq + %s WHERE name = %s", [count, table])
         if cursor.rowcount == 0:
@@ -261,6 +268,7 @@ def _insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -
     quote = connection.ops.quote_name
     rows = list(rows)
     if rows:
+        # SQLite twin of _copy (the embedded default): the plain INSERT bulk_create would send, without instances.
         with connection.cursor() as cursor:
             cursor.executemany(f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
                                f"VALUES ({', '.join(['%s'] * len(columns))})", rows)
@@ -294,6 +302,7 @@ def copy_insert_new(model: type[models.Model], fields: Sequence[str], rows: Iter
     conflict = ", ".join(quote(meta.get_field(name).column) for name in unique_fields)
     returned = ", ".join(quote(meta.get_field(name).column) for name in returning)
     staging = f"copy_staging_{meta.db_table}"
+    # bench/reminders.py: COPY, 2,000 rows a transaction, 25x one transaction a row (BENCHMARKS.md "Reminders").
     if not _postgres():  # one INSERT ... ON CONFLICT DO NOTHING RETURNING per row (SQLite 3.35+)
         inserted = []
         with connection.cursor() as cursor:
@@ -330,6 +339,7 @@ def copy_update(model: type[models.Model], fields: Sequence[str], rows: Iterable
             cursor.executemany(f"UPDATE {quote(meta.db_table)} SET "  # noqa: S608 - names from the model
                                + ", ".join(f"{quote(c)} = %s" for c in columns[1:]) + f" WHERE {pk} = %s", rows)
         return len(rows)
+    # bench/assign.py: the commit's bulk updates, 91,000 bookings in 13.3 s (BENCHMARKS.md "Assignment").
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE {quote(staging)} ON COMMIT DROP AS "
                        f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(meta.db_table)} WITH NO DATA")
@@ -373,6 +383,8 @@ def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
     quote = connection.ops.quote_name
     count = 0
     # COPY goes to psycopg directly: wrap its errors so callers see IntegrityError and friends, as with the ORM.
+    # bench/reminders.py: COPY, 25x one transaction a row (BENCHMARKS.md "Reminders"); bench/import_postcodes.py: 7.4x
+    # bulk_create (BENCHMARKS.md "Postcode import").
     with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(
         f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
     ) as copy:

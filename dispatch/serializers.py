@@ -1,5 +1,6 @@
 from django.utils.translation import gettext
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from core.errors import InvalidInput
 from core.serializers import (
@@ -10,7 +11,9 @@ from core.serializers import (
     postcode_or_district_field,
 )
 from dispatch.models import AssignmentRun
-from volunteers.registration import MAX_TRAVEL_KM, MAX_WINDOWS
+from seats.geocoding import postcode_locate
+from volunteers.phones import phone_normalise
+from volunteers.registration import MAX_TRAVEL_KM, MAX_WINDOWS, availability_validate
 from volunteers.serializers import CAMPAIGN_HELP, AvailabilityWindowSerializer, VolunteerRegisteredSerializer  # noqa: F401 - re-exported
 
 
@@ -30,13 +33,50 @@ class VolunteerRegisterSerializer(StrictSerializer):
                                              "about their bookings (volunteers.consent.CONSENT_EMAIL_TEXT).")
     consent_campaign = serializers.BooleanField(default=False, help_text=CAMPAIGN_HELP)
 
-    def validate(self, attrs):
-        mobile, phone = attrs.pop("mobile", None), attrs.pop("phone", None)
-        if not (mobile or phone):
-            raise InvalidInput(gettext("mobile: This field is required."), code="phone_required",
-                               fields={"mobile": [gettext("This field is required.")]})
-        attrs["phone"] = mobile or phone
+    def validate_mobile(self, value: str) -> str:
+        return _phone_checked(value, field="mobile")
+
+    def validate_phone(self, value: str) -> str:
+        return _phone_checked(value, field="phone")
+
+    def to_internal_value(self, data):
+        # Every bad field in one answer, as the booking request does (issue 22): the fields' own errors, a missing
+        # phone, then the checks the service would make next (the postcode's place, the windows' order).
+        try:
+            attrs, errors = super().to_internal_value(data), {}
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict):
+                raise
+            attrs, errors = None, dict(exc.detail)
+        given = data.get if hasattr(data, "get") else (lambda key: None)
+        if not (given("mobile") or given("phone")) and not {"mobile", "phone"} & errors.keys():
+            errors["mobile"] = [ErrorDetail(gettext("This field is required."), code="phone_required")]
+        if attrs is not None and "availability" in attrs:
+            _add_problem(errors, lambda: availability_validate(attrs["availability"]))
+        if errors:
+            postcode = given("postcode")
+            if "postcode" not in errors and isinstance(postcode, str) and postcode.strip():
+                _add_problem(errors, lambda: postcode_locate(postcode))
+            raise serializers.ValidationError(errors)
+        attrs["phone"] = attrs.pop("mobile", None) or attrs.pop("phone", None)
         return attrs
+
+
+def _phone_checked(value: str, *, field: str) -> str:
+    try:
+        phone_normalise(value, field=field)
+    except InvalidInput as exc:
+        raise serializers.ValidationError(exc.fields[field], code=exc.code) from None
+    return value
+
+
+def _add_problem(errors: dict, check) -> None:
+    try:
+        check()
+    except InvalidInput as problem:
+        for field, messages in problem.fields.items():
+            code = problem.field_codes.get(field, problem.code)
+            errors.setdefault(field, [ErrorDetail(message, code=code) for message in messages])
 
 
 class VolunteerChangeSerializer(StrictSerializer):

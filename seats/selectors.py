@@ -46,6 +46,8 @@ def seats_that_matter_near(*, lat: float, lng: float, limit: int = 3, among: int
     `nearby`, if given, is filled with all `among` of them by ONS code (seats_summary's shape), so the results
     page's cards need no second statement for the seats around the point."""
     cos2 = math.cos(math.radians(lat)) ** 2
+    # bench/pages.py: one ordered statement of the summary fields, the results page within 25 ms p95 (BENCHMARKS.md
+    # "Volunteers' pages"); no side-by-side figure against the ORM yet (issue 23).
     with connection.cursor() as cursor:
         cursor.execute(_NEAREST_SEATS_SQL, [lat, lat, lng, lng, cos2, among])
         rows = cursor.fetchall()
@@ -66,6 +68,8 @@ def seats_summary(*, codes, nearby: dict | None = None) -> dict[str, Seat]:
     missing = sorted(set(codes) - set(nearby))
     if missing:
         placeholders = ", ".join(["%s"] * len(missing))
+        # bench/sql_vs_orm.py seats_summary: the ORM's values_list() cost 3.4x this statement's CPU (BENCHMARKS.md
+        # "Hand-written statements vs the ORM").
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT {', '.join(_SEAT_SUMMARY_FIELDS)} FROM {Seat._meta.db_table} "
                            f"WHERE ons_code IN ({placeholders})", missing)

@@ -135,12 +135,12 @@ def bookings_request(*, slot_ids, name: str, phone: str, postcode: str, email: s
     location = postcode_locate(postcode)
     for _ in ids[1:]:
         rate_limit(scope="booking_phone", key=phone)
-    identity._limit_texts_to(phone, scope="booking_phone")
+    identity.limit_texts_to(phone, scope="booking_phone")
     now = timezone.now()
     fields = volunteer_fields(name=name, location=location, consent_sms=consent_sms, now=now)
-    challenge, code = identity._challenge_new(
+    challenge, code = identity.challenge_new(
         phone=phone, purpose=PhoneChallenge.Purpose.BOOKING,
-        pending_details=identity._said(name=name, location=location, email=email, consent_sms=consent_sms,
+        pending_details=identity.details_said(name=name, location=location, email=email, consent_sms=consent_sms,
                                        consent_email=consent_email, now=now))
     said_name = first_name_said(name)
     with transaction.atomic():
@@ -160,7 +160,7 @@ def bookings_request(*, slot_ids, name: str, phone: str, postcode: str, email: s
                 Booking.objects.filter(pk=booking.pk).update(said_name=said_name)
             bookings.append(booking)
         bookings.sort(key=lambda booking: (booking.slot.starts_at, booking.pk))
-        pending = identity._email_said(email=email, consent_email=consent_email) if created else challenge.pending_details
+        pending = identity.email_said(email=email, consent_email=consent_email) if created else challenge.pending_details
         challenge.pending_details = {**pending, identity.ALSO: [booking.pk for booking in bookings[1:]]}
         challenge.volunteer, challenge.booking = volunteer, bookings[0]
         challenge.save(force_insert=True)
@@ -186,9 +186,9 @@ def bookings_book_on_device(*, volunteer_id: int, slot_ids, name: str, postcode:
     now = timezone.now()
     with transaction.atomic():
         volunteer = Volunteer.objects.select_for_update().get(pk=volunteer_id)
-        said = identity._said(name=name, location=location, email=email, consent_sms=consent_sms,
+        said = identity.details_said(name=name, location=location, email=email, consent_sms=consent_sms,
                               consent_email=consent_email, now=now)
-        changed = identity._details_apply(volunteer=volunteer, said=said, said_at=now)
+        changed = identity.details_apply(volunteer=volunteer, said=said, said_at=now)
         if volunteer.phone_verified_at is None:
             volunteer.phone_verified_at = now
             changed.append("phone_verified_at")

@@ -42,6 +42,8 @@ def booking_prove(*, challenge: PhoneChallenge, code_hash_tried: str, now: datet
     params = [challenge.volunteer_id, code_hash_tried, now, challenge.pk, now,
               now, timezone.now(), challenge.volunteer_id,  # as save() would: updated_at when written
               now, now, challenge.booking_id]
+    # bench/booking.py: the one-statement code check took a verify from 11.7-15.0 to 6.5-10.7 ms of CPU in process and
+    # the proof step from 43-50% to 67-69% of the request step's rate (BENCHMARKS.md "Proof of phone").
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         counted, won, *row = cursor.fetchone()

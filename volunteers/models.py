@@ -201,7 +201,7 @@ class PhoneChallenge(models.Model):
 
     The public ``token`` names the challenge to the requester; the code only ever reaches the phone.
     What the requester said about themselves waits in ``pending_details`` and is applied to a known
-    volunteer only once the code is typed; so does a new phone's email (volunteers.identity._email_said).
+    volunteer only once the code is typed; so does a new phone's email (volunteers.identity.email_said).
     """
 
     class Purpose(models.TextChoices):

@@ -409,6 +409,8 @@ def _commit_chunk(*, run_id: int, slot_ids: list[int], proposal_ids: list[int]) 
 
 def _claim_places(wanted: dict[int, int]) -> None:
     """Conditional UPDATE of every slot in one statement; all-or-nothing (the rows are locked by the caller)."""
+    # bench/assign.py: the whole run with its commit in 22-23 s for 100,000 volunteers (BENCHMARKS.md "Assignment"):
+    # one conditional UPDATE for every slot, where the ORM needs one per slot.
     table = Slot._meta.db_table
     if connection.vendor != "postgresql":  # SQLite has no column aliases on VALUES: a statement per slot
         changed = 0

@@ -25,6 +25,11 @@ logger = logging.getLogger(__name__)
 TRANSIENT_CODES = {20429}  # too many requests
 INVALID_NUMBER_CODES = {21211, 21614, 30005, 30006}  # invalid 'To', not a mobile, unknown, landline
 OPTED_OUT_CODES = {21610}  # the recipient replied STOP
+# The text waited in Twilio's queue past its ValidityPeriod (30036) or past the queue's limit (30001): Twilio dropped
+# it rather than deliver it late. Nothing is wrong with the number.
+DROPPED_LATE_CODES = {30036, 30001}
+# Twilio's bounds for ValidityPeriod, in seconds.
+VALIDITY_MIN, VALIDITY_MAX = 1, 36000
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,8 @@ class BaseBackend:
     # What a send this backend accepted means (the log's words for a message stored as "queued").
     accepted = gettext_noop("Accepted by the SMS backend")
 
-    def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult:
+    def send(self, *, to: str, body: str, status_callback: str | None = None,
+             validity_period: int | None = None) -> SendResult:
         raise NotImplementedError
 
     def find(self, *, to: str, body: str, since: datetime) -> list[str]:
@@ -61,7 +67,8 @@ class ConsoleBackend(BaseBackend):
 
     accepted = gettext_noop("Written to the log (not sent: no SMS provider is configured)")
 
-    def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult:
+    def send(self, *, to: str, body: str, status_callback: str | None = None,
+             validity_period: int | None = None) -> SendResult:
         # The line is the text itself, its links included (make run's stand-in for a phone): core.logs keeps them.
         logger.info("SMS to %s: %s", to, body, extra={"private_links": True})
         return SendResult(sid="SM" + uuid.uuid4().hex, status="sent")
@@ -77,11 +84,12 @@ class LocmemBackend(BaseBackend):
     outbox: list[dict] = []
     _lock = threading.Lock()
 
-    def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult:
+    def send(self, *, to: str, body: str, status_callback: str | None = None,
+             validity_period: int | None = None) -> SendResult:
         sid = "SM" + uuid.uuid4().hex
         with self._lock:
             self.outbox.append({"sid": sid, "to": to, "body": body, "status_callback": status_callback,
-                                "date_created": datetime.now().astimezone()})
+                                "validity_period": validity_period, "date_created": datetime.now().astimezone()})
         return SendResult(sid=sid, status="queued")
 
     def find(self, *, to: str, body: str, since: datetime) -> list[str]:
@@ -115,8 +123,12 @@ class TwilioBackend(BaseBackend):
             return {"messaging_service_sid": self.messaging_service_sid}
         return {"from_": self.from_}
 
-    def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult:
+    def send(self, *, to: str, body: str, status_callback: str | None = None,
+             validity_period: int | None = None) -> SendResult:
         extra = {"status_callback": status_callback} if status_callback else {}
+        if validity_period is not None:
+            # Twilio drops a text still in its queue after this many seconds (status "failed", error 30036).
+            extra["validity_period"] = max(VALIDITY_MIN, min(VALIDITY_MAX, int(validity_period)))
         try:
             message = self.client.messages.create(to=to, body=body, **self._sender(), **extra)
         except (TwilioException, TransportError) as exc:

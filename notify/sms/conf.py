@@ -15,6 +15,17 @@ DEFAULTS = {
     "SMS_RATE_PER_SECOND": env_float("SMS_RATE_PER_SECOND", 10.0),
     # Local time from which hosts who chose the daily digest by text are texted the day before's news.
     "SMS_HOST_DIGEST_AT": env_time("SMS_HOST_DIGEST_AT", "09:00"),
+    # Day-before reminders are spread across this window (local time) on the day before the slot, at the sender's
+    # capacity; one that cannot leave by its end (or by the start of quiet hours) is dropped, never sent late.
+    # A window that starts where it ends is off: reminders go as soon as they are written.
+    "SMS_REMINDER_WINDOW_START": env_time("SMS_REMINDER_WINDOW_START", "17:00"),
+    "SMS_REMINDER_WINDOW_END": env_time("SMS_REMINDER_WINDOW_END", "20:00"),
+    # Texts a second the sender can take (a UK long code: about 10; a Messaging Service: its pool's sum). The
+    # reminder plan uses this, or the rate measured at the last backlog if that was lower.
+    "SMS_SENDER_CAPACITY_PER_SECOND": env_float("SMS_SENDER_CAPACITY_PER_SECOND", 10.0),
+    # Twilio's ValidityPeriod for a text with no latest useful time of its own (reminders and codes have one):
+    # it is dropped by Twilio rather than delivered after this long in its queue (Twilio's default is 10 hours).
+    "SMS_VALIDITY_SECONDS": env_int("SMS_VALIDITY_SECONDS", 14400),
     "SMS_QUIET_HOURS_START": env_time("SMS_QUIET_HOURS_START", "21:00"),
     "SMS_QUIET_HOURS_END": env_time("SMS_QUIET_HOURS_END", "09:00"),
     "SMS_MAX_ATTEMPTS": env_int("SMS_MAX_ATTEMPTS", 8),

@@ -82,6 +82,12 @@ class SmsMessage(OutboxRow):
     error_code = models.PositiveIntegerField(null=True, blank=True)
     error_message = models.CharField(max_length=300, blank=True)
     send_started_at = models.DateTimeField(null=True, blank=True)
+    # A day-before reminder's planned send time in its window (notify.sms.services.reminder_window); it is also its
+    # first next_attempt_at, which a retry moves on, so the plan is kept here.
+    send_after = models.DateTimeField(null=True, blank=True)
+    # The latest useful time: a reminder's window end (never in quiet hours), a code's expiry. Not sent after it
+    # ("dropped_late"), and Twilio is told to drop it then too (ValidityPeriod).
+    send_by = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -117,6 +123,9 @@ class SmsMessage(OutboxRow):
                          condition=Q(status__in=["pending", "sending"])),
             # Partial for the reason above: nearly every row is a volunteer's, and enters no host index.
             models.Index(fields=["host"], name="sms_message_host", condition=Q(host__isnull=False)),
+            # The reminder plans: only planned rows enter it, once.
+            models.Index(fields=["send_by", "send_after"], name="sms_message_planned",
+                         condition=Q(send_after__isnull=False)),
         ]
 
     def __str__(self) -> str:

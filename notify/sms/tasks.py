@@ -34,3 +34,11 @@ def host_digests_enqueue() -> int:
 @shared_task(name="sms.reminders_enqueue_due", time_limit=280, soft_time_limit=250)
 def reminders_enqueue_due() -> int:
     return services.reminders_enqueue_due()
+
+
+@shared_task(name="sms.reminders_release", time_limit=55, soft_time_limit=50)
+def reminders_release() -> dict:
+    """Every minute: the planned reminders due before the next run, handed over with a countdown to their second."""
+    from notify.sms.services.reminder_window import reminders_release as release
+
+    return release()

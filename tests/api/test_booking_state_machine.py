@@ -93,7 +93,7 @@ class BookingMachine(RuleBasedStateMachine):
         for booking_id in promoted:
             for ahead in waiting[:waiting.index(booking_id)]:
                 booking = Booking.objects.get(pk=ahead)
-                assert ahead in promoted or services._overlapping_confirmed(
+                assert ahead in promoted or services.common.overlapping_confirmed(
                     volunteer=booking.volunteer, slot=slot) is not None, (waiting, promoted)
 
     @rule(slot=st.integers(0, 1))

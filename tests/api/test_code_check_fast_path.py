@@ -13,6 +13,7 @@ from notify.sms.models import SmsMessage
 from tests.factories import book, texted_code
 from tests.threads import run_together
 from volunteers import code_check, identity
+from volunteers.identity import verification
 from volunteers.models import Booking, BookingEvent, PhoneChallenge, Volunteer
 from volunteers.serializers import BookingSerializer
 
@@ -131,16 +132,16 @@ def test_refusals_are_the_same_on_both_paths(slot, monkeypatch):
         # A resend between the read and the claim: the code read was right, but it is no longer the current one.
         replaced = _ask(slot, "+447400000299")
         code = texted_code(replaced.token)
-        real_read = identity._challenge_by_token
+        real_read = verification.challenge_by_token
 
         def read_then_resend(token):
             read = real_read(token)
             PhoneChallenge.objects.filter(pk=read.pk).update(code_hash="0" * 64)
             return read
 
-        monkeypatch.setattr(identity, "_challenge_by_token", read_then_resend)
+        monkeypatch.setattr(verification, "challenge_by_token", read_then_resend)
         seen.append(_refusal(lambda: _verify(replaced, code)))
-        monkeypatch.setattr(identity, "_challenge_by_token", real_read)
+        monkeypatch.setattr(verification, "challenge_by_token", real_read)
         seen.append(PhoneChallenge.objects.values_list("attempts", "verified_at").get(pk=replaced.pk))
         seen.append(Booking.objects.get(pk=replaced.booking_id).proven_at)
         seen.append(sorted(PhoneChallenge.objects.values_list("attempts", flat=True)))

@@ -1,4 +1,4 @@
-"""bench/load.py's client and its verification, at a tiny scale, so the benchmark cannot rot unnoticed.
+"""bench/load/'s client and its verification, at a tiny scale, so the benchmark cannot rot unnoticed.
 
 Not a benchmark: nothing here is timed. The mix (results pages, API searches, session pages, bookings in two
 steps with the code read from the outbox) runs open-loop for a few seconds against the live server, with a
@@ -17,7 +17,7 @@ from django.utils import timezone
 from bench import load
 from tests.factories import CanvassSessionFactory, MeetingPointFactory, PostcodeFactory, SeatFactory, SlotFactory
 from tests.sms.conftest import TWILIO_SPEC, twilio_configure
-from tests.sms.fake_twilio import FakeTwilio
+from tools.fake_twilio import FakeTwilio
 
 
 def _args(**overrides) -> argparse.Namespace:

@@ -5,6 +5,7 @@ from dispatch.models import CoordinatorAction, OverflowMove
 from dispatch.services.overflow import overflow_sweep
 from dispatch.tasks import overflow_slot
 from tests.dispatch import factories as f
+from tools.gb_seats import gb_seats_load
 from volunteers.models import Booking, BookingEvent
 from volunteers.services import booking_cancel
 
@@ -222,7 +223,7 @@ def test_coverage_without_dates_covers_the_next_seven_days(area, manual):
 
 def test_sheffield_hallam_flooded_overflows_to_its_real_neighbours(shared_data, manual):
     """Real seats and adjacency: Hallam's neighbours fill first (by priority), then a ring-2 seat; never Sherwood."""
-    f.gb_seats_load(shared_data)
+    gb_seats_load(shared_data)
     from seats.models import Seat, SeatAdjacency
 
     hallam = Seat.objects.get(pk="E14000922")

@@ -156,3 +156,22 @@ def test_an_unproven_sign_up_has_no_private_token_yet(sheffield):
     _signup(client)
     volunteer = Volunteer.objects.get()
     assert client.get(f"/api/volunteers/{volunteer.token}/").status_code == 404
+
+
+def test_a_signup_wrong_everywhere_names_every_field_at_once(sheffield):
+    response = APIClient().post("/api/volunteers/", {
+        "name": "", "postcode": "ZZ99 9ZZ", "max_travel_km": 500,
+        "availability": [{"starts_at": "2030-01-01T12:00:00Z", "ends_at": "2030-01-01T10:00:00Z"}]}, format="json")
+    assert response.status_code == 400
+    fields = response.json()["error"]["fields"]
+    assert {"name", "mobile", "postcode", "max_travel_km"} <= fields.keys()  # no phone, unknown postcode too
+    assert Volunteer.objects.count() == 0
+
+
+def test_a_signup_with_only_its_windows_wrong_names_them_and_the_missing_phone(sheffield):
+    response = APIClient().post("/api/volunteers/", {
+        "name": "Jo", "postcode": "S10 2TN", "max_travel_km": 5,
+        "availability": [{"starts_at": "2030-01-01T12:00:00Z", "ends_at": "2030-01-01T10:00:00Z"}]}, format="json")
+    assert response.status_code == 400
+    assert {"mobile", "availability.0.ends_at"} <= response.json()["error"]["fields"].keys()
+    assert response.json()["error"]["code"] in {"phone_required", "date_order"}

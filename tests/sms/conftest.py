@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from tests.conftest import REPO_ROOT, SHARED_DATA
-from tests.sms.fake_twilio import FakeTwilio
+from tools.fake_twilio import FakeTwilio
 
 PRISM = REPO_ROOT / "tools" / "prism" / "node_modules" / ".bin" / "prism"
 ACCOUNT_SID = "AC" + "a" * 32

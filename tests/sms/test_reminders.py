@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.db import transaction
@@ -39,7 +39,6 @@ def test_the_day_before_reminder_goes_from_eleven_once(slot_day_after_tomorrow_p
 
 
 def test_a_reminder_whose_send_falls_in_quiet_hours_is_not_sent(slot_day_after_tomorrow_plus_one, settings, locmem_sms):
-    from datetime import time
 
     _, booking = slot_day_after_tomorrow_plus_one
     settings.SMS_QUIET_HOURS_START, settings.SMS_QUIET_HOURS_END = time(0, 0), time(23, 59)  # always quiet now
@@ -49,9 +48,7 @@ def test_a_reminder_whose_send_falls_in_quiet_hours_is_not_sent(slot_day_after_t
     assert (message.status, message.skip_reason) == ("skipped", "quiet_hours")
     assert [m["body"] for m in locmem_sms] == [SmsMessage.objects.get(kind="booking_confirmed").body]
 
-
 def test_the_reminder_time_is_configurable(slot_day_after_tomorrow_plus_one, settings):
-    from datetime import time
 
     settings.SMS_REMINDER_DAY_BEFORE_AT = time(16, 30)
     day, _ = slot_day_after_tomorrow_plus_one
@@ -91,12 +88,14 @@ def test_the_beat_tasks_are_registered_under_their_scheduled_names():
     assert {"sms.outbox_sweep", "sms.reminders_enqueue_due", "sms.message_send"} <= set(app.tasks)
 
 
-def test_reminders_are_written_in_bulk_with_the_texts_a_single_write_gives(locmem_sms, never_quiet, monkeypatch):
+def test_reminders_are_written_in_bulk_with_the_texts_a_single_write_gives(locmem_sms, never_quiet, monkeypatch,
+                                                                           settings):
     from notify import reminders as reminders_module
     from notify.sms.texts import booking_text
     from tests.sms.factories import volunteer_make
 
     monkeypatch.setattr(reminders_module, "REMINDER_CHUNK", 4)  # several chunks, each its own transaction
+    settings.SMS_REMINDER_WINDOW_END = settings.SMS_REMINDER_WINDOW_START = time(17)  # no window: sent as written
     day = timezone.localdate() + timedelta(days=3)
     bookings = []
     for hour, title in ((10, "Crookes doorstep"), (14, "Walkley streets, Ève's group"), (17, "Evening phone bank")):

@@ -12,7 +12,7 @@ from notify.sms.backends import backend_get
 from notify.sms.models import SmsMessage
 from tests.sms.conftest import TWILIO_SPEC, twilio_configure
 from tests.sms.factories import booking_make, slot_make
-from tests.sms.fake_twilio import FakeTwilio
+from tools.fake_twilio import FakeTwilio
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 PAGES = ["/coordinate/", "/coordinate/?map=boundaries&colour=fill", f"/coordinate/seats/{data.FULL}/",
          "/coordinate/overflow/", f"/coordinate/overflow/?seat={data.FULL}", "/coordinate/runs/",
-         "/coordinate/sms/", "/coordinate/audit/"]
+         "/coordinate/sms/", "/coordinate/sms/reminders/", "/coordinate/audit/"]
 
 
 @pytest.fixture(autouse=True)
@@ -312,9 +312,9 @@ def test_the_sms_log_says_what_the_configured_backend_did(client, coordinator, a
 
 
 def test_the_sms_log_pages(client, coordinator, area, monkeypatch):
-    from web.coordinators import views
+    from web.coordinators.views import deliveries
 
-    monkeypatch.setattr(views, "SMS_PAGE_SIZE", 2)
+    monkeypatch.setattr(deliveries, "SMS_PAGE_SIZE", 2)
     for attempts in range(1, 6):
         data.sms(area.waiting[0], status=SmsMessage.Status.FAILED, attempts=attempts)
     first = client.get("/coordinate/sms/?status=failed").content.decode()
@@ -325,9 +325,9 @@ def test_the_sms_log_pages(client, coordinator, area, monkeypatch):
 
 
 def test_the_audit_log_pages(client, coordinator, monkeypatch):
-    from web.coordinators import views
+    from web.coordinators.views import records
 
-    monkeypatch.setattr(views, "AUDIT_PAGE_SIZE", 2)
+    monkeypatch.setattr(records, "AUDIT_PAGE_SIZE", 2)
     for seat in range(5):
         CoordinatorAction.objects.create(actor=coordinator, kind=CoordinatorAction.Kind.SEAT_PRIORITY_SET,
                                          params={"seat": f"E1400{seat:04d}"}, result={})

@@ -216,6 +216,7 @@ PAGES = {
     "held-addresses": _national_only("/coordinate/held-addresses/"),
     "held-address-release": _national_only("/coordinate/held-addresses/1/release/"),
     "messages": _messages, "export-consent-ledger": _national_only("/coordinate/exports/consent-ledger.csv"),
+    "sms-reminders": _national_only("/coordinate/sms/reminders/"),
 }
 
 

@@ -156,3 +156,11 @@ def test_the_cards_reuse_the_nearby_seats_instead_of_reading_them_again(client, 
         page = _text(_find(client))
     assert "Top priority: won by 2,353 votes" in page
     assert not [q for q in captured.captured_queries if "WHERE ons_code IN" in q["sql"]]
+
+
+def test_a_wrapped_card_line_never_starts_with_its_separator(client, area):
+    page = _find(client).content.decode()
+    cards = page[page.index('<li class="card">'):page.index("The seats that matter near you")]
+    assert "·" in cards
+    # The dot is glued to what comes before it, so a narrow screen breaks after "· ", never before it.
+    assert re.findall(r"(?:&nbsp;|\xa0)·", cards) and not re.findall(r"[^;\xa0]·", cards)

@@ -24,7 +24,7 @@ from sessions.vetting import (
     sessions_in_review,
     vetting_decisions_recent,
 )
-from web.coordinators.views import _page_number, _pager_urls, staff_required
+from web.coordinators.views import page_number, pager_urls, staff_required
 
 REVIEWS_PAGE_SIZE = 20
 
@@ -75,10 +75,10 @@ def review_refuse_answer(request, session_id: int, *, back: str, queue):
 
 
 def _queue(request, *, refusing: int | None = None, refuse_form: RefuseForm | None = None, status: int = 200):
-    page = Paginator(sessions_in_review(user=request.user), REVIEWS_PAGE_SIZE).get_page(_page_number(request))
+    page = Paginator(sessions_in_review(user=request.user), REVIEWS_PAGE_SIZE).get_page(page_number(request))
     refuse_forms_attach(page.object_list, refusing=refusing, refuse_form=refuse_form)
     return render(request, "web/coordinators/reviews.html", {
-        "page": page, **_pager_urls(page), "decisions": vetting_decisions_recent(user=request.user),
+        "page": page, **pager_urls(page), "decisions": vetting_decisions_recent(user=request.user),
     }, status=status)
 
 

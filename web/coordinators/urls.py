@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from web.coordinators import exports, messages, reviews, views
+from web.coordinators import exports, messages, reviews, sms_reminders, views
 
 
 class RowId:
@@ -27,6 +27,7 @@ urlpatterns = [
     path("runs/<rowid:run_id>/progress/", views.run_progress, name="run-progress"),
     path("runs/<rowid:run_id>/commit/", views.run_commit, name="run-commit"),
     path("sms/", views.sms_log, name="sms"),
+    path("sms/reminders/", sms_reminders.sms_reminders, name="sms-reminders"),
     path("sms/<rowid:message_id>/", views.sms_message, name="sms-message"),
     path("sms/<rowid:message_id>/retry/", views.sms_retry, name="sms-retry"),
     path("email/", views.email_failures, name="email"),

@@ -138,8 +138,8 @@ def slot_rows(session, slots, book_query: str, ticks: bool = False) -> str:
         when, left = html.escape(slot_when(slot.starts_at, slot.ends_at)), slot.places_left
         # A free slot can be ticked, to book several with one form and one code (the session page's form).
         tick = (f'<input type="checkbox" name="slot" value="{slot.pk}" id="tick-{slot.pk}">'
-                f'<label for="tick-{slot.pk}">{when} · {html.escape(places(left))}</label>' if left and ticks
-                else f'<span>{when} · {html.escape(places(left))}</span>')
+                f'<label for="tick-{slot.pk}">{when}&nbsp;· {html.escape(places(left))}</label>' if left and ticks
+                else f'<span>{when}&nbsp;· {html.escape(places(left))}</span>')
         rows.append(
             f'<li class="slot-row">{tick}\n'
             f'<a class="button{"" if left else " secondary"}" href="{book_url}?slot={slot.pk}{query}">'
@@ -200,15 +200,15 @@ def session_cards(sessions: list[dict], postcode_query: str, seats: dict | None 
         distance = html.escape(once(km, row["distance_km"]))
         slot_url = book_url(row["id"])
         slots = "".join(
-            f'<li><a href="{slot_url}?slot={slot["id"]}&amp;{query}">{html.escape(when(slot))}</a> · '
-            f'{html.escape(once(places, slot["places_left"]))} · {distance}</li>' for slot in row["slots"])
+            f'<li><a href="{slot_url}?slot={slot["id"]}&amp;{query}">{html.escape(when(slot))}</a>&nbsp;· '
+            f'{html.escape(once(places, slot["places_left"]))}&nbsp;· {distance}</li>' for slot in row["slots"])
         area = html.escape(area_pattern % {"district": row["postcode_district"]})
         seat = row["seat"]
         top = " top" if seat["priority"] <= 2 else ""
         cards.append(
             f'<li class="card"><h2><a href="{session_url(row["id"])}?{query}">{html.escape(row["title"])}</a></h2>'
             f'<p class="priority{top}">{html.escape(why(seat))}</p>'
-            f'<p class="meta">{html.escape(seat["name"])} · {area}</p><ul class="slots">{slots}</ul></li>')
+            f'<p class="meta">{html.escape(seat["name"])}&nbsp;· {area}</p><ul class="slots">{slots}</ul></li>')
     return mark_safe("\n".join(cards))  # noqa: S308 - every value in it was escaped above
 
 

@@ -93,6 +93,8 @@ def _claim(message_id: int) -> _Claim | None:
     together = connection.vendor == "postgresql"
     if together:
         sql = _CLAIM_AND_READ_SQL.format(claim=sql, booking=booking_sql)
+    # bench/outbox.py --channel email: reading the booking in the claim took a send from four statements to three
+    # and the run from 15% to 20% of a no-op task (BENCHMARKS.md "Outbox throughput", history in git).
     with connection.cursor() as cursor:
         cursor.execute(sql, {
             "id": message_id, "now": adapt(now), "stale": adapt(stale), "pending": Status.PENDING.value,
@@ -130,12 +132,14 @@ UPDATE email_emailmessage SET status = %(sent)s, sent_at = %(now)s, updated_at =
 
 def _handed_over(message_id: int, to: str, subject: str) -> None:
     """Committed (durably) before the final "." of DATA: from here on the server may hold the message."""
+    # bench/outbox.py --channel email: built once, as the claim (BENCHMARKS.md "Outbox throughput").
     with connection.cursor() as cursor:
         cursor.execute(_HANDOVER_SQL, {"id": message_id, "now": connection.ops.adapt_datetimefield_value(
             timezone.now()), "to": to, "subject": subject, "sending": Status.SENDING.value})
 
 
 def _sent(message_id: int) -> bool:
+    # bench/outbox.py --channel email: built once, as the claim (BENCHMARKS.md "Outbox throughput").
     with connection.cursor() as cursor:
         cursor.execute(_SENT_SQL.format(async_commit=_async_prefix()), {
             "id": message_id, "now": connection.ops.adapt_datetimefield_value(timezone.now()),

@@ -82,6 +82,8 @@ def host_text_digests_enqueue(*, now: datetime | None = None) -> int:
         return 0
     now_db = connection.ops.adapt_datetimefield_value(timezone.now())
     ids = []
+    # A beat task's once-a-day insert keyed by a partial unique index: no figure; kept for ON CONFLICT on that index,
+    # which the ORM cannot name (issue 23: measure or replace).
     with transaction.atomic(), connection.cursor() as cursor:
         for row in rows:  # a few hundred hosts at most: a statement each, against the partial unique index
             cursor.execute(_INSERT_SQL, [*row[:2], connection.ops.adapt_datefield_value(row[2]), *row[3:], now_db,

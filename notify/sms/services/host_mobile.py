@@ -62,7 +62,7 @@ def host_mobile_code_send(*, host, number: str, opted_out: bool = False, phone_i
     status = Status.SKIPPED if reason else Status.PENDING
     message = SmsMessage(host=host, host_proof=proof, kind=SmsMessage.Kind.HOST_CODE, version=proof.sends, to=number,
                          body=body, encoding=count.encoding, segments=count.segments, status=status,
-                         status_rank=SmsMessage.RANK[status], skip_reason=reason)
+                         status_rank=SmsMessage.RANK[status], skip_reason=reason, send_by=proof.expires_at)
     message.save(force_insert=True)
     if status == Status.PENDING:
         from notify.sms.services.outbox import message_enqueue

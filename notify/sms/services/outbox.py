@@ -172,25 +172,45 @@ class MessageKey(NamedTuple):
     version: int
 
 
-def messages_record_bulk(*, keys: list[MessageKey]) -> int:
+def messages_record_bulk(*, keys: list[MessageKey], timing=None) -> int:
     """message_record for many keys at once (any kind but booking_redirected), in the caller's transaction:
     the same rows and texts, written in a few statements on PostgreSQL, their sends enqueued in batches on
-    commit. Keys that already have a row are left alone. Returns how many rows were written."""
+    commit. Keys that already have a row are left alone. Returns how many rows were written.
+
+    `timing` (notify.sms.services.reminder_window.reminder_timing) gives each row, by (booking id, status) in the
+    keys' order, its (send_after, send_by): a row with a send_after is not enqueued, the release sweep hands it
+    over at that time."""
     if not keys:
         return 0
     if connection.vendor != "postgresql":
         # SQLite (make run): a row at a time, as message_record writes them.
         bookings = Booking.objects.select_related(*BOOKING_RELATED[:3]).in_bulk({key.booking_id for key in keys})
-        return sum(_message_insert(booking=bookings[key.booking_id], kind=key.kind, version=key.version)[1]
-                   for key in keys)
-    return _message_rows_insert(_message_rows_by_slot(keys, sms_setting("SMS_REMINDER_SOON_MINUTES")))
+        written = 0
+        for key in keys:
+            row = _message_row(booking=bookings[key.booking_id], kind=key.kind, version=key.version)
+            if timing is not None:
+                row.send_after, row.send_by = timing([(key.booking_id, row.status)])[0]
+                row.next_attempt_at = row.send_after
+            message, created = insert_or_get(row, unique_fields=("booking", "kind", "version"))
+            if created and message.status == Status.PENDING and message.send_after is None:
+                transaction.on_commit(lambda pk=message.pk: message_enqueue(pk))
+            written += created
+        return written
+    rows = _message_rows_by_slot(keys, sms_setting("SMS_REMINDER_SOON_MINUTES"))
+    if timing is None:
+        return _message_rows_insert(rows)
+    times = timing([(row[0], row[MESSAGE_ROW_FIELDS.index("status")]) for row in rows])
+    return _message_rows_insert([(*row, after, after, by) for row, (after, by) in zip(rows, times, strict=True)],
+                                fields=(*MESSAGE_ROW_FIELDS, "send_after", "next_attempt_at", "send_by"))
 
 
-def _message_rows_insert(rows: list[tuple]) -> int:
-    """COPY rows for MESSAGE_ROW_FIELDS, skipping keys already written; enqueue the pending ones' sends on commit."""
-    inserted = copy_insert_new(SmsMessage, MESSAGE_ROW_FIELDS, rows, unique_fields=("booking", "kind", "version"),
-                               returning=("id", "status"))
-    ids = [pk for pk, status in inserted if status == Status.PENDING]
+def _message_rows_insert(rows: list[tuple], *, fields: tuple = ()) -> int:
+    """COPY rows for MESSAGE_ROW_FIELDS (or `fields`), skipping keys already written; enqueue the pending ones'
+    sends on commit, but for those planned for later (a send_after: the release sweep's)."""
+    fields = fields or MESSAGE_ROW_FIELDS
+    inserted = copy_insert_new(SmsMessage, fields, rows, unique_fields=("booking", "kind", "version"),
+                               returning=("id", "status", "send_after"))
+    ids = [pk for pk, status, send_after in inserted if status == Status.PENDING and send_after is None]
     if ids:
         transaction.on_commit(lambda: messages_enqueue_batches(ids))
     return len(inserted)
@@ -297,7 +317,8 @@ def challenge_message_record(*, challenge: PhoneChallenge, code: str, situation:
     status = Status.SKIPPED if reason else Status.PENDING
     message = SmsMessage(challenge=challenge, kind=SmsMessage.Kind.PHONE_CODE, version=challenge.sends,
                          volunteer=volunteer, to=volunteer.phone, body=body, encoding=count.encoding,
-                         segments=count.segments, status=status, status_rank=RANK[status], skip_reason=reason)
+                         segments=count.segments, status=status, status_rank=RANK[status], skip_reason=reason,
+                         send_by=challenge.expires_at)  # a code that arrives dead is worse than none
     message.save(force_insert=True)
     if status == Status.PENDING:
         transaction.on_commit(lambda: message_enqueue(message.pk))
@@ -332,9 +353,11 @@ def messages_requeue_stuck(*, grace: timedelta = timedelta(seconds=30), stale_af
 def message_retry(*, message_id: int) -> bool:
     """Coordinator action: send a failed or skipped message again (a lookup first avoids a double send)."""
     SmsMessage.objects.select_for_update(of=("self",)).get(pk=message_id)  # DoesNotExist for an unknown id
-    # Never one Twilio accepted already (a coordinator would text the volunteer twice).
+    # Never one Twilio accepted already (a coordinator would text the volunteer twice), nor one dropped late (its
+    # latest useful time has passed: it would only be dropped again).
     return row_retry(OUTBOX, row_id=message_id, statuses=[Status.FAILED, Status.SKIPPED],
-                     match=Q(twilio_sid__isnull=True) | Q(twilio_sid=""), clear={"skip_reason": ""})
+                     match=(Q(twilio_sid__isnull=True) | Q(twilio_sid="")) & ~Q(skip_reason="dropped_late"),
+                     clear={"skip_reason": ""})
 
 
 def _send(message_id: int) -> str:

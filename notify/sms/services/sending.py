@@ -4,7 +4,7 @@ Twilio's status callbacks."""
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 from django.utils import timezone
@@ -34,6 +34,7 @@ from notify.sms.services.outbox import (
     skip_reason_for,
     status_callback_url,
 )
+from notify.sms.services.reminder_window import DROPPED_LATE, validity_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class _Claim:
     volunteer_id: int | None
     skip_reason: str
     host_id: int | None = None
+    send_by: datetime | None = None  # its latest useful time, if it has one
 
 
 # One statement claims the row and returns what the send needs: the volunteer's flags, and the booking's
@@ -76,7 +78,7 @@ UPDATE sms_smsmessage SET status = %(sending)s, status_rank = %(sending_rank)s, 
  WHERE id = %(id)s
    AND ((status = %(pending)s AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s))
         OR (status = %(sending)s AND send_started_at < %(stale)s))
-RETURNING "to", body, kind, attempts, volunteer_id, version, host_id,
+RETURNING "to", body, kind, attempts, volunteer_id, version, host_id, send_by,
    (SELECT v.sms_opted_out FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
    (SELECT v.phone_invalid FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
    (SELECT v.consent_sms FROM volunteers_volunteer v WHERE v.id = sms_smsmessage.volunteer_id),
@@ -91,6 +93,8 @@ def _claim(message_id: int) -> _Claim | None:
     now = timezone.now()
     stale = now - timedelta(seconds=sms_setting("SMS_SENDING_STALE_SECONDS"))
     adapt = connection.ops.adapt_datetimefield_value
+    # bench/outbox.py --channel sms: the one-statement claim and accept (with kept connections) took SMS from 14% to
+    # 41% of a no-op task (commit 40d0a85; now BENCHMARKS.md "Outbox throughput"); not measured apart from the rest.
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM_SQL, {
             "id": message_id, "now": adapt(now), "stale": adapt(stale), "pending": Status.PENDING.value,
@@ -99,7 +103,7 @@ def _claim(message_id: int) -> _Claim | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    (to, body, kind, attempts, volunteer_id, version, host_id, opted_out, phone_invalid, consent, booking_version,
+    (to, body, kind, attempts, volunteer_id, version, host_id, send_by, opted_out, phone_invalid, consent, booking_version,
      sends, host_sends) = row
     if kind == SmsMessage.Kind.HOST_CODE:
         # Asked for (saving a mobile, or a new code), so it goes whatever the texts choice, to the mobile still
@@ -125,7 +129,16 @@ def _claim(message_id: int) -> _Claim | None:
         if not reason:
             reason = campaign_skip_reason(kind=kind, volunteer_id=volunteer_id)  # notify.consent's gate, at the send
     return _Claim(pk=message_id, to=to, body=body, kind=kind, attempts=attempts, volunteer_id=volunteer_id,
-                  skip_reason=reason, host_id=host_id)
+                  skip_reason=reason, host_id=host_id, send_by=_aware(send_by))
+
+
+def _aware(moment):
+    """A timestamp as raw SQL returned it (SQLite: naive UTC, or text) as the ORM would."""
+    if moment is None or connection.vendor == "postgresql":
+        return moment
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
 
 
 def _finish(message_id: int, **fields) -> bool:
@@ -151,6 +164,7 @@ def _accepted(message_id: int, sid: str) -> bool:
     # Only as a transaction of its own: inside a caller's transaction it would relax that one's commit too.
     alone = connection.vendor == "postgresql" and connection.get_autocommit()
     sql = _ACCEPTED_SQL.format(async_commit=_ACCEPTED_ASYNC_COMMIT if alone else "")
+    # bench/outbox.py --channel sms: see _claim (BENCHMARKS.md "Outbox throughput").
     with connection.cursor() as cursor:
         cursor.execute(sql, {"id": message_id, "sid": sid, "now": now, "queued": Status.QUEUED.value,
                              "queued_rank": RANK[Status.QUEUED], "sending": Status.SENDING.value})
@@ -186,6 +200,9 @@ def message_send(*, message_id: int) -> str:
     if claim is None:
         return "not_due"
     reason = claim.skip_reason
+    # Never sent after its latest useful time (a reminder's window end, a code's expiry), however long it queued.
+    if not reason and claim.send_by is not None and timezone.now() >= claim.send_by:
+        reason = DROPPED_LATE
     if not reason and claim.kind in REMINDER_KINDS and in_quiet_hours():
         reason = "quiet_hours"
     host_text = claim.kind in HOST_KINDS
@@ -207,7 +224,15 @@ def message_send(*, message_id: int) -> str:
                 _finish(message_id, status=Status.SKIPPED, skip_reason="daily_limit")
                 return "skipped"
             send_slot_wait(sender=sender_key(), per_second=sms_setting("SMS_RATE_PER_SECOND"))
-            sid = backend.send(to=claim.to, body=claim.body, status_callback=status_callback_url()).sid
+            # Twilio drops it rather than deliver it after its latest useful time, or (a reminder, a host's text)
+            # inside quiet hours: a queue at Twilio never breaks them either.
+            validity = validity_seconds(send_by=claim.send_by, now=timezone.now(),
+                                        quiet_bound=claim.kind in REMINDER_KINDS or host_text)
+            if validity < 1:
+                _finish(message_id, status=Status.SKIPPED, skip_reason=DROPPED_LATE)
+                return "skipped"
+            sid = backend.send(to=claim.to, body=claim.body, status_callback=status_callback_url(),
+                               validity_period=validity).sid
     except SendError as exc:
         return _send_failed(claim, exc)
     if not _accepted(message_id, sid):

@@ -14,6 +14,8 @@ MESSAGE_SID_MAX = WebhookReceipt._meta.get_field("message_sid").max_length
 def webhook_receipt_claim(*, kind: str, message_sid: str, message_status: str = "") -> bool:
     """Record the webhook as handled; False if it already was. Call inside the handling transaction: a
     concurrent replay waits on this row's unique key until that transaction ends, then does nothing."""
+    # bench/sql_vs_orm.py receipt_claim: create() in a savepoint cost 5.1x this statement's CPU (BENCHMARKS.md
+    # "Hand-written statements vs the ORM").
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {WebhookReceipt._meta.db_table} (kind, message_sid, message_status, received_at) "

@@ -240,7 +240,7 @@ class FakeTwilio:
         })
         with self.lock:
             self.messages.append({**message, "status_callback": form.get("StatusCallback"),
-                                  "received_at": time.monotonic()})
+                                  "validity_period": form.get("ValidityPeriod"), "received_at": time.monotonic()})
         delay = action[1] if action and action[0] == "lose" else self.delay
         if delay:
             self.in_flight.set()
