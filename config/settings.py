@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "web.middleware.PrivateCacheControlMiddleware",  # private, no-store on every private answer
     "web.middleware.RateLimitedMiddleware",
     "web.middleware.ServiceUnavailableMiddleware",
+    "web.page_cache.PublicPageCacheMiddleware",  # public pages from the shared cache (docs/caching.md)
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
@@ -280,6 +281,21 @@ CACHES = {
     "ratelimit": _cache(env_float("RATE_LIMIT_CACHE_TIMEOUT", 0.25), "frontroom-ratelimit"),
 }
 RATE_LIMIT_CACHE = "ratelimit"
+# Public pages (home, search results, a session's page, the API's session search) kept rendered in Redis, shared by
+# every worker and machine, and dropped by tag when a booking or an edit changes what they show (docs/caching.md).
+PAGE_CACHE_URL = env_str("PAGE_CACHE_URL") or _CACHE_URL
+PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", True)
+PAGE_CACHE_KEY_PREFIX = env_str("PAGE_CACHE_KEY_PREFIX", "frontroom-pages")
+PAGE_CACHE_FRESH_SECONDS = env_int("PAGE_CACHE_FRESH_SECONDS", 60)  # without a bump; the bound for a lost one
+# Kept this much longer for degraded mode: served, marked as possibly out of date, while PostgreSQL is unreachable.
+PAGE_CACHE_STALE_SECONDS = env_int("PAGE_CACHE_STALE_SECONDS", 3600)
+# Stored on the n-th time a page is asked for within PAGE_CACHE_FRESH_SECONDS: a URL asked for once is not kept.
+PAGE_CACHE_ADMIT_AFTER = env_int("PAGE_CACHE_ADMIT_AFTER", 2)
+PAGE_CACHE_SHARED_MAX_AGE = env_int("PAGE_CACHE_SHARED_MAX_AGE", 5)  # s-maxage: a CDN cannot hear the bumps
+PAGE_CACHE_STALE_WHILE_REVALIDATE = env_int("PAGE_CACHE_STALE_WHILE_REVALIDATE", 30)
+PAGE_CACHE_SOCKET_TIMEOUT = env_float("PAGE_CACHE_SOCKET_TIMEOUT", 0.1)
+PAGE_CACHE_RETRY_SECONDS = env_float("PAGE_CACHE_RETRY_SECONDS", 5.0)  # leave an unreachable Redis alone this long
+PAGE_CACHE_DB_RETRY_SECONDS = env_float("PAGE_CACHE_DB_RETRY_SECONDS", 2.0)  # serve stale without asking PostgreSQL
 RATE_LIMIT_CACHE_RETRY_SECONDS = env_float("RATE_LIMIT_CACHE_RETRY_SECONDS", 5.0)  # skip a dead cache this long
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 # Only set this behind a proxy you run, which overwrites or appends the header: e.g. X-Forwarded-For.

@@ -39,7 +39,8 @@ def _broker_url() -> str | None:
 def healthz(request):
     """Readiness: PostgreSQL, Redis and the Celery worker's and beat's heartbeats (core/heartbeat.py).
 
-    200 when every check is ok, 503 (with Retry-After) when one is down; ``?only=database,redis`` checks just
+    200 when every check is ok, 503 (with Retry-After) when one is down; `mode` says how pages are served
+    (_mode). ``?only=database,redis`` checks just
     those (the web container's own healthcheck). One SELECT 1 and one Redis round trip (PING and MGET), each
     with a short timeout; no rate limit, so monitors may poll it. On the embedded default (no Redis, Celery
     eager) the worker and beat are the web process itself and count as ok.
@@ -75,11 +76,34 @@ def healthz(request):
             else:
                 checks[name] = {"status": "ok" if age <= stale else "down", "age_s": round(age, 1)}
     healthy = all(check["status"] == "ok" for check in checks.values())
-    response = JsonResponse({"status": "ok" if healthy else "unavailable", "checks": checks},
+    body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+    if "database" in wanted:
+        body["mode"] = _mode(database_ok=checks["database"]["status"] == "ok")
+    response = JsonResponse(body,
                             status=200 if healthy else 503)
     if not healthy:
         response["Retry-After"] = str(settings.UNAVAILABLE_RETRY_AFTER)
     return response
+
+
+def _page_cache_ok() -> bool:
+    if not (settings.PAGE_CACHE_ENABLED and settings.PAGE_CACHE_URL):
+        return False
+    try:
+        heartbeat.client(settings.PAGE_CACHE_URL).ping()
+    except Exception:  # noqa: BLE001 - unreachable, refused or timed out: the pages are computed without it
+        return False
+    return True
+
+
+def _mode(*, database_ok: bool) -> str:
+    """How the public pages are served (docs/caching.md): "ok" (PostgreSQL and the shared page cache), "no-cache"
+    (computed on every request: the cache is off or Redis unreachable), "degraded-db" (PostgreSQL unreachable:
+    cached pages served as possibly out of date, bookings paused) or "down" (neither)."""
+    cache_ok = _page_cache_ok()
+    if database_ok:
+        return "ok" if cache_ok else "no-cache"
+    return "degraded-db" if cache_ok else "down"
 
 
 def _metrics_allowed(request) -> bool:

@@ -21,6 +21,7 @@ from sessions.signals import (
     session_approval_dropped,
     session_cancelled,
     slot_capacity_raised,
+    slot_places_changed,
     slot_removed,
     slot_rescheduled,
 )
@@ -395,11 +396,15 @@ def slot_claim_place(*, slot_id: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {Slot._meta.db_table} SET confirmed_count = confirmed_count + 1 "
                        "WHERE id = %s AND confirmed_count < capacity", [slot_id])
-        return cursor.rowcount == 1
+        claimed = cursor.rowcount == 1
+    if claimed:
+        slot_places_changed.send(sender=Slot, slot_ids=[slot_id])
+    return claimed
 
 
 def slot_release_place(*, slot_id: int) -> None:
-    Slot.objects.filter(pk=slot_id, confirmed_count__gt=0).update(confirmed_count=F("confirmed_count") - 1)
+    if Slot.objects.filter(pk=slot_id, confirmed_count__gt=0).update(confirmed_count=F("confirmed_count") - 1):
+        slot_places_changed.send(sender=Slot, slot_ids=[slot_id])
 
 
 def slot_is_bookable(slot: Slot, *, now: datetime | None = None) -> None:

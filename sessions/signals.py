@@ -20,3 +20,8 @@ session_approval_dropped = Signal()  # sender=CanvassSession, session=CanvassSes
 # Sent inside the transaction that removed a slot volunteers had booked; volunteers cancels its bookings in it (each
 # told as for a cancelled session).
 slot_removed = Signal()  # sender=Slot, slot=Slot, removed_by=User|None
+
+# Sent inside the transaction that took or gave back confirmed places on slots (a booking, a cancellation, a promotion,
+# an approval, an assignment run): whatever shows those slots' places left (the web layer's cached pages) is out of
+# date once it commits.
+slot_places_changed = Signal()  # sender=Slot, slot_ids=list[int]

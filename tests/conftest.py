@@ -28,6 +28,9 @@ SHARED_DATA = _shared_data_dir()
 def pytest_sessionstart(session):
     # Real password hashing costs ~0.3 s per user; the tests are about permissions, not PBKDF2.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Pages are computed in the suite: a test that books and then reads a page inside one transaction never commits,
+    # so no bump would drop the cached page. tests/web/test_page_cache.py turns the shared cache on (page_cache_on).
+    settings.PAGE_CACHE_ENABLED = False
     problems = []
     engine = settings.DATABASES["default"]["ENGINE"]
     if "postgresql" not in engine:

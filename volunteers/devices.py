@@ -89,3 +89,12 @@ def devices_purge(sender, *, cutoff: datetime, dry_run: bool = False, **kwargs) 
         "codes for unknown numbers": rows_older_purge(
             PhoneChallenge.objects.filter(volunteer__isnull=True, created_at__lt=cutoff), dry_run=dry_run),
     }
+
+
+
+def device_token_hash(token: str | None) -> str | None:
+    """What a device's token is stored as (RememberedDevice.token_hash), for a read that checks it in its own
+    statement (volunteers.manage_read; read-only, no last_used_at touch); None for junk or no token."""
+    if not token or len(token) > _TOKEN_MAX:
+        return None
+    return _hash(token)

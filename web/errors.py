@@ -55,11 +55,19 @@ def service_unavailable(request, exc: Exception):
         return unavailable_json(exc)
     unavailable_json(exc)  # the same log line
     retry_after = settings.UNAVAILABLE_RETRY_AFTER
+    if request.method == "POST" or request.path.rstrip("/").endswith("/book"):  # a booking form or any other change
+        title = _("Bookings are paused for a moment")
+        message = _("Frontroom cannot reach its database just now, so bookings and changes are paused: nothing was "
+                    "booked or changed. The sessions pages still show, and may be a little out of date. Please try "
+                    "again in a few minutes.")
+    else:
+        title = _("We are busy for a moment")
+        message = _("Frontroom cannot reach its database just now. Nothing you did was wrong: please try again in a "
+                    "moment.")
     try:
         body = render_to_string("web/error.html", {
-            "title": _("We are busy for a moment"),
-            "message": _("Frontroom cannot reach its database just now. Nothing you did was wrong: please try "
-                         "again in a moment."),
+            "title": title,
+            "message": message,
             "retry_after": retry_after, "user": AnonymousUser(), "messages": [],
             "SITE_NAME": settings.SITE_NAME, "LANGUAGE_CODE": settings.LANGUAGE_CODE,
         })

@@ -25,6 +25,7 @@ class Hit:
     error: str = ""
     retry_after: bool = False
     retry_after_s: float = 0.0
+    cache: str = ""  # X-Frontroom-Cache: HIT, MISS, STALE, BYPASS (issue 26; bench/load_cache.py)
 
     @property
     def latency(self) -> float:
@@ -84,7 +85,8 @@ class Client:
             async with self.session.request(method, path, json=body, allow_redirects=False) as response:
                 payload = await response.read()
                 hit = Hit(kind, tag, due, sent, time.monotonic(), response.status,
-                          retry_after="Retry-After" in response.headers)
+                          retry_after="Retry-After" in response.headers,
+                          cache=response.headers.get("X-Frontroom-Cache", ""))
                 with contextlib.suppress(ValueError):
                     hit.retry_after_s = float(response.headers.get("Retry-After", "0"))
                 if response.status >= 500 or response.status != EXPECTED[kind]:

@@ -110,6 +110,10 @@ def parse_args(argv=None):
     load.add_argument("--p95-ms", type=float, default=200.0, help="The p95 a step must stay under (default: %(default)s).")
     load.add_argument("--health-requests", type=int, default=10_000, help="Requests of the /health/ baseline.")
     load.add_argument("--health-clients", type=int, default=64, help="Concurrent clients of the /health/ baseline.")
+    load.add_argument("--page-cache", choices=("on", "off", "both"), default="on",
+                      help="The shared page cache: on, off, or both side by side (bench/load_cache.py).")
+    load.add_argument("--zipf", type=float, default=0.0,
+                      help="Skew the postcodes and session pages asked for (Zipf exponent; 0: uniform, as issue 14).")
     load.add_argument("--timeout", type=float, default=30.0, help="Client timeout per request, s (default: %(default)s).")
     load.add_argument("--retries", type=int, default=3,
                       help="Retries of a booking step after a 503/5xx/connection error (default: %(default)s).")

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench import dataset, reporting, stack
+from bench import dataset, load_cache, reporting, stack
 from bench.load.checks import outbox_settle, verification_lines, verification_problems, verify
 from bench.load.client import Client, Episode, error_samples, health_closed_loop, hits_summary
 from bench.load.config import CPU_CATEGORIES, DATABASE_NAME, KINDS, RAISED_LIMITS, SECTION, log, parse_args
@@ -147,6 +147,9 @@ def main(argv=None) -> int:
         dataset.django_setup(database_url=database_url, redis_url=redis_server.url())
         data_dir = dataset.shared_data_dir()
         data = data_prepare(args, data_dir)
+        skew_rng = random.Random(args.seed + 26)
+        data["postcodes"] = load_cache.skewed(data["postcodes"], args.zipf, skew_rng)
+        data["session_ids"] = load_cache.skewed(data["session_ids"], args.zipf, skew_rng)
         info = reporting.machine_info()
         cpu = stack.CpuAccount(database_name, CPU_CATEGORIES)
         if pg:
@@ -160,6 +163,7 @@ def main(argv=None) -> int:
                "TWILIO_FROM": "+447700900000", "TWILIO_API_URL": fake.url, "LOG_LEVEL": "WARNING",
                "PYTHONPATH": str(dataset.REPO_ROOT), "DATABASE_CONN_MAX_AGE": "60"}
         env.pop("SMS_BACKEND", None)
+        env["PAGE_CACHE_ENABLED"] = "false" if args.page_cache == "off" else "true"
         servers = Stack(args, root, env, cpu)
         base = servers.start()
         log(f"serving {base}: gunicorn gthread {args.workers}x{args.threads}, Celery prefork "
@@ -174,7 +178,18 @@ def main(argv=None) -> int:
             nonlocal client_steps, episodes, fault_rate
             async with Client(args, base, data["postcodes"], data["session_ids"], data["booking_slots"]) as client:
                 await client.open_loop(20, 5, "warm-up", progress=False)
-                if not args.faults:
+                if not args.faults and args.page_cache == "both":
+                    async with Client(args, load_cache.gunicorn_without_cache(servers), data["postcodes"],
+                                      data["session_ids"], data["booking_slots"]) as off:
+                        off.next_phone = 500_000  # phones of their own: no request repeats the other's
+                        await off.open_loop(20, 5, "warm-up off", progress=False)
+                        by_mode = await load_cache.ramp_side_by_side({"on": client, "off": off}, args.rate_list,
+                                                                     args.step_seconds, args.p95_ms, cpu, ramp)
+                    client_steps = by_mode["on"]
+                    client.hits += off.hits
+                    client.bookings += off.bookings
+                    print(load_cache.side_by_side_text(by_mode, health, args.p95_ms))
+                elif not args.faults:
                     client_steps = await ramp(client, args.rate_list, args.step_seconds, args.p95_ms, cpu)
                 else:
                     if fault_rate is None:

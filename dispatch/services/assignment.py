@@ -27,6 +27,7 @@ from dispatch.solver import assignment_solve
 from seats.models import Seat
 from seats.scopes import NATIONAL, SeatScope
 from sessions.models import CanvassSession, Slot
+from sessions.signals import slot_places_changed
 from volunteers.events import booking_events_record_bulk
 from volunteers.models import Booking, BookingEvent, Volunteer
 from volunteers.selectors import volunteer_languages
@@ -421,6 +422,7 @@ def _claim_places(wanted: dict[int, int]) -> None:
                 changed += cursor.rowcount
         if changed != len(wanted):
             raise RuntimeError("a slot changed under its lock; the chunk is rolled back and will be retried")
+        slot_places_changed.send(sender=Slot, slot_ids=list(wanted))
         return
     values = ", ".join(["(%s, %s)"] * len(wanted))
     params = [x for pair in wanted.items() for x in pair]
@@ -432,3 +434,4 @@ def _claim_places(wanted: dict[int, int]) -> None:
         )
         if cursor.rowcount != len(wanted):
             raise RuntimeError("a slot changed under its lock; the chunk is rolled back and will be retried")
+    slot_places_changed.send(sender=Slot, slot_ids=list(wanted))

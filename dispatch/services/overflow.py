@@ -389,14 +389,14 @@ def overflow_pending_clear(*, slot_id: int) -> None:
         cache.delete(_overflow_pending_key(slot_id))
 
 
-@transaction.atomic
 def booking_redirect_move(*, booking: Booking) -> OverflowMove | None:
     """The overflow move this booking is either end of (the place it was moved from, or the place found for it),
-    for its page to say so. Read-only."""
+    for its page to say so. Read-only; nothing at all (not even a transaction) for a booking no move touched."""
     if booking.status != Booking.Status.REDIRECTED and booking.source != Booking.Source.REDIRECT:
         return None
-    return (OverflowMove.objects.filter(from_booking=booking).first()
-            or OverflowMove.objects.filter(to_booking=booking).first())
+    with transaction.atomic():
+        return (OverflowMove.objects.filter(from_booking=booking).first()
+                or OverflowMove.objects.filter(to_booking=booking).first())
 
 
 def redirect_declinable(move: OverflowMove | None) -> bool:

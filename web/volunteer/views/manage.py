@@ -12,10 +12,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import DomainError, NotFound
 from dispatch.services.overflow import booking_redirect_move, redirect_declinable
-from volunteers import devices
 from volunteers.calendar import booking_calendar
 from volunteers.disclosure import front_room_disclose
-from volunteers.feeds import calendar_feed_ensure, calendar_feed_for, calendar_feed_reset, feed_url
+from volunteers.feeds import calendar_feed_ensure, calendar_feed_reset, feed_url
+from volunteers.manage_read import booking_page_read
 from volunteers.models import Booking
 from volunteers.selectors import booking_clash, booking_ending_kind
 from web.volunteer import identity
@@ -36,10 +36,16 @@ def manage(request, token: str):
     place the phone also holds at that time (booking_clash) is named, with the choice of which to cancel.
     The page says which state the booking is in (web.volunteer.states) and offers the one action that fits."""
     automatic = by_machine(request)
-    booking = booking_or_404(token)
+    try:  # one indexed read for the texted-link surge (volunteers.manage_read); no write unless first shown
+        page = booking_page_read(manage_token=token, device_token=None if automatic else device_token(request))
+    except NotFound:
+        raise not_found() from None
+    booking = page.booking
     now = timezone.now()
     private = booking.proven_at is not None and not automatic
-    room = front_room_disclose(booking=booking, path="page.manage", now=now, automatic=automatic)
+    room = front_room_disclose(booking=booking, path="page.manage", now=now, automatic=automatic,
+                               known_rooms=frozenset({booking.slot.session.meeting_point_id}) if page.room_known
+                               else None)
     shows_address = room.shown
     slot = booking.slot
     move = booking_redirect_move(booking=booking)
@@ -61,9 +67,9 @@ def manage(request, token: str):
         "first_choice": None if automatic or move is None or move.to_booking_id != booking.pk
         else move.from_booking,
         "postcode_query": urlencode({"postcode": booking.volunteer.postcode}) if private else "",
-        "Status": Booking.Status, "feed_url": _feed_url(booking) if private else None,
-        "private": private, "clash": booking_clash(booking=booking) if private else None,
-        "remembered": not automatic and devices.device_volunteer(token=device_token(request)) is not None,
+        "Status": Booking.Status, "feed_url": feed_url(page.feed) if private and page.feed else None,
+        "private": private, "clash": booking_clash(booking=booking) if private and page.clash_id else None,
+        "remembered": page.device_remembered,
     })
 
 
@@ -77,11 +83,6 @@ def prove(request, token: str):
         raise not_found() from None
     messages.success(request, _("Thank you: your phone is confirmed."))
     return redirect("volunteer:manage", token=token)
-
-
-def _feed_url(booking: Booking) -> str | None:
-    feed = calendar_feed_for(volunteer=booking.volunteer)
-    return feed_url(feed) if feed else None
 
 
 @require_POST

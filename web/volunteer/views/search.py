@@ -15,6 +15,7 @@ from dispatch.services.suggestions import RANKED_POOL, sessions_ranked_near
 from seats.geocoding import postcode_locate
 from seats.selectors import seats_summary, seats_that_matter_near
 from sessions.selectors import session_public
+from web.page_cache import page_tags
 from web.preview import preview_version, session_preview_png
 from web.volunteer.forms import SearchForm, add_domain_error
 from web.volunteer.views.common import not_found
@@ -48,6 +49,7 @@ def find(request):
                 lat=location.lat, lng=location.lng, radius_km=form.radius_km(), limit=PAGE_SIZE,
                 offset=(page_number - 1) * PAGE_SIZE, date_from=date_from, date_to=date_to, seat_code=seat_code,
             )
+            page_tags(request, rows=ranked.sessions)  # web.page_cache: a change to one of them drops this page
             query = {key: value for key, value in form.cleaned_data.items() if value and key not in ("page", "seat")}
             query["postcode"] = location.postcode
             nearby: dict = {}
@@ -90,6 +92,7 @@ def session_detail(request, session_id: int):
     session = session_or_404(session_id)
     postcode = request.GET.get("postcode", "")[:10]
     slots = session.upcoming_slots
+    page_tags(request, slot_ids=[slot.pk for slot in slots])  # web.page_cache
     return render(request, "web/volunteer/session.html", {
         "session": session, "slots": slots, "postcode": postcode,
         "free_slots": sum(1 for slot in slots if slot.places_left),
