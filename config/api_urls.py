@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("volunteers.urls")),
     path("", include("dispatch.urls")),
     path("", include("notify.sms.api_urls")),
+    path("", include("notify.messaging.urls")),
     path("", include("notify.webhooks.urls")),
 ]

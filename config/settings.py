@@ -141,6 +141,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
 WHITENOISE_MANIFEST_STRICT = False
 SITE_NAME = env_str("SITE_NAME", "Frontroom")
+# Messages to everyone booked (docs/messaging.md). Campaign messages name who sent them (UK imprint rules):
+CAMPAIGN_SENDER_NAME = env_str("CAMPAIGN_SENDER_NAME", "")  # e.g. "Promoted by A. Agent for the Party, 1 High St"
+MESSAGES_PER_SENDER_DAY = env_int("MESSAGES_PER_SENDER_DAY", 5)  # messages a host or coordinator may send a day
+MESSAGE_BODY_MAX = env_int("MESSAGE_BODY_MAX", 480)  # characters a sender may write (3 to 7 SMS segments)
+SMS_SEGMENT_COST_PENCE = env_float("SMS_SEGMENT_COST_PENCE", 4.0)  # shown in the preview: what a segment costs
 LOGIN_URL = "/host/login/"
 LOGIN_REDIRECT_URL = "/host/"
 LOGOUT_REDIRECT_URL = "/"

@@ -22,6 +22,7 @@ from dispatch.services import assignment, coverage, overflow, suggestions
 from seats.scopes import seat_scope_for
 from volunteers import signup
 from volunteers.api import booking_by_token
+from volunteers.consent_ledger import challenge_campaign_said
 from volunteers.identity import volunteer_signup_request
 from volunteers.serializers import (
     BookingSerializer,
@@ -48,7 +49,10 @@ class VolunteerRegisterView(APIView):
     def post(self, request):
         serializer = VolunteerRegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        campaign = serializer.validated_data.pop("consent_campaign", False)
         challenge = volunteer_signup_request(client_ip=client_ip(request), **serializer.validated_data)
+        if campaign:  # counts once the phone is proven (volunteers.consent_ledger)
+            challenge_campaign_said(challenge=challenge, given=True, how="api")
         return Response(ChallengeSerializer(challenge).data, status=status.HTTP_202_ACCEPTED)
 
 

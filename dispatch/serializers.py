@@ -15,7 +15,7 @@ from seats.geocoding import postcode_locate
 from volunteers.models import Volunteer
 from volunteers.phones import phone_normalise
 from volunteers.registration import MAX_TRAVEL_KM, MAX_WINDOWS, availability_validate
-from volunteers.serializers import AvailabilityWindowSerializer, VolunteerRegisteredSerializer  # noqa: F401 - re-exported
+from volunteers.serializers import CAMPAIGN_HELP, AvailabilityWindowSerializer, VolunteerRegisteredSerializer  # noqa: F401 - re-exported
 
 
 class VolunteerRegisterSerializer(StrictSerializer):
@@ -37,6 +37,7 @@ class VolunteerRegisterSerializer(StrictSerializer):
                                      "for others, or needing a lift (assignment runs put riders in drivers' cars).")
     car_seats = serializers.IntegerField(min_value=0, max_value=7, default=0,
                                          help_text="A driver's seats for other volunteers (1-7).")
+    consent_campaign = serializers.BooleanField(default=False, help_text=CAMPAIGN_HELP)
 
     def validate_mobile(self, value: str) -> str:
         return _phone_checked(value, field="mobile")

@@ -31,6 +31,7 @@ def signals_connect() -> None:
         sms.host_text_record_for_event(event=event)
         webhooks.deliveries_record_for_event(event=event)
         email.messages_record_for_event(event=event)
+        sms.come_again_record_for_event(event=event)  # a campaign text: notify.consent's gate decides
 
     # Many events at once (an assignment commit, a session cancelled): the same rows in a few statements.
     def on_events(sender, events, **kwargs):

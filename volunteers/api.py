@@ -12,6 +12,7 @@ from core.pagination import LimitOffsetPagination
 from core.ratelimit import client_ip, ip_throttle
 from sessions.models import Slot
 from volunteers import exports, identity, selectors, services
+from volunteers.consent_ledger import challenge_campaign_said
 from volunteers.exports import ROSTER
 from volunteers.models import Booking, Volunteer
 from volunteers.my_api import proven_data
@@ -58,8 +59,11 @@ class SlotBookingView(APIView):
     def post(self, request, slot_id: int):
         serializer = BookingCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        campaign = serializer.validated_data.pop("consent_campaign", False)
         challenge = identity.booking_request(slot_id=slot_id, client_ip=client_ip(request),
                                              **serializer.validated_data)
+        if campaign:  # counts once the phone is proven (volunteers.consent_ledger)
+            challenge_campaign_said(challenge=challenge, given=True, how="api")
         return Response(ChallengeSerializer(challenge).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -24,6 +24,7 @@ from seats.geocoding import postcode_locate
 from sessions.models import Slot
 from sessions.services import slot_is_bookable
 from volunteers import identity
+from volunteers.consent_ledger import campaign_consent_set, challenge_campaign_said
 from volunteers.devices import device_proves
 from volunteers.events import phone_challenge_announce
 from volunteers.models import Booking, PhoneChallenge, Volunteer
@@ -96,7 +97,8 @@ def _place(*, volunteer: Volunteer, slot: Slot, several: bool, **kwargs) -> Book
 
 def bookings_ask(*, slot_ids, name: str, phone: str, postcode: str, email: str = "", consent_sms: bool,
                  client_ip: str, consent_email: bool = False,
-                 device_token: str | None = None) -> PhoneChallenge | list[Booking]:
+                 device_token: str | None = None, consent_campaign: bool = False,
+                 consent_how: str = "form") -> PhoneChallenge | list[Booking]:
     """Ask for places on a set of slots with one form. On a device remembered for this phone: the bookings, proven
     now (bookings_book_on_device). Otherwise the challenge whose one code proves them all: one slot takes the
     single request's path (identity.booking_request, which waitlists a full slot), several bookings_request.
@@ -107,10 +109,17 @@ def bookings_ask(*, slot_ids, name: str, phone: str, postcode: str, email: str =
     said = {"name": name, "postcode": postcode, "email": email, "consent_sms": consent_sms,
             "consent_email": consent_email}
     if volunteer is not None:
-        return bookings_book_on_device(volunteer_id=volunteer.pk, slot_ids=ids, **said)
+        booked = bookings_book_on_device(volunteer_id=volunteer.pk, slot_ids=ids, **said)
+        if consent_campaign:  # the device proved the phone: given now (volunteers.consent_ledger)
+            campaign_consent_set(volunteer_id=volunteer.pk, given=True, how=consent_how)
+        return booked
     if len(ids) == 1:
-        return identity.booking_request(slot_id=ids[0], phone=normalised, client_ip=client_ip, **said)
-    return bookings_request(slot_ids=ids, phone=normalised, client_ip=client_ip, **said)
+        challenge = identity.booking_request(slot_id=ids[0], phone=normalised, client_ip=client_ip, **said)
+    else:
+        challenge = bookings_request(slot_ids=ids, phone=normalised, client_ip=client_ip, **said)
+    if consent_campaign:  # waits for the code, as the rest of what was said
+        challenge_campaign_said(challenge=challenge, given=True, how=consent_how)
+    return challenge
 
 
 def bookings_request(*, slot_ids, name: str, phone: str, postcode: str, email: str = "", consent_sms: bool,

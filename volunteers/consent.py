@@ -18,3 +18,11 @@ CONSENT_EMAIL_TEXT = _(
     "Email me about my bookings too: confirmations, changes, cancellations and reminders, with a calendar file. "
     "Every email has a link to stop them."
 )
+
+# Campaign messages (notify.consent: calls to action, "come again", coordinators' broadcasts marked so): a consent of
+# their own, by text and email alike, never ticked by default. The link in every campaign message withdraws it.
+CONSENT_CAMPAIGN_VERSION = "2026-12-campaign-1"
+CONSENT_CAMPAIGN_TEXT = _(
+    "Also send me calls to action: sessions near me that need people, and campaign news, by text and email. "
+    "Every such message says who sent it and has a link to stop them; STOP stops them too."
+)

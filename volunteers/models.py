@@ -54,6 +54,12 @@ class Volunteer(models.Model):
     consent_email_at = models.DateTimeField(null=True, blank=True)
     consent_email_version = models.CharField(max_length=20, blank=True)
     email_opted_out_at = models.DateTimeField(null=True, blank=True)
+    # Campaign messages (calls to action, "come again", broadcasts: notify.consent) need a consent of their own,
+    # never ticked by default, given with a proven phone and withdrawn by STOP, by any unsubscribe, or by the
+    # link every campaign message carries. Every grant and withdrawal is in the ledger (ConsentRecord).
+    consent_campaign = models.BooleanField(default=False)
+    consent_campaign_at = models.DateTimeField(null=True, blank=True)
+    consent_campaign_version = models.CharField(max_length=20, blank=True)
     # Set the first time the holder of the number proved it (a code typed, or a texted link opened).
     phone_verified_at = models.DateTimeField(null=True, blank=True)
     sms_opted_out = models.BooleanField(default=False)
@@ -365,3 +371,46 @@ class RememberedDevice(models.Model):
 
     def __str__(self) -> str:
         return f"Device remembered for volunteer {self.volunteer_id}"
+
+
+class ConsentRecord(models.Model):
+    """The consent ledger: one row per grant or withdrawal of a consent, never changed (volunteers.consent_ledger).
+    It holds no personal data but the volunteer's id: erasing the volunteer (volunteers.privacy) leaves it
+    pseudonymous, the proof of what was agreed to and when, as an ICO request asks."""
+
+    class Kind(models.TextChoices):
+        SERVICE = "service", "Service messages"
+        CAMPAIGN = "campaign", "Campaign messages"
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "Text"
+        EMAIL = "email", "Email"
+        ALL = "all", "Every channel"
+
+    class Action(models.TextChoices):
+        GIVEN = "given", "Given"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    class How(models.TextChoices):
+        FORM = "form", "A form on the site"
+        API = "api", "The API"
+        STOP = "stop", "A STOP reply"
+        START = "start", "A START reply"
+        LINK = "link", "The link in a campaign message"
+        UNSUBSCRIBE = "unsubscribe", "An email's unsubscribe link"
+        ERASED = "erased", "Personal data erased"
+
+    volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="consent_records")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    action = models.CharField(max_length=9, choices=Action.choices)
+    version = models.CharField(max_length=20, blank=True, help_text="The wording shown (volunteers.consent).")
+    how = models.CharField(max_length=11, choices=How.choices)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["volunteer", "kind", "channel", "-at"], name="consent_record_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.volunteer_id}: {self.kind} {self.channel} {self.action} ({self.how})"

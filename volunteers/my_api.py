@@ -117,7 +117,7 @@ class BookingsCreateView(APIView):
     def post(self, request):
         serializer = BookingsCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        asked = bookings_ask(client_ip=client_ip(request), device_token=_device_token(request),
+        asked = bookings_ask(client_ip=client_ip(request), device_token=_device_token(request), consent_how="api",
                              **serializer.validated_data)
         if isinstance(asked, PhoneChallenge):
             return Response(ChallengeSerializer(asked).data, status=status.HTTP_202_ACCEPTED)

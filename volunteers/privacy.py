@@ -24,10 +24,12 @@ from django.utils.translation import gettext
 
 from core.errors import InvalidInput, NotFound
 from seats.postcodes import outcode_of
+from volunteers.consent_ledger import ledger_note_changes
 from volunteers.models import (
     AvailabilityWindow,
     Booking,
     CalendarFeed,
+    ConsentRecord,
     FrontRoomDisclosure,
     FrontRoomHold,
     RememberedDevice,
@@ -192,8 +194,13 @@ def volunteer_personal_data_erase(*, volunteer_id: int, actor=None) -> bool:
     volunteer.phone = _ERASED_PHONE.format(pk=volunteer.pk)
     volunteer.postcode = outcode_of(volunteer.postcode)
     volunteer.lat, volunteer.lng = round(volunteer.lat, 2), round(volunteer.lng, 2)
+    before = {"consent_sms": volunteer.consent_sms, "consent_email": volunteer.consent_email,
+              "consent_campaign": volunteer.consent_campaign}
     volunteer.consent_sms = False
     volunteer.consent_email = False
+    volunteer.consent_campaign = False
+    ledger_note_changes(volunteer_id=volunteer.pk, how=ConsentRecord.How.ERASED, before=before, after={
+        "consent_sms": False, "consent_email": False, "consent_campaign": False})
     volunteer.token = new_token()
     volunteer.anonymised_at = now
     volunteer.save()

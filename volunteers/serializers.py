@@ -5,7 +5,14 @@ from rest_framework.exceptions import ErrorDetail
 from core.errors import InvalidInput
 from core.serializers import StrictSerializer, phone_field, postcode_or_district_field
 from seats.geocoding import postcode_locate
-from volunteers.consent import CONSENT_EMAIL_TEXT, CONSENT_EMAIL_VERSION, CONSENT_SMS_TEXT, CONSENT_SMS_VERSION
+from volunteers.consent import (
+    CONSENT_CAMPAIGN_TEXT,
+    CONSENT_CAMPAIGN_VERSION,
+    CONSENT_EMAIL_TEXT,
+    CONSENT_EMAIL_VERSION,
+    CONSENT_SMS_TEXT,
+    CONSENT_SMS_VERSION,
+)
 from volunteers.disclosure import FrontRoomShown, front_room_disclose
 from volunteers.identity import phone_mask
 from volunteers.models import Booking
@@ -14,6 +21,9 @@ from volunteers.selectors import booking_clash, booking_waitlist_position, roste
 
 _CONSENT_HELP = (f"The volunteer agrees to texts about their bookings, worded (version {CONSENT_SMS_VERSION}): "
                  f"\"{CONSENT_SMS_TEXT}\" The code and link a request asks for are texted either way.")
+CAMPAIGN_HELP = (f"The volunteer also agrees to campaign messages (calls to action, \"come again\"), worded "
+                 f"(version {CONSENT_CAMPAIGN_VERSION}): \"{CONSENT_CAMPAIGN_TEXT}\" Never true unless the volunteer "
+                 "ticked it; it counts once the phone is proven (docs/consent.md).")
 _CONSENT_EMAIL_HELP = (f"The volunteer agrees to emails about their bookings at `email`, worded (version "
                        f"{CONSENT_EMAIL_VERSION}): \"{CONSENT_EMAIL_TEXT}\" Ignored without an email. Emails go only "
                        "once the phone is proven.")
@@ -26,6 +36,7 @@ class BookingCreateSerializer(StrictSerializer):
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     consent_sms = serializers.BooleanField(help_text=_CONSENT_HELP)
     consent_email = serializers.BooleanField(required=False, default=False, help_text=_CONSENT_EMAIL_HELP)
+    consent_campaign = serializers.BooleanField(required=False, default=False, help_text=CAMPAIGN_HELP)
 
     # The services' own checks, field by field, so one answer names every bad field (with a missing name too).
     def validate_phone(self, value: str) -> str:

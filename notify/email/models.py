@@ -41,6 +41,8 @@ class EmailMessage(OutboxRow):
         HOST_BOOKED = "host_booked", "Host told: a volunteer booked"
         HOST_CANCELLED = "host_cancelled", "Host told: a volunteer cancelled"
         HOST_DIGEST = "host_digest", "Host's daily digest"
+        BROADCAST_SERVICE = "broadcast_service", "Host's or coordinator's message about a session"
+        BROADCAST_CAMPAIGN = "broadcast_campaign", "Host's or coordinator's call to action"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"
@@ -59,6 +61,9 @@ class EmailMessage(OutboxRow):
     # Indexed by the unique (booking, kind, version) constraint, which leads with it.
     booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.CASCADE,
                                 related_name="email_messages", db_index=False)
+    # A message to everyone booked (notify.messaging): once per (broadcast, volunteer).
+    broadcast = models.ForeignKey("notify.Broadcast", null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="email_messages", db_index=False)
     kind = models.CharField(max_length=24, choices=Kind.choices)
     version = models.PositiveIntegerField(default=0, help_text="The booking version the message was written for.")
     digest_date = models.DateField(null=True, blank=True, help_text="A host digest: the day it covers.")
@@ -83,8 +88,11 @@ class EmailMessage(OutboxRow):
             models.UniqueConstraint(fields=["host", "digest_date"], name="email_host_digest_once"),
             models.CheckConstraint(condition=Q(volunteer__isnull=False) | Q(host__isnull=False),
                                    name="email_message_has_recipient"),
-            models.CheckConstraint(condition=Q(booking__isnull=False) | Q(digest_date__isnull=False),
-                                   name="email_message_has_subject"),
+            models.UniqueConstraint(fields=["broadcast", "volunteer"], condition=Q(broadcast__isnull=False),
+                                    name="email_message_broadcast_once"),
+            models.CheckConstraint(
+                condition=Q(booking__isnull=False) | Q(digest_date__isnull=False) | Q(broadcast__isnull=False),
+                name="email_message_has_subject_or_broadcast"),
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="email_message_due",

@@ -38,6 +38,9 @@ class SmsMessage(OutboxRow):
         LIFT_DECLINED = "lift_declined", "Rider told: lift declined"
         LIFT_CANCELLED = "lift_cancelled", "Rider told: the driver cancelled"
         LIFT_RIDER_LEFT = "lift_rider_left", "Driver told: a rider cancelled"
+        BROADCAST_SERVICE = "broadcast_service", "Host's or coordinator's message about a session"
+        BROADCAST_CAMPAIGN = "broadcast_campaign", "Host's or coordinator's call to action"
+        COME_AGAIN = "come_again", "Come again: the next session nearby"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"
@@ -69,6 +72,9 @@ class SmsMessage(OutboxRow):
     # A host's code text belongs to the proof of their mobile, once per (proof, send), as a volunteer's to its challenge.
     host_proof = models.ForeignKey("HostMobileProof", null=True, blank=True, on_delete=models.CASCADE,
                                    related_name="sms_messages", db_index=False)
+    # A message to everyone booked (notify.messaging): once per (broadcast, volunteer).
+    broadcast = models.ForeignKey("notify.Broadcast", null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="sms_messages", db_index=False)
     # A host's daily digest text: the day it covers, once per (host, day).
     digest_date = models.DateField(null=True, blank=True)
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -103,9 +109,11 @@ class SmsMessage(OutboxRow):
                                     name="sms_message_host_proof_once"),
             models.UniqueConstraint(fields=["host", "digest_date"], condition=Q(digest_date__isnull=False),
                                     name="sms_message_host_digest_once"),
+            models.UniqueConstraint(fields=["broadcast", "volunteer"], condition=Q(broadcast__isnull=False),
+                                    name="sms_message_broadcast_once"),
             models.CheckConstraint(
                 condition=(Q(booking__isnull=False) | Q(challenge__isnull=False) | Q(host_proof__isnull=False)
-                           | Q(digest_date__isnull=False)),
+                           | Q(digest_date__isnull=False) | Q(broadcast__isnull=False)),
                 name="sms_message_has_subject"),
             models.CheckConstraint(condition=Q(volunteer__isnull=False) | Q(host__isnull=False),
                                    name="sms_message_has_recipient"),

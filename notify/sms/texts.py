@@ -77,6 +77,11 @@ def _first_name(name: str) -> str:
     return parts[0] if parts else gettext("there")
 
 
+def text_when(slot) -> str:
+    """A slot's day and times as the texts write them."""
+    return _when(slot)
+
+
 def _when(slot) -> str:
     start, end = timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at)
     # Django's date format, not strftime: the day and month names are in the active language ("Sad 07 Rhag").

@@ -66,7 +66,8 @@ def test_the_form_asks_only_what_dispatch_needs_with_a_grid_of_days_and_parts(cl
     page = _text(client.get("/needed/"))
     names = set(re.findall(r"<(?:input|select)[^>]* name=\"([a-z_]+)\"", page))
     assert names == {"csrfmiddlewaretoken", "name", "phone", "postcode", "max_travel_km", "travel", "car_seats", "when",
-                     "consent_sms"}
+                     "consent_sms", "consent_campaign"}
+    assert re.search(r'<input type="checkbox" name="consent_campaign"(?![^>]*checked)[^>]*>', page)  # unticked
     assert "<legend>When are you free?</legend>" in page and '<th scope="col">Morning<small>9am–1pm</small></th>' in page
     ticks = re.findall(r'<label class="tick"><input type="checkbox" name="when" value="([0-9-]+:[a-z]+)">'
                        r'<span class="visually-hidden">([^<]+)</span></label>', page)

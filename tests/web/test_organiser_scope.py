@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.urls import URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core.permissions import IsCoordinator
@@ -168,6 +169,17 @@ def _national_only(url):
     return check
 
 
+def _messages(c, w):
+    """A message to South's seat is a 404, to its region a 403; "all my seats" on South's day reaches nobody in
+    South (its two bookings are there)."""
+    day = timezone.localtime(w.south_booking.slot.starts_at).date().isoformat()
+    form = {"day": day, "purpose": "service", "body": "Hello", "action": "send"}
+    refused(c.post("/coordinate/messages/", {**form, "seat": w.south.pk}), "message a seat")
+    refused(c.post("/coordinate/messages/", {**form, "region": "South"}), "message a region")
+    preview = c.post("/coordinate/messages/", {**form, "action": "preview"}).content.decode()
+    assert "0 volunteers are booked." in preview, preview[:2000]
+
+
 def _exports(c, w):
     assert ">South<" not in c.get("/coordinate/exports/").content.decode()
 
@@ -226,6 +238,7 @@ PAGES = {
     "review-refuse": _review_answer("refuse"), "host-trust": _host_trust,
     "held-addresses": _national_only("/coordinate/held-addresses/"),
     "held-address-release": _national_only("/coordinate/held-addresses/1/release/"),
+    "messages": _messages, "export-consent-ledger": _national_only("/coordinate/exports/consent-ledger.csv"),
     "sms-reminders": _national_only("/coordinate/sms/reminders/"),
     "lifts": _lifts,
     "lift-block": _lift_block,
@@ -264,6 +277,10 @@ def test_a_national_coordinator_still_sees_everything(client, world):
     assert client.get(f"/coordinate/seats/{world.south.pk}/").status_code == 200
     assert client.get(f"/coordinate/runs/{world.south_run.pk}/").status_code == 200
     assert client.get("/coordinate/targets/").status_code == 200
+    day = timezone.localtime(world.south_booking.slot.starts_at).date().isoformat()
+    preview = client.post("/coordinate/messages/", {"day": day, "purpose": "service", "body": "Hi", "region": "South",
+                                                    "action": "preview"})
+    assert "1 volunteer is booked." in preview.content.decode()  # Sally's place (Walter waits)
 
 
 # ---- the API --------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from core.db import get_by
 from core.errors import NotFound
 from core.ratelimit import rate_limit
 from seats.geocoding import Location
+from volunteers.consent_ledger import said_consent_apply
 from volunteers.models import AvailabilityWindow, Booking, PhoneChallenge, Volunteer
 from volunteers.services import consent_email_fields, consent_fields
 
@@ -107,8 +108,7 @@ def challenge_by_token(token: str) -> PhoneChallenge:
 def details_apply(*, volunteer: Volunteer, said: dict, said_at: datetime) -> list[str]:
     """Set what a proven requester said on their volunteer; return the fields changed (for save). `said` is
     everything a known phone's request said, or only the email a new phone's request said (email_said)."""
-    if not said:
-        return []
+    said = said or {}  # a new phone's request without an email: its first proof still reaches the ledger
     changes = {}
     if "postcode" in said:
         changes.update(name=said["name"], postcode=said["postcode"], lat=said["lat"], lng=said["lng"],
@@ -126,6 +126,8 @@ def details_apply(*, volunteer: Volunteer, said: dict, said_at: datetime) -> lis
         wants = bool(said["consent_email"])
         if wants != volunteer.consent_email or (wants and volunteer.email_opted_out_at is not None):
             changes.update(consent_email_fields(consent_email=wants, now=said_at))
+    # Campaign consent counts only now the phone is proven; the ledger records what this proof changed.
+    changes.update(said_consent_apply(volunteer=volunteer, said=said, said_at=said_at, changes=changes))
     for field, value in changes.items():
         setattr(volunteer, field, value)
     return list(changes)

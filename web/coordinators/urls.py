@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from web.coordinators import exports, lifts, reviews, sms_reminders, views
+from web.coordinators import exports, lifts, messages, reviews, sms_reminders, views
 
 
 class RowId:
@@ -45,6 +45,8 @@ urlpatterns = [
     path("targets/", views.targets, name="targets"),
     path("lifts/", lifts.lifts, name="lifts"),
     path("lifts/block/", lifts.lift_block, name="lift-block"),
+    path("messages/", messages.broadcast, name="messages"),
+    path("exports/consent-ledger.csv", messages.consent_ledger_csv, name="export-consent-ledger"),
     path("audit/", views.audit, name="audit"),
     path("audit/<rowid:action_id>/", views.audit_action, name="audit-action"),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.hosts import reviews, views
+from web.hosts import messages, reviews, views
 
 app_name = "hosts"
 urlpatterns = [
@@ -30,6 +30,7 @@ urlpatterns = [
     path("sessions/<int:session_id>/copy/", views.session_copy, name="session_copy"),
     path("sessions/<int:session_id>/cancel/", views.session_cancel, name="session_cancel"),
     path("sessions/<int:session_id>/attendance/", views.attendance, name="attendance"),
+    path("sessions/<int:session_id>/message/", messages.session_message, name="session_message"),
     path("sessions/<int:session_id>/bookings/<int:booking_id>/approve/", views.booking_approve_view,
          name="booking_approve"),
     path("sessions/<int:session_id>/bookings/<int:booking_id>/refuse/", views.booking_refuse_view,

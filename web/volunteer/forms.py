@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
 from volunteers import availability
-from volunteers.consent import CONSENT_EMAIL_TEXT, CONSENT_SMS_TEXT
+from volunteers.consent import CONSENT_CAMPAIGN_TEXT, CONSENT_EMAIL_TEXT, CONSENT_SMS_TEXT
 from volunteers.identity import contact_validate
 from volunteers.models import Volunteer
 from web.dates import DateField
@@ -157,6 +157,7 @@ class ContactForm(EmailConsentMixin, forms.Form):
         error_messages={"required": _("We can only book you if we may text you: tick the box.")},
     )
     consent_email = forms.BooleanField(label=CONSENT_EMAIL_TEXT, required=False)
+    consent_campaign = forms.BooleanField(label=CONSENT_CAMPAIGN_TEXT, required=False)  # never ticked by default
 
     def clean(self):
         cleaned = super().clean()
@@ -248,6 +249,7 @@ class NeededForm(WhenMixin, forms.Form):
     consent_sms = forms.BooleanField(
         label=CONSENT_SMS_TEXT,
         error_messages={"required": _("We can only send you somewhere if we may text you: tick the box.")})
+    consent_campaign = forms.BooleanField(label=CONSENT_CAMPAIGN_TEXT, required=False)  # never ticked by default
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

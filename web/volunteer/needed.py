@@ -14,6 +14,7 @@ from core.errors import DomainError, NotFound, RateLimited
 from core.ratelimit import client_ip, limit_ip
 from volunteers import signup
 from volunteers.availability import choices_from_windows
+from volunteers.consent_ledger import challenge_campaign_said
 from volunteers.links import opened_automatically
 from web.errors import rate_limited
 from web.volunteer import identity
@@ -40,6 +41,8 @@ def needed(request):
                 max_travel_km=float(data["max_travel_km"]), availability=data["availability"],
                 consent_sms=data["consent_sms"], client_ip=client_ip(request), travel=data["travel"],
                 car_seats=data["car_seats"] or 0)
+            if data["consent_campaign"]:  # counts once the phone is proven (volunteers.consent_ledger)
+                challenge_campaign_said(challenge=challenge, given=True)
         except RateLimited as exc:
             return rate_limited(request, exc)
         except DomainError as exc:

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from web.volunteer import confirmations, lifts, needed, views
+from web.volunteer import campaign, confirmations, lifts, needed, views
 
 app_name = "volunteer"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     re_path(rf"^check/{TOKEN}/$", views.check, name="check"),
     re_path(rf"^check/{TOKEN}/resend/$", views.resend, name="resend"),
     path("needed/", needed.needed, name="needed"),
+    re_path(r"^c/(?P<token>c[0-9]+\.[A-Za-z0-9_-]{8,100})/$", campaign.campaign_withdraw, name="campaign_withdraw"),
     re_path(rf"^n/{TOKEN}$", needed.signup_page, name="signup"),
     re_path(rf"^n/{TOKEN}/change/$", needed.signup_change, name="signup_change"),
     re_path(rf"^n/{TOKEN}/stop/$", needed.signup_stop, name="signup_stop"),
@@ -39,4 +40,5 @@ urlpatterns = [
     re_path(rf"^my/check/{TOKEN}/$", views.my_check, name="my_check"),
     re_path(rf"^my/check/{TOKEN}/resend/$", views.my_resend, name="my_resend"),
     path("my/forget/", views.forget_device, name="forget_device"),
+    path("my/messages/", campaign.my_messages, name="my_messages"),
 ]

@@ -78,7 +78,7 @@ def unsubscribe_url(token: str) -> str:
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse('email-unsubscribe', args=[token])}"
 
 
-TEMPLATES = ("booking", "host_notice", "host_digest")
+TEMPLATES = ("booking", "host_notice", "host_digest", "broadcast")
 
 
 def templates_load() -> None:
@@ -88,7 +88,7 @@ def templates_load() -> None:
         get_template(f"email/{name}.html")
 
 
-def _render(name: str, context: dict) -> tuple[str, str]:
+def render(name: str, context: dict) -> tuple[str, str]:
     return (get_template(f"email/{name}.txt").render(context).strip() + "\n",
             get_template(f"email/{name}.html").render(context))
 
@@ -115,7 +115,7 @@ def booking_rendered(*, booking: Booking, kind: str, unsubscribe: str) -> Render
         "link": manage_url(subject_booking.manage_token), "unsubscribe": unsubscribe,
         "site": settings.SITE_NAME,
     }
-    text, html = _render("booking", context)
+    text, html = render("booking", context)
     calendar, method = None, ""
     if kind not in NO_CALENDAR_KINDS:
         method = "CANCEL" if cancelled else "REQUEST"
@@ -166,7 +166,7 @@ def host_notice_rendered(*, booking: Booking, kind: str, unsubscribe: str) -> Re
         "taken": slot.confirmed_count, "capacity": slot.capacity, "roster": roster_url(session.pk),
         "settings_url": host_settings_url(), "unsubscribe": unsubscribe, "site": settings.SITE_NAME,
     }
-    text, html = _render("host_notice", context)
+    text, html = render("host_notice", context)
     subject = (_("{who} booked: {title}") if booked else _("{who} cancelled: {title}")).format(
         who=who, title=session.title)
     return Rendered(subject=subject[:200], text=text, html=html)
@@ -176,7 +176,7 @@ def host_digest_rendered(*, day, lines: list[dict], unsubscribe: str) -> Rendere
     context = {"day": dateformat.format(day, "l d F"), "lines": lines, "settings_url": host_settings_url(),
                "unsubscribe": unsubscribe, "site": settings.SITE_NAME,
                "booked": sum(line["booked"] for line in lines), "cancelled": sum(not line["booked"] for line in lines)}
-    text, html = _render("host_digest", context)
+    text, html = render("host_digest", context)
     subject = _("Your sessions on {day}: {booked} booked, {cancelled} cancelled").format(
         day=dateformat.format(day, "D d M"), booked=context["booked"], cancelled=context["cancelled"])
     return Rendered(subject=subject[:200], text=text, html=html)

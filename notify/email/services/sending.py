@@ -22,6 +22,7 @@ from notify.email.backends import SendError, transport
 from notify.email.conf import email_setting
 from notify.email.models import EmailMessage, HostEmailPreference
 from notify.email.services import content
+from notify.email.services.broadcasts import BROADCAST_KINDS, broadcast_compose
 from notify.email.services.outbox import BOOKING_RELATED, HOST_KINDS, host_notify
 from notify.email.services.unsubscribe import host_token, volunteer_token
 from notify.outbox import attempt_failed, row_finish
@@ -207,6 +208,13 @@ def _compose(claim: _Claim) -> _Composed:
     if claim.kind in HOST_KINDS:
         with language_override(host_language(host_id=claim.host_id)):
             return _compose_for_host(claim)
+    if claim.kind in BROADCAST_KINDS:  # a message to everyone booked: notify.consent's gate asked again here
+        found = broadcast_compose(message_id=claim.pk, kind=claim.kind, volunteer_id=claim.volunteer_id)
+        if isinstance(found, str):
+            return _Composed(skip_reason=found)
+        to, rendered, unsubscribe = found
+        return _Composed(to=to, subject=rendered.subject,
+                         email=_email(claim=claim, to=to, rendered=rendered, unsubscribe=unsubscribe))
     if claim.booking is None:
         return _compose_for_volunteer(claim)
     with language_override(claim.booking.language):

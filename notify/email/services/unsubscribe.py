@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 
 from core.errors import NotFound
 from notify.email.models import HostEmailPreference
+from volunteers.consent_ledger import consent_channel_stopped
 from volunteers.models import Volunteer
 
 _SIGNER = signing.Signer(salt="frontroom.email.unsubscribe", sep=".")
@@ -39,8 +40,10 @@ def email_unsubscribe(*, token: str) -> str:
     queued are skipped when their turn comes), a host's notices are turned off. Idempotent. Raises NotFound."""
     who, pk = token_read(token)
     if who == "volunteer":
-        Volunteer.objects.filter(pk=pk, email_opted_out_at__isnull=True).update(
-            email_opted_out_at=timezone.now(), updated_at=timezone.now())
+        if Volunteer.objects.filter(pk=pk, email_opted_out_at__isnull=True).update(
+                email_opted_out_at=timezone.now(), updated_at=timezone.now()):
+            # Recorded in the ledger; campaign messages stop by every channel (notify.consent).
+            consent_channel_stopped(volunteer_id=pk, channel="email", how="unsubscribe")
         return who
     if get_user_model().objects.filter(pk=pk).exists():
         HostEmailPreference.objects.update_or_create(host_id=pk, defaults={"notify": HostEmailPreference.Notify.OFF})

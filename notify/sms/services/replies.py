@@ -10,6 +10,7 @@ from notify.sms.services.outbox import answered_by_reply
 from notify.sms.texts import booking_render, text_render
 from volunteers import services as volunteer_services
 from volunteers.confirmations import booking_offer_accept, offer_is_open
+from volunteers.consent_ledger import consent_channel_stopped
 from volunteers.models import Booking, Volunteer
 from volunteers.selectors import volunteer_language
 
@@ -90,6 +91,9 @@ def _inbound_handle(*, from_phone: str, body: str) -> str | None:
     if keyword in OPT_OUT_WORDS or keyword in OPT_IN_WORDS:
         if volunteer is not None:
             volunteer_services.volunteer_sms_flags_set(volunteer_id=volunteer.pk, opted_out=keyword in OPT_OUT_WORDS)
+            # The ledger records it; STOP withdraws campaign consent too, by every channel (START gives it not back).
+            consent_channel_stopped(volunteer_id=volunteer.pk, channel="sms", stopped=keyword in OPT_OUT_WORDS,
+                                    how="stop" if keyword in OPT_OUT_WORDS else "start")
         # A host texted at this number (notify.sms.services.hosts) opts out of, or back into, their texts too.
         host_sms_flags_set(phone=from_phone, opted_out=keyword in OPT_OUT_WORDS)
         return None

@@ -19,6 +19,7 @@ from notify.sms.backends import (
 from notify.sms.conf import sms_setting
 from notify.sms.models import SmsMessage
 from notify.sms.ratelimit import send_slot_wait
+from notify.sms.services.campaign import HELD_KINDS, UNVERSIONED_KINDS, campaign_skip_reason
 from notify.sms.services.hosts import (
     HOST_KINDS,
     host_skip_reason,
@@ -123,8 +124,10 @@ def _claim(message_id: int) -> _Claim | None:
             reason = "code_superseded"
     else:
         reason = skip_reason_for(opted_out=opted_out, phone_invalid=phone_invalid, consent_sms=consent)
-        if not reason and booking_version != version:
+        if not reason and kind not in UNVERSIONED_KINDS and booking_version != version:
             reason = "booking_changed"
+        if not reason:
+            reason = campaign_skip_reason(kind=kind, volunteer_id=volunteer_id)  # notify.consent's gate, at the send
     return _Claim(pk=message_id, to=to, body=body, kind=kind, attempts=attempts, volunteer_id=volunteer_id,
                   skip_reason=reason, host_id=host_id, send_by=_aware(send_by))
 
@@ -212,7 +215,8 @@ def message_send(*, message_id: int) -> str:
             if reason:
                 _finish(message_id, status=Status.SKIPPED, skip_reason=reason)
                 return "skipped"
-            if host_text and in_quiet_hours():  # a host's text waits for the morning rather than being dropped
+            # A host's text, or a message to everyone booked, waits for the morning rather than being dropped.
+            if (host_text or claim.kind in HELD_KINDS) and in_quiet_hours():
                 host_text_defer(message_id=message_id, until=quiet_hours_end(timezone.now()))
                 return "deferred"
             if ((host_text or claim.kind in HOST_CAUSED_KINDS)
