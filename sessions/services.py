@@ -393,7 +393,7 @@ def slot_claim_place(*, slot_id: int) -> bool:
     # Raw SQL: this runs on every booking, and the ORM's query compilation costs more than the UPDATE.
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {Slot._meta.db_table} SET confirmed_count = confirmed_count + 1 "
-                       "WHERE id = %s AND confirmed_count < capacity", [slot_id])
+                       "WHERE id = %s AND confirmed_count < capacity + overbook", [slot_id])
         return cursor.rowcount == 1
 
 

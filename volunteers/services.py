@@ -180,7 +180,7 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
             code="overlapping_booking", fields={"slot": [gettext("Overlaps another confirmed booking.")]},
         )
 
-    if existing is None and slot.confirmed_count < slot.capacity:
+    if existing is None and slot.confirmed_count < slot.capacity + slot.overbook:
         booking = _booking_confirm_then_claim(volunteer=volunteer, slot=slot, source=source, event_payload=event_payload,
                                               proven=proven, approval=approval, said_name=said_name,
                                               language=language)
@@ -437,7 +437,7 @@ def _first_booking_statement() -> tuple[str, tuple, dict[str, list]]:
     # v: a known phone's row is returned (and locked) by a no-op update, so both kinds of phone write one row
     # version here and go on through the same inserts; (xmax = 0) tells a row inserted by this statement.
     sql = f"""
-        WITH room AS (SELECT 1 FROM {quote(Slot._meta.db_table)} WHERE id = %s AND confirmed_count < capacity),
+        WITH room AS (SELECT 1 FROM {quote(Slot._meta.db_table)} WHERE id = %s AND confirmed_count < capacity + overbook),
         v AS (INSERT INTO {quote(Volunteer._meta.db_table)} ({columns(parts["volunteer"])})
               SELECT {placeholders(parts["volunteer"])} WHERE EXISTS (SELECT 1 FROM room)
               ON CONFLICT ({phone}) DO UPDATE SET {phone} = EXCLUDED.{phone}
@@ -636,7 +636,7 @@ def booking_waitlist_promote(*, slot_id: int) -> list[Booking]:
             .order_by("unproven", "waitlisted_at", "id")
         )
         for booking in waiting:
-            if slot.confirmed_count >= slot.capacity:
+            if slot.confirmed_count >= slot.capacity + slot.overbook:
                 break
             if _overlapping_confirmed(volunteer=booking.volunteer, slot=slot) is not None:
                 continue  # they are busy elsewhere at that time; they keep their waitlist place

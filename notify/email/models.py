@@ -38,6 +38,7 @@ class EmailMessage(OutboxRow):
         HOST_BOOKED = "host_booked", "Host told: a volunteer booked"
         HOST_CANCELLED = "host_cancelled", "Host told: a volunteer cancelled"
         HOST_DIGEST = "host_digest", "Host's daily digest"
+        FOLLOW_UP = "follow_up", "After the session: how was it?"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"

@@ -29,6 +29,7 @@ class SmsMessage(OutboxRow):
         HOST_CODE = "host_code", "Code to prove a host's mobile"
         HOST_DIGEST = "host_digest", "Host's daily digest"
         ADDRESS_RELEASED = "address_released", "Address let through by an organiser or the host"
+        FOLLOW_UP = "follow_up", "After the session: how was it?"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"
