@@ -38,3 +38,11 @@ def personal_data_purge() -> int:
 def bookings_release_unproven() -> int:
     """Beat: release bookings whose phone was never proven (one effect however often it runs)."""
     return services.bookings_release_unproven()
+
+
+@shared_task(name="volunteers.slots_overbook_refresh", time_limit=600, soft_time_limit=570)
+def slots_overbook_refresh() -> int:
+    """Hourly: upcoming slots' over-booking follows their seats' setting and the latest turnout (volunteers.turnout)."""
+    from volunteers.turnout import slots_overbook_refresh as refresh
+
+    return refresh()
