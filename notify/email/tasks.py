@@ -34,3 +34,8 @@ def reminders_enqueue_due() -> int:
 @shared_task(name="email.host_digests_enqueue", time_limit=280, soft_time_limit=250)
 def host_digests_enqueue() -> int:
     return services.host_digests_enqueue()
+
+
+@shared_task(name="email.follow_ups_enqueue_due", time_limit=280, soft_time_limit=250)
+def follow_ups_enqueue_due() -> int:
+    return services.follow_ups_enqueue_due()

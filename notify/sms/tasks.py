@@ -34,3 +34,8 @@ def host_digests_enqueue() -> int:
 @shared_task(name="sms.reminders_enqueue_due", time_limit=280, soft_time_limit=250)
 def reminders_enqueue_due() -> int:
     return services.reminders_enqueue_due()
+
+
+@shared_task(name="sms.follow_ups_enqueue_due", time_limit=280, soft_time_limit=250)
+def follow_ups_enqueue_due() -> int:
+    return services.follow_ups_enqueue_due()

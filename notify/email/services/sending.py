@@ -22,6 +22,7 @@ from notify.email.backends import SendError, transport
 from notify.email.conf import email_setting
 from notify.email.models import EmailMessage, HostEmailPreference
 from notify.email.services import content
+from notify.email.services.followups import follow_up_rendered
 from notify.email.services.outbox import BOOKING_RELATED, HOST_KINDS, host_notify
 from notify.email.services.unsubscribe import host_token, volunteer_token
 from notify.outbox import attempt_failed, row_finish
@@ -216,11 +217,13 @@ def _compose_for_volunteer(claim: _Claim) -> _Composed:
     if claim.kind == Kind.REDIRECTED and booking.redirected_to_id:  # the email is about the booking it points to
         booking.redirected_to = get_with_related(Booking, booking.redirected_to_id, related=BOOKING_RELATED[1:3])
     volunteer = booking.volunteer
-    reason = _volunteer_skip_reason(volunteer, booking, claim.version)
+    follow_up = claim.kind == Kind.FOLLOW_UP  # one per booking, whatever changed since (notify.followups)
+    reason = _volunteer_skip_reason(volunteer, booking, booking.version if follow_up else claim.version)
     if reason:
         return _Composed(skip_reason=reason)
     unsubscribe = content.unsubscribe_url(volunteer_token(volunteer.pk))
-    rendered = content.booking_rendered(booking=booking, kind=claim.kind, unsubscribe=unsubscribe)
+    rendered = (follow_up_rendered(booking=booking, unsubscribe=unsubscribe) if follow_up
+                else content.booking_rendered(booking=booking, kind=claim.kind, unsubscribe=unsubscribe))
     return _Composed(to=volunteer.email, subject=rendered.subject,
                      email=_email(claim=claim, to=volunteer.email, rendered=rendered, unsubscribe=unsubscribe))
 

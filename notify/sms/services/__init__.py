@@ -1,5 +1,6 @@
 """SMS services: the outbox and its sends, replies, reminders, texts to hosts."""
 
+from notify.sms.services.followups import follow_ups_enqueue_due  # noqa: F401
 from notify.sms.services.host_digests import host_text_digests_enqueue  # noqa: F401
 from notify.sms.services.host_mobile import (  # noqa: F401
     host_mobile_code_resend,

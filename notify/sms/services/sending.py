@@ -119,7 +119,8 @@ def _claim(message_id: int) -> _Claim | None:
             reason = "code_superseded"
     else:
         reason = skip_reason_for(opted_out=opted_out, phone_invalid=phone_invalid, consent_sms=consent)
-        if not reason and booking_version != version:
+        # A follow-up is one per booking (notify.followups), whatever changed since: the host marking attendance.
+        if not reason and booking_version != version and kind != SmsMessage.Kind.FOLLOW_UP:
             reason = "booking_changed"
     return _Claim(pk=message_id, to=to, body=body, kind=kind, attempts=attempts, volunteer_id=volunteer_id,
                   skip_reason=reason, host_id=host_id)
@@ -195,7 +196,8 @@ def message_send(*, message_id: int) -> str:
             if reason:
                 _finish(message_id, status=Status.SKIPPED, skip_reason=reason)
                 return "skipped"
-            if host_text and in_quiet_hours():  # a host's text waits for the morning rather than being dropped
+            # A host's text, or a follow-up retried into the night, waits for the morning rather than being dropped.
+            if (host_text or claim.kind == SmsMessage.Kind.FOLLOW_UP) and in_quiet_hours():
                 host_text_defer(message_id=message_id, until=quiet_hours_end(timezone.now()))
                 return "deferred"
             if ((host_text or claim.kind in HOST_CAUSED_KINDS)
