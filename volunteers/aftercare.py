@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -226,3 +227,18 @@ def session_for_report_token(token: str) -> CanvassSession:
     if session.meeting_point.host_id != data.get("h"):
         raise NotFound(gettext("No such report."), code="not_found")
     return session
+
+
+def next_slots_nearby(*, booking: Booking, limit: int = 3, now: datetime | None = None) -> list[Slot]:
+    """The next few bookable slots in the booking's seat or a bordering one, soonest first, with places left, that
+    the volunteer has not booked: offered on the feedback page to a volunteer who came."""
+    from seats.models import Seat, SeatAdjacency
+
+    seat_id = booking.slot.session.seat_id
+    seats = {seat_id, *SeatAdjacency.objects.filter(from_seat_id=seat_id, to_seat__in=Seat.objects.current())
+             .values_list("to_seat_id", flat=True)}
+    return list(Slot.objects.filter(starts_at__gt=now or timezone.now(), session__seat_id__in=seats,
+                                    session__status=CanvassSession.Status.PUBLISHED,
+                                    confirmed_count__lt=F("capacity") + F("overbook"))
+                .exclude(bookings__volunteer_id=booking.volunteer_id)
+                .select_related("session__seat").order_by("starts_at", "pk")[:limit])

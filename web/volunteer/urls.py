@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from web.volunteer import needed, views
+from web.volunteer import aftercare, needed, views
 
 app_name = "volunteer"
 
@@ -28,6 +28,8 @@ urlpatterns = [
     re_path(rf"^b/{TOKEN}/feed/$", views.calendar_feed, name="calendar_feed"),
     re_path(rf"^b/{TOKEN}/data/$", views.my_data, name="my_data"),
     re_path(rf"^b/{TOKEN}/email/$", views.email, name="email"),
+    re_path(rf"^b/{TOKEN}/after$", aftercare.feedback, name="feedback"),
+    re_path(rf"^b/{TOKEN}/here/$", aftercare.check_in, name="check_in"),
     path("privacy/", views.privacy, name="privacy"),
     path("my/", views.my, name="my"),
     re_path(rf"^my/check/{TOKEN}/$", views.my_check, name="my_check"),
