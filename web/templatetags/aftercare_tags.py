@@ -37,3 +37,14 @@ def slot_expected(slot) -> str:
         return ""
     return format_html('<span class="meta expected">{}</span>', _("expected %(expected)s of %(booked)s") % {
         "expected": guess.expected, "booked": guess.booked})
+
+
+@register.inclusion_tag("web/aftercare/_seat_after.html", takes_context=True)
+def seat_after(context, seat) -> dict:
+    """The seat page's after-the-session totals and its over-booking setting (web.coordinators.aftercare)."""
+    from volunteers.aftercare_report import seat_after_totals
+    from volunteers.turnout import seat_expected_rates, seat_overbook_allowed
+
+    return {"seat": seat, "totals": seat_after_totals(seat=seat.pk), "overbook": seat_overbook_allowed(seat.pk),
+            "rate": round(100 * seat_expected_rates(seat_ids=[seat.pk])[seat.pk]), "csrf_token": context.get("csrf_token"),
+            "request": context.get("request")}
