@@ -251,6 +251,7 @@ CELERY_BEAT_SCHEDULE = {
     "unproven-bookings-release": {"task": "volunteers.bookings_release_unproven", "schedule": 60.0},
     "sms-follow-ups": {"task": "sms.follow_ups_enqueue_due", "schedule": 300.0},
     "email-follow-ups": {"task": "email.follow_ups_enqueue_due", "schedule": 300.0},
+    "email-host-reports": {"task": "email.host_reports_enqueue_due", "schedule": 300.0},
     "slots-overbook-refresh": {"task": "volunteers.slots_overbook_refresh", "schedule": 3600.0},
 }
 # Personal data (docs/privacy.md): volunteers are anonymised this many days after their last session ends.

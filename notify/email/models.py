@@ -39,6 +39,7 @@ class EmailMessage(OutboxRow):
         HOST_CANCELLED = "host_cancelled", "Host told: a volunteer cancelled"
         HOST_DIGEST = "host_digest", "Host's daily digest"
         FOLLOW_UP = "follow_up", "After the session: how was it?"
+        HOST_REPORT = "host_report", "Host asked for the session's report"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"

@@ -39,3 +39,10 @@ def host_digests_enqueue() -> int:
 @shared_task(name="email.follow_ups_enqueue_due", time_limit=280, soft_time_limit=250)
 def follow_ups_enqueue_due() -> int:
     return services.follow_ups_enqueue_due()
+
+
+@shared_task(name="email.host_reports_enqueue_due", time_limit=280, soft_time_limit=250)
+def host_reports_enqueue_due() -> int:
+    from notify.email.services.host_reports import host_reports_enqueue_due as enqueue
+
+    return enqueue()
