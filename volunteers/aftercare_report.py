@@ -129,7 +129,7 @@ def live_turnout(*, scope: SeatScope, day: date | None = None) -> list[LiveRow]:
     expected = expected_turnout(slot_ids=list(per_slot))
     arrivals = (Booking.objects.filter(slot_id__in=list(per_slot), status=Booking.Status.ATTENDED)
                 .values("slot__session__seat_id")
-                .annotate(n=Count("pk"), last=Max("events__created_at",
+                .annotate(n=Count("pk", distinct=True), last=Max("events__created_at",
                                                   filter=Q(events__kind=BookingEvent.Kind.ATTENDED))))
     seen = {item["slot__session__seat_id"]: (item["n"], item["last"]) for item in arrivals}
     totals = defaultdict(lambda: [0, 0, 0])

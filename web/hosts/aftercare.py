@@ -21,7 +21,7 @@ from volunteers.models import Booking, SessionReport
 from volunteers.selectors import roster_person, session_roster
 from volunteers.services import booking_attendance_record
 from volunteers.turnout import expected_turnout
-from web.volunteer.forms import add_domain_error
+from web.volunteer.aftercare import form_error_apply
 
 COMING = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED, Booking.Status.NO_SHOW)
 
@@ -102,7 +102,7 @@ def _report_page(request, session, *, user, action: str, link: str | None):
         try:
             aftercare.session_report_save(session=session, user=user, **form.cleaned_data)
         except DomainError as exc:
-            add_domain_error(form, exc, default_field="note")
+            form_error_apply(form, exc, default_field="note")
         else:
             messages.success(request, _("Thank you: your report is saved."))
             return redirect(action)

@@ -15,10 +15,19 @@ from core.errors import DomainError, NotFound
 from core.ratelimit import limit_ip
 from volunteers import aftercare
 from volunteers.links import opened_automatically
-from web.volunteer.forms import add_domain_error
 
 YES_NO = [("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]
 RATINGS = [(str(n), str(n)) for n in range(1, 6)]
+
+
+def form_error_apply(form, exc: DomainError, *, default_field: str) -> None:
+    """A service's error on the page's form: each named field gets its own words; otherwise the message goes on
+    `default_field` (a rate limit, a closed window)."""
+    named = {name: words for name, words in (exc.fields or {}).items() if name in form.fields and words}
+    for name, words in named.items():
+        form.add_error(name, words[0])
+    if not named:
+        form.add_error(default_field, exc.message)
 
 
 def _yes_no(value: str):
@@ -72,7 +81,7 @@ def feedback(request, token: str):
                                       rating=int(data["rating"]) if data["rating"] else None,
                                       again=_yes_no(data["again"]), comment=data["comment"])
         except DomainError as exc:
-            add_domain_error(form, exc, default_field="comment")
+            form_error_apply(form, exc, default_field="comment")
         else:
             messages.success(request, _("Thank you: your answers are saved."))
             return redirect("volunteer:feedback", token=token)
@@ -95,7 +104,7 @@ def check_in(request, token: str):
         try:
             aftercare.booking_check_in(manage_token=token, code=form.cleaned_data["code"])
         except DomainError as exc:
-            add_domain_error(form, exc, default_field="code")
+            form_error_apply(form, exc, default_field="code")
         else:
             messages.success(request, _("You're checked in. Thank you for coming!"))
             return redirect("volunteer:check_in", token=token)
