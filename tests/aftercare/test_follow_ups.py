@@ -161,3 +161,19 @@ def test_an_unverified_hosts_address_gets_no_report_link(mail_outbox, locmem_sms
     host.email = "stranger@example.org"
     host.save(update_fields=["email"])
     assert host_reports_enqueue_due(now=slot.session.ends_at + timedelta(hours=1)) == 0
+
+
+@pytest.mark.parametrize("language", ["en-gb", "cy"])
+def test_the_follow_up_and_its_thanks_stay_within_two_gsm7_segments(language, locmem_sms):
+    from notify.sms.segments import segments_count
+    from notify.sms.texts import booking_render, booking_text
+    from tests.sms.factories import volunteer_make
+
+    slot = slot_make(title="Saturday morning doorstep session \u2013 Crookes, Walkley & Upperthorpe (bring a friend!)")
+    booking = booking_make(slot=slot, volunteer=volunteer_make(name="Anne-Marie \u00d3 S\u00failleabh\u00e1in"))
+    Booking.objects.filter(pk=booking.pk).update(language=language)
+    booking.refresh_from_db()
+    for text in (booking_text(kind="follow_up", booking=booking), booking_render("reply_rating", booking, rating=5)):
+        count = segments_count(text)
+        assert count.encoding == "GSM-7" and count.segments <= 2, (count, text)
+        assert f"/b/{booking.manage_token}/after" in text
