@@ -417,6 +417,8 @@ CHECK_IN_EARLY_MINUTES = env_int("CHECK_IN_EARLY_MINUTES", 30)
 TURNOUT_PRIOR = env_float("TURNOUT_PRIOR", 0.8)
 TURNOUT_PRIOR_WEIGHT = env_float("TURNOUT_PRIOR_WEIGHT", 10.0)
 TURNOUT_FLOOR = env_float("TURNOUT_FLOOR", 0.5)
+TURNOUT_HISTORY_DAYS = env_int("TURNOUT_HISTORY_DAYS", 365)  # the history it learns from
+TURNOUT_CACHE_SECONDS = env_int("TURNOUT_CACHE_SECONDS", 300)  # rates kept this long (0: read afresh every time)
 # Over-booking by the expected no-show rate: the default for seats without a coordinator's choice, and its cap as
 # a share of the slot's capacity.
 TURNOUT_OVERBOOK_DEFAULT = env_bool("TURNOUT_OVERBOOK_DEFAULT", False)

@@ -10,16 +10,20 @@ towards its seat's rate for that kind of volunteer, that towards the national ra
 
     rate(level) = (attended + W * rate(parent)) / (booked + W),   W = TURNOUT_PRIOR_WEIGHT, root parent TURNOUT_PRIOR
 
-and never below TURNOUT_FLOOR. With no history every slot expects TURNOUT_PRIOR of its proven places; each level's
+and never below TURNOUT_FLOOR. History is the last TURNOUT_HISTORY_DAYS; the rates are cached
+TURNOUT_CACHE_SECONDS. With no history every slot expects TURNOUT_PRIOR of its proven places; each level's
 own history takes over as it grows past W bookings.
 """
 
+import hashlib
 import math
 from collections import defaultdict
+from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
@@ -65,10 +69,41 @@ class Rates:
         return attended, booked
 
 
+def _history(now: datetime):
+    """Proven bookings of slots that ended within TURNOUT_HISTORY_DAYS before `now`, outcome known."""
+    return (Booking.objects.filter(proven_at__isnull=False, slot__ends_at__lte=now,
+                                   slot__ends_at__gt=now - timedelta(days=settings.TURNOUT_HISTORY_DAYS))
+            .filter(_CAME | _MISSED))
+
+
+def _cached(key: str, now: datetime | None, compute):
+    """`compute()`, kept TURNOUT_CACHE_SECONDS in the shared cache when asked about the present (history changes
+    slowly, and every roster and the dashboard ask). A cache that is down is skipped."""
+    seconds = settings.TURNOUT_CACHE_SECONDS
+    if now is not None or not seconds:
+        return compute()
+    key = "turnout:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+    try:
+        value = cache.get(key)
+    except Exception:  # noqa: BLE001 - the cache is an optimisation; Redis down must not break a page
+        return compute()
+    if value is None:
+        value = compute()
+        with suppress(Exception):
+            cache.set(key, value, seconds)
+    return value
+
+
 def turnout_rates(*, seat_ids, now: datetime | None = None) -> Rates:
-    """The history behind expected turnout for these seats (and the national level): two grouped statements."""
+    """The history behind expected turnout for these seats (and the national level): two grouped statements, or
+    none when cached (_cached)."""
+    seat_ids = sorted(set(seat_ids))
+    return _cached("rates:" + ",".join(seat_ids), now, lambda: _turnout_rates(seat_ids=seat_ids, now=now))
+
+
+def _turnout_rates(*, seat_ids, now: datetime | None) -> Rates:
     now = now or timezone.now()
-    history = (Booking.objects.filter(proven_at__isnull=False, slot__ends_at__lte=now).filter(_CAME | _MISSED)
+    history = (_history(now)
                .annotate(returning=_returning())
                .annotate(came=Case(When(_CAME, then=Value(1)), default=Value(0), output_field=IntegerField())))
     rates = Rates()
@@ -128,8 +163,12 @@ def seat_expected_rates(*, seat_ids, now: datetime | None = None) -> dict[str, f
     """Each seat's expected turnout rate at the seat level (either kind of volunteer, any time of day): its own
     history shrunk towards the national rate, that towards the prior, as above. For the dashboard's shortfall, which
     counts a period's places per seat: two grouped statements, with no per-booking lookup of earlier attendance."""
-    history = (Booking.objects.filter(proven_at__isnull=False, slot__ends_at__lte=now or timezone.now())
-               .filter(_CAME | _MISSED)
+    seat_ids = sorted(set(seat_ids))
+    return _cached("seats:" + ",".join(seat_ids), now, lambda: _seat_expected_rates(seat_ids=seat_ids, now=now))
+
+
+def _seat_expected_rates(*, seat_ids, now: datetime | None) -> dict[str, float]:
+    history = (_history(now or timezone.now())
                .annotate(came=Case(When(_CAME, then=Value(1)), default=Value(0), output_field=IntegerField())))
     national = history.aggregate(n=Count("pk"), a=Sum("came"))
     national_rate = _shrunk(national["a"] or 0, national["n"] or 0, settings.TURNOUT_PRIOR)

@@ -27,12 +27,17 @@ def aftercare_links(booking, private: bool) -> str:
     return format_html("".join(["{}"] * len(items)), *items) if items else ""
 
 
-@register.simple_tag
-def slot_expected(slot) -> str:
-    """"expected 6 of 8": the slot's learned turnout (volunteers.turnout) of its proven places, for rosters."""
+@register.simple_tag(takes_context=True)
+def slot_expected(context, slot) -> str:
+    """"expected 6 of 8": the slot's learned turnout (volunteers.turnout) of its proven places, for rosters. Worked
+    out once per page for every slot of the slot's session."""
     from volunteers.turnout import expected_turnout
 
-    guess = expected_turnout(slot_ids=[slot.pk]).get(slot.pk)
+    key = ("aftercare_expected", slot.session_id)
+    if key not in context.render_context:
+        context.render_context[key] = expected_turnout(
+            slot_ids=list(slot.session.slots.values_list("pk", flat=True)))
+    guess = context.render_context[key].get(slot.pk)
     if guess is None or not guess.booked:
         return ""
     return format_html('<span class="meta expected">{}</span>', _("expected %(expected)s of %(booked)s") % {
