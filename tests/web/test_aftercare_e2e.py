@@ -45,7 +45,7 @@ def test_the_host_checks_in_and_reports_and_the_volunteer_gives_feedback(no_js_p
     expect(page.get_by_role("heading", name="Check-in", exact=True)).to_be_visible()
     expect(page.get_by_text("0 arrived of 2 booked")).to_be_visible()
     _fits_and_is_clean(page)
-    page.get_by_role("button", name="Arrived: Volunteer 0 Person").click()
+    page.get_by_role("listitem").filter(has_text="Volunteer 0 Person").get_by_role("button", name="Arrived").click()
     expect(page.get_by_text("1 arrived of 2 booked")).to_be_visible()
     first.refresh_from_db()
     assert first.status == Booking.Status.ATTENDED
