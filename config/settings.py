@@ -260,6 +260,10 @@ CELERY_BEAT_SCHEDULE = {
     "unproven-bookings-release": {"task": "volunteers.bookings_release_unproven", "schedule": 60.0},
     "offers-lapse": {"task": "volunteers.offers_lapse", "schedule": 60.0},
     "unconfirmed-release": {"task": "notify.unconfirmed_release", "schedule": 300.0},
+    "sms-follow-ups": {"task": "sms.follow_ups_enqueue_due", "schedule": 300.0},
+    "email-follow-ups": {"task": "email.follow_ups_enqueue_due", "schedule": 300.0},
+    "email-host-reports": {"task": "email.host_reports_enqueue_due", "schedule": 300.0},
+    "slots-overbook-refresh": {"task": "volunteers.slots_overbook_refresh", "schedule": 3600.0},
 }
 # Personal data (docs/privacy.md): volunteers are anonymised this many days after their last session ends.
 PERSONAL_DATA_RETENTION_DAYS = env_int("PERSONAL_DATA_RETENTION_DAYS", 90)
@@ -338,6 +342,10 @@ RATE_LIMITS = {
         "password_reset_ip": "10/h,30/d",
         # Calendar apps poll every few minutes to hours, and one provider fetches many people's feeds.
         "feed_ip": "600/h",
+        # Self check-in codes tried per booking and per client, and feedback pages posted (docs/after-the-session.md).
+        "check_in_booking": "5/h",
+        "check_in_ip": "30/h",
+        "feedback_ip": "30/h",
     }.items()
 }
 
@@ -427,6 +435,27 @@ DISPATCH_NEAREST_K = env_int("DISPATCH_NEAREST_K", 10)  # arcs kept per voluntee
 SEAT_NEED_BY_PRIORITY = env_int_list("SEAT_NEED_BY_PRIORITY", [40, 25, 12, 4, 0], length=5)
 # The dashboard's national figures are kept this long (seconds; 0: read afresh every time). docs/pages-coordinators.md
 COVERAGE_CACHE_SECONDS = env_int("COVERAGE_CACHE_SECONDS", 15)
+
+# --- After the knock (docs/after-the-session.md) ---------------------------------
+# The follow-up (text, and email if chosen) goes this long after a slot ends, to proven bookings; a slot that
+# ended longer ago than FOLLOW_UP_WINDOW_HOURS gets none (no flood of old follow-ups when this is switched on).
+FOLLOW_UP_AFTER_MINUTES = env_int("FOLLOW_UP_AFTER_MINUTES", 60)
+FOLLOW_UP_WINDOW_HOURS = env_int("FOLLOW_UP_WINDOW_HOURS", 36)
+# Feedback is taken until this many days after the slot; the host's report can be edited as long after the session.
+FEEDBACK_DAYS = env_int("FEEDBACK_DAYS", 14)
+HOST_REPORT_EDIT_DAYS = env_int("HOST_REPORT_EDIT_DAYS", 7)
+# Self check-in opens this many minutes before a slot starts and closes when it ends.
+CHECK_IN_EARLY_MINUTES = env_int("CHECK_IN_EARLY_MINUTES", 30)
+# Expected turnout (volunteers.turnout): the prior rate, how many bookings' worth of weight it has, and the floor.
+TURNOUT_PRIOR = env_float("TURNOUT_PRIOR", 0.8)
+TURNOUT_PRIOR_WEIGHT = env_float("TURNOUT_PRIOR_WEIGHT", 10.0)
+TURNOUT_FLOOR = env_float("TURNOUT_FLOOR", 0.5)
+TURNOUT_HISTORY_DAYS = env_int("TURNOUT_HISTORY_DAYS", 365)  # the history it learns from
+TURNOUT_CACHE_SECONDS = env_int("TURNOUT_CACHE_SECONDS", 300)  # rates kept this long (0: read afresh every time)
+# Over-booking by the expected no-show rate: the default for seats without a coordinator's choice, and its cap as
+# a share of the slot's capacity.
+TURNOUT_OVERBOOK_DEFAULT = env_bool("TURNOUT_OVERBOOK_DEFAULT", False)
+TURNOUT_OVERBOOK_MAX_SHARE = env_float("TURNOUT_OVERBOOK_MAX_SHARE", 0.25)
 
 # --- SMS ----------------------------------------------------------------------
 SMS_BACKEND = env_str("SMS_BACKEND")

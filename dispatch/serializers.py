@@ -205,4 +205,5 @@ class CoverageRowSerializer(serializers.Serializer):
     need = serializers.IntegerField(help_text="Proven places the seat needs over the period.")
     proven = serializers.IntegerField(help_text="Confirmed places whose phone is proven.")
     unproven = serializers.IntegerField(help_text="Places held by phones not yet proven (not counted).")
-    shortfall = serializers.IntegerField(help_text="max(0, need - proven).")
+    expected = serializers.IntegerField(help_text="Proven places times the seat's expected turnout rate (learned).")
+    shortfall = serializers.IntegerField(help_text="max(0, need - expected).")

@@ -119,6 +119,9 @@ class Slot(models.Model):
     capacity = models.PositiveSmallIntegerField()
     turf = models.TextField(blank=True, help_text="Streets or doors to cover.")
     confirmed_count = models.PositiveIntegerField(default=0)
+    # Extra places bookable beyond capacity: the expected no-shows, when the seat's coordinators allow over-booking
+    # (volunteers.turnout.slots_overbook_refresh). 0 unless they do.
+    overbook = models.PositiveSmallIntegerField(default=0)
     # Removed by its host after volunteers had booked it (a slot nobody booked is deleted instead).
     removed_at = models.DateTimeField(null=True, blank=True)
 
@@ -132,8 +135,9 @@ class Slot(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(capacity__gte=1), name="slot_capacity_positive"),
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="slot_ends_after_start"),
-            # The database itself refuses an overbooked slot.
-            models.CheckConstraint(condition=Q(confirmed_count__lte=F("capacity")), name="slot_not_overbooked"),
+            # The database itself refuses an overbooked slot (beyond the over-booking its seat allows).
+            models.CheckConstraint(condition=Q(confirmed_count__lte=F("capacity") + F("overbook")),
+                                   name="slot_not_overbooked"),
         ]
 
     def __str__(self) -> str:
@@ -141,7 +145,7 @@ class Slot(models.Model):
 
     @property
     def places_left(self) -> int:
-        return max(0, self.capacity - self.confirmed_count)
+        return max(0, self.capacity + self.overbook - self.confirmed_count)
 
 
 class HostStanding(models.Model):

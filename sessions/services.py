@@ -396,7 +396,7 @@ def slot_claim_place(*, slot_id: int) -> bool:
     # taken (BENCHMARKS.md "Hand-written statements vs the ORM").
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {Slot._meta.db_table} SET confirmed_count = confirmed_count + 1 "
-                       "WHERE id = %s AND confirmed_count < capacity", [slot_id])
+                       "WHERE id = %s AND confirmed_count < capacity + overbook", [slot_id])
         claimed = cursor.rowcount == 1
     if claimed:
         slot_places_changed.send(sender=Slot, slot_ids=[slot_id])

@@ -191,3 +191,10 @@ def without_metrics(callbacks: list) -> list:
     that way): what a test about enqueued work should count."""
     return [callback for callback in callbacks
             if not type(getattr(callback, "__self__", None)).__module__.startswith("prometheus_client")]
+
+
+@pytest.fixture(autouse=True)
+def _turnout_read_afresh(settings):
+    """Expected turnout (volunteers.turnout) is cached between requests in production; each test reads what it
+    just wrote, never another test's history."""
+    settings.TURNOUT_CACHE_SECONDS = 0

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.languages import LANGUAGE_MAX_LENGTH, language_current
 from seats.models import Seat
-from sessions.models import MeetingPoint, Slot
+from sessions.models import CanvassSession, MeetingPoint, Slot
 
 
 def new_token() -> str:
@@ -414,3 +414,61 @@ class ConsentRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.volunteer_id}: {self.kind} {self.channel} {self.action} ({self.how})"
+# ---- after the knock (volunteers.aftercare, volunteers.turnout; docs/after-the-session.md) ------------------------
+
+class Feedback(models.Model):
+    """A volunteer's answers after a slot (the follow-up text's page, or a 1-5 reply): one row per booking, edited
+    in place. Each answer is optional; rating is 1-5."""
+
+    class Source(models.TextChoices):
+        PAGE = "page", "Feedback page"
+        SMS = "sms", "Reply to the follow-up text"
+
+    booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="feedback")
+    went = models.BooleanField(null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    again = models.BooleanField(null=True, blank=True)
+    comment = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.PAGE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
+                                              name="feedback_rating_1_to_5")]
+
+    def __str__(self) -> str:
+        return f"feedback #{self.booking_id} ({self.rating or '-'})"
+
+
+class SessionReport(models.Model):
+    """The host's report of a session once it has ended: doors knocked, conversations, a note for the organiser
+    (who came is the roster's attendance). Editable until HOST_REPORT_EDIT_DAYS after the session ends."""
+
+    session = models.OneToOneField(CanvassSession, on_delete=models.CASCADE, related_name="report")
+    doors = models.PositiveIntegerField(default=0)
+    conversations = models.PositiveIntegerField(default=0)
+    note = models.CharField(max_length=2000, blank=True)
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(conversations__lte=F("doors")) | Q(doors=0),
+                                              name="session_report_conversations_within_doors")]
+
+    def __str__(self) -> str:
+        return f"report of session {self.session_id}"
+
+
+class SeatTurnoutPolicy(models.Model):
+    """A seat's coordinator setting: let its slots be over-booked by the expected no-show rate (volunteers.turnout).
+    No row: the global default (TURNOUT_OVERBOOK_DEFAULT, off)."""
+
+    seat = models.OneToOneField(Seat, on_delete=models.CASCADE, related_name="turnout_policy")
+    overbook = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.seat_id}: overbook {'on' if self.overbook else 'off'}"

@@ -47,3 +47,11 @@ def offers_lapse() -> int:
     from volunteers.confirmations import bookings_offers_lapse
 
     return bookings_offers_lapse()
+
+
+@shared_task(name="volunteers.slots_overbook_refresh", time_limit=600, soft_time_limit=570)
+def slots_overbook_refresh() -> int:
+    """Hourly: upcoming slots' over-booking follows their seats' setting and the latest turnout (volunteers.turnout)."""
+    from volunteers.turnout import slots_overbook_refresh as refresh
+
+    return refresh()

@@ -15,6 +15,7 @@ from seats.models import BoundarySet, Seat
 from seats.scopes import NATIONAL, SeatScope
 from sessions.models import CanvassSession, Slot
 from volunteers.models import Booking
+from volunteers.turnout import seat_expected_rates
 
 logger = logging.getLogger(__name__)
 RECEIVED_STATUSES = (Booking.Status.CONFIRMED, Booking.Status.ATTENDED, Booking.Status.NO_SHOW)
@@ -57,7 +58,8 @@ def coverage_by_seat(*, date_from: datetime, date_to: datetime, region: str | No
 
     need: proven places the seat needs over the period; proven: confirmed (or attended) places whose phone is
     proven; unproven: places held by phones not yet proven (shown, never counted against the need);
-    shortfall = max(0, need - proven). One statement: the period's slots and their bookings counted per seat
+    expected: the proven places times the seat's expected turnout rate (volunteers.turnout.seat_expected_rates);
+    shortfall = max(0, need - expected). One statement: the period's slots and their bookings counted per seat
     next to every seat's name, so the dashboard with 650 seats costs one round trip whatever the number of slots."""
     if date_to <= date_from:
         raise InvalidInput(gettext("date_to must be after date_from."), code="date_order",
@@ -80,6 +82,7 @@ def coverage_by_seat(*, date_from: datetime, date_to: datetime, region: str | No
         cursor.execute(sql, values)
         rows = cursor.fetchall()
     days = period_days(date_from, date_to)
+    rates = seat_expected_rates(seat_ids=[row[0] for row in rows])
     result = []
     for (seat_id, name, seat_region, priority, need_per_day, n, places, confirmed, waitlisted, sent, received,
          unproven) in rows:
@@ -93,7 +96,9 @@ def coverage_by_seat(*, date_from: datetime, date_to: datetime, region: str | No
             "slots": int(n or 0), "places": places, "confirmed": confirmed, "waitlisted": int(waitlisted or 0),
             "fill_pct": round(100.0 * confirmed / places, 1) if places else 0.0,
             "overflow_sent": int(sent or 0), "overflow_received": int(received or 0),
-            "need": need, "proven": proven, "unproven": unproven, "shortfall": max(0, need - proven),
+            # The shortfall counts the volunteers expected to come (volunteers.turnout), not the places booked.
+            "need": need, "proven": proven, "unproven": unproven, "expected": round(proven * rates[seat_id]),
+            "shortfall": max(0, need - round(proven * rates[seat_id])),
         })
     result.sort(key=lambda r: (-shortfall_weight(r), r["priority"], r["fill_pct"], r["seat"]))
     return result

@@ -43,6 +43,8 @@ class EmailMessage(OutboxRow):
         HOST_DIGEST = "host_digest", "Host's daily digest"
         BROADCAST_SERVICE = "broadcast_service", "Host's or coordinator's message about a session"
         BROADCAST_CAMPAIGN = "broadcast_campaign", "Host's or coordinator's call to action"
+        FOLLOW_UP = "follow_up", "After the session: how was it?"
+        HOST_REPORT = "host_report", "Host asked for the session's report"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"

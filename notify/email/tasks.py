@@ -34,3 +34,15 @@ def reminders_enqueue_due() -> int:
 @shared_task(name="email.host_digests_enqueue", time_limit=280, soft_time_limit=250)
 def host_digests_enqueue() -> int:
     return services.host_digests_enqueue()
+
+
+@shared_task(name="email.follow_ups_enqueue_due", time_limit=280, soft_time_limit=250)
+def follow_ups_enqueue_due() -> int:
+    return services.follow_ups_enqueue_due()
+
+
+@shared_task(name="email.host_reports_enqueue_due", time_limit=280, soft_time_limit=250)
+def host_reports_enqueue_due() -> int:
+    from notify.email.services.host_reports import host_reports_enqueue_due as enqueue
+
+    return enqueue()

@@ -41,6 +41,7 @@ class SmsMessage(OutboxRow):
         BROADCAST_SERVICE = "broadcast_service", "Host's or coordinator's message about a session"
         BROADCAST_CAMPAIGN = "broadcast_campaign", "Host's or coordinator's call to action"
         COME_AGAIN = "come_again", "Come again: the next session nearby"
+        FOLLOW_UP = "follow_up", "After the session: how was it?"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"

@@ -42,3 +42,8 @@ def reminders_release() -> dict:
     from notify.sms.services.reminder_window import reminders_release as release
 
     return release()
+
+
+@shared_task(name="sms.follow_ups_enqueue_due", time_limit=280, soft_time_limit=250)
+def follow_ups_enqueue_due() -> int:
+    return services.follow_ups_enqueue_due()

@@ -228,7 +228,33 @@ def _host_trust(c, w):
     assert not HostStanding.objects.filter(host_id=w.south_review.meeting_point.host_id, trusted=True).exists()
 
 
+def _after_pages(c, w):
+    """After the session (web.coordinators.aftercare): the report, its CSV and the live turnout list North only."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sessions.models import Slot
+
+    # The south slot ran today, so it would show in all three.
+    now = timezone.now()
+    Slot.objects.filter(session=w.south_session).update(starts_at=now - timedelta(hours=1), ends_at=now)
+    refused(c.get(f"/coordinate/after/?seat={w.south.pk}"), "after seat")
+    refused(c.get(f"/coordinate/after/report.csv?seat={w.south.pk}"), "after csv seat")
+    assert "Southville" not in c.get("/coordinate/after/").content.decode()
+    assert "Southville" not in str(csv_rows(c.get("/coordinate/after/report.csv")))
+    assert "Southville" not in c.get("/coordinate/live/").content.decode()
+
+
+def _seat_overbook(c, w):
+    from volunteers.models import SeatTurnoutPolicy
+
+    refused(c.post(f"/coordinate/seats/{w.south.pk}/overbook/", {"overbook": "on"}), "seat overbook")
+    assert not SeatTurnoutPolicy.objects.filter(seat=w.south).exists()
+
+
 PAGES = {
+    "after": _after_pages, "after-csv": _after_pages, "live": _after_pages, "seat-overbook": _seat_overbook,
     "dashboard": _dashboard, "seat": _seat, "overflow": _overflow, "runs": _runs, "run": _run,
     "run-progress": _run_progress, "run-commit": _run_commit, "sms": _sms, "sms-message": _sms_message,
     "sms-retry": _sms_retry, "email": _national_only("/coordinate/email/"), "exports": _exports,

@@ -78,7 +78,7 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
             code="overlapping_booking", fields={"slot": [gettext("Overlaps another confirmed booking.")]},
         )
 
-    if existing is None and slot.confirmed_count < slot.capacity:
+    if existing is None and slot.confirmed_count < slot.capacity + slot.overbook:
         booking = _booking_confirm_then_claim(volunteer=volunteer, slot=slot, source=source, event_payload=event_payload,
                                               proven=proven, approval=approval, said_name=said_name,
                                               language=language)

@@ -35,7 +35,7 @@ def booking_waitlist_promote(*, slot_id: int) -> list[Booking]:
             .order_by("unproven", "waitlisted_at", "id")
         )
         for booking in waiting:
-            if slot.confirmed_count >= slot.capacity:
+            if slot.confirmed_count >= slot.capacity + slot.overbook:
                 break
             if overlapping_confirmed(volunteer=booking.volunteer, slot=slot) is not None:
                 continue  # they are busy elsewhere at that time; they keep their waitlist place

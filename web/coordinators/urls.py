@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from web.coordinators import exports, lifts, messages, reviews, sms_reminders, views
+from web.coordinators import aftercare, exports, lifts, messages, reviews, sms_reminders, views
 
 
 class RowId:
@@ -21,6 +21,10 @@ app_name = "coordinators"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("seats/<str:ons_code>/", views.seat, name="seat"),
+    path("seats/<str:ons_code>/overbook/", aftercare.seat_overbook, name="seat-overbook"),
+    path("after/", aftercare.report, name="after"),
+    path("after/report.csv", aftercare.report_csv, name="after-csv"),
+    path("live/", aftercare.live, name="live"),
     path("overflow/", views.overflow_page, name="overflow"),
     path("runs/", views.runs, name="runs"),
     path("runs/<rowid:run_id>/", views.run, name="run"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.hosts import messages, reviews, views
+from web.hosts import aftercare, messages, reviews, views
 
 app_name = "hosts"
 urlpatterns = [
@@ -31,6 +31,9 @@ urlpatterns = [
     path("sessions/<int:session_id>/cancel/", views.session_cancel, name="session_cancel"),
     path("sessions/<int:session_id>/attendance/", views.attendance, name="attendance"),
     path("sessions/<int:session_id>/message/", messages.session_message, name="session_message"),
+    path("sessions/<int:session_id>/check-in/", aftercare.check_in_list, name="check_in"),
+    path("sessions/<int:session_id>/check-in/<int:booking_id>/", aftercare.check_in_mark, name="check_in_mark"),
+    path("sessions/<int:session_id>/report/", aftercare.report, name="report"),
     path("sessions/<int:session_id>/bookings/<int:booking_id>/approve/", views.booking_approve_view,
          name="booking_approve"),
     path("sessions/<int:session_id>/bookings/<int:booking_id>/refuse/", views.booking_refuse_view,

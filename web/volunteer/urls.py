@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from web.volunteer import campaign, confirmations, lifts, needed, views
+from web.volunteer import aftercare, campaign, confirmations, lifts, needed, views
 
 app_name = "volunteer"
 
@@ -35,6 +35,8 @@ urlpatterns = [
     re_path(rf"^b/{TOKEN}/lift/answer/$", lifts.answer, name="lift_answer"),
     re_path(rf"^b/{TOKEN}/lift/cancel/$", lifts.cancel, name="lift_cancel"),
     re_path(rf"^b/{TOKEN}/lift/withdraw/$", lifts.withdraw, name="lift_withdraw"),
+    re_path(rf"^b/{TOKEN}/after$", aftercare.feedback, name="feedback"),
+    re_path(rf"^b/{TOKEN}/here/$", aftercare.check_in, name="check_in"),
     path("privacy/", views.privacy, name="privacy"),
     path("my/", views.my, name="my"),
     re_path(rf"^my/check/{TOKEN}/$", views.my_check, name="my_check"),

@@ -1,5 +1,6 @@
 """Email services: the outbox and its sends, reminders, hosts' notices and digests, unsubscribing."""
 
+from notify.email.services.followups import follow_ups_enqueue_due  # noqa: F401
 from notify.email.services.hosts import (  # noqa: F401
     host_digests_enqueue,
     host_email_preference_get,

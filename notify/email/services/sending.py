@@ -23,6 +23,8 @@ from notify.email.conf import email_setting
 from notify.email.models import EmailMessage, HostEmailPreference
 from notify.email.services import content
 from notify.email.services.broadcasts import BROADCAST_KINDS, broadcast_compose
+from notify.email.services.followups import follow_up_rendered
+from notify.email.services.host_reports import host_report_rendered
 from notify.email.services.outbox import BOOKING_RELATED, HOST_KINDS, host_notify
 from notify.email.services.unsubscribe import host_token, volunteer_token
 from notify.outbox import attempt_failed, row_finish
@@ -228,11 +230,13 @@ def _compose_for_volunteer(claim: _Claim) -> _Composed:
     if claim.kind == Kind.REDIRECTED and booking.redirected_to_id:  # the email is about the booking it points to
         booking.redirected_to = get_with_related(Booking, booking.redirected_to_id, related=BOOKING_RELATED[1:3])
     volunteer = booking.volunteer
-    reason = _volunteer_skip_reason(volunteer, booking, claim.version)
+    follow_up = claim.kind == Kind.FOLLOW_UP  # one per booking, whatever changed since (notify.followups)
+    reason = _volunteer_skip_reason(volunteer, booking, booking.version if follow_up else claim.version)
     if reason:
         return _Composed(skip_reason=reason)
     unsubscribe = content.unsubscribe_url(volunteer_token(volunteer.pk))
-    rendered = content.booking_rendered(booking=booking, kind=claim.kind, unsubscribe=unsubscribe)
+    rendered = (follow_up_rendered(booking=booking, unsubscribe=unsubscribe) if follow_up
+                else content.booking_rendered(booking=booking, kind=claim.kind, unsubscribe=unsubscribe))
     return _Composed(to=volunteer.email, subject=rendered.subject,
                      email=_email(claim=claim, to=volunteer.email, rendered=rendered, unsubscribe=unsubscribe))
 
@@ -246,7 +250,10 @@ def _compose_for_host(claim: _Claim) -> _Composed:
     if not host_email_verified(host=host):  # the address may be a stranger's: nothing until it is proven
         return _Composed(skip_reason="host_unverified")
     wanted = Notify.DAILY if claim.kind == Kind.HOST_DIGEST else Notify.EACH
-    if host_notify(host.pk) != wanted:
+    if claim.kind == Kind.HOST_REPORT:  # every host who takes emails, each or daily, is asked for the report
+        if host_notify(host.pk) == Notify.OFF:
+            return _Composed(skip_reason="host_preference")
+    elif host_notify(host.pk) != wanted:
         return _Composed(skip_reason="host_preference")
     unsubscribe = content.unsubscribe_url(host_token(host.pk))
     if claim.kind == Kind.HOST_DIGEST:
@@ -258,6 +265,8 @@ def _compose_for_host(claim: _Claim) -> _Composed:
         rendered = content.host_digest_rendered(day=claim.digest_date, lines=lines, unsubscribe=unsubscribe)
     elif claim.booking is None:
         return _Composed(skip_reason="booking_deleted")
+    elif claim.kind == Kind.HOST_REPORT:
+        rendered = host_report_rendered(booking=claim.booking, unsubscribe=unsubscribe)
     else:
         rendered = content.host_notice_rendered(booking=claim.booking, kind=claim.kind, unsubscribe=unsubscribe)
     return _Composed(to=host.email, subject=rendered.subject,

@@ -1,6 +1,7 @@
 """SMS services: the outbox and its sends, replies, reminders, texts to hosts."""
 
 from notify.sms.services.campaign import come_again_record, come_again_record_for_event  # noqa: F401
+from notify.sms.services.followups import follow_ups_enqueue_due  # noqa: F401
 from notify.sms.services.host_digests import host_text_digests_enqueue  # noqa: F401
 from notify.sms.services.host_mobile import (  # noqa: F401
     host_mobile_code_resend,

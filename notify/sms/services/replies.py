@@ -5,6 +5,7 @@ import re
 
 from core.errors import DomainError
 from core.languages import language_override
+from notify.sms.services.feedback_replies import RATING_WORDS, rating_reply
 from notify.sms.services.hosts import host_sms_flags_set
 from notify.sms.services.outbox import answered_by_reply
 from notify.sms.texts import booking_render, text_render
@@ -97,6 +98,8 @@ def _inbound_handle(*, from_phone: str, body: str) -> str | None:
         # A host texted at this number (notify.sms.services.hosts) opts out of, or back into, their texts too.
         host_sms_flags_set(phone=from_phone, opted_out=keyword in OPT_OUT_WORDS)
         return None
+    if volunteer is not None and keyword in RATING_WORDS:  # "1".."5": the follow-up's rating (after the knock)
+        return rating_reply(volunteer, keyword) or text_render("reply_help", {})
     if volunteer is not None and keyword in WHERE_WORDS:
         return _where(volunteer)
     if volunteer is not None and keyword in CONFIRM_WORDS | DECLINE_WORDS:

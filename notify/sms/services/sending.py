@@ -124,7 +124,9 @@ def _claim(message_id: int) -> _Claim | None:
             reason = "code_superseded"
     else:
         reason = skip_reason_for(opted_out=opted_out, phone_invalid=phone_invalid, consent_sms=consent)
-        if not reason and kind not in UNVERSIONED_KINDS and booking_version != version:
+        # A follow-up is one per booking (notify.followups), whatever changed since: the host marking attendance.
+        if (not reason and kind not in UNVERSIONED_KINDS and booking_version != version
+                and kind != SmsMessage.Kind.FOLLOW_UP):
             reason = "booking_changed"
         if not reason:
             reason = campaign_skip_reason(kind=kind, volunteer_id=volunteer_id)  # notify.consent's gate, at the send
@@ -215,8 +217,9 @@ def message_send(*, message_id: int) -> str:
             if reason:
                 _finish(message_id, status=Status.SKIPPED, skip_reason=reason)
                 return "skipped"
-            # A host's text, or a message to everyone booked, waits for the morning rather than being dropped.
-            if (host_text or claim.kind in HELD_KINDS) and in_quiet_hours():
+            # A host's text, a message to everyone booked or a follow-up retried into the night waits for the
+            # morning rather than being dropped.
+            if (host_text or claim.kind in HELD_KINDS or claim.kind == SmsMessage.Kind.FOLLOW_UP) and in_quiet_hours():
                 host_text_defer(message_id=message_id, until=quiet_hours_end(timezone.now()))
                 return "deferred"
             if ((host_text or claim.kind in HOST_CAUSED_KINDS)
