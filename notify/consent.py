@@ -29,12 +29,18 @@ _SERVICE_SMS = (
     "booking_cancelled", "venue_moved", "slot_rescheduled", "reminder_day_before", "reminder_soon",
     "booking_released", "booking_approved", "booking_refused", "phone_code", "host_booked", "host_cancelled",
     "host_code", "host_digest", "address_released", "broadcast_service",
+    # A waitlist offer, its lapse and a release for want of a confirmation: about the volunteer's own place.
+    "booking_offered", "booking_offer_lapsed", "booking_unconfirmed",
+    # A lift the volunteer offered or asked for (travel): the relayed texts between its driver and riders.
+    "lift_requested", "lift_accepted", "lift_rider_joined", "lift_declined", "lift_cancelled", "lift_rider_left",
+    "follow_up",  # after the session: did you go, how was it (the issue names it a service message)
 )
 _CAMPAIGN_SMS = ("come_again", "broadcast_campaign")
 _SERVICE_EMAIL = (
     "booking_confirmed", "booking_waitlisted", "booking_promoted", "booking_redirected", "session_cancelled",
     "booking_cancelled", "venue_moved", "slot_rescheduled", "booking_approved", "booking_refused",
     "reminder_day_before", "reminder_soon", "host_booked", "host_cancelled", "host_digest", "broadcast_service",
+    "booking_offered", "booking_offer_lapsed", "booking_unconfirmed", "follow_up", "host_report",
 )
 _CAMPAIGN_EMAIL = ("broadcast_campaign",)
 
