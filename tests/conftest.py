@@ -198,3 +198,16 @@ def _turnout_read_afresh(settings):
     """Expected turnout (volunteers.turnout) is cached between requests in production; each test reads what it
     just wrote, never another test's history."""
     settings.TURNOUT_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def _promotion_at_once(settings):
+    """A place freed close to the start is offered to the first waiter with a deadline (volunteers.confirmations);
+    most tests' slots start within a day, and test promotion as it is further from the start: at once. The tests
+    of offers ask for them (the `promotion_offers` fixture)."""
+    settings.PROMOTION_OFFER_WINDOW_HOURS = 0
+
+
+@pytest.fixture
+def promotion_offers(settings):
+    settings.PROMOTION_OFFER_WINDOW_HOURS = 24

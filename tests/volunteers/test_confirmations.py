@@ -17,7 +17,7 @@ from volunteers.disclosure import front_room_disclose
 from volunteers.models import Booking, BookingEvent
 from volunteers.services import booking_cancel
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("promotion_offers")]
 
 
 @pytest.fixture

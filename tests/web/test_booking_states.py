@@ -16,7 +16,7 @@ from volunteers.models import Booking, BookingEvent, Volunteer
 from web.volunteer.confirmations import told_times
 from web.volunteer.states import Action, State, booking_told
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("promotion_offers")]
 
 Status = Booking.Status
 _phones = itertools.count(100)

@@ -12,7 +12,7 @@ from tests.factories import MeetingPointFactory, SeatFactory, SlotFactory, UserF
 from tests.web.conftest import axe_violations
 from volunteers.models import Booking, Volunteer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("promotion_offers")]
 
 
 def _data():

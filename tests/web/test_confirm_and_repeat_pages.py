@@ -14,7 +14,7 @@ from tests.web.test_booking_states import _booking, area  # noqa: F401 - the fix
 from tests.web.test_hosts import _edit_data
 from volunteers.models import Booking
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("promotion_offers")]
 
 
 @pytest.fixture
