@@ -272,22 +272,6 @@ def test_erasure_blanks_bodies_and_what_still_waits_goes_without_personal_data(l
     assert "Secret" not in receiver.to("/crm")[-1].body.decode()
 
 
-def test_the_sweep_hands_on_lost_and_stale_deliveries_only(loopback_allowed, receiver, enqueued):
-    endpoint(receiver)
-    booking_make(slot=slot_make())
-    booking_make(slot=slot_make())
-    first, second = WebhookDelivery.objects.order_by("id")
-    old = timezone.now() - timedelta(minutes=10)
-    WebhookDelivery.objects.filter(pk=first.pk).update(updated_at=old)  # its task was lost
-    WebhookDelivery.objects.filter(pk=second.pk).update(status="delivering", started_at=old, attempts=1)  # worker died
-    enqueued.clear()
-    assert services.deliveries_requeue_stuck() == 2
-    assert enqueued == [first.pk, second.pk]
-    assert send_all() == ["delivered", "delivered"]
-    assert WebhookDelivery.objects.get(pk=second.pk).attempts == 2
-    assert services.deliveries_requeue_stuck() == 0
-
-
 def _asked(slot, name="Jo Anne Bloggs"):
     from tests.factories import PostcodeFactory, booking_ask, next_mobile
 
