@@ -12,6 +12,7 @@ from standardwebhooks.webhooks import Webhook
 from notify.webhooks import services, tasks
 from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
 from notify.webhooks.services import outbox
+from tests.factories import BookingFactory
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers.events import booking_events_record_bulk
 from volunteers.models import Booking, BookingEvent
@@ -108,7 +109,7 @@ def test_a_bulk_commit_writes_one_delivery_per_event_and_endpoint(loopback_allow
     first, second = endpoint(receiver, "/a"), endpoint(receiver, "/b")
     endpoint(receiver, "/c", event_types=["booking.cancelled"])
     slot = slot_make(capacity=5)
-    bookings = [Booking.objects.create(volunteer=volunteer_make(), slot=slot, status="confirmed") for _ in range(3)]
+    bookings = [BookingFactory(volunteer=volunteer_make(), slot=slot, status="confirmed") for _ in range(3)]
     with transaction.atomic():
         events = booking_events_record_bulk(booking_versions=[(b.pk, b.version) for b in bookings],
                                             kind=BookingEvent.Kind.CONFIRMED)
