@@ -67,8 +67,8 @@ def volunteer(*, lat: float, lng: float, max_travel_km: float | None = 20.0, win
               seat_obj: Seat | None = None, proven: bool = True) -> Volunteer:
     """A volunteer who proved their phone (only those are dispatched), unless proven=False."""
     created = VolunteerFactory(phone=phone(), name=name, postcode="S1 1AA", lat=lat, lng=lng,
-                                       max_travel_km=max_travel_km, seat=seat_obj,
-                                       phone_verified_at=timezone.now() if proven else None)
+                               max_travel_km=max_travel_km, seat=seat_obj,
+                               phone_verified_at=timezone.now() if proven else None)
     AvailabilityWindow.objects.bulk_create(
         AvailabilityWindow(volunteer=created, starts_at=a, ends_at=b) for a, b in windows
     )

@@ -34,10 +34,10 @@ def installation_2010(shared_data):
     yesterday = timezone.now() - timedelta(days=1)
     CanvassSession.objects.filter(pk=held.pk).update(starts_at=yesterday - timedelta(hours=2), ends_at=yesterday)
     VolunteerFactory(phone="+447400900001", name="Val", postcode="S10 5XZ", lat=53.37, lng=-1.52,
-                             seat_id=HALLAM_2010)
+                     seat_id=HALLAM_2010)
     # erased: only the district is kept
     VolunteerFactory(phone="+447400900002", name="", postcode="S10", lat=53.37, lng=-1.52,
-                             seat_id=HALLAM_2010, anonymised_at=timezone.now())
+                     seat_id=HALLAM_2010, anonymised_at=timezone.now())
     call_command("import_seats", "--no-progress", stdout=io.StringIO())
     postcodes_import(path=shared_data / "postcodes" / "postcode_sample_pcon2024.csv", boundary_set="2024")
     districts_import(path=shared_data / "postcodes" / "outcode_centroids_2024set.csv", boundary_set="2024")

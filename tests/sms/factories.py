@@ -47,7 +47,7 @@ def slot_make(*, starts_in: timedelta = timedelta(days=3), hours: int = 2, capac
 def volunteer_make(*, name: str = "Jo Bloggs", phone: str | None = None, consent_sms: bool = True,
                    **extra) -> Volunteer:
     return VolunteerFactory(phone=phone or next_mobile(), name=name, postcode="S10 1AA", lat=53.38,
-                                    lng=-1.50, consent_sms=consent_sms, **extra)
+                            lng=-1.50, consent_sms=consent_sms, **extra)
 
 
 def booking_make(*, slot: Slot, volunteer: Volunteer | None = None, proven: bool = True) -> Booking:

@@ -139,7 +139,7 @@ def test_a_bulk_redirect_event_is_worded_about_the_new_booking(locmem_sms):
     volunteer = volunteer_make(name="Siân Jones")
     old = BookingFactory(volunteer=volunteer, slot=full, status=Booking.Status.REDIRECTED)
     new = BookingFactory(volunteer=volunteer, slot=elsewhere, status=Booking.Status.CONFIRMED,
-                                 source=Booking.Source.REDIRECT)
+                         source=Booking.Source.REDIRECT)
     old.redirected_to = new
     old.save(update_fields=["redirected_to"])
     with transaction.atomic():

@@ -68,7 +68,7 @@ def test_no_example_number_the_form_refuses(client, area):
 
 def _stopped_volunteer() -> Volunteer:
     return VolunteerFactory(phone=STOPPED, name="Ada", postcode=VOLUNTEER_POSTCODE, lat=53.381, lng=-1.49,
-                                    consent_sms=True, sms_opted_out=True)
+                            consent_sms=True, sms_opted_out=True)
 
 
 def test_a_number_that_texted_stop_is_told_so_on_the_page_and_not_texted(client, area, settings):

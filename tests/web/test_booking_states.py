@@ -32,7 +32,7 @@ def _text(response) -> str:
 
 def _volunteer() -> Volunteer:
     return VolunteerFactory(phone=f"+4774009{next(_phones):05d}", name="Ada Lovelace",
-                                    postcode=VOLUNTEER_POSTCODE, lat=53.381, lng=-1.49, consent_sms=True)
+                            postcode=VOLUNTEER_POSTCODE, lat=53.381, lng=-1.49, consent_sms=True)
 
 
 def _booking(slot, status=Status.CONFIRMED, *, proven=True, volunteer=None, **fields) -> Booking:
@@ -41,7 +41,7 @@ def _booking(slot, status=Status.CONFIRMED, *, proven=True, volunteer=None, **fi
         fields.setdefault("held_since", now)
         fields.setdefault("held_until", now + timedelta(minutes=15))
     return BookingFactory(volunteer=volunteer or _volunteer(), slot=slot, status=status,
-                                  proven_at=now if proven else None, **fields)
+                          proven_at=now if proven else None, **fields)
 
 
 def _ended(booking: Booking, kind: str, **payload) -> Booking:

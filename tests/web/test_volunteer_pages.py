@@ -195,7 +195,7 @@ def test_a_full_slot_offers_the_waitlist_and_alternatives_in_neighbouring_seats(
 def _booking(area, status=Booking.Status.CONFIRMED) -> Booking:
 
     volunteer = VolunteerFactory(phone="+447700900123", name="Ada Lovelace", postcode=VOLUNTEER_POSTCODE,
-                                         lat=53.381, lng=-1.49, consent_sms=True)
+                                 lat=53.381, lng=-1.49, consent_sms=True)
     return BookingFactory(volunteer=volunteer, slot=area.slot, status=status)
 
 
