@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/frontroom
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: help run test screenshots messages install install-dev tools migrate lint clean
+.PHONY: help run test test-fast screenshots messages install install-dev tools migrate lint clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ run: install ## Install, migrate, load the demo data and serve on 127.0.0.1:8000
 
 test: install-dev tools ## Install and run the whole test suite against PostgreSQL, Redis and the Twilio mock
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) tools/run_tests.py $(PYTEST_ARGS)
+
+test-fast: install-dev ## The tests that need no browser, Celery worker or other process (tests/README.md)
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest --reuse-db -m "not e2e and not worker and not server and not slow and not fuzz" $(PYTEST_ARGS)
 
 screenshots: install-dev tools ## Retake docs/screenshots/ from the browser tests (make test never writes them)
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) FRONTROOM_SCREENSHOTS=docs $(PY) tools/run_tests.py -m e2e tests/web

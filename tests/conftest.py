@@ -73,6 +73,22 @@ def pytest_sessionstart(session):
         pytest.exit("Required services are missing:\n  " + "\n  ".join(problems), returncode=3)
 
 
+# What a test starts, read from the fixtures it asks for, so that a new test is marked without being told:
+# `make test-fast` leaves out these markers (pytest.ini).
+_STARTS_A_WORKER = {"celery_worker", "worker_factory", "hook_workers"}
+_STARTS_A_SERVER = {"private_redis", "private_postgres", "app_on_private_postgres", "twilio_prism", "prism_url"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & _STARTS_A_WORKER:
+            item.add_marker(pytest.mark.worker)
+        if fixtures & _STARTS_A_SERVER:
+            item.add_marker(pytest.mark.server)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     return SHARED_DATA

@@ -1,4 +1,7 @@
-"""Shared builders for the foundation models (seats, meeting points, sessions, slots, volunteers)."""
+"""The suite's one way to build rows: factory_boy factories for the models (seats, postcodes, users, meeting points,
+sessions, slots, volunteers, bookings), plus the few helpers that go through a service because the rows it writes
+with them are the point (`book`, `booking_ask`: a booking request with its challenge and text). tests/README.md
+has the rule."""
 
 from datetime import timedelta
 from itertools import count
@@ -11,6 +14,7 @@ from rest_framework.test import APIClient
 
 from seats.models import Postcode, PostcodeDistrict, Seat, SeatAdjacency
 from sessions.models import CanvassSession, HostStanding, MeetingPoint, Slot
+from volunteers.models import Booking, Volunteer
 
 _phones = count(100000)
 
@@ -112,6 +116,31 @@ class SlotFactory(factory.django.DjangoModelFactory):
     ends_at = factory.SelfAttribute("session.ends_at")
     capacity = 10
     turf = "Odd numbers on Test Street"
+
+
+class VolunteerFactory(factory.django.DjangoModelFactory):
+    """A row only: no consent to texts unless given (`consent_sms=True`), no proven phone, no booking."""
+
+    class Meta:
+        model = Volunteer
+
+    phone = factory.LazyFunction(next_mobile)
+    name = "Ann Volunteer"
+    postcode = "S10 1AA"
+    lat = 53.38
+    lng = -1.50
+
+
+class BookingFactory(factory.django.DjangoModelFactory):
+    """A row only, written past the services: no booking event, no outbox row, no place taken on the slot. A test
+    about what a booking change does books through a service (`book`, or tests/sms/factories.booking_make)."""
+
+    class Meta:
+        model = Booking
+
+    volunteer = factory.SubFactory(VolunteerFactory)
+    slot = factory.SubFactory(SlotFactory)
+    status = Booking.Status.CONFIRMED
 
 
 def token_for(user) -> str:

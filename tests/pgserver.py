@@ -11,8 +11,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from tests.waiting import wait_until
 
 
 def _bin_dir() -> Path:
@@ -78,9 +79,6 @@ class PrivatePostgres:
         return f"postgres://postgres@127.0.0.1:{self.port}/{dbname}"
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._run("pg_isready", "-h", "127.0.0.1", "-p", str(self.port), check=False).returncode == 0:
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"private PostgreSQL on {self.port} not ready: {self.log.read_text()[-2000:]}")
+        wait_until(lambda: self._run("pg_isready", "-h", "127.0.0.1", "-p", str(self.port), check=False).returncode == 0,
+                   timeout=timeout, message=f"private PostgreSQL on {self.port} to be ready",
+                   detail=lambda: self.log.read_text()[-2000:])

@@ -156,6 +156,7 @@ def generous_limits(settings):
     settings.RATE_LIMITS = {scope: "1000000/h" for scope in settings.RATE_LIMITS}
 
 
+@pytest.mark.fuzz
 def test_no_sequence_of_booking_operations_breaks_the_invariants(db, generous_limits):
     run_state_machine_as_test(BookingMachine, settings=settings(
         max_examples=50, stateful_step_count=30, derandomize=True, deadline=None, database=None,

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from dispatch.models import CoordinatorAction
 from notify.sms.models import SmsMessage
-from tests.factories import book_via_api
+from tests.factories import VolunteerFactory, book_via_api
 from volunteers.models import Booking, Volunteer
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +122,7 @@ def test_the_bookings_export_filters_by_period_and_says_which_field_is_wrong(coo
 
 
 def test_the_volunteers_export_has_consent_with_its_time_and_version(coordinator_api, booked):
-    Volunteer.objects.create(phone="+447400100003", name="No Texts", postcode="S10 1AA", lat=53.38, lng=-1.5)
+    VolunteerFactory(phone="+447400100003", name="No Texts", postcode="S10 1AA", lat=53.38, lng=-1.5)
     rows = _csv(coordinator_api.get("/api/exports/volunteers/"))
     by_name = {row["name"]: row for row in rows}
     grace = by_name["Grace Hopper"]

@@ -14,7 +14,7 @@ from dispatch.models import CoordinatorAction
 from dispatch.services.coverage import coverage_by_seat
 from notify.sms.models import SmsMessage
 from sessions.models import Slot
-from tests.factories import SlotFactory, UserFactory, api_client_for
+from tests.factories import BookingFactory, SlotFactory, UserFactory, api_client_for
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers.models import AvailabilityWindow, Booking, Volunteer
 from volunteers.privacy import personal_data_purge
@@ -34,7 +34,7 @@ def _priya(**extra) -> Volunteer:
 def _past_attended(volunteer: Volunteer, *, ended_days_ago: float = 3, slot=None) -> Booking:
     slot = slot or SlotFactory(session__starts_at=timezone.now() - timedelta(days=ended_days_ago, hours=2),
                                session__ends_at=timezone.now() - timedelta(days=ended_days_ago))
-    return Booking.objects.create(volunteer=volunteer, slot=slot, status=Booking.Status.ATTENDED)
+    return BookingFactory(volunteer=volunteer, slot=slot, status=Booking.Status.ATTENDED)
 
 
 def test_a_volunteer_downloads_everything_stored_about_them_without_any_link(api):

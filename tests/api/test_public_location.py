@@ -15,7 +15,7 @@ from seats.models import Postcode
 from sessions.locations import PUBLIC_OFFSET_MAX_KM, PUBLIC_OFFSET_MIN_KM, offset_point
 from sessions.models import CanvassSession, MeetingPoint
 from sessions.services import meeting_point_create, meeting_point_update, session_create
-from tests.factories import CanvassSessionFactory, MeetingPointFactory, SeatFactory, UserFactory
+from tests.factories import CanvassSessionFactory, MeetingPointFactory, PostcodeFactory, SeatFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def _known_postcodes(seat, count: int, rng: random.Random) -> list[tuple[str, fl
         lat, lng = offset_point(lat=DOOR[0], lng=DOOR[1], distance_km=rng.uniform(0.4, 4.0),
                                 bearing_deg=rng.uniform(0, 360))
         code = f"S11 {i % 10}{_LETTERS[i // 10 % 20]}{_LETTERS[i // 200]}"
-        Postcode.objects.create(postcode=code, lat=lat, lng=lng, seat=seat)
+        PostcodeFactory(postcode=code, lat=lat, lng=lng, seat=seat)
         found.append((code, lat, lng))
     return found
 
@@ -145,7 +145,7 @@ def test_a_new_postcode_draws_a_new_public_point_and_moves_upcoming_sessions():
     seat = SeatFactory()
     point, session = _front_room(seat)
     elsewhere = (53.3700, -1.5100)
-    Postcode.objects.create(postcode="S11 8UX", lat=elsewhere[0], lng=elsewhere[1], seat=seat)
+    PostcodeFactory(postcode="S11 8UX", lat=elsewhere[0], lng=elsewhere[1], seat=seat)
     meeting_point_update(user=point.host, meeting_point=point, postcode="S11 8UX")
     point.refresh_from_db()
     session.refresh_from_db()
@@ -161,7 +161,7 @@ def test_a_new_postcode_draws_a_new_public_point_and_moves_upcoming_sessions():
 def test_distances_are_to_a_tenth_of_a_km_and_never_zero(api):
     seat = SeatFactory()
     point, session = _front_room(seat)
-    Postcode.objects.create(postcode="S10 9ZZ", lat=point.public_lat, lng=point.public_lng, seat=seat)
+    PostcodeFactory(postcode="S10 9ZZ", lat=point.public_lat, lng=point.public_lng, seat=seat)
     at_public_point = api.get("/api/sessions/", {"near": "S10 9ZZ"}).json()["results"]
     assert [row["distance_km"] for row in at_public_point if row["id"] == session.pk] == [0.1]
     from_door = api.get("/api/sessions/", {"near": DOOR_POSTCODE}).json()["results"][0]
@@ -173,7 +173,7 @@ def test_distances_are_to_a_tenth_of_a_km_and_never_zero(api):
 
 def test_search_filters_and_orders_by_the_public_point(api):
     seat = SeatFactory()
-    Postcode.objects.create(postcode="S10 1AA", lat=53.38, lng=-1.50, seat=seat)
+    PostcodeFactory(postcode="S10 1AA", lat=53.38, lng=-1.50, seat=seat)
     # The door of `far_door` is nearer the searcher, but its public point is further away.
     far_door = CanvassSessionFactory(meeting_point=MeetingPointFactory(
         seat=seat, lat=53.3801, lng=-1.50, public_lat=53.3890, public_lng=-1.50))

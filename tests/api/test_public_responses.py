@@ -9,9 +9,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from seats.models import Postcode
 from sessions.services import meeting_point_create, session_create
-from tests.factories import SeatFactory, UserFactory
+from tests.factories import PostcodeFactory, SeatFactory, UserFactory
 from tests.sms.factories import booking_make, volunteer_make
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +21,8 @@ DOOR = (53.381123, -1.488234)
 @pytest.fixture
 def front_room():
     seat = SeatFactory(ons_code="E14000922", name="Sheffield, Hallam")
-    Postcode.objects.create(postcode="S10 2TN", lat=DOOR[0], lng=DOOR[1], seat=seat)
-    Postcode.objects.create(postcode="S10 1AA", lat=53.3800, lng=-1.5000, seat=seat)
+    PostcodeFactory(postcode="S10 2TN", lat=DOOR[0], lng=DOOR[1], seat=seat)
+    PostcodeFactory(postcode="S10 1AA", lat=53.3800, lng=-1.5000, seat=seat)
     host = UserFactory(username="aisha-host", first_name="Aishwarya", email="aisha.host@example.org")
     point = meeting_point_create(host=host, name="Front room", address="27 Psalter Lane", postcode="S10 2TN",
                                  capacity=12, host_first_name="Aishwarya", host_phone="+447700900111",

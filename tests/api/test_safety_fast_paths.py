@@ -229,6 +229,7 @@ print("RESULT " + json.dumps({
 """
 
 
+@pytest.mark.server  # a child process
 def test_the_fast_paths_keep_their_answers_on_the_embedded_sqlite_defaults(tmp_path):
     result = embedded_run(SQLITE_SCRIPT, tmp_path)
     mine, touching, overlapping = result["tokens"]

@@ -241,6 +241,7 @@ def rolled_back(monkeypatch):
     return guard
 
 
+@pytest.mark.fuzz
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))

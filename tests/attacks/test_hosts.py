@@ -9,10 +9,9 @@ from django.core import mail
 from django.utils import timezone
 
 from notify.email.models import EmailMessage
-from seats.models import Postcode
 from sessions.models import CanvassSession, MeetingPoint
 from sessions.services import meeting_point_create, session_create
-from tests.factories import SeatFactory, UserFactory, book, token_for
+from tests.factories import PostcodeFactory, SeatFactory, UserFactory, book, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,9 +23,9 @@ CROYDON_POSTCODE = "CR0 1AA"
 def world(db):
     hallam = SeatFactory(ons_code="E14000922", name="Sheffield, Hallam", priority=1)
     croydon = SeatFactory(ons_code="E14000654", name="Croydon Central", priority=5)
-    Postcode.objects.create(postcode=VICTIM_POSTCODE, lat=53.3811, lng=-1.4882, seat=hallam)
-    Postcode.objects.create(postcode="S10 2TP", lat=53.3815, lng=-1.4890, seat=hallam)
-    Postcode.objects.create(postcode=CROYDON_POSTCODE, lat=51.3762, lng=-0.0982, seat=croydon)
+    PostcodeFactory(postcode=VICTIM_POSTCODE, lat=53.3811, lng=-1.4882, seat=hallam)
+    PostcodeFactory(postcode="S10 2TP", lat=53.3815, lng=-1.4890, seat=hallam)
+    PostcodeFactory(postcode=CROYDON_POSTCODE, lat=51.3762, lng=-0.0982, seat=croydon)
     victim = UserFactory(username="victim")
     room = meeting_point_create(host=victim, name="Victim's room", address="27 Psalter Lane",
                                 postcode=VICTIM_POSTCODE, capacity=10)

@@ -5,15 +5,15 @@ from django.test.utils import CaptureQueriesContext
 
 from core.db import get_with_related, insert_or_get, upsert_returning
 from sessions.models import MeetingPoint, Slot
-from tests.factories import SlotFactory
+from tests.factories import BookingFactory, SlotFactory, VolunteerFactory
 from volunteers.models import Booking, BookingEvent, Volunteer
 
 pytestmark = pytest.mark.django_db
 
 
 def test_insert_or_get_inserts_once_and_then_returns_the_existing_row():
-    volunteer = Volunteer.objects.create(phone="+447400000009", name="V", postcode="S10 1AA", lat=53.38, lng=-1.5)
-    booking = Booking.objects.create(volunteer=volunteer, slot=SlotFactory(), status=Booking.Status.CONFIRMED)
+    volunteer = VolunteerFactory(phone="+447400000009", name="V", postcode="S10 1AA", lat=53.38, lng=-1.5)
+    booking = BookingFactory(volunteer=volunteer, slot=SlotFactory(), status=Booking.Status.CONFIRMED)
     first, created = insert_or_get(BookingEvent(booking=booking, kind="booking_confirmed", version=1,
                                                 payload={"source": "direct"}), unique_fields=("booking", "kind", "version"))
     assert created and first.pk
@@ -67,7 +67,7 @@ def test_upsert_returning_creates_then_updates_only_the_named_fields():
 
 @pytest.mark.django_db(transaction=True)
 def test_upsert_returning_leaves_the_row_locked_until_the_transaction_ends():
-    Volunteer.objects.create(phone="+447400000011", name="V", postcode="S10 1AA", lat=53.38, lng=-1.5)
+    VolunteerFactory(phone="+447400000011", name="V", postcode="S10 1AA", lat=53.38, lng=-1.5)
     settings = connection.settings_dict
     other = psycopg.connect(host=settings["HOST"], port=settings["PORT"], user=settings["USER"],
                             dbname=settings["NAME"], autocommit=True)

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.request import Request, urlopen
 
+import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT
@@ -56,6 +57,7 @@ def test_the_web_service_counts_every_gunicorn_workers_requests():
     assert "\n" not in web["command"].split("&&", 1)[1].strip()  # one shell command line
 
 
+@pytest.mark.server  # a child process
 def test_gunicorn_with_two_workers_serves_metrics_summed_over_both(tmp_path):
     """Real gunicorn with config/gunicorn.py: a file left by a previous run is cleared at start, and /metrics
     counts the requests every worker answered, not only the scraping worker's."""

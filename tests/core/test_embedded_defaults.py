@@ -3,6 +3,8 @@ PostgreSQL, so this drives the SQLite path in a child process: migrate, load the
 read from the log (as a person running `make run` would), and remind."""
 
 
+import pytest
+
 from tests.embedded import embedded_run
 
 SCRIPT = r"""
@@ -52,6 +54,7 @@ print("RESULT " + json.dumps(out))
 """
 
 
+@pytest.mark.server  # a child process
 def test_the_app_books_and_searches_on_the_embedded_sqlite_defaults(tmp_path):
     result = embedded_run(SCRIPT, tmp_path)
     assert (tmp_path / "frontroom.sqlite3").exists()

@@ -4,6 +4,8 @@ assignment run in tests/web/test_coordinators_sqlite.py; this one drives a full 
 an overflow to a neighbouring seat carried out by a coordinator, and a signed SMS reply, in a child process."""
 
 
+import pytest
+
 from tests.embedded import embedded_run
 
 SCRIPT = r"""
@@ -96,6 +98,7 @@ print("RESULT " + json.dumps(out))
 """
 
 
+@pytest.mark.server  # a child process
 def test_waitlist_overflow_and_sms_replies_work_on_the_embedded_sqlite_defaults(tmp_path):
     result = embedded_run(SCRIPT, tmp_path, OVERFLOW_AUTO="false", SMS_BACKEND="console",
                           TWILIO_AUTH_TOKEN="embedded-test-token")

@@ -2,6 +2,8 @@
 child process: sign up with a postcode district through the page, the code from the text, the private page,
 change, stop; and a search by district."""
 
+import pytest
+
 from tests.embedded import embedded_run
 
 SCRIPT = r"""
@@ -43,6 +45,7 @@ print("RESULT " + json.dumps(out))
 """
 
 
+@pytest.mark.server  # a child process
 def test_the_sign_up_with_a_district_works_on_the_embedded_sqlite_defaults(tmp_path):
     assert embedded_run(SCRIPT, tmp_path) == {
         "find": 200, "signup": [302, True, True, True, 1], "page": 200, "change_stop": [302, 302, 0]}

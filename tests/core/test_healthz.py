@@ -77,6 +77,7 @@ def test_beat_writes_its_heartbeat_as_it_ticks(redis_client, settings, tmp_path)
     assert redis_client.get(heartbeat.PREFIX + "beat") is not None
 
 
+@pytest.mark.server  # a child process
 def test_the_container_healthcheck_reads_this_nodes_heartbeat(redis_client, settings):
     env = {**os.environ, "REDIS_URL": settings.REDIS_URL}
     env.pop("CELERY_BROKER_URL", None)

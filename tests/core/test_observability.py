@@ -60,6 +60,7 @@ def test_a_request_id_from_the_proxy_is_kept_only_when_trusted_and_well_formed(s
     assert forged != 'x" level=ERROR\nfake line' and len(forged) == 32
 
 
+@pytest.mark.server  # a child process
 def test_the_plain_format_and_the_json_format_both_carry_the_request_id(settings):
     assert "%(request_id)s" in settings.LOGGING["formatters"]["plain"]["format"]
     assert settings.LOGGING["handlers"]["console"]["filters"] == ["request_id"]
@@ -180,6 +181,7 @@ def test_a_failing_email_backend_is_counted_as_failed(client, settings):
     assert REGISTRY.get_sample_value("frontroom_emails_total", {"result": "failed"}) == before + 1
 
 
+@pytest.mark.server  # a child process
 def test_metrics_in_multiprocess_mode_sum_the_workers(tmp_path):
     code = ("import django; django.setup(); from core import metrics; metrics.BOOKINGS.labels(status='confirmed').inc(); "
             "print(metrics.render()[0].decode())")
@@ -254,12 +256,14 @@ def _run_with_sentry(dsn: str | None) -> str:
                           timeout=120, check=True).stdout
 
 
+@pytest.mark.server  # a child process
 def test_sentry_is_off_without_a_dsn(sentry_receiver):
     _, bodies = sentry_receiver
     assert "active False" in _run_with_sentry(None)
     assert bodies == []
 
 
+@pytest.mark.server  # a child process
 def test_sentry_with_a_dsn_receives_errors_without_phone_numbers(sentry_receiver):
     dsn, bodies = sentry_receiver
     assert "active True" in _run_with_sentry(dsn)

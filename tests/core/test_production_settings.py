@@ -41,12 +41,14 @@ def _settings(*names, **env) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.server  # a child process
 def test_check_deploy_with_production_settings_reports_nothing():
     result = _manage("check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
+@pytest.mark.server  # a child process
 def test_on_plain_http_the_same_check_still_names_the_https_settings():
     # The check can fail: an http:// site gets no HSTS, redirect or secure cookies by default.
     result = _manage("check", "--deploy", "--fail-level", "WARNING", PUBLIC_BASE_URL="http://frontroom.example.org")
@@ -55,6 +57,7 @@ def test_on_plain_http_the_same_check_still_names_the_https_settings():
         assert warning in result.stderr + result.stdout
 
 
+@pytest.mark.server  # a child process
 def test_production_defaults_and_overrides_from_the_environment():
     names = ("SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
              "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_PROXY_SSL_HEADER", "CSRF_TRUSTED_ORIGINS")

@@ -101,6 +101,7 @@ def test_a_malformed_rate_is_refused_at_start_up(raw):
         parse_rates(raw)
 
 
+@pytest.mark.server  # a child process
 def test_a_malformed_rate_in_the_environment_stops_the_settings_from_loading():
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"], cwd=REPO_ROOT, capture_output=True, text=True,
@@ -146,6 +147,7 @@ def _hitters(count: int, hits: int) -> list[subprocess.Popen]:
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(count)]
 
 
+@pytest.mark.server  # a child process
 def test_two_processes_hitting_at_once_share_one_count(limits):
     limits(login_ip="25/h")
     processes = _hitters(2, 20)

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 _PROBE = """
@@ -21,6 +23,7 @@ print("config.urls" in sys.modules, sorted(key for key in loader.get_template_ca
 """
 
 
+@pytest.mark.server  # a child process
 def test_a_worker_loads_the_urlconf_and_the_email_templates_before_forking_its_children():
     # Otherwise every child imports the whole URLconf (every view, the API, the solver) on its first link.
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING"}

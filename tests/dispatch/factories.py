@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from seats.models import Postcode, Seat, SeatAdjacency
 from sessions.models import CanvassSession, MeetingPoint, Slot
+from tests.factories import VolunteerFactory
 from volunteers.models import AvailabilityWindow, Booking, Volunteer
 from volunteers.services import booking_place
 
@@ -65,9 +66,9 @@ def session(seat_obj: Seat, *, lat: float | None = None, lng: float | None = Non
 def volunteer(*, lat: float, lng: float, max_travel_km: float | None = 20.0, windows=(), name: str = "Vol",
               seat_obj: Seat | None = None, proven: bool = True) -> Volunteer:
     """A volunteer who proved their phone (only those are dispatched), unless proven=False."""
-    created = Volunteer.objects.create(phone=phone(), name=name, postcode="S1 1AA", lat=lat, lng=lng,
-                                       max_travel_km=max_travel_km, seat=seat_obj,
-                                       phone_verified_at=timezone.now() if proven else None)
+    created = VolunteerFactory(phone=phone(), name=name, postcode="S1 1AA", lat=lat, lng=lng,
+                               max_travel_km=max_travel_km, seat=seat_obj,
+                               phone_verified_at=timezone.now() if proven else None)
     AvailabilityWindow.objects.bulk_create(
         AvailabilityWindow(volunteer=created, starts_at=a, ends_at=b) for a, b in windows
     )

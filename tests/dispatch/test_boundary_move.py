@@ -11,6 +11,7 @@ from django.utils import timezone
 from seats.importers import districts_import, postcodes_import
 from seats.models import BoundarySet, Seat, boundary_set_current
 from sessions.models import CanvassSession, MeetingPoint
+from tests.factories import VolunteerFactory
 from volunteers.models import Volunteer
 
 pytestmark = pytest.mark.django_db
@@ -32,11 +33,11 @@ def installation_2010(shared_data):
     held = CanvassSession.objects.filter(seat_id=HALLAM_2010).order_by("starts_at").first()
     yesterday = timezone.now() - timedelta(days=1)
     CanvassSession.objects.filter(pk=held.pk).update(starts_at=yesterday - timedelta(hours=2), ends_at=yesterday)
-    Volunteer.objects.create(phone="+447400900001", name="Val", postcode="S10 5XZ", lat=53.37, lng=-1.52,
-                             seat_id=HALLAM_2010)
+    VolunteerFactory(phone="+447400900001", name="Val", postcode="S10 5XZ", lat=53.37, lng=-1.52,
+                     seat_id=HALLAM_2010)
     # erased: only the district is kept
-    Volunteer.objects.create(phone="+447400900002", name="", postcode="S10", lat=53.37, lng=-1.52,
-                             seat_id=HALLAM_2010, anonymised_at=timezone.now())
+    VolunteerFactory(phone="+447400900002", name="", postcode="S10", lat=53.37, lng=-1.52,
+                     seat_id=HALLAM_2010, anonymised_at=timezone.now())
     call_command("import_seats", "--no-progress", stdout=io.StringIO())
     postcodes_import(path=shared_data / "postcodes" / "postcode_sample_pcon2024.csv", boundary_set="2024")
     districts_import(path=shared_data / "postcodes" / "outcode_centroids_2024set.csv", boundary_set="2024")

@@ -3,6 +3,8 @@ statements (SQLite has no UPDATE inside WITH): a proven booking's confirmation a
 each with its calendar file."""
 
 
+import pytest
+
 from tests.embedded import embedded_run
 
 SQLITE_SCRIPT = r"""
@@ -39,6 +41,7 @@ print("RESULT " + json.dumps({"rows": rows, "sent": sent}))
 """
 
 
+@pytest.mark.server  # a child process
 def test_a_booking_is_emailed_once_with_its_calendar_on_the_embedded_sqlite_defaults(tmp_path):
     result = embedded_run(SQLITE_SCRIPT, tmp_path, SMS_BACKEND="console", SMS_QUIET_HOURS_START="00:00",
                           SMS_QUIET_HOURS_END="00:00", RATE_LIMITS_ENABLED="false",

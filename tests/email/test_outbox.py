@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from notify.email import services
 from notify.email.models import EmailMessage
@@ -124,26 +123,6 @@ def test_the_address_is_not_emailed_while_the_host_has_to_approve(mail_outbox):
     [email] = mail_outbox
     assert "27 Psalter Lane" not in email.body and "Aisha" not in email.body and "host confirms" in email.body
     assert "27 Psalter Lane" not in email.alternatives[0][0]
-
-
-def test_a_worker_that_died_after_the_hand_over_is_not_sent_again(mail_outbox):
-    with held():
-        booking = booking_make(slot=slot_make(), volunteer=emailable())
-    message = EmailMessage.objects.get(booking=booking, volunteer__isnull=False)
-    long_ago = timezone.now() - timedelta(hours=1)
-    EmailMessage.objects.filter(pk=message.pk).update(status="sending", send_started_at=long_ago, attempts=1,
-                                                      handed_over_at=long_ago)
-    assert services.message_send(message_id=message.pk) == "assumed"
-    assert services.message_send(message_id=message.pk) == "not_due"
-    assert not mail_outbox
-    # Without the hand-over the server dropped the message: it is sent again.
-    other = booking_make(slot=slot_make(), volunteer=emailable())
-    mail_outbox.clear()
-    row = EmailMessage.objects.get(booking=other, volunteer__isnull=False)
-    EmailMessage.objects.filter(pk=row.pk).update(status="sending", send_started_at=long_ago, attempts=1,
-                                                  handed_over_at=None)
-    assert services.message_send(message_id=row.pk) == "sent"
-    assert len(mail_outbox) == 1
 
 
 def test_one_click_unsubscribe_by_post_and_a_get_that_changes_nothing(mail_outbox):

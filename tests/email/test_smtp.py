@@ -1,10 +1,11 @@
 """Emails through a real Celery worker to a real SMTP server (aiosmtpd on a free loopback port): each arrives
 once, a permanent refusal (5xx) is recorded and not retried, a temporary one (4xx) is retried."""
 
-import time
+from datetime import timedelta
 
 import pytest
 
+from notify.email import services
 from notify.email.models import EmailMessage
 from tests.email.conftest import booking_make, emailable, slot_make
 from tests.waiting import wait_until
@@ -49,7 +50,10 @@ def test_a_permanent_refusal_is_recorded_and_not_retried(smtp_server, celery_wor
     failed = EmailMessage.objects.get(volunteer=refused)
     assert failed.status == "failed" and failed.error_code == 550 and "No such mailbox" in failed.error_message
     assert failed.attempts == 1 and smtp_server.handler.rcpt_seen[refused.email] == 1
-    time.sleep(1.0)  # longer than the test's retry backoff: still one try
+    # Failed for good: no retry is due, a task run again claims nothing and the sweep hands nothing on.
+    assert failed.next_attempt_at is None
+    assert services.message_send(message_id=failed.pk) == "not_due"
+    assert services.messages_requeue_stuck(grace=timedelta(0)) == 0
     assert smtp_server.handler.rcpt_seen[refused.email] == 1
     assert EmailMessage.objects.get(volunteer=accepted).status == "sent"
     assert [m["to"] for m in smtp_server.messages] == [[accepted.email]]

@@ -28,6 +28,7 @@ class Channel:
     delivered: object  # () -> what reached the other side: the id of each message (Twilio's, Message-ID, webhook-id)
     fail: object  # () -> a context manager in which every attempt fails transiently
     in_flight: dict  # what a worker killed mid-send leaves on the row, besides its status and start time
+    in_flight_unreached: dict  # the same, killed before the message reached the other side
     after_takeover: tuple  # (status, messages at the other side) once the sweep took the row over
     personal: tuple  # the columns erasure blanks
     done: str  # the status of a row sent
@@ -53,6 +54,8 @@ def sms(locmem_sms, monkeypatch, settings):
         delivered=lambda: [text["sid"] for text in locmem_sms], fail=fail,
         # Twilio accepted the message, the worker died before recording its SID: Twilio's list has it.
         in_flight={"twilio_sid": None, "status_rank": SmsMessage.RANK["sending"]},
+        # The worker died before Twilio took the message: Twilio's list has nothing, so it is sent.
+        in_flight_unreached={"twilio_sid": None, "status_rank": SmsMessage.RANK["sending"]},
         after_takeover=("queued", 1), personal=("to", "body"), done="queued")
 
 
@@ -74,6 +77,8 @@ def email(mail_outbox, monkeypatch):  # noqa: F811 - the fixture imported above
         delivered=lambda: [email.extra_headers["Message-ID"] for email in mail_outbox], fail=fail,
         # The worker died after the final "." of DATA: the server may hold it, so it is never sent again.
         in_flight={"handed_over_at": timezone.now()},
+        # No hand-over mark: the server dropped the unfinished message, so it is sent.
+        in_flight_unreached={"handed_over_at": None},
         after_takeover=("assumed", 1), personal=("to", "subject"), done="sent")
 
 
@@ -92,7 +97,7 @@ def webhook(receiver, loopback_allowed):  # noqa: F811 - the fixtures imported a
         row=lambda booking: WebhookDelivery.objects.get(event__booking=booking),
         delivered=lambda: [request.headers["webhook-id"] for request in receiver.requests], fail=fail,
         # At least once: the POST may have gone, so it goes again, under the same webhook-id for the receiver.
-        in_flight={}, after_takeover=("delivered", 2), personal=("body",), done="delivered")
+        in_flight={}, in_flight_unreached={}, after_takeover=("delivered", 2), personal=("body",), done="delivered")
 
 
 @pytest.fixture(params=["sms", "email", "webhook"])

@@ -1,6 +1,5 @@
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -89,11 +88,14 @@ POSTCODES_IO = {
 }
 
 
+_RELEASED = threading.Event()  # set when the fake server's test ends: a request it holds back is let go
+
+
 class _PostcodesIo(BaseHTTPRequestHandler):
     def do_GET(self):
         postcode = self.path.rsplit("/", 1)[-1]
-        if postcode == "SW111ZZ":  # slower than any timeout the tests use
-            time.sleep(1.0)
+        if postcode == "SW111ZZ":  # no answer until the test is over: past any timeout the tests use
+            _RELEASED.wait(timeout=60)
         if postcode == "SW111XX":
             return self._send(500, b"Internal Server Error", "text/plain")
         if postcode == "SW111YY":
@@ -115,11 +117,13 @@ class _PostcodesIo(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def postcodes_io():
+    _RELEASED.clear()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _PostcodesIo)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
+    _RELEASED.set()
     server.shutdown()
     server.server_close()
 

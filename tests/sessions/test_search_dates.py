@@ -44,6 +44,7 @@ def test_only_the_slots_inside_the_dates_are_listed(friday_and_sunday):
     assert len(row["slots"]) == 2
 
 
+@pytest.mark.server  # a child process
 def test_the_embedded_sqlite_search_agrees(tmp_path):
     result = embedded_run(textwrap.dedent("""
         import django, json

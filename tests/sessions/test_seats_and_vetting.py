@@ -6,10 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from seats.models import Postcode
 from sessions.models import CanvassSession, HostStanding, VettingDecision
 from sessions.services import meeting_point_create, meeting_point_update, session_copy, session_create
-from tests.factories import SeatFactory, UserFactory, api_client_for
+from tests.factories import PostcodeFactory, SeatFactory, UserFactory, api_client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -28,14 +27,14 @@ def _body(room_id, **extra):
 @pytest.fixture
 def croydon(db):
     seat = SeatFactory(ons_code="E14000654", name="Croydon Central", priority=5)
-    Postcode.objects.create(postcode="CR0 1AA", lat=51.3762, lng=-0.0982, seat=seat)
+    PostcodeFactory(postcode="CR0 1AA", lat=51.3762, lng=-0.0982, seat=seat)
     return seat
 
 
 @pytest.fixture
 def hallam(db):
     seat = SeatFactory(ons_code="E14000922", name="Sheffield, Hallam", priority=1)
-    Postcode.objects.create(postcode="S10 1AA", lat=53.38, lng=-1.50, seat=seat)
+    PostcodeFactory(postcode="S10 1AA", lat=53.38, lng=-1.50, seat=seat)
     return seat
 
 

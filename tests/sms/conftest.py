@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from tests.conftest import REPO_ROOT, SHARED_DATA
+from tests.waiting import wait_until
 from tools.fake_twilio import FakeTwilio
 
 PRISM = REPO_ROOT / "tools" / "prism" / "node_modules" / ".bin" / "prism"
@@ -31,17 +32,19 @@ def free_port() -> int:
 
 def wait_listening(port: int, process: subprocess.Popen, what: str, timeout: float = 60.0,
                    log: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         if process.poll() is not None:
             pytest.fail(f"{what} exited with {process.returncode} before listening on {port}{_log_tail(log)}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
         except OSError:
-            time.sleep(0.1)
-    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
-    pytest.fail(f"{what} did not listen on {port} within {timeout:g} s (load average {load}){_log_tail(log)}")
+            return False
+        return True
+
+    def load() -> str:
+        return "load average " + ", ".join(f"{n:.1f}" for n in os.getloadavg()) + _log_tail(log)
+
+    wait_until(listening, timeout=timeout, interval=0.1, message=f"{what} to listen on {port}", detail=load)
 
 
 def _log_tail(log: Path | None, lines: int = 20) -> str:

@@ -3,12 +3,12 @@
 from datetime import timedelta
 from itertools import count
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from seats.models import Seat
-from sessions.models import CanvassSession, MeetingPoint, Slot
+from sessions.models import Slot
+from tests.factories import CanvassSessionFactory, MeetingPointFactory, SlotFactory, UserFactory, VolunteerFactory
 from volunteers.models import Booking, Volunteer
 from volunteers.services import booking_place
 
@@ -31,24 +31,23 @@ def slot_make(*, starts_in: timedelta = timedelta(days=3), hours: int = 2, capac
               host_first_name: str = "Aisha") -> Slot:
     seat = seat_make()
     n = next(_numbers)
-    host = get_user_model().objects.create_user(username=f"smshost{n}", password="a-long-password-9",
-                                                first_name=host_first_name)
-    point = MeetingPoint.objects.create(host=host, name=f"{host_first_name}'s front room", address=address,
-                                        postcode="S11 8UX", lat=53.37, lng=-1.50, public_lat=53.37, public_lng=-1.50,
-                                        seat=seat, capacity=60,
-                                        host_first_name=host_first_name)
+    # A host just signed up (no standing, no email), so the host's own texts and emails stay out of these tests.
+    host = UserFactory(username=f"smshost{n}", first_name=host_first_name, email="", standing=False)
+    point = MeetingPointFactory(host=host, name=f"{host_first_name}'s front room", address=address,
+                                postcode="S11 8UX", lat=53.37, lng=-1.50, public_lat=53.37, public_lng=-1.50,
+                                seat=seat, capacity=60, host_first_name=host_first_name)
     starts = (timezone.now() + starts_in).replace(second=0, microsecond=0)
-    session = CanvassSession.objects.create(meeting_point=point, seat=seat, title=title, what_to_bring=what_to_bring,
-                                            lat=53.37, lng=-1.50, postcode_district="S11", starts_at=starts,
-                                            ends_at=starts + timedelta(hours=hours))
-    return Slot.objects.create(session=session, starts_at=starts, ends_at=starts + timedelta(hours=hours),
-                               capacity=capacity)
+    session = CanvassSessionFactory(meeting_point=point, seat=seat, title=title, what_to_bring=what_to_bring,
+                                    lat=53.37, lng=-1.50, postcode_district="S11", starts_at=starts,
+                                    ends_at=starts + timedelta(hours=hours))
+    return SlotFactory(session=session, starts_at=starts, ends_at=starts + timedelta(hours=hours),
+                       capacity=capacity, turf="")
 
 
 def volunteer_make(*, name: str = "Jo Bloggs", phone: str | None = None, consent_sms: bool = True,
                    **extra) -> Volunteer:
-    return Volunteer.objects.create(phone=phone or next_mobile(), name=name, postcode="S10 1AA", lat=53.38,
-                                    lng=-1.50, consent_sms=consent_sms, **extra)
+    return VolunteerFactory(phone=phone or next_mobile(), name=name, postcode="S10 1AA", lat=53.38,
+                            lng=-1.50, consent_sms=consent_sms, **extra)
 
 
 def booking_make(*, slot: Slot, volunteer: Volunteer | None = None, proven: bool = True) -> Booking:

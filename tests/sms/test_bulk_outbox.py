@@ -4,6 +4,7 @@ import pytest
 from django.db import transaction
 
 from notify.sms.models import SmsMessage
+from tests.factories import BookingFactory
 from tests.sms.factories import slot_make, volunteer_make
 from volunteers.events import booking_events_record_bulk
 from volunteers.models import Booking, BookingEvent
@@ -136,9 +137,9 @@ def test_a_bulk_redirect_event_is_worded_about_the_new_booking(locmem_sms):
 
     full, elsewhere = slot_make(title="Full session"), slot_make(title="Where help is needed")
     volunteer = volunteer_make(name="Siân Jones")
-    old = Booking.objects.create(volunteer=volunteer, slot=full, status=Booking.Status.REDIRECTED)
-    new = Booking.objects.create(volunteer=volunteer, slot=elsewhere, status=Booking.Status.CONFIRMED,
-                                 source=Booking.Source.REDIRECT)
+    old = BookingFactory(volunteer=volunteer, slot=full, status=Booking.Status.REDIRECTED)
+    new = BookingFactory(volunteer=volunteer, slot=elsewhere, status=Booking.Status.CONFIRMED,
+                         source=Booking.Source.REDIRECT)
     old.redirected_to = new
     old.save(update_fields=["redirected_to"])
     with transaction.atomic():

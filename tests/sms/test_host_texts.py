@@ -318,6 +318,7 @@ print("RESULT " + json.dumps({"before": before, "rows": rows}))
 """
 
 
+@pytest.mark.server  # a child process
 def test_hosts_texts_work_on_the_embedded_sqlite_defaults(tmp_path):
     result = embedded_run(SQLITE_SCRIPT, tmp_path, SMS_BACKEND="console", SMS_QUIET_HOURS_START="00:00",
                           SMS_QUIET_HOURS_END="00:00", RATE_LIMITS_ENABLED="false")

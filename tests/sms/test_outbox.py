@@ -31,15 +31,6 @@ def test_booking_writes_its_message_in_the_same_transaction_and_sends_it_on_comm
     assert "27 Psalter Lane" in message.body and "Aisha" in message.body and "Reply OK" in message.body
 
 
-def test_the_same_event_never_produces_two_messages(locmem_sms):
-    booking = booking_make(slot=slot_make())
-    with transaction.atomic():
-        booking_event_record(booking=booking, kind=BookingEvent.Kind.CONFIRMED)
-    services.message_record(booking=booking, kind="booking_confirmed", version=booking.version)
-    assert SmsMessage.objects.filter(booking=booking).count() == 1
-    assert len(locmem_sms) == 1
-
-
 @pytest.mark.parametrize(("flags", "reason"), [
     ({"sms_opted_out": True}, "opted_out"), ({"phone_invalid": True}, "phone_invalid"),
     ({"consent_sms": False}, "no_consent"),

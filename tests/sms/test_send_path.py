@@ -4,6 +4,7 @@ across tasks."""
 
 import logging
 import os
+import select
 import ssl
 import threading
 import time
@@ -20,7 +21,9 @@ from celery_app import _database_connections_recycle
 from notify.sms import services
 from notify.sms.backends import TwilioBackend, backend_get
 from notify.sms.models import SmsMessage
+from tests.factories import BookingFactory
 from tests.sms.factories import slot_make, volunteer_make
+from tests.waiting import wait_until
 from volunteers.models import Booking
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,7 +35,7 @@ def _pending_messages(count: int) -> list[SmsMessage]:
     messages = []
     for n in range(count):
         volunteer = volunteer_make()
-        booking = Booking.objects.create(volunteer=volunteer, slot=slot, status="confirmed")
+        booking = BookingFactory(volunteer=volunteer, slot=slot, status="confirmed")
         messages.append(SmsMessage.objects.create(
             volunteer=volunteer, booking=booking, kind="booking_confirmed", version=1, to=volunteer.phone,
             body=f"Booking {n} confirmed. Reply OK to confirm.", encoding="GSM-7", segments=1))
@@ -162,11 +165,17 @@ def test_no_proxy_is_honoured(monkeypatch):
     assert client.connection_new("https", "api.twilio.com", None, 2.0).host == "api.twilio.com"
 
 
+def _hung_up() -> bool:
+    """The kept connection's socket is readable while idle: the server closed its end."""
+    [connection] = backend_get().client.http_client._local.connections.values()
+    return connection.sock is None or bool(select.select([connection.sock], [], [], 0)[0])
+
+
 def test_a_kept_alive_connection_the_server_closed_is_replaced_before_the_next_send(twilio_fake):
     first, second = _pending_messages(2)
     twilio_fake.keep_alive = False  # it hangs up after each answer, without saying so in the headers
     assert services.message_send(message_id=first.pk) == "sent"
-    time.sleep(0.2)  # the hang-up reaches this end
+    wait_until(_hung_up, message="the server's hang-up to reach this end")
     assert services.message_send(message_id=second.pk) == "sent"
     assert twilio_fake.creates == 2 and len(twilio_fake.messages) == 2
 

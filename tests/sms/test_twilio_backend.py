@@ -57,17 +57,6 @@ def test_rate_limits_and_server_errors_are_retried_with_backoff(twilio_fake, htt
     assert twilio_fake.creates == 2 and len(twilio_fake.messages) == 1
 
 
-def test_retries_stop_at_the_cap_and_the_failure_is_kept(twilio_fake, settings):
-    settings.SMS_MAX_ATTEMPTS = 2
-    twilio_fake.script.extend([("error", 503, 20500), ("error", 503, 20500)])
-    booking = booking_make(slot=slot_make())
-    message = SmsMessage.objects.get(booking=booking)
-    _due_again(message)
-    assert services.message_send(message_id=message.pk) == "failed"
-    message.refresh_from_db()
-    assert message.status == "failed" and message.error_message.startswith("Gave up after 2 attempts")
-
-
 @pytest.mark.parametrize("code", [21211, 21614, 30005, 30006])
 def test_invalid_numbers_fail_permanently_and_mark_the_volunteer(twilio_fake, code):
     twilio_fake.script.append(("error", 400, code))

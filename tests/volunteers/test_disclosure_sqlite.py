@@ -1,5 +1,7 @@
 """The front-room meter on the embedded default (SQLite, eager Celery): the same rules through the ORM."""
 
+import pytest
+
 from tests.embedded import embedded_run
 
 SQLITE_SCRIPT = r"""
@@ -44,6 +46,7 @@ print("RESULT " + json.dumps({"shown": shown, "ledger": FrontRoomDisclosure.obje
 """
 
 
+@pytest.mark.server  # a child process
 def test_the_meter_works_on_the_embedded_sqlite_defaults(tmp_path):
     result = embedded_run(SQLITE_SCRIPT, tmp_path, DISCLOSURE_MAX_ROOMS_PER_DAY="1")
     assert result == {"shown": [[True, False, True], [False, True, False]], "ledger": 1, "holds": 1}

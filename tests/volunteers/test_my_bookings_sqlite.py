@@ -1,6 +1,8 @@
 """Several slots with one code, "my bookings" and the remembered device on the embedded default (SQLite, eager
 Celery): the same services through the ORM."""
 
+import pytest
+
 from tests.embedded import embedded_run
 
 SQLITE_SCRIPT = r"""
@@ -51,6 +53,7 @@ print("RESULT " + json.dumps({
 """
 
 
+@pytest.mark.server  # a child process
 def test_several_slots_and_my_bookings_work_on_the_embedded_sqlite_defaults(tmp_path):
     result = embedded_run(SQLITE_SCRIPT, tmp_path)
     assert result == {"asked": 202, "proven": [True, True], "listed": 2, "page": 2, "codes": 2, "bookings": 2}

@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from notify.sms.models import SmsMessage
+from tests.factories import VolunteerFactory
 from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
 from volunteers.models import Booking, PhoneChallenge, Volunteer
 from volunteers.phones import phone_normalise
@@ -66,8 +67,8 @@ def test_no_example_number_the_form_refuses(client, area):
 
 
 def _stopped_volunteer() -> Volunteer:
-    return Volunteer.objects.create(phone=STOPPED, name="Ada", postcode=VOLUNTEER_POSTCODE, lat=53.381, lng=-1.49,
-                                    consent_sms=True, sms_opted_out=True)
+    return VolunteerFactory(phone=STOPPED, name="Ada", postcode=VOLUNTEER_POSTCODE, lat=53.381, lng=-1.49,
+                            consent_sms=True, sms_opted_out=True)
 
 
 def test_a_number_that_texted_stop_is_told_so_on_the_page_and_not_texted(client, area, settings):

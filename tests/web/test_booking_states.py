@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from dispatch.models import OverflowMove
-from tests.factories import CanvassSessionFactory, SlotFactory
+from tests.factories import BookingFactory, CanvassSessionFactory, SlotFactory, VolunteerFactory
 from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
 from volunteers.models import Booking, BookingEvent, Volunteer
 from web.volunteer.confirmations import told_times
@@ -32,8 +32,8 @@ def _text(response) -> str:
 
 
 def _volunteer() -> Volunteer:
-    return Volunteer.objects.create(phone=f"+4774009{next(_phones):05d}", name="Ada Lovelace",
-                                    postcode=VOLUNTEER_POSTCODE, lat=53.381, lng=-1.49, consent_sms=True)
+    return VolunteerFactory(phone=f"+4774009{next(_phones):05d}", name="Ada Lovelace",
+                            postcode=VOLUNTEER_POSTCODE, lat=53.381, lng=-1.49, consent_sms=True)
 
 
 def _booking(slot, status=Status.CONFIRMED, *, proven=True, volunteer=None, **fields) -> Booking:
@@ -41,8 +41,8 @@ def _booking(slot, status=Status.CONFIRMED, *, proven=True, volunteer=None, **fi
     if not proven:
         fields.setdefault("held_since", now)
         fields.setdefault("held_until", now + timedelta(minutes=15))
-    return Booking.objects.create(volunteer=volunteer or _volunteer(), slot=slot, status=status,
-                                  proven_at=now if proven else None, **fields)
+    return BookingFactory(volunteer=volunteer or _volunteer(), slot=slot, status=status,
+                          proven_at=now if proven else None, **fields)
 
 
 def _ended(booking: Booking, kind: str, **payload) -> Booking:

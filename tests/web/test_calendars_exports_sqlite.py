@@ -2,6 +2,8 @@
 process because the suite itself runs on PostgreSQL."""
 
 
+import pytest
+
 from tests.embedded import embedded_run
 
 SCRIPT = r"""
@@ -54,6 +56,7 @@ print("RESULT " + json.dumps(out))
 """
 
 
+@pytest.mark.server  # a child process
 def test_calendars_feeds_and_exports_work_on_sqlite(tmp_path):
     result = embedded_run(SCRIPT, tmp_path)
     assert result["ics_uid"] is True

@@ -3,6 +3,8 @@ assignment run answering 500 there once a volunteer had signed up (PostgreSQL-on
 The suite runs on PostgreSQL, so this drives the SQLite path in a child process."""
 
 
+import pytest
+
 from tests.embedded import embedded_run
 
 SCRIPT = r"""
@@ -61,6 +63,7 @@ print("RESULT " + json.dumps(out))
 """
 
 
+@pytest.mark.server  # a child process
 def test_an_assignment_run_starts_and_commits_from_the_pages_on_sqlite(tmp_path):
     result = embedded_run(SCRIPT, tmp_path)
     assert result["signups"] == [202, 202] and result["proven"] == [200, 200]

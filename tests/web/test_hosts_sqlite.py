@@ -2,6 +2,8 @@
 post one date with three slots, remove a booked slot (out of the public page and the search), copy to two dates.
 Driven in a child process because the suite itself runs on PostgreSQL."""
 
+import pytest
+
 from tests.embedded import embedded_run
 
 SCRIPT = r"""
@@ -54,6 +56,7 @@ print("RESULT " + json.dumps(out))
 """
 
 
+@pytest.mark.server  # a child process
 def test_hosts_forms_work_on_sqlite(tmp_path):
     result = embedded_run(SCRIPT, tmp_path)
     assert result["login"] == 302 and result["post"] == 302 and result["edit"] == 302

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from notify.sms.models import SmsMessage
-from tests.factories import SlotFactory
+from tests.factories import SlotFactory, VolunteerFactory
 from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
 from volunteers.devices import device_remember
 from volunteers.models import Booking, FrontRoomDisclosure, PhoneChallenge, RememberedDevice, Volunteer
@@ -158,7 +158,7 @@ def test_a_stopped_number_is_told_honestly(client, area):
 
 
 def test_a_known_phone_with_no_bookings_left_sees_none_and_an_unknown_one_is_never_texted(client, area):
-    Volunteer.objects.create(phone=OTHER_E164, name="B", postcode="S10 2TN", lat=53.3, lng=-1.5)
+    VolunteerFactory(phone=OTHER_E164, name="B", postcode="S10 2TN", lat=53.3, lng=-1.5)
     location = client.post("/my/", {"phone": OTHER_PHONE})["Location"]
     response = client.post(location, {"code": _code_texted_to(OTHER_E164)}, follow=True)
     assert "Nothing coming up" in _text(response)
@@ -248,8 +248,8 @@ def test_the_manage_page_offers_to_forget_the_device(client, area):
 
 
 def test_device_remember_replaces_the_devices_earlier_phone(area):
-    first = Volunteer.objects.create(phone=E164, name="A", postcode="S10 2TN", lat=53.3, lng=-1.5)
-    second = Volunteer.objects.create(phone=OTHER_E164, name="B", postcode="S10 2TN", lat=53.3, lng=-1.5)
+    first = VolunteerFactory(phone=E164, name="A", postcode="S10 2TN", lat=53.3, lng=-1.5)
+    second = VolunteerFactory(phone=OTHER_E164, name="B", postcode="S10 2TN", lat=53.3, lng=-1.5)
     token = device_remember(volunteer_id=first.pk)
     device_remember(volunteer_id=second.pk, replacing=token)
     assert list(RememberedDevice.objects.values_list("volunteer_id", flat=True)) == [second.pk]

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from icalendar import Calendar
 
+from tests.factories import BookingFactory, VolunteerFactory
 from tests.web.volunteer_data import ADDRESS, VOLUNTEER_POSTCODE, neighbourhood
 from volunteers.models import Booking
 
@@ -192,11 +193,10 @@ def test_a_full_slot_offers_the_waitlist_and_alternatives_in_neighbouring_seats(
 
 
 def _booking(area, status=Booking.Status.CONFIRMED) -> Booking:
-    from volunteers.models import Volunteer
 
-    volunteer = Volunteer.objects.create(phone="+447700900123", name="Ada Lovelace", postcode=VOLUNTEER_POSTCODE,
-                                         lat=53.381, lng=-1.49, consent_sms=True)
-    return Booking.objects.create(volunteer=volunteer, slot=area.slot, status=status)
+    volunteer = VolunteerFactory(phone="+447700900123", name="Ada Lovelace", postcode=VOLUNTEER_POSTCODE,
+                                 lat=53.381, lng=-1.49, consent_sms=True)
+    return BookingFactory(volunteer=volunteer, slot=area.slot, status=status)
 
 
 def test_manage_page_shows_the_address_host_and_turf_of_a_confirmed_booking(client, area):

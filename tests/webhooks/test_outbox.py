@@ -12,6 +12,7 @@ from standardwebhooks.webhooks import Webhook
 from notify.webhooks import services, tasks
 from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
 from notify.webhooks.services import outbox
+from tests.factories import BookingFactory
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers.events import booking_events_record_bulk
 from volunteers.models import Booking, BookingEvent
@@ -108,7 +109,7 @@ def test_a_bulk_commit_writes_one_delivery_per_event_and_endpoint(loopback_allow
     first, second = endpoint(receiver, "/a"), endpoint(receiver, "/b")
     endpoint(receiver, "/c", event_types=["booking.cancelled"])
     slot = slot_make(capacity=5)
-    bookings = [Booking.objects.create(volunteer=volunteer_make(), slot=slot, status="confirmed") for _ in range(3)]
+    bookings = [BookingFactory(volunteer=volunteer_make(), slot=slot, status="confirmed") for _ in range(3)]
     with transaction.atomic():
         events = booking_events_record_bulk(booking_versions=[(b.pk, b.version) for b in bookings],
                                             kind=BookingEvent.Kind.CONFIRMED)
@@ -270,22 +271,6 @@ def test_erasure_blanks_bodies_and_what_still_waits_goes_without_personal_data(l
     assert cancelled["type"] == "booking.cancelled"
     assert cancelled["data"]["person"] == {"identifiers": [f"frontroom:volunteer-{volunteer.pk}"]}
     assert "Secret" not in receiver.to("/crm")[-1].body.decode()
-
-
-def test_the_sweep_hands_on_lost_and_stale_deliveries_only(loopback_allowed, receiver, enqueued):
-    endpoint(receiver)
-    booking_make(slot=slot_make())
-    booking_make(slot=slot_make())
-    first, second = WebhookDelivery.objects.order_by("id")
-    old = timezone.now() - timedelta(minutes=10)
-    WebhookDelivery.objects.filter(pk=first.pk).update(updated_at=old)  # its task was lost
-    WebhookDelivery.objects.filter(pk=second.pk).update(status="delivering", started_at=old, attempts=1)  # worker died
-    enqueued.clear()
-    assert services.deliveries_requeue_stuck() == 2
-    assert enqueued == [first.pk, second.pk]
-    assert send_all() == ["delivered", "delivered"]
-    assert WebhookDelivery.objects.get(pk=second.pk).attempts == 2
-    assert services.deliveries_requeue_stuck() == 0
 
 
 def _asked(slot, name="Jo Anne Bloggs"):

@@ -2,6 +2,8 @@
 through the API, a booking and its cancellation delivered signed to a local receiver after commit."""
 
 
+import pytest
+
 from tests.conftest import REPO_ROOT
 from tests.embedded import embedded_run
 
@@ -34,6 +36,7 @@ receiver.stop()
 """
 
 
+@pytest.mark.server  # a child process
 def test_webhooks_work_on_the_embedded_sqlite_defaults(tmp_path):
     result = embedded_run(SCRIPT, tmp_path, SMS_BACKEND="console", WEBHOOK_ALLOW_HTTP="true",
                           WEBHOOK_ALLOWED_NETWORKS="127.0.0.1/32", PYTHONPATH=str(REPO_ROOT))
