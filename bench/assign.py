@@ -1,6 +1,7 @@
 """Benchmark: batch assignment of 100,000 volunteers to 5,000 slots over Great Britain.
 
     .venv/bin/python bench/assign.py [--volunteers 100000] [--slots 5000] [--instances 3] [--no-write]
+    .venv/bin/python bench/assign.py --drivers 0.2 --riders 0.3   # cars (issue 24): a share drive, a share need a lift
 
 Each instance is loaded into a separate PostgreSQL database (DATABASE_URL, default
 frontroom_bench_dispatch): slots of capacity 20–40 in sessions jittered around real seat centres,
@@ -57,20 +58,23 @@ def instance_load(rng, seats, *, volunteers: int, slots: int):
     s_lng = lng[session_seat] + rng.normal(0, 0.03, n_sessions)
     setup.copy_rows(MeetingPoint._meta.db_table,
                     ["id", "host_id", "name", "address", "postcode", "lat", "lng", "seat_id", "capacity",
-                     "accessibility_notes", "host_first_name", "host_phone", "is_active", "created_at", "updated_at"],
+                     "accessibility_notes", "host_first_name", "host_phone", "is_active", "created_at", "updated_at",
+                     "public_lat", "public_lng"],
                     ((i + 1, host.pk, f"Room {i}", "1 Bench Street", "S1 1AA", float(s_lat[i]), float(s_lng[i]),
-                      codes[session_seat[i]], 60, "", "Bench", "", True, now, now) for i in range(n_sessions)))
+                      codes[session_seat[i]], 60, "", "Bench", "", True, now, now, float(s_lat[i]), float(s_lng[i]))
+                     for i in range(n_sessions)))
     pairs = rng.integers(0, 2, n_sessions)  # a session is the two slots of one day
     setup.copy_rows(CanvassSession._meta.db_table,
                     ["id", "meeting_point_id", "seat_id", "title", "description", "what_to_bring", "status", "lat",
-                     "lng", "postcode_district", "starts_at", "ends_at", "created_at", "updated_at"],
+                     "lng", "postcode_district", "starts_at", "ends_at", "created_at", "updated_at", "requires_approval",
+                     "review_reason"],
                     ((i + 1, i + 1, codes[session_seat[i]], f"Bench {i}", "", "", "published", float(s_lat[i]),
-                      float(s_lng[i]), "S1", slot_times[2 * pairs[i]][0], slot_times[2 * pairs[i] + 1][1], now, now)
-                     for i in range(n_sessions)))
+                      float(s_lng[i]), "S1", slot_times[2 * pairs[i]][0], slot_times[2 * pairs[i] + 1][1], now, now,
+                      False, "") for i in range(n_sessions)))
     capacity = rng.integers(20, 41, slots)
     setup.copy_rows(Slot._meta.db_table, ["id", "session_id", "starts_at", "ends_at", "capacity", "turf",
-                                          "confirmed_count"],
-                    ((j + 1, j // 2 + 1, *slot_times[2 * pairs[j // 2] + j % 2], int(capacity[j]), "", 0)
+                                          "confirmed_count", "overbook"],
+                    ((j + 1, j // 2 + 1, *slot_times[2 * pairs[j // 2] + j % 2], int(capacity[j]), "", 0, 0)
                      for j in range(n_sessions * 2)))
 
     home = rng.integers(0, len(seats), volunteers)
@@ -79,9 +83,12 @@ def instance_load(rng, seats, *, volunteers: int, slots: int):
     travel = rng.choice(TRAVEL_CHOICES, volunteers)
     setup.copy_rows(Volunteer._meta.db_table,
                     ["id", "phone", "name", "email", "postcode", "lat", "lng", "seat_id", "max_travel_km",
-                     "consent_sms", "sms_opted_out", "phone_invalid", "token", "created_at", "updated_at"],
+                     "consent_sms", "sms_opted_out", "phone_invalid", "token", "created_at", "updated_at",
+                     "consent_sms_version", "consent_email", "consent_email_version", "consent_campaign",
+                     "consent_campaign_version", "phone_verified_at"],
                     ((i + 1, f"+4474{i:08d}", f"Volunteer {i}", "", "S1 1AA", float(v_lat[i]), float(v_lng[i]),
-                      codes[home[i]], float(travel[i]), False, False, False, f"bench-{i}", now, now)
+                      codes[home[i]], float(travel[i]), False, False, False, f"bench-{i}", now, now, "", False, "",
+                      False, "", now)
                      for i in range(volunteers)))
     rows = []
     for i in range(volunteers):
@@ -95,6 +102,26 @@ def instance_load(rng, seats, *, volunteers: int, slots: int):
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         cursor.execute("ANALYZE")
     return saturday, sunday + timedelta(days=1)
+
+
+def travel_modes_set(rng, *, volunteers: int, drivers: float, riders: float) -> None:
+    """A share of the volunteers drive (1-4 seats for others), a share have no car: those travel 2-5 km on their own
+    (on foot or by bus) and need a lift to go further (dispatch.services.lift_placement)."""
+    from django.db import connection
+
+    order = rng.permutation(volunteers) + 1
+    n_drivers, n_riders = int(volunteers * drivers), int(volunteers * riders)
+    driver_ids, rider_ids = order[:n_drivers], order[n_drivers:n_drivers + n_riders]
+    seats = rng.integers(1, 5, n_drivers)
+    limits = rng.choice([2.0, 3.0, 5.0], n_riders)
+    with connection.cursor() as cursor:
+        # Two statements over arrays: 50,000 rows in one round trip each (the bench's setup, not the app).
+        cursor.execute("UPDATE volunteers_volunteer v SET travel = 'driver', car_seats = d.seats FROM "
+                       "unnest(%s::bigint[], %s::int[]) AS d(id, seats) WHERE v.id = d.id",
+                       [driver_ids.tolist(), seats.tolist()])
+        cursor.execute("UPDATE volunteers_volunteer v SET travel = 'needs_lift', max_travel_km = r.km FROM "
+                       "unnest(%s::bigint[], %s::float8[]) AS r(id, km) WHERE v.id = r.id",
+                       [rider_ids.tolist(), limits.tolist()])
 
 
 def priority_count(problem, choice) -> int:
@@ -111,6 +138,10 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=3)
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--no-write", action="store_true", help="Do not update BENCHMARKS.md.")
+    parser.add_argument("--drivers", type=float, default=0.0,
+                        help="Share of volunteers who drive, with 1-4 seats for others (issue 24: 0.2).")
+    parser.add_argument("--riders", type=float, default=0.0,
+                        help="Share with no car, 2-5 km on their own, who need a lift (issue 24: 0.3).")
     parser.add_argument("--detach-sms", action="store_true",
                         help="Disconnect the SMS outbox receivers (they write one message row per booking, in bulk).")
     args = parser.parse_args()
@@ -126,6 +157,7 @@ def main() -> None:
     from dispatch import conf
     from dispatch.services import assignment
     from dispatch.services.candidates import problem_build
+    from dispatch.services.lift_placement import rides_place
     from dispatch.solver import assignment_greedy, assignment_solve
     from volunteers.models import Booking
 
@@ -135,6 +167,8 @@ def main() -> None:
         rng = np.random.default_rng(args.seed + instance)
         t = time.perf_counter()
         date_from, date_to = instance_load(rng, seats, volunteers=args.volunteers, slots=args.slots)
+        if args.drivers or args.riders:
+            travel_modes_set(rng, volunteers=args.volunteers, drivers=args.drivers, riders=args.riders)
         load_s = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -144,6 +178,10 @@ def main() -> None:
         optimal = assignment_solve(n_volunteers=len(problem.volunteer_ids), capacities=problem.slot_free,
                                    vol=problem.vol, slot=problem.slot, value=problem.value)
         solve_s = time.perf_counter() - t
+        t = time.perf_counter()
+        rides = rides_place(problem, optimal.choice)  # the second stage: riders into the cars placed
+        rides_s = time.perf_counter() - t
+        riders_alone = int((problem.v_needs_lift & (optimal.choice >= 0)).sum())
         all_vol, all_slot, all_dist, all_value = problem.all_arcs
         t = time.perf_counter()
         greedy = assignment_greedy(n_volunteers=len(problem.volunteer_ids), capacities=problem.slot_free,
@@ -159,7 +197,8 @@ def main() -> None:
         whole_s = time.perf_counter() - t
         booked = Booking.objects.filter(source=Booking.Source.ASSIGNED).count()
         assert booked == run.totals["booked"] == run.totals["assigned"], (booked, run.totals)
-        assert run.totals["objective"] == optimal.objective
+        assert run.totals["objective"] == optimal.objective + int(rides.value.sum())
+        assert run.totals["by_lift"] == len(rides.rider)
         result = {
             "instance": instance + 1, "volunteers": len(problem.volunteer_ids), "slots": len(problem.slot_ids),
             "places": int(problem.slot_free.sum()), "arcs": int(len(problem.vol)), "all_arcs": int(len(all_vol)),
@@ -173,6 +212,8 @@ def main() -> None:
                                                  np.flatnonzero(greedy.choice >= 0) * len(problem.slot_ids)
                                                  + greedy.choice[greedy.choice >= 0]))])),
             "timings": run.totals["timings_s"], "booked": booked,
+            "rides_s": rides_s, "riders": int(problem.v_needs_lift.sum()), "riders_alone": riders_alone,
+            "by_lift": len(rides.rider), "drivers": int((problem.v_driver_seats > 0).sum()),
         }
         results.append(result)
         print(f"instance {instance + 1}: {result}", flush=True)
@@ -197,6 +238,19 @@ def main() -> None:
             f"{r['assigned']:,} ({r['greedy_assigned']:,}) | {r['priority']:,} ({r['greedy_priority']:,}), "
             f"+{r['priority'] - r['greedy_priority']:,} | {r['km_median']} ({r['greedy_km_median']:.2f}) |"
         )
+    if args.drivers or args.riders:
+        lines += [
+            "",
+            f"Cars (issue 24): {args.drivers:.0%} of volunteers drive (1-4 seats for others), {args.riders:.0%} have "
+            "no car (2-5 km on their own). Without lifts = the first stage alone, as a run that ignores cars; with "
+            "lifts = plus the second stage (dispatch/services/lift_placement.py), in the same run.",
+            "",
+            "| instance | drivers | riders without a car | placed without lifts | placed with lifts | second stage |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in results:
+            lines.append(f"| {r['instance']} | {r['drivers']:,} | {r['riders']:,} | {r['riders_alone']:,} | "
+                         f"{r['riders_alone'] + r['by_lift']:,} (+{r['by_lift']:,}) | {r['rides_s']:.2f} s |")
     worst = max(results, key=lambda r: r["whole_s"])
     lines += [
         "",

@@ -12,7 +12,7 @@ Measures, in one run and with the same worker configuration (prefork, concurrenc
   * duplicates (a text Twilio received twice) and lost texts (rows not accepted): both must be 0 ("exactly once").
 
 The baseline and the message alternate for --rounds rounds, each with a fresh worker; the ratio reported is the
-median of the rounds' ratios. The table goes to bench/results/consent25.md with --write.
+median of the rounds' ratios. Its table is BENCHMARKS.md, "Messages to everyone booked".
 """
 
 import argparse
@@ -26,7 +26,6 @@ from celery import shared_task
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 NOOP_KEY = "bench:broadcast:noop"
-RESULTS = BENCH_DIR / "results" / "consent25.md"
 
 
 @shared_task(name="bench.broadcast_noop", ignore_result=True, acks_late=True)
@@ -112,21 +111,18 @@ def _message_run(count: int, fake, env: dict, args) -> dict:
 
 
 def main() -> None:
-    sys.path.insert(0, str(BENCH_DIR))
-    from _common import (
-        ChildServer,
-        add_celery_worker_args,
+    sys.path.insert(0, str(REPO_ROOT))
+    from bench.dataset import django_setup, shared_data_dir
+    from bench.reporting import (
         add_common_args,
-        celery_worker_env,
-        django_setup,
+        benchmarks_section_write,
         machine_info,
         machine_line,
         markdown_table,
         noop_row,
-        noop_run,
         rounds_median,
-        shared_data_dir,
     )
+    from bench.stack import ChildServer, add_celery_worker_args, celery_worker_env, noop_run
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(parser, database_url="postgres://postgres@127.0.0.1:5432/frontroom_bench_broadcast",
@@ -219,8 +215,7 @@ def main() -> None:
     ])
     print(body)
     if args.write:
-        RESULTS.parent.mkdir(exist_ok=True)
-        RESULTS.write_text(body + "\n")
+        benchmarks_section_write("Messages to everyone booked (broadcasts)", body)
 
 
 if __name__ == "__main__":

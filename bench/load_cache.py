@@ -83,7 +83,7 @@ def server_ms(step: dict) -> float:
 
 
 def side_by_side_text(steps: dict, health: dict, p95_ms: float) -> str:
-    """The table for bench/results: per offered rate, each mode's answered rate, p95, errors and cache share."""
+    """The table for BENCHMARKS.md ("Shared page cache"): per offered rate, each mode's answered rate, p95, errors and cache share."""
     lines = ["| offered req/s | mode | answered req/s | p50 ms | p95 ms | errors | from cache (HIT) | "
              "server CPU ms/request | passed |", "|---|---|---|---|---|---|---|---|---|"]
     rates = sorted({s["rate"] for mode in steps.values() for s in mode})

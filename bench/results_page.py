@@ -37,7 +37,7 @@ sys.path.insert(0, '.')
 try:
     from bench import dataset
 except ImportError:  # a checkout from before bench/data.py
-    from bench import _common as data
+    from bench import _common as dataset
 dataset.django_setup(database_url=sys.argv[1], redis_url=sys.argv[2])
 data_dir = dataset.shared_data_dir()
 dataset.reference_data_load(data_dir, log=lambda message: None)

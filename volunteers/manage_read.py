@@ -8,7 +8,7 @@ for it. Each subquery is an index lookup (the ledger's unique key, the feed's ow
 the device's token hash). Read-only: no ledger touch, no last_used_at touch (both are refreshed by other paths;
 a first showing is still recorded, once, by volunteers.disclosure when the page is the first to show the room).
 The statement is written once (core.db.related_select): built by the ORM, its compilation was 40% of the page's
-CPU (bench/results/cache26.md).
+CPU (BENCHMARKS.md, "Texted-link surge").
 """
 
 import functools

@@ -7,7 +7,7 @@ Such a request is answered as before with `Cache-Control: private, no-store`. A 
 is a 200 that set no cookie, used no CSRF token and showed no message: a cached page can never hold one person's
 token, details or notice. The language is part of the key (request.LANGUAGE_CODE), not the cookie header.
 A page is stored once it has been asked for PAGE_CACHE_ADMIT_AFTER times within its freshness: most search URLs
-are asked for once, and storing them cost more than it saved (bench/results/cache26.md).
+are asked for once, and storing them cost more than it saved (BENCHMARKS.md, "Shared page cache").
 
 Degraded mode: PostgreSQL unreachable while a view runs (core.errors.UNAVAILABLE_ERRORS), the entry Redis still
 holds is served however old (up to PAGE_CACHE_STALE_SECONDS past its freshness) with a banner saying it may be
