@@ -105,3 +105,15 @@ def axe_violations(page, *, impacts=("serious", "critical")) -> list[dict]:
         {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
         for v in results.response["violations"] if v["impact"] in impacts
     ]
+
+
+@pytest.fixture(params=[False, True], ids=["no-js", "js"])
+def phone_page(request, browser, live_server):
+    """A 375 px page, once without JavaScript (the volunteer's pages must work so) and once with it (axe is a
+    script: it runs in that one); `page.javascript` says which."""
+    context = browser.new_context(viewport=PHONE_VIEWPORT, java_script_enabled=request.param, locale="en-GB",
+                                  timezone_id="Europe/London")
+    page = context.new_page()
+    page.javascript = request.param
+    yield page
+    context.close()

@@ -7,21 +7,11 @@ from playwright.sync_api import expect
 
 from notify.sms.models import SmsMessage
 from tests.factories import PostcodeFactory, book
-from tests.web.conftest import PHONE_VIEWPORT, axe_violations, screenshot
+from tests.web.conftest import axe_violations, screenshot
 from tests.web.volunteer_data import neighbourhood
 from volunteers.models import Booking
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(params=[False, True], ids=["no-js", "js"])
-def phone_page(request, browser, live_server):
-    context = browser.new_context(viewport=PHONE_VIEWPORT, java_script_enabled=request.param, locale="en-GB",
-                                  timezone_id="Europe/London")
-    page = context.new_page()
-    page.javascript = request.param
-    yield page
-    context.close()
 
 
 def _check(page, name: str) -> None:

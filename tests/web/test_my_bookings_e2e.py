@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from notify.sms.models import SmsMessage
 from tests.factories import SlotFactory
-from tests.web.conftest import PHONE_VIEWPORT, axe_violations, screenshot
+from tests.web.conftest import axe_violations, screenshot
 from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
 from volunteers.models import Booking
 
@@ -27,16 +27,6 @@ def area():
     area.later = SlotFactory(session=area.session, starts_at=start + timedelta(hours=5),
                              ends_at=start + timedelta(hours=6), capacity=3)
     return area
-
-
-@pytest.fixture(params=[False, True], ids=["no-js", "js"])
-def phone_page(request, browser, live_server):
-    context = browser.new_context(viewport=PHONE_VIEWPORT, java_script_enabled=request.param, locale="en-GB",
-                                  timezone_id="Europe/London")
-    page = context.new_page()
-    page.javascript = request.param
-    yield page
-    context.close()
 
 
 def _codes() -> int:

@@ -59,43 +59,40 @@ def offer(request, token: str):
                   status=400 if request.method == "POST" else 200)
 
 
+def _acted(request, token: str, act, done: str = ""):
+    """Do `act` (a travel service call), then back to the lifts on the booking's page, saying `done` or the
+    problem."""
+    try:
+        act()
+    except DomainError as problem:
+        return _told(request, token, problem)
+    if done:
+        messages.success(request, done)
+    return _page(token)
+
+
 @require_POST
 @limit_ip("booking_ip")
 def ask(request, token: str):
-    try:
-        services.request_create(manage_token=token, offer_token=request.POST.get("offer", "")[:40],
-                                invite_token=request.POST.get("invite", "").strip()[:40])
-    except DomainError as problem:
-        return _told(request, token, problem)
-    messages.success(request, _("Asked. We text you when the driver answers."))
-    return _page(token)
+    return _acted(request, token, lambda: services.request_create(
+        manage_token=token, offer_token=request.POST.get("offer", "")[:40],
+        invite_token=request.POST.get("invite", "").strip()[:40]), _("Asked. We text you when the driver answers."))
 
 
 @require_POST
 def answer(request, token: str):
-    try:
-        services.request_answer(manage_token=token, request_token=request.POST.get("request", "")[:40],
-                                accept=request.POST.get("accept") == "yes")
-    except DomainError as problem:
-        return _told(request, token, problem)
-    return _page(token)
+    return _acted(request, token, lambda: services.request_answer(
+        manage_token=token, request_token=request.POST.get("request", "")[:40],
+        accept=request.POST.get("accept") == "yes"))
 
 
 @require_POST
 def cancel(request, token: str):
-    try:
-        services.offer_cancel(manage_token=token)
-    except DomainError as problem:
-        return _told(request, token, problem)
-    messages.success(request, _("Your lift is cancelled. Anyone who asked is told; their places are kept."))
-    return _page(token)
+    return _acted(request, token, lambda: services.offer_cancel(manage_token=token),
+                  _("Your lift is cancelled. Anyone who asked is told; their places are kept."))
 
 
 @require_POST
 def withdraw(request, token: str):
-    try:
-        services.request_withdraw(manage_token=token)
-    except DomainError as problem:
-        return _told(request, token, problem)
-    messages.success(request, _("Done: you no longer ride in that car. Your place is kept."))
-    return _page(token)
+    return _acted(request, token, lambda: services.request_withdraw(manage_token=token),
+                  _("Done: you no longer ride in that car. Your place is kept."))
