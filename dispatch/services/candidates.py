@@ -145,7 +145,7 @@ def problem_build(*, date_from: datetime, date_to: datetime, region: str | None 
     s_lat = np.array([r[5] for r in rows])
     s_lng = np.array([r[6] for r in rows])
     problem.slot_lat, problem.slot_lng = s_lat, s_lng
-    vol, slot, dist = _spatial_pairs(v_lat, v_lng, v_limit, s_lat, s_lng)
+    vol, slot, dist = spatial_pairs(v_lat, v_lng, v_limit, s_lat, s_lng)
 
     # Availability: the slot must fit inside one of the volunteer's windows.
     w_vol = np.searchsorted(volunteer_ids, window_vol_ids)
@@ -205,7 +205,7 @@ def _placed_codes(volunteer_ids, *, date_from: datetime, date_to: datetime) -> n
                     dtype=np.int64)
 
 
-def _spatial_pairs(v_lat, v_lng, v_limit, s_lat, s_lng):
+def spatial_pairs(v_lat, v_lng, v_limit, s_lat, s_lng):
     """Every (volunteer, slot) pair within the volunteer's travel limit, with the distance."""
     order = np.argsort(s_lat, kind="stable")
     sorted_lat = s_lat[order]

@@ -18,7 +18,7 @@ import numpy as np
 from django.conf import settings
 from ortools.graph.python import min_cost_flow
 
-from dispatch.services.candidates import Problem, haversine_matrix
+from dispatch.services.candidates import Problem, spatial_pairs
 from dispatch.solver import pair_value
 
 
@@ -41,11 +41,11 @@ def rides_place(problem: Problem, choice: np.ndarray) -> Rides:
     drivers = np.flatnonzero((problem.v_driver_seats > 0) & (choice >= 0))
     if len(riders) == 0 or len(drivers) == 0:
         return EMPTY
-    distance = haversine_matrix(problem.v_lat[riders], problem.v_lng[riders], problem.v_lat[drivers],
-                                problem.v_lng[drivers])
-    reach = np.minimum(problem.v_limit[riders], pickup_km)[:, None]
-    r_at, d_at = np.nonzero(distance <= reach)
-    rider, driver, dist = riders[r_at], drivers[d_at], distance[r_at, d_at]
+    # Pairs within reach through the run's own grid search (a full riders x drivers matrix is 10^8 cells at scale).
+    r_at, d_at, dist = spatial_pairs(problem.v_lat[riders], problem.v_lng[riders],
+                                     np.minimum(problem.v_limit[riders], pickup_km), problem.v_lat[drivers],
+                                     problem.v_lng[drivers])
+    rider, driver = riders[r_at], drivers[d_at]
     slot = choice[driver]
     fits = problem.feasible.ok(rider, slot)
     rider, driver, slot, dist = rider[fits], driver[fits], slot[fits], dist[fits]
