@@ -22,6 +22,7 @@ class Broadcast(models.Model):
     session = models.ForeignKey(CanvassSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     seat = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     region = models.CharField(max_length=60, blank=True)
+    drivers = models.BooleanField(default=False, help_text="Only the volunteers offering a lift that day.")
     day = models.DateField(null=True, blank=True)
     body = models.TextField()
     recipients = models.PositiveIntegerField(default=0, help_text="Proven volunteers holding a place.")

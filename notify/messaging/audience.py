@@ -32,6 +32,7 @@ class Audience:
     seat: Seat | None = None
     region: str = ""
     seat_codes: frozenset[str] | None = None  # a regional organiser's "all my seats"
+    drivers: bool = False  # only the volunteers offering a lift that day (travel: their place's open offer)
 
     def bookings(self):
         query = Booking.objects.filter(status__in=PLACED, proven_at__isnull=False,
@@ -45,6 +46,8 @@ class Audience:
             query = query.filter(slot__session__seat__region=self.region)
         if self.seat_codes is not None:
             query = query.filter(slot__session__seat_id__in=sorted(self.seat_codes))
+        if self.drivers:
+            query = query.filter(lift_offers__status="open").distinct()
         return query
 
     def describe(self) -> str:
@@ -52,7 +55,8 @@ class Audience:
             return self.session.title
         where = self.seat.name if self.seat else (self.region or (
             gettext("all my seats") if self.seat_codes is not None else gettext("everywhere")))
-        return f"{where}, {self.day:%Y-%m-%d}"
+        drivers = gettext("drivers offering lifts, ") if self.drivers else ""
+        return f"{drivers}{where}, {self.day:%Y-%m-%d}"
 
 
 class Recipient(NamedTuple):
@@ -92,7 +96,8 @@ def audience_for_host(*, user, session_id) -> Audience:
     return Audience(session=session)
 
 
-def audience_for_coordinator(*, user, day: date | None, seat_code: str = "", region: str = "") -> Audience:
+def audience_for_coordinator(*, user, day: date | None, seat_code: str = "", region: str = "",
+                             drivers: bool = False) -> Audience:
     """Everyone booked on `day`, in a seat or a region or everywhere (a regional organiser: everywhere in their
     scope). InvalidInput naming the field, NotFound/PermissionDenied for a seat or region out of scope."""
     if day is None:
@@ -112,5 +117,5 @@ def audience_for_coordinator(*, user, day: date | None, seat_code: str = "", reg
         if not Seat.objects.filter(Q(region=region)).exists():
             raise InvalidInput(gettext("No such region."), code="invalid", fields={"region": [gettext("Unknown region.")]})
     elif not scope.national:
-        return Audience(day=day, seat_codes=scope.seat_codes)
-    return Audience(day=day, seat=seat, region=region)
+        return Audience(day=day, seat_codes=scope.seat_codes, drivers=drivers)
+    return Audience(day=day, seat=seat, region=region, drivers=drivers)

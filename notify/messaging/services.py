@@ -153,6 +153,7 @@ def message_send(*, sender, audience: Audience, purpose: str, body: str) -> Broa
         rows.append((person.id, person.phone, text, count.encoding, count.segments))
     broadcast = Broadcast.objects.create(
         sender=sender, purpose=purpose, session=audience.session, seat=audience.seat, region=audience.region,
+        drivers=audience.drivers,
         day=audience.day, body=body, recipients=len(people), texts=len(rows), emails=len(emails), segments=segments,
         reached=len({person.id for person, _ in texts} | set(emails)))
     if rows:

@@ -192,3 +192,23 @@ def test_the_messages_endpoint_answers_what_its_schema_says(locmem_sms, settings
     schema.check("POST", path, host.post(url, {}, format="json"))
     schema.check("POST", path, api_client_for(UserFactory()).post(url, {"body": "Hi"}, format="json"))
     assert {code for _, _, code in schema.checked} == {"200", "201", "429", "400", "404"}
+
+
+def test_coordinators_message_only_the_drivers_offering_lifts_that_day(locmem_sms):
+    from travel.models import LiftOffer
+
+    slot = _session_with(proven=3, unproven=0)
+    driver = Booking.objects.filter(slot=slot).first()
+    LiftOffer.objects.create(booking=driver, slot=slot, seats=2, pickup_kind="station", pickup_label="The station",
+                             pickup_postcode="S1", pickup_district="S1", pickup_lat=53.38, pickup_lng=-1.47,
+                             departs_at=slot.starts_at - timedelta(minutes=30))
+    day = timezone.localtime(slot.starts_at).date()
+    national = UserFactory(is_staff=True)
+    everyone = audience_for_coordinator(user=national, day=day)
+    drivers = audience_for_coordinator(user=national, day=day, drivers=True)
+    assert message_preview(audience=everyone, purpose=SERVICE, body="Hi").recipients == 3
+    assert message_preview(audience=drivers, purpose=SERVICE, body="Parking is behind the hall").recipients == 1
+    sent = message_send(sender=national, audience=drivers, purpose=SERVICE, body="Parking is behind the hall")
+    assert sent.drivers and sent.recipients == 1
+    assert list(SmsMessage.objects.filter(broadcast=sent).values_list("volunteer_id", flat=True)) == [
+        driver.volunteer_id]

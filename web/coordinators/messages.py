@@ -32,8 +32,10 @@ class BroadcastForm(MessageForm):
                     error_messages={"required": _("Choose a day.")})
     seat = forms.CharField(label=_("Seat (ONS code)"), required=False, max_length=9)
     region = forms.ChoiceField(label=_("Or a region"), required=False)
+    drivers = forms.BooleanField(label=_("Only drivers offering a lift that day"), required=False,
+                                 help_text=_("Volunteers with an open lift offer to a session that day (docs/travel.md)."))
 
-    field_order = ["day", "seat", "region", "purpose", "body"]
+    field_order = ["day", "seat", "region", "drivers", "purpose", "body"]
 
     def __init__(self, *args, scope=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -53,7 +55,7 @@ def broadcast(request):
         data = form.cleaned_data
         try:
             audience = audience_for_coordinator(user=request.user, day=data["day"], seat_code=data["seat"],
-                                                region=data["region"])
+                                                region=data["region"], drivers=data["drivers"])
             if request.POST.get("action") == "send":
                 sent = message_send(sender=request.user, audience=audience, purpose=data["purpose"], body=data["body"])
                 messages.success(request, sent_summary(sent))
