@@ -32,6 +32,9 @@ FILLED_SEATS = {"E14001081": (0, 4), "E14001468": (1, 2), "E14001193": (2, 3), "
 @pytest.fixture
 def journey_data(settings, shared_data):
     settings.OVERFLOW_AUTO = False  # the coordinator moves the waitlist, not the after-commit trigger
+    # The shortfall counts expected turnout (volunteers.turnout); with no history a place is expected at the prior.
+    # At 1.0 each booked place counts whole, so the bands below are the bookings' (test_turnout.py tests the rest).
+    settings.TURNOUT_PRIOR = 1.0
     seats_import(results=shared_data / "elections" / "ge2024_summary.csv",
                  centroids=shared_data / "geo" / "constituency_centroids_2024set.csv",
                  adjacency=shared_data / "geo" / "constituency_adjacency_2024set.csv", boundary_set="2024")

@@ -65,7 +65,7 @@ def test_the_form_asks_only_what_dispatch_needs_with_a_grid_of_days_and_parts(cl
     settings.NEEDED_DAYS = 14
     page = _text(client.get("/needed/"))
     names = set(re.findall(r"<(?:input|select)[^>]* name=\"([a-z_]+)\"", page))
-    assert names == {"csrfmiddlewaretoken", "name", "phone", "postcode", "max_travel_km", "travel", "car_seats", "when",
+    assert names == {"csrfmiddlewaretoken", "name", "phone", "postcode", "max_travel_km", "travel", "when",
                      "consent_sms", "consent_campaign"}
     assert re.search(r'<input type="checkbox" name="consent_campaign"(?![^>]*checked)[^>]*>', page)  # unticked
     assert "<legend>When are you free?</legend>" in page and '<th scope="col">Morning<small>9am–1pm</small></th>' in page
@@ -213,14 +213,15 @@ def test_a_sign_ups_code_typed_on_the_my_bookings_code_page_leads_to_its_page(cl
 
 
 def test_a_driver_says_so_and_a_rider_can_change_to_needing_a_lift(client, area):
-    link = _signed_up(client, area, travel="driver", car_seats="3")
+    link = _signed_up(client, area, travel="driver:3")
     volunteer = Volunteer.objects.get(phone=E164)
     assert (volunteer.travel, volunteer.car_seats) == ("driver", 3)
     client.post(link + "/change/", {"when": [f"{_day(area, 2)}:evening"], "max_travel_km": "25", "postcode": "s10",
-                                    "travel": "needs_lift", "car_seats": "0"})
+                                    "travel": "needs_lift"})
     volunteer.refresh_from_db()
     assert (volunteer.travel, volunteer.car_seats) == ("needs_lift", 0)
-    no_seats = client.post("/needed/", {"name": "Sam", "phone": "07400 111444", "postcode": "S10 2TN",
-                                        "max_travel_km": "10", "when": [f"{_day(area)}:morning"],
-                                        "consent_sms": "on", "travel": "driver", "car_seats": "0"})
-    assert no_seats.status_code == 200 and "your car can take (1 to 7)" in _text(no_seats)
+    assert 'value="needs_lift" selected' in _text(client.get(link + "/change/"))  # the change form shows the answer
+    odd = client.post("/needed/", {"name": "Sam", "phone": "07400 111444", "postcode": "S10 2TN",
+                                   "max_travel_km": "10", "when": [f"{_day(area)}:morning"], "consent_sms": "on",
+                                   "travel": "driver:0"})
+    assert odd.status_code == 200 and not Volunteer.objects.filter(name="Sam").exists()  # not one of the choices

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from core.errors import DomainError
 from volunteers import availability
@@ -239,12 +240,16 @@ class NeededForm(WhenMixin, forms.Form):
                              error_messages={"required": _("Enter your postcode.")})
     max_travel_km = forms.TypedChoiceField(label=_("How far will you travel?"), choices=TRAVEL_CHOICES, coerce=int,
                                            initial=10)
-    travel = forms.ChoiceField(label=_("How do you get there?"), choices=Volunteer.Travel.choices,
-                               initial=Volunteer.Travel.OWN, required=False,
-                               help_text=_("If you drive, we may send volunteers who live near you and need a lift "
-                                           "with you; if you need one, we look for a driver near you."))
-    car_seats = forms.TypedChoiceField(label=_("If you drive: seats for other volunteers"), coerce=int, initial=0,
-                                       choices=[(n, str(n)) for n in range(0, 8)], required=False)
+    # One select, not two fields: how they travel and, for a driver, the seats (the form's height is a figure).
+    travel = forms.ChoiceField(
+        label=_("How do you get there?"), initial=Volunteer.Travel.OWN, required=False,
+        choices=[(Volunteer.Travel.OWN, Volunteer.Travel.OWN.label),
+                 (Volunteer.Travel.NEEDS_LIFT, Volunteer.Travel.NEEDS_LIFT.label),
+                 *[(f"driver:{seats}", ngettext_lazy("I drive and can take %(seats)d other volunteer",
+                                                "I drive and can take %(seats)d other volunteers", seats)
+                    % {"seats": seats}) for seats in range(1, 7)]],
+        help_text=_("If you drive, we may send volunteers who live near you and need a lift "
+                    "with you; if you need one, we look for a driver near you."))
     when = WhenField()
     consent_sms = forms.BooleanField(
         label=CONSENT_SMS_TEXT,
@@ -258,8 +263,19 @@ class NeededForm(WhenMixin, forms.Form):
     def clean(self):
         data = super().clean()
         self.clean_availability(data)
-        data["travel"] = data.get("travel") or Volunteer.Travel.OWN  # not asked: on their own
+        travel_split(data)
         return data
+
+
+def travel_split(data: dict) -> None:
+    """The travel select's value as the volunteer's `travel` and `car_seats` (not answered: on their own)."""
+    mode, _, seats = (data.get("travel") or Volunteer.Travel.OWN).partition(":")
+    data["travel"], data["car_seats"] = mode, int(seats) if seats.isdigit() else 0
+
+
+def travel_choice(volunteer) -> str:
+    """The travel select's value for a volunteer's stored answer."""
+    return f"driver:{volunteer.car_seats}" if volunteer.travel == Volunteer.Travel.DRIVER else volunteer.travel
 
 
 class NeededChangeForm(WhenMixin, forms.Form):
@@ -268,7 +284,6 @@ class NeededChangeForm(WhenMixin, forms.Form):
     when = WhenField()
     max_travel_km = NeededForm.base_fields["max_travel_km"]
     travel = NeededForm.base_fields["travel"]
-    car_seats = NeededForm.base_fields["car_seats"]
     postcode = PostcodeField(label=_("Your postcode"), help_text=_("Or only its first part, like SW11."),
                              error_messages={"required": _("Enter your postcode.")})
 
@@ -279,6 +294,8 @@ class NeededChangeForm(WhenMixin, forms.Form):
     def clean(self):
         data = super().clean()
         self.clean_availability(data)
+        if data.get("travel"):
+            travel_split(data)
         return data
 
 

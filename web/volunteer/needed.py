@@ -18,7 +18,7 @@ from volunteers.consent_ledger import challenge_campaign_said
 from volunteers.links import opened_automatically
 from web.errors import rate_limited
 from web.volunteer import identity
-from web.volunteer.forms import ConfirmForm, NeededChangeForm, NeededForm, add_domain_error
+from web.volunteer.forms import ConfirmForm, NeededChangeForm, NeededForm, add_domain_error, travel_choice
 
 
 def _signup_or_404(token: str):
@@ -76,7 +76,7 @@ def signup_change(request, token: str):
     volunteer = _signup_or_404(token)
     form = NeededChangeForm(request.POST or None, chosen=choices_from_windows(signup.signup_windows(volunteer)),
                             initial={"max_travel_km": int(volunteer.max_travel_km or 10), "postcode": volunteer.postcode,
-                                     "travel": volunteer.travel, "car_seats": volunteer.car_seats})
+                                     "travel": travel_choice(volunteer)})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
