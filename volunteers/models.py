@@ -38,9 +38,9 @@ class Volunteer(models.Model):
     # How a "send me where I'm needed" sign-up gets to a session (docs/travel.md): an assignment run puts riders who
     # need a lift into the cars of drivers near them (dispatch.services.lift_placement).
     class Travel(models.TextChoices):
-        OWN = "own", _("On my own (on foot, by bike, bus, train or car)")
+        OWN = "own", _("On my own")
         DRIVER = "driver", _("I drive and can take other volunteers")
-        NEEDS_LIFT = "needs_lift", _("I have no car: a lift would help")
+        NEEDS_LIFT = "needs_lift", _("No car: a lift would help")
 
     travel = models.CharField(max_length=10, choices=Travel.choices, default=Travel.OWN, db_default=Travel.OWN)
     car_seats = models.PositiveSmallIntegerField(default=0, db_default=0, help_text="Seats for other volunteers.")

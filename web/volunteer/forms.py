@@ -233,7 +233,7 @@ class NeededForm(WhenMixin, forms.Form):
 
     name = ContactForm.base_fields["name"]
     phone = forms.CharField(label=_("Mobile number"), max_length=20,
-                            help_text=_("We text you a code to prove it's yours, then any place we find you."),
+                            help_text=_("We text you a code, then any place we find you."),
                             widget=ContactForm.base_fields["phone"].widget,
                             error_messages={"required": _("Enter your mobile number.")})
     postcode = PostcodeField(label=_("Your postcode"), help_text=_("Or only its first part, like SW11."),
@@ -245,11 +245,10 @@ class NeededForm(WhenMixin, forms.Form):
         label=_("How do you get there?"), initial=Volunteer.Travel.OWN, required=False,
         choices=[(Volunteer.Travel.OWN, Volunteer.Travel.OWN.label),
                  (Volunteer.Travel.NEEDS_LIFT, Volunteer.Travel.NEEDS_LIFT.label),
-                 *[(f"driver:{seats}", ngettext_lazy("I drive and can take %(seats)d other volunteer",
-                                                "I drive and can take %(seats)d other volunteers", seats)
+                 *[(f"driver:{seats}", ngettext_lazy("I drive: room for %(seats)d more",
+                                                     "I drive: room for %(seats)d more", seats)
                     % {"seats": seats}) for seats in range(1, 7)]],
-        help_text=_("If you drive, we may send volunteers who live near you and need a lift "
-                    "with you; if you need one, we look for a driver near you."))
+        help_text=_("Riders go with drivers who live close by."))
     when = WhenField()
     consent_sms = forms.BooleanField(
         label=CONSENT_SMS_TEXT,
