@@ -6,10 +6,10 @@ Volunteer records when it was given and CONSENT_SMS_VERSION. Change the wording,
 
 from django.utils.translation import gettext_lazy as _
 
-CONSENT_SMS_VERSION = "2026-12-sms-1"
+CONSENT_SMS_VERSION = "2026-12-sms-2"  # -1 said the same at greater length
 CONSENT_SMS_TEXT = _(
-    "Text me about my bookings: confirmations, reminders, changes and places that open up. "
-    "Reply STOP at any time to stop the texts. Frontroom always texts a code or a link you ask for."
+    "Text me about my bookings: confirmations, reminders, changes, places that open up. Reply STOP to stop "
+    "(a code or link you ask for still comes)."
 )
 
 # Email, a second channel with its own consent (notify.email); every email carries a one-click unsubscribe link.
@@ -21,8 +21,8 @@ CONSENT_EMAIL_TEXT = _(
 
 # Campaign messages (notify.consent: calls to action, "come again", coordinators' broadcasts marked so): a consent of
 # their own, by text and email alike, never ticked by default. The link in every campaign message withdraws it.
-CONSENT_CAMPAIGN_VERSION = "2026-12-campaign-1"
+CONSENT_CAMPAIGN_VERSION = "2026-12-campaign-2"  # -1 said the same at greater length
 CONSENT_CAMPAIGN_TEXT = _(
-    "Also send me calls to action: sessions near me that need people, and campaign news, by text and email. "
-    "Every such message says who sent it and has a link to stop them; STOP stops them too."
+    "Also send me calls to action and campaign news by text and email. Each says who sent it; its link or STOP "
+    "stops them."
 )

@@ -17,6 +17,7 @@ from notify.sms import services as sms
 from notify.sms.models import SmsMessage
 from tests.factories import UserFactory
 from tests.sms.factories import booking_make, slot_make, volunteer_make
+from volunteers.consent import CONSENT_CAMPAIGN_VERSION
 from volunteers.models import Booking, Volunteer
 from volunteers.services import booking_attendance_record
 
@@ -34,7 +35,7 @@ def service_only(**extra) -> Volunteer:
 
 def campaigner(**extra) -> Volunteer:
     return service_only(consent_campaign=True, consent_campaign_at=timezone.now(),
-                        consent_campaign_version="2026-12-campaign-1", **extra)
+                        consent_campaign_version=CONSENT_CAMPAIGN_VERSION, **extra)
 
 
 def test_every_kind_of_every_channel_is_tagged_service_or_campaign():

@@ -16,6 +16,7 @@ from notify.email.services.unsubscribe import volunteer_token
 from notify.sms.services.replies import inbound_handle
 from tests.api.conftest import booking_body
 from tests.factories import SlotFactory, UserFactory, texted_code
+from volunteers.consent import CONSENT_CAMPAIGN_VERSION
 from volunteers.consent_ledger import campaign_consent_set, campaign_token
 from volunteers.models import ConsentRecord, Volunteer
 from volunteers.privacy import volunteer_personal_data_erase
@@ -47,7 +48,7 @@ def test_campaign_consent_counts_only_once_the_phone_is_proven_and_is_in_the_led
     proven = api_client.post(f"/api/challenges/{token}/verify/", {"code": texted_code(token)}, format="json")
     assert proven.status_code == 200, proven.content
     volunteer.refresh_from_db()
-    assert volunteer.consent_campaign and volunteer.consent_campaign_version == "2026-12-campaign-1"
+    assert volunteer.consent_campaign and volunteer.consent_campaign_version == CONSENT_CAMPAIGN_VERSION
     assert volunteer.consent_campaign_at is not None
     assert ledger(volunteer) == [("service", "sms", "given", "api"), ("campaign", "all", "given", "api")]
 
