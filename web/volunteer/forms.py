@@ -247,8 +247,7 @@ class NeededForm(WhenMixin, forms.Form):
                  (Volunteer.Travel.NEEDS_LIFT, Volunteer.Travel.NEEDS_LIFT.label),
                  *[(f"driver:{seats}", ngettext_lazy("I drive: room for %(seats)d more",
                                                      "I drive: room for %(seats)d more", seats)
-                    % {"seats": seats}) for seats in range(1, 7)]],
-        help_text=_("Riders go with drivers who live close by."))
+                    % {"seats": seats}) for seats in range(1, 7)]])
     when = WhenField()
     consent_sms = forms.BooleanField(
         label=CONSENT_SMS_TEXT,
