@@ -15,10 +15,14 @@ from volunteers.models import (
     Booking,
     BookingEvent,
     CalendarFeed,
+    ConsentRecord,
+    Feedback,
     FrontRoomDisclosure,
     FrontRoomHold,
     PhoneChallenge,
     RememberedDevice,
+    SeatTurnoutPolicy,
+    SessionReport,
     Volunteer,
 )
 from volunteers.services import booking_attendance_record, booking_cancel, bookings_delete, volunteer_delete
@@ -331,3 +335,34 @@ class FrontRoomHoldAdmin(ViewingIsAudited, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the services only (the consent ledger, volunteers' feedback, hosts' reports): read here."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(ReadOnlyAdmin):
+    list_display = ("volunteer_id", "kind", "channel", "action", "how", "version", "at")
+    list_filter = ("kind", "channel", "action", "how")
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ReadOnlyAdmin):
+    list_display = ("booking_id", "went", "rating", "again", "source", "updated_at")
+
+
+@admin.register(SessionReport)
+class SessionReportAdmin(ReadOnlyAdmin):
+    list_display = ("session", "doors", "conversations", "updated_at")
+
+
+@admin.register(SeatTurnoutPolicy)
+class SeatTurnoutPolicyAdmin(admin.ModelAdmin):
+    list_display = ("seat", "overbook", "updated_at")

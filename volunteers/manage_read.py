@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.db import instances_from_related_row, related_select
 from core.errors import NotFound
@@ -76,7 +77,7 @@ def _statement(with_device: bool) -> tuple[str, tuple]:
 def booking_page_read(*, manage_token: str, device_token: str | None = None) -> BookingPage:
     """The booking behind a private link and what its page needs, in one statement. Raises NotFound."""
     if not manage_token or len(manage_token) > MAX_TOKEN:
-        raise NotFound("No booking with this link.")
+        raise NotFound(gettext("No booking with this link."))
     token_hash = device_token_hash(device_token)
     sql, plan = _statement(token_hash is not None)
     kind = CalendarFeed.Kind.VOLUNTEER
@@ -87,7 +88,7 @@ def booking_page_read(*, manage_token: str, device_token: str | None = None) -> 
         cursor.execute(sql, [*params, manage_token])
         row = cursor.fetchone()
     if row is None:
-        raise NotFound("No booking with this link.")
+        raise NotFound(gettext("No booking with this link."))
     booking = instances_from_related_row(plan, row[:-5])
     room_known, feed_id, feed_secret, clash_id, device = row[-5:]
     feed = None

@@ -18,7 +18,7 @@ from tests.sms.factories import booking_make, slot_make, volunteer_make
 from tests.waiting import wait_until
 from volunteers.models import Booking, BookingEvent
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.usefixtures("promotion_offers")]
 
 # The worker's settings: reminders due from midnight, never quiet hours (the test runs at any time of day).
 WORKER_ENV = {"SMS_REMINDER_DAY_BEFORE_AT": "00:00", "SMS_QUIET_HOURS_START": "00:00",

@@ -25,7 +25,7 @@ def slot():
 
 
 def _page(client, booking) -> str:
-    return html.unescape(client.get(f"/b/{booking.manage_token}").content.decode())
+    return html.unescape(client.get(f"/b/{booking.manage_token}/lifts/").content.decode())
 
 
 def _offer(client, driver, **overrides):
@@ -37,6 +37,7 @@ def _offer(client, driver, **overrides):
 def test_driver_offers_rider_asks_driver_accepts_rider_sees_where_to_meet(client, slot):
     driver = book(slot, name="Dana Driver", postcode="S10 1AA", proven=True)
     rider = book(slot, name="Rhys Rider", postcode="S6 2AB", proven=True)
+    assert f'href="/b/{driver.manage_token}/lifts/"' in client.get(f"/b/{driver.manage_token}").content.decode()
     assert "offer a lift" in _page(client, driver)
     response = _offer(client, driver)
     assert response.status_code == 302
@@ -86,7 +87,8 @@ def test_an_invite_code_pasted_on_the_page_asks_for_that_lift(client, slot):
 
 def test_an_unproven_place_shows_no_lifts_and_cannot_offer(client, slot):
     unproven = book(slot, postcode="S10 1AA")
-    assert 'id="lifts"' not in _page(client, unproven)
+    assert 'id="lifts"' not in html.unescape(client.get(f"/b/{unproven.manage_token}").content.decode())
+    assert "offer a lift" not in _page(client, unproven) and "for confirmed places only" in _page(client, unproven)
     _offer(client, unproven)
     assert not LiftOffer.objects.exists()
 
@@ -97,7 +99,7 @@ def test_a_link_preview_of_the_riders_page_shows_no_pickup_point(client, slot):
     _offer(client, driver)
     client.post(f"/b/{rider.manage_token}/lift/ask/", {"offer": LiftOffer.objects.get().token})
     client.post(f"/b/{driver.manage_token}/lift/answer/", {"request": LiftRequest.objects.get().token, "accept": "yes"})
-    preview = client.get(f"/b/{rider.manage_token}", HTTP_USER_AGENT="WhatsApp/2.23").content.decode()
+    preview = client.get(f"/b/{rider.manage_token}/lifts/", HTTP_USER_AGENT="WhatsApp/2.23").content.decode()
     assert "Sheffield station" not in preview
 
 

@@ -31,6 +31,7 @@ def test_a_driver_offers_two_riders_ask_one_is_taken_then_the_lift_is_cancelled(
     departs = (slot.starts_at.astimezone().replace(second=0, microsecond=0)).strftime("%H:%M")
 
     page.goto(f"{live_server.url}/b/{driver.manage_token}")
+    page.get_by_role("link", name="Lifts: offer one, or find one to this session").click()
     page.get_by_role("link", name="I'm driving: offer a lift").click()
     _check(page, "lift-offer")
     page.get_by_label("Seats for riders").select_option("2")
@@ -43,27 +44,27 @@ def test_a_driver_offers_two_riders_ask_one_is_taken_then_the_lift_is_cancelled(
     expect(page.get_by_text("2 seats left")).to_be_visible()
 
     for rider in riders:
-        page.goto(f"{live_server.url}/b/{rider.manage_token}")
+        page.goto(f"{live_server.url}/b/{rider.manage_token}/lifts/")
         expect(page.get_by_text("From the S1 area")).to_be_visible()
         expect(page.get_by_text("Sheffield station")).to_have_count(0)
         _check(page, "lift-riders-list")
         page.get_by_role("button", name="Ask for a seat").click()
         expect(page.get_by_text("You asked for a seat")).to_be_visible()
 
-    page.goto(f"{live_server.url}/b/{driver.manage_token}")
+    page.goto(f"{live_server.url}/b/{driver.manage_token}/lifts/")
     _check(page, "lift-driver-requests")
     page.get_by_role("button", name="Accept").first.click()
     expect(page.get_by_text("Rhys rides with you.")).to_be_visible()
 
-    page.goto(f"{live_server.url}/b/{riders[0].manage_token}")
+    page.goto(f"{live_server.url}/b/{riders[0].manage_token}/lifts/")
     expect(page.get_by_text("Dana gives you a lift. Meet at Sheffield station, front entrance (S1 4GT)")).to_be_visible()
     _check(page, "lift-rider-accepted")
 
-    page.goto(f"{live_server.url}/b/{driver.manage_token}")
+    page.goto(f"{live_server.url}/b/{driver.manage_token}/lifts/")
     page.get_by_role("button", name="Cancel my lift").click()
     expect(page.get_by_text("Your lift is cancelled.")).to_be_visible()
 
-    page.goto(f"{live_server.url}/b/{riders[0].manage_token}")
+    page.goto(f"{live_server.url}/b/{riders[0].manage_token}/lifts/")
     expect(page.get_by_text("Sheffield station")).to_have_count(0)
     for rider in riders:
         assert Booking.objects.get(pk=rider.pk).status == Booking.Status.CONFIRMED

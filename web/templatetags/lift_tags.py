@@ -11,7 +11,7 @@ register = template.Library()
 
 
 @register.inclusion_tag("web/volunteer/_lifts.html", takes_context=True)
-def lift_panel(context, booking: Booking):
+def lift_panel(context, booking: Booking, automatic: bool = False):
     """The lifts part of a booking's private page: the driver's offer and its requests, or the rider's seat, or
     the lifts near them to ask for (by district, time and seats left), and a way to offer one."""
     request = context["request"]
@@ -20,7 +20,7 @@ def lift_panel(context, booking: Booking):
              and slot.starts_at > timezone.now() and settings.LIFTS_ENABLED)
     if not shown:
         return {"shown": False}
-    lift = lift_of_booking(booking=booking, path="page.manage")
+    lift = lift_of_booking(booking=booking, path="page.lifts", automatic=automatic)
     woman_only = request.GET.get("women") == "1"
     listed = []
     if lift.offer is None and (lift.request is None or lift.request.status not in ("requested", "accepted")):

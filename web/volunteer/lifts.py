@@ -7,17 +7,31 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.errors import DomainError, InvalidInput, NotFound, RateLimited
 from core.ratelimit import limit_ip
 from travel import services
 from volunteers.identity import booking_by_link
+from volunteers.links import opened_automatically
 from web.volunteer.lift_forms import LiftOfferForm
 
 
-def _page(token: str, anchor: str = "lifts"):
-    return redirect(reverse("volunteer:manage", args=[token]) + f"#{anchor}")
+def _page(token: str):
+    return redirect(reverse("volunteer:lifts", args=[token]))
+
+
+@require_safe
+def page(request, token: str):
+    """A booking's lifts, on a page of their own: the booking's page stays one read (BENCHMARKS.md, "Texted-link
+    surge"). A link preview or scanner sees no name and no pickup point (travel.selectors)."""
+    try:
+        booking = booking_by_link(manage_token=token)
+    except NotFound:
+        raise Http404 from None
+    automatic = opened_automatically(method=request.method, user_agent=request.headers.get("User-Agent"))
+    return render(request, "web/volunteer/lifts.html", {"booking": booking, "session": booking.slot.session,
+                                                        "slot": booking.slot, "automatic": automatic})
 
 
 def _told(request, token: str, problem: DomainError):

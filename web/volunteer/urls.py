@@ -30,6 +30,7 @@ urlpatterns = [
     re_path(rf"^b/{TOKEN}/feed/$", views.calendar_feed, name="calendar_feed"),
     re_path(rf"^b/{TOKEN}/data/$", views.my_data, name="my_data"),
     re_path(rf"^b/{TOKEN}/email/$", views.email, name="email"),
+    re_path(rf"^b/{TOKEN}/lifts/$", lifts.page, name="lifts"),
     re_path(rf"^b/{TOKEN}/lift/offer/$", lifts.offer, name="lift_offer"),
     re_path(rf"^b/{TOKEN}/lift/ask/$", lifts.ask, name="lift_ask"),
     re_path(rf"^b/{TOKEN}/lift/answer/$", lifts.answer, name="lift_answer"),

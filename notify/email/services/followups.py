@@ -41,6 +41,6 @@ def follow_up_rendered(*, booking, unsubscribe: str):
     context = {"first_name": content._first_name(booking.volunteer.name), "title": booking.slot.session.title,
                "when": content._when(booking.slot), "link": feedback_url(booking.manage_token),
                "unsubscribe": unsubscribe, "site": settings.SITE_NAME}
-    text, html = content._render("follow_up", context)
+    text, html = content.render("follow_up", context)
     subject = gettext("How did it go? {title}").format(title=booking.slot.session.title)[:200]
     return content.Rendered(subject=subject, text=text, html=html)

@@ -66,6 +66,6 @@ def host_report_rendered(*, booking: Booking, unsubscribe: str):
     context = {"title": session.title, "when": content._when(booking.slot), "link": report_url(session),
                "days": settings.HOST_REPORT_EDIT_DAYS, "settings_url": content.host_settings_url(),
                "unsubscribe": unsubscribe, "site": settings.SITE_NAME}
-    text, html = content._render("host_report", context)
+    text, html = content.render("host_report", context)
     subject = gettext("How did it go? Report on {title}").format(title=session.title)[:200]
     return content.Rendered(subject=subject, text=text, html=html)

@@ -2,6 +2,7 @@
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -70,7 +71,7 @@ def manage(request, token: str):
         "postcode_query": urlencode({"postcode": booking.volunteer.postcode}) if private else "",
         "Status": Booking.Status, "feed_url": feed_url(page.feed) if private and page.feed else None,
         "private": private, "clash": booking_clash(booking=booking) if private and page.clash_id else None,
-        "remembered": page.device_remembered,
+        "remembered": page.device_remembered, "lifts_enabled": settings.LIFTS_ENABLED,
         "can_confirm": not automatic and confirm_asked(booking, now),  # web.volunteer.confirmations
     })
 
