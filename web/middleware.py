@@ -28,7 +28,7 @@ class RateLimitedMiddleware:
 # never indexed, and never named to another site in a Referer header. "same-origin", not "no-referrer": under
 # no-referrer a browser sends `Origin: null` with the page's own form POSTs (Fetch spec), and Django's CSRF check
 # refuses them (cancel, decline, the calendar feed buttons).
-PRIVATE_LINK_PREFIXES = ("/b/", "/check/", "/n/", "/my/")
+PRIVATE_LINK_PREFIXES = ("/b/", "/check/", "/n/", "/my/", "/c/", "/r/")  # /c/ a campaign link, /r/ a host's report
 PRIVATE_LINK_HEADERS = {"Referrer-Policy": "same-origin", "X-Robots-Tag": "noindex, nofollow",
                         "Cache-Control": "private, no-store"}
 
@@ -50,7 +50,7 @@ class PrivateLinkHeadersMiddleware:
 # browser after the tab closes: `private, no-store`. Under /api/ only the public catalogue, asked anonymously, is
 # not (PUBLIC_API_URL_NAMES); a new API route is private until it is listed there. Public pages are untouched.
 PRIVATE_PREFIXES = ("/b/", "/check/", "/n/", "/host/", "/coordinate/", "/admin/", "/api/", "/email/unsubscribe/",
-                    "/feeds/", "/my/", "/twilio/")  # a reply to a text can hold an address
+                    "/feeds/", "/my/", "/twilio/", "/c/", "/r/")  # a reply to a text can hold an address
 PUBLIC_API_URL_NAMES = frozenset({"api-index", "schema", "docs", "redoc", "seat-list", "seat-detail",
                                   "session-list", "session-detail", "slot-detail"})
 PRIVATE_CACHE_CONTROL = "private, no-store"
