@@ -21,8 +21,9 @@ from volunteers.models import Booking, BookingEvent
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.usefixtures("promotion_offers")]
 
 # The worker's settings: reminders due from midnight, never quiet hours (the test runs at any time of day).
+# No reminder window (notify.sms.services.reminder_window): the day-before reminders go as they are written.
 WORKER_ENV = {"SMS_REMINDER_DAY_BEFORE_AT": "00:00", "SMS_QUIET_HOURS_START": "00:00",
-              "SMS_QUIET_HOURS_END": "00:00"}
+              "SMS_QUIET_HOURS_END": "00:00", "SMS_REMINDER_WINDOW_START": "17:00", "SMS_REMINDER_WINDOW_END": "17:00"}
 
 
 def _beat(app, *names: str) -> None:
