@@ -71,7 +71,7 @@ def test_sign_up_with_a_district_then_change_then_stop(browser, live_server, are
     page.get_by_label("How far will you travel?").select_option("25")
     grid.get_by_role("checkbox", name=f"{_tick_label(day)}, Morning").check()
     grid.get_by_role("checkbox", name=f"{_tick_label(day)}, Afternoon").check()
-    page.get_by_role("checkbox", name=re.compile("text")).check()
+    page.get_by_role("checkbox", name=re.compile("^Text me")).check()
     page.get_by_role("button", name="Sign me up").click()
 
     expect(page.get_by_role("heading", name="Check your phone")).to_be_visible()
