@@ -14,9 +14,8 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from tests.conftest import REPO_ROOT
+from tests.gunicorn import gunicorn_serving
 from tests.pgserver import PrivatePostgres
-from tests.sms.conftest import free_port
-from tests.waiting import wait_until
 
 AUTH_TOKEN = "database-down-test-token"
 WEBHOOK_BASE = "https://frontroom.example.org"
@@ -39,34 +38,14 @@ def private_postgres():
 @pytest.fixture(scope="module")
 def app_on_private_postgres(private_postgres, tmp_path_factory):
     """gunicorn (one worker, threads, connections kept 60 s as in production) on the private server."""
-    port = free_port()
     env = {**os.environ, "DATABASE_URL": private_postgres.url("frontroom"), "DEBUG": "false",
            "SECRET_KEY": "database-down-test-secret-key-" + "x" * 40, "ALLOWED_HOSTS": "127.0.0.1",
            "DATABASE_CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING", "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
            "TWILIO_ACCOUNT_SID": "AC" + "a" * 32, "TWILIO_FROM": "+447700900000",
            "SMS_WEBHOOK_BASE_URL": WEBHOOK_BASE, "RATE_LIMITS_ENABLED": "false"}
     env.pop("REDIS_URL", None)
-    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(os.path.join(os.path.dirname(sys.executable), "gunicorn")), "config.wsgi:application", "--bind",
-             f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "gthread", "--threads", "2", "--timeout", "60"],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited: {log.read_text()[-3000:]}")
-        try:
-            requests.get(f"{base}/health/", timeout=10)
-        except requests.RequestException:
-            return False
-        return True
-
-    wait_until(answers, timeout=120, message="gunicorn to answer", detail=lambda: log.read_text()[-3000:])
-    yield base
-    process.terminate()
-    process.wait(timeout=20)
+    with gunicorn_serving(env, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log") as base:
+        yield base
 
 
 def _signed_status(base: str) -> requests.Response:

@@ -17,8 +17,8 @@ import requests
 from django.conf import settings
 
 from tests.conftest import REPO_ROOT
+from tests.gunicorn import gunicorn_serving
 from tests.pgserver import PrivatePostgres
-from tests.sms.conftest import free_port
 from tests.waiting import wait_until
 
 PREFIX = f"test-degraded-{uuid.uuid4().hex[:8]}"
@@ -40,33 +40,13 @@ def private_postgres():
 
 @pytest.fixture(scope="module")
 def app(private_postgres, tmp_path_factory):
-    port = free_port()
     env = {**os.environ, "DATABASE_URL": private_postgres.url("frontroom"), "DEBUG": "false",
            "SECRET_KEY": "degraded-mode-test-secret-key-" + "x" * 40, "ALLOWED_HOSTS": "127.0.0.1",
            "DATABASE_CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING", "RATE_LIMITS_ENABLED": "false",
            "REDIS_URL": settings.REDIS_URL, "CELERY_TASK_ALWAYS_EAGER": "true", "PAGE_CACHE_ENABLED": "true",
            "PAGE_CACHE_KEY_PREFIX": PREFIX, "PAGE_CACHE_ADMIT_AFTER": "1", "PAGE_CACHE_FRESH_SECONDS": "60", "PAGE_CACHE_STALE_SECONDS": "600"}
-    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(os.path.join(os.path.dirname(sys.executable), "gunicorn")), "config.wsgi:application", "--bind",
-             f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "gthread", "--threads", "2", "--timeout", "60"],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited: {log.read_text()[-3000:]}")
-        try:
-            requests.get(f"{base}/health/", timeout=10)
-        except requests.RequestException:
-            return False
-        return True
-
-    wait_until(answers, timeout=120, message="gunicorn to answer", detail=lambda: log.read_text()[-3000:])
-    yield base
-    process.terminate()
-    process.wait(timeout=20)
+    with gunicorn_serving(env, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log") as base:
+        yield base
     client = redis.Redis.from_url(settings.REDIS_URL)
     keys = list(client.scan_iter(match=f"{PREFIX}:*"))
     if keys:
