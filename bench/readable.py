@@ -2,9 +2,10 @@
 """Readable again (issue 26): the pages' bent code against ordinary Django, CPU per page, side by side in one run.
 
 Four parts were bent for CPU per request before the page cache existed: the form renderer (plain widgets written
-out in Python), and the `field_row`, `slot_rows` and `session_cards` tags (HTML built in Python). The app now uses
-the ordinary versions (Django's widget templates; inclusion tags over web/volunteer/_field.html, _slot_rows.html
-and _session_cards.html); the bent ones are kept in bench/readable_bent.py as this bench's baseline. In one
+out in Python, web/form_renderer.py), and the `field_row`, `slot_rows` and `session_cards` tags (HTML built in
+Python). The ordinary versions: Django's own renderer (its widget templates), and inclusion tags over a template
+(web/volunteer/_field.html, _slot_rows.html, and the cards' template in bench/readable_sides.py). The app holds
+the side the measurement chose for each part, bench/readable_sides.py the other. In one
 process (bench/request_cpu.py's data, WSGI calls of the production stack, DEBUG off), each configuration is
 switched in place (the form renderer setting, the tag in volunteer_tags' library, the template cache reset):
 
@@ -83,15 +84,22 @@ class Switch:
     def __init__(self):
         from django import template
 
-        from bench import readable_bent
+        from bench import readable_sides as sides
         from web.templatetags import volunteer_tags
 
         self.library = volunteer_tags.register
-        self.ordinary = {name: self.library.tags[name] for name in ("field_row", "slot_rows", "session_cards")}
-        bent = template.Library()
-        for function in (readable_bent.field_row, readable_bent.slot_rows, readable_bent.session_cards):
-            bent.simple_tag(function)
-        self.bent = bent.tags
+        for helper in (sides.slot_when_near, sides.seat_in_short):  # the ordinary cards' own tags
+            self.library.simple_tag(helper)
+        made = template.Library()
+        made.simple_tag(sides.field_row)
+        made.simple_tag(sides.slot_rows)
+        made.inclusion_tag(sides.cards_template())(sides.session_cards)
+        app = self.library.tags
+        self.tags = {  # part: (tag name, bent, ordinary)
+            "field_row": ("field_row", made.tags["field_row"], app["field_row"]),
+            "slot_rows": ("slot_rows", made.tags["slot_rows"], app["slot_rows"]),
+            "cards": ("session_cards", app["session_cards"], made.tags["session_cards"]),
+        }
 
     def use(self, ordinary_parts: tuple[str, ...]) -> None:
         from django.conf import settings
@@ -99,10 +107,10 @@ class Switch:
         from django.template import engines
 
         settings.FORM_RENDERER = ("django.forms.renderers.DjangoTemplates" if "renderer" in ordinary_parts
-                                  else "bench.readable_bent.FormRenderer")
+                                  else "web.form_renderer.FormRenderer")
         get_default_renderer.cache_clear()
-        for part, tag in (("field_row", "field_row"), ("slot_rows", "slot_rows"), ("cards", "session_cards")):
-            self.library.tags[tag] = (self.ordinary if part in ordinary_parts else self.bent)[tag]
+        for part, (name, bent, ordinary) in self.tags.items():
+            self.library.tags[name] = ordinary if part in ordinary_parts else bent
         for loader in engines["django"].engine.template_loaders:
             loader.reset()  # templates compiled with the other tag
 

@@ -71,6 +71,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# Django's form renderer with the plain <input> and <select> widgets written out in Python (web/form_renderer.py).
+FORM_RENDERER = "web.form_renderer.FormRenderer"
 CSRF_FAILURE_VIEW = "web.errors.csrf_failure"
 # Request bodies over this many bytes are refused with 413 (JSON under /api/ and /twilio/; docs/api.md).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2621440)  # Django's default, 2.5 MB
