@@ -2,9 +2,11 @@
 widgets written out in Python instead of through their templates.
 
 Through the template engine a field costs about 100 µs (input.html, attrs.html, and an include per <option>: a
-five-option <select> 240 µs), here a few µs; the results page renders four fields on every search. The HTML is
-the templates' to the byte (tests/web/test_form_renderer.py compares the two for every widget of the pages).
-Django's renderer always loads its own widget templates first (its engine's DIRS), so no project template is
+five-option <select> 240 µs), here a few µs; the results page renders four fields on every search. Kept after
+issue 26's page cache by measurement (bench/readable.py, BENCHMARKS.md "Readable again"): Django's own renderer
+cost the results page 2.35 ms more, 10% of the election-weekend mix's CPU at the 27% of answers the cache
+serves, over the 5% bar. The HTML is the templates' to the byte (tests/web/test_form_renderer.py compares the two
+for every widget of the pages). Django's renderer always loads its own widget templates first (its engine's DIRS), so no project template is
 bypassed; any other template (a form, a field, radio buttons, a widget's own template_name) goes through the
 engine as before.
 """

@@ -5,7 +5,7 @@ import html
 from django import template
 from django.urls import reverse
 from django.utils import dateformat, formats, timezone
-from django.utils.html import conditional_escape, escape, format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -47,9 +47,6 @@ def slot_when(starts_at, ends_at) -> str:
     return _("%(day)s, %(start)s-%(end)s") % {
         "day": dateformat.format(start, "D j M"), "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}
 
-
-# Tags rather than included templates inside loops: an {% include %} costs a template render per row, and the
-# results page has dozens of rows.
 
 @register.filter
 def places(places_left: int) -> str:
@@ -104,48 +101,17 @@ def search_summary(count: int, exact: bool, radius: int, date_from=None, date_to
     return f"{text}, {dates}"
 
 
-@register.simple_tag
-def field_row(field) -> str:
-    """A form field of the volunteers' pages: its label, hint, error and input, the error and hint named by the
-    input's aria-describedby (Django sets it). A checkbox comes before its label. A tag rather than an included
-    template: each of the template's dozen lookups on a bound field cost more than the input itself."""
-    errors = field.errors
-    said = _("Error:")  # outside the f-string: xgettext does not look inside one
-    error = (f'<p class="field-error" id="{escape(field.auto_id)}_error"><span class="visually-hidden">'
-             f'{escape(said)} </span>{" ".join(conditional_escape(e) for e in errors)}</p>') if errors else ""
-    hint = (f'<span class="hint" id="{escape(field.auto_id)}_helptext">{conditional_escape(field.help_text)}</span>'
-            if field.help_text else "")
-    label = f'<label for="{escape(field.id_for_label)}">{conditional_escape(field.label)}</label>'
-    has_error = " has-error" if errors else ""
-    if field.widget_type == "checkbox":
-        markup = (f'<div class="field field-check{has_error}">\n{error}\n<div class="check">{field}{label}</div>\n'
-                f'{hint}\n</div>\n')
-    else:
-        markup = f'<div class="field{has_error}">\n{label}\n{hint}\n{error}\n{field}\n</div>\n'
-    return mark_safe(markup)  # noqa: S308 - every value in it was escaped above; the input is the form's own HTML
+@register.inclusion_tag("web/volunteer/_field.html")
+def field_row(field) -> dict:
+    """A form field of the volunteers' pages: its label, hint, error and input (web/volunteer/_field.html)."""
+    return {"field": field}
 
 
-@register.simple_tag
-def slot_rows(session, slots, book_query: str, ticks: bool = False) -> str:
-    """The session page's slot list items: "Sat 6 Dec, 10:00-12:00 · 3 places left" and a button to the slot's
-    booking form ("Book", or "Join the waitlist" when it is full), its accessible name saying which slot. Built
-    here for the cards' reason: a template loop cost about 0.2 ms per slot."""
-    book_url = escape(reverse("volunteer:book", args=[session.pk]))
-    query = f"&amp;{html.escape(book_query)}" if book_query else ""
-    book, join = html.escape(_("Book")), html.escape(_("Join the waitlist"))  # xgettext skips f-strings' insides
-    rows = []
-    for slot in slots:
-        when, left = html.escape(slot_when(slot.starts_at, slot.ends_at)), slot.places_left
-        # A free slot can be ticked, to book several with one form and one code (the session page's form).
-        tick = (f'<input type="checkbox" name="slot" value="{slot.pk}" id="tick-{slot.pk}">'
-                f'<label for="tick-{slot.pk}">{when}&nbsp;· {html.escape(places(left))}</label>' if left and ticks
-                else f'<span>{when}&nbsp;· {html.escape(places(left))}</span>')
-        rows.append(
-            f'<li class="slot-row">{tick}\n'
-            f'<a class="button{"" if left else " secondary"}" href="{book_url}?slot={slot.pk}{query}">'
-            f'{book if left else join}<span class="visually-hidden"> {when}</span>'
-            '</a></li>')
-    return mark_safe("".join(rows))  # noqa: S308 - every value in it was escaped above
+@register.inclusion_tag("web/volunteer/_slot_rows.html")
+def slot_rows(session, slots, book_query: str, ticks: bool = False) -> dict:
+    """The session page's slot list items, each with a button to the slot's booking form
+    (web/volunteer/_slot_rows.html)."""
+    return {"session": session, "slots": slots, "book_query": book_query, "ticks": ticks}
 
 
 def _url_maker(name: str):
@@ -161,7 +127,10 @@ def session_cards(sessions: list[dict], postcode_query: str, seats: dict | None 
     matters ("Top priority: won by 15 votes", from `seats` by ONS code), the area, and each slot in plain words
     ("Tomorrow, 10:00-12:00 · 3 places left · 1.8 km") linking to its booking form. Built here rather than in a
     template loop: the page has dozens of slots, and words, URLs and the time zone are looked up once per page,
-    not once per slot (each lookup goes through a thread-local; the page spent about 1 ms in them)."""
+    not once per slot (each lookup goes through a thread-local; the page spent about 1 ms in them). Kept after issue
+    26's page cache by measurement (bench/readable.py, BENCHMARKS.md "Readable again"): the same cards from a
+    template cost the results page 5.31 ms more, 23% of the election-weekend mix's CPU at the 27% of answers the
+    cache serves, over the 5% bar."""
     tz = timezone.get_current_timezone()
     today = timezone.localdate()
     when_pattern = _("%(day)s, %(start)s-%(end)s")
