@@ -67,7 +67,8 @@ def pytest_sessionstart(session):
         # Pages use hashed, compressed static file names (whitenoise's manifest), as in production.
         from django.core.management import call_command
 
-        if not os.environ.get("FRONTROOM_TEST_STATIC_COLLECTED"):  # tools/run_tests.py collects once for both
+        # Once per run: tools/run_tests.py collects for both its groups, pytest-xdist's controller for its workers.
+        if not (os.environ.get("FRONTROOM_TEST_STATIC_COLLECTED") or os.environ.get("PYTEST_XDIST_WORKER")):
             call_command("collectstatic", "--noinput", verbosity=0)
     if problems:
         pytest.exit("Required services are missing:\n  " + "\n  ".join(problems), returncode=3)
