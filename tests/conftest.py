@@ -107,6 +107,8 @@ def _static_files_scanned_once():
 # `make test-fast` leaves out these markers (pytest.ini).
 _STARTS_A_WORKER = {"celery_worker", "worker_factory", "hook_workers"}
 _STARTS_A_SERVER = {"private_redis", "private_postgres", "app_on_private_postgres", "twilio_prism", "prism_url"}
+# And what it loads: the reference data files (seat results, boundaries, postcodes) take seconds a test.
+_LOADS_REFERENCE_DATA = {"shared_data"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
@@ -117,6 +119,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.worker)
         if fixtures & _STARTS_A_SERVER:
             item.add_marker(pytest.mark.server)
+        if fixtures & _LOADS_REFERENCE_DATA:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

@@ -185,6 +185,7 @@ def test_search_filters_and_orders_by_the_public_point(api):
     assert [row["id"] for row in inside] == [near_door.pk]
 
 
+@pytest.mark.slow  # migrates the test database back and forward again
 def test_the_data_migration_moves_existing_rooms_and_sessions_off_the_door():
     door_room = MeetingPointFactory(lat=DOOR[0], lng=DOOR[1])  # public point at the door, as before the migration
     past = CanvassSessionFactory(meeting_point=door_room, starts_at=timezone.now() - timedelta(days=3))
