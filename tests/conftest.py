@@ -67,16 +67,48 @@ def pytest_sessionstart(session):
         # Pages use hashed, compressed static file names (whitenoise's manifest), as in production.
         from django.core.management import call_command
 
-        if not os.environ.get("FRONTROOM_TEST_STATIC_COLLECTED"):  # tools/run_tests.py collects once for both
+        # Once per run: tools/run_tests.py collects for both its groups, pytest-xdist's controller for its workers.
+        if not (os.environ.get("FRONTROOM_TEST_STATIC_COLLECTED") or os.environ.get("PYTEST_XDIST_WORKER")):
             call_command("collectstatic", "--noinput", verbosity=0)
     if problems:
         pytest.exit("Required services are missing:\n  " + "\n  ".join(problems), returncode=3)
+    _static_files_scanned_once()
+
+
+def _static_files_scanned_once():
+    """Django's test client builds the middleware afresh for every client, and WhiteNoise's middleware stats every
+    static file and works out its headers when it is built (some 700 files, from STATIC_ROOT and the finders): that
+    was a third of a typical API test's time. The files do not change during a run (collected once, above), so
+    each later middleware takes the first one's dictionary for the same directory and the same options. A test
+    that points STATIC_ROOT or STATIC_URL elsewhere, or turns on autorefresh, still gets a scan of its own."""
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    scans: dict[tuple, dict] = {}
+
+    def once(scan):
+        def scanned(self, *args, **kwargs):
+            if self.autorefresh:  # nothing is scanned: files are looked up per request
+                return scan(self, *args, **kwargs)
+            key = (scan.__name__, args, tuple(sorted(kwargs.items())), self.static_prefix, self.max_age,
+                   self.allow_all_origins, self.charset, self.index_file, self.use_finders,
+                   str(settings.STATIC_ROOT), repr(settings.STATICFILES_DIRS), settings.DEBUG)
+            if key not in scans:
+                before = dict(self.files)
+                scan(self, *args, **kwargs)
+                scans[key] = {url: found for url, found in self.files.items() if before.get(url) is not found}
+            self.files.update(scans[key])
+        return scanned
+
+    WhiteNoiseMiddleware.add_files = once(WhiteNoiseMiddleware.add_files)
+    WhiteNoiseMiddleware.add_files_from_finders = once(WhiteNoiseMiddleware.add_files_from_finders)
 
 
 # What a test starts, read from the fixtures it asks for, so that a new test is marked without being told:
 # `make test-fast` leaves out these markers (pytest.ini).
 _STARTS_A_WORKER = {"celery_worker", "worker_factory", "hook_workers"}
 _STARTS_A_SERVER = {"private_redis", "private_postgres", "app_on_private_postgres", "twilio_prism", "prism_url"}
+# And what it loads: the reference data files (seat results, boundaries, postcodes) take seconds a test.
+_LOADS_REFERENCE_DATA = {"shared_data"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
@@ -87,6 +119,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.worker)
         if fixtures & _STARTS_A_SERVER:
             item.add_marker(pytest.mark.server)
+        if fixtures & _LOADS_REFERENCE_DATA:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""The suite's one way to build rows: factory_boy factories for the models (seats, postcodes, users, meeting points,
-sessions, slots, volunteers, bookings), plus the few helpers that go through a service because the rows it writes
+"""The suite's one way to build rows: factory_boy factories for the models (seats and their neighbours, postcodes and
+districts, users, organisers' scopes, meeting points, sessions, slots, volunteers and their availability, bookings,
+assignment runs), plus the few helpers that go through a service because the rows it writes
 with them are the point (`book`, `booking_ask`: a booking request with its challenge and text). tests/README.md
 has the rule."""
 
@@ -12,9 +13,10 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from seats.models import Postcode, PostcodeDistrict, Seat, SeatAdjacency
+from dispatch.models import AssignmentRun
+from seats.models import DEFAULT_BOUNDARY_SET, OrganiserScope, Postcode, PostcodeDistrict, Seat, SeatAdjacency
 from sessions.models import CanvassSession, HostStanding, MeetingPoint, Slot
-from volunteers.models import Booking, Volunteer
+from volunteers.models import AvailabilityWindow, Booking, Volunteer
 
 _phones = count(100000)
 
@@ -47,9 +49,33 @@ class SeatFactory(factory.django.DjangoModelFactory):
 class PostcodeFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Postcode
-        django_get_or_create = ("postcode",)
+        django_get_or_create = ("boundary_set", "postcode")
 
+    boundary_set = DEFAULT_BOUNDARY_SET
     postcode = "S10 1AA"
+    lat = 53.38
+    lng = -1.50
+    seat = factory.SubFactory(SeatFactory)
+
+
+class SeatAdjacencyFactory(factory.django.DjangoModelFactory):
+    """One direction of a neighbour pair (`adjacent_seats` writes both)."""
+
+    class Meta:
+        model = SeatAdjacency
+        django_get_or_create = ("from_seat", "to_seat")
+
+    from_seat = factory.SubFactory(SeatFactory)
+    to_seat = factory.SubFactory(SeatFactory)
+
+
+class PostcodeDistrictFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PostcodeDistrict
+        django_get_or_create = ("boundary_set", "outcode")
+
+    boundary_set = DEFAULT_BOUNDARY_SET
+    outcode = "S10"
     lat = 53.38
     lng = -1.50
     seat = factory.SubFactory(SeatFactory)
@@ -72,6 +98,22 @@ class UserFactory(factory.django.DjangoModelFactory):
         `UserFactory(standing=False)` is a host just signed up: nothing proven, sessions vetted."""
         if create and extracted is not False:
             HostStanding.objects.get_or_create(host=obj, defaults={"email_verified": obj.email, "trusted": True})
+
+
+class OrganiserScopeFactory(factory.django.DjangoModelFactory):
+    """A regional organiser's scope: `regions=[...]`, and seats with `seats=[...]`."""
+
+    class Meta:
+        model = OrganiserScope
+        skip_postgeneration_save = True
+
+    user = factory.SubFactory(UserFactory, is_staff=True, standing=False)
+    regions = factory.LazyFunction(list)
+
+    @factory.post_generation
+    def seats(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.seats.set(extracted)
 
 
 class MeetingPointFactory(factory.django.DjangoModelFactory):
@@ -131,6 +173,15 @@ class VolunteerFactory(factory.django.DjangoModelFactory):
     lng = -1.50
 
 
+class AvailabilityWindowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AvailabilityWindow
+
+    volunteer = factory.SubFactory(VolunteerFactory)
+    starts_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
+    ends_at = factory.LazyAttribute(lambda w: w.starts_at + timedelta(hours=4))
+
+
 class BookingFactory(factory.django.DjangoModelFactory):
     """A row only, written past the services: no booking event, no outbox row, no place taken on the slot. A test
     about what a booking change does books through a service (`book`, or tests/sms/factories.booking_make)."""
@@ -141,6 +192,16 @@ class BookingFactory(factory.django.DjangoModelFactory):
     volunteer = factory.SubFactory(VolunteerFactory)
     slot = factory.SubFactory(SlotFactory)
     status = Booking.Status.CONFIRMED
+
+
+class AssignmentRunFactory(factory.django.DjangoModelFactory):
+    """A row only (queued, nothing solved): a test about solving or committing starts one through dispatch's
+    services."""
+
+    class Meta:
+        model = AssignmentRun
+
+    params = factory.LazyFunction(dict)
 
 
 def token_for(user) -> str:
@@ -156,13 +217,18 @@ def api_client_for(user) -> APIClient:
 
 def seat_with_neighbour() -> tuple[Seat, Seat]:
     first, second = SeatFactory(), SeatFactory(lat=53.40, lng=-1.45, priority=3, computed_priority=3)
-    SeatAdjacency.objects.create(from_seat=first, to_seat=second)
-    SeatAdjacency.objects.create(from_seat=second, to_seat=first)
+    adjacent_seats(first, second)
     return first, second
 
 
+def adjacent_seats(first: Seat, second: Seat) -> None:
+    """Neighbours both ways, as the import writes them."""
+    SeatAdjacencyFactory(from_seat=first, to_seat=second)
+    SeatAdjacencyFactory(from_seat=second, to_seat=first)
+
+
 def district(outcode: str, seat: Seat, lat: float = 53.38, lng: float = -1.50) -> PostcodeDistrict:
-    return PostcodeDistrict.objects.get_or_create(outcode=outcode, defaults={"lat": lat, "lng": lng, "seat": seat})[0]
+    return PostcodeDistrictFactory(outcode=outcode, lat=lat, lng=lng, seat=seat)
 
 
 def texted_code(challenge_token: str) -> str:

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notify.sms.models import SmsMessage
-from tests.factories import book, texted_code
+from tests.factories import SlotFactory, book, texted_code
 from tests.threads import run_together
 from volunteers import code_check, identity
 from volunteers.identity import verification
@@ -162,8 +162,8 @@ def test_refusals_are_the_same_on_both_paths(slot, monkeypatch):
 @pytest.mark.django_db
 def test_a_known_phone_with_details_waiting_takes_the_general_path_and_gets_them(slot):
     first = book(slot, PHONES[0], name="Old Name", proven=True)
-    other = type(slot).objects.create(session=slot.session, starts_at=slot.ends_at,
-                                      ends_at=slot.ends_at + timedelta(hours=1), capacity=3)
+    other = SlotFactory(session=slot.session, starts_at=slot.ends_at, ends_at=slot.ends_at + timedelta(hours=1),
+                        capacity=3, turf="")
     challenge = _ask(other, PHONES[0])
     assert challenge.pending_details and not code_check.fits(challenge)
     proven = _verify(challenge)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from notify.sms.models import SmsMessage
 from sessions.models import Slot
 from tests.api.conftest import booking_body
-from tests.factories import SlotFactory, book, book_via_api, texted_code
+from tests.factories import AvailabilityWindowFactory, SlotFactory, book, book_via_api, texted_code
 from volunteers import identity
 from volunteers.consent import CONSENT_SMS_VERSION
 from volunteers.models import AvailabilityWindow, Booking, BookingEvent, PhoneChallenge, Volunteer
@@ -352,7 +352,7 @@ def test_dispatch_only_considers_volunteers_who_proved_their_phone(slot):
     start = slot.starts_at - timedelta(hours=1)
     for proven in (True, False):
         volunteer = book(SlotFactory(), proven=proven).volunteer
-        AvailabilityWindow.objects.create(volunteer=volunteer, starts_at=start, ends_at=slot.ends_at + timedelta(hours=1))
+        AvailabilityWindowFactory(volunteer=volunteer, starts_at=start, ends_at=slot.ends_at + timedelta(hours=1))
     problem = problem_build(date_from=start, date_to=slot.ends_at + timedelta(hours=1))
     assert problem.volunteer_ids.tolist() == [Volunteer.objects.get(phone_verified_at__isnull=False).pk]
 

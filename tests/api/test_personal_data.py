@@ -14,7 +14,7 @@ from dispatch.models import CoordinatorAction
 from dispatch.services.coverage import coverage_by_seat
 from notify.sms.models import SmsMessage
 from sessions.models import Slot
-from tests.factories import BookingFactory, SlotFactory, UserFactory, api_client_for
+from tests.factories import AvailabilityWindowFactory, BookingFactory, SlotFactory, UserFactory, api_client_for
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers.models import AvailabilityWindow, Booking, Volunteer
 from volunteers.privacy import personal_data_purge
@@ -39,8 +39,8 @@ def _past_attended(volunteer: Volunteer, *, ended_days_ago: float = 3, slot=None
 
 def test_a_volunteer_downloads_everything_stored_about_them_without_any_link(api):
     volunteer = _priya()
-    AvailabilityWindow.objects.create(volunteer=volunteer, starts_at=timezone.now() + timedelta(days=1),
-                                      ends_at=timezone.now() + timedelta(days=1, hours=4))
+    AvailabilityWindowFactory(volunteer=volunteer, starts_at=timezone.now() + timedelta(days=1),
+                              ends_at=timezone.now() + timedelta(days=1, hours=4))
     booking = booking_make(slot=slot_make(title="Saturday doors"), volunteer=volunteer)
     other = booking_make(slot=slot_make(starts_in=timedelta(days=6), title="Sunday doors"), volunteer=volunteer)
     response = api.get(f"/api/bookings/{booking.manage_token}/my-data/")
@@ -79,8 +79,8 @@ def test_erasing_releases_places_promotes_the_waitlist_and_keeps_anonymous_count
     mine = booking_make(slot=full, volunteer=volunteer)
     waiting = booking_make(slot=full, volunteer=volunteer_make(name="Sam Lee"))
     past = _past_attended(volunteer)
-    AvailabilityWindow.objects.create(volunteer=volunteer, starts_at=timezone.now(),
-                                      ends_at=timezone.now() + timedelta(hours=3))
+    AvailabilityWindowFactory(volunteer=volunteer, starts_at=timezone.now(),
+                              ends_at=timezone.now() + timedelta(hours=3))
     past_period = {"date_from": timezone.now() - timedelta(days=10), "date_to": timezone.now() - timedelta(days=1)}
     coverage_before = coverage_by_seat(**past_period)
     assert coverage_before
@@ -129,8 +129,8 @@ def test_the_purge_anonymises_only_volunteers_whose_sessions_all_ended_long_ago_
     booking_make(slot=slot_make(), volunteer=coming_back)
     signed_up_only = volunteer_make(name="Signed Up")
     available_soon = volunteer_make(name="Available Soon")
-    AvailabilityWindow.objects.create(volunteer=available_soon, starts_at=timezone.now() + timedelta(days=2),
-                                      ends_at=timezone.now() + timedelta(days=2, hours=3))
+    AvailabilityWindowFactory(volunteer=available_soon, starts_at=timezone.now() + timedelta(days=2),
+                              ends_at=timezone.now() + timedelta(days=2, hours=3))
     Volunteer.objects.update(updated_at=timezone.now() - timedelta(days=120))
 
     out = StringIO()

@@ -11,7 +11,6 @@ from django.apps import apps
 from django.utils import timezone
 
 from core.geo import EARTH_RADIUS_KM, haversine_km
-from seats.models import Postcode
 from sessions.locations import PUBLIC_OFFSET_MAX_KM, PUBLIC_OFFSET_MIN_KM, offset_point
 from sessions.models import CanvassSession, MeetingPoint
 from sessions.services import meeting_point_create, meeting_point_update, session_create
@@ -26,7 +25,7 @@ KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180
 
 
 def _front_room(seat, postcode=DOOR_POSTCODE, at=DOOR):
-    Postcode.objects.get_or_create(postcode=postcode, defaults={"lat": at[0], "lng": at[1], "seat": seat})
+    PostcodeFactory(postcode=postcode, lat=at[0], lng=at[1], seat=seat)
     host = UserFactory()
     point = meeting_point_create(host=host, name="Aisha's front room", address="27 Psalter Lane",
                                  postcode=postcode, capacity=12, host_first_name="Aisha")
@@ -186,6 +185,7 @@ def test_search_filters_and_orders_by_the_public_point(api):
     assert [row["id"] for row in inside] == [near_door.pk]
 
 
+@pytest.mark.slow  # migrates the test database back and forward again
 def test_the_data_migration_moves_existing_rooms_and_sessions_off_the_door():
     door_room = MeetingPointFactory(lat=DOOR[0], lng=DOOR[1])  # public point at the door, as before the migration
     past = CanvassSessionFactory(meeting_point=door_room, starts_at=timezone.now() - timedelta(days=3))

@@ -93,6 +93,7 @@ PAGES = [(5, 0), (20, 0), (6, 4), (10, 25)]
 FILTERS = ["none", "date_from", "date_to", "seat", "all"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("origin", [SHEFFIELD, HIGHLANDS], ids=["dense", "sparse"])
 def test_search_matches_a_brute_force_haversine_ordering(sessions_world, origin):
     now = sessions_world["now"]
@@ -123,6 +124,7 @@ def test_search_matches_a_brute_force_haversine_ordering(sessions_world, origin)
                                                    date_to=kwargs.get("date_to")), case
 
 
+@pytest.mark.slow
 def test_sparse_pages_come_from_the_widest_ring(sessions_world):
     expected = _brute_force(HIGHLANDS, now=sessions_world["now"], radius_km=RADIUS_KM)
     assert expected and expected[0][0] > 8.0  # the 2 km and 8 km rings are empty here
@@ -131,6 +133,7 @@ def test_sparse_pages_come_from_the_widest_ring(sessions_world):
     assert [row["id"] for row in found] == [session_id for _, _, session_id in expected[:5]]
 
 
+@pytest.mark.slow
 def test_a_session_just_outside_the_radius_is_excluded(sessions_world):
     found = sessions_near(lat=HIGHLANDS[0], lng=HIGHLANDS[1], radius_km=RADIUS_KM, limit=500,
                           now=sessions_world["now"])
@@ -140,6 +143,7 @@ def test_a_session_just_outside_the_radius_is_excluded(sessions_world):
     assert max(row["distance_km"] for row in found) <= RADIUS_KM
 
 
+@pytest.mark.slow
 def test_a_smaller_radius_cuts_off_at_that_radius(sessions_world):
     now = sessions_world["now"]
     found = sessions_near(lat=SHEFFIELD[0], lng=SHEFFIELD[1], radius_km=5.0, limit=500, now=now)
@@ -148,6 +152,7 @@ def test_a_smaller_radius_cuts_off_at_that_radius(sessions_world):
     assert [row["id"] for row in found] == [session_id for _, _, session_id in expected]
 
 
+@pytest.mark.slow
 def test_a_sparse_search_is_one_statement(sessions_world, django_assert_num_queries):
     with django_assert_num_queries(1):
         found = sessions_near(lat=HIGHLANDS[0], lng=HIGHLANDS[1], radius_km=RADIUS_KM, limit=20,

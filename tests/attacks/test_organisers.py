@@ -5,9 +5,9 @@ import pytest
 import requests
 
 from dispatch.models import AssignmentRun, OverflowMove
-from seats.models import OrganiserScope, Seat
+from seats.models import Seat
 from tests.dispatch import factories as f
-from tests.factories import token_for
+from tests.factories import AssignmentRunFactory, OrganiserScopeFactory, token_for
 from volunteers.models import Booking
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,14 +26,14 @@ def south(settings):
     f.session(north, slots=[(f.day_at(10), f.day_at(12), 5)])
     f.fill(slot, near=seat)
     waiting = f.book(f.volunteer(lat=seat.lat, lng=seat.lng, max_travel_km=None), slot)
-    run = AssignmentRun.objects.create(params={"region": "South", "seats": []})
+    run = AssignmentRunFactory(params={"region": "South", "seats": []})
     return seat, waiting, run
 
 
 @pytest.fixture
 def organiser_headers():
     user = f.user("regional")
-    OrganiserScope.objects.create(user=user, regions=["North"])
+    OrganiserScopeFactory(user=user, regions=["North"])
     return {"Authorization": f"Token {token_for(user)}"}
 
 

@@ -4,7 +4,7 @@ from django.core.management import call_command
 from seats.models import Postcode, Seat, SeatAdjacency, boundary_set_current
 from sessions.models import CanvassSession, Slot
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # the whole demo data set, loaded by the command
 
 # The seven GE2024 marginals of the demo: Hendon, Poole, South Basildon and East Thurrock, Peterborough,
 # Beverley and Holderness, Clwyd North, Dundee Central.

@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from dispatch.demo import DEMO_PASSWORD
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # the whole demo data set, loaded by the command
 
 
 def _sign_in(client, path: str, username: str):

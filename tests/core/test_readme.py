@@ -69,6 +69,7 @@ def demo(db):
     call_command("load_demo", verbosity=0)
 
 
+@pytest.mark.slow  # the whole demo data set
 def test_every_example_url_in_the_readme_answers(client, demo):
     for path in example_urls():
         response = client.get(path)
@@ -104,6 +105,7 @@ def demo_accounts() -> dict[str, list[str]]:
     return accounts
 
 
+@pytest.mark.slow  # the whole demo data set
 def test_demo_accounts_sign_in_where_the_readme_says(client, demo):
     accounts = demo_accounts()
     assert len(accounts.get("hosts", [])) >= 5 and accounts.get("coordinators")

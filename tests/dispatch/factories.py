@@ -1,16 +1,26 @@
-"""Plain builders for dispatch tests: seats, sessions with slots, volunteers with availability."""
+"""Dispatch's scenario builders over tests/factories.py: seats at given coordinates, sessions with slots,
+volunteers with availability."""
 
 import itertools
 from datetime import datetime, timedelta
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from seats.models import Postcode, Seat, SeatAdjacency
-from sessions.models import CanvassSession, MeetingPoint, Slot
-from tests.factories import VolunteerFactory
-from volunteers.models import AvailabilityWindow, Booking, Volunteer
+from seats.models import Postcode, Seat
+from sessions.models import CanvassSession, Slot
+from tests.factories import (
+    AvailabilityWindowFactory,
+    CanvassSessionFactory,
+    MeetingPointFactory,
+    PostcodeFactory,
+    SeatFactory,
+    SlotFactory,
+    UserFactory,
+    VolunteerFactory,
+    adjacent_seats,
+)
+from volunteers.models import Booking, Volunteer
 from volunteers.services import booking_place
 
 _seq = itertools.count(1)
@@ -21,23 +31,21 @@ def phone() -> str:
 
 
 def seat(code: str, *, lat: float, lng: float, priority: int = 3, name: str | None = None, region: str = "Test") -> Seat:
-    return Seat.objects.update_or_create(
-        ons_code=code, defaults={"name": name or f"Seat {code}", "lat": lat, "lng": lng, "priority": priority,
-                                 "computed_priority": priority, "region": region},
-    )[0]
+    return SeatFactory(ons_code=code, name=name or f"Seat {code}", lat=lat, lng=lng, priority=priority,
+                       computed_priority=priority, region=region)
 
 
 def adjacent(a: Seat, b: Seat) -> None:
-    for x, y in ((a, b), (b, a)):
-        SeatAdjacency.objects.get_or_create(from_seat=x, to_seat=y)
+    adjacent_seats(a, b)
 
 
 def postcode(code: str, *, lat: float, lng: float, seat_code: str | None = None) -> Postcode:
-    return Postcode.objects.update_or_create(postcode=code, defaults={"lat": lat, "lng": lng, "seat_id": seat_code})[0]
+    return PostcodeFactory(postcode=code, lat=lat, lng=lng, seat=Seat.objects.get(pk=seat_code) if seat_code else None)
 
 
 def user(username: str = "coordinator", *, staff: bool = True):
-    return get_user_model().objects.get_or_create(username=username, defaults={"is_staff": staff})[0]
+    """A coordinator (staff), or a host with no email address, so that no host email joins dispatch's tests."""
+    return UserFactory(username=username, is_staff=staff, first_name="", email="", standing=False)
 
 
 def day_at(hour: int, minute: int = 0, *, days: int = 3) -> datetime:
@@ -51,15 +59,13 @@ def session(seat_obj: Seat, *, lat: float | None = None, lng: float | None = Non
     lat = seat_obj.lat if lat is None else lat
     lng = seat_obj.lng if lng is None else lng
     host = host or user(f"host-{seat_obj.pk}", staff=False)
-    room = MeetingPoint.objects.create(host=host, name=f"Room in {seat_obj.name}", address="1 Test Street",
-                                       postcode="S1 1AA", lat=lat, lng=lng, public_lat=lat, public_lng=lng,
-                                       seat=seat_obj, capacity=60)
+    room = MeetingPointFactory(host=host, name=f"Room in {seat_obj.name}", address="1 Test Street", postcode="S1 1AA",
+                               lat=lat, lng=lng, seat=seat_obj, host_first_name="")
     slots = slots or [(day_at(10), day_at(12), 4)]
-    created = CanvassSession.objects.create(
-        meeting_point=room, seat=seat_obj, title=f"{seat_obj.name} canvass", lat=lat, lng=lng, postcode_district="S1",
-        starts_at=min(s[0] for s in slots), ends_at=max(s[1] for s in slots),
-    )
-    Slot.objects.bulk_create(Slot(session=created, starts_at=a, ends_at=b, capacity=c) for a, b, c in slots)
+    created = CanvassSessionFactory(meeting_point=room, title=f"{seat_obj.name} canvass", postcode_district="S1",
+                                    starts_at=min(s[0] for s in slots), ends_at=max(s[1] for s in slots))
+    for starts_at, ends_at, capacity in slots:
+        SlotFactory(session=created, starts_at=starts_at, ends_at=ends_at, capacity=capacity, turf="")
     return created
 
 
@@ -69,9 +75,8 @@ def volunteer(*, lat: float, lng: float, max_travel_km: float | None = 20.0, win
     created = VolunteerFactory(phone=phone(), name=name, postcode="S1 1AA", lat=lat, lng=lng,
                                max_travel_km=max_travel_km, seat=seat_obj,
                                phone_verified_at=timezone.now() if proven else None)
-    AvailabilityWindow.objects.bulk_create(
-        AvailabilityWindow(volunteer=created, starts_at=a, ends_at=b) for a, b in windows
-    )
+    for starts_at, ends_at in windows:
+        AvailabilityWindowFactory(volunteer=created, starts_at=starts_at, ends_at=ends_at)
     return created
 
 

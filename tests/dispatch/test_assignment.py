@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from dispatch.models import AssignmentRun, CoordinatorAction, ProposedAssignment
 from tests.dispatch import factories as f
+from tests.factories import AssignmentRunFactory
 from volunteers.models import Booking, BookingEvent
 
 pytestmark = pytest.mark.django_db
@@ -114,7 +115,7 @@ def test_run_api_checks_permissions_and_input(world):
 
 
 def test_a_run_that_is_not_ready_cannot_be_committed(world):
-    run = AssignmentRun.objects.create(params=_period())
+    run = AssignmentRunFactory(params=_period())
     response = _coordinator_client().post(f"/api/dispatch/runs/{run.pk}/commit/")
     assert response.status_code == 409 and response.json()["error"]["code"] == "run_not_ready"
 

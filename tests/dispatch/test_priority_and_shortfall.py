@@ -12,6 +12,7 @@ from dispatch.services.seats import seat_need_change
 from dispatch.tasks import overflow_slot
 from notify.sms.texts import booking_text
 from tests.dispatch import factories as f
+from tests.factories import OrganiserScopeFactory
 from volunteers.identity import booking_prove_by_link
 from volunteers.models import Booking, BookingEvent
 
@@ -202,7 +203,6 @@ def test_a_second_run_never_gives_a_volunteer_a_second_slot_that_day():
 def test_the_dashboard_figures_are_shared_briefly_and_a_coordinators_change_reads_afresh(
         needs, settings, django_capture_on_commit_callbacks):
     from dispatch.services.coverage import coverage_for_dashboard
-    from seats.models import OrganiserScope
     from seats.scopes import seat_scope_for
 
     settings.COVERAGE_CACHE_SECONDS = 60
@@ -217,7 +217,7 @@ def test_the_dashboard_figures_are_shared_briefly_and_a_coordinators_change_read
     assert {row["seat"]: (row["need"], row["proven"]) for row in fresh}[A] == (9, 3)
     # a regional organiser gets the same figures cut to their seats
     organiser = f.user("regional")
-    OrganiserScope.objects.create(user=organiser).seats.set([B])
+    OrganiserScopeFactory(user=organiser, seats=[B])
     mine, _ = coverage_for_dashboard(date_from=needs[0], date_to=needs[1], scope=seat_scope_for(organiser))
     assert [row["seat"] for row in mine] == [B]
     settings.COVERAGE_CACHE_SECONDS = 0
@@ -227,10 +227,9 @@ def test_the_dashboard_figures_are_shared_briefly_and_a_coordinators_change_read
 
 
 def test_a_regional_organisers_map_greys_the_other_seats_and_opens_on_theirs(client, needs):
-    from seats.models import OrganiserScope
 
     organiser = f.user("regional")
-    OrganiserScope.objects.create(user=organiser).seats.set([B])
+    OrganiserScopeFactory(user=organiser, seats=[B])
     client.force_login(organiser)
     page = client.get("/coordinate/?map=boundaries").content.decode()
     assert f'fill="#f7f7f7" data-seat="{A}" aria-hidden="true"><title>' in page  # greyed, no link, no figures

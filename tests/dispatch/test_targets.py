@@ -8,9 +8,10 @@ from django.core.management import CommandError, call_command
 from core.errors import InvalidInput, PermissionDenied
 from dispatch.models import CoordinatorAction
 from dispatch.services.seats import seat_priority_change, target_list_import
-from seats.models import OrganiserScope, Seat
+from seats.models import Seat
 from seats.scopes import seat_scope_for
 from tests.dispatch import factories as f
+from tests.factories import OrganiserScopeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +96,7 @@ def test_a_malformed_file_is_refused_with_a_reason(seats, data, needle):
 
 def test_a_regional_organiser_cannot_replace_the_campaigns_list(seats):
     organiser = f.user("regional")
-    OrganiserScope.objects.create(user=organiser, regions=["Test"])
+    OrganiserScopeFactory(user=organiser, regions=["Test"])
     with pytest.raises(PermissionDenied):
         target_list_import(actor=organiser, data=csv_bytes("ons_code,priority", "E14000654,1"),
                            scope=seat_scope_for(organiser))

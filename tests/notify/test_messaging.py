@@ -13,8 +13,7 @@ from notify.messaging.audience import Audience, audience_for_coordinator, audien
 from notify.models import Broadcast
 from notify.sms import services as sms
 from notify.sms.models import SmsMessage
-from seats.models import OrganiserScope
-from tests.factories import UserFactory, api_client_for
+from tests.factories import OrganiserScopeFactory, UserFactory, api_client_for
 from tests.sms.factories import booking_make, seat_make, slot_make, volunteer_make
 from tests.waiting import wait_until
 from volunteers.models import Booking
@@ -132,7 +131,7 @@ def test_coordinators_message_a_day_within_their_scope(locmem_sms):
     assert message_preview(audience=audience_for_coordinator(user=national, day=day + timedelta(days=1)),
                            purpose=SERVICE, body="Hi").recipients == 0
     organiser = UserFactory(is_staff=True)
-    scope = OrganiserScope.objects.create(user=organiser, regions=[])
+    scope = OrganiserScopeFactory(user=organiser, regions=[])
     scope.seats.add(other)
     with pytest.raises(NotFound):
         audience_for_coordinator(user=organiser, day=day, seat_code=seat.pk)

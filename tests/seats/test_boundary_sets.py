@@ -14,6 +14,7 @@ from seats.geocoding import postcode_locate
 from seats.importers import districts_import, postcodes_import, seats_import
 from seats.models import BoundarySet, Postcode, Seat, SeatAdjacency, boundary_set_current
 from seats.selectors import seats_that_matter_near
+from tests.factories import PostcodeFactory
 from web.coordinators import maps
 
 pytestmark = pytest.mark.django_db
@@ -148,7 +149,8 @@ def test_searches_see_the_current_set_only(seats_2024, shared_data, client):
     seats_import(results=shared_data / "elections" / "HoC-GE2017-constituency-results.csv",
                  centroids=shared_data / "geo" / "constituency_centroids_2010set.csv", boundary_set="2010")
     for boundary_set, code in (("2010", HALLAM_2010), ("2024", HALLAM_2024)):
-        Postcode.objects.create(boundary_set=boundary_set, postcode="S10 5XZ", lat=53.37, lng=-1.52, seat_id=code)
+        PostcodeFactory(boundary_set=boundary_set, postcode="S10 5XZ", lat=53.37, lng=-1.52,
+                        seat=Seat.objects.get(pk=code))
     assert boundary_set_current() == "2024"
 
     assert postcode_locate("S10 5XZ").seat_id == HALLAM_2024

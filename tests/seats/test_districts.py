@@ -10,7 +10,7 @@ from seats.importers import districts_from_postcodes
 from seats.models import PostcodeDistrict
 from seats.postcodes import district_normalise
 from sessions.models import MeetingPoint
-from tests.factories import PostcodeFactory, SeatFactory, UserFactory
+from tests.factories import PostcodeDistrictFactory, PostcodeFactory, SeatFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,9 +20,9 @@ BATTERSEA, TOOTING = "E14000549", "E14001000"
 @pytest.fixture
 def battersea():
     seat = SeatFactory(ons_code=BATTERSEA, name="Battersea")
-    PostcodeDistrict.objects.create(outcode="SW11", lat=51.46722, lng=-0.16376, seat=seat, postcode_count=2541)
-    PostcodeDistrict.objects.create(outcode="SW1A", lat=51.5014, lng=-0.1419, seat=seat, postcode_count=100)
-    PostcodeDistrict.objects.create(outcode="B1", lat=52.4796, lng=-1.9026, seat=seat, postcode_count=900)
+    PostcodeDistrictFactory(outcode="SW11", lat=51.46722, lng=-0.16376, seat=seat, postcode_count=2541)
+    PostcodeDistrictFactory(outcode="SW1A", lat=51.5014, lng=-0.1419, seat=seat, postcode_count=100)
+    PostcodeDistrictFactory(outcode="B1", lat=52.4796, lng=-1.9026, seat=seat, postcode_count=900)
     PostcodeFactory(postcode="SW11 1AA", lat=51.4601, lng=-0.1633, seat=seat)
     return seat
 
@@ -65,7 +65,7 @@ def test_districts_missing_after_an_import_are_the_mean_of_their_postcodes():
     PostcodeFactory(postcode="SW17 0AB", lat=51.44, lng=-0.10, seat=tooting)
     PostcodeFactory(postcode="SW17 0AD", lat=51.42, lng=-0.15, seat=battersea)
     PostcodeFactory(postcode="SW1 1AA", lat=51.50, lng=-0.14, seat=battersea)
-    kept = PostcodeDistrict.objects.create(outcode="SW1", lat=51.49, lng=-0.13, seat=battersea, postcode_count=7)
+    kept = PostcodeDistrictFactory(outcode="SW1", lat=51.49, lng=-0.13, seat=battersea, postcode_count=7)
 
     assert districts_from_postcodes() == 1
     sw17 = PostcodeDistrict.objects.get(outcode="SW17")

@@ -15,9 +15,8 @@ from seats.geocoding import (
     postcode_locate,
 )
 from seats.importers import postcode_fast_normalise
-from seats.models import PostcodeDistrict
 from seats.postcodes import postcode_normalise
-from tests.factories import PostcodeFactory, SeatFactory
+from tests.factories import PostcodeDistrictFactory, PostcodeFactory, SeatFactory
 
 BATTERSEA = "E14000549"
 
@@ -66,7 +65,7 @@ def test_a_malformed_postcode_names_the_field():
 def test_the_full_postcode_wins_then_the_district_centre_is_the_fallback():
     seat = SeatFactory(ons_code=BATTERSEA)
     PostcodeFactory(postcode="SW11 1AA", lat=51.4601, lng=-0.1633, seat=seat)
-    PostcodeDistrict.objects.create(outcode="SW11", lat=51.46722, lng=-0.16376, seat=seat, postcode_count=2541)
+    PostcodeDistrictFactory(outcode="SW11", lat=51.46722, lng=-0.16376, seat=seat, postcode_count=2541)
 
     exact = postcode_locate("sw111aa")
     nearby = postcode_locate("SW11 9ZZ")
@@ -158,7 +157,7 @@ def test_the_remote_lookup_sits_between_the_local_postcode_and_the_district(post
     settings.POSTCODE_REMOTE_TIMEOUT = 0.2
     seat = SeatFactory(ons_code=BATTERSEA)
     PostcodeFactory(postcode="SW11 1AB", lat=1.0, lng=1.0, seat=seat)
-    PostcodeDistrict.objects.create(outcode="SW11", lat=51.46722, lng=-0.16376, seat=seat)
+    PostcodeDistrictFactory(outcode="SW11", lat=51.46722, lng=-0.16376, seat=seat)
 
     assert [type(g) for g in default_geocoders()] == [LocalPostcodeGeocoder, PostcodesIoGeocoder, LocalDistrictGeocoder]
     assert postcode_locate("SW11 1AB").precision == "postcode"  # local table first, even though the remote knows it

@@ -8,7 +8,14 @@ from django.utils import timezone
 
 from seats.models import Seat
 from sessions.models import Slot
-from tests.factories import CanvassSessionFactory, MeetingPointFactory, SlotFactory, UserFactory, VolunteerFactory
+from tests.factories import (
+    CanvassSessionFactory,
+    MeetingPointFactory,
+    SeatFactory,
+    SlotFactory,
+    UserFactory,
+    VolunteerFactory,
+)
 from volunteers.models import Booking, Volunteer
 from volunteers.services import booking_place
 
@@ -20,9 +27,7 @@ def next_mobile() -> str:
 
 
 def seat_make(*, ons_code: str = "E14000922", name: str = "Sheffield, Hallam") -> Seat:
-    seat, _ = Seat.objects.get_or_create(ons_code=ons_code, defaults={"name": name, "lat": 53.37, "lng": -1.55,
-                                                                      "priority": 1, "computed_priority": 1})
-    return seat
+    return SeatFactory(ons_code=ons_code, name=name, lat=53.37, lng=-1.55, priority=1, computed_priority=1)
 
 
 def slot_make(*, starts_in: timedelta = timedelta(days=3), hours: int = 2, capacity: int = 10,

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _bulk_confirm(slot, volunteers, payload=None):
     with transaction.atomic():
         bookings = Booking.objects.bulk_create(
-            [Booking(volunteer=v, slot=slot, status=Booking.Status.CONFIRMED, source=Booking.Source.ASSIGNED)
+            [BookingFactory.build(volunteer=v, slot=slot, source=Booking.Source.ASSIGNED)
              for v in volunteers])
         booking_events_record_bulk(booking_versions=[(b.pk, b.version) for b in bookings],
                                    kind=BookingEvent.Kind.CONFIRMED, payload=payload or {})
@@ -94,7 +94,7 @@ def test_bulk_texts_match_booking_text_for_every_kind():
     slot = slot_make(title="A {braced} title & more", what_to_bring="")
     names = ["D'Arcy O'Brien", "", "Ana-María", "Featherstonehaugh-Smythe-Wellington"]
     volunteers = [volunteer_make(name=name) for name in names]
-    bookings = [Booking(volunteer=v, slot=slot, status=Booking.Status.CONFIRMED) for v in volunteers]
+    bookings = [BookingFactory.build(volunteer=v, slot=slot, status=Booking.Status.CONFIRMED) for v in volunteers]
     for kind in ("booking_confirmed", "booking_waitlisted", "booking_promoted", "booking_cancelled",
                  "session_cancelled"):
         rooms = front_rooms_disclose_slot(slot=slot, volunteer_ids=[v.pk for v in volunteers],

@@ -14,7 +14,7 @@ from notify.sms import services
 from notify.sms.models import HostMobileProof, HostSmsPreference, SmsMessage
 from notify.sms.serializers import body_redacted
 from notify.sms.services import host_mobile_code_resend, host_mobile_verify
-from tests.factories import next_mobile
+from tests.factories import BookingFactory, next_mobile
 from tests.sms.factories import booking_make, host_code_texted, host_mobile_prove, slot_make, volunteer_make
 from volunteers.events import booking_events_record_bulk
 from volunteers.models import Booking, BookingEvent
@@ -241,7 +241,7 @@ def test_bulk_events_skip_an_unproven_mobile_and_text_a_proven_one(daytime):
     host_mobile_prove(proven_host)
     with transaction.atomic():
         bookings = Booking.objects.bulk_create(
-            [Booking(volunteer=volunteer_make(), slot=slot, status=Booking.Status.CONFIRMED,
+            [BookingFactory.build(volunteer=volunteer_make(), slot=slot,
                      source=Booking.Source.ASSIGNED, proven_at=timezone.now()) for slot in (unproven_slot, proven_slot)])
         booking_events_record_bulk(booking_versions=[(b.pk, b.version) for b in bookings],
                                    kind=BookingEvent.Kind.CONFIRMED, payload={"source": "assigned"})

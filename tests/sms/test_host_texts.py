@@ -16,7 +16,7 @@ from notify.sms.segments import segments_count
 from notify.sms.services.hosts import host_text_record_for_proof, quiet_hours_end
 from sessions.services import session_cancel
 from tests.embedded import embedded_run
-from tests.factories import PostcodeFactory, booking_ask, next_mobile
+from tests.factories import BookingFactory, PostcodeFactory, SlotFactory, booking_ask, next_mobile
 from tests.sms.conftest import AUTH_TOKEN
 from tests.sms.factories import booking_make, host_mobile_prove, slot_make, volunteer_make
 from volunteers.identity import booking_prove_by_link
@@ -205,12 +205,11 @@ def _taken(text) -> str:
 
 
 def test_places_taken_are_the_slots_after_each_change_promotions_and_swaps_included(daytime):
-    from sessions.models import Slot
     from volunteers.services import booking_swap
 
     slot, host = _hosted_slot(capacity=2)
-    later = Slot.objects.create(session=slot.session, starts_at=slot.ends_at, ends_at=slot.ends_at + timedelta(hours=2),
-                                capacity=5)
+    later = SlotFactory(session=slot.session, starts_at=slot.ends_at, ends_at=slot.ends_at + timedelta(hours=2),
+                        capacity=5, turf="")
     # booking_make hands booking_place the slot as loaded before any booking: the texts must not take its count.
     first = booking_make(slot=slot, volunteer=volunteer_make(name="Ann One"))
     second = booking_make(slot=slot, volunteer=volunteer_make(name="Ben Two"))
@@ -237,7 +236,7 @@ def test_an_assignment_commits_places_taken_count_its_own_bookings(daytime):
     slot, host = _hosted_slot(capacity=3)
     with transaction.atomic():  # as dispatch.services.assignment: events first, the slots' counts after
         bookings = Booking.objects.bulk_create(
-            [Booking(volunteer=volunteer_make(), slot=slot, status=Booking.Status.CONFIRMED,
+            [BookingFactory.build(volunteer=volunteer_make(), slot=slot,
                      source=Booking.Source.ASSIGNED, proven_at=timezone.now()) for _ in range(2)])
         booking_events_record_bulk(booking_versions=[(b.pk, b.version) for b in bookings],
                                    kind=BookingEvent.Kind.CONFIRMED, payload={"source": "assigned"})

@@ -15,7 +15,7 @@ from notify.email.services import email_unsubscribe
 from notify.email.services.unsubscribe import volunteer_token
 from notify.sms.services.replies import inbound_handle
 from tests.api.conftest import booking_body
-from tests.factories import SlotFactory, UserFactory, texted_code
+from tests.factories import OrganiserScopeFactory, SlotFactory, UserFactory, VolunteerFactory, texted_code
 from volunteers.consent import CONSENT_CAMPAIGN_VERSION
 from volunteers.consent_ledger import campaign_consent_set, campaign_token
 from volunteers.models import ConsentRecord, Volunteer
@@ -65,8 +65,7 @@ def test_unticked_campaign_box_gives_nothing_and_the_schema_documents_it(slot, l
 
 
 def test_stop_withdraws_texts_and_campaign_consent_and_start_gives_back_only_texts(locmem_sms):
-    volunteer = Volunteer.objects.create(phone="+447400100200", name="Jo", postcode="S10 1AA", lat=53.38, lng=-1.5,
-                                         consent_sms=True)
+    volunteer = VolunteerFactory(phone="+447400100200", name="Jo", consent_sms=True)
     campaign_consent_set(volunteer_id=volunteer.pk, given=True, how="form")
     inbound_handle(from_phone=volunteer.phone, body="STOP")
     volunteer.refresh_from_db()
@@ -80,8 +79,8 @@ def test_stop_withdraws_texts_and_campaign_consent_and_start_gives_back_only_tex
 
 
 def test_an_email_unsubscribe_withdraws_campaign_consent_by_every_channel():
-    volunteer = Volunteer.objects.create(phone="+447400100201", name="Jo", postcode="S10 1AA", lat=53.38, lng=-1.5,
-                                         consent_sms=True, email="jo@example.org", consent_email=True)
+    volunteer = VolunteerFactory(phone="+447400100201", name="Jo", consent_sms=True, email="jo@example.org",
+                                 consent_email=True)
     campaign_consent_set(volunteer_id=volunteer.pk, given=True, how="form")
     email_unsubscribe(token=volunteer_token(volunteer.pk))
     email_unsubscribe(token=volunteer_token(volunteer.pk))  # again: nothing more recorded
@@ -92,8 +91,7 @@ def test_an_email_unsubscribe_withdraws_campaign_consent_by_every_channel():
 
 
 def test_the_campaign_link_withdraws_campaign_consent_only_after_a_button_press():
-    volunteer = Volunteer.objects.create(phone="+447400100202", name="Jo", postcode="S10 1AA", lat=53.38, lng=-1.5,
-                                         consent_sms=True)
+    volunteer = VolunteerFactory(phone="+447400100202", name="Jo", consent_sms=True)
     campaign_consent_set(volunteer_id=volunteer.pk, given=True, how="api")
     client = Client()
     url = f"/c/{campaign_token(volunteer.pk)}/"
@@ -112,8 +110,8 @@ def test_the_campaign_link_withdraws_campaign_consent_only_after_a_button_press(
 
 
 def test_the_ledger_exports_as_csv_and_stays_pseudonymous_after_erasure(client, settings):
-    volunteer = Volunteer.objects.create(phone="+447400100203", name="Priya Patel", postcode="S10 1AA", lat=53.38,
-                                         lng=-1.5, consent_sms=True, email="priya@example.org", consent_email=True)
+    volunteer = VolunteerFactory(phone="+447400100203", name="Priya Patel", consent_sms=True,
+                                 email="priya@example.org", consent_email=True)
     campaign_consent_set(volunteer_id=volunteer.pk, given=True, how="form")
     assert volunteer_personal_data_erase(volunteer_id=volunteer.pk)
     out = io.StringIO()
@@ -133,10 +131,9 @@ def test_the_ledger_exports_as_csv_and_stays_pseudonymous_after_erasure(client, 
 
 
 def test_a_regional_organiser_cannot_export_the_ledger(client, seat):
-    from seats.models import OrganiserScope
 
     organiser = UserFactory(is_staff=True)
-    OrganiserScope.objects.create(user=organiser, regions=[seat.region])
+    OrganiserScopeFactory(user=organiser, regions=[seat.region])
     client.force_login(organiser)
     assert client.get("/coordinate/exports/consent-ledger.csv").status_code == 403
 
@@ -171,8 +168,7 @@ def test_my_messages_gives_and_withdraws_campaign_consent_on_a_remembered_device
     from volunteers.devices import device_remember
     from web.volunteer.devices import COOKIE, device_cookie_set
 
-    volunteer = Volunteer.objects.create(phone="+447400100204", name="Jo", postcode="S10 1AA", lat=53.38, lng=-1.5,
-                                         consent_sms=True)
+    volunteer = VolunteerFactory(phone="+447400100204", name="Jo", consent_sms=True)
     assert client.get("/my/messages/").status_code == 302  # no remembered device: to /my/
     minted = HttpResponse()  # the cookie as the code page sets it
     device_cookie_set(minted, RequestFactory().get("/"), device_remember(volunteer_id=volunteer.pk))

@@ -3,12 +3,11 @@ with a waitlist and open neighbours."""
 
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
-
 from notify.sms.models import SmsMessage
 from seats.models import Seat
 from sessions.models import Slot
 from tests.dispatch import factories as f
+from tests.factories import UserFactory
 from volunteers.models import Booking
 
 # Croydon South, Croydon West and Croydon East: each borders the other two (constituency_adjacency_2024set.csv);
@@ -27,9 +26,8 @@ class Area:
 
 
 def staff(username: str = "coord", password: str = "a-long-password-9"):
-    user = get_user_model().objects.create_user(username=username, password=password, is_staff=True,
-                                                first_name="Casey")
-    return user
+    return UserFactory(username=username, password=password, is_staff=True, first_name="Casey", email="",
+                       standing=False)
 
 
 def area(*, waiting: int = 2, settings=None) -> Area:

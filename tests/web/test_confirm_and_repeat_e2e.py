@@ -8,9 +8,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from sessions.models import CanvassSession
-from tests.factories import MeetingPointFactory, SeatFactory, SlotFactory, UserFactory
+from tests.factories import BookingFactory, MeetingPointFactory, SeatFactory, SlotFactory, UserFactory
 from tests.web.conftest import axe_violations
-from volunteers.models import Booking, Volunteer
+from volunteers.models import Booking
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("promotion_offers")]
 
@@ -25,10 +25,8 @@ def _data():
     soon = timezone.now() + timedelta(hours=20)
     tomorrow = SlotFactory(session__meeting_point=room, session__title="Tomorrow's doors", session__starts_at=soon,
                            session__ends_at=soon + timedelta(hours=2), session__confirm_required=True, capacity=4)
-    volunteer = Volunteer.objects.create(phone="+447700900123", name="Ada Lovelace", postcode="S10 1AA", lat=53.38,
-                                         lng=-1.5, consent_sms=True)
-    booking = Booking.objects.create(volunteer=volunteer, slot=tomorrow, status=Booking.Status.CONFIRMED,
-                                     proven_at=timezone.now())
+    booking = BookingFactory(volunteer__phone="+447700900123", volunteer__name="Ada Lovelace",
+                             volunteer__consent_sms=True, slot=tomorrow, proven_at=timezone.now())
     tomorrow.confirmed_count = 1
     tomorrow.save(update_fields=["confirmed_count"])
     return slot, booking
@@ -61,9 +59,8 @@ def test_a_host_repeats_weekly_and_a_volunteer_confirms_by_link_without_javascri
     assert booking.attendance_confirmed_at is not None
 
     # The same pages, and an offered place's, in a phone-sized browser with scripts on, for axe.
-    offered = Booking.objects.create(volunteer=Volunteer.objects.create(
-        phone="+447700900124", name="Ben", postcode="S10 1AA", lat=53.38, lng=-1.5), slot=slot,
-        status=Booking.Status.CONFIRMED, proven_at=timezone.now(), offer_expires_at=timezone.now() + timedelta(hours=1))
+    offered = BookingFactory(volunteer__phone="+447700900124", volunteer__name="Ben", slot=slot,
+                             proven_at=timezone.now(), offer_expires_at=timezone.now() + timedelta(hours=1))
     page.goto(f"{live_server.url}/b/{offered.manage_token}")
     expect(page.get_by_role("button", name="Take the place")).to_be_visible()
     assert axe_violations(page) == []

@@ -10,6 +10,7 @@ from dispatch.models import AssignmentRun, CoordinatorAction, OverflowMove
 from notify.sms.models import SmsMessage
 from seats.models import Seat
 from tests.dispatch import factories as f
+from tests.factories import AssignmentRunFactory
 from tests.web import coordinator_data as data
 from volunteers.models import Booking
 from web.coordinators import maps
@@ -249,7 +250,7 @@ def test_an_assignment_run_starts_reports_progress_and_commits(client, coordinat
 
 
 def test_a_working_run_refreshes_itself_without_javascript(client, coordinator, area):
-    run = AssignmentRun.objects.create(params={"date_from": "2026-01-01T00:00:00+00:00",
+    run = AssignmentRunFactory(params={"date_from": "2026-01-01T00:00:00+00:00",
                                                "date_to": "2026-01-02T00:00:00+00:00"}, progress=40,
                                        state=AssignmentRun.State.RUNNING, progress_message="Solving")
     page = client.get(f"/coordinate/runs/{run.pk}/").content.decode()
@@ -267,7 +268,7 @@ def test_a_run_with_a_bad_period_is_refused_on_the_field(client, coordinator, ar
 
 
 def test_committing_a_run_that_is_not_ready_says_so(client, coordinator, area):
-    run = AssignmentRun.objects.create(params={}, state=AssignmentRun.State.FAILED)
+    run = AssignmentRunFactory(params={}, state=AssignmentRun.State.FAILED)
     response = client.post(f"/coordinate/runs/{run.pk}/commit/", follow=True)
     assert b"cannot be committed" in response.content
 

@@ -14,6 +14,7 @@ from seats.importers import seats_import
 from seats.models import Seat, boundary_set_current
 from seats.services import seat_need_set
 from tests.dispatch import factories as f
+from tests.factories import AssignmentRunFactory
 from tests.web import coordinator_data as data
 from tests.web.conftest import axe_violations, screenshot
 from volunteers.models import Booking
@@ -181,7 +182,7 @@ def test_an_assignment_run_from_start_to_commit(desktop, live_server, journey_da
 
 def test_the_progress_bar_follows_a_running_run_with_javascript(desktop, live_server, journey_data):
     page = desktop
-    run = AssignmentRun.objects.create(params={"date_from": "2026-12-05T00:00:00+00:00",
+    run = AssignmentRunFactory(params={"date_from": "2026-12-05T00:00:00+00:00",
                                                "date_to": "2026-12-06T00:00:00+00:00"},
                                        state=AssignmentRun.State.RUNNING, progress=40, progress_message="Solving")
     sign_in(page, live_server, f"/coordinate/runs/{run.pk}/")

@@ -12,9 +12,9 @@ import pytest
 from playwright.sync_api import expect
 
 from dispatch.models import AssignmentRun
+from tests.factories import AssignmentRunFactory, BookingFactory
 from tests.web import coordinator_data as data
 from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
-from volunteers.models import Booking, Volunteer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -46,12 +46,12 @@ def _visit(page, url: str) -> list[str]:
 def test_the_main_pages_work_under_the_content_security_policy(watched, live_server, settings):
     page, refused = watched
     area = neighbourhood()
-    volunteer = Volunteer.objects.create(phone="+447700900123", name="Ada Lovelace", postcode=VOLUNTEER_POSTCODE,
-                                         lat=53.381, lng=-1.49, consent_sms=True)
-    booking = Booking.objects.create(volunteer=volunteer, slot=area.slot, status=Booking.Status.CONFIRMED)
+    booking = BookingFactory(volunteer__phone="+447700900123", volunteer__name="Ada Lovelace",
+                             volunteer__postcode=VOLUNTEER_POSTCODE, volunteer__lat=53.381, volunteer__lng=-1.49,
+                             volunteer__consent_sms=True, slot=area.slot)
     coordinated = data.area(waiting=2)
     data.staff(password=PASSWORD)
-    run = AssignmentRun.objects.create(params={}, state=AssignmentRun.State.RUNNING, progress=40)
+    run = AssignmentRunFactory(params={}, state=AssignmentRun.State.RUNNING, progress=40)
     base = live_server.url
     postcode = VOLUNTEER_POSTCODE.replace(" ", "+")
     violations: dict[str, list[str]] = {}

@@ -10,7 +10,7 @@ from django.test import Client
 
 from dispatch.models import CoordinatorAction
 from notify.sms.models import SmsMessage
-from tests.factories import UserFactory
+from tests.factories import SlotFactory, UserFactory
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers.models import Booking, Volunteer
 
@@ -149,13 +149,12 @@ def test_the_roster_gives_local_times_to_the_minute_across_a_clock_change():
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from sessions.models import Slot
 
     london = ZoneInfo("Europe/London")
     saturday = slot_make(capacity=5)
     session = saturday.session
-    for slot, day in ((saturday, 27), (Slot.objects.create(session=session, starts_at=saturday.starts_at,
-                                                           ends_at=saturday.ends_at, capacity=5), 28)):
+    for slot, day in ((saturday, 27), (SlotFactory(session=session, starts_at=saturday.starts_at,
+                                                      ends_at=saturday.ends_at, capacity=5, turf=""), 28)):
         slot.starts_at = datetime(2027, 3, day, 10, 0, 0, 123456, tzinfo=london)
         slot.ends_at = datetime(2027, 3, day, 12, 30, tzinfo=london)
         slot.save()

@@ -14,9 +14,10 @@ from rest_framework.test import APIClient
 
 from core.permissions import IsCoordinator
 from dispatch.models import AssignmentRun, CoordinatorAction
-from seats.models import OrganiserScope, Seat
+from seats.models import Seat
 from sessions.models import CanvassSession, HostStanding
 from tests.dispatch import factories as f
+from tests.factories import AssignmentRunFactory, OrganiserScopeFactory
 from tests.web import coordinator_data as data
 from volunteers.models import Booking
 from web.coordinators import urls as coordinator_urls
@@ -54,8 +55,8 @@ def world() -> World:
     waiting = f.book(f.volunteer(lat=south.lat, lng=south.lng, name="Walter Southern", seat_obj=south), slot)
     f.session(north, slots=[(f.day_at(10), f.day_at(12), 3)])
     national = f.user("national")
-    south_run = AssignmentRun.objects.create(params={"region": "South", "seats": [], "date_from": "x", "date_to": "y"})
-    north_run = AssignmentRun.objects.create(params={"region": None, "seats": ["E14000201"], "date_from": "x",
+    south_run = AssignmentRunFactory(params={"region": "South", "seats": [], "date_from": "x", "date_to": "y"})
+    north_run = AssignmentRunFactory(params={"region": None, "seats": ["E14000201"], "date_from": "x",
                                                      "date_to": "y"})
     sms = data.sms(booking, status="failed", error_code=30003)
     action = CoordinatorAction.objects.create(actor=national, kind=CoordinatorAction.Kind.SEAT_PRIORITY_SET,
@@ -72,7 +73,7 @@ def world() -> World:
 @pytest.fixture
 def organiser():
     user = f.user("regional")
-    OrganiserScope.objects.create(user=user, regions=["North"])
+    OrganiserScopeFactory(user=user, regions=["North"])
     return user
 
 

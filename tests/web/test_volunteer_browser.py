@@ -3,9 +3,10 @@
 import pytest
 from playwright.sync_api import expect
 
+from tests.factories import BookingFactory
 from tests.web.conftest import axe_violations, screenshot
 from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
-from volunteers.models import Booking, Volunteer
+from volunteers.models import Booking
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -24,9 +25,9 @@ def area():
 
 @pytest.fixture
 def booking(area):
-    volunteer = Volunteer.objects.create(phone="+447700900123", name="Ada Lovelace", postcode=VOLUNTEER_POSTCODE,
-                                         lat=53.381, lng=-1.49, consent_sms=True)
-    return Booking.objects.create(volunteer=volunteer, slot=area.slot, status=Booking.Status.CONFIRMED)
+    return BookingFactory(volunteer__phone="+447700900123", volunteer__name="Ada Lovelace",
+                          volunteer__postcode=VOLUNTEER_POSTCODE, volunteer__lat=53.381, volunteer__lng=-1.49,
+                          volunteer__consent_sms=True, slot=area.slot)
 
 
 def _pages(area, booking) -> dict[str, str]:

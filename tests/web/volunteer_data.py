@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from seats.models import Seat, SeatAdjacency
+from seats.models import Seat
 from sessions.models import CanvassSession, Slot
 from tests.factories import (
     CanvassSessionFactory,
@@ -13,6 +13,7 @@ from tests.factories import (
     PostcodeFactory,
     SeatFactory,
     SlotFactory,
+    adjacent_seats,
     district,
 )
 
@@ -38,8 +39,7 @@ def neighbourhood() -> Neighbourhood:
                          valid_votes=56000, priority=1, computed_priority=1, lat=53.37, lng=-1.55)
     central = SeatFactory(ons_code="E14000919", name="Sheffield Central", majority=27748, majority_pct=55.0,
                           priority=5, computed_priority=5, lat=53.38, lng=-1.47)
-    SeatAdjacency.objects.create(from_seat=hallam, to_seat=central)
-    SeatAdjacency.objects.create(from_seat=central, to_seat=hallam)
+    adjacent_seats(hallam, central)
     PostcodeFactory(postcode=VOLUNTEER_POSTCODE, lat=53.381, lng=-1.49, seat=hallam)
     district("S10", hallam, lat=53.38, lng=-1.50)
     room = MeetingPointFactory(seat=hallam, address=ADDRESS, postcode="S10 1ZZ", lat=53.376, lng=-1.51,
