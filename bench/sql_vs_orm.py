@@ -23,6 +23,24 @@ alternating round by round (A B B A ...) on the same data, inside transactions t
   seats_summary      seats.selectors.seats_summary (the results page's cards)
                      vs Seat.objects.filter(ons_code__in=...).values_list(<the summary fields>)
 
+The notify statements against their twins in bench/sql_vs_orm_twins.py (the same rows; a claim as a conditional
+UPDATE whose WHERE PostgreSQL re-checks after a racing worker's lock), among 9,000 sent rows of each table:
+  sms_claim          notify.sms.services.sending._claim_row (every text): UPDATE ... RETURNING with the flags
+                     vs a conditional update() then values_list() over the joins
+  sms_accept         notify.sms.services.sending._accepted (every text Twilio took) vs filter().update()
+  sms_accept_commit  the same, each call its own transaction as in a worker (the statement's commit does not wait
+                     for the WAL flush; the ORM's does): the wall time column is the one this case is about
+  webhook_claim      notify.webhooks.services.outbox._claim_row (every delivery), the same shape as sms_claim
+  host_text_none     notify.sms.services.hosts.host_text_record for a host who wants no texts (nearly every
+                     booking): both sides read the host's choice with the ORM and stop
+  host_text_wanted   the same for a host who wants texts (30 places taken): the choice read, the text rendered,
+                     then one INSERT (the places counted inside it) vs count() and create() in a savepoint
+  digests_first      notify.sms.services.host_text_digests_enqueue, 200 hosts with news (the day's first run):
+                     INSERT ... ON CONFLICT on the partial index per host vs create() in a savepoint each
+  digests_again      the same beat an hour later (every digest written): vs leave out the hosts done first
+For the claims and the accept the whole operation is the send, which this bench does not run: BENCHMARKS.md sets
+their saving against the CPU of a send measured by bench/outbox.py.
+
 CPU per call: this process (time.process_time) plus the PostgreSQL backend serving its connection (/proc), so a
 statement that moves work into PostgreSQL is charged for it.
 
@@ -32,6 +50,7 @@ statement that moves work into PostgreSQL is charged for it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -43,7 +62,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import dataset, reporting  # noqa: E402
 
 CASES = ("get_with_related", "get_by", "insert_or_get", "upsert_returning", "slot_claim_place", "receipt_claim",
-         "locate", "seats_summary")
+         "locate", "seats_summary", "sms_claim", "sms_accept", "sms_accept_commit", "webhook_claim", "host_text_none", "host_text_wanted",
+         "digests_first", "digests_again")
+DIGEST_HOSTS = 200
 
 
 def parse_args(argv=None):
@@ -125,6 +146,64 @@ def sides(case: str, fixture: dict):
             return {row[0]: Seat(**dict(zip(_SEAT_SUMMARY_FIELDS, row, strict=True)))
                     for row in Seat.objects.filter(ons_code__in=codes).values_list(*_SEAT_SUMMARY_FIELDS)}
         return (lambda i: seats_summary(codes=codes), orm)
+    return notify_sides(case, fixture)
+
+
+def notify_sides(case: str, fixture: dict) -> dict:
+    """The notify statements' sides: {"statement", "orm"} and, where a call leaves what the next must not find,
+    "reset" (untimed, after each call), "prepare" (untimed, before a round), "calls" (per round) and "expect" (what
+    every call returns)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bench import sql_vs_orm_twins as twins
+    from notify.sms.conf import sms_setting
+    from notify.sms.models import SmsMessage
+    from notify.sms.services import hosts, sending
+    from notify.sms.services.host_digests import host_text_digests_enqueue
+    from notify.webhooks.conf import webhook_setting
+    from notify.webhooks.services import outbox
+
+    def times(setting, name):
+        now = timezone.now()
+        return now, now - timedelta(seconds=setting(name))
+
+    if case == "sms_claim":
+        ids = fixture["sms_pending"]
+        return {"statement": lambda i: sending._claim_row(ids[i], *times(sms_setting, "SMS_SENDING_STALE_SECONDS")),
+                "orm": lambda i: twins.sms_claim_row(ids[i], *times(sms_setting, "SMS_SENDING_STALE_SECONDS")),
+                "same": True}
+    if case == "sms_accept":
+        ids = fixture["sms_sending"]
+        return {"statement": lambda i: sending._accepted(ids[i], f"SM{i:032d}"),
+                "orm": lambda i: twins.sms_accepted(ids[i], f"SM{i:032d}")}
+    if case == "sms_accept_commit":
+        ids = fixture["sms_sending"]
+        sending_again = dict(status=SmsMessage.Status.SENDING, status_rank=SmsMessage.RANK[SmsMessage.Status.SENDING],
+                             twilio_sid=None, accepted_at=None)
+        return {"statement": lambda i: sending._accepted(ids[i], f"SM{i:032d}"),
+                "orm": lambda i: twins.sms_accepted(ids[i], f"SM{i:032d}"), "autocommit": True,
+                "prepare": lambda: SmsMessage.objects.filter(pk__in=ids).update(**sending_again), "expect": True}
+    if case == "webhook_claim":
+        ids = fixture["deliveries"]
+        stale = "WEBHOOK_DELIVERING_STALE_SECONDS"
+        return {"statement": lambda i: outbox._claim_row(ids[i], *times(webhook_setting, stale)),
+                "orm": lambda i: twins.webhook_claim_row(ids[i], *times(webhook_setting, stale)), "same": True}
+    if case in ("host_text_none", "host_text_wanted"):
+        booking = fixture["quiet_booking" if case == "host_text_none" else "booking"]
+        kind = SmsMessage.Kind.HOST_BOOKED
+        return {"statement": lambda i: hosts.host_text_record(booking=booking, kind=kind, version=1000 + i),
+                "orm": lambda i: twins.host_text_record(booking=booking, kind=kind, version=1000 + i)}
+    if case in ("digests_first", "digests_again"):
+        morning = fixture["morning"]
+        digests = SmsMessage.objects.filter(kind=SmsMessage.Kind.HOST_DIGEST)
+        first = case == "digests_first"
+        return {"statement": lambda i: host_text_digests_enqueue(now=morning),
+                "orm": lambda i: twins.host_text_digests_enqueue(now=morning),
+                "reset": (lambda: digests.delete()) if first else None,
+                "prepare": None if first else (lambda: host_text_digests_enqueue(now=morning)),
+                "calls": 5, "expect": DIGEST_HOSTS if first else 0}
     raise SystemExit(f"unknown case {case}")
 
 
@@ -150,7 +229,75 @@ def fixture_make(calls: int) -> dict:
     challenge = PhoneChallenge.objects.create(volunteer=volunteers[0], booking=booking, phone=volunteers[0].phone,
                                               purpose=PhoneChallenge.Purpose.values[0], code_hash="x" * 64,
                                               max_attempts=5, expires_at=timezone.now() + timedelta(hours=1))
-    return {"slot": slot, "volunteers": volunteers, "token": challenge.token}
+    return {"slot": slot, "volunteers": volunteers, "token": challenge.token,
+            **notify_fixture_make(calls, slot, volunteers, booking)}
+
+
+def notify_fixture_make(calls: int, slot, volunteers, booking) -> dict:
+    """Rows for the notify cases: `calls` due texts, texts being sent and webhook deliveries of the booking, among
+    9,000 sent ones of 30 bookings; a host who wants texts and one who does not; 200 hosts with yesterday's news."""
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    from notify.sms.models import HostSmsPreference, SmsMessage
+    from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
+    from volunteers.models import Booking, BookingEvent
+
+    Kind, Status, RANK = SmsMessage.Kind, SmsMessage.Status, SmsMessage.RANK
+    now = timezone.now()
+    SmsMessage.objects.all().delete()
+    WebhookEndpoint.objects.all().delete()
+    HostSmsPreference.objects.all().delete()
+    booked = [booking] + Booking.objects.bulk_create(
+        [Booking(volunteer=v, slot=slot, status=Booking.Status.CONFIRMED, proven_at=now) for v in volunteers[1:30]])
+    sent = dict(status=Status.DELIVERED, status_rank=RANK[Status.DELIVERED], to="+447400000000", body="Sent",
+                encoding="GSM-7", segments=1)
+    SmsMessage.objects.bulk_create(
+        [SmsMessage(booking=b, volunteer_id=b.volunteer_id, kind=Kind.REMINDER_SOON, version=v, twilio_sid=f"SM{b.pk:08d}{v:024d}",
+                    **sent) for b in booked for v in range(300)], batch_size=3000)
+    due = dict(volunteer_id=booking.volunteer_id, booking=booking, to="+447400000000", body="Your place is booked.",
+               encoding="GSM-7", segments=1)
+    pending = SmsMessage.objects.bulk_create([SmsMessage(kind=Kind.CONFIRMED, version=i + 1, **due)
+                                              for i in range(calls)])
+    sending = SmsMessage.objects.bulk_create(
+        [SmsMessage(kind=Kind.WAITLISTED, version=i + 1, status=Status.SENDING, status_rank=RANK[Status.SENDING],
+                    send_started_at=now, attempts=1, **due) for i in range(calls)])
+    endpoint = WebhookEndpoint.objects.create(url="https://crm.example.org/hooks", secret="whsec_" + "a" * 32)
+    events = BookingEvent.objects.bulk_create(
+        [BookingEvent(booking=b, kind=BookingEvent.Kind.CONFIRMED, version=1000 + v) for b in booked
+         for v in range(300)] + [BookingEvent(booking=booking, kind=BookingEvent.Kind.CONFIRMED, version=5000 + i)
+                                 for i in range(calls)], batch_size=3000)
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [WebhookDelivery(event=e, endpoint=endpoint, event_type="booking.confirmed",
+                         status=WebhookDelivery.Status.DELIVERED if e.version < 5000 else WebhookDelivery.Status.PENDING)
+         for e in events], batch_size=3000)
+    HostSmsPreference.objects.create(host_id=slot.session.meeting_point.host_id, texts=True, mobile="+447400999999",
+                                     mobile_proven_at=now)
+    quiet_slot = dataset.bench_slot(host_username="bench-sql-quiet-host", capacity=100)
+    quiet_booking = Booking.objects.create(volunteer=volunteers[0], slot=quiet_slot, status=Booking.Status.CONFIRMED,
+                                           proven_at=now)
+    # The digest: 200 hosts who chose it, each with a booking taken yesterday on their session.
+    today = timezone.localdate()
+    yesterday = timezone.make_aware(datetime.combine(today - timedelta(days=1), time(12)))
+    for j in range(DIGEST_HOSTS):
+        host_slot = dataset.bench_slot(host_username=f"bench-sql-digest-{j}", capacity=100)
+        news = Booking.objects.create(volunteer=volunteers[j % len(volunteers)], slot=host_slot, status=Booking.Status.CONFIRMED,
+                                      proven_at=now)
+        BookingEvent.objects.filter(pk=BookingEvent.objects.create(booking=news, kind=BookingEvent.Kind.CONFIRMED,
+                                                                   version=1).pk).update(created_at=yesterday)
+        HostSmsPreference.objects.create(host_id=host_slot.session.meeting_point.host_id, digest=True,
+                                         mobile=f"+4477009{j:05d}", mobile_proven_at=now)
+    return {"sms_pending": [m.pk for m in pending], "sms_sending": [m.pk for m in sending],
+            "deliveries": [d.pk for d in deliveries[-calls:]], "quiet_booking": _loaded(quiet_booking),
+            "booking": _loaded(booking), "morning": timezone.make_aware(datetime.combine(today, time(10)))}
+
+
+def _loaded(booking):
+    """The booking as the booking path hands it over: volunteer, slot, session and front room loaded."""
+    from volunteers.models import Booking
+
+    return Booking.objects.select_related("volunteer", "slot__session__meeting_point").get(pk=booking.pk)
 
 
 def main(argv=None) -> int:
@@ -165,33 +312,59 @@ def main(argv=None) -> int:
     backend = connection.connection.info.backend_pid
     progress = reporting.Progress("sql_vs_orm", total=len(cases) * args.rounds * 2)
     results: dict[str, dict[str, list[float]]] = {c: {"statement": [], "orm": []} for c in cases}
+    walls: dict[str, dict[str, list[float]]] = {c: {"statement": [], "orm": []} for c in cases}
     for case in cases:
-        statement, orm = sides(case, fixture)
+        both = sides(case, fixture)
+        if isinstance(both, tuple):
+            both = {"statement": both[0], "orm": both[1]}
+        calls, reset, prepare = both.get("calls") or args.calls, both.get("reset"), both.get("prepare")
+        if both.get("same"):  # both sides claim the same row and return the same values
+            answers = []
+            for side in ("statement", "orm"):
+                with transaction.atomic():
+                    answers.append(both[side](0))
+                    transaction.set_rollback(True)
+            if answers[0] != answers[1] or answers[0] is None:
+                raise SystemExit(f"{case}: the sides differ: {answers}")
         for round_ in range(args.rounds):
             for side in (("statement", "orm") if round_ % 2 == 0 else ("orm", "statement")):
-                call = statement if side == "statement" else orm
-                with transaction.atomic():
+                call = both[side]
+                alone = both.get("autocommit", False)  # each call its own transaction, committed
+                with contextlib.nullcontext() if alone else transaction.atomic():
                     call(0)  # warm: the first call builds what is cached
-                    before, cpu = backend_cpu(backend), time.process_time()
-                    for i in range(args.calls):
-                        call(i)
-                    spent = time.process_time() - cpu + backend_cpu(backend) - before
-                    transaction.set_rollback(True)
-                results[case][side].append(spent / args.calls * 1000)
+                    if prepare:
+                        prepare()
+                    if reset:
+                        reset()
+                    spent = wall = 0.0
+                    for i in range(calls):
+                        before, cpu, started = backend_cpu(backend), time.process_time(), time.perf_counter()
+                        got = call(i)
+                        wall += time.perf_counter() - started
+                        spent += time.process_time() - cpu + backend_cpu(backend) - before
+                        if "expect" in both and got != both["expect"]:
+                            raise SystemExit(f"{case} {side}: wrote {got}, not {both['expect']}")
+                        if reset:
+                            reset()
+                    if not alone:
+                        transaction.set_rollback(True)
+                results[case][side].append(spent / calls * 1000)
+                walls[case][side].append(wall / calls * 1000)
                 progress.step(f"{case} {side}: {results[case][side][-1]:.3f} ms")
     rows = []
     for case in cases:
         s, o = (statistics.median(results[case][k]) for k in ("statement", "orm"))
         pairs = [b / a for a, b in zip(results[case]["statement"], results[case]["orm"], strict=True)]
+        ws, wo = (statistics.median(walls[case][k]) for k in ("statement", "orm"))
         rows.append([case, f"{s:.3f}", f"{o:.3f}", f"**{statistics.median(pairs):.2f}x**",
-                     ", ".join(f"{p:.2f}" for p in pairs)])
+                     ", ".join(f"{p:.2f}" for p in pairs), f"{ws:.3f} / {wo:.3f}"])
     print(reporting.machine_line(info))
     print()
     print(f"`python bench/sql_vs_orm.py --calls {args.calls} --rounds {args.rounds}`: CPU ms per call, this process "
           "plus its PostgreSQL backend, medians of the rounds; inside rolled-back transactions.")
     print()
     print(reporting.markdown_table(["case", "hand-written ms/call", "ORM ms/call", "ORM / hand-written (median pair)",
-                                    "pairs"], rows))
+                                    "pairs", "wall ms/call, hand-written / ORM"], rows))
     return 0
 
 

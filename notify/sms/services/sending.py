@@ -88,10 +88,8 @@ RETURNING "to", body, kind, attempts, volunteer_id, version, host_id, send_by,
 """
 
 
-def _claim(message_id: int) -> _Claim | None:
-    """Claim a message for sending (a due pending row, or one a dead worker left in "sending"); None if not ours."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=sms_setting("SMS_SENDING_STALE_SECONDS"))
+def _claim_row(message_id: int, now: datetime, stale: datetime) -> tuple | None:
+    """Mark the row sending if it is due (or stale) and return what the send needs; None if not ours."""
     adapt = connection.ops.adapt_datetimefield_value
     # bench/outbox.py --channel sms: the one-statement claim and accept (with kept connections) took SMS from 14% to
     # 41% of a no-op task (commit 40d0a85; now BENCHMARKS.md "Outbox throughput"); not measured apart from the rest.
@@ -100,7 +98,13 @@ def _claim(message_id: int) -> _Claim | None:
             "id": message_id, "now": adapt(now), "stale": adapt(stale), "pending": Status.PENDING.value,
             "sending": Status.SENDING.value, "sending_rank": RANK[Status.SENDING],
         })
-        row = cursor.fetchone()
+        return cursor.fetchone()
+
+
+def _claim(message_id: int) -> _Claim | None:
+    """Claim a message for sending (a due pending row, or one a dead worker left in "sending"); None if not ours."""
+    now = timezone.now()
+    row = _claim_row(message_id, now, now - timedelta(seconds=sms_setting("SMS_SENDING_STALE_SECONDS")))
     if row is None:
         return None
     (to, body, kind, attempts, volunteer_id, version, host_id, send_by, opted_out, phone_invalid, consent, booking_version,

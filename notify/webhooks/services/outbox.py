@@ -205,14 +205,18 @@ class _Claim:
     endpoint_failures: int
 
 
-def _claim(delivery_id: int) -> _Claim | None:
-    now = timezone.now()
-    stale = now - timedelta(seconds=webhook_setting("WEBHOOK_DELIVERING_STALE_SECONDS"))
+def _claim_row(delivery_id: int, now, stale) -> tuple | None:
+    """Mark the row delivering if it is due (or stale) and its endpoint enabled; what the attempt needs, or None."""
     adapt = connection.ops.adapt_datetimefield_value
     # bench/outbox.py --channel webhooks: the claim as SMS's and email's; no figure of its own yet (issue 23).
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM_SQL, {"id": delivery_id, "now": adapt(now), "stale": adapt(stale)})
-        row = cursor.fetchone()
+        return cursor.fetchone()
+
+
+def _claim(delivery_id: int) -> _Claim | None:
+    now = timezone.now()
+    row = _claim_row(delivery_id, now, now - timedelta(seconds=webhook_setting("WEBHOOK_DELIVERING_STALE_SECONDS")))
     if row is None:
         return None
     event_id, booking_id, endpoint_id, attempts, body, url, secret, previous, previous_until, personal, failures = row

@@ -1,0 +1,144 @@
+"""The ORM twins of the notify statements bench/sql_vs_orm.py times (issue 23): the same rows, the same claim
+semantics (a conditional UPDATE whose WHERE holds every condition on the row itself, so PostgreSQL re-checks it
+after waiting on a racing worker's lock), written with the ORM."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Q, prefetch_related_objects
+from django.utils import timezone
+
+
+def sms_claim_row(message_id: int, now, stale) -> tuple | None:
+    """notify.sms.services.sending._claim_row: a conditional update, then the row and its related flags."""
+    from notify.sms.models import SmsMessage
+
+    Status, RANK = SmsMessage.Status, SmsMessage.RANK
+    due = Q(status=Status.PENDING) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    if not SmsMessage.objects.filter(due | Q(status=Status.SENDING, send_started_at__lt=stale), pk=message_id).update(
+            status=Status.SENDING, status_rank=RANK[Status.SENDING], send_started_at=now,
+            attempts=F("attempts") + 1, updated_at=now):
+        return None
+    return SmsMessage.objects.filter(pk=message_id).values_list(
+        "to", "body", "kind", "attempts", "volunteer_id", "version", "host_id", "send_by", "volunteer__sms_opted_out",
+        "volunteer__phone_invalid", "volunteer__consent_sms", "booking__version", "challenge__sends",
+        "host_proof__sends").first()
+
+
+def sms_accepted(message_id: int, sid: str) -> bool:
+    """notify.sms.services.sending._accepted without the statement's asynchronous commit."""
+    from notify.sms.models import SmsMessage
+
+    Status, RANK = SmsMessage.Status, SmsMessage.RANK
+    now = timezone.now()
+    return SmsMessage.objects.filter(pk=message_id, status=Status.SENDING).update(
+        status=Status.QUEUED, status_rank=RANK[Status.QUEUED], twilio_sid=sid, accepted_at=now, updated_at=now,
+        next_attempt_at=None, error_code=None, error_message="") == 1
+
+
+def webhook_claim_row(delivery_id: int, now, stale) -> tuple | None:
+    """notify.webhooks.services.outbox._claim_row: a conditional update (the endpoint's state as a correlated
+    EXISTS, not a join, so the UPDATE stays one plain WHERE), then the row and its endpoint's fields."""
+    from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    Status = WebhookDelivery.Status
+    due = Q(status=Status.PENDING) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    enabled = Exists(WebhookEndpoint.objects.filter(pk=OuterRef("endpoint_id"), enabled=True))
+    if not WebhookDelivery.objects.filter(due | Q(status=Status.DELIVERING, started_at__lt=stale), enabled,
+                                          pk=delivery_id).update(
+            status=Status.DELIVERING, attempts=F("attempts") + 1, started_at=now, updated_at=now):
+        return None
+    return WebhookDelivery.objects.filter(pk=delivery_id).values_list(
+        "event_id", "booking_id", "endpoint_id", "attempts", "body", "endpoint__url", "endpoint__secret",
+        "endpoint__previous_secret", "endpoint__previous_secret_until", "endpoint__include_personal_data",
+        "endpoint__consecutive_failures").first()
+
+
+def host_text_record(*, booking, kind: str, version: int) -> int:
+    """notify.sms.services.hosts.host_text_record: the host's choice read first as there (nearly always: none, and
+    then nothing is rendered), then the places counted and the row created in a savepoint (the unique key says it
+    was written already) where the service has one INSERT."""
+    from core.languages import language_supported
+    from notify.sms.models import HostSmsPreference, SmsMessage
+    from notify.sms.segments import segments_count
+    from notify.sms.services.hosts import PLACE_STATUSES, _enqueue_on_commit
+    from notify.sms.texts import host_text
+    from volunteers.models import Booking
+
+    Status = SmsMessage.Status
+    prefetch_related_objects([booking], "volunteer", "slot__session__meeting_point")  # loaded already, usually
+    host_id = booking.slot.session.meeting_point.host_id
+    wanted = (HostSmsPreference.objects.filter(host_id=host_id, texts=True, host__is_active=True).exclude(mobile="")
+              .values_list("mobile", "sms_opted_out", "phone_invalid", "mobile_proven_at",
+                           "host__host_standing__language").first())
+    if wanted is None:
+        return 0
+    mobile, opted_out, invalid, proven_at, language = wanted
+    taken = Booking.objects.filter(slot_id=booking.slot_id, status__in=PLACE_STATUSES).count()
+    body = host_text(kind=kind, booking=booking, taken=taken, language=language_supported(language))
+    count = segments_count(body)
+    reason = ("opted_out" if opted_out else "phone_invalid" if invalid
+              else "mobile_unproven" if proven_at is None else "")
+    status = Status.SKIPPED if reason else Status.PENDING
+    try:
+        with transaction.atomic():
+            message = SmsMessage.objects.create(
+                host_id=host_id, booking=booking, kind=kind, version=version, to=mobile, body=body,
+                encoding=count.encoding, segments=count.segments, status=status, status_rank=SmsMessage.RANK[status],
+                skip_reason=reason)
+    except IntegrityError:
+        return 0
+    _enqueue_on_commit([message.pk] if status == Status.PENDING else [])
+    return 1
+
+
+def host_text_digests_enqueue(*, now=None) -> int:
+    """notify.sms.services.host_digests.host_text_digests_enqueue: the hosts already sent the day's digest are left
+    out before anything is counted or rendered (every hourly run after the first finds them all), the rows written
+    in one bulk_create(ignore_conflicts) (the partial unique key drops a racing run's), the pending ones read back."""
+    from datetime import timedelta
+
+    from django.utils import dateformat
+
+    from core.languages import language_override
+    from notify.sms.conf import sms_setting
+    from notify.sms.models import HostSmsPreference, SmsMessage
+    from notify.sms.segments import segments_count
+    from notify.sms.services.host_digests import _hosts_url, host_digest_counts
+    from notify.sms.texts import text_render
+    from sessions.hosts import host_language
+
+    Status, Kind = SmsMessage.Status, SmsMessage.Kind
+    local = timezone.localtime(now or timezone.now())
+    if local.time() < sms_setting("SMS_HOST_DIGEST_AT"):
+        return 0
+    day = local.date() - timedelta(days=1)
+    digests = SmsMessage.objects.filter(kind=Kind.HOST_DIGEST, digest_date=day)
+    wanted = {host_id: flags for host_id, *flags in HostSmsPreference.objects.filter(
+        ~Exists(digests.filter(host_id=OuterRef("host_id"))), digest=True, host__is_active=True).exclude(
+        mobile="").values_list("host_id", "mobile", "sms_opted_out", "phone_invalid", "mobile_proven_at")}
+    counts = host_digest_counts(host_ids=list(wanted), day=day) if wanted else {}
+    rows = []
+    for host_id, (booked, cancelled) in sorted(counts.items()):
+        mobile, opted_out, invalid, proven_at = wanted[host_id]
+        with language_override(host_language(host_id=host_id)):
+            body = text_render("host_digest", {"day": dateformat.format(day, "D d M"), "booked": booked,
+                                               "cancelled": cancelled, "link": _hosts_url()})
+        count = segments_count(body)
+        reason = ("opted_out" if opted_out else "phone_invalid" if invalid
+                  else "mobile_unproven" if proven_at is None else "")
+        status = Status.SKIPPED if reason else Status.PENDING
+        rows.append(SmsMessage(host_id=host_id, kind=Kind.HOST_DIGEST, digest_date=day, version=1, to=mobile,
+                               body=body, encoding=count.encoding, segments=count.segments, status=status,
+                               status_rank=SmsMessage.RANK[status], skip_reason=reason))
+    if not rows:
+        return 0
+    with transaction.atomic():
+        SmsMessage.objects.bulk_create(rows, ignore_conflicts=True)
+        pending = list(digests.filter(host_id__in=[row.host_id for row in rows], status=Status.PENDING)
+                       .values_list("pk", flat=True))
+        if pending:
+            from notify.sms.services.outbox import messages_enqueue_batches
+
+            transaction.on_commit(lambda: messages_enqueue_batches(pending))
+    return len(rows)
