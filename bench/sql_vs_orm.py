@@ -35,9 +35,8 @@ UPDATE whose WHERE PostgreSQL re-checks after a racing worker's lock), among 9,0
                      booking): both sides read the host's choice with the ORM and stop
   host_text_wanted   the same for a host who wants texts (30 places taken): the choice read, the text rendered,
                      then one INSERT (the places counted inside it) vs count() and create() in a savepoint
-  digests_first      notify.sms.services.host_text_digests_enqueue, 200 hosts with news (the day's first run):
-                     INSERT ... ON CONFLICT on the partial index per host vs create() in a savepoint each
-  digests_again      the same beat an hour later (every digest written): vs leave out the hosts done first
+(digests_first and digests_again, the host digest's INSERT ... ON CONFLICT against the ORM that replaced it, are
+in 3afae3b.)
 For the claims and the accept the whole operation is the send, which this bench does not run: BENCHMARKS.md sets
 their saving against the CPU of a send measured by bench/outbox.py.
 
@@ -62,9 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import dataset, reporting  # noqa: E402
 
 CASES = ("get_with_related", "get_by", "insert_or_get", "upsert_returning", "slot_claim_place", "receipt_claim",
-         "locate", "seats_summary", "sms_claim", "sms_accept", "sms_accept_commit", "webhook_claim", "host_text_none", "host_text_wanted",
-         "digests_first", "digests_again")
-DIGEST_HOSTS = 200
+         "locate", "seats_summary", "sms_claim", "sms_accept", "sms_accept_commit", "webhook_claim", "host_text_none", "host_text_wanted")
 
 
 def parse_args(argv=None):
@@ -161,7 +158,6 @@ def notify_sides(case: str, fixture: dict) -> dict:
     from notify.sms.conf import sms_setting
     from notify.sms.models import SmsMessage
     from notify.sms.services import hosts, sending
-    from notify.sms.services.host_digests import host_text_digests_enqueue
     from notify.webhooks.conf import webhook_setting
     from notify.webhooks.services import outbox
 
@@ -195,15 +191,6 @@ def notify_sides(case: str, fixture: dict) -> dict:
         kind = SmsMessage.Kind.HOST_BOOKED
         return {"statement": lambda i: hosts.host_text_record(booking=booking, kind=kind, version=1000 + i),
                 "orm": lambda i: twins.host_text_record(booking=booking, kind=kind, version=1000 + i)}
-    if case in ("digests_first", "digests_again"):
-        morning = fixture["morning"]
-        digests = SmsMessage.objects.filter(kind=SmsMessage.Kind.HOST_DIGEST)
-        first = case == "digests_first"
-        return {"statement": lambda i: host_text_digests_enqueue(now=morning),
-                "orm": lambda i: twins.host_text_digests_enqueue(now=morning),
-                "reset": (lambda: digests.delete()) if first else None,
-                "prepare": None if first else (lambda: host_text_digests_enqueue(now=morning)),
-                "calls": 5, "expect": DIGEST_HOSTS if first else 0}
     raise SystemExit(f"unknown case {case}")
 
 
@@ -235,9 +222,7 @@ def fixture_make(calls: int) -> dict:
 
 def notify_fixture_make(calls: int, slot, volunteers, booking) -> dict:
     """Rows for the notify cases: `calls` due texts, texts being sent and webhook deliveries of the booking, among
-    9,000 sent ones of 30 bookings; a host who wants texts and one who does not; 200 hosts with yesterday's news."""
-    from datetime import datetime, time, timedelta
-
+    9,000 sent ones of 30 bookings; a host who wants texts and one who does not."""
     from django.utils import timezone
 
     from notify.sms.models import HostSmsPreference, SmsMessage
@@ -277,20 +262,9 @@ def notify_fixture_make(calls: int, slot, volunteers, booking) -> dict:
     quiet_slot = dataset.bench_slot(host_username="bench-sql-quiet-host", capacity=100)
     quiet_booking = Booking.objects.create(volunteer=volunteers[0], slot=quiet_slot, status=Booking.Status.CONFIRMED,
                                            proven_at=now)
-    # The digest: 200 hosts who chose it, each with a booking taken yesterday on their session.
-    today = timezone.localdate()
-    yesterday = timezone.make_aware(datetime.combine(today - timedelta(days=1), time(12)))
-    for j in range(DIGEST_HOSTS):
-        host_slot = dataset.bench_slot(host_username=f"bench-sql-digest-{j}", capacity=100)
-        news = Booking.objects.create(volunteer=volunteers[j % len(volunteers)], slot=host_slot, status=Booking.Status.CONFIRMED,
-                                      proven_at=now)
-        BookingEvent.objects.filter(pk=BookingEvent.objects.create(booking=news, kind=BookingEvent.Kind.CONFIRMED,
-                                                                   version=1).pk).update(created_at=yesterday)
-        HostSmsPreference.objects.create(host_id=host_slot.session.meeting_point.host_id, digest=True,
-                                         mobile=f"+4477009{j:05d}", mobile_proven_at=now)
     return {"sms_pending": [m.pk for m in pending], "sms_sending": [m.pk for m in sending],
             "deliveries": [d.pk for d in deliveries[-calls:]], "quiet_booking": _loaded(quiet_booking),
-            "booking": _loaded(booking), "morning": timezone.make_aware(datetime.combine(today, time(10)))}
+            "booking": _loaded(booking)}
 
 
 def _loaded(booking):
