@@ -24,21 +24,18 @@ alternating round by round (A B B A ...) on the same data, inside transactions t
                      vs Seat.objects.filter(ons_code__in=...).values_list(<the summary fields>)
 
 The notify statements against their twins in bench/sql_vs_orm_twins.py (the same rows; a claim as a conditional
-UPDATE whose WHERE PostgreSQL re-checks after a racing worker's lock), among 9,000 sent rows of each table:
+UPDATE whose WHERE PostgreSQL re-checks after a racing worker's lock), among 9,000 sent texts:
   sms_claim          notify.sms.services.sending._claim_row (every text): UPDATE ... RETURNING with the flags
                      vs a conditional update() then values_list() over the joins
-  sms_accept         notify.sms.services.sending._accepted (every text Twilio took) vs filter().update()
-  sms_accept_commit  the same, each call its own transaction as in a worker (the statement's commit does not wait
-                     for the WAL flush; the ORM's does): the wall time column is the one this case is about
-  webhook_claim      notify.webhooks.services.outbox._claim_row (every delivery), the same shape as sms_claim
   host_text_none     notify.sms.services.hosts.host_text_record for a host who wants no texts (nearly every
                      booking): both sides read the host's choice with the ORM and stop
   host_text_wanted   the same for a host who wants texts (30 places taken): the choice read, the text rendered,
                      then one INSERT (the places counted inside it) vs count() and create() in a savepoint
-(digests_first and digests_again, the host digest's INSERT ... ON CONFLICT against the ORM that replaced it, are
-in 3afae3b.)
-For the claims and the accept the whole operation is the send, which this bench does not run: BENCHMARKS.md sets
-their saving against the CPU of a send measured by bench/outbox.py.
+(The cases of the statements the ORM replaced are in 3afae3b: sms_accept and sms_accept_commit, Twilio's SID
+recorded with an asynchronous commit; webhook_claim, the delivery's UPDATE ... RETURNING; digests_first and
+digests_again, the host digest's INSERT ... ON CONFLICT.)
+For the claim the whole operation is the send, which this bench does not run: BENCHMARKS.md sets
+its saving against the CPU of a send measured by bench/outbox.py.
 
 CPU per call: this process (time.process_time) plus the PostgreSQL backend serving its connection (/proc), so a
 statement that moves work into PostgreSQL is charged for it.
@@ -49,7 +46,6 @@ statement that moves work into PostgreSQL is charged for it.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
 import sys
@@ -61,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import dataset, reporting  # noqa: E402
 
 CASES = ("get_with_related", "get_by", "insert_or_get", "upsert_returning", "slot_claim_place", "receipt_claim",
-         "locate", "seats_summary", "sms_claim", "sms_accept", "sms_accept_commit", "webhook_claim", "host_text_none", "host_text_wanted")
+         "locate", "seats_summary", "sms_claim", "host_text_none", "host_text_wanted")
 
 
 def parse_args(argv=None):
@@ -147,9 +143,7 @@ def sides(case: str, fixture: dict):
 
 
 def notify_sides(case: str, fixture: dict) -> dict:
-    """The notify statements' sides: {"statement", "orm"} and, where a call leaves what the next must not find,
-    "reset" (untimed, after each call), "prepare" (untimed, before a round), "calls" (per round) and "expect" (what
-    every call returns)."""
+    """The notify statements' sides: {"statement", "orm"}, and "same" where both must return the same values."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -158,8 +152,6 @@ def notify_sides(case: str, fixture: dict) -> dict:
     from notify.sms.conf import sms_setting
     from notify.sms.models import SmsMessage
     from notify.sms.services import hosts, sending
-    from notify.webhooks.conf import webhook_setting
-    from notify.webhooks.services import outbox
 
     def times(setting, name):
         now = timezone.now()
@@ -170,22 +162,6 @@ def notify_sides(case: str, fixture: dict) -> dict:
         return {"statement": lambda i: sending._claim_row(ids[i], *times(sms_setting, "SMS_SENDING_STALE_SECONDS")),
                 "orm": lambda i: twins.sms_claim_row(ids[i], *times(sms_setting, "SMS_SENDING_STALE_SECONDS")),
                 "same": True}
-    if case == "sms_accept":
-        ids = fixture["sms_sending"]
-        return {"statement": lambda i: sending._accepted(ids[i], f"SM{i:032d}"),
-                "orm": lambda i: twins.sms_accepted(ids[i], f"SM{i:032d}")}
-    if case == "sms_accept_commit":
-        ids = fixture["sms_sending"]
-        sending_again = dict(status=SmsMessage.Status.SENDING, status_rank=SmsMessage.RANK[SmsMessage.Status.SENDING],
-                             twilio_sid=None, accepted_at=None)
-        return {"statement": lambda i: sending._accepted(ids[i], f"SM{i:032d}"),
-                "orm": lambda i: twins.sms_accepted(ids[i], f"SM{i:032d}"), "autocommit": True,
-                "prepare": lambda: SmsMessage.objects.filter(pk__in=ids).update(**sending_again), "expect": True}
-    if case == "webhook_claim":
-        ids = fixture["deliveries"]
-        stale = "WEBHOOK_DELIVERING_STALE_SECONDS"
-        return {"statement": lambda i: outbox._claim_row(ids[i], *times(webhook_setting, stale)),
-                "orm": lambda i: twins.webhook_claim_row(ids[i], *times(webhook_setting, stale)), "same": True}
     if case in ("host_text_none", "host_text_wanted"):
         booking = fixture["quiet_booking" if case == "host_text_none" else "booking"]
         kind = SmsMessage.Kind.HOST_BOOKED
@@ -221,18 +197,16 @@ def fixture_make(calls: int) -> dict:
 
 
 def notify_fixture_make(calls: int, slot, volunteers, booking) -> dict:
-    """Rows for the notify cases: `calls` due texts, texts being sent and webhook deliveries of the booking, among
-    9,000 sent ones of 30 bookings; a host who wants texts and one who does not."""
+    """Rows for the notify cases: `calls` due texts of the booking, among 9,000 sent ones of
+    30 bookings; a host who wants texts and one who does not."""
     from django.utils import timezone
 
     from notify.sms.models import HostSmsPreference, SmsMessage
-    from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
-    from volunteers.models import Booking, BookingEvent
+    from volunteers.models import Booking
 
     Kind, Status, RANK = SmsMessage.Kind, SmsMessage.Status, SmsMessage.RANK
     now = timezone.now()
     SmsMessage.objects.all().delete()
-    WebhookEndpoint.objects.all().delete()
     HostSmsPreference.objects.all().delete()
     booked = [booking] + Booking.objects.bulk_create(
         [Booking(volunteer=v, slot=slot, status=Booking.Status.CONFIRMED, proven_at=now) for v in volunteers[1:30]])
@@ -245,25 +219,13 @@ def notify_fixture_make(calls: int, slot, volunteers, booking) -> dict:
                encoding="GSM-7", segments=1)
     pending = SmsMessage.objects.bulk_create([SmsMessage(kind=Kind.CONFIRMED, version=i + 1, **due)
                                               for i in range(calls)])
-    sending = SmsMessage.objects.bulk_create(
-        [SmsMessage(kind=Kind.WAITLISTED, version=i + 1, status=Status.SENDING, status_rank=RANK[Status.SENDING],
-                    send_started_at=now, attempts=1, **due) for i in range(calls)])
-    endpoint = WebhookEndpoint.objects.create(url="https://crm.example.org/hooks", secret="whsec_" + "a" * 32)
-    events = BookingEvent.objects.bulk_create(
-        [BookingEvent(booking=b, kind=BookingEvent.Kind.CONFIRMED, version=1000 + v) for b in booked
-         for v in range(300)] + [BookingEvent(booking=booking, kind=BookingEvent.Kind.CONFIRMED, version=5000 + i)
-                                 for i in range(calls)], batch_size=3000)
-    deliveries = WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(event=e, endpoint=endpoint, event_type="booking.confirmed",
-                         status=WebhookDelivery.Status.DELIVERED if e.version < 5000 else WebhookDelivery.Status.PENDING)
-         for e in events], batch_size=3000)
     HostSmsPreference.objects.create(host_id=slot.session.meeting_point.host_id, texts=True, mobile="+447400999999",
                                      mobile_proven_at=now)
     quiet_slot = dataset.bench_slot(host_username="bench-sql-quiet-host", capacity=100)
     quiet_booking = Booking.objects.create(volunteer=volunteers[0], slot=quiet_slot, status=Booking.Status.CONFIRMED,
                                            proven_at=now)
-    return {"sms_pending": [m.pk for m in pending], "sms_sending": [m.pk for m in sending],
-            "deliveries": [d.pk for d in deliveries[-calls:]], "quiet_booking": _loaded(quiet_booking),
+    return {"sms_pending": [m.pk for m in pending],
+            "quiet_booking": _loaded(quiet_booking),
             "booking": _loaded(booking)}
 
 
@@ -291,7 +253,6 @@ def main(argv=None) -> int:
         both = sides(case, fixture)
         if isinstance(both, tuple):
             both = {"statement": both[0], "orm": both[1]}
-        calls, reset, prepare = both.get("calls") or args.calls, both.get("reset"), both.get("prepare")
         if both.get("same"):  # both sides claim the same row and return the same values
             answers = []
             for side in ("statement", "orm"):
@@ -303,27 +264,16 @@ def main(argv=None) -> int:
         for round_ in range(args.rounds):
             for side in (("statement", "orm") if round_ % 2 == 0 else ("orm", "statement")):
                 call = both[side]
-                alone = both.get("autocommit", False)  # each call its own transaction, committed
-                with contextlib.nullcontext() if alone else transaction.atomic():
+                with transaction.atomic():
                     call(0)  # warm: the first call builds what is cached
-                    if prepare:
-                        prepare()
-                    if reset:
-                        reset()
-                    spent = wall = 0.0
-                    for i in range(calls):
-                        before, cpu, started = backend_cpu(backend), time.process_time(), time.perf_counter()
-                        got = call(i)
-                        wall += time.perf_counter() - started
-                        spent += time.process_time() - cpu + backend_cpu(backend) - before
-                        if "expect" in both and got != both["expect"]:
-                            raise SystemExit(f"{case} {side}: wrote {got}, not {both['expect']}")
-                        if reset:
-                            reset()
-                    if not alone:
-                        transaction.set_rollback(True)
-                results[case][side].append(spent / calls * 1000)
-                walls[case][side].append(wall / calls * 1000)
+                    before, cpu, started = backend_cpu(backend), time.process_time(), time.perf_counter()
+                    for i in range(args.calls):
+                        call(i)
+                    wall = time.perf_counter() - started
+                    spent = time.process_time() - cpu + backend_cpu(backend) - before
+                    transaction.set_rollback(True)
+                results[case][side].append(spent / args.calls * 1000)
+                walls[case][side].append(wall / args.calls * 1000)
                 progress.step(f"{case} {side}: {results[case][side][-1]:.3f} ms")
     rows = []
     for case in cases:

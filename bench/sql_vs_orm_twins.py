@@ -5,8 +5,7 @@ after waiting on a racing worker's lock), written with the ORM."""
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q, prefetch_related_objects
-from django.utils import timezone
+from django.db.models import F, Q, prefetch_related_objects
 
 
 def sms_claim_row(message_id: int, now, stale) -> tuple | None:
@@ -23,35 +22,6 @@ def sms_claim_row(message_id: int, now, stale) -> tuple | None:
         "to", "body", "kind", "attempts", "volunteer_id", "version", "host_id", "send_by", "volunteer__sms_opted_out",
         "volunteer__phone_invalid", "volunteer__consent_sms", "booking__version", "challenge__sends",
         "host_proof__sends").first()
-
-
-def sms_accepted(message_id: int, sid: str) -> bool:
-    """notify.sms.services.sending._accepted without the statement's asynchronous commit."""
-    from notify.sms.models import SmsMessage
-
-    Status, RANK = SmsMessage.Status, SmsMessage.RANK
-    now = timezone.now()
-    return SmsMessage.objects.filter(pk=message_id, status=Status.SENDING).update(
-        status=Status.QUEUED, status_rank=RANK[Status.QUEUED], twilio_sid=sid, accepted_at=now, updated_at=now,
-        next_attempt_at=None, error_code=None, error_message="") == 1
-
-
-def webhook_claim_row(delivery_id: int, now, stale) -> tuple | None:
-    """notify.webhooks.services.outbox._claim_row: a conditional update (the endpoint's state as a correlated
-    EXISTS, not a join, so the UPDATE stays one plain WHERE), then the row and its endpoint's fields."""
-    from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
-
-    Status = WebhookDelivery.Status
-    due = Q(status=Status.PENDING) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-    enabled = Exists(WebhookEndpoint.objects.filter(pk=OuterRef("endpoint_id"), enabled=True))
-    if not WebhookDelivery.objects.filter(due | Q(status=Status.DELIVERING, started_at__lt=stale), enabled,
-                                          pk=delivery_id).update(
-            status=Status.DELIVERING, attempts=F("attempts") + 1, started_at=now, updated_at=now):
-        return None
-    return WebhookDelivery.objects.filter(pk=delivery_id).values_list(
-        "event_id", "booking_id", "endpoint_id", "attempts", "body", "endpoint__url", "endpoint__secret",
-        "endpoint__previous_secret", "endpoint__previous_secret_until", "endpoint__include_personal_data",
-        "endpoint__consecutive_failures").first()
 
 
 def host_text_record(*, booking, kind: str, version: int) -> int:
