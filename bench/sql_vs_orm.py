@@ -23,6 +23,20 @@ alternating round by round (A B B A ...) on the same data, inside transactions t
   seats_summary      seats.selectors.seats_summary (the results page's cards)
                      vs Seat.objects.filter(ons_code__in=...).values_list(<the summary fields>)
 
+The notify statements against their twins in bench/sql_vs_orm_twins.py (the same rows; a claim as a conditional
+UPDATE whose WHERE PostgreSQL re-checks after a racing worker's lock), among 9,000 sent texts:
+  sms_claim          notify.sms.services.sending._claim_row (every text): UPDATE ... RETURNING with the flags
+                     vs a conditional update() then values_list() over the joins
+  host_text_none     notify.sms.services.hosts.host_text_record for a host who wants no texts (nearly every
+                     booking): both sides read the host's choice with the ORM and stop
+  host_text_wanted   the same for a host who wants texts (30 places taken): the choice read, the text rendered,
+                     then one INSERT (the places counted inside it) vs count() and create() in a savepoint
+(The cases of the statements the ORM replaced are in 3afae3b: sms_accept and sms_accept_commit, Twilio's SID
+recorded with an asynchronous commit; webhook_claim, the delivery's UPDATE ... RETURNING; digests_first and
+digests_again, the host digest's INSERT ... ON CONFLICT.)
+For the claim the whole operation is the send, which this bench does not run: BENCHMARKS.md sets
+its saving against the CPU of a send measured by bench/outbox.py.
+
 CPU per call: this process (time.process_time) plus the PostgreSQL backend serving its connection (/proc), so a
 statement that moves work into PostgreSQL is charged for it.
 
@@ -43,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import dataset, reporting  # noqa: E402
 
 CASES = ("get_with_related", "get_by", "insert_or_get", "upsert_returning", "slot_claim_place", "receipt_claim",
-         "locate", "seats_summary")
+         "locate", "seats_summary", "sms_claim", "host_text_none", "host_text_wanted")
 
 
 def parse_args(argv=None):
@@ -125,6 +139,34 @@ def sides(case: str, fixture: dict):
             return {row[0]: Seat(**dict(zip(_SEAT_SUMMARY_FIELDS, row, strict=True)))
                     for row in Seat.objects.filter(ons_code__in=codes).values_list(*_SEAT_SUMMARY_FIELDS)}
         return (lambda i: seats_summary(codes=codes), orm)
+    return notify_sides(case, fixture)
+
+
+def notify_sides(case: str, fixture: dict) -> dict:
+    """The notify statements' sides: {"statement", "orm"}, and "same" where both must return the same values."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bench import sql_vs_orm_twins as twins
+    from notify.sms.conf import sms_setting
+    from notify.sms.models import SmsMessage
+    from notify.sms.services import hosts, sending
+
+    def times(setting, name):
+        now = timezone.now()
+        return now, now - timedelta(seconds=setting(name))
+
+    if case == "sms_claim":
+        ids = fixture["sms_pending"]
+        return {"statement": lambda i: sending._claim_row(ids[i], *times(sms_setting, "SMS_SENDING_STALE_SECONDS")),
+                "orm": lambda i: twins.sms_claim_row(ids[i], *times(sms_setting, "SMS_SENDING_STALE_SECONDS")),
+                "same": True}
+    if case in ("host_text_none", "host_text_wanted"):
+        booking = fixture["quiet_booking" if case == "host_text_none" else "booking"]
+        kind = SmsMessage.Kind.HOST_BOOKED
+        return {"statement": lambda i: hosts.host_text_record(booking=booking, kind=kind, version=1000 + i),
+                "orm": lambda i: twins.host_text_record(booking=booking, kind=kind, version=1000 + i)}
     raise SystemExit(f"unknown case {case}")
 
 
@@ -150,7 +192,48 @@ def fixture_make(calls: int) -> dict:
     challenge = PhoneChallenge.objects.create(volunteer=volunteers[0], booking=booking, phone=volunteers[0].phone,
                                               purpose=PhoneChallenge.Purpose.values[0], code_hash="x" * 64,
                                               max_attempts=5, expires_at=timezone.now() + timedelta(hours=1))
-    return {"slot": slot, "volunteers": volunteers, "token": challenge.token}
+    return {"slot": slot, "volunteers": volunteers, "token": challenge.token,
+            **notify_fixture_make(calls, slot, volunteers, booking)}
+
+
+def notify_fixture_make(calls: int, slot, volunteers, booking) -> dict:
+    """Rows for the notify cases: `calls` due texts of the booking, among 9,000 sent ones of
+    30 bookings; a host who wants texts and one who does not."""
+    from django.utils import timezone
+
+    from notify.sms.models import HostSmsPreference, SmsMessage
+    from volunteers.models import Booking
+
+    Kind, Status, RANK = SmsMessage.Kind, SmsMessage.Status, SmsMessage.RANK
+    now = timezone.now()
+    SmsMessage.objects.all().delete()
+    HostSmsPreference.objects.all().delete()
+    booked = [booking] + Booking.objects.bulk_create(
+        [Booking(volunteer=v, slot=slot, status=Booking.Status.CONFIRMED, proven_at=now) for v in volunteers[1:30]])
+    sent = dict(status=Status.DELIVERED, status_rank=RANK[Status.DELIVERED], to="+447400000000", body="Sent",
+                encoding="GSM-7", segments=1)
+    SmsMessage.objects.bulk_create(
+        [SmsMessage(booking=b, volunteer_id=b.volunteer_id, kind=Kind.REMINDER_SOON, version=v, twilio_sid=f"SM{b.pk:08d}{v:024d}",
+                    **sent) for b in booked for v in range(300)], batch_size=3000)
+    due = dict(volunteer_id=booking.volunteer_id, booking=booking, to="+447400000000", body="Your place is booked.",
+               encoding="GSM-7", segments=1)
+    pending = SmsMessage.objects.bulk_create([SmsMessage(kind=Kind.CONFIRMED, version=i + 1, **due)
+                                              for i in range(calls)])
+    HostSmsPreference.objects.create(host_id=slot.session.meeting_point.host_id, texts=True, mobile="+447400999999",
+                                     mobile_proven_at=now)
+    quiet_slot = dataset.bench_slot(host_username="bench-sql-quiet-host", capacity=100)
+    quiet_booking = Booking.objects.create(volunteer=volunteers[0], slot=quiet_slot, status=Booking.Status.CONFIRMED,
+                                           proven_at=now)
+    return {"sms_pending": [m.pk for m in pending],
+            "quiet_booking": _loaded(quiet_booking),
+            "booking": _loaded(booking)}
+
+
+def _loaded(booking):
+    """The booking as the booking path hands it over: volunteer, slot, session and front room loaded."""
+    from volunteers.models import Booking
+
+    return Booking.objects.select_related("volunteer", "slot__session__meeting_point").get(pk=booking.pk)
 
 
 def main(argv=None) -> int:
@@ -165,33 +248,47 @@ def main(argv=None) -> int:
     backend = connection.connection.info.backend_pid
     progress = reporting.Progress("sql_vs_orm", total=len(cases) * args.rounds * 2)
     results: dict[str, dict[str, list[float]]] = {c: {"statement": [], "orm": []} for c in cases}
+    walls: dict[str, dict[str, list[float]]] = {c: {"statement": [], "orm": []} for c in cases}
     for case in cases:
-        statement, orm = sides(case, fixture)
+        both = sides(case, fixture)
+        if isinstance(both, tuple):
+            both = {"statement": both[0], "orm": both[1]}
+        if both.get("same"):  # both sides claim the same row and return the same values
+            answers = []
+            for side in ("statement", "orm"):
+                with transaction.atomic():
+                    answers.append(both[side](0))
+                    transaction.set_rollback(True)
+            if answers[0] != answers[1] or answers[0] is None:
+                raise SystemExit(f"{case}: the sides differ: {answers}")
         for round_ in range(args.rounds):
             for side in (("statement", "orm") if round_ % 2 == 0 else ("orm", "statement")):
-                call = statement if side == "statement" else orm
+                call = both[side]
                 with transaction.atomic():
                     call(0)  # warm: the first call builds what is cached
-                    before, cpu = backend_cpu(backend), time.process_time()
+                    before, cpu, started = backend_cpu(backend), time.process_time(), time.perf_counter()
                     for i in range(args.calls):
                         call(i)
+                    wall = time.perf_counter() - started
                     spent = time.process_time() - cpu + backend_cpu(backend) - before
                     transaction.set_rollback(True)
                 results[case][side].append(spent / args.calls * 1000)
+                walls[case][side].append(wall / args.calls * 1000)
                 progress.step(f"{case} {side}: {results[case][side][-1]:.3f} ms")
     rows = []
     for case in cases:
         s, o = (statistics.median(results[case][k]) for k in ("statement", "orm"))
         pairs = [b / a for a, b in zip(results[case]["statement"], results[case]["orm"], strict=True)]
+        ws, wo = (statistics.median(walls[case][k]) for k in ("statement", "orm"))
         rows.append([case, f"{s:.3f}", f"{o:.3f}", f"**{statistics.median(pairs):.2f}x**",
-                     ", ".join(f"{p:.2f}" for p in pairs)])
+                     ", ".join(f"{p:.2f}" for p in pairs), f"{ws:.3f} / {wo:.3f}"])
     print(reporting.machine_line(info))
     print()
     print(f"`python bench/sql_vs_orm.py --calls {args.calls} --rounds {args.rounds}`: CPU ms per call, this process "
           "plus its PostgreSQL backend, medians of the rounds; inside rolled-back transactions.")
     print()
     print(reporting.markdown_table(["case", "hand-written ms/call", "ORM ms/call", "ORM / hand-written (median pair)",
-                                    "pairs"], rows))
+                                    "pairs", "wall ms/call, hand-written / ORM"], rows))
     return 0
 
 

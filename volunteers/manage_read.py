@@ -84,6 +84,8 @@ def booking_page_read(*, manage_token: str, device_token: str | None = None) -> 
     params = [kind, kind, Booking.Status.CONFIRMED]
     if token_hash is not None:
         params += [token_hash, connection.ops.adapt_datetimefield_value(timezone.now())]
+    # bench/surge.py: built by the ORM, the compilation was 40% of the page's CPU; the one read took the surge to
+    # 0.56x main's CPU (BENCHMARKS.md "Texted-link surge").
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, manage_token])
         row = cursor.fetchone()

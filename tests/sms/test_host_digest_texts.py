@@ -127,3 +127,21 @@ def test_the_digest_text_is_not_with_texts_each_time_and_needs_a_mobile():
                            mobile=next_mobile())
     current = host_notifications_get(host=host)
     assert (current.each, current.digest_text, current.code_sent) == ("email", True, True)  # its mobile: a code
+
+
+def test_a_run_racing_another_keeps_the_one_digest_the_other_wrote(monkeypatch):
+    from notify.sms.services import host_digests
+
+    slot, host = _digest_host()
+    _yesterday_happened(slot, booked=2, cancelled=0)
+    counted = host_digests.host_digest_counts
+
+    def the_other_run_first(**kwargs):  # between this run's look for done hosts and its insert
+        monkeypatch.setattr(host_digests, "host_digest_counts", counted)
+        assert host_text_digests_enqueue(now=_morning()) == 1
+        return counted(**kwargs)
+
+    monkeypatch.setattr(host_digests, "host_digest_counts", the_other_run_first)
+    host_text_digests_enqueue(now=_morning())  # no IntegrityError
+    [digest] = _digests(host)
+    assert "2 places taken" in digest.body and digest.status == "queued"

@@ -325,7 +325,7 @@ def test_hosts_texts_work_on_the_embedded_sqlite_defaults(tmp_path):
                                             ["host_cancelled", "+447400555551", "queued"]]}
 
 
-def test_a_host_who_reads_welsh_is_texted_in_welsh_by_the_one_statement(daytime):
+def test_a_host_who_reads_welsh_is_texted_in_welsh(daytime):
     from sessions.hosts import host_language_set
 
     slot, host = _hosted_slot()

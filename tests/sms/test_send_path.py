@@ -244,20 +244,17 @@ def test_a_worker_drops_an_expired_or_broken_database_connection():
     assert SmsMessage.objects.count() == 0  # and the next task reconnects
 
 
-def test_the_record_of_twilios_sid_commits_without_waiting_for_the_disk_only_as_its_own_transaction(locmem_sms):
+def test_the_record_of_twilios_sid_is_one_update_of_the_row_this_send_claimed(locmem_sms):
     from django.test.utils import CaptureQueriesContext
 
-    first, second = _pending_messages(2)
-    with CaptureQueriesContext(connection) as alone:
-        services.message_send(message_id=first.pk)
-    record = alone.captured_queries[-1]["sql"]
-    assert "twilio_sid" in record and "set_config('synchronous_commit', 'off', true)" in record
-    with CaptureQueriesContext(connection) as inside, transaction.atomic():
-        services.message_send(message_id=second.pk)
-    assert not [q for q in inside.captured_queries if "synchronous_commit" in q["sql"]]
-    with connection.cursor() as cursor:  # and it did not leak into the connection's later transactions
-        cursor.execute("SHOW synchronous_commit")
-        assert cursor.fetchone()[0] == "on"
+    [message] = _pending_messages(1)
+    with CaptureQueriesContext(connection) as sent:
+        assert services.message_send(message_id=message.pk) == "sent"
+    record = sent.captured_queries[-1]["sql"]
+    assert record.startswith("UPDATE") and "twilio_sid" in record and "'sending'" in record
+    message.refresh_from_db()
+    assert (message.status, message.status_rank, message.error_message) == ("queued", 2, "")
+    assert message.twilio_sid and message.accepted_at and message.next_attempt_at is None
 
 
 def test_a_sid_record_lost_in_a_crash_is_recovered_from_twilio_without_a_second_send(twilio_fake):

@@ -12,7 +12,8 @@ were taken and given back on their sessions the day before, through the outbox l
 from collections import Counter
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.urls import NoReverseMatch, reverse
 from django.utils import dateformat, timezone
 
@@ -56,15 +57,17 @@ def host_digest_counts(*, host_ids, day) -> dict[int, tuple[int, int]]:
 
 def host_text_digests_enqueue(*, now: datetime | None = None) -> int:
     """Beat task body: from SMS_HOST_DIGEST_AT, write yesterday's digest text for each host who chose it and had
-    something to tell, once per host and day (a unique key), whatever how often it runs; their sends are enqueued
-    on commit. Returns how many were written."""
+    something to tell, once per host and day (the partial unique key (host, digest_date)), whatever how often it
+    runs: hosts who have the day's digest already are left out before anything is counted or rendered. Their sends
+    are enqueued on commit. Returns how many were written (a racing run's rows for the same hosts among them)."""
     local = timezone.localtime(now or timezone.now())
     if local.time() < sms_setting("SMS_HOST_DIGEST_AT"):
         return 0
     day = local.date() - timedelta(days=1)
+    digests = SmsMessage.objects.filter(kind=SmsMessage.Kind.HOST_DIGEST, digest_date=day)
     wanted = {host_id: flags for host_id, *flags in HostSmsPreference.objects.filter(
-        digest=True, host__is_active=True).exclude(mobile="").values_list(
-        "host_id", "mobile", "sms_opted_out", "phone_invalid", "mobile_proven_at")}
+        ~Exists(digests.filter(host_id=OuterRef("host_id"))), digest=True, host__is_active=True).exclude(
+        mobile="").values_list("host_id", "mobile", "sms_opted_out", "phone_invalid", "mobile_proven_at")}
     counts = host_digest_counts(host_ids=list(wanted), day=day) if wanted else {}
     rows = []
     for host_id, (booked, cancelled) in sorted(counts.items()):
@@ -76,32 +79,20 @@ def host_text_digests_enqueue(*, now: datetime | None = None) -> int:
         reason = ("opted_out" if opted_out else "phone_invalid" if invalid
                   else "mobile_unproven" if proven_at is None else "")
         status = Status.SKIPPED if reason else Status.PENDING
-        rows.append((host_id, SmsMessage.Kind.HOST_DIGEST, day, 1, mobile, body, count.encoding, count.segments,
-                     status, SmsMessage.RANK[status], reason))
+        rows.append(SmsMessage(host_id=host_id, kind=SmsMessage.Kind.HOST_DIGEST, digest_date=day, version=1,
+                               to=mobile, body=body, encoding=count.encoding, segments=count.segments, status=status,
+                               status_rank=SmsMessage.RANK[status], skip_reason=reason))
     if not rows:
         return 0
-    now_db = connection.ops.adapt_datetimefield_value(timezone.now())
-    ids = []
-    # A beat task's once-a-day insert keyed by a partial unique index: no figure; kept for ON CONFLICT on that index,
-    # which the ORM cannot name (issue 23: measure or replace).
-    with transaction.atomic(), connection.cursor() as cursor:
-        for row in rows:  # a few hundred hosts at most: a statement each, against the partial unique index
-            cursor.execute(_INSERT_SQL, [*row[:2], connection.ops.adapt_datefield_value(row[2]), *row[3:], now_db,
-                                         now_db])
-            ids += [(pk, status) for pk, status in cursor.fetchall()]
-        pending = [pk for pk, status in ids if status == Status.PENDING]
+    # The ORM, measured (bench/sql_vs_orm.py digests_first and digests_again at 3afae3b): 0.95x the CPU of the
+    # INSERT ... ON CONFLICT a host it replaced, 0.01x an hour later (BENCHMARKS.md "Hand-written statements vs the
+    # ORM"). A racing run's rows stay (ignore_conflicts) and are enqueued again: the claim sends each once.
+    with transaction.atomic():
+        SmsMessage.objects.bulk_create(rows, ignore_conflicts=True)
+        pending = list(digests.filter(host_id__in=[row.host_id for row in rows], status=Status.PENDING)
+                       .values_list("pk", flat=True))
         if pending:
             from notify.sms.services.outbox import messages_enqueue_batches
 
             transaction.on_commit(lambda: messages_enqueue_batches(pending))
-    return len(ids)
-
-
-# The partial unique index (host, digest_date) is the once-per-day key; ON CONFLICT names it by its predicate.
-_INSERT_SQL = """
-INSERT INTO sms_smsmessage (host_id, kind, digest_date, version, "to", body, encoding, segments, status, status_rank,
-                            skip_reason, error_message, attempts, created_at, updated_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '', 0, %s, %s)
-ON CONFLICT (host_id, digest_date) WHERE digest_date IS NOT NULL DO NOTHING
-RETURNING id, status
-"""
+    return len(rows)

@@ -16,7 +16,6 @@
 
 from datetime import datetime, timedelta
 
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Count, F, prefetch_related_objects
 from django.utils import timezone
@@ -31,7 +30,6 @@ from notify.sms.conf import sms_setting
 from notify.sms.models import HostSmsPreference, SmsMessage
 from notify.sms.segments import segments_count
 from notify.sms.texts import host_text
-from sessions.models import HostStanding
 from volunteers.models import Booking
 from volunteers.phones import phone_normalise
 
@@ -114,63 +112,53 @@ TAKEN_MARK = "§taken§"
 # is recorded before the place is claimed (volunteers.services.booking._booking_confirm_then_claim claims last, to hold
 # the slot's row lock briefly), and a caller's slot may have been loaded before the change (a promotion's, a
 # swap's), so neither the loaded slot nor its confirmed_count at this moment says what the change left.
-# One statement whatever the host chose (nearly always nothing): the row is written only for a host who wants
-# texts at a mobile and is still active, skipped at once (with the reason) if that number opted out, is invalid
-# or is not proven yet (notify.sms.services.host_mobile: a text wanted before the proof is never sent).
 _RECORD_SQL = """
 INSERT INTO sms_smsmessage (host_id, booking_id, kind, version, "to", body, encoding, segments, status, status_rank,
                             skip_reason, error_message, attempts, created_at, updated_at)
-SELECT p.host_id, %(booking)s, %(kind)s, %(version)s, p.mobile,
-       REPLACE(CASE WHEN hs.language = %(welsh)s THEN %(body_cy)s ELSE %(body)s END, %(mark)s,
-               CAST((SELECT COUNT(*) FROM volunteers_booking b
-                      WHERE b.slot_id = %(slot)s
-                        AND b.status IN (%(confirmed)s, %(attended)s, %(no_show)s)) AS TEXT)),
-       CASE WHEN hs.language = %(welsh)s THEN %(encoding_cy)s ELSE %(encoding)s END,
-       CASE WHEN hs.language = %(welsh)s THEN %(segments_cy)s ELSE %(segments)s END,
-       CASE WHEN p.sms_opted_out OR p.phone_invalid OR p.mobile_proven_at IS NULL THEN %(skipped)s
-            ELSE %(pending)s END,
-       CASE WHEN p.sms_opted_out OR p.phone_invalid OR p.mobile_proven_at IS NULL THEN %(skipped_rank)s
-            ELSE %(pending_rank)s END,
-       CASE WHEN p.sms_opted_out THEN 'opted_out' WHEN p.phone_invalid THEN 'phone_invalid'
-            WHEN p.mobile_proven_at IS NULL THEN 'mobile_unproven' ELSE '' END,
-       '', 0, %(now)s, %(now)s
-  FROM sms_hostsmspreference p JOIN {users} u ON u.id = p.host_id
-       LEFT JOIN {standings} hs ON hs.host_id = p.host_id
- WHERE p.host_id = %(host)s AND p.texts AND p.mobile <> '' AND u.is_active
+VALUES (%(host)s, %(booking)s, %(kind)s, %(version)s, %(to)s,
+        REPLACE(%(body)s, %(mark)s, CAST((SELECT COUNT(*) FROM volunteers_booking b
+                                           WHERE b.slot_id = %(slot)s
+                                             AND b.status IN (%(confirmed)s, %(attended)s, %(no_show)s)) AS TEXT)),
+        %(encoding)s, %(segments)s, %(status)s, %(status_rank)s, %(skip_reason)s, '', 0, %(now)s, %(now)s)
 ON CONFLICT (booking_id, kind, version) DO NOTHING
-RETURNING id, status
+RETURNING id
 """
 
 
 def host_text_record(*, booking: Booking, kind: str, version: int) -> int:
-    """The host's text `kind` about `booking` at `version`, in the caller's transaction, if the host wants texts;
-    its send is enqueued on commit. One INSERT ... SELECT. Idempotent per key. Returns how many rows were written."""
+    """The host's text `kind` about `booking` at `version`, in the caller's transaction, if the host wants texts
+    at a mobile and is still active: written skipped at once (with the reason) if that number opted out, is invalid
+    or is not proven yet (notify.sms.services.host_mobile: a text wanted before the proof is never sent); its send is
+    enqueued on commit. Idempotent per key. Returns how many rows were written."""
     prefetch_related_objects([booking], "volunteer", "slot__session__meeting_point")  # loaded already, usually
-    # Both languages rendered, and the statement picks the host's (HostStanding.language): cheaper than a query for
-    # the language of a host who, nearly always, wants no texts.
-    body = host_text(kind=kind, booking=booking, taken=TAKEN_MARK, language="en-gb")
-    body_cy = host_text(kind=kind, booking=booking, taken=TAKEN_MARK, language="cy")
+    host_id = booking.slot.session.meeting_point.host_id
+    # The host's choice first, with the ORM: nearly always there is none, and then nothing is rendered.
+    wanted = (HostSmsPreference.objects.filter(host_id=host_id, texts=True, host__is_active=True).exclude(mobile="")
+              .values_list("mobile", "sms_opted_out", "phone_invalid", "mobile_proven_at",
+                           "host__host_standing__language").first())
+    if wanted is None:
+        return 0
+    mobile, opted_out, invalid, proven_at, language = wanted
+    body = host_text(kind=kind, booking=booking, taken=TAKEN_MARK, language=language_supported(language))
     # Counted with the capacity for the places taken: as many digits or more, so never fewer segments.
     count = segments_count(body.replace(TAKEN_MARK, str(booking.slot.capacity)))
-    count_cy = segments_count(body_cy.replace(TAKEN_MARK, str(booking.slot.capacity)))
-    sql = _RECORD_SQL.format(users=connection.ops.quote_name(get_user_model()._meta.db_table),
-                             standings=connection.ops.quote_name(HostStanding._meta.db_table))
-    # bench/request_cpu.py: rendered, then one INSERT ... SELECT over the host's choice, 0.27 s per 150 proofs profiled
-    # (BENCHMARKS.md "Safety checks"); no side-by-side figure against the ORM yet (issue 23).
+    reason = ("opted_out" if opted_out else "phone_invalid" if invalid
+              else "mobile_unproven" if proven_at is None else "")
+    status = Status.SKIPPED if reason else Status.PENDING
+    # bench/sql_vs_orm.py host_text_wanted: this INSERT (the places counted inside it, ON CONFLICT for the key) took
+    # the ORM's count() and create() in a savepoint from 1.71x this function's CPU, 2.5 ms a booking or proof the host
+    # is texted of (BENCHMARKS.md "Hand-written statements vs the ORM", "The notify statements").
     with connection.cursor() as cursor:
-        cursor.execute(sql, {
-            "booking": booking.pk, "kind": kind, "version": version, "body": body, "mark": TAKEN_MARK,
-            "welsh": "cy", "body_cy": body_cy, "encoding_cy": count_cy.encoding, "segments_cy": count_cy.segments,
-            "slot": booking.slot_id, "confirmed": Booking.Status.CONFIRMED.value,
+        cursor.execute(_RECORD_SQL, {
+            "host": host_id, "booking": booking.pk, "kind": kind, "version": version, "to": mobile, "body": body,
+            "mark": TAKEN_MARK, "slot": booking.slot_id, "confirmed": Booking.Status.CONFIRMED.value,
             "attended": Booking.Status.ATTENDED.value, "no_show": Booking.Status.NO_SHOW.value,
-            "encoding": count.encoding,
-            "segments": count.segments, "skipped": Status.SKIPPED.value, "pending": Status.PENDING.value,
-            "skipped_rank": SmsMessage.RANK[Status.SKIPPED], "pending_rank": SmsMessage.RANK[Status.PENDING],
+            "encoding": count.encoding, "segments": count.segments, "status": status.value,
+            "status_rank": SmsMessage.RANK[status], "skip_reason": reason,
             "now": connection.ops.adapt_datetimefield_value(timezone.now()),
-            "host": booking.slot.session.meeting_point.host_id,
         })
         written = cursor.fetchall()
-    _enqueue_on_commit([pk for pk, status in written if status == Status.PENDING])
+    _enqueue_on_commit([pk for (pk,) in written] if status == Status.PENDING else [])
     return len(written)
 
 

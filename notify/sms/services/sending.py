@@ -88,19 +88,24 @@ RETURNING "to", body, kind, attempts, volunteer_id, version, host_id, send_by,
 """
 
 
-def _claim(message_id: int) -> _Claim | None:
-    """Claim a message for sending (a due pending row, or one a dead worker left in "sending"); None if not ours."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=sms_setting("SMS_SENDING_STALE_SECONDS"))
+def _claim_row(message_id: int, now: datetime, stale: datetime) -> tuple | None:
+    """Mark the row sending if it is due (or stale) and return what the send needs; None if not ours."""
     adapt = connection.ops.adapt_datetimefield_value
-    # bench/outbox.py --channel sms: the one-statement claim and accept (with kept connections) took SMS from 14% to
-    # 41% of a no-op task (commit 40d0a85; now BENCHMARKS.md "Outbox throughput"); not measured apart from the rest.
+    # bench/sql_vs_orm.py sms_claim: the ORM's update() and values_list() took 6.2x this statement's CPU, 1.9 ms
+    # more a send, about 15% of a send's (BENCHMARKS.md "Hand-written statements vs the ORM", "The notify
+    # statements").
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM_SQL, {
             "id": message_id, "now": adapt(now), "stale": adapt(stale), "pending": Status.PENDING.value,
             "sending": Status.SENDING.value, "sending_rank": RANK[Status.SENDING],
         })
-        row = cursor.fetchone()
+        return cursor.fetchone()
+
+
+def _claim(message_id: int) -> _Claim | None:
+    """Claim a message for sending (a due pending row, or one a dead worker left in "sending"); None if not ours."""
+    now = timezone.now()
+    row = _claim_row(message_id, now, now - timedelta(seconds=sms_setting("SMS_SENDING_STALE_SECONDS")))
     if row is None:
         return None
     (to, body, kind, attempts, volunteer_id, version, host_id, send_by, opted_out, phone_invalid, consent, booking_version,
@@ -147,30 +152,13 @@ def _finish(message_id: int, **fields) -> bool:
     return row_finish(channel_get("sms"), message_id, **fields)
 
 
-_ACCEPTED_SQL = """
-UPDATE sms_smsmessage SET status = %(queued)s, status_rank = %(queued_rank)s, twilio_sid = %(sid)s,
-       accepted_at = %(now)s, updated_at = %(now)s, next_attempt_at = NULL, error_code = NULL, error_message = ''
- {async_commit}WHERE id = %(id)s AND status = %(sending)s
-"""
-# PostgreSQL commits this statement without waiting for its WAL to reach disk (synchronous_commit
-# off for this transaction only). That is safe here, and only here: if a crash loses it, the row is
-# still "sending" from a claim that was durable before Twilio was called, so the sweep hands it to
-# a send that looks the message up in Twilio's list first, finds it, and records the SID without
-# sending again. It spares one of the two disk flushes of every send.
-_ACCEPTED_ASYNC_COMMIT = "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit\n "
-
-
 def _accepted(message_id: int, sid: str) -> bool:
-    """Record Twilio's SID on the row this send claimed (the hot path, so one plain statement)."""
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    # Only as a transaction of its own: inside a caller's transaction it would relax that one's commit too.
-    alone = connection.vendor == "postgresql" and connection.get_autocommit()
-    sql = _ACCEPTED_SQL.format(async_commit=_ACCEPTED_ASYNC_COMMIT if alone else "")
-    # bench/outbox.py --channel sms: see _claim (BENCHMARKS.md "Outbox throughput").
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"id": message_id, "sid": sid, "now": now, "queued": Status.QUEUED.value,
-                             "queued_rank": RANK[Status.QUEUED], "sending": Status.SENDING.value})
-        return cursor.rowcount == 1
+    """Record Twilio's SID on the row this send claimed; False if it is no longer ours."""
+    # The ORM, measured (bench/sql_vs_orm.py sms_accept_commit at 3afae3b): the hand-written UPDATE with an
+    # asynchronous commit it replaced saved 0.3-0.4 ms of CPU a send (2-3%) and a WAL flush's wait (BENCHMARKS.md
+    # "Hand-written statements vs the ORM").
+    return _finish(message_id, status=Status.QUEUED, twilio_sid=sid, accepted_at=timezone.now(), error_code=None,
+                   error_message="")
 
 
 def _already_sent_sid(claim: _Claim, backend) -> str | None:
