@@ -14,7 +14,7 @@
   is skipped (daily_limit) and the roster and emails remain.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -27,7 +27,6 @@ from core.errors import InvalidInput, RateLimited
 from core.languages import language_supported
 from core.ratelimit import rate_limit_once
 from notify.audience import BOOKED, CANCELLED, EVENTS, host_notice
-from notify.sms.conf import sms_setting
 from notify.sms.models import HostSmsPreference, SmsMessage
 from notify.sms.segments import segments_count
 from notify.sms.texts import host_text
@@ -287,13 +286,6 @@ def host_text_allowed_today(to: str, *, message_id: int) -> bool:
     except RateLimited:
         return False
     return True
-
-
-def quiet_hours_end(moment: datetime) -> datetime:
-    """The first SMS_QUIET_HOURS_END (local time) after `moment`."""
-    ends, day = sms_setting("SMS_QUIET_HOURS_END"), timezone.localtime(moment).date()
-    end = timezone.make_aware(datetime.combine(day, ends))
-    return end if end > moment else timezone.make_aware(datetime.combine(day + timedelta(days=1), ends))
 
 
 def host_text_defer(*, message_id: int, until: datetime) -> bool:
