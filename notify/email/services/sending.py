@@ -25,6 +25,7 @@ from notify.email.models import EmailMessage, HostEmailPreference
 from notify.email.services import content
 from notify.email.services.broadcasts import BROADCAST_KINDS, broadcast_compose
 from notify.email.services.followups import follow_up_rendered
+from notify.email.services.host_releases import host_released_rendered
 from notify.email.services.host_reports import host_report_rendered
 from notify.email.services.outbox import BOOKING_RELATED, HOST_KINDS, host_notify
 from notify.email.services.unsubscribe import host_token, volunteer_token
@@ -276,6 +277,8 @@ def _compose_for_host(claim: _Claim) -> _Composed:
         return _Composed(skip_reason="booking_deleted")
     elif claim.kind == Kind.HOST_REPORT:
         rendered = host_report_rendered(booking=claim.booking, unsubscribe=unsubscribe)
+    elif claim.kind == Kind.HOST_RELEASED:
+        rendered = host_released_rendered(message_id=claim.pk, booking=claim.booking, unsubscribe=unsubscribe)
     else:
         rendered = content.host_notice_rendered(booking=claim.booking, kind=claim.kind, unsubscribe=unsubscribe)
     return _Composed(to=host.email, subject=rendered.subject,

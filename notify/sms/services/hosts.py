@@ -37,7 +37,7 @@ from volunteers.phones import phone_normalise
 Kind = SmsMessage.Kind
 Status = SmsMessage.Status
 # Texts that wait out quiet hours and count in the number's daily limit at their send.
-HOST_KINDS = frozenset({Kind.HOST_BOOKED, Kind.HOST_CANCELLED, Kind.HOST_DIGEST})
+HOST_KINDS = frozenset({Kind.HOST_BOOKED, Kind.HOST_CANCELLED, Kind.HOST_DIGEST, Kind.HOST_RELEASED})
 KIND_BY_NOTICE = {BOOKED: Kind.HOST_BOOKED, CANCELLED: Kind.HOST_CANCELLED}
 ROW_FIELDS = ("host", "booking", "kind", "version", "to", "body", "encoding", "segments", "status", "status_rank",
               "skip_reason")
