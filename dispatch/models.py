@@ -89,6 +89,7 @@ class CoordinatorAction(models.Model):
         TARGET_LIST_IMPORTED = "target_list_imported", "Campaign target list imported"
         SEAT_NEED_SET = "seat_need_set", "Seat's need for volunteers changed"
         SEAT_OVERBOOK_SET = "seat_overbook_set", "Seat's over-booking by expected no-shows changed"
+        SEAT_CONFIRM_SET = "seat_confirm_set", "Seat's release of places not confirmed changed"
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")

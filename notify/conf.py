@@ -9,6 +9,9 @@ from core.env import env_int, env_time
 REMINDER_DEFAULTS = {
     "SMS_REMINDER_DAY_BEFORE_AT": env_time("SMS_REMINDER_DAY_BEFORE_AT", "11:00"),
     "SMS_REMINDER_SOON_MINUTES": env_int("SMS_REMINDER_SOON_MINUTES", 30),
+    # No reminder, host's text or message to everyone booked (text or email) goes in this window (notify.pacing).
+    "SMS_QUIET_HOURS_START": env_time("SMS_QUIET_HOURS_START", "21:00"),
+    "SMS_QUIET_HOURS_END": env_time("SMS_QUIET_HOURS_END", "09:00"),
 }
 
 

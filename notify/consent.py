@@ -29,6 +29,7 @@ _SERVICE_SMS = (
     "booking_cancelled", "venue_moved", "slot_rescheduled", "reminder_day_before", "reminder_soon",
     "booking_released", "booking_approved", "booking_refused", "phone_code", "host_booked", "host_cancelled",
     "host_code", "host_digest", "address_released", "broadcast_service",
+    "host_released",  # the host told of places nobody confirmed, given to the waitlist: about their own session
     # A waitlist offer, its lapse and a release for want of a confirmation: about the volunteer's own place.
     "booking_offered", "booking_offer_lapsed", "booking_unconfirmed",
     # A lift the volunteer offered or asked for (travel): the relayed texts between its driver and riders.
@@ -40,6 +41,7 @@ _SERVICE_EMAIL = (
     "booking_confirmed", "booking_waitlisted", "booking_promoted", "booking_redirected", "session_cancelled",
     "booking_cancelled", "venue_moved", "slot_rescheduled", "booking_approved", "booking_refused",
     "reminder_day_before", "reminder_soon", "host_booked", "host_cancelled", "host_digest", "broadcast_service",
+    "host_released",
     "booking_offered", "booking_offer_lapsed", "booking_unconfirmed", "follow_up", "host_report",
 )
 _CAMPAIGN_EMAIL = ("broadcast_campaign",)

@@ -71,6 +71,12 @@ def signals_connect() -> None:
         lift_messages_record(request=request, change=change)
 
     lift_changed.connect(on_lift, sender=LiftRequest, weak=False, dispatch_uid="notify.lift")
+    # Places nobody confirmed, released by notify.confirmations' sweep: the host is told, once per session and run.
+    from notify.confirmations import places_released
+    from notify.host_releases import host_released_notify
+
+    places_released.connect(lambda sender, booking_ids, **kwargs: host_released_notify(booking_ids=booking_ids),
+                            weak=False, dispatch_uid="notify.places_released")
     booking_event_recorded.connect(on_event, sender=BookingEvent, weak=False, dispatch_uid="notify.event")
     booking_events_recorded.connect(on_events, sender=BookingEvent, weak=False, dispatch_uid="notify.events")
     booking_proven.connect(on_proven, sender=Booking, weak=False, dispatch_uid="notify.proven")

@@ -89,3 +89,11 @@ def seat_need_set(*, ons_code: str, need_per_day: int | None) -> Seat:
     if not Seat.objects.filter(pk=ons_code).update(need_per_day=need_per_day):
         raise NotFound(gettext("No seat %(ons_code)s.") % {"ons_code": ons_code}, fields={"ons_code": [gettext("Unknown seat.")]})
     return Seat.objects.get(pk=ons_code)
+
+
+def seat_confirm_required_set(*, ons_code: str, required: bool) -> Seat:
+    """Whether every session in the seat asks its volunteers to confirm and releases places not confirmed by the
+    deadline to the waitlist (docs/confirm-or-release.md). NotFound for an unknown seat. Idempotent."""
+    if not Seat.objects.filter(pk=ons_code).update(confirm_required=required):
+        raise NotFound(gettext("No seat %(ons_code)s.") % {"ons_code": ons_code}, fields={"ons_code": [gettext("Unknown seat.")]})
+    return Seat.objects.get(pk=ons_code)

@@ -156,6 +156,9 @@ class FakeTwilio:
         self.contract_violations: list[str] = []
         self.script: deque = deque()  # actions for the next POSTs: ("error", http_status, code) or ("lose", seconds)
         self.in_flight = threading.Event()  # set while an accepted message's response is delayed
+        # Twilio's clock, stamped on each message (date_created): a test that moves its workers' clock moves this one
+        # too, or a worker's lookup after a killed send would see Twilio's messages as from before its own rows.
+        self.clock = lambda: datetime.now(UTC)
         self.lock = threading.Lock()
         self.contract = contract(spec)
         self.server = _Server(("127.0.0.1", 0), _Connection)
@@ -229,7 +232,7 @@ class FakeTwilio:
             return self._error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required to send a message")
         if not (form.get("Body") or form.get("MediaUrl") or form.get("ContentSid")):
             return self._error(400, 21602, "Message body is required")
-        now = format_datetime(datetime.now(UTC))
+        now = format_datetime(self.clock())
         sid = "SM" + uuid.uuid4().hex
         message = dict.fromkeys(self.contract.message_properties)
         message.update({

@@ -14,6 +14,9 @@ DEFAULTS = {
     "EMAIL_SENDING_STALE_SECONDS": env_float("EMAIL_SENDING_STALE_SECONDS", 120.0),
     # Local time from which hosts who chose the daily digest get the day before's bookings and cancellations.
     "EMAIL_HOST_DIGEST_AT": env_time("EMAIL_HOST_DIGEST_AT", "07:00"),
+    # Emails of a message to everyone booked (notify.messaging) a second, shared by every worker through Redis
+    # (notify.pacing): a mail provider's sending limit, and mail servers that mark a sudden burst as spam. 0: none.
+    "EMAIL_BROADCAST_RATE_PER_SECOND": env_float("EMAIL_BROADCAST_RATE_PER_SECOND", 5.0),
 }
 
 

@@ -40,6 +40,7 @@ class EmailMessage(OutboxRow):
         REMINDER_SOON = "reminder_soon", "Starts-soon reminder"
         HOST_BOOKED = "host_booked", "Host told: a volunteer booked"
         HOST_CANCELLED = "host_cancelled", "Host told: a volunteer cancelled"
+        HOST_RELEASED = "host_released", "Host told: places not confirmed went to the waitlist"
         HOST_DIGEST = "host_digest", "Host's daily digest"
         BROADCAST_SERVICE = "broadcast_service", "Host's or coordinator's message about a session"
         BROADCAST_CAMPAIGN = "broadcast_campaign", "Host's or coordinator's call to action"

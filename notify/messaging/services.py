@@ -1,7 +1,7 @@
 """A message to everyone booked: the preview (who it reaches by which channel, and what the texts cost) and the
 send, which writes the audit record (notify.models.Broadcast) and one outbox row per volunteer and channel that
 notify.consent's gate lets through, in one transaction; the rows' sends are enqueued in batches on commit and go
-at the SMS send rate (notify.sms.ratelimit), held until morning in quiet hours (notify.sms.services.sending).
+at the SMS and email send rates (notify.pacing), held until morning in quiet hours (each channel's sending).
 
 Who may send: a host to their own session's proven volunteers, a coordinator to a seat, region or everyone booked
 on a day within their scope (notify.messaging.audience). A sender writes at most MESSAGES_PER_SENDER_DAY messages

@@ -10,7 +10,7 @@ from core.env import env_float, env_int, env_str, env_time
 from notify.conf import REMINDER_DEFAULTS
 
 DEFAULTS = {
-    **REMINDER_DEFAULTS,  # the texts' reminder times, which the emails' follow (notify.reminders)
+    **REMINDER_DEFAULTS,  # the texts' reminder times and quiet hours, which the emails' follow (notify.conf)
     # Messages per second per sender, shared by every worker through Redis. 0 switches the limit off.
     "SMS_RATE_PER_SECOND": env_float("SMS_RATE_PER_SECOND", 10.0),
     # Local time from which hosts who chose the daily digest by text are texted the day before's news.
@@ -26,8 +26,6 @@ DEFAULTS = {
     # Twilio's ValidityPeriod for a text with no latest useful time of its own (reminders and codes have one):
     # it is dropped by Twilio rather than delivered after this long in its queue (Twilio's default is 10 hours).
     "SMS_VALIDITY_SECONDS": env_int("SMS_VALIDITY_SECONDS", 14400),
-    "SMS_QUIET_HOURS_START": env_time("SMS_QUIET_HOURS_START", "21:00"),
-    "SMS_QUIET_HOURS_END": env_time("SMS_QUIET_HOURS_END", "09:00"),
     "SMS_MAX_ATTEMPTS": env_int("SMS_MAX_ATTEMPTS", 8),
     "SMS_RETRY_BASE_SECONDS": env_float("SMS_RETRY_BASE_SECONDS", 15.0),
     "SMS_RETRY_MAX_SECONDS": env_float("SMS_RETRY_MAX_SECONDS", 1800.0),

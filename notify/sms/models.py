@@ -29,6 +29,7 @@ class SmsMessage(OutboxRow):
         PHONE_CODE = "phone_code", "Code to prove the phone"
         HOST_BOOKED = "host_booked", "Host told: a volunteer booked"
         HOST_CANCELLED = "host_cancelled", "Host told: a volunteer cancelled"
+        HOST_RELEASED = "host_released", "Host told: places not confirmed went to the waitlist"
         HOST_CODE = "host_code", "Code to prove a host's mobile"
         HOST_DIGEST = "host_digest", "Host's daily digest"
         ADDRESS_RELEASED = "address_released", "Address let through by an organiser or the host"

@@ -185,6 +185,30 @@ def test_live_turnout_shows_todays_check_ins_next_to_places_booked(client, coord
     assert '<td class="num"><strong>1</strong></td>' in page
 
 
+def test_the_coordinator_sets_confirm_or_release_for_a_seat_with_a_plain_form(client, coordinator):
+    from dispatch.models import CoordinatorAction
+    from seats.models import Seat
+
+    slot, _ = booked_slot(people=0, capacity=8)
+    seat = slot.session.seat_id
+    page = client.get(f"/coordinate/seats/{seat}/").content.decode()
+    assert f'action="/coordinate/seats/{seat}/confirm/"' in page and 'name="confirm_required"' in page
+    assert 'name="confirm_required" id="confirm-required-' in page and " checked" not in page.split("confirm_required")[1][:120]
+    response = client.post(f"/coordinate/seats/{seat}/confirm/", {"confirm_required": "on"})
+    assert response.status_code == 302 and response["Location"] == f"/coordinate/seats/{seat}/"
+    assert Seat.objects.get(pk=seat).confirm_required
+    from volunteers.confirmations import confirm_required
+
+    assert confirm_required(slot.session.__class__.objects.get(pk=slot.session_id))  # every session of the seat
+    page = client.get(f"/coordinate/seats/{seat}/").content.decode()
+    assert "Places nobody confirmed now go to the waitlist" in page
+    client.post(f"/coordinate/seats/{seat}/confirm/", {})  # unticked: off
+    assert not Seat.objects.get(pk=seat).confirm_required
+    actions = CoordinatorAction.objects.filter(kind="seat_confirm_set").order_by("id")
+    assert list(actions.values_list("result", flat=True)) == [{"before": False, "after": True},
+                                                            {"before": True, "after": False}]
+
+
 def test_the_coordinator_switches_over_booking_on_for_a_seat(client, coordinator):
     slot, _ = booked_slot(people=0, capacity=8)
     response = client.post(f"/coordinate/seats/{slot.session.seat_id}/overbook/", {"overbook": "on"})

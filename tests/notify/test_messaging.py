@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from core.errors import NotFound, PermissionDenied, RateLimited
 from notify.consent import CAMPAIGN, SERVICE
+from notify.email.models import EmailMessage
 from notify.messaging import message_preview, message_send
 from notify.messaging.audience import Audience, audience_for_coordinator, audience_for_host
 from notify.models import Broadcast
@@ -118,6 +119,56 @@ def test_in_quiet_hours_the_texts_wait_for_the_morning(locmem_sms, settings):
     row = SmsMessage.objects.get(broadcast=broadcast)
     assert (row.status, row.attempts) == ("pending", 0) and row.next_attempt_at > timezone.now()
     assert locmem_sms == []
+
+
+def _emailed(count: int) -> list:
+    slot = slot_make()
+    for n in range(count):
+        booking_make(slot=slot, volunteer=volunteer_make(email=f"reader{n}@example.org", consent_email=True))
+    return slot
+
+
+def test_in_quiet_hours_the_emails_wait_for_the_morning_too(locmem_sms, mail_outbox, settings):
+    from notify.email.services import messages_requeue_stuck
+    from notify.pacing import quiet_hours_end
+
+    settings.SMS_QUIET_HOURS_START, settings.SMS_QUIET_HOURS_END = time(0, 0), time(23, 59, 59)
+    slot = _emailed(2)
+    mail_outbox.clear()
+    broadcast = message_send(sender=UserFactory(), audience=Audience(session=slot.session), purpose=SERVICE,
+                             body="Early start tomorrow")
+    rows = EmailMessage.objects.filter(broadcast=broadcast)
+    assert [(row.status, row.attempts) for row in rows] == [("pending", 0)] * 2
+    assert {row.next_attempt_at for row in rows} == {quiet_hours_end(timezone.now())}
+    assert mail_outbox == [] and messages_requeue_stuck(grace=timedelta(0)) == 0  # nothing due before the morning
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = time(0, 0)  # the morning
+    rows.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert messages_requeue_stuck(grace=timedelta(0)) == 2
+    assert sorted(m.to[0] for m in mail_outbox) == ["reader0@example.org", "reader1@example.org"]
+    assert set(rows.values_list("status", flat=True)) == {"sent"}
+
+
+def test_broadcast_emails_are_spread_at_the_configured_rate(locmem_sms, mail_outbox, settings, redis_client,
+                                                           monkeypatch):
+    """Each email waits for its turn on one clock in Redis that every worker shares: at one email per 100 s, the
+    four sends are told to wait about 0, 100, 200 and 300 s (the sleep is recorded, not slept)."""
+    settings.EMAIL_BROADCAST_RATE_PER_SECOND = 0.01
+    from types import SimpleNamespace
+
+    from notify import pacing
+
+    waits = []
+    monkeypatch.setattr(pacing, "time", SimpleNamespace(sleep=waits.append))
+    slot = _emailed(4)
+    mail_outbox.clear()
+    message_send(sender=UserFactory(), audience=Audience(session=slot.session), purpose=SERVICE, body="Bring a brolly")
+    assert len(mail_outbox) == 4
+    assert [round(wait / 100) for wait in [0.0, *waits]] == [0, 1, 2, 3]
+    settings.EMAIL_BROADCAST_RATE_PER_SECOND = 0  # 0: no limit
+    waits.clear()
+    redis_client.flushdb()
+    message_send(sender=UserFactory(), audience=Audience(session=slot.session), purpose=SERVICE, body="Bring two")
+    assert len(mail_outbox) == 8 and waits == []
 
 
 def test_coordinators_message_a_day_within_their_scope(locmem_sms):

@@ -10,10 +10,11 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from notify.host_notifications import host_notifications_get, host_notifications_set
+from notify.pacing import quiet_hours_end
 from notify.sms import services
 from notify.sms.models import HostSmsPreference, SmsMessage
 from notify.sms.segments import segments_count
-from notify.sms.services.hosts import host_text_record_for_proof, quiet_hours_end
+from notify.sms.services.hosts import host_text_record_for_proof
 from sessions.services import session_cancel
 from tests.embedded import embedded_run
 from tests.factories import BookingFactory, PostcodeFactory, SlotFactory, booking_ask, next_mobile

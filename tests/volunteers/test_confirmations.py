@@ -217,3 +217,54 @@ def test_places_freed_at_once_close_to_the_start_are_offered_once_each_and_never
     assert set(offered.values_list("pk", flat=True)) == {b.pk for b in waiters[:3]}  # first come, first offered
     assert all(b.offer_expires_at is not None for b in offered)
     assert BookingEvent.objects.filter(kind="booking_offered").count() == 3
+
+
+def test_the_host_is_told_once_per_session_of_the_places_released(locmem_sms, never_quiet, settings):
+    """Two places of one session released in one run: one text and one email to the host (who takes both each
+    time), naming both; a second run tells nothing more."""
+    from django.core import mail
+
+    from notify.email.models import EmailMessage
+    from notify.host_notifications import host_notifications_set
+    from sessions.models import HostStanding
+    from tests.sms.factories import host_mobile_prove
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+    slot = slot_make(starts_in=timedelta(hours=20), capacity=2)
+    slot.session.confirm_required = True
+    slot.session.save(update_fields=["confirm_required"])
+    host = slot.session.meeting_point.host
+    host.email = "aisha@example.org"
+    host.save(update_fields=["email"])
+    HostStanding.objects.update_or_create(host=host, defaults={"email_verified": host.email})
+    host_notifications_set(host=host, each="both", digest=False, mobile="+447400999777")
+    host_mobile_prove(host)
+    ann, ben = (booking_make(slot=slot, volunteer=volunteer_make(name=name)) for name in ("Ann Jones", "Ben Smith"))
+    _asked(ann)
+    _asked(ben)
+    mail.outbox = []
+    deadline = slot.starts_at - timedelta(hours=settings.CONFIRM_DEADLINE_HOURS)
+    assert unconfirmed_release(now=deadline + timedelta(minutes=1)) == 2
+    assert unconfirmed_release(now=deadline + timedelta(minutes=2)) == 0
+    [text] = SmsMessage.objects.filter(host=host, kind="host_released")
+    assert text.status == "queued" and text.to == "+447400999777"
+    assert "2 places on" in text.body and "Ann, Ben" in text.body and "Jones" not in text.body
+    [row] = EmailMessage.objects.filter(host=host, kind="host_released")
+    assert row.status == "sent"
+    [email] = [m for m in mail.outbox if m.to == ["aisha@example.org"]]
+    assert "2 places on" in email.subject and "Ann J." in email.body and "Ben S." in email.body
+    assert not SmsMessage.objects.filter(host=host, kind="host_cancelled").exists()  # not also as cancellations
+
+
+def test_a_host_who_takes_no_messages_each_time_is_not_told_of_releases(release_slot, settings):
+    from notify.email.models import EmailMessage
+
+    slot, ann, _ = release_slot
+    host = slot.session.meeting_point.host
+    host.email = ""  # no address: no email (nor an unproven one, notify.email.services.outbox)
+    host.save(update_fields=["email"])
+    deadline = slot.starts_at - timedelta(hours=settings.CONFIRM_DEADLINE_HOURS)
+    assert unconfirmed_release(now=deadline + timedelta(minutes=1)) == 1
+    assert not SmsMessage.objects.filter(kind="host_released").exists()  # no texts chosen
+    assert not EmailMessage.objects.filter(kind="host_released").exists()

@@ -94,3 +94,27 @@ def test_an_unknown_link_is_a_404_and_a_get_does_nothing(client, area):  # noqa:
     booking = _booking(area.slot, offer_expires_at=timezone.now() + timedelta(minutes=40))
     assert client.get(f"/b/{booking.manage_token}/confirm/").status_code == 405
     assert Booking.objects.get(pk=booking.pk).offer_expires_at is not None
+
+
+def test_a_place_released_unconfirmed_says_so_on_my_bookings_and_its_page(client, area):  # noqa: F811
+    from tests.web.test_manage_one_read import _remember
+    from volunteers.confirmations import booking_release_unconfirmed
+
+    start = timezone.now() + timedelta(hours=20)
+    session = area.session
+    session.confirm_required = True
+    session.save(update_fields=["confirm_required"])
+    slot = SlotFactory(session=session, starts_at=start, ends_at=start + timedelta(hours=1), capacity=2)
+    booking = _booking(slot)
+    deadline = start - timedelta(hours=1)  # past CONFIRM_DEADLINE_HOURS before the start
+    assert booking_release_unconfirmed(booking_id=booking.pk, now=deadline)
+    _remember(client, booking.volunteer_id)
+    listed = html.unescape(client.get("/my/").content.decode())
+    assert "Released (not confirmed in time)" in listed and "Cancelled" not in listed
+    page = html.unescape(client.get(f"/b/{booking.manage_token}").content.decode())
+    assert "Released (not confirmed in time)" in page and "Book again" in page
+    client.cookies.clear()
+    client.cookies["django_language"] = "cy"
+    _remember(client, booking.volunteer_id)
+    listed = html.unescape(client.get("/my/", HTTP_ACCEPT_LANGUAGE="cy").content.decode())
+    assert "Wedi'i ryddhau (heb ei gadarnhau mewn pryd)" in listed

@@ -254,8 +254,16 @@ def _seat_overbook(c, w):
     assert not SeatTurnoutPolicy.objects.filter(seat=w.south).exists()
 
 
+def _seat_confirm(c, w):
+    from seats.models import Seat
+
+    refused(c.post(f"/coordinate/seats/{w.south.pk}/confirm/", {"confirm_required": "on"}), "seat confirm")
+    assert not Seat.objects.get(pk=w.south.pk).confirm_required
+
+
 PAGES = {
     "after": _after_pages, "after-csv": _after_pages, "live": _after_pages, "seat-overbook": _seat_overbook,
+    "seat-confirm": _seat_confirm,
     "dashboard": _dashboard, "seat": _seat, "overflow": _overflow, "runs": _runs, "run": _run,
     "run-progress": _run_progress, "run-commit": _run_commit, "sms": _sms, "sms-message": _sms_message,
     "sms-retry": _sms_retry, "email": _national_only("/coordinate/email/"), "exports": _exports,

@@ -1,5 +1,5 @@
 """Coordinators' pages after the knock (docs/after-the-session.md): the report per seat and day (and its CSV), today's
-check-ins per seat as they happen, and a seat's over-booking setting. Every read and write takes the coordinator's
+check-ins per seat as they happen, and a seat's over-booking and confirm-or-release settings. Every read and write takes the coordinator's
 SeatScope."""
 
 from datetime import timedelta
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import DomainError
 from core.exports import export_response
-from dispatch.services.turnout import seat_overbook_change
+from dispatch.services.turnout import seat_confirm_required_change, seat_overbook_change
 from seats.scopes import seat_scope_for
 from volunteers.aftercare_report import AFTER, after_report, live_turnout, report_csv_rows
 from web.coordinators.views import staff_required
@@ -102,4 +102,22 @@ def seat_overbook(request, ons_code: str):
     else:
         messages.success(request, _("Over-booking is on for this seat.") if allowed
                          else _("Over-booking is off for this seat."))
+    return redirect("coordinators:seat", ons_code=ons_code.upper())
+
+
+@staff_required(scoped=True)
+@require_POST
+def seat_confirm(request, ons_code: str):
+    """The seat's confirm-or-release setting (docs/confirm-or-release.md), a plain form on the seat's page."""
+    required = request.POST.get("confirm_required") == "on"
+    try:
+        seat_confirm_required_change(actor=request.user, ons_code=ons_code.upper(), required=required,
+                                     scope=seat_scope_for(request.user))
+    except DomainError as error:
+        if error.code == "out_of_scope":
+            raise
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Places nobody confirmed now go to the waitlist in this seat.") if required
+                         else _("Places are kept whether or not they are confirmed in this seat."))
     return redirect("coordinators:seat", ons_code=ons_code.upper())

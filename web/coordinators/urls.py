@@ -22,6 +22,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("seats/<str:ons_code>/", views.seat, name="seat"),
     path("seats/<str:ons_code>/overbook/", aftercare.seat_overbook, name="seat-overbook"),
+    path("seats/<str:ons_code>/confirm/", aftercare.seat_confirm, name="seat-confirm"),
     path("after/", aftercare.report, name="after"),
     path("after/report.csv", aftercare.report_csv, name="after-csv"),
     path("live/", aftercare.live, name="live"),

@@ -2,6 +2,7 @@
 say how it went once the slot has ended."""
 
 from django import template
+from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -46,10 +47,11 @@ def slot_expected(context, slot) -> str:
 
 @register.inclusion_tag("web/aftercare/_seat_after.html", takes_context=True)
 def seat_after(context, seat) -> dict:
-    """The seat page's after-the-session totals and its over-booking setting (web.coordinators.aftercare)."""
+    """The seat page's after-the-session totals, its over-booking and confirm-or-release settings (web.coordinators.aftercare)."""
     from volunteers.aftercare_report import seat_after_totals
     from volunteers.turnout import seat_expected_rates, seat_overbook_allowed
 
     return {"seat": seat, "totals": seat_after_totals(seat=seat.pk), "overbook": seat_overbook_allowed(seat.pk),
+            "confirm_hours": settings.CONFIRM_DEADLINE_HOURS,
             "rate": round(100 * seat_expected_rates(seat_ids=[seat.pk])[seat.pk]), "csrf_token": context.get("csrf_token"),
             "request": context.get("request")}

@@ -184,7 +184,7 @@ def session_cards(sessions: list[dict], postcode_query: str, seats: dict | None 
 @register.filter
 def booking_state(booking) -> str:
     """A booking's state in a word or two, for the list of a phone's bookings (/my/)."""
-    from volunteers.models import Booking
+    from volunteers.models import Booking, BookingEvent
 
     if booking.status == Booking.Status.CONFIRMED:
         if booking.proven_at is None:
@@ -194,6 +194,8 @@ def booking_state(booking) -> str:
         if booking.offer_expires_at is not None:  # volunteers.confirmations
             return _("Offered: take it by %(time)s") % {"time": f"{timezone.localtime(booking.offer_expires_at):%H:%M}"}
         return _("Booked")
+    if getattr(booking, "ending_kind", None) == BookingEvent.Kind.UNCONFIRMED:  # volunteers.confirmations
+        return _("Released (not confirmed in time)")
     return {
         Booking.Status.WAITLISTED: _("On the waitlist"), Booking.Status.PENDING: _("Waiting"),
         Booking.Status.CANCELLED: _("Not this time") if booking.approval == Booking.Approval.REFUSED else _("Cancelled"),

@@ -193,7 +193,7 @@ def booking_told(state: State, *, approval_needed: bool = False, until: str = ""
             "The place we offered you wasn't taken in time, so it went to the next person waiting. There are other "
             "sessions that need you."), "", Action.FIND_ANOTHER),
         State.CONFIRM_ASKED: (_("Booked"), "ok", please_confirm, "", Action.CONFIRM),
-        State.UNCONFIRMED: (_("Released"), "bad", _(
+        State.UNCONFIRMED: (_("Released (not confirmed in time)"), "bad", _(
             "Your place wasn't confirmed in time, so it went to someone on the waitlist. If you can still come, book "
             "again: if the slot is full you join its waitlist."), "", Action.REBOOK),
     }[state]

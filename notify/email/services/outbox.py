@@ -45,7 +45,7 @@ EventKind = BookingEvent.Kind
 
 # Booking events a volunteer is emailed about (notify.audience says who hears of what).
 EVENT_KINDS = EMAILED
-HOST_KINDS = {Kind.HOST_BOOKED, Kind.HOST_CANCELLED, Kind.HOST_DIGEST, Kind.HOST_REPORT}
+HOST_KINDS = {Kind.HOST_BOOKED, Kind.HOST_CANCELLED, Kind.HOST_DIGEST, Kind.HOST_REPORT, Kind.HOST_RELEASED}
 # What a host is told of (notify.audience): a place taken (by a proven phone) or given back.
 HOST_BOOKED_EVENTS = BOOKED_EVENTS
 HOST_CANCELLED_EVENTS = CANCELLED_EVENTS

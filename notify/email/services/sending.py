@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from core.db import get_with_related, instances_from_related_row, related_select
@@ -24,10 +25,12 @@ from notify.email.models import EmailMessage, HostEmailPreference
 from notify.email.services import content
 from notify.email.services.broadcasts import BROADCAST_KINDS, broadcast_compose
 from notify.email.services.followups import follow_up_rendered
+from notify.email.services.host_releases import host_released_rendered
 from notify.email.services.host_reports import host_report_rendered
 from notify.email.services.outbox import BOOKING_RELATED, HOST_KINDS, host_notify
 from notify.email.services.unsubscribe import host_token, volunteer_token
 from notify.outbox import attempt_failed, row_finish
+from notify.pacing import in_quiet_hours, quiet_hours_end, slot_wait
 from notify.registry import channel_get
 from sessions.hosts import host_email_verified, host_language
 from volunteers.models import Booking
@@ -130,6 +133,13 @@ UPDATE email_emailmessage SET status = %(sent)s, sent_at = %(now)s, updated_at =
        error_code = NULL, error_message = ''
  {async_commit}WHERE id = %(id)s AND status = %(sending)s
 """
+
+
+def _defer(message_id: int, *, until) -> bool:
+    """Put a claimed row back, due at `until`, giving back the attempt its claim counted; the outbox sweep hands it
+    to a worker then (no countdown that long waits in the broker)."""
+    return bool(EmailMessage.objects.filter(pk=message_id, status=Status.SENDING).update(
+        status=Status.PENDING, next_attempt_at=until, attempts=F("attempts") - 1, updated_at=timezone.now()))
 
 
 def _handed_over(message_id: int, to: str, subject: str) -> None:
@@ -267,6 +277,8 @@ def _compose_for_host(claim: _Claim) -> _Composed:
         return _Composed(skip_reason="booking_deleted")
     elif claim.kind == Kind.HOST_REPORT:
         rendered = host_report_rendered(booking=claim.booking, unsubscribe=unsubscribe)
+    elif claim.kind == Kind.HOST_RELEASED:
+        rendered = host_released_rendered(message_id=claim.pk, booking=claim.booking, unsubscribe=unsubscribe)
     else:
         rendered = content.host_notice_rendered(booking=claim.booking, kind=claim.kind, unsubscribe=unsubscribe)
     return _Composed(to=host.email, subject=rendered.subject,
@@ -304,6 +316,10 @@ def message_send(*, message_id: int) -> str:
         _finish(message_id, status=Status.ASSUMED_SENT,
                 error_message="The worker stopped after handing the message over; not sent again.")
         return "assumed"
+    broadcast = claim.kind in BROADCAST_KINDS
+    if broadcast and in_quiet_hours():  # as its texts: held until the morning, never dropped
+        _defer(message_id, until=quiet_hours_end(timezone.now()))
+        return "deferred"
     try:
         composed = _compose(claim)
     except Exception as exc:  # noqa: BLE001 - a message that cannot be rendered must not loop in the sweep
@@ -313,6 +329,8 @@ def message_send(*, message_id: int) -> str:
     if composed.skip_reason:
         _finish(message_id, status=Status.SKIPPED, skip_reason=composed.skip_reason)
         return "skipped"
+    if broadcast:  # spread at the configured rate however many workers send them
+        slot_wait(key="email:rate:broadcast", per_second=email_setting("EMAIL_BROADCAST_RATE_PER_SECOND"))
     try:
         transport().send(composed.email,
                          on_handover=lambda: _handed_over(message_id, composed.to[:254], composed.subject[:200]))

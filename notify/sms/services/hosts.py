@@ -14,7 +14,7 @@
   is skipped (daily_limit) and the roster and emails remain.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import Count, F, prefetch_related_objects
@@ -26,7 +26,6 @@ from core.errors import InvalidInput, RateLimited
 from core.languages import language_supported
 from core.ratelimit import rate_limit_once
 from notify.audience import BOOKED, CANCELLED, EVENTS, host_notice
-from notify.sms.conf import sms_setting
 from notify.sms.models import HostSmsPreference, SmsMessage
 from notify.sms.segments import segments_count
 from notify.sms.texts import host_text
@@ -36,7 +35,7 @@ from volunteers.phones import phone_normalise
 Kind = SmsMessage.Kind
 Status = SmsMessage.Status
 # Texts that wait out quiet hours and count in the number's daily limit at their send.
-HOST_KINDS = frozenset({Kind.HOST_BOOKED, Kind.HOST_CANCELLED, Kind.HOST_DIGEST})
+HOST_KINDS = frozenset({Kind.HOST_BOOKED, Kind.HOST_CANCELLED, Kind.HOST_DIGEST, Kind.HOST_RELEASED})
 KIND_BY_NOTICE = {BOOKED: Kind.HOST_BOOKED, CANCELLED: Kind.HOST_CANCELLED}
 ROW_FIELDS = ("host", "booking", "kind", "version", "to", "body", "encoding", "segments", "status", "status_rank",
               "skip_reason")
@@ -275,13 +274,6 @@ def host_text_allowed_today(to: str, *, message_id: int) -> bool:
     except RateLimited:
         return False
     return True
-
-
-def quiet_hours_end(moment: datetime) -> datetime:
-    """The first SMS_QUIET_HOURS_END (local time) after `moment`."""
-    ends, day = sms_setting("SMS_QUIET_HOURS_END"), timezone.localtime(moment).date()
-    end = timezone.make_aware(datetime.combine(day, ends))
-    return end if end > moment else timezone.make_aware(datetime.combine(day + timedelta(days=1), ends))
 
 
 def host_text_defer(*, message_id: int, until: datetime) -> bool:

@@ -10,6 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from notify.outbox import attempt_failed, row_finish
+from notify.pacing import in_quiet_hours, quiet_hours_end
 from notify.registry import channel_get
 from notify.sms.backends import (
     SendError,
@@ -25,7 +26,6 @@ from notify.sms.services.hosts import (
     host_skip_reason,
     host_text_allowed_today,
     host_text_defer,
-    quiet_hours_end,
 )
 from notify.sms.services.outbox import (
     HOST_CAUSED_KINDS,
@@ -40,14 +40,6 @@ logger = logging.getLogger(__name__)
 
 Status = SmsMessage.Status
 RANK = SmsMessage.RANK
-
-
-def in_quiet_hours(moment=None) -> bool:
-    local = timezone.localtime(moment or timezone.now()).time()
-    start, end = sms_setting("SMS_QUIET_HOURS_START"), sms_setting("SMS_QUIET_HOURS_END")
-    if start <= end:
-        return start <= local < end
-    return local >= start or local < end
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from volunteers import devices
 from volunteers.disclosure import front_room_disclose, front_rooms_known_to
 from volunteers.identity import phone_mask
 from volunteers.models import Booking
-from volunteers.selectors import phone_bookings
+from volunteers.selectors import bookings_ending_kinds, phone_bookings
 from web.volunteer import identity
 from web.volunteer.devices import device_cookie_delete, device_token
 from web.volunteer.forms import ConfirmForm, PhoneForm, add_domain_error
@@ -50,6 +50,9 @@ def _my_context(request, volunteer) -> dict:
     now = timezone.now()
     listed = phone_bookings(volunteer_id=volunteer.pk, now=now)
     known = front_rooms_known_to(volunteer_id=volunteer.pk)
+    ending = bookings_ending_kinds(bookings=[*listed.upcoming, *listed.past])
+    for booking in [*listed.upcoming, *listed.past]:
+        booking.ending_kind = ending.get(booking.pk)  # booking_state says why a cancelled place ended
     rows = []
     for booking in listed.upcoming:
         room = front_room_disclose(booking=booking, path="page.my", now=now, known_rooms=known)
