@@ -25,6 +25,7 @@ import contextlib
 import csv
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -185,8 +186,13 @@ def table(samples: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")  # SIGTERM too: the finally below stops every process started
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupted)
     import redis
 
     from bench.load import config as load_config

@@ -54,6 +54,15 @@ class PostcodeFactory(factory.django.DjangoModelFactory):
     lng = -1.50
     seat = factory.SubFactory(SeatFactory)
 
+    @factory.post_generation
+    def its_district(obj, create, extracted, **kwargs):
+        """Its district too, at its point unless one exists, as the importer derives districts from postcodes:
+        searches are computed from the district's centre (web.page_cache keys them by district)."""
+        if create:
+            PostcodeDistrict.objects.get_or_create(
+                boundary_set=obj.boundary_set, outcode=obj.postcode.split(" ")[0],
+                defaults={"lat": obj.lat, "lng": obj.lng, "seat": obj.seat})
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
