@@ -11,6 +11,9 @@ says whether memory and connections are flat: a least-squares line over the samp
 its rise over that window as a share of the first of them (flat: within --flat-share, and connections within
 --flat-connections). Then the bookings are verified as bench/load does (each once, no slot over capacity).
 
+An arrival that finds --max-in-flight actions still waiting is dropped and counted, not sent: on this shared,
+loaded machine an open-loop backlog otherwise grows until every request times out and measures nothing.
+
 The loop is bounded: it stops after --minutes, sends only to 127.0.0.1, and every process it starts is stopped.
 
   .venv/bin/python bench/soak.py --minutes 2 --interval 10        # a try
@@ -36,7 +39,7 @@ if __package__ in (None, ""):
 
 from bench import dataset, reporting, stack  # noqa: E402
 
-FIELDS = ("minute", "load1", "answered", "rate", "p50_ms", "p95_ms", "errors", "hit_share", "gunicorn_rss_mib",
+FIELDS = ("minute", "load1", "answered", "rate", "p50_ms", "p95_ms", "errors", "dropped", "hit_share", "gunicorn_rss_mib",
           "celery_rss_mib", "pg_connections", "redis_clients", "redis_used_mib")
 WATCHED = ("gunicorn_rss_mib", "celery_rss_mib", "pg_connections", "redis_clients", "redis_used_mib")
 
@@ -67,6 +70,10 @@ def parse_args(argv=None):
     parser.add_argument("--twilio-latency", type=float, default=0.1)
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--retries", type=int, default=3)
+    parser.add_argument("--max-in-flight", type=int, default=64,
+                        help="Actions in flight beyond which an arrival is dropped and counted, not sent: on a shared, "
+                             "loaded machine a backlog of requests that all time out measures nothing (default: "
+                             "%(default)s).")
     parser.add_argument("--settle-timeout", type=float, default=120.0)
     args = parser.parse_args(argv)
     if not args.database_url:
@@ -108,7 +115,8 @@ def pg_connections(database_name: str) -> int:
         return cursor.fetchone()[0]
 
 
-def sample(servers, redis_client, database_name: str, hits: list, started: float, interval: float) -> dict:
+def sample(servers, redis_client, database_name: str, hits: list, started: float, interval: float,
+           dropped: int) -> dict:
     latencies = [h.latency for h in hits]
     info = redis_client.info()
     return {
@@ -119,6 +127,7 @@ def sample(servers, redis_client, database_name: str, hits: list, started: float
         "p50_ms": round(reporting.percentile(latencies, 50) * 1000, 1) if latencies else 0.0,
         "p95_ms": round(reporting.percentile(latencies, 95) * 1000, 1) if latencies else 0.0,
         "errors": sum(not h.ok for h in hits),
+        "dropped": dropped,
         "hit_share": round(sum(h.cache == "HIT" for h in hits) / len(hits), 3) if hits else 0.0,
         "gunicorn_rss_mib": round(rss_mib(descendants(servers.gunicorn.pid)), 1),
         "celery_rss_mib": round(rss_mib(descendants(servers.worker.pid)), 1),
@@ -158,7 +167,7 @@ async def soak(client, servers, redis_client, database_name: str, args) -> list[
     seconds = args.minutes * 60
     load = asyncio.create_task(client.open_loop(args.rate, seconds, "soak", progress=False))
     started = time.monotonic()
-    seen = 0
+    seen = dropped_before = 0
     next_at = started + args.interval
     while not load.done():
         await asyncio.wait({load}, timeout=max(0.0, next_at - time.monotonic()))
@@ -167,7 +176,10 @@ async def soak(client, servers, redis_client, database_name: str, args) -> list[
         upto = len(client.hits)
         hits = [h for h in client.hits[seen:upto] if h.tag == "soak"]
         seen = upto
-        row = await asyncio.to_thread(sample, servers, redis_client, database_name, hits, started, args.interval)
+        dropped = client.dropped["soak"] - dropped_before
+        dropped_before += dropped
+        row = await asyncio.to_thread(sample, servers, redis_client, database_name, hits, started, args.interval,
+                                      dropped)
         samples.append(row)
         log("  ".join(f"{k} {row[k]}" for k in FIELDS))
         next_at += args.interval
@@ -176,23 +188,32 @@ async def soak(client, servers, redis_client, database_name: str, args) -> list[
 
 
 def table(samples: list[dict]) -> str:
-    header = ("| minute | load avg | answered req/s | p50 ms | p95 ms | errors | from cache | gunicorn RSS MiB | "
+    header = ("| minute | load avg | answered req/s | p50 ms | p95 ms | errors | dropped | from cache | gunicorn RSS MiB | "
               "Celery RSS MiB | PostgreSQL connections | Redis clients | Redis used MiB |")
-    lines = [header, "|" + "---|" * 12]
+    lines = [header, "|" + "---|" * 13]
     for s in samples:
         lines.append(f"| {s['minute']:g} | {s['load1']:.1f} | {s['rate']:.1f} | {s['p50_ms']:.0f} | {s['p95_ms']:.0f} | "
-                     f"{s['errors']} | {s['hit_share']:.0%} | {s['gunicorn_rss_mib']:.1f} | {s['celery_rss_mib']:.1f} | "
+                     f"{s['errors']} | {s['dropped']} | {s['hit_share']:.0%} | {s['gunicorn_rss_mib']:.1f} | {s['celery_rss_mib']:.1f} | "
                      f"{s['pg_connections']} | {s['redis_clients']} | {s['redis_used_mib']:.2f} |")
     return "\n".join(lines)
 
 
+_stops: list = []  # what main() started, stopped last first by a SIGTERM or SIGINT
+
+
 def _interrupted(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")  # SIGTERM too: the finally below stops every process started
+    """Stop every process this run started, then exit at once (the client's threads are not waited for)."""
+    for stop in reversed(_stops):
+        with contextlib.suppress(Exception):
+            stop()
+    print(f"[soak] stopped by signal {signum}", file=sys.stderr, flush=True)
+    os._exit(128 + signum)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupted)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _interrupted)
     import redis
 
     from bench.load import config as load_config
@@ -208,6 +229,7 @@ def main(argv=None) -> int:
     database_name = args.database_url.rsplit("/", 1)[1]
     try:
         redis_server.start()
+        _stops.append(redis_server.stop)
         os.environ.update({**load_config.RAISED_LIMITS, "RATE_LIMITS_ENABLED": "true"})
         dataset.django_setup(database_url=args.database_url, redis_url=redis_server.url())
         data_dir = dataset.shared_data_dir()
@@ -215,12 +237,14 @@ def main(argv=None) -> int:
         info = reporting.machine_info()
         cpu = stack.CpuAccount(database_name, load_config.CPU_CATEGORIES)
         fake = stack.FakeTwilioProcess(data_dir / "twilio" / "twilio_api_v2010.json", args.twilio_latency)
+        _stops.append(fake.process.kill)
         env = {**os.environ, "DEBUG": "false", "DATABASE_URL": args.database_url, "REDIS_URL": redis_server.url(),
                "CELERY_TASK_ALWAYS_EAGER": "false", "RATE_LIMITS_ENABLED": "true", **load_config.RAISED_LIMITS,
                "SMS_RATE_PER_SECOND": "0", **fake.env(), "LOG_LEVEL": "WARNING",
                "PYTHONPATH": str(dataset.REPO_ROOT), "DATABASE_CONN_MAX_AGE": "60", "PAGE_CACHE_ENABLED": "true"}
         env.pop("SMS_BACKEND", None)
         servers = Stack(args, root, env, cpu)
+        _stops.append(lambda: [stack.process_group_stop(p, timeout=5) for p in reversed(servers.processes)])
         base = servers.start()
         redis_client = redis.Redis.from_url(redis_server.url())
         log(f"serving {base}; {args.rate:g} req/s for {args.minutes:g} min, a sample every {args.interval:g} s; "
@@ -228,6 +252,7 @@ def main(argv=None) -> int:
 
         async def drive():
             async with Client(args, base, data["postcodes"], data["session_ids"], data["booking_slots"]) as client:
+                client.max_in_flight = args.max_in_flight
                 await client.open_loop(20, 5, "warm-up", progress=False)
                 samples = await soak(client, servers, redis_client, database_name, args)
                 return client, samples
@@ -250,7 +275,7 @@ def main(argv=None) -> int:
               f"database {database_name}")
         print(f"Whole soak: {len(soak_hits)} answers, p50 {reporting.percentile(latencies, 50) * 1000:.0f} ms, "
               f"p95 {reporting.percentile(latencies, 95) * 1000:.0f} ms, errors {sum(not h.ok for h in soak_hits)}, "
-              f"dropped {client.dropped['soak']}, from cache {sum(h.cache == 'HIT' for h in soak_hits) / max(1, len(soak_hits)):.0%}; "
+              f"dropped {client.dropped['soak']} (over {args.max_in_flight} in flight), from cache {sum(h.cache == 'HIT' for h in soak_hits) / max(1, len(soak_hits)):.0%}; "
               f"outbox left {left}")
         print()
         print(table(samples))
