@@ -5,7 +5,9 @@ for GET and HEAD only, and only for a request that carries nothing of anyone's: 
 host's pages name them and hold a CSRF token), no messages cookie (a one-off notice), no Authorization header.
 Such a request is answered as before with `Cache-Control: private, no-store`. A response is stored only if it
 is a 200 that set no cookie, used no CSRF token and showed no message: a cached page can never hold one person's
-token, details or notice. The language is part of the key (request.LANGUAGE_CODE), not the cookie header.
+token, details or notice. The language is part of the key (request.LANGUAGE_CODE), not the cookie header; so is
+the searcher's postcode district, not their postcode (the views compute these answers from the district's centre,
+docs/caching.md "Results per postcode district").
 A page is stored once it has been asked for PAGE_CACHE_ADMIT_AFTER times within its freshness: most search URLs
 are asked for once, and storing them cost more than it saved (BENCHMARKS.md, "Shared page cache").
 
