@@ -33,3 +33,15 @@ def outcode_of(postcode: str) -> str:
 
 def is_outcode(raw: str) -> bool:
     return bool(_OUTCODE_RE.match(re.sub(r"\s+", "", str(raw or "")).upper()))
+
+
+def district_of(raw: str) -> str | None:
+    """The canonical postcode district of a full postcode ("s11 8ab" -> "S11") or of a district ("s11" -> "S11");
+    None if `raw` is neither. No lookup: what the shared page cache keys searches by (web.page_cache)."""
+    district = district_normalise(raw)
+    if district is not None:
+        return district
+    try:
+        return outcode_of(postcode_normalise(raw))
+    except InvalidInput:
+        return None

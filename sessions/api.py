@@ -18,6 +18,7 @@ from core.pagination import LimitOffsetPagination
 from core.ratelimit import ip_throttle
 from core.serializers import StrictSerializer
 from seats.geocoding import postcode_locate
+from seats.postcodes import district_of
 from seats.scopes import seat_scope_for
 from sessions import hosts, recurrence, selectors, services, vetting
 from sessions.models import CanvassSession, MeetingPoint, Slot
@@ -139,7 +140,9 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             page = self.paginate_queryset(upcoming)
             return self.get_paginated_response(SessionPublicSerializer(page, many=True).data)
 
-        location = postcode_locate(query["near"], field="near")
+        # From the district's centre (a full postcode is searched as its district): the answer is shared through
+        # the page cache by everyone in the district (web.page_cache keys it so) and names only the district.
+        location = postcode_locate(district_of(query["near"]) or query["near"], field="near")
         radius = min(query.get("radius_km", settings.DEFAULT_SEARCH_RADIUS_KM), settings.MAX_SEARCH_RADIUS_KM)
         paginator = self.paginator
         limit = paginator.get_limit(request)
@@ -150,7 +153,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         )
         has_more = len(found) > limit
         results = session_search_rows_data(found[:limit])
-        base = request.build_absolute_uri()
+        base = replace_query_param(request.build_absolute_uri(), "near", location.postcode)  # the district only
         next_url = replace_query_param(base, "offset", offset + limit) if has_more else None
         previous_url = None
         if offset > 0:

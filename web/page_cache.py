@@ -5,7 +5,9 @@ for GET and HEAD only, and only for a request that carries nothing of anyone's: 
 host's pages name them and hold a CSRF token), no messages cookie (a one-off notice), no Authorization header.
 Such a request is answered as before with `Cache-Control: private, no-store`. A response is stored only if it
 is a 200 that set no cookie, used no CSRF token and showed no message: a cached page can never hold one person's
-token, details or notice. The language is part of the key (request.LANGUAGE_CODE), not the cookie header.
+token, details or notice. The language is part of the key (request.LANGUAGE_CODE), not the cookie header; so is
+the searcher's postcode district, not their postcode (the views compute these answers from the district's centre,
+docs/caching.md "Results per postcode district").
 A page is stored once it has been asked for PAGE_CACHE_ADMIT_AFTER times within its freshness: most search URLs
 are asked for once, and storing them cost more than it saved (BENCHMARKS.md, "Shared page cache").
 
@@ -32,6 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from core.errors import UNAVAILABLE_ERRORS
+from seats.postcodes import district_normalise, district_of, postcode_normalise
 from web import cache
 
 HEADER = "X-Frontroom-Cache"  # HIT, MISS, STALE or BYPASS: what the bench counts
@@ -58,14 +61,22 @@ def _session_tags(request, response, kwargs) -> set[str]:
 
 
 # url name -> the tags of the answer beyond what the view named (page_tags) and `catalogue`; the query parameters
-# the view reads (others are left out of the key, so junk parameters cannot multiply the entries).
-PUBLIC_PAGES: dict[str, tuple[Callable, tuple[str, ...]]] = {
-    "volunteer:home": (lambda request, response, kwargs: set(), ()),
+# the view reads (others are left out of the key, so junk parameters cannot multiply the entries); and the one
+# parameter holding where the searcher is, keyed by its postcode district (the views compute these answers from
+# the district's centre, so "S11 8AB" and "S11 9QH" share one entry and the page discloses only "S11").
+PUBLIC_PAGES: dict[str, tuple[Callable, tuple[str, ...], str | None]] = {
+    "volunteer:home": (lambda request, response, kwargs: set(), (), None),
     "volunteer:find": (lambda request, response, kwargs: set(),
-                       ("postcode", "radius", "date_from", "date_to", "when", "seat", "page")),
-    "volunteer:session": (_session_tags, ("postcode",)),
-    "session-list": (_api_tags, ("near", "radius_km", "date_from", "date_to", "seat", "limit", "offset", "mine")),
+                       ("postcode", "within", "date_from", "date_to", "seat", "page"), "postcode"),
+    "volunteer:session": (_session_tags, ("postcode",), "postcode"),
+    "session-list": (_api_tags, ("near", "radius_km", "date_from", "date_to", "seat", "limit", "offset", "mine"),
+                     "near"),
 }
+
+# The full postcode a volunteer searched with, for their own booking form only (web.volunteer.views.booking reads
+# it): never in a shared page, never in a key; sent back to /s/ pages only.
+SEARCHED_POSTCODE_COOKIE = "frontroom_postcode"
+SEARCHED_POSTCODE_PATH = "/s/"
 
 
 def page_tags(request, *, rows: Iterable[dict] = (), slot_ids: Iterable[int] = ()) -> None:
@@ -83,8 +94,9 @@ def _personal(request) -> bool:
                 or "HTTP_AUTHORIZATION" in request.META)
 
 
-def _key(request, params: tuple[str, ...]) -> str:
-    query = sorted((name, value) for name in params for value in request.GET.getlist(name))
+def _key(request, params: tuple[str, ...], where: str | None) -> str:
+    query = sorted((name, (district_of(value) or value) if name == where else value)
+                   for name in params for value in request.GET.getlist(name))
     raw = "\n".join([request.scheme, request.get_host(), request.path, getattr(request, "LANGUAGE_CODE", ""),
                      repr(query)])
     return cache.page_key(hashlib.sha256(raw.encode()).hexdigest())
@@ -164,6 +176,22 @@ def _private(response):
     return response
 
 
+def _searched_postcode_note(request, raw: str) -> None:
+    """A search with a full postcode: remember it (for this volunteer's booking form) on the way out."""
+    district = district_of(raw)
+    if district is not None and district_normalise(raw) is None:
+        request.searched_postcode = postcode_normalise(raw)
+
+
+def _searched_postcode_keep(response, postcode: str) -> None:
+    """The searcher's own postcode in a cookie of theirs: the answer (the district's page, shared in Redis) is then
+    theirs alone for any cache outside, which must not keep a Set-Cookie."""
+    response.set_cookie(SEARCHED_POSTCODE_COOKIE, postcode.replace(" ", ""), max_age=24 * 3600,
+                        path=SEARCHED_POSTCODE_PATH, secure=settings.SESSION_COOKIE_SECURE, httponly=True,
+                        samesite="Lax")
+    response["Cache-Control"] = "private, no-store"
+
+
 class PublicPageCacheMiddleware:
     """Serves PUBLIC_PAGES from the shared cache (process_view: the URL is resolved, the language known, and
     nothing before has touched PostgreSQL), serves the stale entry when the view finds PostgreSQL unreachable
@@ -173,6 +201,13 @@ class PublicPageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        response = self._respond(request)
+        postcode = getattr(request, "searched_postcode", None)
+        if postcode and response.status_code == 200:
+            _searched_postcode_keep(response, postcode)
+        return response
+
+    def _respond(self, request):
         response = self.get_response(request)
         state = getattr(request, "page_cache", None)
         if state is None or response.has_header(HEADER):  # not a public page, or answered from the cache
@@ -203,13 +238,17 @@ class PublicPageCacheMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         match = request.resolver_match
         policy = PUBLIC_PAGES.get(match.view_name if match else "")
-        if policy is None or request.method not in ("GET", "HEAD") or not cache.enabled():
+        if policy is None or request.method not in ("GET", "HEAD"):
+            return None
+        if match.view_name == "volunteer:find":  # with the cache on or off alike
+            _searched_postcode_note(request, request.GET.get("postcode", ""))
+        if not cache.enabled():
             return None
         if _personal(request):
             request.page_cache = "personal"
             return None
-        tags_of, params = policy
-        key = _key(request, params)
+        tags_of, params, where = policy
+        key = _key(request, params, where)
         found = cache.lookup(key)
         request.page_cache = (key, found, tags_of, view_kwargs)
         if found is None or found.entry is None:

@@ -61,6 +61,7 @@ class Client:
         self.lag: list[float] = []  # how late the client sent requests (its own overload)
         self.session = None
         self.close_connections = False
+        self.max_in_flight = 2000  # actions; bench/soak.py sheds load sooner (counted in `dropped`)
 
     async def __aenter__(self):
         import aiohttp
@@ -164,7 +165,7 @@ class Client:
             delay = due - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            if self.in_flight >= 2000:  # the server has stopped answering: count, don't pile up
+            if self.in_flight >= self.max_in_flight:  # the server has stopped answering: count, don't pile up
                 self.dropped[tag] += 1
                 continue
             task = asyncio.create_task(self.action(self.rng.choices(names, weights)[0], tag, due))

@@ -14,7 +14,14 @@ from core.geo import EARTH_RADIUS_KM, haversine_km
 from sessions.locations import PUBLIC_OFFSET_MAX_KM, PUBLIC_OFFSET_MIN_KM, offset_point
 from sessions.models import CanvassSession, MeetingPoint
 from sessions.services import meeting_point_create, meeting_point_update, session_create
-from tests.factories import CanvassSessionFactory, MeetingPointFactory, PostcodeFactory, SeatFactory, UserFactory
+from tests.factories import (
+    CanvassSessionFactory,
+    MeetingPointFactory,
+    PostcodeFactory,
+    SeatFactory,
+    UserFactory,
+    district,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -160,8 +167,10 @@ def test_a_new_postcode_draws_a_new_public_point_and_moves_upcoming_sessions():
 def test_distances_are_to_a_tenth_of_a_km_and_never_zero(api):
     seat = SeatFactory()
     point, session = _front_room(seat)
-    PostcodeFactory(postcode="S10 9ZZ", lat=point.public_lat, lng=point.public_lng, seat=seat)
-    at_public_point = api.get("/api/sessions/", {"near": "S10 9ZZ"}).json()["results"]
+    # A search is computed from its postcode district's centre: here S10's is the door, S17's the public point.
+    district("S10", seat, *DOOR)
+    PostcodeFactory(postcode="S17 9ZZ", lat=point.public_lat, lng=point.public_lng, seat=seat)
+    at_public_point = api.get("/api/sessions/", {"near": "S17 9ZZ"}).json()["results"]
     assert [row["distance_km"] for row in at_public_point if row["id"] == session.pk] == [0.1]
     from_door = api.get("/api/sessions/", {"near": DOOR_POSTCODE}).json()["results"][0]
     assert from_door["distance_km"] == round(from_door["distance_km"], 1) >= 0.3

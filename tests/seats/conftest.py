@@ -3,6 +3,13 @@ from pathlib import Path
 import pytest
 
 from seats.importers import seats_import
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _postcodes_without_districts(monkeypatch):
+    """These tests make (or import) their own districts: a postcode made here brings none."""
+    monkeypatch.setattr(factories, "POSTCODE_DISTRICTS", False)
 
 
 @pytest.fixture

@@ -117,3 +117,22 @@ def phone_page(request, browser, live_server):
     page.javascript = request.param
     yield page
     context.close()
+
+
+@pytest.fixture
+def page_cache_on(settings):
+    """The shared page cache on, in a key prefix of this test's own (tests/web/test_page_cache*.py)."""
+    import uuid
+
+    from web import cache, page_cache
+
+    settings.PAGE_CACHE_ENABLED = True
+    settings.PAGE_CACHE_URL = settings.REDIS_URL
+    settings.PAGE_CACHE_KEY_PREFIX = f"test-pages-{uuid.uuid4().hex[:8]}"
+    settings.PAGE_CACHE_ADMIT_AFTER = 1  # stored on the first miss (test_a_page_asked_for_once_is_not_stored)
+    cache.reset()
+    page_cache.reset()
+    yield
+    cache.clear()
+    cache.reset()
+    page_cache.reset()

@@ -20,20 +20,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def page_cache_on(settings):
-    settings.PAGE_CACHE_ENABLED = True
-    settings.PAGE_CACHE_URL = settings.REDIS_URL
-    settings.PAGE_CACHE_KEY_PREFIX = f"test-pages-{uuid.uuid4().hex[:8]}"
-    settings.PAGE_CACHE_ADMIT_AFTER = 1  # stored on the first miss (test_a_page_asked_for_once_is_not_stored)
-    cache.reset()
-    page_cache.reset()
-    yield
-    cache.clear()
-    cache.reset()
-    page_cache.reset()
-
-
-@pytest.fixture
 def slot(postcode):
     return SlotFactory(capacity=3, session__meeting_point__postcode=postcode.postcode)
 
@@ -171,11 +157,16 @@ def test_a_device_cookie_gets_the_shared_page_which_holds_nothing_of_theirs(clie
 
 
 def test_no_cached_page_holds_a_csrf_token_or_sets_a_cookie(client, page_cache_on, slot, postcode):
-    for url in ("/", f"/find/?postcode={postcode.postcode}", f"/s/{slot.session_id}/",
-                f"/api/sessions/?near={postcode.postcode}"):
+    for url in ("/", "/find/?postcode=S10", f"/s/{slot.session_id}/", f"/api/sessions/?near={postcode.postcode}"):
         for response in (_get(client, url), _get(client, url)):
             assert b"csrfmiddlewaretoken" not in response.content, url
             assert not response.cookies, url
+    # A search with a full postcode: the district's shared page, plus the searcher's own postcode in a cookie for
+    # their booking form; so that answer is theirs alone for any cache outside.
+    for response in (_get(client, f"/find/?postcode={postcode.postcode}"),) * 2:
+        assert b"csrfmiddlewaretoken" not in response.content
+        assert set(response.cookies) == {page_cache.SEARCHED_POSTCODE_COOKIE}
+        assert response["Cache-Control"] == "private, no-store"
 
 
 def test_a_signed_in_visitor_or_a_pending_message_bypasses_the_cache(client, page_cache_on, slot):

@@ -48,10 +48,10 @@ def test_the_first_card_is_above_the_fold_and_change_needs_no_script(phone, live
     page.get_by_role("link", name="Change the search").click()
     assert page.url.endswith("#search")
     expect(page.get_by_label("Your postcode")).to_be_in_viewport()
-    expect(page.get_by_label("Your postcode")).to_have_value(VOLUNTEER_POSTCODE)
+    expect(page.get_by_label("Your postcode")).to_have_value("S10")  # the district's page, shared by all in it
     seats = page.get_by_role("region", name="The seats that matter near you")
     seats.get_by_role("link", name="Sessions in Sheffield Hallam").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Sessions in Sheffield Hallam near S10 2TN")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sessions in Sheffield Hallam near S10")
     if javascript:
         assert axe_violations(page) == []
 

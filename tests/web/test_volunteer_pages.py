@@ -38,7 +38,8 @@ def test_results_explain_the_seat_and_list_slots_in_plain_words(client, area):
     response = client.get("/find/", {"postcode": "s102tn"})
     page = _text(response)
     assert response.status_code == 200
-    assert "Sessions near S10 2TN" in page
+    assert "Sessions near S10" in page  # the district's page, shared by everyone in it (web.page_cache)
+    assert "S10 2TN" not in page and "S102TN" not in page.upper()
     assert "Sheffield Hallam: Won by 2,353 votes (4.2%)." in page
     assert "Crookes Saturday doors" in page and "City centre evening" in page
     assert "3 places left" in page and "full: waitlist open" in page
@@ -59,7 +60,7 @@ def test_results_filter_by_date_and_distance(client, area):
     day = area.other_session.starts_at.date()
     page = _text(client.get("/find/", {"postcode": VOLUNTEER_POSTCODE, "date_from": day.isoformat(),
                                        "date_to": day.isoformat(), "within": "5"}))
-    assert "Sessions near S10 2TN" in page
+    assert "Sessions near S10<" in page
     tomorrow_none = _text(client.get("/find/", {"postcode": VOLUNTEER_POSTCODE, "date_to": "2000-01-01"}))
     assert "No sessions with a place to offer" in tomorrow_none
 

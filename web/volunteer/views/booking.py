@@ -14,11 +14,13 @@ from core.errors import DomainError, InvalidInput, RateLimited
 from core.ratelimit import client_ip, limit_ip
 from dispatch.services.suggestions import slot_alternatives
 from seats.geocoding import postcode_locate
+from seats.postcodes import district_normalise, district_of, postcode_normalise
 from sessions.models import Slot
 from volunteers import devices
 from volunteers.booking_sets import MAX_SLOTS_AT_ONCE, bookings_ask
 from volunteers.identity import phone_mask
 from volunteers.models import PhoneChallenge
+from web.page_cache import SEARCHED_POSTCODE_COOKIE
 from web.volunteer.devices import device_token
 from web.volunteer.forms import BookingForm, add_domain_error, national_phone
 from web.volunteer.views.common import rate_limited
@@ -74,7 +76,7 @@ def book(request, session_id: int):
                     return redirect("volunteer:manage", token=asked[0].manage_token)
                 return redirect("volunteer:my")
     else:
-        initial = {"postcode": request.GET.get("postcode", "")[:10]}
+        initial = {"postcode": _postcode_searched(request)}
         if remembered is not None:  # this device proved the phone: its details, as the form would take them
             initial.update(name=remembered.name, phone=national_phone(remembered.phone), email=remembered.email,
                            postcode=remembered.postcode, consent_sms=remembered.consent_sms,
@@ -94,6 +96,17 @@ def book(request, session_id: int):
         response["Cache-Control"] = "private, no-store"
         patch_vary_headers(response, ["Cookie"])
     return response
+
+
+def _postcode_searched(request) -> str:
+    """The postcode to prefill: the full one this volunteer searched with (their own cookie, set by the results
+    page: web.page_cache) when it is in the district the shared pages carried here, else what they carried."""
+    carried = request.GET.get("postcode", "")[:10]
+    searched = request.COOKIES.get(SEARCHED_POSTCODE_COOKIE, "")[:10]
+    if searched and district_normalise(searched) is None and district_of(searched) and (
+            not carried or district_of(carried) == district_of(searched)):
+        return postcode_normalise(searched)
+    return carried
 
 
 def _point_of(form) -> dict:

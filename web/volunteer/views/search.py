@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_safe
 from core.errors import InvalidInput, NotFound
 from dispatch.services.suggestions import RANKED_POOL, sessions_ranked_near
 from seats.geocoding import postcode_locate
+from seats.postcodes import district_of
 from seats.selectors import seats_summary, seats_that_matter_near
 from sessions.selectors import session_public
 from web.page_cache import page_tags
@@ -36,9 +37,15 @@ def find(request):
     seats that matter near the postcode, each a link to its own sessions."""
     form = SearchForm(request.GET) if "postcode" in request.GET else SearchForm()
     context = {"form": form}
+    if form.is_bound and form.is_valid() and district_of(form.cleaned_data["postcode"]):
+        form.data = form.data.copy()  # the page is the district's, shared: it shows no one's full postcode
+        form.data["postcode"] = district_of(form.cleaned_data["postcode"])
     if form.is_bound and form.is_valid():
         try:
-            location = postcode_locate(form.cleaned_data["postcode"])
+            # Computed for the postcode's district (its centre): the page is shared by everyone in it through the
+            # page cache (web.page_cache keys it by district) and says only "near S11"; the full postcode goes to
+            # the searcher's own booking form in a cookie of theirs (web.page_cache.SEARCHED_POSTCODE_COOKIE).
+            location = postcode_locate(_district(form.cleaned_data["postcode"]))
         except InvalidInput as exc:
             add_domain_error(form, exc, default_field="postcode")
         else:
@@ -73,6 +80,11 @@ def find(request):
     return render(request, "web/volunteer/results.html", context)
 
 
+def _district(raw: str) -> str:
+    """The district of a full postcode or of a district; a malformed one unchanged (postcode_locate names it)."""
+    return district_of(raw) or raw
+
+
 def _find_url(query: dict, page: int) -> str:
     params = {key: str(value) for key, value in query.items()}
     if page > 1:
@@ -90,7 +102,7 @@ def session_or_404(session_id: int):
 @require_GET
 def session_detail(request, session_id: int):
     session = session_or_404(session_id)
-    postcode = request.GET.get("postcode", "")[:10]
+    postcode = district_of(request.GET.get("postcode", "")[:10]) or ""  # the district: the page is shared by it
     slots = session.upcoming_slots
     page_tags(request, slot_ids=[slot.pk for slot in slots])  # web.page_cache
     return render(request, "web/volunteer/session.html", {
