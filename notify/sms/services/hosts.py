@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Count, F, prefetch_related_objects
+from django.db.models import F, Sum, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -122,7 +122,7 @@ INSERT INTO sms_smsmessage (host_id, booking_id, kind, version, "to", body, enco
                             skip_reason, error_message, attempts, created_at, updated_at)
 SELECT p.host_id, %(booking)s, %(kind)s, %(version)s, p.mobile,
        REPLACE(CASE WHEN hs.language = %(welsh)s THEN %(body_cy)s ELSE %(body)s END, %(mark)s,
-               CAST((SELECT COUNT(*) FROM volunteers_booking b
+               CAST((SELECT COALESCE(SUM(b.party_size), 0) FROM volunteers_booking b
                       WHERE b.slot_id = %(slot)s
                         AND b.status IN (%(confirmed)s, %(attended)s, %(no_show)s)) AS TEXT)),
        CASE WHEN hs.language = %(welsh)s THEN %(encoding_cy)s ELSE %(encoding)s END,
@@ -224,7 +224,7 @@ def host_texts_record_for_events(*, events: list) -> int:
     # its events before it adds its places to the slots' counts.
     taken = dict(Booking.objects.filter(slot_id__in={booking.slot_id for booking in bookings.values()},
                                         status__in=PLACE_STATUSES)
-                 .values("slot_id").annotate(n=Count("id")).values_list("slot_id", "n"))
+                 .values("slot_id").annotate(n=Sum("party_size")).values_list("slot_id", "n"))
     rows = []
     for event, host_id, kind in notices:
         mobile, opted_out, invalid, proven_at, language = wanted[host_id]
