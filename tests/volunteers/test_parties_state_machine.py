@@ -1,13 +1,21 @@
-"""Property-based: no sequence of party bookings, shrinks, cancels, promotions, redirects and assignment commits
-breaks the places' invariants.
+"""Property-based: no sequence of party bookings, shrinks, cancels, promotions, offers, releases, redirects, lifts
+and assignment commits breaks the places' invariants.
 
 A hypothesis RuleBasedStateMachine drives the real services on PostgreSQL over three slots: two in one session
-(the first of them full soonest) and one at the same time in the neighbouring seat, where overflow sends people.
-Parties of 1 to PARTY_MAX ask through the phone proof, are proven or not, shrink, cancel, lapse, are promoted and
-redirected; an assignment run places individuals. After every step: each slot's counter is the sum of its confirmed
-parties' sizes and never over capacity; a party is one booking row, whole (a redirect moves it with the same size);
-and a promotion leaves no eligible waiter that would fit in the places still free. Each example runs in a
-savepoint rolled back at its end.
+(the first of them full soonest; the session asks for confirm-or-release) and one at the same time in the
+neighbouring seat, where overflow sends people. Parties of 1 to PARTY_MAX ask through the phone proof, are proven
+or not, shrink, cancel, lapse, are promoted (outright, or offered with a deadline when the offer window is on) and
+take, let lapse or are released unconfirmed; overflow redirects them; the seats' coordinators turn over-booking on
+and off (volunteers.turnout); drivers offer lifts, riders ask, drivers answer; an assignment run places
+individuals, some of them riders in a proposed driver's car (ProposedAssignment.lift_driver).
+
+After every step: each slot's counter is the sum of its confirmed parties' sizes and never over its capacity plus
+its over-booking allowance; a party is one booking row, whole (a redirect moves it with the same size); an open
+lift's accepted riders (each with their whole party) never take more than its seats, and ride to their driver's
+slot on a live place; a run's booked riders never fill more than their driver's car; and a promotion leaves no
+eligible waiter that would fit in the places still free. Each example runs in a savepoint rolled back at its end.
+
+A short search runs in the normal suite; the long one is marked `fuzz` (tests/README.md).
 """
 
 from datetime import timedelta
@@ -15,7 +23,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings as django_settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -35,9 +43,12 @@ from tests.factories import (
     booking_ask,
     seat_with_neighbour,
 )
-from volunteers import identity, services
+from travel import services as lifts
+from travel.models import LiftOffer, LiftRequest
+from volunteers import confirmations, identity, services
 from volunteers.models import Booking, Volunteer
 from volunteers.services.common import hold_lapsed, overlapping_confirmed
+from volunteers.turnout import seat_overbook_set
 
 PHONES = [f"+4474019{n:05d}" for n in range(6)]
 
@@ -46,12 +57,16 @@ class PartyMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.savepoint = transaction.savepoint()
+        self.window = django_settings.PROMOTION_OFFER_WINDOW_HOURS
+        self.cars: dict[int, int] = {}  # run -> its car's seats
         seat, neighbour = seat_with_neighbour()
+        self.seats = [seat.pk, neighbour.pk]
         PostcodeFactory(postcode="S10 1AA", seat=seat)
+        PostcodeFactory(postcode="S1 4GT", lat=53.38, lng=-1.47)  # the lifts' pickup point
         self.host = UserFactory(username="party-machine-host")
         start = timezone.now() + timedelta(days=3)
         room = MeetingPointFactory(host=self.host, seat=seat, postcode="S10 1AA")
-        session = CanvassSessionFactory(meeting_point=room, starts_at=start)
+        session = CanvassSessionFactory(meeting_point=room, starts_at=start, confirm_required=True)
         self.slots = [
             SlotFactory(session=session, capacity=5),
             SlotFactory(session=session, capacity=3, starts_at=start + timedelta(hours=3),
@@ -63,6 +78,7 @@ class PartyMachine(RuleBasedStateMachine):
 
     def teardown(self):
         transaction.savepoint_rollback(self.savepoint)
+        django_settings.PROMOTION_OFFER_WINDOW_HOURS = self.window
 
     def _bookings(self, *statuses):
         query = Booking.objects.filter(slot__in=self.slots)
@@ -105,7 +121,7 @@ class PartyMachine(RuleBasedStateMachine):
         # All or nothing, and nobody left behind who fits: every waiter promotion could seat needs more places
         # than are still free (or is busy elsewhere at that time, or its unproven hold lapsed).
         slot.refresh_from_db()
-        free = slot.capacity - slot.confirmed_count
+        free = slot.capacity + slot.overbook - slot.confirmed_count
         now = timezone.now()
         for waiter in Booking.objects.filter(slot=slot, status=Booking.Status.WAITLISTED).exclude(hold_lapsed(now)):
             if overlapping_confirmed(volunteer=waiter.volunteer, slot=slot) is None:
@@ -119,16 +135,90 @@ class PartyMachine(RuleBasedStateMachine):
     def release_unproven(self):
         self._attempt(services.bookings_release_unproven, now=timezone.now() + timedelta(hours=25))
 
+    @rule(on=st.booleans())
+    def offer_window(self, on):
+        """Places freed near the start are offered with a deadline (volunteers.confirmations), or given outright."""
+        django_settings.PROMOTION_OFFER_WINDOW_HOURS = 24 * 7 if on else 0
+
+    @precondition(lambda self: self._offered())
+    @rule(data=st.data())
+    def take_an_offer(self, data):
+        booking = data.draw(st.sampled_from(self._offered()))
+        self._attempt(confirmations.booking_offer_accept, manage_token=booking.manage_token)
+
+    @rule()
+    def offers_lapse(self):
+        self._attempt(confirmations.bookings_offers_lapse, now=timezone.now() + timedelta(days=1))
+
+    @precondition(lambda self: self._places())
+    @rule(data=st.data())
+    def release_unconfirmed(self, data):
+        booking = data.draw(st.sampled_from(self._places()))
+        deadline = booking.slot.starts_at - timedelta(hours=1)  # within CONFIRM_DEADLINE_HOURS of the start
+        self._attempt(confirmations.booking_release_unconfirmed, booking_id=booking.pk, now=deadline)
+
+    @rule(seat=st.integers(0, 1), allowed=st.booleans())
+    def overbooking(self, seat, allowed):
+        """A seat's coordinators let its slots be over-booked by the expected no-shows, or stop it."""
+        self._attempt(seat_overbook_set, seat_id=self.seats[seat], allowed=allowed)
+
+    @precondition(lambda self: self._places())
+    @rule(data=st.data(), seats=st.integers(1, 4))
+    def offer_a_lift(self, data, seats):
+        driver = data.draw(st.sampled_from(self._places()))
+        self._attempt(lifts.offer_create, manage_token=driver.manage_token, seats=seats, pickup_kind="station",
+                      pickup_label="Sheffield station, front entrance", pickup_postcode="S1 4GT",
+                      departs_at=driver.slot.starts_at - timedelta(minutes=40))
+
+    @precondition(lambda self: self._places() and self._lifts())
+    @rule(data=st.data())
+    def ask_for_a_lift(self, data):
+        rider = data.draw(st.sampled_from(self._places()))
+        offer = data.draw(st.sampled_from(self._lifts()))
+        self._attempt(lifts.request_create, manage_token=rider.manage_token, offer_token=offer.token)
+
+    @precondition(lambda self: self._asked())
+    @rule(data=st.data(), accept=st.booleans())
+    def answer_a_lift(self, data, accept):
+        request = data.draw(st.sampled_from(self._asked()))
+        self._attempt(lifts.request_answer, manage_token=request.offer.booking.manage_token,
+                      request_token=request.token, accept=accept)
+
     @precondition(lambda self: Volunteer.objects.exists())
     @rule(data=st.data())
     def commit_an_assignment_run(self, data):
+        """A committed run's proposals, as a solved run leaves them: some riders in a driver's car (the run's
+        second stage, dispatch.services.lift_placement: the driver's slot, never more riders than the seats)."""
         volunteers = list(Volunteer.objects.order_by("id"))
-        chosen = data.draw(st.lists(st.sampled_from(volunteers), min_size=1, max_size=3, unique_by=lambda v: v.pk))
+        chosen = data.draw(st.lists(st.sampled_from(volunteers), min_size=1, max_size=4, unique_by=lambda v: v.pk))
         run = AssignmentRun.objects.create(params={}, state=AssignmentRun.State.COMMITTING)
-        for volunteer in chosen:
-            ProposedAssignment.objects.create(run=run, volunteer=volunteer,
-                                              slot=self.slots[data.draw(st.integers(0, 2))])
+        if len(chosen) > 1 and data.draw(st.booleans()):
+            driver, riders, seats = chosen[0], chosen[1:], data.draw(st.integers(1, 3))
+            Volunteer.objects.filter(pk=driver.pk).update(travel=Volunteer.Travel.DRIVER, car_seats=seats)
+            self.cars[run.pk] = seats
+            slot = self.slots[data.draw(st.integers(0, 2))]
+            ProposedAssignment.objects.create(run=run, volunteer=driver, slot=slot)
+            for rider in riders[:seats]:
+                ProposedAssignment.objects.create(run=run, volunteer=rider, slot=slot, lift_driver=driver)
+        else:
+            for volunteer in chosen:
+                ProposedAssignment.objects.create(run=run, volunteer=volunteer,
+                                                  slot=self.slots[data.draw(st.integers(0, 2))])
         self._attempt(run_commit_execute, run_id=run.pk)
+
+    def _places(self):
+        """Proven places: what may offer, ask for or answer a lift, or be released unconfirmed."""
+        return [b for b in self._bookings(Booking.Status.CONFIRMED) if b.proven_at is not None]
+
+    def _offered(self):
+        return [b for b in self._bookings(Booking.Status.CONFIRMED) if b.offer_expires_at is not None]
+
+    def _lifts(self):
+        return list(LiftOffer.objects.filter(slot__in=self.slots, status=LiftOffer.Status.OPEN).order_by("id"))
+
+    def _asked(self):
+        return list(LiftRequest.objects.filter(offer__slot__in=self.slots, status=LiftRequest.Status.REQUESTED)
+                    .select_related("offer__booking").order_by("id"))
 
     @invariant()
     def counters_are_the_confirmed_parties_and_never_over_capacity(self):
@@ -136,7 +226,7 @@ class PartyMachine(RuleBasedStateMachine):
             places = Booking.objects.filter(slot=slot, status=Booking.Status.CONFIRMED).aggregate(
                 n=Sum("party_size"))["n"] or 0
             assert places == slot.confirmed_count, (slot.pk, places, slot.confirmed_count)
-            assert places <= slot.capacity, (slot.pk, places, slot.capacity)
+            assert places <= slot.capacity + slot.overbook, (slot.pk, places, slot.capacity, slot.overbook)
 
     @invariant()
     def a_party_is_never_split(self):
@@ -148,12 +238,42 @@ class PartyMachine(RuleBasedStateMachine):
                 assert booking.redirected_to.party_size == booking.party_size, booking.pk
 
 
+    @invariant()
+    def no_car_over_its_seats(self):
+        for offer in LiftOffer.objects.filter(slot__in=self.slots, status=LiftOffer.Status.OPEN):
+            riders = [r.booking for r in offer.requests.filter(status=LiftRequest.Status.ACCEPTED)
+                      .select_related("booking")]
+            assert sum(b.party_size for b in riders) <= offer.seats, (offer.pk, offer.seats)
+            assert offer.booking.status == Booking.Status.CONFIRMED, offer.pk  # a lift ends with its driver's place
+            for booking in riders:  # and a rider's seat with the rider's place
+                assert booking.status == Booking.Status.CONFIRMED and booking.slot_id == offer.slot_id, booking.pk
+
+    @invariant()
+    def a_run_never_fills_a_car_over_its_seats(self):
+        booked = (ProposedAssignment.objects.filter(outcome=ProposedAssignment.Outcome.BOOKED, lift_driver__isnull=False)
+                  .values("run_id").annotate(n=Count("pk")))
+        for row in booked:  # the car's seats as that run saw them (a later run may say otherwise)
+            assert row["n"] <= self.cars[row["run_id"]], row
+        for proposal in ProposedAssignment.objects.filter(outcome=ProposedAssignment.Outcome.BOOKED,
+                                                          lift_driver__isnull=False).select_related("booking"):
+            assert proposal.booking.slot_id == proposal.slot_id, proposal.pk
+
+
 @pytest.fixture
 def generous_limits(settings):
     settings.RATE_LIMITS = {scope: "1000000/h" for scope in settings.RATE_LIMITS}
 
 
-def test_no_sequence_of_party_operations_breaks_the_invariants(db, generous_limits):
+def _search(max_examples: int) -> None:
     run_state_machine_as_test(PartyMachine, settings=settings(
-        max_examples=40, stateful_step_count=30, derandomize=True, deadline=None, database=None,
+        max_examples=max_examples, stateful_step_count=30, derandomize=True, deadline=None, database=None,
         suppress_health_check=list(HealthCheck)))
+
+
+def test_no_sequence_of_party_operations_breaks_the_invariants(db, generous_limits):
+    _search(25)
+
+
+@pytest.mark.fuzz
+def test_a_long_search_finds_no_sequence_that_breaks_the_invariants(db, generous_limits):
+    _search(300)
