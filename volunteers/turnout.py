@@ -112,7 +112,8 @@ def _turnout_rates(*, seat_ids, now: datetime | None) -> Rates:
     tz = timezone.get_current_timezone()
     local = (history.filter(slot__session__seat_id__in=list(seat_ids))
              .annotate(weekday=ExtractIsoWeekDay("slot__starts_at", tzinfo=tz), hour=ExtractHour("slot__starts_at", tzinfo=tz))
-             .values("slot__session__seat_id", "weekday", "hour", "returning").annotate(n=Sum("party_size"), a=Sum("came")))
+             .values("slot__session__seat_id", "weekday", "hour", "returning")
+             .annotate(n=Sum("party_size"), a=Sum("came")))
     seat_totals = defaultdict(lambda: [0, 0])
     for row in local:
         seat, returning = row["slot__session__seat_id"], row["returning"]

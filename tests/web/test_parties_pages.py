@@ -79,7 +79,9 @@ def test_the_hosts_roster_page_shows_the_party_and_counts_places(client):
     host = Client()
     host.force_login(area.session.meeting_point.host)
     page = host.get(f"/host/sessions/{area.session.pk}/").content.decode()
-    assert "+ 2 others" in page and "(Bea, Cy)" in page
+    # "Ada + 2: Bea, Cy" to the eye; "+ 2 others" to a screen reader
+    assert re.search(r'<span class="roster-name">Ada[^<]*</span> <span class="party">\+ 2<span class="visually-hidden"> '
+                     r'others</span>: Bea, Cy</span>', page), page
 
 
 def test_a_waiting_party_is_told_it_waits_together(client):

@@ -93,7 +93,8 @@ def _booking_swap(*, booking: Booking, slot_id: int, waitlist_when_full: bool, p
     new = result.booking
     # by_request: the new booking's text says it all; no "cancelled" text for the old one.
     booking_event_record(booking=old, kind=BookingEvent.Kind.CANCELLED,
-                         payload={"released_place": was_confirmed, "places": old.party_size if was_confirmed else 0, "swapped_to": new.pk, "by_request": True, **quiet})
+                         payload={"released_place": was_confirmed, "places": old.party_size if was_confirmed else 0,
+                                  "swapped_to": new.pk, "by_request": True, **quiet})
     if volunteer.phone_verified_at is None:
         Volunteer.objects.filter(pk=volunteer.pk).update(phone_verified_at=timezone.now())
     if was_confirmed:
