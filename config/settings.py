@@ -414,6 +414,13 @@ CONFIRM_DEADLINE_HOURS = env_int("CONFIRM_DEADLINE_HOURS", 3)
 # past the start), then offered to the next; further from the start the waitlist is promoted at once.
 PROMOTION_OFFER_WINDOW_HOURS = env_int("PROMOTION_OFFER_WINDOW_HOURS", 24)
 PROMOTION_OFFER_MINUTES = env_int("PROMOTION_OFFER_MINUTES", 60)
+# --- Parties (docs/pages-volunteers.md, "Booking for a party") ----------------------
+# A booking may be for a party: the booker and up to PARTY_MAX - 1 others, taking that many places, all or nothing.
+# The database refuses a party over volunteers.models.PARTY_SIZE_LIMIT whatever this says.
+PARTY_MAX = env_int("PARTY_MAX", 6)
+if not 1 <= PARTY_MAX <= 20:
+    raise ImproperlyConfigured("PARTY_MAX must be between 1 and 20.")
+
 # A device (browser or API client) that proved a phone with a code is remembered this long (volunteers.devices):
 # that phone's next booking there needs no second code, and /my/ opens without one. 0: never remember.
 DEVICE_REMEMBER_DAYS = env_int("DEVICE_REMEMBER_DAYS", 90)

@@ -102,6 +102,9 @@ SEMANTIC_ERROR_CODES = {
     "duplicate_date": "the same date twice in `dates`",
     "date_taken": "a date the session's series has a session on already",
     "too_many_copies": "more repeats at once than COPIES_MAX",
+    "party_too_big": "a party_size over PARTY_MAX (a setting, at most the schema's maximum)",
+    "party_names_too_many": "more party_names than the others in the party (party_size - 1)",
+    "party_cannot_grow": "a party_size bigger than the booking's party: parties only shrink",
 }
 
 

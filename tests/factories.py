@@ -294,11 +294,12 @@ def book_via_api(api, slot, **body):
 _client_ips = count(1)
 
 
-def booking_ask(*, slot_id: int, name: str, phone: str, postcode: str, consent_sms: bool = True, email: str = ""):
+def booking_ask(*, slot_id: int, name: str, phone: str, postcode: str, consent_sms: bool = True, email: str = "",
+                **party):
     """identity.booking_request from a fresh client address each call (tests about bookings, not about limits);
     the challenge, whose .booking is the booking held."""
     from volunteers.identity import booking_request
 
     n = next(_client_ips)
     return booking_request(slot_id=slot_id, name=name, phone=phone, postcode=postcode, consent_sms=consent_sms,
-                           email=email, client_ip=f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}")
+                           email=email, client_ip=f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}", **party)

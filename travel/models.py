@@ -4,11 +4,18 @@ import secrets
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from sessions.models import Slot
 from volunteers.models import Booking, Volunteer
+
+
+def seats_taken_sum(prefix: str = "requests__") -> Sum:
+    """The seats an offer's accepted riders take: a rider's whole party rides (Booking.party_size), never split."""
+    return Coalesce(Sum(f"{prefix}booking__party_size",
+                        filter=Q(**{f"{prefix}status": "accepted"})), 0)
 
 
 def new_lift_token() -> str:

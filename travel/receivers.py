@@ -4,7 +4,9 @@ from volunteers.models import BookingEvent
 
 Kind = BookingEvent.Kind
 # A place that ends: the driver's lift is cancelled, a rider's seat given back.
-ENDING = frozenset({Kind.CANCELLED, Kind.SESSION_CANCELLED, Kind.REDIRECTED, Kind.RELEASED, Kind.REFUSED})
+# Released unconfirmed and an offer let lapse end a place too (volunteers.confirmations).
+ENDING = frozenset({Kind.CANCELLED, Kind.SESSION_CANCELLED, Kind.REDIRECTED, Kind.RELEASED, Kind.REFUSED,
+                    Kind.UNCONFIRMED, Kind.OFFER_LAPSED})
 
 
 def receivers_connect() -> None:

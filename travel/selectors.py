@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 
 from core.geo import haversine_km
 from seats.postcodes import outcode_of
-from travel.models import LiftDisclosure, LiftOffer, LiftRequest
+from travel.models import LiftDisclosure, LiftOffer, LiftRequest, seats_taken_sum
 from travel.services import lift_disclosure_record
 from volunteers.models import Booking
 
@@ -29,7 +29,7 @@ def offers_listed(*, slot_id: int, near: tuple[float, float] | None = None, woma
     """Open offers to a slot with a seat left, nearest the point first: invite-only ones only with their invite."""
     offers = (LiftOffer.objects.filter(slot_id=slot_id, status=LiftOffer.Status.OPEN)
               .filter(Q(invite_only=False) | Q(invite_token=invite_token or "-"))
-              .annotate(taken=Count("requests", filter=Q(requests__status=LiftRequest.Status.ACCEPTED))))
+              .annotate(taken=seats_taken_sum()))
     if woman_only:
         offers = offers.filter(woman_driver=True)
     if not_volunteer_id is not None:
@@ -46,7 +46,7 @@ def offers_listed(*, slot_id: int, near: tuple[float, float] | None = None, woma
 def lift_counts(slot_ids: list[int]) -> dict[int, int]:
     """Per slot, how many open lifts (not invite-only) have a seat left: what a public session page may say."""
     rows = (LiftOffer.objects.filter(slot_id__in=slot_ids, status=LiftOffer.Status.OPEN, invite_only=False)
-            .annotate(taken=Count("requests", filter=Q(requests__status=LiftRequest.Status.ACCEPTED)))
+            .annotate(taken=seats_taken_sum())
             .values_list("slot_id", "seats", "taken"))
     counts: dict[int, int] = {}
     for slot_id, seats, taken in rows:
@@ -89,7 +89,8 @@ def lift_of_booking(*, booking: Booking, path: str, automatic: bool = False) -> 
         seen.offer = offer
         requests = list(offer.requests.filter(status__in=LiftRequest.ACTIVE).select_related("booking__volunteer")
                         .order_by("created_at"))
-        seen.seats_left = offer.seats - sum(r.status == LiftRequest.Status.ACCEPTED for r in requests)
+        seen.seats_left = offer.seats - sum(r.booking.party_size for r in requests
+                                                 if r.status == LiftRequest.Status.ACCEPTED)
         for request in requests:
             accepted = request.status == LiftRequest.Status.ACCEPTED and not automatic
             seen.requests.append(RequestShown(
@@ -132,7 +133,7 @@ def lifts_on_day(*, day, seat_filter: Q | None = None) -> tuple[list[SeatLifts],
     offers = (LiftOffer.objects.filter(status=LiftOffer.Status.OPEN, slot__starts_at__date=day)
               .filter(seat_filter or Q())
               .select_related("slot__session__seat", "booking__volunteer")
-              .annotate(taken=Count("requests", filter=Q(requests__status=LiftRequest.Status.ACCEPTED)),
+              .annotate(taken=seats_taken_sum(),
                         waiting=Count("requests", filter=Q(requests__status=LiftRequest.Status.REQUESTED)))
               .order_by("slot__starts_at", "departs_at"))
     seats: dict[str, SeatLifts] = {}

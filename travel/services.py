@@ -18,7 +18,7 @@ from core.ratelimit import rate_limit
 from seats.geocoding import postcode_locate
 from travel import events
 from travel.events import lift_changed
-from travel.models import LiftBlock, LiftDisclosure, LiftOffer, LiftRequest
+from travel.models import LiftBlock, LiftDisclosure, LiftOffer, LiftRequest, seats_taken_sum
 from travel.pickup import pickup_label_check
 from volunteers.identity import booking_by_link
 from volunteers.models import Booking
@@ -93,7 +93,8 @@ def offer_of(booking: Booking) -> LiftOffer | None:
 
 
 def seats_taken(offer: LiftOffer) -> int:
-    return offer.requests.filter(status=LiftRequest.Status.ACCEPTED).count()
+    """Seats the accepted riders take: a rider's party rides together, a seat each."""
+    return LiftOffer.objects.filter(pk=offer.pk).aggregate(taken=seats_taken_sum())["taken"]
 
 
 def request_create(*, manage_token: str, offer_token: str, invite_token: str = "") -> LiftRequest:
@@ -109,7 +110,7 @@ def request_create(*, manage_token: str, offer_token: str, invite_token: str = "
         raise NotFound(gettext("This lift is not offered any more."), code="lift_not_found")
     if offer.booking.volunteer_id == booking.volunteer_id:
         raise InvalidState(gettext("This is your own lift."), code="own_lift")
-    if seats_taken(offer) >= offer.seats:
+    if seats_taken(offer) + booking.party_size > offer.seats:
         raise Conflict(gettext("This lift is full."), code="lift_full")
     _limit(booking)
     try:
@@ -133,7 +134,7 @@ def request_answer(*, manage_token: str, request_token: str, accept: bool) -> Li
             raise NotFound(gettext("This request is not there any more."), code="lift_request_not_found")
         if request.status != LiftRequest.Status.REQUESTED:
             return request  # answered already: the same answer twice is one
-        if accept and seats_taken(offer) >= offer.seats:
+        if accept and seats_taken(offer) + request.booking.party_size > offer.seats:
             raise Conflict(gettext("Your car is full: every seat is taken."), code="lift_full")
         _limit(booking)
         request.status = LiftRequest.Status.ACCEPTED if accept else LiftRequest.Status.DECLINED
@@ -227,7 +228,7 @@ def offers_stats(slot_ids: list[int]) -> dict[int, dict]:
     """Per slot: lifts offered, seats offered, seats taken and riders waiting for an answer."""
     rows = (LiftOffer.objects.filter(slot_id__in=slot_ids, status=LiftOffer.Status.OPEN).values("slot_id")
             .annotate(offers=Count("id", distinct=True),
-                      taken=Count("requests", filter=Q(requests__status=LiftRequest.Status.ACCEPTED)),
+                      taken=seats_taken_sum(),
                       waiting=Count("requests", filter=Q(requests__status=LiftRequest.Status.REQUESTED))))
     seats = dict(LiftOffer.objects.filter(slot_id__in=slot_ids, status=LiftOffer.Status.OPEN).values("slot_id")
                  .annotate(total=Sum("seats")).values_list("slot_id", "total"))

@@ -6,8 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Avg, Count, Exists, Max, OuterRef, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Avg, Count, Exists, Max, OuterRef, Q, Sum
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from core.exports import Export
@@ -39,6 +39,10 @@ class DayRow:
     notes: list = field(default_factory=list)  # (session title, note)
 
 
+
+def _people(where: Q | None = None) -> Coalesce:
+    return Coalesce(Sum("party_size", filter=where), 0)
+
 def _self_check_in():
     return Exists(BookingEvent.objects.filter(booking=OuterRef("pk"), kind=BookingEvent.Kind.ATTENDED,
                                               version=OuterRef("version"), payload__self_check_in=True))
@@ -67,9 +71,10 @@ def after_report(*, scope: SeatScope, date_from: date, date_to: date, seat: str 
 
     counted = (bookings.annotate(day=TruncDate("slot__starts_at", tzinfo=tz), self_in=_self_check_in())
                .values("slot__session__seat_id", "day")
-               .annotate(booked=Count("pk"), attended=Count("pk", filter=Q(status=Booking.Status.ATTENDED)),
-                         no_show=Count("pk", filter=Q(status=Booking.Status.NO_SHOW)),
-                         self_in_n=Count("pk", filter=Q(self_in=True, status=Booking.Status.ATTENDED)),
+               # People, not bookings: a party counts each of its places (ratings and "again" are the bookers').
+               .annotate(booked=_people(), attended=_people(Q(status=Booking.Status.ATTENDED)),
+                         no_show=_people(Q(status=Booking.Status.NO_SHOW)),
+                         self_in_n=_people(Q(self_in=True, status=Booking.Status.ATTENDED)),
                          ratings=Count("feedback__rating"), rating_avg=Avg("feedback__rating"),
                          again=Count("pk", filter=Q(feedback__again=True))))
     for item in counted:

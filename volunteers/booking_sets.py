@@ -6,6 +6,9 @@ booked and the error names the slot. A full slot in a set is refused, not waitli
 are free now, and a waitlist place on one slot of a set would leave the volunteer half-booked (a single slot still
 waitlists, as before). Each slot counts against the phone's booking limit (booking_phone).
 
+A party (party_size places, the others' first names: volunteers.parties) applies to every slot of the set, all or
+nothing: a slot without room for the whole party refuses the set.
+
 Without a remembered device the places are held unproven and one code (one text) proves them all
 (volunteers.identity: the challenge's booking is the first, the others wait in its pending details). On a device
 that proved this very phone (volunteers.devices) the bookings are proven at once, as a proven volunteer's are
@@ -28,6 +31,7 @@ from volunteers.consent_ledger import campaign_consent_set, challenge_campaign_s
 from volunteers.devices import device_proves
 from volunteers.events import phone_challenge_announce
 from volunteers.models import Booking, PhoneChallenge, Volunteer
+from volunteers.parties import party_names_clean, party_size_clean
 from volunteers.phones import phone_normalise
 from volunteers.services import (
     ACTIVE_STATUSES,
@@ -98,16 +102,19 @@ def _place(*, volunteer: Volunteer, slot: Slot, several: bool, **kwargs) -> Book
 def bookings_ask(*, slot_ids, name: str, phone: str, postcode: str, email: str = "", consent_sms: bool,
                  client_ip: str, consent_email: bool = False,
                  device_token: str | None = None, consent_campaign: bool = False,
-                 consent_how: str = "form") -> PhoneChallenge | list[Booking]:
+                 consent_how: str = "form", party_size: int = 1,
+                 party_names="") -> PhoneChallenge | list[Booking]:
     """Ask for places on a set of slots with one form. On a device remembered for this phone: the bookings, proven
     now (bookings_book_on_device). Otherwise the challenge whose one code proves them all: one slot takes the
     single request's path (identity.booking_request, which waitlists a full slot), several bookings_request.
     Raises as those do."""
     ids = _slot_ids_clean(slot_ids)
+    party_size = party_size_clean(party_size)
+    party_names = party_names_clean(party_names, party_size=party_size)
     normalised = phone_normalise(phone)
     volunteer = device_proves(token=device_token, phone=normalised) if device_token else None
     said = {"name": name, "postcode": postcode, "email": email, "consent_sms": consent_sms,
-            "consent_email": consent_email}
+            "consent_email": consent_email, "party_size": party_size, "party_names": party_names}
     if volunteer is not None:
         booked = bookings_book_on_device(volunteer_id=volunteer.pk, slot_ids=ids, **said)
         if consent_campaign:  # the device proved the phone: given now (volunteers.consent_ledger)
@@ -123,7 +130,8 @@ def bookings_ask(*, slot_ids, name: str, phone: str, postcode: str, email: str =
 
 
 def bookings_request(*, slot_ids, name: str, phone: str, postcode: str, email: str = "", consent_sms: bool,
-                     client_ip: str, consent_email: bool = False) -> PhoneChallenge:
+                     client_ip: str, consent_email: bool = False, party_size: int = 1,
+                     party_names="") -> PhoneChallenge:
     """Hold places on several slots for a phone, unproven, all or nothing, and text it one code that proves them
     all (and the first booking's link). As identity.booking_request otherwise: a known phone's details wait on the
     code, its other bookings are not read (a clash is the prover's to settle), the same statements for every phone.
@@ -131,6 +139,8 @@ def bookings_request(*, slot_ids, name: str, phone: str, postcode: str, email: s
     InvalidInput (bad slot set, overlapping slots, phone, postcode), NotFound, InvalidState or Conflict slot_full
     naming the slot (then nothing is held), RateLimited."""
     ids = _slot_ids_clean(slot_ids)
+    party_size = party_size_clean(party_size)
+    party_names = party_names_clean(party_names, party_size=party_size)
     phone = phone_normalise(phone)
     location = postcode_locate(postcode)
     for _ in ids[1:]:
@@ -155,7 +165,7 @@ def bookings_request(*, slot_ids, name: str, phone: str, postcode: str, email: s
                 bookings.append(existing)
                 continue
             booking = _place(volunteer=volunteer, slot=slot, several=True, event_payload=BY_REQUEST,
-                             looked_up=(existing, False))
+                             looked_up=(existing, False), party_size=party_size, party_names=party_names)
             if booking.said_name != said_name:
                 Booking.objects.filter(pk=booking.pk).update(said_name=said_name)
             bookings.append(booking)
@@ -169,13 +179,16 @@ def bookings_request(*, slot_ids, name: str, phone: str, postcode: str, email: s
 
 
 def bookings_book_on_device(*, volunteer_id: int, slot_ids, name: str, postcode: str, email: str = "",
-                            consent_sms: bool, consent_email: bool = False) -> list[Booking]:
+                            consent_sms: bool, consent_email: bool = False, party_size: int = 1,
+                            party_names="") -> list[Booking]:
     """Book a set of slots for a volunteer whose phone the caller's remembered device proved (bookings_ask checks
     the device): proven at once, all or nothing, what was said applied as a typed code applies it. Counted against
     booking_phone and sms_phone_day (its confirmation text) per slot. A single slot waitlists when full; in a set a
     full slot is refused. Raises as bookings_request does, and Conflict overlapping_booking for a clash with a
     proven place the phone holds."""
     ids = _slot_ids_clean(slot_ids)
+    party_size = party_size_clean(party_size)
+    party_names = party_names_clean(party_names, party_size=party_size)
     location = postcode_locate(postcode)
     phone = Volunteer.objects.filter(pk=volunteer_id).values_list("phone", flat=True).get()
     for _ in ids:
@@ -196,7 +209,8 @@ def bookings_book_on_device(*, volunteer_id: int, slot_ids, name: str, postcode:
             volunteer.save(update_fields=[*changed, "updated_at"])
         slots = _slots_for_set(ids)
         several = len(slots) > 1
-        bookings = [_place(volunteer=volunteer, slot=slot, several=several, proven=True) for slot in slots]
+        bookings = [_place(volunteer=volunteer, slot=slot, several=several, proven=True, party_size=party_size,
+                           party_names=party_names) for slot in slots]
         for index, booking in enumerate(bookings):
             if booking.proven_at is None:  # held already by an earlier request with this number: proven now
                 booking = bookings[index] = identity.booking_prove_by_link(manage_token=booking.manage_token)

@@ -103,10 +103,11 @@ def booking_confirm_by_link(*, manage_token: str) -> Booking:
 
 
 def _ended_and_offered_on(booking: Booking, *, kind: str) -> None:
-    """End a locked confirmed booking with `kind`, give its place back, and offer (or give) it to the waitlist."""
+    """End a locked confirmed booking with `kind`, give its places back (all a party's), and offer (or give) them to
+    the waitlist."""
     from volunteers.services import booking_status_set, booking_waitlist_promote
 
-    slot_release_place(slot_id=booking.slot_id)
+    slot_release_place(slot_id=booking.slot_id, places=booking.party_size)
     booking_status_set(booking=booking, status=Booking.Status.CANCELLED, cancelled_at=timezone.now())
     # released_place for webhooks and exports; the waitlist is served here, not by the releasing-kinds handler.
     booking_event_record(booking=booking, kind=kind, payload={"released_place": True})

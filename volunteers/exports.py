@@ -29,6 +29,8 @@ ROSTER = Export("roster", "roster-session-{session}.csv", (
     ("name", "The volunteer's name; until the phone is proven only the first name typed (empty once erased)."),
     ("phone", "Full number, E.164 (empty until the phone is proven, and once erased)."),
     ("email", "Email, if given (empty until the phone is proven)."),
+    ("party_size", "The places this booking takes: the volunteer and the others coming with them (1 = alone)."),
+    ("party_names", "First names the booker gave for the others, comma separated (empty once erased)."),
     ("attendance_confirmed_at", "When the volunteer texted OK to say they are coming."),
     ("waitlisted_at", "When they joined the waitlist."),
     ("booked_at", "When the booking was made."),
@@ -88,14 +90,14 @@ def roster_export_rows(*, user, session_id: int, statuses: list[str] | None = No
 def _roster_rows(bookings: QuerySet[Booking]) -> Iterator[tuple]:
     rows = bookings.values_list(
         "pk", "slot__starts_at", "slot__ends_at", "status", "approval", "proven_at", "said_name", "volunteer__name",
-        "volunteer__phone", "volunteer__email", "volunteer__anonymised_at", "attendance_confirmed_at",
-        "waitlisted_at", "created_at")
-    for (pk, starts, ends, status, approval, proven_at, said_name, name, phone, email, erased, confirmed_at,
-         waitlisted_at, created) in rows.iterator(chunk_size=ITERATOR_CHUNK):
+        "volunteer__phone", "volunteer__email", "volunteer__anonymised_at", "party_size", "party_names",
+        "attendance_confirmed_at", "waitlisted_at", "created_at")
+    for (pk, starts, ends, status, approval, proven_at, said_name, name, phone, email, erased, party_size,
+         party_names, confirmed_at, waitlisted_at, created) in rows.iterator(chunk_size=ITERATOR_CHUNK):
         person = roster_person_of(proven_at=proven_at, said_name=said_name, name=name, phone=phone, email=email,
                                   erased_at=erased)
         yield (pk, _local_minute(starts), _local_minute(ends), status, approval, person.proven, person.name,
-               person.phone, person.email, _local_minute(confirmed_at), _local_minute(waitlisted_at),
+               person.phone, person.email, party_size, party_names, _local_minute(confirmed_at), _local_minute(waitlisted_at),
                _local_minute(created))
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
@@ -150,7 +150,8 @@ def _host_feed_calendar(*, user, now: datetime | None) -> bytes:
     cal = calendar_new(method="PUBLISH", name=_("Frontroom: my sessions"))
     slots = (Slot.objects.filter(session__meeting_point__host=user, ends_at__gt=_since(now))
              .select_related("session__meeting_point", "session__seat")
-             .annotate(waitlisted=Count("bookings", filter=Q(bookings__status=Booking.Status.WAITLISTED)))
+             .annotate(waitlisted=Sum("bookings__party_size", filter=Q(bookings__status=Booking.Status.WAITLISTED),
+                                default=0))
              .order_by("starts_at", "id"))
     for slot in slots.iterator(chunk_size=CHUNK):
         session = slot.session

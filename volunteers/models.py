@@ -9,6 +9,9 @@ from core.languages import LANGUAGE_MAX_LENGTH, language_current
 from seats.models import Seat
 from sessions.models import CanvassSession, MeetingPoint, Slot
 
+# The most places one booking can take, whatever PARTY_MAX (the setting) says: the database's check.
+PARTY_SIZE_LIMIT = 20
+
 
 def new_token() -> str:
     return secrets.token_urlsafe(24)
@@ -140,6 +143,11 @@ class Booking(models.Model):
     # phone is proven (volunteers.selectors.session_roster). The phone's stored volunteer may be somebody else.
     said_name = models.CharField(max_length=40, blank=True)
     approval = models.CharField(max_length=12, choices=Approval.choices, default=Approval.NOT_REQUIRED)
+    # A party: the places this booking takes (the booker and the others with them), all or nothing, and the others'
+    # first names if the booker gave them, comma separated (volunteers.parties; personal data: shown to the host
+    # only, erased with the volunteer). The database defaults cover rows written by COPY without the columns.
+    party_size = models.PositiveSmallIntegerField(default=1, db_default=1)
+    party_names = models.CharField(max_length=640, blank=True, default="", db_default="")
     # The language the booking was made in (core.languages): its texts and emails are in it. The database default
     # covers rows written by COPY without the column.
     language = models.CharField(max_length=LANGUAGE_MAX_LENGTH, default=language_current, db_default="en-gb")
@@ -155,7 +163,9 @@ class Booking(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        constraints = [models.UniqueConstraint(fields=["volunteer", "slot"], name="booking_one_per_volunteer_slot")]
+        constraints = [models.UniqueConstraint(fields=["volunteer", "slot"], name="booking_one_per_volunteer_slot"),
+                       models.CheckConstraint(condition=Q(party_size__gte=1, party_size__lte=PARTY_SIZE_LIMIT),
+                                              name="booking_party_size_in_range")]
         indexes = [
             models.Index(fields=["slot", "status", "waitlisted_at"], name="booking_slot_status"),
             models.Index(fields=["volunteer", "status"], name="booking_volunteer_status"),
@@ -197,6 +207,7 @@ class BookingEvent(models.Model):
         OFFERED = "booking_offered", "Offered a place from the waitlist"
         OFFER_LAPSED = "booking_offer_lapsed", "Offer lapsed: not taken in time"
         UNCONFIRMED = "booking_unconfirmed", "Released: not confirmed by the deadline"
+        PARTY_SHRUNK = "booking_party_shrunk", "Party made smaller by the booker"
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events", db_index=False)  # see Meta
     kind = models.CharField(max_length=24, choices=Kind.choices)

@@ -182,7 +182,8 @@ def volunteer_personal_data_erase(*, volunteer_id: int, actor=None) -> bool:
     now = timezone.now()
     bookings_release_before_delete(bookings=Booking.objects.filter(volunteer=volunteer, slot__starts_at__gt=now))
     for booking in Booking.objects.filter(volunteer=volunteer).only("pk"):
-        Booking.objects.filter(pk=booking.pk).update(manage_token=new_token(), said_name="", updated_at=now)
+        Booking.objects.filter(pk=booking.pk).update(manage_token=new_token(), said_name="", party_names="",
+                                                     updated_at=now)
     AvailabilityWindow.objects.filter(volunteer=volunteer).delete()
     CalendarFeed.objects.filter(volunteer=volunteer).delete()  # a private link too
     RememberedDevice.objects.filter(volunteer=volunteer).delete()  # the devices that skip the code: forgotten

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
 
 from core.db import instances_from_related_row, related_select
 from core.languages import language_supported
@@ -133,8 +133,8 @@ class Places:
 def places_by_slot(*, slot_ids) -> dict[int, Places]:
     """Places of each slot, proven and unproven apart, in one query (slots with none are left out)."""
     rows = (Booking.objects.filter(slot_id__in=list(slot_ids), status__in=PLACE_STATUSES).values("slot_id")
-            .annotate(proven=Count("pk", filter=Q(proven_at__isnull=False)),
-                      unproven=Count("pk", filter=Q(proven_at__isnull=True))).order_by())
+            .annotate(proven=Sum("party_size", filter=Q(proven_at__isnull=False), default=0),
+                      unproven=Sum("party_size", filter=Q(proven_at__isnull=True), default=0)).order_by())
     return {row["slot_id"]: Places(proven=row["proven"], unproven=row["unproven"]) for row in rows}
 
 
@@ -188,12 +188,14 @@ _SURE = Q(proven_at__isnull=False) & ~Q(approval=Booking.Approval.PENDING)
 
 
 def booking_counts_by_slot(*, slot_ids) -> dict[int, BookingCounts]:
-    """Booked, pending and waiting on each slot, in one query (slots with none are left out)."""
+    """Booked, pending and waiting places on each slot (a party counts its people), in one query (slots with none
+    are left out)."""
     rows = (Booking.objects.filter(slot_id__in=list(slot_ids), status__in=(*_HELD, Booking.Status.WAITLISTED))
             .values("slot_id")
-            .annotate(booked=Count("pk", filter=Q(status__in=PLACE_STATUSES) & _SURE),
-                      pending=Count("pk", filter=Q(status__in=_HELD) & ~(Q(status__in=PLACE_STATUSES) & _SURE)),
-                      waiting=Count("pk", filter=Q(status=Booking.Status.WAITLISTED))).order_by())
+            .annotate(booked=Sum("party_size", filter=Q(status__in=PLACE_STATUSES) & _SURE, default=0),
+                      pending=Sum("party_size", filter=Q(status__in=_HELD) & ~(Q(status__in=PLACE_STATUSES) & _SURE),
+                                  default=0),
+                      waiting=Sum("party_size", filter=Q(status=Booking.Status.WAITLISTED), default=0)).order_by())
     return {row["slot_id"]: BookingCounts(row["booked"], row["pending"], row["waiting"]) for row in rows}
 
 

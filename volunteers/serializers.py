@@ -1,3 +1,4 @@
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
@@ -15,7 +16,8 @@ from volunteers.consent import (
 )
 from volunteers.disclosure import FrontRoomShown, front_room_disclose
 from volunteers.identity import phone_mask
-from volunteers.models import Booking
+from volunteers.models import PARTY_SIZE_LIMIT, Booking
+from volunteers.parties import NAME_MAX_LENGTH, party_names_clean, party_names_list, party_size_clean
 from volunteers.phones import phone_normalise
 from volunteers.selectors import booking_clash, booking_waitlist_position, roster_person
 
@@ -37,6 +39,15 @@ class BookingCreateSerializer(StrictSerializer):
     consent_sms = serializers.BooleanField(help_text=_CONSENT_HELP)
     consent_email = serializers.BooleanField(required=False, default=False, help_text=_CONSENT_EMAIL_HELP)
     consent_campaign = serializers.BooleanField(required=False, default=False, help_text=CAMPAIGN_HELP)
+    party_size = serializers.IntegerField(
+        required=False, default=1, min_value=1, max_value=PARTY_SIZE_LIMIT,
+        help_text=f"How many places: the booker and the others coming with them (1 = alone; at most PARTY_MAX, "
+        f"{settings.PARTY_MAX} by default). All or nothing: a party that does not fit waits together on the "
+        "waitlist, or, in a set of several slots, is refused (409 slot_full).")
+    party_names = serializers.ListField(
+        child=serializers.RegexField(r"^[^,]*$", max_length=NAME_MAX_LENGTH), required=False, default=list,
+        max_length=PARTY_SIZE_LIMIT,
+        help_text="Optional first names of the others (at most party_size - 1), shown to the host only.")
 
     # The services' own checks, field by field, so one answer names every bad field (with a missing name too).
     def validate_phone(self, value: str) -> str:
@@ -45,6 +56,14 @@ class BookingCreateSerializer(StrictSerializer):
         except InvalidInput as exc:
             raise serializers.ValidationError(exc.fields["phone"], code=exc.code) from None
         return value
+
+    def validate(self, attrs):
+        try:
+            attrs["party_size"] = party_size_clean(attrs.get("party_size", 1))
+            attrs["party_names"] = party_names_clean(attrs.get("party_names") or "", party_size=attrs["party_size"])
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.fields, code=exc.code) from None
+        return attrs
 
     def to_internal_value(self, data):
         # Locating the postcode is a read the service repeats (identity.contact_validate), so it is done here only
@@ -187,6 +206,9 @@ class BookingSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Booking.Status.choices, read_only=True)
     approval = serializers.ChoiceField(choices=Booking.Approval.choices, read_only=True)
     proven = serializers.SerializerMethodField(help_text="The phone has been proven (code typed or link opened).")
+    party_size = serializers.IntegerField(read_only=True, help_text="The places this booking takes (1 = alone).")
+    party_names = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                        help_text="The first names given for the others coming (may be empty).")
     manage_token = serializers.CharField(read_only=True)
     volunteer_name = serializers.CharField(source="volunteer.name", read_only=True)
     session = serializers.SerializerMethodField()
@@ -211,7 +233,8 @@ class BookingSerializer(serializers.Serializer):
         room = self._room(booking)
         return {
             "id": booking.id, "status": booking.status, "approval": booking.approval,
-            "proven": booking.proven_at is not None, "manage_token": booking.manage_token,
+            "proven": booking.proven_at is not None, "party_size": booking.party_size,
+            "party_names": party_names_list(booking), "manage_token": booking.manage_token,
             "volunteer_name": booking.volunteer.name,
             "session": self.get_session(booking),
             "slot": self._slot(booking, room),
@@ -306,6 +329,9 @@ class RosterBookingSerializer(serializers.Serializer):
     proven = serializers.SerializerMethodField(help_text="The volunteer proved their phone.")
     approval = serializers.ChoiceField(choices=Booking.Approval.choices)
     source = serializers.ChoiceField(choices=Booking.Source.choices)
+    party_size = serializers.IntegerField(help_text="The places this booking takes: the volunteer and the others "
+                                          "coming with them.")
+    party_names = serializers.SerializerMethodField(help_text="First names the booker gave for the others.")
     slot = RosterSlotSerializer()
     volunteer = serializers.SerializerMethodField()
     attendance_confirmed_at = serializers.DateTimeField(
@@ -315,6 +341,9 @@ class RosterBookingSerializer(serializers.Serializer):
 
     def get_proven(self, booking) -> bool:
         return booking.proven_at is not None
+
+    def get_party_names(self, booking) -> list[str]:
+        return party_names_list(booking)
 
     @extend_schema_field(RosterVolunteerSerializer)
     def get_volunteer(self, booking) -> dict:

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Sum, Value, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
 
@@ -105,14 +105,15 @@ def _turnout_rates(*, seat_ids, now: datetime | None) -> Rates:
     now = now or timezone.now()
     history = (_history(now)
                .annotate(returning=_returning())
-               .annotate(came=Case(When(_CAME, then=Value(1)), default=Value(0), output_field=IntegerField())))
+               .annotate(came=Case(When(_CAME, then=F("party_size")), default=Value(0), output_field=IntegerField())))
     rates = Rates()
-    for row in history.values("returning").annotate(n=Count("pk"), a=Sum("came")):
+    for row in history.values("returning").annotate(n=Sum("party_size"), a=Sum("came")):
         rates.national[row["returning"]] = (row["n"], row["a"] or 0)
     tz = timezone.get_current_timezone()
     local = (history.filter(slot__session__seat_id__in=list(seat_ids))
              .annotate(weekday=ExtractIsoWeekDay("slot__starts_at", tzinfo=tz), hour=ExtractHour("slot__starts_at", tzinfo=tz))
-             .values("slot__session__seat_id", "weekday", "hour", "returning").annotate(n=Count("pk"), a=Sum("came")))
+             .values("slot__session__seat_id", "weekday", "hour", "returning")
+             .annotate(n=Sum("party_size"), a=Sum("came")))
     seat_totals = defaultdict(lambda: [0, 0])
     for row in local:
         seat, returning = row["slot__session__seat_id"], row["returning"]
@@ -142,13 +143,13 @@ def expected_turnout(*, slot_ids, now: datetime | None = None, rates: Rates | No
     sums = defaultdict(float)
     counts = defaultdict(int)
     held = (Booking.objects.filter(slot_id__in=slot_ids, status__in=HELD, proven_at__isnull=False)
-            .annotate(returning=_returning()).values_list("slot_id", "returning"))
-    for slot_id, returning in held:
+            .annotate(returning=_returning()).values_list("slot_id", "returning", "party_size"))
+    for slot_id, returning, people in held:  # a party: each of its people is expected at the booker's rate
         slot = slots[slot_id]
         start = timezone.localtime(slot["starts_at"])
-        sums[slot_id] += rates.rate(seat=slot["session__seat_id"], weekday=start.isoweekday(), hour=start.hour,
-                                    returning=returning)
-        counts[slot_id] += 1
+        sums[slot_id] += people * rates.rate(seat=slot["session__seat_id"], weekday=start.isoweekday(),
+                                             hour=start.hour, returning=returning)
+        counts[slot_id] += people
     return {pk: Expected(booked=counts[pk], expected=round(sums[pk]),
                          rate=(sums[pk] / counts[pk]) if counts[pk] else _empty_rate(rates, slots[pk]))
             for pk in slots}
@@ -169,12 +170,12 @@ def seat_expected_rates(*, seat_ids, now: datetime | None = None) -> dict[str, f
 
 def _seat_expected_rates(*, seat_ids, now: datetime | None) -> dict[str, float]:
     history = (_history(now or timezone.now())
-               .annotate(came=Case(When(_CAME, then=Value(1)), default=Value(0), output_field=IntegerField())))
-    national = history.aggregate(n=Count("pk"), a=Sum("came"))
+               .annotate(came=Case(When(_CAME, then=F("party_size")), default=Value(0), output_field=IntegerField())))
+    national = history.aggregate(n=Sum("party_size"), a=Sum("came"))
     national_rate = _shrunk(national["a"] or 0, national["n"] or 0, settings.TURNOUT_PRIOR)
     per_seat = {row["slot__session__seat_id"]: (row["n"], row["a"] or 0) for row in
                 history.filter(slot__session__seat_id__in=list(seat_ids)).values("slot__session__seat_id")
-                .annotate(n=Count("pk"), a=Sum("came"))}
+                .annotate(n=Sum("party_size"), a=Sum("came"))}
     result = {}
     for seat in seat_ids:
         booked, attended = per_seat.get(seat, (0, 0))

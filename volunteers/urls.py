@@ -16,6 +16,7 @@ from volunteers.api import (
 )
 from volunteers.exports_api import BookingsExportView, VolunteersExportView
 from volunteers.my_api import BookingsCreateView, MyBookingsView, MyCodeView, MyForgetView
+from volunteers.parties_api import BookingPartyView
 from volunteers.privacy_api import DeleteMyDataView, MyDataView
 
 urlpatterns = [
@@ -28,6 +29,7 @@ urlpatterns = [
     path("bookings/<str:token>/prove/", BookingProveView.as_view(), name="booking-prove"),
     path("bookings/<str:token>/cancel/", BookingCancelView.as_view(), name="booking-cancel"),
     path("bookings/<str:token>/swap/", BookingSwapView.as_view(), name="booking-swap"),
+    path("bookings/<str:token>/party/", BookingPartyView.as_view(), name="booking-party"),
     path("bookings/<str:token>/my-data/", MyDataView.as_view(), name="booking-my-data"),
     path("bookings/<str:token>/delete-my-data/", DeleteMyDataView.as_view(), name="booking-delete-my-data"),
     path("bookings/<str:token>/details/", BookingDetailsView.as_view(), name="booking-details"),

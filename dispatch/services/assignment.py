@@ -419,7 +419,8 @@ def _commit_chunk(*, run_id: int, slot_ids: list[int], proposal_ids: list[int]) 
         again = Booking.objects.filter(pk__in=[booking_id for _, booking_id, _ in granted_again])
         again.update(status=Booking.Status.CONFIRMED, source=Booking.Source.ASSIGNED, version=F("version") + 1,
                      cancelled_at=None, waitlisted_at=None, redirected_to=None, updated_at=now, proven_at=now,
-                     approval=Booking.Approval.NOT_REQUIRED)
+                     approval=Booking.Approval.NOT_REQUIRED,
+                     party_size=1, party_names="")  # an assignment places one person: a past party's row, alone
         versions.update(again.values_list("pk", "version"))
     booked = [(proposal_id, ProposedAssignment.Outcome.BOOKED, "", booking_id)
               for booking_id, (proposal_id, _, _) in zip(booking_ids, granted_new, strict=True)]

@@ -131,10 +131,11 @@ def _coverage_statement(*, region: bool, scoped: int | None, all_sets: bool = Fa
               AND cs.starts_at < %s AND cs.ends_at > %s
         ), b AS (
             SELECT s.seat_id,
-                   SUM(CASE WHEN bk.status = %s THEN 1 ELSE 0 END) AS waitlisted,
-                   SUM(CASE WHEN bk.status = %s THEN 1 ELSE 0 END) AS sent,
-                   SUM(CASE WHEN bk.source = %s AND bk.status IN ({received}) THEN 1 ELSE 0 END) AS received,
-                   SUM(CASE WHEN bk.status = %s AND bk.proven_at IS NULL THEN 1 ELSE 0 END) AS unproven
+                   SUM(CASE WHEN bk.status = %s THEN bk.party_size ELSE 0 END) AS waitlisted,
+                   SUM(CASE WHEN bk.status = %s THEN bk.party_size ELSE 0 END) AS sent,
+                   SUM(CASE WHEN bk.source = %s AND bk.status IN ({received}) THEN bk.party_size ELSE 0 END)
+                       AS received,
+                   SUM(CASE WHEN bk.status = %s AND bk.proven_at IS NULL THEN bk.party_size ELSE 0 END) AS unproven
             FROM s JOIN {quote(booking.db_table)} bk ON bk.slot_id = s.id
             WHERE bk.status IN (%s, %s) OR bk.source = %s OR (bk.status = %s AND bk.proven_at IS NULL)
             GROUP BY s.seat_id

@@ -194,21 +194,23 @@ def overflow_run(*, source_slots: list[Slot], source_seats: set[str], target_sea
         action = action_record(actor=actor, kind=kind, params=params or {}, result={})
     result = OverflowResult(dry_run=dry_run, moves=[], unplaced=[], action_id=action.pk if action else None)
     for source in source_slots:
-        if source.confirmed_count < source.capacity:
-            continue  # room in the slot itself: that is the waitlist promotion's job, not overflow's
+        room = source.places_left  # its over-booking allowance included, as the waitlist's promotion counts
+        waitlist = [booking for booking in _waitlist(source) if booking.party_size > room]
+        if not waitlist:
+            continue  # whoever fits in the slot itself is the waitlist promotion's job, not overflow's
         targets = _targets(source=source, rings=rings)
         free = {t.slot.pk: t.slot.capacity - t.slot.confirmed_count for t in targets}
-        for booking in _waitlist(source):
+        for booking in waitlist:  # only those the slot has not room for (a party bigger than the places left)
             ranked = _ranked(booking.volunteer, targets)
             if not ranked:
                 result.unplaced.append(Unplaced(booking.pk, booking.volunteer_id, source.pk, REASON_NONE_IN_REACH))
                 continue
-            if dry_run:
-                choice = next(((t, d) for t, d in ranked if free[t.slot.pk] > 0), None)
+            if dry_run:  # a party moves as one, to a slot with room for all of it
+                choice = next(((t, d) for t, d in ranked if free[t.slot.pk] >= booking.party_size), None)
                 if choice is None:
                     result.unplaced.append(Unplaced(booking.pk, booking.volunteer_id, source.pk, REASON_FULL))
                     continue
-                free[choice[0].slot.pk] -= 1
+                free[choice[0].slot.pk] -= booking.party_size
                 result.moves.append(_move_record(booking, source, *choice))
                 continue
             outcome = _move_with_retry(booking_id=booking.pk, source=source, ranked=ranked, free=free,
@@ -246,20 +248,22 @@ def _move_with_retry(**kwargs) -> Move | str:
 @transaction.atomic
 def _move_one(*, booking_id: int, source: Slot, ranked: list[tuple[_Target, float]], free: dict[int, int],
               trigger: str, action) -> Move | str:
-    """Move one waitlisted booking to the first ranked target with room; return the move or why not."""
+    """Move one waitlisted booking (a party as one) to the first ranked target with room for all of it; return the
+    move or why not."""
     volunteer_id = Booking.objects.filter(pk=booking_id).values_list("volunteer_id", flat=True).first()
     volunteer = Volunteer.objects.select_for_update().get(pk=volunteer_id)
     old = Booking.objects.select_for_update().select_related("volunteer").get(pk=booking_id)
     if old.status != Booking.Status.WAITLISTED or OverflowMove.objects.filter(from_booking=old).exists():
         return REASON_GONE
     for target, distance in ranked:
-        if free[target.slot.pk] <= 0:
+        if free[target.slot.pk] < old.party_size:
             continue
         slot = Slot.objects.select_related("session").get(pk=target.slot.pk)
         try:
             with transaction.atomic():
                 placed = booking_place(volunteer=volunteer, slot=slot, source=Booking.Source.REDIRECT,
                                        waitlist_when_full=False, proven=True, language=old.language,
+                                       party_size=old.party_size, party_names=old.party_names,
                                        event_payload={"source": Booking.Source.REDIRECT, "redirected_from": old.pk})
         except Conflict as exc:
             if exc.code == "overlapping_booking":
@@ -272,7 +276,7 @@ def _move_one(*, booking_id: int, source: Slot, ranked: list[tuple[_Target, floa
         new = placed.booking
         if not placed.created or new.status != Booking.Status.CONFIRMED:
             continue  # already on that slot's list: not a move
-        free[target.slot.pk] -= 1
+        free[target.slot.pk] -= old.party_size
         booking_status_set(booking=old, status=Booking.Status.REDIRECTED, redirected_to=new)
         # Only what is true: the slot was full and this one has room. Not "needed most": that is a claim about
         # every other seat, which overflow does not check.

@@ -21,6 +21,7 @@ from volunteers.confirmations import confirm_deadline, confirm_required
 from volunteers.disclosure import FrontRoomShown, Hidden, front_room_disclose
 from volunteers.links import manage_url, needed_url
 from volunteers.models import Booking, PhoneChallenge
+from volunteers.parties import party_places_phrase
 from volunteers.selectors import roster_person
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -93,9 +94,15 @@ def booking_context(booking: Booking) -> dict:
     about a booking carries it. Never the front room: booking_render adds it, through the disclosure check."""
     return {"first_name": _first_name(booking.volunteer.name), **slot_context(booking.slot),
             "confirmed": booking.status in (Booking.Status.CONFIRMED, Booking.Status.ATTENDED),
-            "link": manage_url(booking.manage_token),
+            "party": _party(booking), "link": manage_url(booking.manage_token),
             # An offer from the waitlist (volunteers.confirmations): the time it lapses.
             "until": f"{timezone.localtime(booking.offer_expires_at):%H:%M}" if booking.offer_expires_at else ""}
+
+
+def _party(booking: Booking) -> str:
+    """" (your places for 3)" for a party, nothing for one person: a plain variable, so the text's pattern holds."""
+    phrase = party_places_phrase(booking.party_size)
+    return f" ({phrase})" if phrase else ""
 
 
 def slot_context(slot: Slot) -> dict:

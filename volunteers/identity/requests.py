@@ -23,6 +23,7 @@ from volunteers.identity.common import (
     windows_replace,
 )
 from volunteers.models import Booking, PhoneChallenge, Volunteer, new_manage_token
+from volunteers.parties import party_names_clean, party_size_clean
 from volunteers.phones import phone_normalise
 from volunteers.services import booking_hold, hold_extend, volunteer_fields, volunteer_get_or_create
 
@@ -64,7 +65,8 @@ def texts_stopped_check(phone: str) -> None:
 
 
 def booking_request(*, slot_id: int, name: str, phone: str, postcode: str, email: str = "", consent_sms: bool,
-                    client_ip: str, consent_email: bool = False) -> PhoneChallenge:
+                    client_ip: str, consent_email: bool = False, party_size: int = 1,
+                    party_names="") -> PhoneChallenge:
     """Ask for a place on a slot: hold it (or a waitlist place) for the phone, unproven, and text the phone a
     code and the booking's private link. Returns the challenge, whose token is all the caller may see.
 
@@ -77,8 +79,11 @@ def booking_request(*, slot_id: int, name: str, phone: str, postcode: str, email
     phone), RateLimited (429) past booking_phone, code_send_phone or sms_phone_day, which count every phone
     alike, so a limit says nothing about who holds a number. booking_ip is counted by the callers (the API's
     throttle, the page's limit_ip), before the request reaches this.
-    Idempotent per (phone, slot): asking again holds nothing new and sends a new code.
+    Idempotent per (phone, slot): asking again holds nothing new and sends a new code. A party (party_size places,
+    the others' first names: volunteers.parties) is one request for the limits, its places all or nothing.
     """
+    party_size = party_size_clean(party_size)
+    party_names = party_names_clean(party_names, party_size=party_size)
     phone, location = contact_validate(phone=phone, postcode=postcode)
     limit_texts_to(phone, scope="booking_phone")
     texts_stopped_check(phone)
@@ -87,7 +92,8 @@ def booking_request(*, slot_id: int, name: str, phone: str, postcode: str, email
     challenge, code = challenge_new(phone=phone, purpose=PhoneChallenge.Purpose.BOOKING, pending_details=details_said(
         name=name, location=location, email=email, consent_sms=consent_sms, consent_email=consent_email, now=now))
     return booking_hold(slot_id=slot_id, phone=phone, fields=fields, challenge=challenge, code=code,
-                        pending_if_new=email_said(email=email, consent_email=consent_email), said_name=name).challenge
+                        pending_if_new=email_said(email=email, consent_email=consent_email), said_name=name,
+                        party_size=party_size, party_names=party_names).challenge
 
 
 def volunteer_signup_request(*, name: str, phone: str, postcode: str, max_travel_km: float, availability: list[dict],

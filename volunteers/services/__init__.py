@@ -11,7 +11,8 @@ under concurrent requests.
 - requests: booking_hold, a booking request by phone, unproven;
 - holds: how long an unproven request holds its place, and releasing lapsed holds;
 - proof: booking_proven_place, what a proven phone does for its booking's place;
-- waitlist: promoting the waitlist into free places;
+- waitlist: promoting the waitlist into free places (a party only when all of it fits);
+- parties: a booker making their party smaller;
 - cancellation, moves (booking_swap), approval, attendance: what volunteers and hosts do to a booking;
 - session_changes: a session or slot cancelled, moved or rescheduled, told to its bookings;
 - erasure: deleting volunteers and bookings, their places given back first;
@@ -33,6 +34,7 @@ from volunteers.services.holds import (
     unproven_release_due,
 )
 from volunteers.services.moves import SWAPPABLE_STATUSES, booking_swap
+from volunteers.services.parties import booking_party_shrink
 from volunteers.services.people import (
     bookings_for_volunteer_upcoming,
     consent_email_fields,
@@ -69,6 +71,7 @@ __all__ = [
     "booking_attendance_record",
     "booking_cancel",
     "booking_cancel_locked",
+    "booking_party_shrink",
     "booking_event_dispatch",
     "booking_events_requeue_stale",
     "booking_hold",

@@ -50,7 +50,8 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
                   waitlist_when_full: bool = True, event_payload: dict | None = None,
                   volunteer_is_new: bool = False, proven: bool = False,
                   looked_up: tuple[Booking | None, bool] | None = None, approval: str | None = None,
-                  said_name: str = "", language: str | None = None) -> BookingResult:
+                  said_name: str = "", language: str | None = None, party_size: int = 1,
+                  party_names: str = "") -> BookingResult:
     """Book a locked volunteer onto a slot: confirmed if there is room, otherwise waitlisted.
 
     Must run inside a transaction with the volunteer row locked. Returns the existing active
@@ -59,7 +60,8 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
     False a full slot raises Conflict (code slot_full) instead of waitlisting. volunteer_is_new (the
     volunteer row was created in this transaction) spares the lookup of their other bookings. approval,
     when given, replaces the slot's own (approval_for), e.g. a host's approval carried to another slot. said_name:
-    the first name a booking request typed (Booking.said_name), written with the place.
+    the first name a booking request typed (Booking.said_name), written with the place. party_size: the places
+    the booking takes (volunteers.parties), all or nothing: a party waits together when they do not all fit.
     """
     slot_is_bookable(slot)
     if looked_up is not None:  # the caller read the volunteer's row for this slot, and settled the clash, itself
@@ -78,10 +80,11 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
             code="overlapping_booking", fields={"slot": [gettext("Overlaps another confirmed booking.")]},
         )
 
-    if existing is None and slot.confirmed_count < slot.capacity + slot.overbook:
+    party = {"party_size": party_size, "party_names": party_names}
+    if existing is None and slot.confirmed_count + party_size <= slot.capacity + slot.overbook:
         booking = _booking_confirm_then_claim(volunteer=volunteer, slot=slot, source=source, event_payload=event_payload,
                                               proven=proven, approval=approval, said_name=said_name,
-                                              language=language)
+                                              language=language, party=party)
         if booking is not None:
             return BookingResult(booking, created=True)
 
@@ -89,10 +92,10 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
     # Full as counted: lapsed holds count as free (released now, their waitlist served first), and a proven
     # volunteer takes the place of the newest unproven request (whose place it was only while its code works).
     gave_way = None
-    claimed = slot_claim_place(slot_id=slot.pk) or (
-        slot_lapsed_release(slot_id=slot.pk, now=now) > 0 and slot_claim_place(slot_id=slot.pk))
+    claimed = slot_claim_place(slot_id=slot.pk, places=party_size) or (
+        slot_lapsed_release(slot_id=slot.pk, now=now) > 0 and slot_claim_place(slot_id=slot.pk, places=party_size))
     if not claimed and proven:
-        gave_way = unproven_hold_give_way(slot_id=slot.pk)
+        gave_way = unproven_hold_give_way(slot_id=slot.pk, places=party_size)
     if claimed or gave_way is not None:
         status, kind, extra = Booking.Status.CONFIRMED, BookingEvent.Kind.CONFIRMED, {"waitlisted_at": None}
     elif waitlist_when_full:
@@ -102,7 +105,7 @@ def booking_place(*, volunteer: Volunteer, slot: Slot, source: str = Booking.Sou
 
     if language or existing is not None:  # a new row takes the active language as its default; a re-used one too
         extra["language"] = language or language_current()
-    extra.update(proven_at=now if proven else None, approval=approval or approval_for(slot),
+    extra.update(proven_at=now if proven else None, approval=approval or approval_for(slot), **party,
                  **({"said_name": said_name} if said_name else {}),
                  **({"held_since": None, "held_until": None} if proven else hold_new(now)))
     if existing is None:
@@ -129,7 +132,7 @@ def approval_for(slot: Slot) -> str:
 def _booking_confirm_then_claim(*, volunteer: Volunteer, slot: Slot, source: str,
                                 event_payload: dict | None, proven: bool = False,
                                 approval: str | None = None, said_name: str = "",
-                                language: str | None = None) -> Booking | None:
+                                language: str | None = None, party: dict | None = None) -> Booking | None:
     """Write the confirmed booking, its event and outbox rows first and take the place last; None,
     with nothing written, if the slot filled up since it was read.
 
@@ -144,11 +147,11 @@ def _booking_confirm_then_claim(*, volunteer: Volunteer, slot: Slot, source: str
                                                source=source, waitlisted_at=None,
                                                approval=approval or approval_for(slot),
                                                proven_at=now if proven else None, said_name=said_name,
-                                               **({"language": language} if language else {}),
+                                               **({"language": language} if language else {}), **(party or {}),
                                                **({} if proven else hold_new(now))),
                                        unique_fields=("volunteer", "slot"))
             booking_event_record(booking=booking, kind=BookingEvent.Kind.CONFIRMED, payload=event_payload)
-            if not slot_claim_place(slot_id=slot.pk):
+            if not slot_claim_place(slot_id=slot.pk, places=booking.party_size):
                 raise SlotFilledMeanwhile
     except SlotFilledMeanwhile:
         return None  # rolled back to the savepoint, on_commit callbacks included

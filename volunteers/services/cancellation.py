@@ -32,7 +32,8 @@ def booking_cancel_locked(*, booking: Booking) -> Booking:
         raise InvalidState(gettext("A %(status)s booking cannot be cancelled.") % {"status": booking.get_status_display().lower()}, code="not_cancellable")
     was_confirmed = booking.status == Booking.Status.CONFIRMED
     if was_confirmed:
-        slot_release_place(slot_id=booking.slot_id)
+        slot_release_place(slot_id=booking.slot_id, places=booking.party_size)
     status_set(booking, Booking.Status.CANCELLED, cancelled_at=timezone.now())
-    booking_event_record(booking=booking, kind=BookingEvent.Kind.CANCELLED, payload={"released_place": was_confirmed})
+    booking_event_record(booking=booking, kind=BookingEvent.Kind.CANCELLED,
+                         payload={"released_place": was_confirmed, "places": booking.party_size if was_confirmed else 0})
     return booking

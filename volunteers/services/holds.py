@@ -29,10 +29,10 @@ def booking_end(booking: Booking, *, kind: str, **fields) -> None:
     the event's released_place has the waitlist promoted after commit."""
     was_confirmed = booking.status == Booking.Status.CONFIRMED
     if was_confirmed:
-        slot_release_place(slot_id=booking.slot_id)
+        slot_release_place(slot_id=booking.slot_id, places=booking.party_size)
     by = fields.pop("by", None)
     status_set(booking, Booking.Status.CANCELLED, cancelled_at=timezone.now(), **fields)
-    payload = {"released_place": was_confirmed}
+    payload = {"released_place": was_confirmed, "places": booking.party_size if was_confirmed else 0}
     if by is not None:
         payload["by"] = by
     booking_event_record(booking=booking, kind=kind, payload=payload)
@@ -90,16 +90,18 @@ def _lapsed_on_slot(*, slot_id: int, now) -> bool:
         return cursor.fetchone() is not None
 
 
-def unproven_hold_give_way(*, slot_id: int) -> Booking | None:
-    """For a proven volunteer finding the slot full: the newest place held by an unproven request goes back to
-    the waitlist (keeping its turn by its request time), its place passing to the caller (the slot's count
-    does not change, so nothing can overbook). None if every place is proven. Skips rows locked meanwhile (being
-    proven: they keep their place)."""
+def unproven_hold_give_way(*, slot_id: int, places: int = 1) -> Booking | None:
+    """For a proven volunteer (or party of `places`) finding the slot full: the newest unproven request holding
+    at least as many places goes back to the waitlist, whole (keeping its turn by its request time), its places
+    passing to the caller (a bigger party's extra places are given back, so nothing can overbook). None if no
+    unproven request holds enough. Skips rows locked meanwhile (being proven: they keep their place)."""
     booking = (Booking.objects.select_for_update(of=("self",), skip_locked=True)
                .filter(slot_id=slot_id, status=Booking.Status.CONFIRMED, proven_at__isnull=True,
-                       held_until__isnull=False).order_by("-held_since", "-id").first())
+                       held_until__isnull=False, party_size__gte=places).order_by("-held_since", "-id").first())
     if booking is None:
         return None
+    if booking.party_size > places:  # the rest are free; whoever books next (or the sweep's promotion) takes them
+        slot_release_place(slot_id=slot_id, places=booking.party_size - places)
     status_set(booking, Booking.Status.WAITLISTED, waitlisted_at=booking.held_since or booking.created_at)
     return booking
 

@@ -81,18 +81,20 @@ def _booking_swap(*, booking: Booking, slot_id: int, waitlist_when_full: bool, p
     _move_limit(phone)
     was_confirmed = old.status == Booking.Status.CONFIRMED
     if was_confirmed:
-        slot_release_place(slot_id=old.slot_id)
+        slot_release_place(slot_id=old.slot_id, places=old.party_size)
     status_set(old, Booking.Status.CANCELLED, cancelled_at=timezone.now())
     same_session = slot.session_id == old.slot.session_id
     carried = Booking.Approval.APPROVED if old.approval == Booking.Approval.APPROVED and same_session else None
     # Within one session the host's front room keeps its volunteer: no "booked" and "cancelled" for them.
     quiet = {"host_quiet": True} if same_session else {}
     result = booking_place(volunteer=volunteer, slot=slot, waitlist_when_full=waitlist_when_full, proven=True,
-                           approval=carried, event_payload={"swapped_from": old.pk, **quiet})
+                           approval=carried, event_payload={"swapped_from": old.pk, **quiet},
+                           party_size=old.party_size, party_names=old.party_names)  # the party moves as one
     new = result.booking
     # by_request: the new booking's text says it all; no "cancelled" text for the old one.
     booking_event_record(booking=old, kind=BookingEvent.Kind.CANCELLED,
-                         payload={"released_place": was_confirmed, "swapped_to": new.pk, "by_request": True, **quiet})
+                         payload={"released_place": was_confirmed, "places": old.party_size if was_confirmed else 0,
+                                  "swapped_to": new.pk, "by_request": True, **quiet})
     if volunteer.phone_verified_at is None:
         Volunteer.objects.filter(pk=volunteer.pk).update(phone_verified_at=timezone.now())
     if was_confirmed:

@@ -31,7 +31,8 @@ def booking_proven_place(*, booking_id: int) -> bool:
         volunteer = Volunteer.objects.select_for_update().get(pk=booking.volunteer_id)
         try:
             with transaction.atomic():
-                booking_place(volunteer=volunteer, slot=slot, proven=True)
+                booking_place(volunteer=volunteer, slot=slot, proven=True, party_size=booking.party_size,
+                              party_names=booking.party_names)
         except (Conflict, InvalidState):
             return False  # busy elsewhere at that time: the booking stays released
         return True
@@ -43,7 +44,7 @@ def booking_proven_place(*, booking_id: int) -> bool:
         booking.refresh_from_db(fields=["status", "version", "waitlisted_at"])
         if booking.status != Booking.Status.WAITLISTED:
             return True
-    gave_way = unproven_hold_give_way(slot_id=slot.pk)
+    gave_way = unproven_hold_give_way(slot_id=slot.pk, places=booking.party_size)
     if gave_way is None:
         return False
     status_set(booking, Booking.Status.CONFIRMED, waitlisted_at=None)

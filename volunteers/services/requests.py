@@ -41,7 +41,8 @@ class BookingHeld:
 
 
 def booking_hold(*, slot_id: int, phone: str, fields: dict, challenge: PhoneChallenge, code: str,
-                 pending_if_new: dict | None = None, said_name: str = "") -> BookingHeld:
+                 pending_if_new: dict | None = None, said_name: str = "", party_size: int = 1,
+                 party_names: str = "") -> BookingHeld:
     """Hold a place (or a waitlist place) on a slot for an E.164 phone, unproven, and write the challenge
     whose code text tells the phone about it (phone_challenge_issued, in the same transaction).
 
@@ -55,21 +56,23 @@ def booking_hold(*, slot_id: int, phone: str, fields: dict, challenge: PhoneChal
     answer's timing says nothing of who holds a number). Only the phone's own row for this slot is read
     (re-booking a cancelled place reuses it; an active one is only named in the text).
     Raises NotFound for an unknown slot and InvalidState for a cancelled or started one, whatever the
-    phone. Idempotent per (phone, slot): a repeat holds nothing new.
+    phone. Idempotent per (phone, slot): a repeat holds nothing new. party_size (validated by the caller,
+    volunteers.parties) places are held, all or nothing; a party that does not fit waits together.
     """
     if not pk_in_range(Slot, slot_id):
         raise NotFound(gettext("No such slot."), fields={"slot": [gettext("Unknown slot.")]})
     said_name = first_name_said(said_name or fields.get("name", ""))
     # bench/first_booking.py (at ced0a4b): the one-statement first booking saved 10-14% of a booking's CPU, under
     # the 15% a hand-written statement must pay (BENCHMARKS.md "First booking: one statement vs the ORM"): the ORM.
+    party = {"party_size": party_size, "party_names": party_names}
     with transaction.atomic():
         return _booking_hold_in(slot=get_with_related(Slot, slot_id, related=SLOT_RELATED), phone=phone,
                                 fields=fields, challenge=challenge, code=code, pending_if_new=pending_if_new or {},
-                                said_name=said_name)
+                                said_name=said_name, party=party)
 
 
 def _booking_hold_in(*, slot: Slot | None, phone: str, fields: dict, challenge: PhoneChallenge,
-                     code: str, pending_if_new: dict, said_name: str) -> BookingHeld:
+                     code: str, pending_if_new: dict, said_name: str, party: dict) -> BookingHeld:
     if slot is None:
         raise NotFound(gettext("No such slot."), fields={"slot": [gettext("Unknown slot.")]})
     slot_is_bookable(slot)  # before the phone is looked at: the same answer for every phone
@@ -83,7 +86,7 @@ def _booking_hold_in(*, slot: Slot | None, phone: str, fields: dict, challenge: 
         hold_extend(booking=booking)  # a new code: its place is held while it works, up to the cap
     else:
         booking = booking_place(volunteer=volunteer, slot=slot, event_payload=BY_REQUEST,
-                                looked_up=(existing, False), said_name=said_name).booking
+                                looked_up=(existing, False), said_name=said_name, **party).booking
     challenge.pending_details = pending_if_new if created else challenge.pending_details
     challenge.volunteer, challenge.booking = volunteer, booking
     challenge.save(force_insert=True)

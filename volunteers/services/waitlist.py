@@ -15,7 +15,9 @@ from volunteers.services.common import hold_lapsed, overlapping_confirmed, statu
 
 def booking_waitlist_promote(*, slot_id: int) -> list[Booking]:
     """Fill free places from the waitlist: proven volunteers first, then first come first served (lapsed unproven
-    requests never). Emits booking_promoted for each. Safe to repeat."""
+    requests never). A party is promoted whole, only when all its places are free: one that does not fit yet is
+    passed over and keeps its turn, so a smaller waiter behind it may go first. Emits booking_promoted for each.
+    Safe to repeat."""
     promoted: list[Booking] = []
     with transaction.atomic():
         slot = Slot.objects.select_for_update().select_related("session").filter(pk=slot_id).first()
@@ -37,11 +39,13 @@ def booking_waitlist_promote(*, slot_id: int) -> list[Booking]:
         for booking in waiting:
             if slot.confirmed_count >= slot.capacity + slot.overbook:
                 break
+            if slot.confirmed_count + booking.party_size > slot.capacity + slot.overbook:
+                continue  # the whole party does not fit yet: it keeps its turn for the next place freed
             if overlapping_confirmed(volunteer=booking.volunteer, slot=slot) is not None:
                 continue  # they are busy elsewhere at that time; they keep their waitlist place
-            if not slot_claim_place(slot_id=slot.pk):
+            if not slot_claim_place(slot_id=slot.pk, places=booking.party_size):
                 break
-            slot.confirmed_count += 1
+            slot.confirmed_count += booking.party_size
             # Close to the start the place is offered, held until a deadline (volunteers.confirmations).
             until = offer_deadline(slot=slot, now=timezone.now())
             status_set(booking, Booking.Status.CONFIRMED, waitlisted_at=None, offer_expires_at=until)
@@ -50,10 +54,13 @@ def booking_waitlist_promote(*, slot_id: int) -> list[Booking]:
     return promoted
 
 
-RELEASING_KINDS = (BookingEvent.Kind.CANCELLED, BookingEvent.Kind.RELEASED, BookingEvent.Kind.REFUSED)
+RELEASING_KINDS = (BookingEvent.Kind.CANCELLED, BookingEvent.Kind.RELEASED, BookingEvent.Kind.REFUSED,
+                   BookingEvent.Kind.PARTY_SHRUNK)
 
 
 def waitlist_promote_after_release(event: BookingEvent) -> None:
-    """Async handler: a confirmed place was given up (cancelled, released unproven, refused), so offer it to the waitlist."""
-    if event.kind in RELEASING_KINDS and event.payload.get("released_place"):
+    """Async handler: confirmed places were given up (cancelled, released unproven, refused, a party made smaller),
+    so offer them to the waitlist. A waiting party made smaller may fit now: the waitlist is looked at then too."""
+    if event.kind in RELEASING_KINDS and (event.payload.get("released_place")
+                                          or event.kind == BookingEvent.Kind.PARTY_SHRUNK):
         booking_waitlist_promote(slot_id=event.booking.slot_id)

@@ -5,6 +5,8 @@ pages and by the private link emailed to them."""
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -106,8 +108,10 @@ def _report_page(request, session, *, user, action: str, link: str | None):
         else:
             messages.success(request, _("Thank you: your report is saved."))
             return redirect(action)
-    came = Booking.objects.filter(slot__session=session, status=Booking.Status.ATTENDED).count()
-    missed = Booking.objects.filter(slot__session=session, status=Booking.Status.NO_SHOW).count()
+    people = Booking.objects.filter(slot__session=session).aggregate(  # a party counts each of its places
+        came=Coalesce(Sum("party_size", filter=Q(status=Booking.Status.ATTENDED)), 0),
+        missed=Coalesce(Sum("party_size", filter=Q(status=Booking.Status.NO_SHOW)), 0))
+    came, missed = people["came"], people["missed"]
     return render(request, "web/aftercare/host_report.html", {
         "session": session, "form": form, "report": report, "open": window.open(now),
         "not_yet": now < window.opens, "closes": window.closes, "came": came, "missed": missed,

@@ -202,3 +202,13 @@ def booking_state(booking) -> str:
         Booking.Status.REDIRECTED: _("Moved"), Booking.Status.ATTENDED: _("You came"),
         Booking.Status.NO_SHOW: _("Missed"),
     }.get(booking.status, booking.get_status_display())
+
+
+@register.filter
+def party_words(size) -> str:
+    """A booking's party in words: "A place for you" (1), "A place for you and 2 others" (3)."""
+    others = max(0, int(size or 1) - 1)
+    if not others:
+        return _("A place for you")
+    return ngettext("A place for you and %(count)s other", "A place for you and %(count)s others",
+                    others) % {"count": others}

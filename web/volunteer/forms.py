@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from core.errors import DomainError
-from volunteers import availability
+from volunteers import availability, parties
 from volunteers.consent import CONSENT_CAMPAIGN_TEXT, CONSENT_EMAIL_TEXT, CONSENT_SMS_TEXT
 from volunteers.identity import contact_validate
 from volunteers.models import Volunteer
@@ -173,7 +173,31 @@ class ContactForm(EmailConsentMixin, forms.Form):
 
 
 class BookingForm(ContactForm):
-    pass
+    """The contact details, and the party: how many come with the booker (volunteers.parties). Cleaned into the
+    services' party_size and party_names; the others' names are optional."""
+
+    others = forms.TypedChoiceField(label=_("How many others are coming with you?"), coerce=int, initial=0,
+                                    required=False, empty_value=0,  # a form without it books one place
+                                    help_text=_("Each of you takes a place. We book all of you or none."))
+    party_names = forms.CharField(
+        label=_("Their first names (optional)"), required=False, max_length=640,
+        help_text=_("Separate them with commas. Only the host sees them."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["others"].choices = [(n, str(n)) for n in range(parties.party_max())]
+
+    def clean(self):
+        cleaned = super().clean()
+        if "others" in self.errors:
+            return cleaned
+        size = cleaned.pop("others", 0) + 1
+        try:
+            cleaned["party_size"] = parties.party_size_clean(size, field="others")
+            cleaned["party_names"] = parties.party_names_clean(cleaned.get("party_names", ""), party_size=size)
+        except DomainError as exc:
+            add_domain_error(self, exc)
+        return cleaned
 
 
 class WhenField(forms.MultipleChoiceField):

@@ -23,6 +23,7 @@ urlpatterns = [
     re_path(rf"^b/{TOKEN}$", views.manage, name="manage"),
     re_path(rf"^b/{TOKEN}/prove/$", views.prove, name="prove"),
     re_path(rf"^b/{TOKEN}/cancel/$", views.cancel, name="cancel"),
+    re_path(rf"^b/{TOKEN}/party/$", views.party, name="party"),
     re_path(rf"^b/{TOKEN}/decline/$", views.decline, name="decline"),
     re_path(rf"^b/{TOKEN}/confirm/$", confirmations.confirm, name="confirm"),
     re_path(rf"^b/{TOKEN}/move/$", views.swap, name="swap"),

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from volunteers.disclosure import FrontRoomShown, front_room_disclose
 from volunteers.links import manage_url
 from volunteers.models import Booking
+from volunteers.parties import party_places_phrase
 from volunteers.selectors import roster_person
 
 
@@ -113,7 +114,7 @@ def booking_rendered(*, booking: Booking, kind: str, unsubscribe: str) -> Render
         "district": session.postcode_district, "awaiting_approval": awaiting, "cancelled": cancelled,
         "old_title": booking.slot.session.title if subject_booking is not booking else "",
         "link": manage_url(subject_booking.manage_token), "unsubscribe": unsubscribe,
-        "site": settings.SITE_NAME,
+        "site": settings.SITE_NAME, "party": party_places_phrase(subject_booking.party_size),
     }
     text, html = render("booking", context)
     calendar, method = None, ""

@@ -17,7 +17,7 @@
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Count, F, prefetch_related_objects
+from django.db.models import F, Sum, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -115,7 +115,7 @@ _RECORD_SQL = """
 INSERT INTO sms_smsmessage (host_id, booking_id, kind, version, "to", body, encoding, segments, status, status_rank,
                             skip_reason, error_message, attempts, created_at, updated_at)
 VALUES (%(host)s, %(booking)s, %(kind)s, %(version)s, %(to)s,
-        REPLACE(%(body)s, %(mark)s, CAST((SELECT COUNT(*) FROM volunteers_booking b
+        REPLACE(%(body)s, %(mark)s, CAST((SELECT COALESCE(SUM(b.party_size), 0) FROM volunteers_booking b
                                            WHERE b.slot_id = %(slot)s
                                              AND b.status IN (%(confirmed)s, %(attended)s, %(no_show)s)) AS TEXT)),
         %(encoding)s, %(segments)s, %(status)s, %(status_rank)s, %(skip_reason)s, '', 0, %(now)s, %(now)s)
@@ -211,7 +211,7 @@ def host_texts_record_for_events(*, events: list) -> int:
     # its events before it adds its places to the slots' counts.
     taken = dict(Booking.objects.filter(slot_id__in={booking.slot_id for booking in bookings.values()},
                                         status__in=PLACE_STATUSES)
-                 .values("slot_id").annotate(n=Count("id")).values_list("slot_id", "n"))
+                 .values("slot_id").annotate(n=Sum("party_size")).values_list("slot_id", "n"))
     rows = []
     for event, host_id, kind in notices:
         mobile, opted_out, invalid, proven_at, language = wanted[host_id]

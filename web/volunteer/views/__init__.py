@@ -12,11 +12,13 @@ from web.volunteer.views.codes import check, code_page, code_resent, resend
 from web.volunteer.views.common import booking_or_404, by_machine, not_found, rate_limited
 from web.volunteer.views.manage import HOLDING, calendar_feed, calendar_file, email, manage, prove
 from web.volunteer.views.my import forget_device, my, my_check, my_data, my_resend, privacy
+from web.volunteer.views.party import party
 from web.volunteer.views.search import PAGE_SIZE, find, home, session_detail, session_or_404, session_preview
 
 __all__ = [
     "HOLDING",
     "PAGE_SIZE",
+    "party",
     "book",
     "booking_moved_to",
     "booking_or_404",

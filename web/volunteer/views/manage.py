@@ -59,7 +59,7 @@ def manage(request, token: str):
     return render(request, "web/volunteer/manage.html", {
         "booking": booking, "slot": slot, "session": slot.session, "shows_address": shows_address,
         "point": room if shows_address else None, "address_held": room.held, "told": told, "State": State,
-        "Action": Action, "can_cancel": active,
+        "Action": Action, "can_cancel": active, "party_choices": range(booking.party_size - 1, 0, -1),
         "can_prove": told.action == Action.PROVE and booking.proven_at is None and slot.ends_at > now,
         "proof_shows_address": state == State.REQUESTED and booking.approval in (
             Booking.Approval.NOT_REQUIRED, Booking.Approval.APPROVED),
