@@ -267,8 +267,8 @@ def main(argv=None) -> int:
     rate = args.volunteers / args.seconds
     halves = [tokens[: len(tokens) // 2], tokens[len(tokens) // 2:]]
     results: dict[str, dict] = {name: {"hits": [], "gunicorn_s": 0.0, "postgres_s": 0.0} for name in checkouts}
-    with ExitStack() as stack:
-        bases = {name: stack.enter_context(stack.gunicorn_running(
+    with ExitStack() as servers:
+        bases = {name: servers.enter_context(stack.gunicorn_running(
             workers=args.workers, worker_class="gthread", threads=args.threads, env=env, cwd=cwd))
             for name, cwd in checkouts.items()}
         roots = {name: next(pid for pid, (_, command, _) in stack.process_table().items()
