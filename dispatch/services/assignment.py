@@ -41,6 +41,8 @@ SKIP_SLOT_FULL = "slot_full"
 SKIP_OVERLAP = "overlapping_booking"
 SKIP_ALREADY = "already_booked"
 SKIP_ASSIGNED_THAT_DAY = "assigned_that_day_by_another_run"
+# A rider placed in a driver's car whose driver was not booked on that slot: without the car the slot is out of reach.
+SKIP_LIFT_DRIVER_NOT_BOOKED = "lift_driver_not_booked"
 
 # Shown on the run while its task could not be published (the broker is down); the sweep publishes it later.
 WAITING_FOR_QUEUE = "Waiting for the task queue: the run goes on once it is reachable again"
@@ -354,10 +356,13 @@ def _commit_chunk(*, run_id: int, slot_ids: list[int], proposal_ids: list[int]) 
     # Read again after the slot locks, so a second execution of this commit (a redelivered task) waits for
     # the first and sees what it booked; locking each proposal row as well would write every row once more.
     proposals = list(ProposedAssignment.objects.filter(any_of("pk", proposal_ids), outcome="")
-                     .order_by("-value", "id").values_list("pk", "volunteer_id", "slot_id"))
+                     .order_by("-value", "id").values_list("pk", "volunteer_id", "slot_id", "lift_driver_id"))
     if not proposals:
         return
-    volunteer_ids = sorted({volunteer_id for _, volunteer_id, _ in proposals})
+    # Drivers before their riders (a driver and their riders share a slot, so a chunk): a rider goes only in a car
+    # that is booked there. The sort is stable, so each group keeps the run's order of value.
+    proposals.sort(key=lambda proposal: proposal[3] is not None)
+    volunteer_ids = sorted({volunteer_id for _, volunteer_id, _, _ in proposals})
     list(Volunteer.objects.select_for_update().filter(any_of("pk", volunteer_ids)).order_by("pk").values_list("pk"))
     existing = {(volunteer_id, slot_id): (pk, status) for pk, volunteer_id, slot_id, status in
                 Booking.objects.select_for_update().filter(any_of("volunteer_id", volunteer_ids), slot_id__in=slot_ids)
@@ -380,13 +385,16 @@ def _commit_chunk(*, run_id: int, slot_ids: list[int], proposal_ids: list[int]) 
         assigned_days[volunteer_id].add(local_day(starts_at))
     free = {pk: slot.free for pk, slot in slots.items()}
     skipped, granted_new, granted_again = [], [], []
-    for proposal_id, volunteer_id, slot_id in proposals:
+    booked_here = {key for key, (_, status) in existing.items() if status == Booking.Status.CONFIRMED}
+    for proposal_id, volunteer_id, slot_id, lift_driver_id in proposals:
         slot = slots.get(slot_id)
         previous = existing.get((volunteer_id, slot_id))
         if slot is None or not slot.bookable:
             reason = SKIP_SLOT_UNAVAILABLE
         elif previous is not None and previous[1] != Booking.Status.CANCELLED:
             reason = SKIP_ALREADY
+        elif lift_driver_id is not None and (lift_driver_id, slot_id) not in booked_here:
+            reason = SKIP_LIFT_DRIVER_NOT_BOOKED
         elif any(s < slot.ends_at and e > slot.starts_at for s, e in busy[volunteer_id]):
             reason = SKIP_OVERLAP
         elif local_day(slot.starts_at) in assigned_days[volunteer_id]:
@@ -395,6 +403,7 @@ def _commit_chunk(*, run_id: int, slot_ids: list[int], proposal_ids: list[int]) 
             reason = SKIP_SLOT_FULL
         else:
             free[slot_id] -= 1
+            booked_here.add((volunteer_id, slot_id))
             busy[volunteer_id].append((slot.starts_at, slot.ends_at))
             assigned_days[volunteer_id].add(local_day(slot.starts_at))
             if previous is None:

@@ -107,3 +107,20 @@ def test_the_api_signup_and_change_say_how_a_volunteer_travels(seat):
     assert (changed["travel"], changed["car_seats"]) == ("needs_lift", 0)
     bad = api.post("/api/volunteers/", {**body, "mobile": "07400 111333", "car_seats": 0}, format="json")
     assert bad.status_code == 400 and "car_seats" in bad.json()["error"]["fields"]
+
+def test_a_rider_whose_driver_cannot_be_booked_at_commit_is_skipped_not_stranded(seat):
+    from dispatch.services.assignment import SKIP_LIFT_DRIVER_NOT_BOOKED, run_commit, run_commit_execute
+    from volunteers.models import Booking
+
+    driver = _traveller("driver", lat=53.73, lng=-1.55, seats=2, max_travel_km=50)
+    rider = _traveller("needs_lift", lat=53.74, lng=-1.56)
+    run = _run()
+    slot_id = _placed(driver).slot_id
+    # Between the run and its commit the driver books elsewhere at that time: the car will not go to the slot.
+    other = f.session(seat, slots=[(f.day_at(10), f.day_at(12), 5)]).slots.get()
+    f.book(driver, other)
+    run_commit(run_id=run.pk, user=f.user("coord"), enqueue=False)
+    run = run_commit_execute(run_id=run.pk)
+    assert not Booking.objects.filter(volunteer=rider, slot_id=slot_id).exists()
+    assert _placed(rider).reason == SKIP_LIFT_DRIVER_NOT_BOOKED
+    assert run.totals["skipped_at_commit"].get(SKIP_LIFT_DRIVER_NOT_BOOKED) == 1

@@ -52,6 +52,7 @@ _REASONS = {
     "slot_unavailable": _("the slot is no longer open"),
     "slot_full": _("the slot filled up"),
     "already_booked": _("already booked on that slot"),
+    "lift_driver_not_booked": _("their lift's driver could not be booked there"),
     "no_availability_in_period": _("no availability in the period"),
     "no_slot_within_travel_limit": _("no slot within their travel limit"),
     "no_slot_at_available_times": _("no slot at the times they are free"),
