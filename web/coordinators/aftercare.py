@@ -88,36 +88,35 @@ def live(request):
     return response
 
 
-@staff_required(scoped=True)
-@require_POST
-def seat_overbook(request, ons_code: str):
-    allowed = request.POST.get("overbook") == "on"
+def _seat_switch(request, ons_code: str, *, field: str, change, said_on: str, said_off: str):
+    """A seat's on/off setting from a plain form on the seat's page: the service changes and audits it."""
+    on = request.POST.get(field) == "on"
     try:
-        seat_overbook_change(actor=request.user, ons_code=ons_code.upper(), allowed=allowed,
-                             scope=seat_scope_for(request.user))
+        change(actor=request.user, ons_code=ons_code.upper(), value=on, scope=seat_scope_for(request.user))
     except DomainError as error:
         if error.code == "out_of_scope":
             raise
         messages.error(request, error.message)
     else:
-        messages.success(request, _("Over-booking is on for this seat.") if allowed
-                         else _("Over-booking is off for this seat."))
+        messages.success(request, said_on if on else said_off)
     return redirect("coordinators:seat", ons_code=ons_code.upper())
+
+
+@staff_required(scoped=True)
+@require_POST
+def seat_overbook(request, ons_code: str):
+    return _seat_switch(
+        request, ons_code, field="overbook",
+        change=lambda *, value, **kwargs: seat_overbook_change(allowed=value, **kwargs),
+        said_on=_("Over-booking is on for this seat."), said_off=_("Over-booking is off for this seat."))
 
 
 @staff_required(scoped=True)
 @require_POST
 def seat_confirm(request, ons_code: str):
     """The seat's confirm-or-release setting (docs/confirm-or-release.md), a plain form on the seat's page."""
-    required = request.POST.get("confirm_required") == "on"
-    try:
-        seat_confirm_required_change(actor=request.user, ons_code=ons_code.upper(), required=required,
-                                     scope=seat_scope_for(request.user))
-    except DomainError as error:
-        if error.code == "out_of_scope":
-            raise
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Places nobody confirmed now go to the waitlist in this seat.") if required
-                         else _("Places are kept whether or not they are confirmed in this seat."))
-    return redirect("coordinators:seat", ons_code=ons_code.upper())
+    return _seat_switch(
+        request, ons_code, field="confirm_required",
+        change=lambda *, value, **kwargs: seat_confirm_required_change(required=value, **kwargs),
+        said_on=_("Places nobody confirmed now go to the waitlist in this seat."),
+        said_off=_("Places are kept whether or not they are confirmed in this seat."))
