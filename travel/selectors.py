@@ -25,8 +25,10 @@ class ListedOffer:
 
 
 def offers_listed(*, slot_id: int, near: tuple[float, float] | None = None, woman_only: bool = False,
-                  invite_token: str = "", not_volunteer_id: int | None = None, limit: int = 10) -> list[ListedOffer]:
-    """Open offers to a slot with a seat left, nearest the point first: invite-only ones only with their invite."""
+                  invite_token: str = "", not_volunteer_id: int | None = None, seats_needed: int = 1,
+                  limit: int = 10) -> list[ListedOffer]:
+    """Open offers to a slot with `seats_needed` seats left (an asker's party), nearest the point first: invite-only
+    ones only with their invite."""
     offers = (LiftOffer.objects.filter(slot_id=slot_id, status=LiftOffer.Status.OPEN)
               .filter(Q(invite_only=False) | Q(invite_token=invite_token or "-"))
               .annotate(taken=seats_taken_sum()))
@@ -38,7 +40,7 @@ def offers_listed(*, slot_id: int, near: tuple[float, float] | None = None, woma
                           seats_left=offer.seats - offer.taken, woman_driver=offer.woman_driver,
                           distance_km=None if near is None else round(
                               haversine_km(near[0], near[1], offer.pickup_lat, offer.pickup_lng), 1))
-              for offer in offers if offer.seats > offer.taken]
+              for offer in offers if offer.seats - offer.taken >= max(1, seats_needed)]
     listed.sort(key=lambda offer: (offer.distance_km if offer.distance_km is not None else 0, offer.departs_at))
     return listed[:limit]
 

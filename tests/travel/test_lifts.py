@@ -233,3 +233,10 @@ def test_erasing_a_driver_ends_their_lift_and_blanks_its_pickup(slot):
     offer.refresh_from_db()
     assert offer.status == LiftOffer.Status.CANCELLED and offer.pickup_label == ""
     assert SmsMessage.objects.filter(booking=rider, kind="lift_cancelled").exists()
+
+
+def test_a_party_sees_only_the_cars_with_a_seat_for_each_of_them(slot):
+    small = _offer(book(slot, postcode="S10 1AA", proven=True), seats=2)
+    big = _offer(book(slot, postcode="S10 1AB", proven=True), seats=3)
+    assert {o.token for o in selectors.offers_listed(slot_id=slot.pk, seats_needed=3)} == {big.token}
+    assert {o.token for o in selectors.offers_listed(slot_id=slot.pk, seats_needed=1)} == {small.token, big.token}

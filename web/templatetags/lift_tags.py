@@ -30,6 +30,6 @@ def lift_panel(context, booking: Booking, automatic: bool = False):
         except InvalidInput:  # an erased or unknown postcode: list by time only
             near = None
         listed = offers_listed(slot_id=slot.pk, near=near, woman_only=woman_only,
-                               not_volunteer_id=booking.volunteer_id)
+                               not_volunteer_id=booking.volunteer_id, seats_needed=booking.party_size)
     return {"shown": True, "booking": booking, "lift": lift, "listed": listed, "woman_only": woman_only,
             "csrf_token": context.get("csrf_token"), "request": request}
