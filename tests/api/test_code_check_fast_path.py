@@ -91,12 +91,12 @@ def test_the_right_code_is_one_statement_after_the_challenge_is_read(slot):
     assert statements[1] == "SAVEPOINT" and statements[-1] == "RELEASE", statements
     statements = statements[:1] + statements[2:-1]
     # The challenge, the one-statement proof; then the receivers of booking_proven, in app order: the SMS
-    # outbox's one INSERT ... SELECT of the host's text over the host's choice (notify.sms.services.hosts; it
-    # runs whether or not the host chose texts: not here, so it writes nothing), the webhook outbox's one
+    # outbox's read of the host's choice (notify.sms.services.hosts.host_text_record; its INSERT runs only for a
+    # host who chose texts: not here, so nothing is written; BENCHMARKS.md "Hand-written statements"), the webhook outbox's one
     # INSERT ... SELECT of a booking.proven delivery per endpoint that wants it (no endpoint here), and the email
     # channel's, which reads whether the host is emailed at each booking and writes the host's notice. Last, the
     # ledger's one count-and-record of the front room the answer shows, under the phone's lock the proof holds.
-    assert statements == ["SELECT", "WITH", "INSERT", "INSERT", "SELECT", "INSERT", "WITH"], statements
+    assert statements == ["SELECT", "WITH", "SELECT", "INSERT", "SELECT", "INSERT", "WITH"], statements
 
 
 @pytest.mark.django_db
