@@ -326,4 +326,4 @@ def test_no_sequence_of_party_operations_breaks_the_invariants(db, generous_limi
 
 @pytest.mark.fuzz
 def test_a_long_search_finds_no_sequence_that_breaks_the_invariants(db, generous_limits):
-    _search(300)
+    _search(75)
