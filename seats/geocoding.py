@@ -63,7 +63,8 @@ class LocalPostcodeGeocoder:
 
 
 # The district in the current set, as _LOCATE_SQL: every search is located by its district (web.page_cache keys
-# results by it), and the ORM's filter().values_list().first() cost several times this statement's CPU.
+# results by it). The same one-row shape as _LOCATE_SQL, whose ORM twin cost 6.6x its CPU (bench/sql_vs_orm.py
+# locate); this statement has no figure of its own yet: add it to that bench before changing it.
 _DISTRICT_SQL = (f"SELECT lat, lng, seat_id FROM {PostcodeDistrict._meta.db_table} WHERE boundary_set = "
                  f"(SELECT code FROM {BoundarySet._meta.db_table} WHERE is_current) AND outcode = %s")
 
