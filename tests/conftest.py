@@ -8,6 +8,7 @@ import redis
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from tests import flush
 from tests.factories import PostcodeFactory, SeatFactory
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +74,8 @@ def pytest_sessionstart(session):
     if problems:
         pytest.exit("Required services are missing:\n  " + "\n  ".join(problems), returncode=3)
     _static_files_scanned_once()
+    # A transactional test ends by deleting the rows it left, not by truncating all 57 tables (tests/flush.py).
+    flush.install()
 
 
 def _static_files_scanned_once():
