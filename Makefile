@@ -47,7 +47,7 @@ test: install-dev tools ## Install and run the whole test suite against PostgreS
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) tools/run_tests.py $(PYTEST_ARGS)
 
 test-fast: install-dev ## The tests that need no browser, Celery worker or other process (tests/README.md)
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest --reuse-db -n 2 -p tests.xdist_redis -m "not e2e and not worker and not server and not slow and not fuzz" $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest --reuse-db -n 2 -p tests.xdist_redis -m "not e2e and not worker and not server and not slow and not fuzz" $(PYTEST_ARGS)
 
 screenshots: install-dev tools ## Retake docs/screenshots/ from the browser tests (make test never writes them)
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) FRONTROOM_SCREENSHOTS=docs $(PY) tools/run_tests.py -m e2e tests/web
