@@ -19,6 +19,10 @@ gunicorn does; nothing else runs in between. Kinds:
                 no worker consumes them, and the queue is emptied at the end)
   proof         POST /api/challenges/<token>/verify/ with the code read from the outbox (not timed)
 
+--district-twin adds `search_page_orm`: the same results pages with the postcode district located by the ORM
+(bench/sql_vs_orm_twins.district_locate in place of the one-statement lookup), interleaved with search_page, so
+the statement's share of the page is measured in one run.
+
 For each kind: CPU ms per request (process_time, mean over --requests after --warm-up), the same in wall time,
 and the mix's weighted CPU per request (bench.load's weights: 35/35/20 and 10% bookings of two requests).
 --rounds alternates the kinds round by round; --profile KIND prints cProfile's top functions for that kind.
@@ -30,6 +34,7 @@ and the mix's weighted CPU per request (bench.load's weights: 35/35/20 and 10% b
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import json
@@ -66,6 +71,8 @@ def parse_args(argv=None):
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--profile", choices=KINDS, help="cProfile this kind (one extra round) and print the top.")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--district-twin", action="store_true",
+                        help="Also time search_page_orm: the results page with the district located by the ORM.")
     return parser.parse_args(argv)
 
 
@@ -112,7 +119,7 @@ class Wsgi:
 class Mix:
     """Makes the requests of each kind; bookings hand their challenge tokens to the proofs."""
 
-    EXPECTED = {"health": 200, "search_page": 200, "search_api": 200, "session_page": 200, "book": 202,
+    EXPECTED = {"health": 200, "search_page": 200, "search_page_orm": 200, "search_api": 200, "session_page": 200, "book": 202,
                 "proof": 200}
 
     def __init__(self, wsgi: Wsgi, data: dict, seed: int):
@@ -121,12 +128,12 @@ class Mix:
         self.next_phone = 0
         self.tokens: list[str] = []
         self.proofs: list[tuple[str, str]] = []
-        self.errors: dict[str, list[str]] = {kind: [] for kind in KINDS}
+        self.errors: dict[str, list[str]] = {kind: [] for kind in self.EXPECTED}
 
     def request(self, kind: str) -> None:
         if kind == "health":
             status, body = self.wsgi.call("GET", "/health/")
-        elif kind == "search_page":
+        elif kind in ("search_page", "search_page_orm"):
             postcode = self.rng.choice(self.data["postcodes"]).replace(" ", "+")
             status, body = self.wsgi.call("GET", f"/find/?postcode={postcode}")
         elif kind == "search_api":
@@ -164,10 +171,21 @@ def timed(mix: Mix, kind: str, n: int) -> tuple[float, float]:
     """Mean CPU and wall ms per request of `n` requests of `kind`."""
     if kind == "proof":
         mix.proofs_prepare(n)
-    cpu, wall = time.process_time(), time.perf_counter()
-    for _ in range(n):
-        mix.request(kind)
+    with district_twin() if kind == "search_page_orm" else contextlib.nullcontext():
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(n):
+            mix.request(kind)
     return (time.process_time() - cpu) / n * 1000, (time.perf_counter() - wall) / n * 1000
+
+
+def district_twin():
+    """The district lookup done by its ORM twin while the block runs."""
+    from unittest import mock
+
+    from bench import sql_vs_orm_twins
+    from seats.geocoding import LocalDistrictGeocoder
+
+    return mock.patch.object(LocalDistrictGeocoder, "locate", sql_vs_orm_twins.district_locate)
 
 
 def profile(mix: Mix, kind: str, n: int, top: int) -> str:
@@ -211,27 +229,29 @@ def main(argv=None) -> int:
     info = reporting.machine_info()
     wsgi = Wsgi()
     mix = Mix(wsgi, data, args.seed)
+    kinds = KINDS + (("search_page_orm",) if args.district_twin else ())
     try:
-        for kind in KINDS:
+        for kind in kinds:
             if kind == "proof":
                 mix.proofs_prepare(args.warm_up)
             for _ in range(args.warm_up):
                 mix.request(kind)
-        results: dict[str, list[tuple[float, float]]] = {kind: [] for kind in KINDS}
+        results: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
         for round_ in range(args.rounds):
-            for kind in KINDS:
+            for kind in kinds if round_ % 2 == 0 else reversed(kinds):
                 results[kind].append(timed(mix, kind, args.requests))
             log(f"round {round_ + 1}: " + ", ".join(
-                f"{kind} {results[kind][-1][0]:.2f}" for kind in KINDS))
+                f"{kind} {results[kind][-1][0]:.2f}" for kind in kinds))
         profiled = profile(mix, args.profile, args.requests, args.top) if args.profile else ""
     finally:
         queue_empty(args.redis_url)
     print(reporting.machine_line(info))
     print()
-    print(f"`python bench/request_cpu.py --sessions {args.sessions} --requests {args.requests} --rounds {args.rounds}`")
+    print(f"`python bench/request_cpu.py --sessions {args.sessions} --requests {args.requests} --rounds {args.rounds}"
+          f"{' --district-twin' if args.district_twin else ''}`")
     print()
     rows = []
-    for kind in KINDS:
+    for kind in kinds:
         cpu = sorted(c for c, _ in results[kind])[len(results[kind]) // 2]
         wall = sorted(w for _, w in results[kind])[len(results[kind]) // 2]
         rows.append([kind, f"{cpu:.2f}", f"{wall:.2f}", len(mix.errors[kind])])

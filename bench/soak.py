@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import csv
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -289,16 +288,7 @@ def main(argv=None) -> int:
         problems = verification_problems(v)
         return 0 if not problems and all(v["flat"] for v in verdicts) else 1
     finally:
-        if servers:
-            servers.stop()
-        if fake:
-            fake.stop()
-        with contextlib.suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        redis_server.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        stack.stack_teardown(root=root, redis_server=redis_server, servers=servers, fake=fake)
 
 
 if __name__ == "__main__":

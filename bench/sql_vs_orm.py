@@ -20,6 +20,10 @@ alternating round by round (A B B A ...) on the same data, inside transactions t
                      CONFLICT DO NOTHING vs create() in a savepoint, IntegrityError meaning "already handled"
   locate             seats.geocoding.LocalPostcodeGeocoder.locate (every booking and search)
                      vs Postcode.objects.filter(boundary_set=<current>, postcode=...).values_list(...).first()
+  locate_district    seats.geocoding.LocalDistrictGeocoder.locate (every search: the results page and the API
+                     locate a search by its district, web.page_cache keys it so) vs its twin in
+                     bench/sql_vs_orm_twins.py, PostcodeDistrict.objects.filter(...).values_list(...).first()
+                     (both return the same Location, checked before the run)
   seats_summary      seats.selectors.seats_summary (the results page's cards)
                      vs Seat.objects.filter(ons_code__in=...).values_list(<the summary fields>)
 
@@ -57,7 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import dataset, reporting  # noqa: E402
 
 CASES = ("get_with_related", "get_by", "insert_or_get", "upsert_returning", "slot_claim_place", "receipt_claim",
-         "locate", "seats_summary", "sms_claim", "host_text_none", "host_text_wanted")
+         "locate", "locate_district", "seats_summary", "sms_claim", "host_text_none", "host_text_wanted")
 
 
 def parse_args(argv=None):
@@ -129,6 +133,13 @@ def sides(case: str, fixture: dict):
         return (lambda i: geocoder.locate("S10 1AA"),
                 lambda i: Postcode.objects.filter(boundary_set=current_boundary_set_code(), postcode="S10 1AA")
                 .values_list("lat", "lng", "seat_id").first())
+    if case == "locate_district":
+        from bench import sql_vs_orm_twins as twins
+        from seats.geocoding import LocalDistrictGeocoder
+
+        geocoder = LocalDistrictGeocoder()
+        return {"statement": lambda i: geocoder.locate("S10"), "orm": lambda i: twins.district_locate(geocoder, "S10"),
+                "same": True}
     if case == "seats_summary":
         from seats.models import Seat
         from seats.selectors import _SEAT_SUMMARY_FIELDS, seats_summary
@@ -181,10 +192,12 @@ def fixture_make(calls: int) -> dict:
     Booking.objects.all().delete()
     WebhookReceipt.objects.all().delete()
     Volunteer.objects.filter(phone__startswith="+447400").delete()
-    from seats.models import Postcode
+    from seats.models import Postcode, PostcodeDistrict
 
     slot = dataset.bench_slot(host_username="bench-sql-host", capacity=30000)
     Postcode.objects.get_or_create(postcode="S10 1AA", defaults={"lat": 53.38, "lng": -1.5, "seat": slot.session.seat})
+    PostcodeDistrict.objects.get_or_create(outcode="S10", defaults={"lat": 53.38, "lng": -1.5,
+                                                                    "seat": slot.session.seat})
     volunteers = Volunteer.objects.bulk_create(
         [Volunteer(phone=dataset.uk_mobile(i), name=f"Volunteer {i}", postcode="S10 1AA", lat=53.38, lng=-1.5)
          for i in range(calls)])

@@ -1,6 +1,7 @@
-"""The ORM twins of the notify statements bench/sql_vs_orm.py times (issue 23): the same rows, the same claim
-semantics (a conditional UPDATE whose WHERE holds every condition on the row itself, so PostgreSQL re-checks it
-after waiting on a racing worker's lock), written with the ORM."""
+"""The ORM twins of the statements bench/sql_vs_orm.py times (issue 23): for the notify statements the same rows,
+the same claim semantics (a conditional UPDATE whose WHERE holds every condition on the row itself, so PostgreSQL
+re-checks it after waiting on a racing worker's lock), written with the ORM; for the district lookup the same
+Location. bench/request_cpu.py --district-twin serves the results page with the district's twin."""
 
 from __future__ import annotations
 
@@ -60,3 +61,15 @@ def host_text_record(*, booking, kind: str, version: int) -> int:
         return 0
     _enqueue_on_commit([message.pk] if status == Status.PENDING else [])
     return 1
+
+
+def district_locate(self, postcode: str):
+    """seats.geocoding.LocalDistrictGeocoder.locate (a method: request_cpu swaps it in) with the ORM's filter(),
+    the current set as a subquery as in the statement."""
+    from seats.geocoding import Location
+    from seats.models import PostcodeDistrict, current_boundary_set_code
+    from seats.postcodes import outcode_of
+
+    row = PostcodeDistrict.objects.filter(boundary_set=current_boundary_set_code(), outcode=outcode_of(postcode)
+                                          ).values_list("lat", "lng", "seat_id").first()
+    return None if row is None else Location(postcode, row[0], row[1], row[2], "district")

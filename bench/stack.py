@@ -455,3 +455,23 @@ class FakeTwilioProcess(ChildServer):
         """The app's settings for this Twilio (the SDK, pointed at the loopback)."""
         return {"TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_AUTH_TOKEN": "bench-token",
                 "TWILIO_FROM": "+447700900000", "TWILIO_API_URL": self.url}
+
+
+def stack_teardown(*, root: Path, redis_server: PrivateRedis, servers=None, fake: FakeTwilioProcess | None = None,
+                   pg: PrivatePostgres | None = None, keep: bool = False) -> None:
+    """Stop what a mix run started (bench.load, bench/soak.py), last started first: gunicorn, Celery and beat
+    (`servers`, a bench.load.processes.Stack), the loopback Twilio, this process's database connections, the
+    private Redis and PostgreSQL; then remove the run's folder unless `keep`. Safe on a run that failed halfway."""
+    if servers:
+        servers.stop()
+    if fake:
+        fake.stop()
+    with contextlib.suppress(Exception):
+        from django.db import connections
+
+        connections.close_all()
+    redis_server.stop()
+    if pg:
+        pg.stop("immediate")
+    if not keep:
+        shutil.rmtree(root, ignore_errors=True)

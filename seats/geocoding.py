@@ -52,8 +52,8 @@ _LOCATE_SQL = (f"SELECT lat, lng, seat_id FROM {Postcode._meta.db_table} WHERE b
 
 class LocalPostcodeGeocoder:
     def locate(self, postcode: str) -> Location | None:
-        # bench/sql_vs_orm.py locate: the ORM's filter().values_list().first() cost 6.6x this statement's CPU; every
-        # booking and search geocodes (BENCHMARKS.md "Hand-written statements vs the ORM").
+        # bench/sql_vs_orm.py locate: the ORM's filter().values_list().first() cost 7.3x this statement's CPU; every
+        # booking geocodes (BENCHMARKS.md "Hand-written statements vs the ORM").
         with connection.cursor() as cursor:
             cursor.execute(_LOCATE_SQL, [postcode])
             row = cursor.fetchone()
@@ -63,8 +63,10 @@ class LocalPostcodeGeocoder:
 
 
 # The district in the current set, as _LOCATE_SQL: every search is located by its district (web.page_cache keys
-# results by it). The same one-row shape as _LOCATE_SQL, whose ORM twin cost 6.6x its CPU (bench/sql_vs_orm.py
-# locate); this statement has no figure of its own yet: add it to that bench before changing it.
+# results by it). bench/sql_vs_orm.py locate_district: its ORM twin (bench/sql_vs_orm_twins.district_locate) cost
+# 8.4x this statement's CPU, 2.1 ms more a search; bench/request_cpu.py --district-twin: a results page computed
+# with the twin cost 18.5 ms of CPU, with this 15.3 ms (17.6%; 1-27% by round) (BENCHMARKS.md "Hand-written
+# statements vs the ORM", locate_district). At the 15% bar, not beyond its spread: measure again before changing.
 _DISTRICT_SQL = (f"SELECT lat, lng, seat_id FROM {PostcodeDistrict._meta.db_table} WHERE boundary_set = "
                  f"(SELECT code FROM {BoundarySet._meta.db_table} WHERE is_current) AND outcode = %s")
 

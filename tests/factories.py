@@ -1,6 +1,8 @@
 """The suite's one way to build rows: factory_boy factories for the models (seats and their neighbours, postcodes and
-districts, users, organisers' scopes, meeting points, sessions, slots, volunteers and their availability, bookings,
-assignment runs), plus the few helpers that go through a service because the rows it writes
+districts, users and hosts' standing, organisers' scopes, meeting points, sessions, slots, volunteers and their
+availability, bookings and their events, challenges, feedback and session reports, lift offers, assignment runs and
+proposals, overflow moves, coordinators' actions, the outbox rows, hosts' email choices, webhook endpoints, Twilio
+callback receipts), plus the few helpers that go through a service because the rows it writes
 with them are the point (`book`, `booking_ask`: a booking request with its challenge and text). tests/README.md
 has the rule."""
 
@@ -13,10 +15,22 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from dispatch.models import AssignmentRun
+from dispatch.models import AssignmentRun, CoordinatorAction, OverflowMove, ProposedAssignment
+from notify.email.models import EmailMessage, HostEmailPreference
+from notify.sms.models import SmsMessage, WebhookReceipt
+from notify.webhooks.models import WebhookEndpoint
 from seats.models import DEFAULT_BOUNDARY_SET, OrganiserScope, Postcode, PostcodeDistrict, Seat, SeatAdjacency
 from sessions.models import CanvassSession, HostStanding, MeetingPoint, Slot
-from volunteers.models import AvailabilityWindow, Booking, Volunteer
+from travel.models import LiftOffer
+from volunteers.models import (
+    AvailabilityWindow,
+    Booking,
+    BookingEvent,
+    Feedback,
+    PhoneChallenge,
+    SessionReport,
+    Volunteer,
+)
 
 _phones = count(100000)
 
@@ -216,6 +230,178 @@ class AssignmentRunFactory(factory.django.DjangoModelFactory):
         model = AssignmentRun
 
     params = factory.LazyFunction(dict)
+
+
+class HostStandingFactory(factory.django.DjangoModelFactory):
+    """A host's standing, set to the fields given and nothing else: UserFactory has already given most hosts one
+    (trusted, their address proven), so this updates the host's row where there is one, as the services do:
+    `HostStandingFactory(host=host, email_verified=host.email)` is the link emailed at sign-up followed."""
+
+    class Meta:
+        model = HostStanding
+
+    host = factory.SubFactory(UserFactory, standing=False)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return model_class.objects.update_or_create(host=kwargs.pop("host"), defaults=kwargs)[0]
+
+
+class HostEmailPreferenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HostEmailPreference
+
+    host = factory.SubFactory(UserFactory)
+    notify = HostEmailPreference.Notify.DAILY
+
+
+class BookingEventFactory(factory.django.DjangoModelFactory):
+    """A row only: no outbox row follows (the wiring reacts to the services, not to this)."""
+
+    class Meta:
+        model = BookingEvent
+
+    booking = factory.SubFactory(BookingFactory)
+    kind = "booking_confirmed"
+    version = factory.SelfAttribute("booking.version")
+    payload = factory.LazyFunction(dict)
+
+
+class PhoneChallengeFactory(factory.django.DjangoModelFactory):
+    """A row only, its code unknown (`code_hash` is no hash of any code): a test of proving asks through
+    `book` or `booking_ask`."""
+
+    class Meta:
+        model = PhoneChallenge
+
+    booking = factory.SubFactory(BookingFactory)
+    volunteer = factory.SelfAttribute("booking.volunteer")
+    phone = factory.SelfAttribute("volunteer.phone")
+    purpose = PhoneChallenge.Purpose.choices[0][0]
+    code_hash = "x"
+    max_attempts = 5
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(minutes=10))
+
+
+class FeedbackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Feedback
+
+    booking = factory.SubFactory(BookingFactory)
+    went = True
+
+
+class SessionReportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SessionReport
+
+    session = factory.SubFactory(CanvassSessionFactory)
+    doors = 40
+    conversations = 12
+
+
+class LiftOfferFactory(factory.django.DjangoModelFactory):
+    """A driver's offer from the station, half an hour before the slot."""
+
+    class Meta:
+        model = LiftOffer
+
+    booking = factory.SubFactory(BookingFactory)
+    slot = factory.SelfAttribute("booking.slot")
+    seats = 2
+    pickup_kind = LiftOffer.PickupKind.STATION
+    pickup_label = "The station"
+    pickup_postcode = "S1"
+    pickup_district = "S1"
+    pickup_lat = 53.38
+    pickup_lng = -1.47
+    departs_at = factory.LazyAttribute(lambda o: o.slot.starts_at - timedelta(minutes=30))
+
+
+class ProposedAssignmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProposedAssignment
+
+    run = factory.SubFactory(AssignmentRunFactory)
+    volunteer = factory.SubFactory(VolunteerFactory)
+    slot = factory.SubFactory(SlotFactory)
+
+
+class CoordinatorActionFactory(factory.django.DjangoModelFactory):
+    """An audit row only: a test of what an action does goes through its service, which writes this."""
+
+    class Meta:
+        model = CoordinatorAction
+
+    actor = factory.SubFactory(UserFactory, is_staff=True, email="", standing=False)
+    kind = CoordinatorAction.Kind.SEAT_PRIORITY_SET
+    params = factory.LazyFunction(dict)
+
+
+class OverflowMoveFactory(factory.django.DjangoModelFactory):
+    """A row only: the volunteer's two bookings are the test's (dispatch's overflow writes them together)."""
+
+    class Meta:
+        model = OverflowMove
+
+    from_booking = factory.SubFactory(BookingFactory)
+    to_booking = factory.SubFactory(BookingFactory, volunteer=factory.SelfAttribute("..from_booking.volunteer"))
+    volunteer = factory.SelfAttribute("from_booking.volunteer")
+    from_seat = factory.SelfAttribute("from_booking.slot.session.seat")
+    to_seat = factory.SelfAttribute("to_booking.slot.session.seat")
+    ring = 1
+    distance_km = 3.2
+    trigger = OverflowMove.Trigger.WAITLIST
+
+
+class SmsMessageFactory(factory.django.DjangoModelFactory):
+    """An outbox row waiting to be sent, written past the services (no booking event behind it): a test about
+    what a booking change texts books through a service."""
+
+    class Meta:
+        model = SmsMessage
+
+    booking = factory.SubFactory(BookingFactory)
+    volunteer = factory.SelfAttribute("booking.volunteer")
+    kind = SmsMessage.Kind.CONFIRMED
+    version = 1
+    to = factory.SelfAttribute("volunteer.phone")
+    body = "Your place is booked."
+    encoding = "GSM-7"
+    segments = 1
+
+
+class EmailMessageFactory(factory.django.DjangoModelFactory):
+    """An email outbox row waiting to be sent, as SmsMessageFactory (its text is rendered when it is sent)."""
+
+    class Meta:
+        model = EmailMessage
+
+    booking = factory.SubFactory(BookingFactory)
+    volunteer = factory.SelfAttribute("booking.volunteer")
+    kind = EmailMessage.Kind.CONFIRMED
+    version = 1
+
+
+class WebhookEndpointFactory(factory.django.DjangoModelFactory):
+    """A campaign system's endpoint, as a coordinator registers one (every event type, personal data sent)."""
+
+    class Meta:
+        model = WebhookEndpoint
+
+    url = "https://crm.example.org/hooks"
+    secret = "whsec_" + "A" * 32
+
+
+class WebhookReceiptFactory(factory.django.DjangoModelFactory):
+    """A Twilio callback handled (a status callback unless `kind` says otherwise)."""
+
+    class Meta:
+        model = WebhookReceipt
+
+    kind = WebhookReceipt.Kind.STATUS
+    message_sid = factory.Sequence(lambda n: f"SM{n:032d}")
+    received_at = factory.LazyFunction(timezone.now)
 
 
 def token_for(user) -> str:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
-import shutil
 import signal
 import tempfile
 import time
@@ -221,15 +219,5 @@ def main(argv=None) -> int:
             log(f"wrote the {'faults' if args.faults else 'load'} part of '{SECTION}' in {reporting.BENCHMARKS_MD}")
         return 0 if not verification_problems(v) else 1
     finally:
-        if servers:
-            servers.stop()
-        if fake:
-            fake.stop()
-        with contextlib.suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        redis_server.stop()
-        if pg:
-            pg.stop("immediate")
-        shutil.rmtree(root, ignore_errors=True) if not os.environ.get("BENCH_LOAD_KEEP") else None
+        stack.stack_teardown(root=root, redis_server=redis_server, servers=servers, fake=fake, pg=pg,
+                             keep=bool(os.environ.get("BENCH_LOAD_KEEP")))

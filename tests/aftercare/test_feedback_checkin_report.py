@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from core.errors import InvalidInput, InvalidState, NotFound, RateLimited
 from tests.aftercare.helpers import booked_slot, slot_move
+from tests.factories import UserFactory
 from volunteers import aftercare
 from volunteers.models import Booking, BookingEvent, Feedback, SessionReport
 
@@ -207,9 +208,7 @@ def test_the_report_link_names_its_session_and_cannot_be_forged_or_moved():
         with pytest.raises(NotFound):
             aftercare.session_for_report_token(bad)
     # The room changes hands: the old host's link no longer opens the session.
-    from django.contrib.auth import get_user_model
-
-    new_host = get_user_model().objects.create_user(username="newhost", password="a-long-password-9")
+    new_host = UserFactory(username="newhost", email="", standing=False)
     type(slot.session.meeting_point).objects.filter(pk=slot.session.meeting_point_id).update(host=new_host)
     with pytest.raises(NotFound):
         aftercare.session_for_report_token(token)

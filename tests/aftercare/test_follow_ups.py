@@ -11,9 +11,9 @@ from notify.email.services import follow_ups_enqueue_due as email_follow_ups
 from notify.email.services.host_reports import host_reports_enqueue_due
 from notify.sms.models import SmsMessage
 from notify.sms.services import follow_ups_enqueue_due, inbound_handle
-from sessions.models import HostStanding
 from tests.aftercare.helpers import booked_slot
 from tests.email.conftest import emailable
+from tests.factories import HostStandingFactory
 from tests.sms.factories import booking_make, slot_make
 from volunteers import aftercare
 from volunteers.models import Booking, Feedback
@@ -144,7 +144,7 @@ def test_the_host_is_emailed_the_report_link_once_per_session(mail_outbox, locme
     host = slot.session.meeting_point.host
     host.email = "aisha@example.org"
     host.save(update_fields=["email"])
-    HostStanding.objects.update_or_create(host=host, defaults={"email_verified": host.email})
+    HostStandingFactory(host=host, email_verified=host.email)
     mail_outbox.clear()
     after = slot.session.ends_at + timedelta(hours=1)
     assert host_reports_enqueue_due(now=after - timedelta(minutes=1)) == 0

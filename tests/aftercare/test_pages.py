@@ -6,10 +6,10 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from tests.aftercare.helpers import booked_slot
+from tests.factories import FeedbackFactory, SessionReportFactory, UserFactory
 from volunteers import aftercare
 from volunteers.models import Booking, Feedback, SeatTurnoutPolicy, SessionReport
 
@@ -54,7 +54,7 @@ def test_feedback_is_closed_before_the_slot_ends_and_an_unknown_link_is_not_foun
 
 def test_a_link_preview_sees_neither_the_answers_nor_the_next_sessions(client):
     _, (booking,) = booked_slot(ended_ago=timedelta(hours=2))
-    Feedback.objects.create(booking=booking, went=True, rating=2, comment="Secret words")
+    FeedbackFactory(booking=booking, went=True, rating=2, comment="Secret words")
     page = client.get(f"/b/{booking.manage_token}/after", HTTP_USER_AGENT="WhatsApp/2.23").content.decode()
     assert "Secret words" not in page and "Come again" not in page
 
@@ -107,7 +107,7 @@ def test_the_host_marks_arrivals_from_the_check_in_list_with_the_code_shown(clie
 
 def test_another_host_cannot_see_the_list_nor_mark_anyone(client):
     slot, (booking,) = booked_slot(starts_at=timezone.now() - timedelta(minutes=5))
-    other = get_user_model().objects.create_user(username="otherhost", password="a-long-password-9")
+    other = UserFactory(username="otherhost", email="", standing=False)
     client.force_login(other)
     assert client.get(f"/host/sessions/{slot.session_id}/check-in/").status_code == 404
     assert client.post(f"/host/sessions/{slot.session_id}/check-in/{booking.pk}/",
@@ -145,7 +145,7 @@ def test_the_report_link_works_without_signing_in_and_a_bad_one_is_not_found(cli
 
 @pytest.fixture
 def coordinator(client):
-    user = get_user_model().objects.create_user(username="national", password="a-long-password-9", is_staff=True)
+    user = UserFactory(username="national", is_staff=True, email="", standing=False)
     client.force_login(user)
     return user
 
@@ -154,8 +154,8 @@ def test_the_coordinator_report_csv_and_seat_page_add_it_all_up(client, coordina
     slot, (came, missed, rated) = booked_slot(people=3, ended_ago=timedelta(hours=2))
     Booking.objects.filter(pk__in=[came.pk, rated.pk]).update(status=Booking.Status.ATTENDED)
     Booking.objects.filter(pk=missed.pk).update(status=Booking.Status.NO_SHOW)
-    Feedback.objects.create(booking=rated, went=True, rating=4, again=True)
-    SessionReport.objects.create(session=slot.session, doors=70, conversations=21, note="=HYPERLINK(bad)")
+    FeedbackFactory(booking=rated, went=True, rating=4, again=True)
+    SessionReportFactory(session=slot.session, doors=70, conversations=21, note="=HYPERLINK(bad)")
     day = timezone.localtime(slot.starts_at).date().isoformat()
     page = client.get(f"/coordinate/after/?date_from={day}&date_to={day}").content.decode()
     assert "70" in page and "21" in page and "4.0" in page

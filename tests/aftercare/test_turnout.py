@@ -11,9 +11,10 @@ from dispatch.services.turnout import seat_overbook_change
 from seats.scopes import SeatScope
 from sessions.models import Slot
 from tests.aftercare.helpers import booked_slot, slot_move
+from tests.factories import FeedbackFactory, UserFactory
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers import turnout
-from volunteers.models import Booking, Feedback
+from volunteers.models import Booking
 
 pytestmark = pytest.mark.django_db
 
@@ -89,18 +90,15 @@ def test_a_volunteer_who_said_they_went_counts_as_came_and_unknown_outcomes_are_
     prior.TURNOUT_PRIOR_WEIGHT = 1.0
     upcoming, _ = booked_slot(people=1)
     slot, bookings = booked_slot(people=3, starts_at=upcoming.starts_at - timedelta(days=7))
-    Feedback.objects.create(booking=bookings[0], went=True)
-    Feedback.objects.create(booking=bookings[1], went=False)  # the third: no word, not counted
+    FeedbackFactory(booking=bookings[0], went=True)
+    FeedbackFactory(booking=bookings[1], went=False)  # the third: no word, not counted
     rates = turnout.turnout_rates(seat_ids=[slot.session.seat_id])
     assert rates.national == {False: (2, 1)}
 
 
 def test_over_booking_is_off_by_default_and_raises_bookable_places_when_a_coordinator_allows_it(prior):
     upcoming, _ = booked_slot(people=0, capacity=8)
-    from django.contrib.auth import get_user_model
-
-    coordinator = get_user_model().objects.create_user(username="coord", password="a-long-password-9",
-                                                       is_staff=True)
+    coordinator = UserFactory(username="coord", is_staff=True, email="", standing=False)
     turnout.slots_overbook_refresh()
     upcoming.refresh_from_db()
     assert upcoming.overbook == 0

@@ -14,7 +14,14 @@ from dispatch.models import CoordinatorAction
 from dispatch.services.coverage import coverage_by_seat
 from notify.sms.models import SmsMessage
 from sessions.models import Slot
-from tests.factories import AvailabilityWindowFactory, BookingFactory, SlotFactory, UserFactory, api_client_for
+from tests.factories import (
+    AvailabilityWindowFactory,
+    BookingFactory,
+    SlotFactory,
+    UserFactory,
+    WebhookEndpointFactory,
+    api_client_for,
+)
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers.models import AvailabilityWindow, Booking, Volunteer
 from volunteers.privacy import personal_data_purge
@@ -226,10 +233,10 @@ def test_the_admin_masks_numbers_in_lists_and_audits_views_exports_and_erasures(
 
 def test_opening_a_volunteers_text_email_or_webhook_delivery_in_the_admin_is_audited(client):
     from notify.email.models import EmailMessage
-    from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
+    from notify.webhooks.models import WebhookDelivery
     from tests.email.conftest import emailable
 
-    WebhookEndpoint.objects.create(url="https://crm.example.org/hooks", secret="whsec_" + "A" * 32)
+    WebhookEndpointFactory(url="https://crm.example.org/hooks", secret="whsec_" + "A" * 32)
     volunteer = emailable(name="Priya Shah", phone="+447700900321")
     booking_make(slot=slot_make(), volunteer=volunteer)
     text = SmsMessage.objects.get(volunteer=volunteer)

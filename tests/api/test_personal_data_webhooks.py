@@ -7,7 +7,8 @@ import pytest
 from django.db.models import Q
 from rest_framework.test import APIClient
 
-from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
+from notify.webhooks.models import WebhookDelivery
+from tests.factories import WebhookEndpointFactory
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,7 @@ URL = "https://crm.example.org/hooks/catch/9321/k3y-in-the-path/"
 
 
 def test_the_export_lists_the_webhook_deliveries_about_the_volunteers_bookings():
-    endpoint = WebhookEndpoint.objects.create(url=URL, secret=SECRET, include_personal_data=True)
+    endpoint = WebhookEndpointFactory(url=URL, secret=SECRET, include_personal_data=True)
     volunteer = volunteer_make(name="Priya Shah", phone="+447700900321")
     booking = booking_make(slot=slot_make(), volunteer=volunteer)
     someone_else = booking_make(slot=slot_make(), volunteer=volunteer_make(name="Other Person"))

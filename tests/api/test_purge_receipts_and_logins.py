@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from notify.sms.models import WebhookReceipt
+from tests.factories import WebhookReceiptFactory
 from volunteers.privacy import personal_data_purge, personal_data_purge_all
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,7 @@ def _ago(**delta):
 
 
 def _receipt(sid: str, received_at, kind=WebhookReceipt.Kind.INBOUND, status="") -> WebhookReceipt:
-    return WebhookReceipt.objects.create(kind=kind, message_sid=sid, message_status=status, received_at=received_at)
+    return WebhookReceiptFactory(kind=kind, message_sid=sid, message_status=status, received_at=received_at)
 
 
 def _attempt(model, ip: str, when):

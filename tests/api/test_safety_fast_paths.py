@@ -164,6 +164,7 @@ from django.test import Client
 from django.utils import timezone
 from notify.sms.models import SmsMessage
 from sessions.models import Slot
+from tests.factories import SlotFactory
 from volunteers.models import Booking
 
 assert connection.vendor == "sqlite"
@@ -172,7 +173,7 @@ call_command("load_demo", verbosity=0)
 base = Slot.objects.filter(starts_at__gt=timezone.now(), session__requires_approval=False).order_by("starts_at")[0]
 hours = timedelta(hours=2)
 def slot_at(start, capacity=5):
-    return Slot.objects.create(session=base.session, starts_at=start, ends_at=start + hours, capacity=capacity)
+    return SlotFactory(session=base.session, starts_at=start, ends_at=start + hours, capacity=capacity)
 mine = slot_at(base.starts_at + timedelta(days=30))
 overlapping = slot_at(mine.starts_at - timedelta(hours=1))
 touching = slot_at(mine.ends_at)  # starts as mine ends
@@ -204,15 +205,14 @@ taker = prove(ask(held, "07400 555571"))
 # The hosts told of each booking by email: the statement written out against the ORM's query it replaced.
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from notify.email.models import HostEmailPreference
 from notify.email.services.outbox import _hosts_told_each
-from sessions.models import HostStanding
+from tests.factories import HostEmailPreferenceFactory, HostStandingFactory
 users = get_user_model().objects.all()
 for i, user in enumerate(users):
     if i % 3 == 0:
-        HostEmailPreference.objects.update_or_create(host=user, defaults={"notify": ["each", "digest"][i % 2]})
+        HostEmailPreferenceFactory(host=user, notify=["each", "digest"][i % 2])
     if i % 4 != 3:
-        HostStanding.objects.update_or_create(host=user, defaults={"email_verified": user.email.upper()})
+        HostStandingFactory(host=user, email_verified=user.email.upper())
 orm = {pk for pk, email, proven in users.filter(is_active=True).exclude(email="").filter(
     Q(email_preference__isnull=True) | Q(email_preference__notify="each")).values_list(
     "pk", "email", "host_standing__email_verified") if proven and proven.lower() == email.lower()}

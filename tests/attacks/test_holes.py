@@ -12,9 +12,8 @@ import re
 import pytest
 import requests
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
-from tests.factories import SlotFactory, UserFactory, book, next_mobile
+from tests.factories import SlotFactory, UserFactory, book, next_mobile, token_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("ratelimit_clock")]
 
@@ -47,7 +46,7 @@ def test_private_answers_are_never_kept_by_a_shared_cache(live_server, booked):
     host = booked.slot.session.meeting_point.host
     coordinator = UserFactory(username="coord", is_staff=True)
     anyone, as_host, as_coordinator = requests.Session(), _signed_in(host), _signed_in(coordinator)
-    host_token = {"Authorization": f"Token {Token.objects.create(user=host).key}"}
+    host_token = {"Authorization": f"Token {token_for(host)}"}
     answers = {
         "booking page": anyone.get(f"{url}/b/{token}"),
         "booking API": anyone.get(f"{url}/api/bookings/{token}/"),

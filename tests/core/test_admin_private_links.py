@@ -6,7 +6,7 @@ import pytest
 
 from dispatch.models import CoordinatorAction
 from notify.sms.models import SmsMessage
-from tests.factories import UserFactory
+from tests.factories import PhoneChallengeFactory, UserFactory
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers.feeds import calendar_feed_ensure, feed_token
 from volunteers.models import PhoneChallenge
@@ -25,9 +25,9 @@ def coordinator_client(client):
 
 
 def _challenge(booking) -> PhoneChallenge:
-    return PhoneChallenge.objects.create(volunteer=booking.volunteer, booking=booking, phone=booking.volunteer.phone,
-                                         purpose=PhoneChallenge.Purpose.choices[0][0], code_hash="x", max_attempts=5,
-                                         expires_at=booking.created_at)
+    return PhoneChallengeFactory(volunteer=booking.volunteer, booking=booking, phone=booking.volunteer.phone,
+                                 purpose=PhoneChallenge.Purpose.choices[0][0], code_hash="x", max_attempts=5,
+                                 expires_at=booking.created_at)
 
 
 @pytest.fixture

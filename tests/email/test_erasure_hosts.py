@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from notify.email.models import EmailMessage
 from notify.sms.models import SmsMessage
-from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
-from sessions.models import HostStanding, Slot
+from notify.webhooks.models import WebhookDelivery
+from sessions.models import Slot
 from tests.email.conftest import booking_make, held, slot_make, volunteer_make
+from tests.factories import HostStandingFactory, WebhookEndpointFactory
 from volunteers.models import Volunteer
 from volunteers.privacy import personal_data_purge, volunteer_personal_data_erase
 
@@ -22,7 +23,7 @@ def _hosted_slot():
     host = slot.session.meeting_point.host
     host.email = "aisha@example.org"
     host.save(update_fields=["email"])
-    HostStanding.objects.update_or_create(host=host, defaults={"email_verified": host.email})  # proven address
+    HostStandingFactory(host=host, email_verified=host.email)  # proven address
     return slot, host
 
 
@@ -34,8 +35,8 @@ def _traces(name_parts: tuple[str, ...]) -> list:
 
 
 def test_erasure_blanks_the_subjects_of_the_hosts_emails_about_the_volunteer(mail_outbox):
-    WebhookEndpoint.objects.create(url="https://crm.example.org/hooks", secret="whsec_" + "A" * 32,
-                                   include_personal_data=True)
+    WebhookEndpointFactory(url="https://crm.example.org/hooks", secret="whsec_" + "A" * 32,
+                           include_personal_data=True)
     slot, host = _hosted_slot()
     volunteer = volunteer_make(name="Jo Bloggs")
     booking_make(slot=slot, volunteer=volunteer)

@@ -9,9 +9,8 @@ from django.utils import timezone
 from notify.email import services
 from notify.email.models import EmailMessage, HostEmailPreference
 from notify.email.services.unsubscribe import host_token
-from sessions.models import HostStanding
 from tests.email.conftest import booking_make, slot_make, volunteer_make
-from tests.factories import PostcodeFactory, booking_ask, next_mobile
+from tests.factories import HostEmailPreferenceFactory, HostStandingFactory, PostcodeFactory, booking_ask, next_mobile
 from volunteers.identity import booking_prove_by_link
 from volunteers.models import Booking
 from volunteers.services import booking_cancel
@@ -25,9 +24,9 @@ def _hosted_slot(*, notify: str | None = None, email: str = "aisha@example.org",
     host.email = email
     host.save(update_fields=["email"])
     if verified:  # the host followed the link emailed at sign-up (sessions.hosts)
-        HostStanding.objects.update_or_create(host=host, defaults={"email_verified": email})
+        HostStandingFactory(host=host, email_verified=email)
     if notify:
-        HostEmailPreference.objects.create(host=host, notify=notify)
+        HostEmailPreferenceFactory(host=host, notify=notify)
     return slot, host
 
 

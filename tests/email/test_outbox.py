@@ -10,7 +10,7 @@ from notify.email import services
 from notify.email.models import EmailMessage
 from notify.email.services.unsubscribe import volunteer_token
 from tests.email.conftest import booking_make, emailable, held, slot_make, volunteer_make
-from tests.factories import PostcodeFactory, booking_ask, next_mobile
+from tests.factories import EmailMessageFactory, PostcodeFactory, booking_ask, next_mobile
 from volunteers.identity import booking_prove_by_link
 from volunteers.models import Booking, Volunteer
 from volunteers.services import booking_cancel
@@ -235,8 +235,8 @@ def test_a_redirect_email_is_about_the_booking_it_points_to(mail_outbox):
     mail_outbox.clear()
     Booking.objects.filter(pk=old.pk).update(status="redirected", redirected_to=new, version=old.version + 1)
     with held():
-        message = EmailMessage.objects.create(volunteer=volunteer, booking=old, kind="booking_redirected",
-                                              version=old.version + 1)
+        message = EmailMessageFactory(volunteer=volunteer, booking=old, kind="booking_redirected",
+                                      version=old.version + 1)
     assert services.message_send(message_id=message.pk) == "sent"
     [email] = mail_outbox
     assert "Heeley" in email.subject and "Instead of Full session in Hallam" in email.body

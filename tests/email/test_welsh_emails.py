@@ -8,6 +8,7 @@ from notify.email.models import EmailMessage
 from notify.email.tasks import messages_send_batch
 from sessions.hosts import host_language_set
 from tests.email.conftest import booking_make, emailable, held, slot_make
+from tests.factories import HostStandingFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,13 +33,11 @@ def test_the_send_task_emails_a_welsh_booking_in_welsh_and_an_english_one_in_eng
 
 
 def test_a_hosts_booking_email_follows_the_hosts_language(mail_outbox):
-    from sessions.models import HostStanding
-
     slot = slot_make()
     host = slot.session.meeting_point.host
     host.email = "aisha@example.org"
     host.save(update_fields=["email"])
-    HostStanding.objects.update_or_create(host=host, defaults={"email_verified": host.email})
+    HostStandingFactory(host=host, email_verified=host.email)
     host_language_set(host=host, language="cy")  # as the language switch does for a signed-in host
     with translation.override("en-gb"):  # the volunteer books in English
         booking_make(slot=slot, volunteer=emailable())

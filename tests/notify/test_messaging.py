@@ -14,7 +14,7 @@ from notify.messaging.audience import Audience, audience_for_coordinator, audien
 from notify.models import Broadcast
 from notify.sms import services as sms
 from notify.sms.models import SmsMessage
-from tests.factories import OrganiserScopeFactory, UserFactory, api_client_for
+from tests.factories import LiftOfferFactory, OrganiserScopeFactory, UserFactory, api_client_for
 from tests.sms.factories import booking_make, seat_make, slot_make, volunteer_make
 from tests.waiting import wait_until
 from volunteers.models import Booking
@@ -245,13 +245,11 @@ def test_the_messages_endpoint_answers_what_its_schema_says(locmem_sms, settings
 
 
 def test_coordinators_message_only_the_drivers_offering_lifts_that_day(locmem_sms):
-    from travel.models import LiftOffer
-
     slot = _session_with(proven=3, unproven=0)
     driver = Booking.objects.filter(slot=slot).first()
-    LiftOffer.objects.create(booking=driver, slot=slot, seats=2, pickup_kind="station", pickup_label="The station",
-                             pickup_postcode="S1", pickup_district="S1", pickup_lat=53.38, pickup_lng=-1.47,
-                             departs_at=slot.starts_at - timedelta(minutes=30))
+    LiftOfferFactory(booking=driver, slot=slot, seats=2, pickup_kind="station", pickup_label="The station",
+                     pickup_postcode="S1", pickup_district="S1", pickup_lat=53.38, pickup_lng=-1.47,
+                     departs_at=slot.starts_at - timedelta(minutes=30))
     day = timezone.localtime(slot.starts_at).date()
     national = UserFactory(is_staff=True)
     everyone = audience_for_coordinator(user=national, day=day)

@@ -21,7 +21,7 @@ from celery_app import _database_connections_recycle
 from notify.sms import services
 from notify.sms.backends import TwilioBackend, backend_get
 from notify.sms.models import SmsMessage
-from tests.factories import BookingFactory
+from tests.factories import BookingFactory, SmsMessageFactory
 from tests.sms.factories import slot_make, volunteer_make
 from tests.waiting import wait_until
 from volunteers.models import Booking
@@ -36,7 +36,7 @@ def _pending_messages(count: int) -> list[SmsMessage]:
     for n in range(count):
         volunteer = volunteer_make()
         booking = BookingFactory(volunteer=volunteer, slot=slot, status="confirmed")
-        messages.append(SmsMessage.objects.create(
+        messages.append(SmsMessageFactory(
             volunteer=volunteer, booking=booking, kind="booking_confirmed", version=1, to=volunteer.phone,
             body=f"Booking {n} confirmed. Reply OK to confirm.", encoding="GSM-7", segments=1))
     return messages

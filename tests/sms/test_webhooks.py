@@ -7,6 +7,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from notify.sms.models import SmsMessage
+from tests.factories import UserFactory
 from tests.sms.conftest import AUTH_TOKEN
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from volunteers.models import Booking
@@ -165,13 +166,11 @@ def test_an_undelivered_callback_for_an_unknown_number_marks_it_invalid(signed_p
 
 
 def test_coordinators_see_permanent_failures_through_the_api(client, locmem_sms):
-    from django.contrib.auth import get_user_model
-
     booking = booking_make(slot=slot_make())
     SmsMessage.objects.filter(booking=booking).update(status="failed", status_rank=4, error_code=21211)
     booking_make(slot=slot_make())
     assert client.get("/api/sms/messages/?status=failed").status_code in (401, 403)
-    staff = get_user_model().objects.create_user("coord", password="a-long-password-9", is_staff=True)
+    staff = UserFactory(username="coord", is_staff=True, email="", standing=False)
     client.force_login(staff)
     body = client.get("/api/sms/messages/?status=failed").json()
     assert [row["error_code"] for row in body["results"]] == [21211]

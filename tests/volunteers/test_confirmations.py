@@ -226,7 +226,7 @@ def test_the_host_is_told_once_per_session_of_the_places_released(locmem_sms, ne
 
     from notify.email.models import EmailMessage
     from notify.host_notifications import host_notifications_set
-    from sessions.models import HostStanding
+    from tests.factories import HostStandingFactory
     from tests.sms.factories import host_mobile_prove
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -237,7 +237,7 @@ def test_the_host_is_told_once_per_session_of_the_places_released(locmem_sms, ne
     host = slot.session.meeting_point.host
     host.email = "aisha@example.org"
     host.save(update_fields=["email"])
-    HostStanding.objects.update_or_create(host=host, defaults={"email_verified": host.email})
+    HostStandingFactory(host=host, email_verified=host.email)
     host_notifications_set(host=host, each="both", digest=False, mobile="+447400999777")
     host_mobile_prove(host)
     ann, ben = (booking_make(slot=slot, volunteer=volunteer_make(name=name)) for name in ("Ann Jones", "Ben Smith"))

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.factories import UserFactory
 from tests.sms.factories import booking_make, slot_make, volunteer_make
 from tests.threads import run_together
 from volunteers.disclosure import (
@@ -105,9 +106,9 @@ def test_a_known_room_costs_one_query_and_no_write(django_assert_num_queries):
     assert room.shown and room.address == "27 Psalter Lane, Sheffield" and room.host_first_name == "Aisha"
 
 
-def test_a_coordinator_release_lets_the_phone_through_for_that_room_only(settings, django_user_model):
+def test_a_coordinator_release_lets_the_phone_through_for_that_room_only(settings):
     settings.DISCLOSURE_MAX_ROOMS_PER_DAY = 0
-    coordinator = django_user_model.objects.create_user(username="coord", is_staff=True)
+    coordinator = UserFactory(username="coord", is_staff=True, email="", standing=False)
     first = booking_make(slot=slot_make())
     second = booking_make(slot=slot_make(starts_in=timedelta(days=4)), volunteer=first.volunteer)
     assert not front_room_disclose(booking=first, path="page.manage").shown

@@ -42,9 +42,11 @@ from dispatch.services.assignment import run_commit_execute
 from dispatch.services.overflow import overflow_for_slot
 from sessions.models import Slot
 from tests.factories import (
+    AssignmentRunFactory,
     CanvassSessionFactory,
     MeetingPointFactory,
     PostcodeFactory,
+    ProposedAssignmentFactory,
     SlotFactory,
     UserFactory,
     booking_ask,
@@ -208,19 +210,19 @@ class PartyMachine(RuleBasedStateMachine):
         second stage, dispatch.services.lift_placement: the driver's slot, never more riders than the seats)."""
         volunteers = list(Volunteer.objects.order_by("id"))
         chosen = data.draw(st.lists(st.sampled_from(volunteers), min_size=1, max_size=4, unique_by=lambda v: v.pk))
-        run = AssignmentRun.objects.create(params={}, state=AssignmentRun.State.COMMITTING)
+        run = AssignmentRunFactory(params={}, state=AssignmentRun.State.COMMITTING)
         if len(chosen) > 1 and data.draw(st.booleans()):
             driver, riders, seats = chosen[0], chosen[1:], data.draw(st.integers(1, 3))
             Volunteer.objects.filter(pk=driver.pk).update(travel=Volunteer.Travel.DRIVER, car_seats=seats)
             self.cars[run.pk] = seats
             slot = self.slots[data.draw(st.integers(0, 2))]
-            ProposedAssignment.objects.create(run=run, volunteer=driver, slot=slot)
+            ProposedAssignmentFactory(run=run, volunteer=driver, slot=slot)
             for rider in riders[:seats]:
-                ProposedAssignment.objects.create(run=run, volunteer=rider, slot=slot, lift_driver=driver)
+                ProposedAssignmentFactory(run=run, volunteer=rider, slot=slot, lift_driver=driver)
         else:
             for volunteer in chosen:
-                ProposedAssignment.objects.create(run=run, volunteer=volunteer,
-                                                  slot=self.slots[data.draw(st.integers(0, 2))])
+                ProposedAssignmentFactory(run=run, volunteer=volunteer,
+                                          slot=self.slots[data.draw(st.integers(0, 2))])
         self._attempt(run_commit_execute, run_id=run.pk)
 
     def _places(self):

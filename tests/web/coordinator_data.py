@@ -7,7 +7,7 @@ from notify.sms.models import SmsMessage
 from seats.models import Seat
 from sessions.models import Slot
 from tests.dispatch import factories as f
-from tests.factories import UserFactory
+from tests.factories import SmsMessageFactory, UserFactory
 from volunteers.models import Booking
 
 # Croydon South, Croydon West and Croydon East: each borders the other two (constituency_adjacency_2024set.csv);
@@ -50,7 +50,7 @@ def area(*, waiting: int = 2, settings=None) -> Area:
 
 def sms(booking: Booking, *, status: str, error_code: int | None = None, skip_reason: str = "",
         attempts: int = 1, kind: str = SmsMessage.Kind.CONFIRMED) -> SmsMessage:
-    return SmsMessage.objects.create(
+    return SmsMessageFactory(
         volunteer=booking.volunteer, booking=booking, kind=kind, version=booking.version + 100 + attempts,
         to=booking.volunteer.phone, body=f"Hi {booking.volunteer.name}, see http://127.0.0.1:8000/b/{booking.manage_token}",
         encoding="GSM-7", segments=1, status=status, skip_reason=skip_reason, error_code=error_code,

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from sessions.models import HostStanding
 from tests.aftercare.helpers import booked_slot, slot_move
+from tests.factories import HostStandingFactory
 from tests.web.conftest import axe_violations
 from volunteers.models import Booking, Feedback, SessionReport
 
@@ -34,7 +34,7 @@ def test_the_host_checks_in_and_reports_and_the_volunteer_gives_feedback(no_js_p
     host.email = "aisha@example.org"
     host.set_password(PASSWORD)
     host.save()
-    HostStanding.objects.update_or_create(host=host, defaults={"email_verified": host.email})
+    HostStandingFactory(host=host, email_verified=host.email)
 
     page.goto(base + "/host/login/")
     page.get_by_label("Email address").fill("aisha@example.org")

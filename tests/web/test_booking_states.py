@@ -10,7 +10,14 @@ import pytest
 from django.utils import timezone
 
 from dispatch.models import OverflowMove
-from tests.factories import BookingFactory, CanvassSessionFactory, SlotFactory, VolunteerFactory
+from tests.factories import (
+    BookingEventFactory,
+    BookingFactory,
+    CanvassSessionFactory,
+    OverflowMoveFactory,
+    SlotFactory,
+    VolunteerFactory,
+)
 from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
 from volunteers.models import Booking, BookingEvent, Volunteer
 from web.volunteer.confirmations import told_times
@@ -50,7 +57,7 @@ def _ended(booking: Booking, kind: str, **payload) -> Booking:
     booking.version += 1
     booking.cancelled_at = timezone.now()
     booking.save()
-    BookingEvent.objects.create(booking=booking, kind=kind, version=booking.version, payload=payload)
+    BookingEventFactory(booking=booking, kind=kind, version=booking.version, payload=payload)
     return booking
 
 
@@ -70,9 +77,9 @@ def _redirect(area, *, declined=False) -> tuple[Booking, Booking]:
     else:
         old.redirected_to = new
     old.save()
-    OverflowMove.objects.create(from_booking=old, to_booking=new, volunteer=volunteer, from_seat=area.hallam,
-                                to_seat=area.central, ring=1, distance_km=3.2, trigger=OverflowMove.Trigger.WAITLIST,
-                                declined_at=timezone.now() if declined else None)
+    OverflowMoveFactory(from_booking=old, to_booking=new, volunteer=volunteer, from_seat=area.hallam,
+                        to_seat=area.central, ring=1, distance_km=3.2, trigger=OverflowMove.Trigger.WAITLIST,
+                        declined_at=timezone.now() if declined else None)
     return old, new
 
 

@@ -10,7 +10,7 @@ from dispatch.models import AssignmentRun, CoordinatorAction, OverflowMove
 from notify.sms.models import SmsMessage
 from seats.models import Seat
 from tests.dispatch import factories as f
-from tests.factories import AssignmentRunFactory
+from tests.factories import AssignmentRunFactory, CoordinatorActionFactory
 from tests.web import coordinator_data as data
 from volunteers.models import Booking
 from web.coordinators import maps
@@ -330,8 +330,8 @@ def test_the_audit_log_pages(client, coordinator, monkeypatch):
 
     monkeypatch.setattr(records, "AUDIT_PAGE_SIZE", 2)
     for seat in range(5):
-        CoordinatorAction.objects.create(actor=coordinator, kind=CoordinatorAction.Kind.SEAT_PRIORITY_SET,
-                                         params={"seat": f"E1400{seat:04d}"}, result={})
+        CoordinatorActionFactory(actor=coordinator, kind=CoordinatorAction.Kind.SEAT_PRIORITY_SET,
+                                 params={"seat": f"E1400{seat:04d}"}, result={})
     first = client.get("/coordinate/audit/").content.decode()
     assert "Page 1 of 3" in first and 'href="?page=2" rel="next"' in first and 'rel="prev"' not in first
     last = client.get("/coordinate/audit/?page=3").content.decode()

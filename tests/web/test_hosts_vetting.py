@@ -149,7 +149,7 @@ def test_with_vetting_off_a_new_hosts_session_publishes_at_once(new_host, postco
 
 @pytest.fixture
 def coordinator(db):
-    return get_user_model().objects.create_user("coord", password="a-long-password-9", is_staff=True)
+    return UserFactory(username="coord", is_staff=True, email="", standing=False)
 
 
 @pytest.fixture

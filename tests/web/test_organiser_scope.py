@@ -17,7 +17,7 @@ from dispatch.models import AssignmentRun, CoordinatorAction
 from seats.models import Seat
 from sessions.models import CanvassSession, HostStanding
 from tests.dispatch import factories as f
-from tests.factories import AssignmentRunFactory, OrganiserScopeFactory
+from tests.factories import AssignmentRunFactory, CoordinatorActionFactory, LiftOfferFactory, OrganiserScopeFactory
 from tests.web import coordinator_data as data
 from volunteers.models import Booking
 from web.coordinators import urls as coordinator_urls
@@ -59,8 +59,8 @@ def world() -> World:
     north_run = AssignmentRunFactory(params={"region": None, "seats": ["E14000201"], "date_from": "x",
                                                      "date_to": "y"})
     sms = data.sms(booking, status="failed", error_code=30003)
-    action = CoordinatorAction.objects.create(actor=national, kind=CoordinatorAction.Kind.SEAT_PRIORITY_SET,
-                                              params={"seat": south.pk})
+    action = CoordinatorActionFactory(actor=national, kind=CoordinatorAction.Kind.SEAT_PRIORITY_SET,
+                                      params={"seat": south.pk})
     south_review = f.session(south, slots=[(f.day_at(14), f.day_at(16), 3)])
     north_review = f.session(north, slots=[(f.day_at(14), f.day_at(16), 3)])
     for new, title in ((south_review, "Southern newcomer"), (north_review, "Northern newcomer")):
@@ -130,10 +130,9 @@ def _south_lift(w):
     from travel.models import LiftOffer
 
     slot = w.south_booking.slot
-    return LiftOffer.objects.get_or_create(
-        booking=w.south_booking, defaults={"slot": slot, "seats": 2, "pickup_kind": "station", "pickup_label": "Croydon",
-                                           "pickup_postcode": "CR0", "pickup_district": "CR0", "pickup_lat": 51.37,
-                                           "pickup_lng": -0.09, "departs_at": slot.starts_at})[0]
+    return LiftOffer.objects.filter(booking=w.south_booking).first() or LiftOfferFactory(
+        booking=w.south_booking, slot=slot, seats=2, pickup_kind="station", pickup_label="Croydon",
+        pickup_postcode="CR0", pickup_district="CR0", pickup_lat=51.37, pickup_lng=-0.09, departs_at=slot.starts_at)
 
 
 def _lifts(c, w):

@@ -11,7 +11,7 @@ from django.utils.formats import date_format
 
 from notify.sms.models import SmsMessage
 from sessions.models import HostStanding
-from tests.factories import SlotFactory
+from tests.factories import SlotFactory, UserFactory
 from tests.web.volunteer_data import VOLUNTEER_POSTCODE, neighbourhood
 from volunteers.models import Booking, PhoneChallenge
 
@@ -97,8 +97,8 @@ def test_a_booking_made_in_welsh_keeps_welsh_and_its_code_is_texted_in_welsh(cli
     assert body.startswith("Cod Frontroom ") and "Mae gennych le ar" in body
 
 
-def test_a_signed_in_host_who_switches_keeps_the_language_for_their_emails(client, django_user_model):
-    host = django_user_model.objects.create_user(username="nia", email="nia@example.org", password="x" * 12)
+def test_a_signed_in_host_who_switches_keeps_the_language_for_their_emails(client):
+    host = UserFactory(username="nia", email="nia@example.org", standing=False)
     client.force_login(host)
     client.get("/language/cy/", {"next": "/host/"})
     assert HostStanding.objects.get(host=host).language == "cy"

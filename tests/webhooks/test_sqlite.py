@@ -12,19 +12,19 @@ import json
 import django
 django.setup()
 from django.core.management import call_command
-from django.contrib.auth import get_user_model
 from django.test import Client
 from standardwebhooks.webhooks import Webhook
 
 call_command("migrate", verbosity=0)
 from tests.webhooks.receiver import Receiver
+from tests.factories import UserFactory
 from tests.sms.factories import booking_make, slot_make
 from notify.webhooks.models import WebhookDelivery
 from volunteers.services import booking_cancel
 
 receiver = Receiver().start()
 client = Client()
-client.force_login(get_user_model().objects.create_user("coord", password="x-long-password-1", is_staff=True))
+client.force_login(UserFactory(username="coord", is_staff=True, email="", standing=False))
 created = client.post("/api/webhooks/endpoints/", {"url": receiver.url + "/crm"}, content_type="application/json")
 secret = created.json()["secret"]
 booking = booking_make(slot=slot_make())
