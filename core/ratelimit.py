@@ -23,6 +23,7 @@ import ipaddress
 import logging
 import time
 from contextlib import suppress
+from dataclasses import dataclass
 from functools import lru_cache, wraps
 
 from django.conf import settings
@@ -61,12 +62,19 @@ def _cache_key(scope: str, key: str, period: int, window_start: int) -> str:
 
 # INCR each key, giving a new one its expiry, atomically (a script runs alone): one command and one reply per
 # request, where MULTI/SET NX/INCR/EXEC costs four replies to parse, and no key ever lives without a TTL.
+# Keys come in groups, one per scope (ARGV: each key's TTL, its allowed count, and 1 where its group ends): once a
+# group is over its count the script stops there, so the scopes after it count nothing, as when rate_limit is called
+# once per scope and the first RateLimited stops the caller (rate_limits: several scopes in one round trip).
 _COUNT_SCRIPT = """
+local n = #KEYS
 local counts = {}
+local over = false
 for i, key in ipairs(KEYS) do
-  local n = redis.call('INCR', key)
-  if n == 1 then redis.call('EXPIRE', key, ARGV[i]) end
-  counts[i] = n
+  local c = redis.call('INCR', key)
+  if c == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+  counts[i] = c
+  if c > tonumber(ARGV[n + i]) then over = true end
+  if over and ARGV[2 * n + i] == '1' then return counts end
 end
 return counts
 """
@@ -83,21 +91,26 @@ def _redis_script(cache: RedisCache):
     return script
 
 
-def _count_hits(cache, keys: list[tuple[str, int]]) -> list[int]:
-    """Add one hit to each (key, ttl) and return the counts, in one round trip to Redis."""
+def _count_hits(cache, keys: list[tuple[str, int, int, bool]]) -> list[int]:
+    """Add one hit to each (key, ttl, allowed, ends_group) in order and return the counts, in one round trip to
+    Redis; counting stops at the end of the first group with a count over its allowed (fewer counts returned)."""
     if isinstance(cache, RedisCache):
         # Django's Redis serializer stores ints raw, so the counters stay readable with cache.get().
-        return list(_redis_script(cache)(keys=[cache.make_and_validate_key(key) for key, _ in keys],
-                                         args=[ttl for _, ttl in keys]))
+        return list(_redis_script(cache)(keys=[cache.make_and_validate_key(key) for key, *_ in keys],
+                                         args=[*(ttl for _, ttl, _, _ in keys), *(allowed for _, _, allowed, _ in keys),
+                                               *(int(ends) for *_, ends in keys)]))
     # Any other cache (in-process memory on the embedded default): add() then incr().
-    counts = []
-    for key, ttl in keys:
+    counts, over = [], False
+    for key, ttl, allowed, ends in keys:
         cache.add(key, 0, timeout=ttl)
         try:
             counts.append(cache.incr(key))
         except ValueError:  # expired between add and incr
             cache.add(key, 1, timeout=ttl)
             counts.append(1)
+        over = over or counts[-1] > allowed
+        if over and ends:
+            break
     return counts
 
 
@@ -109,31 +122,22 @@ def rate_limit(*, scope: str, key: str, message: str | None = None, fields: dict
     An unknown scope is a programming error (ImproperlyConfigured); a scope set to "off", or
     RATE_LIMITS_ENABLED=false, counts nothing. Fails open when the cache is down.
     """
+    rate_limits([(scope, key, message, fields)])
+
+
+def rate_limits(limits: list[tuple[str, str, str | None, dict | None]]) -> None:
+    """rate_limit for several (scope, key, message, fields) in order, in one round trip to the cache: the same
+    counts and the same RateLimited as calling rate_limit for each in turn, the first limit over its count
+    raising and the ones after it counting nothing."""
     global _cache_unavailable_until
     if not settings.RATE_LIMITS_ENABLED:
         return
-    try:
-        raw = settings.RATE_LIMITS[scope]
-    except KeyError:
-        raise ImproperlyConfigured(f"No rate limit scope {scope!r} in settings.RATE_LIMITS") from None
-    rates = _rates(raw)
-    if not rates:
-        return
     now = _now()
-    windows = [(allowed, period, now - now % period) for allowed, period in rates]
-    aggregate = None
-    if scope.endswith("_ip"):
-        aggregate = ip_aggregate_key(key)
-        key = ip_key(key)  # whoever passes client_ip(request), an IPv6 client counts as its /64
-    if _cache_unavailable_until and time.monotonic() < _cache_unavailable_until:
+    plans = [plan for plan in (_limit_plan(*limit, now=now) for limit in limits) if plan is not None]
+    if not plans or (_cache_unavailable_until and time.monotonic() < _cache_unavailable_until):
         return
-    keys = [(_cache_key(scope, key, period, start), period + 1) for _, period, start in windows]
-    if aggregate is not None:
-        # The client's /48 counts too, allowed RATE_LIMIT_IPV6_AGGREGATE_FACTOR times as many: whoever holds a /48
-        # could otherwise take 65,536 /64s and as many allowances (docs/limits.md). Same round trip.
-        factor = settings.RATE_LIMIT_IPV6_AGGREGATE_FACTOR
-        keys += [(_cache_key(f"{scope}:net", aggregate, period, start), period + 1) for _, period, start in windows]
-        windows += [(allowed * factor, period, start) for allowed, period, start in windows]
+    keys = [(cache_key, ttl, allowed, index == len(plan.keys) - 1)
+            for plan in plans for index, (cache_key, ttl, allowed) in enumerate(plan.keys)]
     try:
         counts = _count_hits(caches[settings.RATE_LIMIT_CACHE], keys)
     except (RedisError, OSError) as exc:
@@ -142,10 +146,47 @@ def rate_limit(*, scope: str, key: str, message: str | None = None, fields: dict
                        settings.RATE_LIMIT_CACHE_RETRY_SECONDS, type(exc).__name__, exc)
         return
     _cache_unavailable_until = 0.0
-    over = [start + period - now for (allowed, period, start), hits in zip(windows, counts, strict=True)
-            if hits > allowed]
-    if over:
-        raise RateLimited(message or _("Too many attempts. Please wait a little and try again."), retry_after=max(over), fields=fields)
+    for plan in plans:
+        hits, counts = counts[:len(plan.keys)], counts[len(plan.keys):]
+        over = [start + period - now for (allowed, period, start), count in zip(plan.windows, hits, strict=False)
+                if count > allowed]
+        if over:
+            raise RateLimited(plan.message or _("Too many attempts. Please wait a little and try again."),
+                              retry_after=max(over), fields=plan.fields)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    windows: list[tuple[int, int, int]]  # (allowed, period, window start)
+    keys: list[tuple[str, int, int]]  # (cache key, ttl, allowed), one per window
+    message: str | None
+    fields: dict | None
+
+
+def _limit_plan(scope: str, key: str, message: str | None = None, fields: dict | None = None, *,
+                now: int) -> _Plan | None:
+    """What one hit of `scope` by `key` counts: its windows and their keys; None for a scope set to "off"."""
+    try:
+        raw = settings.RATE_LIMITS[scope]
+    except KeyError:
+        raise ImproperlyConfigured(f"No rate limit scope {scope!r} in settings.RATE_LIMITS") from None
+    rates = _rates(raw)
+    if not rates:
+        return None
+    windows = [(allowed, period, now - now % period) for allowed, period in rates]
+    aggregate = None
+    if scope.endswith("_ip"):
+        aggregate = ip_aggregate_key(key)
+        key = ip_key(key)  # whoever passes client_ip(request), an IPv6 client counts as its /64
+    keys = [_cache_key(scope, key, period, start) for _, period, start in windows]
+    if aggregate is not None:
+        # The client's /48 counts too, allowed RATE_LIMIT_IPV6_AGGREGATE_FACTOR times as many: whoever holds a /48
+        # could otherwise take 65,536 /64s and as many allowances (docs/limits.md). Same round trip.
+        factor = settings.RATE_LIMIT_IPV6_AGGREGATE_FACTOR
+        keys += [_cache_key(f"{scope}:net", aggregate, period, start) for _, period, start in windows]
+        windows += [(allowed * factor, period, start) for allowed, period, start in windows]
+    return _Plan(windows=windows, keys=[(cache_key, period + 1, allowed) for cache_key, (allowed, period, _)
+                                        in zip(keys, windows, strict=True)], message=message, fields=fields)
 
 
 def rate_limit_once(*, scope: str, key: str, hit: str, message: str | None = None) -> None:

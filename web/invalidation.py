@@ -16,9 +16,31 @@ from volunteers.events import booking_event_recorded
 from web import cache
 
 
+class _Bumps:
+    """The tags a change drops, bumped once its transaction commits; `bumped` is shared by the callbacks of one
+    transaction, so a tag another of them bumped in this commit's run is not sent again (a booking tells of its
+    slot twice, its places and its event: two round trips to Redis, where one drops the same pages)."""
+
+    def __init__(self, tags: set[str], bumped: set[str]):
+        self.tags, self.bumped = tags, bumped
+
+    def __call__(self) -> None:
+        # Only in a commit's own run of its callbacks (outside any transaction): a test's captured callbacks run
+        # inside the test's transaction, one change after another, and each must bump.
+        deduplicate = not transaction.get_connection().in_atomic_block
+        tags = self.tags - self.bumped if deduplicate else self.tags
+        if tags and cache.bump(tags) and deduplicate:
+            self.bumped |= tags
+
+
 def _bump_on_commit(tags: set[str]) -> None:
-    if tags and cache.enabled():
-        transaction.on_commit(lambda: cache.bump(tags))
+    if not tags or not cache.enabled():
+        return
+    # Django keeps (savepoint ids, callback, robust) for each callback of the open transaction. A callback dropped
+    # by a savepoint's rollback never runs, so it never marks a tag bumped.
+    sibling = next((func for _, func, _ in transaction.get_connection().run_on_commit if isinstance(func, _Bumps)),
+                   None)
+    transaction.on_commit(_Bumps(tags, sibling.bumped if sibling is not None else set()))
 
 
 def _places_changed(sender, slot_ids, **kwargs) -> None:

@@ -170,6 +170,43 @@ def test_counters_in_redis_are_hashed_and_expire(limits, settings):
     assert 0 < client.ttl(keys[0]) <= 3601
 
 
+def _counted(settings, scope: str, key: str) -> list[int]:
+    """The counts of `scope` for `key`, one per window."""
+    named = core.ratelimit._cache_key(scope, key, 0, 0).rsplit(":", 2)[0]  # rl:<scope>:<keyed hash of key>
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    return sorted(int(client.get(found)) for found in client.keys(f"*{named}:*"))
+
+
+def test_several_scopes_in_one_round_trip_count_as_one_call_each_in_turn(limits, settings, monkeypatch):
+    limits(code_send_phone="2/h", sms_phone_day="3/h,5/d", booking_phone="10/h")
+    calls = []
+    original = core.ratelimit._count_hits
+    monkeypatch.setattr(core.ratelimit, "_count_hits", lambda cache, keys: calls.append(keys) or original(cache, keys))
+    scopes = [("booking_phone", "+447400111222", None, None),
+              ("code_send_phone", "+447400111222", "Too many codes.", {"phone": ["Too many codes."]}),
+              ("sms_phone_day", "+447400111222", "Too many texts.", None)]
+    core.ratelimit.rate_limits(scopes)
+    core.ratelimit.rate_limits(scopes)
+    assert len(calls) == 2  # one round trip each
+    assert [_counted(settings, scope, "+447400111222") for scope, *_ in scopes] == [[2], [2], [2, 2]]
+    # The third: code_send_phone is over, so it raises its own message and fields, and sms_phone_day (after it)
+    # counts nothing, as when the first RateLimited of three rate_limit calls stops the caller.
+    with pytest.raises(RateLimited) as refused:
+        core.ratelimit.rate_limits(scopes)
+    assert str(refused.value.message) == "Too many codes." and refused.value.fields == {"phone": ["Too many codes."]}
+    assert [_counted(settings, scope, "+447400111222") for scope, *_ in scopes] == [[3], [3], [2, 2]]
+
+
+def test_several_scopes_skip_the_ones_switched_off_and_stop_at_the_first_over(limits, settings):
+    limits(booking_phone="0/h", code_send_phone="off", sms_phone_day="5/d")
+    with pytest.raises(RateLimited):
+        core.ratelimit.rate_limits([("booking_phone", "+447400111333", None, None),
+                                    ("code_send_phone", "+447400111333", None, None),
+                                    ("sms_phone_day", "+447400111333", None, None)])
+    assert [_counted(settings, scope, "+447400111333")
+            for scope in ("booking_phone", "code_send_phone", "sms_phone_day")] == [[1], [], []]
+
+
 # --- Redis unreachable: fail open, fast ------------------------------------------------------------
 
 

@@ -80,6 +80,20 @@ def test_a_booking_drops_the_session_page_results_and_api(client, page_cache_on,
     assert api["results"][0]["slots"][0]["places_left"] == 2
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_booking_bumps_its_slot_once_and_drops_its_pages(client, page_cache_on, slot, monkeypatch):
+    """Its places and its event both tell of the slot: the commit's callbacks send the tag to Redis once."""
+    url = f"/s/{slot.session_id}/"
+    _get(client, url)
+    assert _get(client, url)[HEADER] == "HIT"
+    bumped = []
+    original = cache.bump
+    monkeypatch.setattr(cache, "bump", lambda tags: bumped.append(set(tags)) or original(tags))
+    book(slot, proven=True)  # commits: no test transaction around it
+    assert bumped == [{f"slot:{slot.pk}"}]
+    assert _get(client, url)[HEADER] == "MISS"
+
+
 @pytest.mark.parametrize("change", ["cancel", "promote", "edit", "approve", "reschedule"])
 def test_each_kind_of_change_drops_the_session_page(client, page_cache_on, postcode, change,
                                                     django_capture_on_commit_callbacks):

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from core.db import get_by
 from core.errors import Conflict, InvalidInput, InvalidState
 from core.ratelimit import rate_limit
 from seats.geocoding import Location, postcode_locate
@@ -54,7 +55,10 @@ def texts_stopped_check(phone: str) -> None:
     """Refuse, before anything is held or texted, a request for a phone that replied STOP: Twilio sends it
     nothing until it replies START, so a code would never arrive. Says so, and how to restart (Conflict on the
     phone field). Telling this to whoever typed the number says only that it stopped our texts (threat model)."""
-    if not Volunteer.objects.filter(phone=phone, sms_opted_out=True).exists():
+    # By the unique phone, in a read whose SQL is built once (get_by): the ORM's exists() cost its compilation on
+    # every booking request (BENCHMARKS.md "CPU per request of the mix, in process").
+    volunteer = get_by(Volunteer, "phone", phone)
+    if volunteer is None or not volunteer.sms_opted_out:
         return
     sender = settings.TWILIO_FROM
     restart = (gettext("Text START to %(number)s from this phone, then try again.") % {"number": sender} if sender

@@ -16,12 +16,13 @@
 
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import F, Sum, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from core.db import any_of, copy_insert_new
+from core.db import any_of, copy_insert_new, get_by
 from core.errors import InvalidInput, RateLimited
 from core.languages import language_supported
 from core.ratelimit import rate_limit_once
@@ -131,13 +132,20 @@ def host_text_record(*, booking: Booking, kind: str, version: int) -> int:
     enqueued on commit. Idempotent per key. Returns how many rows were written."""
     prefetch_related_objects([booking], "volunteer", "slot__session__meeting_point")  # loaded already, usually
     host_id = booking.slot.session.meeting_point.host_id
-    # The host's choice first, with the ORM: nearly always there is none, and then nothing is rendered.
-    wanted = (HostSmsPreference.objects.filter(host_id=host_id, texts=True, host__is_active=True).exclude(mobile="")
-              .values_list("mobile", "sms_opted_out", "phone_invalid", "mobile_proven_at",
-                           "host__host_standing__language").first())
-    if wanted is None:
+    # The host's choice first, by its unique host in a read whose SQL is built once (get_by): nearly always there is
+    # none, or it is no texts, and then nothing more is read or rendered. Only a host who chose texts costs the
+    # ORM's read of their account (still active?) and language. (The ORM's one filter().values_list().first()
+    # over all three tables cost its compilation on every booking event and proof: BENCHMARKS.md "CPU per request
+    # of the mix, in process".)
+    preference = get_by(HostSmsPreference, "host", host_id)
+    if preference is None or not preference.texts or not preference.mobile:
         return 0
-    mobile, opted_out, invalid, proven_at, language = wanted
+    host = get_user_model().objects.filter(pk=host_id, is_active=True).values_list("host_standing__language").first()
+    if host is None:
+        return 0
+    mobile, opted_out, invalid, proven_at = (preference.mobile, preference.sms_opted_out, preference.phone_invalid,
+                                             preference.mobile_proven_at)
+    (language,) = host
     body = host_text(kind=kind, booking=booking, taken=TAKEN_MARK, language=language_supported(language))
     # Counted with the capacity for the places taken: as many digits or more, so never fewer segments.
     count = segments_count(body.replace(TAKEN_MARK, str(booking.slot.capacity)))
