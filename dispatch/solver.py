@@ -14,6 +14,13 @@ source -> sink bypass for volunteers left unassigned. Integral min-cost flow sol
 
 To keep the graph small each volunteer keeps only their K best-valued and their K nearest feasible
 slots (dispatch.services.candidates); the result is optimal over those arcs.
+
+Parties (docs/parties.md): a sign-up of k people is worth k times its pair's value and takes k places, all in
+one slot or none. That is a knapsack per slot, which no min-cost flow can hold (its flows split), so
+party_assignment_solve solves the flow with each party as k units (every member a solo: the relaxation, an upper
+bound), keeps what it placed whole, and repairs the rest: the parties it split or left out, greedily into the
+places still free, then the solos still out, exactly, into what is left. When the relaxation splits no party its
+answer is placed as it is and is optimal; otherwise the result is reported against the bound.
 """
 
 from dataclasses import dataclass
@@ -78,39 +85,98 @@ def _order_by_volunteer_value_slot(vol: np.ndarray, slot: np.ndarray, value: np.
 
 def assignment_solve(*, n_volunteers: int, capacities, vol, slot, value) -> Solution:
     """Exact maximum-value assignment over the given arcs (volunteer index, slot index, integer value > 0)."""
-    vol = np.asarray(vol, dtype=np.int64)
-    slot = np.asarray(slot, dtype=np.int64)
-    value = np.asarray(value, dtype=np.int64)
-    capacities = np.asarray(capacities, dtype=np.int64)
+    vol, slot, value = _positive_arcs(vol, slot, value)
     choice = np.full(n_volunteers, -1, dtype=np.int64)
-    positive = value > 0  # an arc worth nothing or less is never worth taking
-    vol, slot, value = vol[positive], slot[positive], value[positive]
-    if len(vol) == 0 or capacities.sum() == 0:
-        return Solution(choice, 0)
+    taken = _arc_flows(np.ones(n_volunteers, dtype=np.int64), capacities, vol, slot, value) > 0
+    choice[vol[taken]] = slot[taken]
+    return Solution(choice, int(value[taken].sum()))
 
+
+def _positive_arcs(vol, slot, value):
+    vol, slot, value = (np.asarray(a, dtype=np.int64) for a in (vol, slot, value))
+    positive = value > 0  # an arc worth nothing or less is never worth taking
+    return vol[positive], slot[positive], value[positive]
+
+
+def _arc_flows(sizes: np.ndarray, capacities, vol: np.ndarray, slot: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """People sent along each arc by the exact min-cost flow where volunteer v brings sizes[v] units."""
+    capacities = np.asarray(capacities, dtype=np.int64)
+    if len(vol) == 0 or capacities.sum() == 0:
+        return np.zeros(len(vol), dtype=np.int64)
     # Compact node numbering: only volunteers and slots that appear on an arc.
     used_vol, vol_node = np.unique(vol, return_inverse=True)
     used_slot, slot_node = np.unique(slot, return_inverse=True)
     n, m = len(used_vol), len(used_slot)
+    supply = int(sizes[used_vol].sum())
     source, sink = 0, 1
     vol_base, slot_base = 2, 2 + n
 
     tails = np.concatenate([np.full(n, source), vol_base + vol_node, slot_base + np.arange(m), [source]])
     heads = np.concatenate([vol_base + np.arange(n), slot_base + slot_node, np.full(m, sink), [sink]])
-    caps = np.concatenate([np.ones(n), np.ones(len(vol)), capacities[used_slot], [n]]).astype(np.int64)
+    caps = np.concatenate([sizes[used_vol], sizes[vol], capacities[used_slot], [supply]]).astype(np.int64)
     costs = np.concatenate([np.zeros(n), -value, np.zeros(m), [0]]).astype(np.int64)
 
     flow = min_cost_flow.SimpleMinCostFlow()
     arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
-    flow.set_node_supply(source, n)
-    flow.set_node_supply(sink, -n)
+    flow.set_node_supply(source, supply)
+    flow.set_node_supply(sink, -supply)
     status = flow.solve()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed with status {status}")
-    pair_arcs = arcs[n:n + len(vol)]
-    taken = flow.flows(pair_arcs) > 0
-    choice[vol[taken]] = slot[taken]
-    return Solution(choice, int(value[taken].sum()))
+    return flow.flows(arcs[n:n + len(vol)]).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class PartySolution:
+    choice: np.ndarray  # slot index per sign-up (all its party there), -1 when unassigned
+    objective: int  # sum over placed sign-ups of party size x the pair's value
+    bound: int  # the relaxation's objective (every member a solo): no placement of whole parties does better
+    split: int  # parties the relaxation split or placed in part, left to the repair
+    repaired: int  # of those, placed whole by the repair
+
+    @property
+    def optimal(self) -> bool:
+        return self.objective == self.bound
+
+
+def party_assignment_solve(*, sizes, capacities, vol, slot, value) -> PartySolution:
+    """Each sign-up's whole party (sizes[v] people) in one slot or none, never over a slot's capacity; the
+    relaxation's placement where it keeps parties whole, repaired where it does not (module docstring)."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    capacities = np.asarray(capacities, dtype=np.int64)
+    vol, slot, value = _positive_arcs(vol, slot, value)
+    choice = np.full(len(sizes), -1, dtype=np.int64)
+    flow = _arc_flows(sizes, capacities, vol, slot, value)
+    bound = int((flow * value).sum())
+    whole = flow == sizes[vol]
+    choice[vol[whole]] = slot[whole]
+    objective = int((flow * value)[whole].sum())
+    placed = np.bincount(vol, weights=flow, minlength=len(sizes))
+    split = (placed > 0) & (choice < 0)
+    if not split.any():
+        return PartySolution(choice, objective, bound, 0, 0)
+
+    room = capacities - np.bincount(choice[choice >= 0], weights=sizes[choice >= 0],
+                                    minlength=len(capacities)).astype(np.int64)
+    # Repair 1, greedy: parties out (split or never placed), best arc value first, into a slot with room for all.
+    out = (choice < 0) & (sizes > 1)
+    arcs = np.flatnonzero(out[vol])
+    repaired = 0
+    for arc in arcs[np.lexsort((slot[arcs], -value[arcs]))].tolist():
+        v, s = int(vol[arc]), int(slot[arc])
+        if choice[v] < 0 and room[s] >= sizes[v]:
+            choice[v] = s
+            room[s] -= sizes[v]
+            objective += int(sizes[v] * value[arc])
+            repaired += bool(split[v])
+    # Repair 2, exact for what is left: solos still out into the places still free.
+    solo = (choice < 0) & (sizes == 1)
+    keep = solo[vol] & (room[slot] > 0)
+    solos = assignment_solve(n_volunteers=len(sizes), capacities=np.maximum(room, 0), vol=vol[keep],
+                             slot=slot[keep], value=value[keep])
+    placed_solo = solos.choice >= 0
+    choice[placed_solo] = solos.choice[placed_solo]
+    return PartySolution(choice, objective + solos.objective, bound, int(split.sum()), repaired)
 
 
 def assignment_greedy(*, n_volunteers: int, capacities, vol, slot, distance, value, seed: int = 0) -> Solution:
