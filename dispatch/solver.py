@@ -18,8 +18,9 @@ slots (dispatch.services.candidates); the result is optimal over those arcs.
 Parties (docs/parties.md): a sign-up of k people is worth k times its pair's value and takes k places, all in
 one slot or none. That is a knapsack per slot, which no min-cost flow can hold (its flows split), so
 party_assignment_solve solves the flow with each party as k units (every member a solo: the relaxation, an upper
-bound), keeps what it placed whole, and repairs the rest: the parties it split or left out, greedily into the
-places still free, then the solos still out, exactly, into what is left. When the relaxation splits no party its
+bound), keeps what it placed whole, and repairs the rest: the parties it split or left out, greedily, into a
+slot with room for all of them (moving aside its lowest-valued solos when the party is worth more), then the
+solos still out, exactly (a second flow), into what is left. When the relaxation splits no party its
 answer is placed as it is and is optimal; otherwise the result is reported against the bound.
 """
 
@@ -150,33 +151,50 @@ def party_assignment_solve(*, sizes, capacities, vol, slot, value) -> PartySolut
     bound = int((flow * value).sum())
     whole = flow == sizes[vol]
     choice[vol[whole]] = slot[whole]
-    objective = int((flow * value)[whole].sum())
-    placed = np.bincount(vol, weights=flow, minlength=len(sizes))
-    split = (placed > 0) & (choice < 0)
+    split = (np.bincount(vol, weights=flow, minlength=len(sizes)) > 0) & (choice < 0)
     if not split.any():
-        return PartySolution(choice, objective, bound, 0, 0)
-
+        return PartySolution(choice, bound, bound, 0, 0)
+    repaired = _parties_repair(choice, sizes, capacities, vol, slot, value, split)
+    # Then, exactly: solos still out (never placed, or moved aside for a party) into the places still free.
     room = capacities - np.bincount(choice[choice >= 0], weights=sizes[choice >= 0],
                                     minlength=len(capacities)).astype(np.int64)
-    # Repair 1, greedy: parties out (split or never placed), best arc value first, into a slot with room for all.
-    out = (choice < 0) & (sizes > 1)
-    arcs = np.flatnonzero(out[vol])
-    repaired = 0
-    for arc in arcs[np.lexsort((slot[arcs], -value[arcs]))].tolist():
-        v, s = int(vol[arc]), int(slot[arc])
-        if choice[v] < 0 and room[s] >= sizes[v]:
-            choice[v] = s
-            room[s] -= sizes[v]
-            objective += int(sizes[v] * value[arc])
-            repaired += bool(split[v])
-    # Repair 2, exact for what is left: solos still out into the places still free.
-    solo = (choice < 0) & (sizes == 1)
-    keep = solo[vol] & (room[slot] > 0)
+    keep = ((choice < 0) & (sizes == 1))[vol] & (room[slot] > 0)
     solos = assignment_solve(n_volunteers=len(sizes), capacities=np.maximum(room, 0), vol=vol[keep],
                              slot=slot[keep], value=value[keep])
-    placed_solo = solos.choice >= 0
-    choice[placed_solo] = solos.choice[placed_solo]
-    return PartySolution(choice, objective + solos.objective, bound, int(split.sum()), repaired)
+    placed = solos.choice >= 0
+    choice[placed] = solos.choice[placed]
+    objective = int((sizes[vol] * value)[choice[vol] == slot].sum())
+    return PartySolution(choice, objective, bound, int(split.sum()), repaired)
+
+
+def _parties_repair(choice, sizes, capacities, vol, slot, value, split) -> int:
+    """Greedy, best arc value first: each party still out into a slot with room for all of it, moving aside the
+    slot's lowest-valued solos when the party is worth more than they are (they get another go afterwards).
+    Changes `choice`; returns how many of the split parties it placed."""
+    chosen_arc = choice[vol] == slot
+    room = capacities - np.bincount(slot[chosen_arc], weights=sizes[vol[chosen_arc]],
+                                    minlength=len(capacities)).astype(np.int64)
+    solo_arcs = np.flatnonzero(chosen_arc & (sizes[vol] == 1))
+    solos_at: dict[int, list] = {}  # slot -> [(value, volunteer)] of its solos, lowest value first
+    for arc in solo_arcs[np.lexsort((vol[solo_arcs], value[solo_arcs]))].tolist():
+        solos_at.setdefault(int(slot[arc]), []).append((int(value[arc]), int(vol[arc])))
+    arcs = np.flatnonzero(((choice < 0) & (sizes > 1))[vol])
+    repaired = 0
+    for arc in arcs[np.lexsort((slot[arcs], -value[arcs]))].tolist():
+        v, s, k = int(vol[arc]), int(slot[arc]), int(sizes[vol[arc]])
+        if choice[v] >= 0:
+            continue
+        short = max(0, k - int(room[s]))
+        aside = solos_at.get(s, [])[:short]
+        if len(aside) < short or sum(worth for worth, _ in aside) >= k * int(value[arc]):
+            continue
+        for _, solo in aside:
+            choice[solo] = -1
+        del solos_at.get(s, [])[:short]
+        room[s] += short - k
+        choice[v] = s
+        repaired += bool(split[v])
+    return repaired
 
 
 def assignment_greedy(*, n_volunteers: int, capacities, vol, slot, distance, value, seed: int = 0) -> Solution:
