@@ -234,3 +234,45 @@ def test_the_run_s_objective_counts_each_person_of_a_party(seat):
     assert proposal.value == 3 * per_person == run.totals["objective"]
     assert run.totals["parties"]["bound"] == run.totals["parties"]["objective"]
     assert np.isclose(proposal.distance_km, 0, atol=0.01)
+
+
+# The sign-up API.
+
+def _signup_body(**extra):
+    return {"name": "Dana", "mobile": "07400 111222", "postcode": "S10 2TN", "max_travel_km": 20,
+            "availability": [{"starts_at": f.day_at(9).isoformat(), "ends_at": f.day_at(16).isoformat()}], **extra}
+
+
+def test_the_api_signup_takes_a_party_and_names_the_field_when_it_is_wrong(seat):
+    from rest_framework.test import APIClient
+
+    from tests.factories import PostcodeFactory, texted_code
+
+    PostcodeFactory(postcode="S10 2TN", lat=53.38, lng=-1.50)
+    api = APIClient()
+    for bad, field in (({"party_size": 0}, "party_size"), ({"party_size": 7}, "party_size"),  # over PARTY_MAX (6)
+                       ({"party_size": 2, "party_names": ["Ann", "Bob"]}, "party_names"),
+                       ({"party_size": "many"}, "party_size"), ({"party_size": 21}, "party_size")):
+        answer = api.post("/api/volunteers/", _signup_body(**bad), format="json")
+        assert answer.status_code == 400, (bad, answer.json())
+        assert list(answer.json()["error"]["fields"]) == [field], (bad, answer.json())
+    assert not Volunteer.objects.filter(name="Dana").exists()
+    challenge = api.post("/api/volunteers/", _signup_body(party_size=3, party_names=["Ann", "Bob"]),
+                         format="json").json()["challenge"]
+    signed = api.post(f"/api/challenges/{challenge}/verify/", {"code": texted_code(challenge)}, format="json").json()
+    assert (signed["party_size"], signed["party_names"]) == (3, ["Ann", "Bob"])
+    changed = api.patch(f"/api/volunteers/{signed['token']}/", {"party_size": 2, "party_names": ["Ann"]},
+                        format="json").json()
+    assert (changed["party_size"], changed["party_names"]) == (2, ["Ann"])
+    refused = api.patch(f"/api/volunteers/{signed['token']}/", {"party_size": 9}, format="json")
+    assert refused.status_code == 400 and "party_size" in refused.json()["error"]["fields"]
+
+
+def test_the_schema_documents_the_sign_up_s_party(db):
+    from rest_framework.test import APIClient
+
+    schema = APIClient().get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
+    register = schema["VolunteerRegisterRequest"]["properties"]
+    assert register["party_size"]["minimum"] == 1 and register["party_names"]["type"] == "array"
+    assert {"party_size", "party_names"} <= set(schema["VolunteerRegistered"]["properties"])
+    assert "party_size" in schema["PatchedVolunteerChangeRequest"]["properties"]
