@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/assign.py [--volunteers 100000] [--slots 5000] [--instances 3] [--no-write]
     .venv/bin/python bench/assign.py --drivers 0.2 --riders 0.3   # cars (issue 24): a share drive, a share need a lift
+    .venv/bin/python bench/assign.py --parties 0.1   # parties (issue 24): a share of sign-ups are parties of 2-4
 
 Each instance is loaded into a separate PostgreSQL database (DATABASE_URL, default
 frontroom_bench_dispatch): slots of capacity 20–40 in sessions jittered around real seat centres,
@@ -124,6 +125,35 @@ def travel_modes_set(rng, *, volunteers: int, drivers: float, riders: float) -> 
                        [rider_ids.tolist(), limits.tolist()])
 
 
+def parties_set(rng, *, volunteers: int, parties: float) -> None:
+    """A share of the sign-ups come as a party of 2-4 (docs/parties.md): each takes that many places, whole."""
+    from django.db import connection
+
+    ids = rng.permutation(volunteers)[:int(volunteers * parties)] + 1
+    sizes = rng.integers(2, 5, len(ids))
+    with connection.cursor() as cursor:  # one statement over arrays (the bench's setup, not the app)
+        cursor.execute("UPDATE volunteers_volunteer v SET party_size = p.size FROM "
+                       "unnest(%s::bigint[], %s::int[]) AS p(id, size) WHERE v.id = p.id",
+                       [ids.tolist(), sizes.tolist()])
+
+
+def as_solos(problem, sizes):
+    """The baseline in the same run: every party member placed as a solo with the party's arcs (the relaxation):
+    places filled, and the parties it splits (across slots, or some members left out)."""
+    import numpy as np
+
+    from dispatch.solver import arc_flows
+
+    keep = problem.value > 0
+    vol = problem.vol[keep]
+    flow = arc_flows(sizes, problem.slot_free, vol, problem.slot[keep], problem.value[keep])
+    people = np.bincount(vol, weights=flow, minlength=len(sizes))
+    whole = np.zeros(len(sizes), dtype=bool)
+    whole[vol[flow == sizes[vol]]] = True
+    split = (sizes > 1) & (people > 0) & ~whole
+    return int(flow.sum()), int(split.sum()), int(((sizes > 1) & whole).sum())
+
+
 def priority_count(problem, choice) -> int:
     import numpy as np
 
@@ -142,6 +172,8 @@ def main() -> None:
                         help="Share of volunteers who drive, with 1-4 seats for others (issue 24: 0.2).")
     parser.add_argument("--riders", type=float, default=0.0,
                         help="Share with no car, 2-5 km on their own, who need a lift (issue 24: 0.3).")
+    parser.add_argument("--parties", type=float, default=0.0,
+                        help="Share of sign-ups that are parties of 2-4 people (issue 24: 0.1).")
     parser.add_argument("--detach-sms", action="store_true",
                         help="Disconnect the SMS outbox receivers (they write one message row per booking, in bulk).")
     args = parser.parse_args()
@@ -158,7 +190,7 @@ def main() -> None:
     from dispatch.services import assignment
     from dispatch.services.candidates import problem_build
     from dispatch.services.lift_placement import rides_place
-    from dispatch.solver import assignment_greedy, assignment_solve
+    from dispatch.solver import assignment_greedy, party_assignment_solve
     from volunteers.models import Booking
 
     seats = setup.seats_load()
@@ -169,15 +201,19 @@ def main() -> None:
         date_from, date_to = instance_load(rng, seats, volunteers=args.volunteers, slots=args.slots)
         if args.drivers or args.riders:
             travel_modes_set(rng, volunteers=args.volunteers, drivers=args.drivers, riders=args.riders)
+        if args.parties:
+            parties_set(rng, volunteers=args.volunteers, parties=args.parties)
         load_s = time.perf_counter() - t
 
         t = time.perf_counter()
         problem = problem_build(date_from=date_from, date_to=date_to, k=conf.nearest_k())
         build_s = time.perf_counter() - t
         t = time.perf_counter()
-        optimal = assignment_solve(n_volunteers=len(problem.volunteer_ids), capacities=problem.slot_free,
-                                   vol=problem.vol, slot=problem.slot, value=problem.value)
+        sizes = problem.v_party
+        optimal = party_assignment_solve(sizes=sizes, capacities=problem.slot_free, vol=problem.vol,
+                                         slot=problem.slot, value=problem.value)
         solve_s = time.perf_counter() - t
+        solo_places, solo_split, solo_whole = as_solos(problem, sizes)
         t = time.perf_counter()
         rides = rides_place(problem, optimal.choice)  # the second stage: riders into the cars placed
         rides_s = time.perf_counter() - t
@@ -185,7 +221,8 @@ def main() -> None:
         all_vol, all_slot, all_dist, all_value = problem.all_arcs
         t = time.perf_counter()
         greedy = assignment_greedy(n_volunteers=len(problem.volunteer_ids), capacities=problem.slot_free,
-                                   vol=all_vol, slot=all_slot, distance=all_dist, value=all_value, seed=instance)
+                                   vol=all_vol, slot=all_slot, distance=all_dist, value=all_value, seed=instance,
+                                   sizes=sizes)
         greedy_s = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -214,13 +251,20 @@ def main() -> None:
             "timings": run.totals["timings_s"], "booked": booked,
             "rides_s": rides_s, "riders": int(problem.v_needs_lift.sum()), "riders_alone": riders_alone,
             "by_lift": len(rides.rider), "drivers": int((problem.v_driver_seats > 0).sum()),
+            "parties": int((sizes > 1).sum()), "party_people": int(sizes[sizes > 1].sum()),
+            "places_whole": int(sizes[optimal.choice >= 0].sum()), "places_solo": solo_places,
+            "parties_placed": int(((sizes > 1) & (optimal.choice >= 0)).sum()), "solo_split": solo_split,
+            "solo_whole": solo_whole, "split": optimal.split, "repaired": optimal.repaired,
+            "bound": optimal.bound, "optimal": optimal.optimal,
         }
         results.append(result)
         print(f"instance {instance + 1}: {result}", flush=True)
 
     lines = [
         setup.machine(),
-        f"`bench/assign.py --volunteers {args.volunteers} --slots {args.slots} --instances {args.instances}`: real "
+        f"`bench/assign.py --volunteers {args.volunteers} --slots {args.slots} --instances {args.instances}"
+        f"{f' --drivers {args.drivers} --riders {args.riders}' if args.drivers or args.riders else ''}"
+        f"{f' --parties {args.parties}' if args.parties else ''}`: real "
         "seat centres (650 seats), slots of capacity 20–40 on one weekend, volunteers with 5–30 km travel limits "
         f"and one or two availability windows; each volunteer keeps their K = {conf.nearest_k()} best-valued and K "
         f"nearest feasible arcs. Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
@@ -238,6 +282,23 @@ def main() -> None:
             f"{r['assigned']:,} ({r['greedy_assigned']:,}) | {r['priority']:,} ({r['greedy_priority']:,}), "
             f"+{r['priority'] - r['greedy_priority']:,} | {r['km_median']} ({r['greedy_km_median']:.2f}) |"
         )
+    if args.parties:
+        lines += [
+            "",
+            f"Parties (issue 24): {args.parties:.0%} of sign-ups are parties of 2-4 people. As solos = every member "
+            "placed as a solo with the party's arcs (the flow's relaxation, the bound), in the same run; whole = "
+            "the run's placement (dispatch/solver.py party_assignment_solve), each party in one slot or not at all. "
+            "The solver column above is the whole-party solve (relaxation + repair).",
+            "",
+            "| instance | parties (people) | places filled as solos | of which parties split | places filled whole "
+            "| parties placed whole | split by the relaxation, repaired | objective / bound |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in results:
+            lines.append(f"| {r['instance']} | {r['parties']:,} ({r['party_people']:,}) | {r['places_solo']:,} | "
+                         f"{r['solo_split']:,} | {r['places_whole']:,} ({r['places_whole'] - r['places_solo']:+,}) | "
+                         f"{r['parties_placed']:,} | {r['split']:,}, {r['repaired']:,} | "
+                         f"{r['objective'] / r['bound']:.5f}{' (optimal)' if r['optimal'] else ''} |")
     if args.drivers or args.riders:
         lines += [
             "",

@@ -88,7 +88,7 @@ def assignment_solve(*, n_volunteers: int, capacities, vol, slot, value) -> Solu
     """Exact maximum-value assignment over the given arcs (volunteer index, slot index, integer value > 0)."""
     vol, slot, value = _positive_arcs(vol, slot, value)
     choice = np.full(n_volunteers, -1, dtype=np.int64)
-    taken = _arc_flows(np.ones(n_volunteers, dtype=np.int64), capacities, vol, slot, value) > 0
+    taken = arc_flows(np.ones(n_volunteers, dtype=np.int64), capacities, vol, slot, value) > 0
     choice[vol[taken]] = slot[taken]
     return Solution(choice, int(value[taken].sum()))
 
@@ -99,8 +99,9 @@ def _positive_arcs(vol, slot, value):
     return vol[positive], slot[positive], value[positive]
 
 
-def _arc_flows(sizes: np.ndarray, capacities, vol: np.ndarray, slot: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """People sent along each arc by the exact min-cost flow where volunteer v brings sizes[v] units."""
+def arc_flows(sizes: np.ndarray, capacities, vol: np.ndarray, slot: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """People sent along each arc by the exact min-cost flow where volunteer v brings sizes[v] units: every party
+    member a solo with the party's arcs (the relaxation; bench/assign.py's baseline). Arcs worth > 0 only."""
     capacities = np.asarray(capacities, dtype=np.int64)
     if len(vol) == 0 or capacities.sum() == 0:
         return np.zeros(len(vol), dtype=np.int64)
@@ -147,7 +148,7 @@ def party_assignment_solve(*, sizes, capacities, vol, slot, value) -> PartySolut
     capacities = np.asarray(capacities, dtype=np.int64)
     vol, slot, value = _positive_arcs(vol, slot, value)
     choice = np.full(len(sizes), -1, dtype=np.int64)
-    flow = _arc_flows(sizes, capacities, vol, slot, value)
+    flow = arc_flows(sizes, capacities, vol, slot, value)
     bound = int((flow * value).sum())
     whole = flow == sizes[vol]
     choice[vol[whole]] = slot[whole]
@@ -197,8 +198,11 @@ def _parties_repair(choice, sizes, capacities, vol, slot, value, split) -> int:
     return repaired
 
 
-def assignment_greedy(*, n_volunteers: int, capacities, vol, slot, distance, value, seed: int = 0) -> Solution:
-    """Baseline: volunteers in random order each take their nearest feasible slot that still has room."""
+def assignment_greedy(*, n_volunteers: int, capacities, vol, slot, distance, value, seed: int = 0,
+                      sizes=None) -> Solution:
+    """Baseline: volunteers in random order each take their nearest feasible slot that still has room (for their
+    whole party, when sizes are given)."""
+    sizes = np.ones(n_volunteers, dtype=np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
     vol = np.asarray(vol)
     order = np.lexsort((np.asarray(distance), vol))
     vol, slot, value = vol[order], np.asarray(slot)[order], np.asarray(value)[order]
@@ -214,9 +218,9 @@ def assignment_greedy(*, n_volunteers: int, capacities, vol, slot, distance, val
             continue
         for i in range(*span):
             s = slot[i]
-            if room[s] > 0:
-                room[s] -= 1
+            if room[s] >= sizes[v]:
+                room[s] -= sizes[v]
                 choice[v] = s
-                objective += int(value[i])
+                objective += int(value[i] * sizes[v])
                 break
     return Solution(choice, objective)
