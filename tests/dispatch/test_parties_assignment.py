@@ -276,3 +276,12 @@ def test_the_schema_documents_the_sign_up_s_party(db):
     assert register["party_size"]["minimum"] == 1 and register["party_names"]["type"] == "array"
     assert {"party_size", "party_names"} <= set(schema["VolunteerRegistered"]["properties"])
     assert "party_size" in schema["PatchedVolunteerChangeRequest"]["properties"]
+
+
+def test_erasing_a_volunteer_blanks_their_sign_up_s_party_names(seat):
+    from volunteers.privacy import volunteer_personal_data_erase
+
+    party = _party(3, names="Ann, Bob")
+    assert volunteer_personal_data_erase(volunteer_id=party.pk)
+    party.refresh_from_db()
+    assert (party.party_names, party.party_size) == ("", 3)
