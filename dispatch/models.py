@@ -64,6 +64,8 @@ class ProposedAssignment(models.Model):
     # A rider placed in this driver's car (dispatch.services.lift_placement): the same slot as the driver.
     lift_driver = models.ForeignKey(Volunteer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                     db_index=False)
+    # The places the proposal takes: the volunteer's party as the run saw it (docs/parties.md), all in this slot.
+    party_size = models.PositiveSmallIntegerField(default=1, db_default=1)
 
     class Meta:
         ordering = ["id"]

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.utils.translation import gettext
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
@@ -12,9 +13,10 @@ from core.serializers import (
 )
 from dispatch.models import AssignmentRun
 from seats.geocoding import postcode_locate
-from volunteers.models import Volunteer
+from volunteers.models import PARTY_SIZE_LIMIT, Volunteer
+from volunteers.parties import NAME_MAX_LENGTH
 from volunteers.phones import phone_normalise
-from volunteers.registration import MAX_TRAVEL_KM, MAX_WINDOWS, availability_validate
+from volunteers.registration import MAX_TRAVEL_KM, MAX_WINDOWS, availability_validate, signup_party_validate
 from volunteers.serializers import CAMPAIGN_HELP, AvailabilityWindowSerializer, VolunteerRegisteredSerializer  # noqa: F401 - re-exported
 
 
@@ -38,6 +40,15 @@ class VolunteerRegisterSerializer(StrictSerializer):
     car_seats = serializers.IntegerField(min_value=0, max_value=7, default=0,
                                          help_text="A driver's seats for other volunteers (1-7).")
     consent_campaign = serializers.BooleanField(default=False, help_text=CAMPAIGN_HELP)
+    party_size = serializers.IntegerField(
+        required=False, default=1, min_value=1, max_value=PARTY_SIZE_LIMIT,
+        help_text=f"How many people come: the volunteer and the others coming with them (1 = alone; at most "
+        f"PARTY_MAX, {settings.PARTY_MAX} by default). An assignment run places them all in one slot, as one booking "
+        "of that size, or not at all; a driver's party takes that many of `car_seats` less one.")
+    party_names = serializers.ListField(
+        child=serializers.RegexField(r"^[^,]*$", max_length=NAME_MAX_LENGTH), required=False, default=list,
+        max_length=PARTY_SIZE_LIMIT,
+        help_text="Optional first names of the others (at most party_size - 1), shown to the host of their place only.")
 
     def validate_mobile(self, value: str) -> str:
         return _phone_checked(value, field="mobile")
@@ -59,6 +70,8 @@ class VolunteerRegisterSerializer(StrictSerializer):
             errors["mobile"] = [ErrorDetail(gettext("This field is required."), code="phone_required")]
         if attrs is not None and "availability" in attrs:
             _add_problem(errors, lambda: availability_validate(attrs["availability"]))
+        if attrs is not None and not {"party_size", "party_names"} & errors.keys():
+            _add_problem(errors, lambda: _party_checked(attrs))
         if errors:
             postcode = given("postcode")
             if "postcode" not in errors and isinstance(postcode, str) and postcode.strip():
@@ -74,6 +87,12 @@ def _phone_checked(value: str, *, field: str) -> str:
     except InvalidInput as exc:
         raise serializers.ValidationError(exc.fields[field], code=exc.code) from None
     return value
+
+
+def _party_checked(attrs: dict) -> None:
+    """The party as the service stores it: over PARTY_MAX (party_too_big) or too many names names its field."""
+    attrs["party_size"], attrs["party_names"] = signup_party_validate(attrs.get("party_size", 1),
+                                                                      attrs.get("party_names"))
 
 
 def _add_problem(errors: dict, check) -> None:
@@ -95,6 +114,10 @@ class VolunteerChangeSerializer(StrictSerializer):
     postcode = postcode_or_district_field(required=False)
     travel = serializers.ChoiceField(choices=Volunteer.Travel.choices, required=False)
     car_seats = serializers.IntegerField(min_value=0, max_value=7, required=False, default=0)
+    party_size = serializers.IntegerField(min_value=1, max_value=PARTY_SIZE_LIMIT, required=False,
+                                          help_text="How many people come, the volunteer included.")
+    party_names = serializers.ListField(child=serializers.RegexField(r"^[^,]*$", max_length=NAME_MAX_LENGTH),
+                                        required=False, default=list, max_length=PARTY_SIZE_LIMIT)
 
 
 class SuggestionSerializer(serializers.Serializer):

@@ -47,6 +47,11 @@ class Volunteer(models.Model):
 
     travel = models.CharField(max_length=10, choices=Travel.choices, default=Travel.OWN, db_default=Travel.OWN)
     car_seats = models.PositiveSmallIntegerField(default=0, db_default=0, help_text="Seats for other volunteers.")
+    # A sign-up may be for a party (docs/parties.md): the volunteer and the others coming with them, placed by an
+    # assignment run all in one slot or not at all, as one booking of that size; the others' first names, optional,
+    # go on that booking. A driver's party sits in their own car: it takes that many of car_seats.
+    party_size = models.PositiveSmallIntegerField(default=1, db_default=1)
+    party_names = models.CharField(max_length=640, blank=True, default="", db_default="")
     consent_sms = models.BooleanField(default=False)
     # When the volunteer last agreed to texts and which wording (volunteers.consent) they were shown.
     consent_sms_at = models.DateTimeField(null=True, blank=True)
@@ -75,6 +80,8 @@ class Volunteer(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=Q(party_size__gte=1, party_size__lte=PARTY_SIZE_LIMIT),
+                                              name="volunteer_party_size_in_range")]
 
     def __str__(self) -> str:
         # Masked: this is what admin lists and logs show (volunteers.privacy.mask_phone).

@@ -192,6 +192,7 @@ def volunteer_personal_data_erase(*, volunteer_id: int, actor=None) -> bool:
     FrontRoomHold.objects.filter(volunteer=volunteer).delete()
     _phone_rows_delete(volunteer)
     volunteer.name, volunteer.email = "", ""
+    volunteer.party_names = ""  # the sign-up's party's first names (docs/parties.md)
     volunteer.phone = _ERASED_PHONE.format(pk=volunteer.pk)
     volunteer.postcode = outcode_of(volunteer.postcode)
     volunteer.lat, volunteer.lng = round(volunteer.lat, 2), round(volunteer.lng, 2)

@@ -61,6 +61,15 @@ def travel_mode_validate(travel: str, car_seats: int) -> tuple[str, int]:
     return travel, car_seats
 
 
+def signup_party_validate(party_size, party_names) -> tuple[int, str]:
+    """A sign-up's party (docs/parties.md): its size, the volunteer included (1..PARTY_MAX), and the others'
+    optional first names as stored. The same rules as a booking's party; raises InvalidInput naming the field."""
+    from volunteers.parties import party_names_clean, party_size_clean
+
+    size = party_size_clean(party_size)
+    return size, party_names_clean(party_names or "", party_size=size)
+
+
 def travel_validate(max_travel_km: float) -> None:
     if not 0 < max_travel_km <= MAX_TRAVEL_KM:
         raise InvalidInput(gettext("Travel limit must be between 0 and %(max_travel_km)s km.") % {"max_travel_km": format(MAX_TRAVEL_KM, "g")},

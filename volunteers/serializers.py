@@ -143,6 +143,9 @@ class VolunteerRegisteredSerializer(serializers.Serializer):
     max_travel_km = serializers.FloatField(allow_null=True)
     travel = serializers.CharField(help_text="own, driver or needs_lift")
     car_seats = serializers.IntegerField()
+    party_size = serializers.IntegerField(help_text="The places a run gives this sign-up, all in one slot: the "
+                                          "volunteer and the others coming with them (1 = alone).")
+    party_names = serializers.ListField(child=serializers.CharField(), help_text="The others' first names, if given.")
     availability = AvailabilityWindowSerializer(many=True)
 
 
@@ -150,6 +153,8 @@ def volunteer_registered_data(volunteer) -> dict:
     return VolunteerRegisteredSerializer({
         "token": volunteer.token, "name": volunteer.name, "phone": volunteer.phone, "postcode": volunteer.postcode,
         "max_travel_km": volunteer.max_travel_km, "travel": volunteer.travel, "car_seats": volunteer.car_seats,
+        "party_size": volunteer.party_size,
+        "party_names": [name for name in (volunteer.party_names or "").split(", ") if name],
         "availability": list(volunteer.availability.order_by("starts_at").values("starts_at", "ends_at")),
     }).data
 

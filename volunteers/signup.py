@@ -15,7 +15,12 @@ from django.utils.translation import gettext
 from core.errors import NotFound
 from seats.geocoding import postcode_locate
 from volunteers.models import AvailabilityWindow, PhoneChallenge, Volunteer
-from volunteers.registration import availability_validate, travel_mode_validate, travel_validate
+from volunteers.registration import (
+    availability_validate,
+    signup_party_validate,
+    travel_mode_validate,
+    travel_validate,
+)
 
 _TOKEN_MAX = 64  # Volunteer.token's column
 
@@ -51,15 +56,17 @@ def signup_windows(volunteer: Volunteer) -> list[tuple]:
 
 
 def signup_change(*, token: str, availability: list[dict] | None = None, max_travel_km: float | None = None,
-                  postcode: str | None = None, travel: str | None = None, car_seats: int = 0) -> Volunteer:
+                  postcode: str | None = None, travel: str | None = None, car_seats: int = 0,
+                  party_size: int | None = None, party_names: list[str] | str = "") -> Volunteer:
     """Change what is given (None: unchanged): the availability is replaced (a stopped sign-up is back on the
-    list), the travel limit and the postcode or district set. Raises NotFound, InvalidInput naming the field;
+    list), the travel limit, how they travel, their party and the postcode or district set. Raises NotFound, InvalidInput naming the field;
     writes nothing on error. Idempotent: the same change again leaves the same rows."""
     volunteer = signup_by_link(token=token)
     if max_travel_km is not None:
         travel_validate(max_travel_km)
     spans = availability_validate(availability) if availability is not None else None
     mode = travel_mode_validate(travel, car_seats) if travel is not None else None
+    party = signup_party_validate(party_size, party_names) if party_size is not None else None
     location = postcode_locate(postcode) if postcode else None
     with transaction.atomic():
         volunteer = Volunteer.objects.select_for_update().get(pk=volunteer.pk)
@@ -70,6 +77,9 @@ def signup_change(*, token: str, availability: list[dict] | None = None, max_tra
         if mode is not None:
             volunteer.travel, volunteer.car_seats = mode
             changed += ["travel", "car_seats"]
+        if party is not None:
+            volunteer.party_size, volunteer.party_names = party
+            changed += ["party_size", "party_names"]
         if location is not None:
             volunteer.postcode, volunteer.lat, volunteer.lng = location.postcode, location.lat, location.lng
             volunteer.seat_id = location.seat_id

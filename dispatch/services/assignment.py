@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -24,11 +24,11 @@ from dispatch.services.candidates import ASSIGNED_HOLDING, REASON_OUTBID, local_
 from dispatch.services.common import action_record
 from dispatch.services.coverage import coverage_cache_invalidate
 from dispatch.services.lift_placement import rides_place
-from dispatch.solver import assignment_solve
+from dispatch.services.places import places_claim_bulk
+from dispatch.solver import party_assignment_solve
 from seats.models import Seat
 from seats.scopes import NATIONAL, SeatScope
 from sessions.models import CanvassSession, Slot
-from sessions.signals import slot_places_changed
 from volunteers.events import booking_events_record_bulk
 from volunteers.models import Booking, BookingEvent, Volunteer
 from volunteers.selectors import volunteer_languages
@@ -38,6 +38,8 @@ COMMIT_CHUNK_SLOTS = 200
 
 SKIP_SLOT_UNAVAILABLE = "slot_unavailable"
 SKIP_SLOT_FULL = "slot_full"
+# Some places left, fewer than the party: all of it or none (docs/parties.md).
+SKIP_PARTY_NO_ROOM = "no_room_for_whole_party"
 SKIP_OVERLAP = "overlapping_booking"
 SKIP_ALREADY = "already_booked"
 SKIP_ASSIGNED_THAT_DAY = "assigned_that_day_by_another_run"
@@ -184,8 +186,9 @@ def _run_solve(run: AssignmentRun, progress: Progress | None) -> None:
     built = time.perf_counter()
     _progress_set(run.pk, 40, f"Solving: {len(problem.volunteer_ids)} volunteers, {len(problem.slot_ids)} slots, "
                               f"{len(problem.vol)} arcs", progress)
-    solution = assignment_solve(n_volunteers=len(problem.volunteer_ids), capacities=problem.slot_free,
-                                vol=problem.vol, slot=problem.slot, value=problem.value)
+    sizes = problem.v_party if len(problem.v_party) else np.ones(len(problem.volunteer_ids), dtype=np.int64)
+    solution = party_assignment_solve(sizes=sizes, capacities=problem.slot_free, vol=problem.vol, slot=problem.slot,
+                                      value=problem.value)
     solved = time.perf_counter()
     _progress_set(run.pk, 75, "Saving the proposals", progress)
 
@@ -195,6 +198,7 @@ def _run_solve(run: AssignmentRun, progress: Progress | None) -> None:
                                          strict=True)}
     chosen_arc = _chosen_arcs(problem.vol, problem.slot, len(problem.slot_ids), solution.choice)
     distance_of, value_of = problem.distance[chosen_arc].tolist(), problem.value[chosen_arc].tolist()
+    size_of = sizes.tolist()
     proposals, distances = [], []
     reasons: Counter = Counter()
     per_seat: dict[str, dict] = {}
@@ -207,26 +211,29 @@ def _run_solve(run: AssignmentRun, progress: Progress | None) -> None:
         if chosen < 0 and index in ride_of:
             driver, ride_slot, km, value = ride_of[index]
             seat = problem.slot_seat[ride_slot]
-            per_seat[seat]["assigned"] += 1
+            per_seat[seat]["assigned"] += size_of[index]
             distances.append(km)
             proposals.append((volunteer_id, int(problem.slot_ids[ride_slot]), seat, round(km, 3), value, "",
-                              int(problem.volunteer_ids[driver])))
+                              int(problem.volunteer_ids[driver]), size_of[index]))
             continue
         if chosen < 0:
             reason = problem.reason[index] or REASON_OUTBID
             reasons[reason] += 1
-            proposals.append((volunteer_id, None, None, None, 0, reason, None))
+            proposals.append((volunteer_id, None, None, None, 0, reason, None, size_of[index]))
             continue
         seat = problem.slot_seat[chosen]
-        per_seat[seat]["assigned"] += 1
+        per_seat[seat]["assigned"] += size_of[index]
         distances.append(distance_of[index])
         proposals.append((volunteer_id, int(problem.slot_ids[chosen]), seat, round(distance_of[index], 3),
-                          value_of[index], "", None))
+                          value_of[index] * size_of[index], "", None, size_of[index]))
     seats = {s.pk: s for s in Seat.objects.filter(pk__in=list(per_seat)).only("pk", "name", "priority")}
     totals = {
         "volunteers": len(problem.volunteer_ids), "slots": len(problem.slot_ids),
         "free_places": int(problem.slot_free.sum()), "arcs": int(len(problem.vol)),
         "assigned": len(distances), "unassigned": sum(reasons.values()), "unassigned_by_reason": dict(reasons),
+        # Places: a party's people (docs/parties.md). The parties' figures say how far from the bound it got.
+        "assigned_places": sum(entry["assigned"] for entry in per_seat.values()),
+        "parties": _parties_totals(sizes, solution, ride_of),
         "travel_km_total": round(sum(distances), 1),
         "travel_km_median": round(statistics.median(distances), 2) if distances else None,
         "objective": solution.objective + int(rides.value.sum()),
@@ -241,7 +248,8 @@ def _run_solve(run: AssignmentRun, progress: Progress | None) -> None:
     }
     with transaction.atomic():
         ProposedAssignment.objects.filter(run_id=run.pk).delete()
-        copy_insert(ProposedAssignment, ("volunteer", "slot", "seat", "distance_km", "value", "reason", "lift_driver"),
+        copy_insert(ProposedAssignment, ("volunteer", "slot", "seat", "distance_km", "value", "reason", "lift_driver",
+                                         "party_size"),
                     proposals,
                     same={"run": run.pk})
         totals["timings_s"]["save"] = round(time.perf_counter() - solved, 3)
@@ -251,6 +259,18 @@ def _run_solve(run: AssignmentRun, progress: Progress | None) -> None:
         )
     if progress:
         progress(100, "Ready to commit")
+
+
+def _parties_totals(sizes: np.ndarray, solution, ride_of: dict) -> dict:
+    """Parties placed whole and not; the first stage's objective against its bound (every member a solo) and
+    whether the bound was reached (then that stage is optimal), and the parties the repair had to place."""
+    party = sizes > 1
+    placed = solution.choice >= 0
+    placed[list(ride_of)] = True
+    return {"sign_ups": int(party.sum()), "placed": int((party & placed).sum()),
+            "people_placed": int(sizes[party & placed].sum()), "unplaced": int((party & ~placed).sum()),
+            "split_by_relaxation": solution.split, "repaired": solution.repaired,
+            "objective": solution.objective, "bound": solution.bound, "optimal": solution.optimal}
 
 
 def _needs_lift_unplaced(problem, choice: np.ndarray, by_lift: int) -> int:
@@ -356,14 +376,17 @@ def _commit_chunk(*, run_id: int, slot_ids: list[int], proposal_ids: list[int]) 
     # Read again after the slot locks, so a second execution of this commit (a redelivered task) waits for
     # the first and sees what it booked; locking each proposal row as well would write every row once more.
     proposals = list(ProposedAssignment.objects.filter(any_of("pk", proposal_ids), outcome="")
-                     .order_by("-value", "id").values_list("pk", "volunteer_id", "slot_id", "lift_driver_id"))
+                     .order_by("-value", "id").values_list("pk", "volunteer_id", "slot_id", "lift_driver_id",
+                                                           "party_size"))
     if not proposals:
         return
     # Drivers before their riders (a driver and their riders share a slot, so a chunk): a rider goes only in a car
     # that is booked there. The sort is stable, so each group keeps the run's order of value.
     proposals.sort(key=lambda proposal: proposal[3] is not None)
-    volunteer_ids = sorted({volunteer_id for _, volunteer_id, _, _ in proposals})
-    list(Volunteer.objects.select_for_update().filter(any_of("pk", volunteer_ids)).order_by("pk").values_list("pk"))
+    volunteer_ids = sorted({proposal[1] for proposal in proposals})
+    # The party's names as the sign-up gives them now, up to the run's party size (docs/parties.md).
+    names = dict(Volunteer.objects.select_for_update().filter(any_of("pk", volunteer_ids)).order_by("pk")
+                 .values_list("pk", "party_names"))
     existing = {(volunteer_id, slot_id): (pk, status) for pk, volunteer_id, slot_id, status in
                 Booking.objects.select_for_update().filter(any_of("volunteer_id", volunteer_ids), slot_id__in=slot_ids)
                 .values_list("pk", "volunteer_id", "slot_id", "status")}
@@ -386,7 +409,7 @@ def _commit_chunk(*, run_id: int, slot_ids: list[int], proposal_ids: list[int]) 
     free = {pk: slot.free for pk, slot in slots.items()}
     skipped, granted_new, granted_again = [], [], []
     booked_here = {key for key, (_, status) in existing.items() if status == Booking.Status.CONFIRMED}
-    for proposal_id, volunteer_id, slot_id, lift_driver_id in proposals:
+    for proposal_id, volunteer_id, slot_id, lift_driver_id, size in proposals:
         slot = slots.get(slot_id)
         previous = existing.get((volunteer_id, slot_id))
         if slot is None or not slot.bookable:
@@ -399,71 +422,47 @@ def _commit_chunk(*, run_id: int, slot_ids: list[int], proposal_ids: list[int]) 
             reason = SKIP_OVERLAP
         elif local_day(slot.starts_at) in assigned_days[volunteer_id]:
             reason = SKIP_ASSIGNED_THAT_DAY
-        elif free[slot_id] <= 0:
-            reason = SKIP_SLOT_FULL
+        elif free[slot_id] < size:  # all of the party or none of it
+            reason = SKIP_SLOT_FULL if free[slot_id] <= 0 else SKIP_PARTY_NO_ROOM
         else:
-            free[slot_id] -= 1
+            free[slot_id] -= size
             booked_here.add((volunteer_id, slot_id))
             busy[volunteer_id].append((slot.starts_at, slot.ends_at))
             assigned_days[volunteer_id].add(local_day(slot.starts_at))
+            party = (size, ", ".join([n for n in (names.get(volunteer_id) or "").split(", ") if n][:size - 1]))
             if previous is None:
-                granted_new.append((proposal_id, volunteer_id, slot_id))
+                granted_new.append((proposal_id, volunteer_id, slot_id, *party))
             else:
-                granted_again.append((proposal_id, previous[0], slot_id))
+                granted_again.append((proposal_id, previous[0], slot_id, *party))
             continue
         skipped.append((proposal_id, ProposedAssignment.Outcome.SKIPPED, reason, None))
 
-    wanted = Counter(slot_id for _, _, slot_id in granted_new + granted_again)
+    wanted = Counter()
+    for _, _, slot_id, size, _ in granted_new + granted_again:
+        wanted[slot_id] += size
     if wanted:
-        _claim_places(dict(wanted))
+        places_claim_bulk(dict(wanted))
     booking_ids = ids_reserve(Booking, len(granted_new))
     # Each booking in its volunteer's language (their sign-up's), not the coordinator's: its texts use it.
-    languages = volunteer_languages(volunteer_ids={volunteer_id for _, volunteer_id, _ in granted_new})
-    copy_insert(Booking, ("id", "volunteer", "slot", "language"),
-                ((booking_id, volunteer_id, slot_id, languages[volunteer_id])
-                 for booking_id, (_, volunteer_id, slot_id) in zip(booking_ids, granted_new, strict=True)),
+    languages = volunteer_languages(volunteer_ids={granted[1] for granted in granted_new})
+    copy_insert(Booking, ("id", "volunteer", "slot", "language", "party_size", "party_names"),
+                ((booking_id, volunteer_id, slot_id, languages[volunteer_id], size, party_names)
+                 for booking_id, (_, volunteer_id, slot_id, size, party_names)
+                 in zip(booking_ids, granted_new, strict=True)),
                 same={"status": Booking.Status.CONFIRMED, "source": Booking.Source.ASSIGNED, "proven_at": now})
     versions = dict.fromkeys(booking_ids, 1)
-    if granted_again:  # cancelled bookings on these slots: re-use the rows, as booking_place does
-        again = Booking.objects.filter(pk__in=[booking_id for _, booking_id, _ in granted_again])
-        again.update(status=Booking.Status.CONFIRMED, source=Booking.Source.ASSIGNED, version=F("version") + 1,
-                     cancelled_at=None, waitlisted_at=None, redirected_to=None, updated_at=now, proven_at=now,
-                     approval=Booking.Approval.NOT_REQUIRED,
-                     party_size=1, party_names="")  # an assignment places one person: a past party's row, alone
-        versions.update(again.values_list("pk", "version"))
-    booked = [(proposal_id, ProposedAssignment.Outcome.BOOKED, "", booking_id)
-              for booking_id, (proposal_id, _, _) in zip(booking_ids, granted_new, strict=True)]
-    booked += [(proposal_id, ProposedAssignment.Outcome.BOOKED, "", booking_id)
-               for proposal_id, booking_id, _ in granted_again]
+    for _, booking_id, _, size, party_names in granted_again:  # cancelled rows on these slots, re-used as
+        # booking_place does, with the run's party (a statement each: they are rare)
+        Booking.objects.filter(pk=booking_id).update(
+            status=Booking.Status.CONFIRMED, source=Booking.Source.ASSIGNED, version=F("version") + 1,
+            cancelled_at=None, waitlisted_at=None, redirected_to=None, updated_at=now, proven_at=now,
+            approval=Booking.Approval.NOT_REQUIRED, party_size=size, party_names=party_names)
+    if granted_again:
+        versions.update(Booking.objects.filter(pk__in=[granted[1] for granted in granted_again])
+                        .values_list("pk", "version"))
+    booked = [(granted[0], ProposedAssignment.Outcome.BOOKED, "", booking_id)
+              for booking_id, granted in zip(booking_ids, granted_new, strict=True)]
+    booked += [(granted[0], ProposedAssignment.Outcome.BOOKED, "", granted[1]) for granted in granted_again]
     copy_update(ProposedAssignment, ("outcome", "reason", "booking"), skipped + booked)
     booking_events_record_bulk(booking_versions=list(versions.items()), kind=BookingEvent.Kind.CONFIRMED,
                                payload={"source": Booking.Source.ASSIGNED, "run": run_id})
-
-
-def _claim_places(wanted: dict[int, int]) -> None:
-    """Conditional UPDATE of every slot in one statement; all-or-nothing (the rows are locked by the caller)."""
-    # bench/assign.py: the whole run with its commit in 22-23 s for 100,000 volunteers (BENCHMARKS.md "Assignment"):
-    # one conditional UPDATE for every slot, where the ORM needs one per slot.
-    table = Slot._meta.db_table
-    if connection.vendor != "postgresql":  # SQLite has no column aliases on VALUES: a statement per slot
-        changed = 0
-        with connection.cursor() as cursor:
-            for slot_id, n in wanted.items():
-                cursor.execute(f"UPDATE {table} SET confirmed_count = confirmed_count + %s "  # noqa: S608
-                               "WHERE id = %s AND confirmed_count + %s <= capacity", [n, slot_id, n])
-                changed += cursor.rowcount
-        if changed != len(wanted):
-            raise RuntimeError("a slot changed under its lock; the chunk is rolled back and will be retried")
-        slot_places_changed.send(sender=Slot, slot_ids=list(wanted))
-        return
-    values = ", ".join(["(%s, %s)"] * len(wanted))
-    params = [x for pair in wanted.items() for x in pair]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS s SET confirmed_count = s.confirmed_count + w.n "  # noqa: S608 - no user input
-            f"FROM (VALUES {values}) AS w(id, n) WHERE s.id = w.id AND s.confirmed_count + w.n <= s.capacity",
-            params,
-        )
-        if cursor.rowcount != len(wanted):
-            raise RuntimeError("a slot changed under its lock; the chunk is rolled back and will be retried")
-    slot_places_changed.send(sender=Slot, slot_ids=list(wanted))

@@ -45,6 +45,7 @@ class Problem:
     v_limit: np.ndarray = field(default_factory=lambda: np.zeros(0))
     v_driver_seats: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # 0: not a driver
     v_needs_lift: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    v_party: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # people per sign-up (>= 1)
     slot_lat: np.ndarray = field(default_factory=lambda: np.zeros(0))
     slot_lng: np.ndarray = field(default_factory=lambda: np.zeros(0))
     feasible: "Feasibility | None" = None
@@ -128,9 +129,10 @@ def problem_build(*, date_from: datetime, date_to: datetime, region: str | None 
         return problem
 
     vols = {
-        pk: (lat, lng, travel, mode, seats)
-        for pk, lat, lng, travel, mode, seats in Volunteer.objects.filter(any_of("pk", volunteer_ids.tolist()))
-        .values_list("pk", "lat", "lng", "max_travel_km", "travel", "car_seats").iterator(chunk_size=10000)
+        pk: (lat, lng, travel, mode, seats, party)
+        for pk, lat, lng, travel, mode, seats, party in Volunteer.objects.filter(any_of("pk", volunteer_ids.tolist()))
+        .values_list("pk", "lat", "lng", "max_travel_km", "travel", "car_seats", "party_size")
+        .iterator(chunk_size=10000)
     }
     ordered = [vols[v] for v in volunteer_ids.tolist()]
     v_lat = np.array([v[0] for v in ordered])
@@ -141,6 +143,7 @@ def problem_build(*, date_from: datetime, date_to: datetime, region: str | None 
     problem.v_driver_seats = np.array([v[4] if v[3] == Volunteer.Travel.DRIVER else 0 for v in ordered],
                                       dtype=np.int64)
     problem.v_needs_lift = np.array([v[3] == Volunteer.Travel.NEEDS_LIFT for v in ordered], dtype=bool)
+    problem.v_party = np.array([v[5] for v in ordered], dtype=np.int64)
 
     s_lat = np.array([r[5] for r in rows])
     s_lng = np.array([r[6] for r in rows])
@@ -168,7 +171,8 @@ def problem_build(*, date_from: datetime, date_to: datetime, region: str | None 
         confirmed=confirmed_spans, held_codes=(b_vol * len(rows) + slot_index)[known],
         placed_codes=_placed_codes(volunteer_ids, date_from=date_from, date_to=date_to),
         slot_day=np.array([local_day(row[1]) for row in rows], dtype=np.int64))
-    ok = problem.feasible.ok(vol, slot)
+    # A party fits only a slot with room for all of it: a smaller one is no arc, so it spends none of the K below.
+    ok = problem.feasible.ok(vol, slot) & (problem.slot_free[slot] >= problem.v_party[vol])
 
     near = np.zeros(n, dtype=bool)
     near[vol] = True

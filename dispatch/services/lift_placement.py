@@ -10,7 +10,12 @@ the run's objective (dispatch.solver), with the pickup distance as the rider's t
     (the slot's places left after the first stage)
 
 So the whole run is optimal in two stages, not jointly: the first stage does not yet weigh where a car could take
-riders (docs/travel.md says so beside the README's statement)."""
+riders (docs/travel.md says so beside the README's statement).
+
+Parties (docs/parties.md) count in seats and places: a driver's own party rides in their car, so `car_seats` (seats
+for other volunteers) less the party's others is what riders get; a rider's party takes a seat each, all in one car,
+and as many of the slot's places. Riders alone are placed by the exact flow above; rider parties then, greedily
+(best value first), into the seats and places still free: all of a party in one car or none, so no flow can."""
 
 from dataclasses import dataclass
 
@@ -37,8 +42,10 @@ EMPTY = Rides(*(np.zeros(0, dtype=np.int64) for _ in range(3)), np.zeros(0), np.
 def rides_place(problem: Problem, choice: np.ndarray) -> Rides:
     """Riders left out by `choice` (slot index per volunteer, -1 none) placed into the cars `choice` sends."""
     pickup_km = settings.LIFT_PICKUP_KM
+    party = problem.v_party if len(problem.v_party) else np.ones(len(choice), dtype=np.int64)
+    seats = np.maximum(problem.v_driver_seats - (party - 1), 0)  # the driver's own party sits in their car
     riders = np.flatnonzero(problem.v_needs_lift & (choice < 0))
-    drivers = np.flatnonzero((problem.v_driver_seats > 0) & (choice >= 0))
+    drivers = np.flatnonzero((seats > 0) & (choice >= 0))
     if len(riders) == 0 or len(drivers) == 0:
         return EMPTY
     # Pairs within reach through the run's own grid search (a full riders x drivers matrix is 10^8 cells at scale).
@@ -50,17 +57,39 @@ def rides_place(problem: Problem, choice: np.ndarray) -> Rides:
     fits = problem.feasible.ok(rider, slot)
     rider, driver, slot, dist = rider[fits], driver[fits], slot[fits], dist[fits]
     room = problem.slot_free.copy()
-    np.subtract.at(room, choice[choice >= 0], 1)
+    np.subtract.at(room, choice[choice >= 0], party[choice >= 0])
     value = pair_value(distance_km=dist, priority=problem.slot_priority[slot])
-    keep = (value > 0) & (room[slot] > 0)
+    keep = (value > 0) & (room[slot] >= party[rider]) & (seats[driver] >= party[rider])
     rider, driver, slot, dist, value = rider[keep], driver[keep], slot[keep], dist[keep], value[keep]
     if len(rider) == 0:
         return EMPTY
-    taken = _solve(rider, driver, slot, value, seats=problem.v_driver_seats, room=room)
-    return Rides(rider[taken], driver[taken], slot[taken], dist[taken], value[taken])
+    alone = party[rider] == 1
+    taken = np.zeros(len(rider), dtype=bool)
+    taken[alone] = _solve(rider[alone], driver[alone], slot[alone], value[alone], seats=seats, room=room)
+    seats_left = seats.copy()
+    np.subtract.at(seats_left, driver[taken], 1)
+    np.subtract.at(room, slot[taken], 1)
+    _parties_place(rider, driver, slot, value, party=party, seats=seats_left, room=room, taken=taken)
+    sizes = party[rider[taken]]
+    return Rides(rider[taken], driver[taken], slot[taken], dist[taken], value[taken] * sizes)
+
+
+def _parties_place(rider, driver, slot, value, *, party, seats, room, taken) -> None:
+    """Rider parties, best pair value first, each whole into a car and slot with a seat and a place for each of them
+    (marks `taken`, spends `seats` and `room`)."""
+    placed = set()
+    for pair in np.flatnonzero(party[rider] > 1)[np.argsort(-value[party[rider] > 1], kind="stable")].tolist():
+        r, d, s, k = int(rider[pair]), int(driver[pair]), int(slot[pair]), int(party[rider[pair]])
+        if r not in placed and seats[d] >= k and room[s] >= k:
+            placed.add(r)
+            seats[d] -= k
+            room[s] -= k
+            taken[pair] = True
 
 
 def _solve(rider, driver, slot, value, *, seats, room) -> np.ndarray:
+    if len(rider) == 0:
+        return np.zeros(0, dtype=bool)
     used_riders, rider_node = np.unique(rider, return_inverse=True)
     used_cars, car_node = np.unique(driver, return_inverse=True)
     car_slot = {int(d): int(s) for d, s in zip(driver, slot, strict=True)}

@@ -6,13 +6,15 @@ A hypothesis RuleBasedStateMachine drives the real services on PostgreSQL over t
 neighbouring seat, where overflow sends people. Parties of 1 to PARTY_MAX ask through the phone proof, are proven
 or not, shrink, cancel, lapse, are promoted (outright, or offered with a deadline when the offer window is on) and
 take, let lapse or are released unconfirmed; overflow redirects them; the seats' coordinators turn over-booking on
-and off (volunteers.turnout); drivers offer lifts, riders ask, drivers answer; an assignment run places
-individuals, some of them riders in a proposed driver's car (ProposedAssignment.lift_driver).
+and off (volunteers.turnout); drivers offer lifts, riders ask, drivers answer; an assignment run commits sign-ups
+that are parties (each proposal for its whole party), some of them riders in a proposed driver's car
+(ProposedAssignment.lift_driver) whose own party rides in it too.
 
 After every step: each slot's counter is the sum of its confirmed parties' sizes and never over its capacity plus
 its over-booking allowance; a party is one booking row, whole (a redirect moves it with the same size); an open
 lift's accepted riders (each with their whole party) never take more than its seats, and ride to their driver's
-slot on a live place; a run's booked riders never fill more than their driver's car; and a promotion leaves no
+slot on a live place; a run books each party whole or not at all, and its booked riders' parties with the
+driver's own never fill more than the car's seats; and a promotion leaves no
 eligible waiter that would fit in the places still free. Each example runs in a savepoint rolled back at its end.
 
 A short search runs in the normal suite; the long one is marked `fuzz` (tests/README.md).
@@ -23,7 +25,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings as django_settings
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -206,24 +208,40 @@ class PartyMachine(RuleBasedStateMachine):
     @precondition(lambda self: Volunteer.objects.exists())
     @rule(data=st.data())
     def commit_an_assignment_run(self, data):
-        """A committed run's proposals, as a solved run leaves them: some riders in a driver's car (the run's
-        second stage, dispatch.services.lift_placement: the driver's slot, never more riders than the seats)."""
+        """A committed run's proposals, as a solved run leaves them: sign-ups that are parties (each proposal
+        for its whole party, dispatch.solver.party_assignment_solve), some riders in a driver's car (the run's
+        second stage, dispatch.services.lift_placement: the driver's slot, the driver's own party and the riders'
+        parties within the car's seats for others)."""
         volunteers = list(Volunteer.objects.order_by("id"))
         chosen = data.draw(st.lists(st.sampled_from(volunteers), min_size=1, max_size=4, unique_by=lambda v: v.pk))
+        sizes = {v.pk: data.draw(st.integers(1, 4)) for v in chosen}
+        for volunteer in chosen:
+            Volunteer.objects.filter(pk=volunteer.pk).update(party_size=sizes[volunteer.pk], party_names="Ann, Bob")
         run = AssignmentRunFactory(params={}, state=AssignmentRun.State.COMMITTING)
         if len(chosen) > 1 and data.draw(st.booleans()):
-            driver, riders, seats = chosen[0], chosen[1:], data.draw(st.integers(1, 3))
+            driver, riders, seats = chosen[0], chosen[1:], data.draw(st.integers(1, 4))
             Volunteer.objects.filter(pk=driver.pk).update(travel=Volunteer.Travel.DRIVER, car_seats=seats)
             self.cars[run.pk] = seats
             slot = self.slots[data.draw(st.integers(0, 2))]
-            ProposedAssignmentFactory(run=run, volunteer=driver, slot=slot)
-            for rider in riders[:seats]:
-                ProposedAssignmentFactory(run=run, volunteer=rider, slot=slot, lift_driver=driver)
+            ProposedAssignmentFactory(run=run, volunteer=driver, slot=slot, party_size=sizes[driver.pk])
+            left = seats - (sizes[driver.pk] - 1)  # the driver's party rides in the car
+            for rider in riders:
+                if sizes[rider.pk] <= left:
+                    left -= sizes[rider.pk]
+                    ProposedAssignmentFactory(run=run, volunteer=rider, slot=slot, lift_driver=driver,
+                                              party_size=sizes[rider.pk])
         else:
             for volunteer in chosen:
-                ProposedAssignmentFactory(run=run, volunteer=volunteer,
+                ProposedAssignmentFactory(run=run, volunteer=volunteer, party_size=sizes[volunteer.pk],
                                           slot=self.slots[data.draw(st.integers(0, 2))])
         self._attempt(run_commit_execute, run_id=run.pk)
+        # Each party booked whole, as one booking of its size with no more names than its others, or not at all.
+        for proposal in ProposedAssignment.objects.filter(run=run).select_related("booking"):
+            if proposal.outcome == ProposedAssignment.Outcome.BOOKED:
+                assert proposal.booking.party_size == proposal.party_size, proposal.pk
+                assert proposal.booking.party_names == ", ".join(["Ann", "Bob"][:proposal.party_size - 1])
+            else:
+                assert proposal.booking_id is None, proposal.pk
 
     def _places(self):
         """Proven places: what may offer, ask for or answer a lift, or be released unconfirmed."""
@@ -278,9 +296,11 @@ class PartyMachine(RuleBasedStateMachine):
     def a_run_never_fills_a_car_over_its_seats(self):
         booked = (ProposedAssignment.objects
                   .filter(outcome=ProposedAssignment.Outcome.BOOKED, lift_driver__isnull=False)
-                  .values("run_id").annotate(n=Count("pk")))
-        for row in booked:  # the car's seats as that run saw them (a later run may say otherwise)
-            assert row["n"] <= self.cars[row["run_id"]], row
+                  .values("run_id", "lift_driver_id").annotate(n=Sum("party_size")))
+        for row in booked:  # the car's seats as that run saw them (a later run may say otherwise), less the
+            # driver's own party
+            driver = ProposedAssignment.objects.get(run_id=row["run_id"], volunteer_id=row["lift_driver_id"])
+            assert row["n"] + driver.party_size - 1 <= self.cars[row["run_id"]], row
         for proposal in ProposedAssignment.objects.filter(outcome=ProposedAssignment.Outcome.BOOKED,
                                                           lift_driver__isnull=False).select_related("booking"):
             assert proposal.booking.slot_id == proposal.slot_id, proposal.pk

@@ -65,8 +65,8 @@ def test_the_form_asks_only_what_dispatch_needs_with_a_grid_of_days_and_parts(cl
     settings.NEEDED_DAYS = 14
     page = _text(client.get("/needed/"))
     names = set(re.findall(r"<(?:input|select)[^>]* name=\"([a-z_]+)\"", page))
-    assert names == {"csrfmiddlewaretoken", "name", "phone", "postcode", "max_travel_km", "travel", "when",
-                     "consent_sms", "consent_campaign"}
+    assert names == {"csrfmiddlewaretoken", "name", "phone", "postcode", "max_travel_km", "travel", "others",
+                     "party_names", "when", "consent_sms", "consent_campaign"}
     assert re.search(r'<input type="checkbox" name="consent_campaign"(?![^>]*checked)[^>]*>', page)  # unticked
     assert "<legend>When are you free?</legend>" in page and '<th scope="col">Morning<small>9am–1pm</small></th>' in page
     ticks = re.findall(r'<label class="tick"><input type="checkbox" name="when" value="([0-9-]+:[a-z]+)">'
@@ -225,3 +225,24 @@ def test_a_driver_says_so_and_a_rider_can_change_to_needing_a_lift(client, area)
                                    "max_travel_km": "10", "when": [f"{_day(area)}:morning"], "consent_sms": "on",
                                    "travel": "driver:0"})
     assert odd.status_code == 200 and not Volunteer.objects.filter(name="Sam").exists()  # not one of the choices
+
+
+def test_a_party_signs_up_together_and_changes_its_size(client, area):
+    link = _signed_up(client, area, others="2", party_names="Ada, Alan")
+    volunteer = Volunteer.objects.get(phone=E164)
+    assert (volunteer.party_size, volunteer.party_names) == (3, "Ada, Alan")
+    assert "With 2 others: we send all of you to the same place." in _text(client.get(link))
+    assert 'value="2" selected' in _text(client.get(link + "/change/"))
+    client.post(link + "/change/", {"when": [f"{_day(area, 2)}:evening"], "max_travel_km": "25", "postcode": "s10",
+                                    "others": "1", "party_names": "Ada"})
+    volunteer.refresh_from_db()
+    assert (volunteer.party_size, volunteer.party_names) == (2, "Ada")
+
+
+def test_a_party_too_big_or_with_too_many_names_is_said_next_to_the_field(client, area, settings):
+    too_many = _sign_up(client, area, others="1", party_names="Ada, Alan")
+    assert too_many.status_code == 200 and 'id="id_party_names_error"' in _text(too_many)
+    assert "Give at most 1 name: the others coming with you." in _text(too_many)
+    too_big = _sign_up(client, area, others="9")
+    assert too_big.status_code == 200 and 'id="id_others_error"' in _text(too_big)
+    assert not Volunteer.objects.exists()

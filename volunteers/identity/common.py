@@ -122,6 +122,8 @@ def details_apply(*, volunteer: Volunteer, said: dict, said_at: datetime) -> lis
         changes["max_travel_km"] = said["max_travel_km"]
     if said.get("travel"):
         changes.update(travel=said["travel"], car_seats=said.get("car_seats") or 0)
+    if said.get("party_size"):
+        changes.update(party_size=said["party_size"], party_names=said.get("party_names") or "")
     if said.get("consent_sms") is not None and said["consent_sms"] != volunteer.consent_sms:
         changes.update(consent_fields(consent_sms=said["consent_sms"], now=said_at))
     if said.get("email") and said.get("consent_email") is not None:

@@ -102,7 +102,8 @@ def booking_request(*, slot_id: int, name: str, phone: str, postcode: str, email
 
 def volunteer_signup_request(*, name: str, phone: str, postcode: str, max_travel_km: float, availability: list[dict],
                              email: str = "", consent_sms: bool = True, client_ip: str,
-                             consent_email: bool = False, travel: str = "own", car_seats: int = 0) -> PhoneChallenge:
+                             consent_email: bool = False, travel: str = "own", car_seats: int = 0,
+                             party_size: int = 1, party_names: list[str] | str = "") -> PhoneChallenge:
     """Sign up to be dispatched: a new phone's volunteer is written with its availability, unproven (its email
     waits on the challenge, as a booking request's does: email_said); a known phone's details and windows wait
     on the challenge until the code is typed. Either way the phone is texted a code and the sign-up's private
@@ -110,21 +111,23 @@ def volunteer_signup_request(*, name: str, phone: str, postcode: str, max_travel
     challenge. Raises InvalidInput naming the field, RateLimited
     past signup_phone, code_send_phone or sms_phone_day (the same for every phone); signup_ip is the callers'
     (the API's throttle, the page's limit_ip)."""
-    from volunteers.registration import signup_validate, travel_mode_validate
+    from volunteers.registration import signup_party_validate, signup_validate, travel_mode_validate
 
     phone, location = contact_validate(phone=phone, postcode=postcode)
     spans = signup_validate(max_travel_km=max_travel_km, availability=availability)
     travel, car_seats = travel_mode_validate(travel, car_seats)
+    party_size, party_names = signup_party_validate(party_size, party_names)
     limit_texts_to(phone, scope="signup_phone")
     texts_stopped_check(phone)
     now = timezone.now()
     fields = {**volunteer_fields(name=name, location=location, consent_sms=consent_sms, max_travel_km=max_travel_km,
-                                 now=now), "travel": travel, "car_seats": car_seats}
+                                 now=now), "travel": travel, "car_seats": car_seats,
+              "party_size": party_size, "party_names": party_names}
     windows = [[start.isoformat(), end.isoformat()] for start, end in spans]
     challenge, code = challenge_new(phone=phone, purpose=PhoneChallenge.Purpose.SIGNUP, pending_details=details_said(
         name=name, location=location, email=email, consent_sms=consent_sms, consent_email=consent_email, now=now,
-        max_travel_km=max_travel_km, travel=travel, car_seats=car_seats,
-        availability=windows))
+        max_travel_km=max_travel_km, travel=travel, car_seats=car_seats, party_size=party_size,
+        party_names=party_names, availability=windows))
     challenge.link_token = new_manage_token()  # texted with the code; the volunteer's token once proven
     with transaction.atomic():
         volunteer, created = volunteer_get_or_create(phone=phone, fields=fields)

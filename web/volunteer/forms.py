@@ -272,6 +272,11 @@ class NeededForm(WhenMixin, forms.Form):
                  *[(f"driver:{seats}", ngettext_lazy("I drive: room for %(seats)d more",
                                                      "I drive: room for %(seats)d more", seats)
                     % {"seats": seats}) for seats in range(1, 7)]])
+    # A party (docs/parties.md): a run places them all in one slot or none; a driver's party rides in their car.
+    others = forms.TypedChoiceField(label=_("How many people are coming with you?"), coerce=int, initial=0,
+                                    required=False, empty_value=0,  # not answered: alone
+                                    help_text=_("We send all of you to the same place, or none of you."))
+    party_names = BookingForm.base_fields["party_names"]
     when = WhenField()
     consent_sms = forms.BooleanField(
         label=CONSENT_SMS_TEXT,
@@ -281,12 +286,26 @@ class NeededForm(WhenMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.when_init()
+        self.fields["others"].choices = [(n, str(n)) for n in range(parties.party_max())]
 
     def clean(self):
         data = super().clean()
         self.clean_availability(data)
         travel_split(data)
+        party_split(self, data)
         return data
+
+
+def party_split(form: forms.Form, data: dict) -> None:
+    """The form's `others` and names as the sign-up's party_size and party_names (volunteers.parties' rules)."""
+    if "others" in form.errors:
+        return
+    size = (data.pop("others", 0) or 0) + 1
+    try:
+        data["party_size"] = parties.party_size_clean(size, field="others")
+        data["party_names"] = parties.party_names_clean(data.get("party_names", ""), party_size=size)
+    except DomainError as exc:
+        add_domain_error(form, exc)
 
 
 def travel_split(data: dict) -> None:
@@ -306,18 +325,22 @@ class NeededChangeForm(WhenMixin, forms.Form):
     when = WhenField()
     max_travel_km = NeededForm.base_fields["max_travel_km"]
     travel = NeededForm.base_fields["travel"]
+    others = NeededForm.base_fields["others"]
+    party_names = NeededForm.base_fields["party_names"]
     postcode = PostcodeField(label=_("Your postcode"), help_text=_("Or only its first part, like SW11."),
                              error_messages={"required": _("Enter your postcode.")})
 
     def __init__(self, *args, chosen=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.when_init(chosen=chosen)
+        self.fields["others"].choices = [(n, str(n)) for n in range(parties.party_max())]
 
     def clean(self):
         data = super().clean()
         self.clean_availability(data)
         if data.get("travel"):
             travel_split(data)
+        party_split(self, data)
         return data
 
 

@@ -40,7 +40,8 @@ def needed(request):
                 name=data["name"], phone=data["phone"], postcode=data["postcode"],
                 max_travel_km=float(data["max_travel_km"]), availability=data["availability"],
                 consent_sms=data["consent_sms"], client_ip=client_ip(request), travel=data["travel"],
-                car_seats=data["car_seats"] or 0)
+                car_seats=data["car_seats"] or 0, party_size=data.get("party_size", 1),
+                party_names=data.get("party_names", ""))
             if data["consent_campaign"]:  # counts once the phone is proven (volunteers.consent_ledger)
                 challenge_campaign_said(challenge=challenge, given=True)
         except RateLimited as exc:
@@ -76,13 +77,15 @@ def signup_change(request, token: str):
     volunteer = _signup_or_404(token)
     form = NeededChangeForm(request.POST or None, chosen=choices_from_windows(signup.signup_windows(volunteer)),
                             initial={"max_travel_km": int(volunteer.max_travel_km or 10), "postcode": volunteer.postcode,
-                                     "travel": travel_choice(volunteer)})
+                                     "travel": travel_choice(volunteer), "others": volunteer.party_size - 1,
+                                     "party_names": volunteer.party_names})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             signup.signup_change(token=token, availability=data["availability"],
                                  max_travel_km=float(data["max_travel_km"]), postcode=data["postcode"],
-                                 travel=data.get("travel") or None, car_seats=data.get("car_seats") or 0)
+                                 travel=data.get("travel") or None, car_seats=data.get("car_seats") or 0,
+                                 party_size=data.get("party_size"), party_names=data.get("party_names", ""))
         except NotFound:
             raise Http404(_("Not found.")) from None
         except DomainError as exc:
