@@ -12,7 +12,7 @@ from dispatch.models import AssignmentRun, ProposedAssignment
 from dispatch.services import assignment
 from dispatch.solver import assignment_solve, pair_value, party_assignment_solve
 from tests.dispatch import factories as f
-from tests.factories import booking_ask
+from tests.factories import BookingFactory, booking_ask
 from volunteers.models import Booking, Volunteer
 
 WINDOW = [(f.day_at(9), f.day_at(16))]
@@ -181,7 +181,7 @@ def test_a_party_that_no_longer_fits_at_commit_is_skipped_with_the_reason_and_no
 def test_a_cancelled_party_row_is_reused_with_the_run_s_party(seat):
     slot = f.session(seat, slots=[(f.day_at(10), f.day_at(12), 6)]).slots.get()
     party = _party(2, names="Cy")
-    Booking.objects.create(volunteer=party, slot=slot, status=Booking.Status.CANCELLED, party_size=5)
+    BookingFactory(volunteer=party, slot=slot, status=Booking.Status.CANCELLED, party_size=5)
     _commit(_solved())
     booking = Booking.objects.get(volunteer=party)
     assert (booking.status, booking.party_size, booking.party_names) == (Booking.Status.CONFIRMED, 2, "Cy")
