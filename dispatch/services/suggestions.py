@@ -5,9 +5,9 @@ Score (higher is better), in km-equivalents so the parts trade off in plain term
     score = BAND_KM * (5 - seat priority) + SHORTAGE_KM * (free places / capacity) - travel km
 
 A priority-1 seat is worth 4 * BAND_KM (80 km) more than a priority-5 one; an empty slot is worth
-SHORTAGE_KM (10 km) more than a nearly full one. Only slots with a free place, inside one of the
-volunteer's availability windows, within their travel limit and not clashing with their confirmed
-bookings are offered.
+SHORTAGE_KM (10 km) more than a nearly full one. Only slots with a free place for each of the sign-up's
+party, inside one of the volunteer's availability windows, within their travel limit and not clashing with
+their confirmed bookings are offered.
 """
 
 from dataclasses import dataclass
@@ -86,6 +86,8 @@ def suggestions_for_volunteer(*, volunteer: Volunteer, limit: int = 10) -> list[
     busy = busy_spans(volunteer_id=volunteer.pk)
     ranked = []
     for slot in slots:
+        if slot.capacity - slot.confirmed_count < volunteer.party_size:
+            continue  # no room for the whole party: an assignment would not place it there either
         if any(start < slot.ends_at and end > slot.starts_at for start, end in busy):
             continue
         # From the session's public point (its lat/lng), as every figure a volunteer sees.

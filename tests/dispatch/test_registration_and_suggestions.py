@@ -118,6 +118,18 @@ def test_suggestions_respect_availability_travel_and_free_places(sheffield):
     assert APIClient().get(f"/api/volunteers/{token}/suggestions/?limit=0").status_code == 400
 
 
+def test_suggestions_for_a_party_leave_out_slots_without_room_for_all_of_it(sheffield):
+    hallam, central = sheffield
+    roomy = f.session(central, lat=53.376, lng=-1.515, slots=[(f.day_at(10), f.day_at(12), 8)]).slots.get()
+    tight = f.session(hallam, lat=53.37, lng=-1.53, slots=[(f.day_at(10), f.day_at(12), 4)]).slots.get()
+    f.fill(tight, near=hallam, n=2)  # two places left: one person fits, a party of three does not
+    alone = _signed_up(APIClient())["token"]
+    assert [r["slot_id"] for r in APIClient().get(f"/api/volunteers/{alone}/suggestions/").json()] == [
+        tight.pk, roomy.pk]
+    party = _signed_up(APIClient(), mobile="07400 654321", party_size=3)["token"]
+    assert [r["slot_id"] for r in APIClient().get(f"/api/volunteers/{party}/suggestions/").json()] == [roomy.pk]
+
+
 def test_a_district_will_do_for_the_postcode(sheffield):
     hallam, _ = sheffield
     district("S10", hallam, lat=53.38, lng=-1.50)
