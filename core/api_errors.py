@@ -52,10 +52,9 @@ def _flatten(detail) -> dict:
 
 
 def _validation_code(detail) -> str:
-    """`invalid`, or `date_out_of_range` when every refusal is a date-time DRF cannot take to UTC (a
-    well-formed 0001-01-01T00:00+01:00), or the first field's code when every refusal is one the schema allows
-    (a serializer running a service's check, e.g. unknown_postcode): those have codes of their own
-    (core.schema.SEMANTIC_ERROR_CODES)."""
+    """`invalid`, or the first field's code when every refusal is one the schema allows (a serializer running a
+    service's check, e.g. unknown_postcode, or `date_out_of_range` for a date-time DRF cannot take to UTC, a
+    well-formed 0001-01-01T00:00+01:00): those have codes of their own (core.schema.SEMANTIC_ERROR_CODES)."""
     from core.schema import SEMANTIC_ERROR_CODES
 
     codes: dict = {}
@@ -71,10 +70,9 @@ def _validation_code(detail) -> str:
             codes[getattr(value, "code", None)] = True
 
     walk(detail)
-    if set(codes) == {"overflow"}:
-        return "date_out_of_range"
-    if codes and all(code in SEMANTIC_ERROR_CODES for code in codes):
-        return next(iter(codes))
+    named = ["date_out_of_range" if code == "overflow" else code for code in codes]
+    if named and all(code in SEMANTIC_ERROR_CODES for code in named):
+        return named[0]
     return "invalid"
 
 

@@ -46,7 +46,7 @@ class VolunteerRegisterSerializer(StrictSerializer):
         f"PARTY_MAX, {settings.PARTY_MAX} by default). An assignment run places them all in one slot, as one booking "
         "of that size, or not at all; a driver's party takes that many of `car_seats` less one.")
     party_names = serializers.ListField(
-        child=serializers.RegexField(r"^[^,]*$", max_length=NAME_MAX_LENGTH), required=False, default=list,
+        child=serializers.RegexField(r"^[^,]*$", allow_blank=True, max_length=NAME_MAX_LENGTH), required=False, default=list,
         max_length=PARTY_SIZE_LIMIT,
         help_text="Optional first names of the others (at most party_size - 1), shown to the host of their place only.")
 
@@ -116,7 +116,7 @@ class VolunteerChangeSerializer(StrictSerializer):
     car_seats = serializers.IntegerField(min_value=0, max_value=7, required=False, default=0)
     party_size = serializers.IntegerField(min_value=1, max_value=PARTY_SIZE_LIMIT, required=False,
                                           help_text="How many people come, the volunteer included.")
-    party_names = serializers.ListField(child=serializers.RegexField(r"^[^,]*$", max_length=NAME_MAX_LENGTH),
+    party_names = serializers.ListField(child=serializers.RegexField(r"^[^,]*$", allow_blank=True, max_length=NAME_MAX_LENGTH),
                                         required=False, default=list, max_length=PARTY_SIZE_LIMIT)
 
 

@@ -45,7 +45,7 @@ class BookingCreateSerializer(StrictSerializer):
         f"{settings.PARTY_MAX} by default). All or nothing: a party that does not fit waits together on the "
         "waitlist, or, in a set of several slots, is refused (409 slot_full).")
     party_names = serializers.ListField(
-        child=serializers.RegexField(r"^[^,]*$", max_length=NAME_MAX_LENGTH), required=False, default=list,
+        child=serializers.RegexField(r"^[^,]*$", allow_blank=True, max_length=NAME_MAX_LENGTH), required=False, default=list,
         max_length=PARTY_SIZE_LIMIT,
         help_text="Optional first names of the others (at most party_size - 1), shown to the host only.")
 

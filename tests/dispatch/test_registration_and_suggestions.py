@@ -187,3 +187,12 @@ def test_a_signup_with_only_its_windows_wrong_names_them_and_the_missing_phone(s
     assert response.status_code == 400
     assert {"mobile", "availability.0.ends_at"} <= response.json()["error"]["fields"].keys()
     assert response.json()["error"]["code"] in {"phone_required", "date_order"}
+
+
+def test_a_date_time_out_of_range_beside_an_unknown_postcode_keeps_a_code_the_schema_lists(sheffield):
+    asked = _signup(APIClient(), postcode="ZZ9 9ZZ",
+                    availability=[{"starts_at": "0001-01-01T00:00:00+01:00", "ends_at": f.day_at(16).isoformat()}])
+    assert asked.status_code == 400
+    error = asked.json()["error"]
+    assert error["code"] in ("date_out_of_range", "unknown_postcode"), error
+    assert {"availability.0.starts_at", "postcode"} <= error["fields"].keys(), error
