@@ -234,7 +234,7 @@ class _Receiver(BaseHTTPRequestHandler):
 def sentry_receiver():
     _Receiver.bodies = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://publickey@127.0.0.1:{server.server_address[1]}/1", _Receiver.bodies
     server.shutdown()

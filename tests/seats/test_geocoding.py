@@ -119,7 +119,7 @@ def postcodes_io():
     _RELEASED.clear()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _PostcodesIo)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     _RELEASED.set()

@@ -1,7 +1,11 @@
 """The reminder window on the embedded defaults (`make run`: SQLite, eager Celery): planned a row at a time, held
 until its second, dropped late after the window."""
 
+import pytest
+
 from tests.embedded import embedded_run
+
+pytestmark = pytest.mark.server  # the app on SQLite in a child process
 
 SCRIPT = r"""
 import json
