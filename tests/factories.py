@@ -35,12 +35,32 @@ from volunteers.models import (
 _phones = count(100000)
 
 
+def get_or_create(model, defaults=None, **lookup):
+    """`get_or_create` without its savepoint: a factory writes its rows from one thread, so two statements do what
+    Django's four do (SELECT, SAVEPOINT, INSERT, RELEASE). Seats, postcodes, districts and users are written this
+    way, about ten statements a test fewer in `make test-fast`."""
+    try:
+        return model._default_manager.get(**lookup)
+    except model.DoesNotExist:
+        return model._default_manager.create(**lookup, **(defaults or {}))
+
+
+class ModelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _get_or_create(cls, model_class, *args, **kwargs):
+        lookup = {field: kwargs.pop(field) for field in cls._meta.django_get_or_create}
+        return get_or_create(model_class, defaults=kwargs, **lookup)
+
+
 def next_mobile() -> str:
     """A distinct, valid UK mobile number in E.164."""
     return f"+447400{next(_phones):06d}"
 
 
-class SeatFactory(factory.django.DjangoModelFactory):
+class SeatFactory(ModelFactory):
     class Meta:
         model = Seat
         django_get_or_create = ("ons_code",)
@@ -65,7 +85,7 @@ class SeatFactory(factory.django.DjangoModelFactory):
 POSTCODE_DISTRICTS = True
 
 
-class PostcodeFactory(factory.django.DjangoModelFactory):
+class PostcodeFactory(ModelFactory):
     class Meta:
         model = Postcode
         django_get_or_create = ("boundary_set", "postcode")
@@ -81,12 +101,12 @@ class PostcodeFactory(factory.django.DjangoModelFactory):
         """Its district too, at its point unless one exists, as the importer derives districts from postcodes:
         searches are computed from the district's centre (web.page_cache keys them by district)."""
         if create and POSTCODE_DISTRICTS:
-            PostcodeDistrict.objects.get_or_create(
-                boundary_set=obj.boundary_set, outcode=obj.postcode.split(" ")[0],
+            get_or_create(
+                PostcodeDistrict, boundary_set=obj.boundary_set, outcode=obj.postcode.split(" ")[0],
                 defaults={"lat": obj.lat, "lng": obj.lng, "seat": obj.seat})
 
 
-class SeatAdjacencyFactory(factory.django.DjangoModelFactory):
+class SeatAdjacencyFactory(ModelFactory):
     """One direction of a neighbour pair (`adjacent_seats` writes both)."""
 
     class Meta:
@@ -97,7 +117,7 @@ class SeatAdjacencyFactory(factory.django.DjangoModelFactory):
     to_seat = factory.SubFactory(SeatFactory)
 
 
-class PostcodeDistrictFactory(factory.django.DjangoModelFactory):
+class PostcodeDistrictFactory(ModelFactory):
     class Meta:
         model = PostcodeDistrict
         django_get_or_create = ("boundary_set", "outcode")
@@ -109,7 +129,7 @@ class PostcodeDistrictFactory(factory.django.DjangoModelFactory):
     seat = factory.SubFactory(SeatFactory)
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(ModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -125,10 +145,10 @@ class UserFactory(factory.django.DjangoModelFactory):
         """A host who proved their address and is trusted (their sessions publish at once), as most tests need;
         `UserFactory(standing=False)` is a host just signed up: nothing proven, sessions vetted."""
         if create and extracted is not False:
-            HostStanding.objects.get_or_create(host=obj, defaults={"email_verified": obj.email, "trusted": True})
+            get_or_create(HostStanding, host=obj, defaults={"email_verified": obj.email, "trusted": True})
 
 
-class OrganiserScopeFactory(factory.django.DjangoModelFactory):
+class OrganiserScopeFactory(ModelFactory):
     """A regional organiser's scope: `regions=[...]`, and seats with `seats=[...]`."""
 
     class Meta:
@@ -144,7 +164,7 @@ class OrganiserScopeFactory(factory.django.DjangoModelFactory):
             obj.seats.set(extracted)
 
 
-class MeetingPointFactory(factory.django.DjangoModelFactory):
+class MeetingPointFactory(ModelFactory):
     class Meta:
         model = MeetingPoint
 
@@ -163,7 +183,7 @@ class MeetingPointFactory(factory.django.DjangoModelFactory):
     host_first_name = "Hana"
 
 
-class CanvassSessionFactory(factory.django.DjangoModelFactory):
+class CanvassSessionFactory(ModelFactory):
     class Meta:
         model = CanvassSession
 
@@ -177,7 +197,7 @@ class CanvassSessionFactory(factory.django.DjangoModelFactory):
     ends_at = factory.LazyAttribute(lambda s: s.starts_at + timedelta(hours=2))
 
 
-class SlotFactory(factory.django.DjangoModelFactory):
+class SlotFactory(ModelFactory):
     class Meta:
         model = Slot
 
@@ -188,7 +208,7 @@ class SlotFactory(factory.django.DjangoModelFactory):
     turf = "Odd numbers on Test Street"
 
 
-class VolunteerFactory(factory.django.DjangoModelFactory):
+class VolunteerFactory(ModelFactory):
     """A row only: no consent to texts unless given (`consent_sms=True`), no proven phone, no booking."""
 
     class Meta:
@@ -201,7 +221,7 @@ class VolunteerFactory(factory.django.DjangoModelFactory):
     lng = -1.50
 
 
-class AvailabilityWindowFactory(factory.django.DjangoModelFactory):
+class AvailabilityWindowFactory(ModelFactory):
     class Meta:
         model = AvailabilityWindow
 
@@ -210,7 +230,7 @@ class AvailabilityWindowFactory(factory.django.DjangoModelFactory):
     ends_at = factory.LazyAttribute(lambda w: w.starts_at + timedelta(hours=4))
 
 
-class BookingFactory(factory.django.DjangoModelFactory):
+class BookingFactory(ModelFactory):
     """A row only, written past the services: no booking event, no outbox row, no place taken on the slot. A test
     about what a booking change does books through a service (`book`, or tests/sms/factories.booking_make)."""
 
@@ -222,7 +242,7 @@ class BookingFactory(factory.django.DjangoModelFactory):
     status = Booking.Status.CONFIRMED
 
 
-class AssignmentRunFactory(factory.django.DjangoModelFactory):
+class AssignmentRunFactory(ModelFactory):
     """A row only (queued, nothing solved): a test about solving or committing starts one through dispatch's
     services."""
 
@@ -232,7 +252,7 @@ class AssignmentRunFactory(factory.django.DjangoModelFactory):
     params = factory.LazyFunction(dict)
 
 
-class HostStandingFactory(factory.django.DjangoModelFactory):
+class HostStandingFactory(ModelFactory):
     """A host's standing, set to the fields given and nothing else: UserFactory has already given most hosts one
     (trusted, their address proven), so this updates the host's row where there is one, as the services do:
     `HostStandingFactory(host=host, email_verified=host.email)` is the link emailed at sign-up followed."""
@@ -247,7 +267,7 @@ class HostStandingFactory(factory.django.DjangoModelFactory):
         return model_class.objects.update_or_create(host=kwargs.pop("host"), defaults=kwargs)[0]
 
 
-class HostEmailPreferenceFactory(factory.django.DjangoModelFactory):
+class HostEmailPreferenceFactory(ModelFactory):
     class Meta:
         model = HostEmailPreference
 
@@ -255,7 +275,7 @@ class HostEmailPreferenceFactory(factory.django.DjangoModelFactory):
     notify = HostEmailPreference.Notify.DAILY
 
 
-class BookingEventFactory(factory.django.DjangoModelFactory):
+class BookingEventFactory(ModelFactory):
     """A row only: no outbox row follows (the wiring reacts to the services, not to this)."""
 
     class Meta:
@@ -267,7 +287,7 @@ class BookingEventFactory(factory.django.DjangoModelFactory):
     payload = factory.LazyFunction(dict)
 
 
-class PhoneChallengeFactory(factory.django.DjangoModelFactory):
+class PhoneChallengeFactory(ModelFactory):
     """A row only, its code unknown (`code_hash` is no hash of any code): a test of proving asks through
     `book` or `booking_ask`."""
 
@@ -283,7 +303,7 @@ class PhoneChallengeFactory(factory.django.DjangoModelFactory):
     expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(minutes=10))
 
 
-class FeedbackFactory(factory.django.DjangoModelFactory):
+class FeedbackFactory(ModelFactory):
     class Meta:
         model = Feedback
 
@@ -291,7 +311,7 @@ class FeedbackFactory(factory.django.DjangoModelFactory):
     went = True
 
 
-class SessionReportFactory(factory.django.DjangoModelFactory):
+class SessionReportFactory(ModelFactory):
     class Meta:
         model = SessionReport
 
@@ -300,7 +320,7 @@ class SessionReportFactory(factory.django.DjangoModelFactory):
     conversations = 12
 
 
-class LiftOfferFactory(factory.django.DjangoModelFactory):
+class LiftOfferFactory(ModelFactory):
     """A driver's offer from the station, half an hour before the slot."""
 
     class Meta:
@@ -318,7 +338,7 @@ class LiftOfferFactory(factory.django.DjangoModelFactory):
     departs_at = factory.LazyAttribute(lambda o: o.slot.starts_at - timedelta(minutes=30))
 
 
-class ProposedAssignmentFactory(factory.django.DjangoModelFactory):
+class ProposedAssignmentFactory(ModelFactory):
     class Meta:
         model = ProposedAssignment
 
@@ -327,7 +347,7 @@ class ProposedAssignmentFactory(factory.django.DjangoModelFactory):
     slot = factory.SubFactory(SlotFactory)
 
 
-class CoordinatorActionFactory(factory.django.DjangoModelFactory):
+class CoordinatorActionFactory(ModelFactory):
     """An audit row only: a test of what an action does goes through its service, which writes this."""
 
     class Meta:
@@ -338,7 +358,7 @@ class CoordinatorActionFactory(factory.django.DjangoModelFactory):
     params = factory.LazyFunction(dict)
 
 
-class OverflowMoveFactory(factory.django.DjangoModelFactory):
+class OverflowMoveFactory(ModelFactory):
     """A row only: the volunteer's two bookings are the test's (dispatch's overflow writes them together)."""
 
     class Meta:
@@ -354,7 +374,7 @@ class OverflowMoveFactory(factory.django.DjangoModelFactory):
     trigger = OverflowMove.Trigger.WAITLIST
 
 
-class SmsMessageFactory(factory.django.DjangoModelFactory):
+class SmsMessageFactory(ModelFactory):
     """An outbox row waiting to be sent, written past the services (no booking event behind it): a test about
     what a booking change texts books through a service."""
 
@@ -371,7 +391,7 @@ class SmsMessageFactory(factory.django.DjangoModelFactory):
     segments = 1
 
 
-class EmailMessageFactory(factory.django.DjangoModelFactory):
+class EmailMessageFactory(ModelFactory):
     """An email outbox row waiting to be sent, as SmsMessageFactory (its text is rendered when it is sent)."""
 
     class Meta:
@@ -383,7 +403,7 @@ class EmailMessageFactory(factory.django.DjangoModelFactory):
     version = 1
 
 
-class WebhookEndpointFactory(factory.django.DjangoModelFactory):
+class WebhookEndpointFactory(ModelFactory):
     """A campaign system's endpoint, as a coordinator registers one (every event type, personal data sent)."""
 
     class Meta:
@@ -393,7 +413,7 @@ class WebhookEndpointFactory(factory.django.DjangoModelFactory):
     secret = "whsec_" + "A" * 32
 
 
-class WebhookReceiptFactory(factory.django.DjangoModelFactory):
+class WebhookReceiptFactory(ModelFactory):
     """A Twilio callback handled (a status callback unless `kind` says otherwise)."""
 
     class Meta:
@@ -405,7 +425,7 @@ class WebhookReceiptFactory(factory.django.DjangoModelFactory):
 
 
 def token_for(user) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
+    return get_or_create(Token, user=user).key
 
 
 def api_client_for(user) -> APIClient:
