@@ -10,7 +10,10 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.waiting import wait_until
@@ -82,3 +85,21 @@ class PrivatePostgres:
         wait_until(lambda: self._run("pg_isready", "-h", "127.0.0.1", "-p", str(self.port), check=False).returncode == 0,
                    timeout=timeout, message=f"private PostgreSQL on {self.port} to be ready",
                    detail=lambda: self.log.read_text()[-2000:])
+
+
+@contextmanager
+def migrated_private_postgres(dbname: str = "frontroom") -> Iterator[PrivatePostgres]:
+    """A private server, running, with the app's database `dbname` created and migrated by `manage.py migrate`
+    (the way a deployment makes it); removed afterwards."""
+    server = PrivatePostgres().init()
+    server.start()
+    try:
+        subprocess.run([str(server.bin / "createdb"), "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres",
+                        dbname], check=True, timeout=60)
+        env = {**os.environ, "DATABASE_URL": server.url(dbname), "LOG_LEVEL": "WARNING"}
+        env.pop("REDIS_URL", None)
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+                       cwd=Path(__file__).resolve().parent.parent, env=env, check=True, timeout=600)
+        yield server
+    finally:
+        server.remove()

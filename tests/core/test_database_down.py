@@ -6,16 +6,13 @@ A private PostgreSQL (initdb on a free port, tests/pgserver.py) serves a real gu
 """
 
 import os
-import subprocess
-import sys
 
 import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from tests.conftest import REPO_ROOT
 from tests.gunicorn import gunicorn_serving
-from tests.pgserver import PrivatePostgres
+from tests.pgserver import migrated_private_postgres
 
 AUTH_TOKEN = "database-down-test-token"
 WEBHOOK_BASE = "https://frontroom.example.org"
@@ -23,16 +20,8 @@ WEBHOOK_BASE = "https://frontroom.example.org"
 
 @pytest.fixture(scope="module")
 def private_postgres():
-    server = PrivatePostgres().init()
-    server.start()
-    subprocess.run([str(server.bin / "createdb"), "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres",
-                    "frontroom"], check=True, timeout=60)
-    env = {**os.environ, "DATABASE_URL": server.url("frontroom"), "LOG_LEVEL": "WARNING"}
-    env.pop("REDIS_URL", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO_ROOT, env=env,
-                   check=True, timeout=600)
-    yield server
-    server.remove()
+    with migrated_private_postgres() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

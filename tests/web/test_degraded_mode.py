@@ -7,8 +7,6 @@ test run's Redis under a key prefix of its own; the shared server on 5432 is nev
 """
 
 import os
-import subprocess
-import sys
 import uuid
 
 import pytest
@@ -16,9 +14,8 @@ import redis
 import requests
 from django.conf import settings
 
-from tests.conftest import REPO_ROOT
 from tests.gunicorn import gunicorn_serving
-from tests.pgserver import PrivatePostgres
+from tests.pgserver import migrated_private_postgres
 from tests.waiting import wait_until
 
 PREFIX = f"test-degraded-{uuid.uuid4().hex[:8]}"
@@ -26,16 +23,8 @@ PREFIX = f"test-degraded-{uuid.uuid4().hex[:8]}"
 
 @pytest.fixture(scope="module")
 def private_postgres():
-    server = PrivatePostgres().init()
-    server.start()
-    subprocess.run([str(server.bin / "createdb"), "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres",
-                    "frontroom"], check=True, timeout=60)
-    env = {**os.environ, "DATABASE_URL": server.url("frontroom"), "LOG_LEVEL": "WARNING"}
-    env.pop("REDIS_URL", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO_ROOT, env=env,
-                   check=True, timeout=600)
-    yield server
-    server.remove()
+    with migrated_private_postgres() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
