@@ -56,7 +56,7 @@ print("RESULT " + json.dumps(out))
 
 @pytest.mark.server  # a child process
 def test_the_app_books_and_searches_on_the_embedded_sqlite_defaults(tmp_path):
-    result = embedded_run(SCRIPT, tmp_path)
+    result = embedded_run(SCRIPT, tmp_path, from_nothing=True)  # the script migrates, as `make run` does
     assert (tmp_path / "frontroom.sqlite3").exists()
     assert result["search"] == 200
     assert result["bookings"] == [[202, 200, "confirmed", True, True]] * 3
