@@ -6,7 +6,7 @@ var directory, so neither sees the other's rows, queues, rate-limit counters or 
 
   main:    everything but the second group                 DATABASE_URL,           REDIS_URL
   pages:   tests/web (the browser tests), the schema fuzz   DATABASE_URL + "_pages", REDIS_URL's db - 1
-           and tests/sms (moved here to even the two; on 7 Dec 2026, a quiet machine: main 390 s, pages 420 s)
+           and tests/sms (moved here to even the two; on 7 Dec 2026, a quiet machine: main 390 s, pages 420-435 s)
 
 Usage: python tools/run_tests.py [pytest arguments]   (with arguments: one pytest run, as `pytest` would)
 The exit status is the first failing group's (0 when both pass). Each group's output is shown as it ends.
