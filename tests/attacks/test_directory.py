@@ -59,7 +59,9 @@ def victim(transactional_db, settings):
     seat = SeatFactory()
     PostcodeFactory(postcode="S10 1AA", seat=seat)
     room = MeetingPointFactory(host=UserFactory(username="realhost"), seat=seat, postcode="S10 1AA")
-    starts = (timezone.now() + timedelta(days=4)).replace(minute=0, second=0, microsecond=0)
+    # At 10:00 local time: the host's form edits a session as one date and times, so slots from a start late in the
+    # evening (and the decoy's, three hours after) would cross midnight and the form would refuse them.
+    starts = timezone.localtime(timezone.now() + timedelta(days=4)).replace(hour=10, minute=0, second=0, microsecond=0)
     slot = SlotFactory(session__meeting_point=room, session__title="Victoria's canvass", starts_at=starts,
                        ends_at=starts + timedelta(hours=2), capacity=5)
     return book(slot, VICTIM, name="Victoria Stored-Name", email="victoria@example.org", proven=True)
