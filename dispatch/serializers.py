@@ -14,10 +14,14 @@ from core.serializers import (
 from dispatch.models import AssignmentRun
 from seats.geocoding import postcode_locate
 from volunteers.models import PARTY_SIZE_LIMIT, Volunteer
-from volunteers.parties import NAME_MAX_LENGTH
 from volunteers.phones import phone_normalise
 from volunteers.registration import MAX_TRAVEL_KM, MAX_WINDOWS, availability_validate, signup_party_validate
-from volunteers.serializers import CAMPAIGN_HELP, AvailabilityWindowSerializer, VolunteerRegisteredSerializer  # noqa: F401 - re-exported
+from volunteers.serializers import (  # noqa: F401 - re-exported
+    CAMPAIGN_HELP,
+    AvailabilityWindowSerializer,
+    VolunteerRegisteredSerializer,
+    party_names_field,
+)
 
 
 class VolunteerRegisterSerializer(StrictSerializer):
@@ -45,9 +49,7 @@ class VolunteerRegisterSerializer(StrictSerializer):
         help_text=f"How many people come: the volunteer and the others coming with them (1 = alone; at most "
         f"PARTY_MAX, {settings.PARTY_MAX} by default). An assignment run places them all in one slot, as one booking "
         "of that size, or not at all; a driver's party takes that many of `car_seats` less one.")
-    party_names = serializers.ListField(
-        child=serializers.RegexField(r"^[^,]*$", allow_blank=True, max_length=NAME_MAX_LENGTH), required=False, default=list,
-        max_length=PARTY_SIZE_LIMIT,
+    party_names = party_names_field(
         help_text="Optional first names of the others (at most party_size - 1), shown to the host of their place only.")
 
     def validate_mobile(self, value: str) -> str:
@@ -116,8 +118,7 @@ class VolunteerChangeSerializer(StrictSerializer):
     car_seats = serializers.IntegerField(min_value=0, max_value=7, required=False, default=0)
     party_size = serializers.IntegerField(min_value=1, max_value=PARTY_SIZE_LIMIT, required=False,
                                           help_text="How many people come, the volunteer included.")
-    party_names = serializers.ListField(child=serializers.RegexField(r"^[^,]*$", allow_blank=True, max_length=NAME_MAX_LENGTH),
-                                        required=False, default=list, max_length=PARTY_SIZE_LIMIT)
+    party_names = party_names_field()
 
 
 class SuggestionSerializer(serializers.Serializer):

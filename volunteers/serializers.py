@@ -31,6 +31,12 @@ _CONSENT_EMAIL_HELP = (f"The volunteer agrees to emails about their bookings at 
                        "once the phone is proven.")
 
 
+
+def party_names_field(**kwargs) -> serializers.ListField:
+    """The others' first names as typed: none with a comma (they are stored comma separated), at most one a place."""
+    child = serializers.RegexField(r"^[^,]*$", allow_blank=True, max_length=NAME_MAX_LENGTH)
+    return serializers.ListField(child=child, required=False, default=list, max_length=PARTY_SIZE_LIMIT, **kwargs)
+
 class BookingCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=120)
     phone = phone_field(help_text="UK mobile number, e.g. 07400 123456 or +447400123456.")
@@ -44,9 +50,7 @@ class BookingCreateSerializer(StrictSerializer):
         help_text=f"How many places: the booker and the others coming with them (1 = alone; at most PARTY_MAX, "
         f"{settings.PARTY_MAX} by default). All or nothing: a party that does not fit waits together on the "
         "waitlist, or, in a set of several slots, is refused (409 slot_full).")
-    party_names = serializers.ListField(
-        child=serializers.RegexField(r"^[^,]*$", allow_blank=True, max_length=NAME_MAX_LENGTH), required=False, default=list,
-        max_length=PARTY_SIZE_LIMIT,
+    party_names = party_names_field(
         help_text="Optional first names of the others (at most party_size - 1), shown to the host only.")
 
     # The services' own checks, field by field, so one answer names every bad field (with a missing name too).
